@@ -1,0 +1,421 @@
+//! Generic key commands: existence, deletion, renaming, expiry, iteration.
+
+use super::args::{int_arg, is_keyword};
+use super::{Args, CmdError, CmdResult, Ctx};
+use crate::store::keyspace::Ttl;
+use crate::store::{glob, StoreError};
+
+pub fn del(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let keys = args.rest();
+    let mut db = ctx.db();
+    let removed = keys.iter().filter(|k| db.remove(k)).count();
+    ctx.out.int(removed as i64);
+    Ok(())
+}
+
+pub fn exists(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let keys = args.rest();
+    let mut db = ctx.db();
+    let found = keys.iter().filter(|k| db.exists(k)).count();
+    ctx.out.int(found as i64);
+    Ok(())
+}
+
+pub fn touch(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    exists(ctx, args)
+}
+
+pub fn type_(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let key = args.bytes()?;
+    let name = ctx.db().lookup_write(key).map_or("none", |v| v.type_name());
+    ctx.out.simple(name);
+    Ok(())
+}
+
+pub fn keys(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let pattern = args.bytes()?;
+    let mut found = Vec::new();
+    let match_all = pattern == b"*";
+    ctx.db().for_each(|key, _| {
+        if match_all || glob::matches(pattern, key) {
+            found.push(key.clone());
+        }
+    });
+    ctx.out.array(found.len());
+    for key in &found {
+        ctx.out.bulk(key);
+    }
+    Ok(())
+}
+
+/// Parses a SCAN-family cursor (an unsigned decimal).
+pub(crate) fn parse_cursor(arg: &[u8]) -> Result<u64, CmdError> {
+    std::str::from_utf8(arg)
+        .ok()
+        .filter(|s| s.bytes().all(|b| b.is_ascii_digit()) && !s.is_empty())
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| CmdError::msg("ERR invalid cursor"))
+}
+
+/// SCAN-family options: MATCH pattern, COUNT n (and TYPE t when `allow_type`).
+pub(crate) struct ScanOptions<'a> {
+    pub pattern: Option<&'a [u8]>,
+    pub count: usize,
+    pub type_name: Option<&'a [u8]>,
+}
+
+pub(crate) fn parse_scan_options<'a>(
+    args: &mut Args<'a>,
+    allow_type: bool,
+) -> Result<ScanOptions<'a>, CmdError> {
+    let mut opts = ScanOptions {
+        pattern: None,
+        count: 10,
+        type_name: None,
+    };
+    while !args.is_empty() {
+        if args.remaining() >= 2 && args.eat("count") {
+            let count = args.int()?;
+            if count < 1 {
+                return Err(CmdError::Syntax);
+            }
+            opts.count = count as usize;
+        } else if args.remaining() >= 2 && args.eat("match") {
+            let pattern = args.bytes()?;
+            opts.pattern = (pattern != b"*").then_some(pattern);
+        } else if allow_type && args.remaining() >= 2 && args.eat("type") {
+            opts.type_name = Some(args.bytes()?);
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    Ok(opts)
+}
+
+pub fn scan(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let cursor = parse_cursor(args.bytes()?)?;
+    let opts = parse_scan_options(args, true)?;
+    let mut found = Vec::new();
+    let next = ctx.db().scan(cursor, opts.count, |key, value| {
+        let type_ok = opts
+            .type_name
+            .is_none_or(|t| t.eq_ignore_ascii_case(value.type_name().as_bytes()));
+        let match_ok = opts.pattern.is_none_or(|p| glob::matches(p, key));
+        if type_ok && match_ok {
+            found.push(key.clone());
+        }
+    });
+    ctx.out.array(2);
+    ctx.out.bulk(itoa::Buffer::new().format(next).as_bytes());
+    ctx.out.array(found.len());
+    for key in &found {
+        ctx.out.bulk(key);
+    }
+    Ok(())
+}
+
+pub fn rename(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let (from, to) = (args.bytes()?, args.bytes()?);
+    ctx.db().rename(from, to, false)?;
+    ctx.out.ok();
+    Ok(())
+}
+
+pub fn renamenx(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let (from, to) = (args.bytes()?, args.bytes()?);
+    let renamed = ctx.db().rename(from, to, true)?;
+    ctx.out.int(renamed as i64);
+    Ok(())
+}
+
+/// Parses a database index argument against the configured count.
+fn db_index(ctx: &Ctx, arg: &[u8]) -> Result<usize, CmdError> {
+    let index = int_arg(arg)?;
+    if index < 0 || index as usize >= ctx.ks.db_count() {
+        return Err(CmdError::msg("ERR DB index is out of range"));
+    }
+    Ok(index as usize)
+}
+
+pub fn copy(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let (from, to) = (args.bytes()?, args.bytes()?);
+    let mut dest_db = ctx.client.db;
+    let mut replace = false;
+    while !args.is_empty() {
+        if args.eat("replace") {
+            replace = true;
+        } else if args.remaining() >= 2 && args.eat("db") {
+            dest_db = db_index(ctx, args.bytes()?)?;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    if dest_db == ctx.client.db && from == to {
+        return Err(StoreError::SameObject.into());
+    }
+    let copied = ctx.ks.copy_key(ctx.client.db, from, dest_db, to, replace);
+    ctx.out.int(copied as i64);
+    Ok(())
+}
+
+pub fn move_(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let key = args.bytes()?;
+    let dest = db_index(ctx, args.bytes()?)?;
+    if dest == ctx.client.db {
+        return Err(StoreError::SameObject.into());
+    }
+    let moved = ctx.ks.move_key(ctx.client.db, dest, key);
+    ctx.out.int(moved as i64);
+    Ok(())
+}
+
+/// EXPIRE-family conditions.
+#[derive(Default)]
+struct ExpireCondition {
+    nx: bool,
+    xx: bool,
+    gt: bool,
+    lt: bool,
+}
+
+fn parse_expire_condition(args: &mut Args) -> Result<ExpireCondition, CmdError> {
+    let mut cond = ExpireCondition::default();
+    for arg in args.rest() {
+        if is_keyword(arg, "nx") {
+            cond.nx = true;
+        } else if is_keyword(arg, "xx") {
+            cond.xx = true;
+        } else if is_keyword(arg, "gt") {
+            cond.gt = true;
+        } else if is_keyword(arg, "lt") {
+            cond.lt = true;
+        } else {
+            return Err(CmdError::msg(format!(
+                "ERR Unsupported option {}",
+                String::from_utf8_lossy(arg)
+            )));
+        }
+    }
+    if cond.nx && (cond.xx || cond.gt || cond.lt) {
+        return Err(CmdError::msg(
+            "ERR NX and XX, GT or LT options at the same time are not compatible",
+        ));
+    }
+    if cond.gt && cond.lt {
+        return Err(CmdError::msg(
+            "ERR GT and LT options at the same time are not compatible",
+        ));
+    }
+    Ok(cond)
+}
+
+fn expire_generic(
+    ctx: &mut Ctx,
+    args: &mut Args,
+    unit_ms: i64,
+    absolute: bool,
+    name: &str,
+) -> CmdResult {
+    let key = args.bytes()?;
+    let when = args.int()?;
+    let cond = parse_expire_condition(args)?;
+    let invalid = || CmdError::msg(format!("ERR invalid expire time in '{name}' command"));
+    if unit_ms == 1000 && (when > i64::MAX / 1000 || when < i64::MIN / 1000) {
+        return Err(invalid());
+    }
+    let mut at = when * unit_ms;
+    if !absolute {
+        at = at.checked_add(ctx.ks.now_ms() as i64).ok_or_else(invalid)?;
+    }
+    let mut db = ctx.db();
+    let current = match db.ttl(key) {
+        Ttl::Missing => {
+            ctx.out.int(0);
+            return Ok(());
+        }
+        Ttl::Persistent => None,
+        Ttl::At(t) => Some(t as i64),
+    };
+    let allowed = match current {
+        Some(t) => !cond.nx && !(cond.gt && at <= t) && !(cond.lt && at >= t),
+        None => !cond.xx && !cond.gt,
+    };
+    if allowed {
+        db.set_expire(key, at.max(0) as u64);
+    }
+    ctx.out.int(allowed as i64);
+    Ok(())
+}
+
+pub fn expire(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    expire_generic(ctx, args, 1000, false, "expire")
+}
+
+pub fn pexpire(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    expire_generic(ctx, args, 1, false, "pexpire")
+}
+
+pub fn expireat(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    expire_generic(ctx, args, 1000, true, "expireat")
+}
+
+pub fn pexpireat(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    expire_generic(ctx, args, 1, true, "pexpireat")
+}
+
+/// Replies a TTL-family answer: -2 missing, -1 persistent, else `value(at, now)`.
+fn ttl_reply(ctx: &mut Ctx, args: &mut Args, value: fn(u64, u64) -> i64) -> CmdResult {
+    let key = args.bytes()?;
+    let now = ctx.ks.now_ms();
+    let reply = match ctx.db().ttl(key) {
+        Ttl::Missing => -2,
+        Ttl::Persistent => -1,
+        Ttl::At(at) => value(at, now),
+    };
+    ctx.out.int(reply);
+    Ok(())
+}
+
+pub fn ttl(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    ttl_reply(ctx, args, |at, now| {
+        (at.saturating_sub(now) as i64 + 500) / 1000
+    })
+}
+
+pub fn pttl(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    ttl_reply(ctx, args, |at, now| at.saturating_sub(now) as i64)
+}
+
+pub fn expiretime(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    ttl_reply(ctx, args, |at, _| (at / 1000) as i64)
+}
+
+pub fn pexpiretime(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    ttl_reply(ctx, args, |at, _| at as i64)
+}
+
+pub fn persist(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let key = args.bytes()?;
+    let removed = ctx.db().persist(key);
+    ctx.out.int(removed as i64);
+    Ok(())
+}
+
+pub fn randomkey(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
+    let db = ctx.client.db;
+    match ctx.ks.db(db).random_key(&mut ctx.server.rng) {
+        Some(key) => ctx.out.bulk(&key),
+        None => ctx.out.null(),
+    }
+    Ok(())
+}
+
+pub fn object_encoding(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let key = args.bytes()?;
+    match ctx.db().lookup_write(key).map(|v| v.encoding()) {
+        Some(encoding) => ctx.out.bulk(encoding.as_bytes()),
+        None => ctx.out.null(),
+    }
+    Ok(())
+}
+
+pub fn object_refcount(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let key = args.bytes()?;
+    // Values are never shared between keys here, so every live value has one reference.
+    match ctx.db().exists(key) {
+        true => ctx.out.int(1),
+        false => ctx.out.null(),
+    }
+    Ok(())
+}
+
+pub fn object_help(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
+    super::server::help_reply(
+        ctx,
+        "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        &[
+            "ENCODING <key>",
+            "    Return the kind of internal representation used in order to store the value",
+            "    associated with a <key>.",
+            "REFCOUNT <key>",
+            "    Return the number of references of the value associated with the specified",
+            "    <key>.",
+        ],
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::commands::testing::Harness;
+
+    #[test]
+    fn expire_conditions_follow_redis() {
+        let mut h = Harness::new();
+        h.run(&["set", "k", "v"]);
+        assert_eq!(h.text(&["expire", "k", "100", "XX"]), ":0\r\n");
+        assert_eq!(h.text(&["expire", "k", "100", "GT"]), ":0\r\n");
+        assert_eq!(h.text(&["expire", "k", "100", "NX"]), ":1\r\n");
+        assert_eq!(h.text(&["expire", "k", "50", "GT"]), ":0\r\n");
+        assert_eq!(h.text(&["expire", "k", "50", "LT"]), ":1\r\n");
+        assert_eq!(h.text(&["ttl", "k"]), ":50\r\n");
+        assert_eq!(
+            h.text(&["expire", "k", "5", "NX", "GT"]),
+            "-ERR NX and XX, GT or LT options at the same time are not compatible\r\n"
+        );
+        assert_eq!(
+            h.text(&["expire", "k", "5", "foo"]),
+            "-ERR Unsupported option foo\r\n"
+        );
+        assert_eq!(h.text(&["expire", "k", "-1"]), ":1\r\n");
+        assert_eq!(h.text(&["exists", "k"]), ":0\r\n");
+        assert_eq!(h.text(&["ttl", "k"]), ":-2\r\n");
+    }
+
+    #[test]
+    fn rename_copy_move() {
+        let mut h = Harness::new();
+        assert_eq!(h.text(&["rename", "a", "b"]), "-ERR no such key\r\n");
+        h.run(&["set", "a", "1"]);
+        assert_eq!(
+            h.text(&["copy", "a", "a"]),
+            "-ERR source and destination objects are the same\r\n"
+        );
+        assert_eq!(
+            h.text(&["copy", "a", "b", "DB", "16"]),
+            "-ERR DB index is out of range\r\n"
+        );
+        assert_eq!(h.text(&["copy", "a", "b", "DB", "1"]), ":1\r\n");
+        assert_eq!(h.text(&["move", "a", "1"]), ":1\r\n");
+        assert_eq!(h.text(&["select", "1"]), "+OK\r\n");
+        assert_eq!(h.text(&["mget", "a", "b"]), "*2\r\n$1\r\n1\r\n$1\r\n1\r\n");
+        assert_eq!(h.text(&["renamenx", "a", "b"]), ":0\r\n");
+        assert_eq!(h.text(&["type", "a"]), "+string\r\n");
+        assert_eq!(h.text(&["type", "zz"]), "+none\r\n");
+    }
+
+    #[test]
+    fn scan_visits_every_key_once_without_changes() {
+        let mut h = Harness::new();
+        for i in 0..100 {
+            h.run(&["set", &format!("key:{i}"), "v"]);
+        }
+        let mut cursor = "0".to_string();
+        let mut seen = 0;
+        loop {
+            let reply = h.text(&["scan", &cursor, "MATCH", "key:1*", "COUNT", "7"]);
+            let lines: Vec<&str> = reply.split("\r\n").collect();
+            cursor = lines[2].to_string();
+            seen += lines.iter().filter(|l| l.starts_with("key:1")).count();
+            if cursor == "0" {
+                break;
+            }
+        }
+        assert_eq!(seen, 11);
+        assert_eq!(h.text(&["scan", "x"]), "-ERR invalid cursor\r\n");
+        assert_eq!(
+            h.text(&["scan", "0", "COUNT", "0"]),
+            "-ERR syntax error\r\n"
+        );
+    }
+}

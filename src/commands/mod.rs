@@ -1,0 +1,355 @@
+//! Commands: the command table, argument parsing, and one handler module per family.
+//!
+//! A handler parses and checks all its arguments first, calls one store operation, then
+//! writes the reply. Errors travel as [`CmdError`] and become Redis's exact error replies here,
+//! the only place store errors are turned into protocol.
+
+pub mod args;
+pub mod keys;
+pub mod server;
+pub mod strings;
+pub mod table;
+
+use crate::config::Config;
+use crate::protocol::ReplyBuf;
+use crate::store::{DbMut, Keyspace, StoreError};
+pub use args::Args;
+use rand::rngs::SmallRng;
+use rand::SeedableRng;
+use std::borrow::Cow;
+pub use table::{lookup, CommandSpec, Flags};
+
+/// Why a command failed; becomes an error reply.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CmdError {
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("ERR syntax error")]
+    Syntax,
+    #[error("ERR value is not an integer or out of range")]
+    NotInteger,
+    #[error("ERR value is not a valid float")]
+    NotFloat,
+    /// A complete error text, code included.
+    #[error("{0}")]
+    Msg(Cow<'static, str>),
+}
+
+impl CmdError {
+    /// An error with a complete text (`ERR ...`, `WRONGTYPE ...`).
+    pub fn msg(text: impl Into<Cow<'static, str>>) -> Self {
+        CmdError::Msg(text.into())
+    }
+
+    /// The error reply text, as Redis words it.
+    pub fn reply_text(&self) -> Cow<'_, str> {
+        match self {
+            CmdError::Store(e) => Cow::Borrowed(match e {
+                StoreError::WrongType => {
+                    "WRONGTYPE Operation against a key holding the wrong kind of value"
+                }
+                StoreError::NotInteger => "ERR value is not an integer or out of range",
+                StoreError::NotFloat => "ERR value is not a valid float",
+                StoreError::Overflow => "ERR increment or decrement would overflow",
+                StoreError::NanOrInfinity => "ERR increment would produce NaN or Infinity",
+                StoreError::NoSuchKey => "ERR no such key",
+                StoreError::IndexOutOfRange => "ERR index out of range",
+                StoreError::StringTooLong => {
+                    "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
+                }
+                StoreError::SameObject => "ERR source and destination objects are the same",
+                StoreError::Invalid(text) => return Cow::Owned(format!("ERR {text}")),
+            }),
+            CmdError::Syntax => Cow::Borrowed("ERR syntax error"),
+            CmdError::NotInteger => Cow::Borrowed("ERR value is not an integer or out of range"),
+            CmdError::NotFloat => Cow::Borrowed("ERR value is not a valid float"),
+            CmdError::Msg(text) => Cow::Borrowed(text),
+        }
+    }
+}
+
+/// What a handler returns.
+pub type CmdResult = Result<(), CmdError>;
+
+/// Per-connection state the commands see and change.
+#[derive(Debug, Clone, Default)]
+pub struct ClientState {
+    /// Unique, never reused (CLIENT ID).
+    pub id: u64,
+    /// Selected database.
+    pub db: usize,
+    pub name: Option<Vec<u8>>,
+    pub lib_name: Option<Vec<u8>>,
+    pub lib_ver: Option<Vec<u8>>,
+    pub addr: String,
+    pub laddr: String,
+    pub fd: i64,
+    pub created_ms: u64,
+    pub last_interaction_ms: u64,
+    /// Full name of the last command run (`client|list`).
+    pub last_command: &'static str,
+    /// Close the connection once pending replies are written (QUIT, protocol errors).
+    pub close_after_reply: bool,
+}
+
+/// Buffer figures of a connection, supplied by the network layer for CLIENT LIST / INFO.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ConnStats {
+    pub query_buffer: usize,
+    pub query_buffer_free: usize,
+    pub output_bytes: usize,
+    pub resp: u8,
+}
+
+/// Read access to the other connections (the running one is in [`Ctx::client`]).
+pub trait ClientDirectory {
+    /// Calls `visit` for every other connection, in id order.
+    fn visit(&self, visit: &mut dyn FnMut(&ClientState, ConnStats));
+}
+
+/// A directory with no other clients (tests, and commands run outside a connection).
+pub struct NoClients;
+
+impl ClientDirectory for NoClients {
+    fn visit(&self, _visit: &mut dyn FnMut(&ClientState, ConnStats)) {}
+}
+
+/// Server-wide counters for INFO.
+#[derive(Debug, Default, Clone)]
+pub struct ServerStats {
+    pub total_connections_received: u64,
+    pub total_commands_processed: u64,
+    pub rejected_connections: u64,
+    pub total_net_input_bytes: u64,
+    pub total_net_output_bytes: u64,
+    pub connected_clients: u64,
+    pub total_error_replies: u64,
+}
+
+/// How a shutdown was asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shutdown {
+    /// Flush pending changes to persistence first.
+    Save,
+    NoSave,
+}
+
+/// Server-wide state commands read and change.
+pub struct Server {
+    pub config: Config,
+    pub stats: ServerStats,
+    /// Unix ms at start-up.
+    pub started_ms: u64,
+    /// 40 hex characters identifying this run (INFO run_id).
+    pub run_id: String,
+    pub tcp_port: u16,
+    /// Set by SHUTDOWN (and signals); the reactor stops when it sees it.
+    pub shutdown: Option<Shutdown>,
+    pub rng: SmallRng,
+    /// Bytes allocated by the process, if a counting allocator reports them.
+    pub used_memory: fn() -> usize,
+    /// Commands per second over the last samples (INFO instantaneous_ops_per_sec).
+    pub ops_per_sec: u64,
+    /// (time ms, commands processed) at each recent sample, oldest first.
+    ops_samples: std::collections::VecDeque<(u64, u64)>,
+}
+
+impl Server {
+    pub fn new(config: Config, now_ms: u64) -> Self {
+        let mut rng = SmallRng::from_entropy();
+        let run_id = (0..40)
+            .map(|_| char::from_digit(rand::Rng::gen_range(&mut rng, 0..16), 16).unwrap_or('0'))
+            .collect();
+        Server {
+            tcp_port: config.port,
+            config,
+            stats: ServerStats::default(),
+            started_ms: now_ms,
+            run_id,
+            shutdown: None,
+            rng,
+            used_memory: || 0,
+            ops_per_sec: 0,
+            ops_samples: Default::default(),
+        }
+    }
+
+    /// Records a sample of the command counter; called from the reactor's timed work.
+    pub fn sample_ops(&mut self, now_ms: u64) {
+        const WINDOW: usize = 16;
+        let processed = self.stats.total_commands_processed;
+        if self
+            .ops_samples
+            .back()
+            .is_some_and(|&(t, _)| now_ms < t + 100)
+        {
+            return;
+        }
+        self.ops_samples.push_back((now_ms, processed));
+        if self.ops_samples.len() > WINDOW {
+            self.ops_samples.pop_front();
+        }
+        if let (Some(&(t0, c0)), Some(&(t1, c1))) =
+            (self.ops_samples.front(), self.ops_samples.back())
+        {
+            if t1 > t0 {
+                self.ops_per_sec = c1.saturating_sub(c0) * 1000 / (t1 - t0);
+            }
+        }
+    }
+}
+
+/// Everything a handler may touch while one command runs.
+pub struct Ctx<'a> {
+    pub ks: &'a mut Keyspace,
+    pub server: &'a mut Server,
+    pub client: &'a mut ClientState,
+    pub clients: &'a dyn ClientDirectory,
+    pub out: &'a mut ReplyBuf,
+}
+
+impl Ctx<'_> {
+    /// The client's selected database.
+    pub fn db(&mut self) -> DbMut<'_> {
+        self.ks.db(self.client.db)
+    }
+}
+
+/// Runs one request: looks the command up, checks arity, calls the handler, and turns an
+/// error into its reply. `argv` is never empty (empty requests are skipped by the caller).
+pub fn execute(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let result = match resolve(argv) {
+        Ok(spec) => {
+            ctx.client.last_command = spec.full_name;
+            ctx.server.stats.total_commands_processed += 1;
+            (spec.handler)(ctx, &mut Args::new(argv, spec.arg_start()))
+        }
+        Err(e) => Err(e),
+    };
+    if let Err(e) = result {
+        ctx.server.stats.total_error_replies += 1;
+        ctx.out.error(&e.reply_text());
+    }
+}
+
+/// Finds the command (and subcommand) for `argv` and checks its arity.
+pub fn resolve(argv: &[&[u8]]) -> Result<&'static CommandSpec, CmdError> {
+    let name = argv.first().copied().unwrap_or_default();
+    let Some(spec) = lookup(name) else {
+        return Err(unknown_command(argv));
+    };
+    let spec = if spec.subcommands.is_empty() || argv.len() < 2 {
+        spec
+    } else {
+        match spec.subcommand(argv[1]) {
+            Some(sub) => sub,
+            None => {
+                return Err(CmdError::msg(format!(
+                    "ERR unknown subcommand '{}'. Try {} HELP.",
+                    truncated(argv[1], 128),
+                    spec.name.to_ascii_uppercase()
+                )))
+            }
+        }
+    };
+    let argc = argv.len() as i64;
+    let arity = spec.arity as i64;
+    if (arity > 0 && argc != arity) || argc < -arity {
+        return Err(CmdError::msg(format!(
+            "ERR wrong number of arguments for '{}' command",
+            spec.full_name
+        )));
+    }
+    Ok(spec)
+}
+
+fn truncated(bytes: &[u8], max: usize) -> Cow<'_, str> {
+    String::from_utf8_lossy(&bytes[..bytes.len().min(max)])
+}
+
+/// Redis's unknown-command error, with up to 128 bytes of the first arguments.
+fn unknown_command(argv: &[&[u8]]) -> CmdError {
+    let mut shown = String::new();
+    for arg in argv.iter().skip(1) {
+        if shown.len() >= 128 {
+            break;
+        }
+        let room = 128 - shown.len();
+        shown.push('\'');
+        shown.push_str(&truncated(arg, room));
+        shown.push_str("' ");
+    }
+    CmdError::msg(format!(
+        "ERR unknown command '{}', with args beginning with: {}",
+        truncated(argv.first().copied().unwrap_or_default(), 128),
+        shown
+    ))
+}
+
+/// Builds a context for running commands outside the network layer (unit tests).
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+    use crate::protocol::Protover;
+
+    /// A keyspace, server and client to run commands against.
+    pub struct Harness {
+        pub ks: Keyspace,
+        pub server: Server,
+        pub client: ClientState,
+    }
+
+    impl Harness {
+        pub fn new() -> Self {
+            let mut ks = Keyspace::new(16);
+            ks.set_clock(1_000_000);
+            Harness {
+                ks,
+                server: Server::new(Config::default(), 1_000_000),
+                client: ClientState::default(),
+            }
+        }
+
+        /// Runs one command and returns its raw reply bytes.
+        pub fn run(&mut self, argv: &[&str]) -> Vec<u8> {
+            let argv: Vec<&[u8]> = argv.iter().map(|a| a.as_bytes()).collect();
+            let mut out = ReplyBuf::new(Protover::Resp2);
+            let mut ctx = Ctx {
+                ks: &mut self.ks,
+                server: &mut self.server,
+                client: &mut self.client,
+                clients: &NoClients,
+                out: &mut out,
+            };
+            execute(&mut ctx, &argv);
+            out.bytes().to_vec()
+        }
+
+        /// Runs one command and returns its reply as text.
+        pub fn text(&mut self, argv: &[&str]) -> String {
+            String::from_utf8_lossy(&self.run(argv)).into_owned()
+        }
+    }
+
+    #[test]
+    fn unknown_and_arity_errors_match_redis() {
+        let mut h = Harness::new();
+        assert_eq!(
+            h.text(&["foo", "a", "b"]),
+            "-ERR unknown command 'foo', with args beginning with: 'a' 'b' \r\n"
+        );
+        assert_eq!(
+            h.text(&["GET"]),
+            "-ERR wrong number of arguments for 'get' command\r\n"
+        );
+        assert_eq!(
+            h.text(&["config", "nosuch"]),
+            "-ERR unknown subcommand 'nosuch'. Try CONFIG HELP.\r\n"
+        );
+        assert_eq!(
+            h.text(&["config", "get"]),
+            "-ERR wrong number of arguments for 'config|get' command\r\n"
+        );
+        assert_eq!(h.text(&["PiNg"]), "+PONG\r\n");
+    }
+}

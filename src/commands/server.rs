@@ -1,0 +1,945 @@
+//! Connection and server commands: PING, HELLO, CLIENT, INFO, CONFIG, COMMAND, SHUTDOWN ...
+
+use super::args::is_keyword;
+use super::table::{CommandSpec, COMMANDS};
+use super::{Args, ClientState, CmdError, CmdResult, ConnStats, Ctx, Shutdown};
+use crate::config::ConfigError;
+use crate::protocol::Protover;
+use std::fmt::Write as _;
+
+/// The Redis version reported to clients, which check it to decide what they may use.
+pub const REDIS_VERSION: &str = "7.0.15";
+
+/// Writes a HELP reply: a title line then the lines, as Redis's `addReplyHelp`.
+pub fn help_reply(ctx: &mut Ctx, title: &str, lines: &[&str]) {
+    ctx.out.array(lines.len() + 3);
+    ctx.out.simple(title);
+    for line in lines {
+        ctx.out.simple(line);
+    }
+    ctx.out.simple("HELP");
+    ctx.out.simple("    Print this help.");
+}
+
+/// Container commands are resolved to their subcommands before a handler runs; this one only
+/// answers when the container is called in a form the table lets through with no subcommand.
+pub fn container(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let name = String::from_utf8_lossy(args.argv()[0]).to_ascii_lowercase();
+    let _ = ctx;
+    Err(CmdError::msg(format!(
+        "ERR wrong number of arguments for '{name}' command"
+    )))
+}
+
+pub fn ping(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    match args.remaining() {
+        0 => ctx.out.simple("PONG"),
+        1 => ctx.out.bulk(args.bytes()?),
+        _ => {
+            return Err(CmdError::msg(
+                "ERR wrong number of arguments for 'ping' command",
+            ))
+        }
+    }
+    Ok(())
+}
+
+pub fn echo(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let message = args.bytes()?;
+    ctx.out.bulk(message);
+    Ok(())
+}
+
+pub fn quit(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
+    ctx.client.close_after_reply = true;
+    ctx.out.ok();
+    Ok(())
+}
+
+pub fn select(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let index = args.int()?;
+    if index < 0 || index as usize >= ctx.ks.db_count() {
+        return Err(CmdError::msg("ERR DB index is out of range"));
+    }
+    ctx.client.db = index as usize;
+    ctx.out.ok();
+    Ok(())
+}
+
+/// Redis refuses client names with spaces or non-printable characters.
+fn valid_client_name(name: &[u8]) -> bool {
+    name.iter().all(|&c| (b'!'..=b'~').contains(&c))
+}
+
+pub fn hello(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let mut proto = ctx.out.proto();
+    if let Some(version) = args.peek() {
+        args.bytes()?;
+        let version = super::args::int_arg(version)
+            .map_err(|_| CmdError::msg("ERR Protocol version is not an integer or out of range"))?;
+        proto = match version {
+            2 => Protover::Resp2,
+            3 => Protover::Resp3,
+            _ => return Err(CmdError::msg("NOPROTO unsupported protocol version")),
+        };
+    }
+    let mut name = None;
+    while !args.is_empty() {
+        if args.remaining() >= 3 && args.eat("auth") {
+            let (user, _password) = (args.bytes()?, args.bytes()?);
+            // No users or passwords are configured: the default user needs no password.
+            if user != b"default" {
+                return Err(CmdError::msg(
+                    "WRONGPASS invalid username-password pair or user is disabled.",
+                ));
+            }
+        } else if args.remaining() >= 2 && args.eat("setname") {
+            let candidate = args.bytes()?;
+            if !valid_client_name(candidate) {
+                return Err(CmdError::msg(
+                    "ERR Client names cannot contain spaces, newlines or special characters.",
+                ));
+            }
+            name = Some(candidate);
+        } else {
+            return Err(CmdError::msg(format!(
+                "ERR Syntax error in HELLO option '{}'",
+                String::from_utf8_lossy(args.peek().unwrap_or_default())
+            )));
+        }
+    }
+    if let Some(name) = name {
+        ctx.client.name = (!name.is_empty()).then(|| name.to_vec());
+    }
+    ctx.out.set_proto(proto);
+    ctx.out.map(7);
+    ctx.out.bulk(b"server");
+    ctx.out.bulk(b"redis");
+    ctx.out.bulk(b"version");
+    ctx.out.bulk(REDIS_VERSION.as_bytes());
+    ctx.out.bulk(b"proto");
+    ctx.out.int(if proto == Protover::Resp3 { 3 } else { 2 });
+    ctx.out.bulk(b"id");
+    ctx.out.int(ctx.client.id as i64);
+    ctx.out.bulk(b"mode");
+    ctx.out.bulk(b"standalone");
+    ctx.out.bulk(b"role");
+    ctx.out.bulk(b"master");
+    ctx.out.bulk(b"modules");
+    ctx.out.array(0);
+    Ok(())
+}
+
+pub fn client_id(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
+    ctx.out.int(ctx.client.id as i64);
+    Ok(())
+}
+
+pub fn client_setname(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let name = args.bytes()?;
+    if !valid_client_name(name) {
+        return Err(CmdError::msg(
+            "ERR Client names cannot contain spaces, newlines or special characters.",
+        ));
+    }
+    ctx.client.name = (!name.is_empty()).then(|| name.to_vec());
+    ctx.out.ok();
+    Ok(())
+}
+
+pub fn client_getname(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
+    match &ctx.client.name {
+        Some(name) => ctx.out.bulk(name),
+        None => ctx.out.null(),
+    }
+    Ok(())
+}
+
+pub fn client_setinfo(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let (attr, value) = (args.bytes()?, args.bytes()?);
+    let is_name = is_keyword(attr, "lib-name");
+    if !is_name && !is_keyword(attr, "lib-ver") {
+        return Err(CmdError::msg(format!(
+            "ERR Unrecognized option '{}'",
+            String::from_utf8_lossy(attr)
+        )));
+    }
+    if !valid_client_name(value) {
+        return Err(CmdError::msg(format!(
+            "ERR {} cannot contain spaces, newlines or special characters.",
+            if is_name { "lib-name" } else { "lib-ver" }
+        )));
+    }
+    let slot = if is_name {
+        &mut ctx.client.lib_name
+    } else {
+        &mut ctx.client.lib_ver
+    };
+    *slot = (!value.is_empty()).then(|| value.to_vec());
+    ctx.out.ok();
+    Ok(())
+}
+
+/// One CLIENT LIST line, with Redis's field names and order.
+pub fn client_line(client: &ClientState, stats: ConnStats, now_ms: u64) -> String {
+    fn text(v: &Option<Vec<u8>>) -> std::borrow::Cow<'_, str> {
+        v.as_deref()
+            .map(String::from_utf8_lossy)
+            .unwrap_or_default()
+    }
+    let mut line = String::new();
+    let _ =
+        write!(
+        line,
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 \
+         multi=-1 qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl={} oll=0 omem={} \
+         tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        client.id,
+        client.addr,
+        client.laddr,
+        client.fd,
+        text(&client.name),
+        now_ms.saturating_sub(client.created_ms) / 1000,
+        now_ms.saturating_sub(client.last_interaction_ms) / 1000,
+        client.db,
+        stats.query_buffer,
+        stats.query_buffer_free,
+        stats.query_buffer + stats.query_buffer_free,
+        stats.output_bytes.min(16 * 1024),
+        stats.output_bytes,
+        stats.query_buffer + stats.query_buffer_free + stats.output_bytes,
+        if client.last_command.is_empty() { "NULL" } else { client.last_command },
+        stats.resp,
+        text(&client.lib_name),
+        text(&client.lib_ver),
+    );
+    line
+}
+
+fn current_stats(ctx: &Ctx) -> ConnStats {
+    ConnStats {
+        output_bytes: ctx.out.len(),
+        resp: if ctx.out.is_resp3() { 3 } else { 2 },
+        ..Default::default()
+    }
+}
+
+pub fn client_list(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let mut ids: Option<Vec<u64>> = None;
+    while !args.is_empty() {
+        if args.remaining() >= 2 && args.eat("type") {
+            let kind = args.bytes()?;
+            if !["normal", "master", "replica", "slave", "pubsub"]
+                .iter()
+                .any(|k| is_keyword(kind, k))
+            {
+                return Err(CmdError::msg(format!(
+                    "ERR Unknown client type '{}'",
+                    String::from_utf8_lossy(kind)
+                )));
+            }
+            // Only normal clients exist until pub/sub arrives.
+            if !is_keyword(kind, "normal") {
+                ids = Some(Vec::new());
+            }
+        } else if args.remaining() >= 2 && args.eat("id") {
+            let mut wanted = Vec::new();
+            for arg in args.rest() {
+                let id = super::args::int_arg(arg)
+                    .ok()
+                    .filter(|&id| id > 0)
+                    .ok_or_else(|| CmdError::msg("ERR Invalid client ID"))?;
+                wanted.push(id as u64);
+            }
+            ids = Some(wanted);
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    let now = ctx.ks.now_ms();
+    let mut lines: Vec<(u64, String)> = Vec::new();
+    let keep = |id: u64| ids.as_ref().is_none_or(|ids| ids.contains(&id));
+    ctx.clients.visit(&mut |client, stats| {
+        if keep(client.id) {
+            lines.push((client.id, client_line(client, stats, now)));
+        }
+    });
+    if keep(ctx.client.id) {
+        lines.push((
+            ctx.client.id,
+            client_line(ctx.client, current_stats(ctx), now),
+        ));
+    }
+    lines.sort_by_key(|(id, _)| *id);
+    let mut text = String::new();
+    for (_, line) in lines {
+        text.push_str(&line);
+        text.push('\n');
+    }
+    ctx.out.verbatim(text.as_bytes());
+    Ok(())
+}
+
+pub fn client_info(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
+    let mut line = client_line(ctx.client, current_stats(ctx), ctx.ks.now_ms());
+    line.push('\n');
+    ctx.out.verbatim(line.as_bytes());
+    Ok(())
+}
+
+pub fn client_help(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
+    help_reply(
+        ctx,
+        "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        &[
+            "GETNAME",
+            "    Return the name of the current connection.",
+            "ID",
+            "    Return the ID of the current connection.",
+            "INFO",
+            "    Return information about the current client connection.",
+            "LIST [options ...]",
+            "    Return information about client connections. Options:",
+            "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+            "      Return clients of specified type.",
+            "SETNAME <name>",
+            "    Assign the name <name> to the current connection.",
+            "SETINFO <option> <value>",
+            "    Set client meta attr. Options are:",
+            "    * LIB-NAME: the client lib name.",
+            "    * LIB-VER: the client lib version.",
+        ],
+    );
+    Ok(())
+}
+
+fn human_bytes(n: u64) -> String {
+    const UNITS: &[&str] = &["B", "K", "M", "G", "T"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n}B")
+    } else {
+        format!("{value:.2}{}", UNITS[unit])
+    }
+}
+
+/// Resident set size of this process, where the platform tells it cheaply.
+fn rss_bytes() -> u64 {
+    #[cfg(target_os = "linux")]
+    {
+        if let Ok(statm) = std::fs::read_to_string("/proc/self/statm") {
+            if let Some(pages) = statm
+                .split_whitespace()
+                .nth(1)
+                .and_then(|p| p.parse::<u64>().ok())
+            {
+                return pages * 4096;
+            }
+        }
+    }
+    0
+}
+
+const DEFAULT_SECTIONS: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "keyspace",
+];
+
+fn info_section(ctx: &mut Ctx, section: &str, out: &mut String) {
+    let now = ctx.ks.now_ms();
+    let cfg = &ctx.server.config;
+    match section {
+        "server" => {
+            let uptime = now.saturating_sub(ctx.server.started_ms) / 1000;
+            let multiplexing = if cfg!(windows) {
+                "iocp"
+            } else if cfg!(target_os = "linux") {
+                "epoll"
+            } else {
+                "kqueue"
+            };
+            let _ = write!(
+                out,
+                "# Server\r\nredis_version:{REDIS_VERSION}\r\nreddish_version:{}\r\nredis_git_sha1:00000000\r\n\
+                 redis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:standalone\r\nos:{} {}\r\narch_bits:{}\r\n\
+                 multiplexing_api:{multiplexing}\r\nprocess_id:{}\r\nrun_id:{}\r\ntcp_port:{}\r\n\
+                 server_time_usec:{}\r\nuptime_in_seconds:{uptime}\r\nuptime_in_days:{}\r\nhz:{}\r\n\
+                 configured_hz:{}\r\nexecutable:{}\r\nconfig_file:{}\r\n",
+                env!("CARGO_PKG_VERSION"),
+                std::env::consts::OS,
+                std::env::consts::ARCH,
+                usize::BITS,
+                std::process::id(),
+                ctx.server.run_id,
+                ctx.server.tcp_port,
+                now * 1000,
+                uptime / 86400,
+                cfg.hz,
+                cfg.hz,
+                std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
+                cfg.config_file.clone().unwrap_or_default(),
+            );
+        }
+        "clients" => {
+            let _ = write!(
+                out,
+                "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\n\
+                 client_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:0\r\n\
+                 tracking_clients:0\r\nclients_in_timeout_table:0\r\n",
+                ctx.server.stats.connected_clients, cfg.maxclients
+            );
+        }
+        "memory" => {
+            let used = (ctx.server.used_memory)() as u64;
+            let rss = rss_bytes();
+            let _ = write!(
+                out,
+                "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\n\
+                 used_memory_rss_human:{}\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\n\
+                 mem_fragmentation_ratio:{:.2}\r\nmem_allocator:libc\r\n",
+                human_bytes(used),
+                human_bytes(rss),
+                cfg.maxmemory,
+                human_bytes(cfg.maxmemory),
+                cfg.maxmemory_policy,
+                if used > 0 { rss as f64 / used as f64 } else { 0.0 },
+            );
+        }
+        "persistence" => {
+            let _ = write!(
+                out,
+                "# Persistence\r\nloading:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:0\r\n\
+                 rdb_last_bgsave_status:ok\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\n\
+                 mongodb_enabled:{}\r\n",
+                ctx.ks.write_count(),
+                cfg.mongodb_uri.is_some() as u8,
+            );
+        }
+        "stats" => {
+            let s = &ctx.server.stats;
+            let k = &ctx.ks.stats;
+            let _ = write!(
+                out,
+                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\n\
+                 instantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\n\
+                 rejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\n\
+                 keyspace_misses:{}\r\npubsub_channels:0\r\npubsub_patterns:0\r\ntotal_error_replies:{}\r\n",
+                s.total_connections_received,
+                s.total_commands_processed,
+                ctx.server.ops_per_sec,
+                s.total_net_input_bytes,
+                s.total_net_output_bytes,
+                s.rejected_connections,
+                k.expired_keys,
+                k.keyspace_hits,
+                k.keyspace_misses,
+                s.total_error_replies,
+            );
+        }
+        "replication" => {
+            out.push_str(
+                "# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_repl_offset:0\r\n",
+            );
+        }
+        "cpu" => {
+            out.push_str("# CPU\r\n");
+        }
+        "keyspace" => {
+            out.push_str("# Keyspace\r\n");
+            for (index, (keys, expires)) in ctx.ks.sizes().into_iter().enumerate() {
+                if keys > 0 {
+                    let _ = write!(out, "db{index}:keys={keys},expires={expires},avg_ttl=0\r\n");
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+pub fn info(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let requested: Vec<String> = args
+        .rest()
+        .iter()
+        .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
+        .collect();
+    let sections: Vec<&str> = if requested.is_empty()
+        || requested
+            .iter()
+            .any(|s| s == "all" || s == "everything" || s == "default")
+    {
+        DEFAULT_SECTIONS.to_vec()
+    } else {
+        DEFAULT_SECTIONS
+            .iter()
+            .copied()
+            .filter(|s| requested.iter().any(|r| r == s))
+            .collect()
+    };
+    let mut text = String::new();
+    for section in sections {
+        if !text.is_empty() {
+            text.push_str("\r\n");
+        }
+        info_section(ctx, section, &mut text);
+    }
+    ctx.out.verbatim(text.as_bytes());
+    Ok(())
+}
+
+pub fn config_get(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let patterns = args.rest();
+    let found = ctx.server.config.get_matching(patterns);
+    ctx.out.map(found.len());
+    for (name, value) in found {
+        ctx.out.bulk(name.as_bytes());
+        ctx.out.bulk(value.as_bytes());
+    }
+    Ok(())
+}
+
+pub fn config_set(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let rest = args.rest();
+    if rest.len() % 2 != 0 {
+        return Err(CmdError::msg(
+            "ERR wrong number of arguments for 'config|set' command",
+        ));
+    }
+    let pairs: Vec<(String, String)> = rest
+        .chunks_exact(2)
+        .map(|p| {
+            (
+                String::from_utf8_lossy(p[0]).into_owned(),
+                String::from_utf8_lossy(p[1]).into_owned(),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    match ctx.server.config.set_many(&refs) {
+        Ok(()) => {
+            ctx.out.ok();
+            Ok(())
+        }
+        Err((_, e @ ConfigError::Unknown(_))) => Err(CmdError::msg(format!("ERR {e}"))),
+        Err((name, e)) => Err(CmdError::msg(format!(
+            "ERR CONFIG SET failed (possibly related to argument '{name}') - {e}"
+        ))),
+    }
+}
+
+pub fn config_resetstat(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
+    let connected = ctx.server.stats.connected_clients;
+    ctx.server.stats = Default::default();
+    ctx.server.stats.connected_clients = connected;
+    ctx.ks.stats = Default::default();
+    ctx.out.ok();
+    Ok(())
+}
+
+pub fn config_rewrite(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
+    let Some(path) = ctx.server.config.config_file.clone() else {
+        return Err(CmdError::msg(
+            "ERR The server is running without a config file",
+        ));
+    };
+    let mut text = String::from("# Written by CONFIG REWRITE\n");
+    for (name, value) in ctx.server.config.get_matching(&[b"*"]) {
+        let _ = writeln!(
+            text,
+            "{name} \"{}\"",
+            value.replace('\\', "\\\\").replace('"', "\\\"")
+        );
+    }
+    std::fs::write(&path, text)
+        .map_err(|e| CmdError::msg(format!("ERR Rewriting config file: {e}")))?;
+    ctx.out.ok();
+    Ok(())
+}
+
+pub fn config_help(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
+    help_reply(
+        ctx,
+        "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        &[
+            "GET <pattern>",
+            "    Return parameters matching the glob-like <pattern> and their values.",
+            "SET <directive> <value>",
+            "    Set the configuration <directive> to <value>.",
+            "RESETSTAT",
+            "    Reset statistics reported by the INFO command.",
+            "REWRITE",
+            "    Rewrite the configuration file.",
+        ],
+    );
+    Ok(())
+}
+
+fn acl_categories(spec: &CommandSpec) -> Vec<String> {
+    use super::Flags;
+    let mut cats = Vec::new();
+    if spec.flags.contains(Flags::WRITE) {
+        cats.push("@write".to_string());
+    }
+    if spec.flags.contains(Flags::READONLY) {
+        cats.push("@read".to_string());
+    }
+    let group = match spec.group {
+        "generic" => "keyspace",
+        "sorted-set" => "sortedset",
+        "server" => "admin",
+        other => other,
+    };
+    cats.push(format!("@{group}"));
+    cats.push(
+        if spec.flags.contains(Flags::FAST) {
+            "@fast"
+        } else {
+            "@slow"
+        }
+        .to_string(),
+    );
+    if spec.flags.contains(Flags::BLOCKING) {
+        cats.push("@blocking".to_string());
+    }
+    cats
+}
+
+fn command_info_entry(ctx: &mut Ctx, spec: &CommandSpec) {
+    ctx.out.array(10);
+    ctx.out.bulk(spec.full_name.as_bytes());
+    ctx.out.int(spec.arity as i64);
+    let flags: Vec<&str> = spec.flags.names().collect();
+    ctx.out.set(flags.len());
+    for flag in flags {
+        ctx.out.simple(flag);
+    }
+    ctx.out.int(spec.first_key as i64);
+    ctx.out.int(spec.last_key as i64);
+    ctx.out.int(spec.key_step as i64);
+    let cats = acl_categories(spec);
+    ctx.out.set(cats.len());
+    for cat in cats {
+        ctx.out.simple(&cat);
+    }
+    ctx.out.array(0);
+    ctx.out.array(0);
+    ctx.out.array(spec.subcommands.len());
+    for sub in spec.subcommands {
+        command_info_entry(ctx, sub);
+    }
+}
+
+fn command_docs_entry(ctx: &mut Ctx, spec: &CommandSpec) {
+    let has_subs = !spec.subcommands.is_empty();
+    ctx.out
+        .map(if has_subs { 5 } else { 4 } + usize::from(!spec.syntax.is_empty()));
+    ctx.out.bulk(b"summary");
+    ctx.out.bulk(spec.summary.as_bytes());
+    ctx.out.bulk(b"since");
+    ctx.out.bulk(b"1.0.0");
+    ctx.out.bulk(b"group");
+    ctx.out.bulk(spec.group.as_bytes());
+    ctx.out.bulk(b"complexity");
+    ctx.out.bulk(spec.complexity.as_bytes());
+    if !spec.syntax.is_empty() {
+        ctx.out.bulk(b"syntax");
+        ctx.out.bulk(spec.syntax.as_bytes());
+    }
+    if has_subs {
+        ctx.out.bulk(b"subcommands");
+        ctx.out.map(spec.subcommands.len());
+        for sub in spec.subcommands {
+            ctx.out.bulk(sub.full_name.as_bytes());
+            command_docs_entry(ctx, sub);
+        }
+    }
+}
+
+/// The commands named in `names` (or all), unknown names skipped or kept as `None`.
+fn named_specs(names: &[&[u8]]) -> Vec<Option<&'static CommandSpec>> {
+    if names.is_empty() {
+        return COMMANDS.iter().map(Some).collect();
+    }
+    names
+        .iter()
+        .map(|name| {
+            let text = String::from_utf8_lossy(name).to_ascii_lowercase();
+            match text.split_once('|') {
+                Some((parent, sub)) => {
+                    super::lookup(parent.as_bytes()).and_then(|p| p.subcommand(sub.as_bytes()))
+                }
+                None => super::lookup(name),
+            }
+        })
+        .collect()
+}
+
+pub fn command(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
+    ctx.out.array(COMMANDS.len());
+    for spec in COMMANDS {
+        command_info_entry(ctx, spec);
+    }
+    Ok(())
+}
+
+pub fn command_count(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
+    ctx.out.int(COMMANDS.len() as i64);
+    Ok(())
+}
+
+pub fn command_info(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let specs = named_specs(args.rest());
+    ctx.out.array(specs.len());
+    for spec in specs {
+        match spec {
+            Some(spec) => command_info_entry(ctx, spec),
+            None => ctx.out.null_array(),
+        }
+    }
+    Ok(())
+}
+
+pub fn command_docs(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let specs: Vec<&CommandSpec> = named_specs(args.rest()).into_iter().flatten().collect();
+    ctx.out.map(specs.len());
+    for spec in specs {
+        ctx.out.bulk(spec.full_name.as_bytes());
+        command_docs_entry(ctx, spec);
+    }
+    Ok(())
+}
+
+pub fn command_list(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let mut pattern: Option<&[u8]> = None;
+    let mut category: Option<String> = None;
+    if !args.is_empty() {
+        if !args.eat("filterby") || args.remaining() != 2 {
+            return Err(CmdError::Syntax);
+        }
+        if args.eat("pattern") {
+            pattern = Some(args.bytes()?);
+        } else if args.eat("aclcat") {
+            category = Some(format!(
+                "@{}",
+                String::from_utf8_lossy(args.bytes()?).to_ascii_lowercase()
+            ));
+        } else if args.eat("module") {
+            args.bytes()?;
+            ctx.out.array(0);
+            return Ok(());
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    let mut names = Vec::new();
+    for spec in COMMANDS {
+        for candidate in std::iter::once(spec).chain(spec.subcommands.iter()) {
+            let keep = pattern.is_none_or(|p| {
+                crate::store::glob::matches_nocase(p, candidate.full_name.as_bytes())
+            }) && category
+                .as_ref()
+                .is_none_or(|c| acl_categories(candidate).contains(c));
+            if keep {
+                names.push(candidate.full_name);
+            }
+        }
+    }
+    ctx.out.array(names.len());
+    for name in names {
+        ctx.out.bulk(name.as_bytes());
+    }
+    Ok(())
+}
+
+pub fn command_getkeys(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let argv = args.rest();
+    let spec = super::resolve(argv).map_err(|_| CmdError::msg("ERR Invalid command specified"))?;
+    let keys = spec.keys(argv);
+    if keys.is_empty() {
+        return Err(CmdError::msg("ERR The command has no key arguments"));
+    }
+    ctx.out.array(keys.len());
+    for key in keys {
+        ctx.out.bulk(key);
+    }
+    Ok(())
+}
+
+pub fn command_help(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
+    help_reply(
+        ctx,
+        "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        &[
+            "(no subcommand)",
+            "    Return details about all Redis commands.",
+            "COUNT",
+            "    Return the total number of commands in this Redis server.",
+            "LIST",
+            "    Return a list of all commands in this Redis server.",
+            "INFO [<command-name> ...]",
+            "    Return details about multiple Redis commands.",
+            "DOCS [<command-name> ...]",
+            "    Return documentation details about multiple Redis commands.",
+            "GETKEYS <full-command>",
+            "    Return the keys from a full Redis command.",
+        ],
+    );
+    Ok(())
+}
+
+pub fn dbsize(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
+    let size = ctx.db().len();
+    ctx.out.int(size as i64);
+    Ok(())
+}
+
+fn flush_mode(args: &mut Args) -> CmdResult {
+    if !args.is_empty() && !args.eat("async") && !args.eat("sync") {
+        return Err(CmdError::Syntax);
+    }
+    args.finish()
+}
+
+pub fn flushdb(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    flush_mode(args)?;
+    ctx.db().flush();
+    ctx.out.ok();
+    Ok(())
+}
+
+pub fn flushall(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    flush_mode(args)?;
+    ctx.ks.flush_all();
+    ctx.out.ok();
+    Ok(())
+}
+
+pub fn time(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    ctx.out.array(2);
+    ctx.out.bulk_int(now.as_secs() as i64);
+    ctx.out.bulk_int(now.subsec_micros() as i64);
+    Ok(())
+}
+
+pub fn shutdown(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let mut mode = Shutdown::Save;
+    for arg in args.rest() {
+        if is_keyword(arg, "nosave") {
+            mode = Shutdown::NoSave;
+        } else if is_keyword(arg, "save") {
+            mode = Shutdown::Save;
+        } else if is_keyword(arg, "abort") {
+            return Err(CmdError::msg("ERR No shutdown in progress."));
+        } else if !is_keyword(arg, "now") && !is_keyword(arg, "force") {
+            return Err(CmdError::Syntax);
+        }
+    }
+    ctx.server.shutdown = Some(mode);
+    ctx.client.close_after_reply = true;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::commands::testing::Harness;
+
+    #[test]
+    fn hello_negotiates_and_refuses_unknown_versions() {
+        let mut h = Harness::new();
+        assert_eq!(
+            h.text(&["hello", "4"]),
+            "-NOPROTO unsupported protocol version\r\n"
+        );
+        assert_eq!(
+            h.text(&["hello", "x"]),
+            "-ERR Protocol version is not an integer or out of range\r\n"
+        );
+        let reply = h.text(&["hello", "2", "SETNAME", "me"]);
+        assert!(
+            reply.starts_with("*14\r\n$6\r\nserver\r\n$5\r\nredis\r\n"),
+            "{reply}"
+        );
+        assert_eq!(h.text(&["client", "getname"]), "$2\r\nme\r\n");
+    }
+
+    #[test]
+    fn config_get_set_errors_match_redis() {
+        let mut h = Harness::new();
+        assert_eq!(
+            h.text(&["config", "set", "maxmemory", "abc"]),
+            "-ERR CONFIG SET failed (possibly related to argument 'maxmemory') - argument must be a memory value\r\n"
+        );
+        assert_eq!(
+            h.text(&["config", "set", "foo", "1"]),
+            "-ERR Unknown option or number of arguments for CONFIG SET - 'foo'\r\n"
+        );
+        assert_eq!(h.text(&["config", "set", "maxmemory", "10mb"]), "+OK\r\n");
+        assert_eq!(
+            h.text(&["config", "get", "maxmemory"]),
+            "*2\r\n$9\r\nmaxmemory\r\n$8\r\n10485760\r\n"
+        );
+        assert_eq!(
+            h.text(&["config", "get", "save", "appendonly"]),
+            "*4\r\n$4\r\nsave\r\n$0\r\n\r\n$10\r\nappendonly\r\n$2\r\nno\r\n"
+        );
+    }
+
+    #[test]
+    fn command_introspection_comes_from_the_table() {
+        let mut h = Harness::new();
+        let count = h.text(&["command", "count"]);
+        assert_eq!(
+            count,
+            format!(":{}\r\n", crate::commands::table::COMMANDS.len())
+        );
+        let info = h.text(&["command", "info", "get", "nosuch"]);
+        assert!(
+            info.starts_with("*2\r\n*10\r\n$3\r\nget\r\n:2\r\n"),
+            "{info}"
+        );
+        assert!(info.ends_with("*-1\r\n"));
+        assert_eq!(
+            h.text(&["command", "getkeys", "mset", "a", "1", "b", "2"]),
+            "*2\r\n$1\r\na\r\n$1\r\nb\r\n"
+        );
+        let docs = h.text(&["command", "docs", "set"]);
+        assert!(
+            docs.contains("summary") && docs.contains("EX seconds"),
+            "{docs}"
+        );
+    }
+
+    #[test]
+    fn select_and_flush() {
+        let mut h = Harness::new();
+        assert_eq!(
+            h.text(&["select", "16"]),
+            "-ERR DB index is out of range\r\n"
+        );
+        assert_eq!(
+            h.text(&["select", "x"]),
+            "-ERR value is not an integer or out of range\r\n"
+        );
+        h.run(&["set", "a", "1"]);
+        assert_eq!(h.text(&["dbsize"]), ":1\r\n");
+        assert_eq!(h.text(&["flushdb", "bogus"]), "-ERR syntax error\r\n");
+        assert_eq!(h.text(&["flushdb"]), "+OK\r\n");
+        assert_eq!(h.text(&["dbsize"]), ":0\r\n");
+    }
+}

@@ -1,0 +1,402 @@
+//! String commands.
+
+use super::args::is_keyword;
+use super::{Args, CmdError, CmdResult, Ctx};
+use crate::store::string::{ExpiryChange, SetCondition, SetOptions};
+
+/// Which command is parsing expiry options (they accept different ones).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ExpiryCommand {
+    Set,
+    GetEx,
+}
+
+/// Parsed SET/GETEX options.
+#[derive(Default)]
+struct ExtendedOptions {
+    set: SetOptions,
+    persist: bool,
+}
+
+/// Converts an expire argument into absolute Unix ms, with Redis's checks and texts.
+pub(crate) fn expire_at_ms(
+    arg: &[u8],
+    unit_ms: i64,
+    absolute: bool,
+    now_ms: u64,
+    command: &str,
+) -> Result<u64, CmdError> {
+    let value = super::args::int_arg(arg)?;
+    let invalid = || CmdError::msg(format!("ERR invalid expire time in '{command}' command"));
+    if value <= 0 || (unit_ms == 1000 && value > i64::MAX / 1000) {
+        return Err(invalid());
+    }
+    let ms = value * unit_ms;
+    let at = if absolute {
+        ms
+    } else {
+        ms.checked_add(now_ms as i64).ok_or_else(invalid)?
+    };
+    Ok(at as u64)
+}
+
+fn parse_extended(
+    ctx: &Ctx,
+    args: &mut Args,
+    command: ExpiryCommand,
+) -> Result<ExtendedOptions, CmdError> {
+    #[derive(PartialEq)]
+    enum Unit {
+        None,
+        Ex,
+        Px,
+        ExAt,
+        PxAt,
+    }
+    let mut opts = ExtendedOptions::default();
+    let mut unit = Unit::None;
+    let mut expire_arg: &[u8] = b"";
+    let is_set = command == ExpiryCommand::Set;
+    while let Some(opt) = args.peek() {
+        args.bytes()?;
+        let has_next = args.peek().is_some();
+        let cond = opts.set.condition;
+        let no_expiry = unit == Unit::None;
+        if is_set && is_keyword(opt, "nx") && cond != SetCondition::IfPresent {
+            opts.set.condition = SetCondition::IfAbsent;
+        } else if is_set && is_keyword(opt, "xx") && cond != SetCondition::IfAbsent {
+            opts.set.condition = SetCondition::IfPresent;
+        } else if is_set && is_keyword(opt, "get") {
+            opts.set.get = true;
+        } else if is_set && is_keyword(opt, "keepttl") && no_expiry {
+            opts.set.keep_ttl = true;
+        } else if !is_set && is_keyword(opt, "persist") && no_expiry {
+            opts.persist = true;
+        } else if has_next && !opts.set.keep_ttl && !opts.persist {
+            let wanted = if is_keyword(opt, "ex") {
+                Unit::Ex
+            } else if is_keyword(opt, "px") {
+                Unit::Px
+            } else if is_keyword(opt, "exat") {
+                Unit::ExAt
+            } else if is_keyword(opt, "pxat") {
+                Unit::PxAt
+            } else {
+                return Err(CmdError::Syntax);
+            };
+            if unit != Unit::None && unit != wanted {
+                return Err(CmdError::Syntax);
+            }
+            unit = wanted;
+            expire_arg = args.bytes()?;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    let name = if is_set { "set" } else { "getex" };
+    let now = ctx.ks.now_ms();
+    opts.set.expire_at = match unit {
+        Unit::None => None,
+        Unit::Ex => Some(expire_at_ms(expire_arg, 1000, false, now, name)?),
+        Unit::Px => Some(expire_at_ms(expire_arg, 1, false, now, name)?),
+        Unit::ExAt => Some(expire_at_ms(expire_arg, 1000, true, now, name)?),
+        Unit::PxAt => Some(expire_at_ms(expire_arg, 1, true, now, name)?),
+    };
+    Ok(opts)
+}
+
+pub fn get(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let key = args.bytes()?;
+    match ctx.ks.db(ctx.client.db).get_string(key)? {
+        Some(value) => ctx.out.bulk(value),
+        None => ctx.out.null(),
+    }
+    Ok(())
+}
+
+pub fn set(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let key = args.bytes()?;
+    let value = args.bytes()?;
+    let opts = parse_extended(ctx, args, ExpiryCommand::Set)?;
+    let outcome = ctx.db().set_string(key, value, opts.set)?;
+    if opts.set.get {
+        match outcome.previous {
+            Some(previous) => ctx.out.bulk(&previous),
+            None => ctx.out.null(),
+        }
+    } else if outcome.written {
+        ctx.out.ok();
+    } else {
+        ctx.out.null();
+    }
+    Ok(())
+}
+
+pub fn setnx(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let (key, value) = (args.bytes()?, args.bytes()?);
+    let opts = SetOptions {
+        condition: SetCondition::IfAbsent,
+        ..Default::default()
+    };
+    let outcome = ctx.db().set_string(key, value, opts)?;
+    ctx.out.int(outcome.written as i64);
+    Ok(())
+}
+
+fn set_with_expiry(ctx: &mut Ctx, args: &mut Args, unit_ms: i64, name: &str) -> CmdResult {
+    let key = args.bytes()?;
+    let expire_at = expire_at_ms(args.bytes()?, unit_ms, false, ctx.ks.now_ms(), name)?;
+    let value = args.bytes()?;
+    let opts = SetOptions {
+        expire_at: Some(expire_at),
+        ..Default::default()
+    };
+    ctx.db().set_string(key, value, opts)?;
+    ctx.out.ok();
+    Ok(())
+}
+
+pub fn setex(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    set_with_expiry(ctx, args, 1000, "setex")
+}
+
+pub fn psetex(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    set_with_expiry(ctx, args, 1, "psetex")
+}
+
+pub fn getset(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let (key, value) = (args.bytes()?, args.bytes()?);
+    let opts = SetOptions {
+        get: true,
+        ..Default::default()
+    };
+    match ctx.db().set_string(key, value, opts)?.previous {
+        Some(previous) => ctx.out.bulk(&previous),
+        None => ctx.out.null(),
+    }
+    Ok(())
+}
+
+pub fn getdel(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let key = args.bytes()?;
+    match ctx.db().get_del(key)? {
+        Some(value) => ctx.out.bulk(&value),
+        None => ctx.out.null(),
+    }
+    Ok(())
+}
+
+pub fn getex(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let key = args.bytes()?;
+    let opts = parse_extended(ctx, args, ExpiryCommand::GetEx)?;
+    let change = match (opts.set.expire_at, opts.persist) {
+        (Some(at), _) => ExpiryChange::At(at),
+        (None, true) => ExpiryChange::Persist,
+        (None, false) => ExpiryChange::Keep,
+    };
+    match ctx.db().get_ex(key, change)? {
+        Some(value) => ctx.out.bulk(&value),
+        None => ctx.out.null(),
+    }
+    Ok(())
+}
+
+pub fn mget(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let keys = args.rest();
+    let mut db = ctx.ks.db(ctx.client.db);
+    ctx.out.array(keys.len());
+    for key in keys {
+        // A key of another type reads as nil in MGET.
+        match db.get_string(key) {
+            Ok(Some(value)) => ctx.out.bulk(value),
+            _ => ctx.out.null(),
+        }
+    }
+    Ok(())
+}
+
+fn pairs<'a>(args: &mut Args<'a>, name: &str) -> Result<Vec<(&'a [u8], &'a [u8])>, CmdError> {
+    let rest = args.rest();
+    if rest.len() % 2 != 0 {
+        return Err(CmdError::msg(format!(
+            "ERR wrong number of arguments for '{name}' command"
+        )));
+    }
+    Ok(rest.chunks_exact(2).map(|p| (p[0], p[1])).collect())
+}
+
+pub fn mset(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let pairs = pairs(args, "mset")?;
+    ctx.db().mset(&pairs, false);
+    ctx.out.ok();
+    Ok(())
+}
+
+pub fn msetnx(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let pairs = pairs(args, "msetnx")?;
+    let stored = ctx.db().mset(&pairs, true);
+    ctx.out.int(stored as i64);
+    Ok(())
+}
+
+pub fn append(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let (key, value) = (args.bytes()?, args.bytes()?);
+    let len = ctx.db().append(key, value)?;
+    ctx.out.int(len as i64);
+    Ok(())
+}
+
+pub fn strlen(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let key = args.bytes()?;
+    let len = ctx.db().strlen(key)?;
+    ctx.out.int(len as i64);
+    Ok(())
+}
+
+fn incr_reply(ctx: &mut Ctx, key: &[u8], delta: i64) -> CmdResult {
+    let value = ctx.db().incr_by(key, delta)?;
+    ctx.out.int(value);
+    Ok(())
+}
+
+pub fn incr(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let key = args.bytes()?;
+    incr_reply(ctx, key, 1)
+}
+
+pub fn decr(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let key = args.bytes()?;
+    incr_reply(ctx, key, -1)
+}
+
+pub fn incrby(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let key = args.bytes()?;
+    let delta = args.int()?;
+    incr_reply(ctx, key, delta)
+}
+
+pub fn decrby(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let key = args.bytes()?;
+    let delta = args.int()?;
+    let delta = delta
+        .checked_neg()
+        .ok_or_else(|| CmdError::msg("ERR decrement would overflow"))?;
+    incr_reply(ctx, key, delta)
+}
+
+pub fn incrbyfloat(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let key = args.bytes()?;
+    let delta = args.float()?;
+    let text = ctx.db().incr_by_float(key, delta)?;
+    ctx.out.bulk(text.as_bytes());
+    Ok(())
+}
+
+pub fn getrange(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let key = args.bytes()?;
+    let (start, end) = (args.int()?, args.int()?);
+    let range = ctx.db().get_range(key, start, end)?;
+    ctx.out.bulk(&range);
+    Ok(())
+}
+
+pub fn setrange(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let key = args.bytes()?;
+    let offset = args.int()?;
+    let value = args.bytes()?;
+    if offset < 0 {
+        return Err(CmdError::msg("ERR offset is out of range"));
+    }
+    let len = ctx.db().set_range(key, offset as usize, value)?;
+    ctx.out.int(len as i64);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::commands::testing::Harness;
+
+    #[test]
+    fn set_options_and_errors() {
+        let mut h = Harness::new();
+        assert_eq!(h.text(&["set", "k", "v", "NX"]), "+OK\r\n");
+        assert_eq!(h.text(&["set", "k", "w", "NX"]), "$-1\r\n");
+        assert_eq!(h.text(&["set", "k", "w", "XX", "GET"]), "$1\r\nv\r\n");
+        assert_eq!(
+            h.text(&["set", "k", "w", "NX", "XX"]),
+            "-ERR syntax error\r\n"
+        );
+        assert_eq!(
+            h.text(&["set", "k", "w", "EX", "10", "PX", "5"]),
+            "-ERR syntax error\r\n"
+        );
+        assert_eq!(
+            h.text(&["set", "k", "w", "KEEPTTL", "EX", "5"]),
+            "-ERR syntax error\r\n"
+        );
+        assert_eq!(
+            h.text(&["set", "k", "w", "EX", "0"]),
+            "-ERR invalid expire time in 'set' command\r\n"
+        );
+        assert_eq!(
+            h.text(&["set", "k", "w", "EX", "x"]),
+            "-ERR value is not an integer or out of range\r\n"
+        );
+        assert_eq!(h.text(&["set", "k", "w", "EX", "100"]), "+OK\r\n");
+        assert_eq!(h.text(&["ttl", "k"]), ":100\r\n");
+        assert_eq!(h.text(&["set", "k", "x", "KEEPTTL"]), "+OK\r\n");
+        assert_eq!(h.text(&["ttl", "k"]), ":100\r\n");
+        assert_eq!(h.text(&["set", "k", "y"]), "+OK\r\n");
+        assert_eq!(h.text(&["ttl", "k"]), ":-1\r\n");
+    }
+
+    #[test]
+    fn past_absolute_expiry_deletes() {
+        let mut h = Harness::new();
+        assert_eq!(h.text(&["set", "k", "v", "PXAT", "1"]), "+OK\r\n");
+        assert_eq!(h.text(&["exists", "k"]), ":0\r\n");
+        assert_eq!(h.text(&["dbsize"]), ":0\r\n");
+    }
+
+    #[test]
+    fn counters() {
+        let mut h = Harness::new();
+        assert_eq!(h.text(&["incr", "n"]), ":1\r\n");
+        assert_eq!(h.text(&["incrby", "n", "-11"]), ":-10\r\n");
+        assert_eq!(
+            h.text(&["decrby", "n", "-9223372036854775808"]),
+            "-ERR decrement would overflow\r\n"
+        );
+        assert_eq!(h.text(&["incrbyfloat", "n", "0.5"]), "$4\r\n-9.5\r\n");
+        assert_eq!(
+            h.text(&["incr", "n"]),
+            "-ERR value is not an integer or out of range\r\n"
+        );
+        assert_eq!(
+            h.text(&["incrbyfloat", "n", "abc"]),
+            "-ERR value is not a valid float\r\n"
+        );
+    }
+
+    #[test]
+    fn ranges() {
+        let mut h = Harness::new();
+        assert_eq!(h.text(&["set", "s", "Hello World"]), "+OK\r\n");
+        assert_eq!(h.text(&["getrange", "s", "-5", "-1"]), "$5\r\nWorld\r\n");
+        assert_eq!(h.text(&["getrange", "s", "5", "1"]), "$0\r\n\r\n");
+        assert_eq!(h.text(&["setrange", "s", "6", "Redis"]), ":11\r\n");
+        assert_eq!(
+            h.text(&["setrange", "s", "-1", "x"]),
+            "-ERR offset is out of range\r\n"
+        );
+        assert_eq!(
+            h.text(&["mset", "a", "1", "b"]),
+            "-ERR wrong number of arguments for 'mset' command\r\n"
+        );
+        assert_eq!(h.text(&["msetnx", "a", "1", "s", "2"]), ":0\r\n");
+        assert_eq!(
+            h.text(&["mget", "s", "a", "nope"]),
+            "*3\r\n$11\r\nHello Redis\r\n$-1\r\n$-1\r\n"
+        );
+    }
+}

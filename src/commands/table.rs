@@ -1,0 +1,546 @@
+//! The command table: the one place a command is named, with its arity (Redis's rule: N means
+//! exactly N arguments including the name, -N at least N), flags, key positions, handler and
+//! documentation. COMMAND, COMMAND DOCS and the README's command list come from it.
+
+use super::{keys, server, strings, Args, CmdResult, Ctx};
+use crate::store::FastMap;
+use std::sync::OnceLock;
+
+/// A command handler.
+pub type Handler = fn(&mut Ctx, &mut Args) -> CmdResult;
+
+/// Command flags, as COMMAND INFO names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Flags(u32);
+
+impl Flags {
+    pub const NONE: Flags = Flags(0);
+    pub const WRITE: Flags = Flags(1);
+    pub const READONLY: Flags = Flags(1 << 1);
+    pub const DENYOOM: Flags = Flags(1 << 2);
+    pub const ADMIN: Flags = Flags(1 << 3);
+    pub const PUBSUB: Flags = Flags(1 << 4);
+    pub const NOSCRIPT: Flags = Flags(1 << 5);
+    pub const BLOCKING: Flags = Flags(1 << 6);
+    pub const LOADING: Flags = Flags(1 << 7);
+    pub const STALE: Flags = Flags(1 << 8);
+    pub const FAST: Flags = Flags(1 << 9);
+    pub const NO_AUTH: Flags = Flags(1 << 10);
+    pub const NO_MULTI: Flags = Flags(1 << 11);
+    pub const ALLOW_BUSY: Flags = Flags(1 << 12);
+
+    const NAMES: &'static [(Flags, &'static str)] = &[
+        (Flags::WRITE, "write"),
+        (Flags::READONLY, "readonly"),
+        (Flags::DENYOOM, "denyoom"),
+        (Flags::ADMIN, "admin"),
+        (Flags::PUBSUB, "pubsub"),
+        (Flags::NOSCRIPT, "noscript"),
+        (Flags::BLOCKING, "blocking"),
+        (Flags::LOADING, "loading"),
+        (Flags::STALE, "stale"),
+        (Flags::FAST, "fast"),
+        (Flags::NO_AUTH, "no_auth"),
+        (Flags::NO_MULTI, "no_multi"),
+        (Flags::ALLOW_BUSY, "allow_busy"),
+    ];
+
+    /// Union of two flag sets.
+    pub const fn with(self, other: Flags) -> Flags {
+        Flags(self.0 | other.0)
+    }
+
+    pub const fn contains(self, other: Flags) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// Flag names for COMMAND INFO.
+    pub fn names(self) -> impl Iterator<Item = &'static str> {
+        Flags::NAMES
+            .iter()
+            .filter(move |(f, _)| self.contains(*f))
+            .map(|(_, name)| *name)
+    }
+}
+
+/// One command (or subcommand) and everything known about it.
+pub struct CommandSpec {
+    /// Lower-case name (`get`, or `setname` for a subcommand).
+    pub name: &'static str,
+    /// `get`, or `client|setname` for a subcommand: the name errors and COMMAND use.
+    pub full_name: &'static str,
+    pub arity: i32,
+    pub flags: Flags,
+    /// Key positions: first, last (negative counts from the end), step; 0 = no keys.
+    pub first_key: i32,
+    pub last_key: i32,
+    pub key_step: i32,
+    /// COMMAND DOCS group (`string`, `generic`, `tree`, ...).
+    pub group: &'static str,
+    /// Arguments after the name, in Redis's documentation syntax.
+    pub syntax: &'static str,
+    pub summary: &'static str,
+    pub complexity: &'static str,
+    pub handler: Handler,
+    pub subcommands: &'static [CommandSpec],
+}
+
+impl CommandSpec {
+    /// Index of the first argument the handler reads (after the name and subcommand).
+    pub fn arg_start(&self) -> usize {
+        if self.full_name.contains('|') {
+            2
+        } else {
+            1
+        }
+    }
+
+    /// The subcommand named `name` (case-insensitive).
+    pub fn subcommand(&self, name: &[u8]) -> Option<&'static CommandSpec> {
+        self.subcommands
+            .iter()
+            .find(|s| s.name.as_bytes().eq_ignore_ascii_case(name))
+    }
+
+    /// The key arguments of `argv` according to the key positions.
+    pub fn keys<'a>(&self, argv: &[&'a [u8]]) -> Vec<&'a [u8]> {
+        if self.first_key <= 0 {
+            return Vec::new();
+        }
+        let argc = argv.len() as i32;
+        let last = if self.last_key < 0 {
+            argc + self.last_key
+        } else {
+            self.last_key.min(argc - 1)
+        };
+        let step = self.key_step.max(1) as usize;
+        (self.first_key..=last)
+            .step_by(step)
+            .filter_map(|i| argv.get(i as usize).copied())
+            .collect()
+    }
+}
+
+/// Builds a row: `cmd!(name, arity, [FLAGS], (first, last, step), group, handler, syntax,
+/// summary, complexity)`; a trailing `subs = TABLE` gives subcommands.
+macro_rules! cmd {
+    ($name:literal, $arity:expr, [$($flag:ident),*], ($f:expr, $l:expr, $s:expr), $group:literal,
+     $handler:path, $syntax:literal, $summary:literal, $complexity:literal $(, subs = $subs:expr)?) => {
+        CommandSpec {
+            name: $name,
+            full_name: $name,
+            arity: $arity,
+            flags: Flags::NONE$(.with(Flags::$flag))*,
+            first_key: $f,
+            last_key: $l,
+            key_step: $s,
+            group: $group,
+            syntax: $syntax,
+            summary: $summary,
+            complexity: $complexity,
+            handler: $handler,
+            subcommands: cmd!(@subs $($subs)?),
+        }
+    };
+    (@subs) => { &[] };
+    (@subs $subs:expr) => { $subs };
+}
+
+/// Builds a subcommand row: like [`cmd!`] with the parent's name first.
+macro_rules! sub {
+    ($parent:literal, $name:literal, $arity:expr, [$($flag:ident),*], ($f:expr, $l:expr, $s:expr),
+     $group:literal, $handler:path, $syntax:literal, $summary:literal, $complexity:literal) => {
+        CommandSpec {
+            name: $name,
+            full_name: concat!($parent, "|", $name),
+            arity: $arity,
+            flags: Flags::NONE$(.with(Flags::$flag))*,
+            first_key: $f,
+            last_key: $l,
+            key_step: $s,
+            group: $group,
+            syntax: $syntax,
+            summary: $summary,
+            complexity: $complexity,
+            handler: $handler,
+            subcommands: &[],
+        }
+    };
+}
+
+static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
+    sub!(
+        "client",
+        "id",
+        2,
+        [NOSCRIPT, LOADING, STALE],
+        (0, 0, 0),
+        "connection",
+        server::client_id,
+        "",
+        "Returns the unique client ID of the connection.",
+        "O(1)"
+    ),
+    sub!(
+        "client",
+        "setname",
+        3,
+        [NOSCRIPT, LOADING, STALE],
+        (0, 0, 0),
+        "connection",
+        server::client_setname,
+        "connection-name",
+        "Sets the connection name.",
+        "O(1)"
+    ),
+    sub!(
+        "client",
+        "getname",
+        2,
+        [NOSCRIPT, LOADING, STALE],
+        (0, 0, 0),
+        "connection",
+        server::client_getname,
+        "",
+        "Returns the name of the connection.",
+        "O(1)"
+    ),
+    sub!(
+        "client",
+        "setinfo",
+        4,
+        [NOSCRIPT, LOADING, STALE],
+        (0, 0, 0),
+        "connection",
+        server::client_setinfo,
+        "LIB-NAME libname | LIB-VER libver",
+        "Sets information specific to the client or connection.",
+        "O(1)"
+    ),
+    sub!(
+        "client",
+        "list",
+        -2,
+        [ADMIN, NOSCRIPT, LOADING, STALE],
+        (0, 0, 0),
+        "connection",
+        server::client_list,
+        "[TYPE NORMAL|MASTER|REPLICA|PUBSUB] [ID client-id [client-id ...]]",
+        "Lists open connections.",
+        "O(N) where N is the number of client connections"
+    ),
+    sub!(
+        "client",
+        "info",
+        2,
+        [NOSCRIPT, LOADING, STALE],
+        (0, 0, 0),
+        "connection",
+        server::client_info,
+        "",
+        "Returns information about the connection.",
+        "O(1)"
+    ),
+    sub!(
+        "client",
+        "help",
+        2,
+        [LOADING, STALE],
+        (0, 0, 0),
+        "connection",
+        server::client_help,
+        "",
+        "Returns helpful text about the different subcommands.",
+        "O(1)"
+    ),
+];
+
+static CONFIG_SUBCOMMANDS: &[CommandSpec] = &[
+    sub!(
+        "config",
+        "get",
+        -3,
+        [ADMIN, NOSCRIPT, LOADING, STALE],
+        (0, 0, 0),
+        "server",
+        server::config_get,
+        "parameter [parameter ...]",
+        "Returns the effective values of configuration parameters.",
+        "O(N) when N is the number of configuration parameters provided"
+    ),
+    sub!(
+        "config",
+        "set",
+        -4,
+        [ADMIN, NOSCRIPT, LOADING, STALE],
+        (0, 0, 0),
+        "server",
+        server::config_set,
+        "parameter value [parameter value ...]",
+        "Sets configuration parameters in-flight.",
+        "O(N) when N is the number of configuration parameters provided"
+    ),
+    sub!(
+        "config",
+        "resetstat",
+        2,
+        [ADMIN, NOSCRIPT, LOADING, STALE],
+        (0, 0, 0),
+        "server",
+        server::config_resetstat,
+        "",
+        "Resets the server's statistics.",
+        "O(1)"
+    ),
+    sub!(
+        "config",
+        "rewrite",
+        2,
+        [ADMIN, NOSCRIPT, LOADING, STALE],
+        (0, 0, 0),
+        "server",
+        server::config_rewrite,
+        "",
+        "Persists the effective configuration to file.",
+        "O(1)"
+    ),
+    sub!(
+        "config",
+        "help",
+        2,
+        [LOADING, STALE],
+        (0, 0, 0),
+        "server",
+        server::config_help,
+        "",
+        "Returns helpful text about the different subcommands.",
+        "O(1)"
+    ),
+];
+
+static COMMAND_SUBCOMMANDS: &[CommandSpec] = &[
+    sub!(
+        "command",
+        "count",
+        2,
+        [LOADING, STALE],
+        (0, 0, 0),
+        "server",
+        server::command_count,
+        "",
+        "Returns a count of commands.",
+        "O(1)"
+    ),
+    sub!(
+        "command",
+        "info",
+        -2,
+        [LOADING, STALE],
+        (0, 0, 0),
+        "server",
+        server::command_info,
+        "[command-name [command-name ...]]",
+        "Returns information about one, multiple or all commands.",
+        "O(N) where N is the number of commands to look up"
+    ),
+    sub!(
+        "command",
+        "docs",
+        -2,
+        [LOADING, STALE],
+        (0, 0, 0),
+        "server",
+        server::command_docs,
+        "[command-name [command-name ...]]",
+        "Returns documentary information about one, multiple or all commands.",
+        "O(N) where N is the number of commands to look up"
+    ),
+    sub!(
+        "command",
+        "list",
+        -2,
+        [LOADING, STALE],
+        (0, 0, 0),
+        "server",
+        server::command_list,
+        "[FILTERBY MODULE module-name | ACLCAT category | PATTERN pattern]",
+        "Returns a list of command names.",
+        "O(N) where N is the total number of Redis commands"
+    ),
+    sub!(
+        "command",
+        "getkeys",
+        -3,
+        [LOADING, STALE],
+        (0, 0, 0),
+        "server",
+        server::command_getkeys,
+        "command [arg [arg ...]]",
+        "Extracts the key names from an arbitrary command.",
+        "O(N) where N is the number of arguments to the command"
+    ),
+    sub!(
+        "command",
+        "help",
+        2,
+        [LOADING, STALE],
+        (0, 0, 0),
+        "server",
+        server::command_help,
+        "",
+        "Returns helpful text about the different subcommands.",
+        "O(1)"
+    ),
+];
+
+static OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
+    sub!(
+        "object",
+        "encoding",
+        3,
+        [READONLY],
+        (2, 2, 1),
+        "generic",
+        keys::object_encoding,
+        "key",
+        "Returns the internal encoding of a Redis object.",
+        "O(1)"
+    ),
+    sub!(
+        "object",
+        "refcount",
+        3,
+        [READONLY],
+        (2, 2, 1),
+        "generic",
+        keys::object_refcount,
+        "key",
+        "Returns the reference count of a value of a key.",
+        "O(1)"
+    ),
+    sub!(
+        "object",
+        "help",
+        2,
+        [LOADING, STALE],
+        (0, 0, 0),
+        "generic",
+        keys::object_help,
+        "",
+        "Returns helpful text about the different subcommands.",
+        "O(1)"
+    ),
+];
+
+/// Every command. Families are grouped; within a family, Redis's documentation order.
+pub static COMMANDS: &[CommandSpec] = &[
+    // connection
+    cmd!("ping", -1, [FAST], (0, 0, 0), "connection", server::ping, "[message]", "Returns the server's liveliness response.", "O(1)"),
+    cmd!("echo", 2, [FAST], (0, 0, 0), "connection", server::echo, "message", "Returns the given string.", "O(1)"),
+    cmd!("quit", -1, [NOSCRIPT, LOADING, STALE, FAST, NO_AUTH, ALLOW_BUSY], (0, 0, 0), "connection", server::quit, "", "Closes the connection.", "O(1)"),
+    cmd!("select", 2, [LOADING, STALE, FAST], (0, 0, 0), "connection", server::select, "index", "Changes the selected database.", "O(1)"),
+    cmd!("hello", -1, [NOSCRIPT, LOADING, STALE, FAST, NO_AUTH, ALLOW_BUSY], (0, 0, 0), "connection", server::hello, "[protover [AUTH username password] [SETNAME clientname]]", "Handshakes with the Redis server.", "O(1)"),
+    cmd!("client", -2, [], (0, 0, 0), "connection", server::container, "subcommand [arguments]", "A container for client connection commands.", "Depends on subcommand.", subs = CLIENT_SUBCOMMANDS),
+    // server
+    cmd!("info", -1, [LOADING, STALE], (0, 0, 0), "server", server::info, "[section [section ...]]", "Returns information and statistics about the server.", "O(1)"),
+    cmd!("config", -2, [], (0, 0, 0), "server", server::container, "subcommand [arguments]", "A container for server configuration commands.", "Depends on subcommand.", subs = CONFIG_SUBCOMMANDS),
+    cmd!("command", -1, [LOADING, STALE], (0, 0, 0), "server", server::command, "[subcommand [arguments]]", "Returns detailed information about all commands.", "O(N) where N is the total number of Redis commands", subs = COMMAND_SUBCOMMANDS),
+    cmd!("dbsize", 1, [READONLY, FAST], (0, 0, 0), "server", server::dbsize, "", "Returns the number of keys in the database.", "O(1)"),
+    cmd!("flushdb", -1, [WRITE], (0, 0, 0), "server", server::flushdb, "[ASYNC|SYNC]", "Removes all keys from the current database.", "O(N) where N is the number of keys in the selected database"),
+    cmd!("flushall", -1, [WRITE], (0, 0, 0), "server", server::flushall, "[ASYNC|SYNC]", "Removes all keys from all databases.", "O(N) where N is the total number of keys in all databases"),
+    cmd!("time", 1, [LOADING, STALE, FAST], (0, 0, 0), "server", server::time, "", "Returns the server time.", "O(1)"),
+    cmd!("shutdown", -1, [ADMIN, NOSCRIPT, LOADING, STALE, NO_MULTI, ALLOW_BUSY], (0, 0, 0), "server", server::shutdown, "[NOSAVE|SAVE] [NOW] [FORCE] [ABORT]", "Synchronously saves the database(s) to disk and shuts down the server.", "O(N) when saving, where N is the total number of keys in all databases"),
+    // strings
+    cmd!("get", 2, [READONLY, FAST], (1, 1, 1), "string", strings::get, "key", "Returns the string value of a key.", "O(1)"),
+    cmd!("set", -3, [WRITE, DENYOOM], (1, 1, 1), "string", strings::set, "key value [NX|XX] [GET] [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|KEEPTTL]", "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", "O(1)"),
+    cmd!("setnx", 3, [WRITE, DENYOOM, FAST], (1, 1, 1), "string", strings::setnx, "key value", "Set the string value of a key only when the key doesn't exist.", "O(1)"),
+    cmd!("setex", 4, [WRITE, DENYOOM], (1, 1, 1), "string", strings::setex, "key seconds value", "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.", "O(1)"),
+    cmd!("psetex", 4, [WRITE, DENYOOM], (1, 1, 1), "string", strings::psetex, "key milliseconds value", "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.", "O(1)"),
+    cmd!("getset", 3, [WRITE, DENYOOM, FAST], (1, 1, 1), "string", strings::getset, "key value", "Returns the previous string value of a key after setting it to a new value.", "O(1)"),
+    cmd!("getdel", 2, [WRITE, FAST], (1, 1, 1), "string", strings::getdel, "key", "Returns the string value of a key after deleting the key.", "O(1)"),
+    cmd!("getex", -2, [WRITE, FAST], (1, 1, 1), "string", strings::getex, "key [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|PERSIST]", "Returns the string value of a key after setting its expiration time.", "O(1)"),
+    cmd!("mget", -2, [READONLY, FAST], (1, -1, 1), "string", strings::mget, "key [key ...]", "Atomically returns the string values of one or more keys.", "O(N) where N is the number of keys to retrieve."),
+    cmd!("mset", -3, [WRITE, DENYOOM], (1, -1, 2), "string", strings::mset, "key value [key value ...]", "Atomically creates or modifies the string values of one or more keys.", "O(N) where N is the number of keys to set."),
+    cmd!("msetnx", -3, [WRITE, DENYOOM], (1, -1, 2), "string", strings::msetnx, "key value [key value ...]", "Atomically modifies the string values of one or more keys only when all keys don't exist.", "O(N) where N is the number of keys to set."),
+    cmd!("append", 3, [WRITE, DENYOOM, FAST], (1, 1, 1), "string", strings::append, "key value", "Appends a string to the value of a key. Creates the key if it doesn't exist.", "O(1)"),
+    cmd!("strlen", 2, [READONLY, FAST], (1, 1, 1), "string", strings::strlen, "key", "Returns the length of a string value.", "O(1)"),
+    cmd!("incr", 2, [WRITE, DENYOOM, FAST], (1, 1, 1), "string", strings::incr, "key", "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", "O(1)"),
+    cmd!("decr", 2, [WRITE, DENYOOM, FAST], (1, 1, 1), "string", strings::decr, "key", "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", "O(1)"),
+    cmd!("incrby", 3, [WRITE, DENYOOM, FAST], (1, 1, 1), "string", strings::incrby, "key increment", "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.", "O(1)"),
+    cmd!("decrby", 3, [WRITE, DENYOOM, FAST], (1, 1, 1), "string", strings::decrby, "key decrement", "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", "O(1)"),
+    cmd!("incrbyfloat", 3, [WRITE, DENYOOM, FAST], (1, 1, 1), "string", strings::incrbyfloat, "key increment", "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.", "O(1)"),
+    cmd!("getrange", 4, [READONLY], (1, 1, 1), "string", strings::getrange, "key start end", "Returns a substring of the string stored at a key.", "O(N) where N is the length of the returned string."),
+    cmd!("setrange", 4, [WRITE, DENYOOM], (1, 1, 1), "string", strings::setrange, "key offset value", "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.", "O(1), not counting the time taken to copy the new string in place."),
+    // keys
+    cmd!("del", -2, [WRITE], (1, -1, 1), "generic", keys::del, "key [key ...]", "Deletes one or more keys.", "O(N) where N is the number of keys that will be removed."),
+    cmd!("unlink", -2, [WRITE, FAST], (1, -1, 1), "generic", keys::del, "key [key ...]", "Asynchronously deletes one or more keys.", "O(1) for each key removed regardless of its size."),
+    cmd!("exists", -2, [READONLY, FAST], (1, -1, 1), "generic", keys::exists, "key [key ...]", "Determines whether one or more keys exist.", "O(N) where N is the number of keys to check."),
+    cmd!("type", 2, [READONLY, FAST], (1, 1, 1), "generic", keys::type_, "key", "Determines the type of value stored at a key.", "O(1)"),
+    cmd!("keys", 2, [READONLY], (0, 0, 0), "generic", keys::keys, "pattern", "Returns all key names that match a pattern.", "O(N) with N being the number of keys in the database"),
+    cmd!("scan", -2, [READONLY], (0, 0, 0), "generic", keys::scan, "cursor [MATCH pattern] [COUNT count] [TYPE type]", "Iterates over the key names in the database.", "O(1) for every call. O(N) for a complete iteration."),
+    cmd!("rename", 3, [WRITE], (1, 2, 1), "generic", keys::rename, "key newkey", "Renames a key and overwrites the destination.", "O(1)"),
+    cmd!("renamenx", 3, [WRITE, FAST], (1, 2, 1), "generic", keys::renamenx, "key newkey", "Renames a key only when the target key name doesn't exist.", "O(1)"),
+    cmd!("copy", -3, [WRITE, DENYOOM], (1, 2, 1), "generic", keys::copy, "source destination [DB destination-db] [REPLACE]", "Copies the value of a key to a new key.", "O(N) worst case for collections, where N is the number of nested items."),
+    cmd!("move", 3, [WRITE, FAST], (1, 1, 1), "generic", keys::move_, "key db", "Moves a key to another database.", "O(1)"),
+    cmd!("expire", -3, [WRITE, FAST], (1, 1, 1), "generic", keys::expire, "key seconds [NX|XX|GT|LT]", "Sets the expiration time of a key in seconds.", "O(1)"),
+    cmd!("pexpire", -3, [WRITE, FAST], (1, 1, 1), "generic", keys::pexpire, "key milliseconds [NX|XX|GT|LT]", "Sets the expiration time of a key in milliseconds.", "O(1)"),
+    cmd!("expireat", -3, [WRITE, FAST], (1, 1, 1), "generic", keys::expireat, "key unix-time-seconds [NX|XX|GT|LT]", "Sets the expiration time of a key to a Unix timestamp.", "O(1)"),
+    cmd!("pexpireat", -3, [WRITE, FAST], (1, 1, 1), "generic", keys::pexpireat, "key unix-time-milliseconds [NX|XX|GT|LT]", "Sets the expiration time of a key to a Unix milliseconds timestamp.", "O(1)"),
+    cmd!("ttl", 2, [READONLY, FAST], (1, 1, 1), "generic", keys::ttl, "key", "Returns the expiration time in seconds of a key.", "O(1)"),
+    cmd!("pttl", 2, [READONLY, FAST], (1, 1, 1), "generic", keys::pttl, "key", "Returns the expiration time in milliseconds of a key.", "O(1)"),
+    cmd!("expiretime", 2, [READONLY, FAST], (1, 1, 1), "generic", keys::expiretime, "key", "Returns the expiration time of a key as a Unix timestamp.", "O(1)"),
+    cmd!("pexpiretime", 2, [READONLY, FAST], (1, 1, 1), "generic", keys::pexpiretime, "key", "Returns the expiration time of a key as a Unix milliseconds timestamp.", "O(1)"),
+    cmd!("persist", 2, [WRITE, FAST], (1, 1, 1), "generic", keys::persist, "key", "Removes the expiration time of a key.", "O(1)"),
+    cmd!("randomkey", 1, [READONLY], (0, 0, 0), "generic", keys::randomkey, "", "Returns a random key name from the database.", "O(1)"),
+    cmd!("touch", -2, [READONLY, FAST], (1, -1, 1), "generic", keys::touch, "key [key ...]", "Returns the number of existing keys out of those specified after updating the time they were last accessed.", "O(N) where N is the number of keys that will be touched."),
+    cmd!("object", -2, [], (0, 0, 0), "generic", server::container, "subcommand [arguments]", "A container for object introspection commands.", "Depends on subcommand.", subs = OBJECT_SUBCOMMANDS),
+];
+
+/// Finds a command by name, case-insensitively. O(1).
+pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
+    static INDEX: OnceLock<FastMap<&'static [u8], &'static CommandSpec>> = OnceLock::new();
+    let index = INDEX.get_or_init(|| {
+        COMMANDS
+            .iter()
+            .map(|spec| (spec.name.as_bytes(), spec))
+            .collect()
+    });
+    let mut lower = [0u8; 32];
+    if name.len() > lower.len() {
+        return None;
+    }
+    for (dst, src) in lower.iter_mut().zip(name) {
+        *dst = src.to_ascii_lowercase();
+    }
+    index.get(&lower[..name.len()]).copied()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_lowercase_and_arity_is_sane() {
+        let mut seen = std::collections::HashSet::new();
+        for spec in COMMANDS {
+            assert!(seen.insert(spec.name), "duplicate {}", spec.name);
+            assert_eq!(spec.name, spec.name.to_ascii_lowercase());
+            assert!(spec.arity != 0, "{} has arity 0", spec.name);
+            assert!(spec.name.len() <= 32);
+            for sub in spec.subcommands {
+                assert!(sub.full_name.starts_with(spec.name));
+                assert!(sub.arity.unsigned_abs() >= 2);
+            }
+        }
+    }
+
+    #[test]
+    fn key_positions_extract_keys() {
+        let mset = lookup(b"MSET").unwrap();
+        let argv: Vec<&[u8]> = vec![b"mset", b"a", b"1", b"b", b"2"];
+        assert_eq!(mset.keys(&argv), vec![&b"a"[..], b"b"]);
+        let del = lookup(b"del").unwrap();
+        assert_eq!(del.keys(&argv), vec![&b"a"[..], b"1", b"b", b"2"]);
+        assert!(lookup(b"nosuchcommand").is_none());
+    }
+}

@@ -1,0 +1,18 @@
+//! Reddish: a Redis-compatible server with native TREE, GRAPH, QUEUE and STACK types and
+//! write-behind persistence to MongoDB.
+//!
+//! Layers, each depending only on those listed after it:
+//! - [`network`]: the single-threaded `mio` reactor (the only place `mio` appears);
+//! - [`commands`]: the command table, argument parsing and handlers;
+//! - [`protocol`]: bytes <-> requests and replies, no I/O;
+//! - [`store`]: the data and its operations, no I/O, threads or protocol;
+//! - [`config`]: settings from file, flags and CONFIG SET.
+//!
+//! `main.rs` wires them together.
+
+pub mod commands;
+pub mod config;
+pub mod memory;
+pub mod network;
+pub mod protocol;
+pub mod store;

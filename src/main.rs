@@ -1,0 +1,87 @@
+//! The `reddish` binary: configuration -> store -> reactor, wired together.
+
+use reddish::commands::Server;
+use reddish::config::Config;
+use reddish::network::{unix_ms, NoHooks, Reactor};
+use reddish::store::Keyspace;
+use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+
+#[global_allocator]
+static ALLOCATOR: reddish::memory::CountingAllocator = reddish::memory::CountingAllocator;
+
+fn init_logging(level: &str) {
+    let filter = match level {
+        "debug" => log::LevelFilter::Debug,
+        "verbose" => log::LevelFilter::Debug,
+        "warning" => log::LevelFilter::Warn,
+        _ => log::LevelFilter::Info,
+    };
+    env_logger::Builder::new()
+        .filter_level(filter)
+        .format_timestamp_millis()
+        .init();
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        println!("Usage: reddish [/path/to/reddish.conf] [--name value ...]\n\nExamples:\n  reddish --port 6380 --bind 0.0.0.0\n  reddish reddish.conf --loglevel debug");
+        return ExitCode::SUCCESS;
+    }
+    if args.iter().any(|a| a == "--version" || a == "-v") {
+        println!(
+            "Reddish v={} (Redis {} compatible)",
+            env!("CARGO_PKG_VERSION"),
+            reddish::commands::server::REDIS_VERSION
+        );
+        return ExitCode::SUCCESS;
+    }
+    let config = match Config::from_args(&args) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("*** FATAL CONFIG ERROR *** {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    init_logging(&config.loglevel);
+    let now = unix_ms();
+    let keyspace = Keyspace::new(config.databases);
+    let mut server = Server::new(config, now);
+    server.used_memory = reddish::memory::allocated;
+    let reactor = match Reactor::bind(keyspace, server) {
+        Ok(reactor) => reactor,
+        Err(e) => {
+            log::error!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let addrs: Vec<String> = reactor
+        .local_addrs()
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    log::info!(
+        "Reddish {} (Redis {} compatible) pid={} listening on {}; data lives in memory only (no mongodb-uri set)",
+        env!("CARGO_PKG_VERSION"),
+        reddish::commands::server::REDIS_VERSION,
+        std::process::id(),
+        addrs.join(", ")
+    );
+    let stop = reactor.stop_flag();
+    let wake = reactor.wake_handle();
+    if let Err(e) = ctrlc::set_handler(move || {
+        stop.store(true, Ordering::Relaxed);
+        wake.wake();
+    }) {
+        log::warn!("could not install the signal handler: {e}");
+    }
+    log::info!("Ready to accept connections");
+    match reactor.run(&mut NoHooks) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            log::error!("event loop failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

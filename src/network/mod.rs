@@ -1,0 +1,6 @@
+//! The network layer: the reactor and its connections. The only place `mio` appears.
+
+mod client;
+mod reactor;
+
+pub use reactor::{unix_ms, LoopHooks, NoHooks, Reactor, WakeHandle};

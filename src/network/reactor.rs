@@ -1,0 +1,531 @@
+//! The reactor: one thread, one `mio::Poll`, every socket. Commands run inline on the store.
+//!
+//! A turn of the loop: poll; accept; read each readable client until it would block (or its
+//! fair share is used) and run every complete command in its buffer; then, before polling
+//! again, write every pending reply directly (WRITABLE interest is registered only for the
+//! output a socket could not take), run timed work, and call the hooks (persistence).
+
+use super::client::{is_disconnect, Client, ReadOutcome, QUERY_BUFFER_LIMIT};
+use crate::commands::{self, ClientDirectory, ClientState, ConnStats, Ctx, Server, Shutdown};
+use crate::store::Keyspace;
+use mio::net::{TcpListener, TcpStream};
+use mio::{Events, Interest, Poll, Token, Waker};
+use rand::rngs::SmallRng;
+use rand::SeedableRng;
+use slab::Slab;
+use socket2::{Domain, Protocol, SockRef, Socket, TcpKeepalive, Type};
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+const WAKER: Token = Token(usize::MAX);
+/// Listener tokens count down from just below the waker's.
+const LISTENER_BASE: usize = usize::MAX - 1;
+
+/// Most commands run for one client before others get a turn.
+const COMMANDS_PER_TURN: usize = 1024;
+/// Most bytes read from one client before others get a turn.
+const READ_BUDGET: usize = 1024 * 1024;
+
+/// What the rest of the server plugs into the loop (persistence), without the network layer
+/// knowing what it is.
+pub trait LoopHooks {
+    /// Before the reactor sleeps, after replies were written.
+    fn before_sleep(&mut self, _ks: &mut Keyspace, _server: &mut Server) {}
+    /// After another thread woke the reactor through its [`WakeHandle`].
+    fn on_wake(&mut self, _ks: &mut Keyspace, _server: &mut Server) {}
+    /// Once, when the server stops; returns when whatever must finish has finished.
+    fn on_shutdown(&mut self, _ks: &mut Keyspace, _server: &mut Server, _mode: Shutdown) {}
+}
+
+/// No hooks: the in-memory server.
+pub struct NoHooks;
+impl LoopHooks for NoHooks {}
+
+/// Wakes the reactor from another thread.
+#[derive(Clone)]
+pub struct WakeHandle(Arc<Waker>);
+
+impl WakeHandle {
+    pub fn wake(&self) {
+        if let Err(e) = self.0.wake() {
+            log::warn!("could not wake the reactor: {e}");
+        }
+    }
+}
+
+/// The event loop and everything it owns.
+pub struct Reactor {
+    poll: Poll,
+    listeners: Vec<TcpListener>,
+    local_addrs: Vec<SocketAddr>,
+    waker: Arc<Waker>,
+    clients: Slab<Option<Box<Client>>>,
+    ks: Keyspace,
+    server: Server,
+    next_client_id: u64,
+    /// Clients with replies to write before the next poll.
+    pending_write: Vec<usize>,
+    /// Clients that stopped early (fairness) and must be served again without waiting.
+    pending_input: Vec<usize>,
+    stop_requested: Arc<AtomicBool>,
+    rng: SmallRng,
+}
+
+/// Current Unix time in milliseconds.
+pub fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+fn bind_listener(addr: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    // On Windows SO_REUSEADDR lets another process steal the port; only Unix needs it (to
+    // rebind while old connections sit in TIME_WAIT).
+    #[cfg(unix)]
+    socket.set_reuse_address(true)?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.bind(&addr.into())?;
+    socket.listen(backlog)?;
+    socket.set_nonblocking(true)?;
+    Ok(TcpListener::from_std(socket.into()))
+}
+
+/// Socket options for an accepted connection: no Nagle delay, and keepalive so idle links
+/// through NAT (Windows/WSL) are not silently dropped.
+fn tune_socket(stream: &TcpStream, keepalive_secs: u64) {
+    let sock = SockRef::from(stream);
+    if let Err(e) = sock.set_tcp_nodelay(true) {
+        log::debug!("TCP_NODELAY: {e}");
+    }
+    if keepalive_secs > 0 {
+        let period = Duration::from_secs(keepalive_secs);
+        let keepalive = TcpKeepalive::new().with_time(period);
+        // Like Redis: probes every third of the period once the link went idle.
+        #[cfg(any(target_os = "linux", windows, target_os = "macos"))]
+        let keepalive = keepalive.with_interval(Duration::from_secs((keepalive_secs / 3).max(1)));
+        if let Err(e) = sock.set_tcp_keepalive(&keepalive) {
+            log::debug!("TCP keepalive: {e}");
+        }
+    }
+}
+
+/// Resolves the configured bind addresses; a `-` prefix marks an address that may fail.
+fn resolve_binds(binds: &[String], port: u16) -> io::Result<Vec<(SocketAddr, bool)>> {
+    let mut out = Vec::new();
+    for bind in binds {
+        let optional = bind.starts_with('-');
+        let host = bind.trim_start_matches('-');
+        let host = match host {
+            "*" => "0.0.0.0",
+            "::*" => "::",
+            other => other,
+        };
+        let addrs: Vec<SocketAddr> = match (host, port).to_socket_addrs() {
+            Ok(a) => a.collect(),
+            Err(e) if optional => {
+                log::warn!("skipping bind address {bind}: {e}");
+                continue;
+            }
+            Err(e) => {
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("bind address {bind}: {e}"),
+                ))
+            }
+        };
+        out.extend(addrs.into_iter().take(1).map(|a| (a, optional)));
+    }
+    Ok(out)
+}
+
+impl Reactor {
+    /// Binds the configured addresses and prepares the loop.
+    pub fn bind(ks: Keyspace, mut server: Server) -> io::Result<Reactor> {
+        let poll = Poll::new()?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        let mut listeners = Vec::new();
+        let mut local_addrs = Vec::new();
+        let cfg = &server.config;
+        for (addr, optional) in resolve_binds(&cfg.bind, cfg.port)? {
+            match bind_listener(addr, cfg.tcp_backlog) {
+                Ok(mut listener) => {
+                    let token = Token(LISTENER_BASE - listeners.len());
+                    poll.registry()
+                        .register(&mut listener, token, Interest::READABLE)?;
+                    local_addrs.push(listener.local_addr()?);
+                    listeners.push(listener);
+                }
+                Err(e) if optional => log::warn!("could not listen on {addr}: {e}"),
+                Err(e) => {
+                    return Err(io::Error::new(
+                        e.kind(),
+                        format!("could not listen on {addr}: {e}"),
+                    ))
+                }
+            }
+        }
+        if listeners.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::AddrNotAvailable,
+                "no address to listen on",
+            ));
+        }
+        server.tcp_port = local_addrs[0].port();
+        Ok(Reactor {
+            poll,
+            listeners,
+            local_addrs,
+            waker,
+            clients: Slab::new(),
+            ks,
+            server,
+            next_client_id: 1,
+            pending_write: Vec::new(),
+            pending_input: Vec::new(),
+            stop_requested: Arc::new(AtomicBool::new(false)),
+            rng: SmallRng::from_entropy(),
+        })
+    }
+
+    /// The addresses actually listened on.
+    pub fn local_addrs(&self) -> &[SocketAddr] {
+        &self.local_addrs
+    }
+
+    /// A handle other threads use to wake the loop.
+    pub fn wake_handle(&self) -> WakeHandle {
+        WakeHandle(self.waker.clone())
+    }
+
+    /// A flag that stops the loop when set (signals), followed by a wake.
+    pub fn stop_flag(&self) -> Arc<AtomicBool> {
+        self.stop_requested.clone()
+    }
+
+    /// Runs until SHUTDOWN or a stop request; then lets the hooks finish.
+    pub fn run(mut self, hooks: &mut dyn LoopHooks) -> io::Result<()> {
+        let mut events = Events::with_capacity(1024);
+        let mut idle_polls: u64 = 0;
+        let mut next_cron = Instant::now();
+        loop {
+            let busy_poll = self.server.config.busy_poll;
+            let timeout = if !self.pending_input.is_empty() || idle_polls < busy_poll {
+                Duration::ZERO
+            } else {
+                next_cron.saturating_duration_since(Instant::now())
+            };
+            if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
+                if e.kind() != io::ErrorKind::Interrupted {
+                    return Err(e);
+                }
+            }
+            if events.is_empty() {
+                idle_polls = idle_polls.saturating_add(1);
+            } else {
+                idle_polls = 0;
+            }
+            self.ks.set_clock(unix_ms());
+            let mut woken = false;
+            for event in events.iter() {
+                match event.token() {
+                    WAKER => woken = true,
+                    Token(t) if t > LISTENER_BASE - self.listeners.len() => {
+                        self.accept(LISTENER_BASE - t)
+                    }
+                    Token(t) => {
+                        if event.is_writable() {
+                            self.flush_client(t);
+                        }
+                        if event.is_readable() || event.is_read_closed() || event.is_error() {
+                            self.serve_client(t);
+                        }
+                    }
+                }
+            }
+            for token in std::mem::take(&mut self.pending_input) {
+                self.serve_client(token);
+            }
+            if woken {
+                hooks.on_wake(&mut self.ks, &mut self.server);
+            }
+            if Instant::now() >= next_cron {
+                self.cron();
+                let hz = self.server.config.hz.clamp(1, 500);
+                next_cron = Instant::now() + Duration::from_millis(1000 / hz);
+            }
+            self.flush_pending();
+            hooks.before_sleep(&mut self.ks, &mut self.server);
+            if self.stop_requested.load(Ordering::Relaxed) && self.server.shutdown.is_none() {
+                log::info!("Received a stop signal, scheduling shutdown...");
+                self.server.shutdown = Some(Shutdown::Save);
+            }
+            if let Some(mode) = self.server.shutdown {
+                log::info!("User requested shutdown...");
+                self.flush_pending();
+                hooks.on_shutdown(&mut self.ks, &mut self.server, mode);
+                log::info!("Reddish is now ready to exit, bye bye...");
+                return Ok(());
+            }
+        }
+    }
+
+    fn accept(&mut self, listener_index: usize) {
+        loop {
+            let (mut stream, peer) = match self.listeners[listener_index].accept() {
+                Ok(conn) => conn,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if is_disconnect(&e) => continue,
+                Err(e) => {
+                    log::warn!("accepting a connection: {e}");
+                    return;
+                }
+            };
+            self.server.stats.total_connections_received += 1;
+            if self.clients.len() as u64 >= self.server.config.maxclients {
+                use std::io::Write;
+                let _ = stream.write(b"-ERR max number of clients reached\r\n");
+                self.server.stats.rejected_connections += 1;
+                continue;
+            }
+            tune_socket(&stream, self.server.config.tcp_keepalive);
+            let entry = self.clients.vacant_entry();
+            let token = entry.key();
+            if let Err(e) =
+                self.poll
+                    .registry()
+                    .register(&mut stream, Token(token), Interest::READABLE)
+            {
+                log::warn!("registering a connection: {e}");
+                continue;
+            }
+            let now = self.ks.now_ms();
+            let state = ClientState {
+                id: self.next_client_id,
+                addr: peer.to_string(),
+                laddr: stream
+                    .local_addr()
+                    .map(|a| a.to_string())
+                    .unwrap_or_default(),
+                fd: socket_fd(&stream),
+                created_ms: now,
+                last_interaction_ms: now,
+                ..Default::default()
+            };
+            self.next_client_id += 1;
+            let max_bulk = self.server.config.proto_max_bulk_len as usize;
+            entry.insert(Some(Box::new(Client::new(stream, state, max_bulk))));
+            self.server.stats.connected_clients = self.clients.len() as u64;
+            log::debug!("accepted {peer}");
+        }
+    }
+
+    /// Reads what a client sent and runs its complete commands.
+    fn serve_client(&mut self, token: usize) {
+        let Some(mut client) = self.clients.get_mut(token).and_then(Option::take) else {
+            return;
+        };
+        let mut close = false;
+        match client.read_socket(READ_BUDGET) {
+            Ok((outcome, bytes)) => {
+                self.server.stats.total_net_input_bytes += bytes as u64;
+                match outcome {
+                    ReadOutcome::Drained => {}
+                    ReadOutcome::Budget => self.pending_input.push(token),
+                    ReadOutcome::Closed => close = true,
+                }
+            }
+            Err(e) => {
+                if is_disconnect(&e) {
+                    log::debug!("client {} disconnected: {e}", client.state.addr);
+                } else {
+                    log::warn!("reading from client {}: {e}", client.state.addr);
+                }
+                close = true;
+            }
+        }
+        if !close {
+            client.state.last_interaction_ms = self.ks.now_ms();
+            self.run_commands(token, &mut client);
+            if client.pending_input().len() > QUERY_BUFFER_LIMIT {
+                log::warn!(
+                    "closing client {}: query buffer over limit",
+                    client.state.addr
+                );
+                close = true;
+            }
+        }
+        if close {
+            // Replies already produced are lost with the peer; nothing else to do.
+            self.close(token, client);
+            return;
+        }
+        if !client.out.is_empty() && !client.write_queued {
+            client.write_queued = true;
+            self.pending_write.push(token);
+        }
+        self.clients[token] = Some(client);
+    }
+
+    fn run_commands(&mut self, token: usize, client: &mut Client) {
+        let mut ran = 0;
+        loop {
+            if client.state.close_after_reply || self.server.shutdown.is_some() {
+                return;
+            }
+            if ran >= COMMANDS_PER_TURN {
+                if !client.pending_input().is_empty() {
+                    self.pending_input.push(token);
+                }
+                return;
+            }
+            let directory = Directory(&self.clients);
+            let (ks, server) = (&mut self.ks, &mut self.server);
+            let step = client.run_next(|argv, out, state| {
+                let mut ctx = Ctx {
+                    ks,
+                    server,
+                    client: state,
+                    clients: &directory,
+                    out,
+                };
+                commands::execute(&mut ctx, argv);
+            });
+            match step {
+                Ok(true) => ran += 1,
+                Ok(false) => return,
+                Err(e) => {
+                    log::debug!("protocol error from {}: {e}", client.state.addr);
+                    client.out.error(&e.reply_text());
+                    client.state.close_after_reply = true;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Writes a client's pending output; keeps WRITABLE interest only while some remains.
+    fn flush_client(&mut self, token: usize) {
+        let Some(mut client) = self.clients.get_mut(token).and_then(Option::take) else {
+            return;
+        };
+        client.write_queued = false;
+        match client.write_socket() {
+            Ok(written) => self.server.stats.total_net_output_bytes += written as u64,
+            Err(e) => {
+                if is_disconnect(&e) {
+                    log::debug!("client {} disconnected: {e}", client.state.addr);
+                } else {
+                    log::warn!("writing to client {}: {e}", client.state.addr);
+                }
+                self.close(token, client);
+                return;
+            }
+        }
+        let remaining = !client.out.is_empty();
+        if !remaining && client.state.close_after_reply {
+            self.close(token, client);
+            return;
+        }
+        if remaining != client.writable_registered {
+            let interest = if remaining {
+                Interest::READABLE | Interest::WRITABLE
+            } else {
+                Interest::READABLE
+            };
+            if let Err(e) =
+                self.poll
+                    .registry()
+                    .reregister(&mut client.stream, Token(token), interest)
+            {
+                log::warn!("changing interest of client {}: {e}", client.state.addr);
+                self.close(token, client);
+                return;
+            }
+            client.writable_registered = remaining;
+        }
+        self.clients[token] = Some(client);
+    }
+
+    /// Writes every reply produced this turn, before the loop sleeps.
+    fn flush_pending(&mut self) {
+        for token in std::mem::take(&mut self.pending_write) {
+            self.flush_client(token);
+        }
+    }
+
+    fn close(&mut self, token: usize, mut client: Box<Client>) {
+        let _ = self.poll.registry().deregister(&mut client.stream);
+        if self.clients.contains(token) {
+            self.clients.remove(token);
+        }
+        self.server.stats.connected_clients = self.clients.len() as u64;
+        log::debug!("closed connection {}", client.state.addr);
+    }
+
+    /// Timed work, `hz` times a second: active expiry and idle-client timeouts.
+    fn cron(&mut self) {
+        let started = Instant::now();
+        // Redis spends at most a quarter of a cron period on active expiry.
+        let budget = Duration::from_micros(250_000 / self.server.config.hz.clamp(1, 500));
+        while self.ks.expire_cycle(&mut self.rng, 200) > 0 && started.elapsed() < budget {}
+        self.server.sample_ops(self.ks.now_ms());
+        let timeout_ms = self.server.config.timeout * 1000;
+        if timeout_ms > 0 {
+            let now = self.ks.now_ms();
+            let idle: Vec<usize> = self
+                .clients
+                .iter()
+                .filter_map(|(token, c)| {
+                    let c = c.as_ref()?;
+                    (now.saturating_sub(c.state.last_interaction_ms) > timeout_ms).then_some(token)
+                })
+                .collect();
+            for token in idle {
+                if let Some(client) = self.clients.get_mut(token).and_then(Option::take) {
+                    log::debug!("closing idle client {}", client.state.addr);
+                    self.close(token, client);
+                }
+            }
+        }
+    }
+}
+
+/// The other connections, as the commands see them.
+struct Directory<'a>(&'a Slab<Option<Box<Client>>>);
+
+impl ClientDirectory for Directory<'_> {
+    fn visit(&self, visit: &mut dyn FnMut(&ClientState, ConnStats)) {
+        for (_, client) in self.0.iter() {
+            if let Some(client) = client {
+                let (query_buffer, query_buffer_free) = client.query_buffer_stats();
+                let stats = ConnStats {
+                    query_buffer,
+                    query_buffer_free,
+                    output_bytes: client.out.len(),
+                    resp: if client.out.is_resp3() { 3 } else { 2 },
+                };
+                visit(&client.state, stats);
+            }
+        }
+    }
+}
+
+#[cfg(unix)]
+fn socket_fd(stream: &TcpStream) -> i64 {
+    use std::os::fd::AsRawFd;
+    stream.as_raw_fd() as i64
+}
+
+#[cfg(windows)]
+fn socket_fd(stream: &TcpStream) -> i64 {
+    use std::os::windows::io::AsRawSocket;
+    stream.as_raw_socket() as i64
+}

@@ -1,0 +1,529 @@
+//! Request decoding: bytes -> argument spans, with no I/O and no allocation per request.
+//!
+//! Written by hand rather than with a general RESP crate because this is the server's hot path:
+//! arguments are reported as offsets into the caller's input buffer (no copy), and a partially
+//! received multibulk is resumed where it stopped instead of being parsed again from the start
+//! (a 1M-argument MSET arriving in 64 KB reads would otherwise be quadratic).
+
+use memchr::memchr;
+
+/// Longest inline request, and longest `*N` / `$N` header line, Redis accepts (64 KB).
+pub const INLINE_MAX_SIZE: usize = 64 * 1024;
+
+/// A request that cannot be decoded; the connection is answered `-ERR Protocol error: ...` and
+/// closed, as Redis does.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProtocolError {
+    #[error("invalid multibulk length")]
+    InvalidMultibulkLength,
+    #[error("invalid bulk length")]
+    InvalidBulkLength,
+    #[error("expected '$', got '{0}'")]
+    ExpectedDollar(char),
+    #[error("too big inline request")]
+    InlineTooBig,
+    #[error("too big mbulk count string")]
+    MultibulkCountTooBig,
+    #[error("too big bulk count string")]
+    BulkCountTooBig,
+    #[error("unbalanced quotes in request")]
+    UnbalancedQuotes,
+}
+
+impl ProtocolError {
+    /// The full error reply line Redis sends before closing the connection.
+    pub fn reply_text(&self) -> String {
+        format!("ERR Protocol error: {self}")
+    }
+}
+
+/// Where the arguments of the last decoded request live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArgSource {
+    /// Spans index into the input buffer given to [`RequestDecoder::decode`].
+    Input,
+    /// Spans index into [`RequestDecoder::inline_bytes`] (inline requests are unescaped there).
+    Inline,
+}
+
+/// Decodes requests (RESP multibulk or inline) from a connection's unconsumed input.
+///
+/// Between calls that return `Ok(None)` the caller must keep the undecoded bytes at the same
+/// offsets relative to the slice it passes (appending is fine; dropping consumed bytes in front
+/// of them is fine only when no request is in progress, see [`RequestDecoder::in_progress`]).
+#[derive(Debug)]
+pub struct RequestDecoder {
+    max_bulk_len: usize,
+    /// Arguments still expected in the multibulk being decoded (0 when none is in progress).
+    pending_args: usize,
+    /// Offset just past the last fully decoded part of the request in progress.
+    resume_at: usize,
+    spans: Vec<(usize, usize)>,
+    inline: Vec<u8>,
+    source: ArgSource,
+}
+
+impl RequestDecoder {
+    /// A decoder enforcing Redis's `proto-max-bulk-len`.
+    pub fn new(max_bulk_len: usize) -> Self {
+        RequestDecoder {
+            max_bulk_len,
+            pending_args: 0,
+            resume_at: 0,
+            spans: Vec::new(),
+            inline: Vec::new(),
+            source: ArgSource::Input,
+        }
+    }
+
+    /// Changes the bulk length limit (CONFIG SET proto-max-bulk-len).
+    pub fn set_max_bulk_len(&mut self, max: usize) {
+        self.max_bulk_len = max;
+    }
+
+    /// True while a multibulk request has been partly decoded.
+    pub fn in_progress(&self) -> bool {
+        self.pending_args > 0 || self.resume_at > 0
+    }
+
+    /// Decodes the next request at the start of `buf`.
+    ///
+    /// `Ok(Some(n))`: a request was decoded from the first `n` bytes; its arguments are
+    /// [`Self::spans`] in [`Self::source`] (there may be none: Redis ignores empty lines and
+    /// `*0`). `Ok(None)`: more bytes are needed. `Err`: the input is invalid.
+    pub fn decode(&mut self, buf: &[u8]) -> Result<Option<usize>, ProtocolError> {
+        if !self.in_progress() {
+            self.spans.clear();
+            match buf.first() {
+                None => return Ok(None),
+                Some(b'*') => {}
+                Some(_) => return self.decode_inline(buf),
+            }
+            let Some(next) = header_line_end(buf, 1) else {
+                if buf.len() > INLINE_MAX_SIZE {
+                    return Err(ProtocolError::MultibulkCountTooBig);
+                }
+                return Ok(None);
+            };
+            let count =
+                parse_len(&buf[1..next - 2]).ok_or(ProtocolError::InvalidMultibulkLength)?;
+            if count > i32::MAX as i64 {
+                return Err(ProtocolError::InvalidMultibulkLength);
+            }
+            self.source = ArgSource::Input;
+            if count <= 0 {
+                return Ok(Some(next));
+            }
+            self.pending_args = count as usize;
+            // Reserve for small requests only: a bogus huge count must not allocate up front.
+            self.spans.reserve(self.pending_args.min(1024));
+            self.resume_at = next;
+        }
+        while self.pending_args > 0 {
+            let at = self.resume_at;
+            let Some(&first) = buf.get(at) else {
+                return Ok(None);
+            };
+            if first != b'$' {
+                return Err(ProtocolError::ExpectedDollar(first as char));
+            }
+            let Some(next) = header_line_end(buf, at + 1) else {
+                if buf.len() - at > INLINE_MAX_SIZE {
+                    return Err(ProtocolError::BulkCountTooBig);
+                }
+                return Ok(None);
+            };
+            let len = parse_len(&buf[at + 1..next - 2]).ok_or(ProtocolError::InvalidBulkLength)?;
+            if len < 0 || len as u64 > self.max_bulk_len as u64 {
+                return Err(ProtocolError::InvalidBulkLength);
+            }
+            let len = len as usize;
+            if buf.len() < next + len + 2 {
+                return Ok(None);
+            }
+            self.spans.push((next, next + len));
+            self.pending_args -= 1;
+            self.resume_at = next + len + 2;
+        }
+        let consumed = self.resume_at;
+        self.resume_at = 0;
+        Ok(Some(consumed))
+    }
+
+    /// Argument spans of the last decoded request.
+    pub fn spans(&self) -> &[(usize, usize)] {
+        &self.spans
+    }
+
+    /// Where the spans point.
+    pub fn source(&self) -> ArgSource {
+        self.source
+    }
+
+    /// The unescaped bytes of the last inline request.
+    pub fn inline_bytes(&self) -> &[u8] {
+        &self.inline
+    }
+
+    fn decode_inline(&mut self, buf: &[u8]) -> Result<Option<usize>, ProtocolError> {
+        let Some(newline) = memchr(b'\n', buf) else {
+            if buf.len() > INLINE_MAX_SIZE {
+                return Err(ProtocolError::InlineTooBig);
+            }
+            return Ok(None);
+        };
+        let mut line = &buf[..newline];
+        if line.last() == Some(&b'\r') {
+            line = &line[..line.len() - 1];
+        }
+        self.source = ArgSource::Inline;
+        self.inline.clear();
+        split_inline_args(line, &mut self.inline, &mut self.spans)?;
+        Ok(Some(newline + 1))
+    }
+}
+
+/// The offset just past the `\r\n` ending the header line that starts at `from`, if buffered.
+/// Like Redis, the line ends at the first `\r`, which must be followed by one more byte.
+fn header_line_end(buf: &[u8], from: usize) -> Option<usize> {
+    // Fast path: 1-3 digit headers are by far the most common.
+    for digits in 1..=3 {
+        let cr = from + digits;
+        if buf.len() > cr + 1 && buf[cr] == b'\r' && buf[cr + 1] == b'\n' {
+            return Some(cr + 2);
+        }
+        if buf.len() <= cr {
+            break;
+        }
+    }
+    let cr = memchr(b'\r', &buf[from.min(buf.len())..])? + from;
+    (cr + 1 < buf.len()).then_some(cr + 2)
+}
+
+/// Parses a header length exactly as Redis's `string2ll` accepts it (optional `-`, digits, no
+/// leading zeros except `0` itself, no `+`, no spaces).
+fn parse_len(digits: &[u8]) -> Option<i64> {
+    let (negative, digits) = match digits.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, digits),
+    };
+    if digits.is_empty() || digits.len() > 19 || (digits[0] == b'0' && digits.len() > 1) {
+        return None;
+    }
+    let mut value: i64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        value = value.checked_mul(10)?.checked_add((d - b'0') as i64)?;
+    }
+    Some(if negative { -value } else { value })
+}
+
+/// Splits an inline request line the way redis-cli and Redis do (`sdssplitargs`): whitespace
+/// separated words, `"..."` with C-style and `\xHH` escapes, `'...'` with only `\'` escaped; a
+/// closing quote must be followed by whitespace or the end of the line.
+fn split_inline_args(
+    line: &[u8],
+    out: &mut Vec<u8>,
+    spans: &mut Vec<(usize, usize)>,
+) -> Result<(), ProtocolError> {
+    let mut i = 0;
+    loop {
+        while i < line.len() && is_space(line[i]) {
+            i += 1;
+        }
+        if i >= line.len() {
+            return Ok(());
+        }
+        let start = out.len();
+        let mut in_double = false;
+        let mut in_single = false;
+        loop {
+            if in_double {
+                let Some(&c) = line.get(i) else {
+                    return Err(ProtocolError::UnbalancedQuotes);
+                };
+                if c == b'\\' && i + 3 < line.len() && line[i + 1] == b'x' {
+                    if let (Some(h), Some(l)) = (hex_val(line[i + 2]), hex_val(line[i + 3])) {
+                        out.push(h * 16 + l);
+                        i += 4;
+                        continue;
+                    }
+                }
+                if c == b'\\' && i + 1 < line.len() {
+                    out.push(match line[i + 1] {
+                        b'n' => b'\n',
+                        b'r' => b'\r',
+                        b't' => b'\t',
+                        b'b' => 8,
+                        b'a' => 7,
+                        other => other,
+                    });
+                    i += 2;
+                } else if c == b'"' {
+                    if i + 1 < line.len() && !is_space(line[i + 1]) {
+                        return Err(ProtocolError::UnbalancedQuotes);
+                    }
+                    i += 1;
+                    break;
+                } else {
+                    out.push(c);
+                    i += 1;
+                }
+            } else if in_single {
+                let Some(&c) = line.get(i) else {
+                    return Err(ProtocolError::UnbalancedQuotes);
+                };
+                if c == b'\\' && line.get(i + 1) == Some(&b'\'') {
+                    out.push(b'\'');
+                    i += 2;
+                } else if c == b'\'' {
+                    if i + 1 < line.len() && !is_space(line[i + 1]) {
+                        return Err(ProtocolError::UnbalancedQuotes);
+                    }
+                    i += 1;
+                    break;
+                } else {
+                    out.push(c);
+                    i += 1;
+                }
+            } else {
+                match line.get(i) {
+                    None => break,
+                    Some(&c) if is_space(c) => break,
+                    Some(b'"') => {
+                        in_double = true;
+                        i += 1;
+                    }
+                    Some(b'\'') => {
+                        in_single = true;
+                        i += 1;
+                    }
+                    Some(&c) => {
+                        out.push(c);
+                        i += 1;
+                    }
+                }
+            }
+        }
+        spans.push((start, out.len()));
+    }
+}
+
+fn is_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
+}
+
+fn hex_val(c: u8) -> Option<u8> {
+    (c as char).to_digit(16).map(|d| d as u8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args_of(dec: &RequestDecoder, buf: &[u8]) -> Vec<Vec<u8>> {
+        let src: &[u8] = match dec.source() {
+            ArgSource::Input => buf,
+            ArgSource::Inline => dec.inline_bytes(),
+        };
+        dec.spans()
+            .iter()
+            .map(|&(s, e)| src[s..e].to_vec())
+            .collect()
+    }
+
+    /// Decodes every request in `input` fed in two pieces split at `split`.
+    fn decode_all_split(input: &[u8], split: usize) -> Result<Vec<Vec<Vec<u8>>>, ProtocolError> {
+        let mut dec = RequestDecoder::new(512 * 1024 * 1024);
+        let mut buf: Vec<u8> = input[..split].to_vec();
+        let mut fed = split;
+        let mut out = Vec::new();
+        loop {
+            match dec.decode(&buf)? {
+                Some(n) => {
+                    let args = args_of(&dec, &buf);
+                    if !args.is_empty() {
+                        out.push(args);
+                    }
+                    buf.drain(..n);
+                }
+                None if fed < input.len() => {
+                    buf.extend_from_slice(&input[fed..]);
+                    fed = input.len();
+                }
+                None => return Ok(out),
+            }
+        }
+    }
+
+    fn v(parts: &[&str]) -> Vec<Vec<u8>> {
+        parts.iter().map(|p| p.as_bytes().to_vec()).collect()
+    }
+
+    #[test]
+    fn pipelined_input_decodes_identically_at_every_split_point() {
+        let input = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nhello\r\n*1\r\n$4\r\nPING\r\nECHO \"a b\"\r\n*2\r\n$3\r\nGET\r\n$0\r\n\r\n\r\n*0\r\n";
+        let expected = vec![
+            v(&["SET", "k", "hello"]),
+            v(&["PING"]),
+            v(&["ECHO", "a b"]),
+            v(&["GET", ""]),
+        ];
+        for split in 0..=input.len() {
+            assert_eq!(
+                decode_all_split(input, split).unwrap(),
+                expected,
+                "split at {split}"
+            );
+        }
+    }
+
+    #[test]
+    fn byte_by_byte_feeding_yields_the_same_requests() {
+        let input = b"*2\r\n$4\r\nECHO\r\n$12\r\nhello\r\nworld\r\n";
+        let mut dec = RequestDecoder::new(1 << 20);
+        let mut buf = Vec::new();
+        let mut got = None;
+        for &b in input.iter() {
+            buf.push(b);
+            if let Some(n) = dec.decode(&buf).unwrap() {
+                got = Some((n, args_of(&dec, &buf)));
+            }
+        }
+        let (n, args) = got.unwrap();
+        assert_eq!(n, input.len());
+        assert_eq!(args, v(&["ECHO", "hello\r\nworld"]));
+    }
+
+    #[test]
+    fn binary_bulk_is_taken_by_length_not_content() {
+        let input = b"*2\r\n$3\r\nGET\r\n$4\r\n\0\r\n\xff\r\n";
+        assert_eq!(
+            decode_all_split(input, input.len()).unwrap(),
+            vec![vec![b"GET".to_vec(), b"\0\r\n\xff".to_vec()]]
+        );
+    }
+
+    #[test]
+    fn bad_multibulk_lengths_are_errors() {
+        for bad in [
+            &b"*abc\r\n"[..],
+            b"*-\r\n",
+            b"*01\r\n",
+            b"*+1\r\n",
+            b"*3000000000\r\n",
+        ] {
+            assert_eq!(
+                decode_all_split(bad, bad.len()),
+                Err(ProtocolError::InvalidMultibulkLength),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn bad_bulk_headers_are_errors() {
+        assert_eq!(
+            decode_all_split(b"*1\r\n+PING\r\n", 11),
+            Err(ProtocolError::ExpectedDollar('+'))
+        );
+        assert_eq!(
+            decode_all_split(b"*1\r\n$x\r\n", 8),
+            Err(ProtocolError::InvalidBulkLength)
+        );
+        assert_eq!(
+            decode_all_split(b"*1\r\n$-1\r\n", 9),
+            Err(ProtocolError::InvalidBulkLength)
+        );
+        let mut dec = RequestDecoder::new(10);
+        assert_eq!(
+            dec.decode(b"*1\r\n$11\r\n"),
+            Err(ProtocolError::InvalidBulkLength)
+        );
+    }
+
+    #[test]
+    fn negative_or_zero_multibulk_is_an_empty_request() {
+        assert_eq!(
+            decode_all_split(b"*-1\r\n*0\r\n", 3).unwrap(),
+            Vec::<Vec<Vec<u8>>>::new()
+        );
+    }
+
+    #[test]
+    fn oversized_lines_are_errors_not_unbounded_buffering() {
+        let inline = vec![b'a'; INLINE_MAX_SIZE + 1];
+        assert_eq!(
+            decode_all_split(&inline, inline.len()),
+            Err(ProtocolError::InlineTooBig)
+        );
+        let mut mb = b"*".to_vec();
+        mb.extend(std::iter::repeat_n(b'1', INLINE_MAX_SIZE + 1));
+        assert_eq!(
+            decode_all_split(&mb, mb.len()),
+            Err(ProtocolError::MultibulkCountTooBig)
+        );
+        let mut bulk = b"*1\r\n$".to_vec();
+        bulk.extend(std::iter::repeat_n(b'1', INLINE_MAX_SIZE + 1));
+        assert_eq!(
+            decode_all_split(&bulk, bulk.len()),
+            Err(ProtocolError::BulkCountTooBig)
+        );
+    }
+
+    #[test]
+    fn huge_count_does_not_allocate_up_front() {
+        let mut dec = RequestDecoder::new(1 << 20);
+        assert_eq!(dec.decode(b"*2147483647\r\n").unwrap(), None);
+        assert!(dec.spans.capacity() <= 1024);
+    }
+
+    #[test]
+    fn inline_quoting_follows_redis() {
+        let cases: &[(&[u8], Vec<Vec<u8>>)] = &[
+            (
+                b"set a \"hello world\"\r\n",
+                v(&["set", "a", "hello world"]),
+            ),
+            (b"  ping  \n", v(&["ping"])),
+            (
+                b"echo \"a\\x41\\n\"\r\n",
+                vec![b"echo".to_vec(), b"aA\n".to_vec()],
+            ),
+            (b"echo 'it\\'s'\r\n", v(&["echo", "it's"])),
+            (b"echo \"\"\r\n", v(&["echo", ""])),
+        ];
+        for (input, want) in cases {
+            assert_eq!(&decode_all_split(input, input.len()).unwrap()[0], want);
+        }
+        for bad in [&b"echo \"abc\r\n"[..], b"echo \"a\"b\r\n", b"echo 'a\r\n"] {
+            assert_eq!(
+                decode_all_split(bad, bad.len()),
+                Err(ProtocolError::UnbalancedQuotes)
+            );
+        }
+    }
+
+    #[test]
+    fn empty_inline_lines_are_skipped() {
+        assert_eq!(
+            decode_all_split(b"\r\n\n   \r\nPING\r\n", 2).unwrap(),
+            vec![v(&["PING"])]
+        );
+    }
+
+    #[test]
+    fn error_reply_text_matches_redis() {
+        assert_eq!(
+            ProtocolError::InvalidMultibulkLength.reply_text(),
+            "ERR Protocol error: invalid multibulk length"
+        );
+        assert_eq!(
+            ProtocolError::ExpectedDollar('x').reply_text(),
+            "ERR Protocol error: expected '$', got 'x'"
+        );
+    }
+}

@@ -1,0 +1,356 @@
+//! Reply encoding: typed reply parts written straight into a connection's output buffer, in
+//! RESP2 or RESP3 as the connection negotiated. Nothing is built as an intermediate tree:
+//! handlers emit an aggregate header and then its elements, as Redis's `addReply*` do.
+
+use std::fmt::Write;
+
+/// The protocol a connection speaks (`HELLO 2` / `HELLO 3`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Protover {
+    #[default]
+    Resp2,
+    Resp3,
+}
+
+/// A connection's pending reply bytes and the protocol to encode them in.
+#[derive(Debug, Default)]
+pub struct ReplyBuf {
+    bytes: Vec<u8>,
+    proto: Protover,
+}
+
+/// A place reserved for an aggregate header whose length is known only after its elements
+/// were written (Redis's deferred length replies).
+#[derive(Debug, Clone, Copy)]
+pub struct Deferred(usize);
+
+/// Aggregate kinds that differ between RESP2 and RESP3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Aggregate {
+    Array,
+    Map,
+    Set,
+    Push,
+}
+
+impl ReplyBuf {
+    pub fn new(proto: Protover) -> Self {
+        ReplyBuf {
+            bytes: Vec::new(),
+            proto,
+        }
+    }
+
+    pub fn proto(&self) -> Protover {
+        self.proto
+    }
+
+    pub fn set_proto(&mut self, proto: Protover) {
+        self.proto = proto;
+    }
+
+    pub fn is_resp3(&self) -> bool {
+        self.proto == Protover::Resp3
+    }
+
+    /// The encoded bytes not yet handed to the socket.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    /// Drops everything from `len` on (used to take back a reply, e.g. CLIENT REPLY OFF).
+    pub fn truncate(&mut self, len: usize) {
+        self.bytes.truncate(len);
+    }
+
+    /// Drops the first `n` bytes, already written to the socket; keeps the allocation unless it
+    /// grew large, so an idle connection does not pin a burst's memory.
+    pub fn consume(&mut self, n: usize) {
+        if n >= self.bytes.len() {
+            self.bytes.clear();
+            if self.bytes.capacity() > 1 << 20 {
+                self.bytes = Vec::new();
+            }
+        } else {
+            self.bytes.drain(..n);
+        }
+    }
+
+    /// Appends already-encoded protocol bytes.
+    pub fn raw(&mut self, bytes: &[u8]) {
+        self.bytes.extend_from_slice(bytes);
+    }
+
+    pub fn ok(&mut self) {
+        self.raw(b"+OK\r\n");
+    }
+
+    /// `+text`; the text must not contain CR or LF.
+    pub fn simple(&mut self, text: &str) {
+        self.bytes.push(b'+');
+        self.bytes.extend_from_slice(text.as_bytes());
+        self.crlf();
+    }
+
+    /// `-text`, where `text` starts with the error code (`ERR ...`, `WRONGTYPE ...`). CR and LF
+    /// are replaced by spaces, as Redis does, so an error can never break the framing.
+    pub fn error(&mut self, text: &str) {
+        self.bytes.push(b'-');
+        self.bytes.extend(
+            text.bytes()
+                .map(|b| if b == b'\r' || b == b'\n' { b' ' } else { b }),
+        );
+        self.crlf();
+    }
+
+    pub fn int(&mut self, value: i64) {
+        self.bytes.push(b':');
+        self.bytes
+            .extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+        self.crlf();
+    }
+
+    pub fn bulk(&mut self, data: &[u8]) {
+        self.header(b'$', data.len());
+        self.bytes.extend_from_slice(data);
+        self.crlf();
+    }
+
+    /// A bulk string holding a decimal integer.
+    pub fn bulk_int(&mut self, value: i64) {
+        let mut digits = itoa::Buffer::new();
+        self.bulk(digits.format(value).as_bytes());
+    }
+
+    /// The null bulk string (`$-1` in RESP2).
+    pub fn null(&mut self) {
+        if self.is_resp3() {
+            self.raw(b"_\r\n");
+        } else {
+            self.raw(b"$-1\r\n");
+        }
+    }
+
+    /// The null array (`*-1` in RESP2), e.g. a timed-out BLPOP.
+    pub fn null_array(&mut self) {
+        if self.is_resp3() {
+            self.raw(b"_\r\n");
+        } else {
+            self.raw(b"*-1\r\n");
+        }
+    }
+
+    pub fn array(&mut self, len: usize) {
+        self.header(b'*', len);
+    }
+
+    /// A map of `len` pairs (a flat array of 2*len in RESP2).
+    pub fn map(&mut self, len: usize) {
+        self.aggregate(Aggregate::Map, len);
+    }
+
+    pub fn set(&mut self, len: usize) {
+        self.aggregate(Aggregate::Set, len);
+    }
+
+    /// An out-of-band push (pub/sub messages); an array in RESP2.
+    pub fn push(&mut self, len: usize) {
+        self.aggregate(Aggregate::Push, len);
+    }
+
+    pub fn aggregate(&mut self, kind: Aggregate, len: usize) {
+        let resp2 = self.proto == Protover::Resp2;
+        let prefix = match kind {
+            Aggregate::Array => b'*',
+            _ if resp2 => b'*',
+            Aggregate::Map => b'%',
+            Aggregate::Set => b'~',
+            Aggregate::Push => b'>',
+        };
+        let len = if resp2 && kind == Aggregate::Map {
+            len * 2
+        } else {
+            len
+        };
+        self.header(prefix, len);
+    }
+
+    /// A double: a bulk string in RESP2 (`%.17g`, `inf`, `-inf`, as Redis 7.0), `,` in RESP3.
+    pub fn double(&mut self, value: f64) {
+        let mut text = String::new();
+        format_double(value, &mut text);
+        if self.is_resp3() {
+            self.bytes.push(b',');
+            self.bytes.extend_from_slice(text.as_bytes());
+            self.crlf();
+        } else {
+            self.bulk(text.as_bytes());
+        }
+    }
+
+    /// A boolean: `#t`/`#f` in RESP3, the integers 1/0 in RESP2.
+    pub fn boolean(&mut self, value: bool) {
+        if self.is_resp3() {
+            self.raw(if value { b"#t\r\n" } else { b"#f\r\n" });
+        } else {
+            self.int(value as i64);
+        }
+    }
+
+    /// Text meant for people (INFO, CLIENT LIST): verbatim `txt` in RESP3, a bulk in RESP2.
+    pub fn verbatim(&mut self, text: &[u8]) {
+        if self.is_resp3() {
+            self.header(b'=', text.len() + 4);
+            self.bytes.extend_from_slice(b"txt:");
+            self.bytes.extend_from_slice(text);
+            self.crlf();
+        } else {
+            self.bulk(text);
+        }
+    }
+
+    /// Reserves room for an aggregate header written later with [`Self::fill_deferred`].
+    pub fn defer(&mut self) -> Deferred {
+        Deferred(self.bytes.len())
+    }
+
+    /// Writes the header of a deferred aggregate now that its length is known. O(bytes after it).
+    pub fn fill_deferred(&mut self, at: Deferred, kind: Aggregate, len: usize) {
+        let tail = self.bytes.split_off(at.0);
+        self.aggregate(kind, len);
+        self.bytes.extend_from_slice(&tail);
+    }
+
+    fn header(&mut self, prefix: u8, len: usize) {
+        self.bytes.push(prefix);
+        self.bytes
+            .extend_from_slice(itoa::Buffer::new().format(len).as_bytes());
+        self.crlf();
+    }
+
+    fn crlf(&mut self) {
+        self.bytes.extend_from_slice(b"\r\n");
+    }
+}
+
+/// Formats a double as C's `%.17g` (what Redis 7.0 replies for scores), with `inf`/`-inf`.
+pub fn format_double(value: f64, out: &mut String) {
+    if value.is_nan() {
+        out.push_str("nan");
+        return;
+    }
+    if value.is_infinite() {
+        out.push_str(if value > 0.0 { "inf" } else { "-inf" });
+        return;
+    }
+    const PRECISION: i32 = 17;
+    // `{:e}` rounds correctly to the requested digits; its exponent decides %g's style.
+    let sci = format!("{:.*e}", (PRECISION - 1) as usize, value);
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if exp < -4 || exp >= PRECISION {
+        out.push_str(trim_fraction(mantissa));
+        out.push('e');
+        out.push(if exp < 0 { '-' } else { '+' });
+        let _ = write!(out, "{:02}", exp.unsigned_abs());
+    } else {
+        let fixed = format!("{:.*}", (PRECISION - 1 - exp) as usize, value);
+        out.push_str(trim_fraction(&fixed));
+    }
+}
+
+fn trim_fraction(text: &str) -> &str {
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn g17(v: f64) -> String {
+        let mut s = String::new();
+        format_double(v, &mut s);
+        s
+    }
+
+    #[test]
+    fn doubles_print_like_c_percent_17g() {
+        // Expected texts are what redis-server 7.0 replies for these ZSCOREs.
+        assert_eq!(g17(1.1), "1.1000000000000001");
+        assert_eq!(g17(0.1), "0.10000000000000001");
+        assert_eq!(g17(3.0), "3");
+        assert_eq!(g17(1e20), "1e+20");
+        assert_eq!(g17(1.0000000000000001e300), "1.0000000000000001e+300");
+        assert_eq!(g17(123456789012345678.0), "1.2345678901234568e+17");
+        assert_eq!(g17(0.000001), "9.9999999999999995e-07");
+        assert_eq!(g17(0.0), "0");
+        assert_eq!(g17(-2.5), "-2.5");
+        assert_eq!(g17(f64::INFINITY), "inf");
+        assert_eq!(g17(f64::NEG_INFINITY), "-inf");
+        assert_eq!(g17(1e16), "10000000000000000");
+        assert_eq!(g17(0.0001), "0.0001");
+    }
+
+    #[test]
+    fn resp2_and_resp3_shapes() {
+        let mut r2 = ReplyBuf::new(Protover::Resp2);
+        r2.map(1);
+        r2.bulk(b"k");
+        r2.double(1.5);
+        r2.null();
+        r2.boolean(true);
+        assert_eq!(r2.bytes(), b"*2\r\n$1\r\nk\r\n$3\r\n1.5\r\n$-1\r\n:1\r\n");
+        let mut r3 = ReplyBuf::new(Protover::Resp3);
+        r3.map(1);
+        r3.bulk(b"k");
+        r3.double(1.5);
+        r3.null();
+        r3.boolean(true);
+        r3.set(0);
+        r3.push(1);
+        assert_eq!(
+            r3.bytes(),
+            b"%1\r\n$1\r\nk\r\n,1.5\r\n_\r\n#t\r\n~0\r\n>1\r\n"
+        );
+    }
+
+    #[test]
+    fn errors_cannot_break_framing() {
+        let mut r = ReplyBuf::default();
+        r.error("ERR bad\r\nthing");
+        assert_eq!(r.bytes(), b"-ERR bad  thing\r\n");
+    }
+
+    #[test]
+    fn deferred_headers_land_before_their_elements() {
+        let mut r = ReplyBuf::default();
+        r.int(7);
+        let at = r.defer();
+        r.bulk(b"a");
+        r.bulk(b"b");
+        r.fill_deferred(at, Aggregate::Array, 2);
+        assert_eq!(r.bytes(), b":7\r\n*2\r\n$1\r\na\r\n$1\r\nb\r\n");
+    }
+
+    #[test]
+    fn consume_keeps_unsent_tail() {
+        let mut r = ReplyBuf::default();
+        r.raw(b"+OK\r\n+QUEUED\r\n");
+        r.consume(5);
+        assert_eq!(r.bytes(), b"+QUEUED\r\n");
+        r.consume(100);
+        assert!(r.is_empty());
+    }
+}

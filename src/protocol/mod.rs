@@ -1,0 +1,7 @@
+//! The wire protocol: bytes <-> requests and replies. No I/O, no command execution.
+
+pub mod decode;
+pub mod encode;
+
+pub use decode::{ArgSource, ProtocolError, RequestDecoder};
+pub use encode::{format_double, Aggregate, Deferred, Protover, ReplyBuf};

@@ -1,0 +1,190 @@
+//! Redis glob-style pattern matching (KEYS, SCAN MATCH, PSUBSCRIBE, CONFIG GET).
+//!
+//! Supports `*`, `?`, `[abc]`, `[^abc]`, `[a-z]` and `\` escapes with Redis's edge cases: an
+//! unterminated `[` takes the rest of the pattern as its class, and reversed ranges are swapped.
+
+/// True when `text` matches `pattern`. O(len(pattern) * len(text)) in the worst case.
+pub fn matches(pattern: &[u8], text: &[u8]) -> bool {
+    matches_with(pattern, text, false)
+}
+
+/// Case-insensitive (ASCII) variant, used for CONFIG GET parameter names.
+pub fn matches_nocase(pattern: &[u8], text: &[u8]) -> bool {
+    matches_with(pattern, text, true)
+}
+
+fn matches_with(pattern: &[u8], text: &[u8], nocase: bool) -> bool {
+    let eq = |a: u8, b: u8| {
+        if nocase {
+            a.eq_ignore_ascii_case(&b)
+        } else {
+            a == b
+        }
+    };
+    let (mut p, mut t) = (0usize, 0usize);
+    // Where to resume after the last `*`: only `*` consumes a variable length, so retrying the
+    // most recent star with one more byte is enough.
+    let mut star: Option<(usize, usize)> = None;
+    loop {
+        if p < pattern.len() {
+            match pattern[p] {
+                b'*' => {
+                    while p < pattern.len() && pattern[p] == b'*' {
+                        p += 1;
+                    }
+                    if p == pattern.len() {
+                        return true;
+                    }
+                    star = Some((p, t));
+                    continue;
+                }
+                b'?' if t < text.len() => {
+                    p += 1;
+                    t += 1;
+                    continue;
+                }
+                b'[' if t < text.len() => {
+                    let (matched, next) = match_class(pattern, p + 1, text[t], nocase);
+                    if matched {
+                        p = next;
+                        t += 1;
+                        continue;
+                    }
+                }
+                b'\\' if p + 1 < pattern.len() && t < text.len() => {
+                    if eq(pattern[p + 1], text[t]) {
+                        p += 2;
+                        t += 1;
+                        continue;
+                    }
+                }
+                c if t < text.len() && c != b'?' && c != b'[' && c != b'\\' => {
+                    if eq(c, text[t]) {
+                        p += 1;
+                        t += 1;
+                        continue;
+                    }
+                }
+                b'\\' if p + 1 == pattern.len() && t < text.len() => {
+                    // A trailing lone backslash matches itself.
+                    if text[t] == b'\\' {
+                        p += 1;
+                        t += 1;
+                        continue;
+                    }
+                }
+                _ => {}
+            }
+        } else if t == text.len() {
+            return true;
+        }
+        match star {
+            Some((sp, st)) if st < text.len() => {
+                star = Some((sp, st + 1));
+                p = sp;
+                t = st + 1;
+            }
+            _ => return false,
+        }
+    }
+}
+
+/// Matches one byte against the class starting after `[` at `start`; returns whether it
+/// matched and the pattern position after the class.
+fn match_class(pattern: &[u8], start: usize, c: u8, nocase: bool) -> (bool, usize) {
+    let fold = |b: u8| if nocase { b.to_ascii_lowercase() } else { b };
+    let c = fold(c);
+    let mut p = start;
+    let negate = pattern.get(p) == Some(&b'^');
+    if negate {
+        p += 1;
+    }
+    let mut matched = false;
+    loop {
+        match pattern.get(p) {
+            None => break,
+            Some(b'\\') if p + 1 < pattern.len() => {
+                if fold(pattern[p + 1]) == c {
+                    matched = true;
+                }
+                p += 2;
+            }
+            Some(b']') => {
+                p += 1;
+                break;
+            }
+            Some(&lo) if pattern.get(p + 1) == Some(&b'-') && p + 2 < pattern.len() => {
+                let hi = pattern[p + 2];
+                let (lo, hi) = if lo > hi { (hi, lo) } else { (lo, hi) };
+                if (fold(lo)..=fold(hi)).contains(&c) {
+                    matched = true;
+                }
+                p += 3;
+            }
+            Some(&lit) => {
+                if fold(lit) == c {
+                    matched = true;
+                }
+                p += 1;
+            }
+        }
+    }
+    (matched != negate, p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redis_glob_cases() {
+        let yes: &[(&str, &str)] = &[
+            ("*", ""),
+            ("*", "anything"),
+            ("h?llo", "hello"),
+            ("h*llo", "heeeello"),
+            ("h[ae]llo", "hallo"),
+            ("h[^e]llo", "hallo"),
+            ("h[a-b]llo", "hbllo"),
+            ("h[b-a]llo", "hbllo"),
+            ("h\\*llo", "h*llo"),
+            ("*a*b*c", "xaybzc"),
+            ("[abc", "b"),
+            ("a[\\", "a\\"),
+            ("user:*:name", "user:42:name"),
+        ];
+        for (p, t) in yes {
+            assert!(matches(p.as_bytes(), t.as_bytes()), "{p} should match {t}");
+        }
+        let no: &[(&str, &str)] = &[
+            ("h?llo", "hllo"),
+            ("h[^e]llo", "hello"),
+            ("h[a-b]llo", "hcllo"),
+            ("h\\*llo", "hello"),
+            ("*a*b*c", "xaybzcd"),
+            ("abc", "ab"),
+            ("ab", "abc"),
+            ("", "a"),
+            ("a[", "a["),
+        ];
+        for (p, t) in no {
+            assert!(
+                !matches(p.as_bytes(), t.as_bytes()),
+                "{p} should not match {t}"
+            );
+        }
+    }
+
+    #[test]
+    fn nocase_folds_ascii() {
+        assert!(matches_nocase(b"MAX*", b"maxmemory"));
+        assert!(matches_nocase(b"[A-C]x", b"bX"));
+    }
+
+    #[test]
+    fn pathological_star_patterns_stay_fast() {
+        let text = vec![b'a'; 10_000];
+        let pattern = b"*a*a*a*a*a*a*a*a*b";
+        assert!(!matches(pattern, &text));
+    }
+}

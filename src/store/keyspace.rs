@@ -1,0 +1,651 @@
+//! Databases, keys, expiry and the record of what changed.
+//!
+//! Each database keeps its keys in an insertion-indexed hash map. Positions give O(1)
+//! RANDOMKEY and expiry sampling, and a SCAN cursor that walks positions downwards keeps
+//! Redis's guarantee (every key present for the whole scan is returned): deletion moves only
+//! the last entry, which a descending walk has already visited or has yet to visit either way.
+
+use super::value::Value;
+use super::{FastSet, IndexedMap, StoreError, StoreResult};
+use rand::Rng;
+
+/// A key: binary-safe bytes.
+pub type Key = Box<[u8]>;
+
+/// One numbered database.
+#[derive(Debug, Default)]
+pub struct Db {
+    entries: IndexedMap<Key, Value>,
+    /// Absolute expiry times in Unix milliseconds, for keys that have one.
+    expires: IndexedMap<Key, u64>,
+}
+
+/// Counters reported by INFO stats.
+#[derive(Debug, Default, Clone)]
+pub struct KeyspaceStats {
+    pub expired_keys: u64,
+    pub keyspace_hits: u64,
+    pub keyspace_misses: u64,
+}
+
+/// What changed since the persistence layer last looked: the store records, it does not act.
+#[derive(Debug, Default)]
+pub struct ChangeLog {
+    /// Writes since start (Redis's `server.dirty`).
+    pub writes: u64,
+    /// Keys to persist per database, when tracking is on; a key written many times is
+    /// recorded once.
+    dirty: Option<Vec<FastSet<Key>>>,
+    /// Databases flushed since the last hand-off, in order (`None` = all of them).
+    flushed: Vec<Option<usize>>,
+}
+
+/// Changes handed to persistence in one batch.
+#[derive(Debug, Default)]
+pub struct ChangeBatch {
+    pub flushed: Vec<Option<usize>>,
+    pub keys: Vec<(usize, Key)>,
+}
+
+/// All databases, the clock they expire by, and the change record.
+#[derive(Debug)]
+pub struct Keyspace {
+    dbs: Vec<Db>,
+    now_ms: u64,
+    pub stats: KeyspaceStats,
+    changes: ChangeLog,
+}
+
+/// A database opened for one command: the database plus what every operation must update.
+pub struct DbMut<'a> {
+    pub index: usize,
+    db: &'a mut Db,
+    now_ms: u64,
+    stats: &'a mut KeyspaceStats,
+    changes: &'a mut ChangeLog,
+}
+
+/// Expiry state of a key, as TTL/PTTL/EXPIRETIME report it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ttl {
+    Missing,
+    Persistent,
+    /// Absolute Unix milliseconds.
+    At(u64),
+}
+
+impl Keyspace {
+    /// `count` empty databases.
+    pub fn new(count: usize) -> Self {
+        Keyspace {
+            dbs: (0..count.max(1)).map(|_| Db::default()).collect(),
+            now_ms: 0,
+            stats: KeyspaceStats::default(),
+            changes: ChangeLog::default(),
+        }
+    }
+
+    pub fn db_count(&self) -> usize {
+        self.dbs.len()
+    }
+
+    /// Sets the time used for expiry decisions; the caller reads the clock once per batch.
+    pub fn set_clock(&mut self, now_ms: u64) {
+        self.now_ms = now_ms;
+    }
+
+    pub fn now_ms(&self) -> u64 {
+        self.now_ms
+    }
+
+    /// Opens database `index` for one operation. Panics never: an out-of-range index is a
+    /// caller bug and is clamped to the last database.
+    pub fn db(&mut self, index: usize) -> DbMut<'_> {
+        let index = index.min(self.dbs.len() - 1);
+        DbMut {
+            index,
+            db: &mut self.dbs[index],
+            now_ms: self.now_ms,
+            stats: &mut self.stats,
+            changes: &mut self.changes,
+        }
+    }
+
+    /// Starts recording dirty keys for persistence.
+    pub fn track_changes(&mut self) {
+        let dbs = self.dbs.len();
+        self.changes
+            .dirty
+            .get_or_insert_with(|| (0..dbs).map(|_| FastSet::default()).collect());
+    }
+
+    /// Writes since start.
+    pub fn write_count(&self) -> u64 {
+        self.changes.writes
+    }
+
+    /// Number of keys waiting to be persisted.
+    pub fn pending_changes(&self) -> usize {
+        let keys: usize = self.changes.dirty.iter().flatten().map(|d| d.len()).sum();
+        keys + self.changes.flushed.len()
+    }
+
+    /// Takes everything recorded since the last call. O(dirty keys).
+    pub fn take_changes(&mut self) -> ChangeBatch {
+        let mut keys = Vec::new();
+        for (db, dirty) in self.changes.dirty.iter_mut().flatten().enumerate() {
+            keys.extend(dirty.drain().map(|key| (db, key)));
+        }
+        ChangeBatch {
+            flushed: std::mem::take(&mut self.changes.flushed),
+            keys,
+        }
+    }
+
+    /// (keys, keys with an expiry) per database.
+    pub fn sizes(&self) -> Vec<(usize, usize)> {
+        self.dbs
+            .iter()
+            .map(|d| (d.entries.len(), d.expires.len()))
+            .collect()
+    }
+
+    /// Empties every database.
+    pub fn flush_all(&mut self) {
+        for i in 0..self.dbs.len() {
+            self.dbs[i] = Db::default();
+        }
+        self.changes.writes += 1;
+        if let Some(dirty) = self.changes.dirty.as_mut() {
+            dirty.iter_mut().for_each(|d| d.clear());
+            self.changes.flushed.clear();
+            self.changes.flushed.push(None);
+        }
+    }
+
+    /// Moves `key` from one database to another; false when it is missing in `from` or
+    /// already exists in `to`.
+    pub fn move_key(&mut self, from: usize, to: usize, key: &[u8]) -> bool {
+        if from == to || self.db(to).exists(key) {
+            return false;
+        }
+        let mut src = self.db(from);
+        let Some((value, ttl)) = src.take(key) else {
+            return false;
+        };
+        let mut dst = self.db(to);
+        dst.insert(key, value, ttl);
+        true
+    }
+
+    /// Copies `key` of database `from` to `dest` in database `to`. False when the source is
+    /// missing or the destination exists and `replace` is not set.
+    pub fn copy_key(
+        &mut self,
+        from: usize,
+        key: &[u8],
+        to: usize,
+        dest: &[u8],
+        replace: bool,
+    ) -> bool {
+        let mut src = self.db(from);
+        let Some(value) = src.lookup_write(key).cloned() else {
+            return false;
+        };
+        let ttl = src.expire_at(key);
+        let mut dst = self.db(to);
+        if dst.exists(dest) {
+            if !replace {
+                return false;
+            }
+            dst.remove(dest);
+        }
+        dst.insert(dest, value, ttl);
+        true
+    }
+
+    /// One active-expiry pass in the style of Redis's `activeExpireCycle`: sample keys with an
+    /// expiry in each database, delete the expired ones, and repeat while more than a quarter
+    /// of a sample was expired, until `budget` samples have been looked at. Returns how many
+    /// keys were deleted.
+    pub fn expire_cycle(&mut self, rng: &mut impl Rng, budget: usize) -> usize {
+        const SAMPLE: usize = 20;
+        let mut deleted = 0;
+        let mut looked = 0;
+        for index in 0..self.dbs.len() {
+            loop {
+                let mut db = self.db(index);
+                let volatile = db.db.expires.len();
+                if volatile == 0 || looked >= budget {
+                    break;
+                }
+                let mut expired_here = 0;
+                for _ in 0..SAMPLE.min(volatile) {
+                    let len = db.db.expires.len();
+                    if len == 0 {
+                        break;
+                    }
+                    let pos = rng.gen_range(0..len);
+                    let Some((key, &when)) = db.db.expires.get_index(pos) else {
+                        break;
+                    };
+                    if when <= db.now_ms {
+                        let key = key.clone();
+                        db.delete_expired(&key);
+                        expired_here += 1;
+                    }
+                }
+                looked += SAMPLE;
+                deleted += expired_here;
+                if expired_here * 4 <= SAMPLE.min(volatile) {
+                    break;
+                }
+            }
+        }
+        deleted
+    }
+}
+
+impl DbMut<'_> {
+    /// Number of keys (including expired ones not yet collected, as Redis's DBSIZE).
+    pub fn len(&self) -> usize {
+        self.db.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.db.entries.is_empty()
+    }
+
+    pub fn now_ms(&self) -> u64 {
+        self.now_ms
+    }
+
+    /// Deletes `key` if its expiry has passed; true if it did. O(1).
+    fn expire_if_needed(&mut self, key: &[u8]) -> bool {
+        if self.db.expires.is_empty() {
+            return false;
+        }
+        match self.db.expires.get(key) {
+            Some(&when) if when <= self.now_ms => {
+                self.delete_expired(key);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn delete_expired(&mut self, key: &[u8]) {
+        self.db.expires.swap_remove(key);
+        self.db.entries.swap_remove(key);
+        self.stats.expired_keys += 1;
+        self.modified(key);
+    }
+
+    /// The live value at `key` for a read: counts a keyspace hit or miss. O(1).
+    pub fn lookup_read(&mut self, key: &[u8]) -> Option<&Value> {
+        self.expire_if_needed(key);
+        let found = self.db.entries.get(key);
+        if found.is_some() {
+            self.stats.keyspace_hits += 1;
+        } else {
+            self.stats.keyspace_misses += 1;
+        }
+        found
+    }
+
+    /// The live value at `key` for a write (no hit/miss accounting). The caller must call
+    /// [`Self::modified`] if it changes the value. O(1).
+    pub fn lookup_write(&mut self, key: &[u8]) -> Option<&mut Value> {
+        self.expire_if_needed(key);
+        self.db.entries.get_mut(key)
+    }
+
+    /// True if `key` holds a live value. O(1).
+    pub fn exists(&mut self, key: &[u8]) -> bool {
+        self.expire_if_needed(key);
+        self.db.entries.contains_key(key)
+    }
+
+    /// Records that `key` changed: counts a write and marks it for persistence.
+    pub fn modified(&mut self, key: &[u8]) {
+        self.changes.writes += 1;
+        if let Some(dirty) = self
+            .changes
+            .dirty
+            .as_mut()
+            .and_then(|d| d.get_mut(self.index))
+        {
+            if !dirty.contains(key) {
+                dirty.insert(key.into());
+            }
+        }
+    }
+
+    /// Stores `value` at `key` with expiry `ttl` (absolute ms), replacing any value. O(1).
+    /// An expiry already past deletes the key instead, as Redis does.
+    pub fn insert(&mut self, key: &[u8], value: Value, ttl: Option<u64>) {
+        if ttl.is_some_and(|when| when <= self.now_ms) {
+            self.db.entries.swap_remove(key);
+            self.db.expires.swap_remove(key);
+            self.modified(key);
+            return;
+        }
+        match self.db.entries.get_mut(key) {
+            Some(slot) => *slot = value,
+            None => {
+                self.db.entries.insert(key.into(), value);
+            }
+        }
+        self.replace_ttl(key, ttl);
+        self.modified(key);
+    }
+
+    /// Sets or clears the expiry of an existing key without counting a write. O(1).
+    pub(crate) fn replace_ttl(&mut self, key: &[u8], ttl: Option<u64>) {
+        match ttl {
+            Some(when) => self.set_expire_raw(key, when),
+            None => {
+                if !self.db.expires.is_empty() {
+                    self.db.expires.swap_remove(key);
+                }
+            }
+        }
+    }
+
+    /// Stores `value` at `key`, keeping an existing expiry when `keep_ttl`.
+    pub fn set(&mut self, key: &[u8], value: Value, keep_ttl: bool) {
+        let ttl = if keep_ttl { self.expire_at(key) } else { None };
+        self.insert(key, value, ttl);
+    }
+
+    /// Removes `key`; true if it existed (and was live). O(1).
+    pub fn remove(&mut self, key: &[u8]) -> bool {
+        self.take(key).is_some()
+    }
+
+    /// Removes `key` and returns its value and expiry. O(1).
+    pub fn take(&mut self, key: &[u8]) -> Option<(Value, Option<u64>)> {
+        if self.expire_if_needed(key) {
+            return None;
+        }
+        let value = self.db.entries.swap_remove(key)?;
+        let ttl = if self.db.expires.is_empty() {
+            None
+        } else {
+            self.db.expires.swap_remove(key)
+        };
+        self.modified(key);
+        Some((value, ttl))
+    }
+
+    /// Removes a collection that a command left empty. O(1).
+    pub fn remove_if_empty(&mut self, key: &[u8]) {
+        if self
+            .db
+            .entries
+            .get(key)
+            .is_some_and(Value::is_empty_collection)
+        {
+            self.db.entries.swap_remove(key);
+            self.db.expires.swap_remove(key);
+        }
+    }
+
+    /// Absolute expiry of a live key, if it has one. O(1).
+    pub fn expire_at(&mut self, key: &[u8]) -> Option<u64> {
+        if self.db.expires.is_empty() {
+            return None;
+        }
+        self.db.expires.get(key).copied()
+    }
+
+    /// Expiry state of `key`, for TTL and friends. O(1).
+    pub fn ttl(&mut self, key: &[u8]) -> Ttl {
+        if !self.exists(key) {
+            return Ttl::Missing;
+        }
+        match self.expire_at(key) {
+            Some(when) => Ttl::At(when),
+            None => Ttl::Persistent,
+        }
+    }
+
+    fn set_expire_raw(&mut self, key: &[u8], when: u64) {
+        match self.db.expires.get_mut(key) {
+            Some(slot) => *slot = when,
+            None => {
+                self.db.expires.insert(key.into(), when);
+            }
+        }
+    }
+
+    /// Sets the expiry of an existing live key to absolute `when` ms; a time already past
+    /// deletes the key, as Redis does. Returns false when the key is missing. O(1).
+    pub fn set_expire(&mut self, key: &[u8], when: u64) -> bool {
+        if !self.exists(key) {
+            return false;
+        }
+        if when <= self.now_ms {
+            self.db.entries.swap_remove(key);
+            self.db.expires.swap_remove(key);
+            self.modified(key);
+        } else {
+            self.set_expire_raw(key, when);
+            self.modified(key);
+        }
+        true
+    }
+
+    /// Removes the expiry of `key`; true if it had one. O(1).
+    pub fn persist(&mut self, key: &[u8]) -> bool {
+        if !self.exists(key) {
+            return false;
+        }
+        let had = self.db.expires.swap_remove(key).is_some();
+        if had {
+            self.modified(key);
+        }
+        had
+    }
+
+    /// Renames `from` to `to` (overwriting `to` unless `only_if_absent`), moving the expiry.
+    /// `Ok(false)` when `only_if_absent` and `to` exists. O(1).
+    pub fn rename(&mut self, from: &[u8], to: &[u8], only_if_absent: bool) -> StoreResult<bool> {
+        if !self.exists(from) {
+            return Err(StoreError::NoSuchKey);
+        }
+        if from == to {
+            return Ok(!only_if_absent);
+        }
+        if only_if_absent && self.exists(to) {
+            return Ok(false);
+        }
+        let Some((value, ttl)) = self.take(from) else {
+            return Err(StoreError::NoSuchKey);
+        };
+        self.remove(to);
+        self.insert(to, value, ttl);
+        Ok(true)
+    }
+
+    /// A random live key, if any. Expected O(1): expired picks are collected and retried.
+    pub fn random_key(&mut self, rng: &mut impl Rng) -> Option<Key> {
+        for _ in 0..100 {
+            let len = self.db.entries.len();
+            if len == 0 {
+                return None;
+            }
+            let (key, _) = self.db.entries.get_index(rng.gen_range(0..len))?;
+            let key = key.clone();
+            if !self.expire_if_needed(&key) {
+                return Some(key);
+            }
+        }
+        // Mostly expired keys: return any key, as Redis does after too many tries.
+        self.db.entries.get_index(0).map(|(k, _)| k.clone())
+    }
+
+    /// One SCAN step: visits up to `count` positions below `cursor` (0 = start), calling
+    /// `visit` for each live key, and returns the next cursor (0 = done). O(count).
+    pub fn scan(&mut self, cursor: u64, count: usize, mut visit: impl FnMut(&Key, &Value)) -> u64 {
+        let len = self.db.entries.len() as u64;
+        let mut pos = if cursor == 0 || cursor > len {
+            len
+        } else {
+            cursor
+        };
+        let mut steps = 0;
+        while pos > 0 && steps < count.max(1) {
+            pos -= 1;
+            steps += 1;
+            let Some((key, value)) = self.db.entries.get_index(pos as usize) else {
+                continue;
+            };
+            let expired = self
+                .db
+                .expires
+                .get(key)
+                .is_some_and(|&when| when <= self.now_ms);
+            if !expired {
+                visit(key, value);
+            }
+        }
+        pos
+    }
+
+    /// Calls `visit` for every live key. O(n).
+    pub fn for_each(&self, mut visit: impl FnMut(&Key, &Value)) {
+        for (key, value) in &self.db.entries {
+            let expired = self
+                .db
+                .expires
+                .get(key)
+                .is_some_and(|&when| when <= self.now_ms);
+            if !expired {
+                visit(key, value);
+            }
+        }
+    }
+
+    /// Empties this database.
+    pub fn flush(&mut self) {
+        *self.db = Db::default();
+        self.changes.writes += 1;
+        if let Some(dirty) = self
+            .changes
+            .dirty
+            .as_mut()
+            .and_then(|d| d.get_mut(self.index))
+        {
+            dirty.clear();
+            self.changes.flushed.push(Some(self.index));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    fn s(v: &str) -> Value {
+        Value::Str(v.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn lazy_expiry_hides_and_deletes() {
+        let mut ks = Keyspace::new(16);
+        ks.set_clock(1_000);
+        let mut db = ks.db(0);
+        db.insert(b"k", s("v"), Some(2_000));
+        assert!(db.exists(b"k"));
+        ks.set_clock(2_000);
+        let mut db = ks.db(0);
+        assert!(!db.exists(b"k"));
+        assert_eq!(db.len(), 0);
+        assert_eq!(ks.stats.expired_keys, 1);
+    }
+
+    #[test]
+    fn active_cycle_frees_keys_never_read_again() {
+        let mut ks = Keyspace::new(1);
+        ks.set_clock(0);
+        for i in 0..1000 {
+            ks.db(0)
+                .insert(format!("k{i}").as_bytes(), s("v"), Some(10 + (i % 2)));
+        }
+        ks.db(0).insert(b"stay", s("v"), None);
+        ks.set_clock(100);
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(1);
+        let mut total = 0;
+        for _ in 0..100 {
+            total += ks.expire_cycle(&mut rng, 1_000);
+        }
+        assert_eq!(total, 1000);
+        assert_eq!(ks.db(0).len(), 1);
+    }
+
+    #[test]
+    fn scan_returns_every_stable_key_despite_deletes() {
+        let mut ks = Keyspace::new(1);
+        for i in 0..500 {
+            ks.db(0).insert(format!("k{i}").as_bytes(), s("v"), None);
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut cursor = 0;
+        let mut round = 0;
+        loop {
+            let mut db = ks.db(0);
+            cursor = db.scan(cursor, 10, |k, _| {
+                seen.insert(k.clone());
+            });
+            // Delete some keys (odd-numbered, never the even ones) between steps.
+            ks.db(0).remove(format!("k{}", round * 2 + 1).as_bytes());
+            round += 1;
+            if cursor == 0 {
+                break;
+            }
+        }
+        for i in (0..500).step_by(2) {
+            assert!(seen.contains(format!("k{i}").as_bytes()), "k{i} missed");
+        }
+    }
+
+    #[test]
+    fn dirty_keys_coalesce_and_flush_resets_them() {
+        let mut ks = Keyspace::new(2);
+        ks.track_changes();
+        for _ in 0..10 {
+            ks.db(0).insert(b"a", s("1"), None);
+        }
+        ks.db(1).insert(b"b", s("1"), None);
+        assert_eq!(ks.pending_changes(), 2);
+        ks.db(1).flush();
+        let batch = ks.take_changes();
+        assert_eq!(batch.keys, vec![(0, Box::<[u8]>::from(&b"a"[..]))]);
+        assert_eq!(batch.flushed, vec![Some(1)]);
+        assert_eq!(ks.pending_changes(), 0);
+    }
+
+    #[test]
+    fn rename_moves_value_and_ttl() {
+        let mut ks = Keyspace::new(1);
+        let mut db = ks.db(0);
+        db.insert(b"a", s("1"), Some(5_000));
+        assert_eq!(db.rename(b"a", b"b", false), Ok(true));
+        assert_eq!(db.ttl(b"b"), Ttl::At(5_000));
+        assert_eq!(db.ttl(b"a"), Ttl::Missing);
+        assert_eq!(db.rename(b"zz", b"b", false), Err(StoreError::NoSuchKey));
+    }
+
+    #[test]
+    fn move_and_copy_between_databases() {
+        let mut ks = Keyspace::new(2);
+        ks.db(0).insert(b"a", s("1"), None);
+        assert!(ks.copy_key(0, b"a", 1, b"c", false));
+        assert!(!ks.copy_key(0, b"a", 1, b"c", false));
+        assert!(ks.move_key(0, 1, b"a"));
+        assert!(!ks.db(0).exists(b"a"));
+        assert!(ks.db(1).exists(b"a") && ks.db(1).exists(b"c"));
+    }
+}

@@ -1,0 +1,436 @@
+//! String values: the operations behind GET, SET, INCR, APPEND, GETRANGE and friends.
+
+use super::keyspace::DbMut;
+use super::value::Value;
+use super::{StoreError, StoreResult, MAX_STRING_LEN};
+
+/// SET's NX / XX condition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SetCondition {
+    #[default]
+    Always,
+    IfAbsent,
+    IfPresent,
+}
+
+/// What SET does besides storing the value.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SetOptions {
+    pub condition: SetCondition,
+    /// Absolute expiry in Unix ms.
+    pub expire_at: Option<u64>,
+    pub keep_ttl: bool,
+    /// Return the previous value (SET ... GET); a non-string previous value is WRONGTYPE.
+    pub get: bool,
+}
+
+/// What SET did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetOutcome {
+    pub written: bool,
+    /// The previous value, when [`SetOptions::get`] was asked.
+    pub previous: Option<Vec<u8>>,
+}
+
+/// How GETEX changes the expiry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpiryChange {
+    Keep,
+    Persist,
+    At(u64),
+}
+
+/// Parses an integer exactly as Redis's `string2ll`: optional `-`, no `+`, no spaces, no
+/// leading zeros, within i64.
+pub fn parse_i64(text: &[u8]) -> Option<i64> {
+    let (negative, digits) = match text.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, text),
+    };
+    match digits {
+        [] => return None,
+        [b'0'] if !negative => return Some(0),
+        [b'1'..=b'9', ..] => {}
+        _ => return None,
+    }
+    let mut value: u64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        value = value.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+    }
+    if negative {
+        if value > i64::MAX as u64 + 1 {
+            None
+        } else {
+            Some((value as i64).wrapping_neg())
+        }
+    } else {
+        i64::try_from(value).ok()
+    }
+}
+
+/// Parses a float as Redis's `string2d`/`string2ld`: no surrounding spaces, not NaN.
+pub fn parse_f64(text: &[u8]) -> Option<f64> {
+    if text.is_empty() || text.len() > 5 * 1024 || text[0].is_ascii_whitespace() {
+        return None;
+    }
+    let value: f64 = std::str::from_utf8(text).ok()?.parse().ok()?;
+    (!value.is_nan()).then_some(value)
+}
+
+/// Formats a float as Redis's INCRBYFLOAT stores it (`%.17Lf`, trailing zeros removed).
+///
+/// Redis computes in `long double`; with `f64` the shortest round-trip digits give the same
+/// text for ordinary values (1.1 stays `1.1` instead of exposing binary noise).
+pub fn format_human_double(value: f64) -> String {
+    if value.is_infinite() {
+        return if value > 0.0 { "inf" } else { "-inf" }.to_string();
+    }
+    let shortest = format!("{value}");
+    let decimals = shortest.split_once('.').map_or(0, |(_, f)| f.len());
+    let text = if decimals > 17 {
+        let rounded = format!("{value:.17}");
+        rounded
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_string()
+    } else {
+        shortest
+    };
+    if text == "-0" {
+        "0".to_string()
+    } else {
+        text
+    }
+}
+
+/// Resolves Redis's inclusive, negative-from-the-end `start`/`end` pair against `len`;
+/// `None` when the range is empty.
+pub fn clamp_range(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
+    let len = len as i64;
+    let start = if start < 0 {
+        (len + start).max(0)
+    } else {
+        start
+    };
+    let end = if end < 0 { len + end } else { end.min(len - 1) };
+    (start <= end && start < len && end >= 0).then_some((start as usize, end as usize))
+}
+
+impl DbMut<'_> {
+    /// The string at `key`. O(1).
+    pub fn get_string(&mut self, key: &[u8]) -> StoreResult<Option<&[u8]>> {
+        match self.lookup_read(key) {
+            None => Ok(None),
+            Some(Value::Str(s)) => Ok(Some(s)),
+            Some(_) => Err(StoreError::WrongType),
+        }
+    }
+
+    fn string_mut(&mut self, key: &[u8]) -> StoreResult<Option<&mut Vec<u8>>> {
+        match self.lookup_write(key) {
+            None => Ok(None),
+            Some(Value::Str(s)) => Ok(Some(s)),
+            Some(_) => Err(StoreError::WrongType),
+        }
+    }
+
+    /// SET with its options. O(len(value)).
+    pub fn set_string(
+        &mut self,
+        key: &[u8],
+        value: &[u8],
+        opts: SetOptions,
+    ) -> StoreResult<SetOutcome> {
+        let previous = if opts.get {
+            self.string_mut(key)?.map(|s| s.clone())
+        } else {
+            None
+        };
+        let exists = self.exists(key);
+        let allowed = match opts.condition {
+            SetCondition::Always => true,
+            SetCondition::IfAbsent => !exists,
+            SetCondition::IfPresent => exists,
+        };
+        if !allowed {
+            return Ok(SetOutcome {
+                written: false,
+                previous,
+            });
+        }
+        let ttl = match (opts.expire_at, opts.keep_ttl) {
+            (Some(at), _) => Some(at),
+            (None, true) => self.expire_at(key),
+            (None, false) => None,
+        };
+        // Reuse the old allocation when it fits snugly: no allocation per overwrite.
+        match self.lookup_write(key) {
+            Some(Value::Str(old))
+                if old.capacity() >= value.len() && old.capacity() <= value.len() * 2 + 16 =>
+            {
+                old.clear();
+                old.extend_from_slice(value);
+                self.replace_ttl(key, ttl);
+                self.modified(key);
+            }
+            _ => self.insert(key, Value::Str(value.to_vec()), ttl),
+        }
+        Ok(SetOutcome {
+            written: true,
+            previous,
+        })
+    }
+
+    /// GETDEL. O(1).
+    pub fn get_del(&mut self, key: &[u8]) -> StoreResult<Option<Vec<u8>>> {
+        let value = self.string_mut(key)?.map(std::mem::take);
+        if value.is_some() {
+            self.remove(key);
+        }
+        Ok(value)
+    }
+
+    /// GETEX: the value, with its expiry changed. O(1).
+    pub fn get_ex(&mut self, key: &[u8], change: ExpiryChange) -> StoreResult<Option<Vec<u8>>> {
+        let Some(value) = self.get_string(key)?.map(<[u8]>::to_vec) else {
+            return Ok(None);
+        };
+        match change {
+            ExpiryChange::Keep => {}
+            ExpiryChange::Persist => {
+                self.persist(key);
+            }
+            ExpiryChange::At(when) => {
+                self.set_expire(key, when);
+            }
+        }
+        Ok(Some(value))
+    }
+
+    /// APPEND; returns the new length. Amortized O(len(data)).
+    pub fn append(&mut self, key: &[u8], data: &[u8]) -> StoreResult<usize> {
+        match self.string_mut(key)? {
+            Some(s) => {
+                if s.len() + data.len() > MAX_STRING_LEN {
+                    return Err(StoreError::StringTooLong);
+                }
+                s.extend_from_slice(data);
+                let len = s.len();
+                self.modified(key);
+                Ok(len)
+            }
+            None => {
+                let ttl = self.expire_at(key);
+                self.insert(key, Value::Str(data.to_vec()), ttl);
+                Ok(data.len())
+            }
+        }
+    }
+
+    /// STRLEN. O(1).
+    pub fn strlen(&mut self, key: &[u8]) -> StoreResult<usize> {
+        Ok(self.get_string(key)?.map_or(0, <[u8]>::len))
+    }
+
+    /// INCRBY/DECRBY/INCR/DECR; a missing key counts as 0. O(1).
+    pub fn incr_by(&mut self, key: &[u8], delta: i64) -> StoreResult<i64> {
+        let current = match self.string_mut(key)? {
+            Some(s) => parse_i64(s).ok_or(StoreError::NotInteger)?,
+            None => 0,
+        };
+        let next = current.checked_add(delta).ok_or(StoreError::Overflow)?;
+        self.store_number(key, itoa::Buffer::new().format(next).as_bytes());
+        Ok(next)
+    }
+
+    /// INCRBYFLOAT; returns the stored text. O(1).
+    pub fn incr_by_float(&mut self, key: &[u8], delta: f64) -> StoreResult<String> {
+        let current = match self.string_mut(key)? {
+            Some(s) => parse_f64(s).ok_or(StoreError::NotFloat)?,
+            None => 0.0,
+        };
+        let next = current + delta;
+        if !next.is_finite() {
+            return Err(StoreError::NanOrInfinity);
+        }
+        let text = format_human_double(next);
+        self.store_number(key, text.as_bytes());
+        Ok(text)
+    }
+
+    /// Replaces a string's content in place, keeping its expiry.
+    fn store_number(&mut self, key: &[u8], text: &[u8]) {
+        match self.lookup_write(key) {
+            Some(Value::Str(s)) => {
+                s.clear();
+                s.extend_from_slice(text);
+                self.modified(key);
+            }
+            _ => self.insert(key, Value::Str(text.to_vec()), None),
+        }
+    }
+
+    /// GETRANGE with Redis's index rules. O(len(result)).
+    pub fn get_range(&mut self, key: &[u8], start: i64, end: i64) -> StoreResult<Vec<u8>> {
+        let Some(s) = self.get_string(key)? else {
+            return Ok(Vec::new());
+        };
+        if start < 0 && end < 0 && start > end {
+            return Ok(Vec::new());
+        }
+        Ok(match clamp_range(start, end, s.len()) {
+            Some((from, to)) => s[from..=to].to_vec(),
+            None => Vec::new(),
+        })
+    }
+
+    /// SETRANGE: overwrite from `offset`, zero-padding; returns the new length. A missing key
+    /// with empty `data` is left missing. O(offset + len(data)) when growing.
+    pub fn set_range(&mut self, key: &[u8], offset: usize, data: &[u8]) -> StoreResult<usize> {
+        let end = offset
+            .checked_add(data.len())
+            .filter(|&e| e <= MAX_STRING_LEN)
+            .ok_or(StoreError::StringTooLong)?;
+        match self.string_mut(key)? {
+            Some(s) => {
+                if data.is_empty() {
+                    return Ok(s.len());
+                }
+                if s.len() < end {
+                    s.resize(end, 0);
+                }
+                s[offset..end].copy_from_slice(data);
+                let len = s.len();
+                self.modified(key);
+                Ok(len)
+            }
+            None => {
+                if data.is_empty() {
+                    return Ok(0);
+                }
+                let mut s = vec![0u8; end];
+                s[offset..].copy_from_slice(data);
+                self.insert(key, Value::Str(s), None);
+                Ok(end)
+            }
+        }
+    }
+
+    /// MSET / MSETNX: stores every pair (all or nothing when `only_if_none_exist`); returns
+    /// whether they were stored. O(total length).
+    pub fn mset(&mut self, pairs: &[(&[u8], &[u8])], only_if_none_exist: bool) -> bool {
+        if only_if_none_exist && pairs.iter().any(|(k, _)| self.exists(k)) {
+            return false;
+        }
+        for (key, value) in pairs {
+            self.insert(key, Value::Str(value.to_vec()), None);
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Keyspace;
+
+    #[test]
+    fn parse_i64_is_as_strict_as_redis() {
+        assert_eq!(parse_i64(b"0"), Some(0));
+        assert_eq!(parse_i64(b"-12"), Some(-12));
+        assert_eq!(parse_i64(b"9223372036854775807"), Some(i64::MAX));
+        assert_eq!(parse_i64(b"-9223372036854775808"), Some(i64::MIN));
+        for bad in [
+            &b""[..],
+            b"-",
+            b"-0",
+            b"01",
+            b"+1",
+            b" 1",
+            b"1 ",
+            b"9223372036854775808",
+            b"1.0",
+            b"abc",
+        ] {
+            assert_eq!(parse_i64(bad), None, "{:?}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn clamp_range_follows_redis_indexes() {
+        assert_eq!(clamp_range(0, -1, 5), Some((0, 4)));
+        assert_eq!(clamp_range(-3, -2, 5), Some((2, 3)));
+        assert_eq!(clamp_range(2, 100, 5), Some((2, 4)));
+        assert_eq!(clamp_range(-100, 1, 5), Some((0, 1)));
+        assert_eq!(clamp_range(3, 1, 5), None);
+        assert_eq!(clamp_range(5, 10, 5), None);
+        assert_eq!(clamp_range(0, -1, 0), None);
+    }
+
+    #[test]
+    fn human_doubles_print_like_incrbyfloat() {
+        assert_eq!(format_human_double(1.1), "1.1");
+        assert_eq!(format_human_double(10.5), "10.5");
+        assert_eq!(format_human_double(3.0e3), "3000");
+        assert_eq!(format_human_double(1e20), "100000000000000000000");
+        assert_eq!(format_human_double(-0.0), "0");
+    }
+
+    #[test]
+    fn set_conditions_and_get_option() {
+        let mut ks = Keyspace::new(1);
+        let mut db = ks.db(0);
+        let nx = SetOptions {
+            condition: SetCondition::IfAbsent,
+            get: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            db.set_string(b"k", b"1", nx),
+            Ok(SetOutcome {
+                written: true,
+                previous: None
+            })
+        );
+        assert_eq!(
+            db.set_string(b"k", b"2", nx),
+            Ok(SetOutcome {
+                written: false,
+                previous: Some(b"1".to_vec())
+            })
+        );
+        assert_eq!(db.get_string(b"k"), Ok(Some(&b"1"[..])));
+    }
+
+    #[test]
+    fn incr_overflow_and_type_errors() {
+        let mut ks = Keyspace::new(1);
+        let mut db = ks.db(0);
+        assert_eq!(db.incr_by(b"n", 5), Ok(5));
+        assert_eq!(db.incr_by(b"n", i64::MAX), Err(StoreError::Overflow));
+        db.set_string(b"s", b"abc", SetOptions::default()).unwrap();
+        assert_eq!(db.incr_by(b"s", 1), Err(StoreError::NotInteger));
+        assert_eq!(db.incr_by_float(b"f", 1.5).as_deref(), Ok("1.5"));
+        assert_eq!(
+            db.incr_by_float(b"f", f64::INFINITY),
+            Err(StoreError::NanOrInfinity)
+        );
+    }
+
+    #[test]
+    fn setrange_pads_with_zero_bytes() {
+        let mut ks = Keyspace::new(1);
+        let mut db = ks.db(0);
+        assert_eq!(db.set_range(b"k", 3, b"ab"), Ok(5));
+        assert_eq!(db.get_string(b"k"), Ok(Some(&b"\0\0\0ab"[..])));
+        assert_eq!(db.set_range(b"missing", 0, b""), Ok(0));
+        assert!(!db.exists(b"missing"));
+        assert_eq!(
+            db.set_range(b"k", MAX_STRING_LEN, b"x"),
+            Err(StoreError::StringTooLong)
+        );
+    }
+}
