@@ -494,6 +494,27 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd!("randomkey", 1, [READONLY], (0, 0, 0), "generic", keys::randomkey, "", "Returns a random key name from the database.", "O(1)"),
     cmd!("touch", -2, [READONLY, FAST], (1, -1, 1), "generic", keys::touch, "key [key ...]", "Returns the number of existing keys out of those specified after updating the time they were last accessed.", "O(N) where N is the number of keys that will be touched."),
     cmd!("object", -2, [], (0, 0, 0), "generic", server::container, "subcommand [arguments]", "A container for object introspection commands.", "Depends on subcommand.", subs = OBJECT_SUBCOMMANDS),
+    // lists (rows above this line)
+
+    // hashes (rows above this line)
+
+    // sets (rows above this line)
+
+    // sorted sets (rows above this line)
+
+    // tree (rows above this line)
+
+    // graph (rows above this line)
+
+    // queue (rows above this line)
+
+    // stack (rows above this line)
+
+    // pub/sub (rows above this line)
+
+    // transactions (rows above this line)
+
+    // persistence (rows above this line)
 ];
 
 /// Finds a command by name, case-insensitively. O(1).

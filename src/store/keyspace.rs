@@ -391,6 +391,55 @@ impl DbMut<'_> {
         }
     }
 
+    /// The value at `key` for reading, checked with `extract` to be of one type (WRONGTYPE
+    /// otherwise); counts a hit or miss. O(1).
+    pub fn read_typed<T>(
+        &mut self,
+        key: &[u8],
+        extract: fn(&Value) -> Option<&T>,
+    ) -> StoreResult<Option<&T>> {
+        match self.lookup_read(key) {
+            None => Ok(None),
+            Some(value) => extract(value).map(Some).ok_or(StoreError::WrongType),
+        }
+    }
+
+    /// The value at `key` for writing, checked with `extract` to be of one type. The caller
+    /// calls [`Self::after_write`] once it changed it. O(1).
+    pub fn write_typed<T>(
+        &mut self,
+        key: &[u8],
+        extract: fn(&mut Value) -> Option<&mut T>,
+    ) -> StoreResult<Option<&mut T>> {
+        match self.lookup_write(key) {
+            None => Ok(None),
+            Some(value) => extract(value).map(Some).ok_or(StoreError::WrongType),
+        }
+    }
+
+    /// Like [`Self::write_typed`], creating the value with `create` when the key is missing.
+    pub fn write_typed_or_create<T>(
+        &mut self,
+        key: &[u8],
+        extract: fn(&mut Value) -> Option<&mut T>,
+        create: fn() -> Value,
+    ) -> StoreResult<&mut T> {
+        if !self.exists(key) {
+            self.db.entries.insert(key.into(), create());
+        }
+        match self.db.entries.get_mut(key) {
+            Some(value) => extract(value).ok_or(StoreError::WrongType),
+            None => Err(StoreError::NoSuchKey),
+        }
+    }
+
+    /// Records a change made through [`Self::write_typed`]: counts the write, marks the key
+    /// for persistence, and deletes a collection left empty. O(1).
+    pub fn after_write(&mut self, key: &[u8]) {
+        self.modified(key);
+        self.remove_if_empty(key);
+    }
+
     /// Absolute expiry of a live key, if it has one. O(1).
     pub fn expire_at(&mut self, key: &[u8]) -> Option<u64> {
         if self.db.expires.is_empty() {

@@ -3,7 +3,11 @@
 //! the caller ([`Keyspace::set_clock`]), and clients are known only by id.
 
 pub mod glob;
+pub mod graph;
+pub mod hash;
 pub mod keyspace;
+pub mod list;
+pub mod set;
 pub mod string;
 pub mod value;
 

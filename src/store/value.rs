@@ -1,9 +1,53 @@
 //! The value stored under a key.
 
+use super::graph::GraphValue;
+use super::hash::HashValue;
+use super::list::ListValue;
+use super::set::SetValue;
+
 /// A key's value. Collection variants are boxed so the common string case keeps map slots small.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     Str(Vec<u8>),
+    List(Box<ListValue>),
+    Hash(Box<HashValue>),
+    Set(Box<SetValue>),
+    Graph(Box<GraphValue>),
+}
+
+/// Generates the typed accessors `DbMut::read_typed`/`write_typed` take.
+macro_rules! accessors {
+    ($($variant:ident, $ty:ty, $as_ref:ident, $as_mut:ident, $new:ident;)*) => {
+        impl Value {
+            $(
+                pub fn $as_ref(&self) -> Option<&$ty> {
+                    match self {
+                        Value::$variant(v) => Some(v),
+                        _ => None,
+                    }
+                }
+
+                pub fn $as_mut(&mut self) -> Option<&mut $ty> {
+                    match self {
+                        Value::$variant(v) => Some(v),
+                        _ => None,
+                    }
+                }
+
+                /// An empty value of this type.
+                pub fn $new() -> Value {
+                    Value::$variant(Box::default())
+                }
+            )*
+        }
+    };
+}
+
+accessors! {
+    List, ListValue, as_list, as_list_mut, new_list;
+    Hash, HashValue, as_hash, as_hash_mut, new_hash;
+    Set, SetValue, as_set, as_set_mut, new_set;
+    Graph, GraphValue, as_graph, as_graph_mut, new_graph;
 }
 
 impl Value {
@@ -11,6 +55,10 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Str(_) => "string",
+            Value::List(_) => "list",
+            Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
+            Value::Graph(_) => "graph",
         }
     }
 
@@ -26,6 +74,10 @@ impl Value {
                     "raw"
                 }
             }
+            Value::List(_) => "quicklist",
+            Value::Hash(_) => "hashtable",
+            Value::Set(_) => "hashtable",
+            Value::Graph(_) => "adjacency",
         }
     }
 
@@ -33,6 +85,11 @@ impl Value {
     pub fn is_empty_collection(&self) -> bool {
         match self {
             Value::Str(_) => false,
+            Value::List(v) => v.is_empty(),
+            Value::Hash(v) => v.is_empty(),
+            Value::Set(v) => v.is_empty(),
+            // A graph carries its settings and lives on when empty, until DEL.
+            Value::Graph(_) => false,
         }
     }
 }
