@@ -48,13 +48,26 @@ pub fn keys(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     Ok(())
 }
 
-/// Parses a SCAN-family cursor (an unsigned decimal).
+/// Parses a SCAN-family cursor as Redis's `strtoul` does: leading spaces and a sign allowed
+/// (`-1` wraps to the largest cursor), nothing after the digits, no overflow.
 pub(crate) fn parse_cursor(arg: &[u8]) -> Result<u64, CmdError> {
-    std::str::from_utf8(arg)
-        .ok()
-        .filter(|s| s.bytes().all(|b| b.is_ascii_digit()) && !s.is_empty())
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| CmdError::msg("ERR invalid cursor"))
+    let invalid = || CmdError::msg("ERR invalid cursor");
+    let text = std::str::from_utf8(arg).map_err(|_| invalid())?;
+    let text = text.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let (negative, digits) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid());
+    }
+    let value: u64 = digits.parse().map_err(|_| invalid())?;
+    Ok(if negative {
+        value.wrapping_neg()
+    } else {
+        value
+    })
 }
 
 /// SCAN-family options: MATCH pattern, COUNT n (and TYPE t when `allow_type`).

@@ -395,9 +395,12 @@ fn info_section(ctx: &mut Ctx, section: &str, out: &mut String) {
             let _ = write!(
                 out,
                 "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\n\
-                 client_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:0\r\n\
-                 tracking_clients:0\r\nclients_in_timeout_table:0\r\n",
-                ctx.server.stats.connected_clients, cfg.maxclients
+                 client_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:{}\r\n\
+                 tracking_clients:0\r\nclients_in_timeout_table:{}\r\n",
+                ctx.server.stats.connected_clients,
+                cfg.maxclients,
+                ctx.server.stats.blocked_clients,
+                ctx.server.stats.blocked_clients
             );
         }
         "memory" => {

@@ -1,7 +1,7 @@
 //! String values: the operations behind GET, SET, INCR, APPEND, GETRANGE and friends.
 
 use super::keyspace::DbMut;
-use super::value::Value;
+use super::value::{StrEncoding, Value};
 use super::{StoreError, StoreResult, MAX_STRING_LEN};
 
 /// SET's NX / XX condition.
@@ -124,7 +124,7 @@ impl DbMut<'_> {
     pub fn get_string(&mut self, key: &[u8]) -> StoreResult<Option<&[u8]>> {
         match self.lookup_read(key) {
             None => Ok(None),
-            Some(Value::Str(s)) => Ok(Some(s)),
+            Some(Value::Str(s, _)) => Ok(Some(s)),
             Some(_) => Err(StoreError::WrongType),
         }
     }
@@ -132,7 +132,7 @@ impl DbMut<'_> {
     fn string_mut(&mut self, key: &[u8]) -> StoreResult<Option<&mut Vec<u8>>> {
         match self.lookup_write(key) {
             None => Ok(None),
-            Some(Value::Str(s)) => Ok(Some(s)),
+            Some(Value::Str(s, _)) => Ok(Some(s)),
             Some(_) => Err(StoreError::WrongType),
         }
     }
@@ -168,15 +168,16 @@ impl DbMut<'_> {
         };
         // Reuse the old allocation when it fits snugly: no allocation per overwrite.
         match self.lookup_write(key) {
-            Some(Value::Str(old))
+            Some(Value::Str(old, encoding))
                 if old.capacity() >= value.len() && old.capacity() <= value.len() * 2 + 16 =>
             {
                 old.clear();
                 old.extend_from_slice(value);
+                *encoding = StrEncoding::Auto;
                 self.replace_ttl(key, ttl);
                 self.modified(key);
             }
-            _ => self.insert(key, Value::Str(value.to_vec()), ttl),
+            _ => self.insert(key, Value::Str(value.to_vec(), StrEncoding::Auto), ttl),
         }
         Ok(SetOutcome {
             written: true,
@@ -219,12 +220,13 @@ impl DbMut<'_> {
                 }
                 s.extend_from_slice(data);
                 let len = s.len();
+                self.mark_raw(key);
                 self.modified(key);
                 Ok(len)
             }
             None => {
                 let ttl = self.expire_at(key);
-                self.insert(key, Value::Str(data.to_vec()), ttl);
+                self.insert(key, Value::Str(data.to_vec(), StrEncoding::Raw), ttl);
                 Ok(data.len())
             }
         }
@@ -242,7 +244,11 @@ impl DbMut<'_> {
             None => 0,
         };
         let next = current.checked_add(delta).ok_or(StoreError::Overflow)?;
-        self.store_number(key, itoa::Buffer::new().format(next).as_bytes());
+        self.store_number(
+            key,
+            itoa::Buffer::new().format(next).as_bytes(),
+            StrEncoding::Auto,
+        );
         Ok(next)
     }
 
@@ -257,19 +263,27 @@ impl DbMut<'_> {
             return Err(StoreError::NanOrInfinity);
         }
         let text = format_human_double(next);
-        self.store_number(key, text.as_bytes());
+        self.store_number(key, text.as_bytes(), StrEncoding::Embstr);
         Ok(text)
     }
 
     /// Replaces a string's content in place, keeping its expiry.
-    fn store_number(&mut self, key: &[u8], text: &[u8]) {
+    fn store_number(&mut self, key: &[u8], text: &[u8], encoding: StrEncoding) {
         match self.lookup_write(key) {
-            Some(Value::Str(s)) => {
+            Some(Value::Str(s, enc)) => {
                 s.clear();
                 s.extend_from_slice(text);
+                *enc = encoding;
                 self.modified(key);
             }
-            _ => self.insert(key, Value::Str(text.to_vec()), None),
+            _ => self.insert(key, Value::Str(text.to_vec(), encoding), None),
+        }
+    }
+
+    /// Records that a string was edited in place (APPEND, SETRANGE): Redis makes it `raw`.
+    fn mark_raw(&mut self, key: &[u8]) {
+        if let Some(Value::Str(_, encoding)) = self.lookup_write(key) {
+            *encoding = StrEncoding::Raw;
         }
     }
 
@@ -304,6 +318,7 @@ impl DbMut<'_> {
                 }
                 s[offset..end].copy_from_slice(data);
                 let len = s.len();
+                self.mark_raw(key);
                 self.modified(key);
                 Ok(len)
             }
@@ -313,7 +328,7 @@ impl DbMut<'_> {
                 }
                 let mut s = vec![0u8; end];
                 s[offset..].copy_from_slice(data);
-                self.insert(key, Value::Str(s), None);
+                self.insert(key, Value::Str(s, StrEncoding::Raw), None);
                 Ok(end)
             }
         }
@@ -326,7 +341,7 @@ impl DbMut<'_> {
             return false;
         }
         for (key, value) in pairs {
-            self.insert(key, Value::Str(value.to_vec()), None);
+            self.insert(key, Value::Str(value.to_vec(), StrEncoding::Auto), None);
         }
         true
     }
