@@ -6,8 +6,11 @@
 
 pub mod args;
 pub mod blocking;
+pub mod graphs;
 pub mod keys;
+pub mod queues;
 pub mod server;
+pub mod stacks;
 pub mod strings;
 pub mod table;
 

@@ -504,10 +504,34 @@ pub static COMMANDS: &[CommandSpec] = &[
 
     // tree (rows above this line)
 
+    cmd!("graph.create", -2, [WRITE, DENYOOM, FAST], (1, 1, 1), "graph", super::graphs::create, "key [UNDIRECTED]", "Creates an empty graph, directed unless UNDIRECTED is given. Fails if the key exists.", "O(1)"),
+    cmd!("graph.addnode", -3, [WRITE, DENYOOM, FAST], (1, 1, 1), "graph", super::graphs::addnode, "key node [node ...]", "Adds nodes to a graph, creating a directed graph if the key does not exist.", "O(N) where N is the number of nodes given."),
+    cmd!("graph.delnode", -3, [WRITE], (1, 1, 1), "graph", super::graphs::delnode, "key node [node ...]", "Removes nodes and every edge touching them from a graph.", "O(D) where D is the total degree of the removed nodes."),
+    cmd!("graph.addedge", -4, [WRITE, DENYOOM, FAST], (1, 1, 1), "graph", super::graphs::addedge, "key from to [WEIGHT weight]", "Adds an edge or updates its weight, creating missing nodes and, if the key does not exist, a directed graph.", "O(1)"),
+    cmd!("graph.deledge", 4, [WRITE, FAST], (1, 1, 1), "graph", super::graphs::deledge, "key from to", "Removes an edge from a graph; its nodes stay.", "O(1)"),
+    cmd!("graph.hasedge", 4, [READONLY, FAST], (1, 1, 1), "graph", super::graphs::hasedge, "key from to", "Determines whether an edge exists in a graph.", "O(1)"),
+    cmd!("graph.neighbors", -3, [READONLY], (1, 1, 1), "graph", super::graphs::neighbors, "key node [OUT|IN|BOTH] [WITHWEIGHTS]", "Returns the neighbours of a node sorted by name, optionally with the edge weights.", "O(D log D) where D is the degree of the node."),
+    cmd!("graph.degree", -3, [READONLY, FAST], (1, 1, 1), "graph", super::graphs::degree, "key node [OUT|IN|BOTH]", "Returns the number of edges leaving, entering or touching a node.", "O(1)"),
+    cmd!("graph.nodes", 2, [READONLY], (1, 1, 1), "graph", super::graphs::nodes, "key", "Returns every node of a graph, sorted by name.", "O(V log V) where V is the number of nodes."),
+    cmd!("graph.edges", 2, [READONLY], (1, 1, 1), "graph", super::graphs::edges, "key", "Returns every edge of a graph with its weight, sorted by endpoints.", "O(E log E) where E is the number of edges."),
+    cmd!("graph.bfs", -3, [READONLY], (1, 1, 1), "graph", super::graphs::bfs, "key start [MAXDEPTH depth] [WITHDEPTH]", "Returns the nodes reachable from a node in breadth-first order, optionally with their depth.", "O(V + E log D) where V and E are the nodes and edges visited and D the largest degree."),
+    cmd!("graph.dfs", 3, [READONLY], (1, 1, 1), "graph", super::graphs::dfs, "key start", "Returns the nodes reachable from a node in depth-first pre-order.", "O(V + E log D) where V and E are the nodes and edges visited and D the largest degree."),
+    cmd!("graph.shortestpath", 4, [READONLY], (1, 1, 1), "graph", super::graphs::shortestpath, "key from to", "Returns the cheapest path between two nodes and its cost, or null when there is none.", "O((V + E) log V) where V and E are the nodes and edges of the graph."),
+    cmd!("graph.components", 2, [READONLY], (1, 1, 1), "graph", super::graphs::components, "key", "Returns the connected components of a graph (weakly connected when directed).", "O(V log V + E) where V and E are the nodes and edges of the graph."),
+    cmd!("graph.toposort", 2, [READONLY], (1, 1, 1), "graph", super::graphs::toposort, "key", "Returns the nodes of a directed graph in topological order, smallest name first among the nodes ready.", "O((V + E) log V) where V and E are the nodes and edges of the graph."),
     // graph (rows above this line)
 
+    cmd!("queue.push", -3, [WRITE, DENYOOM, FAST], (1, 1, 1), "queue", super::queues::push, "key element [element ...]", "Appends elements at the tail of a queue, creating it if the key does not exist.", "O(1) for each element added, so O(N) to add N elements."),
+    cmd!("queue.pop", -2, [WRITE, FAST], (1, 1, 1), "queue", super::queues::pop, "key [count]", "Removes and returns elements from the head of a queue, oldest first. Deletes the queue when it becomes empty.", "O(N) where N is the number of elements returned."),
+    cmd!("queue.peek", 2, [READONLY, FAST], (1, 1, 1), "queue", super::queues::peek, "key", "Returns the element at the head of a queue without removing it.", "O(1)"),
+    cmd!("queue.len", 2, [READONLY, FAST], (1, 1, 1), "queue", super::queues::len, "key", "Returns the number of elements in a queue.", "O(1)"),
+    cmd!("queue.bpop", -3, [WRITE, BLOCKING], (1, -2, 1), "queue", super::queues::bpop, "key [key ...] timeout", "Removes and returns the head of the first non-empty queue, or blocks until one is available or the timeout passes.", "O(N) where N is the number of keys."),
     // queue (rows above this line)
 
+    cmd!("stack.push", -3, [WRITE, DENYOOM, FAST], (1, 1, 1), "stack", super::stacks::push, "key element [element ...]", "Pushes elements on top of a stack, creating it if the key does not exist.", "O(1) for each element added, so O(N) to add N elements."),
+    cmd!("stack.pop", -2, [WRITE, FAST], (1, 1, 1), "stack", super::stacks::pop, "key [count]", "Removes and returns elements from the top of a stack, top first. Deletes the stack when it becomes empty.", "O(N) where N is the number of elements returned."),
+    cmd!("stack.peek", 2, [READONLY, FAST], (1, 1, 1), "stack", super::stacks::peek, "key", "Returns the element on top of a stack without removing it.", "O(1)"),
+    cmd!("stack.len", 2, [READONLY, FAST], (1, 1, 1), "stack", super::stacks::len, "key", "Returns the number of elements in a stack.", "O(1)"),
     // stack (rows above this line)
 
     // pub/sub (rows above this line)

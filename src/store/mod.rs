@@ -7,7 +7,9 @@ pub mod graph;
 pub mod hash;
 pub mod keyspace;
 pub mod list;
+pub mod queue;
 pub mod set;
+pub mod stack;
 pub mod string;
 pub mod value;
 

@@ -3,7 +3,9 @@
 use super::graph::GraphValue;
 use super::hash::HashValue;
 use super::list::ListValue;
+use super::queue::QueueValue;
 use super::set::SetValue;
+use super::stack::StackValue;
 
 /// How OBJECT ENCODING names a string: Redis decides when the value is written (SET tries
 /// `int`, INCRBYFLOAT makes `embstr`, APPEND and SETRANGE make `raw`), not from its content.
@@ -24,6 +26,8 @@ pub enum Value {
     Hash(Box<HashValue>),
     Set(Box<SetValue>),
     Graph(Box<GraphValue>),
+    Queue(Box<QueueValue>),
+    Stack(Box<StackValue>),
 }
 
 /// Generates the typed accessors `DbMut::read_typed`/`write_typed` take.
@@ -59,6 +63,8 @@ accessors! {
     Hash, HashValue, as_hash, as_hash_mut, new_hash;
     Set, SetValue, as_set, as_set_mut, new_set;
     Graph, GraphValue, as_graph, as_graph_mut, new_graph;
+    Queue, QueueValue, as_queue, as_queue_mut, new_queue;
+    Stack, StackValue, as_stack, as_stack_mut, new_stack;
 }
 
 impl Value {
@@ -70,6 +76,8 @@ impl Value {
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
             Value::Graph(_) => "graph",
+            Value::Queue(_) => "queue",
+            Value::Stack(_) => "stack",
         }
     }
 
@@ -91,6 +99,8 @@ impl Value {
             Value::Hash(_) => "hashtable",
             Value::Set(_) => "hashtable",
             Value::Graph(_) => "adjacency",
+            Value::Queue(_) => "ringbuffer",
+            Value::Stack(_) => "vector",
         }
     }
 
@@ -101,6 +111,8 @@ impl Value {
             Value::List(v) => v.is_empty(),
             Value::Hash(v) => v.is_empty(),
             Value::Set(v) => v.is_empty(),
+            Value::Queue(v) => v.is_empty(),
+            Value::Stack(v) => v.is_empty(),
             // A graph carries its settings and lives on when empty, until DEL.
             Value::Graph(_) => false,
         }
