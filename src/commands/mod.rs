@@ -6,6 +6,7 @@
 
 pub mod args;
 pub mod blocking;
+pub mod docs;
 pub mod keys;
 pub mod server;
 pub mod strings;
