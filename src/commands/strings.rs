@@ -288,8 +288,7 @@ pub fn decrby(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 }
 
 pub fn incrbyfloat(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
-    let key = args.bytes()?;
-    let delta = args.float()?;
+    let (key, delta) = (args.bytes()?, args.bytes()?);
     let text = ctx.db().incr_by_float(key, delta)?;
     ctx.out.bulk(text.as_bytes());
     Ok(())

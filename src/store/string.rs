@@ -1,6 +1,7 @@
 //! String values: the operations behind GET, SET, INCR, APPEND, GETRANGE and friends.
 
 use super::keyspace::DbMut;
+use super::long_double::LongDouble;
 use super::value::{StrEncoding, Value};
 use super::{StoreError, StoreResult, MAX_STRING_LEN};
 
@@ -252,17 +253,19 @@ impl DbMut<'_> {
         Ok(next)
     }
 
-    /// INCRBYFLOAT; returns the stored text. O(1).
-    pub fn incr_by_float(&mut self, key: &[u8], delta: f64) -> StoreResult<String> {
+    /// INCRBYFLOAT in Redis's `long double` precision; returns the stored text. The key's type
+    /// and value are checked before the increment is parsed, in Redis's order. O(1).
+    pub fn incr_by_float(&mut self, key: &[u8], delta: &[u8]) -> StoreResult<String> {
         let current = match self.string_mut(key)? {
-            Some(s) => parse_f64(s).ok_or(StoreError::NotFloat)?,
-            None => 0.0,
+            Some(s) => LongDouble::parse(s).ok_or(StoreError::NotFloat)?,
+            None => LongDouble::parse(b"0").ok_or(StoreError::NotFloat)?,
         };
-        let next = current + delta;
+        let delta = LongDouble::parse(delta).ok_or(StoreError::NotFloat)?;
+        let next = current.add(&delta);
         if !next.is_finite() {
             return Err(StoreError::NanOrInfinity);
         }
-        let text = format_human_double(next);
+        let text = next.to_human_string();
         self.store_number(key, text.as_bytes(), StrEncoding::Embstr);
         Ok(text)
     }
@@ -428,9 +431,9 @@ mod tests {
         assert_eq!(db.incr_by(b"n", i64::MAX), Err(StoreError::Overflow));
         db.set_string(b"s", b"abc", SetOptions::default()).unwrap();
         assert_eq!(db.incr_by(b"s", 1), Err(StoreError::NotInteger));
-        assert_eq!(db.incr_by_float(b"f", 1.5).as_deref(), Ok("1.5"));
+        assert_eq!(db.incr_by_float(b"f", b"1.5").as_deref(), Ok("1.5"));
         assert_eq!(
-            db.incr_by_float(b"f", f64::INFINITY),
+            db.incr_by_float(b"f", b"inf"),
             Err(StoreError::NanOrInfinity)
         );
     }
