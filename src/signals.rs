@@ -17,7 +17,7 @@ pub fn install(on_stop: impl Fn() + Send + Sync + 'static) -> Result<(), String>
     if ON_STOP.set(Box::new(on_stop)).is_err() {
         return Err("signal handlers already installed".into());
     }
-    ctrlc::set_handler(|| request_stop()).map_err(|e| e.to_string())?;
+    ctrlc::set_handler(request_stop).map_err(|e| e.to_string())?;
     #[cfg(windows)]
     windows::install_close_handler()?;
     Ok(())
