@@ -150,6 +150,16 @@ fn idle_clients_are_closed_after_timeout() {
 fn connections_beyond_maxclients_are_refused_with_redis_error() {
     let server = Server::start_with(&["--maxclients", "2"]);
     let mut a = server.raw();
+    // The harness's readiness probe counts as a client until the server has seen it close.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !String::from_utf8_lossy(&a.cmd(&["INFO", "clients"])).contains("connected_clients:1\r\n")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the probe connection never went away"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
     let mut b = server.raw();
     assert_bytes(&a.cmd(&["PING"]), b"+PONG\r\n");
     assert_bytes(&b.cmd(&["PING"]), b"+PONG\r\n");
