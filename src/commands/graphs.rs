@@ -172,7 +172,7 @@ pub fn edges(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     Ok(())
 }
 
-/// GRAPH.BFS key start [MAXDEPTH depth] [WITHDEPTH]
+/// GRAPH.BFS key node [MAXDEPTH depth] [WITHDEPTH]
 pub fn bfs(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let (key, start) = (args.bytes()?, args.bytes()?);
     let mut max_depth = None;
@@ -202,7 +202,7 @@ pub fn bfs(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     Ok(())
 }
 
-/// GRAPH.DFS key start
+/// GRAPH.DFS key node
 pub fn dfs(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let (key, start) = (args.bytes()?, args.bytes()?);
     let mut db = ctx.ks.db(ctx.client.db);

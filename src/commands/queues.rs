@@ -177,7 +177,8 @@ mod tests {
         );
         assert_eq!(h.text(&["queue.bpop", "q1", "1"]), "");
         let request = h.client.block.take().expect("blocked");
-        assert_eq!(request.keys, vec![Box::<[u8]>::from(&b"q1"[..])]);
+        let keys: Vec<&[u8]> = request.keys.iter().map(|k| &k[..]).collect();
+        assert_eq!(keys, vec![&b"q1"[..]]);
         assert_eq!(request.deadline, Some(1_001_000));
     }
 }

@@ -85,6 +85,12 @@ pub struct CommandSpec {
     pub subcommands: &'static [CommandSpec],
 }
 
+impl std::fmt::Debug for CommandSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.full_name)
+    }
+}
+
 impl CommandSpec {
     /// Index of the first argument the handler reads (after the name and subcommand).
     pub fn arg_start(&self) -> usize {
@@ -514,8 +520,8 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd!("graph.degree", -3, [READONLY, FAST], (1, 1, 1), "graph", super::graphs::degree, "key node [OUT|IN|BOTH]", "Returns the number of edges leaving, entering or touching a node.", "O(1)"),
     cmd!("graph.nodes", 2, [READONLY], (1, 1, 1), "graph", super::graphs::nodes, "key", "Returns every node of a graph, sorted by name.", "O(V log V) where V is the number of nodes."),
     cmd!("graph.edges", 2, [READONLY], (1, 1, 1), "graph", super::graphs::edges, "key", "Returns every edge of a graph with its weight, sorted by endpoints.", "O(E log E) where E is the number of edges."),
-    cmd!("graph.bfs", -3, [READONLY], (1, 1, 1), "graph", super::graphs::bfs, "key start [MAXDEPTH depth] [WITHDEPTH]", "Returns the nodes reachable from a node in breadth-first order, optionally with their depth.", "O(V + E log D) where V and E are the nodes and edges visited and D the largest degree."),
-    cmd!("graph.dfs", 3, [READONLY], (1, 1, 1), "graph", super::graphs::dfs, "key start", "Returns the nodes reachable from a node in depth-first pre-order.", "O(V + E log D) where V and E are the nodes and edges visited and D the largest degree."),
+    cmd!("graph.bfs", -3, [READONLY], (1, 1, 1), "graph", super::graphs::bfs, "key node [MAXDEPTH depth] [WITHDEPTH]", "Returns the nodes reachable from a node in breadth-first order, optionally with their depth.", "O(V + E log D) where V and E are the nodes and edges visited and D the largest degree."),
+    cmd!("graph.dfs", 3, [READONLY], (1, 1, 1), "graph", super::graphs::dfs, "key node", "Returns the nodes reachable from a node in depth-first pre-order.", "O(V + E log D) where V and E are the nodes and edges visited and D the largest degree."),
     cmd!("graph.shortestpath", 4, [READONLY], (1, 1, 1), "graph", super::graphs::shortestpath, "key from to", "Returns the cheapest path between two nodes and its cost, or null when there is none.", "O((V + E) log V) where V and E are the nodes and edges of the graph."),
     cmd!("graph.components", 2, [READONLY], (1, 1, 1), "graph", super::graphs::components, "key", "Returns the connected components of a graph (weakly connected when directed).", "O(V log V + E) where V and E are the nodes and edges of the graph."),
     cmd!("graph.toposort", 2, [READONLY], (1, 1, 1), "graph", super::graphs::toposort, "key", "Returns the nodes of a directed graph in topological order, smallest name first among the nodes ready.", "O((V + E) log V) where V and E are the nodes and edges of the graph."),

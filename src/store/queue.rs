@@ -177,7 +177,7 @@ mod tests {
             Ok(Some((1, Box::from(&b"x"[..]))))
         );
         assert_eq!(db.queue_pop_first(&[b"q1", b"q2"]), Ok(None));
-        db.insert(b"s", Value::Str(b"v".to_vec(), Default::default()), None);
+        db.insert(b"s", Value::Str(b"v"[..].into(), Default::default()), None);
         assert_eq!(db.queue_pop_first(&[b"s"]), Err(StoreError::WrongType));
         assert_eq!(db.queue_push(b"s", &[b"v"]), Err(StoreError::WrongType));
     }
