@@ -14,6 +14,7 @@ pub mod server;
 pub mod stacks;
 pub mod strings;
 pub mod table;
+pub mod trees;
 
 use crate::config::Config;
 use crate::protocol::ReplyBuf;

@@ -508,6 +508,21 @@ pub static COMMANDS: &[CommandSpec] = &[
 
     // sorted sets (rows above this line)
 
+    cmd!("tree.create", -2, [WRITE, DENYOOM, FAST], (1, 1, 1), "tree", super::trees::create, "key [NUMERIC]", "Creates an empty tree ordered byte-wise, or by number with NUMERIC. Fails if the key exists.", "O(1)"),
+    cmd!("tree.set", -4, [WRITE, DENYOOM], (1, 1, 1), "tree", super::trees::set, "key field value [field value ...]", "Sets keys of a tree to values, creating a byte-ordered tree if the key does not exist.", "O(M log N) where M is the number of pairs and N the size of the tree."),
+    cmd!("tree.get", 3, [READONLY, FAST], (1, 1, 1), "tree", super::trees::get, "key field", "Returns the value of a key in a tree.", "O(log N) where N is the size of the tree."),
+    cmd!("tree.del", -3, [WRITE, FAST], (1, 1, 1), "tree", super::trees::del, "key field [field ...]", "Removes keys from a tree. The tree stays when it becomes empty.", "O(M log N) where M is the number of keys removed and N the size of the tree."),
+    cmd!("tree.exists", 3, [READONLY, FAST], (1, 1, 1), "tree", super::trees::exists, "key field", "Determines whether a key exists in a tree.", "O(log N) where N is the size of the tree."),
+    cmd!("tree.len", 2, [READONLY, FAST], (1, 1, 1), "tree", super::trees::len, "key", "Returns the number of entries in a tree.", "O(1)"),
+    cmd!("tree.min", 2, [READONLY, FAST], (1, 1, 1), "tree", super::trees::min, "key", "Returns the entry with the smallest key of a tree.", "O(log N) where N is the size of the tree."),
+    cmd!("tree.max", 2, [READONLY, FAST], (1, 1, 1), "tree", super::trees::max, "key", "Returns the entry with the largest key of a tree.", "O(log N) where N is the size of the tree."),
+    cmd!("tree.floor", 3, [READONLY, FAST], (1, 1, 1), "tree", super::trees::floor, "key field", "Returns the entry with the greatest key less than or equal to the one given.", "O(log N) where N is the size of the tree."),
+    cmd!("tree.ceil", 3, [READONLY, FAST], (1, 1, 1), "tree", super::trees::ceil, "key field", "Returns the entry with the least key greater than or equal to the one given.", "O(log N) where N is the size of the tree."),
+    cmd!("tree.rank", -3, [READONLY, FAST], (1, 1, 1), "tree", super::trees::rank, "key field [REV]", "Returns the 0-based position of a key in key order, or from the largest key with REV.", "O(log N) where N is the size of the tree."),
+    cmd!("tree.at", 3, [READONLY, FAST], (1, 1, 1), "tree", super::trees::at, "key index", "Returns the entry at a position in key order; negative positions count from the end.", "O(log N) where N is the size of the tree."),
+    cmd!("tree.range", -4, [READONLY], (1, 1, 1), "tree", super::trees::range, "key min max [LIMIT offset count] [REV]", "Returns the entries between two key bounds, ascending or with REV descending.", "O(log N + M) where N is the size of the tree and M the number of entries returned."),
+    cmd!("tree.height", 2, [READONLY, FAST], (1, 1, 1), "tree", super::trees::height, "key", "Returns the height of the balanced tree holding the entries.", "O(1)"),
+    cmd!("tree.traverse", -3, [READONLY], (1, 1, 1), "tree", super::trees::traverse, "key INORDER|PREORDER|POSTORDER|LEVELORDER [LIMIT count]", "Returns entries in a walk of the tree's shape: in-order, pre-order, post-order or level by level.", "O(M + log N) where M is the number of entries returned and N the size of the tree."),
     // tree (rows above this line)
 
     cmd!("graph.create", -2, [WRITE, DENYOOM, FAST], (1, 1, 1), "graph", super::graphs::create, "key [UNDIRECTED]", "Creates an empty graph, directed unless UNDIRECTED is given. Fails if the key exists.", "O(1)"),

@@ -147,7 +147,11 @@ mod tests {
         assert_eq!(strings(&popped), vec!["a"]);
         assert!(!db.exists(b"s"));
         assert_eq!(db.stack_len(b"s"), Ok(0));
-        db.insert(b"str", Value::Str(b"v"[..].into(), Default::default()), None);
+        db.insert(
+            b"str",
+            Value::Str(b"v"[..].into(), Default::default()),
+            None,
+        );
         assert_eq!(db.stack_push(b"str", &[b"v"]), Err(StoreError::WrongType));
         assert_eq!(db.stack_len(b"str"), Err(StoreError::WrongType));
     }

@@ -6,6 +6,7 @@ use super::list::ListValue;
 use super::queue::QueueValue;
 use super::set::SetValue;
 use super::stack::StackValue;
+use super::tree::TreeValue;
 use super::ShortBytes;
 
 /// How OBJECT ENCODING names a string: Redis decides when the value is written (SET tries
@@ -26,6 +27,7 @@ pub enum Value {
     List(Box<ListValue>),
     Hash(Box<HashValue>),
     Set(Box<SetValue>),
+    Tree(Box<TreeValue>),
     Graph(Box<GraphValue>),
     Queue(Box<QueueValue>),
     Stack(Box<StackValue>),
@@ -63,6 +65,7 @@ accessors! {
     List, ListValue, as_list, as_list_mut, new_list;
     Hash, HashValue, as_hash, as_hash_mut, new_hash;
     Set, SetValue, as_set, as_set_mut, new_set;
+    Tree, TreeValue, as_tree, as_tree_mut, new_tree;
     Graph, GraphValue, as_graph, as_graph_mut, new_graph;
     Queue, QueueValue, as_queue, as_queue_mut, new_queue;
     Stack, StackValue, as_stack, as_stack_mut, new_stack;
@@ -76,6 +79,7 @@ impl Value {
             Value::List(_) => "list",
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
+            Value::Tree(_) => "tree",
             Value::Graph(_) => "graph",
             Value::Queue(_) => "queue",
             Value::Stack(_) => "stack",
@@ -99,6 +103,7 @@ impl Value {
             Value::List(_) => "quicklist",
             Value::Hash(_) => "hashtable",
             Value::Set(_) => "hashtable",
+            Value::Tree(_) => "avltree",
             Value::Graph(_) => "adjacency",
             Value::Queue(_) => "ringbuffer",
             Value::Stack(_) => "vector",
@@ -114,8 +119,9 @@ impl Value {
             Value::Set(v) => v.is_empty(),
             Value::Queue(v) => v.is_empty(),
             Value::Stack(v) => v.is_empty(),
-            // A graph carries its settings and lives on when empty, until DEL.
-            Value::Graph(_) => false,
+            // A tree or graph carries its settings (ordering, directedness) and lives on
+            // when empty, until DEL.
+            Value::Tree(_) | Value::Graph(_) => false,
         }
     }
 }
