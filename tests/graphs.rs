@@ -713,9 +713,9 @@ fn pipeline(conn: &mut RawConn, commands: &[Vec<Vec<u8>>], accepted: &[&[u8]]) {
     }
 }
 
-/// The reference: Dijkstra over the whole graph from `source`, then the path rebuilt from the
-/// target backwards, always through the smallest-named predecessor on a cheapest path (the tie
-/// rule `GraphValue::shortest_path` documents for graphs without zero weights).
+/// The reference: Dijkstra from `source` until the target is settled, then the path rebuilt
+/// from the target backwards, always through the smallest-named predecessor on a cheapest path
+/// (the tie rule `GraphValue::shortest_path` documents for graphs without zero weights).
 fn reference_path(
     out_edges: &[Vec<(u32, u64)>],
     in_edges: &[Vec<(u32, u64)>],
@@ -730,6 +730,11 @@ fn reference_path(
     while let Some(Reverse((d, node))) = heap.pop() {
         if d > dist[node as usize] {
             continue;
+        }
+        // Every node on a cheapest path to the target is cheaper than it (weights are at
+        // least 1), hence final by now.
+        if node == target {
+            break;
         }
         for &(next, w) in &out_edges[node as usize] {
             let candidate = d + w;
