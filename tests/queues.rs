@@ -290,3 +290,19 @@ fn bpop_times_out_with_a_null_array() {
         b"*2\r\n$1\r\nq\r\n$1\r\nx\r\n",
     );
 }
+
+#[test]
+fn bpop_keeps_waiting_while_the_key_holds_another_type() {
+    let server = Server::start();
+    let mut waiter = server.raw();
+    let mut other = server.raw();
+    waiter.send(b"*3\r\n$10\r\nQUEUE.BPOP\r\n$1\r\nq\r\n$1\r\n0\r\n");
+    wait_blocked(&mut other, 1);
+    // Redis keeps a client waiting when its key is rewritten with another type.
+    assert_bytes(&other.cmd(&["SET", "q", "x"]), b"+OK\r\n");
+    assert!(waiter.read_available(Duration::from_millis(200)).is_empty());
+    wait_blocked(&mut other, 1);
+    assert_bytes(&other.cmd(&["DEL", "q"]), b":1\r\n");
+    assert_bytes(&other.cmd(&["QUEUE.PUSH", "q", "v"]), b":1\r\n");
+    assert_bytes(&waiter.read_reply(), b"*2\r\n$1\r\nq\r\n$1\r\nv\r\n");
+}
