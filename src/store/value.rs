@@ -75,8 +75,8 @@ impl Value {
                 }
             }
             Value::List(_) => "quicklist",
-            Value::Hash(_) => "hashtable",
-            Value::Set(_) => "hashtable",
+            Value::Hash(v) => v.encoding(),
+            Value::Set(v) => v.encoding(),
             Value::Graph(_) => "adjacency",
         }
     }
