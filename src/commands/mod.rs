@@ -5,8 +5,10 @@
 //! the only place store errors are turned into protocol.
 
 pub mod args;
+pub mod hashes;
 pub mod keys;
 pub mod server;
+pub mod sets;
 pub mod strings;
 pub mod table;
 

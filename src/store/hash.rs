@@ -413,7 +413,12 @@ impl HashValue {
     /// One HSCAN step: a listpack is returned whole with cursor 0 (as Redis does for its
     /// compact encodings); a table visits up to `count` positions below `cursor` (0 = start)
     /// and returns the next cursor, 0 when done. O(count).
-    pub fn scan(&self, cursor: u64, count: usize, mut visit: impl FnMut(&[u8], &[u8])) -> u64 {
+    pub fn scan<'a>(
+        &'a self,
+        cursor: u64,
+        count: usize,
+        mut visit: impl FnMut(&'a [u8], &'a [u8]),
+    ) -> u64 {
         match &self.repr {
             HashRepr::Packed(packed) => {
                 packed.iter().for_each(|(f, v, _)| visit(f, v));

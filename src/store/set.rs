@@ -643,7 +643,7 @@ impl SetValue {
     /// One SSCAN step: an intset is returned whole with cursor 0 (as Redis does for its
     /// compact encodings); a table visits up to `count` positions below `cursor` (0 = start)
     /// and returns the next cursor, 0 when done. O(count).
-    pub fn scan(&self, cursor: u64, count: usize, mut visit: impl FnMut(Member<'_>)) -> u64 {
+    pub fn scan<'a>(&'a self, cursor: u64, count: usize, mut visit: impl FnMut(Member<'a>)) -> u64 {
         match &self.repr {
             SetRepr::Ints(ints) => {
                 ints.iter().for_each(|v| visit(Member::Int(v)));
