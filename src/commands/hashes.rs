@@ -421,7 +421,7 @@ pub(crate) mod tests {
             h.text(&["hrandfield", "h", "1", "withvalue"]),
             "-ERR syntax error\r\n"
         );
-        for (size, label) in [(5, "listpack"), (300, "hashtable")] {
+        for (size, label) in [(5, "listpack"), (600, "hashtable")] {
             let mut model = HashMap::new();
             for i in 0..size {
                 let (f, v) = (format!("f{i}"), format!("v{i}"));
@@ -430,7 +430,7 @@ pub(crate) mod tests {
             }
             let enc = h.text(&["object", "encoding", label]);
             assert!(enc.contains(label), "{enc}");
-            for count in [1i64, 3, 4, 5, 6, 200, 299, 300, 1000, -1, -3, -700] {
+            for count in [1i64, 3, 4, 5, 6, 200, 599, 600, 1000, -1, -3, -700] {
                 let reply = h.text(&["hrandfield", label, &count.to_string(), "withvalues"]);
                 let items = bulks(&reply);
                 let picks = if count > 0 {
