@@ -143,9 +143,33 @@ fn hash_commands_match_redis() {
         HINCRBYFLOAT nokey2 f inf
         EXISTS nokey2
         HSET c big 1.7976931348623157e308
+        HINCRBYFLOAT c big 1.7976931348623157e308
         HINCRBY c big 1
+        HINCRBYFLOAT c big 1e4940
+        HINCRBYFLOAT c big 1e-5000
+        HINCRBYFLOAT c big 0e-5000
+        HINCRBYFLOAT c big -INF
+        HSET c over 1e4940
+        HINCRBYFLOAT c over 1
+        HSET c under 1e-5000
+        HINCRBYFLOAT c under 1
+        HINCRBYFLOAT c huge 1e400
+        HINCRBYFLOAT c g 2.2
+        HINCRBYFLOAT c h 5000
+        HINCRBYFLOAT c h 0.1
+        HINCRBYFLOAT c h " 1"
+        HINCRBYFLOAT c h 1e
+        HINCRBYFLOAT c h .5
+        HINCRBYFLOAT c h -.5e1
+        HINCRBYFLOAT c h +1
+        HINCRBYFLOAT c h Infinity
+        HSET c e "1 "
+        HINCRBYFLOAT c e 1
+        HSET c e 1e2
+        HINCRBYFLOAT c e 1
+        HINCRBY c e 1
         HINCRBYFLOAT c n 2
-        HGETALL c
+        @pairs HGETALL c
         # arity
         HGET h
         HLEN
@@ -295,6 +319,10 @@ fn scan_options_match_redis() {
         HSCAN small 0 COUNT x
         HSCAN small 0 TYPE hash
         HSCAN small 0 NOVALUES
+        HSCAN small -1
+        HSCAN small 18446744073709551615
+        HSCAN small 18446744073709551616
+        HSCAN small +5
         HSCAN small abc
         HSCAN nokey 0 COUNT 0
         HSET big {fields}

@@ -5,7 +5,7 @@ use super::keys::{parse_cursor, parse_scan_options};
 use super::{Args, CmdError, CmdResult, Ctx};
 use crate::protocol::ReplyBuf;
 use crate::store::glob;
-use crate::store::hash::HashValue;
+use crate::store::hash::{parse_long_double, HashValue};
 
 /// Field/value argument pairs.
 type Pairs<'a> = Vec<(&'a [u8], &'a [u8])>;
@@ -177,11 +177,11 @@ pub fn hincrby(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 
 pub fn hincrbyfloat(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let (key, field) = (args.bytes()?, args.bytes()?);
-    let delta = args.float()?;
+    let delta = parse_long_double(args.bytes()?).ok_or(CmdError::NotFloat)?;
     if !delta.is_finite() {
         return Err(CmdError::msg("ERR value is NaN or Infinity"));
     }
-    let text = ctx.db().hincrbyfloat(key, field, delta)?;
+    let text = ctx.db().hincrbyfloat(key, field, &delta)?;
     ctx.out.bulk(text.as_bytes());
     Ok(())
 }

@@ -5,6 +5,8 @@
 //! the only place store errors are turned into protocol.
 
 pub mod args;
+pub mod blocking;
+pub mod docs;
 pub mod hashes;
 pub mod keys;
 pub mod server;
@@ -92,6 +94,13 @@ pub struct ClientState {
     pub last_command: &'static str,
     /// Close the connection once pending replies are written (QUIT, protocol errors).
     pub close_after_reply: bool,
+    /// Set by a blocking command that found nothing to take; the reactor parks the client.
+    pub block: Option<blocking::BlockRequest>,
+    /// Commands run as part of a transaction: blocking commands must not wait.
+    pub in_multi: bool,
+    /// The last command this client ran without subcommands: clients tend to repeat
+    /// commands, and one name comparison is cheaper than a table lookup.
+    pub last_spec: Option<&'static CommandSpec>,
 }
 
 /// Buffer figures of a connection, supplied by the network layer for CLIENT LIST / INFO.
@@ -125,6 +134,7 @@ pub struct ServerStats {
     pub total_net_input_bytes: u64,
     pub total_net_output_bytes: u64,
     pub connected_clients: u64,
+    pub blocked_clients: u64,
     pub total_error_replies: u64,
 }
 
@@ -220,7 +230,19 @@ impl Ctx<'_> {
 /// Runs one request: looks the command up, checks arity, calls the handler, and turns an
 /// error into its reply. `argv` is never empty (empty requests are skipped by the caller).
 pub fn execute(ctx: &mut Ctx, argv: &[&[u8]]) {
-    let result = match resolve(argv) {
+    let cached = ctx.client.last_spec.filter(|spec| {
+        spec.name.as_bytes().eq_ignore_ascii_case(argv[0]) && check_arity(spec, argv).is_ok()
+    });
+    let resolved = match cached {
+        Some(spec) => Ok(spec),
+        None => resolve(argv),
+    };
+    if let Ok(spec) = resolved {
+        if spec.subcommands.is_empty() {
+            ctx.client.last_spec = Some(spec);
+        }
+    }
+    let result = match resolved {
         Ok(spec) => {
             ctx.client.last_command = spec.full_name;
             ctx.server.stats.total_commands_processed += 1;
@@ -254,6 +276,12 @@ pub fn resolve(argv: &[&[u8]]) -> Result<&'static CommandSpec, CmdError> {
             }
         }
     };
+    check_arity(spec, argv)?;
+    Ok(spec)
+}
+
+/// Redis's arity rule: N means exactly N arguments (name included), -N at least N.
+fn check_arity(spec: &CommandSpec, argv: &[&[u8]]) -> Result<(), CmdError> {
     let argc = argv.len() as i64;
     let arity = spec.arity as i64;
     if (arity > 0 && argc != arity) || argc < -arity {
@@ -262,11 +290,13 @@ pub fn resolve(argv: &[&[u8]]) -> Result<&'static CommandSpec, CmdError> {
             spec.full_name
         )));
     }
-    Ok(spec)
+    Ok(())
 }
 
+/// At most `max` bytes of `bytes`, stopping at a NUL as C's `%.*s` in Redis's errors does.
 fn truncated(bytes: &[u8], max: usize) -> Cow<'_, str> {
-    String::from_utf8_lossy(&bytes[..bytes.len().min(max)])
+    let end = memchr::memchr(0, bytes).unwrap_or(bytes.len()).min(max);
+    String::from_utf8_lossy(&bytes[..end])
 }
 
 /// Redis's unknown-command error, with up to 128 bytes of the first arguments.

@@ -13,8 +13,9 @@
 //! As in Redis, a hash never converts back to `listpack`.
 
 use super::keyspace::DbMut;
+use super::long_double::LongDouble;
 use super::set::{IndexedTable, TableEntry};
-use super::string::{format_human_double, parse_f64, parse_i64};
+use super::string::parse_i64;
 use super::value::Value;
 use super::{StoreError, StoreResult};
 use rand::Rng;
@@ -290,6 +291,23 @@ impl<'a> Iterator for HashIter<'a> {
     }
 }
 
+/// Parses a number as Redis's `string2ld` does, which also refuses what `strtold` reports
+/// out of range: an overflow to infinity (unless the text says `inf`) or an underflow to zero
+/// of a non-zero number.
+pub fn parse_long_double(text: &[u8]) -> Option<LongDouble> {
+    let value = LongDouble::parse(text)?;
+    let digits = text
+        .split(|&b| b == b'e' || b == b'E')
+        .next()
+        .unwrap_or_default();
+    let out_of_range = match &value {
+        LongDouble::Infinite { .. } => digits.iter().any(u8::is_ascii_digit),
+        LongDouble::Finite { mantissa: 0, .. } => digits.iter().any(|b| (b'1'..=b'9').contains(b)),
+        LongDouble::Finite { .. } => false,
+    };
+    (!out_of_range).then_some(value)
+}
+
 /// Whether a pair may live in a `listpack` hash.
 fn fits_packed(field: &[u8], value: &[u8]) -> bool {
     field.len() <= MAX_PACKED_VALUE && value.len() <= MAX_PACKED_VALUE
@@ -408,19 +426,19 @@ impl HashValue {
         Ok(next)
     }
 
-    /// Adds `delta` to the number in `field` (0 when absent) and stores it in INCRBYFLOAT's
-    /// text form, which is returned. O(1) plus the set.
-    pub fn incr_by_float(&mut self, field: &[u8], delta: f64) -> StoreResult<String> {
+    /// Adds `delta` to the number in `field` (0 when absent) in `long double` precision, as
+    /// Redis, and stores it in INCRBYFLOAT's text form, which is returned. O(1) plus the set.
+    pub fn incr_by_float(&mut self, field: &[u8], delta: &LongDouble) -> StoreResult<String> {
         let current = match self.get(field) {
-            Some(text) => parse_f64(text)
+            Some(text) => parse_long_double(text)
                 .ok_or_else(|| StoreError::Invalid("hash value is not a float".into()))?,
-            None => 0.0,
+            None => LongDouble::parse(b"0").ok_or(StoreError::NotFloat)?,
         };
-        let next = current + delta;
+        let next = current.add(delta);
         if !next.is_finite() {
             return Err(StoreError::NanOrInfinity);
         }
-        let text = format_human_double(next);
+        let text = next.to_human_string();
         self.set(field, text.as_bytes())?;
         Ok(text)
     }
@@ -600,7 +618,12 @@ impl DbMut<'_> {
     }
 
     /// HINCRBYFLOAT: returns the stored text. O(1) for a table.
-    pub fn hincrbyfloat(&mut self, key: &[u8], field: &[u8], delta: f64) -> StoreResult<String> {
+    pub fn hincrbyfloat(
+        &mut self,
+        key: &[u8],
+        field: &[u8],
+        delta: &LongDouble,
+    ) -> StoreResult<String> {
         self.change_hash(key, |hash| Ok((hash.incr_by_float(field, delta)?, true)))
     }
 }
@@ -698,28 +721,39 @@ mod tests {
         assert_eq!(hash.encoding(), "hashtable");
     }
 
+    fn ld(text: &str) -> LongDouble {
+        LongDouble::parse(text.as_bytes()).unwrap()
+    }
+
     #[test]
     fn counters() {
         let mut hash = HashValue::default();
         assert_eq!(hash.incr_by(b"n", 5), Ok(5));
         assert_eq!(hash.incr_by(b"n", i64::MAX), Err(StoreError::Overflow));
         assert_eq!(hash.incr_by(b"n", -10), Ok(-5));
-        assert_eq!(hash.incr_by_float(b"n", 0.5).as_deref(), Ok("-4.5"));
+        assert_eq!(hash.incr_by_float(b"n", &ld("0.5")).as_deref(), Ok("-4.5"));
         assert_eq!(
             hash.incr_by(b"n", 1),
             Err(StoreError::Invalid("hash value is not an integer".into()))
         );
         hash.set(b"s", b"abc").unwrap();
         assert_eq!(
-            hash.incr_by_float(b"s", 1.0),
+            hash.incr_by_float(b"s", &ld("1")),
             Err(StoreError::Invalid("hash value is not a float".into()))
         );
-        hash.set(b"big", b"1.7976931348623157e308").unwrap();
+        hash.set(b"big", b"1e4932").unwrap();
         assert_eq!(
-            hash.incr_by_float(b"big", 1.7976931348623157e308),
+            hash.incr_by_float(b"big", &ld("1e4932")),
             Err(StoreError::NanOrInfinity)
         );
-        assert_eq!(hash.incr_by_float(b"f", 5.0e3).as_deref(), Ok("5000"));
+        assert_eq!(
+            hash.incr_by_float(b"f", &ld("5.0e3")).as_deref(),
+            Ok("5000")
+        );
+        assert_eq!(
+            hash.incr_by_float(b"f", &ld("0.1")).as_deref(),
+            Ok("5000.10000000000000009")
+        );
     }
 
     /// Random operations against a HashMap model, with sizes drawn to cross both conversion
