@@ -5,7 +5,8 @@ use super::keys::{parse_cursor, parse_scan_options};
 use super::{Args, CmdError, CmdResult, Ctx};
 use crate::protocol::ReplyBuf;
 use crate::store::glob;
-use crate::store::hash::{parse_long_double, HashValue};
+use crate::store::hash::HashValue;
+use crate::store::long_double::LongDouble;
 
 /// Field/value argument pairs.
 type Pairs<'a> = Vec<(&'a [u8], &'a [u8])>;
@@ -177,7 +178,7 @@ pub fn hincrby(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 
 pub fn hincrbyfloat(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let (key, field) = (args.bytes()?, args.bytes()?);
-    let delta = parse_long_double(args.bytes()?).ok_or(CmdError::NotFloat)?;
+    let delta = LongDouble::parse(args.bytes()?).ok_or(CmdError::NotFloat)?;
     if !delta.is_finite() {
         return Err(CmdError::msg("ERR value is NaN or Infinity"));
     }

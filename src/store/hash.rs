@@ -291,23 +291,6 @@ impl<'a> Iterator for HashIter<'a> {
     }
 }
 
-/// Parses a number as Redis's `string2ld` does, which also refuses what `strtold` reports
-/// out of range: an overflow to infinity (unless the text says `inf`) or an underflow to zero
-/// of a non-zero number.
-pub fn parse_long_double(text: &[u8]) -> Option<LongDouble> {
-    let value = LongDouble::parse(text)?;
-    let digits = text
-        .split(|&b| b == b'e' || b == b'E')
-        .next()
-        .unwrap_or_default();
-    let out_of_range = match &value {
-        LongDouble::Infinite { .. } => digits.iter().any(u8::is_ascii_digit),
-        LongDouble::Finite { mantissa: 0, .. } => digits.iter().any(|b| (b'1'..=b'9').contains(b)),
-        LongDouble::Finite { .. } => false,
-    };
-    (!out_of_range).then_some(value)
-}
-
 /// Whether a pair may live in a `listpack` hash.
 fn fits_packed(field: &[u8], value: &[u8]) -> bool {
     field.len() <= MAX_PACKED_VALUE && value.len() <= MAX_PACKED_VALUE
@@ -430,7 +413,7 @@ impl HashValue {
     /// Redis, and stores it in INCRBYFLOAT's text form, which is returned. O(1) plus the set.
     pub fn incr_by_float(&mut self, field: &[u8], delta: &LongDouble) -> StoreResult<String> {
         let current = match self.get(field) {
-            Some(text) => parse_long_double(text)
+            Some(text) => LongDouble::parse(text)
                 .ok_or_else(|| StoreError::Invalid("hash value is not a float".into()))?,
             None => LongDouble::parse(b"0").ok_or(StoreError::NotFloat)?,
         };
