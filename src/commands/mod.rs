@@ -6,6 +6,7 @@
 
 pub mod args;
 pub mod keys;
+pub mod lists;
 pub mod server;
 pub mod strings;
 pub mod table;
