@@ -48,13 +48,26 @@ pub fn keys(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     Ok(())
 }
 
-/// Parses a SCAN-family cursor (an unsigned decimal).
+/// Parses a SCAN-family cursor as Redis's `strtoul` does: leading spaces and a sign allowed
+/// (`-1` wraps to the largest cursor), nothing after the digits, no overflow.
 pub(crate) fn parse_cursor(arg: &[u8]) -> Result<u64, CmdError> {
-    std::str::from_utf8(arg)
-        .ok()
-        .filter(|s| s.bytes().all(|b| b.is_ascii_digit()) && !s.is_empty())
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| CmdError::msg("ERR invalid cursor"))
+    let invalid = || CmdError::msg("ERR invalid cursor");
+    let text = std::str::from_utf8(arg).map_err(|_| invalid())?;
+    let text = text.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let (negative, digits) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid());
+    }
+    let value: u64 = digits.parse().map_err(|_| invalid())?;
+    Ok(if negative {
+        value.wrapping_neg()
+    } else {
+        value
+    })
 }
 
 /// SCAN-family options: MATCH pattern, COUNT n (and TYPE t when `allow_type`).
@@ -220,7 +233,7 @@ fn expire_generic(
     let when = args.int()?;
     let cond = parse_expire_condition(args)?;
     let invalid = || CmdError::msg(format!("ERR invalid expire time in '{name}' command"));
-    if unit_ms == 1000 && (when > i64::MAX / 1000 || when < i64::MIN / 1000) {
+    if unit_ms == 1000 && !(i64::MIN / 1000..=i64::MAX / 1000).contains(&when) {
         return Err(invalid());
     }
     let mut at = when * unit_ms;
@@ -237,7 +250,7 @@ fn expire_generic(
         Ttl::At(t) => Some(t as i64),
     };
     let allowed = match current {
-        Some(t) => !cond.nx && !(cond.gt && at <= t) && !(cond.lt && at >= t),
+        Some(t) => !(cond.nx || (cond.gt && at <= t) || (cond.lt && at >= t)),
         None => !cond.xx && !cond.gt,
     };
     if allowed {

@@ -5,6 +5,8 @@
 //! the only place store errors are turned into protocol.
 
 pub mod args;
+pub mod blocking;
+pub mod docs;
 pub mod keys;
 pub mod lists;
 pub mod server;
@@ -91,6 +93,10 @@ pub struct ClientState {
     pub last_command: &'static str,
     /// Close the connection once pending replies are written (QUIT, protocol errors).
     pub close_after_reply: bool,
+    /// Set by a blocking command that found nothing to take; the reactor parks the client.
+    pub block: Option<blocking::BlockRequest>,
+    /// Commands run as part of a transaction: blocking commands must not wait.
+    pub in_multi: bool,
 }
 
 /// Buffer figures of a connection, supplied by the network layer for CLIENT LIST / INFO.
@@ -124,6 +130,7 @@ pub struct ServerStats {
     pub total_net_input_bytes: u64,
     pub total_net_output_bytes: u64,
     pub connected_clients: u64,
+    pub blocked_clients: u64,
     pub total_error_replies: u64,
 }
 
@@ -264,8 +271,10 @@ pub fn resolve(argv: &[&[u8]]) -> Result<&'static CommandSpec, CmdError> {
     Ok(spec)
 }
 
+/// At most `max` bytes of `bytes`, stopping at a NUL as C's `%.*s` in Redis's errors does.
 fn truncated(bytes: &[u8], max: usize) -> Cow<'_, str> {
-    String::from_utf8_lossy(&bytes[..bytes.len().min(max)])
+    let end = memchr::memchr(0, bytes).unwrap_or(bytes.len()).min(max);
+    String::from_utf8_lossy(&bytes[..end])
 }
 
 /// Redis's unknown-command error, with up to 128 bytes of the first arguments.

@@ -395,9 +395,12 @@ fn info_section(ctx: &mut Ctx, section: &str, out: &mut String) {
             let _ = write!(
                 out,
                 "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\n\
-                 client_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:0\r\n\
-                 tracking_clients:0\r\nclients_in_timeout_table:0\r\n",
-                ctx.server.stats.connected_clients, cfg.maxclients
+                 client_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:{}\r\n\
+                 tracking_clients:0\r\nclients_in_timeout_table:{}\r\n",
+                ctx.server.stats.connected_clients,
+                cfg.maxclients,
+                ctx.server.stats.blocked_clients,
+                ctx.server.stats.blocked_clients
             );
         }
         "memory" => {
@@ -510,7 +513,7 @@ pub fn config_get(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 
 pub fn config_set(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let rest = args.rest();
-    if rest.len() % 2 != 0 {
+    if !rest.len().is_multiple_of(2) {
         return Err(CmdError::msg(
             "ERR wrong number of arguments for 'config|set' command",
         ));
@@ -644,8 +647,9 @@ fn command_info_entry(ctx: &mut Ctx, spec: &CommandSpec) {
 
 fn command_docs_entry(ctx: &mut Ctx, spec: &CommandSpec) {
     let has_subs = !spec.subcommands.is_empty();
+    let args = super::docs::parse_syntax(spec.syntax);
     ctx.out
-        .map(if has_subs { 5 } else { 4 } + usize::from(!spec.syntax.is_empty()));
+        .map(4 + usize::from(has_subs) + usize::from(!args.is_empty()));
     ctx.out.bulk(b"summary");
     ctx.out.bulk(spec.summary.as_bytes());
     ctx.out.bulk(b"since");
@@ -654,9 +658,9 @@ fn command_docs_entry(ctx: &mut Ctx, spec: &CommandSpec) {
     ctx.out.bulk(spec.group.as_bytes());
     ctx.out.bulk(b"complexity");
     ctx.out.bulk(spec.complexity.as_bytes());
-    if !spec.syntax.is_empty() {
-        ctx.out.bulk(b"syntax");
-        ctx.out.bulk(spec.syntax.as_bytes());
+    if !args.is_empty() {
+        ctx.out.bulk(b"arguments");
+        super::docs::write_args(ctx.out, &args);
     }
     if has_subs {
         ctx.out.bulk(b"subcommands");
@@ -920,7 +924,7 @@ mod tests {
         );
         let docs = h.text(&["command", "docs", "set"]);
         assert!(
-            docs.contains("summary") && docs.contains("EX seconds"),
+            docs.contains("summary") && docs.contains("$5\r\ntoken\r\n$2\r\nEX\r\n"),
             "{docs}"
         );
     }

@@ -1,5 +1,6 @@
 //! One connection: its socket, input buffer, decoder, reply buffer and command-visible state.
 
+use crate::commands::blocking::BlockRequest;
 use crate::commands::ClientState;
 use crate::protocol::{ArgSource, ProtocolError, Protover, ReplyBuf, RequestDecoder};
 use mio::net::TcpStream;
@@ -23,6 +24,12 @@ pub enum ReadOutcome {
     Closed,
 }
 
+/// A client parked by a blocking command: what it waits for and the command to run again.
+pub struct Blocked {
+    pub request: BlockRequest,
+    pub argv: Vec<Vec<u8>>,
+}
+
 pub struct Client {
     pub stream: TcpStream,
     /// Always fully initialized so reads need no zeroing; `start..filled` is unconsumed input.
@@ -36,6 +43,8 @@ pub struct Client {
     pub writable_registered: bool,
     /// Queued in the reactor's pending-write list this turn.
     pub write_queued: bool,
+    /// Set while a blocking command waits; no further input is run meanwhile.
+    pub blocked: Option<Blocked>,
 }
 
 impl Client {
@@ -50,6 +59,7 @@ impl Client {
             state,
             writable_registered: false,
             write_queued: false,
+            blocked: None,
         }
     }
 

@@ -5,15 +5,17 @@
 //! again, write every pending reply directly (WRITABLE interest is registered only for the
 //! output a socket could not take), run timed work, and call the hooks (persistence).
 
-use super::client::{is_disconnect, Client, ReadOutcome, QUERY_BUFFER_LIMIT};
+use super::client::{is_disconnect, Blocked, Client, ReadOutcome, QUERY_BUFFER_LIMIT};
+use crate::commands::blocking::write_timeout_reply;
 use crate::commands::{self, ClientDirectory, ClientState, ConnStats, Ctx, Server, Shutdown};
-use crate::store::Keyspace;
+use crate::store::{FastMap, Key, Keyspace};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token, Waker};
 use rand::rngs::SmallRng;
 use rand::SeedableRng;
 use slab::Slab;
 use socket2::{Domain, Protocol, SockRef, Socket, TcpKeepalive, Type};
+use std::collections::{BTreeSet, VecDeque};
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -72,6 +74,13 @@ pub struct Reactor {
     pending_input: Vec<usize>,
     stop_requested: Arc<AtomicBool>,
     rng: SmallRng,
+    /// Clients blocked on each (database, key), longest-waiting first.
+    waiting: FastMap<(usize, Key), VecDeque<usize>>,
+    /// (deadline in Unix ms, client) of blocked clients with a timeout.
+    deadlines: BTreeSet<(u64, usize)>,
+    /// An accept failed with something other than WouldBlock: on Windows the listener is only
+    /// re-armed by a WouldBlock, so accepting is retried from the timed work.
+    accept_retry: bool,
 }
 
 /// Current Unix time in milliseconds.
@@ -191,6 +200,9 @@ impl Reactor {
             pending_input: Vec::new(),
             stop_requested: Arc::new(AtomicBool::new(false)),
             rng: SmallRng::from_entropy(),
+            waiting: FastMap::default(),
+            deadlines: BTreeSet::new(),
+            accept_retry: false,
         })
     }
 
@@ -219,7 +231,12 @@ impl Reactor {
             let timeout = if !self.pending_input.is_empty() || idle_polls < busy_poll {
                 Duration::ZERO
             } else {
-                next_cron.saturating_duration_since(Instant::now())
+                let mut wait = next_cron.saturating_duration_since(Instant::now());
+                if let Some(&(deadline, _)) = self.deadlines.first() {
+                    let until = Duration::from_millis(deadline.saturating_sub(unix_ms()));
+                    wait = wait.min(until);
+                }
+                wait
             };
             if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
                 if e.kind() != io::ErrorKind::Interrupted {
@@ -252,6 +269,7 @@ impl Reactor {
             for token in std::mem::take(&mut self.pending_input) {
                 self.serve_client(token);
             }
+            self.time_out_blocked();
             if woken {
                 hooks.on_wake(&mut self.ks, &mut self.server);
             }
@@ -285,6 +303,7 @@ impl Reactor {
                 Err(e) if is_disconnect(&e) => continue,
                 Err(e) => {
                     log::warn!("accepting a connection: {e}");
+                    self.accept_retry = true;
                     return;
                 }
             };
@@ -351,7 +370,7 @@ impl Reactor {
                 close = true;
             }
         }
-        if !close {
+        if !close && client.blocked.is_none() {
             client.state.last_interaction_ms = self.ks.now_ms();
             self.run_commands(token, &mut client);
             if client.pending_input().len() > QUERY_BUFFER_LIMIT {
@@ -367,11 +386,16 @@ impl Reactor {
             self.close(token, client);
             return;
         }
+        self.queue_write(token, &mut client);
+        self.clients[token] = Some(client);
+    }
+
+    /// Schedules a client's output to be written before the loop sleeps.
+    fn queue_write(&mut self, token: usize, client: &mut Client) {
         if !client.out.is_empty() && !client.write_queued {
             client.write_queued = true;
             self.pending_write.push(token);
         }
-        self.clients[token] = Some(client);
     }
 
     fn run_commands(&mut self, token: usize, client: &mut Client) {
@@ -388,6 +412,7 @@ impl Reactor {
             }
             let directory = Directory(&self.clients);
             let (ks, server) = (&mut self.ks, &mut self.server);
+            let mut blocked_argv = None;
             let step = client.run_next(|argv, out, state| {
                 let mut ctx = Ctx {
                     ks,
@@ -397,9 +422,21 @@ impl Reactor {
                     out,
                 };
                 commands::execute(&mut ctx, argv);
+                if state.block.is_some() {
+                    blocked_argv = Some(argv.iter().map(|a| a.to_vec()).collect());
+                }
             });
             match step {
-                Ok(true) => ran += 1,
+                Ok(true) => {
+                    ran += 1;
+                    if let Some(argv) = blocked_argv {
+                        self.park(token, client, argv);
+                        return;
+                    }
+                    if self.ks.has_ready() {
+                        self.serve_ready_keys();
+                    }
+                }
                 Ok(false) => return,
                 Err(e) => {
                     log::debug!("protocol error from {}: {e}", client.state.addr);
@@ -408,6 +445,112 @@ impl Reactor {
                     return;
                 }
             }
+        }
+    }
+
+    /// Parks a client whose command asked to block.
+    fn park(&mut self, token: usize, client: &mut Client, argv: Vec<Vec<u8>>) {
+        let Some(request) = client.state.block.take() else {
+            return;
+        };
+        for key in &request.keys {
+            self.waiting
+                .entry((request.db, key.clone()))
+                .or_default()
+                .push_back(token);
+            self.ks.add_waiter(request.db, key);
+        }
+        if let Some(deadline) = request.deadline {
+            self.deadlines.insert((deadline, token));
+        }
+        client.blocked = Some(Blocked { request, argv });
+        self.server.stats.blocked_clients += 1;
+    }
+
+    /// Releases a parked client from every key it waited on.
+    fn unpark(&mut self, token: usize, client: &mut Client) -> Option<Blocked> {
+        let blocked = client.blocked.take()?;
+        let db = blocked.request.db;
+        for key in &blocked.request.keys {
+            let slot = (db, key.clone());
+            if let Some(queue) = self.waiting.get_mut(&slot) {
+                queue.retain(|&t| t != token);
+                if queue.is_empty() {
+                    self.waiting.remove(&slot);
+                }
+            }
+            self.ks.remove_waiter(db, key);
+        }
+        if let Some(deadline) = blocked.request.deadline {
+            self.deadlines.remove(&(deadline, token));
+        }
+        self.server.stats.blocked_clients -= 1;
+        Some(blocked)
+    }
+
+    /// Runs the commands of clients blocked on keys that were written, longest-waiting first,
+    /// until no written key has waiters left to serve.
+    fn serve_ready_keys(&mut self) {
+        while self.ks.has_ready() {
+            for (db, key) in self.ks.take_ready() {
+                let Some(queue) = self.waiting.get(&(db, key.clone())) else {
+                    continue;
+                };
+                let in_line: Vec<usize> = queue.iter().copied().collect();
+                for token in in_line {
+                    if !self.ks.db(db).exists(&key) {
+                        break;
+                    }
+                    self.rerun_blocked(token);
+                }
+            }
+        }
+    }
+
+    /// Runs a parked client's command again; it stays parked (same place, same deadline) if
+    /// the command would block again.
+    fn rerun_blocked(&mut self, token: usize) {
+        let Some(mut client) = self.clients.get_mut(token).and_then(Option::take) else {
+            return;
+        };
+        if let Some(blocked) = client.blocked.as_ref() {
+            let argv: Vec<&[u8]> = blocked.argv.iter().map(Vec::as_slice).collect();
+            let directory = Directory(&self.clients);
+            let mut ctx = Ctx {
+                ks: &mut self.ks,
+                server: &mut self.server,
+                client: &mut client.state,
+                clients: &directory,
+                out: &mut client.out,
+            };
+            commands::execute(&mut ctx, &argv);
+            if client.state.block.take().is_none() {
+                self.unpark(token, &mut client);
+                self.queue_write(token, &mut client);
+                // Commands pipelined behind the blocking one run now.
+                self.pending_input.push(token);
+            }
+        }
+        self.clients[token] = Some(client);
+    }
+
+    /// Answers parked clients whose deadline passed.
+    fn time_out_blocked(&mut self) {
+        let now = unix_ms();
+        while let Some(&(deadline, token)) = self.deadlines.first() {
+            if deadline > now {
+                break;
+            }
+            self.deadlines.pop_first();
+            let Some(mut client) = self.clients.get_mut(token).and_then(Option::take) else {
+                continue;
+            };
+            if let Some(blocked) = self.unpark(token, &mut client) {
+                write_timeout_reply(&mut client.out, blocked.request.on_timeout);
+                self.queue_write(token, &mut client);
+                self.pending_input.push(token);
+            }
+            self.clients[token] = Some(client);
         }
     }
 
@@ -462,6 +605,7 @@ impl Reactor {
     }
 
     fn close(&mut self, token: usize, mut client: Box<Client>) {
+        self.unpark(token, &mut client);
         let _ = self.poll.registry().deregister(&mut client.stream);
         if self.clients.contains(token) {
             self.clients.remove(token);
@@ -477,6 +621,11 @@ impl Reactor {
         let budget = Duration::from_micros(250_000 / self.server.config.hz.clamp(1, 500));
         while self.ks.expire_cycle(&mut self.rng, 200) > 0 && started.elapsed() < budget {}
         self.server.sample_ops(self.ks.now_ms());
+        if std::mem::take(&mut self.accept_retry) {
+            for index in 0..self.listeners.len() {
+                self.accept(index);
+            }
+        }
         let timeout_ms = self.server.config.timeout * 1000;
         if timeout_ms > 0 {
             let now = self.ks.now_ms();

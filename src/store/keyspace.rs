@@ -6,7 +6,7 @@
 //! the last entry, which a descending walk has already visited or has yet to visit either way.
 
 use super::value::Value;
-use super::{FastSet, IndexedMap, StoreError, StoreResult};
+use super::{FastMap, FastSet, IndexedMap, StoreError, StoreResult};
 use rand::Rng;
 
 /// A key: binary-safe bytes.
@@ -18,6 +18,8 @@ pub struct Db {
     entries: IndexedMap<Key, Value>,
     /// Absolute expiry times in Unix milliseconds, for keys that have one.
     expires: IndexedMap<Key, u64>,
+    /// Keys some blocked client waits on, with how many clients wait.
+    waited: FastMap<Key, u32>,
 }
 
 /// Counters reported by INFO stats.
@@ -38,6 +40,8 @@ pub struct ChangeLog {
     dirty: Option<Vec<FastSet<Key>>>,
     /// Databases flushed since the last hand-off, in order (`None` = all of them).
     flushed: Vec<Option<usize>>,
+    /// Waited-on keys written since the reactor last looked (each once).
+    ready: Vec<(usize, Key)>,
 }
 
 /// Changes handed to persistence in one batch.
@@ -119,6 +123,35 @@ impl Keyspace {
             .get_or_insert_with(|| (0..dbs).map(|_| FastSet::default()).collect());
     }
 
+    /// Records that one more client waits on `key` of database `db`. O(1).
+    pub fn add_waiter(&mut self, db: usize, key: &[u8]) {
+        if let Some(db) = self.dbs.get_mut(db) {
+            *db.waited.entry(key.into()).or_insert(0) += 1;
+        }
+    }
+
+    /// Records that a client stopped waiting on `key`. O(1).
+    pub fn remove_waiter(&mut self, db: usize, key: &[u8]) {
+        if let Some(db) = self.dbs.get_mut(db) {
+            if let Some(count) = db.waited.get_mut(key) {
+                *count -= 1;
+                if *count == 0 {
+                    db.waited.remove(key);
+                }
+            }
+        }
+    }
+
+    /// True if a waited-on key was written since [`Self::take_ready`] was last called.
+    pub fn has_ready(&self) -> bool {
+        !self.changes.ready.is_empty()
+    }
+
+    /// Waited-on keys written since the last call, in the order they were first written.
+    pub fn take_ready(&mut self) -> Vec<(usize, Key)> {
+        std::mem::take(&mut self.changes.ready)
+    }
+
     /// Writes since start.
     pub fn write_count(&self) -> u64 {
         self.changes.writes
@@ -153,7 +186,7 @@ impl Keyspace {
     /// Empties every database.
     pub fn flush_all(&mut self) {
         for i in 0..self.dbs.len() {
-            self.dbs[i] = Db::default();
+            self.db(i).clear_data();
         }
         self.changes.writes += 1;
         if let Some(dirty) = self.changes.dirty.as_mut() {
@@ -309,6 +342,17 @@ impl DbMut<'_> {
     /// Records that `key` changed: counts a write and marks it for persistence.
     pub fn modified(&mut self, key: &[u8]) {
         self.changes.writes += 1;
+        if !self.db.waited.is_empty() && self.db.waited.contains_key(key) {
+            let index = self.index;
+            if !self
+                .changes
+                .ready
+                .iter()
+                .any(|(db, k)| *db == index && &**k == key)
+            {
+                self.changes.ready.push((index, key.into()));
+            }
+        }
         if let Some(dirty) = self
             .changes
             .dirty
@@ -576,9 +620,15 @@ impl DbMut<'_> {
         }
     }
 
+    /// Drops every key, keeping the record of which keys clients wait on.
+    fn clear_data(&mut self) {
+        self.db.entries = Default::default();
+        self.db.expires = Default::default();
+    }
+
     /// Empties this database.
     pub fn flush(&mut self) {
-        *self.db = Db::default();
+        self.clear_data();
         self.changes.writes += 1;
         if let Some(dirty) = self
             .changes
@@ -598,7 +648,7 @@ mod tests {
     use rand::SeedableRng;
 
     fn s(v: &str) -> Value {
-        Value::Str(v.as_bytes().to_vec())
+        Value::Str(v.as_bytes().to_vec(), Default::default())
     }
 
     #[test]
@@ -674,6 +724,20 @@ mod tests {
         assert_eq!(batch.keys, vec![(0, Box::<[u8]>::from(&b"a"[..]))]);
         assert_eq!(batch.flushed, vec![Some(1)]);
         assert_eq!(ks.pending_changes(), 0);
+    }
+
+    #[test]
+    fn writes_to_waited_keys_are_reported_once() {
+        let mut ks = Keyspace::new(2);
+        ks.add_waiter(1, b"q");
+        ks.db(0).insert(b"q", s("x"), None);
+        assert!(!ks.has_ready(), "another database's key of the same name");
+        ks.db(1).insert(b"q", s("x"), None);
+        ks.db(1).insert(b"q", s("y"), None);
+        assert_eq!(ks.take_ready(), vec![(1, Box::<[u8]>::from(&b"q"[..]))]);
+        ks.remove_waiter(1, b"q");
+        ks.db(1).insert(b"q", s("z"), None);
+        assert!(!ks.has_ready());
     }
 
     #[test]

@@ -7,9 +7,13 @@ pub mod graph;
 pub mod hash;
 pub mod keyspace;
 pub mod list;
+pub mod long_double;
+pub mod ostree;
 pub mod set;
 pub mod string;
+pub mod tree;
 pub mod value;
+pub mod zset;
 
 pub use keyspace::{Db, DbMut, Key, Keyspace, KeyspaceStats};
 pub use value::Value;

@@ -5,10 +5,21 @@ use super::hash::HashValue;
 use super::list::ListValue;
 use super::set::SetValue;
 
+/// How OBJECT ENCODING names a string: Redis decides when the value is written (SET tries
+/// `int`, INCRBYFLOAT makes `embstr`, APPEND and SETRANGE make `raw`), not from its content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StrEncoding {
+    /// Chosen from the content as SET does: `int`, `embstr` up to 44 bytes, else `raw`.
+    #[default]
+    Auto,
+    Embstr,
+    Raw,
+}
+
 /// A key's value. Collection variants are boxed so the common string case keeps map slots small.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
-    Str(Vec<u8>),
+    Str(Vec<u8>, StrEncoding),
     List(Box<ListValue>),
     Hash(Box<HashValue>),
     Set(Box<SetValue>),
@@ -54,7 +65,7 @@ impl Value {
     /// The name `TYPE` replies.
     pub fn type_name(&self) -> &'static str {
         match self {
-            Value::Str(_) => "string",
+            Value::Str(..) => "string",
             Value::List(_) => "list",
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
@@ -65,7 +76,9 @@ impl Value {
     /// The name `OBJECT ENCODING` replies, following Redis's rules for its own encodings.
     pub fn encoding(&self) -> &'static str {
         match self {
-            Value::Str(s) => {
+            Value::Str(s, StrEncoding::Embstr) if s.len() <= 44 => "embstr",
+            Value::Str(_, StrEncoding::Embstr | StrEncoding::Raw) => "raw",
+            Value::Str(s, StrEncoding::Auto) => {
                 if s.len() <= 20 && crate::store::string::parse_i64(s).is_some() {
                     "int"
                 } else if s.len() <= 44 {
@@ -84,7 +97,7 @@ impl Value {
     /// True for a collection left with no elements (such keys are deleted, as in Redis).
     pub fn is_empty_collection(&self) -> bool {
         match self {
-            Value::Str(_) => false,
+            Value::Str(..) => false,
             Value::List(v) => v.is_empty(),
             Value::Hash(v) => v.is_empty(),
             Value::Set(v) => v.is_empty(),

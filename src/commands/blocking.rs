@@ -1,0 +1,144 @@
+//! Blocking commands' shared machinery (BLPOP, BRPOP, BLMOVE, BZPOPMIN, QUEUE.BPOP, ...).
+//!
+//! A handler first tries its operation; when there is nothing to take it calls [`block`]. The
+//! reactor then parks the client on the keys. When one of them is written, the reactor runs the
+//! same command again for the clients waiting on it, longest-waiting first; a run that blocks
+//! again keeps its place in line and its original deadline. So every blocking command needs only
+//! its non-blocking logic, and none of them re-implements waiting.
+
+use super::{CmdError, Ctx};
+use crate::protocol::ReplyBuf;
+use crate::store::string::parse_f64;
+use crate::store::Key;
+
+/// What a blocked command replies when its deadline passes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeoutReply {
+    /// BLPOP, BRPOP, BLMPOP, BZPOPMIN, ...: a null array.
+    NullArray,
+    /// BLMOVE, BRPOPLPUSH: a null bulk string.
+    NullBulk,
+}
+
+/// A client's request to wait, picked up by the reactor after the handler returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockRequest {
+    pub db: usize,
+    pub keys: Vec<Key>,
+    /// Absolute Unix ms; `None` waits forever.
+    pub deadline: Option<u64>,
+    pub on_timeout: TimeoutReply,
+}
+
+/// Parses a blocking timeout in seconds (fractions allowed, 0 = forever) into an absolute
+/// deadline in Unix ms, with Redis's rounding (up to the next millisecond) and error texts.
+pub fn parse_timeout(ctx: &Ctx, arg: &[u8]) -> Result<Option<u64>, CmdError> {
+    let seconds = parse_f64(arg)
+        .filter(|s| s.is_finite() || *s < 0.0)
+        .ok_or_else(|| CmdError::msg("ERR timeout is not a float or out of range"))?;
+    let ms = (seconds * 1000.0).ceil();
+    if ms > i64::MAX as f64 {
+        return Err(CmdError::msg("ERR timeout is out of range"));
+    }
+    if ms < 0.0 {
+        return Err(CmdError::msg("ERR timeout is negative"));
+    }
+    if ms == 0.0 {
+        return Ok(None);
+    }
+    let now = ctx.ks.now_ms();
+    (ms as u64)
+        .checked_add(now)
+        .filter(|&d| d <= i64::MAX as u64)
+        .map(Some)
+        .ok_or_else(|| CmdError::msg("ERR timeout is out of range"))
+}
+
+/// Writes the reply a blocked command gives when its deadline passes.
+pub fn write_timeout_reply(out: &mut ReplyBuf, on_timeout: TimeoutReply) {
+    match on_timeout {
+        TimeoutReply::NullArray => out.null_array(),
+        TimeoutReply::NullBulk => out.null(),
+    }
+}
+
+/// Blocks the client on `keys` of its database until one of them is written or `deadline`
+/// passes. Inside a transaction nothing may wait, so the timeout reply is given at once, as
+/// Redis does. The handler writes nothing else when it calls this.
+pub fn block(ctx: &mut Ctx, keys: &[&[u8]], deadline: Option<u64>, on_timeout: TimeoutReply) {
+    if ctx.client.in_multi {
+        write_timeout_reply(ctx.out, on_timeout);
+        return;
+    }
+    let mut unique: Vec<Key> = Vec::with_capacity(keys.len());
+    for key in keys {
+        if !unique.iter().any(|k| &**k == *key) {
+            unique.push((*key).into());
+        }
+    }
+    ctx.client.block = Some(BlockRequest {
+        db: ctx.client.db,
+        keys: unique,
+        deadline,
+        on_timeout,
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::{ClientState, NoClients, Server};
+    use crate::config::Config;
+    use crate::protocol::{Protover, ReplyBuf};
+    use crate::store::Keyspace;
+
+    fn with_ctx<T>(f: impl FnOnce(&mut Ctx) -> T) -> T {
+        let mut ks = Keyspace::new(1);
+        ks.set_clock(10_000);
+        let mut server = Server::new(Config::default(), 0);
+        let mut client = ClientState::default();
+        let mut out = ReplyBuf::new(Protover::Resp2);
+        let mut ctx = Ctx {
+            ks: &mut ks,
+            server: &mut server,
+            client: &mut client,
+            clients: &NoClients,
+            out: &mut out,
+        };
+        f(&mut ctx)
+    }
+
+    #[test]
+    fn timeouts_parse_like_redis() {
+        with_ctx(|ctx| {
+            assert_eq!(parse_timeout(ctx, b"0"), Ok(None));
+            assert_eq!(parse_timeout(ctx, b"0.0001"), Ok(Some(10_001)));
+            assert_eq!(parse_timeout(ctx, b"1.5"), Ok(Some(11_500)));
+            assert_eq!(
+                parse_timeout(ctx, b"-1"),
+                Err(CmdError::msg("ERR timeout is negative"))
+            );
+            assert_eq!(
+                parse_timeout(ctx, b"abc"),
+                Err(CmdError::msg("ERR timeout is not a float or out of range"))
+            );
+            assert_eq!(
+                parse_timeout(ctx, b"1e300"),
+                Err(CmdError::msg("ERR timeout is out of range"))
+            );
+        });
+    }
+
+    #[test]
+    fn block_records_unique_keys_or_answers_inside_multi() {
+        with_ctx(|ctx| {
+            block(ctx, &[b"a", b"b", b"a"], None, TimeoutReply::NullArray);
+            let req = ctx.client.block.take().unwrap();
+            assert_eq!(req.keys.len(), 2);
+            ctx.client.in_multi = true;
+            block(ctx, &[b"a"], None, TimeoutReply::NullBulk);
+            assert!(ctx.client.block.is_none());
+            assert_eq!(ctx.out.bytes(), b"$-1\r\n");
+        });
+    }
+}
