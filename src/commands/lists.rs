@@ -2,6 +2,7 @@
 //! the same error wins when several apply), then touches the list once and replies.
 
 use super::args::{int_arg, is_keyword};
+use super::blocking::{self, TimeoutReply};
 use super::{Args, CmdError, CmdResult, Ctx};
 use crate::store::list::{End, ListValue};
 use crate::store::{StoreError, Value};
@@ -507,6 +508,72 @@ pub fn lmpop(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     Ok(())
 }
 
+/// BLPOP/BRPOP: `key [key ...] timeout`.
+fn blocking_pop(ctx: &mut Ctx, args: &mut Args, end: End) -> CmdResult {
+    let Some((timeout, keys)) = args.rest().split_last() else {
+        return Err(CmdError::Syntax);
+    };
+    let deadline = blocking::parse_timeout(ctx, timeout)?;
+    if !pop_first_nonempty(ctx, keys, end, MultiPopReply::KeyAndElement)? {
+        blocking::block(ctx, keys, deadline, TimeoutReply::NullArray);
+    }
+    Ok(())
+}
+
+pub fn blpop(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    blocking_pop(ctx, args, End::Front)
+}
+
+pub fn brpop(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    blocking_pop(ctx, args, End::Back)
+}
+
+/// BLMOVE/BRPOPLPUSH once the arguments are parsed. Redis 7.0 replies a null *array* when
+/// the wait times out, but a null *bulk* when the source is empty inside MULTI.
+fn blocking_move(
+    ctx: &mut Ctx,
+    src: &[u8],
+    dst: &[u8],
+    (from, to): (End, End),
+    deadline: Option<u64>,
+) -> CmdResult {
+    if !move_element(ctx, src, dst, from, to)? {
+        if ctx.client.in_multi {
+            ctx.out.null();
+        } else {
+            blocking::block(ctx, &[src], deadline, TimeoutReply::NullArray);
+        }
+    }
+    Ok(())
+}
+
+pub fn blmove(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let (src, dst) = (args.bytes()?, args.bytes()?);
+    let from = parse_end(args.bytes()?)?;
+    let to = parse_end(args.bytes()?)?;
+    let deadline = blocking::parse_timeout(ctx, args.bytes()?)?;
+    blocking_move(ctx, src, dst, (from, to), deadline)
+}
+
+pub fn brpoplpush(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let (src, dst) = (args.bytes()?, args.bytes()?);
+    let deadline = blocking::parse_timeout(ctx, args.bytes()?)?;
+    blocking_move(ctx, src, dst, (End::Back, End::Front), deadline)
+}
+
+/// BLMPOP: `timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]`; the timeout is checked
+/// after the rest, as Redis does.
+pub fn blmpop(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let timeout = args.bytes()?;
+    let parsed = parse_multi_pop(args)?;
+    let deadline = blocking::parse_timeout(ctx, timeout)?;
+    let reply = MultiPopReply::KeyAndElements(parsed.count);
+    if !pop_first_nonempty(ctx, parsed.keys, parsed.end, reply)? {
+        blocking::block(ctx, parsed.keys, deadline, TimeoutReply::NullArray);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use crate::commands::testing::Harness;
@@ -614,6 +681,66 @@ mod tests {
             "-ERR COUNT can't be negative\r\n"
         );
         assert_eq!(h.text(&["lpos", "l", "a", "rank"]), "-ERR syntax error\r\n");
+    }
+
+    #[test]
+    fn blocking_forms_answer_at_once_when_they_can() {
+        let mut h = Harness::new();
+        h.text(&["rpush", "l", "a", "b", "c", "d"]);
+        h.text(&["set", "s", "v"]);
+        assert_eq!(
+            h.text(&["blpop", "nokey", "l", "0"]),
+            "*2\r\n$1\r\nl\r\n$1\r\na\r\n"
+        );
+        assert_eq!(
+            h.text(&["brpop", "l", "s", "0"]),
+            "*2\r\n$1\r\nl\r\n$1\r\nd\r\n"
+        );
+        assert_eq!(h.text(&["blpop", "s", "l", "0"]), WRONGTYPE);
+        assert_eq!(
+            h.text(&["blmove", "l", "d", "right", "left", "0"]),
+            "$1\r\nc\r\n"
+        );
+        assert_eq!(h.text(&["brpoplpush", "d", "d", "0"]), "$1\r\nc\r\n");
+        assert_eq!(
+            h.text(&["blmpop", "0", "2", "nokey", "l", "left", "count", "3"]),
+            "*2\r\n$1\r\nl\r\n*1\r\n$1\r\nb\r\n"
+        );
+        assert_eq!(
+            h.text(&["blpop", "l", "-1"]),
+            "-ERR timeout is negative\r\n"
+        );
+        assert_eq!(
+            h.text(&["blmpop", "x", "0", "l", "left"]),
+            "-ERR numkeys should be greater than 0\r\n"
+        );
+        assert_eq!(
+            h.text(&["blmove", "l", "d", "left", "up", "x"]),
+            "-ERR syntax error\r\n"
+        );
+    }
+
+    #[test]
+    fn blocking_forms_block_when_nothing_is_there() {
+        let mut h = Harness::new();
+        for cmd in [
+            &["blpop", "a", "b", "0"][..],
+            &["brpop", "a", "1.5"],
+            &["blmove", "a", "d", "left", "left", "0"],
+            &["brpoplpush", "a", "d", "0"],
+            &["blmpop", "0.1", "1", "a", "right"],
+        ] {
+            assert_eq!(h.text(cmd), "", "{cmd:?}");
+            assert!(h.client.block.take().is_some(), "{cmd:?}");
+        }
+        h.client.in_multi = true;
+        assert_eq!(h.text(&["blpop", "a", "0"]), "*-1\r\n");
+        assert_eq!(
+            h.text(&["blmove", "a", "d", "left", "left", "0"]),
+            "$-1\r\n"
+        );
+        assert_eq!(h.text(&["brpoplpush", "a", "d", "0"]), "$-1\r\n");
+        assert_eq!(h.text(&["blmpop", "0", "1", "a", "left"]), "*-1\r\n");
     }
 
     #[test]

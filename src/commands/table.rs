@@ -511,6 +511,11 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd!("lmove", 5, [WRITE, DENYOOM], (1, 2, 1), "list", lists::lmove, "source destination LEFT|RIGHT LEFT|RIGHT", "Pops an element from one end of a list and pushes it onto an end of another (or the same) list, returning it.", "O(1)"),
     cmd!("rpoplpush", 3, [WRITE, DENYOOM], (1, 2, 1), "list", lists::rpoplpush, "source destination", "Pops the last element of a list and pushes it at the head of another (or the same) list, returning it.", "O(1)"),
     cmd!("lmpop", -4, [WRITE], (0, 0, 0), "list", lists::lmpop, "numkeys key [key ...] LEFT|RIGHT [COUNT count]", "Pops elements from the first non-empty list among several keys.", "O(N+M) where N is the number of provided keys and M is the number of elements returned."),
+    cmd!("blpop", -3, [WRITE, NOSCRIPT, BLOCKING], (1, -2, 1), "list", lists::blpop, "key [key ...] timeout", "Pops the first element of the first non-empty list among several keys, waiting for one when all are empty.", "O(N) where N is the number of provided keys."),
+    cmd!("brpop", -3, [WRITE, NOSCRIPT, BLOCKING], (1, -2, 1), "list", lists::brpop, "key [key ...] timeout", "Pops the last element of the first non-empty list among several keys, waiting for one when all are empty.", "O(N) where N is the number of provided keys."),
+    cmd!("blmove", 6, [WRITE, DENYOOM, NOSCRIPT, BLOCKING], (1, 2, 1), "list", lists::blmove, "source destination LEFT|RIGHT LEFT|RIGHT timeout", "Moves an element from one list to another like LMOVE, waiting for the source to receive one when it is empty.", "O(1)"),
+    cmd!("brpoplpush", 4, [WRITE, DENYOOM, NOSCRIPT, BLOCKING], (1, 2, 1), "list", lists::brpoplpush, "source destination timeout", "Moves the last element of a list to the head of another like RPOPLPUSH, waiting for the source to receive one when it is empty.", "O(1)"),
+    cmd!("blmpop", -5, [WRITE, BLOCKING], (0, 0, 0), "list", lists::blmpop, "timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]", "Pops elements from the first non-empty list among several keys like LMPOP, waiting for one when all are empty.", "O(N+M) where N is the number of provided keys and M is the number of elements returned."),
     // lists (rows above this line)
 
     // hashes (rows above this line)
