@@ -4,6 +4,7 @@
 use super::args::{int_arg, is_keyword};
 use super::blocking::{self, TimeoutReply};
 use super::{Args, CmdError, CmdResult, Ctx};
+use crate::protocol::ReplyBuf;
 use crate::store::list::{End, ListValue};
 use crate::store::{StoreError, Value};
 
@@ -91,16 +92,11 @@ pub fn rpushx(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 }
 
 /// Pops up to `count` elements from `end` of `list` as an array reply.
-fn reply_popped(
-    ctx_out: &mut crate::protocol::ReplyBuf,
-    list: &mut ListValue,
-    end: End,
-    count: usize,
-) {
+fn reply_popped(out: &mut ReplyBuf, list: &mut ListValue, end: End, count: usize) {
     let n = count.min(list.len());
-    ctx_out.array(n);
+    out.array(n);
     for _ in 0..n {
-        list.pop_with(end, |elem| ctx_out.bulk(elem));
+        list.pop_with(end, |elem| out.bulk(elem));
     }
 }
 

@@ -20,8 +20,8 @@ use std::collections::VecDeque;
 
 /// Most entry bytes in a chunk (a chunk may exceed it only to hold one larger element).
 pub const CHUNK_BYTES: usize = 8192;
-/// Buffer size the first chunk of a new list starts from; it doubles up to [`CHUNK_BYTES`].
-const FIRST_CHUNK_BYTES: usize = 16;
+/// Smallest buffer a shrinking chunk keeps.
+const MIN_CHUNK_BYTES: usize = 16;
 /// A chunk this small after a removal is merged into a neighbour when both fit in one chunk.
 const MERGE_BELOW: usize = CHUNK_BYTES / 4;
 /// A list of one chunk gives memory back when its buffer is less than a quarter used.
@@ -154,7 +154,7 @@ impl Chunk {
 
     /// Makes `need` bytes of room at `at`; false when the chunk is full and the caller must
     /// start a new chunk. Either the free room is re-centred (some bytes moved, bounded by the
-    /// chunk size) or the buffer doubles; both keep pushes O(1) amortized.
+    /// chunk size) or the buffer grows geometrically; both keep pushes O(1) amortized.
     fn reserve(&mut self, need: usize, at: End) -> bool {
         let cap = self.buf.len();
         let gap = match at {
@@ -180,7 +180,11 @@ impl Chunk {
             self.end = new_start + used;
             return true;
         }
-        let new_cap = (cap * 2).min(CHUNK_BYTES).max(used + need);
+        // Grow by a quarter (and at least 16 bytes): still O(1) amortized per push, and a
+        // short list wastes at most ~20% of its buffer, as many short lists are the common case.
+        let new_cap = (cap + (cap / 4).max(MIN_CHUNK_BYTES))
+            .min(CHUNK_BYTES)
+            .max(used + need);
         let room = new_cap - used - need;
         let new_start = match at {
             // Keep the other side's free room when it fits, for mixed pushes.
@@ -206,7 +210,7 @@ impl Chunk {
     fn shrink_if_sparse(&mut self) {
         let used = self.used();
         if self.buf.len() > SHRINK_ABOVE && used * 4 < self.buf.len() {
-            let cap = (used * 2).max(FIRST_CHUNK_BYTES);
+            let cap = (used * 2).max(MIN_CHUNK_BYTES);
             self.relocate(cap, (cap - used) / 2);
         }
     }
@@ -349,10 +353,14 @@ impl ListValue {
             End::Back => self.chunks.back_mut(),
         };
         if !edge.is_some_and(|c| c.reserve(need, end)) {
-            // A new list starts small (most lists are short); a new chunk of a list that
-            // filled one is likely to fill too, so it gets the full size at once.
+            // A new list starts with just the room it needs (most lists are short), and a
+            // table of one chunk; a new chunk of a list that filled one is likely to fill too,
+            // so it gets the full size at once.
             let cap = if self.chunks.is_empty() {
-                need.max(FIRST_CHUNK_BYTES)
+                if self.chunks.capacity() == 0 {
+                    self.chunks.reserve_exact(1);
+                }
+                need
             } else {
                 need.max(CHUNK_BYTES)
             };
