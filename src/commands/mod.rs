@@ -10,6 +10,7 @@ pub mod docs;
 pub mod graphs;
 pub mod hashes;
 pub mod keys;
+pub mod lists;
 pub mod queues;
 pub mod server;
 pub mod sets;

@@ -2,7 +2,7 @@
 //! exactly N arguments including the name, -N at least N), flags, key positions, handler and
 //! documentation. COMMAND, COMMAND DOCS and the README's command list come from it.
 
-use super::{hashes, keys, server, sets, strings, Args, CmdResult, Ctx};
+use super::{hashes, keys, lists, server, sets, strings, Args, CmdResult, Ctx};
 use crate::store::FastMap;
 use std::sync::OnceLock;
 
@@ -500,6 +500,28 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd!("randomkey", 1, [READONLY], (0, 0, 0), "generic", keys::randomkey, "", "Returns a random key name from the database.", "O(1)"),
     cmd!("touch", -2, [READONLY, FAST], (1, -1, 1), "generic", keys::touch, "key [key ...]", "Returns the number of existing keys out of those specified after updating the time they were last accessed.", "O(N) where N is the number of keys that will be touched."),
     cmd!("object", -2, [], (0, 0, 0), "generic", server::container, "subcommand [arguments]", "A container for object introspection commands.", "Depends on subcommand.", subs = OBJECT_SUBCOMMANDS),
+    cmd!("lpush", -3, [WRITE, DENYOOM, FAST], (1, 1, 1), "list", lists::lpush, "key element [element ...]", "Adds elements at the head of a list, creating the list if needed.", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments."),
+    cmd!("rpush", -3, [WRITE, DENYOOM, FAST], (1, 1, 1), "list", lists::rpush, "key element [element ...]", "Adds elements at the tail of a list, creating the list if needed.", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments."),
+    cmd!("lpushx", -3, [WRITE, DENYOOM, FAST], (1, 1, 1), "list", lists::lpushx, "key element [element ...]", "Adds elements at the head of a list only when the list exists.", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments."),
+    cmd!("rpushx", -3, [WRITE, DENYOOM, FAST], (1, 1, 1), "list", lists::rpushx, "key element [element ...]", "Adds elements at the tail of a list only when the list exists.", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments."),
+    cmd!("lpop", -2, [WRITE, FAST], (1, 1, 1), "list", lists::lpop, "key [count]", "Removes and returns the first elements of a list; the key goes when the list empties.", "O(N) where N is the number of elements returned"),
+    cmd!("rpop", -2, [WRITE, FAST], (1, 1, 1), "list", lists::rpop, "key [count]", "Removes and returns the last elements of a list; the key goes when the list empties.", "O(N) where N is the number of elements returned"),
+    cmd!("llen", 2, [READONLY, FAST], (1, 1, 1), "list", lists::llen, "key", "Returns the number of elements in a list.", "O(1)"),
+    cmd!("lrange", 4, [READONLY], (1, 1, 1), "list", lists::lrange, "key start stop", "Returns the elements of a list between two indexes, inclusive.", "O(S+N) where S is the distance of start offset from HEAD for small lists, from nearest end (HEAD or TAIL) for large lists; and N is the number of elements in the specified range."),
+    cmd!("lindex", 3, [READONLY], (1, 1, 1), "list", lists::lindex, "key index", "Returns the element at an index of a list (negative indexes count from the tail).", "O(N) where N is the number of elements to traverse to get to the element at index. This makes asking for the first or the last element of the list O(1)."),
+    cmd!("lset", 4, [WRITE, DENYOOM], (1, 1, 1), "list", lists::lset, "key index element", "Replaces the element at an index of a list.", "O(N) where N is the length of the list. Setting either the first or the last element of the list is O(1)."),
+    cmd!("linsert", 5, [WRITE, DENYOOM], (1, 1, 1), "list", lists::linsert, "key BEFORE|AFTER pivot element", "Inserts an element before or after the first occurrence of another element in a list.", "O(N) where N is the number of elements to traverse before seeing the value pivot. This means that inserting somewhere on the left end on the list (head) can be considered O(1) and inserting somewhere on the right end (tail) is O(N)."),
+    cmd!("lrem", 4, [WRITE], (1, 1, 1), "list", lists::lrem, "key count element", "Removes occurrences of an element from a list, from the head or the tail.", "O(N+M) where N is the length of the list and M is the number of elements removed."),
+    cmd!("ltrim", 4, [WRITE], (1, 1, 1), "list", lists::ltrim, "key start stop", "Keeps only the elements of a list between two indexes, removing the rest.", "O(N) where N is the number of elements to be removed by the operation."),
+    cmd!("lpos", -3, [READONLY], (1, 1, 1), "list", lists::lpos, "key element [RANK rank] [COUNT num-matches] [MAXLEN len]", "Returns the indexes of the elements of a list equal to a given one.", "O(N) where N is the number of elements in the list, for the average case. When searching for elements near the head or the tail of the list, or when the MAXLEN option is provided, the command may run in constant time."),
+    cmd!("lmove", 5, [WRITE, DENYOOM], (1, 2, 1), "list", lists::lmove, "source destination LEFT|RIGHT LEFT|RIGHT", "Pops an element from one end of a list and pushes it onto an end of another (or the same) list, returning it.", "O(1)"),
+    cmd!("rpoplpush", 3, [WRITE, DENYOOM], (1, 2, 1), "list", lists::rpoplpush, "source destination", "Pops the last element of a list and pushes it at the head of another (or the same) list, returning it.", "O(1)"),
+    cmd!("lmpop", -4, [WRITE], (0, 0, 0), "list", lists::lmpop, "numkeys key [key ...] LEFT|RIGHT [COUNT count]", "Pops elements from the first non-empty list among several keys.", "O(N+M) where N is the number of provided keys and M is the number of elements returned."),
+    cmd!("blpop", -3, [WRITE, NOSCRIPT, BLOCKING], (1, -2, 1), "list", lists::blpop, "key [key ...] timeout", "Pops the first element of the first non-empty list among several keys, waiting for one when all are empty.", "O(N) where N is the number of provided keys."),
+    cmd!("brpop", -3, [WRITE, NOSCRIPT, BLOCKING], (1, -2, 1), "list", lists::brpop, "key [key ...] timeout", "Pops the last element of the first non-empty list among several keys, waiting for one when all are empty.", "O(N) where N is the number of provided keys."),
+    cmd!("blmove", 6, [WRITE, DENYOOM, NOSCRIPT, BLOCKING], (1, 2, 1), "list", lists::blmove, "source destination LEFT|RIGHT LEFT|RIGHT timeout", "Moves an element from one list to another like LMOVE, waiting for the source to receive one when it is empty.", "O(1)"),
+    cmd!("brpoplpush", 4, [WRITE, DENYOOM, NOSCRIPT, BLOCKING], (1, 2, 1), "list", lists::brpoplpush, "source destination timeout", "Moves the last element of a list to the head of another like RPOPLPUSH, waiting for the source to receive one when it is empty.", "O(1)"),
+    cmd!("blmpop", -5, [WRITE, BLOCKING], (0, 0, 0), "list", lists::blmpop, "timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]", "Pops elements from the first non-empty list among several keys like LMPOP, waiting for one when all are empty.", "O(N+M) where N is the number of provided keys and M is the number of elements returned."),
     // lists (rows above this line)
 
     cmd!("hset", -4, [WRITE, DENYOOM, FAST], (1, 1, 1), "hash", hashes::hset, "key field value [field value ...]", "Sets one or more fields of a hash, creating the hash if needed.", "O(1) for each field/value pair added, so O(N) to add N field/value pairs when the command is called with multiple field/value pairs."),
