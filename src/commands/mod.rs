@@ -11,6 +11,7 @@ pub mod keys;
 pub mod server;
 pub mod strings;
 pub mod table;
+pub mod zsets;
 
 use crate::config::Config;
 use crate::protocol::ReplyBuf;

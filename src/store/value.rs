@@ -4,6 +4,7 @@ use super::graph::GraphValue;
 use super::hash::HashValue;
 use super::list::ListValue;
 use super::set::SetValue;
+use super::zset_ops::ZSetValue;
 
 /// How OBJECT ENCODING names a string: Redis decides when the value is written (SET tries
 /// `int`, INCRBYFLOAT makes `embstr`, APPEND and SETRANGE make `raw`), not from its content.
@@ -23,6 +24,7 @@ pub enum Value {
     List(Box<ListValue>),
     Hash(Box<HashValue>),
     Set(Box<SetValue>),
+    ZSet(Box<ZSetValue>),
     Graph(Box<GraphValue>),
 }
 
@@ -58,6 +60,7 @@ accessors! {
     List, ListValue, as_list, as_list_mut, new_list;
     Hash, HashValue, as_hash, as_hash_mut, new_hash;
     Set, SetValue, as_set, as_set_mut, new_set;
+    ZSet, ZSetValue, as_zset, as_zset_mut, new_zset;
     Graph, GraphValue, as_graph, as_graph_mut, new_graph;
 }
 
@@ -69,6 +72,7 @@ impl Value {
             Value::List(_) => "list",
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
+            Value::ZSet(_) => "zset",
             Value::Graph(_) => "graph",
         }
     }
@@ -90,6 +94,7 @@ impl Value {
             Value::List(_) => "quicklist",
             Value::Hash(_) => "hashtable",
             Value::Set(_) => "hashtable",
+            Value::ZSet(v) => v.encoding(),
             Value::Graph(_) => "adjacency",
         }
     }
@@ -101,6 +106,7 @@ impl Value {
             Value::List(v) => v.is_empty(),
             Value::Hash(v) => v.is_empty(),
             Value::Set(v) => v.is_empty(),
+            Value::ZSet(v) => v.is_empty(),
             // A graph carries its settings and lives on when empty, until DEL.
             Value::Graph(_) => false,
         }
