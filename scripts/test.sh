@@ -87,6 +87,8 @@ ensure_rust() {
         rustup component add clippy >&2
     fi
     have cc || apt_install gcc libc6-dev
+    # `ss` shows the server sockets' keepalive timers to tests/network.rs.
+    have ss || apt_install iproute2
 }
 
 # Prints the first Python >= 3.10 found.

@@ -3,7 +3,7 @@
 use super::keyspace::DbMut;
 use super::long_double::LongDouble;
 use super::value::{StrEncoding, Value};
-use super::{StoreError, StoreResult, MAX_STRING_LEN};
+use super::{ShortBytes, StoreError, StoreResult, MAX_STRING_LEN};
 
 /// SET's NX / XX condition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -130,7 +130,7 @@ impl DbMut<'_> {
         }
     }
 
-    fn string_mut(&mut self, key: &[u8]) -> StoreResult<Option<&mut Vec<u8>>> {
+    fn string_mut(&mut self, key: &[u8]) -> StoreResult<Option<&mut ShortBytes>> {
         match self.lookup_write(key) {
             None => Ok(None),
             Some(Value::Str(s, _)) => Ok(Some(s)),
@@ -146,7 +146,7 @@ impl DbMut<'_> {
         opts: SetOptions,
     ) -> StoreResult<SetOutcome> {
         let previous = if opts.get {
-            self.string_mut(key)?.map(|s| s.clone())
+            self.string_mut(key)?.map(|s| s.to_vec())
         } else {
             None
         };
@@ -178,7 +178,7 @@ impl DbMut<'_> {
                 self.replace_ttl(key, ttl);
                 self.modified(key);
             }
-            _ => self.insert(key, Value::Str(value.to_vec(), StrEncoding::Auto), ttl),
+            _ => self.insert(key, Value::Str(value.into(), StrEncoding::Auto), ttl),
         }
         Ok(SetOutcome {
             written: true,
@@ -188,7 +188,7 @@ impl DbMut<'_> {
 
     /// GETDEL. O(1).
     pub fn get_del(&mut self, key: &[u8]) -> StoreResult<Option<Vec<u8>>> {
-        let value = self.string_mut(key)?.map(std::mem::take);
+        let value = self.string_mut(key)?.map(|s| std::mem::take(s).into_vec());
         if value.is_some() {
             self.remove(key);
         }
@@ -227,7 +227,7 @@ impl DbMut<'_> {
             }
             None => {
                 let ttl = self.expire_at(key);
-                self.insert(key, Value::Str(data.to_vec(), StrEncoding::Raw), ttl);
+                self.insert(key, Value::Str(data.into(), StrEncoding::Raw), ttl);
                 Ok(data.len())
             }
         }
@@ -279,7 +279,7 @@ impl DbMut<'_> {
                 *enc = encoding;
                 self.modified(key);
             }
-            _ => self.insert(key, Value::Str(text.to_vec(), encoding), None),
+            _ => self.insert(key, Value::Str(text.into(), encoding), None),
         }
     }
 
@@ -329,7 +329,7 @@ impl DbMut<'_> {
                 if data.is_empty() {
                     return Ok(0);
                 }
-                let mut s = vec![0u8; end];
+                let mut s = ShortBytes::from_elem(0, end);
                 s[offset..].copy_from_slice(data);
                 self.insert(key, Value::Str(s, StrEncoding::Raw), None);
                 Ok(end)
@@ -344,7 +344,7 @@ impl DbMut<'_> {
             return false;
         }
         for (key, value) in pairs {
-            self.insert(key, Value::Str(value.to_vec(), StrEncoding::Auto), None);
+            self.insert(key, Value::Str((*value).into(), StrEncoding::Auto), None);
         }
         true
     }
