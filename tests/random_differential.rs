@@ -556,7 +556,7 @@ impl Gen {
         let m = self.zmember();
         let m2 = self.zmember();
         use Compare::*;
-        match self.rng.gen_range(0..36) {
+        match self.rng.gen_range(0..38) {
             0..=5 => {
                 let mut c = cmd(Exact, &["ZADD", k]);
                 for flag in ["NX", "XX", "GT", "LT", "CH", "INCR"] {
@@ -723,6 +723,19 @@ impl Gen {
                 }
             }
             34 => cmd(Shape, &["ZRANDMEMBER", k]),
+            35 => {
+                let side = self.pick(&["MIN", "MAX"]);
+                let n = self.pick(&["1", "2", "5"]);
+                match self.rng.gen_range(0..3) {
+                    0 => cmd(Exact, &["ZMPOP", "2", k, k2, side, "COUNT", n]),
+                    1 => cmd(Exact, &["ZMPOP", "1", k, side]),
+                    _ => cmd(Exact, &["BZMPOP", "0.01", "2", k, k2, side, "COUNT", n]),
+                }
+            }
+            36 => {
+                let limit = self.pick(&["0", "1", "2"]);
+                cmd(Exact, &["ZINTERCARD", "2", k, k2, "LIMIT", limit])
+            }
             _ => cmd(Exact, &["OBJECT", "ENCODING", k]),
         }
     }

@@ -648,6 +648,63 @@ fn bzpop_without_waiting() {
     );
 }
 
+#[test]
+fn zintercard_zmpop_bzmpop() {
+    differential(
+        r#"
+        ZADD a 1 x 2 y 3 z
+        ZADD b 1 y 2 z 3 w
+        ZINTERCARD 2 a b
+        ZINTERCARD 2 a b LIMIT 1
+        ZINTERCARD 2 a b LIMIT 0
+        ZINTERCARD 2 a b LIMIT 1 LIMIT 5
+        ZINTERCARD 2 a b LIMIT -1
+        ZINTERCARD 2 a b LIMIT x
+        ZINTERCARD 2 a b LIMIT
+        ZINTERCARD 0 a
+        ZINTERCARD x a
+        ZINTERCARD 3 a b
+        ZINTERCARD 2 a b WEIGHTS 1 2
+        ZINTERCARD 2 a b WITHSCORES
+        ZINTERCARD 1 nokey
+        ZMPOP 1 a MIN
+        ZMPOP 2 nokey a MAX COUNT 5
+        EXISTS a
+        ZMPOP 1 b min count 2
+        ZMPOP 1 b MIN COUNT 0
+        ZMPOP 1 b MIN COUNT -1
+        ZMPOP 1 b MIN COUNT x
+        ZMPOP 1 b MIN COUNT 1 COUNT 2
+        ZMPOP 1 b MIN COUNT
+        ZMPOP 0 b MIN
+        ZMPOP x b MIN
+        ZMPOP 9223372036854775807 b MIN
+        ZMPOP 1 b FOO
+        ZMPOP 2 b MIN
+        ZMPOP 1 nokey MIN
+        ZMPOP 1 b MAX COUNT 9223372036854775807
+        EXISTS b
+        BZMPOP 0.01 1 nokey MIN
+        ZADD c 1 p 2 q
+        BZMPOP 0 1 c MAX COUNT 10
+        BZMPOP -1 1 c MAX
+        BZMPOP -1 0 c MAX
+        BZMPOP x 1 c FOO
+        BZMPOP x 1 c MIN COUNT 0
+        BZMPOP x 1 c MIN
+        SET str v
+        ZINTERCARD 2 a str
+        ZMPOP 2 nokey str MIN
+        BZMPOP 0 2 nokey str MIN
+        @any HELLO 3
+        ZADD d 1 p 2 q
+        ZMPOP 1 d MIN COUNT 2
+        ZMPOP 1 d MIN
+        BZMPOP 0.01 1 d MIN
+        "#,
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Blocking scenarios, run on both servers and compared
 // ---------------------------------------------------------------------------------------------
@@ -767,6 +824,23 @@ fn a_disconnected_waiter_is_skipped() {
         let added = writer.cmd(&["ZADD", "k", "1", "a", "2", "b"]);
         let served = stays.read_reply();
         let left = writer.cmd(&["ZRANGE", "k", "0", "-1"]);
+        vec![added, served, left]
+    });
+}
+
+#[test]
+fn bzmpop_waiter_gets_up_to_count_members() {
+    on_both(|server| {
+        let mut waiter = server.raw();
+        let mut writer = server.raw();
+        send(
+            &mut waiter,
+            &["BZMPOP", "0", "2", "k1", "k2", "MAX", "COUNT", "2"],
+        );
+        wait_blocked(&mut writer, 1);
+        let added = writer.cmd(&["ZADD", "k2", "1", "a", "2", "b", "3", "c"]);
+        let served = waiter.read_reply();
+        let left = writer.cmd(&["ZRANGE", "k2", "0", "-1"]);
         vec![added, served, left]
     });
 }

@@ -472,9 +472,79 @@ pub fn bzpopmax(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     blocking_pop(ctx, args, true)
 }
 
+/// ZMPOP / BZMPOP: `[timeout] numkeys key [key ...] MIN|MAX [COUNT count]`, checked in
+/// Redis's order (numkeys, direction, COUNT, then the timeout).
+fn mpop_generic(ctx: &mut Ctx, args: &mut Args, blocking: bool) -> CmdResult {
+    let timeout = if blocking { Some(args.bytes()?) } else { None };
+    let numkeys = int_arg(args.bytes()?)
+        .ok()
+        .and_then(|n| usize::try_from(n).ok())
+        .filter(|&n| n >= 1)
+        .ok_or_else(|| CmdError::msg("ERR numkeys should be greater than 0"))?;
+    let rest = args.rest();
+    if numkeys >= rest.len() {
+        return Err(CmdError::Syntax);
+    }
+    let (keys, tail) = rest.split_at(numkeys);
+    let max = match tail.first() {
+        Some(side) if is_keyword(side, "min") => false,
+        Some(side) if is_keyword(side, "max") => true,
+        _ => return Err(CmdError::Syntax),
+    };
+    let mut count = None;
+    let mut options = &tail[1..];
+    while let Some((&opt, more)) = options.split_first() {
+        if count.is_none() && !more.is_empty() && is_keyword(opt, "count") {
+            count = Some(
+                int_arg(more[0])
+                    .ok()
+                    .and_then(|n| usize::try_from(n).ok())
+                    .filter(|&n| n >= 1)
+                    .ok_or_else(|| CmdError::msg("ERR count should be greater than 0"))?,
+            );
+            options = &more[1..];
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    let deadline = match timeout {
+        Some(arg) => parse_timeout(ctx, arg)?,
+        None => None,
+    };
+    match ctx.db().zpop(keys, max, count.unwrap_or(1))? {
+        Some((index, items)) => {
+            ctx.out.array(2);
+            ctx.out.bulk(keys[index]);
+            reply_owned_pairs(ctx.out, &items, true, true);
+        }
+        None if blocking => block(ctx, keys, deadline, TimeoutReply::NullArray),
+        None => ctx.out.null_array(),
+    }
+    Ok(())
+}
+
+pub fn zmpop(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    mpop_generic(ctx, args, false)
+}
+
+pub fn bzmpop(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    mpop_generic(ctx, args, true)
+}
+
 // ---------------------------------------------------------------------------------------------
 // ZUNION, ZINTER, ZDIFF and their STORE forms
 // ---------------------------------------------------------------------------------------------
+
+/// Which form of a set operation is parsed (they accept different options).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SetOpForm {
+    /// ZUNION, ZINTER, ZDIFF: WITHSCORES allowed.
+    Reply,
+    /// ZUNIONSTORE, ZINTERSTORE, ZDIFFSTORE.
+    Store,
+    /// ZINTERCARD: only LIMIT.
+    Cardinality,
+}
 
 /// A parsed set-operation request.
 struct SetOpRequest<'a> {
@@ -482,6 +552,8 @@ struct SetOpRequest<'a> {
     weights: Vec<f64>,
     aggregate: Aggregate,
     withscores: bool,
+    /// ZINTERCARD's LIMIT (0 = none).
+    limit: usize,
 }
 
 /// Parses `numkeys key [key ...] [WEIGHTS ...] [AGGREGATE ...] [WITHSCORES]` as Redis's
@@ -490,9 +562,10 @@ fn parse_setop<'a>(
     ctx: &mut Ctx,
     args: &mut Args<'a>,
     op: SetOp,
-    store: bool,
+    form: SetOpForm,
     name: &str,
 ) -> Result<SetOpRequest<'a>, CmdError> {
+    let weighted = op != SetOp::Diff && form != SetOpForm::Cardinality;
     let numkeys = args.int()?;
     if numkeys < 1 {
         return Err(CmdError::msg(format!(
@@ -516,9 +589,10 @@ fn parse_setop<'a>(
         weights: Vec::new(),
         aggregate: Aggregate::Sum,
         withscores: false,
+        limit: 0,
     };
     while let Some((&opt, tail)) = options.split_first() {
-        if op != SetOp::Diff && tail.len() >= numkeys && is_keyword(opt, "weights") {
+        if weighted && tail.len() >= numkeys && is_keyword(opt, "weights") {
             request.weights = tail[..numkeys]
                 .iter()
                 .map(|w| {
@@ -526,7 +600,7 @@ fn parse_setop<'a>(
                 })
                 .collect::<Result<_, _>>()?;
             options = &tail[numkeys..];
-        } else if op != SetOp::Diff && !tail.is_empty() && is_keyword(opt, "aggregate") {
+        } else if weighted && !tail.is_empty() && is_keyword(opt, "aggregate") {
             request.aggregate = if is_keyword(tail[0], "sum") {
                 Aggregate::Sum
             } else if is_keyword(tail[0], "min") {
@@ -537,9 +611,15 @@ fn parse_setop<'a>(
                 return Err(CmdError::Syntax);
             };
             options = &tail[1..];
-        } else if !store && is_keyword(opt, "withscores") {
+        } else if form == SetOpForm::Reply && is_keyword(opt, "withscores") {
             request.withscores = true;
             options = tail;
+        } else if form == SetOpForm::Cardinality && !tail.is_empty() && is_keyword(opt, "limit") {
+            request.limit = int_arg(tail[0])
+                .ok()
+                .and_then(|n| usize::try_from(n).ok())
+                .ok_or_else(|| CmdError::msg("ERR LIMIT can't be negative"))?;
+            options = &tail[1..];
         } else {
             return Err(CmdError::Syntax);
         }
@@ -549,7 +629,7 @@ fn parse_setop<'a>(
 
 fn setop_store(ctx: &mut Ctx, args: &mut Args, op: SetOp, name: &str) -> CmdResult {
     let dst = args.bytes()?;
-    let request = parse_setop(ctx, args, op, true, name)?;
+    let request = parse_setop(ctx, args, op, SetOpForm::Store, name)?;
     let stored =
         ctx.db()
             .zsetop_store(dst, op, request.keys, &request.weights, request.aggregate)?;
@@ -558,7 +638,7 @@ fn setop_store(ctx: &mut Ctx, args: &mut Args, op: SetOp, name: &str) -> CmdResu
 }
 
 fn setop_reply(ctx: &mut Ctx, args: &mut Args, op: SetOp, name: &str) -> CmdResult {
-    let request = parse_setop(ctx, args, op, false, name)?;
+    let request = parse_setop(ctx, args, op, SetOpForm::Reply, name)?;
     let result = ctx
         .db()
         .zsetop(op, request.keys, &request.weights, request.aggregate)?;
@@ -589,6 +669,25 @@ pub fn zinter(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 
 pub fn zdiff(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     setop_reply(ctx, args, SetOp::Diff, "zdiff")
+}
+
+pub fn zintercard(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let request = parse_setop(
+        ctx,
+        args,
+        SetOp::Inter,
+        SetOpForm::Cardinality,
+        "zintercard",
+    )?;
+    let result = ctx
+        .db()
+        .zsetop(SetOp::Inter, request.keys, &[], Aggregate::Sum)?;
+    let count = match request.limit {
+        0 => result.len(),
+        limit => result.len().min(limit),
+    };
+    ctx.out.int(count as i64);
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
