@@ -353,7 +353,7 @@ impl Gen {
                     cmd(Scan, &["SCAN", "0", "MATCH", "k[1-3]"])
                 }
             }
-            14 | 15 | 16 => cmd(Exact, &["OBJECT", "ENCODING", k]),
+            14..=16 => cmd(Exact, &["OBJECT", "ENCODING", k]),
             17 => {
                 let ty = self.pick(&["string", "list", "hash", "set", "zset"]);
                 cmd(Scan, &["SCAN", "0", "TYPE", ty])
