@@ -832,7 +832,7 @@ mod tests {
             Ok(0)
         );
         assert!(!db.exists(b"d"));
-        db.set(b"s", Value::Str(b"v".to_vec(), Default::default()), false);
+        db.set(b"s", Value::Str(b"v".as_slice().into(), Default::default()), false);
         assert_eq!(
             db.zsetop(SetOp::Union, &[b"a", b"s"], &[], Aggregate::Sum),
             Err(StoreError::WrongType)
