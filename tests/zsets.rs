@@ -829,6 +829,22 @@ fn a_disconnected_waiter_is_skipped() {
 }
 
 #[test]
+fn a_waited_key_rewritten_with_another_type_keeps_the_client_waiting() {
+    on_both(|server| {
+        let mut waiter = server.raw();
+        let mut writer = server.raw();
+        send(&mut waiter, &["BZPOPMIN", "k", "0"]);
+        wait_blocked(&mut writer, 1);
+        let set = writer.cmd(&["SET", "k", "v"]);
+        let still_blocked = waiter.read_reply_within(Duration::from_millis(200)).is_err();
+        let _ = writer.cmd(&["DEL", "k"]);
+        let added = writer.cmd(&["ZADD", "k", "1", "a"]);
+        let served = waiter.read_reply();
+        vec![set, vec![still_blocked as u8], added, served]
+    });
+}
+
+#[test]
 fn bzmpop_waiter_gets_up_to_count_members() {
     on_both(|server| {
         let mut waiter = server.raw();

@@ -3,7 +3,10 @@
 use super::graph::GraphValue;
 use super::hash::HashValue;
 use super::list::ListValue;
+use super::queue::QueueValue;
 use super::set::SetValue;
+use super::stack::StackValue;
+use super::tree::TreeValue;
 use super::zset_ops::ZSetValue;
 use super::ShortBytes;
 
@@ -26,7 +29,10 @@ pub enum Value {
     Hash(Box<HashValue>),
     Set(Box<SetValue>),
     ZSet(Box<ZSetValue>),
+    Tree(Box<TreeValue>),
     Graph(Box<GraphValue>),
+    Queue(Box<QueueValue>),
+    Stack(Box<StackValue>),
 }
 
 /// Generates the typed accessors `DbMut::read_typed`/`write_typed` take.
@@ -62,7 +68,10 @@ accessors! {
     Hash, HashValue, as_hash, as_hash_mut, new_hash;
     Set, SetValue, as_set, as_set_mut, new_set;
     ZSet, ZSetValue, as_zset, as_zset_mut, new_zset;
+    Tree, TreeValue, as_tree, as_tree_mut, new_tree;
     Graph, GraphValue, as_graph, as_graph_mut, new_graph;
+    Queue, QueueValue, as_queue, as_queue_mut, new_queue;
+    Stack, StackValue, as_stack, as_stack_mut, new_stack;
 }
 
 impl Value {
@@ -74,7 +83,10 @@ impl Value {
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
             Value::ZSet(_) => "zset",
+            Value::Tree(_) => "tree",
             Value::Graph(_) => "graph",
+            Value::Queue(_) => "queue",
+            Value::Stack(_) => "stack",
         }
     }
 
@@ -96,7 +108,10 @@ impl Value {
             Value::Hash(_) => "hashtable",
             Value::Set(_) => "hashtable",
             Value::ZSet(v) => v.encoding(),
+            Value::Tree(_) => "avltree",
             Value::Graph(_) => "adjacency",
+            Value::Queue(_) => "ringbuffer",
+            Value::Stack(_) => "vector",
         }
     }
 
@@ -108,8 +123,11 @@ impl Value {
             Value::Hash(v) => v.is_empty(),
             Value::Set(v) => v.is_empty(),
             Value::ZSet(v) => v.is_empty(),
-            // A graph carries its settings and lives on when empty, until DEL.
-            Value::Graph(_) => false,
+            Value::Queue(v) => v.is_empty(),
+            Value::Stack(v) => v.is_empty(),
+            // A tree or graph carries its settings (ordering, directedness) and lives on
+            // when empty, until DEL.
+            Value::Tree(_) | Value::Graph(_) => false,
         }
     }
 }
