@@ -475,6 +475,39 @@ fn zunion_zinter_zdiff() {
 }
 
 #[test]
+fn sets_as_inputs_score_one() {
+    differential(
+        r#"
+        ZADD z 1 a 2 b 3 c
+        SADD s b c d
+        SADD ints 1 2 3
+        ZUNION 2 z s WITHSCORES
+        ZUNION 2 z s WEIGHTS 1 10 WITHSCORES
+        ZUNION 2 s ints WITHSCORES AGGREGATE MAX
+        ZINTER 2 z s WITHSCORES
+        ZINTER 2 s z WEIGHTS 5 1 AGGREGATE MIN WITHSCORES
+        ZDIFF 2 z s WITHSCORES
+        ZDIFF 2 s z WITHSCORES
+        ZDIFF 1 ints WITHSCORES
+        ZINTERCARD 2 z s
+        ZUNIONSTORE d 2 s ints
+        ZRANGE d 0 -1 WITHSCORES
+        OBJECT ENCODING d
+        ZINTERSTORE d 2 s z WEIGHTS 2 1
+        ZRANGE d 0 -1 WITHSCORES
+        ZDIFFSTORE d 2 s z
+        ZRANGE d 0 -1 WITHSCORES
+        ZADD s 1 x
+        ZRANGE s 0 -1
+        ZRANGESTORE d s 0 -1
+        HSET h f v
+        ZUNION 2 z h
+        ZINTERCARD 2 h z
+        "#,
+    );
+}
+
+#[test]
 fn zscan_and_zrandmember() {
     differential(
         r#"
@@ -836,7 +869,9 @@ fn a_waited_key_rewritten_with_another_type_keeps_the_client_waiting() {
         send(&mut waiter, &["BZPOPMIN", "k", "0"]);
         wait_blocked(&mut writer, 1);
         let set = writer.cmd(&["SET", "k", "v"]);
-        let still_blocked = waiter.read_reply_within(Duration::from_millis(200)).is_err();
+        let still_blocked = waiter
+            .read_reply_within(Duration::from_millis(200))
+            .is_err();
         let _ = writer.cmd(&["DEL", "k"]);
         let added = writer.cmd(&["ZADD", "k", "1", "a"]);
         let served = waiter.read_reply();

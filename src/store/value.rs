@@ -105,8 +105,8 @@ impl Value {
                 }
             }
             Value::List(_) => "quicklist",
-            Value::Hash(_) => "hashtable",
-            Value::Set(_) => "hashtable",
+            Value::Hash(v) => v.encoding(),
+            Value::Set(v) => v.encoding(),
             Value::ZSet(v) => v.encoding(),
             Value::Tree(_) => "avltree",
             Value::Graph(_) => "adjacency",

@@ -408,7 +408,7 @@ impl DbMut<'_> {
     /// set); WRONGTYPE otherwise. O(1).
     pub fn zset_input_type_check(&mut self, key: &[u8]) -> StoreResult<()> {
         match self.lookup_write(key) {
-            None | Some(Value::ZSet(_)) => Ok(()),
+            None | Some(Value::ZSet(_) | Value::Set(_)) => Ok(()),
             Some(_) => Err(StoreError::WrongType),
         }
     }
@@ -550,6 +550,7 @@ impl DbMut<'_> {
             let len = match self.lookup_read(key) {
                 None => 0,
                 Some(Value::ZSet(z)) => z.len(),
+                Some(Value::Set(s)) => s.len(),
                 Some(_) => return Err(StoreError::WrongType),
             };
             inputs.push(Input {
@@ -589,10 +590,18 @@ impl DbMut<'_> {
 
     /// Calls `visit` with every (member, score) of an input (a set's members score 1).
     fn for_each_input_member(&mut self, key: &[u8], mut visit: impl FnMut(&[u8], f64)) {
-        if let Some(Value::ZSet(z)) = self.lookup_write(key) {
-            for (member, score) in z.set().iter() {
-                visit(member, score);
+        match self.lookup_write(key) {
+            Some(Value::ZSet(z)) => {
+                for (member, score) in z.set().iter() {
+                    visit(member, score);
+                }
             }
+            Some(Value::Set(s)) => {
+                for member in s.iter() {
+                    member.with_bytes(|bytes| visit(bytes, 1.0));
+                }
+            }
+            _ => {}
         }
     }
 
@@ -600,6 +609,7 @@ impl DbMut<'_> {
     fn input_score(&mut self, key: &[u8], member: &[u8]) -> Option<f64> {
         match self.lookup_write(key) {
             Some(Value::ZSet(z)) => z.set().score(member),
+            Some(Value::Set(s)) => s.contains(member).then_some(1.0),
             _ => None,
         }
     }
@@ -832,7 +842,25 @@ mod tests {
             Ok(0)
         );
         assert!(!db.exists(b"d"));
-        db.set(b"s", Value::Str(b"v".as_slice().into(), Default::default()), false);
+        let set = crate::store::set::SetValue::from_members([&b"y"[..], b"q"]).unwrap();
+        db.set(b"plain", Value::Set(Box::new(set)), false);
+        let with_set = db
+            .zsetop(SetOp::Union, &[b"a", b"plain"], &[1.0, 3.0], Aggregate::Sum)
+            .unwrap();
+        assert_eq!(
+            with_set,
+            vec![
+                (m("x"), 1.0),
+                (m("q"), 3.0),
+                (m("y"), 5.0),
+                (m("z"), f64::INFINITY)
+            ]
+        );
+        db.set(
+            b"s",
+            Value::Str(b"v".as_slice().into(), Default::default()),
+            false,
+        );
         assert_eq!(
             db.zsetop(SetOp::Union, &[b"a", b"s"], &[], Aggregate::Sum),
             Err(StoreError::WrongType)
