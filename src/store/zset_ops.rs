@@ -104,18 +104,21 @@ impl ZSetValue {
         Self::default()
     }
 
-    /// Builds the value a command stores as its result (ZUNIONSTORE, ZRANGESTORE, ...):
-    /// compact when it fits, as Redis's `zsetConvertToListpackIfNeeded`; a repeated member
-    /// keeps its last score. Fails on a NaN score. O(n log n).
-    pub fn from_result(entries: &[(Box<[u8]>, f64)]) -> Result<Self, ZSetError> {
+    /// Builds the value a command stores as its result (ZUNIONSTORE, ZRANGESTORE, ...), or
+    /// a value loaded from persistence: compact when it fits, as Redis's
+    /// `zsetConvertToListpackIfNeeded` and its RDB loading decide; a repeated member keeps
+    /// its last score. Fails on a NaN score. O(n log n).
+    pub fn from_result<M: AsRef<[u8]>>(entries: &[(M, f64)]) -> Result<Self, ZSetError> {
         let fits = entries.len() <= LISTPACK_MAX_ENTRIES
-            && entries.iter().all(|(m, _)| m.len() <= LISTPACK_MAX_VALUE);
+            && entries
+                .iter()
+                .all(|(m, _)| m.as_ref().len() <= LISTPACK_MAX_VALUE);
         let mut set = SortedSet::new();
         for (member, score) in entries {
             if fits {
-                set.insert(member, *score)?;
+                set.insert(member.as_ref(), *score)?;
             } else {
-                set.insert_exact(member, *score)?;
+                set.insert_exact(member.as_ref(), *score)?;
             }
         }
         Ok(ZSetValue {
@@ -136,6 +139,11 @@ impl ZSetValue {
 
     pub fn is_empty(&self) -> bool {
         self.set.is_empty()
+    }
+
+    /// Approximate heap bytes held (MEMORY USAGE, eviction estimates). O(n).
+    pub fn heap_bytes(&self) -> usize {
+        self.set.heap_bytes()
     }
 
     /// Whether Redis would hold this set as a listpack.
