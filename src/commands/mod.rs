@@ -18,6 +18,7 @@ pub mod stacks;
 pub mod strings;
 pub mod table;
 pub mod trees;
+pub mod zsets;
 
 use crate::config::Config;
 use crate::protocol::ReplyBuf;

@@ -16,6 +16,7 @@ pub mod string;
 pub mod tree;
 pub mod value;
 pub mod zset;
+pub mod zset_ops;
 
 pub use keyspace::{Db, DbMut, Key, Keyspace, KeyspaceStats};
 pub use value::Value;
