@@ -7,11 +7,12 @@ pub mod graph;
 pub mod hash;
 pub mod keyspace;
 pub mod list;
+pub mod pubsub;
 pub mod set;
 pub mod string;
 pub mod value;
 
-pub use keyspace::{Db, DbMut, Key, Keyspace, KeyspaceStats};
+pub use keyspace::{Db, DbMut, Key, KeyEvent, KeyEventKind, Keyspace, KeyspaceStats};
 pub use value::Value;
 
 /// The project's hasher: fast and randomly seeded per process (see PERFORMANCE.md: SipHash
