@@ -13,7 +13,7 @@
 //! keyspace and published here, in order, before the next event of the command and after it.
 
 use super::table::CommandSpec;
-use super::{Args, CmdError, CmdResult, Ctx, Server};
+use super::{Args, CmdResult, Ctx, Server};
 use crate::config::{Config, KeyspaceEvents};
 use crate::protocol::{Protover, ReplyBuf};
 use crate::store::pubsub::Kind;
@@ -397,19 +397,9 @@ pub fn spublish(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     publish_kind(ctx, args, Kind::Shard)
 }
 
-/// Redis's reply for a known subcommand called with arguments it does not take.
-fn subcommand_syntax_error(args: &Args) -> CmdError {
-    let sub = args.argv().get(1).copied().unwrap_or_default();
-    let end = sub.len().min(128);
-    CmdError::msg(format!(
-        "ERR unknown subcommand or wrong number of arguments for '{}'. Try PUBSUB HELP.",
-        String::from_utf8_lossy(&sub[..end])
-    ))
-}
-
 fn channels_kind(ctx: &mut Ctx, args: &mut Args, kind: Kind) -> CmdResult {
     if args.remaining() > 1 {
-        return Err(subcommand_syntax_error(args));
+        return Err(super::server::subcommand_syntax_error(args, "PUBSUB"));
     }
     let pattern = if args.is_empty() {
         None

@@ -24,6 +24,16 @@ pub fn help_reply(ctx: &mut Ctx, title: &str, lines: &[&str]) {
     ctx.out.simple("    Prints this help.");
 }
 
+/// Redis's reply for a known subcommand called with arguments it does not take.
+pub fn subcommand_syntax_error(args: &Args, command: &str) -> CmdError {
+    let sub = args.argv().get(1).copied().unwrap_or_default();
+    let end = sub.len().min(128);
+    CmdError::msg(format!(
+        "ERR unknown subcommand or wrong number of arguments for '{}'. Try {command} HELP.",
+        String::from_utf8_lossy(&sub[..end])
+    ))
+}
+
 /// Container commands are resolved to their subcommands before a handler runs; this one only
 /// answers when the container is called in a form the table lets through with no subcommand.
 pub fn container(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
@@ -484,7 +494,9 @@ pub fn client_pause(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
             return Err(CmdError::msg("ERR CLIENT PAUSE mode must be WRITE or ALL"));
         }
     }
-    args.finish()?;
+    if !args.is_empty() {
+        return Err(subcommand_syntax_error(args, "CLIENT"));
+    }
     let now = ctx.ks.now_ms();
     let until_ms = now.saturating_add(timeout as u64);
     // A pause in force is only ever extended and made stricter, as in Redis.
@@ -537,6 +549,9 @@ pub fn client_no_evict(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 }
 
 pub fn client_unblock(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    if args.remaining() > 2 {
+        return Err(subcommand_syntax_error(args, "CLIENT"));
+    }
     let id = args.int()?;
     let mut with_error = false;
     if !args.is_empty() {
