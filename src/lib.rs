@@ -15,4 +15,5 @@ pub mod config;
 pub mod memory;
 pub mod network;
 pub mod protocol;
+pub mod signals;
 pub mod store;

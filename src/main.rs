@@ -70,14 +70,16 @@ fn main() -> ExitCode {
     );
     let stop = reactor.stop_flag();
     let wake = reactor.wake_handle();
-    if let Err(e) = ctrlc::set_handler(move || {
+    if let Err(e) = reddish::signals::install(move || {
         stop.store(true, Ordering::Relaxed);
         wake.wake();
     }) {
-        log::warn!("could not install the signal handler: {e}");
+        log::warn!("could not install the signal handlers: {e}");
     }
     log::info!("Ready to accept connections");
-    match reactor.run(&mut NoHooks) {
+    let result = reactor.run(&mut NoHooks);
+    reddish::signals::mark_stopped();
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             log::error!("event loop failed: {e}");

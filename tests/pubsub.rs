@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 
 /// One step of a multi-connection session: on connection `conn`, send `command` (nothing
 /// when empty) and read `replies` replies (messages count as replies). A command starting
-/// with `~` is sent without the `~` and its replies are read but not compared (HELLO's id).
+/// with `~` is sent without the `~` and its replies are read but not compared (HELLO's id);
+/// `@sleep MS` waits.
 type Step<'a> = (usize, &'a str, usize);
 
 /// Runs `steps` against a fresh Reddish and a fresh redis-server and panics at the first
@@ -27,6 +28,10 @@ fn same_as_redis(steps: &[Step]) {
         while ours.len() <= conn {
             ours.push(reddish.raw());
             theirs.push(redis.raw());
+        }
+        if let Some(ms) = command.strip_prefix("@sleep ") {
+            thread::sleep(Duration::from_millis(ms.parse().expect("@sleep ms")));
+            continue;
         }
         let compare = !command.starts_with('~');
         let command = command.trim_start_matches('~');
@@ -204,6 +209,7 @@ fn keyspace_notifications_like_redis() {
         (1, "", 12),
         (0, "SET e v PX 1", 1),
         (1, "", 4),
+        (0, "@sleep 20", 0),
         (0, "GET e", 1),
         (1, "", 2),
         (0, "CONFIG SET notify-keyspace-events Em", 1),

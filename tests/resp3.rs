@@ -123,7 +123,7 @@ fn verbatim_and_map_shapes() {
         &conn.cmd(&["CONFIG", "GET", "databases"]),
         b"%1\r\n$9\r\ndatabases\r\n$2\r\n16\r\n",
     );
-    assert_bytes(&conn.cmd(&["HELLO", "2"]).split_at(4).0, b"*14\r");
+    assert_bytes(conn.cmd(&["HELLO", "2"]).split_at(4).0, b"*14\r");
     assert_bytes(
         &conn.cmd(&["CONFIG", "GET", "databases"]),
         b"*2\r\n$9\r\ndatabases\r\n$2\r\n16\r\n",

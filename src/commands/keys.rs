@@ -274,7 +274,7 @@ fn expire_generic(
         Ttl::At(t) => Some(t as i64),
     };
     let allowed = match current {
-        Some(t) => !(cond.nx || cond.gt && at <= t || cond.lt && at >= t),
+        Some(t) => !(cond.nx || (cond.gt && at <= t) || (cond.lt && at >= t)),
         None => !cond.xx && !cond.gt,
     };
     if allowed {

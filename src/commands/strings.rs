@@ -6,9 +6,6 @@ use crate::config::KeyspaceEvents;
 use crate::store::keyspace::Ttl;
 use crate::store::string::{ExpiryChange, SetCondition, SetOptions};
 
-/// A key and its value, as MSET takes them.
-type Pair<'a> = (&'a [u8], &'a [u8]);
-
 /// Keyspace events after a SET-like write: `set`, then `expire` when an expiry was given.
 fn notify_set(ctx: &mut Ctx, key: &[u8], expire_at: Option<u64>) {
     ctx.notify(KeyspaceEvents::STRING, "set", key);
@@ -261,6 +258,9 @@ pub fn mget(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     Ok(())
 }
 
+/// A key and its value.
+type Pair<'a> = (&'a [u8], &'a [u8]);
+
 fn pairs<'a>(args: &mut Args<'a>, name: &str) -> Result<Vec<Pair<'a>>, CmdError> {
     let rest = args.rest();
     if !rest.len().is_multiple_of(2) {
@@ -344,8 +344,7 @@ pub fn decrby(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 }
 
 pub fn incrbyfloat(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
-    let key = args.bytes()?;
-    let delta = args.float()?;
+    let (key, delta) = (args.bytes()?, args.bytes()?);
     let text = ctx.db().incr_by_float(key, delta)?;
     ctx.notify(KeyspaceEvents::STRING, "incrbyfloat", key);
     ctx.out.bulk(text.as_bytes());
