@@ -477,6 +477,9 @@ impl Reactor {
                         self.serve_ready_keys();
                     }
                     if !self.server.outbox.is_empty() {
+                        // The sender's reply goes out first (as in Redis), so a publisher
+                        // waiting for it is not delayed by the fan-out writes.
+                        self.queue_write(token, client);
                         self.deliver(Some(client));
                         if client.close_asap {
                             return;
