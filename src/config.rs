@@ -108,6 +108,7 @@ impl KeyspaceEvents {
     }
 
     /// True if any class in `classes` is on and so is at least one of `K` and `E`.
+    #[inline]
     pub fn wants(self, classes: u16) -> bool {
         self.0 & classes != 0 && self.0 & (Self::KEYSPACE | Self::KEYEVENT) != 0
     }

@@ -7,6 +7,7 @@ use crate::store::keyspace::Ttl;
 use crate::store::string::{ExpiryChange, SetCondition, SetOptions};
 
 /// Keyspace events after a SET-like write: `set`, then `expire` when an expiry was given.
+#[inline(always)]
 fn notify_set(ctx: &mut Ctx, key: &[u8], expire_at: Option<u64>) {
     ctx.notify(KeyspaceEvents::STRING, "set", key);
     if expire_at.is_some() {

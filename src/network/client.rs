@@ -86,6 +86,7 @@ impl Client {
     /// Decodes the next complete request and calls `run` with its arguments, the reply buffer
     /// and the state; the request is consumed unless `run` returns false (it must then wait,
     /// and is decoded again next time). `Ok(false)` when no complete request is buffered.
+    #[inline]
     pub fn run_next(
         &mut self,
         run: impl FnOnce(&[&[u8]], &mut ReplyBuf, &mut ClientState) -> bool,

@@ -191,6 +191,7 @@ impl Keyspace {
     }
 
     /// True if key events were recorded since the last [`Self::take_key_events`]. O(1).
+    #[inline]
     pub fn has_key_events(&self) -> bool {
         !self.changes.key_events.is_empty()
     }
