@@ -231,6 +231,27 @@ fn keyspace_notifications_like_redis() {
 }
 
 #[test]
+fn keys_expired_by_the_active_cycle_are_notified() {
+    let server = Server::start_with(&["--notify-keyspace-events", "Ex", "--hz", "50"]);
+    let mut sub = server.raw();
+    sub.cmd(&["SUBSCRIBE", "__keyevent@0__:expired"]);
+    let mut writer = server.raw();
+    for key in ["a", "b", "c"] {
+        writer.cmd(&["SET", key, "v", "PX", "30"]);
+    }
+    // Nobody reads the keys again: only the timed expiry cycle can find them.
+    let mut expired = Vec::new();
+    for _ in 0..3 {
+        let reply = String::from_utf8(sub.read_reply()).unwrap();
+        assert!(reply.starts_with("*3\r\n$7\r\nmessage\r\n$22\r\n__keyevent@0__:expired\r\n"));
+        expired.push(reply.split("\r\n").nth(6).unwrap().to_string());
+    }
+    expired.sort();
+    assert_eq!(expired, ["a", "b", "c"]);
+    assert_bytes(&writer.cmd(&["DBSIZE"]), b":0\r\n");
+}
+
+#[test]
 fn many_subscribers_and_patterns_receive_everything_in_order() {
     const SUBSCRIBERS: usize = 20;
     const PATTERNS: usize = 10;
