@@ -46,7 +46,7 @@ PUBSUB_SUBSCRIBERS=50
 PUBSUB_SECONDS=5
 LOAD_AT_START=unknown
 
-usage() { sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; }
 
 while [ $# -gt 0 ]; do
     case "$1" in
