@@ -7,12 +7,19 @@
 pub mod args;
 pub mod blocking;
 pub mod docs;
+pub mod graphs;
+pub mod hashes;
 pub mod keys;
+pub mod lists;
 pub mod pubsub;
+pub mod queues;
 pub mod server;
+pub mod sets;
+pub mod stacks;
 pub mod strings;
 pub mod table;
 pub mod transactions;
+pub mod trees;
 
 use crate::config::Config;
 use crate::protocol::ReplyBuf;

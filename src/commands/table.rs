@@ -2,7 +2,9 @@
 //! exactly N arguments including the name, -N at least N), flags, key positions, handler and
 //! documentation. COMMAND, COMMAND DOCS and the README's command list come from it.
 
-use super::{keys, pubsub, server, strings, transactions, Args, CmdResult, Ctx};
+use super::{
+    hashes, keys, lists, pubsub, server, sets, strings, transactions, Args, CmdResult, Ctx,
+};
 use crate::store::FastMap;
 use std::sync::OnceLock;
 
@@ -661,20 +663,114 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd!("randomkey", 1, [READONLY], (0, 0, 0), "generic", keys::randomkey, "", "Returns a random key name from the database.", "O(1)"),
     cmd!("touch", -2, [READONLY, FAST], (1, -1, 1), "generic", keys::touch, "key [key ...]", "Returns the number of existing keys out of those specified after updating the time they were last accessed.", "O(N) where N is the number of keys that will be touched."),
     cmd!("object", -2, [], (0, 0, 0), "generic", server::container, "subcommand [arguments]", "A container for object introspection commands.", "Depends on subcommand.", subs = OBJECT_SUBCOMMANDS),
+    cmd!("lpush", -3, [WRITE, DENYOOM, FAST], (1, 1, 1), "list", lists::lpush, "key element [element ...]", "Adds elements at the head of a list, creating the list if needed.", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments."),
+    cmd!("rpush", -3, [WRITE, DENYOOM, FAST], (1, 1, 1), "list", lists::rpush, "key element [element ...]", "Adds elements at the tail of a list, creating the list if needed.", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments."),
+    cmd!("lpushx", -3, [WRITE, DENYOOM, FAST], (1, 1, 1), "list", lists::lpushx, "key element [element ...]", "Adds elements at the head of a list only when the list exists.", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments."),
+    cmd!("rpushx", -3, [WRITE, DENYOOM, FAST], (1, 1, 1), "list", lists::rpushx, "key element [element ...]", "Adds elements at the tail of a list only when the list exists.", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments."),
+    cmd!("lpop", -2, [WRITE, FAST], (1, 1, 1), "list", lists::lpop, "key [count]", "Removes and returns the first elements of a list; the key goes when the list empties.", "O(N) where N is the number of elements returned"),
+    cmd!("rpop", -2, [WRITE, FAST], (1, 1, 1), "list", lists::rpop, "key [count]", "Removes and returns the last elements of a list; the key goes when the list empties.", "O(N) where N is the number of elements returned"),
+    cmd!("llen", 2, [READONLY, FAST], (1, 1, 1), "list", lists::llen, "key", "Returns the number of elements in a list.", "O(1)"),
+    cmd!("lrange", 4, [READONLY], (1, 1, 1), "list", lists::lrange, "key start stop", "Returns the elements of a list between two indexes, inclusive.", "O(S+N) where S is the distance of start offset from HEAD for small lists, from nearest end (HEAD or TAIL) for large lists; and N is the number of elements in the specified range."),
+    cmd!("lindex", 3, [READONLY], (1, 1, 1), "list", lists::lindex, "key index", "Returns the element at an index of a list (negative indexes count from the tail).", "O(N) where N is the number of elements to traverse to get to the element at index. This makes asking for the first or the last element of the list O(1)."),
+    cmd!("lset", 4, [WRITE, DENYOOM], (1, 1, 1), "list", lists::lset, "key index element", "Replaces the element at an index of a list.", "O(N) where N is the length of the list. Setting either the first or the last element of the list is O(1)."),
+    cmd!("linsert", 5, [WRITE, DENYOOM], (1, 1, 1), "list", lists::linsert, "key BEFORE|AFTER pivot element", "Inserts an element before or after the first occurrence of another element in a list.", "O(N) where N is the number of elements to traverse before seeing the value pivot. This means that inserting somewhere on the left end on the list (head) can be considered O(1) and inserting somewhere on the right end (tail) is O(N)."),
+    cmd!("lrem", 4, [WRITE], (1, 1, 1), "list", lists::lrem, "key count element", "Removes occurrences of an element from a list, from the head or the tail.", "O(N+M) where N is the length of the list and M is the number of elements removed."),
+    cmd!("ltrim", 4, [WRITE], (1, 1, 1), "list", lists::ltrim, "key start stop", "Keeps only the elements of a list between two indexes, removing the rest.", "O(N) where N is the number of elements to be removed by the operation."),
+    cmd!("lpos", -3, [READONLY], (1, 1, 1), "list", lists::lpos, "key element [RANK rank] [COUNT num-matches] [MAXLEN len]", "Returns the indexes of the elements of a list equal to a given one.", "O(N) where N is the number of elements in the list, for the average case. When searching for elements near the head or the tail of the list, or when the MAXLEN option is provided, the command may run in constant time."),
+    cmd!("lmove", 5, [WRITE, DENYOOM], (1, 2, 1), "list", lists::lmove, "source destination LEFT|RIGHT LEFT|RIGHT", "Pops an element from one end of a list and pushes it onto an end of another (or the same) list, returning it.", "O(1)"),
+    cmd!("rpoplpush", 3, [WRITE, DENYOOM], (1, 2, 1), "list", lists::rpoplpush, "source destination", "Pops the last element of a list and pushes it at the head of another (or the same) list, returning it.", "O(1)"),
+    cmd!("lmpop", -4, [WRITE], (0, 0, 0), "list", lists::lmpop, "numkeys key [key ...] LEFT|RIGHT [COUNT count]", "Pops elements from the first non-empty list among several keys.", "O(N+M) where N is the number of provided keys and M is the number of elements returned."),
+    cmd!("blpop", -3, [WRITE, NOSCRIPT, BLOCKING], (1, -2, 1), "list", lists::blpop, "key [key ...] timeout", "Pops the first element of the first non-empty list among several keys, waiting for one when all are empty.", "O(N) where N is the number of provided keys."),
+    cmd!("brpop", -3, [WRITE, NOSCRIPT, BLOCKING], (1, -2, 1), "list", lists::brpop, "key [key ...] timeout", "Pops the last element of the first non-empty list among several keys, waiting for one when all are empty.", "O(N) where N is the number of provided keys."),
+    cmd!("blmove", 6, [WRITE, DENYOOM, NOSCRIPT, BLOCKING], (1, 2, 1), "list", lists::blmove, "source destination LEFT|RIGHT LEFT|RIGHT timeout", "Moves an element from one list to another like LMOVE, waiting for the source to receive one when it is empty.", "O(1)"),
+    cmd!("brpoplpush", 4, [WRITE, DENYOOM, NOSCRIPT, BLOCKING], (1, 2, 1), "list", lists::brpoplpush, "source destination timeout", "Moves the last element of a list to the head of another like RPOPLPUSH, waiting for the source to receive one when it is empty.", "O(1)"),
+    cmd!("blmpop", -5, [WRITE, BLOCKING], (0, 0, 0), "list", lists::blmpop, "timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]", "Pops elements from the first non-empty list among several keys like LMPOP, waiting for one when all are empty.", "O(N+M) where N is the number of provided keys and M is the number of elements returned."),
     // lists (rows above this line)
 
+    cmd!("hset", -4, [WRITE, DENYOOM, FAST], (1, 1, 1), "hash", hashes::hset, "key field value [field value ...]", "Sets one or more fields of a hash, creating the hash if needed.", "O(1) for each field/value pair added, so O(N) to add N field/value pairs when the command is called with multiple field/value pairs."),
+    cmd!("hsetnx", 4, [WRITE, DENYOOM, FAST], (1, 1, 1), "hash", hashes::hsetnx, "key field value", "Sets a hash field only when it does not exist yet.", "O(1)"),
+    cmd!("hget", 3, [READONLY, FAST], (1, 1, 1), "hash", hashes::hget, "key field", "Returns the value of one hash field.", "O(1)"),
+    cmd!("hmget", -3, [READONLY, FAST], (1, 1, 1), "hash", hashes::hmget, "key field [field ...]", "Returns the values of several hash fields, nil for missing ones.", "O(N) where N is the number of fields being requested."),
+    cmd!("hmset", -4, [WRITE, DENYOOM, FAST], (1, 1, 1), "hash", hashes::hmset, "key field value [field value ...]", "Sets several hash fields and replies OK (superseded by HSET).", "O(N) where N is the number of fields being set."),
+    cmd!("hdel", -3, [WRITE, FAST], (1, 1, 1), "hash", hashes::hdel, "key field [field ...]", "Removes fields from a hash; the hash goes when its last field does.", "O(N) where N is the number of fields to be removed."),
+    cmd!("hexists", 3, [READONLY, FAST], (1, 1, 1), "hash", hashes::hexists, "key field", "Tells whether a hash has a field.", "O(1)"),
+    cmd!("hlen", 2, [READONLY, FAST], (1, 1, 1), "hash", hashes::hlen, "key", "Returns how many fields a hash has.", "O(1)"),
+    cmd!("hkeys", 2, [READONLY], (1, 1, 1), "hash", hashes::hkeys, "key", "Returns every field of a hash.", "O(N) where N is the size of the hash."),
+    cmd!("hvals", 2, [READONLY], (1, 1, 1), "hash", hashes::hvals, "key", "Returns every value of a hash.", "O(N) where N is the size of the hash."),
+    cmd!("hgetall", 2, [READONLY], (1, 1, 1), "hash", hashes::hgetall, "key", "Returns every field and value of a hash.", "O(N) where N is the size of the hash."),
+    cmd!("hincrby", 4, [WRITE, DENYOOM, FAST], (1, 1, 1), "hash", hashes::hincrby, "key field increment", "Adds an integer to a hash field's integer value, starting from 0.", "O(1)"),
+    cmd!("hincrbyfloat", 4, [WRITE, DENYOOM, FAST], (1, 1, 1), "hash", hashes::hincrbyfloat, "key field increment", "Adds a floating point number to a hash field's number, starting from 0.", "O(1)"),
+    cmd!("hstrlen", 3, [READONLY, FAST], (1, 1, 1), "hash", hashes::hstrlen, "key field", "Returns the length in bytes of a hash field's value.", "O(1)"),
+    cmd!("hrandfield", -2, [READONLY], (1, 1, 1), "hash", hashes::hrandfield, "key [count [WITHVALUES]]", "Returns random fields of a hash, optionally with their values.", "O(N) where N is the number of fields returned"),
+    cmd!("hscan", -3, [READONLY], (1, 1, 1), "hash", hashes::hscan, "key cursor [MATCH pattern] [COUNT count]", "Iterates over the fields and values of a hash with a cursor.", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection."),
     // hashes (rows above this line)
 
+    cmd!("sadd", -3, [WRITE, DENYOOM, FAST], (1, 1, 1), "set", sets::sadd, "key member [member ...]", "Adds members to a set, creating the set if needed.", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments."),
+    cmd!("srem", -3, [WRITE, FAST], (1, 1, 1), "set", sets::srem, "key member [member ...]", "Removes members from a set; the set goes when its last member does.", "O(N) where N is the number of members to be removed."),
+    cmd!("smembers", 2, [READONLY], (1, 1, 1), "set", sets::smembers, "key", "Returns every member of a set.", "O(N) where N is the set cardinality."),
+    cmd!("sismember", 3, [READONLY, FAST], (1, 1, 1), "set", sets::sismember, "key member", "Tells whether a value is a member of a set.", "O(1)"),
+    cmd!("smismember", -3, [READONLY, FAST], (1, 1, 1), "set", sets::smismember, "key member [member ...]", "Tells, for each of several values, whether it is a member of a set.", "O(N) where N is the number of elements being checked for membership"),
+    cmd!("scard", 2, [READONLY, FAST], (1, 1, 1), "set", sets::scard, "key", "Returns how many members a set has.", "O(1)"),
+    cmd!("spop", -2, [WRITE, FAST], (1, 1, 1), "set", sets::spop, "key [count]", "Removes and returns random members of a set.", "Without the count argument O(1), otherwise O(N) where N is the value of the passed count."),
+    cmd!("srandmember", -2, [READONLY], (1, 1, 1), "set", sets::srandmember, "key [count]", "Returns random members of a set without removing them.", "Without the count argument O(1), otherwise O(N) where N is the absolute value of the passed count."),
+    cmd!("smove", 4, [WRITE, FAST], (1, 2, 1), "set", sets::smove, "source destination member", "Moves a member from one set to another.", "O(1)"),
+    cmd!("sinter", -2, [READONLY], (1, -1, 1), "set", sets::sinter, "key [key ...]", "Returns the members common to several sets.", "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets."),
+    cmd!("sintercard", -3, [READONLY], (0, 0, 0), "set", sets::sintercard, "numkeys key [key ...] [LIMIT limit]", "Counts the members common to several sets, optionally stopping at a limit.", "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets."),
+    cmd!("sunion", -2, [READONLY], (1, -1, 1), "set", sets::sunion, "key [key ...]", "Returns the members of any of several sets.", "O(N) where N is the total number of elements in all given sets."),
+    cmd!("sdiff", -2, [READONLY], (1, -1, 1), "set", sets::sdiff, "key [key ...]", "Returns the members of the first set that no other set has.", "O(N) where N is the total number of elements in all given sets."),
+    cmd!("sinterstore", -3, [WRITE, DENYOOM], (1, -1, 1), "set", sets::sinterstore, "destination key [key ...]", "Stores the intersection of several sets in a key, replacing it.", "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets."),
+    cmd!("sunionstore", -3, [WRITE, DENYOOM], (1, -1, 1), "set", sets::sunionstore, "destination key [key ...]", "Stores the union of several sets in a key, replacing it.", "O(N) where N is the total number of elements in all given sets."),
+    cmd!("sdiffstore", -3, [WRITE, DENYOOM], (1, -1, 1), "set", sets::sdiffstore, "destination key [key ...]", "Stores the difference of several sets in a key, replacing it.", "O(N) where N is the total number of elements in all given sets."),
+    cmd!("sscan", -3, [READONLY], (1, 1, 1), "set", sets::sscan, "key cursor [MATCH pattern] [COUNT count]", "Iterates over the members of a set with a cursor.", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection."),
     // sets (rows above this line)
 
     // sorted sets (rows above this line)
 
+    cmd!("tree.create", -2, [WRITE, DENYOOM, FAST], (1, 1, 1), "tree", super::trees::create, "key [NUMERIC]", "Creates an empty tree ordered byte-wise, or by number with NUMERIC. Fails if the key exists.", "O(1)"),
+    cmd!("tree.set", -4, [WRITE, DENYOOM], (1, 1, 1), "tree", super::trees::set, "key field value [field value ...]", "Sets keys of a tree to values, creating a byte-ordered tree if the key does not exist.", "O(M log N) where M is the number of pairs and N the size of the tree."),
+    cmd!("tree.get", 3, [READONLY, FAST], (1, 1, 1), "tree", super::trees::get, "key field", "Returns the value of a key in a tree.", "O(log N) where N is the size of the tree."),
+    cmd!("tree.del", -3, [WRITE, FAST], (1, 1, 1), "tree", super::trees::del, "key field [field ...]", "Removes keys from a tree. The tree stays when it becomes empty.", "O(M log N) where M is the number of keys removed and N the size of the tree."),
+    cmd!("tree.exists", 3, [READONLY, FAST], (1, 1, 1), "tree", super::trees::exists, "key field", "Determines whether a key exists in a tree.", "O(log N) where N is the size of the tree."),
+    cmd!("tree.len", 2, [READONLY, FAST], (1, 1, 1), "tree", super::trees::len, "key", "Returns the number of entries in a tree.", "O(1)"),
+    cmd!("tree.min", 2, [READONLY, FAST], (1, 1, 1), "tree", super::trees::min, "key", "Returns the entry with the smallest key of a tree.", "O(log N) where N is the size of the tree."),
+    cmd!("tree.max", 2, [READONLY, FAST], (1, 1, 1), "tree", super::trees::max, "key", "Returns the entry with the largest key of a tree.", "O(log N) where N is the size of the tree."),
+    cmd!("tree.floor", 3, [READONLY, FAST], (1, 1, 1), "tree", super::trees::floor, "key field", "Returns the entry with the greatest key less than or equal to the one given.", "O(log N) where N is the size of the tree."),
+    cmd!("tree.ceil", 3, [READONLY, FAST], (1, 1, 1), "tree", super::trees::ceil, "key field", "Returns the entry with the least key greater than or equal to the one given.", "O(log N) where N is the size of the tree."),
+    cmd!("tree.rank", -3, [READONLY, FAST], (1, 1, 1), "tree", super::trees::rank, "key field [REV]", "Returns the 0-based position of a key in key order, or from the largest key with REV.", "O(log N) where N is the size of the tree."),
+    cmd!("tree.at", 3, [READONLY, FAST], (1, 1, 1), "tree", super::trees::at, "key index", "Returns the entry at a position in key order; negative positions count from the end.", "O(log N) where N is the size of the tree."),
+    cmd!("tree.range", -4, [READONLY], (1, 1, 1), "tree", super::trees::range, "key min max [LIMIT offset count] [REV]", "Returns the entries between two key bounds, ascending or with REV descending.", "O(log N + M) where N is the size of the tree and M the number of entries returned."),
+    cmd!("tree.height", 2, [READONLY, FAST], (1, 1, 1), "tree", super::trees::height, "key", "Returns the height of the balanced tree holding the entries.", "O(1)"),
+    cmd!("tree.traverse", -3, [READONLY], (1, 1, 1), "tree", super::trees::traverse, "key INORDER|PREORDER|POSTORDER|LEVELORDER [LIMIT count]", "Returns entries in a walk of the tree's shape: in-order, pre-order, post-order or level by level.", "O(M + log N) where M is the number of entries returned and N the size of the tree."),
     // tree (rows above this line)
 
+    cmd!("graph.create", -2, [WRITE, DENYOOM, FAST], (1, 1, 1), "graph", super::graphs::create, "key [UNDIRECTED]", "Creates an empty graph, directed unless UNDIRECTED is given. Fails if the key exists.", "O(1)"),
+    cmd!("graph.addnode", -3, [WRITE, DENYOOM, FAST], (1, 1, 1), "graph", super::graphs::addnode, "key node [node ...]", "Adds nodes to a graph, creating a directed graph if the key does not exist.", "O(N) where N is the number of nodes given."),
+    cmd!("graph.delnode", -3, [WRITE], (1, 1, 1), "graph", super::graphs::delnode, "key node [node ...]", "Removes nodes and every edge touching them from a graph.", "O(D) where D is the total degree of the removed nodes."),
+    cmd!("graph.addedge", -4, [WRITE, DENYOOM, FAST], (1, 1, 1), "graph", super::graphs::addedge, "key from to [WEIGHT weight]", "Adds an edge or updates its weight, creating missing nodes and, if the key does not exist, a directed graph.", "O(1)"),
+    cmd!("graph.deledge", 4, [WRITE, FAST], (1, 1, 1), "graph", super::graphs::deledge, "key from to", "Removes an edge from a graph; its nodes stay.", "O(1)"),
+    cmd!("graph.hasedge", 4, [READONLY, FAST], (1, 1, 1), "graph", super::graphs::hasedge, "key from to", "Determines whether an edge exists in a graph.", "O(1)"),
+    cmd!("graph.neighbors", -3, [READONLY], (1, 1, 1), "graph", super::graphs::neighbors, "key node [OUT|IN|BOTH] [WITHWEIGHTS]", "Returns the neighbours of a node sorted by name, optionally with the edge weights.", "O(D log D) where D is the degree of the node."),
+    cmd!("graph.degree", -3, [READONLY, FAST], (1, 1, 1), "graph", super::graphs::degree, "key node [OUT|IN|BOTH]", "Returns the number of edges leaving, entering or touching a node.", "O(1)"),
+    cmd!("graph.nodes", 2, [READONLY], (1, 1, 1), "graph", super::graphs::nodes, "key", "Returns every node of a graph, sorted by name.", "O(V log V) where V is the number of nodes."),
+    cmd!("graph.edges", 2, [READONLY], (1, 1, 1), "graph", super::graphs::edges, "key", "Returns every edge of a graph with its weight, sorted by endpoints.", "O(E log E) where E is the number of edges."),
+    cmd!("graph.bfs", -3, [READONLY], (1, 1, 1), "graph", super::graphs::bfs, "key node [MAXDEPTH depth] [WITHDEPTH]", "Returns the nodes reachable from a node in breadth-first order, optionally with their depth.", "O(V + E log D) where V and E are the nodes and edges visited and D the largest degree."),
+    cmd!("graph.dfs", 3, [READONLY], (1, 1, 1), "graph", super::graphs::dfs, "key node", "Returns the nodes reachable from a node in depth-first pre-order.", "O(V + E log D) where V and E are the nodes and edges visited and D the largest degree."),
+    cmd!("graph.shortestpath", 4, [READONLY], (1, 1, 1), "graph", super::graphs::shortestpath, "key from to", "Returns the cheapest path between two nodes and its cost, or null when there is none.", "O((V + E) log V) where V and E are the nodes and edges of the graph."),
+    cmd!("graph.components", 2, [READONLY], (1, 1, 1), "graph", super::graphs::components, "key", "Returns the connected components of a graph (weakly connected when directed).", "O(V log V + E) where V and E are the nodes and edges of the graph."),
+    cmd!("graph.toposort", 2, [READONLY], (1, 1, 1), "graph", super::graphs::toposort, "key", "Returns the nodes of a directed graph in topological order, smallest name first among the nodes ready.", "O((V + E) log V) where V and E are the nodes and edges of the graph."),
     // graph (rows above this line)
 
+    cmd!("queue.push", -3, [WRITE, DENYOOM, FAST], (1, 1, 1), "queue", super::queues::push, "key element [element ...]", "Appends elements at the tail of a queue, creating it if the key does not exist.", "O(1) for each element added, so O(N) to add N elements."),
+    cmd!("queue.pop", -2, [WRITE, FAST], (1, 1, 1), "queue", super::queues::pop, "key [count]", "Removes and returns elements from the head of a queue, oldest first. Deletes the queue when it becomes empty.", "O(N) where N is the number of elements returned."),
+    cmd!("queue.peek", 2, [READONLY, FAST], (1, 1, 1), "queue", super::queues::peek, "key", "Returns the element at the head of a queue without removing it.", "O(1)"),
+    cmd!("queue.len", 2, [READONLY, FAST], (1, 1, 1), "queue", super::queues::len, "key", "Returns the number of elements in a queue.", "O(1)"),
+    cmd!("queue.bpop", -3, [WRITE, BLOCKING], (1, -2, 1), "queue", super::queues::bpop, "key [key ...] timeout", "Removes and returns the head of the first non-empty queue, or blocks until one is available or the timeout passes.", "O(N) where N is the number of keys."),
     // queue (rows above this line)
 
+    cmd!("stack.push", -3, [WRITE, DENYOOM, FAST], (1, 1, 1), "stack", super::stacks::push, "key element [element ...]", "Pushes elements on top of a stack, creating it if the key does not exist.", "O(1) for each element added, so O(N) to add N elements."),
+    cmd!("stack.pop", -2, [WRITE, FAST], (1, 1, 1), "stack", super::stacks::pop, "key [count]", "Removes and returns elements from the top of a stack, top first. Deletes the stack when it becomes empty.", "O(N) where N is the number of elements returned."),
+    cmd!("stack.peek", 2, [READONLY, FAST], (1, 1, 1), "stack", super::stacks::peek, "key", "Returns the element on top of a stack without removing it.", "O(1)"),
+    cmd!("stack.len", 2, [READONLY, FAST], (1, 1, 1), "stack", super::stacks::len, "key", "Returns the number of elements in a stack.", "O(1)"),
     // stack (rows above this line)
 
     cmd!("subscribe", -2, [PUBSUB, NOSCRIPT, LOADING, STALE], (0, 0, 0), "pubsub", pubsub::subscribe, "channel [channel ...]", "Listens for messages published to the given channels.", "O(N) where N is the number of channels to subscribe to."),
