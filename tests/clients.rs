@@ -410,3 +410,54 @@ fn a_closed_monitor_or_subscriber_leaves_nothing_behind() {
     assert_bytes(&admin.cmd(&["PUBSUB", "NUMPAT"]), b":0\r\n");
     assert_bytes(&admin.cmd(&["SET", "k", "v"]), b"+OK\r\n");
 }
+
+#[test]
+fn client_unblock_releases_a_blocked_client() {
+    let server = Server::start();
+    let mut admin = server.raw();
+    for (reason, expected) in [
+        (None, &b"*-1\r\n"[..]),
+        (Some("TIMEOUT"), &b"*-1\r\n"[..]),
+        (
+            Some("ERROR"),
+            &b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n"[..],
+        ),
+    ] {
+        let mut waiter = server.raw();
+        let id = my_id(&mut waiter);
+        let command: &[&str] = if reason == Some("TIMEOUT") {
+            &["BLMOVE", "src", "dst", "LEFT", "LEFT", "0"]
+        } else {
+            &["BLPOP", "q", "0"]
+        };
+        waiter.send(&encode_command(command));
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let lines = client_lines(&mut admin, &["ID", &id]);
+            if lines.first().is_some_and(|l| field(l, "flags") == "b") {
+                break;
+            }
+            assert!(Instant::now() < deadline, "never blocked");
+            thread::sleep(Duration::from_millis(10));
+        }
+        let mut unblock = vec!["CLIENT", "UNBLOCK", id.as_str()];
+        unblock.extend(reason);
+        assert_bytes(&admin.cmd(&unblock), b":1\r\n");
+        assert_bytes(&waiter.read_reply(), expected);
+        assert_bytes(&admin.cmd(&unblock), b":0\r\n");
+        // The connection goes on normally.
+        assert_bytes(&waiter.cmd(&["PING"]), b"+PONG\r\n");
+    }
+}
+
+#[test]
+fn client_pause_write_holds_a_blocked_pop_free_push() {
+    let server = Server::start();
+    let mut admin = server.raw();
+    admin.cmd(&["CLIENT", "PAUSE", "300", "WRITE"]);
+    let mut writer = server.raw();
+    let started = Instant::now();
+    assert_bytes(&writer.cmd(&["LPUSH", "l", "x"]), b":1\r\n");
+    assert!(started.elapsed() >= Duration::from_millis(250));
+    assert_bytes(&writer.cmd(&["LLEN", "l"]), b":1\r\n");
+}

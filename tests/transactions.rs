@@ -318,3 +318,46 @@ fn discard_and_quit_end_the_transaction() {
     assert_bytes(&check.cmd(&["EXEC"]), b"-ERR EXEC without MULTI\r\n");
     assert_bytes(&check.cmd(&["GET", "q"]), b"$-1\r\n");
 }
+
+#[test]
+fn blocking_commands_inside_exec_do_not_block_like_redis() {
+    differential(
+        "MULTI
+         BLPOP nolist 0
+         BRPOPLPUSH a b 0
+         LPUSH l x
+         BLPOP l 0
+         EXEC
+         WATCH l
+         @conn 1
+         LPUSH l y
+         @conn 0
+         MULTI
+         LLEN l
+         EXEC
+         ",
+    );
+}
+
+/// A client blocked on a list is served by a push inside a transaction, after the EXEC.
+#[test]
+fn exec_wakes_blocked_clients() {
+    let server = Server::start();
+    let mut waiter = server.raw();
+    waiter.send(&common::encode_command(&["BLPOP", "jobs", "5"]));
+    let mut admin = server.raw();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !String::from_utf8_lossy(&admin.cmd(&["CLIENT", "LIST"])).contains("flags=b") {
+        assert!(std::time::Instant::now() < deadline, "BLPOP never blocked");
+        thread::sleep(Duration::from_millis(10));
+    }
+    admin.cmd(&["MULTI"]);
+    admin.cmd(&["RPUSH", "jobs", "j1", "j2"]);
+    admin.cmd(&["LLEN", "jobs"]);
+    assert_bytes(&admin.cmd(&["EXEC"]), b"*2\r\n:2\r\n:2\r\n");
+    assert_bytes(&waiter.read_reply(), b"*2\r\n$4\r\njobs\r\n$2\r\nj1\r\n");
+    assert_bytes(
+        &admin.cmd(&["LRANGE", "jobs", "0", "-1"]),
+        b"*1\r\n$2\r\nj2\r\n",
+    );
+}
