@@ -2,7 +2,9 @@
 //! exactly N arguments including the name, -N at least N), flags, key positions, handler and
 //! documentation. COMMAND, COMMAND DOCS and the README's command list come from it.
 
-use super::{hashes, keys, lists, server, sets, strings, zsets, Args, CmdResult, Ctx};
+use super::{
+    hashes, keys, lists, pubsub, server, sets, strings, transactions, zsets, Args, CmdResult, Ctx,
+};
 use crate::store::FastMap;
 use std::sync::OnceLock;
 
@@ -249,12 +251,171 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
     ),
     sub!(
         "client",
+        "kill",
+        -3,
+        [ADMIN, NOSCRIPT, LOADING, STALE],
+        (0, 0, 0),
+        "connection",
+        server::client_kill,
+        "ip:port | [ID client-id] [TYPE NORMAL|MASTER|SLAVE|REPLICA|PUBSUB] [USER username] [ADDR ip:port] [LADDR ip:port] [SKIPME YES|NO]",
+        "Terminates open connections.",
+        "O(N) where N is the number of client connections"
+    ),
+    sub!(
+        "client",
+        "pause",
+        -3,
+        [ADMIN, NOSCRIPT, LOADING, STALE],
+        (0, 0, 0),
+        "connection",
+        server::client_pause,
+        "timeout [WRITE|ALL]",
+        "Suspends commands processing for a while: all of them, or only those that may write.",
+        "O(1)"
+    ),
+    sub!(
+        "client",
+        "unpause",
+        2,
+        [ADMIN, NOSCRIPT, LOADING, STALE],
+        (0, 0, 0),
+        "connection",
+        server::client_unpause,
+        "",
+        "Ends a pause started by CLIENT PAUSE.",
+        "O(N) Where N is the number of paused clients"
+    ),
+    sub!(
+        "client",
+        "reply",
+        3,
+        [NOSCRIPT, LOADING, STALE],
+        (0, 0, 0),
+        "connection",
+        server::client_reply,
+        "ON|OFF|SKIP",
+        "Chooses whether the server replies to this connection's commands.",
+        "O(1)"
+    ),
+    sub!(
+        "client",
+        "no-evict",
+        3,
+        [ADMIN, NOSCRIPT, LOADING, STALE],
+        (0, 0, 0),
+        "connection",
+        server::client_no_evict,
+        "ON|OFF",
+        "Sets whether the connection is exempt from client eviction.",
+        "O(1)"
+    ),
+    sub!(
+        "client",
+        "unblock",
+        -3,
+        [ADMIN, NOSCRIPT, LOADING, STALE],
+        (0, 0, 0),
+        "connection",
+        server::client_unblock,
+        "client-id [TIMEOUT|ERROR]",
+        "Releases a client waiting in a blocking command, as a timeout or with an error.",
+        "O(log N) where N is the number of client connections"
+    ),
+    sub!(
+        "client",
+        "getredir",
+        2,
+        [NOSCRIPT, LOADING, STALE],
+        (0, 0, 0),
+        "connection",
+        server::client_getredir,
+        "",
+        "Returns the client id tracking notifications are redirected to (-1: none).",
+        "O(1)"
+    ),
+    sub!(
+        "client",
         "help",
         2,
         [LOADING, STALE],
         (0, 0, 0),
         "connection",
         server::client_help,
+        "",
+        "Returns helpful text about the different subcommands.",
+        "O(1)"
+    ),
+];
+
+static PUBSUB_SUBCOMMANDS: &[CommandSpec] = &[
+    sub!(
+        "pubsub",
+        "channels",
+        -2,
+        [PUBSUB, LOADING, STALE],
+        (0, 0, 0),
+        "pubsub",
+        pubsub::pubsub_channels,
+        "[pattern]",
+        "Lists the channels that have subscribers, optionally those matching a pattern.",
+        "O(N) where N is the number of active channels, and assuming constant time pattern matching (relatively short channels and patterns)"
+    ),
+    sub!(
+        "pubsub",
+        "numsub",
+        -2,
+        [PUBSUB, LOADING, STALE],
+        (0, 0, 0),
+        "pubsub",
+        pubsub::pubsub_numsub,
+        "[channel [channel ...]]",
+        "Counts the subscribers of channels, pattern subscriptions not included.",
+        "O(N) for the NUMSUB subcommand, where N is the number of requested channels"
+    ),
+    sub!(
+        "pubsub",
+        "numpat",
+        2,
+        [PUBSUB, LOADING, STALE],
+        (0, 0, 0),
+        "pubsub",
+        pubsub::pubsub_numpat,
+        "",
+        "Counts the distinct patterns clients are subscribed to.",
+        "O(1)"
+    ),
+    sub!(
+        "pubsub",
+        "shardchannels",
+        -2,
+        [PUBSUB, LOADING, STALE],
+        (0, 0, 0),
+        "pubsub",
+        pubsub::pubsub_shardchannels,
+        "[pattern]",
+        "Lists the shard channels that have subscribers, optionally those matching a pattern.",
+        "O(N) where N is the number of active shard channels, and assuming constant time pattern matching (relatively short shard channels)."
+    ),
+    sub!(
+        "pubsub",
+        "shardnumsub",
+        -2,
+        [PUBSUB, LOADING, STALE],
+        (0, 0, 0),
+        "pubsub",
+        pubsub::pubsub_shardnumsub,
+        "[shardchannel [shardchannel ...]]",
+        "Counts the subscribers of shard channels.",
+        "O(N) for the SHARDNUMSUB subcommand, where N is the number of requested shard channels"
+    ),
+    sub!(
+        "pubsub",
+        "help",
+        2,
+        [LOADING, STALE],
+        (0, 0, 0),
+        "pubsub",
+        pubsub::pubsub_help,
         "",
         "Returns helpful text about the different subcommands.",
         "O(1)"
@@ -447,6 +608,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd!("select", 2, [LOADING, STALE, FAST], (0, 0, 0), "connection", server::select, "index", "Changes the selected database.", "O(1)"),
     cmd!("hello", -1, [NOSCRIPT, LOADING, STALE, FAST, NO_AUTH, ALLOW_BUSY], (0, 0, 0), "connection", server::hello, "[protover [AUTH username password] [SETNAME clientname]]", "Handshakes with the Redis server.", "O(1)"),
     cmd!("client", -2, [], (0, 0, 0), "connection", server::container, "subcommand [arguments]", "A container for client connection commands.", "Depends on subcommand.", subs = CLIENT_SUBCOMMANDS),
+    cmd!("reset", 1, [NOSCRIPT, LOADING, STALE, FAST, NO_AUTH, ALLOW_BUSY], (0, 0, 0), "connection", server::reset, "", "Resets the connection: leaves MULTI, pub/sub and MONITOR, and returns to RESP2, database 0, no name.", "O(1)"),
     // server
     cmd!("info", -1, [LOADING, STALE], (0, 0, 0), "server", server::info, "[section [section ...]]", "Returns information and statistics about the server.", "O(1)"),
     cmd!("config", -2, [], (0, 0, 0), "server", server::container, "subcommand [arguments]", "A container for server configuration commands.", "Depends on subcommand.", subs = CONFIG_SUBCOMMANDS),
@@ -455,6 +617,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd!("flushdb", -1, [WRITE], (0, 0, 0), "server", server::flushdb, "[ASYNC|SYNC]", "Removes all keys from the current database.", "O(N) where N is the number of keys in the selected database"),
     cmd!("flushall", -1, [WRITE], (0, 0, 0), "server", server::flushall, "[ASYNC|SYNC]", "Removes all keys from all databases.", "O(N) where N is the total number of keys in all databases"),
     cmd!("time", 1, [LOADING, STALE, FAST], (0, 0, 0), "server", server::time, "", "Returns the server time.", "O(1)"),
+    cmd!("monitor", 1, [ADMIN, NOSCRIPT, LOADING, STALE], (0, 0, 0), "server", server::monitor, "", "Streams every command the server runs, as it runs it.", "O(1)"),
     cmd!("shutdown", -1, [ADMIN, NOSCRIPT, LOADING, STALE, NO_MULTI, ALLOW_BUSY], (0, 0, 0), "server", server::shutdown, "[NOSAVE|SAVE] [NOW] [FORCE] [ABORT]", "Synchronously saves the database(s) to disk and shuts down the server.", "O(N) when saving, where N is the total number of keys in all databases"),
     // strings
     cmd!("get", 2, [READONLY, FAST], (1, 1, 1), "string", strings::get, "key", "Returns the string value of a key.", "O(1)"),
@@ -645,8 +808,22 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd!("stack.len", 2, [READONLY, FAST], (1, 1, 1), "stack", super::stacks::len, "key", "Returns the number of elements in a stack.", "O(1)"),
     // stack (rows above this line)
 
+    cmd!("subscribe", -2, [PUBSUB, NOSCRIPT, LOADING, STALE], (0, 0, 0), "pubsub", pubsub::subscribe, "channel [channel ...]", "Listens for messages published to the given channels.", "O(N) where N is the number of channels to subscribe to."),
+    cmd!("unsubscribe", -1, [PUBSUB, NOSCRIPT, LOADING, STALE], (0, 0, 0), "pubsub", pubsub::unsubscribe, "[channel [channel ...]]", "Stops listening to messages posted to channels (all of them when none is given).", "O(N) where N is the number of clients already subscribed to a channel."),
+    cmd!("psubscribe", -2, [PUBSUB, NOSCRIPT, LOADING, STALE], (0, 0, 0), "pubsub", pubsub::psubscribe, "pattern [pattern ...]", "Listens for messages published to channels whose names match glob patterns.", "O(N) where N is the number of patterns to subscribe to."),
+    cmd!("punsubscribe", -1, [PUBSUB, NOSCRIPT, LOADING, STALE], (0, 0, 0), "pubsub", pubsub::punsubscribe, "[pattern [pattern ...]]", "Stops listening to messages published to channels matching patterns (all of them when none is given).", "O(N) where N is the number of patterns to unsubscribe."),
+    cmd!("publish", 3, [PUBSUB, LOADING, STALE, FAST], (0, 0, 0), "pubsub", pubsub::publish_cmd, "channel message", "Posts a message to a channel; replies with the number of receivers.", "O(N+M) where N is the number of clients subscribed to the receiving channel and M is the total number of subscribed patterns (by any client)."),
+    cmd!("pubsub", -2, [], (0, 0, 0), "pubsub", server::container, "subcommand [arguments]", "A container for Pub/Sub introspection commands.", "Depends on subcommand.", subs = PUBSUB_SUBCOMMANDS),
+    cmd!("ssubscribe", -2, [PUBSUB, NOSCRIPT, LOADING, STALE], (1, -1, 1), "pubsub", pubsub::ssubscribe, "shardchannel [shardchannel ...]", "Listens for messages published to shard channels.", "O(N) where N is the number of shard channels to subscribe to."),
+    cmd!("sunsubscribe", -1, [PUBSUB, NOSCRIPT, LOADING, STALE], (1, -1, 1), "pubsub", pubsub::sunsubscribe, "[shardchannel [shardchannel ...]]", "Stops listening to shard channels (all of them when none is given).", "O(N) where N is the number of clients already subscribed to a shard channel."),
+    cmd!("spublish", 3, [PUBSUB, LOADING, STALE, FAST], (1, 1, 1), "pubsub", pubsub::spublish, "shardchannel message", "Posts a message to a shard channel.", "O(N) where N is the number of clients subscribed to the receiving shard channel."),
     // pub/sub (rows above this line)
 
+    cmd!("multi", 1, [NOSCRIPT, LOADING, STALE, FAST, ALLOW_BUSY], (0, 0, 0), "transactions", transactions::multi, "", "Starts a transaction: later commands are queued until EXEC.", "O(1)"),
+    cmd!("exec", 1, [NOSCRIPT, LOADING, STALE], (0, 0, 0), "transactions", transactions::exec, "", "Runs every command queued since MULTI, as one atomic step.", "Depends on commands in the transaction"),
+    cmd!("discard", 1, [NOSCRIPT, LOADING, STALE, FAST, ALLOW_BUSY], (0, 0, 0), "transactions", transactions::discard, "", "Drops the commands queued since MULTI.", "O(N), when N is the number of queued commands"),
+    cmd!("watch", -2, [NOSCRIPT, LOADING, STALE, FAST, ALLOW_BUSY], (1, -1, 1), "transactions", transactions::watch, "key [key ...]", "Makes the next EXEC fail if any of these keys changes first.", "O(1) for every key."),
+    cmd!("unwatch", 1, [NOSCRIPT, LOADING, STALE, FAST, ALLOW_BUSY], (0, 0, 0), "transactions", transactions::unwatch, "", "Forgets every key WATCHed by this connection.", "O(1)"),
     // transactions (rows above this line)
 
     // persistence (rows above this line)
