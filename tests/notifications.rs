@@ -179,7 +179,13 @@ fn list_events_like_redis() {
         LTRIM t 5 10
         SET s v
         LPUSH s x
-        LPOP s",
+        LPOP s
+        RPUSH ok 1
+        LMOVE ok s LEFT LEFT
+        SELECT 1
+        RPUSH other 1
+        LPOP other
+        SELECT 0",
     );
 }
 
@@ -194,7 +200,15 @@ fn blocked_list_clients_are_served_with_redis_events() {
         @sleep 100
         LPUSH wsrc x y
         <
-        LRANGE wdst 0 -1",
+        LRANGE wdst 0 -1
+        &BZPOPMIN wz 5
+        @sleep 100
+        ZADD wz 1 a
+        <
+        &BLMPOP 5 1 wm RIGHT COUNT 3
+        @sleep 100
+        RPUSH wm a b
+        <",
     );
 }
 
@@ -252,7 +266,9 @@ fn set_events_like_redis() {
         SINTER x y
         SINTERCARD 2 x y
         SET str v
-        SADD str a",
+        SADD str a
+        SMOVE x str 1
+        SMOVE str x 1",
     );
 }
 
@@ -299,7 +315,11 @@ fn sorted_set_events_like_redis() {
         ZRANGESTORE fresh nokey 0 -1
         ZUNION 2 x y
         ZRANGE x 0 -1
-        ZRANDMEMBER nokey",
+        ZRANDMEMBER nokey
+        ZADD x NX INCR 1 a
+        ZADD x XX INCR 1 nomember
+        SET str v
+        ZADD str 1 a",
     );
 }
 
