@@ -4,9 +4,35 @@
 use super::args::{int_arg, is_keyword};
 use super::blocking::{self, TimeoutReply};
 use super::{Args, CmdError, CmdResult, Ctx};
+use crate::config::KeyspaceEvents;
 use crate::protocol::ReplyBuf;
 use crate::store::list::{End, ListValue};
 use crate::store::{StoreError, Value};
+
+/// Redis's event name for a push at `end`.
+fn push_event(end: End) -> &'static str {
+    match end {
+        End::Front => "lpush",
+        End::Back => "rpush",
+    }
+}
+
+/// Redis's event name for a pop from `end`.
+fn pop_event(end: End) -> &'static str {
+    match end {
+        End::Front => "lpop",
+        End::Back => "rpop",
+    }
+}
+
+/// Reports `event` on `key`, then `del` when the change left the list empty (the store
+/// removed it).
+fn notify_removal(ctx: &mut Ctx, event: &str, key: &[u8], emptied: bool) {
+    ctx.notify(KeyspaceEvents::LIST, event, key);
+    if emptied {
+        ctx.notify(KeyspaceEvents::GENERIC, "del", key);
+    }
+}
 
 /// `LEFT` or `RIGHT` (any case); a syntax error otherwise.
 fn parse_end(arg: &[u8]) -> Result<End, CmdError> {
@@ -72,6 +98,7 @@ fn push_generic(ctx: &mut Ctx, args: &mut Args, end: End, only_if_exists: bool) 
     let len = list.len();
     db.after_write(key);
     ctx.out.int(len as i64);
+    ctx.notify(KeyspaceEvents::LIST, push_event(end), key);
     Ok(())
 }
 
@@ -136,7 +163,9 @@ fn pop_generic(ctx: &mut Ctx, args: &mut Args, end: End) -> CmdResult {
             }
         }
     }
+    let emptied = list.is_empty();
     db.after_write(key);
+    notify_removal(ctx, pop_event(end), key, emptied);
     Ok(())
 }
 
@@ -207,6 +236,7 @@ pub fn lset(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     }
     db.after_write(key);
     ctx.out.ok();
+    ctx.notify(KeyspaceEvents::LIST, "lset", key);
     Ok(())
 }
 
@@ -232,6 +262,7 @@ pub fn linsert(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let len = list.len();
     db.after_write(key);
     ctx.out.int(len as i64);
+    ctx.notify(KeyspaceEvents::LIST, "linsert", key);
     Ok(())
 }
 
@@ -247,10 +278,14 @@ pub fn lrem(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let from = if count < 0 { End::Back } else { End::Front };
     let limit = usize::try_from(count.unsigned_abs()).unwrap_or(usize::MAX);
     let removed = list.remove_matching(elem, limit, from);
+    let emptied = list.is_empty();
     if removed > 0 {
         db.after_write(key);
     }
     ctx.out.int(removed as i64);
+    if removed > 0 {
+        notify_removal(ctx, "lrem", key, emptied);
+    }
     Ok(())
 }
 
@@ -258,14 +293,20 @@ pub fn ltrim(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let key = args.bytes()?;
     let (start, stop) = (args.int()?, args.int()?);
     let mut db = ctx.ks.db(ctx.client.db);
+    // Redis reports `ltrim` on every existing list, whether or not anything was cut.
+    let mut trimmed = None;
     if let Some(list) = db.write_typed(key, Value::as_list_mut)? {
         match resolve_range(start, stop, list.len()) {
             Some((start, stop)) => list.retain_range(start, stop),
             None => list.clear(),
         }
+        trimmed = Some(list.is_empty());
         db.after_write(key);
     }
     ctx.out.ok();
+    if let Some(emptied) = trimmed {
+        notify_removal(ctx, "ltrim", key, emptied);
+    }
     Ok(())
 }
 
@@ -376,19 +417,25 @@ pub(crate) fn move_element(
         return Ok(false);
     }
     if src == dst {
+        let mut moved = false;
         if let Some(list) = db.write_typed(src, Value::as_list_mut)? {
             if let Some(elem) = list.pop(from) {
                 list.push(&elem, to);
                 ctx.out.bulk(&elem);
+                moved = true;
             }
         }
         db.after_write(src);
+        if moved {
+            ctx.notify(KeyspaceEvents::LIST, push_event(to), dst);
+            ctx.notify(KeyspaceEvents::LIST, pop_event(from), src);
+        }
         return Ok(true);
     }
     db.write_typed(dst, Value::as_list_mut)?;
-    let Some(elem) = db
+    let Some((elem, emptied)) = db
         .write_typed(src, Value::as_list_mut)?
-        .and_then(|list| list.pop(from))
+        .and_then(|list| list.pop(from).map(|elem| (elem, list.is_empty())))
     else {
         return Ok(false);
     };
@@ -397,6 +444,9 @@ pub(crate) fn move_element(
         .push(&elem, to);
     db.after_write(dst);
     ctx.out.bulk(&elem);
+    // Redis's order: the push on the destination, then the pop (and `del`) on the source.
+    ctx.notify(KeyspaceEvents::LIST, push_event(to), dst);
+    notify_removal(ctx, pop_event(from), src, emptied);
     Ok(true)
 }
 
@@ -451,7 +501,9 @@ pub(crate) fn pop_first_nonempty(
             }
             MultiPopReply::KeyAndElements(count) => reply_popped(ctx.out, list, end, count),
         }
+        let emptied = list.is_empty();
         db.after_write(key);
+        notify_removal(ctx, pop_event(end), key, emptied);
         return Ok(true);
     }
     Ok(false)

@@ -6,6 +6,7 @@ use super::args::{int_arg, is_keyword};
 use super::blocking::{block, parse_timeout, TimeoutReply};
 use super::keys::{parse_cursor, parse_scan_options};
 use super::{Args, CmdError, CmdResult, Ctx};
+use crate::config::KeyspaceEvents;
 use crate::protocol::ReplyBuf;
 use crate::store::glob;
 use crate::store::zset::{parse_lex_bound, parse_score, parse_score_bound, ZSetError};
@@ -65,6 +66,34 @@ fn reply_owned_pairs(
 ) {
     let borrowed: Vec<(&[u8], f64)> = items.iter().map(|(m, s)| (&**m, *s)).collect();
     reply_pairs(out, &borrowed, withscores, nested);
+}
+
+/// Reports `event` on `key`, then `del` when the change left the sorted set empty (the store
+/// removed it).
+fn notify_removal(ctx: &mut Ctx, event: &str, key: &[u8]) {
+    ctx.notify(KeyspaceEvents::ZSET, event, key);
+    if !ctx.db().exists(key) {
+        ctx.notify(KeyspaceEvents::GENERIC, "del", key);
+    }
+}
+
+/// Reports a *STORE into `dst`: `event` when a sorted set was stored, `del` when the empty
+/// result removed an existing key, nothing otherwise (as Redis).
+fn notify_store(ctx: &mut Ctx, event: &str, dst: &[u8], stored: usize, existed: bool) {
+    if stored > 0 {
+        ctx.notify(KeyspaceEvents::ZSET, event, dst);
+    } else if existed {
+        ctx.notify(KeyspaceEvents::GENERIC, "del", dst);
+    }
+}
+
+/// The event of a pop from the low or high end.
+fn pop_event(max: bool) -> &'static str {
+    if max {
+        "zpopmax"
+    } else {
+        "zpopmin"
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -133,6 +162,10 @@ pub fn zadd(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     } else {
         ctx.out.int(outcome.added as i64);
     }
+    if outcome.added + outcome.updated > 0 {
+        let event = if flags.incr { "zincr" } else { "zadd" };
+        ctx.notify(KeyspaceEvents::ZSET, event, key);
+    }
     Ok(())
 }
 
@@ -146,6 +179,9 @@ pub fn zincrby(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     };
     let outcome = ctx.db().zadd(key, flags, &[(increment, member)])?;
     ctx.out.double(outcome.score);
+    if outcome.added + outcome.updated > 0 {
+        ctx.notify(KeyspaceEvents::ZSET, "zincr", key);
+    }
     Ok(())
 }
 
@@ -154,6 +190,9 @@ pub fn zrem(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let members = args.rest();
     let removed = ctx.db().zrem(key, members)?;
     ctx.out.int(removed as i64);
+    if removed > 0 {
+        notify_removal(ctx, "zrem", key);
+    }
     Ok(())
 }
 
@@ -377,8 +416,10 @@ pub fn zrevrangebylex(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 pub fn zrangestore(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let dst = args.bytes()?;
     let request = parse_range(args, true, RangeKind::Auto, None)?;
+    let existed = ctx.db().exists(dst);
     let stored = ctx.db().zrangestore(dst, request.key, &request.spec)?;
     ctx.out.int(stored as i64);
+    notify_store(ctx, "zrangestore", dst, stored, existed);
     Ok(())
 }
 
@@ -394,6 +435,9 @@ pub fn zremrangebyrank(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     };
     let removed = ctx.db().zremrange(key, &range)?;
     ctx.out.int(removed as i64);
+    if removed > 0 {
+        notify_removal(ctx, "zremrangebyrank", key);
+    }
     Ok(())
 }
 
@@ -402,6 +446,9 @@ pub fn zremrangebyscore(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let range = score_range(args.bytes()?, args.bytes()?)?;
     let removed = ctx.db().zremrange(key, &range)?;
     ctx.out.int(removed as i64);
+    if removed > 0 {
+        notify_removal(ctx, "zremrangebyscore", key);
+    }
     Ok(())
 }
 
@@ -410,6 +457,9 @@ pub fn zremrangebylex(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let range = lex_range(args.bytes()?, args.bytes()?)?;
     let removed = ctx.db().zremrange(key, &range)?;
     ctx.out.int(removed as i64);
+    if removed > 0 {
+        notify_removal(ctx, "zremrangebylex", key);
+    }
     Ok(())
 }
 
@@ -431,6 +481,9 @@ fn pop_generic(ctx: &mut Ctx, args: &mut Args, max: bool) -> CmdResult {
     let items = popped.map(|(_, items)| items).unwrap_or_default();
     let nested = ctx.out.is_resp3() && count.is_some();
     reply_owned_pairs(ctx.out, &items, true, nested);
+    if !items.is_empty() {
+        notify_removal(ctx, pop_event(max), key);
+    }
     Ok(())
 }
 
@@ -458,6 +511,7 @@ fn blocking_pop(ctx: &mut Ctx, args: &mut Args, max: bool) -> CmdResult {
                 ctx.out.bulk(member);
                 ctx.out.double(*score);
             }
+            notify_removal(ctx, pop_event(max), keys[index]);
         }
         None => block(ctx, keys, deadline, TimeoutReply::NullArray),
     }
@@ -516,6 +570,7 @@ fn mpop_generic(ctx: &mut Ctx, args: &mut Args, blocking: bool) -> CmdResult {
             ctx.out.array(2);
             ctx.out.bulk(keys[index]);
             reply_owned_pairs(ctx.out, &items, true, true);
+            notify_removal(ctx, pop_event(max), keys[index]);
         }
         None if blocking => block(ctx, keys, deadline, TimeoutReply::NullArray),
         None => ctx.out.null_array(),
@@ -630,10 +685,12 @@ fn parse_setop<'a>(
 fn setop_store(ctx: &mut Ctx, args: &mut Args, op: SetOp, name: &str) -> CmdResult {
     let dst = args.bytes()?;
     let request = parse_setop(ctx, args, op, SetOpForm::Store, name)?;
+    let existed = ctx.db().exists(dst);
     let stored =
         ctx.db()
             .zsetop_store(dst, op, request.keys, &request.weights, request.aggregate)?;
     ctx.out.int(stored as i64);
+    notify_store(ctx, name, dst, stored, existed);
     Ok(())
 }
 
