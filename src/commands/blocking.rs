@@ -37,7 +37,7 @@ pub fn parse_timeout(ctx: &Ctx, arg: &[u8]) -> Result<Option<u64>, CmdError> {
         .ok_or_else(|| CmdError::msg("ERR timeout is not a float or out of range"))?
         .to_f64();
     let ms = (seconds * 1000.0).ceil();
-    if !(ms < 9_223_372_036_854_775_808.0) || ms < 0.0 {
+    if !(0.0..9_223_372_036_854_775_808.0).contains(&ms) {
         return Err(CmdError::msg("ERR timeout is negative"));
     }
     if ms == 0.0 {
