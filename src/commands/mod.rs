@@ -7,6 +7,7 @@
 pub mod args;
 pub mod blocking;
 pub mod keys;
+pub mod persistence;
 pub mod server;
 pub mod strings;
 pub mod table;
@@ -158,6 +159,13 @@ pub struct Server {
     pub ops_per_sec: u64,
     /// (time ms, commands processed) at each recent sample, oldest first.
     ops_samples: std::collections::VecDeque<(u64, u64)>,
+    /// Persistence figures (INFO, LASTSAVE), kept up to date by the persistence layer.
+    pub persistence: persistence::PersistenceStatus,
+    /// Serves SAVE/BGSAVE; `None` when persistence is off.
+    pub saver: Option<Box<dyn persistence::Saver>>,
+    /// Records the commands that change the large values persistence watches; `None` when
+    /// persistence is off.
+    pub journal: Option<persistence::Journal>,
 }
 
 impl Server {
@@ -177,6 +185,9 @@ impl Server {
             used_memory: || 0,
             ops_per_sec: 0,
             ops_samples: Default::default(),
+            persistence: Default::default(),
+            saver: None,
+            journal: None,
         }
     }
 
@@ -228,7 +239,11 @@ pub fn execute(ctx: &mut Ctx, argv: &[&[u8]]) {
         Ok(spec) => {
             ctx.client.last_command = spec.full_name;
             ctx.server.stats.total_commands_processed += 1;
-            (spec.handler)(ctx, &mut Args::new(argv, spec.arg_start()))
+            if ctx.server.journal.as_ref().is_some_and(|j| j.is_watching()) {
+                persistence::run_journaled(ctx, spec, argv)
+            } else {
+                (spec.handler)(ctx, &mut Args::new(argv, spec.arg_start()))
+            }
         }
         Err(e) => Err(e),
     };

@@ -2,7 +2,7 @@
 //! exactly N arguments including the name, -N at least N), flags, key positions, handler and
 //! documentation. COMMAND, COMMAND DOCS and the README's command list come from it.
 
-use super::{keys, server, strings, Args, CmdResult, Ctx};
+use super::{keys, persistence, server, strings, Args, CmdResult, Ctx};
 use crate::store::FastMap;
 use std::sync::OnceLock;
 
@@ -514,6 +514,9 @@ pub static COMMANDS: &[CommandSpec] = &[
 
     // transactions (rows above this line)
 
+    cmd!("save", 1, [NOSCRIPT, ADMIN, NO_MULTI], (0, 0, 0), "server", persistence::save, "", "Synchronously writes every pending change to MongoDB; blocks the server until it is acknowledged.", "O(N) where N is the number of changed keys not yet acknowledged"),
+    cmd!("bgsave", -1, [NOSCRIPT, ADMIN], (0, 0, 0), "server", persistence::bgsave, "[SCHEDULE]", "Hands every pending change to the MongoDB writer now, without waiting for it.", "O(1)"),
+    cmd!("lastsave", 1, [LOADING, STALE, FAST], (0, 0, 0), "server", persistence::lastsave, "", "Returns the Unix timestamp of the latest moment whose changes are all in MongoDB.", "O(1)"),
     // persistence (rows above this line)
 ];
 
