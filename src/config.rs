@@ -207,7 +207,7 @@ fn format_output_limits(c: &Config) -> String {
 
 fn set_output_limits(c: &mut Config, text: &str) -> Result<(), String> {
     let words: Vec<&str> = text.split_whitespace().collect();
-    if words.is_empty() || words.len() % 4 != 0 {
+    if words.is_empty() || !words.len().is_multiple_of(4) {
         return Err("Wrong number of arguments in buffer limit configuration.".into());
     }
     let mut next = c.clone();
@@ -240,7 +240,7 @@ fn set_output_limits(c: &mut Config, text: &str) -> Result<(), String> {
 
 fn set_save(c: &mut Config, text: &str) -> Result<(), String> {
     let words: Vec<&str> = text.split_whitespace().collect();
-    if words.len() % 2 != 0 || words.iter().any(|w| w.parse::<u64>().is_err()) {
+    if !words.len().is_multiple_of(2) || words.iter().any(|w| w.parse::<u64>().is_err()) {
         return Err("Invalid save parameters".into());
     }
     c.save = words.join(" ");

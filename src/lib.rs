@@ -18,4 +18,5 @@ pub mod memory;
 pub mod network;
 pub mod persistence;
 pub mod protocol;
+pub mod signals;
 pub mod store;

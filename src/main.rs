@@ -98,7 +98,7 @@ fn main() -> ExitCode {
     let stop = reactor.stop_flag();
     let wake = reactor.wake_handle();
     let signalled = AtomicBool::new(false);
-    if let Err(e) = ctrlc::set_handler(move || {
+    if let Err(e) = reddish::signals::install(move || {
         // A second signal while the first shutdown is still saving exits at once.
         if signalled.swap(true, Ordering::Relaxed) {
             eprintln!("Second stop signal: exiting now, without waiting for the save to finish.");
@@ -107,7 +107,7 @@ fn main() -> ExitCode {
         stop.store(true, Ordering::Relaxed);
         wake.wake();
     }) {
-        log::warn!("could not install the signal handler: {e}");
+        log::warn!("could not install the signal handlers: {e}");
     }
     log::info!("Ready to accept connections");
     let mut no_hooks = NoHooks;
@@ -115,7 +115,9 @@ fn main() -> ExitCode {
         Some(persistence) => persistence,
         None => &mut no_hooks,
     };
-    match reactor.run(hooks) {
+    let result = reactor.run(hooks);
+    reddish::signals::mark_stopped();
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             log::error!("event loop failed: {e}");

@@ -233,7 +233,7 @@ fn expire_generic(
     let when = args.int()?;
     let cond = parse_expire_condition(args)?;
     let invalid = || CmdError::msg(format!("ERR invalid expire time in '{name}' command"));
-    if unit_ms == 1000 && (when > i64::MAX / 1000 || when < i64::MIN / 1000) {
+    if unit_ms == 1000 && !(i64::MIN / 1000..=i64::MAX / 1000).contains(&when) {
         return Err(invalid());
     }
     let mut at = when * unit_ms;
@@ -250,7 +250,7 @@ fn expire_generic(
         Ttl::At(t) => Some(t as i64),
     };
     let allowed = match current {
-        Some(t) => !cond.nx && !(cond.gt && at <= t) && !(cond.lt && at >= t),
+        Some(t) => !(cond.nx || (cond.gt && at <= t) || (cond.lt && at >= t)),
         None => !cond.xx && !cond.gt,
     };
     if allowed {

@@ -6,6 +6,7 @@
 
 pub mod args;
 pub mod blocking;
+pub mod docs;
 pub mod keys;
 pub mod persistence;
 pub mod server;
@@ -96,6 +97,9 @@ pub struct ClientState {
     pub block: Option<blocking::BlockRequest>,
     /// Commands run as part of a transaction: blocking commands must not wait.
     pub in_multi: bool,
+    /// The last command this client ran without subcommands: clients tend to repeat
+    /// commands, and one name comparison is cheaper than a table lookup.
+    pub last_spec: Option<&'static CommandSpec>,
 }
 
 /// Buffer figures of a connection, supplied by the network layer for CLIENT LIST / INFO.
@@ -235,7 +239,19 @@ impl Ctx<'_> {
 /// Runs one request: looks the command up, checks arity, calls the handler, and turns an
 /// error into its reply. `argv` is never empty (empty requests are skipped by the caller).
 pub fn execute(ctx: &mut Ctx, argv: &[&[u8]]) {
-    let result = match resolve(argv) {
+    let cached = ctx.client.last_spec.filter(|spec| {
+        spec.name.as_bytes().eq_ignore_ascii_case(argv[0]) && check_arity(spec, argv).is_ok()
+    });
+    let resolved = match cached {
+        Some(spec) => Ok(spec),
+        None => resolve(argv),
+    };
+    if let Ok(spec) = resolved {
+        if spec.subcommands.is_empty() {
+            ctx.client.last_spec = Some(spec);
+        }
+    }
+    let result = match resolved {
         Ok(spec) => {
             ctx.client.last_command = spec.full_name;
             ctx.server.stats.total_commands_processed += 1;
@@ -273,6 +289,12 @@ pub fn resolve(argv: &[&[u8]]) -> Result<&'static CommandSpec, CmdError> {
             }
         }
     };
+    check_arity(spec, argv)?;
+    Ok(spec)
+}
+
+/// Redis's arity rule: N means exactly N arguments (name included), -N at least N.
+fn check_arity(spec: &CommandSpec, argv: &[&[u8]]) -> Result<(), CmdError> {
     let argc = argv.len() as i64;
     let arity = spec.arity as i64;
     if (arity > 0 && argc != arity) || argc < -arity {
@@ -281,7 +303,7 @@ pub fn resolve(argv: &[&[u8]]) -> Result<&'static CommandSpec, CmdError> {
             spec.full_name
         )));
     }
-    Ok(spec)
+    Ok(())
 }
 
 /// At most `max` bytes of `bytes`, stopping at a NUL as C's `%.*s` in Redis's errors does.

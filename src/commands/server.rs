@@ -504,7 +504,7 @@ pub fn config_get(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 
 pub fn config_set(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let rest = args.rest();
-    if rest.len() % 2 != 0 {
+    if !rest.len().is_multiple_of(2) {
         return Err(CmdError::msg(
             "ERR wrong number of arguments for 'config|set' command",
         ));
@@ -638,8 +638,9 @@ fn command_info_entry(ctx: &mut Ctx, spec: &CommandSpec) {
 
 fn command_docs_entry(ctx: &mut Ctx, spec: &CommandSpec) {
     let has_subs = !spec.subcommands.is_empty();
+    let args = super::docs::parse_syntax(spec.syntax);
     ctx.out
-        .map(if has_subs { 5 } else { 4 } + usize::from(!spec.syntax.is_empty()));
+        .map(4 + usize::from(has_subs) + usize::from(!args.is_empty()));
     ctx.out.bulk(b"summary");
     ctx.out.bulk(spec.summary.as_bytes());
     ctx.out.bulk(b"since");
@@ -648,9 +649,9 @@ fn command_docs_entry(ctx: &mut Ctx, spec: &CommandSpec) {
     ctx.out.bulk(spec.group.as_bytes());
     ctx.out.bulk(b"complexity");
     ctx.out.bulk(spec.complexity.as_bytes());
-    if !spec.syntax.is_empty() {
-        ctx.out.bulk(b"syntax");
-        ctx.out.bulk(spec.syntax.as_bytes());
+    if !args.is_empty() {
+        ctx.out.bulk(b"arguments");
+        super::docs::write_args(ctx.out, &args);
     }
     if has_subs {
         ctx.out.bulk(b"subcommands");
@@ -914,7 +915,7 @@ mod tests {
         );
         let docs = h.text(&["command", "docs", "set"]);
         assert!(
-            docs.contains("summary") && docs.contains("EX seconds"),
+            docs.contains("summary") && docs.contains("$5\r\ntoken\r\n$2\r\nEX\r\n"),
             "{docs}"
         );
     }

@@ -215,9 +215,12 @@ pub fn mget(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     Ok(())
 }
 
-fn pairs<'a>(args: &mut Args<'a>, name: &str) -> Result<Vec<(&'a [u8], &'a [u8])>, CmdError> {
+/// A key and its value.
+type Pair<'a> = (&'a [u8], &'a [u8]);
+
+fn pairs<'a>(args: &mut Args<'a>, name: &str) -> Result<Vec<Pair<'a>>, CmdError> {
     let rest = args.rest();
-    if rest.len() % 2 != 0 {
+    if !rest.len().is_multiple_of(2) {
         return Err(CmdError::msg(format!(
             "ERR wrong number of arguments for '{name}' command"
         )));
@@ -285,8 +288,7 @@ pub fn decrby(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 }
 
 pub fn incrbyfloat(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
-    let key = args.bytes()?;
-    let delta = args.float()?;
+    let (key, delta) = (args.bytes()?, args.bytes()?);
     let text = ctx.db().incr_by_float(key, delta)?;
     ctx.out.bulk(text.as_bytes());
     Ok(())

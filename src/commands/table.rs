@@ -85,6 +85,12 @@ pub struct CommandSpec {
     pub subcommands: &'static [CommandSpec],
 }
 
+impl std::fmt::Debug for CommandSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.full_name)
+    }
+}
+
 impl CommandSpec {
     /// Index of the first argument the handler reads (after the name and subcommand).
     pub fn arg_start(&self) -> usize {

@@ -372,6 +372,10 @@ impl Reactor {
         }
         if !close && client.blocked.is_none() {
             client.state.last_interaction_ms = self.ks.now_ms();
+            // CONFIG SET proto-max-bulk-len applies to open connections too.
+            client
+                .decoder
+                .set_max_bulk_len(self.server.config.proto_max_bulk_len as usize);
             self.run_commands(token, &mut client);
             if client.pending_input().len() > QUERY_BUFFER_LIMIT {
                 log::warn!(

@@ -23,7 +23,7 @@
 
 use crate::store::graph::GraphValue;
 use crate::store::value::StrEncoding;
-use crate::store::Value;
+use crate::store::{ShortBytes, Value};
 use mongodb::bson::raw::{RawArray, RawBsonRef, RawDocument};
 use mongodb::bson::spec::BinarySubtype;
 use std::borrow::Cow;
@@ -409,7 +409,10 @@ pub fn encode_string(value: &[u8], w: &mut ItemWriter) {
 }
 
 pub fn decode_string(r: &mut ItemReader) -> Result<Value, DocError> {
-    let bytes = r.bytes()?.into_owned();
+    let bytes = match r.bytes()? {
+        Cow::Owned(whole) => ShortBytes::from_vec(whole),
+        Cow::Borrowed(slice) => ShortBytes::from_slice(slice),
+    };
     Ok(Value::Str(bytes, StrEncoding::Auto))
 }
 
@@ -943,8 +946,9 @@ mod tests {
         graph.add_edge(b"b", b"b", 0.0).unwrap();
         graph.add_node(b"lonely\x00").unwrap();
         let values = vec![
-            Value::Str(b"bin\x00\xff".to_vec(), StrEncoding::Raw),
-            Value::Str(Vec::new(), StrEncoding::Auto),
+            Value::Str(ShortBytes::from_slice(b"bin\x00\xff"), StrEncoding::Raw),
+            Value::Str(ShortBytes::new(), StrEncoding::Auto),
+            Value::Str(ShortBytes::from_vec(vec![9; 100]), StrEncoding::Auto),
             Value::Graph(Box::new(graph)),
             Value::Graph(Box::new(GraphValue::new(true))),
         ];

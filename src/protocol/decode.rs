@@ -99,14 +99,13 @@ impl RequestDecoder {
                 Some(b'*') => {}
                 Some(_) => return self.decode_inline(buf),
             }
-            let Some(next) = header_line_end(buf, 1) else {
+            let Some((count, next)) = read_header(buf, 1) else {
                 if buf.len() > INLINE_MAX_SIZE {
                     return Err(ProtocolError::MultibulkCountTooBig);
                 }
                 return Ok(None);
             };
-            let count =
-                parse_len(&buf[1..next - 2]).ok_or(ProtocolError::InvalidMultibulkLength)?;
+            let count = count.ok_or(ProtocolError::InvalidMultibulkLength)?;
             if count > i32::MAX as i64 {
                 return Err(ProtocolError::InvalidMultibulkLength);
             }
@@ -127,13 +126,13 @@ impl RequestDecoder {
             if first != b'$' {
                 return Err(ProtocolError::ExpectedDollar(first as char));
             }
-            let Some(next) = header_line_end(buf, at + 1) else {
+            let Some((len, next)) = read_header(buf, at + 1) else {
                 if buf.len() - at > INLINE_MAX_SIZE {
                     return Err(ProtocolError::BulkCountTooBig);
                 }
                 return Ok(None);
             };
-            let len = parse_len(&buf[at + 1..next - 2]).ok_or(ProtocolError::InvalidBulkLength)?;
+            let len = len.ok_or(ProtocolError::InvalidBulkLength)?;
             if len < 0 || len as u64 > self.max_bulk_len as u64 {
                 return Err(ProtocolError::InvalidBulkLength);
             }
@@ -181,6 +180,31 @@ impl RequestDecoder {
         split_inline_args(line, &mut self.inline, &mut self.spans)?;
         Ok(Some(newline + 1))
     }
+}
+
+/// Reads the header line (`*N` / `$N` without its prefix) starting at `from`: its value if it
+/// is a valid length, and the offset after its line end; `None` until the line is buffered.
+///
+/// One pass over plain decimal digits covers nearly every header; anything else (a sign,
+/// leading zeros, junk, 19+ digits) takes the general path with Redis's exact rules.
+#[inline]
+fn read_header(buf: &[u8], from: usize) -> Option<(Option<i64>, usize)> {
+    let mut value: i64 = 0;
+    let mut i = from;
+    while i < buf.len() && i - from < 18 {
+        let b = buf[i];
+        if b.is_ascii_digit() {
+            value = value * 10 + i64::from(b - b'0');
+            i += 1;
+            continue;
+        }
+        if b == b'\r' && i > from && (buf[from] != b'0' || i - from == 1) {
+            return (i + 1 < buf.len()).then_some((Some(value), i + 2));
+        }
+        break;
+    }
+    let next = header_line_end(buf, from)?;
+    Some((parse_len(&buf[from..next - 2]), next))
 }
 
 /// The offset just past the `\r\n` ending the header line that starts at `from`, if buffered.

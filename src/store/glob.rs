@@ -27,7 +27,7 @@ fn matches_with(pattern: &[u8], text: &[u8], nocase: bool) -> bool {
     let mut star: Option<(usize, usize)> = None;
     loop {
         if p < pattern.len() {
-            match pattern[p] {
+            let advance = match pattern[p] {
                 b'*' => {
                     while p < pattern.len() && pattern[p] == b'*' {
                         p += 1;
@@ -38,42 +38,20 @@ fn matches_with(pattern: &[u8], text: &[u8], nocase: bool) -> bool {
                     star = Some((p, t));
                     continue;
                 }
-                b'?' if t < text.len() => {
-                    p += 1;
-                    t += 1;
-                    continue;
-                }
-                b'[' if t < text.len() => {
+                _ if t == text.len() => None,
+                b'?' => Some(1),
+                b'[' => {
                     let (matched, next) = match_class(pattern, p + 1, text[t], nocase);
-                    if matched {
-                        p = next;
-                        t += 1;
-                        continue;
-                    }
+                    matched.then_some(next - p)
                 }
-                b'\\' if p + 1 < pattern.len() && t < text.len() => {
-                    if eq(pattern[p + 1], text[t]) {
-                        p += 2;
-                        t += 1;
-                        continue;
-                    }
-                }
-                c if t < text.len() && c != b'?' && c != b'[' && c != b'\\' => {
-                    if eq(c, text[t]) {
-                        p += 1;
-                        t += 1;
-                        continue;
-                    }
-                }
-                b'\\' if p + 1 == pattern.len() && t < text.len() => {
-                    // A trailing lone backslash matches itself.
-                    if text[t] == b'\\' {
-                        p += 1;
-                        t += 1;
-                        continue;
-                    }
-                }
-                _ => {}
+                // A trailing lone backslash matches itself, like any literal.
+                b'\\' if p + 1 < pattern.len() => eq(pattern[p + 1], text[t]).then_some(2),
+                c => eq(c, text[t]).then_some(1),
+            };
+            if let Some(advance) = advance {
+                p += advance;
+                t += 1;
+                continue;
             }
         } else if t == text.len() {
             return true;

@@ -9,8 +9,8 @@ use super::value::Value;
 use super::{FastMap, FastSet, IndexedMap, StoreError, StoreResult};
 use rand::Rng;
 
-/// A key: binary-safe bytes.
-pub type Key = Box<[u8]>;
+/// A key: binary-safe bytes, stored inline up to 16 bytes.
+pub type Key = super::ShortBytes;
 
 /// One numbered database.
 #[derive(Debug, Default)]
@@ -648,7 +648,7 @@ mod tests {
     use rand::SeedableRng;
 
     fn s(v: &str) -> Value {
-        Value::Str(v.as_bytes().to_vec(), Default::default())
+        Value::Str(v.as_bytes().into(), Default::default())
     }
 
     #[test]
@@ -721,7 +721,7 @@ mod tests {
         assert_eq!(ks.pending_changes(), 2);
         ks.db(1).flush();
         let batch = ks.take_changes();
-        assert_eq!(batch.keys, vec![(0, Box::<[u8]>::from(&b"a"[..]))]);
+        assert_eq!(batch.keys, vec![(0, Key::from(&b"a"[..]))]);
         assert_eq!(batch.flushed, vec![Some(1)]);
         assert_eq!(ks.pending_changes(), 0);
     }
@@ -734,7 +734,7 @@ mod tests {
         assert!(!ks.has_ready(), "another database's key of the same name");
         ks.db(1).insert(b"q", s("x"), None);
         ks.db(1).insert(b"q", s("y"), None);
-        assert_eq!(ks.take_ready(), vec![(1, Box::<[u8]>::from(&b"q"[..]))]);
+        assert_eq!(ks.take_ready(), vec![(1, Key::from(&b"q"[..]))]);
         ks.remove_waiter(1, b"q");
         ks.db(1).insert(b"q", s("z"), None);
         assert!(!ks.has_ready());

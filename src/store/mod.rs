@@ -7,9 +7,13 @@ pub mod graph;
 pub mod hash;
 pub mod keyspace;
 pub mod list;
+pub mod long_double;
+pub mod ostree;
 pub mod set;
 pub mod string;
+pub mod tree;
 pub mod value;
+pub mod zset;
 
 pub use keyspace::{Db, DbMut, Key, Keyspace, KeyspaceStats};
 pub use value::Value;
@@ -21,6 +25,9 @@ pub type Hasher = foldhash::fast::RandomState;
 pub type FastMap<K, V> = hashbrown::HashMap<K, V, Hasher>;
 /// Hash set with the project's hasher.
 pub type FastSet<K> = hashbrown::HashSet<K, Hasher>;
+/// Binary-safe bytes kept inline up to 16 bytes (the common short key or value needs no
+/// allocation of its own: 24 bytes in all), on the heap beyond.
+pub type ShortBytes = smallvec::SmallVec<[u8; 16]>;
 /// Insertion-indexed hash map: O(1) random access by position, for SCAN cursors and sampling.
 pub type IndexedMap<K, V> = indexmap::IndexMap<K, V, Hasher>;
 

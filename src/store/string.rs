@@ -1,8 +1,9 @@
 //! String values: the operations behind GET, SET, INCR, APPEND, GETRANGE and friends.
 
 use super::keyspace::DbMut;
+use super::long_double::LongDouble;
 use super::value::{StrEncoding, Value};
-use super::{StoreError, StoreResult, MAX_STRING_LEN};
+use super::{ShortBytes, StoreError, StoreResult, MAX_STRING_LEN};
 
 /// SET's NX / XX condition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -129,7 +130,7 @@ impl DbMut<'_> {
         }
     }
 
-    fn string_mut(&mut self, key: &[u8]) -> StoreResult<Option<&mut Vec<u8>>> {
+    fn string_mut(&mut self, key: &[u8]) -> StoreResult<Option<&mut ShortBytes>> {
         match self.lookup_write(key) {
             None => Ok(None),
             Some(Value::Str(s, _)) => Ok(Some(s)),
@@ -145,7 +146,7 @@ impl DbMut<'_> {
         opts: SetOptions,
     ) -> StoreResult<SetOutcome> {
         let previous = if opts.get {
-            self.string_mut(key)?.map(|s| s.clone())
+            self.string_mut(key)?.map(|s| s.to_vec())
         } else {
             None
         };
@@ -177,7 +178,7 @@ impl DbMut<'_> {
                 self.replace_ttl(key, ttl);
                 self.modified(key);
             }
-            _ => self.insert(key, Value::Str(value.to_vec(), StrEncoding::Auto), ttl),
+            _ => self.insert(key, Value::Str(value.into(), StrEncoding::Auto), ttl),
         }
         Ok(SetOutcome {
             written: true,
@@ -187,7 +188,7 @@ impl DbMut<'_> {
 
     /// GETDEL. O(1).
     pub fn get_del(&mut self, key: &[u8]) -> StoreResult<Option<Vec<u8>>> {
-        let value = self.string_mut(key)?.map(std::mem::take);
+        let value = self.string_mut(key)?.map(|s| std::mem::take(s).into_vec());
         if value.is_some() {
             self.remove(key);
         }
@@ -226,7 +227,7 @@ impl DbMut<'_> {
             }
             None => {
                 let ttl = self.expire_at(key);
-                self.insert(key, Value::Str(data.to_vec(), StrEncoding::Raw), ttl);
+                self.insert(key, Value::Str(data.into(), StrEncoding::Raw), ttl);
                 Ok(data.len())
             }
         }
@@ -252,17 +253,19 @@ impl DbMut<'_> {
         Ok(next)
     }
 
-    /// INCRBYFLOAT; returns the stored text. O(1).
-    pub fn incr_by_float(&mut self, key: &[u8], delta: f64) -> StoreResult<String> {
+    /// INCRBYFLOAT in Redis's `long double` precision; returns the stored text. The key's type
+    /// and value are checked before the increment is parsed, in Redis's order. O(1).
+    pub fn incr_by_float(&mut self, key: &[u8], delta: &[u8]) -> StoreResult<String> {
         let current = match self.string_mut(key)? {
-            Some(s) => parse_f64(s).ok_or(StoreError::NotFloat)?,
-            None => 0.0,
+            Some(s) => LongDouble::parse(s).ok_or(StoreError::NotFloat)?,
+            None => LongDouble::parse(b"0").ok_or(StoreError::NotFloat)?,
         };
-        let next = current + delta;
+        let delta = LongDouble::parse(delta).ok_or(StoreError::NotFloat)?;
+        let next = current.add(&delta);
         if !next.is_finite() {
             return Err(StoreError::NanOrInfinity);
         }
-        let text = format_human_double(next);
+        let text = next.to_human_string();
         self.store_number(key, text.as_bytes(), StrEncoding::Embstr);
         Ok(text)
     }
@@ -276,7 +279,7 @@ impl DbMut<'_> {
                 *enc = encoding;
                 self.modified(key);
             }
-            _ => self.insert(key, Value::Str(text.to_vec(), encoding), None),
+            _ => self.insert(key, Value::Str(text.into(), encoding), None),
         }
     }
 
@@ -326,7 +329,7 @@ impl DbMut<'_> {
                 if data.is_empty() {
                     return Ok(0);
                 }
-                let mut s = vec![0u8; end];
+                let mut s = ShortBytes::from_elem(0, end);
                 s[offset..].copy_from_slice(data);
                 self.insert(key, Value::Str(s, StrEncoding::Raw), None);
                 Ok(end)
@@ -341,7 +344,7 @@ impl DbMut<'_> {
             return false;
         }
         for (key, value) in pairs {
-            self.insert(key, Value::Str(value.to_vec(), StrEncoding::Auto), None);
+            self.insert(key, Value::Str((*value).into(), StrEncoding::Auto), None);
         }
         true
     }
@@ -428,9 +431,9 @@ mod tests {
         assert_eq!(db.incr_by(b"n", i64::MAX), Err(StoreError::Overflow));
         db.set_string(b"s", b"abc", SetOptions::default()).unwrap();
         assert_eq!(db.incr_by(b"s", 1), Err(StoreError::NotInteger));
-        assert_eq!(db.incr_by_float(b"f", 1.5).as_deref(), Ok("1.5"));
+        assert_eq!(db.incr_by_float(b"f", b"1.5").as_deref(), Ok("1.5"));
         assert_eq!(
-            db.incr_by_float(b"f", f64::INFINITY),
+            db.incr_by_float(b"f", b"inf"),
             Err(StoreError::NanOrInfinity)
         );
     }

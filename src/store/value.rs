@@ -4,6 +4,7 @@ use super::graph::GraphValue;
 use super::hash::HashValue;
 use super::list::ListValue;
 use super::set::SetValue;
+use super::ShortBytes;
 
 /// How OBJECT ENCODING names a string: Redis decides when the value is written (SET tries
 /// `int`, INCRBYFLOAT makes `embstr`, APPEND and SETRANGE make `raw`), not from its content.
@@ -19,7 +20,7 @@ pub enum StrEncoding {
 /// A key's value. Collection variants are boxed so the common string case keeps map slots small.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
-    Str(Vec<u8>, StrEncoding),
+    Str(ShortBytes, StrEncoding),
     List(Box<ListValue>),
     Hash(Box<HashValue>),
     Set(Box<SetValue>),

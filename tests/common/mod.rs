@@ -40,10 +40,10 @@
 //! Environment:
 //! - `MONGODB_URI`: the MongoDB-compatible server for persistence tests (`scripts/test.sh`
 //!   starts SecantusDB and sets it); read with [`mongodb_uri`].
-//! - `REDDISH_TEST_BIN`: run this binary instead of the built `reddish` (for example
-//!   `REDDISH_TEST_BIN=/usr/bin/redis-server cargo test --test differential` checks that a test
-//!   passes against real Redis, i.e. that the test itself is right). When the binary is a
-//!   `redis-server`, persistence is switched off for it as for [`RedisServer`].
+//! - `REDDISH_TEST_BIN`: run this binary instead of the built `reddish`. For example
+//!   `REDDISH_TEST_BIN=$(command -v redis-server) cargo test --release --test differential`
+//!   checks that a test passes against real Redis, i.e. that the test itself is right. When
+//!   the binary is a `redis-server`, persistence is switched off for it as for [`RedisServer`].
 //! - `REDIS_SERVER_BIN`: the reference `redis-server` (default: `redis-server` from `PATH`).
 //! - `REDDISH_DIFF_TRACE=1`: print every differential command with both replies.
 #![allow(dead_code)]

@@ -1,0 +1,343 @@
+#!/usr/bin/env bash
+# Benchmarks Reddish against a real redis-server with redis-benchmark, both in the same run:
+# every (test, pipeline) pair runs on both servers in each round, the order of the servers
+# alternating from round to round; the table shows the median requests per second over the
+# rounds and the ratio Reddish/Redis. Markdown goes to stdout (paste it into BENCH.md),
+# progress to stderr. Both servers are started here on ephemeral loopback ports and stopped
+# on exit. A test a server does not support shows as "error" in its cell.
+#
+# Usage: scripts/bench.sh [options]
+#   --rounds N            rounds (default 5)
+#   -n, --requests N      requests per redis-benchmark run (default 200000)
+#   -c, --clients N       parallel connections (default 50)
+#   --pipelines "1 16"    pipeline depths, each a separate table row (default "1 16")
+#   --tests a,b,c         redis-benchmark -t tests for the "standard" section
+#                         (default set,get,incr,mset,lpush,rpush,lpop,rpop,sadd,hset,spop,
+#                         zadd,zpopmin,lrange_100)
+#   --sections "a b"      sections to run (default "standard"; see section_* below, e.g.
+#                         "standard random-keys")
+#   --reddish-args ARGS   extra arguments for Reddish (e.g. "--busy-poll 0")
+#   --reddish-bin PATH    benchmark this binary instead of building target/release/reddish
+#   --redis-bin PATH      the reference server (default: redis-server from PATH)
+#   --timeout SECONDS     limit for one redis-benchmark run (default 600)
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
+
+ORIGINAL_ARGS=("$@")
+ROUNDS=5
+REQUESTS=200000
+CLIENTS=50
+PIPELINES="1 16"
+TESTS="set,get,incr,mset,lpush,rpush,lpop,rpop,sadd,hset,spop,zadd,zpopmin,lrange_100"
+SECTIONS="standard"
+REDDISH_ARGS=""
+REDDISH_BIN=""
+REDIS_BIN="redis-server"
+RUN_TIMEOUT=600
+LOAD_AT_START=unknown
+
+usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; }
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --rounds)
+        ROUNDS=${2:?--rounds needs a value}
+        shift
+        ;;
+    -n | --requests)
+        REQUESTS=${2:?--requests needs a value}
+        shift
+        ;;
+    -c | --clients)
+        CLIENTS=${2:?--clients needs a value}
+        shift
+        ;;
+    --pipelines)
+        PIPELINES=${2:?--pipelines needs a value}
+        shift
+        ;;
+    --tests)
+        TESTS=${2:?--tests needs a value}
+        shift
+        ;;
+    --sections)
+        SECTIONS=${2:?--sections needs a value}
+        shift
+        ;;
+    --reddish-args)
+        REDDISH_ARGS=${2?--reddish-args needs a value}
+        shift
+        ;;
+    --reddish-bin)
+        REDDISH_BIN=${2:?--reddish-bin needs a value}
+        shift
+        ;;
+    --redis-bin)
+        REDIS_BIN=${2:?--redis-bin needs a value}
+        shift
+        ;;
+    --timeout)
+        RUN_TIMEOUT=${2:?--timeout needs a value}
+        shift
+        ;;
+    -h | --help)
+        usage
+        exit 0
+        ;;
+    *) die "unknown argument: $1 (try --help)" ;;
+    esac
+    shift
+done
+
+# ---------------------------------------------------------------------------------------------
+# Cases: a label and the redis-benchmark arguments that select what it runs. Sections add
+# cases; to add one, write a section_NAME function calling add_case and pass
+# --sections "standard NAME" (dashes in NAME map to underscores).
+# ---------------------------------------------------------------------------------------------
+
+CASE_LABELS=()
+CASE_ARGS=() # each entry: the arguments joined with the unit separator \x1f
+
+# add_case LABEL REDIS-BENCHMARK-ARGS...
+add_case() {
+    local label=$1 joined
+    shift
+    joined=$(
+        IFS=$'\x1f'
+        echo "$*"
+    )
+    CASE_LABELS+=("$label")
+    CASE_ARGS+=("$joined")
+}
+
+# One case per -t test: the classic redis-benchmark suite.
+section_standard() {
+    local test
+    for test in ${TESTS//,/ }; do
+        add_case "$test" -t "$test"
+    done
+}
+
+# Many distinct keys (-r): exercises hashing and table growth, not one hot key.
+section_random_keys() {
+    add_case "set -r 1000000" -r 1000000 -t set
+    add_case "get -r 1000000" -r 1000000 -t get
+    add_case "incr -r 1000000" -r 1000000 -t incr
+}
+
+# ---------------------------------------------------------------------------------------------
+# Servers
+# ---------------------------------------------------------------------------------------------
+
+WORK_DIR=""
+declare -A SERVER_PID=() SERVER_PORT=()
+
+cleanup() {
+    local name
+    for name in "${!SERVER_PID[@]}"; do
+        stop_pid "${SERVER_PID[$name]}"
+    done
+    [ -n "$WORK_DIR" ] && rm -rf "$WORK_DIR"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# start_server NAME BINARY ARGS...: on a free port, retrying on a new port if it exits early.
+start_server() {
+    local name=$1 bin=$2 attempt port pid
+    shift 2
+    local args=("$@")
+    if [[ "$(basename "$bin")" == redis-server* ]]; then
+        args+=(--save "" --appendonly no --dir "$WORK_DIR")
+    fi
+    for attempt in 1 2 3; do
+        port=$(free_port)
+        "$bin" "${args[@]}" --port "$port" --bind 127.0.0.1 >"$WORK_DIR/$name.log" 2>&1 &
+        pid=$!
+        if wait_port "$port" "$pid" 30; then
+            SERVER_PID[$name]=$pid
+            SERVER_PORT[$name]=$port
+            log "$name: pid $pid, port $port"
+            return 0
+        fi
+        stop_pid "$pid"
+        log "$name did not start on port $port (attempt $attempt):"
+        tail -n 20 "$WORK_DIR/$name.log" >&2
+    done
+    die "cannot start $name ($bin)"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Running and recording
+# ---------------------------------------------------------------------------------------------
+
+declare -A SAMPLES=()     # "server|pipeline|row" -> space-separated rps samples
+declare -A FAILURES=()    # "server|pipeline|row" -> failed runs
+declare -A FIRST_ERROR=() # "server|pipeline|row" -> first error message
+ROWS=()                   # "pipeline|row" in order of first appearance
+declare -A ROW_SEEN=()
+
+note_row() {
+    if [ -z "${ROW_SEEN[$1]:-}" ]; then
+        ROW_SEEN[$1]=1
+        ROWS+=("$1")
+    fi
+}
+
+# run_case SERVER PIPELINE CASE-INDEX: one redis-benchmark run, results recorded.
+run_case() {
+    local server=$1 pipeline=$2 index=$3
+    local label=${CASE_LABELS[$index]} args out="$WORK_DIR/run.csv" err="$WORK_DIR/run.err"
+    IFS=$'\x1f' read -r -a args <<<"${CASE_ARGS[$index]}"
+    local status=0
+    timeout "$RUN_TIMEOUT" redis-benchmark -h 127.0.0.1 -p "${SERVER_PORT[$server]}" \
+        -c "$CLIENTS" -n "$REQUESTS" -P "$pipeline" --csv "${args[@]}" >"$out" 2>"$err" ||
+        status=$?
+    # CSV rows: "TEST","RPS",latencies...; the header row starts with "test". Set-up runs
+    # such as "LPUSH (needed to benchmark LRANGE)" are not results.
+    local rows
+    rows=$(grep -v '^"test"' "$out" | grep -v 'needed to benchmark' | grep '^"' |
+        awk -F'","' '{ gsub(/^"/, "", $1); print $1 "\t" $2 }' || true)
+    local count=0
+    [ -n "$rows" ] && count=$(printf '%s\n' "$rows" | wc -l)
+    if [ "$status" -ne 0 ] || [ "$count" -eq 0 ]; then
+        local key="$server|$pipeline|$label" message
+        note_row "$pipeline|$label"
+        FAILURES[$key]=$((${FAILURES[$key]:-0} + 1))
+        # "Error from server: ..." says why; a CONFIG warning alone is not the reason.
+        message=$(cat "$err" "$out" | tr '\r' '\n' | grep -E 'Error|ERR' | head -n 1 || true)
+        [ -z "$message" ] && message=$(cat "$err" "$out" | tr '\r' '\n' | grep -iE 'error|could not' | head -n 1 || true)
+        [ -z "$message" ] && message="exit status $status, no result"
+        [ -z "${FIRST_ERROR[$key]:-}" ] && FIRST_ERROR[$key]=$message
+        log "  $server P=$pipeline $label: error ($message)"
+        return 0
+    fi
+    local name rps row
+    while IFS=$'\t' read -r name rps; do
+        if [ "$count" -eq 1 ]; then row=$label; else row="$label: $name"; fi
+        note_row "$pipeline|$row"
+        SAMPLES["$server|$pipeline|$row"]+="$rps "
+        log "  $server P=$pipeline $row: $rps"
+    done <<<"$rows"
+}
+
+median() {
+    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 }
+        END { if (NR == 0) exit; if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# The cell for one server: the median, "error", or the median with the number of failed runs.
+cell() {
+    local key=$1 samples med
+    samples=${SAMPLES[$key]:-}
+    # shellcheck disable=SC2086 # the samples are a space-separated list of numbers
+    med=$(median $samples)
+    local failures=${FAILURES[$key]:-0}
+    if [ -z "$med" ]; then
+        echo "error"
+    elif [ "$failures" -gt 0 ]; then
+        printf '%.0f (%d errors)\n' "$med" "$failures"
+    else
+        printf '%.0f\n' "$med"
+    fi
+}
+
+print_report() {
+    local redis_version nproc_count command
+    redis_version=$("$REDIS_BIN" --version | grep -oE 'v=[^ ]+' | cut -d= -f2)
+    nproc_count=$(nproc)
+    command="scripts/bench.sh"
+    local arg
+    for arg in "${ORIGINAL_ARGS[@]}"; do
+        if [[ "$arg" =~ ^[A-Za-z0-9_,./:=@%+-]+$ ]]; then
+            command+=" $arg"
+        else
+            command+=" '${arg//\'/\'\\\'\'}'"
+        fi
+    done
+    echo "## redis-benchmark: Reddish vs Redis"
+    echo
+    echo "- command: \`$command\`"
+    echo "- each run: \`redis-benchmark -h 127.0.0.1 -p PORT -c $CLIENTS -n $REQUESTS -P PIPELINE --csv <test args>\`"
+    echo "- median of $ROUNDS rounds; in each round every run goes to both servers, their order alternating by round"
+    echo "- machine: nproc $nproc_count; redis-server $redis_version (\`--save \"\" --appendonly no\`); reddish \`$REDDISH_BIN${REDDISH_ARGS:+ $REDDISH_ARGS}\`"
+    echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); load average at start: $LOAD_AT_START, at end: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown) (other work on the machine makes ratios noisy)"
+    echo
+    echo "| test | pipeline | redis rps | reddish rps | reddish/redis |"
+    echo "| --- | ---: | ---: | ---: | ---: |"
+    local entry pipeline row redis reddish ratio
+    for entry in "${ROWS[@]}"; do
+        pipeline=${entry%%|*}
+        row=${entry#*|}
+        redis=$(cell "redis|$entry")
+        reddish=$(cell "reddish|$entry")
+        ratio="-"
+        if [[ "$redis" =~ ^[0-9]+$ ]] && [[ "${reddish%% *}" =~ ^[0-9]+$ ]] && [ "$redis" -gt 0 ]; then
+            ratio=$(awk -v a="${reddish%% *}" -v b="$redis" 'BEGIN { printf "%.2f", a / b }')
+        fi
+        echo "| $row | $pipeline | $redis | $reddish | $ratio |"
+    done
+    if [ "${#FIRST_ERROR[@]}" -gt 0 ]; then
+        echo
+        echo "Errors (first message per server and row):"
+        local key server rest
+        for key in "${!FIRST_ERROR[@]}"; do
+            server=${key%%|*}
+            rest=${key#*|}
+            echo "- $server, ${rest#*|}, pipeline ${rest%%|*}: ${FIRST_ERROR[$key]}"
+        done | sort
+    fi
+}
+
+# ---------------------------------------------------------------------------------------------
+
+main() {
+    if ! have redis-benchmark || ! have "$REDIS_BIN"; then
+        ensure_redis_tools
+    fi
+    have timeout || die "timeout (coreutils) is required"
+    if [ -z "$REDDISH_BIN" ]; then
+        log "cargo build --release"
+        cargo build --release >&2
+        REDDISH_BIN=target/release/reddish
+    fi
+    [ -x "$REDDISH_BIN" ] || die "not executable: $REDDISH_BIN"
+    LOAD_AT_START=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
+    WORK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/reddish-bench.XXXXXX")
+
+    local section
+    for section in $SECTIONS; do
+        declare -F "section_${section//-/_}" >/dev/null || die "unknown section: $section"
+        "section_${section//-/_}"
+    done
+    [ "${#CASE_LABELS[@]}" -gt 0 ] || die "no benchmark cases selected"
+
+    local -a reddish_args=()
+    # shellcheck disable=SC2206 # --reddish-args is a space-separated argument list
+    [ -n "$REDDISH_ARGS" ] && reddish_args=($REDDISH_ARGS)
+    start_server redis "$REDIS_BIN" --loglevel warning
+    start_server reddish "$REDDISH_BIN" "${reddish_args[@]}"
+
+    local round pipeline index server order
+    for round in $(seq 1 "$ROUNDS"); do
+        if [ $((round % 2)) -eq 1 ]; then order="redis reddish"; else order="reddish redis"; fi
+        log "round $round/$ROUNDS ($order)"
+        for server in $order; do
+            redis-cli -h 127.0.0.1 -p "${SERVER_PORT[$server]}" FLUSHALL >/dev/null 2>&1 || true
+        done
+        for pipeline in $PIPELINES; do
+            for index in "${!CASE_LABELS[@]}"; do
+                for server in $order; do
+                    run_case "$server" "$pipeline" "$index"
+                done
+            done
+        done
+    done
+    print_report
+}
+
+main

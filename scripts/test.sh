@@ -1,0 +1,246 @@
+#!/usr/bin/env bash
+# Runs every check of the project on a fresh Debian machine, installing what is missing:
+#   redis-server + redis-tools (reference server, redis-cli, redis-benchmark),
+#   a Python venv in target/test-env with SecantusDB (a MongoDB-compatible server for the
+#   persistence tests; its address is exported as MONGODB_URI),
+# then cargo fmt --check, cargo clippy, cargo test --release, and scripts/windows-check.sh.
+# Ends with "N passed, N failed" (cargo tests plus the script's own steps); exits non-zero on
+# any failure.
+#
+# Usage: scripts/test.sh [--skip-windows]
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
+
+SECANTUSDB_VERSION=0.7.0b3
+VENV=target/test-env
+LOG_DIR=target/test-logs
+
+SKIP_WINDOWS=0
+for arg in "$@"; do
+    case "$arg" in
+    --skip-windows) SKIP_WINDOWS=1 ;;
+    -h | --help)
+        sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+        exit 0
+        ;;
+    *) die "unknown argument: $arg (try --help)" ;;
+    esac
+done
+
+PASSED=0
+FAILED=0
+FAILED_NAMES=()
+
+SUMMARY_DONE=0
+summary() {
+    if [ "${#FAILED_NAMES[@]}" -gt 0 ]; then
+        log "failed: ${FAILED_NAMES[*]}"
+    fi
+    echo "$PASSED passed, $FAILED failed"
+    SUMMARY_DONE=1
+}
+
+# step NAME COMMAND...: runs one check, counting it, and carries on whatever the outcome.
+step() {
+    local name=$1 start=$SECONDS
+    shift
+    log ""
+    log "==> $name"
+    if "$@"; then
+        PASSED=$((PASSED + 1))
+        log "PASS $name ($((SECONDS - start)) s)"
+    else
+        FAILED=$((FAILED + 1))
+        FAILED_NAMES+=("$name")
+        log "FAIL $name ($((SECONDS - start)) s)"
+    fi
+}
+
+# A failure before the checks can run; the exit trap reports it in the summary.
+setup_failed() {
+    log "FAIL setup: $*"
+    exit 1
+}
+
+# --- setup -------------------------------------------------------------------------------
+
+ensure_rust() {
+    if ! have cargo && [ -x "$HOME/.cargo/bin/cargo" ]; then
+        export PATH="$HOME/.cargo/bin:$PATH"
+    fi
+    if ! have cargo; then
+        have curl || apt_install curl ca-certificates
+        log "installing Rust with rustup"
+        curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs |
+            sh -s -- -y --profile minimal --component rustfmt,clippy >&2
+        export PATH="$HOME/.cargo/bin:$PATH"
+    fi
+    if ! cargo fmt --version >/dev/null 2>&1; then
+        have rustup || setup_failed "cargo fmt missing and no rustup to add it"
+        rustup component add rustfmt >&2
+    fi
+    if ! cargo clippy --version >/dev/null 2>&1; then
+        have rustup || setup_failed "cargo clippy missing and no rustup to add it"
+        rustup component add clippy >&2
+    fi
+    have cc || apt_install gcc libc6-dev
+    # `ss` shows the server sockets' keepalive timers to tests/network.rs.
+    have ss || apt_install iproute2
+}
+
+# Prints the first Python >= 3.10 found.
+find_python() {
+    local candidate
+    for candidate in python3.13 python3.12 python3.11 python3.10 python3; do
+        if have "$candidate" &&
+            "$candidate" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' 2>/dev/null; then
+            echo "$candidate"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# The venv is reused across runs; a stamp file records the installed SecantusDB version.
+ensure_secantusdb() {
+    local stamp="$VENV/.secantusdb-$SECANTUSDB_VERSION"
+    if [ -f "$stamp" ] && [ -x "$VENV/bin/secantusd-py" ] && "$VENV/bin/python" -c '' 2>/dev/null; then
+        return 0
+    fi
+    local python
+    if ! python=$(find_python); then
+        apt_install python3 python3-venv python3-pip
+        python=$(find_python) || setup_failed "no Python >= 3.10 available"
+    fi
+    rm -rf "$VENV"
+    if ! "$python" -m venv "$VENV" >&2; then
+        # Debian ships the venv module separately.
+        rm -rf "$VENV"
+        apt_install python3-venv
+        "$python" -m venv "$VENV" >&2 || setup_failed "cannot create a venv with $python"
+    fi
+    log "installing secantusdb==$SECANTUSDB_VERSION into $VENV"
+    "$VENV/bin/python" -m pip install --quiet "secantusdb==$SECANTUSDB_VERSION" >&2 ||
+        setup_failed "pip install secantusdb==$SECANTUSDB_VERSION failed"
+    touch "$stamp"
+}
+
+SECANTUS_PID=""
+SECANTUS_DIR=""
+
+# Stops SecantusDB and, when the run ended early (setup failure, die, interrupt), still prints
+# the summary line with that failure counted.
+on_exit() {
+    local status=$?
+    if [ -n "$SECANTUS_PID" ]; then
+        stop_pid "$SECANTUS_PID"
+        SECANTUS_PID=""
+    fi
+    if [ -n "$SECANTUS_DIR" ]; then
+        rm -rf "$SECANTUS_DIR"
+        SECANTUS_DIR=""
+    fi
+    if [ "$SUMMARY_DONE" -eq 0 ]; then
+        FAILED=$((FAILED + 1))
+        FAILED_NAMES+=("setup (or interrupted)")
+        summary
+    fi
+    exit "$status"
+}
+trap on_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Starts SecantusDB on a kernel-chosen port and exports MONGODB_URI.
+start_secantusdb() {
+    local server_bin="$PWD/$VENV/bin/secantusd-py"
+    SECANTUS_DIR=$(mktemp -d "$PWD/$VENV/run.XXXXXX")
+    # An explicit (empty) config file turns off the search for secantusd.toml in the working
+    # directory and the home directory, so the run does not depend on this machine.
+    : >"$SECANTUS_DIR/secantusd.toml"
+    (
+        cd "$SECANTUS_DIR"
+        exec "$server_bin" --config "$SECANTUS_DIR/secantusd.toml" \
+            --host 127.0.0.1 --port 0 --standalone --storage-path "$SECANTUS_DIR/data"
+    ) >"$SECANTUS_DIR/server.log" 2>&1 &
+    SECANTUS_PID=$!
+    local port="" _
+    for _ in $(seq 1 1200); do
+        if ! kill -0 "$SECANTUS_PID" 2>/dev/null; then
+            cat "$SECANTUS_DIR/server.log" >&2
+            setup_failed "SecantusDB exited during start-up (log above)"
+        fi
+        # The start-up line reads "... listening on 127.0.0.1:PORT".
+        port=$(grep -oE 'listening on [^ ]*:[0-9]+' "$SECANTUS_DIR/server.log" 2>/dev/null |
+            head -n 1 | grep -oE '[0-9]+$' || true)
+        if [ -n "$port" ] && port_open "$port"; then
+            break
+        fi
+        port=""
+        sleep 0.05
+    done
+    if [ -z "$port" ]; then
+        cat "$SECANTUS_DIR/server.log" >&2
+        setup_failed "SecantusDB did not accept connections within 60 s (log above)"
+    fi
+    export MONGODB_URI="mongodb://127.0.0.1:$port"
+    log "SecantusDB (pid $SECANTUS_PID) at $MONGODB_URI"
+}
+
+# --- checks --------------------------------------------------------------------------------
+
+TEST_PASSED=0
+TEST_FAILED=0
+
+# cargo test --release (the release profile: heavy tests run fast and the build is shared
+# with bench.sh), counting the "test result:" lines.
+run_cargo_tests() {
+    local log_file="$LOG_DIR/cargo-test.log" status=0
+    cargo test --release --no-fail-fast 2>&1 | tee "$log_file" || status=$?
+    local counts
+    counts=$(sed -nE 's/^test result: [A-Za-z]+\. ([0-9]+) passed; ([0-9]+) failed.*/\1 \2/p' "$log_file" |
+        awk '{ p += $1; f += $2 } END { print p + 0, f + 0 }')
+    TEST_PASSED=${counts% *}
+    TEST_FAILED=${counts#* }
+    log "cargo test: $TEST_PASSED passed, $TEST_FAILED failed (log: $log_file)"
+    [ "$status" -eq 0 ] && [ "$TEST_FAILED" -eq 0 ]
+}
+
+main() {
+    local start=$SECONDS
+    mkdir -p "$LOG_DIR"
+
+    log "==> setup"
+    ensure_redis_tools
+    ensure_rust
+    ensure_secantusdb
+    start_secantusdb
+    PASSED=$((PASSED + 1))
+    log "PASS setup ($((SECONDS - start)) s)"
+
+    step "cargo fmt --check" cargo fmt --all -- --check
+    step "cargo clippy" cargo clippy --all-targets -- -D warnings
+    step "cargo test --release" run_cargo_tests
+    PASSED=$((PASSED + TEST_PASSED))
+    FAILED=$((FAILED + TEST_FAILED))
+
+    if [ "$SKIP_WINDOWS" -eq 1 ]; then
+        log ""
+        log "SKIP windows check: --skip-windows given"
+    elif [ -f scripts/windows-check.sh ]; then
+        step "windows check" bash scripts/windows-check.sh
+    else
+        log ""
+        log "SKIP windows check: scripts/windows-check.sh not found"
+    fi
+
+    log ""
+    log "total time: $((SECONDS - start)) s"
+    summary
+    [ "$FAILED" -eq 0 ]
+}
+
+main

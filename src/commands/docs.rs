@@ -1,0 +1,306 @@
+//! COMMAND DOCS argument trees, generated from each table row's syntax string
+//! (`key value [NX|XX] [EX seconds|PX milliseconds]`), so the table stays the one place a
+//! command is described and redis-cli's hints follow it.
+
+use crate::protocol::ReplyBuf;
+
+/// One documented argument, in the shape COMMAND DOCS replies.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DocArg {
+    pub name: String,
+    /// `key`, `string`, `integer`, `double`, `pattern`, `pure-token`, `oneof` or `block`.
+    pub kind: &'static str,
+    pub token: Option<String>,
+    pub optional: bool,
+    pub multiple: bool,
+    pub children: Vec<DocArg>,
+}
+
+impl DocArg {
+    fn word(word: &str) -> DocArg {
+        let is_token = word
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-' || c == '_')
+            && word.chars().any(|c| c.is_ascii_uppercase());
+        let kind = if is_token {
+            "pure-token"
+        } else {
+            match word {
+                "key" | "source" | "destination" | "newkey" => "key",
+                "pattern" => "pattern",
+                "timeout" | "weight" | "score" => "double",
+                w if [
+                    "count",
+                    "numkeys",
+                    "index",
+                    "offset",
+                    "start",
+                    "end",
+                    "stop",
+                    "db",
+                    "seconds",
+                    "milliseconds",
+                    "cursor",
+                    "rank",
+                    "len",
+                    "depth",
+                ]
+                .iter()
+                .any(|n| w == *n || w.ends_with(&format!("-{n}"))) =>
+                {
+                    "integer"
+                }
+                _ => "string",
+            }
+        };
+        DocArg {
+            name: word.to_ascii_lowercase(),
+            kind,
+            token: is_token.then(|| word.to_string()),
+            optional: false,
+            multiple: false,
+            children: Vec::new(),
+        }
+    }
+
+    fn group(kind: &'static str, children: Vec<DocArg>) -> DocArg {
+        let name = children
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect::<Vec<_>>()
+            .join("-");
+        DocArg {
+            name,
+            kind,
+            token: None,
+            optional: false,
+            multiple: false,
+            children,
+        }
+    }
+}
+
+fn tokenize(syntax: &str) -> Vec<String> {
+    let mut tokens = Vec::new();
+    let mut word = String::new();
+    for c in syntax.chars() {
+        match c {
+            '[' | ']' | '|' => {
+                if !word.is_empty() {
+                    tokens.push(std::mem::take(&mut word));
+                }
+                tokens.push(c.to_string());
+            }
+            c if c.is_whitespace() => {
+                if !word.is_empty() {
+                    tokens.push(std::mem::take(&mut word));
+                }
+            }
+            c => word.push(c),
+        }
+    }
+    if !word.is_empty() {
+        tokens.push(word);
+    }
+    tokens
+}
+
+struct Parser {
+    tokens: Vec<String>,
+    pos: usize,
+}
+
+impl Parser {
+    fn peek(&self) -> Option<&str> {
+        self.tokens.get(self.pos).map(String::as_str)
+    }
+
+    fn sequence(&mut self) -> Vec<DocArg> {
+        let mut items: Vec<DocArg> = Vec::new();
+        while let Some(token) = self.peek() {
+            match token {
+                "]" | "|" => break,
+                "[" => {
+                    self.pos += 1;
+                    let mut node = self.alternatives();
+                    if self.peek() == Some("]") {
+                        self.pos += 1;
+                    }
+                    node.optional = true;
+                    // `x [x ...]` and `a b [a b ...]`: one argument that repeats.
+                    if node.multiple {
+                        let names: Vec<String> = if node.kind == "block" {
+                            node.children.iter().map(|c| c.name.clone()).collect()
+                        } else {
+                            vec![node.name.clone()]
+                        };
+                        let n = names.len();
+                        if items.len() >= n
+                            && items[items.len() - n..]
+                                .iter()
+                                .map(|i| &i.name)
+                                .eq(names.iter())
+                        {
+                            let mut repeated = node.clone();
+                            repeated.optional = false;
+                            items.truncate(items.len() - n);
+                            items.push(repeated);
+                            continue;
+                        }
+                    }
+                    items.push(node);
+                }
+                "..." => {
+                    self.pos += 1;
+                    if let Some(last) = items.last_mut() {
+                        last.multiple = true;
+                    }
+                }
+                word => {
+                    let word = word.to_string();
+                    self.pos += 1;
+                    let arg = DocArg::word(&word);
+                    // `COUNT count`: a token introducing a value is one argument, as Redis
+                    // documents it.
+                    match items.last_mut() {
+                        Some(prev) if prev.kind == "pure-token" && arg.kind != "pure-token" => {
+                            prev.name = arg.name;
+                            prev.kind = arg.kind;
+                        }
+                        _ => items.push(arg),
+                    }
+                }
+            }
+        }
+        items
+    }
+
+    fn alternatives(&mut self) -> DocArg {
+        let mut options = vec![self.sequence()];
+        while self.peek() == Some("|") {
+            self.pos += 1;
+            options.push(self.sequence());
+        }
+        let as_node = |mut seq: Vec<DocArg>| {
+            if seq.len() == 1 {
+                seq.remove(0)
+            } else {
+                DocArg::group("block", seq)
+            }
+        };
+        let mut node = if options.len() == 1 {
+            as_node(options.remove(0))
+        } else {
+            DocArg::group("oneof", options.into_iter().map(as_node).collect())
+        };
+        if node.kind == "block" && node.children.last().is_some_and(|c| c.multiple) {
+            // `[key ...]` inside brackets parses as a block ending in a repeated item.
+            if let Some(last) = node.children.last_mut() {
+                last.multiple = false;
+            }
+            node.multiple = true;
+            if node.children.len() == 1 {
+                let mut only = node.children.remove(0);
+                only.multiple = true;
+                return only;
+            }
+        }
+        node
+    }
+}
+
+/// Parses a syntax string into COMMAND DOCS arguments.
+pub fn parse_syntax(syntax: &str) -> Vec<DocArg> {
+    let mut parser = Parser {
+        tokens: tokenize(syntax),
+        pos: 0,
+    };
+    parser.sequence()
+}
+
+/// Writes arguments as COMMAND DOCS does: an array of maps.
+pub fn write_args(out: &mut ReplyBuf, args: &[DocArg]) {
+    out.array(args.len());
+    for arg in args {
+        let flags: Vec<&str> = [(arg.optional, "optional"), (arg.multiple, "multiple")]
+            .iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, name)| *name)
+            .collect();
+        let fields = 2
+            + usize::from(arg.token.is_some())
+            + usize::from(!flags.is_empty())
+            + usize::from(!arg.children.is_empty());
+        out.map(fields);
+        out.bulk(b"name");
+        out.bulk(arg.name.as_bytes());
+        out.bulk(b"type");
+        out.bulk(arg.kind.as_bytes());
+        if let Some(token) = &arg.token {
+            out.bulk(b"token");
+            out.bulk(token.as_bytes());
+        }
+        if !flags.is_empty() {
+            out.bulk(b"flags");
+            out.set(flags.len());
+            for flag in flags {
+                out.simple(flag);
+            }
+        }
+        if !arg.children.is_empty() {
+            out.bulk(b"arguments");
+            write_args(out, &arg.children);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shape(args: &[DocArg]) -> String {
+        args.iter()
+            .map(|a| {
+                let mut s = format!("{}:{}", a.name, a.kind);
+                if let Some(t) = &a.token {
+                    s.push_str(&format!("<{t}>"));
+                }
+                if a.optional {
+                    s.push('?');
+                }
+                if a.multiple {
+                    s.push('*');
+                }
+                if !a.children.is_empty() {
+                    s.push_str(&format!("({})", shape(&a.children)));
+                }
+                s
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    #[test]
+    fn set_syntax_becomes_redis_style_arguments() {
+        let args = parse_syntax("key value [NX|XX] [GET] [EX seconds|PX milliseconds|KEEPTTL]");
+        assert_eq!(
+            shape(&args),
+            "key:key value:string nx-xx:oneof?(nx:pure-token<NX> xx:pure-token<XX>) \
+             get:pure-token<GET>? seconds-milliseconds-keepttl:oneof?(seconds:integer<EX> \
+             milliseconds:integer<PX> keepttl:pure-token<KEEPTTL>)"
+        );
+    }
+
+    #[test]
+    fn repeated_arguments_fold_into_one() {
+        assert_eq!(shape(&parse_syntax("key [key ...]")), "key:key*");
+        assert_eq!(
+            shape(&parse_syntax("key field value [field value ...]")),
+            "key:key field-value:block*(field:string value:string)"
+        );
+        assert_eq!(
+            shape(&parse_syntax("cursor [MATCH pattern] [COUNT count]")),
+            "cursor:integer pattern:pattern<MATCH>? count:integer<COUNT>?"
+        );
+    }
+}
