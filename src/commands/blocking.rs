@@ -54,6 +54,19 @@ pub fn parse_timeout(ctx: &Ctx, arg: &[u8]) -> Result<Option<u64>, CmdError> {
         .ok_or_else(|| CmdError::msg("ERR timeout is out of range"))
 }
 
+/// The value type a blocking command waits for, from its group in the command table. A waited
+/// key rewritten with another type (`SET q x`) keeps its clients waiting, as in Redis, rather
+/// than waking them into a WRONGTYPE error.
+pub fn awaited_type(command: &[u8]) -> Option<&'static str> {
+    match super::lookup(command)?.group {
+        "list" => Some("list"),
+        "sorted-set" => Some("zset"),
+        "queue" => Some("queue"),
+        "stack" => Some("stack"),
+        _ => None,
+    }
+}
+
 /// Writes the reply a blocked command gives when its deadline passes.
 pub fn write_timeout_reply(out: &mut ReplyBuf, on_timeout: TimeoutReply) {
     match on_timeout {

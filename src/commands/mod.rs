@@ -7,11 +7,15 @@
 pub mod args;
 pub mod blocking;
 pub mod docs;
+pub mod graphs;
 pub mod keys;
 pub mod persistence;
+pub mod queues;
 pub mod server;
+pub mod stacks;
 pub mod strings;
 pub mod table;
+pub mod trees;
 
 use crate::config::Config;
 use crate::protocol::ReplyBuf;

@@ -118,10 +118,21 @@ pub const OP_COMMANDS: &[&str] = &[
     "zremrangebyrank",
     "zremrangebyscore",
     "zremrangebylex",
+    // native types
+    "tree.set",
+    "tree.del",
+    "graph.addnode",
+    "graph.delnode",
+    "graph.addedge",
+    "graph.deledge",
+    "queue.push",
+    "queue.pop",
+    "stack.push",
+    "stack.pop",
 ];
 
 /// Blocking pops that are an [`OP_COMMANDS`] entry when given exactly one key.
-const SINGLE_KEY_BLOCKING_POPS: &[&str] = &["blpop", "brpop", "bzpopmin", "bzpopmax"];
+const SINGLE_KEY_BLOCKING_POPS: &[&str] = &["blpop", "brpop", "bzpopmin", "bzpopmax", "queue.bpop"];
 
 /// Commands that change only the expiry of the key in their first argument.
 pub const TTL_COMMANDS: &[&str] = &[

@@ -508,12 +508,51 @@ pub static COMMANDS: &[CommandSpec] = &[
 
     // sorted sets (rows above this line)
 
+    cmd!("tree.create", -2, [WRITE, DENYOOM, FAST], (1, 1, 1), "tree", super::trees::create, "key [NUMERIC]", "Creates an empty tree ordered byte-wise, or by number with NUMERIC. Fails if the key exists.", "O(1)"),
+    cmd!("tree.set", -4, [WRITE, DENYOOM], (1, 1, 1), "tree", super::trees::set, "key field value [field value ...]", "Sets keys of a tree to values, creating a byte-ordered tree if the key does not exist.", "O(M log N) where M is the number of pairs and N the size of the tree."),
+    cmd!("tree.get", 3, [READONLY, FAST], (1, 1, 1), "tree", super::trees::get, "key field", "Returns the value of a key in a tree.", "O(log N) where N is the size of the tree."),
+    cmd!("tree.del", -3, [WRITE, FAST], (1, 1, 1), "tree", super::trees::del, "key field [field ...]", "Removes keys from a tree. The tree stays when it becomes empty.", "O(M log N) where M is the number of keys removed and N the size of the tree."),
+    cmd!("tree.exists", 3, [READONLY, FAST], (1, 1, 1), "tree", super::trees::exists, "key field", "Determines whether a key exists in a tree.", "O(log N) where N is the size of the tree."),
+    cmd!("tree.len", 2, [READONLY, FAST], (1, 1, 1), "tree", super::trees::len, "key", "Returns the number of entries in a tree.", "O(1)"),
+    cmd!("tree.min", 2, [READONLY, FAST], (1, 1, 1), "tree", super::trees::min, "key", "Returns the entry with the smallest key of a tree.", "O(log N) where N is the size of the tree."),
+    cmd!("tree.max", 2, [READONLY, FAST], (1, 1, 1), "tree", super::trees::max, "key", "Returns the entry with the largest key of a tree.", "O(log N) where N is the size of the tree."),
+    cmd!("tree.floor", 3, [READONLY, FAST], (1, 1, 1), "tree", super::trees::floor, "key field", "Returns the entry with the greatest key less than or equal to the one given.", "O(log N) where N is the size of the tree."),
+    cmd!("tree.ceil", 3, [READONLY, FAST], (1, 1, 1), "tree", super::trees::ceil, "key field", "Returns the entry with the least key greater than or equal to the one given.", "O(log N) where N is the size of the tree."),
+    cmd!("tree.rank", -3, [READONLY, FAST], (1, 1, 1), "tree", super::trees::rank, "key field [REV]", "Returns the 0-based position of a key in key order, or from the largest key with REV.", "O(log N) where N is the size of the tree."),
+    cmd!("tree.at", 3, [READONLY, FAST], (1, 1, 1), "tree", super::trees::at, "key index", "Returns the entry at a position in key order; negative positions count from the end.", "O(log N) where N is the size of the tree."),
+    cmd!("tree.range", -4, [READONLY], (1, 1, 1), "tree", super::trees::range, "key min max [LIMIT offset count] [REV]", "Returns the entries between two key bounds, ascending or with REV descending.", "O(log N + M) where N is the size of the tree and M the number of entries returned."),
+    cmd!("tree.height", 2, [READONLY, FAST], (1, 1, 1), "tree", super::trees::height, "key", "Returns the height of the balanced tree holding the entries.", "O(1)"),
+    cmd!("tree.traverse", -3, [READONLY], (1, 1, 1), "tree", super::trees::traverse, "key INORDER|PREORDER|POSTORDER|LEVELORDER [LIMIT count]", "Returns entries in a walk of the tree's shape: in-order, pre-order, post-order or level by level.", "O(M + log N) where M is the number of entries returned and N the size of the tree."),
     // tree (rows above this line)
 
+    cmd!("graph.create", -2, [WRITE, DENYOOM, FAST], (1, 1, 1), "graph", super::graphs::create, "key [UNDIRECTED]", "Creates an empty graph, directed unless UNDIRECTED is given. Fails if the key exists.", "O(1)"),
+    cmd!("graph.addnode", -3, [WRITE, DENYOOM, FAST], (1, 1, 1), "graph", super::graphs::addnode, "key node [node ...]", "Adds nodes to a graph, creating a directed graph if the key does not exist.", "O(N) where N is the number of nodes given."),
+    cmd!("graph.delnode", -3, [WRITE], (1, 1, 1), "graph", super::graphs::delnode, "key node [node ...]", "Removes nodes and every edge touching them from a graph.", "O(D) where D is the total degree of the removed nodes."),
+    cmd!("graph.addedge", -4, [WRITE, DENYOOM, FAST], (1, 1, 1), "graph", super::graphs::addedge, "key from to [WEIGHT weight]", "Adds an edge or updates its weight, creating missing nodes and, if the key does not exist, a directed graph.", "O(1)"),
+    cmd!("graph.deledge", 4, [WRITE, FAST], (1, 1, 1), "graph", super::graphs::deledge, "key from to", "Removes an edge from a graph; its nodes stay.", "O(1)"),
+    cmd!("graph.hasedge", 4, [READONLY, FAST], (1, 1, 1), "graph", super::graphs::hasedge, "key from to", "Determines whether an edge exists in a graph.", "O(1)"),
+    cmd!("graph.neighbors", -3, [READONLY], (1, 1, 1), "graph", super::graphs::neighbors, "key node [OUT|IN|BOTH] [WITHWEIGHTS]", "Returns the neighbours of a node sorted by name, optionally with the edge weights.", "O(D log D) where D is the degree of the node."),
+    cmd!("graph.degree", -3, [READONLY, FAST], (1, 1, 1), "graph", super::graphs::degree, "key node [OUT|IN|BOTH]", "Returns the number of edges leaving, entering or touching a node.", "O(1)"),
+    cmd!("graph.nodes", 2, [READONLY], (1, 1, 1), "graph", super::graphs::nodes, "key", "Returns every node of a graph, sorted by name.", "O(V log V) where V is the number of nodes."),
+    cmd!("graph.edges", 2, [READONLY], (1, 1, 1), "graph", super::graphs::edges, "key", "Returns every edge of a graph with its weight, sorted by endpoints.", "O(E log E) where E is the number of edges."),
+    cmd!("graph.bfs", -3, [READONLY], (1, 1, 1), "graph", super::graphs::bfs, "key node [MAXDEPTH depth] [WITHDEPTH]", "Returns the nodes reachable from a node in breadth-first order, optionally with their depth.", "O(V + E log D) where V and E are the nodes and edges visited and D the largest degree."),
+    cmd!("graph.dfs", 3, [READONLY], (1, 1, 1), "graph", super::graphs::dfs, "key node", "Returns the nodes reachable from a node in depth-first pre-order.", "O(V + E log D) where V and E are the nodes and edges visited and D the largest degree."),
+    cmd!("graph.shortestpath", 4, [READONLY], (1, 1, 1), "graph", super::graphs::shortestpath, "key from to", "Returns the cheapest path between two nodes and its cost, or null when there is none.", "O((V + E) log V) where V and E are the nodes and edges of the graph."),
+    cmd!("graph.components", 2, [READONLY], (1, 1, 1), "graph", super::graphs::components, "key", "Returns the connected components of a graph (weakly connected when directed).", "O(V log V + E) where V and E are the nodes and edges of the graph."),
+    cmd!("graph.toposort", 2, [READONLY], (1, 1, 1), "graph", super::graphs::toposort, "key", "Returns the nodes of a directed graph in topological order, smallest name first among the nodes ready.", "O((V + E) log V) where V and E are the nodes and edges of the graph."),
     // graph (rows above this line)
 
+    cmd!("queue.push", -3, [WRITE, DENYOOM, FAST], (1, 1, 1), "queue", super::queues::push, "key element [element ...]", "Appends elements at the tail of a queue, creating it if the key does not exist.", "O(1) for each element added, so O(N) to add N elements."),
+    cmd!("queue.pop", -2, [WRITE, FAST], (1, 1, 1), "queue", super::queues::pop, "key [count]", "Removes and returns elements from the head of a queue, oldest first. Deletes the queue when it becomes empty.", "O(N) where N is the number of elements returned."),
+    cmd!("queue.peek", 2, [READONLY, FAST], (1, 1, 1), "queue", super::queues::peek, "key", "Returns the element at the head of a queue without removing it.", "O(1)"),
+    cmd!("queue.len", 2, [READONLY, FAST], (1, 1, 1), "queue", super::queues::len, "key", "Returns the number of elements in a queue.", "O(1)"),
+    cmd!("queue.bpop", -3, [WRITE, BLOCKING], (1, -2, 1), "queue", super::queues::bpop, "key [key ...] timeout", "Removes and returns the head of the first non-empty queue, or blocks until one is available or the timeout passes.", "O(N) where N is the number of keys."),
     // queue (rows above this line)
 
+    cmd!("stack.push", -3, [WRITE, DENYOOM, FAST], (1, 1, 1), "stack", super::stacks::push, "key element [element ...]", "Pushes elements on top of a stack, creating it if the key does not exist.", "O(1) for each element added, so O(N) to add N elements."),
+    cmd!("stack.pop", -2, [WRITE, FAST], (1, 1, 1), "stack", super::stacks::pop, "key [count]", "Removes and returns elements from the top of a stack, top first. Deletes the stack when it becomes empty.", "O(N) where N is the number of elements returned."),
+    cmd!("stack.peek", 2, [READONLY, FAST], (1, 1, 1), "stack", super::stacks::peek, "key", "Returns the element on top of a stack without removing it.", "O(1)"),
+    cmd!("stack.len", 2, [READONLY, FAST], (1, 1, 1), "stack", super::stacks::len, "key", "Returns the number of elements in a stack.", "O(1)"),
     // stack (rows above this line)
 
     // pub/sub (rows above this line)

@@ -28,6 +28,8 @@ pub enum ReadOutcome {
 pub struct Blocked {
     pub request: BlockRequest,
     pub argv: Vec<Vec<u8>>,
+    /// The type a key must hold for the command to be worth running again.
+    pub awaited_type: Option<&'static str>,
 }
 
 pub struct Client {

@@ -6,7 +6,7 @@
 //! output a socket could not take), run timed work, and call the hooks (persistence).
 
 use super::client::{is_disconnect, Blocked, Client, ReadOutcome, QUERY_BUFFER_LIMIT};
-use crate::commands::blocking::write_timeout_reply;
+use crate::commands::blocking::{awaited_type, write_timeout_reply};
 use crate::commands::{self, ClientDirectory, ClientState, ConnStats, Ctx, Server, Shutdown};
 use crate::store::{FastMap, Key, Keyspace};
 use mio::net::{TcpListener, TcpStream};
@@ -467,7 +467,12 @@ impl Reactor {
         if let Some(deadline) = request.deadline {
             self.deadlines.insert((deadline, token));
         }
-        client.blocked = Some(Blocked { request, argv });
+        let awaited_type = argv.first().and_then(|name| awaited_type(name));
+        client.blocked = Some(Blocked {
+            request,
+            argv,
+            awaited_type,
+        });
         self.server.stats.blocked_clients += 1;
     }
 
@@ -502,8 +507,18 @@ impl Reactor {
                 };
                 let in_line: Vec<usize> = queue.iter().copied().collect();
                 for token in in_line {
-                    if !self.ks.db(db).exists(&key) {
+                    let Some(held) = self.ks.db(db).lookup_write(&key).map(|v| v.type_name())
+                    else {
                         break;
+                    };
+                    let awaited = self
+                        .clients
+                        .get(token)
+                        .and_then(Option::as_ref)
+                        .and_then(|c| c.blocked.as_ref())
+                        .and_then(|b| b.awaited_type);
+                    if awaited.is_some_and(|t| t != held) {
+                        continue;
                     }
                     self.rerun_blocked(token);
                 }

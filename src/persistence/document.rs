@@ -22,6 +22,7 @@
 //! piece below is a pair of small functions: `encode_<type>` and `decode_<type>`.
 
 use crate::store::graph::GraphValue;
+use crate::store::tree::{TreeOrdering, TreeValue};
 use crate::store::value::StrEncoding;
 use crate::store::{ShortBytes, Value};
 use mongodb::bson::raw::{RawArray, RawBsonRef, RawDocument};
@@ -514,6 +515,32 @@ pub fn decode_graph(header: Option<&RawDocument>, r: &mut ItemReader) -> Result<
         .map_err(|e| DocError::Invalid(e.to_string()))
 }
 
+/// Trees: header `{ordering: "bytes"|"numeric"}`; items: key, value, ... in key order.
+pub fn encode_tree(tree: &TreeValue, w: &mut ItemWriter) -> Vec<u8> {
+    encode_pairs(tree.iter(), w);
+    let mut header = Bson::new();
+    header.str(
+        Some("ordering"),
+        match tree.ordering() {
+            TreeOrdering::Bytes => "bytes",
+            TreeOrdering::Numeric => "numeric",
+        },
+    );
+    header.finish()
+}
+
+pub fn decode_tree(header: Option<&RawDocument>, r: &mut ItemReader) -> Result<Value, DocError> {
+    let ordering = match header.and_then(|h| h.get_str("ordering").ok()) {
+        Some("bytes") => TreeOrdering::Bytes,
+        Some("numeric") => TreeOrdering::Numeric,
+        _ => return Err(DocError::Field("hdr.ordering")),
+    };
+    let entries = decode_pairs(r)?;
+    TreeValue::from_entries(ordering, entries)
+        .map(|t| Value::Tree(Box::new(t)))
+        .map_err(|e| DocError::Invalid(e.to_string()))
+}
+
 /// Encodes any value. Err for a type whose persistence this build lacks.
 pub fn encode_value(value: &Value) -> Result<Encoded, DocError> {
     let mut w = ItemWriter::new();
@@ -522,6 +549,9 @@ pub fn encode_value(value: &Value) -> Result<Encoded, DocError> {
     match value {
         Value::Str(bytes, _) => encode_string(bytes, &mut w),
         Value::Graph(graph) => header = Some(encode_graph(graph, &mut w)),
+        Value::Tree(tree) => header = Some(encode_tree(tree, &mut w)),
+        Value::Queue(queue) => encode_sequence(queue.iter(), &mut w),
+        Value::Stack(stack) => encode_sequence(stack.iter(), &mut w),
         // Placeholder structures until their branches land: they expose no elements yet.
         Value::List(_) => return Err(DocError::Unsupported("list")),
         Value::Hash(_) => return Err(DocError::Unsupported("hash")),
@@ -545,6 +575,13 @@ pub fn decode_value(
     match type_name {
         "string" => decode_string(r),
         "graph" => decode_graph(header, r),
+        "tree" => decode_tree(header, r),
+        "queue" => Ok(Value::Queue(Box::new(
+            decode_sequence(r)?.into_iter().collect(),
+        ))),
+        "stack" => Ok(Value::Stack(Box::new(
+            decode_sequence(r)?.into_iter().collect(),
+        ))),
         "list" => Err(DocError::Unsupported("list")),
         "hash" => Err(DocError::Unsupported("hash")),
         "set" => Err(DocError::Unsupported("set")),
@@ -563,6 +600,9 @@ pub fn is_large(value: &Value) -> bool {
         Value::Hash(v) => v.len() >= LARGE_ELEMENTS,
         Value::Set(v) => v.len() >= LARGE_ELEMENTS,
         Value::Graph(g) => g.node_count() + g.edge_count() >= LARGE_ELEMENTS,
+        Value::Tree(v) => v.len() >= LARGE_ELEMENTS,
+        Value::Queue(v) => v.len() >= LARGE_ELEMENTS,
+        Value::Stack(v) => v.len() >= LARGE_ELEMENTS,
     }
 }
 
@@ -951,6 +991,13 @@ mod tests {
             Value::Str(ShortBytes::from_vec(vec![9; 100]), StrEncoding::Auto),
             Value::Graph(Box::new(graph)),
             Value::Graph(Box::new(GraphValue::new(true))),
+            Value::Tree(Box::new(
+                TreeValue::from_entries(TreeOrdering::Numeric, [("-1.5", "a"), ("10", "\x00")])
+                    .unwrap(),
+            )),
+            Value::Tree(Box::new(TreeValue::new(TreeOrdering::Bytes))),
+            Value::Queue(Box::new(["first", "", "last\r\n"].into_iter().collect())),
+            Value::Stack(Box::new(["bottom", "top"].into_iter().collect())),
         ];
         for value in values {
             let encoded = encode_value(&value).unwrap();

@@ -33,6 +33,10 @@ use std::hash::BuildHasher;
 use foldhash::fast::RandomState;
 use hashbrown::{HashMap, HashTable};
 
+use super::keyspace::DbMut;
+use super::value::Value;
+use super::{StoreError, StoreResult};
+
 /// Weight given to an edge added without one.
 pub const DEFAULT_WEIGHT: f64 = 1.0;
 
@@ -159,6 +163,9 @@ impl PartialEq for GraphValue {
 
 /// Path nodes from source to target, and the path's total weight.
 pub type Path<'a> = (Vec<&'a [u8]>, f64);
+
+/// An edge as listings report it: `(from, to, weight)`.
+pub type Edge<'a> = (&'a [u8], &'a [u8], f64);
 
 /// Dijkstra's per-node label: cost so far, predecessor (by-name search only), and whether the
 /// cost is final.
@@ -1131,6 +1138,235 @@ impl GraphValue {
             } else {
                 entry.at_target = position;
             }
+        }
+    }
+}
+
+// ---- keyspace operations behind the GRAPH commands ----
+//
+// A missing key reads as an empty graph: queries naming a node report it missing, listings
+// are empty. Writes other than GRAPH.CREATE create a directed graph on first use; a graph
+// left without nodes stays (it carries its directedness) until DEL.
+
+/// The error text of a refused graph operation (the reply adds `ERR `). Node names are cut at
+/// 128 bytes, as Redis cuts names it quotes in errors.
+fn graph_error(error: GraphError) -> StoreError {
+    fn shown(name: &[u8]) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&name[..name.len().min(128)])
+    }
+    StoreError::Invalid(match error {
+        GraphError::NoSuchNode(name) => format!("no such node '{}'", shown(&name)),
+        GraphError::Cycle(nodes) => {
+            let mut text = String::from("graph contains a cycle:");
+            for name in nodes.iter().chain(nodes.first()) {
+                if text.ends_with(':') {
+                    text.push(' ');
+                } else {
+                    text.push_str(" -> ");
+                }
+                text.push_str(&shown(name));
+            }
+            text
+        }
+        other => other.to_string(),
+    })
+}
+
+impl DbMut<'_> {
+    /// Applies a change to the graph at `key`, creating a directed graph when the key is
+    /// missing. The new graph is stored only if the change succeeded, so a refused first write
+    /// leaves no key behind. `changed` tells from the result whether to record a write.
+    fn graph_write<T>(
+        &mut self,
+        key: &[u8],
+        change: impl FnOnce(&mut GraphValue) -> Result<T, GraphError>,
+        changed: impl Fn(&T) -> bool,
+    ) -> StoreResult<T> {
+        match self.write_typed(key, Value::as_graph_mut)? {
+            Some(graph) => {
+                let result = change(graph).map_err(graph_error)?;
+                if changed(&result) {
+                    self.after_write(key);
+                }
+                Ok(result)
+            }
+            None => {
+                let mut graph = GraphValue::default();
+                let result = change(&mut graph).map_err(graph_error)?;
+                self.insert(key, Value::Graph(Box::new(graph)), None);
+                Ok(result)
+            }
+        }
+    }
+
+    /// The graph at `key` for reading, `None` when missing. O(1).
+    fn graph_read(&mut self, key: &[u8]) -> StoreResult<Option<&GraphValue>> {
+        self.read_typed(key, Value::as_graph)
+    }
+
+    /// The graph at `key`, or the error naming `node` (missing from a missing graph). O(1).
+    fn graph_with_node(&mut self, key: &[u8], node: &[u8]) -> StoreResult<&GraphValue> {
+        self.graph_read(key)?
+            .ok_or_else(|| graph_error(GraphError::NoSuchNode(node.to_vec())))
+    }
+
+    /// GRAPH.CREATE: stores an empty graph at `key`; false (nothing changes) if the key exists,
+    /// whatever its type. O(1).
+    pub fn graph_create(&mut self, key: &[u8], directed: bool) -> StoreResult<bool> {
+        if self.exists(key) {
+            return Ok(false);
+        }
+        self.insert(key, Value::Graph(Box::new(GraphValue::new(directed))), None);
+        Ok(true)
+    }
+
+    /// GRAPH.ADDNODE: adds the nodes not present yet; returns how many were added.
+    /// O(names) amortized.
+    pub fn graph_add_nodes(&mut self, key: &[u8], names: &[&[u8]]) -> StoreResult<usize> {
+        self.graph_write(
+            key,
+            |graph| {
+                let mut added = 0;
+                for name in names {
+                    added += usize::from(graph.add_node(name)?);
+                }
+                Ok(added)
+            },
+            |&added| added > 0,
+        )
+    }
+
+    /// GRAPH.DELNODE: removes the nodes present and every edge touching them; returns how
+    /// many nodes were removed. O(sum of their degrees) amortized.
+    pub fn graph_del_nodes(&mut self, key: &[u8], names: &[&[u8]]) -> StoreResult<usize> {
+        let Some(graph) = self.write_typed(key, Value::as_graph_mut)? else {
+            return Ok(0);
+        };
+        let removed = names.iter().filter(|name| graph.del_node(name)).count();
+        if removed > 0 {
+            self.after_write(key);
+        }
+        Ok(removed)
+    }
+
+    /// GRAPH.ADDEDGE: adds the edge (creating missing nodes, and the graph) or updates its
+    /// weight; true if the edge is new. A weight Dijkstra cannot use is refused before
+    /// anything changes. O(1) amortized.
+    pub fn graph_add_edge(
+        &mut self,
+        key: &[u8],
+        from: &[u8],
+        to: &[u8],
+        weight: f64,
+    ) -> StoreResult<bool> {
+        self.graph_write(key, |graph| graph.add_edge(from, to, weight), |_| true)
+    }
+
+    /// GRAPH.DELEDGE: removes the edge; false if it did not exist. Nodes stay. O(1) expected.
+    pub fn graph_del_edge(&mut self, key: &[u8], from: &[u8], to: &[u8]) -> StoreResult<bool> {
+        let Some(graph) = self.write_typed(key, Value::as_graph_mut)? else {
+            return Ok(false);
+        };
+        let removed = graph.del_edge(from, to);
+        if removed {
+            self.after_write(key);
+        }
+        Ok(removed)
+    }
+
+    /// GRAPH.HASEDGE: whether the edge exists. O(1) expected.
+    pub fn graph_has_edge(&mut self, key: &[u8], from: &[u8], to: &[u8]) -> StoreResult<bool> {
+        Ok(self
+            .graph_read(key)?
+            .is_some_and(|graph| graph.has_edge(from, to)))
+    }
+
+    /// GRAPH.NEIGHBORS: see [`GraphValue::neighbors`]. O(d log d).
+    pub fn graph_neighbors(
+        &mut self,
+        key: &[u8],
+        node: &[u8],
+        direction: Direction,
+    ) -> StoreResult<Vec<(&[u8], f64)>> {
+        self.graph_with_node(key, node)?
+            .neighbors(node, direction)
+            .map_err(graph_error)
+    }
+
+    /// GRAPH.DEGREE: see [`GraphValue::degree`]. O(1).
+    pub fn graph_degree(
+        &mut self,
+        key: &[u8],
+        node: &[u8],
+        direction: Direction,
+    ) -> StoreResult<usize> {
+        self.graph_with_node(key, node)?
+            .degree(node, direction)
+            .map_err(graph_error)
+    }
+
+    /// GRAPH.NODES: every node name, sorted. O(V log V).
+    pub fn graph_nodes(&mut self, key: &[u8]) -> StoreResult<Vec<&[u8]>> {
+        Ok(self
+            .graph_read(key)?
+            .map(GraphValue::nodes)
+            .unwrap_or_default())
+    }
+
+    /// GRAPH.EDGES: every edge, sorted (see [`GraphValue::edges`]). O(E log E).
+    pub fn graph_edges(&mut self, key: &[u8]) -> StoreResult<Vec<Edge<'_>>> {
+        Ok(self
+            .graph_read(key)?
+            .map(GraphValue::edges)
+            .unwrap_or_default())
+    }
+
+    /// GRAPH.BFS: see [`GraphValue::bfs`]. O(V + E log d).
+    pub fn graph_bfs(
+        &mut self,
+        key: &[u8],
+        start: &[u8],
+        max_depth: Option<usize>,
+    ) -> StoreResult<Vec<(&[u8], usize)>> {
+        self.graph_with_node(key, start)?
+            .bfs(start, max_depth)
+            .map_err(graph_error)
+    }
+
+    /// GRAPH.DFS: see [`GraphValue::dfs`]. O(V + E log d).
+    pub fn graph_dfs(&mut self, key: &[u8], start: &[u8]) -> StoreResult<Vec<&[u8]>> {
+        self.graph_with_node(key, start)?
+            .dfs(start)
+            .map_err(graph_error)
+    }
+
+    /// GRAPH.SHORTESTPATH: see [`GraphValue::shortest_path`]; `None` when unreachable.
+    /// O((V + E) log V).
+    pub fn graph_shortest_path(
+        &mut self,
+        key: &[u8],
+        from: &[u8],
+        to: &[u8],
+    ) -> StoreResult<Option<Path<'_>>> {
+        self.graph_with_node(key, from)?
+            .shortest_path(from, to)
+            .map_err(graph_error)
+    }
+
+    /// GRAPH.COMPONENTS: see [`GraphValue::components`]. O(V log V + E).
+    pub fn graph_components(&mut self, key: &[u8]) -> StoreResult<Vec<Vec<&[u8]>>> {
+        Ok(self
+            .graph_read(key)?
+            .map(GraphValue::components)
+            .unwrap_or_default())
+    }
+
+    /// GRAPH.TOPOSORT: see [`GraphValue::toposort`]; a missing key sorts as an empty directed
+    /// graph. O((V + E) log V).
+    pub fn graph_toposort(&mut self, key: &[u8]) -> StoreResult<Vec<&[u8]>> {
+        match self.graph_read(key)? {
+            Some(graph) => graph.toposort().map_err(graph_error),
+            None => Ok(Vec::new()),
         }
     }
 }

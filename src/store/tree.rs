@@ -27,8 +27,11 @@ use std::fmt;
 use std::iter::FusedIterator;
 use std::ops::Range;
 
+use super::keyspace::DbMut;
 use super::ostree::{self, OsTree, TraversalOrder};
+use super::value::Value;
 use super::zset::{parse_lex_bound, parse_score, parse_score_bound, LexBound};
+use super::StoreResult;
 
 /// How a tree orders its keys.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -509,6 +512,157 @@ impl<'a> Iterator for Walk<'a> {
 }
 
 impl FusedIterator for Walk<'_> {}
+
+/// Trees are equal when they have the same ordering and the same entries (key spellings
+/// included), however they were built. O(n).
+impl PartialEq for TreeValue {
+    fn eq(&self, other: &Self) -> bool {
+        self.ordering == other.ordering && self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+// ---- keyspace operations behind the TREE commands ----
+//
+// A missing key reads as an empty tree. TREE.SET creates a byte-wise tree on first use; a
+// tree left without entries stays (it carries its ordering) until DEL.
+
+impl DbMut<'_> {
+    /// The tree at `key` for reading, `None` when missing. O(1).
+    fn tree_read(&mut self, key: &[u8]) -> StoreResult<Option<&TreeValue>> {
+        self.read_typed(key, Value::as_tree)
+    }
+
+    /// Runs a lookup on the tree at `key`; `None` when the key is missing. O(1) + the lookup.
+    fn tree_query<'a, T>(
+        &'a mut self,
+        key: &[u8],
+        query: impl FnOnce(&'a TreeValue) -> Result<Option<T>, TreeError>,
+    ) -> StoreResult<Option<T>> {
+        match self.tree_read(key)? {
+            Some(tree) => Ok(query(tree)?),
+            None => Ok(None),
+        }
+    }
+
+    /// TREE.CREATE: stores an empty tree at `key`; false (nothing changes) if the key exists,
+    /// whatever its type. O(1).
+    pub fn tree_create(&mut self, key: &[u8], ordering: TreeOrdering) -> StoreResult<bool> {
+        if self.exists(key) {
+            return Ok(false);
+        }
+        self.insert(key, Value::Tree(Box::new(TreeValue::new(ordering))), None);
+        Ok(true)
+    }
+
+    /// TREE.SET: sets every pair (a later pair for the same key wins), creating a byte-wise
+    /// tree when the key is missing; returns how many keys were new. In a numeric tree a key
+    /// that is not a number refuses the whole command. O(m log n).
+    pub fn tree_set(&mut self, key: &[u8], pairs: &[(&[u8], &[u8])]) -> StoreResult<usize> {
+        let tree = self.write_typed_or_create(key, Value::as_tree_mut, Value::new_tree)?;
+        let added = tree.set(pairs)?;
+        self.after_write(key);
+        Ok(added)
+    }
+
+    /// TREE.GET: the value of `k`. O(log n).
+    pub fn tree_get(&mut self, key: &[u8], k: &[u8]) -> StoreResult<Option<&[u8]>> {
+        self.tree_query(key, |tree| tree.get(k))
+    }
+
+    /// TREE.DEL: deletes the given keys; returns how many existed. O(m log n).
+    pub fn tree_del(&mut self, key: &[u8], keys: &[&[u8]]) -> StoreResult<usize> {
+        let Some(tree) = self.write_typed(key, Value::as_tree_mut)? else {
+            return Ok(0);
+        };
+        let deleted = tree.del(keys)?;
+        if deleted > 0 {
+            self.after_write(key);
+        }
+        Ok(deleted)
+    }
+
+    /// TREE.EXISTS: whether `k` is present. O(log n).
+    pub fn tree_exists(&mut self, key: &[u8], k: &[u8]) -> StoreResult<bool> {
+        Ok(self.tree_query(key, |tree| tree.exists(k).map(Some))? == Some(true))
+    }
+
+    /// TREE.LEN: number of entries, 0 for a missing key. O(1).
+    pub fn tree_len(&mut self, key: &[u8]) -> StoreResult<usize> {
+        Ok(self.tree_read(key)?.map_or(0, TreeValue::len))
+    }
+
+    /// TREE.HEIGHT: height of the AVL tree (0 when empty or missing). O(1).
+    pub fn tree_height(&mut self, key: &[u8]) -> StoreResult<usize> {
+        Ok(self.tree_read(key)?.map_or(0, TreeValue::height))
+    }
+
+    /// TREE.MIN (or TREE.MAX when `largest`): the entry with the smallest (largest) key.
+    /// O(log n).
+    pub fn tree_extreme(&mut self, key: &[u8], largest: bool) -> StoreResult<Option<Entry<'_>>> {
+        self.tree_query(key, |tree| {
+            Ok(if largest { tree.max() } else { tree.min() })
+        })
+    }
+
+    /// TREE.FLOOR (or TREE.CEIL when `ceil`): the entry with the greatest key <= `k` (the
+    /// least key >= `k`). O(log n).
+    pub fn tree_nearest(
+        &mut self,
+        key: &[u8],
+        k: &[u8],
+        ceil: bool,
+    ) -> StoreResult<Option<Entry<'_>>> {
+        self.tree_query(key, |tree| if ceil { tree.ceil(k) } else { tree.floor(k) })
+    }
+
+    /// TREE.RANK: the 0-based position of `k` in key order (from the largest key when
+    /// `rev`). O(log n).
+    pub fn tree_rank(&mut self, key: &[u8], k: &[u8], rev: bool) -> StoreResult<Option<usize>> {
+        self.tree_query(key, |tree| tree.rank(k, rev))
+    }
+
+    /// TREE.AT: the entry at `index` in key order, negative counting from the end.
+    /// O(log n).
+    pub fn tree_at(&mut self, key: &[u8], index: i64) -> StoreResult<Option<Entry<'_>>> {
+        self.tree_query(key, |tree| Ok(tree.at(index)))
+    }
+
+    /// TREE.RANGE: the entries between two bounds (parsed for the tree's ordering), see
+    /// [`TreeValue::range`]. `None` for a missing key, whose bounds are not checked: without
+    /// a tree there is no ordering to read them by. O(log n + k).
+    pub fn tree_range(
+        &mut self,
+        key: &[u8],
+        min: &[u8],
+        max: &[u8],
+        rev: bool,
+        offset: usize,
+        limit: Option<usize>,
+    ) -> StoreResult<Option<Entries<'_>>> {
+        self.tree_query(key, |tree| {
+            let (min, max) = (tree.parse_bound(min)?, tree.parse_bound(max)?);
+            Ok(Some(tree.range(&min, &max, rev, offset, limit)))
+        })
+    }
+
+    /// TREE.TRAVERSE: up to `limit` entries in a walk of the tree's shape. O(k) for k
+    /// entries returned (plus O(height) to start).
+    pub fn tree_traverse(
+        &mut self,
+        key: &[u8],
+        order: TraversalOrder,
+        limit: Option<usize>,
+    ) -> StoreResult<Vec<Entry<'_>>> {
+        let walked = self.tree_query(key, |tree| {
+            Ok(Some(
+                tree.traverse(order)
+                    .take(limit.unwrap_or(usize::MAX))
+                    .collect::<Vec<_>>(),
+            ))
+        })?;
+        Ok(walked.unwrap_or_default())
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -3,7 +3,10 @@
 use super::graph::GraphValue;
 use super::hash::HashValue;
 use super::list::ListValue;
+use super::queue::QueueValue;
 use super::set::SetValue;
+use super::stack::StackValue;
+use super::tree::TreeValue;
 use super::ShortBytes;
 
 /// How OBJECT ENCODING names a string: Redis decides when the value is written (SET tries
@@ -24,7 +27,10 @@ pub enum Value {
     List(Box<ListValue>),
     Hash(Box<HashValue>),
     Set(Box<SetValue>),
+    Tree(Box<TreeValue>),
     Graph(Box<GraphValue>),
+    Queue(Box<QueueValue>),
+    Stack(Box<StackValue>),
 }
 
 /// Generates the typed accessors `DbMut::read_typed`/`write_typed` take.
@@ -59,7 +65,10 @@ accessors! {
     List, ListValue, as_list, as_list_mut, new_list;
     Hash, HashValue, as_hash, as_hash_mut, new_hash;
     Set, SetValue, as_set, as_set_mut, new_set;
+    Tree, TreeValue, as_tree, as_tree_mut, new_tree;
     Graph, GraphValue, as_graph, as_graph_mut, new_graph;
+    Queue, QueueValue, as_queue, as_queue_mut, new_queue;
+    Stack, StackValue, as_stack, as_stack_mut, new_stack;
 }
 
 impl Value {
@@ -70,7 +79,10 @@ impl Value {
             Value::List(_) => "list",
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
+            Value::Tree(_) => "tree",
             Value::Graph(_) => "graph",
+            Value::Queue(_) => "queue",
+            Value::Stack(_) => "stack",
         }
     }
 
@@ -91,7 +103,10 @@ impl Value {
             Value::List(_) => "quicklist",
             Value::Hash(_) => "hashtable",
             Value::Set(_) => "hashtable",
+            Value::Tree(_) => "avltree",
             Value::Graph(_) => "adjacency",
+            Value::Queue(_) => "ringbuffer",
+            Value::Stack(_) => "vector",
         }
     }
 
@@ -102,8 +117,11 @@ impl Value {
             Value::List(v) => v.is_empty(),
             Value::Hash(v) => v.is_empty(),
             Value::Set(v) => v.is_empty(),
-            // A graph carries its settings and lives on when empty, until DEL.
-            Value::Graph(_) => false,
+            Value::Queue(v) => v.is_empty(),
+            Value::Stack(v) => v.is_empty(),
+            // A tree or graph carries its settings (ordering, directedness) and lives on
+            // when empty, until DEL.
+            Value::Tree(_) | Value::Graph(_) => false,
         }
     }
 }
