@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::network::unix_ms;
 use crate::store::{FastMap, FastSet, Key, Keyspace};
 use mongodb::bson::{doc, RawDocumentBuf};
-use mongodb::options::ClientOptions;
+use mongodb::options::{ClientOptions, WriteConcern};
 use mongodb::sync::{Client, Database};
 use std::time::{Duration, Instant};
 
@@ -26,8 +26,8 @@ const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 pub struct Connected {
     pub client: Client,
     pub db: Database,
-    /// The URI's write concern as a BSON document, if it sets one.
-    pub write_concern: Option<Vec<u8>>,
+    /// The URI's write concern (`w`, `journal`, `wtimeoutMS`), if it sets one.
+    pub write_concern: Option<WriteConcern>,
     /// Watched keys (stored as a generation with chunks or an operation log).
     pub persisted: FastMap<(usize, Key), Persisted>,
     /// Keys dropped because they had expired; their documents are deleted by the first batches.
@@ -54,7 +54,7 @@ pub fn redact(uri: &str) -> String {
 }
 
 /// Parses the URI and reaches the server, retrying until [`STARTUP_TIMEOUT`].
-fn connect(uri: &str, target: &str) -> Result<(Client, Option<Vec<u8>>), PersistenceError> {
+fn connect(uri: &str, target: &str) -> Result<(Client, Option<WriteConcern>), PersistenceError> {
     let started = Instant::now();
     let mut attempt = 0u32;
     loop {
@@ -92,7 +92,7 @@ enum ConnectError {
     Unreachable(String),
 }
 
-fn try_connect(uri: &str) -> Result<(Client, Option<Vec<u8>>), ConnectError> {
+fn try_connect(uri: &str) -> Result<(Client, Option<WriteConcern>), ConnectError> {
     let mut options = ClientOptions::parse(uri).run().map_err(|e| {
         use mongodb::error::ErrorKind;
         match *e.kind {
@@ -113,7 +113,7 @@ fn try_connect(uri: &str) -> Result<(Client, Option<Vec<u8>>), ConnectError> {
         .write_concern
         .as_ref()
         .filter(|wc| wc.w.is_some() || wc.journal.is_some() || wc.w_timeout.is_some())
-        .and_then(|wc| mongodb::bson::to_vec(wc).ok());
+        .cloned();
     let client = Client::with_options(options).map_err(|e| ConnectError::Invalid(e.to_string()))?;
     client
         .database("admin")

@@ -119,13 +119,13 @@ pub fn spawn(
     let (to_writer, from_reactor) = crossbeam_channel::bounded(64);
     let (to_reactor, from_writer) = crossbeam_channel::unbounded();
     let wake: WakeSlot = Arc::new(OnceLock::new());
-    let writer = Writer {
-        db: connected.db.clone(),
-        write_concern: connected.write_concern.clone(),
+    let writer = Writer::new(
+        connected.db.clone(),
+        connected.write_concern.clone(),
         from_reactor,
         to_reactor,
-        wake: wake.clone(),
-    };
+        wake.clone(),
+    );
     std::thread::Builder::new()
         .name("mongodb-writer".into())
         .spawn(move || writer.run())

@@ -32,6 +32,8 @@ pub enum Coll {
     Keys,
     Chunks,
     Ops,
+    /// One document, `{_id: "writer", batch, at}`: the last batch written.
+    Status,
 }
 
 impl Coll {
@@ -40,6 +42,7 @@ impl Coll {
             Coll::Keys => "keys",
             Coll::Chunks => "chunks",
             Coll::Ops => "ops",
+            Coll::Status => "status",
         }
     }
 }
@@ -218,14 +221,50 @@ enum Failure {
 /// The writer's side of the channels, and its client.
 pub struct Writer {
     pub db: mongodb::sync::Database,
-    /// The URI's write concern (e.g. `journal=true`), sent with every command.
+    /// Write concern sent with every command: the URI's, if it sets one.
     pub write_concern: Option<Vec<u8>>,
+    /// Write concern of the journaled write that ends each batch, `None` when the URI chose
+    /// journaling itself (see [`Writer::new`]).
+    pub barrier_concern: Option<Vec<u8>>,
     pub from_reactor: Receiver<ToWriter>,
     pub to_reactor: Sender<FromWriter>,
     pub wake: WakeSlot,
 }
 
 impl Writer {
+    /// A writer on `db`. An acknowledged write (`w:1`, MongoDB's default) can still be lost
+    /// if MongoDB crashes before its journal reaches the disk; `j:true` on every statement
+    /// makes each wait for the disk. Instead each batch ends with one small journaled write:
+    /// the journal is sequential, so once that write is durable every earlier write of the
+    /// batch is too, and the batch counts as landed only then. A URI that sets `journal`
+    /// itself gets exactly what it asked for on every command, without the extra write.
+    pub fn new(
+        db: mongodb::sync::Database,
+        uri_concern: Option<mongodb::options::WriteConcern>,
+        from_reactor: Receiver<ToWriter>,
+        to_reactor: Sender<FromWriter>,
+        wake: WakeSlot,
+    ) -> Writer {
+        let encode = |wc: &mongodb::options::WriteConcern| mongodb::bson::to_vec(wc).ok();
+        let write_concern = uri_concern.as_ref().and_then(encode);
+        let barrier_concern = match &uri_concern {
+            Some(wc) if wc.journal.is_some() => None,
+            other => {
+                let mut wc = other.clone().unwrap_or_default();
+                wc.journal = Some(true);
+                encode(&wc)
+            }
+        };
+        Writer {
+            db,
+            write_concern,
+            barrier_concern,
+            from_reactor,
+            to_reactor,
+            wake,
+        }
+    }
+
     fn wake(&self) {
         if let Some(wake) = self.wake.get() {
             wake();
@@ -280,6 +319,16 @@ impl Writer {
         let mut dropped = 0u64;
         // (command, statement, consecutive rejections) of the statement failing lately.
         let mut rejected: Option<(usize, usize, u32)> = None;
+        // The barrier (see `new`) comes last; if it fails, the whole batch is written again
+        // (every statement is idempotent), since what came before may not be durable.
+        if let Some(barrier) = self.barrier_command(id) {
+            commands.push(barrier);
+        }
+        let barrier_at = if self.barrier_concern.is_some() {
+            commands.len().checked_sub(1)
+        } else {
+            None
+        };
         while next < commands.len() {
             let command = &mut commands[next];
             if command.stmts.is_empty() {
@@ -322,6 +371,9 @@ impl Writer {
                     message,
                     unreachable,
                 }) => {
+                    if Some(next) == barrier_at {
+                        next = 0;
+                    }
                     self.report(FromWriter::Failed {
                         id,
                         error: message,
@@ -340,9 +392,33 @@ impl Writer {
         true
     }
 
+    /// The journaled write that ends a batch: records the last batch written.
+    fn barrier_command(&self, id: u64) -> Option<Command> {
+        self.barrier_concern.as_ref()?;
+        let mut doc = Bson::new();
+        doc.str(Some("_id"), "writer")
+            .i64(Some("batch"), id as i64)
+            .i64(Some("at"), crate::network::unix_ms() as i64);
+        let doc = doc.finish();
+        let mut stmt = Bson::new();
+        stmt.begin_doc(Some("q")).str(Some("_id"), "writer").end();
+        stmt.doc(Some("u"), &doc).bool(Some("upsert"), true);
+        let stmt = stmt.finish();
+        Some(Command {
+            coll: Coll::Status,
+            kind: Kind::Update,
+            bytes: stmt.len(),
+            stmts: vec![stmt],
+        })
+    }
+
     fn execute(&self, command: &Command) -> Result<(), Failure> {
+        let concern = match command.coll {
+            Coll::Status => self.barrier_concern.as_deref(),
+            _ => self.write_concern.as_deref(),
+        };
         let doc = command
-            .document(self.write_concern.as_deref())
+            .document(concern)
             .map_err(|message| Failure::Other {
                 message,
                 unreachable: false,
