@@ -240,7 +240,8 @@ fn every_type_round_trips_with_ttls_and_binary_data() {
             "PTTL after restart: {ms}"
         );
         let ttl = String::from_utf8_lossy(&conn.cmd(&["TTL", "graph:empty"])).to_string();
-        assert!(ttl.starts_with(":4") || ttl.starts_with(":5"), "TTL {ttl}");
+        let ttl: i64 = ttl.trim_start_matches(':').trim().parse().unwrap();
+        assert!((400..=500).contains(&ttl), "TTL {ttl}");
         assert_eq!(conn.cmd(&["TTL", "str:bin"]), b":-1\r\n");
         // Queues and stacks keep their order.
         let queue = conn.cmd(&["QUEUE.POP", "queue", "10"]);
@@ -365,7 +366,8 @@ fn small_changes_to_large_values_append_to_a_log() {
     let mut conn = server.raw();
     assert_eq!(snapshot_log_reads(&mut conn), expected);
     let ttl = String::from_utf8_lossy(&conn.cmd(&["TTL", "big"])).to_string();
-    assert!(ttl.starts_with(":9"), "TTL {ttl}");
+    let ttl: i64 = ttl.trim_start_matches(':').trim().parse().unwrap();
+    assert!((900..=1000).contains(&ttl), "TTL {ttl}");
     // Replacing the value (not replayable) makes a new snapshot and drops the old generation.
     assert_eq!(conn.cmd(&["DEL", "big"]), b":1\r\n");
     assert_eq!(conn.cmd(&["STACK.PUSH", "big", "only"]), b":1\r\n");
@@ -498,6 +500,11 @@ fn sigkill_loses_at_most_the_documented_window() {
             assert_eq!(reply, bulk(format!("v{i}").as_bytes()));
         }
     }
+    eprintln!(
+        "SIGKILL: {} of {} acknowledged keys lost; lag before the kill {lag_ms} ms, {in_flight} keys in flight",
+        lost.len(),
+        acked.len()
+    );
     // What may be lost: changes not yet handed over (younger than the interval while MongoDB
     // keeps up) and the batch in flight; INFO's lag just before the kill bounds both.
     let window = Duration::from_millis(lag_ms.max(interval_ms)) + Duration::from_millis(50);
