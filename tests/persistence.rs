@@ -121,6 +121,14 @@ const SNAPSHOT_READS: &[&[&str]] = &[
     &["STACK.LEN", "stack"],
     &["STACK.PEEK", "stack"],
     &["TYPE", "tree:empty"],
+    &["HGETALL", "hash:small"],
+    &["HGETALL", "hash:big"],
+    &["OBJECT", "ENCODING", "hash:small"],
+    &["OBJECT", "ENCODING", "hash:big"],
+    &["SMEMBERS", "set:ints"],
+    &["SMEMBERS", "set:bytes"],
+    &["OBJECT", "ENCODING", "set:ints"],
+    &["OBJECT", "ENCODING", "set:bytes"],
     &["DBSIZE"],
 ];
 

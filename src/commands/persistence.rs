@@ -81,8 +81,7 @@ pub trait Saver: Send {
 pub const SAVE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Commands whose arguments, replayed on the key's previous value, give its new value; they
-/// change only the key in their first argument. Blocking pops count only with one key
-/// (see [`classify`]).
+/// change only the key in their first argument.
 pub const OP_COMMANDS: &[&str] = &[
     // strings: small edits to a large string
     "append",
@@ -131,9 +130,6 @@ pub const OP_COMMANDS: &[&str] = &[
     "stack.pop",
 ];
 
-/// Blocking pops that are an [`OP_COMMANDS`] entry when given exactly one key.
-const SINGLE_KEY_BLOCKING_POPS: &[&str] = &["blpop", "brpop", "bzpopmin", "bzpopmax", "queue.bpop"];
-
 /// Commands that change only the expiry of the key in their first argument.
 pub const TTL_COMMANDS: &[&str] = &[
     "expire",
@@ -158,15 +154,20 @@ pub enum OpClass {
     Op,
     /// Changes only the expiry of `argv[1]` (persisted from the key's current expiry).
     Ttl,
+    /// Picks at random or among several keys: journaled as what its reply shows it did
+    /// ([`REWRITTEN_COMMANDS`]).
+    Rewrite,
     /// Anything else: keys it changes must be snapshotted.
     Other,
 }
 
 /// Classifies a command for the journal.
-pub fn classify(spec: &CommandSpec, argc: usize) -> OpClass {
+pub fn classify(spec: &CommandSpec) -> OpClass {
     let name = spec.full_name;
-    if OP_COMMANDS.contains(&name) || (SINGLE_KEY_BLOCKING_POPS.contains(&name) && argc == 3) {
+    if OP_COMMANDS.contains(&name) {
         OpClass::Op
+    } else if REWRITTEN_COMMANDS.contains(&name) {
+        OpClass::Rewrite
     } else if TTL_COMMANDS.contains(&name) {
         OpClass::Ttl
     } else {
@@ -368,19 +369,30 @@ pub(crate) fn run_journaled(
     spec: &'static CommandSpec,
     argv: &[&[u8]],
 ) -> CmdResult {
-    let class = classify(spec, argv.len());
+    let class = classify(spec);
     let db = ctx.client.db;
-    let key = argv.get(1).copied().unwrap_or_default();
-    let (watched, explained_before) = match ctx.server.journal.as_ref() {
-        Some(journal) => (
-            class != OpClass::Other && journal.is_watched(key),
-            journal.explained,
-        ),
-        None => (false, 0),
+    let Some(journal) = ctx.server.journal.as_ref() else {
+        return (spec.handler)(ctx, &mut Args::new(argv, spec.arg_start()));
     };
-    // A watched key that is missing (or expires right now) gets a new value from nothing:
-    // replaying on top of the old one would be wrong, so it is snapshotted.
-    let existed = !watched || ctx.ks.db(db).exists(key);
+    let explained_before = journal.explained;
+    // The watched keys the command may edit, and whether each exists now: a watched key that
+    // is missing (or expires right now) gets a new value from nothing, and replaying on top of
+    // the old one would be wrong, so it is snapshotted instead.
+    let candidates: &[&[u8]] = match class {
+        OpClass::Op | OpClass::Ttl => argv.get(1..2).unwrap_or_default(),
+        OpClass::Rewrite => argv.get(1..).unwrap_or_default(),
+        OpClass::Other => &[],
+    };
+    let watched: Vec<&[u8]> = candidates
+        .iter()
+        .copied()
+        .filter(|key| journal.is_watched(key))
+        .collect();
+    let existed: Vec<bool> = watched
+        .iter()
+        .map(|key| ctx.ks.db(db).exists(key))
+        .collect();
+    let reply_start = ctx.out.len();
     let writes_before = ctx.ks.write_count();
     let result = (spec.handler)(ctx, &mut Args::new(argv, spec.arg_start()));
     let writes = ctx.ks.write_count().saturating_sub(writes_before);
@@ -393,11 +405,41 @@ pub(crate) fn run_journaled(
         return result;
     }
     journal.explained += own;
+    let existed_before = |key: &[u8]| watched.iter().position(|w| *w == key).map(|i| existed[i]);
     match class {
-        OpClass::Op | OpClass::Ttl if !watched => {}
-        OpClass::Op if existed => journal.record(db, argv),
-        OpClass::Ttl if existed => journal.touch(db, key),
-        OpClass::Op | OpClass::Ttl => journal.taint(key),
+        OpClass::Op | OpClass::Ttl => {
+            let key = argv.get(1).copied().unwrap_or_default();
+            match (existed_before(key), class) {
+                (None, _) => {}
+                (Some(true), OpClass::Op) => journal.record(db, argv),
+                (Some(true), _) => journal.touch(db, key),
+                (Some(false), _) => journal.taint(key),
+            }
+        }
+        OpClass::Rewrite => {
+            if watched.is_empty() {
+                return result;
+            }
+            let reply = ctx.out.bytes().get(reply_start..).unwrap_or_default();
+            match rewrite(spec.full_name, argv, reply) {
+                Some(commands) => {
+                    for command in commands {
+                        let parts: Vec<&[u8]> = command.iter().map(Vec::as_slice).collect();
+                        let key = parts.get(1).copied().unwrap_or_default();
+                        match existed_before(key) {
+                            None => {}
+                            Some(true) => journal.record(db, &parts),
+                            Some(false) => journal.taint(key),
+                        }
+                    }
+                }
+                None => {
+                    for key in &watched {
+                        journal.taint(key);
+                    }
+                }
+            }
+        }
         OpClass::Other => {
             // Any argument may be a key it changed (RENAME's target, MOVE's key in another
             // database, SORT's STORE destination...): taint every watched name it mentions.
@@ -414,6 +456,196 @@ pub(crate) fn run_journaled(
         }
     }
     result
+}
+
+/// Commands journaled as the replayable commands their reply shows they amount to (as Redis
+/// propagates SPOP as SREM and BLPOP as LPOP): they pick at random or among several keys, so
+/// their own arguments cannot be replayed.
+pub const REWRITTEN_COMMANDS: &[&str] = &[
+    "spop",
+    "smove",
+    "blpop",
+    "brpop",
+    "bzpopmin",
+    "bzpopmax",
+    "queue.bpop",
+    "lmove",
+    "blmove",
+    "rpoplpush",
+    "brpoplpush",
+    "lmpop",
+    "blmpop",
+    "zmpop",
+    "bzmpop",
+];
+
+/// A parsed reply, as much as [`rewrite`] needs.
+#[derive(Debug, PartialEq)]
+enum Reply<'a> {
+    Bulk(&'a [u8]),
+    Int(i64),
+    Null,
+    Array(Vec<Reply<'a>>),
+    Other,
+}
+
+/// Parses one RESP2/RESP3 reply; returns it and the bytes after it.
+fn parse_reply(bytes: &[u8]) -> Option<(Reply<'_>, &[u8])> {
+    let (&kind, rest) = bytes.split_first()?;
+    let end = memchr::memchr(b'\r', rest)?;
+    let line = &rest[..end];
+    let after = rest.get(end + 2..)?;
+    let number = || -> Option<i64> { std::str::from_utf8(line).ok()?.parse().ok() };
+    match kind {
+        b'$' => {
+            let len = number()?;
+            if len < 0 {
+                return Some((Reply::Null, after));
+            }
+            let len = len as usize;
+            let data = after.get(..len)?;
+            Some((Reply::Bulk(data), after.get(len + 2..)?))
+        }
+        b':' => Some((Reply::Int(number()?), after)),
+        b'_' => Some((Reply::Null, after)),
+        b'*' | b'~' | b'>' => {
+            let count = number()?;
+            if count < 0 {
+                return Some((Reply::Null, after));
+            }
+            let mut items = Vec::with_capacity(count.min(1024) as usize);
+            let mut rest = after;
+            for _ in 0..count {
+                let (item, next) = parse_reply(rest)?;
+                items.push(item);
+                rest = next;
+            }
+            Some((Reply::Array(items), rest))
+        }
+        b'+' | b'-' | b',' | b'#' | b'(' => Some((Reply::Other, after)),
+        _ => None,
+    }
+}
+
+fn bulk<'a>(reply: &Reply<'a>) -> Option<&'a [u8]> {
+    match reply {
+        Reply::Bulk(bytes) => Some(bytes),
+        _ => None,
+    }
+}
+
+/// Whether the LEFT/RIGHT argument `arg` says LEFT.
+fn is_left(arg: Option<&&[u8]>) -> Option<bool> {
+    let arg = arg?;
+    if arg.eq_ignore_ascii_case(b"left") {
+        Some(true)
+    } else if arg.eq_ignore_ascii_case(b"right") {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+fn pop_name(left: bool) -> &'static [u8] {
+    if left {
+        b"LPOP"
+    } else {
+        b"RPOP"
+    }
+}
+
+/// The replayable commands (each naming its key second) a command of [`REWRITTEN_COMMANDS`]
+/// amounts to, read from its reply. `None` when the reply is not understood.
+fn rewrite(name: &str, argv: &[&[u8]], reply: &[u8]) -> Option<Vec<Vec<Vec<u8>>>> {
+    let (reply, _) = parse_reply(reply)?;
+    let owned = |parts: &[&[u8]]| parts.iter().map(|p| p.to_vec()).collect::<Vec<Vec<u8>>>();
+    if matches!(reply, Reply::Null) {
+        return Some(Vec::new());
+    }
+    let key_arg = |i: usize| argv.get(i).copied();
+    match name {
+        "spop" => {
+            let key = key_arg(1)?;
+            let members: Vec<&[u8]> = match &reply {
+                Reply::Bulk(member) => vec![member],
+                Reply::Array(items) => items.iter().map(bulk).collect::<Option<_>>()?,
+                _ => return None,
+            };
+            if members.is_empty() {
+                return Some(Vec::new());
+            }
+            let mut srem: Vec<&[u8]> = vec![b"SREM", key];
+            srem.extend(members);
+            Some(vec![owned(&srem)])
+        }
+        "smove" => {
+            let (src, dst, member) = (key_arg(1)?, key_arg(2)?, key_arg(3)?);
+            match reply {
+                Reply::Int(1) => Some(vec![
+                    owned(&[b"SREM", src, member]),
+                    owned(&[b"SADD", dst, member]),
+                ]),
+                Reply::Int(_) => Some(Vec::new()),
+                _ => None,
+            }
+        }
+        "blpop" | "brpop" | "queue.bpop" | "bzpopmin" | "bzpopmax" => {
+            let Reply::Array(items) = &reply else {
+                return None;
+            };
+            let key = bulk(items.first()?)?;
+            let command: Vec<&[u8]> = match name {
+                "blpop" => vec![b"LPOP", key],
+                "brpop" => vec![b"RPOP", key],
+                "queue.bpop" => vec![b"QUEUE.POP", key],
+                _ => vec![b"ZREM", key, bulk(items.get(1)?)?],
+            };
+            Some(vec![owned(&command)])
+        }
+        "lmove" | "blmove" | "rpoplpush" | "brpoplpush" => {
+            let element = bulk(&reply)?;
+            let (src, dst) = (key_arg(1)?, key_arg(2)?);
+            let (from_left, to_left) = match name {
+                "lmove" | "blmove" => (is_left(argv.get(3))?, is_left(argv.get(4))?),
+                _ => (false, true),
+            };
+            let push: &[u8] = if to_left { b"LPUSH" } else { b"RPUSH" };
+            Some(vec![
+                owned(&[pop_name(from_left), src]),
+                owned(&[push, dst, element]),
+            ])
+        }
+        "lmpop" | "blmpop" => {
+            let Reply::Array(items) = &reply else {
+                return None;
+            };
+            let key = bulk(items.first()?)?;
+            let Reply::Array(elements) = items.get(1)? else {
+                return None;
+            };
+            let left = argv.iter().find_map(|a| is_left(Some(a)))?;
+            let count = elements.len().to_string();
+            Some(vec![owned(&[pop_name(left), key, count.as_bytes()])])
+        }
+        "zmpop" | "bzmpop" => {
+            let Reply::Array(items) = &reply else {
+                return None;
+            };
+            let key = bulk(items.first()?)?;
+            let Reply::Array(entries) = items.get(1)? else {
+                return None;
+            };
+            let mut zrem: Vec<&[u8]> = vec![b"ZREM", key];
+            for entry in entries {
+                let Reply::Array(pair) = entry else {
+                    return None;
+                };
+                zrem.push(bulk(pair.first()?)?);
+            }
+            Some(vec![owned(&zrem)])
+        }
+        _ => None,
+    }
 }
 
 /// Runs one recorded command against `ks` in database `db` at start-up (the journal's replay).
@@ -685,6 +917,109 @@ mod tests {
         let mut interval = journal.take_interval();
         assert!(interval.tainted_all);
         assert!(interval.take_clean(0, b"k").is_none());
+    }
+
+    #[test]
+    fn replies_parse_into_the_commands_they_imply() {
+        let cmd = |parts: &[&str]| {
+            parts
+                .iter()
+                .map(|p| p.as_bytes().to_vec())
+                .collect::<Vec<_>>()
+        };
+        let argv =
+            |parts: &[&'static str]| parts.iter().map(|p| p.as_bytes()).collect::<Vec<&[u8]>>();
+        assert_eq!(
+            rewrite("spop", &argv(&["spop", "s"]), b"$1\r\na\r\n"),
+            Some(vec![cmd(&["SREM", "s", "a"])])
+        );
+        assert_eq!(
+            rewrite(
+                "spop",
+                &argv(&["spop", "s", "2"]),
+                b"~2\r\n$1\r\na\r\n$2\r\nb\n\r\n"
+            ),
+            Some(vec![cmd(&["SREM", "s", "a", "b\n"])])
+        );
+        assert_eq!(
+            rewrite("spop", &argv(&["spop", "s", "2"]), b"*0\r\n"),
+            Some(vec![])
+        );
+        assert_eq!(
+            rewrite("spop", &argv(&["spop", "s"]), b"_\r\n"),
+            Some(vec![])
+        );
+        assert_eq!(
+            rewrite("smove", &argv(&["smove", "a", "b", "m"]), b":1\r\n"),
+            Some(vec![cmd(&["SREM", "a", "m"]), cmd(&["SADD", "b", "m"])])
+        );
+        assert_eq!(
+            rewrite(
+                "blpop",
+                &argv(&["blpop", "x", "y", "0"]),
+                b"*2\r\n$1\r\ny\r\n$1\r\ne\r\n"
+            ),
+            Some(vec![cmd(&["LPOP", "y"])])
+        );
+        assert_eq!(
+            rewrite(
+                "bzpopmin",
+                &argv(&["bzpopmin", "z", "0"]),
+                b"*3\r\n$1\r\nz\r\n$1\r\nm\r\n,1.5\r\n"
+            ),
+            Some(vec![cmd(&["ZREM", "z", "m"])])
+        );
+        assert_eq!(
+            rewrite(
+                "lmove",
+                &argv(&["lmove", "a", "b", "RIGHT", "left"]),
+                b"$1\r\ne\r\n"
+            ),
+            Some(vec![cmd(&["RPOP", "a"]), cmd(&["LPUSH", "b", "e"])])
+        );
+        assert_eq!(
+            rewrite(
+                "lmpop",
+                &argv(&["lmpop", "2", "a", "b", "RIGHT", "COUNT", "5"]),
+                b"*2\r\n$1\r\nb\r\n*2\r\n$1\r\n1\r\n$1\r\n2\r\n"
+            ),
+            Some(vec![cmd(&["RPOP", "b", "2"])])
+        );
+        assert_eq!(
+            rewrite(
+                "zmpop",
+                &argv(&["zmpop", "1", "z", "MIN"]),
+                b"*2\r\n$1\r\nz\r\n*1\r\n*2\r\n$1\r\nm\r\n$1\r\n1\r\n"
+            ),
+            Some(vec![cmd(&["ZREM", "z", "m"])])
+        );
+        assert_eq!(rewrite("spop", &argv(&["spop", "s"]), b"$5\r\nab"), None);
+    }
+
+    #[test]
+    fn random_and_multi_key_pops_are_journaled_by_their_reply() {
+        let mut h = watching_harness();
+        let members: Vec<String> = (0..50).map(|i| format!("m{i}")).collect();
+        let mut sadd = vec!["sadd", "s"];
+        sadd.extend(members.iter().map(String::as_str));
+        h.text(&sadd);
+        h.text(&["queue.push", "q", "a", "b"]);
+        let journal = h.server.journal.as_mut().unwrap();
+        journal.watch(0, b"s");
+        journal.watch(0, b"q");
+        let popped = h.text(&["spop", "s"]);
+        let member = popped.split("\r\n").nth(1).unwrap().to_string();
+        h.text(&["smove", "s", "other", "m7"]);
+        h.text(&["queue.bpop", "nothing", "q", "0"]);
+        let mut interval = h.server.journal.as_mut().unwrap().take_interval();
+        let ops = interval.take_clean(0, b"s").unwrap();
+        let expected: Vec<Vec<&[u8]>> = vec![
+            vec![b"SREM", b"s", member.as_bytes()],
+            vec![b"SREM", b"s", b"m7"],
+        ];
+        assert_eq!(ops.commands(), expected);
+        let ops = interval.take_clean(0, b"q").unwrap();
+        assert_eq!(ops.commands(), vec![vec![&b"QUEUE.POP"[..], b"q"]]);
     }
 
     #[test]

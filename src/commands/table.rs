@@ -2,7 +2,7 @@
 //! exactly N arguments including the name, -N at least N), flags, key positions, handler and
 //! documentation. COMMAND, COMMAND DOCS and the README's command list come from it.
 
-use super::{keys, persistence, server, strings, Args, CmdResult, Ctx};
+use super::{hashes, keys, persistence, server, sets, strings, Args, CmdResult, Ctx};
 use crate::store::FastMap;
 use std::sync::OnceLock;
 
@@ -502,8 +502,41 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd!("object", -2, [], (0, 0, 0), "generic", server::container, "subcommand [arguments]", "A container for object introspection commands.", "Depends on subcommand.", subs = OBJECT_SUBCOMMANDS),
     // lists (rows above this line)
 
+    cmd!("hset", -4, [WRITE, DENYOOM, FAST], (1, 1, 1), "hash", hashes::hset, "key field value [field value ...]", "Sets one or more fields of a hash, creating the hash if needed.", "O(1) for each field/value pair added, so O(N) to add N field/value pairs when the command is called with multiple field/value pairs."),
+    cmd!("hsetnx", 4, [WRITE, DENYOOM, FAST], (1, 1, 1), "hash", hashes::hsetnx, "key field value", "Sets a hash field only when it does not exist yet.", "O(1)"),
+    cmd!("hget", 3, [READONLY, FAST], (1, 1, 1), "hash", hashes::hget, "key field", "Returns the value of one hash field.", "O(1)"),
+    cmd!("hmget", -3, [READONLY, FAST], (1, 1, 1), "hash", hashes::hmget, "key field [field ...]", "Returns the values of several hash fields, nil for missing ones.", "O(N) where N is the number of fields being requested."),
+    cmd!("hmset", -4, [WRITE, DENYOOM, FAST], (1, 1, 1), "hash", hashes::hmset, "key field value [field value ...]", "Sets several hash fields and replies OK (superseded by HSET).", "O(N) where N is the number of fields being set."),
+    cmd!("hdel", -3, [WRITE, FAST], (1, 1, 1), "hash", hashes::hdel, "key field [field ...]", "Removes fields from a hash; the hash goes when its last field does.", "O(N) where N is the number of fields to be removed."),
+    cmd!("hexists", 3, [READONLY, FAST], (1, 1, 1), "hash", hashes::hexists, "key field", "Tells whether a hash has a field.", "O(1)"),
+    cmd!("hlen", 2, [READONLY, FAST], (1, 1, 1), "hash", hashes::hlen, "key", "Returns how many fields a hash has.", "O(1)"),
+    cmd!("hkeys", 2, [READONLY], (1, 1, 1), "hash", hashes::hkeys, "key", "Returns every field of a hash.", "O(N) where N is the size of the hash."),
+    cmd!("hvals", 2, [READONLY], (1, 1, 1), "hash", hashes::hvals, "key", "Returns every value of a hash.", "O(N) where N is the size of the hash."),
+    cmd!("hgetall", 2, [READONLY], (1, 1, 1), "hash", hashes::hgetall, "key", "Returns every field and value of a hash.", "O(N) where N is the size of the hash."),
+    cmd!("hincrby", 4, [WRITE, DENYOOM, FAST], (1, 1, 1), "hash", hashes::hincrby, "key field increment", "Adds an integer to a hash field's integer value, starting from 0.", "O(1)"),
+    cmd!("hincrbyfloat", 4, [WRITE, DENYOOM, FAST], (1, 1, 1), "hash", hashes::hincrbyfloat, "key field increment", "Adds a floating point number to a hash field's number, starting from 0.", "O(1)"),
+    cmd!("hstrlen", 3, [READONLY, FAST], (1, 1, 1), "hash", hashes::hstrlen, "key field", "Returns the length in bytes of a hash field's value.", "O(1)"),
+    cmd!("hrandfield", -2, [READONLY], (1, 1, 1), "hash", hashes::hrandfield, "key [count [WITHVALUES]]", "Returns random fields of a hash, optionally with their values.", "O(N) where N is the number of fields returned"),
+    cmd!("hscan", -3, [READONLY], (1, 1, 1), "hash", hashes::hscan, "key cursor [MATCH pattern] [COUNT count]", "Iterates over the fields and values of a hash with a cursor.", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection."),
     // hashes (rows above this line)
 
+    cmd!("sadd", -3, [WRITE, DENYOOM, FAST], (1, 1, 1), "set", sets::sadd, "key member [member ...]", "Adds members to a set, creating the set if needed.", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments."),
+    cmd!("srem", -3, [WRITE, FAST], (1, 1, 1), "set", sets::srem, "key member [member ...]", "Removes members from a set; the set goes when its last member does.", "O(N) where N is the number of members to be removed."),
+    cmd!("smembers", 2, [READONLY], (1, 1, 1), "set", sets::smembers, "key", "Returns every member of a set.", "O(N) where N is the set cardinality."),
+    cmd!("sismember", 3, [READONLY, FAST], (1, 1, 1), "set", sets::sismember, "key member", "Tells whether a value is a member of a set.", "O(1)"),
+    cmd!("smismember", -3, [READONLY, FAST], (1, 1, 1), "set", sets::smismember, "key member [member ...]", "Tells, for each of several values, whether it is a member of a set.", "O(N) where N is the number of elements being checked for membership"),
+    cmd!("scard", 2, [READONLY, FAST], (1, 1, 1), "set", sets::scard, "key", "Returns how many members a set has.", "O(1)"),
+    cmd!("spop", -2, [WRITE, FAST], (1, 1, 1), "set", sets::spop, "key [count]", "Removes and returns random members of a set.", "Without the count argument O(1), otherwise O(N) where N is the value of the passed count."),
+    cmd!("srandmember", -2, [READONLY], (1, 1, 1), "set", sets::srandmember, "key [count]", "Returns random members of a set without removing them.", "Without the count argument O(1), otherwise O(N) where N is the absolute value of the passed count."),
+    cmd!("smove", 4, [WRITE, FAST], (1, 2, 1), "set", sets::smove, "source destination member", "Moves a member from one set to another.", "O(1)"),
+    cmd!("sinter", -2, [READONLY], (1, -1, 1), "set", sets::sinter, "key [key ...]", "Returns the members common to several sets.", "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets."),
+    cmd!("sintercard", -3, [READONLY], (0, 0, 0), "set", sets::sintercard, "numkeys key [key ...] [LIMIT limit]", "Counts the members common to several sets, optionally stopping at a limit.", "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets."),
+    cmd!("sunion", -2, [READONLY], (1, -1, 1), "set", sets::sunion, "key [key ...]", "Returns the members of any of several sets.", "O(N) where N is the total number of elements in all given sets."),
+    cmd!("sdiff", -2, [READONLY], (1, -1, 1), "set", sets::sdiff, "key [key ...]", "Returns the members of the first set that no other set has.", "O(N) where N is the total number of elements in all given sets."),
+    cmd!("sinterstore", -3, [WRITE, DENYOOM], (1, -1, 1), "set", sets::sinterstore, "destination key [key ...]", "Stores the intersection of several sets in a key, replacing it.", "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets."),
+    cmd!("sunionstore", -3, [WRITE, DENYOOM], (1, -1, 1), "set", sets::sunionstore, "destination key [key ...]", "Stores the union of several sets in a key, replacing it.", "O(N) where N is the total number of elements in all given sets."),
+    cmd!("sdiffstore", -3, [WRITE, DENYOOM], (1, -1, 1), "set", sets::sdiffstore, "destination key [key ...]", "Stores the difference of several sets in a key, replacing it.", "O(N) where N is the total number of elements in all given sets."),
+    cmd!("sscan", -3, [READONLY], (1, 1, 1), "set", sets::sscan, "key cursor [MATCH pattern] [COUNT count]", "Iterates over the members of a set with a cursor.", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection."),
     // sets (rows above this line)
 
     // sorted sets (rows above this line)

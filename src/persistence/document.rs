@@ -22,6 +22,8 @@
 //! piece below is a pair of small functions: `encode_<type>` and `decode_<type>`.
 
 use crate::store::graph::GraphValue;
+use crate::store::hash::HashValue;
+use crate::store::set::SetValue;
 use crate::store::tree::{TreeOrdering, TreeValue};
 use crate::store::value::StrEncoding;
 use crate::store::{ShortBytes, Value};
@@ -461,6 +463,20 @@ pub fn decode_pairs(r: &mut ItemReader) -> Result<Pairs, DocError> {
     Ok(out)
 }
 
+pub fn decode_hash(r: &mut ItemReader) -> Result<Value, DocError> {
+    let pairs = decode_pairs(r)?;
+    HashValue::from_pairs(pairs.iter().map(|(f, v)| (&f[..], &v[..])))
+        .map(|h| Value::Hash(Box::new(h)))
+        .map_err(|e| DocError::Invalid(e.to_string()))
+}
+
+pub fn decode_set(r: &mut ItemReader) -> Result<Value, DocError> {
+    let members = decode_members(r)?;
+    SetValue::from_members(members.iter().map(|m| &m[..]))
+        .map(|s| Value::Set(Box::new(s)))
+        .map_err(|e| DocError::Invalid(e.to_string()))
+}
+
 /// Sorted sets: member, score (a Double, exact), member, score...
 pub fn encode_scored<'a>(entries: impl IntoIterator<Item = (&'a [u8], f64)>, w: &mut ItemWriter) {
     for (member, score) in entries {
@@ -552,10 +568,14 @@ pub fn encode_value(value: &Value) -> Result<Encoded, DocError> {
         Value::Tree(tree) => header = Some(encode_tree(tree, &mut w)),
         Value::Queue(queue) => encode_sequence(queue.iter(), &mut w),
         Value::Stack(stack) => encode_sequence(stack.iter(), &mut w),
-        // Placeholder structures until their branches land: they expose no elements yet.
+        Value::Hash(hash) => encode_pairs(hash.iter(), &mut w),
+        Value::Set(set) => {
+            for member in set.iter() {
+                member.with_bytes(|bytes| w.bytes(bytes));
+            }
+        }
+        // A placeholder structure until its branch lands: it exposes no elements yet.
         Value::List(_) => return Err(DocError::Unsupported("list")),
-        Value::Hash(_) => return Err(DocError::Unsupported("hash")),
-        Value::Set(_) => return Err(DocError::Unsupported("set")),
     }
     let (chunks, bytes) = w.finish();
     Ok(Encoded {
@@ -582,9 +602,9 @@ pub fn decode_value(
         "stack" => Ok(Value::Stack(Box::new(
             decode_sequence(r)?.into_iter().collect(),
         ))),
+        "hash" => decode_hash(r),
+        "set" => decode_set(r),
         "list" => Err(DocError::Unsupported("list")),
-        "hash" => Err(DocError::Unsupported("hash")),
-        "set" => Err(DocError::Unsupported("set")),
         other => Err(DocError::UnknownType(other.to_string())),
     }
 }
@@ -998,6 +1018,20 @@ mod tests {
             Value::Tree(Box::new(TreeValue::new(TreeOrdering::Bytes))),
             Value::Queue(Box::new(["first", "", "last\r\n"].into_iter().collect())),
             Value::Stack(Box::new(["bottom", "top"].into_iter().collect())),
+            Value::Hash(Box::new(
+                HashValue::from_pairs([
+                    (&b"f"[..], &b"v"[..]),
+                    (b"\x00", b""),
+                    (b"big", &[7u8; 300][..]),
+                ])
+                .unwrap(),
+            )),
+            Value::Set(Box::new(
+                SetValue::from_members([&b"1"[..], b"-5", b"100"]).unwrap(),
+            )),
+            Value::Set(Box::new(
+                SetValue::from_members([&b"a"[..], b"", b"\xff\x00"]).unwrap(),
+            )),
         ];
         for value in values {
             let encoded = encode_value(&value).unwrap();

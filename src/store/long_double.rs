@@ -40,8 +40,10 @@ impl LongDouble {
         matches!(self, LongDouble::Finite { .. })
     }
 
-    /// Parses text as Redis's `string2ld`: a decimal number with optional sign, fraction and
-    /// exponent, or `inf`/`infinity`; no spaces; NaN refused. Correctly rounded, as `strtold`.
+    /// Parses text as Redis's `string2ld`: a decimal or `0x` hexadecimal number with optional
+    /// sign, fraction and exponent, or `inf`/`infinity`; no spaces; NaN refused; and, as
+    /// `strtold` reports them out of range, numbers too large for the type or so small they
+    /// would round to zero. Correctly rounded, as `strtold`.
     pub fn parse(text: &[u8]) -> Option<Self> {
         if text.is_empty() || text.len() > 5 * 1024 || text[0].is_ascii_whitespace() {
             return None;
@@ -56,7 +58,12 @@ impl LongDouble {
         if lower == "inf" || lower == "infinity" {
             return Some(LongDouble::Infinite { negative });
         }
-        let (number, exp10) = match lower.split_once('e') {
+        let (hex, lower) = match lower.strip_prefix("0x") {
+            Some(rest) => (true, rest.to_string()),
+            None => (false, lower),
+        };
+        let (radix, marker) = if hex { (16, 'p') } else { (10, 'e') };
+        let (number, exponent) = match lower.split_once(marker) {
             Some((n, e)) => (n, e.parse::<i64>().ok()?),
             None => (lower.as_str(), 0),
         };
@@ -64,17 +71,36 @@ impl LongDouble {
         if int_part.is_empty() && frac_part.is_empty() {
             return None;
         }
-        if !int_part
-            .bytes()
-            .chain(frac_part.bytes())
-            .all(|b| b.is_ascii_digit())
-        {
+        let is_digit = |b: u8| {
+            if hex {
+                b.is_ascii_hexdigit()
+            } else {
+                b.is_ascii_digit()
+            }
+        };
+        if !int_part.bytes().chain(frac_part.bytes()).all(is_digit) {
             return None;
         }
         let digits = format!("{int_part}{frac_part}");
-        let value = BigUint::parse_bytes(digits.as_bytes(), 10).unwrap_or_default();
-        let exp10 = exp10.checked_sub(frac_part.len() as i64)?;
-        Some(from_decimal(negative, value, exp10))
+        let value = BigUint::parse_bytes(digits.as_bytes(), radix).unwrap_or_default();
+        let nonzero = !value.is_zero();
+        let parsed = if hex {
+            // Each hex digit after the point is four binary places.
+            let exp2 = exponent.checked_sub(4 * frac_part.len() as i64)?;
+            round_to_extended(negative, value, exp2, false)
+        } else {
+            from_decimal(
+                negative,
+                value,
+                exponent.checked_sub(frac_part.len() as i64)?,
+            )
+        };
+        let out_of_range = match &parsed {
+            LongDouble::Infinite { .. } => true,
+            LongDouble::Finite { mantissa: 0, .. } => nonzero,
+            LongDouble::Finite { .. } => false,
+        };
+        (!out_of_range).then_some(parsed)
     }
 
     /// The sum, rounded to 64 mantissa bits as the x87 unit does.
@@ -275,7 +301,10 @@ mod tests {
         let printed = incr("1", "1e308");
         assert_eq!(printed, REDIS_1_PLUS_1E308);
         assert!(LongDouble::parse(b"1e400").unwrap().is_finite());
-        assert!(!LongDouble::parse(b"1e5000").unwrap().is_finite());
+        // strtold reports these as out of range, and Redis refuses them.
+        assert!(LongDouble::parse(b"1e5000").is_none());
+        assert!(LongDouble::parse(b"1e-5000").is_none());
+        assert_eq!(LongDouble::parse(b"0e-5000"), LongDouble::parse(b"0"));
     }
 
     #[test]
@@ -288,7 +317,7 @@ mod tests {
             b"1e",
             b".",
             b"nan",
-            b"0x10",
+            b"0xg",
             b"--1",
         ] {
             assert!(
@@ -298,6 +327,7 @@ mod tests {
             );
         }
         assert!(LongDouble::parse(b"inf").is_some());
+        assert_eq!(incr("0x10", "0x1.8p1"), "19");
         assert!(LongDouble::parse(b".5").is_some());
         assert!(LongDouble::parse(b"5.").is_some());
     }

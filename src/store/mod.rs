@@ -27,8 +27,10 @@ pub type Hasher = foldhash::fast::RandomState;
 pub type FastMap<K, V> = hashbrown::HashMap<K, V, Hasher>;
 /// Hash set with the project's hasher.
 pub type FastSet<K> = hashbrown::HashSet<K, Hasher>;
-/// Binary-safe bytes kept inline up to 16 bytes (the common short key or value needs no
-/// allocation of its own: 24 bytes in all), on the heap beyond.
+/// Growable binary-safe bytes kept inline up to 16 bytes (the common short key or value needs
+/// no allocation of its own: 24 bytes in all), on the heap beyond. String values grow in place
+/// (APPEND, SETRANGE), which is why this is not `set::SmallBytes` (22 bytes inline, but
+/// immutable once built: right for set members and hash fields).
 pub type ShortBytes = smallvec::SmallVec<[u8; 16]>;
 /// Insertion-indexed hash map: O(1) random access by position, for SCAN cursors and sampling.
 pub type IndexedMap<K, V> = indexmap::IndexMap<K, V, Hasher>;

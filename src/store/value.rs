@@ -101,8 +101,8 @@ impl Value {
                 }
             }
             Value::List(_) => "quicklist",
-            Value::Hash(_) => "hashtable",
-            Value::Set(_) => "hashtable",
+            Value::Hash(v) => v.encoding(),
+            Value::Set(v) => v.encoding(),
             Value::Tree(_) => "avltree",
             Value::Graph(_) => "adjacency",
             Value::Queue(_) => "ringbuffer",
