@@ -17,7 +17,9 @@
 use super::{execute, Args, ClientState, CmdError, CmdResult, CommandSpec, Ctx, NoClients, Server};
 use crate::protocol::{Protover, ReplyBuf};
 use crate::store::{FastMap, FastSet, Key, Keyspace};
+use smallvec::SmallVec;
 use std::fmt::Write as _;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 /// Persistence figures for INFO and LASTSAVE; written by the persistence layer.
@@ -161,18 +163,26 @@ pub enum OpClass {
     Other,
 }
 
-/// Classifies a command for the journal.
+/// Classifies a command for the journal. O(1): a table built once.
 pub fn classify(spec: &CommandSpec) -> OpClass {
-    let name = spec.full_name;
-    if OP_COMMANDS.contains(&name) {
-        OpClass::Op
-    } else if REWRITTEN_COMMANDS.contains(&name) {
-        OpClass::Rewrite
-    } else if TTL_COMMANDS.contains(&name) {
-        OpClass::Ttl
-    } else {
-        OpClass::Other
-    }
+    static CLASSES: OnceLock<FastMap<&'static str, OpClass>> = OnceLock::new();
+    let classes = CLASSES.get_or_init(|| {
+        let mut map = FastMap::default();
+        for name in OP_COMMANDS {
+            map.insert(*name, OpClass::Op);
+        }
+        for name in REWRITTEN_COMMANDS {
+            map.insert(*name, OpClass::Rewrite);
+        }
+        for name in TTL_COMMANDS {
+            map.insert(*name, OpClass::Ttl);
+        }
+        map
+    });
+    classes
+        .get(spec.full_name)
+        .copied()
+        .unwrap_or(OpClass::Other)
 }
 
 /// The recorded commands of one key since the last hand-off.
@@ -383,12 +393,12 @@ pub(crate) fn run_journaled(
         OpClass::Rewrite => argv.get(1..).unwrap_or_default(),
         OpClass::Other => &[],
     };
-    let watched: Vec<&[u8]> = candidates
+    let watched: SmallVec<[&[u8]; 4]> = candidates
         .iter()
         .copied()
         .filter(|key| journal.is_watched(key))
         .collect();
-    let existed: Vec<bool> = watched
+    let existed: SmallVec<[bool; 4]> = watched
         .iter()
         .map(|key| ctx.ks.db(db).exists(key))
         .collect();
@@ -738,8 +748,9 @@ pub fn info_section(ctx: &mut Ctx, out: &mut String) {
     let now = ctx.ks.now_ms();
     let pending_store = ctx.ks.pending_changes() as u64;
     let s = &ctx.server.persistence;
-    let pending = if s.enabled {
-        pending_store + s.backlog_keys
+    let pending = pending_store + s.backlog_keys;
+    let unsaved = if s.enabled {
+        pending + s.in_flight_keys
     } else {
         ctx.ks.write_count()
     };
@@ -762,7 +773,7 @@ pub fn info_section(ctx: &mut Ctx, out: &mut String) {
     };
     let _ = write!(
         out,
-        "# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:{pending}\r\n\
+        "# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:{unsaved}\r\n\
          rdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{last_status}\r\n\
          aof_enabled:0\r\naof_rewrite_in_progress:0\r\nmongodb_enabled:{}\r\nmongodb_target:{}\r\n\
          mongodb_database:{}\r\nmongodb_connection:{connection}\r\nmongodb_loaded_keys:{}\r\n\
