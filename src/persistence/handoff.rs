@@ -224,7 +224,8 @@ impl Core {
         if self.in_flight.is_some() || self.writer_exited {
             return;
         }
-        let now = unix_ms();
+        // The reactor set the keyspace's clock at the start of this turn.
+        let now = ks.now_ms();
         let pending = ks.pending_changes();
         if pending > 0 && self.dirty_since_ms.is_none() {
             self.dirty_since_ms = Some(now);
