@@ -22,6 +22,11 @@
 #   --reddish-bin PATH    benchmark this binary instead of building target/release/reddish
 #   --redis-bin PATH      the reference server (default: redis-server from PATH)
 #   --timeout SECONDS     limit for one redis-benchmark run (default 600)
+#   --pubsub-subscribers N  subscribers in the "pubsub" section (default 50)
+#   --pubsub-seconds S    measured seconds per pubsub run (default 5)
+# The "pubsub" section (--sections "standard pubsub") measures PUBLISH fan-out with
+# examples/pubsub_load.rs instead of redis-benchmark: one publisher sending PIPELINE publishes
+# per write, N subscribers on the channel; the cells are messages delivered per second.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -39,9 +44,11 @@ REDDISH_ARGS=""
 REDDISH_BIN=""
 REDIS_BIN="redis-server"
 RUN_TIMEOUT=600
+PUBSUB_SUBSCRIBERS=50
+PUBSUB_SECONDS=5
 LOAD_AT_START=unknown
 
-usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; }
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -83,6 +90,14 @@ while [ $# -gt 0 ]; do
         ;;
     --timeout)
         RUN_TIMEOUT=${2:?--timeout needs a value}
+        shift
+        ;;
+    --pubsub-subscribers)
+        PUBSUB_SUBSCRIBERS=${2:?--pubsub-subscribers needs a value}
+        shift
+        ;;
+    --pubsub-seconds)
+        PUBSUB_SECONDS=${2:?--pubsub-seconds needs a value}
         shift
         ;;
     -h | --help)
@@ -235,6 +250,34 @@ print_persistence_report() {
     fi
 }
 
+# PUBLISH fan-out: one publisher, PUBSUB_SUBSCRIBERS subscribers, delivered messages per
+# second (a load program of ours, since redis-benchmark cannot subscribe).
+PUBSUB_LOAD=target/release/examples/pubsub_load
+section_pubsub() {
+    log "cargo build --release --example pubsub_load"
+    cargo build --release --example pubsub_load >&2
+    add_case "publish, $PUBSUB_SUBSCRIBERS subscribers (messages delivered/s)" @pubsub
+}
+
+# run_pubsub_case SERVER PIPELINE LABEL: one pubsub_load run, its delivered rate recorded.
+run_pubsub_case() {
+    local server=$1 pipeline=$2 label=$3 out="$WORK_DIR/pubsub.out" status=0
+    timeout "$RUN_TIMEOUT" "$PUBSUB_LOAD" --port "${SERVER_PORT[$server]}" \
+        --subscribers "$PUBSUB_SUBSCRIBERS" --seconds "$PUBSUB_SECONDS" --batch "$pipeline" \
+        >"$out" 2>&1 || status=$?
+    local key="$server|$pipeline|$label" rate
+    note_row "$pipeline|$label"
+    rate=$(grep -oE 'delivered_per_sec=[0-9]+' "$out" | cut -d= -f2 || true)
+    if [ "$status" -ne 0 ] || [ -z "$rate" ]; then
+        FAILURES[$key]=$((${FAILURES[$key]:-0} + 1))
+        [ -z "${FIRST_ERROR[$key]:-}" ] && FIRST_ERROR[$key]=$(head -n 1 "$out")
+        log "  $server P=$pipeline $label: error ($(head -n 1 "$out"))"
+        return 0
+    fi
+    SAMPLES[$key]+="$rate "
+    log "  $server P=$pipeline $label: $rate"
+}
+
 # ---------------------------------------------------------------------------------------------
 # Servers
 # ---------------------------------------------------------------------------------------------
@@ -300,6 +343,10 @@ run_case() {
     local server=$1 pipeline=$2 index=$3
     local label=${CASE_LABELS[$index]} args out="$WORK_DIR/run.csv" err="$WORK_DIR/run.err"
     IFS=$'\x1f' read -r -a args <<<"${CASE_ARGS[$index]}"
+    if [ "${args[0]:-}" = "@pubsub" ]; then
+        run_pubsub_case "$server" "$pipeline" "$label"
+        return 0
+    fi
     local status=0
     timeout "$RUN_TIMEOUT" redis-benchmark -h 127.0.0.1 -p "${SERVER_PORT[$server]}" \
         -c "$CLIENTS" -n "$REQUESTS" -P "$pipeline" --csv "${args[@]}" >"$out" 2>"$err" ||

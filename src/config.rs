@@ -29,6 +29,118 @@ pub struct OutputLimit {
     pub soft_seconds: u64,
 }
 
+/// Keyspace notification classes (`notify-keyspace-events`), one bit per class letter.
+///
+/// The native types (TREE, GRAPH, QUEUE, STACK) report under `d`, the class Redis gives to
+/// module-defined types, since that is what they are to a Redis client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct KeyspaceEvents(pub u16);
+
+impl KeyspaceEvents {
+    /// `K`: publish on `__keyspace@<db>__:<key>`.
+    pub const KEYSPACE: u16 = 1;
+    /// `E`: publish on `__keyevent@<db>__:<event>`.
+    pub const KEYEVENT: u16 = 1 << 1;
+    /// `g`: DEL, EXPIRE, RENAME, ... (type-independent commands).
+    pub const GENERIC: u16 = 1 << 2;
+    /// `$`: string commands.
+    pub const STRING: u16 = 1 << 3;
+    /// `l`: list commands.
+    pub const LIST: u16 = 1 << 4;
+    /// `s`: set commands.
+    pub const SET: u16 = 1 << 5;
+    /// `h`: hash commands.
+    pub const HASH: u16 = 1 << 6;
+    /// `z`: sorted set commands.
+    pub const ZSET: u16 = 1 << 7;
+    /// `x`: a key deleted because it expired.
+    pub const EXPIRED: u16 = 1 << 8;
+    /// `e`: a key evicted for maxmemory.
+    pub const EVICTED: u16 = 1 << 9;
+    /// `t`: stream commands.
+    pub const STREAM: u16 = 1 << 10;
+    /// `m`: a key looked up and not found.
+    pub const KEY_MISS: u16 = 1 << 11;
+    /// `d`: module types; here the native TREE, GRAPH, QUEUE and STACK commands.
+    pub const MODULE: u16 = 1 << 12;
+    /// `n`: a key created.
+    pub const NEW: u16 = 1 << 13;
+    /// `A`: `g$lshzxetd`.
+    pub const ALL: u16 = Self::GENERIC
+        | Self::STRING
+        | Self::LIST
+        | Self::SET
+        | Self::HASH
+        | Self::ZSET
+        | Self::EXPIRED
+        | Self::EVICTED
+        | Self::STREAM
+        | Self::MODULE;
+
+    /// Class letters in the order Redis prints them.
+    const LETTERS: &'static [(char, u16)] = &[
+        ('g', Self::GENERIC),
+        ('$', Self::STRING),
+        ('l', Self::LIST),
+        ('s', Self::SET),
+        ('h', Self::HASH),
+        ('z', Self::ZSET),
+        ('x', Self::EXPIRED),
+        ('e', Self::EVICTED),
+        ('t', Self::STREAM),
+        ('d', Self::MODULE),
+        ('n', Self::NEW),
+    ];
+
+    /// Parses class letters as Redis does; `None` on an unknown letter.
+    pub fn parse(text: &str) -> Option<KeyspaceEvents> {
+        let mut flags = 0;
+        for c in text.chars() {
+            flags |= match c {
+                'A' => Self::ALL,
+                'K' => Self::KEYSPACE,
+                'E' => Self::KEYEVENT,
+                'm' => Self::KEY_MISS,
+                _ => Self::LETTERS.iter().find(|(l, _)| *l == c)?.1,
+            };
+        }
+        Some(KeyspaceEvents(flags))
+    }
+
+    /// True if any class in `classes` is on and so is at least one of `K` and `E`.
+    #[inline]
+    pub fn wants(self, classes: u16) -> bool {
+        self.0 & classes != 0 && self.0 & (Self::KEYSPACE | Self::KEYEVENT) != 0
+    }
+}
+
+impl std::fmt::Display for KeyspaceEvents {
+    /// Redis's canonical spelling: `A` for all classes (which then hides `n`), else the
+    /// letters in a fixed order; then `K`, `E`, `m`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let flags = self.0;
+        if flags & Self::ALL == Self::ALL {
+            f.write_str("A")?;
+        } else {
+            for (letter, bit) in Self::LETTERS {
+                if flags & bit != 0 {
+                    write!(f, "{letter}")?;
+                }
+            }
+        }
+        for (letter, bit) in [
+            ('K', Self::KEYSPACE),
+            ('E', Self::KEYEVENT),
+            ('m', Self::KEY_MISS),
+        ] {
+            if flags & bit != 0 {
+                write!(f, "{letter}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The server's settings.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -53,7 +165,7 @@ pub struct Config {
     /// Kept for clients that read it (redis-benchmark); snapshots are not made.
     pub save: String,
     pub appendonly: bool,
-    pub notify_keyspace_events: String,
+    pub notify_keyspace_events: KeyspaceEvents,
     pub output_limit_normal: OutputLimit,
     pub output_limit_replica: OutputLimit,
     pub output_limit_pubsub: OutputLimit,
@@ -83,7 +195,7 @@ impl Default for Config {
             proto_max_bulk_len: 512 * 1024 * 1024,
             save: String::new(),
             appendonly: false,
-            notify_keyspace_events: String::new(),
+            notify_keyspace_events: KeyspaceEvents::default(),
             output_limit_normal: OutputLimit::default(),
             output_limit_replica: OutputLimit {
                 hard_bytes: 256 << 20,
@@ -248,10 +360,8 @@ fn set_save(c: &mut Config, text: &str) -> Result<(), String> {
 }
 
 fn set_notify(c: &mut Config, text: &str) -> Result<(), String> {
-    if text.chars().any(|ch| !"gx$lshzxeKEtmdnA".contains(ch)) {
-        return Err("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".into());
-    }
-    c.notify_keyspace_events = text.to_string();
+    c.notify_keyspace_events = KeyspaceEvents::parse(text)
+        .ok_or_else(|| "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".to_string())?;
     Ok(())
 }
 
@@ -330,7 +440,7 @@ pub static PARAMS: &[Param] = &[
     param!(
         "notify-keyspace-events",
         true,
-        |c| c.notify_keyspace_events.clone(),
+        |c| c.notify_keyspace_events.to_string(),
         |c, v| set_notify(c, v)?
     ),
     param!(
@@ -549,6 +659,23 @@ mod tests {
             "argument must be between 0 and 2147483647 inclusive"
         );
         assert_eq!(c.maxmemory, 2 << 20, "a failed CONFIG SET changes nothing");
+    }
+
+    #[test]
+    fn keyspace_events_print_as_redis() {
+        let shown = |text: &str| KeyspaceEvents::parse(text).map(|e| e.to_string());
+        assert_eq!(shown("KEA").as_deref(), Some("AKE"));
+        assert_eq!(shown("Kgx$").as_deref(), Some("g$xK"));
+        assert_eq!(shown("AKEn").as_deref(), Some("AKE"));
+        assert_eq!(shown("nmdtxKl").as_deref(), Some("lxtdnKm"));
+        assert_eq!(shown("g$lshzxetd").as_deref(), Some("A"));
+        assert_eq!(shown("").as_deref(), Some(""));
+        assert_eq!(shown("q"), None);
+        let events = KeyspaceEvents::parse("g$").unwrap();
+        assert!(!events.wants(KeyspaceEvents::STRING), "neither K nor E");
+        let events = KeyspaceEvents::parse("E$").unwrap();
+        assert!(events.wants(KeyspaceEvents::STRING));
+        assert!(!events.wants(KeyspaceEvents::GENERIC));
     }
 
     #[test]

@@ -129,6 +129,14 @@ const SNAPSHOT_READS: &[&[&str]] = &[
     &["SMEMBERS", "set:bytes"],
     &["OBJECT", "ENCODING", "set:ints"],
     &["OBJECT", "ENCODING", "set:bytes"],
+    &["LRANGE", "list", "0", "-1"],
+    &["LRANGE", "list:big", "0", "-1"],
+    &["OBJECT", "ENCODING", "list"],
+    &["ZRANGE", "zset", "0", "-1", "WITHSCORES"],
+    &["ZRANGE", "zset:big", "0", "-1", "WITHSCORES"],
+    &["ZSCORE", "zset", "negzero"],
+    &["OBJECT", "ENCODING", "zset"],
+    &["OBJECT", "ENCODING", "zset:big"],
     &["DBSIZE"],
 ];
 
@@ -334,6 +342,15 @@ fn small_changes_to_large_values_append_to_a_log() {
         tree_args.push(format!("v{i}"));
     }
     conn.cmd(&tree_args);
+    let mut rpush = vec!["RPUSH".to_string(), "list".to_string()];
+    let mut zadd = vec!["ZADD".to_string(), "zset".to_string()];
+    for i in 0..5_000 {
+        rpush.push(format!("e{i}"));
+        zadd.push((i % 97).to_string());
+        zadd.push(format!("m{i}"));
+    }
+    conn.cmd(&rpush);
+    conn.cmd(&zadd);
     save(&mut conn);
     let mongo = Mongo::open(&uri, &name);
     let base = mongo.key(0, b"big").expect("big");
@@ -351,6 +368,10 @@ fn small_changes_to_large_values_append_to_a_log() {
             conn.cmd(&["TREE.SET", "tree", &format!("new{i}"), "x"]),
             b":1\r\n"
         );
+        conn.cmd(&["LPUSH", "list", &format!("pushed-{i}")]);
+        conn.cmd(&["LMOVE", "list", "list", "RIGHT", "LEFT"]);
+        conn.cmd(&["ZADD", "zset", "INCR", "1.25", &format!("m{i}")]);
+        conn.cmd(&["ZPOPMIN", "zset"]);
         save(&mut conn);
     }
     assert!(conn.cmd(&["STACK.POP", "big", "3"]).starts_with(b"*3\r\n"));
@@ -362,7 +383,7 @@ fn small_changes_to_large_values_append_to_a_log() {
         snapshots,
         "a small change rewrote a large value"
     );
-    assert!(info_u64(&mut conn, "mongodb_log_appends") >= 42);
+    assert!(info_u64(&mut conn, "mongodb_log_appends") >= 82);
     let after = mongo.key(0, b"big").expect("big");
     assert_eq!(after.get_i64("gen").unwrap(), gen, "snapshot rewritten");
     assert!(after.get_i32("nops").unwrap() >= 21);
@@ -397,6 +418,12 @@ fn small_changes_to_large_values_append_to_a_log() {
 
 fn snapshot_log_reads(conn: &mut RawConn) -> Vec<Vec<u8>> {
     vec![
+        conn.cmd(&["LLEN", "list"]),
+        conn.cmd(&["LRANGE", "list", "0", "50"]),
+        conn.cmd(&["LRANGE", "list", "-50", "-1"]),
+        conn.cmd(&["ZCARD", "zset"]),
+        conn.cmd(&["ZRANGE", "zset", "0", "50", "WITHSCORES"]),
+        conn.cmd(&["ZRANGE", "zset", "-50", "-1", "WITHSCORES"]),
         conn.cmd(&["STACK.LEN", "big"]),
         conn.cmd(&["STACK.PEEK", "big"]),
         conn.cmd(&["TREE.LEN", "tree"]),

@@ -225,7 +225,7 @@ fn redis_benchmark_strings() {
 }
 
 #[test]
-#[ignore = "needs lists, sets, hashes and sorted sets: enable once they exist"]
+
 fn redis_benchmark_data_types() {
     benchmark(
         "lpush,rpush,lpop,rpop,sadd,hset,spop,zadd,zpopmin,lrange_100",

@@ -8,7 +8,7 @@
 
 use super::{CmdError, Ctx};
 use crate::protocol::ReplyBuf;
-use crate::store::string::parse_f64;
+use crate::store::long_double::LongDouble;
 use crate::store::Key;
 
 /// What a blocked command replies when its deadline passes.
@@ -16,8 +16,6 @@ use crate::store::Key;
 pub enum TimeoutReply {
     /// BLPOP, BRPOP, BLMPOP, BZPOPMIN, ...: a null array.
     NullArray,
-    /// BLMOVE, BRPOPLPUSH: a null bulk string.
-    NullBulk,
 }
 
 /// A client's request to wait, picked up by the reactor after the handler returns.
@@ -31,16 +29,15 @@ pub struct BlockRequest {
 }
 
 /// Parses a blocking timeout in seconds (fractions allowed, 0 = forever) into an absolute
-/// deadline in Unix ms, with Redis's rounding (up to the next millisecond) and error texts.
+/// deadline in Unix ms, as Redis 7.0 does: read like a `long double` (so `0x10` is 16 s),
+/// rounded up to the next millisecond, and, because Redis converts with a C cast, anything
+/// beyond the 64-bit range (`inf`, `1e300`) is "negative".
 pub fn parse_timeout(ctx: &Ctx, arg: &[u8]) -> Result<Option<u64>, CmdError> {
-    let seconds = parse_f64(arg)
-        .filter(|s| s.is_finite() || *s < 0.0)
-        .ok_or_else(|| CmdError::msg("ERR timeout is not a float or out of range"))?;
+    let seconds = LongDouble::parse(arg)
+        .ok_or_else(|| CmdError::msg("ERR timeout is not a float or out of range"))?
+        .to_f64();
     let ms = (seconds * 1000.0).ceil();
-    if ms > i64::MAX as f64 {
-        return Err(CmdError::msg("ERR timeout is out of range"));
-    }
-    if ms < 0.0 {
+    if !(0.0..9_223_372_036_854_775_808.0).contains(&ms) {
         return Err(CmdError::msg("ERR timeout is negative"));
     }
     if ms == 0.0 {
@@ -71,7 +68,6 @@ pub fn awaited_type(command: &[u8]) -> Option<&'static str> {
 pub fn write_timeout_reply(out: &mut ReplyBuf, on_timeout: TimeoutReply) {
     match on_timeout {
         TimeoutReply::NullArray => out.null_array(),
-        TimeoutReply::NullBulk => out.null(),
     }
 }
 
@@ -135,10 +131,14 @@ mod tests {
                 parse_timeout(ctx, b"abc"),
                 Err(CmdError::msg("ERR timeout is not a float or out of range"))
             );
-            assert_eq!(
-                parse_timeout(ctx, b"1e300"),
-                Err(CmdError::msg("ERR timeout is out of range"))
-            );
+            assert_eq!(parse_timeout(ctx, b"0x1"), Ok(Some(11_000)));
+            assert_eq!(parse_timeout(ctx, b"-0.0001"), Ok(None));
+            for huge in [&b"1e300"[..], b"inf", b"1e400"] {
+                assert_eq!(
+                    parse_timeout(ctx, huge),
+                    Err(CmdError::msg("ERR timeout is negative"))
+                );
+            }
         });
     }
 
@@ -149,9 +149,9 @@ mod tests {
             let req = ctx.client.block.take().unwrap();
             assert_eq!(req.keys.len(), 2);
             ctx.client.in_multi = true;
-            block(ctx, &[b"a"], None, TimeoutReply::NullBulk);
+            block(ctx, &[b"a"], None, TimeoutReply::NullArray);
             assert!(ctx.client.block.is_none());
-            assert_eq!(ctx.out.bytes(), b"$-1\r\n");
+            assert_eq!(ctx.out.bytes(), b"*-1\r\n");
         });
     }
 }

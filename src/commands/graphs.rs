@@ -8,6 +8,7 @@
 
 use super::args::{int_arg, is_keyword};
 use super::{Args, CmdError, CmdResult, Ctx};
+use crate::config::KeyspaceEvents;
 use crate::protocol::ReplyBuf;
 use crate::store::graph::Direction;
 
@@ -72,6 +73,7 @@ pub fn create(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         return Err(CmdError::msg("ERR key already exists"));
     }
     ctx.out.ok();
+    ctx.notify(KeyspaceEvents::MODULE, "graph.create", key);
     Ok(())
 }
 
@@ -81,6 +83,9 @@ pub fn addnode(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let names = args.rest();
     let added = ctx.db().graph_add_nodes(key, names)?;
     ctx.out.int(added as i64);
+    if added > 0 {
+        ctx.notify(KeyspaceEvents::MODULE, "graph.addnode", key);
+    }
     Ok(())
 }
 
@@ -90,6 +95,9 @@ pub fn delnode(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let names = args.rest();
     let removed = ctx.db().graph_del_nodes(key, names)?;
     ctx.out.int(removed as i64);
+    if removed > 0 {
+        ctx.notify(KeyspaceEvents::MODULE, "graph.delnode", key);
+    }
     Ok(())
 }
 
@@ -104,6 +112,8 @@ pub fn addedge(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     args.finish()?;
     let added = ctx.db().graph_add_edge(key, from, to, weight)?;
     ctx.out.int(i64::from(added));
+    // Reported for a weight update too, as HSET is for an overwrite.
+    ctx.notify(KeyspaceEvents::MODULE, "graph.addedge", key);
     Ok(())
 }
 
@@ -112,6 +122,9 @@ pub fn deledge(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let (key, from, to) = (args.bytes()?, args.bytes()?, args.bytes()?);
     let removed = ctx.db().graph_del_edge(key, from, to)?;
     ctx.out.int(i64::from(removed));
+    if removed {
+        ctx.notify(KeyspaceEvents::MODULE, "graph.deledge", key);
+    }
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 use super::args::int_arg;
 use super::keys::{parse_cursor, parse_scan_options};
 use super::{Args, CmdError, CmdResult, Ctx};
+use crate::config::KeyspaceEvents;
 use crate::protocol::ReplyBuf;
 use crate::store::glob;
 use crate::store::hash::HashValue;
@@ -47,6 +48,7 @@ pub fn hset(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let pairs = field_value_pairs(args, "hset")?;
     let added = ctx.db().hset(key, &pairs)?;
     ctx.out.int(added as i64);
+    ctx.notify(KeyspaceEvents::HASH, "hset", key);
     Ok(())
 }
 
@@ -55,6 +57,7 @@ pub fn hmset(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let pairs = field_value_pairs(args, "hmset")?;
     ctx.db().hset(key, &pairs)?;
     ctx.out.ok();
+    ctx.notify(KeyspaceEvents::HASH, "hset", key);
     Ok(())
 }
 
@@ -62,6 +65,9 @@ pub fn hsetnx(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let (key, field, value) = (args.bytes()?, args.bytes()?, args.bytes()?);
     let set = ctx.db().hsetnx(key, field, value)?;
     ctx.out.int(set as i64);
+    if set {
+        ctx.notify(KeyspaceEvents::HASH, "hset", key);
+    }
     Ok(())
 }
 
@@ -95,6 +101,13 @@ pub fn hdel(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let fields = args.rest();
     let removed = ctx.db().hdel(key, fields)?;
     ctx.out.int(removed as i64);
+    if removed > 0 {
+        ctx.notify(KeyspaceEvents::HASH, "hdel", key);
+        // The store removes a hash left empty.
+        if !ctx.db().exists(key) {
+            ctx.notify(KeyspaceEvents::GENERIC, "del", key);
+        }
+    }
     Ok(())
 }
 
@@ -173,6 +186,7 @@ pub fn hincrby(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let delta = args.int()?;
     let value = ctx.db().hincrby(key, field, delta)?;
     ctx.out.int(value);
+    ctx.notify(KeyspaceEvents::HASH, "hincrby", key);
     Ok(())
 }
 
@@ -184,6 +198,7 @@ pub fn hincrbyfloat(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     }
     let text = ctx.db().hincrbyfloat(key, field, &delta)?;
     ctx.out.bulk(text.as_bytes());
+    ctx.notify(KeyspaceEvents::HASH, "hincrbyfloat", key);
     Ok(())
 }
 

@@ -2,13 +2,18 @@
 
 use super::args::{int_arg, is_keyword};
 use super::{Args, CmdError, CmdResult, Ctx};
+use crate::config::KeyspaceEvents;
 use crate::store::keyspace::Ttl;
 use crate::store::{glob, StoreError};
 
 pub fn del(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
-    let keys = args.rest();
-    let mut db = ctx.db();
-    let removed = keys.iter().filter(|k| db.remove(k)).count();
+    let mut removed = 0;
+    for key in args.rest() {
+        if ctx.db().remove(key) {
+            removed += 1;
+            ctx.notify(KeyspaceEvents::GENERIC, "del", key);
+        }
+    }
     ctx.out.int(removed as i64);
     Ok(())
 }
@@ -130,6 +135,7 @@ pub fn scan(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 pub fn rename(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let (from, to) = (args.bytes()?, args.bytes()?);
     ctx.db().rename(from, to, false)?;
+    notify_rename(ctx, from, to);
     ctx.out.ok();
     Ok(())
 }
@@ -137,8 +143,19 @@ pub fn rename(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 pub fn renamenx(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let (from, to) = (args.bytes()?, args.bytes()?);
     let renamed = ctx.db().rename(from, to, true)?;
+    if renamed {
+        notify_rename(ctx, from, to);
+    }
     ctx.out.int(renamed as i64);
     Ok(())
+}
+
+/// RENAME's events; renaming a key to itself changes nothing and reports nothing.
+fn notify_rename(ctx: &mut Ctx, from: &[u8], to: &[u8]) {
+    if from != to {
+        ctx.notify(KeyspaceEvents::GENERIC, "rename_from", from);
+        ctx.notify(KeyspaceEvents::GENERIC, "rename_to", to);
+    }
 }
 
 /// Parses a database index argument against the configured count.
@@ -167,6 +184,9 @@ pub fn copy(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         return Err(StoreError::SameObject.into());
     }
     let copied = ctx.ks.copy_key(ctx.client.db, from, dest_db, to, replace);
+    if copied {
+        ctx.notify_in_db(KeyspaceEvents::GENERIC, "copy_to", to, dest_db);
+    }
     ctx.out.int(copied as i64);
     Ok(())
 }
@@ -178,6 +198,10 @@ pub fn move_(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         return Err(StoreError::SameObject.into());
     }
     let moved = ctx.ks.move_key(ctx.client.db, dest, key);
+    if moved {
+        ctx.notify(KeyspaceEvents::GENERIC, "move_from", key);
+        ctx.notify_in_db(KeyspaceEvents::GENERIC, "move_to", key, dest);
+    }
     ctx.out.int(moved as i64);
     Ok(())
 }
@@ -254,7 +278,15 @@ fn expire_generic(
         None => !cond.xx && !cond.gt,
     };
     if allowed {
-        db.set_expire(key, at.max(0) as u64);
+        let at = at.max(0) as u64;
+        db.set_expire(key, at);
+        // An expiry already past deletes the key, reported as a deletion.
+        let event = if at <= ctx.ks.now_ms() {
+            "del"
+        } else {
+            "expire"
+        };
+        ctx.notify(KeyspaceEvents::GENERIC, event, key);
     }
     ctx.out.int(allowed as i64);
     Ok(())
@@ -310,6 +342,9 @@ pub fn pexpiretime(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 pub fn persist(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let key = args.bytes()?;
     let removed = ctx.db().persist(key);
+    if removed {
+        ctx.notify(KeyspaceEvents::GENERIC, "persist", key);
+    }
     ctx.out.int(removed as i64);
     Ok(())
 }

@@ -1020,17 +1020,169 @@ mod tests {
         journal.watch(0, b"q");
         let popped = h.text(&["spop", "s"]);
         let member = popped.split("\r\n").nth(1).unwrap().to_string();
-        h.text(&["smove", "s", "other", "m7"]);
+        let moved = if member == "m7" { "m8" } else { "m7" };
+        h.text(&["smove", "s", "other", moved]);
         h.text(&["queue.bpop", "nothing", "q", "0"]);
         let mut interval = h.server.journal.as_mut().unwrap().take_interval();
         let ops = interval.take_clean(0, b"s").unwrap();
         let expected: Vec<Vec<&[u8]>> = vec![
             vec![b"SREM", b"s", member.as_bytes()],
-            vec![b"SREM", b"s", b"m7"],
+            vec![b"SREM", b"s", moved.as_bytes()],
         ];
         assert_eq!(ops.commands(), expected);
         let ops = interval.take_clean(0, b"q").unwrap();
         assert_eq!(ops.commands(), vec![vec![&b"QUEUE.POP"[..], b"q"]]);
+    }
+
+    /// Runs `setup` on two servers, then `script` on the first while `watched` keys are
+    /// journaled; replays only the journal on the second and requires every watched key to
+    /// read the same on both.
+    fn assert_replay_equivalent(
+        setup: &[&[&str]],
+        watched: &[&str],
+        script: &[&[&str]],
+        reads: &[&[&str]],
+    ) {
+        let mut live = watching_harness();
+        let mut copy = Harness::new();
+        for command in setup {
+            live.text(command);
+            copy.text(command);
+        }
+        for key in watched {
+            live.server
+                .journal
+                .as_mut()
+                .unwrap()
+                .watch(0, key.as_bytes());
+        }
+        for command in script {
+            live.text(command);
+        }
+        let mut interval = live.server.journal.as_mut().unwrap().take_interval();
+        let mut server = Server::new(crate::config::Config::default(), 0);
+        for key in watched {
+            let ops = interval
+                .take_clean(0, key.as_bytes())
+                .unwrap_or_else(|| panic!("{key} was not journaled cleanly"));
+            for argv in ops.commands() {
+                replay(&mut copy.ks, &mut server, 0, &argv).unwrap();
+            }
+        }
+        for read in reads {
+            assert_eq!(live.text(read), copy.text(read), "{read:?}");
+        }
+    }
+
+    #[test]
+    fn list_commands_replay_to_the_same_lists() {
+        assert_replay_equivalent(
+            &[
+                &["rpush", "a", "1", "2", "3", "4", "5", "6", "7", "8"],
+                &["rpush", "b", "x", "y", "z", "w"],
+            ],
+            &["a", "b"],
+            &[
+                &["lpush", "a", "0"],
+                &["rpop", "a", "2"],
+                &["lmove", "a", "b", "LEFT", "RIGHT"],
+                &["rpoplpush", "b", "a"],
+                &["lmove", "a", "a", "RIGHT", "LEFT"],
+                &["blmove", "b", "a", "RIGHT", "RIGHT", "0"],
+                &["lmpop", "2", "nothing", "a", "RIGHT", "COUNT", "2"],
+                &["blmpop", "0", "2", "b", "a", "LEFT"],
+                &["blpop", "nothing", "a", "0"],
+                &["brpop", "b", "a", "0"],
+                &["brpoplpush", "a", "b", "0"],
+                &["lset", "a", "0", "set"],
+                &["linsert", "a", "BEFORE", "set", "ins"],
+                &["lrem", "b", "0", "x"],
+                &["ltrim", "a", "0", "5"],
+                &["expire", "a", "100"],
+            ],
+            // The expiry is not replayed: the key document carries it.
+            &[&["lrange", "a", "0", "-1"], &["lrange", "b", "0", "-1"]],
+        );
+    }
+
+    #[test]
+    fn sorted_set_and_set_commands_replay_to_the_same_values() {
+        let members: Vec<String> = (0..40).map(|i| format!("m{i}")).collect();
+        let mut sadd = vec!["sadd", "s"];
+        sadd.extend(members.iter().map(String::as_str));
+        let mut zadd = vec!["zadd", "z"];
+        let scores: Vec<String> = (0..40).map(|i| (i % 7).to_string()).collect();
+        for (m, sc) in members.iter().zip(&scores) {
+            zadd.push(sc);
+            zadd.push(m);
+        }
+        assert_replay_equivalent(
+            &[&sadd, &zadd, &["zadd", "z2", "1", "a"]],
+            &["s", "z", "z2"],
+            &[
+                &["spop", "s"],
+                &["spop", "s", "5"],
+                &["smove", "s", "s2", "m20"],
+                &["srem", "s", "m1"],
+                &["zadd", "z", "INCR", "2.5", "m3"],
+                &["zincrby", "z", "-1", "m4"],
+                &["zpopmin", "z", "2"],
+                &["zpopmax", "z"],
+                &["zmpop", "2", "z2", "z", "MAX", "COUNT", "3"],
+                &["bzmpop", "0", "1", "z", "MIN"],
+                &["bzpopmin", "nothing", "z", "0"],
+                &["bzpopmax", "z2", "z", "0"],
+                &["zremrangebyscore", "z", "5", "6"],
+                &["zrem", "z", "m9"],
+            ],
+            &[
+                &["smembers", "s"],
+                &["zrange", "z", "0", "-1", "WITHSCORES"],
+                &["exists", "z2"],
+            ],
+        );
+    }
+
+    #[test]
+    fn hash_and_native_commands_replay_to_the_same_values() {
+        assert_replay_equivalent(
+            &[
+                &["hset", "h", "a", "1", "b", "2"],
+                &["tree.set", "t", "k1", "v1"],
+                &["graph.addedge", "g", "a", "b"],
+                &["queue.push", "q", "1", "2", "3"],
+                &["stack.push", "st", "1", "2", "3"],
+                &["append", "str", "base"],
+            ],
+            &["h", "t", "g", "q", "st", "str"],
+            &[
+                &["hset", "h", "c", "3"],
+                &["hincrbyfloat", "h", "a", "0.1"],
+                &["hincrby", "h", "b", "5"],
+                &["hdel", "h", "c"],
+                &["tree.set", "t", "k2", "v2"],
+                &["tree.del", "t", "k1"],
+                &["graph.addnode", "g", "c"],
+                &["graph.addedge", "g", "c", "a", "WEIGHT", "2"],
+                &["graph.deledge", "g", "a", "b"],
+                &["queue.push", "q", "4"],
+                &["queue.pop", "q", "2"],
+                &["queue.bpop", "none", "q", "0"],
+                &["stack.pop", "st"],
+                &["stack.push", "st", "9"],
+                &["setrange", "str", "2", "XY"],
+                &["append", "str", "!"],
+            ],
+            &[
+                &["hgetall", "h"],
+                &["tree.range", "t", "-", "+"],
+                &["graph.edges", "g"],
+                &["graph.nodes", "g"],
+                &["queue.pop", "q", "10"],
+                &["stack.pop", "st", "10"],
+                &["get", "str"],
+            ],
+        );
     }
 
     #[test]

@@ -7,7 +7,17 @@
 use super::args::int_arg;
 use super::blocking::{block, parse_timeout, TimeoutReply};
 use super::{Args, CmdError, CmdResult, Ctx};
+use crate::config::KeyspaceEvents;
 use crate::protocol::ReplyBuf;
+
+/// Reports a pop from a queue or stack, then `del` when it emptied the key (the store
+/// removed it), as a list pop does.
+pub(crate) fn notify_pop(ctx: &mut Ctx, event: &str, key: &[u8]) {
+    ctx.notify(KeyspaceEvents::MODULE, event, key);
+    if !ctx.db().exists(key) {
+        ctx.notify(KeyspaceEvents::GENERIC, "del", key);
+    }
+}
 
 /// Reads the optional count of a POP command as LPOP does: a negative or non-integer count is
 /// `ERR value is out of range, must be positive`; more arguments are an arity error.
@@ -56,6 +66,7 @@ pub fn push(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let items = args.rest();
     let len = ctx.db().queue_push(key, items)?;
     ctx.out.int(len as i64);
+    ctx.notify(KeyspaceEvents::MODULE, "queue.push", key);
     Ok(())
 }
 
@@ -64,7 +75,11 @@ pub fn pop(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let key = args.bytes()?;
     let count = parse_pop_count(args, "queue.pop")?;
     let popped = ctx.db().queue_pop(key, count.unwrap_or(1))?;
+    let any = popped.as_ref().is_some_and(|items| !items.is_empty());
     write_popped(ctx.out, count, popped);
+    if any {
+        notify_pop(ctx, "queue.pop", key);
+    }
     Ok(())
 }
 
@@ -97,8 +112,10 @@ pub fn bpop(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     match ctx.db().queue_pop_first(keys)? {
         Some((at, item)) => {
             ctx.out.array(2);
-            ctx.out.bulk(keys.get(at).copied().unwrap_or_default());
+            let key = keys.get(at).copied().unwrap_or_default();
+            ctx.out.bulk(key);
             ctx.out.bulk(&item);
+            notify_pop(ctx, "queue.pop", key);
         }
         None => block(ctx, keys, deadline, TimeoutReply::NullArray),
     }

@@ -2,7 +2,10 @@
 
 use super::args::is_keyword;
 use super::table::{CommandSpec, COMMANDS};
-use super::{Args, ClientState, CmdError, CmdResult, ConnStats, Ctx, Shutdown};
+use super::{
+    pubsub, transactions, Args, ClientState, CmdError, CmdResult, ConnStats, Ctx, Pause, ReplyMode,
+    Shutdown,
+};
 use crate::config::ConfigError;
 use crate::protocol::Protover;
 use std::fmt::Write as _;
@@ -18,7 +21,17 @@ pub fn help_reply(ctx: &mut Ctx, title: &str, lines: &[&str]) {
         ctx.out.simple(line);
     }
     ctx.out.simple("HELP");
-    ctx.out.simple("    Print this help.");
+    ctx.out.simple("    Prints this help.");
+}
+
+/// Redis's reply for a known subcommand called with arguments it does not take.
+pub fn subcommand_syntax_error(args: &Args, command: &str) -> CmdError {
+    let sub = args.argv().get(1).copied().unwrap_or_default();
+    let end = sub.len().min(128);
+    CmdError::msg(format!(
+        "ERR unknown subcommand or wrong number of arguments for '{}'. Try {command} HELP.",
+        String::from_utf8_lossy(&sub[..end])
+    ))
 }
 
 /// Container commands are resolved to their subcommands before a handler runs; this one only
@@ -32,6 +45,23 @@ pub fn container(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 }
 
 pub fn ping(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    if ctx.client.is_subscriber() && !ctx.out.is_resp3() {
+        // RESP2 subscribers can only receive arrays, so PING answers in one.
+        if args.remaining() > 1 {
+            return Err(CmdError::msg(
+                "ERR wrong number of arguments for 'ping' command",
+            ));
+        }
+        let message = if args.is_empty() {
+            &b""[..]
+        } else {
+            args.bytes()?
+        };
+        ctx.out.array(2);
+        ctx.out.bulk(b"pong");
+        ctx.out.bulk(message);
+        return Ok(());
+    }
     match args.remaining() {
         0 => ctx.out.simple("PONG"),
         1 => ctx.out.bulk(args.bytes()?),
@@ -180,38 +210,111 @@ pub fn client_setinfo(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     Ok(())
 }
 
-/// One CLIENT LIST line, with Redis's field names and order.
-pub fn client_line(client: &ClientState, stats: ConnStats, now_ms: u64) -> String {
-    fn text(v: &Option<Vec<u8>>) -> std::borrow::Cow<'_, str> {
-        v.as_deref()
-            .map(String::from_utf8_lossy)
-            .unwrap_or_default()
+/// CLIENT LIST / CLIENT KILL client types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ClientType {
+    Normal,
+    /// Replicas and masters: never present here.
+    Replication,
+    PubSub,
+}
+
+impl ClientType {
+    fn parse(name: &[u8]) -> Result<ClientType, CmdError> {
+        if is_keyword(name, "normal") {
+            Ok(ClientType::Normal)
+        } else if is_keyword(name, "pubsub") {
+            Ok(ClientType::PubSub)
+        } else if ["master", "replica", "slave"]
+            .iter()
+            .any(|k| is_keyword(name, k))
+        {
+            Ok(ClientType::Replication)
+        } else {
+            Err(CmdError::msg(format!(
+                "ERR Unknown client type '{}'",
+                String::from_utf8_lossy(name)
+            )))
+        }
     }
+
+    /// A client's type as Redis classifies it (MONITOR clients count as normal).
+    fn of(client: &ClientState) -> ClientType {
+        if client.is_subscriber() {
+            ClientType::PubSub
+        } else {
+            ClientType::Normal
+        }
+    }
+}
+
+/// Redis's size of the fixed reply buffer: output beyond it is reported as a list.
+const REPLY_CHUNK_BYTES: usize = 16 * 1024;
+
+/// One CLIENT LIST line, with Redis 7.0's field names and order.
+pub fn client_line(client: &ClientState, stats: ConnStats, now_ms: u64) -> String {
+    let mut flags = String::new();
+    if client.monitor {
+        flags.push('O');
+    }
+    if client.is_subscriber() {
+        flags.push('P');
+    }
+    if client.multi.is_some() {
+        flags.push('x');
+    }
+    if stats.blocked {
+        flags.push('b');
+    }
+    if client.close_after_reply {
+        flags.push('c');
+    }
+    if client.no_evict {
+        flags.push('e');
+    }
+    if flags.is_empty() {
+        flags.push('N');
+    }
+    let (multi, multi_mem) = match &client.multi {
+        Some(tx) => (tx.queued.len() as i64, tx.memory),
+        None => (-1, 0),
+    };
+    let buffered = stats.output_bytes.min(REPLY_CHUNK_BYTES);
+    let listed = stats.output_bytes - buffered;
+    let name = client
+        .name
+        .as_deref()
+        .map(String::from_utf8_lossy)
+        .unwrap_or_default();
     let mut line = String::new();
-    let _ =
-        write!(
+    let _ = write!(
         line,
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 \
-         multi=-1 qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl={} oll=0 omem={} \
-         tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd={} name={name} age={} idle={} flags={flags} db={} sub={} \
+         psub={} ssub={} multi={multi} qbuf={} qbuf-free={} argv-mem=0 multi-mem={multi_mem} \
+         rbs={} rbp=0 obl={buffered} oll={} omem={listed} tot-mem={} events={} cmd={} \
+         user=default redir=-1 resp={}",
         client.id,
         client.addr,
         client.laddr,
         client.fd,
-        text(&client.name),
         now_ms.saturating_sub(client.created_ms) / 1000,
         now_ms.saturating_sub(client.last_interaction_ms) / 1000,
         client.db,
+        client.subscriptions[0],
+        client.subscriptions[1],
+        client.subscriptions[2],
         stats.query_buffer,
         stats.query_buffer_free,
         stats.query_buffer + stats.query_buffer_free,
-        stats.output_bytes.min(16 * 1024),
-        stats.output_bytes,
-        stats.query_buffer + stats.query_buffer_free + stats.output_bytes,
-        if client.last_command.is_empty() { "NULL" } else { client.last_command },
+        listed.div_ceil(REPLY_CHUNK_BYTES),
+        stats.query_buffer + stats.query_buffer_free + stats.output_bytes + multi_mem,
+        if stats.writable { "rw" } else { "r" },
+        if client.last_command.is_empty() {
+            "NULL"
+        } else {
+            client.last_command
+        },
         stats.resp,
-        text(&client.lib_name),
-        text(&client.lib_ver),
     );
     line
 }
@@ -226,22 +329,10 @@ fn current_stats(ctx: &Ctx) -> ConnStats {
 
 pub fn client_list(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let mut ids: Option<Vec<u64>> = None;
+    let mut kind: Option<ClientType> = None;
     while !args.is_empty() {
         if args.remaining() >= 2 && args.eat("type") {
-            let kind = args.bytes()?;
-            if !["normal", "master", "replica", "slave", "pubsub"]
-                .iter()
-                .any(|k| is_keyword(kind, k))
-            {
-                return Err(CmdError::msg(format!(
-                    "ERR Unknown client type '{}'",
-                    String::from_utf8_lossy(kind)
-                )));
-            }
-            // Only normal clients exist until pub/sub arrives.
-            if !is_keyword(kind, "normal") {
-                ids = Some(Vec::new());
-            }
+            kind = Some(ClientType::parse(args.bytes()?)?);
         } else if args.remaining() >= 2 && args.eat("id") {
             let mut wanted = Vec::new();
             for arg in args.rest() {
@@ -258,13 +349,16 @@ pub fn client_list(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     }
     let now = ctx.ks.now_ms();
     let mut lines: Vec<(u64, String)> = Vec::new();
-    let keep = |id: u64| ids.as_ref().is_none_or(|ids| ids.contains(&id));
+    let keep = |client: &ClientState| {
+        ids.as_ref().is_none_or(|ids| ids.contains(&client.id))
+            && kind.is_none_or(|k| k == ClientType::of(client))
+    };
     ctx.clients.visit(&mut |client, stats| {
-        if keep(client.id) {
+        if keep(client) {
             lines.push((client.id, client_line(client, stats, now)));
         }
     });
-    if keep(ctx.client.id) {
+    if keep(ctx.client) {
         lines.push((
             ctx.client.id,
             client_line(ctx.client, current_stats(ctx), now),
@@ -287,27 +381,355 @@ pub fn client_info(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
     Ok(())
 }
 
+/// CLIENT KILL filters (all given ones must match).
+#[derive(Default)]
+struct KillFilter<'a> {
+    id: Option<u64>,
+    kind: Option<ClientType>,
+    addr: Option<&'a [u8]>,
+    laddr: Option<&'a [u8]>,
+    skip_me: bool,
+}
+
+impl KillFilter<'_> {
+    fn matches(&self, client: &ClientState) -> bool {
+        self.id.is_none_or(|id| id == client.id)
+            && self.kind.is_none_or(|k| k == ClientType::of(client))
+            && self.addr.is_none_or(|a| a == client.addr.as_bytes())
+            && self.laddr.is_none_or(|a| a == client.laddr.as_bytes())
+    }
+}
+
+pub fn client_kill(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let rest = args.rest();
+    if rest.len() == 1 {
+        // The old form: CLIENT KILL addr:port, exactly one client, +OK or an error.
+        let filter = KillFilter {
+            addr: Some(rest[0]),
+            ..Default::default()
+        };
+        return match kill_matching(ctx, &filter) {
+            0 => Err(CmdError::msg("ERR No such client")),
+            _ => {
+                ctx.out.ok();
+                Ok(())
+            }
+        };
+    }
+    if !rest.len().is_multiple_of(2) {
+        return Err(CmdError::Syntax);
+    }
+    let mut filter = KillFilter {
+        skip_me: true,
+        ..Default::default()
+    };
+    for pair in rest.chunks_exact(2) {
+        let (option, value) = (pair[0], pair[1]);
+        if is_keyword(option, "id") {
+            let id = super::args::int_arg(value)
+                .ok()
+                .filter(|&id| id > 0)
+                .ok_or_else(|| CmdError::msg("ERR client-id should be greater than 0"))?;
+            filter.id = Some(id as u64);
+        } else if is_keyword(option, "type") {
+            filter.kind = Some(ClientType::parse(value)?);
+        } else if is_keyword(option, "addr") {
+            filter.addr = Some(value);
+        } else if is_keyword(option, "laddr") {
+            filter.laddr = Some(value);
+        } else if is_keyword(option, "user") {
+            if value != b"default" {
+                return Err(CmdError::msg(format!(
+                    "ERR No such user '{}'",
+                    String::from_utf8_lossy(value)
+                )));
+            }
+        } else if is_keyword(option, "skipme") {
+            filter.skip_me = if is_keyword(value, "yes") {
+                true
+            } else if is_keyword(value, "no") {
+                false
+            } else {
+                return Err(CmdError::Syntax);
+            };
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    let killed = kill_matching(ctx, &filter);
+    ctx.out.int(killed as i64);
+    Ok(())
+}
+
+/// Asks the network layer to close every other client `filter` matches, and closes this one
+/// after its reply if it matches and may be killed. Returns how many were killed.
+fn kill_matching(ctx: &mut Ctx, filter: &KillFilter) -> usize {
+    let mut victims = Vec::new();
+    ctx.clients.visit(&mut |client, _| {
+        if filter.matches(client) {
+            victims.push(client.id);
+        }
+    });
+    let mut killed = victims.len();
+    ctx.server.outbox.kills.extend(victims);
+    if filter.matches(ctx.client) && !filter.skip_me {
+        ctx.client.close_after_reply = true;
+        killed += 1;
+    }
+    killed
+}
+
+pub fn client_pause(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let timeout = super::args::int_arg(args.bytes()?)
+        .map_err(|_| CmdError::msg("ERR timeout is not an integer or out of range"))?;
+    if timeout < 0 {
+        return Err(CmdError::msg("ERR timeout is negative"));
+    }
+    let mut all = true;
+    if !args.is_empty() {
+        let mode = args.bytes()?;
+        if is_keyword(mode, "write") {
+            all = false;
+        } else if !is_keyword(mode, "all") {
+            return Err(CmdError::msg("ERR CLIENT PAUSE mode must be WRITE or ALL"));
+        }
+    }
+    if !args.is_empty() {
+        return Err(subcommand_syntax_error(args, "CLIENT"));
+    }
+    let now = ctx.ks.now_ms();
+    let until_ms = now.saturating_add(timeout as u64);
+    // A pause in force is only ever extended and made stricter, as in Redis.
+    let pause = match ctx.server.pause_in_force(now) {
+        Some(current) => Pause {
+            until_ms: current.until_ms.max(until_ms),
+            all: current.all || all,
+        },
+        None => Pause { until_ms, all },
+    };
+    ctx.server.pause = Some(pause);
+    ctx.out.ok();
+    Ok(())
+}
+
+pub fn client_unpause(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
+    ctx.server.pause = None;
+    ctx.out.ok();
+    Ok(())
+}
+
+pub fn client_reply(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let mode = args.bytes()?;
+    if is_keyword(mode, "on") {
+        ctx.client.reply_mode = ReplyMode::On;
+        ctx.out.ok();
+    } else if is_keyword(mode, "off") {
+        ctx.client.reply_mode = ReplyMode::Off;
+    } else if is_keyword(mode, "skip") {
+        if ctx.client.reply_mode != ReplyMode::Off {
+            ctx.client.reply_mode = ReplyMode::SkipNext;
+        }
+    } else {
+        return Err(CmdError::Syntax);
+    }
+    Ok(())
+}
+
+pub fn client_no_evict(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let mode = args.bytes()?;
+    if is_keyword(mode, "on") {
+        ctx.client.no_evict = true;
+    } else if is_keyword(mode, "off") {
+        ctx.client.no_evict = false;
+    } else {
+        return Err(CmdError::Syntax);
+    }
+    ctx.out.ok();
+    Ok(())
+}
+
+pub fn client_unblock(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    if args.remaining() > 2 {
+        return Err(subcommand_syntax_error(args, "CLIENT"));
+    }
+    let id = args.int()?;
+    let mut with_error = false;
+    if !args.is_empty() {
+        let reason = args.bytes()?;
+        if is_keyword(reason, "error") {
+            with_error = true;
+        } else if !is_keyword(reason, "timeout") {
+            return Err(CmdError::msg(
+                "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
+            ));
+        }
+    }
+    let mut blocked = false;
+    ctx.clients.visit(&mut |client, stats| {
+        if client.id as i64 == id && stats.blocked {
+            blocked = true;
+        }
+    });
+    if blocked {
+        ctx.server.outbox.unblocks.push((id as u64, with_error));
+    }
+    ctx.out.int(blocked as i64);
+    Ok(())
+}
+
+pub fn client_getredir(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
+    // Client-side caching is not supported, so nothing is ever redirected.
+    ctx.out.int(-1);
+    Ok(())
+}
+
+pub fn monitor(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
+    if ctx.client.in_multi {
+        return Err(CmdError::msg(
+            "ERR MONITOR isn't allowed for DENY BLOCKING client",
+        ));
+    }
+    // Already monitoring: Redis ignores the call without a reply.
+    if !ctx.client.monitor {
+        ctx.client.monitor = true;
+        ctx.server.monitors.push(ctx.client.id);
+        ctx.out.ok();
+    }
+    Ok(())
+}
+
+/// Streams a command that just ran to every MONITOR client, in Redis's format:
+/// `+<unix secs>.<micros> [<db> <addr>] "arg" "arg"...`, arguments escaped as Redis's
+/// `sdscatrepr` does and passwords redacted.
+pub fn feed_monitors(ctx: &mut Ctx, spec: &CommandSpec, argv: &[&[u8]]) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let mut line = format!(
+        "+{}.{:06} [{} {}]",
+        now.as_secs(),
+        now.subsec_micros(),
+        ctx.client.db,
+        ctx.client.addr
+    )
+    .into_bytes();
+    let redacted = |i: usize| match spec.name {
+        "auth" => i >= 1,
+        "hello" => argv
+            .iter()
+            .take(i)
+            .enumerate()
+            .skip(2)
+            .any(|(at, arg)| is_keyword(arg, "auth") && (i == at + 1 || i == at + 2)),
+        _ => false,
+    };
+    for (i, arg) in argv.iter().enumerate() {
+        line.push(b' ');
+        if redacted(i) {
+            line.extend_from_slice(b"\"(redacted)\"");
+        } else {
+            quote_repr(arg, &mut line);
+        }
+    }
+    line.extend_from_slice(b"\r\n");
+    let me = ctx.client.id;
+    for &id in &ctx.server.monitors {
+        if id == me {
+            ctx.out.raw(&line);
+        } else {
+            ctx.server.outbox.deliver(id, &line, false);
+        }
+    }
+}
+
+/// Quotes bytes as Redis's `sdscatrepr`: `"`, then printable ASCII as is, `\\ \" \n \r \t
+/// \a \b` escaped, anything else as `\xHH`, then `"`.
+fn quote_repr(bytes: &[u8], out: &mut Vec<u8>) {
+    out.push(b'"');
+    for &b in bytes {
+        match b {
+            b'\\' | b'"' => out.extend_from_slice(&[b'\\', b]),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            7 => out.extend_from_slice(b"\\a"),
+            8 => out.extend_from_slice(b"\\b"),
+            0x20..=0x7e => out.push(b),
+            _ => {
+                let _ = std::io::Write::write_fmt(out, format_args!("\\x{b:02x}"));
+            }
+        }
+    }
+    out.push(b'"');
+}
+
+pub fn reset(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
+    transactions::discard_state(ctx);
+    pubsub::unsubscribe_all_silently(ctx);
+    if ctx.client.monitor {
+        let me = ctx.client.id;
+        ctx.server.monitors.retain(|&id| id != me);
+        ctx.client.monitor = false;
+    }
+    ctx.client.reply_mode = ReplyMode::On;
+    ctx.client.no_evict = false;
+    ctx.client.db = 0;
+    ctx.client.name = None;
+    ctx.out.set_proto(Protover::Resp2);
+    ctx.out.simple("RESET");
+    Ok(())
+}
+
 pub fn client_help(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
     help_reply(
         ctx,
         "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         &[
+            "CACHING (YES|NO)",
+            "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+            "GETREDIR",
+            "    Return the client ID we are redirecting to when tracking is enabled.",
             "GETNAME",
             "    Return the name of the current connection.",
             "ID",
             "    Return the ID of the current connection.",
             "INFO",
             "    Return information about the current client connection.",
+            "KILL <ip:port>",
+            "    Kill connection made from <ip:port>.",
+            "KILL <option> <value> [<option> <value> [...]]",
+            "    Kill connections. Options are:",
+            "    * ADDR (<ip:port>|<unixsocket>:0)",
+            "      Kill connections made from the specified address",
+            "    * LADDR (<ip:port>|<unixsocket>:0)",
+            "      Kill connections made to specified local address",
+            "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+            "      Kill connections by type.",
+            "    * USER <username>",
+            "      Kill connections authenticated by <username>.",
+            "    * SKIPME (YES|NO)",
+            "      Skip killing current connection (default: yes).",
             "LIST [options ...]",
             "    Return information about client connections. Options:",
             "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
             "      Return clients of specified type.",
+            "UNPAUSE",
+            "    Stop the current client pause, resuming traffic.",
+            "PAUSE <timeout> [WRITE|ALL]",
+            "    Suspend all, or just write, clients for <timeout> milliseconds.",
+            "REPLY (ON|OFF|SKIP)",
+            "    Control the replies sent to the current connection.",
             "SETNAME <name>",
             "    Assign the name <name> to the current connection.",
-            "SETINFO <option> <value>",
-            "    Set client meta attr. Options are:",
-            "    * LIB-NAME: the client lib name.",
-            "    * LIB-VER: the client lib version.",
+            "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+            "    Unblock the specified blocked client.",
+            "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+            "         [OPTIN] [OPTOUT] [NOLOOP]",
+            "    Control server assisted client side caching.",
+            "TRACKINGINFO",
+            "    Report tracking status for the current connection.",
+            "NO-EVICT (ON|OFF)",
+            "    Protect current client connection from eviction.",
         ],
     );
     Ok(())
@@ -524,6 +946,7 @@ pub fn config_set(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         .collect();
     match ctx.server.config.set_many(&refs) {
         Ok(()) => {
+            super::sync_key_event_kinds(ctx.ks, &ctx.server.config);
             ctx.out.ok();
             Ok(())
         }
@@ -594,6 +1017,7 @@ fn acl_categories(spec: &CommandSpec) -> Vec<String> {
         "generic" => "keyspace",
         "sorted-set" => "sortedset",
         "server" => "admin",
+        "transactions" => "transaction",
         other => other,
     };
     cats.push(format!("@{group}"));
@@ -628,9 +1052,10 @@ fn command_info_entry(ctx: &mut Ctx, spec: &CommandSpec) {
     for cat in cats {
         ctx.out.simple(&cat);
     }
-    ctx.out.array(0);
-    ctx.out.array(0);
-    ctx.out.array(spec.subcommands.len());
+    // Tips, key specifications and subcommands: sets in RESP3, as Redis 7.0 sends them.
+    ctx.out.set(0);
+    ctx.out.set(0);
+    ctx.out.set(spec.subcommands.len());
     for sub in spec.subcommands {
         command_info_entry(ctx, sub);
     }

@@ -4,9 +4,11 @@ use super::args::int_arg;
 use super::hashes::{empty_scan, random_count_arg};
 use super::keys::{parse_cursor, parse_scan_options};
 use super::{Args, CmdError, CmdResult, Ctx};
+use crate::config::KeyspaceEvents;
 use crate::protocol::ReplyBuf;
 use crate::store::glob;
 use crate::store::set::{Member, SetOp, SetValue, SmallBytes};
+use crate::store::Value;
 
 fn reply_member(out: &mut ReplyBuf, member: Member<'_>) {
     match member {
@@ -26,10 +28,32 @@ fn reply_owned(out: &mut ReplyBuf, members: &[SmallBytes]) {
     members.iter().for_each(|m| out.bulk(m.as_bytes()));
 }
 
+/// Reports `event` on `key`, then `del` when the change left the set empty (the store
+/// removed it).
+fn notify_removal(ctx: &mut Ctx, event: &str, key: &[u8]) {
+    ctx.notify(KeyspaceEvents::SET, event, key);
+    if !ctx.db().exists(key) {
+        ctx.notify(KeyspaceEvents::GENERIC, "del", key);
+    }
+}
+
+/// Reports a *STORE into `dst`: `event` when a set was stored, `del` when the empty result
+/// removed an existing key, nothing otherwise (as Redis).
+fn notify_store(ctx: &mut Ctx, class: u16, event: &str, dst: &[u8], stored: usize, existed: bool) {
+    if stored > 0 {
+        ctx.notify(class, event, dst);
+    } else if existed {
+        ctx.notify(KeyspaceEvents::GENERIC, "del", dst);
+    }
+}
+
 pub fn sadd(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let key = args.bytes()?;
     let added = ctx.db().sadd(key, args.rest())?;
     ctx.out.int(added as i64);
+    if added > 0 {
+        ctx.notify(KeyspaceEvents::SET, "sadd", key);
+    }
     Ok(())
 }
 
@@ -37,6 +61,9 @@ pub fn srem(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let key = args.bytes()?;
     let removed = ctx.db().srem(key, args.rest())?;
     ctx.out.int(removed as i64);
+    if removed > 0 {
+        notify_removal(ctx, "srem", key);
+    }
     Ok(())
 }
 
@@ -84,7 +111,10 @@ pub fn spop(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         0 => {
             let popped = ctx.ks.db(ctx.client.db).spop(key, &mut ctx.server.rng)?;
             match popped {
-                Some(member) => ctx.out.bulk(member.as_bytes()),
+                Some(member) => {
+                    ctx.out.bulk(member.as_bytes());
+                    notify_removal(ctx, "spop", key);
+                }
                 None => ctx.out.null(),
             }
         }
@@ -99,6 +129,9 @@ pub fn spop(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
                     .db(ctx.client.db)
                     .spop_count(key, count as usize, &mut ctx.server.rng)?;
             reply_owned(ctx.out, &popped);
+            if !popped.is_empty() {
+                notify_removal(ctx, "spop", key);
+            }
         }
         _ => return Err(CmdError::Syntax),
     }
@@ -155,8 +188,22 @@ pub fn srandmember(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 
 pub fn smove(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let (src, dst, member) = (args.bytes()?, args.bytes()?, args.bytes()?);
+    // Whether the destination gains a member decides Redis's `sadd` event; a type error here
+    // is left for SMOVE itself to report in its order.
+    let dst_had_member = ctx
+        .db()
+        .write_typed(dst, Value::as_set_mut)
+        .ok()
+        .flatten()
+        .is_some_and(|set| set.contains(member));
     let moved = ctx.db().smove(src, dst, member)?;
     ctx.out.int(moved as i64);
+    if moved && src != dst {
+        notify_removal(ctx, "srem", src);
+        if !dst_had_member {
+            ctx.notify(KeyspaceEvents::SET, "sadd", dst);
+        }
+    }
     Ok(())
 }
 
@@ -224,8 +271,17 @@ pub fn sinterstore(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let mut db = ctx.db();
     let common = db.sinter(keys, false)?;
     let result = SetValue::from_members(common.iter().map(SmallBytes::as_bytes))?;
+    let existed = db.exists(dst);
     let stored = db.store_set(dst, result);
     ctx.out.int(stored as i64);
+    notify_store(
+        ctx,
+        KeyspaceEvents::SET,
+        "sinterstore",
+        dst,
+        stored,
+        existed,
+    );
     Ok(())
 }
 
@@ -234,8 +290,14 @@ fn store_union_diff(ctx: &mut Ctx, args: &mut Args, op: SetOp) -> CmdResult {
     let keys = args.rest();
     let mut db = ctx.db();
     let result = db.sunion_diff(keys, op, false)?;
+    let existed = db.exists(dst);
     let stored = db.store_set(dst, result);
     ctx.out.int(stored as i64);
+    let event = match op {
+        SetOp::Union => "sunionstore",
+        SetOp::Diff => "sdiffstore",
+    };
+    notify_store(ctx, KeyspaceEvents::SET, event, dst, stored, existed);
     Ok(())
 }
 

@@ -3,8 +3,9 @@
 //! Replies follow the list commands they resemble: STACK.PUSH as RPUSH, STACK.POP as RPOP
 //! (with and without a count).
 
-use super::queues::{parse_pop_count, write_popped};
+use super::queues::{notify_pop, parse_pop_count, write_popped};
 use super::{Args, CmdResult, Ctx};
+use crate::config::KeyspaceEvents;
 
 /// STACK.PUSH key element [element ...]
 pub fn push(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
@@ -12,6 +13,7 @@ pub fn push(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let items = args.rest();
     let len = ctx.db().stack_push(key, items)?;
     ctx.out.int(len as i64);
+    ctx.notify(KeyspaceEvents::MODULE, "stack.push", key);
     Ok(())
 }
 
@@ -20,7 +22,11 @@ pub fn pop(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let key = args.bytes()?;
     let count = parse_pop_count(args, "stack.pop")?;
     let popped = ctx.db().stack_pop(key, count.unwrap_or(1))?;
+    let any = popped.as_ref().is_some_and(|items| !items.is_empty());
     write_popped(ctx.out, count, popped);
+    if any {
+        notify_pop(ctx, "stack.pop", key);
+    }
     Ok(())
 }
 

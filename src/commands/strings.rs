@@ -2,7 +2,18 @@
 
 use super::args::is_keyword;
 use super::{Args, CmdError, CmdResult, Ctx};
+use crate::config::KeyspaceEvents;
+use crate::store::keyspace::Ttl;
 use crate::store::string::{ExpiryChange, SetCondition, SetOptions};
+
+/// Keyspace events after a SET-like write: `set`, then `expire` when an expiry was given.
+#[inline(always)]
+fn notify_set(ctx: &mut Ctx, key: &[u8], expire_at: Option<u64>) {
+    ctx.notify(KeyspaceEvents::STRING, "set", key);
+    if expire_at.is_some() {
+        ctx.notify(KeyspaceEvents::GENERIC, "expire", key);
+    }
+}
 
 /// Which command is parsing expiry options (they accept different ones).
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -119,6 +130,9 @@ pub fn set(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let value = args.bytes()?;
     let opts = parse_extended(ctx, args, ExpiryCommand::Set)?;
     let outcome = ctx.db().set_string(key, value, opts.set)?;
+    if outcome.written {
+        notify_set(ctx, key, opts.set.expire_at);
+    }
     if opts.set.get {
         match outcome.previous {
             Some(previous) => ctx.out.bulk(&previous),
@@ -139,6 +153,9 @@ pub fn setnx(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         ..Default::default()
     };
     let outcome = ctx.db().set_string(key, value, opts)?;
+    if outcome.written {
+        notify_set(ctx, key, None);
+    }
     ctx.out.int(outcome.written as i64);
     Ok(())
 }
@@ -152,6 +169,7 @@ fn set_with_expiry(ctx: &mut Ctx, args: &mut Args, unit_ms: i64, name: &str) -> 
         ..Default::default()
     };
     ctx.db().set_string(key, value, opts)?;
+    notify_set(ctx, key, opts.expire_at);
     ctx.out.ok();
     Ok(())
 }
@@ -170,7 +188,9 @@ pub fn getset(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         get: true,
         ..Default::default()
     };
-    match ctx.db().set_string(key, value, opts)?.previous {
+    let previous = ctx.db().set_string(key, value, opts)?.previous;
+    notify_set(ctx, key, None);
+    match previous {
         Some(previous) => ctx.out.bulk(&previous),
         None => ctx.out.null(),
     }
@@ -180,7 +200,10 @@ pub fn getset(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 pub fn getdel(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let key = args.bytes()?;
     match ctx.db().get_del(key)? {
-        Some(value) => ctx.out.bulk(&value),
+        Some(value) => {
+            ctx.notify(KeyspaceEvents::GENERIC, "del", key);
+            ctx.out.bulk(&value)
+        }
         None => ctx.out.null(),
     }
     Ok(())
@@ -194,8 +217,29 @@ pub fn getex(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         (None, true) => ExpiryChange::Persist,
         (None, false) => ExpiryChange::Keep,
     };
+    // PERSIST reports an event only when there was an expiry to remove.
+    let had_ttl = change == ExpiryChange::Persist
+        && ctx
+            .server
+            .config
+            .notify_keyspace_events
+            .wants(KeyspaceEvents::GENERIC)
+        && matches!(ctx.db().ttl(key), Ttl::At(_));
     match ctx.db().get_ex(key, change)? {
-        Some(value) => ctx.out.bulk(&value),
+        Some(value) => {
+            match change {
+                ExpiryChange::Keep => {}
+                ExpiryChange::Persist if had_ttl => {
+                    ctx.notify(KeyspaceEvents::GENERIC, "persist", key)
+                }
+                ExpiryChange::Persist => {}
+                ExpiryChange::At(at) if at <= ctx.ks.now_ms() => {
+                    ctx.notify(KeyspaceEvents::GENERIC, "del", key)
+                }
+                ExpiryChange::At(_) => ctx.notify(KeyspaceEvents::GENERIC, "expire", key),
+            }
+            ctx.out.bulk(&value)
+        }
         None => ctx.out.null(),
     }
     Ok(())
@@ -228,16 +272,27 @@ fn pairs<'a>(args: &mut Args<'a>, name: &str) -> Result<Vec<Pair<'a>>, CmdError>
     Ok(rest.chunks_exact(2).map(|p| (p[0], p[1])).collect())
 }
 
+/// Stores each pair then reports it, so a key's `new` and `set` events stay together.
+fn store_pairs(ctx: &mut Ctx, pairs: &[Pair]) {
+    for pair in pairs {
+        ctx.db().mset(std::slice::from_ref(pair), false);
+        ctx.notify(KeyspaceEvents::STRING, "set", pair.0);
+    }
+}
+
 pub fn mset(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let pairs = pairs(args, "mset")?;
-    ctx.db().mset(&pairs, false);
+    store_pairs(ctx, &pairs);
     ctx.out.ok();
     Ok(())
 }
 
 pub fn msetnx(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let pairs = pairs(args, "msetnx")?;
-    let stored = ctx.db().mset(&pairs, true);
+    let stored = !pairs.iter().any(|(key, _)| ctx.db().exists(key));
+    if stored {
+        store_pairs(ctx, &pairs);
+    }
     ctx.out.int(stored as i64);
     Ok(())
 }
@@ -245,6 +300,7 @@ pub fn msetnx(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 pub fn append(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let (key, value) = (args.bytes()?, args.bytes()?);
     let len = ctx.db().append(key, value)?;
+    ctx.notify(KeyspaceEvents::STRING, "append", key);
     ctx.out.int(len as i64);
     Ok(())
 }
@@ -258,6 +314,7 @@ pub fn strlen(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 
 fn incr_reply(ctx: &mut Ctx, key: &[u8], delta: i64) -> CmdResult {
     let value = ctx.db().incr_by(key, delta)?;
+    ctx.notify(KeyspaceEvents::STRING, "incrby", key);
     ctx.out.int(value);
     Ok(())
 }
@@ -290,6 +347,7 @@ pub fn decrby(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 pub fn incrbyfloat(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let (key, delta) = (args.bytes()?, args.bytes()?);
     let text = ctx.db().incr_by_float(key, delta)?;
+    ctx.notify(KeyspaceEvents::STRING, "incrbyfloat", key);
     ctx.out.bulk(text.as_bytes());
     Ok(())
 }
@@ -310,6 +368,9 @@ pub fn setrange(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         return Err(CmdError::msg("ERR offset is out of range"));
     }
     let len = ctx.db().set_range(key, offset as usize, value)?;
+    if !value.is_empty() {
+        ctx.notify(KeyspaceEvents::STRING, "setrange", key);
+    }
     ctx.out.int(len as i64);
     Ok(())
 }

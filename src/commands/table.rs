@@ -2,7 +2,10 @@
 //! exactly N arguments including the name, -N at least N), flags, key positions, handler and
 //! documentation. COMMAND, COMMAND DOCS and the README's command list come from it.
 
-use super::{hashes, keys, persistence, server, sets, strings, Args, CmdResult, Ctx};
+use super::{
+    hashes, keys, lists, persistence, pubsub, server, sets, strings, transactions, zsets, Args,
+    CmdResult, Ctx,
+};
 use crate::store::FastMap;
 use std::sync::OnceLock;
 
@@ -249,12 +252,171 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
     ),
     sub!(
         "client",
+        "kill",
+        -3,
+        [ADMIN, NOSCRIPT, LOADING, STALE],
+        (0, 0, 0),
+        "connection",
+        server::client_kill,
+        "ip:port | [ID client-id] [TYPE NORMAL|MASTER|SLAVE|REPLICA|PUBSUB] [USER username] [ADDR ip:port] [LADDR ip:port] [SKIPME YES|NO]",
+        "Terminates open connections.",
+        "O(N) where N is the number of client connections"
+    ),
+    sub!(
+        "client",
+        "pause",
+        -3,
+        [ADMIN, NOSCRIPT, LOADING, STALE],
+        (0, 0, 0),
+        "connection",
+        server::client_pause,
+        "timeout [WRITE|ALL]",
+        "Suspends commands processing for a while: all of them, or only those that may write.",
+        "O(1)"
+    ),
+    sub!(
+        "client",
+        "unpause",
+        2,
+        [ADMIN, NOSCRIPT, LOADING, STALE],
+        (0, 0, 0),
+        "connection",
+        server::client_unpause,
+        "",
+        "Ends a pause started by CLIENT PAUSE.",
+        "O(N) Where N is the number of paused clients"
+    ),
+    sub!(
+        "client",
+        "reply",
+        3,
+        [NOSCRIPT, LOADING, STALE],
+        (0, 0, 0),
+        "connection",
+        server::client_reply,
+        "ON|OFF|SKIP",
+        "Chooses whether the server replies to this connection's commands.",
+        "O(1)"
+    ),
+    sub!(
+        "client",
+        "no-evict",
+        3,
+        [ADMIN, NOSCRIPT, LOADING, STALE],
+        (0, 0, 0),
+        "connection",
+        server::client_no_evict,
+        "ON|OFF",
+        "Sets whether the connection is exempt from client eviction.",
+        "O(1)"
+    ),
+    sub!(
+        "client",
+        "unblock",
+        -3,
+        [ADMIN, NOSCRIPT, LOADING, STALE],
+        (0, 0, 0),
+        "connection",
+        server::client_unblock,
+        "client-id [TIMEOUT|ERROR]",
+        "Releases a client waiting in a blocking command, as a timeout or with an error.",
+        "O(log N) where N is the number of client connections"
+    ),
+    sub!(
+        "client",
+        "getredir",
+        2,
+        [NOSCRIPT, LOADING, STALE],
+        (0, 0, 0),
+        "connection",
+        server::client_getredir,
+        "",
+        "Returns the client id tracking notifications are redirected to (-1: none).",
+        "O(1)"
+    ),
+    sub!(
+        "client",
         "help",
         2,
         [LOADING, STALE],
         (0, 0, 0),
         "connection",
         server::client_help,
+        "",
+        "Returns helpful text about the different subcommands.",
+        "O(1)"
+    ),
+];
+
+static PUBSUB_SUBCOMMANDS: &[CommandSpec] = &[
+    sub!(
+        "pubsub",
+        "channels",
+        -2,
+        [PUBSUB, LOADING, STALE],
+        (0, 0, 0),
+        "pubsub",
+        pubsub::pubsub_channels,
+        "[pattern]",
+        "Lists the channels that have subscribers, optionally those matching a pattern.",
+        "O(N) where N is the number of active channels, and assuming constant time pattern matching (relatively short channels and patterns)"
+    ),
+    sub!(
+        "pubsub",
+        "numsub",
+        -2,
+        [PUBSUB, LOADING, STALE],
+        (0, 0, 0),
+        "pubsub",
+        pubsub::pubsub_numsub,
+        "[channel [channel ...]]",
+        "Counts the subscribers of channels, pattern subscriptions not included.",
+        "O(N) for the NUMSUB subcommand, where N is the number of requested channels"
+    ),
+    sub!(
+        "pubsub",
+        "numpat",
+        2,
+        [PUBSUB, LOADING, STALE],
+        (0, 0, 0),
+        "pubsub",
+        pubsub::pubsub_numpat,
+        "",
+        "Counts the distinct patterns clients are subscribed to.",
+        "O(1)"
+    ),
+    sub!(
+        "pubsub",
+        "shardchannels",
+        -2,
+        [PUBSUB, LOADING, STALE],
+        (0, 0, 0),
+        "pubsub",
+        pubsub::pubsub_shardchannels,
+        "[pattern]",
+        "Lists the shard channels that have subscribers, optionally those matching a pattern.",
+        "O(N) where N is the number of active shard channels, and assuming constant time pattern matching (relatively short shard channels)."
+    ),
+    sub!(
+        "pubsub",
+        "shardnumsub",
+        -2,
+        [PUBSUB, LOADING, STALE],
+        (0, 0, 0),
+        "pubsub",
+        pubsub::pubsub_shardnumsub,
+        "[shardchannel [shardchannel ...]]",
+        "Counts the subscribers of shard channels.",
+        "O(N) for the SHARDNUMSUB subcommand, where N is the number of requested shard channels"
+    ),
+    sub!(
+        "pubsub",
+        "help",
+        2,
+        [LOADING, STALE],
+        (0, 0, 0),
+        "pubsub",
+        pubsub::pubsub_help,
         "",
         "Returns helpful text about the different subcommands.",
         "O(1)"
@@ -447,6 +609,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd!("select", 2, [LOADING, STALE, FAST], (0, 0, 0), "connection", server::select, "index", "Changes the selected database.", "O(1)"),
     cmd!("hello", -1, [NOSCRIPT, LOADING, STALE, FAST, NO_AUTH, ALLOW_BUSY], (0, 0, 0), "connection", server::hello, "[protover [AUTH username password] [SETNAME clientname]]", "Handshakes with the Redis server.", "O(1)"),
     cmd!("client", -2, [], (0, 0, 0), "connection", server::container, "subcommand [arguments]", "A container for client connection commands.", "Depends on subcommand.", subs = CLIENT_SUBCOMMANDS),
+    cmd!("reset", 1, [NOSCRIPT, LOADING, STALE, FAST, NO_AUTH, ALLOW_BUSY], (0, 0, 0), "connection", server::reset, "", "Resets the connection: leaves MULTI, pub/sub and MONITOR, and returns to RESP2, database 0, no name.", "O(1)"),
     // server
     cmd!("info", -1, [LOADING, STALE], (0, 0, 0), "server", server::info, "[section [section ...]]", "Returns information and statistics about the server.", "O(1)"),
     cmd!("config", -2, [], (0, 0, 0), "server", server::container, "subcommand [arguments]", "A container for server configuration commands.", "Depends on subcommand.", subs = CONFIG_SUBCOMMANDS),
@@ -455,6 +618,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd!("flushdb", -1, [WRITE], (0, 0, 0), "server", server::flushdb, "[ASYNC|SYNC]", "Removes all keys from the current database.", "O(N) where N is the number of keys in the selected database"),
     cmd!("flushall", -1, [WRITE], (0, 0, 0), "server", server::flushall, "[ASYNC|SYNC]", "Removes all keys from all databases.", "O(N) where N is the total number of keys in all databases"),
     cmd!("time", 1, [LOADING, STALE, FAST], (0, 0, 0), "server", server::time, "", "Returns the server time.", "O(1)"),
+    cmd!("monitor", 1, [ADMIN, NOSCRIPT, LOADING, STALE], (0, 0, 0), "server", server::monitor, "", "Streams every command the server runs, as it runs it.", "O(1)"),
     cmd!("shutdown", -1, [ADMIN, NOSCRIPT, LOADING, STALE, NO_MULTI, ALLOW_BUSY], (0, 0, 0), "server", server::shutdown, "[NOSAVE|SAVE] [NOW] [FORCE] [ABORT]", "Synchronously saves the database(s) to disk and shuts down the server.", "O(N) when saving, where N is the total number of keys in all databases"),
     // strings
     cmd!("get", 2, [READONLY, FAST], (1, 1, 1), "string", strings::get, "key", "Returns the string value of a key.", "O(1)"),
@@ -500,6 +664,28 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd!("randomkey", 1, [READONLY], (0, 0, 0), "generic", keys::randomkey, "", "Returns a random key name from the database.", "O(1)"),
     cmd!("touch", -2, [READONLY, FAST], (1, -1, 1), "generic", keys::touch, "key [key ...]", "Returns the number of existing keys out of those specified after updating the time they were last accessed.", "O(N) where N is the number of keys that will be touched."),
     cmd!("object", -2, [], (0, 0, 0), "generic", server::container, "subcommand [arguments]", "A container for object introspection commands.", "Depends on subcommand.", subs = OBJECT_SUBCOMMANDS),
+    cmd!("lpush", -3, [WRITE, DENYOOM, FAST], (1, 1, 1), "list", lists::lpush, "key element [element ...]", "Adds elements at the head of a list, creating the list if needed.", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments."),
+    cmd!("rpush", -3, [WRITE, DENYOOM, FAST], (1, 1, 1), "list", lists::rpush, "key element [element ...]", "Adds elements at the tail of a list, creating the list if needed.", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments."),
+    cmd!("lpushx", -3, [WRITE, DENYOOM, FAST], (1, 1, 1), "list", lists::lpushx, "key element [element ...]", "Adds elements at the head of a list only when the list exists.", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments."),
+    cmd!("rpushx", -3, [WRITE, DENYOOM, FAST], (1, 1, 1), "list", lists::rpushx, "key element [element ...]", "Adds elements at the tail of a list only when the list exists.", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments."),
+    cmd!("lpop", -2, [WRITE, FAST], (1, 1, 1), "list", lists::lpop, "key [count]", "Removes and returns the first elements of a list; the key goes when the list empties.", "O(N) where N is the number of elements returned"),
+    cmd!("rpop", -2, [WRITE, FAST], (1, 1, 1), "list", lists::rpop, "key [count]", "Removes and returns the last elements of a list; the key goes when the list empties.", "O(N) where N is the number of elements returned"),
+    cmd!("llen", 2, [READONLY, FAST], (1, 1, 1), "list", lists::llen, "key", "Returns the number of elements in a list.", "O(1)"),
+    cmd!("lrange", 4, [READONLY], (1, 1, 1), "list", lists::lrange, "key start stop", "Returns the elements of a list between two indexes, inclusive.", "O(S+N) where S is the distance of start offset from HEAD for small lists, from nearest end (HEAD or TAIL) for large lists; and N is the number of elements in the specified range."),
+    cmd!("lindex", 3, [READONLY], (1, 1, 1), "list", lists::lindex, "key index", "Returns the element at an index of a list (negative indexes count from the tail).", "O(N) where N is the number of elements to traverse to get to the element at index. This makes asking for the first or the last element of the list O(1)."),
+    cmd!("lset", 4, [WRITE, DENYOOM], (1, 1, 1), "list", lists::lset, "key index element", "Replaces the element at an index of a list.", "O(N) where N is the length of the list. Setting either the first or the last element of the list is O(1)."),
+    cmd!("linsert", 5, [WRITE, DENYOOM], (1, 1, 1), "list", lists::linsert, "key BEFORE|AFTER pivot element", "Inserts an element before or after the first occurrence of another element in a list.", "O(N) where N is the number of elements to traverse before seeing the value pivot. This means that inserting somewhere on the left end on the list (head) can be considered O(1) and inserting somewhere on the right end (tail) is O(N)."),
+    cmd!("lrem", 4, [WRITE], (1, 1, 1), "list", lists::lrem, "key count element", "Removes occurrences of an element from a list, from the head or the tail.", "O(N+M) where N is the length of the list and M is the number of elements removed."),
+    cmd!("ltrim", 4, [WRITE], (1, 1, 1), "list", lists::ltrim, "key start stop", "Keeps only the elements of a list between two indexes, removing the rest.", "O(N) where N is the number of elements to be removed by the operation."),
+    cmd!("lpos", -3, [READONLY], (1, 1, 1), "list", lists::lpos, "key element [RANK rank] [COUNT num-matches] [MAXLEN len]", "Returns the indexes of the elements of a list equal to a given one.", "O(N) where N is the number of elements in the list, for the average case. When searching for elements near the head or the tail of the list, or when the MAXLEN option is provided, the command may run in constant time."),
+    cmd!("lmove", 5, [WRITE, DENYOOM], (1, 2, 1), "list", lists::lmove, "source destination LEFT|RIGHT LEFT|RIGHT", "Pops an element from one end of a list and pushes it onto an end of another (or the same) list, returning it.", "O(1)"),
+    cmd!("rpoplpush", 3, [WRITE, DENYOOM], (1, 2, 1), "list", lists::rpoplpush, "source destination", "Pops the last element of a list and pushes it at the head of another (or the same) list, returning it.", "O(1)"),
+    cmd!("lmpop", -4, [WRITE], (0, 0, 0), "list", lists::lmpop, "numkeys key [key ...] LEFT|RIGHT [COUNT count]", "Pops elements from the first non-empty list among several keys.", "O(N+M) where N is the number of provided keys and M is the number of elements returned."),
+    cmd!("blpop", -3, [WRITE, NOSCRIPT, BLOCKING], (1, -2, 1), "list", lists::blpop, "key [key ...] timeout", "Pops the first element of the first non-empty list among several keys, waiting for one when all are empty.", "O(N) where N is the number of provided keys."),
+    cmd!("brpop", -3, [WRITE, NOSCRIPT, BLOCKING], (1, -2, 1), "list", lists::brpop, "key [key ...] timeout", "Pops the last element of the first non-empty list among several keys, waiting for one when all are empty.", "O(N) where N is the number of provided keys."),
+    cmd!("blmove", 6, [WRITE, DENYOOM, NOSCRIPT, BLOCKING], (1, 2, 1), "list", lists::blmove, "source destination LEFT|RIGHT LEFT|RIGHT timeout", "Moves an element from one list to another like LMOVE, waiting for the source to receive one when it is empty.", "O(1)"),
+    cmd!("brpoplpush", 4, [WRITE, DENYOOM, NOSCRIPT, BLOCKING], (1, 2, 1), "list", lists::brpoplpush, "source destination timeout", "Moves the last element of a list to the head of another like RPOPLPUSH, waiting for the source to receive one when it is empty.", "O(1)"),
+    cmd!("blmpop", -5, [WRITE, BLOCKING], (0, 0, 0), "list", lists::blmpop, "timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]", "Pops elements from the first non-empty list among several keys like LMPOP, waiting for one when all are empty.", "O(N+M) where N is the number of provided keys and M is the number of elements returned."),
     // lists (rows above this line)
 
     cmd!("hset", -4, [WRITE, DENYOOM, FAST], (1, 1, 1), "hash", hashes::hset, "key field value [field value ...]", "Sets one or more fields of a hash, creating the hash if needed.", "O(1) for each field/value pair added, so O(N) to add N field/value pairs when the command is called with multiple field/value pairs."),
@@ -539,6 +725,41 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd!("sscan", -3, [READONLY], (1, 1, 1), "set", sets::sscan, "key cursor [MATCH pattern] [COUNT count]", "Iterates over the members of a set with a cursor.", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection."),
     // sets (rows above this line)
 
+    cmd!("zadd", -4, [WRITE, DENYOOM, FAST], (1, 1, 1), "sorted-set", zsets::zadd, "key [NX|XX] [GT|LT] [CH] [INCR] score member [score member ...]", "Adds members with scores to a sorted set, or updates the scores of existing ones; creates the key if needed.", "O(log(N)) for each item added, where N is the number of elements in the sorted set."),
+    cmd!("zincrby", 4, [WRITE, DENYOOM, FAST], (1, 1, 1), "sorted-set", zsets::zincrby, "key increment member", "Adds a number to the score of a member (a new member starts from 0).", "O(log(N)) where N is the number of elements in the sorted set."),
+    cmd!("zrem", -3, [WRITE, FAST], (1, 1, 1), "sorted-set", zsets::zrem, "key member [member ...]", "Removes members from a sorted set; the key goes when the last member does.", "O(M*log(N)) with N being the number of elements in the sorted set and M the number of elements to be removed."),
+    cmd!("zcard", 2, [READONLY, FAST], (1, 1, 1), "sorted-set", zsets::zcard, "key", "Returns how many members a sorted set has.", "O(1)"),
+    cmd!("zscore", 3, [READONLY, FAST], (1, 1, 1), "sorted-set", zsets::zscore, "key member", "Returns the score of a member of a sorted set.", "O(1)"),
+    cmd!("zmscore", -3, [READONLY, FAST], (1, 1, 1), "sorted-set", zsets::zmscore, "key member [member ...]", "Returns the scores of several members of a sorted set.", "O(N) where N is the number of members being requested."),
+    cmd!("zrank", 3, [READONLY, FAST], (1, 1, 1), "sorted-set", zsets::zrank, "key member", "Returns the position of a member in a sorted set, lowest score first.", "O(log(N))"),
+    cmd!("zrevrank", 3, [READONLY, FAST], (1, 1, 1), "sorted-set", zsets::zrevrank, "key member", "Returns the position of a member in a sorted set, highest score first.", "O(log(N))"),
+    cmd!("zrange", -4, [READONLY], (1, 1, 1), "sorted-set", zsets::zrange, "key start stop [BYSCORE|BYLEX] [REV] [LIMIT offset count] [WITHSCORES]", "Returns members of a sorted set selected by position, score or lexicographic range.", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned."),
+    cmd!("zrangestore", -5, [WRITE, DENYOOM], (1, 2, 1), "sorted-set", zsets::zrangestore, "dst src min max [BYSCORE|BYLEX] [REV] [LIMIT offset count]", "Stores a range of a sorted set in another key.", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements stored into the destination key."),
+    cmd!("zrevrange", -4, [READONLY], (1, 1, 1), "sorted-set", zsets::zrevrange, "key start stop [WITHSCORES]", "Returns members of a sorted set by position, highest score first.", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned."),
+    cmd!("zrangebyscore", -4, [READONLY], (1, 1, 1), "sorted-set", zsets::zrangebyscore, "key min max [WITHSCORES] [LIMIT offset count]", "Returns members of a sorted set whose scores are in a range.", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned."),
+    cmd!("zrevrangebyscore", -4, [READONLY], (1, 1, 1), "sorted-set", zsets::zrevrangebyscore, "key max min [WITHSCORES] [LIMIT offset count]", "Returns members of a sorted set whose scores are in a range, highest first.", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned."),
+    cmd!("zrangebylex", -4, [READONLY], (1, 1, 1), "sorted-set", zsets::zrangebylex, "key min max [LIMIT offset count]", "Returns members of a sorted set in a lexicographic range.", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned."),
+    cmd!("zrevrangebylex", -4, [READONLY], (1, 1, 1), "sorted-set", zsets::zrevrangebylex, "key max min [LIMIT offset count]", "Returns members of a sorted set in a lexicographic range, in reverse order.", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned."),
+    cmd!("zcount", 4, [READONLY, FAST], (1, 1, 1), "sorted-set", zsets::zcount, "key min max", "Counts the members of a sorted set whose scores are in a range.", "O(log(N)) with N being the number of elements in the sorted set."),
+    cmd!("zlexcount", 4, [READONLY, FAST], (1, 1, 1), "sorted-set", zsets::zlexcount, "key min max", "Counts the members of a sorted set in a lexicographic range.", "O(log(N)) with N being the number of elements in the sorted set."),
+    cmd!("zpopmin", -2, [WRITE, FAST], (1, 1, 1), "sorted-set", zsets::zpopmin, "key [count]", "Removes and returns the members with the lowest scores.", "O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped."),
+    cmd!("zpopmax", -2, [WRITE, FAST], (1, 1, 1), "sorted-set", zsets::zpopmax, "key [count]", "Removes and returns the members with the highest scores.", "O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped."),
+    cmd!("bzpopmin", -3, [WRITE, NOSCRIPT, BLOCKING, FAST], (1, -2, 1), "sorted-set", zsets::bzpopmin, "key [key ...] timeout", "Removes and returns the lowest-scored member of the first non-empty sorted set, waiting for one if there is none.", "O(log(N)) with N being the number of elements in the sorted set."),
+    cmd!("bzpopmax", -3, [WRITE, NOSCRIPT, BLOCKING, FAST], (1, -2, 1), "sorted-set", zsets::bzpopmax, "key [key ...] timeout", "Removes and returns the highest-scored member of the first non-empty sorted set, waiting for one if there is none.", "O(log(N)) with N being the number of elements in the sorted set."),
+    cmd!("zmpop", -4, [WRITE], (0, 0, 0), "sorted-set", zsets::zmpop, "numkeys key [key ...] MIN|MAX [COUNT count]", "Removes and returns up to count members with the lowest or highest scores from the first non-empty sorted set.", "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped."),
+    cmd!("bzmpop", -5, [WRITE, BLOCKING], (0, 0, 0), "sorted-set", zsets::bzmpop, "timeout numkeys key [key ...] MIN|MAX [COUNT count]", "Like ZMPOP, waiting for a member when every sorted set is empty or missing.", "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped."),
+    cmd!("zremrangebyrank", 4, [WRITE], (1, 1, 1), "sorted-set", zsets::zremrangebyrank, "key start stop", "Removes the members of a sorted set in a range of positions.", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation."),
+    cmd!("zremrangebyscore", 4, [WRITE], (1, 1, 1), "sorted-set", zsets::zremrangebyscore, "key min max", "Removes the members of a sorted set whose scores are in a range.", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation."),
+    cmd!("zremrangebylex", 4, [WRITE], (1, 1, 1), "sorted-set", zsets::zremrangebylex, "key min max", "Removes the members of a sorted set in a lexicographic range.", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation."),
+    cmd!("zunionstore", -4, [WRITE, DENYOOM], (1, 1, 1), "sorted-set", zsets::zunionstore, "destination numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM|MIN|MAX]", "Stores the union of sorted sets (or sets) in a key.", "O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set."),
+    cmd!("zinterstore", -4, [WRITE, DENYOOM], (1, 1, 1), "sorted-set", zsets::zinterstore, "destination numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM|MIN|MAX]", "Stores the intersection of sorted sets (or sets) in a key.", "O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set."),
+    cmd!("zdiffstore", -4, [WRITE, DENYOOM], (1, 1, 1), "sorted-set", zsets::zdiffstore, "destination numkeys key [key ...]", "Stores the members of the first sorted set that are in none of the others.", "O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set."),
+    cmd!("zunion", -3, [READONLY], (0, 0, 0), "sorted-set", zsets::zunion, "numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM|MIN|MAX] [WITHSCORES]", "Returns the union of sorted sets (or sets).", "O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set."),
+    cmd!("zinter", -3, [READONLY], (0, 0, 0), "sorted-set", zsets::zinter, "numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM|MIN|MAX] [WITHSCORES]", "Returns the intersection of sorted sets (or sets).", "O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set."),
+    cmd!("zdiff", -3, [READONLY], (0, 0, 0), "sorted-set", zsets::zdiff, "numkeys key [key ...] [WITHSCORES]", "Returns the members of the first sorted set that are in none of the others.", "O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set."),
+    cmd!("zintercard", -3, [READONLY], (0, 0, 0), "sorted-set", zsets::zintercard, "numkeys key [key ...] [LIMIT limit]", "Counts the members in the intersection of sorted sets (or sets), stopping at a limit if given.", "O(N*K) worst case with N being the smallest input sorted set, K being the number of input sorted sets."),
+    cmd!("zscan", -3, [READONLY], (1, 1, 1), "sorted-set", zsets::zscan, "key cursor [MATCH pattern] [COUNT count]", "Iterates over the members and scores of a sorted set.", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection."),
+    cmd!("zrandmember", -2, [READONLY], (1, 1, 1), "sorted-set", zsets::zrandmember, "key [count [WITHSCORES]]", "Returns random members of a sorted set (distinct for a positive count, possibly repeated for a negative one).", "O(N) where N is the number of members returned"),
     // sorted sets (rows above this line)
 
     cmd!("tree.create", -2, [WRITE, DENYOOM, FAST], (1, 1, 1), "tree", super::trees::create, "key [NUMERIC]", "Creates an empty tree ordered byte-wise, or by number with NUMERIC. Fails if the key exists.", "O(1)"),
@@ -588,8 +809,22 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd!("stack.len", 2, [READONLY, FAST], (1, 1, 1), "stack", super::stacks::len, "key", "Returns the number of elements in a stack.", "O(1)"),
     // stack (rows above this line)
 
+    cmd!("subscribe", -2, [PUBSUB, NOSCRIPT, LOADING, STALE], (0, 0, 0), "pubsub", pubsub::subscribe, "channel [channel ...]", "Listens for messages published to the given channels.", "O(N) where N is the number of channels to subscribe to."),
+    cmd!("unsubscribe", -1, [PUBSUB, NOSCRIPT, LOADING, STALE], (0, 0, 0), "pubsub", pubsub::unsubscribe, "[channel [channel ...]]", "Stops listening to messages posted to channels (all of them when none is given).", "O(N) where N is the number of clients already subscribed to a channel."),
+    cmd!("psubscribe", -2, [PUBSUB, NOSCRIPT, LOADING, STALE], (0, 0, 0), "pubsub", pubsub::psubscribe, "pattern [pattern ...]", "Listens for messages published to channels whose names match glob patterns.", "O(N) where N is the number of patterns to subscribe to."),
+    cmd!("punsubscribe", -1, [PUBSUB, NOSCRIPT, LOADING, STALE], (0, 0, 0), "pubsub", pubsub::punsubscribe, "[pattern [pattern ...]]", "Stops listening to messages published to channels matching patterns (all of them when none is given).", "O(N) where N is the number of patterns to unsubscribe."),
+    cmd!("publish", 3, [PUBSUB, LOADING, STALE, FAST], (0, 0, 0), "pubsub", pubsub::publish_cmd, "channel message", "Posts a message to a channel; replies with the number of receivers.", "O(N+M) where N is the number of clients subscribed to the receiving channel and M is the total number of subscribed patterns (by any client)."),
+    cmd!("pubsub", -2, [], (0, 0, 0), "pubsub", server::container, "subcommand [arguments]", "A container for Pub/Sub introspection commands.", "Depends on subcommand.", subs = PUBSUB_SUBCOMMANDS),
+    cmd!("ssubscribe", -2, [PUBSUB, NOSCRIPT, LOADING, STALE], (1, -1, 1), "pubsub", pubsub::ssubscribe, "shardchannel [shardchannel ...]", "Listens for messages published to shard channels.", "O(N) where N is the number of shard channels to subscribe to."),
+    cmd!("sunsubscribe", -1, [PUBSUB, NOSCRIPT, LOADING, STALE], (1, -1, 1), "pubsub", pubsub::sunsubscribe, "[shardchannel [shardchannel ...]]", "Stops listening to shard channels (all of them when none is given).", "O(N) where N is the number of clients already subscribed to a shard channel."),
+    cmd!("spublish", 3, [PUBSUB, LOADING, STALE, FAST], (1, 1, 1), "pubsub", pubsub::spublish, "shardchannel message", "Posts a message to a shard channel.", "O(N) where N is the number of clients subscribed to the receiving shard channel."),
     // pub/sub (rows above this line)
 
+    cmd!("multi", 1, [NOSCRIPT, LOADING, STALE, FAST, ALLOW_BUSY], (0, 0, 0), "transactions", transactions::multi, "", "Starts a transaction: later commands are queued until EXEC.", "O(1)"),
+    cmd!("exec", 1, [NOSCRIPT, LOADING, STALE], (0, 0, 0), "transactions", transactions::exec, "", "Runs every command queued since MULTI, as one atomic step.", "Depends on commands in the transaction"),
+    cmd!("discard", 1, [NOSCRIPT, LOADING, STALE, FAST, ALLOW_BUSY], (0, 0, 0), "transactions", transactions::discard, "", "Drops the commands queued since MULTI.", "O(N), when N is the number of queued commands"),
+    cmd!("watch", -2, [NOSCRIPT, LOADING, STALE, FAST, ALLOW_BUSY], (1, -1, 1), "transactions", transactions::watch, "key [key ...]", "Makes the next EXEC fail if any of these keys changes first.", "O(1) for every key."),
+    cmd!("unwatch", 1, [NOSCRIPT, LOADING, STALE, FAST, ALLOW_BUSY], (0, 0, 0), "transactions", transactions::unwatch, "", "Forgets every key WATCHed by this connection.", "O(1)"),
     // transactions (rows above this line)
 
     cmd!("save", 1, [NOSCRIPT, ADMIN, NO_MULTI], (0, 0, 0), "server", persistence::save, "", "Synchronously writes every pending change to MongoDB; blocks the server until it is acknowledged.", "O(N) where N is the number of changed keys not yet acknowledged"),

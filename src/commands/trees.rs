@@ -8,6 +8,7 @@
 
 use super::args::{int_arg, is_keyword};
 use super::{Args, CmdError, CmdResult, Ctx};
+use crate::config::KeyspaceEvents;
 use crate::protocol::ReplyBuf;
 use crate::store::ostree::TraversalOrder;
 use crate::store::tree::{Entry, TreeOrdering};
@@ -59,6 +60,7 @@ pub fn create(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         return Err(CmdError::msg("ERR key already exists"));
     }
     ctx.out.ok();
+    ctx.notify(KeyspaceEvents::MODULE, "tree.create", key);
     Ok(())
 }
 
@@ -74,6 +76,8 @@ pub fn set(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let pairs: Vec<(&[u8], &[u8])> = rest.chunks_exact(2).map(|p| (p[0], p[1])).collect();
     let added = ctx.db().tree_set(key, &pairs)?;
     ctx.out.int(added as i64);
+    // Like HSET: reported even when every value was already there.
+    ctx.notify(KeyspaceEvents::MODULE, "tree.set", key);
     Ok(())
 }
 
@@ -94,6 +98,9 @@ pub fn del(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let keys = args.rest();
     let deleted = ctx.db().tree_del(key, keys)?;
     ctx.out.int(deleted as i64);
+    if deleted > 0 {
+        ctx.notify(KeyspaceEvents::MODULE, "tree.del", key);
+    }
     Ok(())
 }
 

@@ -47,6 +47,13 @@ pub struct Client {
     pub write_queued: bool,
     /// Set while a blocking command waits; no further input is run meanwhile.
     pub blocked: Option<Blocked>,
+    /// Waiting for CLIENT PAUSE to end before its next command runs.
+    pub postponed: bool,
+    /// Over its output buffer limit: closed as soon as the reactor gets hold of it, its
+    /// pending output dropped.
+    pub close_asap: bool,
+    /// Unix ms since when the output has been over the soft limit.
+    pub soft_limit_since: Option<u64>,
 }
 
 impl Client {
@@ -62,6 +69,9 @@ impl Client {
             writable_registered: false,
             write_queued: false,
             blocked: None,
+            postponed: false,
+            close_asap: false,
+            soft_limit_since: None,
         }
     }
 
@@ -76,10 +86,12 @@ impl Client {
     }
 
     /// Decodes the next complete request and calls `run` with its arguments, the reply buffer
-    /// and the state. `Ok(false)` when no complete request is buffered.
+    /// and the state; the request is consumed unless `run` returns false (it must then wait,
+    /// and is decoded again next time). `Ok(false)` when no complete request is buffered.
+    #[inline]
     pub fn run_next(
         &mut self,
-        run: impl FnOnce(&[&[u8]], &mut ReplyBuf, &mut ClientState),
+        run: impl FnOnce(&[&[u8]], &mut ReplyBuf, &mut ClientState) -> bool,
     ) -> Result<bool, ProtocolError> {
         let consumed = {
             let pending = &self.input[self.start..self.filled];
@@ -96,8 +108,8 @@ impl Client {
                 .iter()
                 .map(|&(s, e)| &base[s..e])
                 .collect();
-            if !argv.is_empty() {
-                run(&argv, &mut self.out, &mut self.state);
+            if !argv.is_empty() && !run(&argv, &mut self.out, &mut self.state) {
+                return Ok(true);
             }
             consumed
         };

@@ -7,7 +7,9 @@
 
 use super::client::{is_disconnect, Blocked, Client, ReadOutcome, QUERY_BUFFER_LIMIT};
 use crate::commands::blocking::{awaited_type, write_timeout_reply};
+use crate::commands::pubsub::append_message;
 use crate::commands::{self, ClientDirectory, ClientState, ConnStats, Ctx, Server, Shutdown};
+use crate::config::OutputLimit;
 use crate::store::{FastMap, Key, Keyspace};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token, Waker};
@@ -81,6 +83,10 @@ pub struct Reactor {
     /// An accept failed with something other than WouldBlock: on Windows the listener is only
     /// re-armed by a WouldBlock, so accepting is retried from the timed work.
     accept_retry: bool,
+    /// Client id -> slab token, to deliver pub/sub messages and act on CLIENT KILL.
+    tokens: FastMap<u64, usize>,
+    /// Clients whose next command waits for CLIENT PAUSE to end, in arrival order.
+    postponed: Vec<usize>,
 }
 
 /// Current Unix time in milliseconds.
@@ -187,6 +193,8 @@ impl Reactor {
             ));
         }
         server.tcp_port = local_addrs[0].port();
+        let mut ks = ks;
+        commands::sync_key_event_kinds(&mut ks, &server.config);
         Ok(Reactor {
             poll,
             listeners,
@@ -203,6 +211,8 @@ impl Reactor {
             waiting: FastMap::default(),
             deadlines: BTreeSet::new(),
             accept_retry: false,
+            tokens: FastMap::default(),
+            postponed: Vec::new(),
         })
     }
 
@@ -236,6 +246,10 @@ impl Reactor {
                     let until = Duration::from_millis(deadline.saturating_sub(unix_ms()));
                     wait = wait.min(until);
                 }
+                if let Some(pause) = self.server.pause.filter(|_| !self.postponed.is_empty()) {
+                    let until = Duration::from_millis(pause.until_ms.saturating_sub(unix_ms()));
+                    wait = wait.min(until);
+                }
                 wait
             };
             if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
@@ -265,6 +279,9 @@ impl Reactor {
                         }
                     }
                 }
+            }
+            if !self.postponed.is_empty() && self.server.pause_in_force(unix_ms()).is_none() {
+                self.resume_postponed();
             }
             for token in std::mem::take(&mut self.pending_input) {
                 self.serve_client(token);
@@ -338,6 +355,7 @@ impl Reactor {
                 last_interaction_ms: now,
                 ..Default::default()
             };
+            self.tokens.insert(self.next_client_id, token);
             self.next_client_id += 1;
             let max_bulk = self.server.config.proto_max_bulk_len as usize;
             entry.insert(Some(Box::new(Client::new(stream, state, max_bulk))));
@@ -370,7 +388,7 @@ impl Reactor {
                 close = true;
             }
         }
-        if !close && client.blocked.is_none() {
+        if !close && client.blocked.is_none() && !client.postponed {
             client.state.last_interaction_ms = self.ks.now_ms();
             // CONFIG SET proto-max-bulk-len applies to open connections too.
             client
@@ -384,7 +402,11 @@ impl Reactor {
                 );
                 close = true;
             }
+            if !client.out.is_empty() && self.over_output_limit(&mut client) {
+                client.close_asap = true;
+            }
         }
+        close |= client.close_asap;
         if close {
             // Replies already produced are lost with the peer; nothing else to do.
             self.close(token, client);
@@ -417,7 +439,12 @@ impl Reactor {
             let directory = Directory(&self.clients);
             let (ks, server) = (&mut self.ks, &mut self.server);
             let mut blocked_argv = None;
+            let mut postpone = false;
             let step = client.run_next(|argv, out, state| {
+                if server.pause.is_some() && commands::must_wait(server, state, argv, ks.now_ms()) {
+                    postpone = true;
+                    return false;
+                }
                 let mut ctx = Ctx {
                     ks,
                     server,
@@ -429,16 +456,34 @@ impl Reactor {
                 if state.block.is_some() {
                     blocked_argv = Some(argv.iter().map(|a| a.to_vec()).collect());
                 }
+                true
             });
             match step {
+                Ok(true) if postpone => {
+                    client.postponed = true;
+                    self.postponed.push(token);
+                    return;
+                }
                 Ok(true) => {
                     ran += 1;
                     if let Some(argv) = blocked_argv {
                         self.park(token, client, argv);
+                        if !self.server.outbox.is_empty() {
+                            self.deliver(Some(client));
+                        }
                         return;
                     }
                     if self.ks.has_ready() {
                         self.serve_ready_keys();
+                    }
+                    if !self.server.outbox.is_empty() {
+                        // The sender's reply goes out first (as in Redis), so a publisher
+                        // waiting for it is not delayed by the fan-out writes.
+                        self.queue_write(token, client);
+                        self.deliver(Some(client));
+                        if client.close_asap {
+                            return;
+                        }
                     }
                 }
                 Ok(false) => return,
@@ -573,6 +618,120 @@ impl Reactor {
         }
     }
 
+    /// Delivers what the last command left in the outbox: pub/sub messages and MONITOR lines
+    /// into the receivers' output buffers (closing a receiver over its output limit), CLIENT
+    /// KILL and CLIENT UNBLOCK. `current` is the client whose command ran, which is out of the
+    /// slab meanwhile.
+    fn deliver(&mut self, mut current: Option<&mut Client>) {
+        let mut outbox = std::mem::take(&mut self.server.outbox);
+        for (id, bytes, push) in outbox.deliveries() {
+            if let Some(client) = current.as_deref_mut().filter(|c| c.state.id == id) {
+                if !client.close_asap && client.state.reply_mode != commands::ReplyMode::Off {
+                    append_message(&mut client.out, bytes, push);
+                    if self.over_output_limit(client) {
+                        client.close_asap = true;
+                    }
+                }
+                continue;
+            }
+            let Some(&token) = self.tokens.get(&id) else {
+                continue;
+            };
+            let Some(mut client) = self.clients.get_mut(token).and_then(Option::take) else {
+                continue;
+            };
+            // Redis 7.0 drops pushes for a connection that asked for no replies.
+            if client.state.reply_mode != commands::ReplyMode::Off {
+                append_message(&mut client.out, bytes, push);
+            }
+            if self.over_output_limit(&mut client) {
+                self.close(token, client);
+                continue;
+            }
+            self.queue_write(token, &mut client);
+            self.clients[token] = Some(client);
+        }
+        for &id in &outbox.kills {
+            if let Some(&token) = self.tokens.get(&id) {
+                if let Some(client) = self.clients.get_mut(token).and_then(Option::take) {
+                    log::debug!("killed client {} (CLIENT KILL)", client.state.addr);
+                    self.close(token, client);
+                }
+            }
+        }
+        for &(id, with_error) in &outbox.unblocks {
+            self.unblock(id, with_error);
+        }
+        outbox.clear();
+        self.server.outbox = outbox;
+    }
+
+    /// CLIENT UNBLOCK: answers a parked client as if it timed out, or with an error.
+    fn unblock(&mut self, id: u64, with_error: bool) {
+        let Some(&token) = self.tokens.get(&id) else {
+            return;
+        };
+        let Some(mut client) = self.clients.get_mut(token).and_then(Option::take) else {
+            return;
+        };
+        if let Some(blocked) = self.unpark(token, &mut client) {
+            if with_error {
+                client
+                    .out
+                    .error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
+            } else {
+                write_timeout_reply(&mut client.out, blocked.request.on_timeout);
+            }
+            self.queue_write(token, &mut client);
+            self.pending_input.push(token);
+        }
+        self.clients[token] = Some(client);
+    }
+
+    /// Checks `client-output-buffer-limit` for the client's class (pubsub while subscribed,
+    /// else normal): true once the output reaches the hard limit, or has stayed over the soft
+    /// limit longer than allowed. This bounds what a reader that stopped reading can cost.
+    fn over_output_limit(&self, client: &mut Client) -> bool {
+        let config = &self.server.config;
+        let limit: OutputLimit = if client.state.is_subscriber() {
+            config.output_limit_pubsub
+        } else {
+            config.output_limit_normal
+        };
+        let used = client.out.len() as u64;
+        let over = if limit.hard_bytes > 0 && used >= limit.hard_bytes {
+            true
+        } else if limit.soft_bytes > 0 && used >= limit.soft_bytes {
+            let now = self.ks.now_ms();
+            let since = *client.soft_limit_since.get_or_insert(now);
+            now.saturating_sub(since) > limit.soft_seconds * 1000
+        } else {
+            client.soft_limit_since = None;
+            false
+        };
+        if over {
+            log::warn!(
+                "Client id={} addr={} closed for overcoming of output buffer limits.",
+                client.state.id,
+                client.state.addr
+            );
+        }
+        over
+    }
+
+    /// Lets clients held by CLIENT PAUSE run their commands again, in the order they stopped.
+    fn resume_postponed(&mut self) {
+        self.server.pause = None;
+        for token in std::mem::take(&mut self.postponed) {
+            if let Some(Some(client)) = self.clients.get_mut(token) {
+                if client.postponed {
+                    client.postponed = false;
+                    self.pending_input.push(token);
+                }
+            }
+        }
+    }
+
     /// Writes a client's pending output; keeps WRITABLE interest only while some remains.
     fn flush_client(&mut self, token: usize) {
         let Some(mut client) = self.clients.get_mut(token).and_then(Option::take) else {
@@ -625,6 +784,8 @@ impl Reactor {
 
     fn close(&mut self, token: usize, mut client: Box<Client>) {
         self.unpark(token, &mut client);
+        self.tokens.remove(&client.state.id);
+        commands::client_closed(&mut self.ks, &mut self.server, &mut client.state);
         let _ = self.poll.registry().deregister(&mut client.stream);
         if self.clients.contains(token) {
             self.clients.remove(token);
@@ -638,7 +799,16 @@ impl Reactor {
         let started = Instant::now();
         // Redis spends at most a quarter of a cron period on active expiry.
         let budget = Duration::from_micros(250_000 / self.server.config.hz.clamp(1, 500));
-        while self.ks.expire_cycle(&mut self.rng, 200) > 0 && started.elapsed() < budget {}
+        // Like Redis, keys do not expire while writes are paused.
+        if self.server.pause_in_force(self.ks.now_ms()).is_none() {
+            while self.ks.expire_cycle(&mut self.rng, 200) > 0 && started.elapsed() < budget {}
+        }
+        if self.ks.has_key_events() {
+            commands::pubsub::publish_background_key_events(&mut self.ks, &mut self.server);
+        }
+        if !self.server.outbox.is_empty() {
+            self.deliver(None);
+        }
         self.server.sample_ops(self.ks.now_ms());
         if std::mem::take(&mut self.accept_retry) {
             for index in 0..self.listeners.len() {
@@ -679,6 +849,8 @@ impl ClientDirectory for Directory<'_> {
                     query_buffer_free,
                     output_bytes: client.out.len(),
                     resp: if client.out.is_resp3() { 3 } else { 2 },
+                    blocked: client.blocked.is_some(),
+                    writable: client.writable_registered,
                 };
                 visit(&client.state, stats);
             }

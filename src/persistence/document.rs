@@ -23,9 +23,11 @@
 
 use crate::store::graph::GraphValue;
 use crate::store::hash::HashValue;
+use crate::store::list::ListValue;
 use crate::store::set::SetValue;
 use crate::store::tree::{TreeOrdering, TreeValue};
 use crate::store::value::StrEncoding;
+use crate::store::zset_ops::ZSetValue;
 use crate::store::{ShortBytes, Value};
 use mongodb::bson::raw::{RawArray, RawBsonRef, RawDocument};
 use mongodb::bson::spec::BinarySubtype;
@@ -57,8 +59,6 @@ pub enum DocError {
     Item,
     #[error("unknown value type '{0}'")]
     UnknownType(String),
-    #[error("{0} values cannot be persisted by this build")]
-    Unsupported(&'static str),
     #[error("invalid value: {0}")]
     Invalid(String),
     #[error("malformed BSON: {0}")]
@@ -557,8 +557,8 @@ pub fn decode_tree(header: Option<&RawDocument>, r: &mut ItemReader) -> Result<V
         .map_err(|e| DocError::Invalid(e.to_string()))
 }
 
-/// Encodes any value. Err for a type whose persistence this build lacks.
-pub fn encode_value(value: &Value) -> Result<Encoded, DocError> {
+/// Encodes any value.
+pub fn encode_value(value: &Value) -> Encoded {
     let mut w = ItemWriter::new();
     let mut header = None;
     let type_name = value.type_name();
@@ -574,16 +574,16 @@ pub fn encode_value(value: &Value) -> Result<Encoded, DocError> {
                 member.with_bytes(|bytes| w.bytes(bytes));
             }
         }
-        // A placeholder structure until its branch lands: it exposes no elements yet.
-        Value::List(_) => return Err(DocError::Unsupported("list")),
+        Value::List(list) => encode_sequence(list.iter(), &mut w),
+        Value::ZSet(zset) => encode_scored(zset.set().iter(), &mut w),
     }
     let (chunks, bytes) = w.finish();
-    Ok(Encoded {
+    Encoded {
         type_name,
         header,
         chunks,
         bytes,
-    })
+    }
 }
 
 /// Builds a value of `type_name` from its header and item stream.
@@ -604,7 +604,18 @@ pub fn decode_value(
         ))),
         "hash" => decode_hash(r),
         "set" => decode_set(r),
-        "list" => Err(DocError::Unsupported("list")),
+        "list" => {
+            let elements = decode_sequence(r)?;
+            Ok(Value::List(Box::new(
+                elements.iter().map(|e| &e[..]).collect::<ListValue>(),
+            )))
+        }
+        "zset" => {
+            let entries = decode_scored(r)?;
+            ZSetValue::from_result(&entries)
+                .map(|z| Value::ZSet(Box::new(z)))
+                .map_err(|e| DocError::Invalid(e.to_string()))
+        }
         other => Err(DocError::UnknownType(other.to_string())),
     }
 }
@@ -619,6 +630,7 @@ pub fn is_large(value: &Value) -> bool {
         Value::List(v) => v.len() >= LARGE_ELEMENTS,
         Value::Hash(v) => v.len() >= LARGE_ELEMENTS,
         Value::Set(v) => v.len() >= LARGE_ELEMENTS,
+        Value::ZSet(v) => v.len() >= LARGE_ELEMENTS,
         Value::Graph(g) => g.node_count() + g.edge_count() >= LARGE_ELEMENTS,
         Value::Tree(v) => v.len() >= LARGE_ELEMENTS,
         Value::Queue(v) => v.len() >= LARGE_ELEMENTS,
@@ -1034,7 +1046,7 @@ mod tests {
             )),
         ];
         for value in values {
-            let encoded = encode_value(&value).unwrap();
+            let encoded = encode_value(&value);
             assert_eq!(encoded.chunks.len(), 1);
             let meta = Meta {
                 db: 3,

@@ -14,7 +14,7 @@
 use super::document::{
     self, chunk_document, delete_db_statement, delete_generation_statement, delete_statement,
     encode_value, is_large, key_document, log_meta_statement, op_documents, upsert_statement,
-    DocError, IdRef, Meta, INLINE_BYTES, MAX_KEY_BYTES, MAX_SEQ,
+    IdRef, Meta, INLINE_BYTES, MAX_KEY_BYTES, MAX_SEQ,
 };
 use super::writer::{Batch, Coll, FromWriter, Kind, Phase, ToWriter};
 use crate::commands::persistence::JournalInterval;
@@ -459,19 +459,7 @@ impl Core {
             return;
         }
         let large = is_large(value);
-        let encoded = match encode_value(value) {
-            Ok(encoded) => encoded,
-            Err(DocError::Unsupported(type_name)) => {
-                self.warn_once(format!(
-                    "{type_name} values are not persisted by this build; they live in memory only"
-                ));
-                return;
-            }
-            Err(e) => {
-                self.warn_once(format!("cannot encode a value for MongoDB: {e}"));
-                return;
-            }
-        };
+        let encoded = encode_value(value);
         let inline = encoded.bytes <= INLINE_BYTES && encoded.chunks.len() == 1;
         let gen = if large || !inline { self.new_gen() } else { 0 };
         let chunks = if inline {

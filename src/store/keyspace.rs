@@ -20,6 +20,9 @@ pub struct Db {
     expires: IndexedMap<Key, u64>,
     /// Keys some blocked client waits on, with how many clients wait.
     waited: FastMap<Key, u32>,
+    /// Keys some client WATCHes: (client id, the key was already logically expired when it
+    /// was watched).
+    watched: FastMap<Key, Vec<(u64, bool)>>,
 }
 
 /// Counters reported by INFO stats.
@@ -42,6 +45,32 @@ pub struct ChangeLog {
     flushed: Vec<Option<usize>>,
     /// Waited-on keys written since the reactor last looked (each once).
     ready: Vec<(usize, Key)>,
+    /// Clients whose watched keys changed since they watched them: their EXEC fails.
+    cas_dirty: FastSet<u64>,
+    /// Which [`KeyEventKind`]s to record (a bit per kind; 0 = record nothing).
+    event_kinds: u8,
+    /// Key events recorded for keyspace notifications, oldest first.
+    key_events: Vec<KeyEvent>,
+}
+
+/// Something that happened to a key inside the store, outside any command's own logic, that
+/// keyspace notifications report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyEventKind {
+    /// Deleted because its expiry passed (lazily or by the active cycle).
+    Expired = 1,
+    /// Created (did not exist before).
+    New = 2,
+    /// Looked up for reading and not found.
+    Miss = 4,
+}
+
+/// One recorded key event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyEvent {
+    pub db: usize,
+    pub kind: KeyEventKind,
+    pub key: Key,
 }
 
 /// Changes handed to persistence in one batch.
@@ -152,6 +181,80 @@ impl Keyspace {
         std::mem::take(&mut self.changes.ready)
     }
 
+    /// Chooses which key events are recorded for [`Self::take_key_events`] (a bitwise OR of
+    /// [`KeyEventKind`] values). O(1).
+    pub fn set_key_event_kinds(&mut self, kinds: u8) {
+        self.changes.event_kinds = kinds;
+        if kinds == 0 {
+            self.changes.key_events.clear();
+        }
+    }
+
+    /// True if key events were recorded since the last [`Self::take_key_events`]. O(1).
+    #[inline]
+    pub fn has_key_events(&self) -> bool {
+        !self.changes.key_events.is_empty()
+    }
+
+    /// The key events recorded since the last call, oldest first.
+    pub fn take_key_events(&mut self) -> Vec<KeyEvent> {
+        std::mem::take(&mut self.changes.key_events)
+    }
+
+    /// Records that `client` WATCHes `key` of database `db`. O(watchers of the key).
+    pub fn watch(&mut self, db: usize, key: &[u8], client: u64) {
+        let now = self.now_ms;
+        let Some(db) = self.dbs.get_mut(db) else {
+            return;
+        };
+        let expired =
+            db.entries.contains_key(key) && db.expires.get(key).is_some_and(|&when| when <= now);
+        let watchers = db.watched.entry(key.into()).or_default();
+        if !watchers.iter().any(|&(id, _)| id == client) {
+            watchers.push((client, expired));
+        }
+    }
+
+    /// Forgets that `client` WATCHes `key` of database `db`. O(watchers of the key).
+    pub fn unwatch(&mut self, db: usize, key: &[u8], client: u64) {
+        if let Some(db) = self.dbs.get_mut(db) {
+            if let Some(watchers) = db.watched.get_mut(key) {
+                watchers.retain(|&(id, _)| id != client);
+                if watchers.is_empty() {
+                    db.watched.remove(key);
+                }
+            }
+        }
+    }
+
+    /// True if a key `client` watched (all of them are in `keys`) changed since, or expired
+    /// since: its EXEC must fail. O(keys).
+    pub fn watch_broken(&self, client: u64, keys: &[(usize, Key)]) -> bool {
+        if self.changes.cas_dirty.contains(&client) {
+            return true;
+        }
+        keys.iter().any(|(db, key)| {
+            let Some(db) = self.dbs.get(*db) else {
+                return false;
+            };
+            let expired_when_watched = db
+                .watched
+                .get(key)
+                .and_then(|w| w.iter().find(|&&(id, _)| id == client))
+                .is_some_and(|&(_, expired)| expired);
+            !expired_when_watched
+                && db.entries.contains_key(key)
+                && db.expires.get(key).is_some_and(|&when| when <= self.now_ms)
+        })
+    }
+
+    /// Forgets whether `client`'s watched keys changed (after EXEC, UNWATCH, disconnect). O(1).
+    pub fn clear_watch_state(&mut self, client: u64) {
+        if !self.changes.cas_dirty.is_empty() {
+            self.changes.cas_dirty.remove(&client);
+        }
+    }
+
     /// Writes since start.
     pub fn write_count(&self) -> u64 {
         self.changes.writes
@@ -186,7 +289,9 @@ impl Keyspace {
     /// Empties every database.
     pub fn flush_all(&mut self) {
         for i in 0..self.dbs.len() {
-            self.db(i).clear_data();
+            let mut db = self.db(i);
+            db.touch_all_watched();
+            db.clear_data();
         }
         self.changes.writes += 1;
         if let Some(dirty) = self.changes.dirty.as_mut() {
@@ -311,19 +416,64 @@ impl DbMut<'_> {
         self.db.expires.swap_remove(key);
         self.db.entries.swap_remove(key);
         self.stats.expired_keys += 1;
+        self.record_event(KeyEventKind::Expired, key);
         self.modified(key);
+    }
+
+    /// Records a key event if that kind is switched on. O(1).
+    fn record_event(&mut self, kind: KeyEventKind, key: &[u8]) {
+        if self.changes.event_kinds & kind as u8 != 0 {
+            self.changes.key_events.push(KeyEvent {
+                db: self.index,
+                kind,
+                key: key.into(),
+            });
+        }
+    }
+
+    /// Marks every client watching a key that changed. A key that was already expired when
+    /// watched and is now gone is logically unchanged, as in Redis. O(watchers of the key).
+    fn touch_watched(&mut self, key: &[u8]) {
+        let present = self.db.entries.contains_key(key);
+        if let Some(watchers) = self.db.watched.get_mut(key) {
+            for (id, expired) in watchers.iter_mut() {
+                if *expired && !present {
+                    *expired = false;
+                } else {
+                    self.changes.cas_dirty.insert(*id);
+                }
+            }
+        }
+    }
+
+    /// Before a flush: every client watching a key that exists is marked. O(watched keys).
+    fn touch_all_watched(&mut self) {
+        if self.db.watched.is_empty() {
+            return;
+        }
+        for (key, watchers) in &self.db.watched {
+            if self.db.entries.contains_key(key) {
+                self.changes
+                    .cas_dirty
+                    .extend(watchers.iter().map(|&(id, _)| id));
+            }
+        }
     }
 
     /// The live value at `key` for a read: counts a keyspace hit or miss. O(1).
     pub fn lookup_read(&mut self, key: &[u8]) -> Option<&Value> {
         self.expire_if_needed(key);
-        let found = self.db.entries.get(key);
-        if found.is_some() {
-            self.stats.keyspace_hits += 1;
-        } else {
-            self.stats.keyspace_misses += 1;
+        match self.db.entries.get_index_of(key) {
+            Some(index) => {
+                self.stats.keyspace_hits += 1;
+                self.db.entries.get_index(index).map(|(_, value)| value)
+            }
+            None => {
+                self.stats.keyspace_misses += 1;
+                self.record_event(KeyEventKind::Miss, key);
+                None
+            }
         }
-        found
     }
 
     /// The live value at `key` for a write (no hit/miss accounting). The caller must call
@@ -342,6 +492,9 @@ impl DbMut<'_> {
     /// Records that `key` changed: counts a write and marks it for persistence.
     pub fn modified(&mut self, key: &[u8]) {
         self.changes.writes += 1;
+        if !self.db.watched.is_empty() {
+            self.touch_watched(key);
+        }
         if !self.db.waited.is_empty() && self.db.waited.contains_key(key) {
             let index = self.index;
             if !self
@@ -377,6 +530,7 @@ impl DbMut<'_> {
             Some(slot) => *slot = value,
             None => {
                 self.db.entries.insert(key.into(), value);
+                self.record_event(KeyEventKind::New, key);
             }
         }
         self.replace_ttl(key, ttl);
@@ -469,6 +623,7 @@ impl DbMut<'_> {
     ) -> StoreResult<&mut T> {
         if !self.exists(key) {
             self.db.entries.insert(key.into(), create());
+            self.record_event(KeyEventKind::New, key);
         }
         match self.db.entries.get_mut(key) {
             Some(value) => extract(value).ok_or(StoreError::WrongType),
@@ -627,6 +782,7 @@ impl DbMut<'_> {
 
     /// Empties this database.
     pub fn flush(&mut self) {
+        self.touch_all_watched();
         self.clear_data();
         self.changes.writes += 1;
         if let Some(dirty) = self

@@ -103,6 +103,27 @@ impl LongDouble {
         (!out_of_range).then_some(parsed)
     }
 
+    /// The nearest `f64` (infinite beyond its range).
+    pub fn to_f64(&self) -> f64 {
+        match self {
+            LongDouble::Infinite { negative: true } => f64::NEG_INFINITY,
+            LongDouble::Infinite { negative: false } => f64::INFINITY,
+            LongDouble::Finite {
+                negative,
+                mantissa,
+                exponent,
+            } => {
+                let magnitude =
+                    *mantissa as f64 * 2f64.powi((*exponent).clamp(-20000, 20000) as i32);
+                if *negative {
+                    -magnitude
+                } else {
+                    magnitude
+                }
+            }
+        }
+    }
+
     /// The sum, rounded to 64 mantissa bits as the x87 unit does.
     pub fn add(&self, other: &LongDouble) -> LongDouble {
         match (self, other) {

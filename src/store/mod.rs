@@ -9,6 +9,7 @@ pub mod keyspace;
 pub mod list;
 pub mod long_double;
 pub mod ostree;
+pub mod pubsub;
 pub mod queue;
 pub mod set;
 pub mod stack;
@@ -16,8 +17,9 @@ pub mod string;
 pub mod tree;
 pub mod value;
 pub mod zset;
+pub mod zset_ops;
 
-pub use keyspace::{Db, DbMut, Key, Keyspace, KeyspaceStats};
+pub use keyspace::{Db, DbMut, Key, KeyEvent, KeyEventKind, Keyspace, KeyspaceStats};
 pub use value::Value;
 
 /// The project's hasher: fast and randomly seeded per process (see PERFORMANCE.md: SipHash

@@ -226,8 +226,9 @@ impl DbMut<'_> {
                 Ok(len)
             }
             None => {
+                // A new key takes its value as SET would encode it.
                 let ttl = self.expire_at(key);
-                self.insert(key, Value::Str(data.into(), StrEncoding::Raw), ttl);
+                self.insert(key, Value::Str(data.into(), StrEncoding::Auto), ttl);
                 Ok(data.len())
             }
         }
@@ -290,18 +291,22 @@ impl DbMut<'_> {
         }
     }
 
-    /// GETRANGE with Redis's index rules. O(len(result)).
+    /// GETRANGE with Redis's index rules, which differ from LRANGE's: a negative end still
+    /// inside the string's left edge clamps to the first byte. O(len(result)).
     pub fn get_range(&mut self, key: &[u8], start: i64, end: i64) -> StoreResult<Vec<u8>> {
         let Some(s) = self.get_string(key)? else {
             return Ok(Vec::new());
         };
-        if start < 0 && end < 0 && start > end {
+        let len = s.len() as i64;
+        if len == 0 || (start < 0 && end < 0 && start > end) {
             return Ok(Vec::new());
         }
-        Ok(match clamp_range(start, end, s.len()) {
-            Some((from, to)) => s[from..=to].to_vec(),
-            None => Vec::new(),
-        })
+        let start = if start < 0 { len + start } else { start }.max(0);
+        let end = if end < 0 { len + end } else { end }.clamp(0, len - 1);
+        if start > end {
+            return Ok(Vec::new());
+        }
+        Ok(s[start as usize..=end as usize].to_vec())
     }
 
     /// SETRANGE: overwrite from `offset`, zero-padding; returns the new length. A missing key

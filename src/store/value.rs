@@ -7,6 +7,7 @@ use super::queue::QueueValue;
 use super::set::SetValue;
 use super::stack::StackValue;
 use super::tree::TreeValue;
+use super::zset_ops::ZSetValue;
 use super::ShortBytes;
 
 /// How OBJECT ENCODING names a string: Redis decides when the value is written (SET tries
@@ -27,6 +28,7 @@ pub enum Value {
     List(Box<ListValue>),
     Hash(Box<HashValue>),
     Set(Box<SetValue>),
+    ZSet(Box<ZSetValue>),
     Tree(Box<TreeValue>),
     Graph(Box<GraphValue>),
     Queue(Box<QueueValue>),
@@ -65,6 +67,7 @@ accessors! {
     List, ListValue, as_list, as_list_mut, new_list;
     Hash, HashValue, as_hash, as_hash_mut, new_hash;
     Set, SetValue, as_set, as_set_mut, new_set;
+    ZSet, ZSetValue, as_zset, as_zset_mut, new_zset;
     Tree, TreeValue, as_tree, as_tree_mut, new_tree;
     Graph, GraphValue, as_graph, as_graph_mut, new_graph;
     Queue, QueueValue, as_queue, as_queue_mut, new_queue;
@@ -79,6 +82,7 @@ impl Value {
             Value::List(_) => "list",
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
+            Value::ZSet(_) => "zset",
             Value::Tree(_) => "tree",
             Value::Graph(_) => "graph",
             Value::Queue(_) => "queue",
@@ -103,6 +107,7 @@ impl Value {
             Value::List(_) => "quicklist",
             Value::Hash(v) => v.encoding(),
             Value::Set(v) => v.encoding(),
+            Value::ZSet(v) => v.encoding(),
             Value::Tree(_) => "avltree",
             Value::Graph(_) => "adjacency",
             Value::Queue(_) => "ringbuffer",
@@ -117,6 +122,7 @@ impl Value {
             Value::List(v) => v.is_empty(),
             Value::Hash(v) => v.is_empty(),
             Value::Set(v) => v.is_empty(),
+            Value::ZSet(v) => v.is_empty(),
             Value::Queue(v) => v.is_empty(),
             Value::Stack(v) => v.is_empty(),
             // A tree or graph carries its settings (ordering, directedness) and lives on

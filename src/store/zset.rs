@@ -678,11 +678,18 @@ impl SortedSet {
     /// touched when the new score differs (`!=`, so `-0` over `0` is no
     /// change). Refuses NaN. O(log n).
     pub fn insert(&mut self, member: &[u8], score: f64) -> Result<Option<f64>, ZSetError> {
+        // Adding 0.0 turns -0.0 into 0.0 (see the module documentation).
+        self.insert_exact(member, score + 0.0)
+    }
+
+    /// Like [`Self::insert`] but stores `score` as given, `-0.0` included:
+    /// what Redis's skiplist encoding (sets of more than 128 members or with
+    /// a member over 64 bytes) does (`ZSCORE` then replies `-0`). O(log n).
+    pub fn insert_exact(&mut self, member: &[u8], score: f64) -> Result<Option<f64>, ZSetError> {
         if score.is_nan() {
             return Err(ZSetError::NotANumber);
         }
-        // Adding 0.0 turns -0.0 into 0.0 (see the module documentation).
-        let stored = score + 0.0;
+        let stored = score;
         let Some(id) = self.find(member) else {
             let key = ZKey {
                 score: stored,
