@@ -47,7 +47,7 @@ impl Mongo {
     }
 
     /// The document of `key` in database `db_index`.
-    fn key(&self, db_index: u16, key: &[u8]) -> Option<Document> {
+    fn key(&self, db_index: u32, key: &[u8]) -> Option<Document> {
         let mut id = db_index.to_be_bytes().to_vec();
         id.extend_from_slice(key);
         let id = Bson::Binary(Binary {

@@ -1,7 +1,7 @@
 //! What a key looks like in MongoDB: Value <-> BSON.
 //!
 //! # Collections
-//! - `keys`: one document per key: `{_id: Binary(db u16 BE ++ key), db, key: Binary, type,
+//! - `keys`: one document per key: `{_id: Binary(db u32 BE ++ key), db, key: Binary, type,
 //!   exp?: Int64 (absolute Unix ms), gen: Int64, hdr?: {type settings}, items?: [...],
 //!   chunks: Int32, nops: Int32, bytes: Int64, v: 1}`. A value whose items fit in
 //!   [`INLINE_BYTES`] keeps them in `items`; a larger one is spread over `chunks` documents of
@@ -642,10 +642,10 @@ pub fn is_large(value: &Value) -> bool {
 // Documents and write statements
 // ---------------------------------------------------------------------------------------------
 
-/// The `_id` of a key's document: the database (u16, big-endian) then the key bytes.
+/// The `_id` of a key's document: the database (u32, big-endian) then the key bytes.
 pub fn key_id(db: usize, key: &[u8]) -> Vec<u8> {
-    let mut id = Vec::with_capacity(key.len() + 2);
-    id.extend_from_slice(&(db as u16).to_be_bytes());
+    let mut id = Vec::with_capacity(key.len() + 4);
+    id.extend_from_slice(&(db as u32).to_be_bytes());
     id.extend_from_slice(key);
     id
 }

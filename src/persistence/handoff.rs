@@ -220,15 +220,17 @@ impl Core {
     /// Hands a batch to the writer if it is idle and one is due. Called before every sleep of
     /// the reactor; cheap when there is nothing to do.
     pub fn pump(&mut self, ks: &mut Keyspace, server: &mut Server) {
-        self.drain(ks, server);
-        if self.in_flight.is_some() || self.writer_exited {
-            return;
-        }
         // The reactor set the keyspace's clock at the start of this turn.
         let now = ks.now_ms();
         let pending = ks.pending_changes();
+        // A change's wait starts now even if a batch is in flight (for the lag and the
+        // interval).
         if pending > 0 && self.dirty_since_ms.is_none() {
             self.dirty_since_ms = Some(now);
+        }
+        self.drain(ks, server);
+        if self.in_flight.is_some() || self.writer_exited {
+            return;
         }
         let mut batch = Batch::new(self.next_batch_id);
         let mut completes_take = None;
