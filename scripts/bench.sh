@@ -15,7 +15,9 @@
 #                         (default set,get,incr,mset,lpush,rpush,lpop,rpop,sadd,hset,spop,
 #                         zadd,zpopmin,lrange_100)
 #   --sections "a b"      sections to run (default "standard"; see section_* below, e.g.
-#                         "standard random-keys")
+#                         "standard random-keys"; "persistence" compares Reddish with and
+#                         without MongoDB write-behind: scripts/bench.sh --sections
+#                         persistence --pipelines 16)
 #   --reddish-args ARGS   extra arguments for Reddish (e.g. "--busy-poll 0")
 #   --reddish-bin PATH    benchmark this binary instead of building target/release/reddish
 #   --redis-bin PATH      the reference server (default: redis-server from PATH)
@@ -141,6 +143,111 @@ section_random_keys() {
     add_case "set -r 1000000" -r 1000000 -t set
     add_case "get -r 1000000" -r 1000000 -t get
     add_case "incr -r 1000000" -r 1000000 -t incr
+}
+
+# The cost of MongoDB write-behind: SET over a million random keys and LPUSH (and QUEUE.PUSH)
+# onto one key also run on a second Reddish that persists to MongoDB ("reddish-mongo"); the
+# report adds a table of persisting/plain ratios and the persistence lag at the end of the run.
+# MongoDB is MONGODB_URI, or a SecantusDB started here from target/test-env (scripts/test.sh
+# installs it). That SecantusDB is a Python server sharing this machine's cores, so it runs
+# under `nice -n 19`: it takes CPU only when the benchmark leaves some, and the ratios measure
+# what persistence costs Reddish itself (its reactor never waits on MongoDB), while the lag
+# shows how far MongoDB fell behind.
+PERSISTENCE=0
+declare -A CASE_PERSISTS=() # case index -> 1 when the case also runs on reddish-mongo
+BENCH_MONGODB_URI=""
+BENCH_MONGODB_NOTE=""
+PERSISTENCE_END=""
+
+section_persistence() {
+    PERSISTENCE=1
+    add_case "set -r 1000000" -r 1000000 -t set
+    CASE_PERSISTS[$((${#CASE_LABELS[@]} - 1))]=1
+    add_case "lpush (one list)" -t lpush
+    CASE_PERSISTS[$((${#CASE_LABELS[@]} - 1))]=1
+    add_case "queue.push (one queue)" QUEUE.PUSH bench:queue element
+    CASE_PERSISTS[$((${#CASE_LABELS[@]} - 1))]=1
+}
+
+# Sets BENCH_MONGODB_URI: MONGODB_URI, or a SecantusDB started here (stopped on exit).
+start_mongodb() {
+    if [ -n "${MONGODB_URI:-}" ]; then
+        BENCH_MONGODB_URI=$MONGODB_URI
+        BENCH_MONGODB_NOTE="MONGODB_URI"
+        return
+    fi
+    local bin=target/test-env/bin/secantusd-py dir port="" pid _
+    [ -x "$bin" ] || die "the persistence section needs MongoDB: set MONGODB_URI, or run scripts/test.sh once (it installs SecantusDB in target/test-env)"
+    dir="$WORK_DIR/secantusdb"
+    mkdir -p "$dir"
+    : >"$dir/secantusd.toml"
+    nice -n 19 "$bin" --config "$dir/secantusd.toml" --host 127.0.0.1 --port 0 --standalone \
+        --storage-path "$dir/data" >"$dir/server.log" 2>&1 &
+    pid=$!
+    SERVER_PID[secantusdb]=$pid
+    for _ in $(seq 1 1200); do
+        kill -0 "$pid" 2>/dev/null || die "SecantusDB exited: $(tail -n 5 "$dir/server.log")"
+        port=$(grep -oE 'listening on [^ ]*:[0-9]+' "$dir/server.log" | head -n 1 | grep -oE '[0-9]+$' || true)
+        if [ -n "$port" ] && port_open "$port"; then break; fi
+        port=""
+        sleep 0.05
+    done
+    [ -n "$port" ] || die "SecantusDB did not start within 60 s"
+    BENCH_MONGODB_URI="mongodb://127.0.0.1:$port"
+    local stamp
+    stamp=$(find target/test-env -maxdepth 1 -name '.secantusdb-*' -printf '%f\n' 2>/dev/null | head -n 1)
+    BENCH_MONGODB_NOTE="SecantusDB ${stamp#.secantusdb-} (target/test-env) started here under nice -n 19"
+    log "SecantusDB (pid $pid) at $BENCH_MONGODB_URI"
+}
+
+# The servers a case runs on in this round's order: reddish-mongo next to reddish.
+case_servers() {
+    local index=$1 order=$2 server out=""
+    for server in $order; do
+        if [ "$server" = reddish ] && [ -n "${CASE_PERSISTS[$index]:-}" ]; then
+            if [[ "$order" == redis* ]]; then out+=" reddish reddish-mongo"; else out+=" reddish-mongo reddish"; fi
+        else
+            out+=" $server"
+        fi
+    done
+    echo "$out"
+}
+
+# INFO persistence of reddish-mongo, once the last run is over.
+record_persistence_end() {
+    PERSISTENCE_END=$(redis-cli -h 127.0.0.1 -p "${SERVER_PORT[reddish-mongo]}" INFO persistence 2>/dev/null |
+        tr -d '\r' | grep -E '^mongodb_(lag_ms|pending_keys|in_flight_keys|keys_written|batches_written|log_appends|snapshots_written|flush_errors|connection):' |
+        tr '\n' ' ' || true)
+}
+
+print_persistence_report() {
+    echo
+    echo "## Persistence cost: Reddish with MongoDB write-behind (on) vs without (off)"
+    echo
+    echo "- MongoDB: $BENCH_MONGODB_NOTE; Reddish \`--mongodb-uri ... --mongodb-database reddish_bench_$$\` (default persist-interval-ms)"
+    echo "- targets: on/off >= 0.9 for SET with random keys, >= 0.8 for LPUSH onto one list"
+    echo
+    echo "| test | pipeline | reddish off rps | reddish on rps | on/off |"
+    echo "| --- | ---: | ---: | ---: | ---: |"
+    local entry pipeline row index off on ratio
+    for entry in "${ROWS[@]}"; do
+        pipeline=${entry%%|*}
+        row=${entry#*|}
+        [ -n "${SAMPLES[reddish-mongo|$entry]:-}${FAILURES[reddish-mongo|$entry]:-}" ] || continue
+        off=$(cell "reddish|$entry")
+        on=$(cell "reddish-mongo|$entry")
+        ratio="-"
+        if [[ "${off%% *}" =~ ^[0-9]+$ ]] && [[ "${on%% *}" =~ ^[0-9]+$ ]] && [ "${off%% *}" -gt 0 ]; then
+            ratio=$(awk -v a="${on%% *}" -v b="${off%% *}" 'BEGIN { printf "%.2f", a / b }')
+        fi
+        echo "| $row | $pipeline | $off | $on | $ratio |"
+    done
+    echo
+    echo "Persistence at the end of the run (INFO persistence of the persisting server): \`${PERSISTENCE_END:-unavailable}\`"
+    if [ "$BENCH_MONGODB_NOTE" = MONGODB_URI ]; then
+        echo
+        echo "The benchmark's keys stay in MongoDB database \`reddish_bench_$$\`: drop it when done."
+    fi
 }
 
 # PUBLISH fan-out: one publisher, PUBSUB_SUBSCRIBERS subscribers, delivered messages per
@@ -368,23 +475,32 @@ main() {
     [ -n "$REDDISH_ARGS" ] && reddish_args=($REDDISH_ARGS)
     start_server redis "$REDIS_BIN" --loglevel warning
     start_server reddish "$REDDISH_BIN" "${reddish_args[@]}"
+    if [ "$PERSISTENCE" -eq 1 ]; then
+        start_mongodb
+        start_server reddish-mongo "$REDDISH_BIN" "${reddish_args[@]}" \
+            --mongodb-uri "$BENCH_MONGODB_URI" --mongodb-database "reddish_bench_$$"
+    fi
 
     local round pipeline index server order
     for round in $(seq 1 "$ROUNDS"); do
         if [ $((round % 2)) -eq 1 ]; then order="redis reddish"; else order="reddish redis"; fi
         log "round $round/$ROUNDS ($order)"
-        for server in $order; do
+        for server in $order ${SERVER_PORT[reddish-mongo]:+reddish-mongo}; do
             redis-cli -h 127.0.0.1 -p "${SERVER_PORT[$server]}" FLUSHALL >/dev/null 2>&1 || true
         done
         for pipeline in $PIPELINES; do
             for index in "${!CASE_LABELS[@]}"; do
-                for server in $order; do
+                for server in $(case_servers "$index" "$order"); do
                     run_case "$server" "$pipeline" "$index"
                 done
             done
         done
     done
     print_report
+    if [ "$PERSISTENCE" -eq 1 ]; then
+        record_persistence_end
+        print_persistence_report
+    fi
 }
 
 main

@@ -2,6 +2,8 @@
 //! write-behind persistence to MongoDB.
 //!
 //! Layers, each depending only on those listed after it:
+//! - [`persistence`]: write-behind to MongoDB through the reactor's hooks (the only place
+//!   `mongodb` and `bson` appear);
 //! - [`network`]: the single-threaded `mio` reactor (the only place `mio` appears);
 //! - [`commands`]: the command table, argument parsing and handlers;
 //! - [`protocol`]: bytes <-> requests and replies, no I/O;
@@ -14,6 +16,7 @@ pub mod commands;
 pub mod config;
 pub mod memory;
 pub mod network;
+pub mod persistence;
 pub mod protocol;
 pub mod signals;
 pub mod store;

@@ -2,10 +2,10 @@
 
 use reddish::commands::Server;
 use reddish::config::Config;
-use reddish::network::{unix_ms, NoHooks, Reactor};
-use reddish::store::Keyspace;
+use reddish::network::{unix_ms, LoopHooks, NoHooks, Reactor};
+use reddish::persistence;
 use std::process::ExitCode;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 #[global_allocator]
 static ALLOCATOR: reddish::memory::CountingAllocator = reddish::memory::CountingAllocator;
@@ -45,10 +45,33 @@ fn main() -> ExitCode {
         }
     };
     init_logging(&config.loglevel);
+    // Everything is loaded before the server listens: no client sees a partial data set.
+    let mut loaded = match persistence::load(&config) {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            log::error!("{e}");
+            eprintln!("*** FATAL: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let keyspace = loaded.take_keyspace();
     let now = unix_ms();
-    let keyspace = Keyspace::new(config.databases);
     let mut server = Server::new(config, now);
     server.used_memory = reddish::memory::allocated;
+    let mut persistence = match persistence::spawn(&mut loaded, &mut server) {
+        Ok(persistence) => persistence,
+        Err(e) => {
+            log::error!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let storage = match &persistence {
+        Some(_) => format!(
+            "data is persisted to MongoDB database '{}'",
+            server.persistence.database
+        ),
+        None => "data lives in memory only (no mongodb-uri set)".to_string(),
+    };
     let reactor = match Reactor::bind(keyspace, server) {
         Ok(reactor) => reactor,
         Err(e) => {
@@ -62,22 +85,37 @@ fn main() -> ExitCode {
         .map(|a| a.to_string())
         .collect();
     log::info!(
-        "Reddish {} (Redis {} compatible) pid={} listening on {}; data lives in memory only (no mongodb-uri set)",
+        "Reddish {} (Redis {} compatible) pid={} listening on {}; {storage}",
         env!("CARGO_PKG_VERSION"),
         reddish::commands::server::REDIS_VERSION,
         std::process::id(),
         addrs.join(", ")
     );
+    if let Some(persistence) = &persistence {
+        let wake = reactor.wake_handle();
+        persistence.set_wake(move || wake.wake());
+    }
     let stop = reactor.stop_flag();
     let wake = reactor.wake_handle();
+    let signalled = AtomicBool::new(false);
     if let Err(e) = reddish::signals::install(move || {
+        // A second signal while the first shutdown is still saving exits at once.
+        if signalled.swap(true, Ordering::Relaxed) {
+            eprintln!("Second stop signal: exiting now, without waiting for the save to finish.");
+            std::process::exit(1);
+        }
         stop.store(true, Ordering::Relaxed);
         wake.wake();
     }) {
         log::warn!("could not install the signal handlers: {e}");
     }
     log::info!("Ready to accept connections");
-    let result = reactor.run(&mut NoHooks);
+    let mut no_hooks = NoHooks;
+    let hooks: &mut dyn LoopHooks = match persistence.as_mut() {
+        Some(persistence) => persistence,
+        None => &mut no_hooks,
+    };
+    let result = reactor.run(hooks);
     reddish::signals::mark_stopped();
     match result {
         Ok(()) => ExitCode::SUCCESS,

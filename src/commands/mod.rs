@@ -11,6 +11,7 @@ pub mod graphs;
 pub mod hashes;
 pub mod keys;
 pub mod lists;
+pub mod persistence;
 pub mod pubsub;
 pub mod queues;
 pub mod server;
@@ -231,6 +232,13 @@ pub struct Server {
     pub pause: Option<Pause>,
     /// (time ms, commands processed) at each recent sample, oldest first.
     ops_samples: std::collections::VecDeque<(u64, u64)>,
+    /// Persistence figures (INFO, LASTSAVE), kept up to date by the persistence layer.
+    pub persistence: persistence::PersistenceStatus,
+    /// Serves SAVE/BGSAVE; `None` when persistence is off.
+    pub saver: Option<Box<dyn persistence::Saver>>,
+    /// Records the commands that change the large values persistence watches; `None` when
+    /// persistence is off.
+    pub journal: Option<persistence::Journal>,
 }
 
 impl Server {
@@ -254,6 +262,9 @@ impl Server {
             outbox: Outbox::default(),
             monitors: Vec::new(),
             pause: None,
+            persistence: Default::default(),
+            saver: None,
+            journal: None,
         }
     }
 
@@ -385,7 +396,13 @@ pub fn execute(ctx: &mut Ctx, argv: &[&[u8]]) {
 #[inline(always)]
 pub fn call(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8]]) {
     ctx.server.stats.total_commands_processed += 1;
-    if let Err(e) = (spec.handler)(ctx, &mut Args::new(argv, spec.arg_start())) {
+    // While persistence watches large values, what each command did to them is journaled.
+    let result = if ctx.server.journal.as_ref().is_some_and(|j| j.is_watching()) {
+        persistence::run_journaled(ctx, spec, argv)
+    } else {
+        (spec.handler)(ctx, &mut Args::new(argv, spec.arg_start()))
+    };
+    if let Err(e) = result {
         ctx.server.stats.total_error_replies += 1;
         ctx.out.error(&e.reply_text());
     }

@@ -841,16 +841,7 @@ fn info_section(ctx: &mut Ctx, section: &str, out: &mut String) {
                 if used > 0 { rss as f64 / used as f64 } else { 0.0 },
             );
         }
-        "persistence" => {
-            let _ = write!(
-                out,
-                "# Persistence\r\nloading:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:0\r\n\
-                 rdb_last_bgsave_status:ok\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\n\
-                 mongodb_enabled:{}\r\n",
-                ctx.ks.write_count(),
-                cfg.mongodb_uri.is_some() as u8,
-            );
-        }
+        "persistence" => super::persistence::info_section(ctx, out),
         "stats" => {
             let s = &ctx.server.stats;
             let k = &ctx.ks.stats;

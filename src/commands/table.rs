@@ -3,7 +3,8 @@
 //! documentation. COMMAND, COMMAND DOCS and the README's command list come from it.
 
 use super::{
-    hashes, keys, lists, pubsub, server, sets, strings, transactions, zsets, Args, CmdResult, Ctx,
+    hashes, keys, lists, persistence, pubsub, server, sets, strings, transactions, zsets, Args,
+    CmdResult, Ctx,
 };
 use crate::store::FastMap;
 use std::sync::OnceLock;
@@ -826,6 +827,9 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd!("unwatch", 1, [NOSCRIPT, LOADING, STALE, FAST, ALLOW_BUSY], (0, 0, 0), "transactions", transactions::unwatch, "", "Forgets every key WATCHed by this connection.", "O(1)"),
     // transactions (rows above this line)
 
+    cmd!("save", 1, [NOSCRIPT, ADMIN, NO_MULTI], (0, 0, 0), "server", persistence::save, "", "Synchronously writes every pending change to MongoDB; blocks the server until it is acknowledged.", "O(N) where N is the number of changed keys not yet acknowledged"),
+    cmd!("bgsave", -1, [NOSCRIPT, ADMIN], (0, 0, 0), "server", persistence::bgsave, "[SCHEDULE]", "Hands every pending change to the MongoDB writer now, without waiting for it.", "O(1)"),
+    cmd!("lastsave", 1, [LOADING, STALE, FAST], (0, 0, 0), "server", persistence::lastsave, "", "Returns the Unix timestamp of the latest moment whose changes are all in MongoDB.", "O(1)"),
     // persistence (rows above this line)
 ];
 

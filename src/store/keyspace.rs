@@ -512,9 +512,8 @@ impl DbMut<'_> {
             .as_mut()
             .and_then(|d| d.get_mut(self.index))
         {
-            if !dirty.contains(key) {
-                dirty.insert(key.into());
-            }
+            // One probe, and the key is copied only when it is new.
+            dirty.get_or_insert_with(key, |k| k.into());
         }
     }
 

@@ -1,0 +1,659 @@
+//! The reactor's side of persistence: what to write for each changed key, and when to hand a
+//! batch to the writer.
+//!
+//! The store records which keys changed (coalesced: a key written many times is recorded
+//! once). A batch is built only when the writer is idle, so the reactor follows MongoDB's pace
+//! and hot keys keep coalescing while it is busy. At a *take* the store's record and the
+//! journal's are emptied: flushes and watched keys (large values with an operation log) are
+//! written in the next batch, because their log entries describe exactly that moment; the other
+//! keys go to a backlog, written in batches sized to the writer's measured pace from their
+//! value at that later time (a snapshot, so reading it later is always right). The next take
+//! happens when the backlog is empty. Nothing here ever waits on MongoDB, except SAVE and
+//! shutdown, which are meant to.
+
+use super::document::{
+    self, chunk_document, delete_db_statement, delete_generation_statement, delete_statement,
+    encode_value, is_large, key_document, log_meta_statement, op_documents, upsert_statement,
+    IdRef, Meta, INLINE_BYTES, MAX_KEY_BYTES, MAX_SEQ,
+};
+use super::writer::{Batch, Coll, FromWriter, Kind, Phase, ToWriter};
+use crate::commands::persistence::JournalInterval;
+use crate::commands::Server;
+use crate::network::unix_ms;
+use crate::store::{FastMap, FastSet, Key, Keyspace};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+/// An operation log may grow to the size of its snapshot (at least this much) before the
+/// value is snapshotted again: each command's cost stays proportional to its own size, and a
+/// rewrite of a value of N bytes happens only after N bytes of commands (amortized O(1)).
+pub const LOG_MIN_BYTES: u64 = 4 * 1024 * 1024;
+/// Operation-log documents per generation before a new snapshot (well under [`MAX_SEQ`]).
+const LOG_MAX_DOCS: u64 = MAX_SEQ / 4;
+/// Bounds of a backlog batch: keys (adapted to the writer's pace) and bytes.
+const BATCH_KEYS_MIN: usize = 100;
+const BATCH_KEYS_MAX: usize = 20_000;
+const BATCH_BYTES: usize = 16 * 1024 * 1024;
+/// A backlog batch should take the writer about this long.
+const BATCH_TARGET: Duration = Duration::from_millis(500);
+
+/// A watched key's state in MongoDB: its current generation and operation log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Persisted {
+    pub gen: i64,
+    pub nops: u32,
+    pub base_bytes: u64,
+    pub log_bytes: u64,
+}
+
+struct InFlight {
+    id: u64,
+    keys: usize,
+    sent: Instant,
+    /// Oldest change in the batch (Unix ms).
+    since_ms: u64,
+    /// Set when this batch is the last of a take: once it lands, everything changed before
+    /// that take is in MongoDB (LASTSAVE).
+    completes_take_ms: Option<u64>,
+}
+
+/// Everything the reactor keeps for persistence.
+pub struct Core {
+    to_writer: Sender<ToWriter>,
+    from_writer: Receiver<FromWriter>,
+    /// Watched keys: the values kept in MongoDB as a generation plus an operation log.
+    persisted: FastMap<(usize, Key), Persisted>,
+    next_gen: i64,
+    backlog: VecDeque<(usize, Key)>,
+    /// Oldest change among the backlog's keys, and when they were taken (Unix ms).
+    backlog_since_ms: u64,
+    backlog_take_ms: u64,
+    /// When the store first had unrecorded changes since the last take (Unix ms).
+    dirty_since_ms: Option<u64>,
+    in_flight: Option<InFlight>,
+    next_batch_id: u64,
+    /// The hand-off deadline the writer was asked to wake the reactor at.
+    wake_requested: Option<u64>,
+    batch_keys: usize,
+    /// BGSAVE asked for the next take now.
+    force: bool,
+    writer_exited: bool,
+    warned: FastSet<String>,
+}
+
+impl Core {
+    pub fn new(
+        to_writer: Sender<ToWriter>,
+        from_writer: Receiver<FromWriter>,
+        persisted: FastMap<(usize, Key), Persisted>,
+        next_gen: i64,
+    ) -> Self {
+        Core {
+            to_writer,
+            from_writer,
+            persisted,
+            next_gen: next_gen.max(1),
+            backlog: VecDeque::new(),
+            backlog_since_ms: 0,
+            backlog_take_ms: 0,
+            dirty_since_ms: None,
+            in_flight: None,
+            next_batch_id: 1,
+            wake_requested: None,
+            batch_keys: 1000,
+            force: false,
+            writer_exited: false,
+            warned: FastSet::default(),
+        }
+    }
+
+    /// Queues the deletion of keys (expired ones found at start-up).
+    pub fn queue_deletions(&mut self, keys: Vec<(usize, Key)>) {
+        if keys.is_empty() {
+            return;
+        }
+        let now = unix_ms();
+        self.backlog.extend(keys);
+        self.backlog_since_ms = now;
+        self.backlog_take_ms = now;
+    }
+
+    /// Watched keys (for the journal at start-up).
+    pub fn persisted_keys(&self) -> impl Iterator<Item = &(usize, Key)> {
+        self.persisted.keys()
+    }
+
+    fn warn_once(&mut self, what: String) {
+        if !self.warned.contains(&what) {
+            log::warn!("{what}");
+            self.warned.insert(what);
+        }
+    }
+
+    /// Handles the writer's reports without blocking.
+    pub fn drain(&mut self, ks: &mut Keyspace, server: &mut Server) {
+        while let Ok(event) = self.from_writer.try_recv() {
+            self.handle(event, server);
+        }
+        self.update_status(ks, server);
+    }
+
+    fn handle(&mut self, event: FromWriter, server: &mut Server) {
+        let status = &mut server.persistence;
+        match event {
+            FromWriter::Landed { id, keys, dropped } => {
+                let Some(flight) = self.in_flight.take_if(|f| f.id == id) else {
+                    return;
+                };
+                let elapsed = flight.sent.elapsed();
+                let now = unix_ms();
+                status.connected = true;
+                status.last_flush_ok = true;
+                status.last_flush_ms = now;
+                status.keys_written += keys as u64;
+                status.batches_written += 1;
+                status.dropped_items += dropped;
+                if let Some(take_ms) = flight.completes_take_ms {
+                    status.last_save_unix = take_ms / 1000;
+                    status.bgsave_in_progress = false;
+                }
+                // Size the next backlog batch to take about BATCH_TARGET at the pace measured.
+                if flight.keys >= BATCH_KEYS_MIN {
+                    let per_sec = flight.keys as f64 / elapsed.as_secs_f64().max(0.001);
+                    let target = (per_sec * BATCH_TARGET.as_secs_f64()) as usize;
+                    self.batch_keys = target.clamp(BATCH_KEYS_MIN, BATCH_KEYS_MAX);
+                }
+                log::debug!(
+                    "persisted batch {id}: {keys} keys in {} ms",
+                    elapsed.as_millis()
+                );
+            }
+            FromWriter::Failed {
+                id,
+                error,
+                unreachable,
+            } => {
+                if status.last_flush_ok || status.last_error != error {
+                    log::warn!("MongoDB write of batch {id} failed, retrying: {error}");
+                }
+                status.flush_errors += 1;
+                status.last_flush_ok = false;
+                status.last_error = error;
+                if unreachable {
+                    status.connected = false;
+                }
+            }
+            FromWriter::Exited => {
+                self.writer_exited = true;
+                self.in_flight = None;
+            }
+        }
+    }
+
+    fn update_status(&mut self, ks: &Keyspace, server: &mut Server) {
+        let status = &mut server.persistence;
+        status.backlog_keys = self.backlog.len() as u64;
+        status.in_flight_keys = self.in_flight.as_ref().map_or(0, |f| f.keys as u64);
+        let mut oldest = u64::MAX;
+        if let Some(flight) = &self.in_flight {
+            oldest = oldest.min(flight.since_ms);
+        }
+        if !self.backlog.is_empty() {
+            oldest = oldest.min(self.backlog_since_ms);
+        }
+        if let Some(since) = self.dirty_since_ms {
+            oldest = oldest.min(since);
+        }
+        status.oldest_unsaved_ms = if oldest == u64::MAX { 0 } else { oldest };
+        if oldest == u64::MAX && ks.pending_changes() == 0 && !self.force {
+            status.bgsave_in_progress = false;
+        }
+    }
+
+    /// Asks for the next take at once (BGSAVE).
+    pub fn request_force(&mut self, server: &mut Server) {
+        self.force = true;
+        server.persistence.bgsave_in_progress = true;
+    }
+
+    /// Hands a batch to the writer if it is idle and one is due. Called before every sleep of
+    /// the reactor; cheap when there is nothing to do.
+    pub fn pump(&mut self, ks: &mut Keyspace, server: &mut Server) {
+        // The reactor set the keyspace's clock at the start of this turn.
+        let now = ks.now_ms();
+        let pending = ks.pending_changes();
+        // A change's wait starts now even if a batch is in flight (for the lag and the
+        // interval).
+        if pending > 0 && self.dirty_since_ms.is_none() {
+            self.dirty_since_ms = Some(now);
+        }
+        self.drain(ks, server);
+        if self.in_flight.is_some() || self.writer_exited {
+            return;
+        }
+        let mut batch = Batch::new(self.next_batch_id);
+        let mut completes_take = None;
+        let mut since = self.backlog_since_ms;
+        if self.backlog.is_empty() {
+            if pending == 0 {
+                self.force = false;
+                self.update_status(ks, server);
+                return;
+            }
+            let dirty_since = self.dirty_since_ms.unwrap_or(now);
+            let due = dirty_since.saturating_add(server.config.persist_interval_ms);
+            if !self.force && now < due {
+                self.request_wake(due);
+                return;
+            }
+            self.force = false;
+            self.take(ks, server, &mut batch);
+            since = dirty_since;
+            self.backlog_since_ms = dirty_since;
+            self.backlog_take_ms = now;
+            if self.backlog.is_empty() {
+                completes_take = Some(now);
+            }
+        }
+        if !self.backlog.is_empty() {
+            self.fill_from_backlog(ks, server, &mut batch);
+            if self.backlog.is_empty() {
+                completes_take = Some(self.backlog_take_ms);
+            }
+        }
+        if batch.is_empty() {
+            if let Some(take_ms) = completes_take {
+                server.persistence.last_save_unix = take_ms / 1000;
+            }
+            self.update_status(ks, server);
+            return;
+        }
+        self.send(batch, since, completes_take);
+        self.update_status(ks, server);
+    }
+
+    fn request_wake(&mut self, due_ms: u64) {
+        if self.wake_requested == Some(due_ms) {
+            return;
+        }
+        self.wake_requested = Some(due_ms);
+        let at = Instant::now() + Duration::from_millis(due_ms.saturating_sub(unix_ms()));
+        // A full or closed channel only delays the hand-off to the reactor's next timed turn.
+        let _ = self.to_writer.try_send(ToWriter::WakeAt(at));
+    }
+
+    fn send(&mut self, batch: Batch, since_ms: u64, completes_take_ms: Option<u64>) {
+        let id = batch.id;
+        let keys = batch.keys;
+        self.next_batch_id += 1;
+        match self.to_writer.try_send(ToWriter::Batch(batch)) {
+            Ok(()) => {
+                self.in_flight = Some(InFlight {
+                    id,
+                    keys,
+                    sent: Instant::now(),
+                    since_ms,
+                    completes_take_ms,
+                });
+            }
+            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
+                // The writer is gone (it exits only when told to): nothing can be saved now.
+                self.warn_once(
+                    "the MongoDB writer thread is not running: changes are no longer persisted"
+                        .into(),
+                );
+                self.writer_exited = true;
+            }
+        }
+    }
+
+    /// Empties the store's and the journal's records: flushes and watched keys go into
+    /// `batch`, the other keys to the backlog.
+    fn take(&mut self, ks: &mut Keyspace, server: &mut Server, batch: &mut Batch) {
+        let mut interval = match server.journal.as_mut() {
+            Some(journal) => journal.take_interval(),
+            None => JournalInterval::default(),
+        };
+        let changes = ks.take_changes();
+        self.dirty_since_ms = None;
+        self.wake_requested = None;
+        for db in changes.flushed {
+            for coll in [Coll::Keys, Coll::Chunks, Coll::Ops] {
+                batch.push(Phase::Flush, coll, Kind::Delete, delete_db_statement(db));
+            }
+            let gone: Vec<(usize, Key)> = self
+                .persisted
+                .keys()
+                .filter(|(d, _)| db.is_none_or(|flushed| *d == flushed))
+                .cloned()
+                .collect();
+            for slot in gone {
+                self.persisted.remove(&slot);
+                if let Some(journal) = server.journal.as_mut() {
+                    journal.unwatch(&slot.1);
+                }
+            }
+        }
+        for slot in changes.keys {
+            if !self.persisted.is_empty() && self.persisted.contains_key(&slot) {
+                self.write_watched(ks, server, &mut interval, batch, slot);
+            } else {
+                self.backlog.push_back(slot);
+            }
+        }
+    }
+
+    /// Writes backlog keys into `batch`, up to the batch bounds.
+    fn fill_from_backlog(&mut self, ks: &mut Keyspace, server: &mut Server, batch: &mut Batch) {
+        let limit = self.batch_keys;
+        while batch.keys < limit && batch.bytes() < BATCH_BYTES {
+            let Some(slot) = self.backlog.pop_front() else {
+                break;
+            };
+            // Backlog keys are not watched, except expired ones queued at start-up.
+            let watched = self.persisted.get(&slot).copied();
+            self.write_current(ks, server, batch, slot.0, &slot.1, watched);
+        }
+    }
+
+    /// A watched key: append its journaled commands to its operation log when they explain
+    /// every change and the log is not due for compaction; otherwise a new snapshot.
+    fn write_watched(
+        &mut self,
+        ks: &mut Keyspace,
+        server: &mut Server,
+        interval: &mut JournalInterval,
+        batch: &mut Batch,
+        slot: (usize, Key),
+    ) {
+        let Some(state) = self.persisted.get(&slot).copied() else {
+            return;
+        };
+        let (db, key) = slot;
+        let clean = interval.take_clean(db, &key);
+        let mut dbm = ks.db(db);
+        let exp = dbm.expire_at(&key);
+        let appendable = match dbm.lookup_write(&key) {
+            None => false,
+            Some(value) => is_large(value),
+        };
+        if let (true, Some(ops)) = (appendable, clean) {
+            if ops.count == 0 {
+                // Only the expiry changed.
+                batch.push(
+                    Phase::Keys,
+                    Coll::Keys,
+                    Kind::Update,
+                    log_meta_statement(db, &key, state.nops, exp),
+                );
+                batch.keys += 1;
+                return;
+            }
+            let commands = ops.commands();
+            let (docs, size) = op_documents(db, state.gen, state.nops as u64, &commands);
+            let nops = state.nops as u64 + docs.len() as u64;
+            let log_bytes = state.log_bytes + size as u64;
+            if nops <= LOG_MAX_DOCS && log_bytes <= state.base_bytes.max(LOG_MIN_BYTES) {
+                for doc in docs {
+                    batch.push(
+                        Phase::Data,
+                        Coll::Ops,
+                        Kind::Update,
+                        upsert_statement(IdRef::Int(doc_id(&doc)), &doc),
+                    );
+                }
+                batch.push(
+                    Phase::Keys,
+                    Coll::Keys,
+                    Kind::Update,
+                    log_meta_statement(db, &key, nops as u32, exp),
+                );
+                batch.keys += 1;
+                server.persistence.log_appends += 1;
+                self.persisted.insert(
+                    (db, key),
+                    Persisted {
+                        nops: nops as u32,
+                        log_bytes,
+                        ..state
+                    },
+                );
+                return;
+            }
+        }
+        self.write_current(ks, server, batch, db, &key, Some(state));
+    }
+
+    /// Writes `key`'s current value as a snapshot (or its deletion). `watched` is its state
+    /// if it is a watched key.
+    fn write_current(
+        &mut self,
+        ks: &mut Keyspace,
+        server: &mut Server,
+        batch: &mut Batch,
+        db: usize,
+        key: &[u8],
+        watched: Option<Persisted>,
+    ) {
+        let kid = document::key_id(db, key);
+        let mut dbm = ks.db(db);
+        let exp = dbm.expire_at(key);
+        let Some(value) = dbm.lookup_write(key) else {
+            batch.push(
+                Phase::Keys,
+                Coll::Keys,
+                Kind::Delete,
+                delete_statement(IdRef::Binary(&kid)),
+            );
+            batch.keys += 1;
+            if let Some(state) = watched {
+                self.forget(server, db, key, state.gen, batch);
+            }
+            return;
+        };
+        if key.len() > MAX_KEY_BYTES {
+            self.warn_once(format!(
+                "a key of {} bytes is longer than the {} bytes persistence supports; it lives in memory only",
+                key.len(),
+                MAX_KEY_BYTES
+            ));
+            return;
+        }
+        let large = is_large(value);
+        let encoded = encode_value(value);
+        let inline = encoded.bytes <= INLINE_BYTES && encoded.chunks.len() == 1;
+        let gen = if large || !inline { self.new_gen() } else { 0 };
+        let chunks = if inline {
+            0
+        } else {
+            encoded.chunks.len() as u32
+        };
+        if !inline {
+            for (index, items) in encoded.chunks.iter().enumerate() {
+                let doc = chunk_document(db, gen, index as u64, items);
+                batch.push(
+                    Phase::Data,
+                    Coll::Chunks,
+                    Kind::Update,
+                    upsert_statement(IdRef::Int(document::seq_id(gen, index as u64)), &doc),
+                );
+            }
+        }
+        let meta = Meta {
+            db,
+            key,
+            type_name: encoded.type_name,
+            exp,
+            gen,
+            chunks,
+            nops: 0,
+            bytes: encoded.bytes as u64,
+        };
+        let doc = key_document(
+            &meta,
+            encoded.header.as_deref(),
+            if inline {
+                encoded.chunks.first().map(Vec::as_slice)
+            } else {
+                None
+            },
+        );
+        batch.push(
+            Phase::Keys,
+            Coll::Keys,
+            Kind::Update,
+            upsert_statement(IdRef::Binary(&kid), &doc),
+        );
+        batch.keys += 1;
+        if gen != 0 {
+            server.persistence.snapshots_written += 1;
+        }
+        if let Some(old) = watched {
+            for coll in [Coll::Chunks, Coll::Ops] {
+                batch.push(
+                    Phase::Cleanup,
+                    coll,
+                    Kind::Delete,
+                    delete_generation_statement(old.gen),
+                );
+            }
+        }
+        if gen != 0 {
+            self.persisted.insert(
+                (db, Key::from(key)),
+                Persisted {
+                    gen,
+                    nops: 0,
+                    base_bytes: encoded.bytes as u64,
+                    log_bytes: 0,
+                },
+            );
+            if watched.is_none() {
+                if let Some(journal) = server.journal.as_mut() {
+                    journal.watch(db, key);
+                }
+            }
+        } else if watched.is_some() {
+            self.persisted.remove(&(db, Key::from(key)));
+            if let Some(journal) = server.journal.as_mut() {
+                journal.unwatch(key);
+            }
+        }
+    }
+
+    /// Removes a watched key's generation after its deletion.
+    fn forget(&mut self, server: &mut Server, db: usize, key: &[u8], gen: i64, batch: &mut Batch) {
+        for coll in [Coll::Chunks, Coll::Ops] {
+            batch.push(
+                Phase::Cleanup,
+                coll,
+                Kind::Delete,
+                delete_generation_statement(gen),
+            );
+        }
+        self.persisted.remove(&(db, Key::from(key)));
+        if let Some(journal) = server.journal.as_mut() {
+            journal.unwatch(key);
+        }
+    }
+
+    fn new_gen(&mut self) -> i64 {
+        let gen = self.next_gen;
+        self.next_gen += 1;
+        gen
+    }
+
+    /// Hands over every pending change and waits until MongoDB acknowledged all of them, at
+    /// most `timeout`. Blocks the reactor (SAVE, shutdown).
+    pub fn save_blocking(
+        &mut self,
+        ks: &mut Keyspace,
+        server: &mut Server,
+        timeout: Duration,
+    ) -> Result<(), String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            while self.in_flight.is_some() {
+                if self.writer_exited {
+                    return Err("the MongoDB writer is not running".into());
+                }
+                let left = deadline.saturating_duration_since(Instant::now());
+                match self.from_writer.recv_timeout(left) {
+                    Ok(event) => self.handle(event, server),
+                    Err(RecvTimeoutError::Timeout) => {
+                        self.update_status(ks, server);
+                        let last = &server.persistence.last_error;
+                        return Err(format!(
+                            "MongoDB did not acknowledge every change within {} s{}",
+                            timeout.as_secs(),
+                            if last.is_empty() {
+                                String::new()
+                            } else {
+                                format!(" (last error: {last})")
+                            }
+                        ));
+                    }
+                    Err(RecvTimeoutError::Disconnected) => {
+                        self.writer_exited = true;
+                        return Err("the MongoDB writer is not running".into());
+                    }
+                }
+            }
+            if self.writer_exited {
+                return Err("the MongoDB writer is not running".into());
+            }
+            if self.backlog.is_empty() && ks.pending_changes() == 0 {
+                self.update_status(ks, server);
+                return Ok(());
+            }
+            self.force = true;
+            self.pump(ks, server);
+            if self.in_flight.is_none() && self.backlog.is_empty() && ks.pending_changes() == 0 {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Tells the writer to stop and waits (bounded) until it did.
+    pub fn stop_writer(&mut self, wait: Duration) {
+        let _ = self.to_writer.send(ToWriter::Stop);
+        let deadline = Instant::now() + wait;
+        if !self.writer_exited {
+            loop {
+                let left = deadline.saturating_duration_since(Instant::now());
+                match self.from_writer.recv_timeout(left) {
+                    Ok(FromWriter::Exited) | Err(_) => break,
+                    Ok(_) => {}
+                }
+            }
+        }
+        self.writer_exited = true;
+    }
+
+    /// Changes not yet acknowledged: store, backlog and in flight.
+    pub fn unsaved(&self, ks: &Keyspace) -> usize {
+        ks.pending_changes() + self.backlog.len() + self.in_flight.as_ref().map_or(0, |f| f.keys)
+    }
+}
+
+/// The `_id` of a document built by [`op_documents`] (its first field).
+fn doc_id(doc: &[u8]) -> i64 {
+    // Layout: size (4), type 0x12 (1), "_id\0" (4), then the int64.
+    doc.get(9..17)
+        .and_then(|b| <[u8; 8]>::try_from(b).ok())
+        .map(i64::from_le_bytes)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn op_document_ids_are_read_back() {
+        let commands = vec![vec![&b"append"[..], b"k", b"x"]];
+        let (docs, _) = op_documents(0, 7, 3, &commands);
+        assert_eq!(doc_id(&docs[0]), document::seq_id(7, 3));
+    }
+}

@@ -1,0 +1,967 @@
+//! Write-behind persistence against a real MongoDB-protocol server (`MONGODB_URI`, set by
+//! scripts/test.sh, which starts SecantusDB). Each test uses a database of its own, so tests
+//! run side by side; MongoDB is checked directly through the driver where the test is about
+//! what reached it. Without `MONGODB_URI` every test here prints why and skips.
+
+mod common;
+
+use common::{unique_name, RawConn, Server};
+use mongodb::bson::{doc, spec::BinarySubtype, Binary, Bson, Document};
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+/// The MongoDB URI, or `None` (with the reason printed) when persistence tests cannot run.
+fn mongodb_uri(test: &str) -> Option<String> {
+    match std::env::var("MONGODB_URI") {
+        Ok(uri) if !uri.is_empty() => Some(uri),
+        _ => {
+            eprintln!(
+                "skipping {test}: MONGODB_URI is not set (scripts/test.sh starts SecantusDB and sets it)"
+            );
+            None
+        }
+    }
+}
+
+/// A Reddish persisting to database `name` of `uri`, with extra arguments.
+fn start(uri: &str, name: &str, extra: &[&str]) -> Server {
+    let mut args = vec!["--mongodb-uri", uri, "--mongodb-database", name];
+    args.extend_from_slice(extra);
+    Server::start_with(&args)
+}
+
+/// The test's MongoDB database, read directly.
+struct Mongo {
+    db: mongodb::sync::Database,
+}
+
+impl Mongo {
+    fn open(uri: &str, name: &str) -> Mongo {
+        let client = mongodb::sync::Client::with_uri_str(uri).expect("MongoDB client");
+        Mongo {
+            db: client.database(name),
+        }
+    }
+
+    /// The document of `key` in database `db_index`.
+    fn key(&self, db_index: u32, key: &[u8]) -> Option<Document> {
+        let mut id = db_index.to_be_bytes().to_vec();
+        id.extend_from_slice(key);
+        let id = Bson::Binary(Binary {
+            subtype: BinarySubtype::Generic,
+            bytes: id,
+        });
+        self.db
+            .collection::<Document>("keys")
+            .find_one(doc! {"_id": id})
+            .run()
+            .expect("find_one")
+    }
+
+    fn count(&self, coll: &str, filter: Document) -> u64 {
+        self.db
+            .collection::<Document>(coll)
+            .count_documents(filter)
+            .run()
+            .expect("count_documents")
+    }
+
+    fn drop(self) {
+        let _ = self.db.drop().run();
+    }
+}
+
+fn bulk(value: &[u8]) -> Vec<u8> {
+    let mut out = format!("${}\r\n", value.len()).into_bytes();
+    out.extend_from_slice(value);
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+fn info_field(conn: &mut RawConn, name: &str) -> String {
+    let reply = conn.cmd(&["INFO", "persistence"]);
+    let text = String::from_utf8_lossy(&reply);
+    text.lines()
+        .find_map(|line| line.strip_prefix(&format!("{name}:")))
+        .unwrap_or_else(|| panic!("INFO has no {name}: {text}"))
+        .to_string()
+}
+
+fn info_u64(conn: &mut RawConn, name: &str) -> u64 {
+    info_field(conn, name).parse().expect("a number")
+}
+
+fn save(conn: &mut RawConn) {
+    conn.set_timeout(Duration::from_secs(120));
+    assert_eq!(conn.cmd(&["SAVE"]), b"+OK\r\n");
+    conn.set_timeout(common::REPLY_TIMEOUT);
+}
+
+/// Read commands whose replies must be identical before and after a restart.
+const SNAPSHOT_READS: &[&[&str]] = &[
+    &["GET", "str:bin"],
+    &["GET", "str:empty"],
+    &["GET", "str:int"],
+    &["GET", "str:big"],
+    &["GET", "str\0key\r\n"],
+    &["OBJECT", "ENCODING", "str:int"],
+    &["GRAPH.NODES", "graph:d"],
+    &["GRAPH.EDGES", "graph:d"],
+    &["GRAPH.EDGES", "graph:u"],
+    &["GRAPH.NODES", "graph:empty"],
+    &["GRAPH.SHORTESTPATH", "graph:d", "a", "c"],
+    &["TREE.RANGE", "tree:bytes", "-", "+"],
+    &["TREE.RANGE", "tree:num", "-inf", "+inf"],
+    &["TREE.LEN", "tree:empty"],
+    &["QUEUE.LEN", "queue"],
+    &["QUEUE.PEEK", "queue"],
+    &["STACK.LEN", "stack"],
+    &["STACK.PEEK", "stack"],
+    &["TYPE", "tree:empty"],
+    &["HGETALL", "hash:small"],
+    &["HGETALL", "hash:big"],
+    &["OBJECT", "ENCODING", "hash:small"],
+    &["OBJECT", "ENCODING", "hash:big"],
+    &["SMEMBERS", "set:ints"],
+    &["SMEMBERS", "set:bytes"],
+    &["OBJECT", "ENCODING", "set:ints"],
+    &["OBJECT", "ENCODING", "set:bytes"],
+    &["LRANGE", "list", "0", "-1"],
+    &["LRANGE", "list:big", "0", "-1"],
+    &["OBJECT", "ENCODING", "list"],
+    &["ZRANGE", "zset", "0", "-1", "WITHSCORES"],
+    &["ZRANGE", "zset:big", "0", "-1", "WITHSCORES"],
+    &["ZSCORE", "zset", "negzero"],
+    &["OBJECT", "ENCODING", "zset"],
+    &["OBJECT", "ENCODING", "zset:big"],
+    &["DBSIZE"],
+];
+
+fn snapshot(conn: &mut RawConn) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    for db in ["0", "3"] {
+        assert_eq!(conn.cmd(&["SELECT", db]), b"+OK\r\n");
+        for args in SNAPSHOT_READS {
+            out.push(conn.cmd(args));
+        }
+    }
+    assert_eq!(conn.cmd(&["SELECT", "0"]), b"+OK\r\n");
+    out
+}
+
+fn fill_every_type(conn: &mut RawConn) {
+    let binary: Vec<u8> = (0..=255u8).collect();
+    let big: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    for db in ["0", "3"] {
+        assert_eq!(conn.cmd(&["SELECT", db]), b"+OK\r\n");
+        assert_eq!(conn.cmd(&[&b"SET"[..], b"str:bin", &binary]), b"+OK\r\n");
+        assert_eq!(conn.cmd(&["SET", "str:empty", ""]), b"+OK\r\n");
+        assert_eq!(conn.cmd(&["SET", "str:int", "12345"]), b"+OK\r\n");
+        assert_eq!(conn.cmd(&[&b"SET"[..], b"str:big", &big]), b"+OK\r\n");
+        assert_eq!(conn.cmd(&["SET", "str\0key\r\n", db]), b"+OK\r\n");
+        assert_eq!(
+            conn.cmd(&["SET", "str:ttl", "v", "PX", "600000"]),
+            b"+OK\r\n"
+        );
+        assert_eq!(conn.cmd(&["GRAPH.CREATE", "graph:d"]), b"+OK\r\n");
+        assert_eq!(
+            conn.cmd(&["GRAPH.ADDEDGE", "graph:d", "a", "b", "WEIGHT", "2.5"]),
+            b":1\r\n"
+        );
+        assert_eq!(conn.cmd(&["GRAPH.ADDEDGE", "graph:d", "b", "c"]), b":1\r\n");
+        assert_eq!(
+            conn.cmd(&["GRAPH.ADDEDGE", "graph:d", "a", "c", "WEIGHT", "9"]),
+            b":1\r\n"
+        );
+        assert_eq!(
+            conn.cmd(&["GRAPH.ADDNODE", "graph:d", "lonely\0node"]),
+            b":1\r\n"
+        );
+        assert_eq!(
+            conn.cmd(&["GRAPH.CREATE", "graph:u", "UNDIRECTED"]),
+            b"+OK\r\n"
+        );
+        assert_eq!(
+            conn.cmd(&["GRAPH.ADDEDGE", "graph:u", "x", "y", "WEIGHT", "0.1"]),
+            b":1\r\n"
+        );
+        assert_eq!(conn.cmd(&["GRAPH.ADDEDGE", "graph:u", "y", "y"]), b":1\r\n");
+        assert_eq!(
+            conn.cmd(&["GRAPH.CREATE", "graph:empty", "UNDIRECTED"]),
+            b"+OK\r\n"
+        );
+        assert_eq!(conn.cmd(&["EXPIRE", "graph:empty", "500"]), b":1\r\n");
+        assert_eq!(
+            conn.cmd(&["TREE.CREATE", "tree:num", "NUMERIC"]),
+            b"+OK\r\n"
+        );
+        assert_eq!(
+            conn.cmd(&["TREE.SET", "tree:num", "10", "ten", "-1.5", "\0", "1e3", "k"]),
+            b":3\r\n"
+        );
+        assert_eq!(
+            conn.cmd(&[
+                &b"TREE.SET"[..],
+                b"tree:bytes",
+                b"\xff",
+                &binary,
+                b"",
+                b"empty"
+            ]),
+            b":2\r\n"
+        );
+        assert_eq!(conn.cmd(&["TREE.CREATE", "tree:empty"]), b"+OK\r\n");
+        assert_eq!(
+            conn.cmd(&["QUEUE.PUSH", "queue", "first", "", "x\r\ny", "last"]),
+            b":4\r\n"
+        );
+        assert_eq!(
+            conn.cmd(&["STACK.PUSH", "stack", "bottom", "\0", "top"]),
+            b":3\r\n"
+        );
+    }
+    assert_eq!(conn.cmd(&["SELECT", "0"]), b"+OK\r\n");
+}
+
+#[test]
+fn every_type_round_trips_with_ttls_and_binary_data() {
+    let Some(uri) = mongodb_uri("every_type_round_trips_with_ttls_and_binary_data") else {
+        return;
+    };
+    let name = unique_name("rt");
+    let mut server = start(&uri, &name, &[]);
+    let mut conn = server.raw();
+    fill_every_type(&mut conn);
+    let before = snapshot(&mut conn);
+    drop(conn);
+    server.restart();
+    let mut conn = server.raw();
+    let after = snapshot(&mut conn);
+    for (i, (b, a)) in before.iter().zip(&after).enumerate() {
+        assert_eq!(
+            String::from_utf8_lossy(a),
+            String::from_utf8_lossy(b),
+            "read {i} differs after restart"
+        );
+    }
+    for db in ["0", "3"] {
+        assert_eq!(conn.cmd(&["SELECT", db]), b"+OK\r\n");
+        let pttl = String::from_utf8_lossy(&conn.cmd(&["PTTL", "str:ttl"])).to_string();
+        let ms: i64 = pttl.trim_start_matches(':').trim().parse().unwrap();
+        assert!(
+            (500_000..=600_000).contains(&ms),
+            "PTTL after restart: {ms}"
+        );
+        let ttl = String::from_utf8_lossy(&conn.cmd(&["TTL", "graph:empty"])).to_string();
+        let ttl: i64 = ttl.trim_start_matches(':').trim().parse().unwrap();
+        assert!((400..=500).contains(&ttl), "TTL {ttl}");
+        assert_eq!(conn.cmd(&["TTL", "str:bin"]), b":-1\r\n");
+        // Queues and stacks keep their order.
+        let queue = conn.cmd(&["QUEUE.POP", "queue", "10"]);
+        assert_eq!(
+            queue,
+            b"*4\r\n$5\r\nfirst\r\n$0\r\n\r\n$4\r\nx\r\ny\r\n$4\r\nlast\r\n"
+        );
+        let stack = conn.cmd(&["STACK.POP", "stack", "10"]);
+        assert_eq!(stack, b"*3\r\n$3\r\ntop\r\n$1\r\n\0\r\n$6\r\nbottom\r\n");
+    }
+    drop(conn);
+    server.stop();
+    Mongo::open(&uri, &name).drop();
+}
+
+#[test]
+fn values_beyond_the_16mb_document_limit() {
+    let Some(uri) = mongodb_uri("values_beyond_the_16mb_document_limit") else {
+        return;
+    };
+    let name = unique_name("big");
+    let mut server = start(&uri, &name, &[]);
+    let mut conn = server.raw();
+    conn.set_timeout(Duration::from_secs(60));
+    let huge: Vec<u8> = (0..(20 * 1024 * 1024u32))
+        .map(|i| (i % 253) as u8)
+        .collect();
+    assert_eq!(conn.cmd(&[&b"SET"[..], b"huge", &huge]), b"+OK\r\n");
+    // One element over 16 MB inside a collection, between small ones.
+    let element: Vec<u8> = huge[..17 * 1024 * 1024].to_vec();
+    assert_eq!(
+        conn.cmd(&[&b"STACK.PUSH"[..], b"stack", b"a", &element, b"z"]),
+        b":3\r\n"
+    );
+    // Many elements: chunked over several documents.
+    let items: Vec<Vec<u8>> = (0..300_000)
+        .map(|i| format!("item-{i}").into_bytes())
+        .collect();
+    for batch in items.chunks(10_000) {
+        let mut args: Vec<&[u8]> = vec![b"QUEUE.PUSH", b"queue"];
+        args.extend(batch.iter().map(|i| &i[..]));
+        conn.cmd(&args);
+    }
+    save(&mut conn);
+    let mongo = Mongo::open(&uri, &name);
+    let doc = mongo.key(0, b"huge").expect("huge in MongoDB");
+    assert!(doc.get_i32("chunks").unwrap() >= 5, "{doc:?}");
+    assert!(mongo.count("chunks", doc! {}) >= 10);
+    drop(conn);
+    server.restart();
+    let mut conn = server.raw();
+    conn.set_timeout(Duration::from_secs(60));
+    assert_eq!(conn.cmd(&["GET", "huge"]), bulk(&huge));
+    assert_eq!(conn.cmd(&["QUEUE.LEN", "queue"]), b":300000\r\n");
+    assert_eq!(conn.cmd(&["QUEUE.POP", "queue"]), bulk(b"item-0"));
+    assert_eq!(conn.cmd(&["STACK.POP", "stack"]), bulk(b"z"));
+    assert_eq!(conn.cmd(&["STACK.POP", "stack"]), bulk(&element));
+    drop(conn);
+    server.stop();
+    mongo.drop();
+}
+
+/// A small change to a large collection appends to its operation log: the snapshot is not
+/// rewritten, and the log replays on load.
+#[test]
+fn small_changes_to_large_values_append_to_a_log() {
+    let Some(uri) = mongodb_uri("small_changes_to_large_values_append_to_a_log") else {
+        return;
+    };
+    let name = unique_name("log");
+    let mut server = start(&uri, &name, &[]);
+    let mut conn = server.raw();
+    let items: Vec<String> = (0..200_000).map(|i| format!("element-{i:08}")).collect();
+    for batch in items.chunks(10_000) {
+        let mut args = vec!["STACK.PUSH", "big"];
+        args.extend(batch.iter().map(String::as_str));
+        conn.cmd(&args);
+    }
+    let mut tree_args = vec!["TREE.SET".to_string(), "tree".to_string()];
+    for i in 0..5_000 {
+        tree_args.push(format!("k{i:05}"));
+        tree_args.push(format!("v{i}"));
+    }
+    conn.cmd(&tree_args);
+    let mut rpush = vec!["RPUSH".to_string(), "list".to_string()];
+    let mut zadd = vec!["ZADD".to_string(), "zset".to_string()];
+    for i in 0..5_000 {
+        rpush.push(format!("e{i}"));
+        zadd.push((i % 97).to_string());
+        zadd.push(format!("m{i}"));
+    }
+    conn.cmd(&rpush);
+    conn.cmd(&zadd);
+    save(&mut conn);
+    let mongo = Mongo::open(&uri, &name);
+    let base = mongo.key(0, b"big").expect("big");
+    let gen = base.get_i64("gen").unwrap();
+    let chunks = base.get_i32("chunks").unwrap();
+    assert!(gen > 0 && chunks >= 1, "{base:?}");
+    let snapshots = info_u64(&mut conn, "mongodb_snapshots_written");
+    // Each push is persisted on its own (SAVE after each): every one must be an append.
+    for i in 0..20 {
+        assert_eq!(
+            conn.cmd(&["STACK.PUSH", "big", &format!("pushed-{i}")]),
+            format!(":{}\r\n", 200_001 + i).into_bytes()
+        );
+        assert_eq!(
+            conn.cmd(&["TREE.SET", "tree", &format!("new{i}"), "x"]),
+            b":1\r\n"
+        );
+        conn.cmd(&["LPUSH", "list", &format!("pushed-{i}")]);
+        conn.cmd(&["LMOVE", "list", "list", "RIGHT", "LEFT"]);
+        conn.cmd(&["ZADD", "zset", "INCR", "1.25", &format!("m{i}")]);
+        conn.cmd(&["ZPOPMIN", "zset"]);
+        save(&mut conn);
+    }
+    assert!(conn.cmd(&["STACK.POP", "big", "3"]).starts_with(b"*3\r\n"));
+    assert_eq!(conn.cmd(&["TREE.DEL", "tree", "k00000"]), b":1\r\n");
+    assert_eq!(conn.cmd(&["EXPIRE", "big", "1000"]), b":1\r\n");
+    save(&mut conn);
+    assert_eq!(
+        info_u64(&mut conn, "mongodb_snapshots_written"),
+        snapshots,
+        "a small change rewrote a large value"
+    );
+    assert!(info_u64(&mut conn, "mongodb_log_appends") >= 82);
+    let after = mongo.key(0, b"big").expect("big");
+    assert_eq!(after.get_i64("gen").unwrap(), gen, "snapshot rewritten");
+    assert!(after.get_i32("nops").unwrap() >= 21);
+    assert!(after.get_i64("exp").is_ok(), "expiry persisted: {after:?}");
+    assert_eq!(mongo.count("chunks", doc! {}), chunks as u64);
+    let expected = snapshot_log_reads(&mut conn);
+    drop(conn);
+    server.restart();
+    let mut conn = server.raw();
+    assert_eq!(snapshot_log_reads(&mut conn), expected);
+    let ttl = String::from_utf8_lossy(&conn.cmd(&["TTL", "big"])).to_string();
+    let ttl: i64 = ttl.trim_start_matches(':').trim().parse().unwrap();
+    assert!((900..=1000).contains(&ttl), "TTL {ttl}");
+    // Replacing the value (not replayable) makes a new snapshot and drops the old generation.
+    assert_eq!(conn.cmd(&["DEL", "big"]), b":1\r\n");
+    assert_eq!(conn.cmd(&["STACK.PUSH", "big", "only"]), b":1\r\n");
+    save(&mut conn);
+    let fresh = mongo.key(0, b"big").expect("big");
+    assert_eq!(fresh.get_i64("gen").unwrap(), 0, "{fresh:?}");
+    assert_eq!(mongo.count("chunks", doc! {}), 0);
+    assert_eq!(
+        mongo.count(
+            "ops",
+            doc! {"_id": {"$lt": (gen + 1) << 20, "$gte": gen << 20}}
+        ),
+        0
+    );
+    drop(conn);
+    server.stop();
+    mongo.drop();
+}
+
+fn snapshot_log_reads(conn: &mut RawConn) -> Vec<Vec<u8>> {
+    vec![
+        conn.cmd(&["LLEN", "list"]),
+        conn.cmd(&["LRANGE", "list", "0", "50"]),
+        conn.cmd(&["LRANGE", "list", "-50", "-1"]),
+        conn.cmd(&["ZCARD", "zset"]),
+        conn.cmd(&["ZRANGE", "zset", "0", "50", "WITHSCORES"]),
+        conn.cmd(&["ZRANGE", "zset", "-50", "-1", "WITHSCORES"]),
+        conn.cmd(&["STACK.LEN", "big"]),
+        conn.cmd(&["STACK.PEEK", "big"]),
+        conn.cmd(&["TREE.LEN", "tree"]),
+        conn.cmd(&["TREE.RANGE", "tree", "-", "+", "LIMIT", "0", "5"]),
+        conn.cmd(&["TREE.RANGE", "tree", "[new", "+"]),
+    ]
+}
+
+fn write_keys(conn: &mut RawConn, prefix: &str, count: usize) {
+    let mut pipeline = Vec::new();
+    for i in 0..count {
+        pipeline.extend_from_slice(&common::encode_command(&[
+            "SET".to_string(),
+            format!("{prefix}:{i}"),
+            format!("value-{i}"),
+        ]));
+    }
+    conn.send(&pipeline);
+    for _ in 0..count {
+        assert_eq!(conn.read_reply(), b"+OK\r\n");
+    }
+}
+
+fn assert_keys(conn: &mut RawConn, prefix: &str, count: usize) {
+    for i in 0..count {
+        assert_eq!(
+            conn.cmd(&["GET", &format!("{prefix}:{i}")]),
+            bulk(format!("value-{i}").as_bytes()),
+            "{prefix}:{i}"
+        );
+    }
+}
+
+#[test]
+fn sigterm_and_sigint_lose_nothing() {
+    let Some(uri) = mongodb_uri("sigterm_and_sigint_lose_nothing") else {
+        return;
+    };
+    let name = unique_name("term");
+    // A long interval: nothing is handed over before the signal, so the shutdown flush does
+    // all the work.
+    let mut server = start(&uri, &name, &["--persist-interval-ms", "600000"]);
+    let mut conn = server.raw();
+    write_keys(&mut conn, "term", 3000);
+    drop(conn);
+    server.terminate();
+    let logs = server.logs();
+    assert!(logs.contains("Every change is in MongoDB"), "{logs}");
+    server.restart();
+    let mut conn = server.raw();
+    assert_keys(&mut conn, "term", 3000);
+    write_keys(&mut conn, "int", 2000);
+    drop(conn);
+    server.signal("INT");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while server.is_running() {
+        assert!(
+            Instant::now() < deadline,
+            "no exit after SIGINT\n{}",
+            server.logs()
+        );
+        sleep(Duration::from_millis(20));
+    }
+    server.restart();
+    let mut conn = server.raw();
+    assert_keys(&mut conn, "int", 2000);
+    assert_keys(&mut conn, "term", 3000);
+    drop(conn);
+    server.stop();
+    Mongo::open(&uri, &name).drop();
+}
+
+#[test]
+fn sigkill_loses_at_most_the_documented_window() {
+    let Some(uri) = mongodb_uri("sigkill_loses_at_most_the_documented_window") else {
+        return;
+    };
+    let name = unique_name("kill");
+    let interval_ms = 100u64;
+    let mut server = start(
+        &uri,
+        &name,
+        &["--persist-interval-ms", &interval_ms.to_string()],
+    );
+    let mut conn = server.raw();
+    // Writes at a pace MongoDB keeps up with, each key stamped with when it was acknowledged.
+    let started = Instant::now();
+    let mut acked = Vec::new();
+    for i in 0..400 {
+        assert_eq!(
+            conn.cmd(&["SET", &format!("k:{i}"), &format!("v{i}")]),
+            b"+OK\r\n"
+        );
+        acked.push(started.elapsed());
+        sleep(Duration::from_millis(5));
+    }
+    let lag_ms = info_u64(&mut conn, "mongodb_lag_ms");
+    let in_flight = info_u64(&mut conn, "mongodb_in_flight_keys");
+    let killed_at = started.elapsed();
+    server.kill();
+    server.restart();
+    let mut conn = server.raw();
+    let mut lost = Vec::new();
+    for (i, when) in acked.iter().enumerate() {
+        let reply = conn.cmd(&["GET", &format!("k:{i}")]);
+        if reply == b"$-1\r\n" {
+            lost.push((i, *when));
+        } else {
+            assert_eq!(reply, bulk(format!("v{i}").as_bytes()));
+        }
+    }
+    eprintln!(
+        "SIGKILL: {} of {} acknowledged keys lost; lag before the kill {lag_ms} ms, {in_flight} keys in flight",
+        lost.len(),
+        acked.len()
+    );
+    // What may be lost: changes not yet handed over (younger than the interval while MongoDB
+    // keeps up) and the batch in flight; INFO's lag just before the kill bounds both.
+    let window = Duration::from_millis(lag_ms.max(interval_ms)) + Duration::from_millis(50);
+    for (i, when) in &lost {
+        assert!(
+            killed_at.saturating_sub(*when) <= window,
+            "k:{i}, written {:?} before the kill, was lost (lag {lag_ms} ms, {in_flight} keys in flight, {} lost)",
+            killed_at - *when,
+            lost.len()
+        );
+    }
+    assert!(
+        lag_ms < interval_ms + 2000,
+        "MongoDB did not keep up with 200 writes/s: lag {lag_ms} ms"
+    );
+    drop(conn);
+    server.stop();
+    Mongo::open(&uri, &name).drop();
+}
+
+#[test]
+fn deletions_flushes_expiry_and_renames_reach_mongodb() {
+    let Some(uri) = mongodb_uri("deletions_flushes_expiry_and_renames_reach_mongodb") else {
+        return;
+    };
+    let name = unique_name("del");
+    let mut server = start(&uri, &name, &[]);
+    let mut conn = server.raw();
+    let mongo = Mongo::open(&uri, &name);
+    for key in ["a", "b", "c", "gone"] {
+        assert_eq!(conn.cmd(&["SET", key, "v"]), b"+OK\r\n");
+    }
+    assert_eq!(conn.cmd(&["SET", "short", "v", "PX", "200"]), b"+OK\r\n");
+    let items: Vec<String> = (0..2000).map(|i| format!("i{i}")).collect();
+    let mut push = vec!["QUEUE.PUSH", "bigq"];
+    push.extend(items.iter().map(String::as_str));
+    conn.cmd(&push);
+    let huge = vec![b'h'; 3 * 1024 * 1024];
+    assert_eq!(conn.cmd(&[&b"SET"[..], b"chunked", &huge]), b"+OK\r\n");
+    assert_eq!(conn.cmd(&["SELECT", "1"]), b"+OK\r\n");
+    assert_eq!(conn.cmd(&["SET", "in1", "v"]), b"+OK\r\n");
+    assert_eq!(conn.cmd(&["SELECT", "0"]), b"+OK\r\n");
+    save(&mut conn);
+    assert!(mongo.key(0, b"short").is_some());
+    assert!(mongo.key(1, b"in1").is_some());
+    assert!(mongo.count("chunks", doc! {}) > 0);
+
+    assert_eq!(conn.cmd(&["DEL", "a", "chunked"]), b":2\r\n");
+    assert_eq!(conn.cmd(&["RENAME", "b", "b2"]), b"+OK\r\n");
+    assert_eq!(conn.cmd(&["RENAME", "bigq", "bigq2"]), b"+OK\r\n");
+    assert_eq!(conn.cmd(&["GETDEL", "gone"]), b"$1\r\nv\r\n");
+    // Expired by the server's active expiry, never read again.
+    sleep(Duration::from_millis(600));
+    save(&mut conn);
+    assert!(mongo.key(0, b"a").is_none());
+    assert!(mongo.key(0, b"chunked").is_none());
+    assert_eq!(
+        mongo.count("chunks", doc! {}),
+        0,
+        "chunks of a deleted key remain"
+    );
+    assert!(mongo.key(0, b"b").is_none());
+    assert!(mongo.key(0, b"b2").is_some());
+    assert!(mongo.key(0, b"bigq").is_none());
+    assert!(mongo.key(0, b"bigq2").is_some());
+    assert!(mongo.key(0, b"gone").is_none());
+    assert!(
+        mongo.key(0, b"short").is_none(),
+        "expired key still in MongoDB"
+    );
+    assert!(mongo.key(0, b"c").is_some());
+
+    assert_eq!(conn.cmd(&["SELECT", "1"]), b"+OK\r\n");
+    assert_eq!(conn.cmd(&["FLUSHDB"]), b"+OK\r\n");
+    assert_eq!(conn.cmd(&["SELECT", "0"]), b"+OK\r\n");
+    save(&mut conn);
+    assert!(mongo.key(1, b"in1").is_none());
+    assert!(
+        mongo.key(0, b"c").is_some(),
+        "FLUSHDB of db 1 removed db 0's keys"
+    );
+
+    assert_eq!(conn.cmd(&["FLUSHALL"]), b"+OK\r\n");
+    assert_eq!(conn.cmd(&["SET", "after", "flush"]), b"+OK\r\n");
+    save(&mut conn);
+    assert_eq!(mongo.count("keys", doc! {}), 1);
+    assert!(mongo.key(0, b"after").is_some());
+    assert_eq!(mongo.count("ops", doc! {}), 0);
+    drop(conn);
+    server.restart();
+    let mut conn = server.raw();
+    assert_eq!(conn.cmd(&["DBSIZE"]), b":1\r\n");
+    assert_eq!(conn.cmd(&["GET", "after"]), b"$5\r\nflush\r\n");
+    drop(conn);
+    server.stop();
+    mongo.drop();
+}
+
+#[test]
+fn expired_keys_are_dropped_at_load() {
+    let Some(uri) = mongodb_uri("expired_keys_are_dropped_at_load") else {
+        return;
+    };
+    let name = unique_name("exp");
+    let mut server = start(&uri, &name, &[]);
+    let mut conn = server.raw();
+    assert_eq!(conn.cmd(&["SET", "soon", "v", "PX", "400"]), b"+OK\r\n");
+    assert_eq!(conn.cmd(&["SET", "stays", "v"]), b"+OK\r\n");
+    save(&mut conn);
+    drop(conn);
+    server.kill();
+    sleep(Duration::from_millis(600));
+    server.restart();
+    let mut conn = server.raw();
+    assert_eq!(conn.cmd(&["EXISTS", "soon", "stays"]), b":1\r\n");
+    save(&mut conn);
+    let mongo = Mongo::open(&uri, &name);
+    assert!(mongo.key(0, b"soon").is_none());
+    assert!(
+        server.logs().contains("1 expired keys dropped"),
+        "{}",
+        server.logs()
+    );
+    drop(conn);
+    server.stop();
+    mongo.drop();
+}
+
+#[test]
+fn save_bgsave_lastsave_and_info() {
+    let Some(uri) = mongodb_uri("save_bgsave_lastsave_and_info") else {
+        return;
+    };
+    let name = unique_name("save");
+    let mut server = start(&uri, &name, &["--persist-interval-ms", "600000"]);
+    let mut conn = server.raw();
+    let mongo = Mongo::open(&uri, &name);
+    assert_eq!(info_field(&mut conn, "mongodb_enabled"), "1");
+    assert_eq!(info_field(&mut conn, "mongodb_connection"), "connected");
+    assert_eq!(info_field(&mut conn, "mongodb_database"), name);
+    assert_eq!(info_field(&mut conn, "loading"), "0");
+    assert_eq!(conn.cmd(&["SET", "k", "v"]), b"+OK\r\n");
+    assert_eq!(conn.cmd(&["SET", "k", "v2"]), b"+OK\r\n");
+    assert_eq!(
+        info_u64(&mut conn, "mongodb_pending_keys"),
+        1,
+        "a key written twice is one change"
+    );
+    sleep(Duration::from_millis(1100));
+    assert!(info_u64(&mut conn, "mongodb_lag_ms") >= 1000);
+    // Nothing is handed over before the (long) interval...
+    assert!(mongo.key(0, b"k").is_none());
+    // ...but BGSAVE hands it over now.
+    assert_eq!(conn.cmd(&["BGSAVE"]), b"+Background saving started\r\n");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while mongo.key(0, b"k").is_none() {
+        assert!(Instant::now() < deadline, "BGSAVE did not reach MongoDB");
+        sleep(Duration::from_millis(50));
+    }
+    let before = String::from_utf8_lossy(&conn.cmd(&["LASTSAVE"])).to_string();
+    sleep(Duration::from_millis(1100));
+    assert_eq!(conn.cmd(&["SET", "k", "v3"]), b"+OK\r\n");
+    save(&mut conn);
+    let after = String::from_utf8_lossy(&conn.cmd(&["LASTSAVE"])).to_string();
+    assert!(after > before, "LASTSAVE {before} -> {after}");
+    assert_eq!(info_u64(&mut conn, "mongodb_pending_keys"), 0);
+    assert_eq!(info_u64(&mut conn, "mongodb_lag_ms"), 0);
+    assert_eq!(info_field(&mut conn, "mongodb_last_flush_status"), "ok");
+    assert!(info_u64(&mut conn, "mongodb_keys_written") >= 2);
+    let doc = mongo.key(0, b"k").unwrap();
+    assert_eq!(doc.get_str("type").unwrap(), "string");
+    // SHUTDOWN NOSAVE drops what is pending; SHUTDOWN saves it.
+    assert_eq!(conn.cmd(&["SET", "nosave", "x"]), b"+OK\r\n");
+    conn.send(&common::encode_command(&["SHUTDOWN", "NOSAVE"]));
+    assert!(conn.is_closed_within(Duration::from_secs(10)));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while server.is_running() {
+        assert!(Instant::now() < deadline);
+        sleep(Duration::from_millis(20));
+    }
+    server.restart();
+    let mut conn = server.raw();
+    assert_eq!(conn.cmd(&["GET", "nosave"]), b"$-1\r\n");
+    assert_eq!(conn.cmd(&["GET", "k"]), b"$2\r\nv3\r\n");
+    assert_eq!(conn.cmd(&["SET", "saved", "x"]), b"+OK\r\n");
+    conn.send(&common::encode_command(&["SHUTDOWN"]));
+    assert!(conn.is_closed_within(Duration::from_secs(10)));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while server.is_running() {
+        assert!(Instant::now() < deadline);
+        sleep(Duration::from_millis(20));
+    }
+    server.restart();
+    let mut conn = server.raw();
+    assert_eq!(conn.cmd(&["GET", "saved"]), b"$1\r\nx\r\n");
+    drop(conn);
+    server.stop();
+    mongo.drop();
+}
+
+#[test]
+fn unreachable_mongodb_at_start_up_fails_clearly() {
+    if mongodb_uri("unreachable_mongodb_at_start_up_fails_clearly").is_none() {
+        return;
+    }
+    // A port nothing listens on.
+    let port = common::free_port();
+    let started = Instant::now();
+    let output = Command::new(env!("CARGO_BIN_EXE_reddish"))
+        .args([
+            "--port",
+            &common::free_port().to_string(),
+            "--bind",
+            "127.0.0.1",
+        ])
+        .args([
+            "--mongodb-uri",
+            &format!("mongodb://127.0.0.1:{port}/?serverSelectionTimeoutMS=500"),
+        ])
+        .output()
+        .expect("run reddish");
+    let elapsed = started.elapsed();
+    let logs = String::from_utf8_lossy(&output.stderr).to_string()
+        + &String::from_utf8_lossy(&output.stdout);
+    assert!(!output.status.success());
+    assert!(logs.contains("is not reachable"), "{logs}");
+    assert!(
+        logs.contains("cannot reach MongoDB at mongodb://127.0.0.1"),
+        "{logs}"
+    );
+    assert!(
+        elapsed >= Duration::from_secs(25) && elapsed < Duration::from_secs(60),
+        "gave up after {elapsed:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// MongoDB outage: a SecantusDB of the test's own, killed and restarted on the same storage.
+// ---------------------------------------------------------------------------------------------
+
+fn secantusd_bin() -> PathBuf {
+    if let Some(path) = std::env::var_os("SECANTUSD_BIN").filter(|p| !p.is_empty()) {
+        return PathBuf::from(path);
+    }
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/test-env/bin/secantusd-py");
+    if venv.exists() {
+        return venv;
+    }
+    match common::find_in_path("secantusd-py") {
+        Some(path) => path,
+        None => panic!(
+            "MONGODB_URI is set but secantusd-py was not found (set SECANTUSD_BIN, or run scripts/test.sh, \
+             which installs it in target/test-env)"
+        ),
+    }
+}
+
+struct Secantus {
+    child: Child,
+    port: u16,
+    dir: PathBuf,
+}
+
+impl Secantus {
+    /// Starts SecantusDB on `port` (0: any) with its data in `dir`; returns once it listens.
+    fn start(dir: &PathBuf, port: u16) -> Secantus {
+        std::fs::create_dir_all(dir).unwrap();
+        let config = dir.join("secantusd.toml");
+        std::fs::write(&config, "").unwrap();
+        let mut child = Command::new(secantusd_bin())
+            .arg("--config")
+            .arg(&config)
+            .args([
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--standalone",
+            ])
+            .arg("--storage-path")
+            .arg(dir.join("data"))
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start secantusd-py");
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("listening on ").nth(1) {
+                    let port = rest
+                        .rsplit(':')
+                        .next()
+                        .and_then(|p| p.trim().parse::<u16>().ok());
+                    let _ = tx.send(port);
+                }
+            }
+        });
+        let port = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(Some(port)) => port,
+            other => {
+                let _ = child.kill();
+                panic!("SecantusDB did not start: {other:?}");
+            }
+        };
+        Secantus {
+            child,
+            port,
+            dir: dir.clone(),
+        }
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    fn restart(&mut self) {
+        self.kill();
+        let port = self.port;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            // The port may still be held for a moment after the kill.
+            let attempt = std::panic::catch_unwind(|| Secantus::start(&self.dir, port));
+            match attempt {
+                Ok(fresh) => {
+                    *self = fresh;
+                    return;
+                }
+                Err(_) if Instant::now() < deadline => sleep(Duration::from_millis(300)),
+                Err(e) => std::panic::resume_unwind(e),
+            }
+        }
+    }
+}
+
+impl Drop for Secantus {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+#[test]
+fn mongodb_outage_during_writes_loses_nothing_acknowledged() {
+    if mongodb_uri("mongodb_outage_during_writes_loses_nothing_acknowledged").is_none() {
+        return;
+    }
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(unique_name("secantus"));
+    let mut mongod = Secantus::start(&dir, 0);
+    let uri = format!(
+        "mongodb://127.0.0.1:{}/?serverSelectionTimeoutMS=1000",
+        mongod.port
+    );
+    let name = unique_name("outage");
+    let mut server = start(&uri, &name, &["--persist-interval-ms", "50"]);
+    let mut conn = server.raw();
+    let mut written = 0usize;
+    let mut write_for = |conn: &mut RawConn, duration: Duration| {
+        let until = Instant::now() + duration;
+        while Instant::now() < until {
+            // Hot keys are rewritten, new keys keep coming: both must land.
+            let i = written;
+            assert_eq!(
+                conn.cmd(&["SET", &format!("k:{i}"), &format!("v{i}")]),
+                b"+OK\r\n"
+            );
+            assert_eq!(
+                conn.cmd(&["INCR", "counter"]),
+                format!(":{}\r\n", i + 1).into_bytes()
+            );
+            written += 1;
+            sleep(Duration::from_millis(2));
+        }
+    };
+    write_for(&mut conn, Duration::from_secs(1));
+    mongod.kill();
+    // The server keeps serving while MongoDB is down.
+    write_for(&mut conn, Duration::from_secs(3));
+    assert_eq!(info_field(&mut conn, "mongodb_connection"), "disconnected");
+    assert!(info_u64(&mut conn, "mongodb_flush_errors") > 0);
+    assert!(info_u64(&mut conn, "mongodb_pending_keys") > 0);
+    mongod.restart();
+    write_for(&mut conn, Duration::from_secs(1));
+    let total = written;
+    save(&mut conn);
+    assert_eq!(info_field(&mut conn, "mongodb_connection"), "connected");
+    // Every acknowledged write is in MongoDB...
+    let mongo = Mongo::open(&format!("mongodb://127.0.0.1:{}", mongod.port), &name);
+    assert_eq!(mongo.count("keys", doc! {}), total as u64 + 1);
+    for i in (0..total).step_by(97) {
+        assert!(
+            mongo.key(0, format!("k:{i}").as_bytes()).is_some(),
+            "k:{i} missing"
+        );
+    }
+    // ...and reloads on restart.
+    drop(conn);
+    server.restart();
+    let mut conn = server.raw();
+    assert_keys_with(&mut conn, total);
+    assert_eq!(
+        conn.cmd(&["GET", "counter"]),
+        bulk(total.to_string().as_bytes())
+    );
+    drop(conn);
+    server.stop();
+    mongo.drop();
+    drop(mongod);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn assert_keys_with(conn: &mut RawConn, total: usize) {
+    for i in 0..total {
+        assert_eq!(
+            conn.cmd(&["GET", &format!("k:{i}")]),
+            bulk(format!("v{i}").as_bytes()),
+            "k:{i}"
+        );
+    }
+    assert_eq!(
+        conn.cmd(&["DBSIZE"]),
+        format!(":{}\r\n", total + 1).into_bytes()
+    );
+}
