@@ -228,7 +228,7 @@ fn redis_benchmark_strings() {
 
 fn redis_benchmark_data_types() {
     benchmark(
-        "lpush,rpush,lpop,rpop,sadd,hset,spop,zadd,zpopmin,lrange_100",
+        "lpush,rpush,lpop,rpop,sadd,hset,spop,zadd,zpopmin,lrange_100,lrange_300,lrange_600",
         &[
             "LPUSH",
             "RPUSH",
