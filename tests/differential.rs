@@ -1007,9 +1007,8 @@ fn randomkey_is_type_only() {
     );
 }
 
-/// Needs another type than strings; enable once lists, sets and hashes exist.
+/// String commands against keys holding lists, sets and hashes.
 #[test]
-#[ignore = "needs LPUSH/SADD/HSET: enable once lists, sets and hashes exist"]
 fn string_commands_on_other_types() {
     differential(
         r#"
