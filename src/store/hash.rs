@@ -440,23 +440,11 @@ impl HashValue {
                 packed.iter().for_each(|(f, v, _)| visit(f, v));
                 0
             }
-            HashRepr::Table(table) => {
-                let len = table.len() as u64;
-                let mut pos = if cursor == 0 || cursor > len {
-                    len
-                } else {
-                    cursor
-                };
-                let mut steps = 0;
-                while pos > 0 && steps < count.max(1) {
-                    pos -= 1;
-                    steps += 1;
-                    if let Some(slot) = table.at(pos as usize) {
-                        visit(slot.field(), slot.value());
-                    }
+            HashRepr::Table(table) => super::scan_positions(table.len(), cursor, count, |pos| {
+                if let Some(slot) = table.at(pos) {
+                    visit(slot.field(), slot.value());
                 }
-                pos
-            }
+            }),
         }
     }
 

@@ -735,29 +735,14 @@ impl DbMut<'_> {
     /// One SCAN step: visits up to `count` positions below `cursor` (0 = start), calling
     /// `visit` for each live key, and returns the next cursor (0 = done). O(count).
     pub fn scan(&mut self, cursor: u64, count: usize, mut visit: impl FnMut(&Key, &Value)) -> u64 {
-        let len = self.db.entries.len() as u64;
-        let mut pos = if cursor == 0 || cursor > len {
-            len
-        } else {
-            cursor
-        };
-        let mut steps = 0;
-        while pos > 0 && steps < count.max(1) {
-            pos -= 1;
-            steps += 1;
-            let Some((key, value)) = self.db.entries.get_index(pos as usize) else {
-                continue;
-            };
-            let expired = self
-                .db
-                .expires
-                .get(key)
-                .is_some_and(|&when| when <= self.now_ms);
-            if !expired {
-                visit(key, value);
+        let (entries, expires, now) = (&self.db.entries, &self.db.expires, self.now_ms);
+        super::scan_positions(entries.len(), cursor, count, |pos| {
+            if let Some((key, value)) = entries.get_index(pos) {
+                if expires.get(key).is_none_or(|&when| when > now) {
+                    visit(key, value);
+                }
             }
-        }
-        pos
+        })
     }
 
     /// Calls `visit` for every live key. O(n).

@@ -62,6 +62,30 @@ pub enum StoreError {
     Invalid(String),
 }
 
+/// One step of a SCAN-family walk over positions `0..len` of an insertion-indexed table:
+/// visits up to `count` positions below `cursor` (0 = start), downwards, and returns the next
+/// cursor (0 = done). Walking downwards keeps SCAN's guarantee when removals move the last
+/// entry into a hole; a cursor beyond any position handed out (garbage) ends the walk, as Redis
+/// does for a cursor past its table. O(count).
+pub fn scan_positions(len: usize, cursor: u64, count: usize, mut visit: impl FnMut(usize)) -> u64 {
+    if cursor >= 1 << 62 {
+        return 0;
+    }
+    let len = len as u64;
+    let mut pos = if cursor == 0 || cursor > len {
+        len
+    } else {
+        cursor
+    };
+    let mut steps = 0;
+    while pos > 0 && steps < count.max(1) {
+        pos -= 1;
+        steps += 1;
+        visit(pos as usize);
+    }
+    pos
+}
+
 /// Result of a store operation.
 pub type StoreResult<T> = Result<T, StoreError>;
 

@@ -649,23 +649,11 @@ impl SetValue {
                 ints.iter().for_each(|v| visit(Member::Int(v)));
                 0
             }
-            SetRepr::Table(table) => {
-                let len = table.len() as u64;
-                let mut pos = if cursor == 0 || cursor > len {
-                    len
-                } else {
-                    cursor
-                };
-                let mut steps = 0;
-                while pos > 0 && steps < count.max(1) {
-                    pos -= 1;
-                    steps += 1;
-                    if let Some(member) = table.at(pos as usize) {
-                        visit(Member::Bytes(member.as_bytes()));
-                    }
+            SetRepr::Table(table) => super::scan_positions(table.len(), cursor, count, |pos| {
+                if let Some(member) = table.at(pos) {
+                    visit(Member::Bytes(member.as_bytes()));
                 }
-                pos
-            }
+            }),
         }
     }
 }
