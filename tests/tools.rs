@@ -225,10 +225,9 @@ fn redis_benchmark_strings() {
 }
 
 #[test]
-
 fn redis_benchmark_data_types() {
     benchmark(
-        "lpush,rpush,lpop,rpop,sadd,hset,spop,zadd,zpopmin,lrange_100",
+        "lpush,rpush,lpop,rpop,sadd,hset,spop,zadd,zpopmin,lrange_100,lrange_300,lrange_600",
         &[
             "LPUSH",
             "RPUSH",
@@ -240,6 +239,8 @@ fn redis_benchmark_data_types() {
             "ZADD",
             "ZPOPMIN",
             "LRANGE_100 (first 100 elements)",
+            "LRANGE_300 (first 300 elements)",
+            "LRANGE_600 (first 600 elements)",
         ],
     );
 }

@@ -48,6 +48,8 @@
 //! - `REDDISH_DIFF_TRACE=1`: print every differential command with both replies.
 #![allow(dead_code)]
 
+pub mod reply;
+
 use std::fs::File;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
