@@ -7,8 +7,9 @@
 //! journal's are emptied: flushes and watched keys (large values with an operation log) are
 //! written in the next batch, because their log entries describe exactly that moment; the other
 //! keys go to a backlog, written in batches sized to the writer's measured pace from their
-//! value at that later time (a snapshot, so reading it later is always right). The next take
-//! happens when the backlog is empty. Nothing here ever waits on MongoDB, except SAVE and
+//! value at that later time (a snapshot, so reading it later is always right). A database the
+//! store reports as changed as a whole (most of its keys changed) is walked with the SCAN
+//! cursor instead, a batch at a time. The next take happens when the backlog is empty. Nothing here ever waits on MongoDB, except SAVE and
 //! shutdown, which are meant to.
 
 use super::document::{
