@@ -194,8 +194,10 @@ start_mongodb() {
     done
     [ -n "$port" ] || die "SecantusDB did not start within 60 s"
     BENCH_MONGODB_URI="mongodb://127.0.0.1:$port"
-    local stamp
-    stamp=$(find target/test-env -maxdepth 1 -name '.secantusdb-*' -printf '%f\n' 2>/dev/null | head -n 1)
+    local stamp="" file
+    for file in target/test-env/.secantusdb-*; do
+        [ -e "$file" ] && stamp=${file##*/}
+    done
     BENCH_MONGODB_NOTE="SecantusDB ${stamp#.secantusdb-} (target/test-env) started here under nice -n 19"
     log "SecantusDB (pid $pid) at $BENCH_MONGODB_URI"
 }

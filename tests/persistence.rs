@@ -496,6 +496,49 @@ fn sigterm_and_sigint_lose_nothing() {
     Mongo::open(&uri, &name).drop();
 }
 
+/// When most keys of a database change, the store stops recording each write (persistence
+/// then walks the whole database); deletions must still reach MongoDB.
+#[test]
+fn bulk_writes_over_most_keys_persist_with_their_deletions() {
+    let Some(uri) = mongodb_uri("bulk_writes_over_most_keys_persist_with_their_deletions") else {
+        return;
+    };
+    let name = unique_name("bulk");
+    let mut server = start(&uri, &name, &[]);
+    let mut conn = server.raw();
+    conn.set_timeout(Duration::from_secs(60));
+    write_keys(&mut conn, "old", 12_000);
+    save(&mut conn);
+    let mongo = Mongo::open(&uri, &name);
+    assert_eq!(mongo.count("keys", doc! {}), 12_000);
+    write_keys(&mut conn, "new", 25_000);
+    for i in 0..100 {
+        assert_eq!(conn.cmd(&["DEL", &format!("old:{i}")]), b":1\r\n");
+        assert_eq!(conn.cmd(&["DEL", &format!("new:{i}")]), b":1\r\n");
+    }
+    assert_eq!(conn.cmd(&["RENAME", "old:500", "renamed"]), b"+OK\r\n");
+    assert_eq!(conn.cmd(&["SET", "old:600", "changed"]), b"+OK\r\n");
+    save(&mut conn);
+    assert_eq!(mongo.count("keys", doc! {}), 12_000 + 25_000 - 200);
+    assert!(mongo.key(0, b"old:5").is_none());
+    assert!(mongo.key(0, b"new:5").is_none());
+    assert!(mongo.key(0, b"old:500").is_none());
+    assert!(mongo.key(0, b"renamed").is_some());
+    drop(conn);
+    server.restart();
+    let mut conn = server.raw();
+    assert_eq!(
+        conn.cmd(&["DBSIZE"]),
+        format!(":{}\r\n", 37_000 - 200).into_bytes()
+    );
+    assert_eq!(conn.cmd(&["GET", "old:600"]), b"$7\r\nchanged\r\n");
+    assert_eq!(conn.cmd(&["GET", "renamed"]), b"$9\r\nvalue-500\r\n");
+    assert_eq!(conn.cmd(&["GET", "new:24999"]), b"$11\r\nvalue-24999\r\n");
+    drop(conn);
+    server.stop();
+    mongo.drop();
+}
+
 #[test]
 fn sigkill_loses_at_most_the_documented_window() {
     let Some(uri) = mongodb_uri("sigkill_loses_at_most_the_documented_window") else {
@@ -572,7 +615,7 @@ fn deletions_flushes_expiry_and_renames_reach_mongodb() {
     for key in ["a", "b", "c", "gone"] {
         assert_eq!(conn.cmd(&["SET", key, "v"]), b"+OK\r\n");
     }
-    assert_eq!(conn.cmd(&["SET", "short", "v", "PX", "200"]), b"+OK\r\n");
+    assert_eq!(conn.cmd(&["SET", "short", "v", "EX", "600"]), b"+OK\r\n");
     let items: Vec<String> = (0..2000).map(|i| format!("i{i}")).collect();
     let mut push = vec!["QUEUE.PUSH", "bigq"];
     push.extend(items.iter().map(String::as_str));
@@ -591,6 +634,7 @@ fn deletions_flushes_expiry_and_renames_reach_mongodb() {
     assert_eq!(conn.cmd(&["RENAME", "b", "b2"]), b"+OK\r\n");
     assert_eq!(conn.cmd(&["RENAME", "bigq", "bigq2"]), b"+OK\r\n");
     assert_eq!(conn.cmd(&["GETDEL", "gone"]), b"$1\r\nv\r\n");
+    assert_eq!(conn.cmd(&["PEXPIRE", "short", "100"]), b":1\r\n");
     // Expired by the server's active expiry, never read again.
     sleep(Duration::from_millis(600));
     save(&mut conn);

@@ -185,6 +185,29 @@ pub fn classify(spec: &CommandSpec) -> OpClass {
         .unwrap_or(OpClass::Other)
 }
 
+/// Commands that, recorded twice in a row on one key, equal one command with the second's
+/// arguments appended (`LPUSH k a` + `LPUSH k b` = `LPUSH k a b`): merging them keeps the log
+/// about as compact as the data it adds.
+const MERGE_ARGS: &[&str] = &[
+    "lpush",
+    "rpush",
+    "sadd",
+    "srem",
+    "hset",
+    "hmset",
+    "hdel",
+    "zrem",
+    "queue.push",
+    "stack.push",
+    "tree.set",
+    "tree.del",
+    "graph.addnode",
+    "graph.delnode",
+];
+
+/// Largest merged command: past it a new one starts (a log document must stay small).
+const MERGE_MAX: usize = 1024 * 1024;
+
 /// The recorded commands of one key since the last hand-off.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct KeyOps {
@@ -192,18 +215,99 @@ pub struct KeyOps {
     /// and the bytes. Decode with [`KeyOps::commands`].
     pub packed: Vec<u8>,
     pub count: usize,
+    /// Offset of the last command in `packed`.
+    last: usize,
 }
 
 impl KeyOps {
-    fn push(&mut self, argv: &[&[u8]]) {
-        self.packed
-            .extend_from_slice(&(argv.len() as u32).to_le_bytes());
-        for arg in argv {
+    /// Records `argv`, merged into the previous command when that is equivalent. Returns the
+    /// bytes added.
+    fn push(&mut self, argv: &[&[u8]]) -> usize {
+        let before = self.packed.len();
+        if !self.merge(argv) {
+            self.last = self.packed.len();
             self.packed
-                .extend_from_slice(&(arg.len() as u32).to_le_bytes());
-            self.packed.extend_from_slice(arg);
+                .extend_from_slice(&(argv.len() as u32).to_le_bytes());
+            for arg in argv {
+                self.packed
+                    .extend_from_slice(&(arg.len() as u32).to_le_bytes());
+                self.packed.extend_from_slice(arg);
+            }
+            self.count += 1;
         }
-        self.count += 1;
+        self.packed.len() - before
+    }
+
+    /// Merges `argv` into the last command if it is the same mergeable command. O(len).
+    fn merge(&mut self, argv: &[&[u8]]) -> bool {
+        let (Some(name), true) = (argv.first(), self.count > 0) else {
+            return false;
+        };
+        let added: usize = argv.iter().skip(2).map(|a| a.len() + 4).sum();
+        if self.packed.len() - self.last + added > MERGE_MAX {
+            return false;
+        }
+        let last = &self.packed[self.last..];
+        let field = |at: usize| -> Option<usize> {
+            let bytes = last.get(at..at + 4)?;
+            Some(u32::from_le_bytes(bytes.try_into().ok()?) as usize)
+        };
+        let (Some(argc), Some(name_len)) = (field(0), field(4)) else {
+            return false;
+        };
+        let Some(last_name) = last.get(8..8 + name_len) else {
+            return false;
+        };
+        if !last_name.eq_ignore_ascii_case(name) {
+            return false;
+        }
+        let lower = name.to_ascii_lowercase();
+        let Ok(lower) = std::str::from_utf8(&lower) else {
+            return false;
+        };
+        if MERGE_ARGS.contains(&lower) {
+            let argc = argc + argv.len() - 2;
+            self.packed[self.last..self.last + 4].copy_from_slice(&(argc as u32).to_le_bytes());
+            for arg in &argv[2..] {
+                self.packed
+                    .extend_from_slice(&(arg.len() as u32).to_le_bytes());
+                self.packed.extend_from_slice(arg);
+            }
+            return true;
+        }
+        // APPEND k a + APPEND k b = APPEND k ab: grow the last argument.
+        if lower == "append" && argc == 3 && argv.len() == 3 {
+            let value_len_at = self.packed.len() - self.value_len_from_end();
+            let Some(old) = self
+                .packed
+                .get(value_len_at..value_len_at + 4)
+                .and_then(|b| <[u8; 4]>::try_from(b).ok())
+            else {
+                return false;
+            };
+            let grown = u32::from_le_bytes(old) as usize + argv[2].len();
+            self.packed[value_len_at..value_len_at + 4]
+                .copy_from_slice(&(grown as u32).to_le_bytes());
+            self.packed.extend_from_slice(argv[2]);
+            return true;
+        }
+        false
+    }
+
+    /// Distance from the end of `packed` back to the length field of the last command's last
+    /// argument.
+    fn value_len_from_end(&self) -> usize {
+        let mut at = self.last + 4;
+        let mut last_field = at;
+        while at + 4 <= self.packed.len() {
+            last_field = at;
+            let len = self.packed[at..at + 4]
+                .try_into()
+                .map(u32::from_le_bytes)
+                .unwrap_or(0) as usize;
+            at += 4 + len;
+        }
+        self.packed.len() - last_field
     }
 
     /// The recorded commands, oldest first. O(total bytes).
@@ -251,6 +355,13 @@ pub struct JournalInterval {
 }
 
 impl JournalInterval {
+    /// Whether `key` changed according to the journal (recorded, or tainted).
+    pub fn is_touched(&self, db: usize, key: &[u8]) -> bool {
+        self.tainted_all
+            || self.tainted.contains(key)
+            || self.entries.contains_key(&(db, Key::from(key)))
+    }
+
     /// The recorded commands of `key`, if they explain all its changes.
     pub fn take_clean(&mut self, db: usize, key: &[u8]) -> Option<KeyOps> {
         let ops = self.entries.remove(&(db, Key::from(key)))?;
@@ -340,8 +451,8 @@ impl Journal {
             self.taint_all();
             return;
         }
-        self.bytes += size;
-        self.interval
+        self.bytes += self
+            .interval
             .entries
             .entry((db, Key::from(key)))
             .or_default()
@@ -850,6 +961,27 @@ mod tests {
         );
     }
 
+    #[test]
+    fn consecutive_commands_merge() {
+        let mut ops = KeyOps::default();
+        ops.push(&[b"LPUSH", b"k", b"a"]);
+        ops.push(&[b"lpush", b"k", b"b", b"c"]);
+        ops.push(&[b"RPOP", b"k"]);
+        ops.push(&[b"APPEND", b"s", b"x"]);
+        ops.push(&[b"APPEND", b"s", b"yz"]);
+        ops.push(&[b"APPEND", b"s", b""]);
+        ops.push(&[b"HSET", b"h", b"f", b"1"]);
+        ops.push(&[b"HSET", b"h", b"f", b"2"]);
+        let expected: Vec<Vec<&[u8]>> = vec![
+            vec![b"LPUSH", b"k", b"a", b"b", b"c"],
+            vec![b"RPOP", b"k"],
+            vec![b"APPEND", b"s", b"xyz"],
+            vec![b"HSET", b"h", b"f", b"1", b"f", b"2"],
+        ];
+        assert_eq!(ops.commands(), expected);
+        assert_eq!(ops.count, 4);
+    }
+
     fn watching_harness() -> Harness {
         let mut h = Harness::new();
         h.server.journal = Some(Journal::new());
@@ -1025,10 +1157,9 @@ mod tests {
         h.text(&["queue.bpop", "nothing", "q", "0"]);
         let mut interval = h.server.journal.as_mut().unwrap().take_interval();
         let ops = interval.take_clean(0, b"s").unwrap();
-        let expected: Vec<Vec<&[u8]>> = vec![
-            vec![b"SREM", b"s", member.as_bytes()],
-            vec![b"SREM", b"s", moved.as_bytes()],
-        ];
+        // Consecutive SREMs merge into one.
+        let expected: Vec<Vec<&[u8]>> =
+            vec![vec![b"SREM", b"s", member.as_bytes(), moved.as_bytes()]];
         assert_eq!(ops.commands(), expected);
         let ops = interval.take_clean(0, b"q").unwrap();
         assert_eq!(ops.commands(), vec![vec![&b"QUEUE.POP"[..], b"q"]]);

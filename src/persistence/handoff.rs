@@ -7,8 +7,9 @@
 //! journal's are emptied: flushes and watched keys (large values with an operation log) are
 //! written in the next batch, because their log entries describe exactly that moment; the other
 //! keys go to a backlog, written in batches sized to the writer's measured pace from their
-//! value at that later time (a snapshot, so reading it later is always right). The next take
-//! happens when the backlog is empty. Nothing here ever waits on MongoDB, except SAVE and
+//! value at that later time (a snapshot, so reading it later is always right). A database the
+//! store reports as changed as a whole (most of its keys changed) is walked with the SCAN
+//! cursor instead, a batch at a time. The next take happens when the backlog is empty. Nothing here ever waits on MongoDB, except SAVE and
 //! shutdown, which are meant to.
 
 use super::document::{
@@ -66,6 +67,9 @@ pub struct Core {
     persisted: FastMap<(usize, Key), Persisted>,
     next_gen: i64,
     backlog: VecDeque<(usize, Key)>,
+    /// Databases whose every key is to be written (most of their keys changed), with the
+    /// SCAN cursor reached: walked a batch at a time, so no copy of all their keys is made.
+    scans: VecDeque<(usize, u64)>,
     /// Oldest change among the backlog's keys, and when they were taken (Unix ms).
     backlog_since_ms: u64,
     backlog_take_ms: u64,
@@ -95,6 +99,7 @@ impl Core {
             persisted,
             next_gen: next_gen.max(1),
             backlog: VecDeque::new(),
+            scans: VecDeque::new(),
             backlog_since_ms: 0,
             backlog_take_ms: 0,
             dirty_since_ms: None,
@@ -193,13 +198,13 @@ impl Core {
 
     fn update_status(&mut self, ks: &Keyspace, server: &mut Server) {
         let status = &mut server.persistence;
-        status.backlog_keys = self.backlog.len() as u64;
+        status.backlog_keys = self.backlog_len();
         status.in_flight_keys = self.in_flight.as_ref().map_or(0, |f| f.keys as u64);
         let mut oldest = u64::MAX;
         if let Some(flight) = &self.in_flight {
             oldest = oldest.min(flight.since_ms);
         }
-        if !self.backlog.is_empty() {
+        if !self.backlog_is_empty() {
             oldest = oldest.min(self.backlog_since_ms);
         }
         if let Some(since) = self.dirty_since_ms {
@@ -235,7 +240,7 @@ impl Core {
         let mut batch = Batch::new(self.next_batch_id);
         let mut completes_take = None;
         let mut since = self.backlog_since_ms;
-        if self.backlog.is_empty() {
+        if self.backlog_is_empty() {
             if pending == 0 {
                 self.force = false;
                 self.update_status(ks, server);
@@ -252,13 +257,13 @@ impl Core {
             since = dirty_since;
             self.backlog_since_ms = dirty_since;
             self.backlog_take_ms = now;
-            if self.backlog.is_empty() {
+            if self.backlog_is_empty() {
                 completes_take = Some(now);
             }
         }
-        if !self.backlog.is_empty() {
+        if !self.backlog_is_empty() {
             self.fill_from_backlog(ks, server, &mut batch);
-            if self.backlog.is_empty() {
+            if self.backlog_is_empty() {
                 completes_take = Some(self.backlog_take_ms);
             }
         }
@@ -342,19 +347,62 @@ impl Core {
                 self.backlog.push_back(slot);
             }
         }
+        for db in changes.whole {
+            // Its watched keys changed only if the journal saw them change; the scan below
+            // leaves them alone.
+            let watched: Vec<(usize, Key)> = self
+                .persisted
+                .keys()
+                .filter(|(d, key)| *d == db && interval.is_touched(db, key))
+                .cloned()
+                .collect();
+            for slot in watched {
+                self.write_watched(ks, server, &mut interval, batch, slot);
+            }
+            let start = ks.db(db).len() as u64;
+            if start > 0 {
+                self.scans.push_back((db, start));
+            }
+        }
     }
 
     /// Writes backlog keys into `batch`, up to the batch bounds.
     fn fill_from_backlog(&mut self, ks: &mut Keyspace, server: &mut Server, batch: &mut Batch) {
         let limit = self.batch_keys;
         while batch.keys < limit && batch.bytes() < BATCH_BYTES {
-            let Some(slot) = self.backlog.pop_front() else {
+            if let Some(slot) = self.backlog.pop_front() {
+                // Backlog keys are not watched, except expired ones queued at start-up.
+                let watched = self.persisted.get(&slot).copied();
+                self.write_current(ks, server, batch, slot.0, &slot.1, watched);
+                continue;
+            }
+            let Some((db, cursor)) = self.scans.pop_front() else {
                 break;
             };
-            // Backlog keys are not watched, except expired ones queued at start-up.
-            let watched = self.persisted.get(&slot).copied();
-            self.write_current(ks, server, batch, slot.0, &slot.1, watched);
+            let mut keys = Vec::new();
+            let next = ks
+                .db(db)
+                .scan(cursor, limit - batch.keys, |key, _| keys.push(key.clone()));
+            for key in keys {
+                // Watched keys were written at the take, from the journal.
+                let slot = (db, key);
+                if !self.persisted.contains_key(&slot) {
+                    self.write_current(ks, server, batch, slot.0, &slot.1, None);
+                }
+            }
+            if next != 0 {
+                self.scans.push_front((db, next));
+            }
         }
+    }
+
+    fn backlog_is_empty(&self) -> bool {
+        self.backlog.is_empty() && self.scans.is_empty()
+    }
+
+    /// Keys waiting in the backlog (a database walk counts the positions it has left). O(dbs).
+    fn backlog_len(&self) -> u64 {
+        self.backlog.len() as u64 + self.scans.iter().map(|(_, cursor)| cursor).sum::<u64>()
     }
 
     /// A watched key: append its journaled commands to its operation log when they explain
@@ -603,13 +651,13 @@ impl Core {
             if self.writer_exited {
                 return Err("the MongoDB writer is not running".into());
             }
-            if self.backlog.is_empty() && ks.pending_changes() == 0 {
+            if self.backlog_is_empty() && ks.pending_changes() == 0 {
                 self.update_status(ks, server);
                 return Ok(());
             }
             self.force = true;
             self.pump(ks, server);
-            if self.in_flight.is_none() && self.backlog.is_empty() && ks.pending_changes() == 0 {
+            if self.in_flight.is_none() && self.backlog_is_empty() && ks.pending_changes() == 0 {
                 return Ok(());
             }
         }
@@ -633,7 +681,8 @@ impl Core {
 
     /// Changes not yet acknowledged: store, backlog and in flight.
     pub fn unsaved(&self, ks: &Keyspace) -> usize {
-        ks.pending_changes() + self.backlog.len() + self.in_flight.as_ref().map_or(0, |f| f.keys)
+        let backlog = self.backlog_len();
+        ks.pending_changes() + backlog as usize + self.in_flight.as_ref().map_or(0, |f| f.keys)
     }
 }
 

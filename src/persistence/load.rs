@@ -17,8 +17,10 @@ use std::time::{Duration, Instant};
 
 /// How long start-up keeps trying to reach MongoDB before giving up.
 pub const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
-/// Per-attempt limits, unless the URI sets its own.
-const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Connection and server-selection limits, unless the URI sets its own: short enough that an
+/// outage is noticed and start-up retries a few times, long enough that a busy MongoDB (slow to
+/// answer the driver's heartbeats) is not taken for a lost one.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How often a large load logs its progress.
 const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 

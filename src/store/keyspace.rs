@@ -39,8 +39,13 @@ pub struct ChangeLog {
     /// Writes since start (Redis's `server.dirty`).
     pub writes: u64,
     /// Keys to persist per database, when tracking is on; a key written many times is
-    /// recorded once.
+    /// recorded once. In a database marked in `whole`, only deleted keys.
     dirty: Option<Vec<FastSet<Key>>>,
+    /// Databases where most keys changed since the last hand-off: every key counts as
+    /// changed, and only deletions are still recorded one by one. Recording each write costs a
+    /// lookup in a set as large as the changes; when nearly every key changes (bulk loads,
+    /// writes over random keys) that is wasted, since persistence will visit them all anyway.
+    whole: Vec<bool>,
     /// Databases flushed since the last hand-off, in order (`None` = all of them).
     flushed: Vec<Option<usize>>,
     /// Waited-on keys written since the reactor last looked (each once).
@@ -78,7 +83,14 @@ pub struct KeyEvent {
 pub struct ChangeBatch {
     pub flushed: Vec<Option<usize>>,
     pub keys: Vec<(usize, Key)>,
+    /// Databases every key of which counts as changed (`keys` then holds only their deleted
+    /// keys).
+    pub whole: Vec<usize>,
 }
+
+/// A database switches to recording only deletions (see `ChangeLog::whole`) once this many of
+/// its keys, and more than half of them, changed since the last hand-off.
+pub const WHOLE_DB_MIN_KEYS: usize = 10_000;
 
 /// All databases, the clock they expire by, and the change record.
 #[derive(Debug)]
@@ -150,6 +162,7 @@ impl Keyspace {
         self.changes
             .dirty
             .get_or_insert_with(|| (0..dbs).map(|_| FastSet::default()).collect());
+        self.changes.whole = vec![false; dbs];
     }
 
     /// Records that one more client waits on `key` of database `db`. O(1).
@@ -263,7 +276,15 @@ impl Keyspace {
     /// Number of keys waiting to be persisted.
     pub fn pending_changes(&self) -> usize {
         let keys: usize = self.changes.dirty.iter().flatten().map(|d| d.len()).sum();
-        keys + self.changes.flushed.len()
+        let whole: usize = self
+            .changes
+            .whole
+            .iter()
+            .zip(&self.dbs)
+            .filter(|(whole, _)| **whole)
+            .map(|(_, db)| db.entries.len())
+            .sum();
+        keys + whole + self.changes.flushed.len()
     }
 
     /// Takes everything recorded since the last call. O(dirty keys).
@@ -272,9 +293,13 @@ impl Keyspace {
         for (db, dirty) in self.changes.dirty.iter_mut().flatten().enumerate() {
             keys.extend(dirty.drain().map(|key| (db, key)));
         }
+        let whole = (0..self.changes.whole.len())
+            .filter(|&db| std::mem::take(&mut self.changes.whole[db]))
+            .collect();
         ChangeBatch {
             flushed: std::mem::take(&mut self.changes.flushed),
             keys,
+            whole,
         }
     }
 
@@ -296,6 +321,7 @@ impl Keyspace {
         self.changes.writes += 1;
         if let Some(dirty) = self.changes.dirty.as_mut() {
             dirty.iter_mut().for_each(|d| d.clear());
+            self.changes.whole.iter_mut().for_each(|w| *w = false);
             self.changes.flushed.clear();
             self.changes.flushed.push(None);
         }
@@ -512,8 +538,27 @@ impl DbMut<'_> {
             .as_mut()
             .and_then(|d| d.get_mut(self.index))
         {
-            // One probe, and the key is copied only when it is new.
-            dirty.get_or_insert_with(key, |k| k.into());
+            let whole = self.changes.whole.get_mut(self.index);
+            match whole {
+                Some(true) => {
+                    // Every key counts as changed: only a deletion needs recording.
+                    if !self.db.entries.contains_key(key) {
+                        dirty.get_or_insert_with(key, |k| k.into());
+                    }
+                }
+                Some(whole) => {
+                    // One probe, and the key is copied only when it is new.
+                    dirty.get_or_insert_with(key, |k| k.into());
+                    if dirty.len() >= WHOLE_DB_MIN_KEYS && dirty.len() * 2 > self.db.entries.len() {
+                        let entries = &self.db.entries;
+                        dirty.retain(|k| !entries.contains_key(&k[..]));
+                        *whole = true;
+                    }
+                }
+                None => {
+                    dirty.get_or_insert_with(key, |k| k.into());
+                }
+            }
         }
     }
 
@@ -777,6 +822,9 @@ impl DbMut<'_> {
             .and_then(|d| d.get_mut(self.index))
         {
             dirty.clear();
+            if let Some(whole) = self.changes.whole.get_mut(self.index) {
+                *whole = false;
+            }
             self.changes.flushed.push(Some(self.index));
         }
     }
@@ -864,6 +912,38 @@ mod tests {
         assert_eq!(batch.keys, vec![(0, Key::from(&b"a"[..]))]);
         assert_eq!(batch.flushed, vec![Some(1)]);
         assert_eq!(ks.pending_changes(), 0);
+    }
+
+    #[test]
+    fn most_keys_changed_marks_the_whole_database() {
+        let mut ks = Keyspace::new(2);
+        for i in 0..(WHOLE_DB_MIN_KEYS / 2) {
+            ks.db(0).insert(format!("old{i}").as_bytes(), s("v"), None);
+        }
+        ks.track_changes();
+        for i in 0..(WHOLE_DB_MIN_KEYS * 2) {
+            ks.db(0).insert(format!("k{i}").as_bytes(), s("v"), None);
+        }
+        ks.db(0).remove(b"k1");
+        ks.db(0).remove(b"old1");
+        ks.db(1).insert(b"other", s("v"), None);
+        let size = ks.db(0).len();
+        assert_eq!(ks.pending_changes(), size + 3);
+        let batch = ks.take_changes();
+        assert_eq!(batch.whole, vec![0]);
+        let mut keys: Vec<(usize, Key)> = batch.keys;
+        keys.sort();
+        assert_eq!(
+            keys,
+            vec![
+                (0, Key::from(&b"k1"[..])),
+                (0, Key::from(&b"old1"[..])),
+                (1, Key::from(&b"other"[..]))
+            ]
+        );
+        assert_eq!(ks.pending_changes(), 0);
+        ks.db(0).insert(b"k2", s("w"), None);
+        assert_eq!(ks.take_changes().whole, Vec::<usize>::new());
     }
 
     #[test]
