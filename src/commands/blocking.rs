@@ -1,10 +1,14 @@
 //! Blocking commands' shared machinery (BLPOP, BRPOP, BLMOVE, BZPOPMIN, QUEUE.BPOP, ...).
 //!
 //! A handler first tries its operation; when there is nothing to take it calls [`block`]. The
-//! reactor then parks the client on the keys. When one of them is written, the reactor runs the
-//! same command again for the clients waiting on it, longest-waiting first; a run that blocks
-//! again keeps its place in line and its original deadline. So every blocking command needs only
-//! its non-blocking logic, and none of them re-implements waiting.
+//! reactor then parks the client on the keys. When one of them is created with the awaited
+//! type, it joins a line of ready keys; the reactor takes them in the order they became ready
+//! and, for each, runs the same command again for the clients waiting on that key,
+//! longest-waiting first, while the key lasts. On such a run the command takes only from that
+//! key ([`serving_keys`]), as Redis serves a client from the key that was signalled rather than
+//! from the first of its keys holding data, and never trips over its other keys' types. A run
+//! that blocks again keeps its place in line and its original deadline. So every blocking
+//! command needs only its non-blocking logic, and none of them re-implements waiting.
 
 use super::{CmdError, Ctx};
 use crate::protocol::ReplyBuf;
@@ -61,6 +65,19 @@ pub fn awaited_type(command: &[u8]) -> Option<&'static str> {
         "queue" => Some("queue"),
         "stack" => Some("stack"),
         _ => None,
+    }
+}
+
+/// The keys a blocking command may take from on this run: all of `keys` on its first run, and
+/// only the key that became ready when the reactor runs it again for that key. O(keys).
+pub fn serving_keys<'k, 'a>(ctx: &Ctx, keys: &'k [&'a [u8]]) -> &'k [&'a [u8]] {
+    let Some(served) = ctx.client.served_key.as_deref() else {
+        return keys;
+    };
+    match keys.iter().position(|key| *key == served) {
+        Some(at) => &keys[at..=at],
+        // Not one of its keys: nothing is served on this run.
+        None => &[],
     }
 }
 
@@ -139,6 +156,18 @@ mod tests {
                     Err(CmdError::msg("ERR timeout is negative"))
                 );
             }
+        });
+    }
+
+    #[test]
+    fn a_run_for_a_ready_key_serves_from_that_key_only() {
+        with_ctx(|ctx| {
+            let keys: [&[u8]; 3] = [b"a", b"b", b"c"];
+            assert_eq!(serving_keys(ctx, &keys), &keys[..]);
+            ctx.client.served_key = Some(Key::from(&b"b"[..]));
+            assert_eq!(serving_keys(ctx, &keys), &[&b"b"[..]]);
+            ctx.client.served_key = Some(Key::from(&b"z"[..]));
+            assert!(serving_keys(ctx, &keys).is_empty());
         });
     }
 

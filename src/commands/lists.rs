@@ -562,7 +562,8 @@ fn blocking_pop(ctx: &mut Ctx, args: &mut Args, end: End) -> CmdResult {
         return Err(CmdError::Syntax);
     };
     let deadline = blocking::parse_timeout(ctx, timeout)?;
-    if !pop_first_nonempty(ctx, keys, end, MultiPopReply::KeyAndElement)? {
+    let serving = blocking::serving_keys(ctx, keys);
+    if !pop_first_nonempty(ctx, serving, end, MultiPopReply::KeyAndElement)? {
         blocking::block(ctx, keys, deadline, TimeoutReply::NullArray);
     }
     Ok(())
@@ -616,7 +617,8 @@ pub fn blmpop(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let parsed = parse_multi_pop(args)?;
     let deadline = blocking::parse_timeout(ctx, timeout)?;
     let reply = MultiPopReply::KeyAndElements(parsed.count);
-    if !pop_first_nonempty(ctx, parsed.keys, parsed.end, reply)? {
+    let serving = blocking::serving_keys(ctx, parsed.keys);
+    if !pop_first_nonempty(ctx, serving, parsed.end, reply)? {
         blocking::block(ctx, parsed.keys, deadline, TimeoutReply::NullArray);
     }
     Ok(())

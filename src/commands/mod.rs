@@ -108,6 +108,9 @@ pub struct ClientState {
     pub close_after_reply: bool,
     /// Set by a blocking command that found nothing to take; the reactor parks the client.
     pub block: Option<blocking::BlockRequest>,
+    /// Set by the reactor while it runs a parked command again: the key that became ready,
+    /// the only one the command may take from on that run (see [`blocking::serving_keys`]).
+    pub served_key: Option<Key>,
     /// Commands run as part of a transaction: blocking commands must not wait.
     pub in_multi: bool,
     /// Set by MULTI: the commands queued for EXEC. `None` outside a transaction.

@@ -5,7 +5,7 @@
 //! (with and without a count), QUEUE.BPOP as BLPOP.
 
 use super::args::int_arg;
-use super::blocking::{block, parse_timeout, TimeoutReply};
+use super::blocking::{block, parse_timeout, serving_keys, TimeoutReply};
 use super::{Args, CmdError, CmdResult, Ctx};
 use crate::config::KeyspaceEvents;
 use crate::protocol::ReplyBuf;
@@ -109,10 +109,11 @@ pub fn bpop(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         return Err(CmdError::Syntax);
     };
     let deadline = parse_timeout(ctx, timeout)?;
-    match ctx.db().queue_pop_first(keys)? {
+    let serving = serving_keys(ctx, keys);
+    match ctx.db().queue_pop_first(serving)? {
         Some((at, item)) => {
             ctx.out.array(2);
-            let key = keys.get(at).copied().unwrap_or_default();
+            let key = serving.get(at).copied().unwrap_or_default();
             ctx.out.bulk(key);
             ctx.out.bulk(&item);
             notify_pop(ctx, "queue.pop", key);

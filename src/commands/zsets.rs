@@ -3,7 +3,7 @@
 //! score] pairs).
 
 use super::args::{int_arg, is_keyword};
-use super::blocking::{block, parse_timeout, TimeoutReply};
+use super::blocking::{block, parse_timeout, serving_keys, TimeoutReply};
 use super::keys::{parse_cursor, parse_scan_options};
 use super::{Args, CmdError, CmdResult, Ctx};
 use crate::config::KeyspaceEvents;
@@ -503,15 +503,16 @@ fn blocking_pop(ctx: &mut Ctx, args: &mut Args, max: bool) -> CmdResult {
         return Err(CmdError::Syntax);
     };
     let deadline = parse_timeout(ctx, timeout)?;
-    match ctx.db().zpop(keys, max, 1)? {
+    let serving = serving_keys(ctx, keys);
+    match ctx.db().zpop(serving, max, 1)? {
         Some((index, items)) => {
             ctx.out.array(1 + items.len() * 2);
-            ctx.out.bulk(keys[index]);
+            ctx.out.bulk(serving[index]);
             for (member, score) in &items {
                 ctx.out.bulk(member);
                 ctx.out.double(*score);
             }
-            notify_removal(ctx, pop_event(max), keys[index]);
+            notify_removal(ctx, pop_event(max), serving[index]);
         }
         None => block(ctx, keys, deadline, TimeoutReply::NullArray),
     }
@@ -565,12 +566,13 @@ fn mpop_generic(ctx: &mut Ctx, args: &mut Args, blocking: bool) -> CmdResult {
         Some(arg) => parse_timeout(ctx, arg)?,
         None => None,
     };
-    match ctx.db().zpop(keys, max, count.unwrap_or(1))? {
+    let serving = serving_keys(ctx, keys);
+    match ctx.db().zpop(serving, max, count.unwrap_or(1))? {
         Some((index, items)) => {
             ctx.out.array(2);
-            ctx.out.bulk(keys[index]);
+            ctx.out.bulk(serving[index]);
             reply_owned_pairs(ctx.out, &items, true, true);
-            notify_removal(ctx, pop_event(max), keys[index]);
+            notify_removal(ctx, pop_event(max), serving[index]);
         }
         None if blocking => block(ctx, keys, deadline, TimeoutReply::NullArray),
         None => ctx.out.null_array(),

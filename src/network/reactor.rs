@@ -502,17 +502,17 @@ impl Reactor {
         let Some(request) = client.state.block.take() else {
             return;
         };
+        let awaited_type = argv.first().and_then(|name| awaited_type(name));
         for key in &request.keys {
             self.waiting
                 .entry((request.db, key.clone()))
                 .or_default()
                 .push_back(token);
-            self.ks.add_waiter(request.db, key);
+            self.ks.add_waiter(request.db, key, awaited_type);
         }
         if let Some(deadline) = request.deadline {
             self.deadlines.insert((deadline, token));
         }
-        let awaited_type = argv.first().and_then(|name| awaited_type(name));
         client.blocked = Some(Blocked {
             request,
             argv,
@@ -533,7 +533,7 @@ impl Reactor {
                     self.waiting.remove(&slot);
                 }
             }
-            self.ks.remove_waiter(db, key);
+            self.ks.remove_waiter(db, key, blocked.awaited_type);
         }
         if let Some(deadline) = blocked.request.deadline {
             self.deadlines.remove(&(deadline, token));
@@ -542,44 +542,46 @@ impl Reactor {
         Some(blocked)
     }
 
-    /// Runs the commands of clients blocked on keys that were written, longest-waiting first,
-    /// until no written key has waiters left to serve.
+    /// Serves the ready keys in the order they became ready, as Redis does: for each key, the
+    /// clients waiting on it for its type run their command again, longest-waiting first,
+    /// taking from that key, until it is gone. Keys made ready meanwhile (a BLMOVE creating
+    /// its destination) join the end of the line.
     fn serve_ready_keys(&mut self) {
-        while self.ks.has_ready() {
-            for (db, key) in self.ks.take_ready() {
-                let Some(queue) = self.waiting.get(&(db, key.clone())) else {
-                    continue;
+        while let Some((db, key)) = self.ks.pop_ready() {
+            let slot = (db, key);
+            let Some(queue) = self.waiting.get(&slot) else {
+                continue;
+            };
+            let in_line: Vec<usize> = queue.iter().copied().collect();
+            let key = slot.1;
+            for token in in_line {
+                let Some(held) = self.ks.db(db).lookup_write(&key).map(|v| v.type_name()) else {
+                    break;
                 };
-                let in_line: Vec<usize> = queue.iter().copied().collect();
-                for token in in_line {
-                    let Some(held) = self.ks.db(db).lookup_write(&key).map(|v| v.type_name())
-                    else {
-                        break;
-                    };
-                    let awaited = self
-                        .clients
-                        .get(token)
-                        .and_then(Option::as_ref)
-                        .and_then(|c| c.blocked.as_ref())
-                        .and_then(|b| b.awaited_type);
-                    if awaited.is_some_and(|t| t != held) {
-                        continue;
-                    }
-                    self.rerun_blocked(token);
+                let awaited = self
+                    .clients
+                    .get(token)
+                    .and_then(Option::as_ref)
+                    .and_then(|c| c.blocked.as_ref())
+                    .and_then(|b| b.awaited_type);
+                if awaited.is_some_and(|t| t != held) {
+                    continue;
                 }
+                self.rerun_blocked(token, &key);
             }
         }
     }
 
-    /// Runs a parked client's command again; it stays parked (same place, same deadline) if
-    /// the command would block again.
-    fn rerun_blocked(&mut self, token: usize) {
+    /// Runs a parked client's command again to take from `ready`, the key it is served
+    /// from; it stays parked (same place, same deadline) if the command would block again.
+    fn rerun_blocked(&mut self, token: usize, ready: &Key) {
         let Some(mut client) = self.clients.get_mut(token).and_then(Option::take) else {
             return;
         };
         if let Some(blocked) = client.blocked.as_ref() {
             let argv: Vec<&[u8]> = blocked.argv.iter().map(Vec::as_slice).collect();
             let directory = Directory(&self.clients);
+            client.state.served_key = Some(ready.clone());
             let mut ctx = Ctx {
                 ks: &mut self.ks,
                 server: &mut self.server,
@@ -588,6 +590,7 @@ impl Reactor {
                 out: &mut client.out,
             };
             commands::execute(&mut ctx, &argv);
+            client.state.served_key = None;
             if client.state.block.take().is_none() {
                 self.unpark(token, &mut client);
                 self.queue_write(token, &mut client);

@@ -8,6 +8,7 @@
 use super::value::Value;
 use super::{FastMap, FastSet, IndexedMap, StoreError, StoreResult};
 use rand::Rng;
+use std::collections::VecDeque;
 
 /// A key: binary-safe bytes, stored inline up to 16 bytes.
 pub type Key = super::ShortBytes;
@@ -48,8 +49,12 @@ pub struct ChangeLog {
     whole: Vec<bool>,
     /// Databases flushed since the last hand-off, in order (`None` = all of them).
     flushed: Vec<Option<usize>>,
-    /// Waited-on keys written since the reactor last looked (each once).
-    ready: Vec<(usize, Key)>,
+    /// Waited-on keys made ready and not yet served, in the order they were signalled (each
+    /// at most once while it is in line), as Redis's `ready_keys`.
+    ready: VecDeque<(usize, Key)>,
+    /// How many waits there are per awaited type (`None`: any type), across databases: a key
+    /// created with a type nobody waits for is not signalled, as in Redis.
+    waited_types: Vec<(Option<&'static str>, u32)>,
     /// Clients whose watched keys changed since they watched them: their EXEC fails.
     cas_dirty: FastSet<u64>,
     /// Which [`KeyEventKind`]s to record (a bit per kind; 0 = record nothing).
@@ -165,33 +170,48 @@ impl Keyspace {
         self.changes.whole = vec![false; dbs];
     }
 
-    /// Records that one more client waits on `key` of database `db`. O(1).
-    pub fn add_waiter(&mut self, db: usize, key: &[u8]) {
+    /// Records that one more client waits on `key` of database `db` for a value of type
+    /// `awaited` (a [`Value::type_name`]; `None`: any type). O(1).
+    pub fn add_waiter(&mut self, db: usize, key: &[u8], awaited: Option<&'static str>) {
         if let Some(db) = self.dbs.get_mut(db) {
             *db.waited.entry(key.into()).or_insert(0) += 1;
+            let types = &mut self.changes.waited_types;
+            match types.iter_mut().find(|(t, _)| *t == awaited) {
+                Some((_, count)) => *count += 1,
+                None => types.push((awaited, 1)),
+            }
         }
     }
 
-    /// Records that a client stopped waiting on `key`. O(1).
-    pub fn remove_waiter(&mut self, db: usize, key: &[u8]) {
+    /// Records that a client stopped waiting on `key` (with the `awaited` type it was added
+    /// with). O(1).
+    pub fn remove_waiter(&mut self, db: usize, key: &[u8], awaited: Option<&'static str>) {
         if let Some(db) = self.dbs.get_mut(db) {
             if let Some(count) = db.waited.get_mut(key) {
                 *count -= 1;
                 if *count == 0 {
                     db.waited.remove(key);
                 }
+                let types = &mut self.changes.waited_types;
+                if let Some(at) = types.iter().position(|(t, _)| *t == awaited) {
+                    types[at].1 -= 1;
+                    if types[at].1 == 0 {
+                        types.swap_remove(at);
+                    }
+                }
             }
         }
     }
 
-    /// True if a waited-on key was written since [`Self::take_ready`] was last called.
+    /// True if a waited-on key is ready to be served.
     pub fn has_ready(&self) -> bool {
         !self.changes.ready.is_empty()
     }
 
-    /// Waited-on keys written since the last call, in the order they were first written.
-    pub fn take_ready(&mut self) -> Vec<(usize, Key)> {
-        std::mem::take(&mut self.changes.ready)
+    /// The next ready key to serve, oldest signal first. A key can be signalled again once it
+    /// was taken, so serving one key may queue more behind the rest. O(1).
+    pub fn pop_ready(&mut self) -> Option<(usize, Key)> {
+        self.changes.ready.pop_front()
     }
 
     /// Chooses which key events are recorded for [`Self::take_key_events`] (a bitwise OR of
@@ -515,22 +535,36 @@ impl DbMut<'_> {
         self.db.entries.contains_key(key)
     }
 
+    /// Puts a key just created with a value of `type_name` in line to be served, if clients
+    /// wait on it and some client waits for that type. As in Redis, only creation signals:
+    /// a key that already existed had no data its waiters could take (they would not be
+    /// waiting), and a key already in line is not queued twice. O(1) plus the keys in line.
+    fn signal_if_waited(&mut self, key: &[u8], type_name: &'static str) {
+        if self.db.waited.is_empty() || !self.db.waited.contains_key(key) {
+            return;
+        }
+        let awaited = self
+            .changes
+            .waited_types
+            .iter()
+            .any(|(t, _)| t.is_none_or(|t| t == type_name));
+        let index = self.index;
+        if awaited
+            && !self
+                .changes
+                .ready
+                .iter()
+                .any(|(db, k)| *db == index && &**k == key)
+        {
+            self.changes.ready.push_back((index, key.into()));
+        }
+    }
+
     /// Records that `key` changed: counts a write and marks it for persistence.
     pub fn modified(&mut self, key: &[u8]) {
         self.changes.writes += 1;
         if !self.db.watched.is_empty() {
             self.touch_watched(key);
-        }
-        if !self.db.waited.is_empty() && self.db.waited.contains_key(key) {
-            let index = self.index;
-            if !self
-                .changes
-                .ready
-                .iter()
-                .any(|(db, k)| *db == index && &**k == key)
-            {
-                self.changes.ready.push((index, key.into()));
-            }
         }
         if let Some(dirty) = self
             .changes
@@ -574,8 +608,10 @@ impl DbMut<'_> {
         match self.db.entries.get_mut(key) {
             Some(slot) => *slot = value,
             None => {
+                let type_name = value.type_name();
                 self.db.entries.insert(key.into(), value);
                 self.record_event(KeyEventKind::New, key);
+                self.signal_if_waited(key, type_name);
             }
         }
         self.replace_ttl(key, ttl);
@@ -667,8 +703,11 @@ impl DbMut<'_> {
         create: fn() -> Value,
     ) -> StoreResult<&mut T> {
         if !self.exists(key) {
-            self.db.entries.insert(key.into(), create());
+            let value = create();
+            let type_name = value.type_name();
+            self.db.entries.insert(key.into(), value);
             self.record_event(KeyEventKind::New, key);
+            self.signal_if_waited(key, type_name);
         }
         match self.db.entries.get_mut(key) {
             Some(value) => extract(value).ok_or(StoreError::WrongType),
@@ -947,17 +986,39 @@ mod tests {
     }
 
     #[test]
-    fn writes_to_waited_keys_are_reported_once() {
+    fn creations_of_waited_keys_are_signalled_in_order_once() {
         let mut ks = Keyspace::new(2);
-        ks.add_waiter(1, b"q");
-        ks.db(0).insert(b"q", s("x"), None);
+        ks.add_waiter(1, b"q", Some("list"));
+        ks.add_waiter(1, b"r", Some("list"));
+        ks.db(0).insert(b"q", Value::new_list(), None);
         assert!(!ks.has_ready(), "another database's key of the same name");
         ks.db(1).insert(b"q", s("x"), None);
-        ks.db(1).insert(b"q", s("y"), None);
-        assert_eq!(ks.take_ready(), vec![(1, Key::from(&b"q"[..]))]);
-        ks.remove_waiter(1, b"q");
-        ks.db(1).insert(b"q", s("z"), None);
+        assert!(!ks.has_ready(), "a type nobody waits for");
+        ks.db(1).remove(b"q");
+        let created = ks
+            .db(1)
+            .write_typed_or_create(b"r", Value::as_list_mut, Value::new_list)
+            .is_ok();
+        assert!(created);
+        ks.db(1).insert(b"q", Value::new_list(), None);
+        ks.db(1).remove(b"r");
+        ks.db(1).insert(b"r", Value::new_list(), None);
+        ks.db(1).insert(b"q", Value::new_list(), None);
+        assert_eq!(ks.pop_ready(), Some((1, Key::from(&b"r"[..]))));
+        // Taken out of line, a key can be signalled again.
+        ks.db(1).remove(b"r");
+        ks.db(1).insert(b"r", Value::new_list(), None);
+        assert_eq!(ks.pop_ready(), Some((1, Key::from(&b"q"[..]))));
+        assert_eq!(ks.pop_ready(), Some((1, Key::from(&b"r"[..]))));
+        assert_eq!(ks.pop_ready(), None);
+        ks.remove_waiter(1, b"q", Some("list"));
+        ks.db(1).remove(b"q");
+        ks.db(1).insert(b"q", Value::new_list(), None);
         assert!(!ks.has_ready());
+        ks.add_waiter(1, b"q", None);
+        ks.db(1).remove(b"q");
+        ks.db(1).insert(b"q", s("x"), None);
+        assert!(ks.has_ready(), "a waiter for any type");
     }
 
     #[test]
