@@ -14,6 +14,8 @@ pub struct DocArg {
     pub optional: bool,
     pub multiple: bool,
     pub children: Vec<DocArg>,
+    /// For a key: which of the command's key specifications describes it.
+    pub key_spec_index: Option<usize>,
 }
 
 impl DocArg {
@@ -26,7 +28,7 @@ impl DocArg {
             "pure-token"
         } else {
             match word {
-                "key" | "source" | "destination" | "newkey" => "key",
+                "key" | "source" | "destination" | "newkey" | "src" | "dst" | "destkey" => "key",
                 "pattern" => "pattern",
                 "timeout" | "weight" | "score" => "double",
                 w if [
@@ -60,6 +62,7 @@ impl DocArg {
             optional: false,
             multiple: false,
             children: Vec::new(),
+            key_spec_index: None,
         }
     }
 
@@ -76,6 +79,7 @@ impl DocArg {
             optional: false,
             multiple: false,
             children,
+            key_spec_index: None,
         }
     }
 }
@@ -218,6 +222,24 @@ pub fn parse_syntax(syntax: &str) -> Vec<DocArg> {
     parser.sequence()
 }
 
+/// Links each key argument, in the order they are written, to the command's key
+/// specifications (`specs` of them), as Redis's documentation does: the n-th key argument to
+/// the n-th spec (the last spec for any beyond). Without specs, keys stay unlinked.
+pub fn link_key_specs(args: &mut [DocArg], specs: usize) {
+    fn walk(args: &mut [DocArg], specs: usize, next: &mut usize) {
+        for arg in args {
+            if arg.kind == "key" {
+                arg.key_spec_index = Some((*next).min(specs - 1));
+                *next += 1;
+            }
+            walk(&mut arg.children, specs, next);
+        }
+    }
+    if specs > 0 {
+        walk(args, specs, &mut 0);
+    }
+}
+
 /// Writes arguments as COMMAND DOCS does: an array of maps.
 pub fn write_args(out: &mut ReplyBuf, args: &[DocArg]) {
     out.array(args.len());
@@ -228,6 +250,7 @@ pub fn write_args(out: &mut ReplyBuf, args: &[DocArg]) {
             .map(|(_, name)| *name)
             .collect();
         let fields = 2
+            + usize::from(arg.key_spec_index.is_some())
             + usize::from(arg.token.is_some())
             + usize::from(!flags.is_empty())
             + usize::from(!arg.children.is_empty());
@@ -236,6 +259,10 @@ pub fn write_args(out: &mut ReplyBuf, args: &[DocArg]) {
         out.bulk(arg.name.as_bytes());
         out.bulk(b"type");
         out.bulk(arg.kind.as_bytes());
+        if let Some(index) = arg.key_spec_index {
+            out.bulk(b"key_spec_index");
+            out.int(index as i64);
+        }
         if let Some(token) = &arg.token {
             out.bulk(b"token");
             out.bulk(token.as_bytes());
@@ -289,6 +316,20 @@ mod tests {
              get:pure-token<GET>? seconds-milliseconds-keepttl:oneof?(seconds:integer<EX> \
              milliseconds:integer<PX> keepttl:pure-token<KEEPTTL>)"
         );
+    }
+
+    #[test]
+    fn key_arguments_link_to_key_specs_in_order() {
+        let mut args = parse_syntax("destination numkeys key [key ...] [WEIGHTS weight]");
+        link_key_specs(&mut args, 2);
+        let links: Vec<Option<usize>> = args.iter().map(|a| a.key_spec_index).collect();
+        assert_eq!(links, vec![Some(0), None, Some(1), None]);
+        let mut args = parse_syntax("key value [key value ...]");
+        link_key_specs(&mut args, 1);
+        assert_eq!(args[0].children[0].key_spec_index, Some(0));
+        let mut unlinked = parse_syntax("key");
+        link_key_specs(&mut unlinked, 0);
+        assert_eq!(unlinked[0].key_spec_index, None);
     }
 
     #[test]

@@ -1,13 +1,13 @@
 //! Connection and server commands: PING, HELLO, CLIENT, INFO, CONFIG, COMMAND, SHUTDOWN ...
 
 use super::args::is_keyword;
-use super::table::{CommandSpec, COMMANDS};
+use super::table::{BeginSearch, CommandSpec, FindKeys, Flags, KeyFlags, KeySpec, COMMANDS};
 use super::{
     pubsub, transactions, Args, ClientState, CmdError, CmdResult, ConnStats, Ctx, Pause, ReplyMode,
     Shutdown,
 };
 use crate::config::ConfigError;
-use crate::protocol::Protover;
+use crate::protocol::{Protover, ReplyBuf};
 use std::fmt::Write as _;
 
 /// The Redis version reported to clients, which check it to decide what they may use.
@@ -1004,37 +1004,6 @@ pub fn config_help(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
     Ok(())
 }
 
-fn acl_categories(spec: &CommandSpec) -> Vec<String> {
-    use super::Flags;
-    let mut cats = Vec::new();
-    if spec.flags.contains(Flags::WRITE) {
-        cats.push("@write".to_string());
-    }
-    if spec.flags.contains(Flags::READONLY) {
-        cats.push("@read".to_string());
-    }
-    let group = match spec.group {
-        "generic" => "keyspace",
-        "sorted-set" => "sortedset",
-        "server" => "admin",
-        "transactions" => "transaction",
-        other => other,
-    };
-    cats.push(format!("@{group}"));
-    cats.push(
-        if spec.flags.contains(Flags::FAST) {
-            "@fast"
-        } else {
-            "@slow"
-        }
-        .to_string(),
-    );
-    if spec.flags.contains(Flags::BLOCKING) {
-        cats.push("@blocking".to_string());
-    }
-    cats
-}
-
 fn command_info_entry(ctx: &mut Ctx, spec: &CommandSpec) {
     ctx.out.array(10);
     ctx.out.bulk(spec.full_name.as_bytes());
@@ -1047,23 +1016,118 @@ fn command_info_entry(ctx: &mut Ctx, spec: &CommandSpec) {
     ctx.out.int(spec.first_key as i64);
     ctx.out.int(spec.last_key as i64);
     ctx.out.int(spec.key_step as i64);
-    let cats = acl_categories(spec);
+    let cats = spec.acl_categories();
     ctx.out.set(cats.len());
     for cat in cats {
         ctx.out.simple(&cat);
     }
-    // Tips, key specifications and subcommands: sets in RESP3, as Redis 7.0 sends them.
+    // Tips: none. Key specifications and subcommands are sets in RESP3, as Redis 7.0 sends
+    // them.
     ctx.out.set(0);
-    ctx.out.set(0);
+    ctx.out.set(spec.key_specs.len());
+    for key_spec in spec.key_specs {
+        key_spec_entry(ctx.out, key_spec);
+    }
     ctx.out.set(spec.subcommands.len());
     for sub in spec.subcommands {
         command_info_entry(ctx, sub);
     }
 }
 
+/// A set of key-spec flag names (COMMAND INFO, COMMAND GETKEYSANDFLAGS).
+fn key_flags_reply(out: &mut ReplyBuf, flags: KeyFlags) {
+    let names: Vec<&str> = flags.names().collect();
+    out.set(names.len());
+    for name in names {
+        out.simple(name);
+    }
+}
+
+/// One key specification in COMMAND INFO: a map of notes (if any), flags, begin_search and
+/// find_keys, each search a map of its type and its parameters.
+fn key_spec_entry(out: &mut ReplyBuf, spec: &KeySpec) {
+    out.map(3 + usize::from(!spec.notes.is_empty()));
+    if !spec.notes.is_empty() {
+        out.bulk(b"notes");
+        out.bulk(spec.notes.as_bytes());
+    }
+    out.bulk(b"flags");
+    key_flags_reply(out, spec.flags);
+    out.bulk(b"begin_search");
+    out.map(2);
+    out.bulk(b"type");
+    match spec.begin {
+        BeginSearch::Index(index) => {
+            out.bulk(b"index");
+            out.bulk(b"spec");
+            out.map(1);
+            out.bulk(b"index");
+            out.int(index as i64);
+        }
+        BeginSearch::Keyword {
+            keyword,
+            start_from,
+        } => {
+            out.bulk(b"keyword");
+            out.bulk(b"spec");
+            out.map(2);
+            out.bulk(b"keyword");
+            out.bulk(keyword.as_bytes());
+            out.bulk(b"startfrom");
+            out.int(start_from as i64);
+        }
+        BeginSearch::Unknown => {
+            out.bulk(b"unknown");
+            out.bulk(b"spec");
+            out.map(0);
+        }
+    }
+    out.bulk(b"find_keys");
+    out.map(2);
+    out.bulk(b"type");
+    match spec.find {
+        FindKeys::Range {
+            last_key,
+            step,
+            limit,
+        } => {
+            out.bulk(b"range");
+            out.bulk(b"spec");
+            out.map(3);
+            for (name, value) in [("lastkey", last_key), ("keystep", step), ("limit", limit)] {
+                out.bulk(name.as_bytes());
+                out.int(value as i64);
+            }
+        }
+        FindKeys::KeyNum {
+            num_index,
+            first_key,
+            step,
+        } => {
+            out.bulk(b"keynum");
+            out.bulk(b"spec");
+            out.map(3);
+            for (name, value) in [
+                ("keynumidx", num_index),
+                ("firstkey", first_key),
+                ("keystep", step),
+            ] {
+                out.bulk(name.as_bytes());
+                out.int(value as i64);
+            }
+        }
+        FindKeys::Unknown => {
+            out.bulk(b"unknown");
+            out.bulk(b"spec");
+            out.map(0);
+        }
+    }
+}
+
 fn command_docs_entry(ctx: &mut Ctx, spec: &CommandSpec) {
     let has_subs = !spec.subcommands.is_empty();
-    let args = super::docs::parse_syntax(spec.syntax);
+    let mut args = super::docs::parse_syntax(spec.syntax);
+    super::docs::link_key_specs(&mut args, spec.key_specs.len());
     ctx.out
         .map(4 + usize::from(has_subs) + usize::from(!args.is_empty()));
     ctx.out.bulk(b"summary");
@@ -1171,7 +1235,7 @@ pub fn command_list(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
                 crate::store::glob::matches_nocase(p, candidate.full_name.as_bytes())
             }) && category
                 .as_ref()
-                .is_none_or(|c| acl_categories(candidate).contains(c));
+                .is_none_or(|c| candidate.acl_categories().contains(c));
             if keep {
                 names.push(candidate.full_name);
             }
@@ -1184,18 +1248,55 @@ pub fn command_list(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     Ok(())
 }
 
-pub fn command_getkeys(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+/// The command COMMAND GETKEYS asks about, found as Redis's `lookupCommand` does: the
+/// subcommand when the command has subcommands and more than its name is given.
+fn getkeys_target(argv: &[&[u8]]) -> Option<&'static CommandSpec> {
+    let spec = super::lookup(argv.first()?)?;
+    match argv.get(1) {
+        Some(sub) if !spec.subcommands.is_empty() => spec.subcommand(sub),
+        _ => Some(spec),
+    }
+}
+
+/// COMMAND GETKEYS / GETKEYSANDFLAGS, with Redis 7.0's checks in its order.
+fn getkeys_reply(ctx: &mut Ctx, args: &mut Args, with_flags: bool) -> CmdResult {
     let argv = args.rest();
-    let spec = super::resolve(argv).map_err(|_| CmdError::msg("ERR Invalid command specified"))?;
-    let keys = spec.keys(argv);
-    if keys.is_empty() {
+    let spec =
+        getkeys_target(argv).ok_or_else(|| CmdError::msg("ERR Invalid command specified"))?;
+    if !spec.has_keys() {
         return Err(CmdError::msg("ERR The command has no key arguments"));
     }
+    let argc = argv.len() as i64;
+    let arity = spec.arity as i64;
+    if (arity > 0 && arity != argc) || argc < -arity {
+        return Err(CmdError::msg(
+            "ERR Invalid number of arguments specified for command",
+        ));
+    }
+    let keys = spec.keys_with_flags(argv);
+    if keys.is_empty() && !spec.flags.contains(Flags::NO_MANDATORY_KEYS) {
+        return Err(CmdError::msg("ERR Invalid arguments specified for command"));
+    }
     ctx.out.array(keys.len());
-    for key in keys {
-        ctx.out.bulk(key);
+    for (at, flags) in keys {
+        let key = argv.get(at).copied().unwrap_or_default();
+        if with_flags {
+            ctx.out.array(2);
+            ctx.out.bulk(key);
+            key_flags_reply(ctx.out, flags);
+        } else {
+            ctx.out.bulk(key);
+        }
     }
     Ok(())
+}
+
+pub fn command_getkeys(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    getkeys_reply(ctx, args, false)
+}
+
+pub fn command_getkeysandflags(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    getkeys_reply(ctx, args, true)
 }
 
 pub fn command_help(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
@@ -1211,10 +1312,16 @@ pub fn command_help(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
             "    Return a list of all commands in this Redis server.",
             "INFO [<command-name> ...]",
             "    Return details about multiple Redis commands.",
+            "    If no command names are given, documentation details for all",
+            "    commands are returned.",
             "DOCS [<command-name> ...]",
             "    Return documentation details about multiple Redis commands.",
+            "    If no command names are given, documentation details for all",
+            "    commands are returned.",
             "GETKEYS <full-command>",
             "    Return the keys from a full Redis command.",
+            "GETKEYSANDFLAGS <full-command>",
+            "    Return the keys and the access flags from a full Redis command.",
         ],
     );
     Ok(())
@@ -1338,6 +1445,35 @@ mod tests {
             h.text(&["command", "getkeys", "mset", "a", "1", "b", "2"]),
             "*2\r\n$1\r\na\r\n$1\r\nb\r\n"
         );
+        assert_eq!(
+            h.text(&["command", "getkeysandflags", "zunionstore", "d", "1", "a"]),
+            "*2\r\n*2\r\n$1\r\nd\r\n*2\r\n+OW\r\n+update\r\n\
+             *2\r\n$1\r\na\r\n*2\r\n+RO\r\n+access\r\n"
+        );
+        for (args, error) in [
+            (
+                &["command", "getkeys", "nosuch", "a"][..],
+                "Invalid command specified",
+            ),
+            (
+                &["command", "getkeys", "client", "nosuch"],
+                "Invalid command specified",
+            ),
+            (
+                &["command", "getkeys", "ping", "a"],
+                "The command has no key arguments",
+            ),
+            (
+                &["command", "getkeys", "get", "a", "b"],
+                "Invalid number of arguments specified for command",
+            ),
+            (
+                &["command", "getkeys", "zunion", "0", "a"],
+                "Invalid arguments specified for command",
+            ),
+        ] {
+            assert_eq!(h.text(args), format!("-ERR {error}\r\n"), "{args:?}");
+        }
         let docs = h.text(&["command", "docs", "set"]);
         assert!(
             docs.contains("summary") && docs.contains("$5\r\ntoken\r\n$2\r\nEX\r\n"),
