@@ -639,18 +639,10 @@ impl CommandSpec {
                 "generic" => &["keyspace"],
                 "sorted-set" => &["sortedset"],
                 "transactions" => &["transaction"],
-                "server" => &[],
-                "string" => &["string"],
-                "list" => &["list"],
-                "hash" => &["hash"],
-                "set" => &["set"],
-                "pubsub" => &["pubsub"],
-                "connection" => &["connection"],
-                "tree" => &["tree"],
-                "graph" => &["graph"],
-                "queue" => &["queue"],
-                "stack" => &["stack"],
-                _ => &[],
+                // Groups with no category of their own.
+                "server" | "cluster" | "sentinel" => &[],
+                // `string`, `list`, `bitmap`, `geo`, ..., and our own types.
+                _ => std::slice::from_ref(&self.group),
             },
         };
         let has = |name: &str| own.contains(&name);
