@@ -547,13 +547,12 @@ impl Reactor {
     /// taking from that key, until it is gone. Keys made ready meanwhile (a BLMOVE creating
     /// its destination) join the end of the line.
     fn serve_ready_keys(&mut self) {
-        while let Some((db, key)) = self.ks.pop_ready() {
-            let slot = (db, key);
+        while let Some(slot) = self.ks.pop_ready() {
             let Some(queue) = self.waiting.get(&slot) else {
                 continue;
             };
             let in_line: Vec<usize> = queue.iter().copied().collect();
-            let key = slot.1;
+            let (db, key) = slot;
             for token in in_line {
                 let Some(held) = self.ks.db(db).lookup_write(&key).map(|v| v.type_name()) else {
                     break;
