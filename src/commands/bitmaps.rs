@@ -71,18 +71,18 @@ pub fn getbit(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     Ok(())
 }
 
-/// BITCOUNT's `[start end [BYTE|BIT]]`, checked in Redis's order: both integers, then a range
-/// that is empty whatever the unit (both negative, start after end), then the unit.
+/// BITCOUNT's `[start end [BYTE|BIT]]`, checked in Redis's order: both integers, then the
+/// case Redis answers 0 before clamping or reading the unit (both negative, start after end;
+/// clamping could otherwise turn it into the first byte), then the unit.
 fn bitcount_range(args: &mut Args) -> Result<BitRange, CmdError> {
     match args.remaining() {
         0 => Ok(BitRange::ALL),
         2 | 3 => {
             let (start, end) = (args.int()?, args.int()?);
-            let unit = if start < 0 && end < 0 && start > end {
-                RangeUnit::Byte
-            } else {
-                range_unit(args)?
-            };
+            if start < 0 && end < 0 && start > end {
+                return Ok(BitRange::EMPTY);
+            }
+            let unit = range_unit(args)?;
             Ok(BitRange { start, end, unit })
         }
         _ => Err(CmdError::Syntax),

@@ -3,8 +3,8 @@
 //! documentation. COMMAND, COMMAND DOCS and the README's command list come from it.
 
 use super::{
-    bitmaps, hashes, keys, lists, persistence, pubsub, server, sets, strings, transactions, zsets, Args,
-    CmdResult, Ctx,
+    bitmaps, hashes, keys, lists, persistence, pubsub, server, sets, strings, transactions, zsets,
+    Args, CmdResult, Ctx,
 };
 use crate::store::FastMap;
 use std::sync::OnceLock;

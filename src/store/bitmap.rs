@@ -33,6 +33,13 @@ impl BitRange {
         unit: RangeUnit::Byte,
     };
 
+    /// A range that selects nothing in any string.
+    pub const EMPTY: BitRange = BitRange {
+        start: 1,
+        end: 0,
+        unit: RangeUnit::Byte,
+    };
+
     /// The inclusive bit positions this range selects in a string of `len` bytes, clamped to
     /// the string as Redis clamps them; `None` when that leaves nothing. O(1).
     pub fn resolve(self, len: usize) -> Option<(u64, u64)> {
@@ -226,7 +233,7 @@ fn skip_run(bytes: &[u8], skip: u8) -> usize {
 pub fn find_bit(bytes: &[u8], bit: bool, first: u64, last: u64) -> Option<u64> {
     let mut pos = first;
     while pos <= last {
-        if pos % 8 == 0 && pos + 7 <= last {
+        if pos.is_multiple_of(8) && pos + 7 <= last {
             let start = (pos / 8) as usize;
             let end = ((last + 1) / 8) as usize;
             let region = bytes.get(start..end)?;
@@ -630,6 +637,8 @@ mod tests {
         assert_eq!(range(5, -3, Bit).resolve(2), Some((5, 13)));
         assert_eq!(range(i64::MIN, i64::MAX, Bit).resolve(2), Some((0, 15)));
         assert_eq!(range(i64::MAX, i64::MIN, Byte).resolve(2), None);
+        assert_eq!(BitRange::EMPTY.resolve(0), None);
+        assert_eq!(BitRange::EMPTY.resolve(100), None);
     }
 
     #[test]
