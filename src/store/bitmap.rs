@@ -508,12 +508,14 @@ impl DbMut<'_> {
     pub fn set_bit(&mut self, key: &[u8], offset: u64, on: bool) -> StoreResult<SetBitOutcome> {
         let byte = usize::try_from(offset / 8).map_err(|_| super::StoreError::StringTooLong)?;
         let (bytes, grew) = self.bit_target(key, byte + 1)?;
+        // In range: bit_target made the string at least `byte + 1` long.
+        let slot = &mut bytes[byte];
         let mask = 1u8 << (7 - offset % 8);
-        let previous = bytes[byte] & mask != 0;
+        let previous = *slot & mask != 0;
         if on {
-            bytes[byte] |= mask;
+            *slot |= mask;
         } else {
-            bytes[byte] &= !mask;
+            *slot &= !mask;
         }
         let changed = grew || previous != on;
         if changed {

@@ -156,7 +156,7 @@ pub enum LcsResult {
 /// walked back exactly as Redis walks it, so ties pick the same subsequence and runs. The
 /// table is refused, with Redis's error, when it would take more than `max_table_bytes` (its
 /// `proto-max-bulk-len`). LEN needs two table rows only. O(len(a) x len(b)) time; memory
-/// O(len(a) x len(b)), or O(len(b)) for LEN.
+/// O(len(a) x len(b)), or O(min(len(a), len(b))) for LEN.
 pub fn lcs(a: &[u8], b: &[u8], query: LcsQuery, max_table_bytes: u64) -> StoreResult<LcsResult> {
     let too_long = |len: usize| len as u64 >= u64::from(u32::MAX - 1);
     if too_long(a.len()) || too_long(b.len()) {
@@ -175,15 +175,18 @@ pub fn lcs(a: &[u8], b: &[u8], query: LcsQuery, max_table_bytes: u64) -> StoreRe
         )
     };
     if query == LcsQuery::Len {
-        let mut prev: Vec<u32> = Vec::new();
-        prev.try_reserve_exact(width * 2).map_err(|_| no_memory())?;
-        prev.resize(width, 0);
-        let mut cur = prev.clone();
-        for &ai in a {
-            lcs_row(ai, b, &prev, &mut cur);
+        // The length is symmetric: rows as wide as the shorter string.
+        let (long, short) = if a.len() >= b.len() { (a, b) } else { (b, a) };
+        let mut rows: Vec<u32> = Vec::new();
+        rows.try_reserve_exact(2 * (short.len() + 1))
+            .map_err(|_| no_memory())?;
+        rows.resize(2 * (short.len() + 1), 0);
+        let (mut prev, mut cur) = rows.split_at_mut(short.len() + 1);
+        for &byte in long {
+            lcs_row(byte, short, prev, cur);
             std::mem::swap(&mut prev, &mut cur);
         }
-        return Ok(LcsResult::Len(prev[b.len()]));
+        return Ok(LcsResult::Len(prev[short.len()]));
     }
     let cells = usize::try_from(cells).map_err(|_| no_memory())?;
     let mut table: Vec<u32> = Vec::new();
@@ -204,8 +207,11 @@ pub fn lcs(a: &[u8], b: &[u8], query: LcsQuery, max_table_bytes: u64) -> StoreRe
     while i > 0 && j > 0 {
         let mut emit = false;
         if a[i - 1] == b[j - 1] {
-            left -= 1;
-            sequence[left] = a[i - 1];
+            // Every diagonal step is one byte of the subsequence, `total` of them in all.
+            left = left.saturating_sub(1);
+            if let Some(slot) = sequence.get_mut(left) {
+                *slot = a[i - 1];
+            }
             run = match run {
                 None => Some((i - 1, i - 1, j - 1, j - 1)),
                 Some((a_start, a_end, b_start, b_end)) if a_start == i && b_start == j => {
@@ -615,6 +621,7 @@ mod tests {
             Ok(LcsResult::Sequence(b"mytext".to_vec()))
         );
         assert_eq!(lcs(a, b, LcsQuery::Len, max), Ok(LcsResult::Len(6)));
+        assert_eq!(lcs(b, a, LcsQuery::Len, max), Ok(LcsResult::Len(6)));
         let run = |a: (u32, u32), b: (u32, u32), len| LcsMatch { a, b, len };
         assert_eq!(
             lcs(a, b, LcsQuery::Idx { min_match_len: 0 }, max),
