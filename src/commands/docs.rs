@@ -29,6 +29,12 @@ impl DocArg {
         } else {
             match word {
                 "key" | "source" | "destination" | "newkey" | "src" | "dst" | "destkey" => "key",
+                w if w
+                    .strip_prefix("key")
+                    .is_some_and(|n| n.parse::<u32>().is_ok()) =>
+                {
+                    "key"
+                }
                 "pattern" => "pattern",
                 "timeout" | "weight" | "score" => "double",
                 w if [
@@ -112,6 +118,8 @@ fn tokenize(syntax: &str) -> Vec<String> {
 struct Parser {
     tokens: Vec<String>,
     pos: usize,
+    /// Brackets open around the current position.
+    depth: usize,
 }
 
 impl Parser {
@@ -123,10 +131,28 @@ impl Parser {
         let mut items: Vec<DocArg> = Vec::new();
         while let Some(token) = self.peek() {
             match token {
+                "|" if self.depth == 0 => {
+                    // `key BEFORE|AFTER pivot`: outside brackets, `|` chooses between single
+                    // words.
+                    let mut options: Vec<DocArg> = items.pop().into_iter().collect();
+                    while self.peek() == Some("|") {
+                        self.pos += 1;
+                        match self.peek() {
+                            Some(word) if !matches!(word, "[" | "]" | "|" | "...") => {
+                                options.push(DocArg::word(word));
+                                self.pos += 1;
+                            }
+                            _ => break,
+                        }
+                    }
+                    items.push(DocArg::group("oneof", options));
+                }
                 "]" | "|" => break,
                 "[" => {
                     self.pos += 1;
+                    self.depth += 1;
                     let mut node = self.alternatives();
+                    self.depth -= 1;
                     if self.peek() == Some("]") {
                         self.pos += 1;
                     }
@@ -218,6 +244,7 @@ pub fn parse_syntax(syntax: &str) -> Vec<DocArg> {
     let mut parser = Parser {
         tokens: tokenize(syntax),
         pos: 0,
+        depth: 0,
     };
     parser.sequence()
 }
@@ -315,6 +342,20 @@ mod tests {
             "key:key value:string nx-xx:oneof?(nx:pure-token<NX> xx:pure-token<XX>) \
              get:pure-token<GET>? seconds-milliseconds-keepttl:oneof?(seconds:integer<EX> \
              milliseconds:integer<PX> keepttl:pure-token<KEEPTTL>)"
+        );
+    }
+
+    #[test]
+    fn alternatives_outside_brackets_choose_between_words() {
+        assert_eq!(
+            shape(&parse_syntax("key BEFORE|AFTER pivot element")),
+            "key:key before-after:oneof(before:pure-token<BEFORE> after:pure-token<AFTER>) \
+             pivot:string element:string"
+        );
+        assert_eq!(
+            shape(&parse_syntax("AND|OR destination key1 [key ...]")),
+            "and-or:oneof(and:pure-token<AND> or:pure-token<OR>) destination:key key1:key \
+             key:key?*"
         );
     }
 

@@ -3,8 +3,8 @@
 //! documentation. COMMAND, COMMAND DOCS and the README's command list come from it.
 
 use super::{
-    hashes, keys, lists, persistence, pubsub, server, sets, strings, transactions, zsets, Args,
-    CmdResult, Ctx,
+    bitmaps, hashes, keys, lists, persistence, pubsub, server, sets, strings, transactions, zsets,
+    Args, CmdResult, Ctx,
 };
 use crate::store::FastMap;
 use std::sync::OnceLock;
@@ -1244,6 +1244,32 @@ fn set_keys(argv: &[&[u8]]) -> Vec<(usize, KeyFlags)> {
     vec![(1, flags)]
 }
 
+/// BITFIELD's key finder: read-only while every operation is a complete GET or OVERFLOW,
+/// else read-write (SET, INCRBY, or anything malformed), as Redis decides it.
+fn bitfield_keys(argv: &[&[u8]]) -> Vec<(usize, KeyFlags)> {
+    let mut read_only = true;
+    let mut at = 2;
+    while at < argv.len() {
+        let remaining = argv.len() - at - 1;
+        let op = argv[at];
+        if op.eq_ignore_ascii_case(b"get") && remaining >= 2 {
+            at += 3;
+        } else if op.eq_ignore_ascii_case(b"overflow") && remaining >= 1 {
+            at += 2;
+        } else {
+            // SET and INCRBY write; anything else is a syntax error, taken as a write.
+            read_only = false;
+            break;
+        }
+    }
+    let flags = if read_only {
+        KeyFlags::RO.with(KeyFlags::ACCESS)
+    } else {
+        KeyFlags::RW.with(KeyFlags::ACCESS).with(KeyFlags::UPDATE)
+    };
+    vec![(1, flags)]
+}
+
 /// Every command. Families are grouped; within a family, Redis's documentation order.
 pub static COMMANDS: &[CommandSpec] = &[
     // connection
@@ -1285,6 +1311,16 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd!("incrbyfloat", 3, [WRITE, DENYOOM, FAST], [ks!(RW ACCESS UPDATE: 1)], "string", strings::incrbyfloat, "key increment", "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.", "O(1)"),
     cmd!("getrange", 4, [READONLY], [ks!(RO ACCESS: 1)], "string", strings::getrange, "key start end", "Returns a substring of the string stored at a key.", "O(N) where N is the length of the returned string."),
     cmd!("setrange", 4, [WRITE, DENYOOM], [ks!(RW UPDATE: 1)], "string", strings::setrange, "key offset value", "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.", "O(1), not counting the time taken to copy the new string in place."),
+    cmd!("substr", 4, [READONLY], [ks!(RO ACCESS: 1)], "string", strings::getrange, "key start end", "Returns part of a string value, like GETRANGE (its former name).", "O(N) where N is the length of the returned string."),
+    cmd!("lcs", -3, [READONLY], [ks!(RO ACCESS: 1, range 1 1)], "string", strings::lcs, "key1 key2 [LEN] [IDX] [MINMATCHLEN min-match-len] [WITHMATCHLEN]", "Finds the longest common subsequence of two string values, or its length, or where its runs lie.", "O(N*M) where N and M are the lengths of s1 and s2, respectively"),
+    // bitmaps
+    cmd!("setbit", 4, [WRITE, DENYOOM], [ks!(RW ACCESS UPDATE: 1)], "bitmap", bitmaps::setbit, "key offset value", "Sets or clears one bit of a string value, growing it with zero bytes as needed; returns the bit's previous value.", "O(1)"),
+    cmd!("getbit", 3, [READONLY, FAST], [ks!(RO ACCESS: 1)], "bitmap", bitmaps::getbit, "key offset", "Returns one bit of a string value (0 past its end or for a missing key).", "O(1)"),
+    cmd!("bitcount", -2, [READONLY], [ks!(RO ACCESS: 1)], "bitmap", bitmaps::bitcount, "key [start end [BYTE|BIT]]", "Counts the set bits of a string value, or of a range of its bytes or bits.", "O(N)"),
+    cmd!("bitpos", -3, [READONLY], [ks!(RO ACCESS: 1)], "bitmap", bitmaps::bitpos, "key bit [start [end [BYTE|BIT]]]", "Returns the position of the first set or clear bit of a string value, optionally within a range of bytes or bits.", "O(N)"),
+    cmd!("bitop", -4, [WRITE, DENYOOM], [ks!(OW UPDATE: 2), ks!(RO ACCESS: 3, range -1 1)], "bitmap", bitmaps::bitop, "AND|OR|XOR|NOT destination key [key ...]", "Stores the bitwise AND, OR, XOR or NOT of string values in a key; returns the result's length.", "O(N)"),
+    cmd!("bitfield", -2, [WRITE, DENYOOM], [ks!(RW ACCESS UPDATE VARIABLE_FLAGS: 1).notes("This command allows both access and modification of the key")], "bitmap", bitmaps::bitfield, "key [GET encoding offset] [OVERFLOW WRAP|SAT|FAIL] [SET encoding offset value] [INCRBY encoding offset increment]", "Reads, writes and increments integers of any width from 1 to 64 bits at any bit offset of a string value.", "O(1) for each subcommand specified", getkeys = bitfield_keys),
+    cmd!("bitfield_ro", -2, [READONLY, FAST], [ks!(RO ACCESS: 1)], "bitmap", bitmaps::bitfield_ro, "key [GET encoding offset ...]", "Reads integers at bit offsets of a string value, like BITFIELD with GET only.", "O(1) for each subcommand specified"),
     // keys
     cmd!("del", -2, [WRITE], [ks!(RM DELETE: 1, range -1 1)], "generic", keys::del, "key [key ...]", "Deletes one or more keys.", "O(N) where N is the number of keys that will be removed."),
     cmd!("unlink", -2, [WRITE, FAST], [ks!(RM DELETE: 1, range -1 1)], "generic", keys::del, "key [key ...]", "Asynchronously deletes one or more keys.", "O(1) for each key removed regardless of its size."),
@@ -1601,6 +1637,25 @@ mod tests {
             set.keys_with_flags(&argv("set k get")),
             vec![(1, OW_UPDATE)]
         );
+    }
+
+    #[test]
+    fn bitfield_is_read_only_while_it_only_gets() {
+        let bitfield = lookup(b"bitfield").unwrap();
+        let read_write = KeyFlags::RW.with(KeyFlags::ACCESS).with(KeyFlags::UPDATE);
+        for (text, flags) in [
+            ("bitfield k", RO_ACCESS),
+            ("bitfield k GET u8 0 overflow SAT", RO_ACCESS),
+            ("bitfield k GET u8", read_write),
+            ("bitfield k SET u8 0 1", read_write),
+            ("bitfield k foo", read_write),
+        ] {
+            assert_eq!(
+                bitfield.keys_with_flags(&argv(text)),
+                vec![(1, flags)],
+                "{text}"
+            );
+        }
     }
 
     #[test]
