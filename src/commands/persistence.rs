@@ -782,6 +782,7 @@ pub fn replay(
     }
     let mut client = ClientState {
         db,
+        authenticated: true,
         ..Default::default()
     };
     let mut out = ReplyBuf::new(Protover::Resp2);

@@ -2,6 +2,7 @@
 //! operations per type. Pure: no sockets, threads, database or protocol; time comes in from
 //! the caller ([`Keyspace::set_clock`]), and clients are known only by id.
 
+pub mod footprint;
 pub mod glob;
 pub mod graph;
 pub mod hash;
@@ -12,6 +13,7 @@ pub mod ostree;
 pub mod pubsub;
 pub mod queue;
 pub mod set;
+pub mod sort;
 pub mod stack;
 pub mod string;
 pub mod tree;
