@@ -574,3 +574,25 @@ fn wait_replies_at_once() {
     assert_bytes(&conn.cmd(&["WAIT", "1", "0"]), b":0\r\n");
     assert!(started.elapsed() < Duration::from_secs(2));
 }
+
+#[test]
+fn resp3_replies_match_redis() {
+    differential(
+        r#"
+        @type HELLO 3
+        RPUSH l 2 1
+        SORT l GET # GET nosuch_*
+        SORT l BY nosort LIMIT 0 1
+        ROLE
+        WAIT 0 0
+        LATENCY LATEST
+        LATENCY DOCTOR
+        MEMORY DOCTOR
+        MEMORY USAGE nosuch
+        SLOWLOG GET
+        SLOWLOG HELP
+        AUTH x
+        SWAPDB 0 1
+        "#,
+    );
+}
