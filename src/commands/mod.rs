@@ -425,7 +425,9 @@ pub fn call(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8]]) {
     } else {
         (spec.handler)(ctx, &mut Args::new(argv, spec.arg_start()))
     };
-    let usec = started.elapsed().as_micros() as u64;
+    let elapsed = started.elapsed();
+    // Not `as_micros`: that goes through u128 arithmetic on every command.
+    let usec = elapsed.as_secs() * 1_000_000 + u64::from(elapsed.subsec_micros());
     stats::after_call(ctx, spec, argv, usec, result.is_err());
     if let Err(e) = result {
         let text = e.reply_text();
