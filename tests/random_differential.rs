@@ -1,5 +1,5 @@
 //! Randomized differential test: seeded random sequences of commands of every collection type
-//! (strings, lists, hashes, sets, sorted sets) and the key commands, over a small key space, sent
+//! (strings, bitmaps, lists, hashes, sets, sorted sets) and the key commands, over a small key space, sent
 //! to Reddish and to a real redis-server 7.0; every reply is compared.
 //!
 //! How replies are compared: byte for byte, except unordered replies (KEYS, SMEMBERS, HKEYS,
@@ -74,6 +74,7 @@ fn cmd(compare: Compare, args: &[&str]) -> Command {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Family {
     Strings,
+    Bitmaps,
     Keys,
     Lists,
     Hashes,
@@ -82,8 +83,9 @@ enum Family {
 }
 
 impl Family {
-    const ALL: [Family; 6] = [
+    const ALL: [Family; 7] = [
         Family::Strings,
+        Family::Bitmaps,
         Family::Keys,
         Family::Lists,
         Family::Hashes,
@@ -95,6 +97,7 @@ impl Family {
     fn probe(self) -> &'static str {
         match self {
             Family::Strings => "set",
+            Family::Bitmaps => "bitfield",
             Family::Keys => "del",
             Family::Lists => "lpush",
             Family::Hashes => "hset",
@@ -107,6 +110,7 @@ impl Family {
     fn weight(self) -> u32 {
         match self {
             Family::Strings => 12,
+            Family::Bitmaps => 16,
             Family::Keys => 14,
             Family::Lists => 16,
             Family::Hashes => 14,
@@ -127,6 +131,43 @@ const VALUES: [&str; 10] = ["v", "hello", "1", "10", "-5", "3.5", "", "abc", "0"
 const SCORES: [&str; 16] = [
     "0", "1", "2", "3", "-1", "1.5", "2.5", "-0", "10", "0.1", "inf", "-inf", "+inf", "100", "1e3",
     "abc",
+];
+/// String values for bit commands: bytes with high bits set (UTF-8 of non-ASCII characters),
+/// runs of 0x00 and 0xFF-like bytes, digits (stored as integers by SET).
+const BIT_VALUES: [&str; 12] = [
+    "\u{ff}",
+    "\u{0}\u{0}\u{1}",
+    "\u{7f}\u{7f}\u{7f}\u{7f}\u{7f}\u{7f}\u{7f}\u{7f}\u{7f}",
+    "ohmytext",
+    "mynewtext",
+    "12345",
+    "",
+    "a",
+    "\u{10ffff}\u{0}\u{80}",
+    "abcabcabcabcabcabcabcabcabcabcabcabcabcabcabcabc",
+    "\u{1}",
+    "foobar",
+];
+/// BITFIELD widths: every byte boundary and its neighbours, and the extremes.
+const FIELD_BITS: [u32; 16] = [1, 2, 3, 4, 5, 7, 8, 9, 13, 15, 16, 17, 31, 32, 63, 64];
+/// BITFIELD values: small ones and the limits of common widths and of i64.
+const FIELD_VALUES: [&str; 16] = [
+    "0",
+    "1",
+    "-1",
+    "2",
+    "-3",
+    "7",
+    "100",
+    "-100",
+    "127",
+    "-128",
+    "255",
+    "256",
+    "65535",
+    "9223372036854775807",
+    "-9223372036854775808",
+    "4611686018427387904",
 ];
 const INTS: [&str; 12] = [
     "0", "1", "2", "3", "-1", "-2", "5", "10", "-10", "100", "x", "1.5",
@@ -230,6 +271,7 @@ impl Gen {
     fn command(&mut self, family: Family) -> Command {
         match family {
             Family::Strings => self.string_command(),
+            Family::Bitmaps => self.bitmap_command(),
             Family::Keys => self.key_command(),
             Family::Lists => self.list_command(),
             Family::Hashes => self.hash_command(),
@@ -304,6 +346,190 @@ impl Gen {
                     _ => cmd(Exact, &["GETEX", k, opt]),
                 }
             }
+        }
+    }
+
+    /// A bit offset: mostly within the first bytes, sometimes further, rarely invalid.
+    fn bit_offset(&mut self) -> String {
+        if self.chance(60) {
+            return self.pick(&["-1", "x", "4294967296", "1.5"]).to_string();
+        }
+        if self.chance(8) {
+            self.rng.gen_range(48..400).to_string()
+        } else {
+            self.rng.gen_range(0..48).to_string()
+        }
+    }
+
+    /// A BITFIELD type: valid widths of both signs, rarely an invalid one.
+    fn field_type(&mut self) -> String {
+        if self.chance(80) {
+            return self.pick(&["u64", "i65", "u0", "x8", "I8"]).to_string();
+        }
+        let bits = FIELD_BITS[self.rng.gen_range(0..FIELD_BITS.len())];
+        if bits == 64 || self.chance(2) {
+            format!("i{bits}")
+        } else {
+            format!("u{bits}")
+        }
+    }
+
+    /// A BITFIELD offset: plain bits or `#N` fields.
+    fn field_offset(&mut self) -> String {
+        if self.chance(80) {
+            return self.pick(&["-1", "#-1", "y"]).to_string();
+        }
+        if self.chance(4) {
+            format!("#{}", self.rng.gen_range(0..6))
+        } else {
+            self.rng.gen_range(0..70).to_string()
+        }
+    }
+
+    /// An optional `start end [BYTE|BIT]` (BITCOUNT) or `start [end [BYTE|BIT]]` (BITPOS).
+    fn bit_range(&mut self, c: &mut Command, end_optional: bool) {
+        if self.chance(3) {
+            return;
+        }
+        let bound = |g: &mut Self| {
+            if g.chance(2) {
+                g.index()
+            } else {
+                g.rng.gen_range(-80..80).to_string()
+            }
+        };
+        c.args.push(bound(self));
+        if end_optional && self.chance(4) {
+            return;
+        }
+        c.args.push(bound(self));
+        if self.chance(2) {
+            let unit = if self.chance(40) {
+                "BITS"
+            } else {
+                self.pick(&["BIT", "BYTE", "bit"])
+            };
+            c.args.push(unit.into());
+        }
+    }
+
+    fn bitmap_command(&mut self) -> Command {
+        let k = self.key();
+        let k2 = self.key();
+        use Compare::Exact;
+        match self.rng.gen_range(0..22) {
+            0..=2 => {
+                let off = self.bit_offset();
+                let bit = if self.chance(50) {
+                    "2"
+                } else {
+                    self.pick(&["0", "1"])
+                };
+                cmd(Exact, &["SETBIT", k, &off, bit])
+            }
+            3 | 4 => {
+                let off = self.bit_offset();
+                cmd(Exact, &["GETBIT", k, &off])
+            }
+            5 | 6 => {
+                let mut c = cmd(Exact, &["BITCOUNT", k]);
+                self.bit_range(&mut c, false);
+                c
+            }
+            7 | 8 => {
+                let bit = if self.chance(50) {
+                    "-1"
+                } else {
+                    self.pick(&["0", "1"])
+                };
+                let mut c = cmd(Exact, &["BITPOS", k, bit]);
+                self.bit_range(&mut c, true);
+                c
+            }
+            9 | 10 => {
+                let op = self.pick(&["AND", "OR", "XOR", "NOT", "and", "xor"]);
+                let mut c = cmd(Exact, &["BITOP", op, k, k2]);
+                if !op.eq_ignore_ascii_case("not") || self.chance(30) {
+                    c.args.extend(self.keys(2));
+                }
+                c
+            }
+            11..=13 => {
+                let mut c = cmd(Exact, &["BITFIELD", k]);
+                for _ in 0..self.rng.gen_range(1..5) {
+                    let (ty, off) = (self.field_type(), self.field_offset());
+                    match self.rng.gen_range(0..5) {
+                        0 => c.args.extend(["GET".into(), ty, off]),
+                        1 | 2 => {
+                            let value = self.pick(&FIELD_VALUES).to_string();
+                            c.args.extend(["SET".into(), ty, off, value]);
+                        }
+                        3 => {
+                            let value = self.pick(&FIELD_VALUES).to_string();
+                            c.args.extend(["INCRBY".into(), ty, off, value]);
+                        }
+                        _ => {
+                            let mode = self.pick(&["WRAP", "SAT", "FAIL", "sat"]);
+                            c.args.extend(["OVERFLOW".into(), mode.into()]);
+                        }
+                    }
+                }
+                c
+            }
+            14 => {
+                let mut c = cmd(Exact, &["BITFIELD_RO", k]);
+                for _ in 0..self.rng.gen_range(0..3) {
+                    let (ty, off) = (self.field_type(), self.field_offset());
+                    c.args.extend(["GET".into(), ty, off]);
+                }
+                if self.chance(20) {
+                    c.args
+                        .extend(["SET".into(), "u8".into(), "0".into(), "1".into()]);
+                }
+                c
+            }
+            15 => {
+                let mut c = cmd(Exact, &["LCS", k, k2]);
+                match self.rng.gen_range(0..5) {
+                    0 => c.args.push("LEN".into()),
+                    1 | 2 => {
+                        c.args.push("IDX".into());
+                        if self.chance(2) {
+                            c.args.extend([
+                                "MINMATCHLEN".into(),
+                                self.pick(&["0", "1", "2", "4"]).into(),
+                            ]);
+                        }
+                        if self.chance(2) {
+                            c.args.push("WITHMATCHLEN".into());
+                        }
+                    }
+                    _ => {}
+                }
+                c
+            }
+            16 => {
+                let (s, e) = (self.index(), self.index());
+                cmd(Exact, &["SUBSTR", k, &s, &e])
+            }
+            17 | 18 => {
+                let v = self.pick(&BIT_VALUES);
+                cmd(Exact, &["SET", k, v])
+            }
+            19 => {
+                let v = self.pick(&BIT_VALUES);
+                if self.chance(2) {
+                    cmd(Exact, &["APPEND", k, v])
+                } else {
+                    let off = self.rng.gen_range(0..12).to_string();
+                    cmd(Exact, &["SETRANGE", k, &off, v])
+                }
+            }
+            20 => {
+                let (s, e) = (self.index(), self.index());
+                cmd(Exact, &["GETRANGE", k, &s, &e])
+            }
+            _ => cmd(Exact, &["GET", k]),
         }
     }
 

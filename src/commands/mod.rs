@@ -5,6 +5,7 @@
 //! the only place store errors are turned into protocol.
 
 pub mod args;
+pub mod bitmaps;
 pub mod blocking;
 pub mod docs;
 pub mod graphs;

@@ -89,6 +89,7 @@ pub const OP_COMMANDS: &[&str] = &[
     "append",
     "setrange",
     "setbit",
+    "bitfield",
     // lists
     "lpush",
     "rpush",

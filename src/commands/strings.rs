@@ -4,7 +4,8 @@ use super::args::is_keyword;
 use super::{Args, CmdError, CmdResult, Ctx};
 use crate::config::KeyspaceEvents;
 use crate::store::keyspace::Ttl;
-use crate::store::string::{ExpiryChange, SetCondition, SetOptions};
+use crate::store::string::{ExpiryChange, LcsQuery, LcsResult, SetCondition, SetOptions};
+use crate::store::StoreError;
 
 /// Keyspace events after a SET-like write: `set`, then `expire` when an expiry was given.
 #[inline(always)]
@@ -375,6 +376,88 @@ pub fn setrange(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     Ok(())
 }
 
+/// LCS reports another type in its own words, not as WRONGTYPE.
+fn lcs_error(e: StoreError) -> CmdError {
+    match e {
+        StoreError::WrongType => CmdError::msg("ERR The specified keys must contain string values"),
+        e => e.into(),
+    }
+}
+
+/// LCS's options: what to compute, and whether IDX shows each run's length.
+fn lcs_options(args: &mut Args) -> Result<(LcsQuery, bool), CmdError> {
+    let (mut len, mut idx, mut with_match_len, mut min_match_len) = (false, false, false, 0);
+    while let Some(opt) = args.peek() {
+        args.bytes()?;
+        if is_keyword(opt, "idx") {
+            idx = true;
+        } else if is_keyword(opt, "len") {
+            len = true;
+        } else if is_keyword(opt, "withmatchlen") {
+            with_match_len = true;
+        } else if is_keyword(opt, "minmatchlen") && !args.is_empty() {
+            min_match_len = args.int()?.max(0) as u64;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    if len && idx {
+        return Err(CmdError::msg(
+            "ERR If you want both the length and indexes, please just use IDX.",
+        ));
+    }
+    let query = if idx {
+        LcsQuery::Idx { min_match_len }
+    } else if len {
+        LcsQuery::Len
+    } else {
+        LcsQuery::Sequence
+    };
+    Ok((query, with_match_len))
+}
+
+pub fn lcs(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let (key_a, key_b) = (args.bytes()?, args.bytes()?);
+    // Redis looks both keys up before reading the options: a type error comes first.
+    let (query, with_match_len) = match lcs_options(args) {
+        Ok(options) => options,
+        Err(e) => {
+            let mut db = ctx.db();
+            db.get_string(key_a).map_err(lcs_error)?;
+            db.get_string(key_b).map_err(lcs_error)?;
+            return Err(e);
+        }
+    };
+    let max_table = ctx.server.config.proto_max_bulk_len;
+    let result = ctx
+        .db()
+        .lcs(key_a, key_b, query, max_table)
+        .map_err(lcs_error)?;
+    match result {
+        LcsResult::Sequence(sequence) => ctx.out.bulk(&sequence),
+        LcsResult::Len(len) => ctx.out.int(i64::from(len)),
+        LcsResult::Idx { matches, len } => {
+            ctx.out.map(2);
+            ctx.out.bulk(b"matches");
+            ctx.out.array(matches.len());
+            for run in matches {
+                ctx.out.array(2 + usize::from(with_match_len));
+                for (start, end) in [run.a, run.b] {
+                    ctx.out.array(2);
+                    ctx.out.int(i64::from(start));
+                    ctx.out.int(i64::from(end));
+                }
+                if with_match_len {
+                    ctx.out.int(i64::from(run.len));
+                }
+            }
+            ctx.out.bulk(b"len");
+            ctx.out.int(i64::from(len));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use crate::commands::testing::Harness;
@@ -439,6 +522,32 @@ mod tests {
             h.text(&["incrbyfloat", "n", "abc"]),
             "-ERR value is not a valid float\r\n"
         );
+    }
+
+    #[test]
+    fn lcs_replies_and_errors() {
+        let mut h = Harness::new();
+        h.text(&["mset", "a", "ohmytext", "b", "mynewtext"]);
+        assert_eq!(h.text(&["lcs", "a", "b"]), "$6\r\nmytext\r\n");
+        assert_eq!(h.text(&["lcs", "a", "b", "LEN"]), ":6\r\n");
+        assert_eq!(
+            h.text(&["lcs", "a", "b", "IDX", "MINMATCHLEN", "4", "WITHMATCHLEN"]),
+            "*4\r\n$7\r\nmatches\r\n*1\r\n*3\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n:4\r\n$3\r\nlen\r\n:6\r\n"
+        );
+        assert_eq!(
+            h.text(&["lcs", "a", "b", "LEN", "IDX"]),
+            "-ERR If you want both the length and indexes, please just use IDX.\r\n"
+        );
+        h.text(&["lpush", "l", "x"]);
+        assert_eq!(
+            h.text(&["lcs", "a", "l", "bogus"]),
+            "-ERR The specified keys must contain string values\r\n"
+        );
+        assert_eq!(
+            h.text(&["lcs", "a", "b", "MINMATCHLEN"]),
+            "-ERR syntax error\r\n"
+        );
+        assert_eq!(h.text(&["substr", "a", "2", "3"]), "$2\r\nmy\r\n");
     }
 
     #[test]

@@ -3,8 +3,8 @@
 //! documentation. COMMAND, COMMAND DOCS and the README's command list come from it.
 
 use super::{
-    hashes, keys, lists, persistence, pubsub, server, sets, sort, stats, strings, transactions,
-    zsets, Args, CmdResult, Ctx,
+    bitmaps, hashes, keys, lists, persistence, pubsub, server, sets, sort, stats, strings,
+    transactions, zsets, Args, CmdResult, Ctx,
 };
 use crate::store::FastMap;
 use std::sync::OnceLock;
@@ -849,6 +849,16 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd!("incrbyfloat", 3, [WRITE, DENYOOM, FAST], (1, 1, 1), "string", strings::incrbyfloat, "key increment", "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.", "O(1)"),
     cmd!("getrange", 4, [READONLY], (1, 1, 1), "string", strings::getrange, "key start end", "Returns a substring of the string stored at a key.", "O(N) where N is the length of the returned string."),
     cmd!("setrange", 4, [WRITE, DENYOOM], (1, 1, 1), "string", strings::setrange, "key offset value", "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.", "O(1), not counting the time taken to copy the new string in place."),
+    cmd!("substr", 4, [READONLY], (1, 1, 1), "string", strings::getrange, "key start end", "Returns part of a string value, like GETRANGE (its former name).", "O(N) where N is the length of the returned string."),
+    cmd!("lcs", -3, [READONLY], (1, 2, 1), "string", strings::lcs, "key1 key2 [LEN] [IDX] [MINMATCHLEN min-match-len] [WITHMATCHLEN]", "Finds the longest common subsequence of two string values, or its length, or where its runs lie.", "O(N*M) where N and M are the lengths of s1 and s2, respectively"),
+    // bitmaps
+    cmd!("setbit", 4, [WRITE, DENYOOM], (1, 1, 1), "bitmap", bitmaps::setbit, "key offset value", "Sets or clears one bit of a string value, growing it with zero bytes as needed; returns the bit's previous value.", "O(1)"),
+    cmd!("getbit", 3, [READONLY, FAST], (1, 1, 1), "bitmap", bitmaps::getbit, "key offset", "Returns one bit of a string value (0 past its end or for a missing key).", "O(1)"),
+    cmd!("bitcount", -2, [READONLY], (1, 1, 1), "bitmap", bitmaps::bitcount, "key [start end [BYTE|BIT]]", "Counts the set bits of a string value, or of a range of its bytes or bits.", "O(N)"),
+    cmd!("bitpos", -3, [READONLY], (1, 1, 1), "bitmap", bitmaps::bitpos, "key bit [start [end [BYTE|BIT]]]", "Returns the position of the first set or clear bit of a string value, optionally within a range of bytes or bits.", "O(N)"),
+    cmd!("bitop", -4, [WRITE, DENYOOM], (2, -1, 1), "bitmap", bitmaps::bitop, "AND|OR|XOR|NOT destination key [key ...]", "Stores the bitwise AND, OR, XOR or NOT of string values in a key; returns the result's length.", "O(N)"),
+    cmd!("bitfield", -2, [WRITE, DENYOOM], (1, 1, 1), "bitmap", bitmaps::bitfield, "key [GET encoding offset] [OVERFLOW WRAP|SAT|FAIL] [SET encoding offset value] [INCRBY encoding offset increment]", "Reads, writes and increments integers of any width from 1 to 64 bits at any bit offset of a string value.", "O(1) for each subcommand specified"),
+    cmd!("bitfield_ro", -2, [READONLY, FAST], (1, 1, 1), "bitmap", bitmaps::bitfield_ro, "key [GET encoding offset ...]", "Reads integers at bit offsets of a string value, like BITFIELD with GET only.", "O(1) for each subcommand specified"),
     // keys
     cmd!("del", -2, [WRITE], (1, -1, 1), "generic", keys::del, "key [key ...]", "Deletes one or more keys.", "O(N) where N is the number of keys that will be removed."),
     cmd!("unlink", -2, [WRITE, FAST], (1, -1, 1), "generic", keys::del, "key [key ...]", "Asynchronously deletes one or more keys.", "O(1) for each key removed regardless of its size."),

@@ -2,6 +2,7 @@
 //! operations per type. Pure: no sockets, threads, database or protocol; time comes in from
 //! the caller ([`Keyspace::set_clock`]), and clients are known only by id.
 
+pub mod bitmap;
 pub mod footprint;
 pub mod glob;
 pub mod graph;

@@ -120,6 +120,159 @@ pub fn clamp_range(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
     (start <= end && start < len && end >= 0).then_some((start as usize, end as usize))
 }
 
+/// What LCS computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LcsQuery {
+    /// The common subsequence itself.
+    Sequence,
+    /// Only its length (LEN).
+    Len,
+    /// The matching runs and the length (IDX); runs shorter than `min_match_len` are left out.
+    Idx { min_match_len: u64 },
+}
+
+/// One run of consecutive matching bytes found by LCS IDX: its inclusive ranges in the first
+/// and the second string, and its length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LcsMatch {
+    pub a: (u32, u32),
+    pub b: (u32, u32),
+    pub len: u32,
+}
+
+/// LCS's answer to an [`LcsQuery`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LcsResult {
+    Sequence(Vec<u8>),
+    Len(u32),
+    /// Runs from the end of the strings backwards, as Redis lists them.
+    Idx {
+        matches: Vec<LcsMatch>,
+        len: u32,
+    },
+}
+
+/// The longest common subsequence of `a` and `b` by the classic dynamic programming table,
+/// walked back exactly as Redis walks it, so ties pick the same subsequence and runs. The
+/// table is refused, with Redis's error, when it would take more than `max_table_bytes` (its
+/// `proto-max-bulk-len`). LEN needs two table rows only. O(len(a) x len(b)) time; memory
+/// O(len(a) x len(b)), or O(min(len(a), len(b))) for LEN.
+pub fn lcs(a: &[u8], b: &[u8], query: LcsQuery, max_table_bytes: u64) -> StoreResult<LcsResult> {
+    let too_long = |len: usize| len as u64 >= u64::from(u32::MAX - 1);
+    if too_long(a.len()) || too_long(b.len()) {
+        return Err(StoreError::Invalid("String too long for LCS".into()));
+    }
+    let width = b.len() + 1;
+    let cells = (a.len() as u64 + 1) * width as u64;
+    if cells.saturating_mul(4) > max_table_bytes {
+        return Err(StoreError::Invalid(
+            "Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len".into(),
+        ));
+    }
+    let no_memory = || {
+        StoreError::Invalid(
+            "Insufficient memory, failed allocating transient memory for LCS".into(),
+        )
+    };
+    if query == LcsQuery::Len {
+        // The length is symmetric: rows as wide as the shorter string.
+        let (long, short) = if a.len() >= b.len() { (a, b) } else { (b, a) };
+        let mut rows: Vec<u32> = Vec::new();
+        rows.try_reserve_exact(2 * (short.len() + 1))
+            .map_err(|_| no_memory())?;
+        rows.resize(2 * (short.len() + 1), 0);
+        let (mut prev, mut cur) = rows.split_at_mut(short.len() + 1);
+        for &byte in long {
+            lcs_row(byte, short, prev, cur);
+            std::mem::swap(&mut prev, &mut cur);
+        }
+        return Ok(LcsResult::Len(prev[short.len()]));
+    }
+    let cells = usize::try_from(cells).map_err(|_| no_memory())?;
+    let mut table: Vec<u32> = Vec::new();
+    table.try_reserve_exact(cells).map_err(|_| no_memory())?;
+    table.resize(cells, 0);
+    for (i, &ai) in a.iter().enumerate() {
+        let (done, rest) = table.split_at_mut((i + 1) * width);
+        lcs_row(ai, b, &done[i * width..], &mut rest[..width]);
+    }
+    let at = |i: usize, j: usize| table[i * width + j];
+    let total = at(a.len(), b.len());
+    let mut sequence = vec![0u8; total as usize];
+    let mut left = total as usize;
+    let mut matches = Vec::new();
+    // The run being extended backwards: (a start, a end, b start, b end).
+    let mut run: Option<(usize, usize, usize, usize)> = None;
+    let (mut i, mut j) = (a.len(), b.len());
+    while i > 0 && j > 0 {
+        let mut emit = false;
+        if a[i - 1] == b[j - 1] {
+            // Every diagonal step is one byte of the subsequence, `total` of them in all.
+            left = left.saturating_sub(1);
+            if let Some(slot) = sequence.get_mut(left) {
+                *slot = a[i - 1];
+            }
+            run = match run {
+                None => Some((i - 1, i - 1, j - 1, j - 1)),
+                Some((a_start, a_end, b_start, b_end)) if a_start == i && b_start == j => {
+                    Some((a_start - 1, a_end, b_start - 1, b_end))
+                }
+                other => {
+                    emit = true;
+                    other
+                }
+            };
+            if run.is_some_and(|(a_start, _, b_start, _)| a_start == 0 || b_start == 0) {
+                emit = true;
+            }
+            i -= 1;
+            j -= 1;
+        } else {
+            if at(i - 1, j) > at(i, j - 1) {
+                i -= 1;
+            } else {
+                j -= 1;
+            }
+            emit = run.is_some();
+        }
+        if emit {
+            if let (Some((a_start, a_end, b_start, b_end)), LcsQuery::Idx { min_match_len }) =
+                (run.take(), query)
+            {
+                let len = (a_end - a_start + 1) as u32;
+                if min_match_len == 0 || u64::from(len) >= min_match_len {
+                    matches.push(LcsMatch {
+                        a: (a_start as u32, a_end as u32),
+                        b: (b_start as u32, b_end as u32),
+                        len,
+                    });
+                }
+            }
+        }
+    }
+    Ok(match query {
+        LcsQuery::Idx { .. } => LcsResult::Idx {
+            matches,
+            len: total,
+        },
+        _ => LcsResult::Sequence(sequence),
+    })
+}
+
+/// One row of the LCS table: `cur[j]` for the prefix of `a` ending in `ai`, from the row
+/// before it.
+#[inline]
+fn lcs_row(ai: u8, b: &[u8], prev: &[u32], cur: &mut [u32]) {
+    cur[0] = 0;
+    for (j, &bj) in b.iter().enumerate() {
+        cur[j + 1] = if ai == bj {
+            prev[j] + 1
+        } else {
+            prev[j + 1].max(cur[j])
+        };
+    }
+}
+
 impl DbMut<'_> {
     /// The string at `key`. O(1).
     pub fn get_string(&mut self, key: &[u8]) -> StoreResult<Option<&[u8]>> {
@@ -342,6 +495,22 @@ impl DbMut<'_> {
         }
     }
 
+    /// LCS of the strings at two keys (a missing key is an empty string); `WrongType` when
+    /// either holds another type, found after looking both up. See [`lcs`].
+    pub fn lcs(
+        &mut self,
+        key_a: &[u8],
+        key_b: &[u8],
+        query: LcsQuery,
+        max_table_bytes: u64,
+    ) -> StoreResult<LcsResult> {
+        let a = self
+            .get_string(key_a)
+            .map(|s| s.unwrap_or_default().to_vec());
+        let b = self.get_string(key_b)?.unwrap_or_default();
+        lcs(&a?, b, query, max_table_bytes)
+    }
+
     /// MSET / MSETNX: stores every pair (all or nothing when `only_if_none_exist`); returns
     /// whether they were stored. O(total length).
     pub fn mset(&mut self, pairs: &[(&[u8], &[u8])], only_if_none_exist: bool) -> bool {
@@ -441,6 +610,38 @@ mod tests {
             db.incr_by_float(b"f", b"inf"),
             Err(StoreError::NanOrInfinity)
         );
+    }
+
+    #[test]
+    fn lcs_finds_redis_runs() {
+        let max = MAX_STRING_LEN as u64;
+        let (a, b) = (&b"ohmytext"[..], &b"mynewtext"[..]);
+        assert_eq!(
+            lcs(a, b, LcsQuery::Sequence, max),
+            Ok(LcsResult::Sequence(b"mytext".to_vec()))
+        );
+        assert_eq!(lcs(a, b, LcsQuery::Len, max), Ok(LcsResult::Len(6)));
+        assert_eq!(lcs(b, a, LcsQuery::Len, max), Ok(LcsResult::Len(6)));
+        let run = |a: (u32, u32), b: (u32, u32), len| LcsMatch { a, b, len };
+        assert_eq!(
+            lcs(a, b, LcsQuery::Idx { min_match_len: 0 }, max),
+            Ok(LcsResult::Idx {
+                matches: vec![run((4, 7), (5, 8), 4), run((2, 3), (0, 1), 2)],
+                len: 6
+            })
+        );
+        assert_eq!(
+            lcs(a, b, LcsQuery::Idx { min_match_len: 3 }, max),
+            Ok(LcsResult::Idx {
+                matches: vec![run((4, 7), (5, 8), 4)],
+                len: 6
+            })
+        );
+        assert_eq!(lcs(b"", b"abc", LcsQuery::Len, max), Ok(LcsResult::Len(0)));
+        assert!(matches!(
+            lcs(&[0; 200], &[0; 200], LcsQuery::Len, 1000),
+            Err(StoreError::Invalid(_))
+        ));
     }
 
     #[test]
