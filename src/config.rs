@@ -175,6 +175,14 @@ pub struct Config {
     pub persist_interval_ms: u64,
     /// The file the configuration was read from, if any (CONFIG REWRITE is not supported).
     pub config_file: Option<String>,
+    /// The default user's password: when set, a connection must AUTH before anything but
+    /// AUTH, HELLO ... AUTH, QUIT and RESET.
+    pub requirepass: Option<String>,
+    /// Commands taking at least this many microseconds go to the SLOWLOG (-1 = none, 0 =
+    /// every command).
+    pub slowlog_log_slower_than: i64,
+    /// Entries the SLOWLOG keeps (the oldest go first).
+    pub slowlog_max_len: u64,
 }
 
 impl Default for Config {
@@ -211,6 +219,9 @@ impl Default for Config {
             mongodb_database: "reddish".into(),
             persist_interval_ms: 100,
             config_file: None,
+            requirepass: None,
+            slowlog_log_slower_than: 10_000,
+            slowlog_max_len: 128,
         }
     }
 }
@@ -466,6 +477,24 @@ pub static PARAMS: &[Param] = &[
         true,
         |c| c.persist_interval_ms.to_string(),
         |c, v| c.persist_interval_ms = parse_int(v, 1, 3_600_000)?
+    ),
+    param!(
+        "requirepass",
+        true,
+        |c| c.requirepass.clone().unwrap_or_default(),
+        |c, v| c.requirepass = (!v.is_empty()).then(|| v.to_string())
+    ),
+    param!(
+        "slowlog-log-slower-than",
+        true,
+        |c| c.slowlog_log_slower_than.to_string(),
+        |c, v| c.slowlog_log_slower_than = parse_int(v, -1, i64::MAX)?
+    ),
+    param!(
+        "slowlog-max-len",
+        true,
+        |c| c.slowlog_max_len.to_string(),
+        |c, v| c.slowlog_max_len = parse_int(v, 0, i64::MAX as u64)?
     ),
 ];
 

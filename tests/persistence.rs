@@ -1009,3 +1009,115 @@ fn assert_keys_with(conn: &mut RawConn, total: usize) {
         format!(":{}\r\n", total + 1).into_bytes()
     );
 }
+
+/// SWAPDB exchanges whole databases: MongoDB must end up with each database's new content
+/// (values, expiries, large values with an operation log), and so must a restart. SORT ...
+/// STORE writes its destination like any write, also over a large value with a log.
+#[test]
+fn swapdb_and_sort_store_reach_mongodb() {
+    let Some(uri) = mongodb_uri("swapdb_and_sort_store_reach_mongodb") else {
+        return;
+    };
+    let name = unique_name("swapdb");
+    let mut server = start(&uri, &name, &[]);
+    let mut conn = server.raw();
+    let mongo = Mongo::open(&uri, &name);
+    let items: Vec<String> = (0..1000).map(|i| format!("i{i}")).collect();
+    let mut push = vec!["RPUSH", "biglist"];
+    push.extend(items.iter().map(String::as_str));
+    assert_eq!(conn.cmd(&["SET", "a", "db0", "EX", "600"]), b"+OK\r\n");
+    assert_eq!(conn.cmd(&["SET", "both", "from0"]), b"+OK\r\n");
+    assert_eq!(conn.cmd(&push), b":1000\r\n");
+    assert_eq!(conn.cmd(&["SELECT", "1"]), b"+OK\r\n");
+    assert_eq!(conn.cmd(&["SET", "b", "db1"]), b"+OK\r\n");
+    assert_eq!(conn.cmd(&["SET", "both", "from1"]), b"+OK\r\n");
+    assert_eq!(conn.cmd(&push), b":1000\r\n");
+    assert_eq!(conn.cmd(&["SELECT", "0"]), b"+OK\r\n");
+    save(&mut conn);
+    // Journaled appends to both large lists (each has an operation log now), then the swap.
+    assert_eq!(conn.cmd(&["RPUSH", "biglist", "tail0"]), b":1001\r\n");
+    assert_eq!(conn.cmd(&["SWAPDB", "0", "1"]), b"+OK\r\n");
+    assert_eq!(conn.cmd(&["RPUSH", "biglist", "after"]), b":1001\r\n");
+    assert_eq!(conn.cmd(&["SET", "new0", "x"]), b"+OK\r\n");
+    save(&mut conn);
+    assert!(
+        mongo.key(0, b"a").is_none(),
+        "db 0 still has db 0's old key"
+    );
+    assert!(mongo.key(0, b"both").is_some());
+    assert!(mongo.key(0, b"b").is_some() && mongo.key(0, b"new0").is_some());
+    assert!(
+        mongo.key(1, b"a").unwrap().get("exp").is_some(),
+        "expiry moved"
+    );
+    assert!(mongo.key(1, b"b").is_none());
+
+    // SORT ... STORE over a large list with a log, and into a new key.
+    assert_eq!(conn.cmd(&["RPUSH", "small", "3", "1", "2"]), b":3\r\n");
+    assert_eq!(conn.cmd(&["SORT", "small", "STORE", "biglist"]), b":3\r\n");
+    assert_eq!(
+        conn.cmd(&["SORT", "small", "DESC", "STORE", "sorted"]),
+        b":3\r\n"
+    );
+    assert_eq!(conn.cmd(&["SORT", "nosuch", "STORE", "new0"]), b":0\r\n");
+    save(&mut conn);
+    assert!(
+        mongo.key(0, b"new0").is_none(),
+        "an empty SORT STORE deletes"
+    );
+
+    let expected_reads: Vec<(&str, Vec<&str>, Vec<u8>)> = vec![
+        ("0", vec!["GET", "both"], b"$5\r\nfrom1\r\n".to_vec()),
+        ("0", vec!["GET", "b"], b"$3\r\ndb1\r\n".to_vec()),
+        ("0", vec!["EXISTS", "a", "new0"], b":0\r\n".to_vec()),
+        (
+            "0",
+            vec!["LRANGE", "biglist", "0", "-1"],
+            b"*3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n".to_vec(),
+        ),
+        (
+            "0",
+            vec!["LRANGE", "sorted", "0", "-1"],
+            b"*3\r\n$1\r\n3\r\n$1\r\n2\r\n$1\r\n1\r\n".to_vec(),
+        ),
+        ("1", vec!["GET", "both"], b"$5\r\nfrom0\r\n".to_vec()),
+        ("1", vec!["GET", "a"], b"$3\r\ndb0\r\n".to_vec()),
+        ("1", vec!["LLEN", "biglist"], b":1001\r\n".to_vec()),
+        (
+            "1",
+            vec!["LINDEX", "biglist", "-1"],
+            b"$5\r\ntail0\r\n".to_vec(),
+        ),
+        ("1", vec!["EXISTS", "b"], b":0\r\n".to_vec()),
+    ];
+    let check = |conn: &mut RawConn| {
+        for (db, args, expected) in &expected_reads {
+            assert_eq!(conn.cmd(&["SELECT", db]), b"+OK\r\n");
+            assert_eq!(
+                String::from_utf8_lossy(&conn.cmd(args)),
+                String::from_utf8_lossy(expected),
+                "db {db}: {args:?}"
+            );
+        }
+        assert_eq!(conn.cmd(&["SELECT", "1"]), b"+OK\r\n");
+        let ttl = String::from_utf8_lossy(&conn.cmd(&["TTL", "a"])).into_owned();
+        assert!(ttl.starts_with(':') && ttl != ":-1\r\n", "{ttl}");
+        assert_eq!(conn.cmd(&["SELECT", "0"]), b"+OK\r\n");
+    };
+    check(&mut conn);
+    drop(conn);
+    server.restart();
+    let mut conn = server.raw();
+    check(&mut conn);
+    // A second swap of a database with itself and back leaves everything in place.
+    assert_eq!(conn.cmd(&["SWAPDB", "1", "0"]), b"+OK\r\n");
+    assert_eq!(conn.cmd(&["SWAPDB", "0", "1"]), b"+OK\r\n");
+    save(&mut conn);
+    drop(conn);
+    server.restart();
+    let mut conn = server.raw();
+    check(&mut conn);
+    drop(conn);
+    server.stop();
+    mongo.drop();
+}

@@ -251,19 +251,44 @@ pub fn parse_syntax(syntax: &str) -> Vec<DocArg> {
 
 /// Links each key argument, in the order they are written, to the command's key
 /// specifications (`specs` of them), as Redis's documentation does: the n-th key argument to
-/// the n-th spec (the last spec for any beyond). Without specs, keys stay unlinked.
+/// the n-th spec (the last spec for any beyond). When there are more specs than key
+/// arguments, the extra one describes keys named by patterns (SORT's BY and GET): every
+/// pattern argument links to it, in its place in the order. Without specs, keys stay unlinked.
 pub fn link_key_specs(args: &mut [DocArg], specs: usize) {
-    fn walk(args: &mut [DocArg], specs: usize, next: &mut usize) {
+    fn count_keys(args: &[DocArg]) -> usize {
+        args.iter()
+            .map(|arg| usize::from(arg.kind == "key") + count_keys(&arg.children))
+            .sum()
+    }
+    struct Linker {
+        specs: usize,
+        next: usize,
+        patterns_are_keys: bool,
+        pattern_spec: Option<usize>,
+    }
+    fn walk(args: &mut [DocArg], linker: &mut Linker) {
         for arg in args {
             if arg.kind == "key" {
-                arg.key_spec_index = Some((*next).min(specs - 1));
-                *next += 1;
+                arg.key_spec_index = Some(linker.next.min(linker.specs - 1));
+                linker.next += 1;
+            } else if arg.kind == "pattern" && linker.patterns_are_keys {
+                let index = *linker.pattern_spec.get_or_insert_with(|| {
+                    linker.next += 1;
+                    linker.next - 1
+                });
+                arg.key_spec_index = Some(index.min(linker.specs - 1));
             }
-            walk(&mut arg.children, specs, next);
+            walk(&mut arg.children, linker);
         }
     }
     if specs > 0 {
-        walk(args, specs, &mut 0);
+        let mut linker = Linker {
+            specs,
+            next: 0,
+            patterns_are_keys: specs > count_keys(args),
+            pattern_spec: None,
+        };
+        walk(args, &mut linker);
     }
 }
 

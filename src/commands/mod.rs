@@ -17,7 +17,9 @@ pub mod pubsub;
 pub mod queues;
 pub mod server;
 pub mod sets;
+pub mod sort;
 pub mod stacks;
+pub mod stats;
 pub mod strings;
 pub mod table;
 pub mod transactions;
@@ -95,6 +97,10 @@ pub struct ClientState {
     pub id: u64,
     /// Selected database.
     pub db: usize,
+    /// Passed AUTH (or connected while no `requirepass` was set): only then may it run
+    /// commands while a password is required. False by default, so a connection someone forgot
+    /// to set up is refused rather than let in.
+    pub authenticated: bool,
     pub name: Option<Vec<u8>>,
     pub lib_name: Option<Vec<u8>>,
     pub lib_ver: Option<Vec<u8>>,
@@ -243,6 +249,12 @@ pub struct Server {
     /// Records the commands that change the large values persistence watches; `None` when
     /// persistence is off.
     pub journal: Option<persistence::Journal>,
+    /// Per-command and per-error counters (INFO commandstats, errorstats).
+    pub command_stats: stats::CommandStats,
+    /// SLOWLOG entries.
+    pub slowlog: stats::Slowlog,
+    /// Most bytes allocated seen by the timed samples (MEMORY STATS `peak.allocated`).
+    pub peak_memory: u64,
 }
 
 impl Server {
@@ -269,6 +281,9 @@ impl Server {
             persistence: Default::default(),
             saver: None,
             journal: None,
+            command_stats: Default::default(),
+            slowlog: Default::default(),
+            peak_memory: 0,
         }
     }
 
@@ -289,6 +304,7 @@ impl Server {
             return;
         }
         self.ops_samples.push_back((now_ms, processed));
+        self.peak_memory = self.peak_memory.max((self.used_memory)() as u64);
         if self.ops_samples.len() > WINDOW {
             self.ops_samples.pop_front();
         }
@@ -359,12 +375,18 @@ pub fn execute(ctx: &mut Ctx, argv: &[&[u8]]) {
     match resolved {
         Ok(spec) => {
             ctx.client.last_command = spec.full_name;
-            if ctx.client.is_subscriber()
+            if !ctx.client.authenticated
+                && ctx.server.config.requirepass.is_some()
+                && !spec.flags.contains(Flags::NO_AUTH)
+            {
+                reject(ctx, Some(spec), false, "NOAUTH Authentication required.");
+            } else if ctx.client.is_subscriber()
                 && !ctx.out.is_resp3()
                 && !pubsub::allowed_in_context(spec)
             {
                 reject(
                     ctx,
+                    Some(spec),
                     spec.name == "exec",
                     &format!(
                         "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / \
@@ -382,7 +404,7 @@ pub fn execute(ctx: &mut Ctx, argv: &[&[u8]]) {
             let is_exec = argv
                 .first()
                 .is_some_and(|name| name.eq_ignore_ascii_case(b"exec"));
-            reject(ctx, is_exec, &e.reply_text());
+            reject(ctx, named_spec(argv), is_exec, &e.reply_text());
         }
     }
     if ctx.ks.has_key_events() {
@@ -400,33 +422,55 @@ pub fn execute(ctx: &mut Ctx, argv: &[&[u8]]) {
 #[inline(always)]
 pub fn call(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8]]) {
     ctx.server.stats.total_commands_processed += 1;
+    let started = std::time::Instant::now();
     // While persistence watches large values, what each command did to them is journaled.
     let result = if ctx.server.journal.as_ref().is_some_and(|j| j.is_watching()) {
         persistence::run_journaled(ctx, spec, argv)
     } else {
         (spec.handler)(ctx, &mut Args::new(argv, spec.arg_start()))
     };
+    let elapsed = started.elapsed();
+    // Not `as_micros`: that goes through u128 arithmetic on every command.
+    let usec = elapsed.as_secs() * 1_000_000 + u64::from(elapsed.subsec_micros());
+    stats::after_call(ctx, spec, argv, usec, result.is_err());
     if let Err(e) = result {
+        let text = e.reply_text();
         ctx.server.stats.total_error_replies += 1;
-        ctx.out.error(&e.reply_text());
+        ctx.server.command_stats.record_error(&text);
+        ctx.out.error(&text);
     }
     if !ctx.server.monitors.is_empty() && !spec.flags.contains(Flags::ADMIN) {
         server::feed_monitors(ctx, spec, argv);
     }
 }
 
+/// The command (or subcommand) `argv` names, whatever its arity: whom a refusal is
+/// counted against. Only used on the error path.
+fn named_spec(argv: &[&[u8]]) -> Option<&'static CommandSpec> {
+    let spec = lookup(argv.first()?)?;
+    if spec.subcommands.is_empty() || argv.len() < 2 {
+        Some(spec)
+    } else {
+        spec.subcommand(argv[1])
+    }
+}
+
 /// A command refused before it ran: inside MULTI this dooms the transaction, and a refused
-/// EXEC discards it with Redis's EXECABORT wording.
-fn reject(ctx: &mut Ctx, is_exec: bool, text: &str) {
+/// EXEC discards it with Redis's EXECABORT wording. Counted against `spec` when known.
+fn reject(ctx: &mut Ctx, spec: Option<&'static CommandSpec>, is_exec: bool, text: &str) {
     ctx.server.stats.total_error_replies += 1;
+    if let Some(spec) = spec {
+        ctx.server.command_stats.record_rejection(spec);
+    }
     if is_exec {
         transactions::discard_state(ctx);
         let reason = text.strip_prefix("ERR ").unwrap_or(text);
-        ctx.out.error(&format!(
-            "EXECABORT Transaction discarded because of: {reason}"
-        ));
+        let text = format!("EXECABORT Transaction discarded because of: {reason}");
+        ctx.server.command_stats.record_error(&text);
+        ctx.out.error(&text);
         return;
     }
+    ctx.server.command_stats.record_error(text);
     if let Some(tx) = ctx.client.multi.as_mut() {
         tx.failed = true;
     }
@@ -565,7 +609,10 @@ pub(crate) mod testing {
             Harness {
                 ks,
                 server: Server::new(Config::default(), 1_000_000),
-                client: ClientState::default(),
+                client: ClientState {
+                    authenticated: true,
+                    ..Default::default()
+                },
                 proto: Protover::Resp2,
             }
         }

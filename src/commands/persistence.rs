@@ -783,6 +783,7 @@ pub fn replay(
     }
     let mut client = ClientState {
         db,
+        authenticated: true,
         ..Default::default()
     };
     let mut out = ReplyBuf::new(Protover::Resp2);

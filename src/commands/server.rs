@@ -101,6 +101,57 @@ fn valid_client_name(name: &[u8]) -> bool {
     name.iter().all(|&c| (b'!'..=b'~').contains(&c))
 }
 
+/// Compares a password with the configured one in time that does not depend on where they
+/// differ (only on the configured password's length), so a network observer cannot guess it
+/// a byte at a time.
+fn password_matches(expected: &[u8], given: &[u8]) -> bool {
+    let mut diff = u8::from(expected.len() != given.len());
+    for (i, &byte) in expected.iter().enumerate() {
+        diff |= byte ^ given.get(i).copied().unwrap_or(0);
+    }
+    std::hint::black_box(diff) == 0
+}
+
+/// Checks credentials against the only user there is, `default` (whose password is
+/// `requirepass`; without one any password is accepted, as for Redis's `nopass` user) and
+/// marks the connection authenticated. A failure leaves the connection as it was.
+fn authenticate(ctx: &mut Ctx, user: &[u8], password: &[u8]) -> CmdResult {
+    let valid = user == b"default"
+        && ctx
+            .server
+            .config
+            .requirepass
+            .as_ref()
+            .is_none_or(|expected| password_matches(expected.as_bytes(), password));
+    if !valid {
+        return Err(CmdError::msg(
+            "WRONGPASS invalid username-password pair or user is disabled.",
+        ));
+    }
+    ctx.client.authenticated = true;
+    Ok(())
+}
+
+pub fn auth(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    if args.remaining() > 2 {
+        return Err(CmdError::Syntax);
+    }
+    let (user, password) = if args.remaining() == 1 {
+        if ctx.server.config.requirepass.is_none() {
+            return Err(CmdError::msg(
+                "ERR AUTH <password> called without any password configured for the default \
+                 user. Are you sure your configuration is correct?",
+            ));
+        }
+        (&b"default"[..], args.bytes()?)
+    } else {
+        (args.bytes()?, args.bytes()?)
+    };
+    authenticate(ctx, user, password)?;
+    ctx.out.ok();
+    Ok(())
+}
+
 pub fn hello(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let mut proto = ctx.out.proto();
     if let Some(version) = args.peek() {
@@ -114,15 +165,10 @@ pub fn hello(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         };
     }
     let mut name = None;
+    let mut credentials = None;
     while !args.is_empty() {
         if args.remaining() >= 3 && args.eat("auth") {
-            let (user, _password) = (args.bytes()?, args.bytes()?);
-            // No users or passwords are configured: the default user needs no password.
-            if user != b"default" {
-                return Err(CmdError::msg(
-                    "WRONGPASS invalid username-password pair or user is disabled.",
-                ));
-            }
+            credentials = Some((args.bytes()?, args.bytes()?));
         } else if args.remaining() >= 2 && args.eat("setname") {
             let candidate = args.bytes()?;
             if !valid_client_name(candidate) {
@@ -137,6 +183,16 @@ pub fn hello(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
                 String::from_utf8_lossy(args.peek().unwrap_or_default())
             )));
         }
+    }
+    if let Some((user, password)) = credentials {
+        authenticate(ctx, user, password)?;
+    }
+    if !ctx.client.authenticated {
+        return Err(CmdError::msg(
+            "NOAUTH HELLO must be called with the client already authenticated, otherwise the \
+             HELLO AUTH <user> <pass> option can be used to authenticate the client and select \
+             the RESP protocol version at the same time",
+        ));
     }
     if let Some(name) = name {
         ctx.client.name = (!name.is_empty()).then(|| name.to_vec());
@@ -613,19 +669,9 @@ pub fn feed_monitors(ctx: &mut Ctx, spec: &CommandSpec, argv: &[&[u8]]) {
         ctx.client.addr
     )
     .into_bytes();
-    let redacted = |i: usize| match spec.name {
-        "auth" => i >= 1,
-        "hello" => argv
-            .iter()
-            .take(i)
-            .enumerate()
-            .skip(2)
-            .any(|(at, arg)| is_keyword(arg, "auth") && (i == at + 1 || i == at + 2)),
-        _ => false,
-    };
     for (i, arg) in argv.iter().enumerate() {
         line.push(b' ');
-        if redacted(i) {
+        if super::stats::is_redacted(spec, argv, i) {
             line.extend_from_slice(b"\"(redacted)\"");
         } else {
             quote_repr(arg, &mut line);
@@ -675,6 +721,7 @@ pub fn reset(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
     ctx.client.no_evict = false;
     ctx.client.db = 0;
     ctx.client.name = None;
+    ctx.client.authenticated = ctx.server.config.requirepass.is_none();
     ctx.out.set_proto(Protover::Resp2);
     ctx.out.simple("RESET");
     Ok(())
@@ -778,6 +825,20 @@ const DEFAULT_SECTIONS: &[&str] = &[
     "keyspace",
 ];
 
+/// Every section, in the order INFO prints them (`all`, `everything`).
+const ALL_SECTIONS: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "commandstats",
+    "errorstats",
+    "keyspace",
+];
+
 fn info_section(ctx: &mut Ctx, section: &str, out: &mut String) {
     let now = ctx.ks.now_ms();
     let cfg = &ctx.server.config;
@@ -871,6 +932,8 @@ fn info_section(ctx: &mut Ctx, section: &str, out: &mut String) {
         "cpu" => {
             out.push_str("# CPU\r\n");
         }
+        "commandstats" => ctx.server.command_stats.write_commandstats(out),
+        "errorstats" => ctx.server.command_stats.write_errorstats(out),
         "keyspace" => {
             out.push_str("# Keyspace\r\n");
             for (index, (keys, expires)) in ctx.ks.sizes().into_iter().enumerate() {
@@ -889,19 +952,15 @@ pub fn info(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         .iter()
         .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
         .collect();
-    let sections: Vec<&str> = if requested.is_empty()
-        || requested
-            .iter()
-            .any(|s| s == "all" || s == "everything" || s == "default")
-    {
-        DEFAULT_SECTIONS.to_vec()
-    } else {
-        DEFAULT_SECTIONS
-            .iter()
-            .copied()
-            .filter(|s| requested.iter().any(|r| r == s))
-            .collect()
-    };
+    let all = requested.iter().any(|s| s == "all" || s == "everything");
+    let default = requested.is_empty() || requested.iter().any(|s| s == "default");
+    let sections: Vec<&str> = ALL_SECTIONS
+        .iter()
+        .copied()
+        .filter(|s| {
+            all || (default && DEFAULT_SECTIONS.contains(s)) || requested.iter().any(|r| r == s)
+        })
+        .collect();
     let mut text = String::new();
     for section in sections {
         if !text.is_empty() {
@@ -961,6 +1020,7 @@ pub fn config_resetstat(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
     let connected = ctx.server.stats.connected_clients;
     ctx.server.stats = Default::default();
     ctx.server.stats.connected_clients = connected;
+    ctx.server.command_stats = Default::default();
     ctx.ks.stats = Default::default();
     ctx.out.ok();
     Ok(())
@@ -1351,6 +1411,196 @@ pub fn flushall(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     flush_mode(args)?;
     ctx.ks.flush_all();
     ctx.out.ok();
+    Ok(())
+}
+
+pub fn swapdb(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let index = |arg: &[u8], which: &str| {
+        super::args::int_arg(arg)
+            .ok()
+            .and_then(|n| i32::try_from(n).ok())
+            .ok_or_else(|| CmdError::msg(format!("ERR invalid {which} DB index")))
+    };
+    let first = index(args.bytes()?, "first")?;
+    let second = index(args.bytes()?, "second")?;
+    let (Ok(first), Ok(second)) = (usize::try_from(first), usize::try_from(second)) else {
+        return Err(CmdError::msg("ERR DB index is out of range"));
+    };
+    if !ctx.ks.swap_dbs(first, second) {
+        return Err(CmdError::msg("ERR DB index is out of range"));
+    }
+    ctx.out.ok();
+    Ok(())
+}
+
+/// WAIT: there are never replicas, so no write can be acknowledged by any: the reply is 0,
+/// given at once (Redis, asked for more replicas than it has, would first wait out the
+/// timeout, or forever with 0).
+pub fn wait(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    // Redis 7.0 reads the timeout with these checks only (no overflow check in milliseconds).
+    args.int()?;
+    let timeout = super::args::int_arg(args.bytes()?)
+        .map_err(|_| CmdError::msg("ERR timeout is not an integer or out of range"))?;
+    if timeout < 0 {
+        return Err(CmdError::msg("ERR timeout is negative"));
+    }
+    ctx.out.int(0);
+    Ok(())
+}
+
+/// ROLE: always a master with no replicas and replication offset 0.
+pub fn role(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
+    ctx.out.array(3);
+    ctx.out.bulk(b"master");
+    ctx.out.int(0);
+    ctx.out.array(0);
+    Ok(())
+}
+
+/// MEMORY USAGE: our own estimate of the key's footprint (see `store::footprint`).
+pub fn memory_usage(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let key = args.bytes()?;
+    let mut samples = 5usize;
+    while !args.is_empty() {
+        if args.remaining() >= 2 && args.eat("samples") {
+            let n = args.int()?;
+            if n < 0 {
+                return Err(CmdError::Syntax);
+            }
+            samples = n as usize;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    match ctx.db().lookup_write(key) {
+        Some(value) => {
+            let bytes = crate::store::footprint::usage(key, value, samples);
+            ctx.out.int(bytes as i64);
+        }
+        None => ctx.out.null(),
+    }
+    Ok(())
+}
+
+/// MEMORY STATS: the figures Reddish has (allocator totals, keys, client buffers, rough
+/// table overheads), under Redis's names.
+pub fn memory_stats(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
+    let allocated = (ctx.server.used_memory)() as u64;
+    let peak = ctx.server.peak_memory.max(allocated);
+    let rss = rss_bytes();
+    let mut clients_normal = current_stats(ctx).output_bytes as u64;
+    ctx.clients.visit(&mut |_, stats| {
+        clients_normal +=
+            (stats.query_buffer + stats.query_buffer_free + stats.output_bytes) as u64;
+    });
+    let slot = crate::store::footprint::usage(
+        b"",
+        &crate::store::Value::Str(Default::default(), Default::default()),
+        0,
+    ) as u64;
+    let expire_slot = (std::mem::size_of::<crate::store::Key>() + 8 + 9) as u64;
+    let dbs: Vec<(usize, u64, u64)> = ctx
+        .ks
+        .sizes()
+        .into_iter()
+        .enumerate()
+        .filter(|(_, (keys, _))| *keys > 0)
+        .map(|(index, (keys, expires))| (index, keys as u64 * slot, expires as u64 * expire_slot))
+        .collect();
+    let keys: u64 = ctx.ks.sizes().iter().map(|(k, _)| *k as u64).sum();
+    let overhead: u64 = clients_normal + dbs.iter().map(|(_, m, e)| m + e).sum::<u64>();
+    let dataset = allocated.saturating_sub(overhead);
+    let percent = |part: u64, whole: u64| {
+        if whole == 0 {
+            0.0
+        } else {
+            part as f64 * 100.0 / whole as f64
+        }
+    };
+    ctx.out.map(14 + dbs.len());
+    let int = |ctx: &mut Ctx, name: &str, value: u64| {
+        ctx.out.bulk(name.as_bytes());
+        ctx.out.int(value as i64);
+    };
+    int(ctx, "peak.allocated", peak);
+    int(ctx, "total.allocated", allocated);
+    int(ctx, "replication.backlog", 0);
+    int(ctx, "clients.slaves", 0);
+    int(ctx, "clients.normal", clients_normal);
+    int(ctx, "aof.buffer", 0);
+    for (index, main, expires) in &dbs {
+        ctx.out.bulk(format!("db.{index}").as_bytes());
+        ctx.out.map(2);
+        int(ctx, "overhead.hashtable.main", *main);
+        int(ctx, "overhead.hashtable.expires", *expires);
+    }
+    int(ctx, "overhead.total", overhead);
+    int(ctx, "keys.count", keys);
+    int(
+        ctx,
+        "keys.bytes-per-key",
+        allocated.checked_div(keys).unwrap_or(0),
+    );
+    int(ctx, "dataset.bytes", dataset);
+    ctx.out.bulk(b"dataset.percentage");
+    ctx.out.double(percent(dataset, allocated));
+    ctx.out.bulk(b"peak.percentage");
+    ctx.out.double(percent(allocated, peak));
+    ctx.out.bulk(b"fragmentation");
+    ctx.out.double(if allocated == 0 {
+        0.0
+    } else {
+        rss as f64 / allocated as f64
+    });
+    int(ctx, "fragmentation.bytes", rss.saturating_sub(allocated));
+    Ok(())
+}
+
+/// MEMORY DOCTOR: only the emptiness check of Redis's report is made here.
+pub fn memory_doctor(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
+    let text: &[u8] = if (ctx.server.used_memory)() < 5 << 20 {
+        b"Hi Sam, this instance is empty or is using very little memory, my issues detector \
+          can't be used in these conditions. Please, leave for your mission on Earth and fill \
+          it with some data. The new Sam and I will be back to our programming as soon as I \
+          finished rebooting.\n"
+    } else {
+        b"Hi Sam, I can't find any memory issue in your instance. I can only account for what \
+          occurs on this base.\n"
+    };
+    ctx.out.verbatim(text);
+    Ok(())
+}
+
+/// MEMORY MALLOC-STATS: the system allocator reports nothing, as Redis says for libc malloc.
+pub fn memory_malloc_stats(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
+    ctx.out
+        .verbatim(b"Stats not supported for the current allocator");
+    Ok(())
+}
+
+pub fn memory_purge(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
+    ctx.out.ok();
+    Ok(())
+}
+
+pub fn memory_help(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
+    help_reply(
+        ctx,
+        "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        &[
+            "DOCTOR",
+            "    Return memory problems reports.",
+            "MALLOC-STATS",
+            "    Return internal statistics report from the memory allocator.",
+            "PURGE",
+            "    Attempt to purge dirty pages for reclamation by the allocator.",
+            "STATS",
+            "    Return information about the memory usage of the server.",
+            "USAGE <key> [SAMPLES <count>]",
+            "    Return memory in bytes used by <key> and its value. Nested values are",
+            "    sampled up to <count> times (default: 5, 0 means sample all).",
+        ],
+    );
     Ok(())
 }
 

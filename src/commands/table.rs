@@ -3,8 +3,8 @@
 //! documentation. COMMAND, COMMAND DOCS and the README's command list come from it.
 
 use super::{
-    bitmaps, hashes, keys, lists, persistence, pubsub, server, sets, strings, transactions, zsets,
-    Args, CmdResult, Ctx,
+    bitmaps, hashes, keys, lists, persistence, pubsub, server, sets, sort, stats, strings,
+    transactions, zsets, Args, CmdResult, Ctx,
 };
 use crate::store::FastMap;
 use std::sync::OnceLock;
@@ -1244,6 +1244,35 @@ fn set_keys(argv: &[&[u8]]) -> Vec<(usize, KeyFlags)> {
     vec![(1, flags)]
 }
 
+/// SORT's key finder: the sorted key, and the destination of the last STORE. Options are
+/// skipped with Redis's counts (LIMIT 2, GET 1, BY 1); STORE's argument is not skipped, as
+/// Redis does not skip it either.
+fn sort_keys(argv: &[&[u8]]) -> Vec<(usize, KeyFlags)> {
+    let mut keys = vec![(1, KeyFlags::RO.with(KeyFlags::ACCESS))];
+    let mut store = None;
+    let mut at = 2;
+    while at < argv.len() {
+        let arg = argv[at];
+        if arg.eq_ignore_ascii_case(b"limit") {
+            at += 2;
+        } else if arg.eq_ignore_ascii_case(b"get") || arg.eq_ignore_ascii_case(b"by") {
+            at += 1;
+        } else if arg.eq_ignore_ascii_case(b"store") && at + 1 < argv.len() {
+            store = Some(at + 1);
+        }
+        at += 1;
+    }
+    if let Some(at) = store {
+        keys.push((at, KeyFlags::OW.with(KeyFlags::UPDATE)));
+    }
+    keys
+}
+
+/// SORT_RO's key finder: only the sorted key (its BY and GET keys cannot be known).
+fn sort_ro_keys(_argv: &[&[u8]]) -> Vec<(usize, KeyFlags)> {
+    vec![(1, KeyFlags::RO.with(KeyFlags::ACCESS))]
+}
+
 /// BITFIELD's key finder: read-only while every operation is a complete GET or OVERFLOW,
 /// else read-write (SET, INCRBY, or anything malformed), as Redis decides it.
 fn bitfield_keys(argv: &[&[u8]]) -> Vec<(usize, KeyFlags)> {
@@ -1269,6 +1298,206 @@ fn bitfield_keys(argv: &[&[u8]]) -> Vec<(usize, KeyFlags)> {
     };
     vec![(1, flags)]
 }
+static SLOWLOG_SUBCOMMANDS: &[CommandSpec] = &[
+    sub!(
+        "slowlog",
+        "get",
+        -2,
+        [ADMIN, LOADING, STALE],
+        [],
+        "server",
+        stats::slowlog_get,
+        "[count]",
+        "Returns the newest entries of the slow log (10 by default, all with -1).",
+        "O(N) where N is the number of entries returned"
+    ),
+    sub!(
+        "slowlog",
+        "len",
+        2,
+        [ADMIN, LOADING, STALE],
+        [],
+        "server",
+        stats::slowlog_len,
+        "",
+        "Returns the number of entries in the slow log.",
+        "O(1)"
+    ),
+    sub!(
+        "slowlog",
+        "reset",
+        2,
+        [ADMIN, LOADING, STALE],
+        [],
+        "server",
+        stats::slowlog_reset,
+        "",
+        "Empties the slow log.",
+        "O(N) where N is the number of entries in the slowlog"
+    ),
+    sub!(
+        "slowlog",
+        "help",
+        2,
+        [LOADING, STALE],
+        [],
+        "server",
+        stats::slowlog_help,
+        "",
+        "Returns helpful text about the different subcommands.",
+        "O(1)"
+    ),
+];
+
+static LATENCY_SUBCOMMANDS: &[CommandSpec] = &[
+    sub!(
+        "latency",
+        "doctor",
+        2,
+        [ADMIN, NOSCRIPT, LOADING, STALE],
+        [],
+        "server",
+        stats::latency_doctor,
+        "",
+        "Returns a human-readable report of the latency events recorded.",
+        "O(1)"
+    ),
+    sub!(
+        "latency",
+        "graph",
+        3,
+        [ADMIN, NOSCRIPT, LOADING, STALE],
+        [],
+        "server",
+        stats::latency_graph,
+        "event",
+        "Returns a latency graph of an event.",
+        "O(1)"
+    ),
+    sub!(
+        "latency",
+        "history",
+        3,
+        [ADMIN, NOSCRIPT, LOADING, STALE],
+        [],
+        "server",
+        stats::latency_history,
+        "event",
+        "Returns the latency samples recorded for an event.",
+        "O(1)"
+    ),
+    sub!(
+        "latency",
+        "latest",
+        2,
+        [ADMIN, NOSCRIPT, LOADING, STALE],
+        [],
+        "server",
+        stats::latency_latest,
+        "",
+        "Returns the latest latency sample of every event.",
+        "O(1)"
+    ),
+    sub!(
+        "latency",
+        "reset",
+        -2,
+        [ADMIN, NOSCRIPT, LOADING, STALE],
+        [],
+        "server",
+        stats::latency_reset,
+        "[event [event ...]]",
+        "Forgets the latency samples of some events, or of all of them.",
+        "O(1)"
+    ),
+    sub!(
+        "latency",
+        "help",
+        2,
+        [LOADING, STALE],
+        [],
+        "server",
+        stats::latency_help,
+        "",
+        "Returns helpful text about the different subcommands.",
+        "O(1)"
+    ),
+];
+
+static MEMORY_SUBCOMMANDS: &[CommandSpec] = &[
+    sub!(
+        "memory",
+        "doctor",
+        2,
+        [],
+        [],
+        "server",
+        server::memory_doctor,
+        "",
+        "Returns a report of memory problems found.",
+        "O(1)"
+    ),
+    sub!(
+        "memory",
+        "malloc-stats",
+        2,
+        [],
+        [],
+        "server",
+        server::memory_malloc_stats,
+        "",
+        "Returns the memory allocator's statistics.",
+        "Depends on how much memory is allocated, could be slow"
+    ),
+    sub!(
+        "memory",
+        "purge",
+        2,
+        [],
+        [],
+        "server",
+        server::memory_purge,
+        "",
+        "Asks the allocator to release memory.",
+        "Depends on how much memory is allocated, could be slow"
+    ),
+    sub!(
+        "memory",
+        "stats",
+        2,
+        [],
+        [],
+        "server",
+        server::memory_stats,
+        "",
+        "Returns figures about the server's memory use.",
+        "O(1)"
+    ),
+    sub!(
+        "memory",
+        "usage",
+        -3,
+        [READONLY],
+        [ks!(RO: 2)],
+        "server",
+        server::memory_usage,
+        "key [SAMPLES count]",
+        "Estimates the bytes a key and its value occupy, measuring up to count nested entries (0: all).",
+        "O(N) where N is the number of samples."
+    ),
+    sub!(
+        "memory",
+        "help",
+        2,
+        [LOADING, STALE],
+        [],
+        "server",
+        server::memory_help,
+        "",
+        "Returns helpful text about the different subcommands.",
+        "O(1)"
+    ),
+];
 
 /// Every command. Families are grouped; within a family, Redis's documentation order.
 pub static COMMANDS: &[CommandSpec] = &[
@@ -1279,6 +1508,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd!("select", 2, [LOADING, STALE, FAST], [], "connection", server::select, "index", "Changes the selected database.", "O(1)"),
     cmd!("hello", -1, [NOSCRIPT, LOADING, STALE, FAST, NO_AUTH, ALLOW_BUSY], [], "connection", server::hello, "[protover [AUTH username password] [SETNAME clientname]]", "Handshakes with the Redis server.", "O(1)"),
     cmd!("client", -2, [], [], "connection", server::container, "subcommand [arguments]", "A container for client connection commands.", "Depends on subcommand.", subs = CLIENT_SUBCOMMANDS),
+    cmd!("auth", -2, [NOSCRIPT, LOADING, STALE, FAST, NO_AUTH, ALLOW_BUSY], [], "connection", server::auth, "[username] password", "Authenticates the connection (as the default user, whose password is requirepass).", "O(N) where N is the number of passwords defined for the user"),
     cmd!("reset", 1, [NOSCRIPT, LOADING, STALE, FAST, NO_AUTH, ALLOW_BUSY], [], "connection", server::reset, "", "Resets the connection: leaves MULTI, pub/sub and MONITOR, and returns to RESP2, database 0, no name.", "O(1)"),
     // server
     cmd!("info", -1, [LOADING, STALE], [], "server", server::info, "[section [section ...]]", "Returns information and statistics about the server.", "O(1)", acl = ["dangerous"]),
@@ -1290,6 +1520,12 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd!("time", 1, [LOADING, STALE, FAST], [], "server", server::time, "", "Returns the server time.", "O(1)"),
     cmd!("monitor", 1, [ADMIN, NOSCRIPT, LOADING, STALE], [], "server", server::monitor, "", "Streams every command the server runs, as it runs it.", "O(1)"),
     cmd!("shutdown", -1, [ADMIN, NOSCRIPT, LOADING, STALE, NO_MULTI, ALLOW_BUSY], [], "server", server::shutdown, "[NOSAVE|SAVE] [NOW] [FORCE] [ABORT]", "Synchronously saves the database(s) to disk and shuts down the server.", "O(N) when saving, where N is the total number of keys in all databases"),
+    cmd!("swapdb", 3, [WRITE, FAST], [], "server", server::swapdb, "index1 index2", "Swaps the contents of two databases; clients stay on their database numbers.", "O(N) where N is the count of clients watching or blocking on keys from both databases.", acl = ["keyspace", "dangerous"]),
+    cmd!("role", 1, [NOSCRIPT, LOADING, STALE, FAST], [], "server", server::role, "", "Returns the replication role: always a master without replicas.", "O(1)", acl = ["admin", "dangerous"]),
+    cmd!("wait", 3, [NOSCRIPT], [], "generic", server::wait, "numreplicas timeout", "Returns how many replicas acknowledged this connection's writes: always 0, at once.", "O(1)", acl = ["connection"]),
+    cmd!("slowlog", -2, [], [], "server", server::container, "subcommand [arguments]", "A container for slow log commands.", "Depends on subcommand.", subs = SLOWLOG_SUBCOMMANDS),
+    cmd!("latency", -2, [], [], "server", server::container, "subcommand [arguments]", "A container for latency diagnostics commands.", "Depends on subcommand.", subs = LATENCY_SUBCOMMANDS),
+    cmd!("memory", -2, [], [], "server", server::container, "subcommand [arguments]", "A container for memory diagnostics commands.", "Depends on subcommand.", subs = MEMORY_SUBCOMMANDS),
     // strings
     cmd!("get", 2, [READONLY, FAST], [ks!(RO ACCESS: 1)], "string", strings::get, "key", "Returns the string value of a key.", "O(1)"),
     cmd!("set", -3, [WRITE, DENYOOM], [ks!(RW ACCESS UPDATE VARIABLE_FLAGS: 1).notes("RW and ACCESS due to the optional `GET` argument")], "string", strings::set, "key value [NX|XX] [GET] [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|KEEPTTL]", "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", "O(1)", getkeys = set_keys),
@@ -1344,6 +1580,8 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd!("randomkey", 1, [READONLY], [], "generic", keys::randomkey, "", "Returns a random key name from the database.", "O(1)"),
     cmd!("touch", -2, [READONLY, FAST], [ks!(RO: 1, range -1 1)], "generic", keys::touch, "key [key ...]", "Returns the number of existing keys out of those specified after updating the time they were last accessed.", "O(N) where N is the number of keys that will be touched."),
     cmd!("object", -2, [], [], "generic", server::container, "subcommand [arguments]", "A container for object introspection commands.", "Depends on subcommand.", subs = OBJECT_SUBCOMMANDS),
+    cmd!("sort", -2, [WRITE, DENYOOM], [ks!(RO ACCESS: 1), ks!(RO ACCESS: unknown).notes("For the optional BY/GET keyword. It is marked 'unknown' because the key names derive from the content of the key we sort"), ks!(OW UPDATE: unknown).notes("For the optional STORE keyword. It is marked 'unknown' because the keyword can appear anywhere in the argument array")], "generic", sort::sort, "key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC|DESC] [ALPHA] [STORE destination]", "Returns the elements of a list, set or sorted set in order, by themselves or by the values of other keys; STORE saves them in a list.", "O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N).", getkeys = sort_keys, acl = ["set", "sortedset", "list", "dangerous"]),
+    cmd!("sort_ro", -2, [READONLY], [ks!(RO ACCESS: 1), ks!(RO ACCESS: unknown).notes("For the optional BY/GET keyword. It is marked 'unknown' because the key names derive from the content of the key we sort")], "generic", sort::sort_ro, "key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC|DESC] [ALPHA]", "Like SORT without STORE, for read-only replicas and scripts.", "O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N).", getkeys = sort_ro_keys, acl = ["set", "sortedset", "list", "dangerous"]),
     cmd!("lpush", -3, [WRITE, DENYOOM, FAST], [ks!(RW INSERT: 1)], "list", lists::lpush, "key element [element ...]", "Adds elements at the head of a list, creating the list if needed.", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments."),
     cmd!("rpush", -3, [WRITE, DENYOOM, FAST], [ks!(RW INSERT: 1)], "list", lists::rpush, "key element [element ...]", "Adds elements at the tail of a list, creating the list if needed.", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments."),
     cmd!("lpushx", -3, [WRITE, DENYOOM, FAST], [ks!(RW INSERT: 1)], "list", lists::lpushx, "key element [element ...]", "Adds elements at the head of a list only when the list exists.", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments."),

@@ -351,6 +351,7 @@ impl Reactor {
                     .map(|a| a.to_string())
                     .unwrap_or_default(),
                 fd: socket_fd(&stream),
+                authenticated: self.server.config.requirepass.is_none(),
                 created_ms: now,
                 last_interaction_ms: now,
                 ..Default::default()

@@ -347,6 +347,65 @@ impl Keyspace {
         }
     }
 
+    /// Swaps the keys (with their expiries) of databases `a` and `b`, as SWAPDB. Clients keep
+    /// waiting on and watching the same database numbers, so: a watched key present on either
+    /// side counts as changed (except a key that was already expired when watched and still
+    /// is, or is now gone, as in Redis); waited-on keys that now hold a value are reported
+    /// ready; and persistence learns that both databases changed as a whole (each is recorded
+    /// as flushed and then as changed in every key). False when an index is out of range.
+    /// O(keys watched or waited on in the two databases).
+    pub fn swap_dbs(&mut self, a: usize, b: usize) -> bool {
+        if a >= self.dbs.len() || b >= self.dbs.len() {
+            return false;
+        }
+        if a == b {
+            return true;
+        }
+        let now = self.now_ms;
+        let (low, high) = (a.min(b), a.max(b));
+        let (left, right) = self.dbs.split_at_mut(high);
+        let (first, second) = (&mut left[low], &mut right[0]);
+        touch_watched_on_swap(first, second, now, &mut self.changes.cas_dirty);
+        touch_watched_on_swap(second, first, now, &mut self.changes.cas_dirty);
+        std::mem::swap(&mut first.entries, &mut second.entries);
+        std::mem::swap(&mut first.expires, &mut second.expires);
+        for index in [a, b] {
+            let db = &self.dbs[index];
+            for key in db.waited.keys() {
+                let Some(value) = db.entries.get(key) else {
+                    continue;
+                };
+                let type_name = value.type_name();
+                let awaited = self
+                    .changes
+                    .waited_types
+                    .iter()
+                    .any(|(t, _)| t.is_none_or(|t| t == type_name));
+                let already = self
+                    .changes
+                    .ready
+                    .iter()
+                    .any(|(d, k)| *d == index && k == key);
+                if awaited && !already {
+                    self.changes.ready.push_back((index, key.clone()));
+                }
+            }
+        }
+        self.changes.writes += 1;
+        if let Some(dirty) = self.changes.dirty.as_mut() {
+            for index in [a, b] {
+                if let Some(keys) = dirty.get_mut(index) {
+                    keys.clear();
+                }
+                if let Some(whole) = self.changes.whole.get_mut(index) {
+                    *whole = true;
+                }
+                self.changes.flushed.push(Some(index));
+            }
+        }
+        true
+    }
+
     /// Moves `key` from one database to another; false when it is missing in `from` or
     /// already exists in `to`.
     pub fn move_key(&mut self, from: usize, to: usize, key: &[u8]) -> bool {
@@ -427,6 +486,41 @@ impl Keyspace {
             }
         }
         deleted
+    }
+}
+
+/// Before `emptied` takes the keys of `replaced`: marks the clients watching a key of
+/// `emptied` that exists on either side, with Redis's treatment of keys that were already
+/// expired when watched (their flag follows what the key becomes). O(watched keys).
+fn touch_watched_on_swap(emptied: &mut Db, replaced: &Db, now: u64, cas_dirty: &mut FastSet<u64>) {
+    let Db {
+        entries, watched, ..
+    } = emptied;
+    for (key, watchers) in watched.iter_mut() {
+        let in_emptied = entries.contains_key(key);
+        let in_replaced = replaced.entries.contains_key(key);
+        if !in_emptied && !in_replaced {
+            continue;
+        }
+        let replaced_expired =
+            in_replaced && replaced.expires.get(key).is_some_and(|&when| when <= now);
+        for (id, expired) in watchers.iter_mut() {
+            if *expired {
+                if !in_replaced {
+                    // An expired key now gone: logically unchanged.
+                    *expired = false;
+                    continue;
+                }
+                if replaced_expired {
+                    continue;
+                }
+            } else if !in_emptied && replaced_expired {
+                // A missing key replaced by an expired one: still logically missing.
+                *expired = true;
+                continue;
+            }
+            cas_dirty.insert(*id);
+        }
     }
 }
 
@@ -1019,6 +1113,33 @@ mod tests {
         ks.db(1).remove(b"q");
         ks.db(1).insert(b"q", s("x"), None);
         assert!(ks.has_ready(), "a waiter for any type");
+    }
+
+    #[test]
+    fn swap_dbs_moves_data_not_watchers_or_waiters() {
+        let mut ks = Keyspace::new(3);
+        ks.set_clock(1_000);
+        ks.track_changes();
+        ks.db(0).insert(b"a", s("1"), Some(5_000));
+        ks.db(1).insert(b"b", s("2"), None);
+        ks.db(2).insert(b"c", s("3"), None);
+        ks.take_changes();
+        ks.watch(0, b"b", 7);
+        ks.watch(1, b"zz", 8);
+        ks.add_waiter(0, b"b", None);
+        assert!(ks.swap_dbs(0, 1));
+        assert_eq!(ks.db(1).ttl(b"a"), Ttl::At(5_000));
+        assert!(ks.db(0).exists(b"b") && !ks.db(0).exists(b"a"));
+        assert!(ks.watch_broken(7, &[(0, Key::from(&b"b"[..]))]));
+        assert!(!ks.watch_broken(8, &[(1, Key::from(&b"zz"[..]))]));
+        assert_eq!(ks.pop_ready(), Some((0, Key::from(&b"b"[..]))));
+        assert_eq!(ks.pop_ready(), None);
+        let batch = ks.take_changes();
+        assert_eq!(batch.flushed, vec![Some(0), Some(1)]);
+        assert_eq!(batch.whole, vec![0, 1]);
+        assert!(batch.keys.is_empty());
+        assert!(!ks.swap_dbs(0, 3));
+        assert!(ks.swap_dbs(2, 2));
     }
 
     #[test]

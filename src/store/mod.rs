@@ -3,6 +3,7 @@
 //! the caller ([`Keyspace::set_clock`]), and clients are known only by id.
 
 pub mod bitmap;
+pub mod footprint;
 pub mod glob;
 pub mod graph;
 pub mod hash;
@@ -13,6 +14,7 @@ pub mod ostree;
 pub mod pubsub;
 pub mod queue;
 pub mod set;
+pub mod sort;
 pub mod stack;
 pub mod string;
 pub mod tree;

@@ -1,0 +1,592 @@
+//! What the server measures about the commands it runs: calls, time, rejections and failures
+//! per command (INFO commandstats), error replies by code (INFO errorstats), and the SLOWLOG.
+//!
+//! Every figure comes from one clock reading before and one after each command ([`call`]),
+//! plus counters indexed by the command's position in the static command table, so the cost per
+//! command is two `Instant::now()` and a few additions.
+//!
+//! [`call`]: super::call
+
+use super::args::is_keyword;
+use super::server::help_reply;
+use super::table::{CommandSpec, COMMANDS};
+use super::{Args, CmdError, CmdResult, Ctx};
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt::Write as _;
+use std::sync::OnceLock;
+
+/// Counters of one command (or subcommand), as INFO commandstats reports them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CommandCounters {
+    /// Times the command ran.
+    pub calls: u64,
+    /// Microseconds spent running it.
+    pub usec: u64,
+    /// Times it was refused before running (arity, NOAUTH, pub/sub context...).
+    pub rejected_calls: u64,
+    /// Times it ran and replied with an error.
+    pub failed_calls: u64,
+}
+
+/// Redis stops counting new error codes past this many distinct ones, so a client sending
+/// made-up error prefixes cannot grow the table without bound.
+const MAX_ERROR_CODES: usize = 128;
+
+/// Per-command counters and error counts; CONFIG RESETSTAT clears them.
+#[derive(Debug, Clone)]
+pub struct CommandStats {
+    /// Indexed by [`spec_slot`].
+    commands: Vec<CommandCounters>,
+    /// Error replies by code (`ERR`, `WRONGTYPE` ...), in code order as INFO lists them.
+    errors: BTreeMap<Box<str>, u64>,
+}
+
+impl Default for CommandStats {
+    fn default() -> Self {
+        CommandStats {
+            commands: vec![CommandCounters::default(); slot_table().total],
+            errors: BTreeMap::new(),
+        }
+    }
+}
+
+/// Where each table of commands starts in the slot numbering: the top-level table first,
+/// then each container's subcommands.
+struct SlotTable {
+    /// (address of the first spec, number of specs, first slot) per subcommand table.
+    subtables: Vec<(usize, usize, usize)>,
+    total: usize,
+}
+
+fn slot_table() -> &'static SlotTable {
+    static TABLE: OnceLock<SlotTable> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut next = COMMANDS.len();
+        let mut subtables = Vec::new();
+        for spec in COMMANDS {
+            if !spec.subcommands.is_empty() {
+                subtables.push((
+                    spec.subcommands.as_ptr() as usize,
+                    spec.subcommands.len(),
+                    next,
+                ));
+                next += spec.subcommands.len();
+            }
+        }
+        SlotTable {
+            subtables,
+            total: next,
+        }
+    })
+}
+
+/// The position of `spec` in a numbering of every command and subcommand: a command's
+/// counters live at this index. Specs are statics, so their address identifies them; a
+/// top-level command costs a subtraction and a division by a constant, a subcommand a look
+/// through the few subcommand tables. `None` for a spec outside the command table.
+pub fn spec_slot(spec: &'static CommandSpec) -> Option<usize> {
+    let size = std::mem::size_of::<CommandSpec>();
+    let addr = spec as *const CommandSpec as usize;
+    let base = COMMANDS.as_ptr() as usize;
+    if addr >= base && addr < base + std::mem::size_of_val(COMMANDS) {
+        return Some((addr - base) / size);
+    }
+    slot_table()
+        .subtables
+        .iter()
+        .find(|&&(start, len, _)| addr >= start && addr < start + len * size)
+        .map(|&(start, _, first)| first + (addr - start) / size)
+}
+
+impl CommandStats {
+    /// Counts one run of `spec` that took `usec` microseconds. O(1).
+    #[inline]
+    pub fn record_call(&mut self, spec: &'static CommandSpec, usec: u64, failed: bool) {
+        if let Some(counters) = spec_slot(spec).and_then(|slot| self.commands.get_mut(slot)) {
+            counters.calls += 1;
+            counters.usec += usec;
+            counters.failed_calls += u64::from(failed);
+        }
+    }
+
+    /// Counts a refusal of `spec` before it ran. O(1).
+    pub fn record_rejection(&mut self, spec: &'static CommandSpec) {
+        if let Some(counters) = spec_slot(spec).and_then(|slot| self.commands.get_mut(slot)) {
+            counters.rejected_calls += 1;
+        }
+    }
+
+    /// Counts an error reply by its code: the first word of the text when a space comes
+    /// within Redis's 32-byte window (the `-` included), else `ERR`. O(log codes).
+    pub fn record_error(&mut self, text: &str) {
+        let window = &text.as_bytes()[..text.len().min(31)];
+        let code = match memchr::memchr(b' ', window) {
+            Some(end) => &text[..end],
+            None => "ERR",
+        };
+        if let Some(count) = self.errors.get_mut(code) {
+            *count += 1;
+        } else if self.errors.len() < MAX_ERROR_CODES {
+            self.errors.insert(code.into(), 1);
+        }
+    }
+
+    /// The counters of `spec`.
+    pub fn counters(&self, spec: &'static CommandSpec) -> CommandCounters {
+        spec_slot(spec)
+            .and_then(|slot| self.commands.get(slot))
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// Appends the INFO `commandstats` section: one line per command that was called,
+    /// refused or failed at least once.
+    pub fn write_commandstats(&self, out: &mut String) {
+        out.push_str("# Commandstats\r\n");
+        let all = COMMANDS
+            .iter()
+            .flat_map(|spec| std::iter::once(spec).chain(spec.subcommands.iter()));
+        for spec in all {
+            let c = self.counters(spec);
+            if c == CommandCounters::default() {
+                continue;
+            }
+            let per_call = if c.calls == 0 {
+                0.0
+            } else {
+                c.usec as f64 / c.calls as f64
+            };
+            let _ = write!(
+                out,
+                "cmdstat_{}:calls={},usec={},usec_per_call={per_call:.2},rejected_calls={},failed_calls={}\r\n",
+                spec.full_name, c.calls, c.usec, c.rejected_calls, c.failed_calls
+            );
+        }
+    }
+
+    /// Appends the INFO `errorstats` section.
+    pub fn write_errorstats(&self, out: &mut String) {
+        out.push_str("# Errorstats\r\n");
+        for (code, count) in &self.errors {
+            let _ = write!(out, "errorstat_{code}:count={count}\r\n");
+        }
+    }
+}
+
+/// Whether argument `index` of a command must not be shown (SLOWLOG, MONITOR): AUTH's
+/// arguments, HELLO's AUTH user and password, and the value of CONFIG SET requirepass.
+pub fn is_redacted(spec: &CommandSpec, argv: &[&[u8]], index: usize) -> bool {
+    match spec.full_name {
+        "auth" => index >= 1,
+        "hello" => {
+            // Walk the options as HELLO parses them (after the protocol version).
+            let mut at = 2;
+            while at < argv.len() {
+                let more = argv.len() - 1 - at;
+                if is_keyword(argv[at], "auth") && more >= 2 {
+                    if index == at + 1 || index == at + 2 {
+                        return true;
+                    }
+                    at += 3;
+                } else if is_keyword(argv[at], "setname") && more >= 1 {
+                    at += 2;
+                } else {
+                    break;
+                }
+            }
+            false
+        }
+        "config|set" => index >= 3 && index % 2 == 1 && is_keyword(argv[index - 1], "requirepass"),
+        _ => false,
+    }
+}
+
+/// Most arguments a SLOWLOG entry keeps; the last kept slot says how many more there were.
+const SLOWLOG_MAX_ARGC: usize = 32;
+/// Longest argument a SLOWLOG entry keeps whole.
+const SLOWLOG_MAX_ARG_BYTES: usize = 128;
+
+/// One SLOWLOG entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlowlogEntry {
+    pub id: u64,
+    /// Unix seconds when the command ran.
+    pub time: u64,
+    pub usec: u64,
+    /// The arguments as Redis keeps them: at most 32, each at most 128 bytes plus a note of
+    /// what was cut, secrets redacted.
+    pub argv: Vec<Vec<u8>>,
+    pub addr: String,
+    pub name: Vec<u8>,
+}
+
+/// The SLOWLOG: the latest commands that took at least `slowlog-log-slower-than` µs.
+#[derive(Debug, Default)]
+pub struct Slowlog {
+    /// Newest first.
+    entries: VecDeque<SlowlogEntry>,
+    next_id: u64,
+}
+
+impl Slowlog {
+    /// Adds an entry for a command run (trimmed as Redis trims it), dropping the oldest
+    /// entries beyond `max_len`. O(arguments kept).
+    #[allow(clippy::too_many_arguments)]
+    pub fn push(
+        &mut self,
+        spec: &CommandSpec,
+        argv: &[&[u8]],
+        usec: u64,
+        time: u64,
+        addr: &str,
+        name: Option<&[u8]>,
+        max_len: u64,
+    ) {
+        let shown = if argv.len() > SLOWLOG_MAX_ARGC {
+            SLOWLOG_MAX_ARGC - 1
+        } else {
+            argv.len()
+        };
+        let mut kept: Vec<Vec<u8>> = Vec::with_capacity(shown + 1);
+        for (index, arg) in argv.iter().enumerate().take(shown) {
+            if is_redacted(spec, argv, index) {
+                kept.push(b"(redacted)".to_vec());
+            } else if arg.len() > SLOWLOG_MAX_ARG_BYTES {
+                let mut cut = arg[..SLOWLOG_MAX_ARG_BYTES].to_vec();
+                let note = format!("... ({} more bytes)", arg.len() - SLOWLOG_MAX_ARG_BYTES);
+                cut.extend_from_slice(note.as_bytes());
+                kept.push(cut);
+            } else {
+                kept.push(arg.to_vec());
+            }
+        }
+        if shown < argv.len() {
+            kept.push(format!("... ({} more arguments)", argv.len() - shown).into_bytes());
+        }
+        self.entries.push_front(SlowlogEntry {
+            id: self.next_id,
+            time,
+            usec,
+            argv: kept,
+            addr: addr.to_string(),
+            name: name.unwrap_or_default().to_vec(),
+        });
+        self.next_id += 1;
+        self.entries.truncate(max_len as usize);
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Empties the log; ids keep counting, as in Redis.
+    pub fn reset(&mut self) {
+        self.entries.clear();
+    }
+
+    /// Entries, newest first.
+    pub fn entries(&self) -> impl Iterator<Item = &SlowlogEntry> {
+        self.entries.iter()
+    }
+}
+
+/// Called after every command run with how long it took: counts it, and logs it in the
+/// SLOWLOG when it was slow enough. Costs a few additions and one comparison unless it is
+/// logged.
+#[inline]
+pub fn after_call(
+    ctx: &mut Ctx,
+    spec: &'static CommandSpec,
+    argv: &[&[u8]],
+    usec: u64,
+    failed: bool,
+) {
+    // A command that blocked is counted when it is served (its run is repeated then).
+    if ctx.client.block.is_some() {
+        return;
+    }
+    ctx.server.command_stats.record_call(spec, usec, failed);
+    let threshold = ctx.server.config.slowlog_log_slower_than;
+    if threshold >= 0 && usec >= threshold as u64 && spec.full_name != "exec" {
+        log_slow(ctx, spec, argv, usec);
+    }
+}
+
+#[cold]
+fn log_slow(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8]], usec: u64) {
+    let time = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let max_len = ctx.server.config.slowlog_max_len;
+    ctx.server.slowlog.push(
+        spec,
+        argv,
+        usec,
+        time,
+        &ctx.client.addr,
+        ctx.client.name.as_deref(),
+        max_len,
+    );
+}
+
+pub fn slowlog_get(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let mut count = 10usize;
+    if !args.is_empty() {
+        if args.remaining() > 1 {
+            return Err(super::server::subcommand_syntax_error(args, "SLOWLOG"));
+        }
+        let wanted = super::args::int_arg(args.bytes()?)
+            .ok()
+            .filter(|&n| n >= -1)
+            .ok_or_else(|| CmdError::msg("ERR count should be greater than or equal to -1"))?;
+        count = if wanted == -1 {
+            usize::MAX
+        } else {
+            wanted as usize
+        };
+    }
+    let shown = count.min(ctx.server.slowlog.len());
+    ctx.out.array(shown);
+    for entry in ctx.server.slowlog.entries.iter().take(shown) {
+        ctx.out.array(6);
+        ctx.out.int(entry.id as i64);
+        ctx.out.int(entry.time as i64);
+        ctx.out.int(entry.usec as i64);
+        ctx.out.array(entry.argv.len());
+        for arg in &entry.argv {
+            ctx.out.bulk(arg);
+        }
+        ctx.out.bulk(entry.addr.as_bytes());
+        ctx.out.bulk(&entry.name);
+    }
+    Ok(())
+}
+
+pub fn slowlog_len(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
+    ctx.out.int(ctx.server.slowlog.len() as i64);
+    Ok(())
+}
+
+pub fn slowlog_reset(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
+    ctx.server.slowlog.reset();
+    ctx.out.ok();
+    Ok(())
+}
+
+pub fn slowlog_help(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
+    help_reply(
+        ctx,
+        "SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        &[
+            "GET [<count>]",
+            "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
+            "    Entries are made of:",
+            "    id, timestamp, time in microseconds, arguments array, client IP and port,",
+            "    client name",
+            "LEN",
+            "    Return the length of the slowlog.",
+            "RESET",
+            "    Reset the slowlog.",
+        ],
+    );
+    Ok(())
+}
+
+/// LATENCY: the latency monitor is not provided (Redis's is off by default, with
+/// `latency-monitor-threshold 0`), so these give the replies Redis gives while it is off.
+pub fn latency_latest(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
+    ctx.out.array(0);
+    Ok(())
+}
+
+pub fn latency_history(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    args.bytes()?;
+    ctx.out.array(0);
+    Ok(())
+}
+
+pub fn latency_reset(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    args.rest();
+    ctx.out.int(0);
+    Ok(())
+}
+
+pub fn latency_graph(_ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let event = args.bytes()?;
+    Err(CmdError::msg(format!(
+        "ERR No samples available for event '{}'",
+        String::from_utf8_lossy(event)
+    )))
+}
+
+pub fn latency_doctor(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
+    ctx.out.verbatim(
+        b"I'm sorry, Dave, I can't do that. Latency monitoring is disabled in this Redis \
+          instance. You may use \"CONFIG SET latency-monitor-threshold <milliseconds>.\" in \
+          order to enable it. If we weren't in a deep space mission I'd suggest to take a look \
+          at https://redis.io/topics/latency-monitor.\n",
+    );
+    Ok(())
+}
+
+pub fn latency_help(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
+    help_reply(
+        ctx,
+        "LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        &[
+            "DOCTOR",
+            "    Return a human readable latency analysis report.",
+            "GRAPH <event>",
+            "    Return an ASCII latency graph for the <event> class.",
+            "HISTORY <event>",
+            "    Return time-latency samples for the <event> class.",
+            "LATEST",
+            "    Return the latest latency samples for all events.",
+            "RESET [<event> ...]",
+            "    Reset latency data of one or more <event> classes.",
+            "    (default: reset all data for all event classes)",
+            "HISTOGRAM [COMMAND ...]",
+            "    Return a cumulative distribution of latencies in the format of a histogram for the specified command names.",
+            "    If no commands are specified then all histograms are replied.",
+        ],
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::lookup;
+    use crate::commands::testing::Harness;
+
+    #[test]
+    fn every_spec_has_its_own_slot() {
+        let mut seen = std::collections::HashSet::new();
+        for spec in COMMANDS {
+            for s in std::iter::once(spec).chain(spec.subcommands.iter()) {
+                let slot = spec_slot(s).expect("in the table");
+                assert!(slot < slot_table().total);
+                assert!(seen.insert(slot), "{} shares a slot", s.full_name);
+            }
+        }
+        assert_eq!(seen.len(), slot_table().total);
+    }
+
+    #[test]
+    fn error_codes_are_the_first_word() {
+        let mut stats = CommandStats::default();
+        stats.record_error("ERR syntax error");
+        stats.record_error("WRONGTYPE Operation against a key");
+        stats.record_error("ERR x");
+        stats.record_error("NOSPACEINTHEFIRSTTHIRTYTWOBYTESATALL x");
+        let mut out = String::new();
+        stats.write_errorstats(&mut out);
+        assert_eq!(
+            out,
+            "# Errorstats\r\nerrorstat_ERR:count=3\r\nerrorstat_WRONGTYPE:count=1\r\n"
+        );
+    }
+
+    #[test]
+    fn slowlog_trims_arguments_like_redis() {
+        let mut log = Slowlog::default();
+        let long = vec![b'x'; 200];
+        let mut argv: Vec<&[u8]> = vec![b"RPUSH", b"l"];
+        let numbers: Vec<String> = (0..40).map(|i| i.to_string()).collect();
+        argv.extend(numbers.iter().map(|n| n.as_bytes()));
+        argv[5] = &long;
+        let spec = lookup(b"rpush").unwrap();
+        log.push(spec, &argv, 7, 100, "1.2.3.4:5", None, 2);
+        let entry = log.entries().next().unwrap();
+        assert_eq!(entry.argv.len(), 32);
+        assert_eq!(entry.argv[31], b"... (11 more arguments)");
+        assert_eq!(entry.argv[5].len(), 128 + "... (72 more bytes)".len());
+        assert!(entry.argv[5].ends_with(b"... (72 more bytes)"));
+        for id in 0..3 {
+            log.push(spec, &argv[..2], id, 100, "a", Some(b"n"), 2);
+        }
+        assert_eq!(log.len(), 2);
+        assert_eq!(log.entries().next().unwrap().id, 3);
+    }
+
+    #[test]
+    fn secrets_are_redacted() {
+        let auth = lookup(b"auth").unwrap();
+        let argv: Vec<&[u8]> = vec![b"AUTH", b"u", b"p"];
+        assert!(!is_redacted(auth, &argv, 0));
+        assert!(is_redacted(auth, &argv, 1) && is_redacted(auth, &argv, 2));
+        let hello = lookup(b"hello").unwrap();
+        let argv: Vec<&[u8]> = vec![b"HELLO", b"3", b"AUTH", b"auth", b"pw", b"SETNAME", b"x"];
+        let hidden: Vec<usize> = (0..argv.len())
+            .filter(|&i| is_redacted(hello, &argv, i))
+            .collect();
+        assert_eq!(hidden, vec![3, 4]);
+        let set = lookup(b"config").unwrap().subcommand(b"set").unwrap();
+        let argv: Vec<&[u8]> = vec![b"CONFIG", b"SET", b"requirepass", b"pw", b"hz", b"5"];
+        let hidden: Vec<usize> = (0..argv.len())
+            .filter(|&i| is_redacted(set, &argv, i))
+            .collect();
+        assert_eq!(hidden, vec![3]);
+    }
+
+    #[test]
+    fn slowlog_commands_reply_as_redis() {
+        let mut h = Harness::new();
+        assert_eq!(h.text(&["slowlog", "len"]), ":0\r\n");
+        assert_eq!(
+            h.text(&["slowlog", "get", "-2"]),
+            "-ERR count should be greater than or equal to -1\r\n"
+        );
+        assert_eq!(
+            h.text(&["slowlog", "get", "1", "2"]),
+            "-ERR unknown subcommand or wrong number of arguments for 'get'. Try SLOWLOG HELP.\r\n"
+        );
+        h.run(&["config", "set", "slowlog-log-slower-than", "0"]);
+        h.run(&["set", "k", "v"]);
+        let reply = h.text(&["slowlog", "get", "1"]);
+        assert!(
+            reply.starts_with("*1\r\n*6\r\n:1\r\n:") && reply.contains("*3\r\n$3\r\nset\r\n"),
+            "{reply}"
+        );
+        assert_eq!(h.text(&["slowlog", "reset"]), "+OK\r\n");
+        assert_eq!(
+            h.text(&["slowlog", "len"]),
+            ":1\r\n",
+            "RESET itself is logged"
+        );
+    }
+
+    #[test]
+    fn commandstats_count_calls_failures_and_rejections() {
+        let mut h = Harness::new();
+        h.run(&["set", "k", "v"]);
+        h.run(&["get", "k"]);
+        h.run(&["get"]);
+        h.run(&["lpush", "k", "x"]);
+        let info = h.text(&["info", "commandstats"]);
+        assert!(
+            info.contains("cmdstat_get:calls=1,usec=")
+                && info.contains(",rejected_calls=1,failed_calls=0\r\n"),
+            "{info}"
+        );
+        assert!(info.contains("cmdstat_lpush:calls=1,"), "{info}");
+        assert!(
+            info.contains(",rejected_calls=0,failed_calls=1\r\n"),
+            "{info}"
+        );
+        let errors = h.text(&["info", "errorstats"]);
+        assert!(
+            errors.contains("errorstat_ERR:count=1\r\nerrorstat_WRONGTYPE:count=1\r\n"),
+            "{errors}"
+        );
+        h.run(&["config", "resetstat"]);
+        let info = h.text(&["info", "commandstats"]);
+        assert!(!info.contains("cmdstat_get"), "{info}");
+        assert!(info.contains("cmdstat_config|resetstat:calls=1"), "{info}");
+    }
+}

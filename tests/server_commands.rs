@@ -1,0 +1,598 @@
+//! Server commands against a real redis-server 7.0: AUTH and `requirepass`, SWAPDB, WAIT,
+//! ROLE, LATENCY, SLOWLOG, MEMORY, INFO commandstats/errorstats; and password-protected
+//! servers used through redis-cli and the `redis` crate.
+
+mod common;
+
+use common::reply::{call, items, parse, Reply};
+use common::{
+    assert_bytes, differential, encode_command, find_in_path, Differential, RedisServer, Server,
+    REPLY_TIMEOUT,
+};
+use std::collections::BTreeMap;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+#[test]
+fn auth_and_noauth_match_redis() {
+    let mut diff = Differential::new();
+    diff.run(
+        r#"
+        AUTH foo
+        AUTH default foo
+        AUTH bar foo
+        AUTH a b c
+        AUTH
+        CONFIG GET requirepass
+        @any CONFIG SET requirepass secret
+        CONFIG GET requirepass
+        PING
+        @conn 1
+        PING
+        GET x
+        SET x 1
+        NOSUCH a
+        GET
+        MULTI
+        SUBSCRIBE ch
+        CONFIG GET requirepass
+        HELLO
+        HELLO 3
+        HELLO 3 AUTH default wrong
+        HELLO 4 AUTH default secret
+        HELLO 3 SETNAME "a b" AUTH default secret
+        PING
+        @type HELLO 2 AUTH default secret SETNAME me
+        PING
+        CLIENT GETNAME
+        @conn 2
+        AUTH wrong
+        AUTH default wrong
+        PING
+        AUTH secret
+        PING
+        RESET
+        PING
+        AUTH nobody secret
+        PING
+        AUTH default secret
+        AUTH nobody secret
+        PING
+        @conn 3
+        QUIT
+        @conn 4
+        ECHO x
+        @conn 0
+        @any CONFIG SET requirepass ""
+        @conn 4
+        ECHO x
+        HELLO 3
+        @type HELLO 3 AUTH default anything
+        PING
+        @conn 5
+        AUTH x
+        @type HELLO 3
+        @conn 0
+        INFO errorstats
+        "#,
+    );
+}
+
+#[test]
+fn requirepass_from_the_command_line_and_config_file() {
+    let server = Server::start_with(&["--requirepass", "s3cret"]);
+    let mut conn = server.raw();
+    assert_bytes(
+        &conn.cmd(&["PING"]),
+        b"-NOAUTH Authentication required.\r\n",
+    );
+    assert_bytes(&conn.cmd(&["AUTH", "s3cret"]), b"+OK\r\n");
+    assert_bytes(&conn.cmd(&["PING"]), b"+PONG\r\n");
+    assert_bytes(
+        &conn.cmd(&["CONFIG", "GET", "requirepass"]),
+        b"*2\r\n$11\r\nrequirepass\r\n$6\r\ns3cret\r\n",
+    );
+
+    let path = std::env::temp_dir().join(common::unique_name("requirepass.conf"));
+    std::fs::write(&path, "requirepass \"with space\"\n").unwrap();
+    let server = Server::start_with(&[path.to_str().unwrap()]);
+    std::fs::remove_file(&path).ok();
+    let mut conn = server.raw();
+    assert_bytes(
+        &conn.cmd(&["GET", "k"]),
+        b"-NOAUTH Authentication required.\r\n",
+    );
+    assert_bytes(&conn.cmd(&["AUTH", "default", "with space"]), b"+OK\r\n");
+    assert_bytes(&conn.cmd(&["GET", "k"]), b"$-1\r\n");
+}
+
+#[test]
+fn redis_cli_with_a_password() {
+    let cli = find_in_path("redis-cli").expect("redis-cli is installed (scripts/test.sh)");
+    let server = Server::start_with(&["--requirepass", "pw"]);
+    let port = server.port().to_string();
+    let run = |extra: &[&str]| {
+        let output = Command::new(&cli)
+            .args(["-h", "127.0.0.1", "-p", &port])
+            .args(extra)
+            .output()
+            .expect("redis-cli runs");
+        String::from_utf8_lossy(&output.stdout).trim().to_string()
+    };
+    assert_eq!(
+        run(&["-a", "pw", "--no-auth-warning", "SET", "k", "v"]),
+        "OK"
+    );
+    assert_eq!(run(&["-a", "pw", "--no-auth-warning", "GET", "k"]), "v");
+    assert_eq!(
+        run(&[
+            "--user",
+            "default",
+            "--pass",
+            "pw",
+            "--no-auth-warning",
+            "GET",
+            "k"
+        ]),
+        "v"
+    );
+    assert!(
+        run(&["GET", "k"]).contains("NOAUTH Authentication required."),
+        "without the password"
+    );
+    assert!(
+        run(&["-a", "bad", "--no-auth-warning", "GET", "k"]).contains("NOAUTH"),
+        "a wrong password leaves the connection unauthenticated"
+    );
+}
+
+#[test]
+fn redis_crate_with_a_password_url() {
+    let server = Server::start_with(&["--requirepass", "pw"]);
+    for url in [
+        format!("redis://:pw@127.0.0.1:{}/", server.port()),
+        format!("redis://default:pw@127.0.0.1:{}/", server.port()),
+        format!("redis://:pw@127.0.0.1:{}/?protocol=resp3", server.port()),
+    ] {
+        let client = redis::Client::open(url.as_str()).unwrap();
+        let mut conn = client.get_connection_with_timeout(REPLY_TIMEOUT).unwrap();
+        let _: () = redis::cmd("SET")
+            .arg("k")
+            .arg(&url)
+            .query(&mut conn)
+            .unwrap();
+        let got: String = redis::cmd("GET").arg("k").query(&mut conn).unwrap();
+        assert_eq!(got, url);
+    }
+    let wrong = format!("redis://:nope@127.0.0.1:{}/", server.port());
+    let client = redis::Client::open(wrong.as_str()).unwrap();
+    let err = client
+        .get_connection_with_timeout(REPLY_TIMEOUT)
+        .err()
+        .expect("a wrong password is refused");
+    assert_eq!(err.kind(), redis::ErrorKind::AuthenticationFailed, "{err}");
+    let unauthenticated = format!("redis://127.0.0.1:{}/", server.port());
+    let client = redis::Client::open(unauthenticated.as_str()).unwrap();
+    let mut conn = client.get_connection_with_timeout(REPLY_TIMEOUT).unwrap();
+    let err = redis::cmd("GET")
+        .arg("k")
+        .query::<Option<String>>(&mut conn)
+        .unwrap_err();
+    assert!(err.to_string().contains("Authentication required"), "{err}");
+}
+
+#[test]
+fn swapdb_matches_redis() {
+    differential(
+        r#"
+        SWAPDB 0
+        SWAPDB 0 1 2
+        SWAPDB a 1
+        SWAPDB 0 b
+        SWAPDB 0 16
+        SWAPDB -1 0
+        SWAPDB 0 2147483648
+        SWAPDB 0 0
+        SET a 1
+        EXPIRE a 1000
+        RPUSH l x y
+        SELECT 1
+        SET b 2
+        SWAPDB 0 1
+        GET a
+        TTL a
+        LRANGE l 0 -1
+        EXISTS b
+        SELECT 0
+        GET b
+        EXISTS a
+        DBSIZE
+        SWAPDB 1 0
+        GET a
+        MULTI
+        SWAPDB 0 1
+        GET a
+        EXEC
+        GET b
+        # WATCH: a watched key present on either side breaks the transaction
+        @conn 1
+        WATCH b
+        @conn 0
+        SWAPDB 0 1
+        @conn 1
+        MULTI
+        PING
+        EXEC
+        WATCH nothing
+        @conn 0
+        SWAPDB 0 1
+        @conn 1
+        MULTI
+        PING
+        EXEC
+        "#,
+    );
+}
+
+/// A client blocked on a key in database 0 is served when SWAPDB brings a list there.
+#[test]
+fn swapdb_serves_blocked_clients_like_redis() {
+    let run = |server: &Server| -> Vec<Vec<u8>> {
+        let mut blocked = server.raw();
+        let mut other = server.raw();
+        blocked.send(&encode_command(&["BLPOP", "q", "5"]));
+        // BLPOP must be parked before the swap: a reply to a later command on the same
+        // connection would come after it, so wait on another connection instead.
+        std::thread::sleep(Duration::from_millis(200));
+        let mut replies = vec![
+            other.cmd(&["SELECT", "1"]),
+            other.cmd(&["RPUSH", "q", "x", "y"]),
+            other.cmd(&["SWAPDB", "0", "1"]),
+        ];
+        replies.push(blocked.read_reply());
+        replies.push(other.cmd(&["LRANGE", "q", "0", "-1"]));
+        replies.push(other.cmd(&["SELECT", "0"]));
+        replies.push(other.cmd(&["LRANGE", "q", "0", "-1"]));
+        replies
+    };
+    let redis = RedisServer::start();
+    let reddish = Server::start();
+    let expected = run(&redis);
+    assert_eq!(expected[3], b"*2\r\n$1\r\nq\r\n$1\r\nx\r\n");
+    assert_eq!(run(&reddish), expected);
+}
+
+#[test]
+fn wait_role_latency_memory_match_redis() {
+    differential(
+        r#"
+        WAIT
+        WAIT 0 0
+        WAIT 1 50
+        WAIT x 0
+        WAIT 0 x
+        WAIT x x
+        WAIT 0 -1
+        WAIT -1 0
+        WAIT 1.5 0
+        WAIT 0 9223372036854775807
+        MULTI
+        WAIT 1 0
+        EXEC
+        ROLE
+        ROLE x
+        LATENCY
+        LATENCY LATEST
+        LATENCY LATEST x
+        LATENCY HISTORY command
+        LATENCY HISTORY
+        LATENCY RESET
+        LATENCY RESET command fast-command
+        LATENCY GRAPH command
+        LATENCY DOCTOR
+        LATENCY HELP
+        LATENCY foo
+        MEMORY USAGE nosuch
+        MEMORY USAGE nosuch SAMPLES 0
+        SET k v
+        MEMORY USAGE k SAMPLES x
+        MEMORY USAGE k SAMPLES -1
+        MEMORY USAGE k FOO 1
+        MEMORY USAGE k SAMPLES
+        MEMORY USAGE
+        @type MEMORY USAGE k
+        MEMORY HELP
+        MEMORY PURGE
+        MEMORY foo
+        MEMORY DOCTOR
+        "#,
+    );
+}
+
+#[test]
+fn slowlog_matches_redis_in_shape() {
+    let normalize = |reply: &[u8]| -> Reply {
+        // Timestamps, durations and client ports differ between two servers.
+        let (parsed, _) = parse(reply);
+        let (kind, entries) = items(parsed);
+        let entries = entries
+            .into_iter()
+            .map(|entry| {
+                let (k, mut fields) = items(entry);
+                assert_eq!(fields.len(), 6);
+                assert!(
+                    matches!(fields[1], Reply::Int(t) if t > 1_600_000_000),
+                    "{fields:?}"
+                );
+                assert!(matches!(fields[2], Reply::Int(d) if d >= 0), "{fields:?}");
+                fields[1] = Reply::Int(0);
+                fields[2] = Reply::Int(0);
+                match &fields[4] {
+                    Reply::Bulk(addr) => assert!(addr.starts_with(b"127.0.0.1:")),
+                    other => panic!("address {other:?}"),
+                }
+                fields[4] = Reply::Null;
+                Reply::Aggregate(k, fields)
+            })
+            .collect();
+        Reply::Aggregate(kind, entries)
+    };
+    let script: Vec<Vec<String>> = [
+        "CONFIG SET slowlog-log-slower-than 0",
+        "SLOWLOG RESET",
+        "CLIENT SETNAME myname",
+        "AUTH default foo",
+        "HELLO 2 AUTH default foo",
+        "CONFIG SET requirepass secret maxmemory 0",
+        "AUTH secret",
+        "CONFIG SET requirepass \"\"",
+        "MULTI",
+        "GET k",
+        "EXEC",
+        "SLOWLOG LEN",
+    ]
+    .iter()
+    .map(|line| {
+        common::split_args(line)
+            .unwrap()
+            .into_iter()
+            .map(|a| String::from_utf8(a).unwrap())
+            .collect()
+    })
+    .collect();
+    let long = "x".repeat(200);
+    let many: Vec<String> = std::iter::once("RPUSH".to_string())
+        .chain(std::iter::once("l".to_string()))
+        .chain((0..40).map(|i| i.to_string()))
+        .collect();
+    let run = |server: &Server| -> (Vec<Vec<u8>>, Vec<Reply>) {
+        let mut conn = server.raw();
+        let mut replies = Vec::new();
+        for args in &script {
+            let reply = conn.cmd(args);
+            // HELLO's map carries the connection id, which differs.
+            if args[0] != "HELLO" {
+                replies.push(reply);
+            }
+        }
+        replies.push(conn.cmd(&["SET", "k", long.as_str()]));
+        replies.push(conn.cmd(&many));
+        let mut logs = vec![normalize(&conn.cmd(&["SLOWLOG", "GET", "-1"]))];
+        replies.push(conn.cmd(&["CONFIG", "SET", "slowlog-max-len", "2"]));
+        replies.push(conn.cmd(&["SLOWLOG", "LEN"]));
+        logs.push(normalize(&conn.cmd(&["SLOWLOG", "GET"])));
+        logs.push(normalize(&conn.cmd(&["SLOWLOG", "GET", "1"])));
+        replies.push(conn.cmd(&["CONFIG", "SET", "slowlog-log-slower-than", "-1"]));
+        replies.push(conn.cmd(&["SLOWLOG", "RESET"]));
+        replies.push(conn.cmd(&["SLOWLOG", "LEN"]));
+        replies.push(conn.cmd(&["CONFIG", "SET", "slowlog-log-slower-than", "-2"]));
+        replies.push(conn.cmd(&["CONFIG", "SET", "slowlog-max-len", "-1"]));
+        // One at a time: Redis lists CONFIG GET matches in hash order.
+        replies.push(conn.cmd(&["CONFIG", "GET", "slowlog-max-len"]));
+        replies.push(conn.cmd(&["CONFIG", "GET", "slowlog-log-slower-than"]));
+        (replies, logs)
+    };
+    let redis = RedisServer::start();
+    let reddish = Server::start();
+    let (expected_replies, expected_log) = run(&redis);
+    let (replies, log) = run(&reddish);
+    assert_eq!(log, expected_log);
+    for (i, (got, want)) in replies.iter().zip(&expected_replies).enumerate() {
+        assert_eq!(
+            String::from_utf8_lossy(got),
+            String::from_utf8_lossy(want),
+            "reply {i}"
+        );
+    }
+    assert_eq!(replies.len(), expected_replies.len());
+}
+
+#[test]
+fn slowlog_commands_match_redis() {
+    differential(
+        r#"
+        SLOWLOG
+        SLOWLOG LEN x
+        SLOWLOG GET x
+        SLOWLOG GET -2
+        SLOWLOG GET 1 2
+        SLOWLOG HELP
+        SLOWLOG foo
+        SLOWLOG RESET
+        SLOWLOG GET
+        SLOWLOG GET 0
+        "#,
+    );
+}
+
+/// `cmdstat_<name>` -> (calls, rejected_calls, failed_calls) from INFO commandstats.
+fn command_counts(info: &[u8]) -> BTreeMap<String, (u64, u64, u64)> {
+    let (reply, _) = parse(info);
+    let text = match reply {
+        Reply::Bulk(bytes) => String::from_utf8(bytes).unwrap(),
+        other => panic!("INFO gave {other:?}"),
+    };
+    let mut counts = BTreeMap::new();
+    for line in text.lines().filter(|l| l.starts_with("cmdstat_")) {
+        let (name, fields) = line.split_once(':').unwrap();
+        let field = |key: &str| -> u64 {
+            fields
+                .split(',')
+                .find_map(|f| f.strip_prefix(key)?.strip_prefix('='))
+                .unwrap_or_else(|| panic!("{key} in {line}"))
+                .parse()
+                .unwrap()
+        };
+        let usec = field("usec");
+        let per_call: f64 = fields
+            .split(',')
+            .find_map(|f| f.strip_prefix("usec_per_call="))
+            .unwrap()
+            .parse()
+            .unwrap();
+        let calls = field("calls");
+        if calls > 0 {
+            assert!(
+                (per_call - usec as f64 / calls as f64).abs() < 0.01,
+                "{line}"
+            );
+        }
+        counts.insert(
+            name.to_string(),
+            (calls, field("rejected_calls"), field("failed_calls")),
+        );
+    }
+    counts
+}
+
+#[test]
+fn commandstats_and_errorstats_count_like_redis() {
+    let script = [
+        vec!["CONFIG", "RESETSTAT"],
+        vec!["GET", "a"],
+        vec!["SET", "a", "1"],
+        vec!["LPUSH", "a", "x"],
+        vec!["NOSUCH"],
+        vec!["GET"],
+        vec!["CONFIG", "NOSUCH"],
+        vec!["MULTI"],
+        vec!["GET", "a"],
+        vec!["EXEC"],
+        vec!["MULTI"],
+        vec!["GET"],
+        vec!["EXEC"],
+        vec!["SLOWLOG", "GET", "x"],
+        vec!["CONFIG", "GET", "x"],
+        vec!["SORT", "a"],
+        vec!["INCR", "a"],
+    ];
+    let run = |server: &Server| {
+        let mut conn = server.raw();
+        for args in &script {
+            conn.cmd(args);
+        }
+        let commands = command_counts(&conn.cmd(&["INFO", "commandstats"]));
+        let errors = conn.cmd(&["INFO", "errorstats"]);
+        let all = conn.cmd(&["INFO", "all"]);
+        let stats = String::from_utf8_lossy(&conn.cmd(&["INFO", "stats"])).into_owned();
+        let total_errors = stats
+            .lines()
+            .find(|l| l.starts_with("total_error_replies:"))
+            .map(str::to_string);
+        let all = String::from_utf8_lossy(&all).into_owned();
+        assert!(
+            all.contains("# Commandstats\r\ncmdstat_")
+                && all.contains("# Errorstats\r\nerrorstat_"),
+            "{all}"
+        );
+        conn.cmd(&["CONFIG", "RESETSTAT"]);
+        let after = command_counts(&conn.cmd(&["INFO", "commandstats"]));
+        (commands, errors, total_errors, after)
+    };
+    let redis = RedisServer::start();
+    let reddish = Server::start();
+    let expected = run(&redis);
+    let got = run(&reddish);
+    assert_eq!(got.0, expected.0, "commandstats");
+    assert_eq!(
+        String::from_utf8_lossy(&got.1),
+        String::from_utf8_lossy(&expected.1),
+        "errorstats"
+    );
+    assert_eq!(got.2, expected.2, "total_error_replies");
+    assert_eq!(got.3, expected.3, "after CONFIG RESETSTAT");
+}
+
+#[test]
+fn memory_usage_grows_with_the_value() {
+    let server = Server::start();
+    let mut conn = server.raw();
+    let usage = |conn: &mut common::RawConn, key: &str, samples: &str| -> i64 {
+        match call(conn, &["MEMORY", "USAGE", key, "SAMPLES", samples]) {
+            Reply::Int(n) => n,
+            other => panic!("MEMORY USAGE gave {other:?}"),
+        }
+    };
+    conn.cmd(&["SET", "s", "x"]);
+    let small = usage(&mut conn, "s", "5");
+    conn.cmd(&["SET", "s", &"x".repeat(10_000)]);
+    let big = usage(&mut conn, "s", "5");
+    assert!(big >= small + 10_000, "{small} -> {big}");
+    let mut last = 0;
+    for round in 1..=5 {
+        for i in 0..200 {
+            let member = format!("member-{round}-{i}");
+            conn.cmd(&["SADD", "set", &member]);
+            conn.cmd(&["HSET", "hash", &member, "some value"]);
+            conn.cmd(&["RPUSH", "list", &member]);
+            conn.cmd(&["ZADD", "zset", &i.to_string(), &member]);
+        }
+        let total: i64 = ["set", "hash", "list", "zset"]
+            .iter()
+            .map(|k| usage(&mut conn, k, "0"))
+            .sum();
+        assert!(total > last, "round {round}: {last} -> {total}");
+        last = total;
+    }
+    // 1000 members of ~13 bytes each cannot take less than their bytes.
+    assert!(usage(&mut conn, "set", "0") > 13_000);
+    let sampled = usage(&mut conn, "hash", "5");
+    let exact = usage(&mut conn, "hash", "0");
+    assert!(
+        sampled.abs_diff(exact) * 5 < exact as u64,
+        "{sampled} vs {exact}"
+    );
+    let stats = String::from_utf8_lossy(&conn.cmd(&["MEMORY", "STATS"])).into_owned();
+    assert!(stats.contains("keys.count\r\n:5\r\n"), "{stats}");
+}
+
+#[test]
+fn wait_replies_at_once() {
+    let server = Server::start();
+    let mut conn = server.raw();
+    let started = Instant::now();
+    assert_bytes(&conn.cmd(&["WAIT", "1", "0"]), b":0\r\n");
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+#[test]
+fn resp3_replies_match_redis() {
+    differential(
+        r#"
+        @type HELLO 3
+        RPUSH l 2 1
+        SORT l GET # GET nosuch_*
+        SORT l BY nosort LIMIT 0 1
+        ROLE
+        WAIT 0 0
+        LATENCY LATEST
+        LATENCY DOCTOR
+        MEMORY DOCTOR
+        MEMORY USAGE nosuch
+        SLOWLOG GET
+        SLOWLOG HELP
+        AUTH x
+        SWAPDB 0 1
+        "#,
+    );
+}
