@@ -6,6 +6,7 @@ use super::{
     bitmaps, hashes, keys, lists, persistence, pubsub, server, sets, sort, stats, strings,
     transactions, zsets, Args, CmdResult, Ctx,
 };
+use crate::store::pile::{Fifo, Lifo};
 use crate::store::FastMap;
 use std::sync::OnceLock;
 
@@ -1714,17 +1715,17 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd!("graph.toposort", 2, [READONLY], [ks!(RO ACCESS: 1)], "graph", super::graphs::toposort, "key", "Returns the nodes of a directed graph in topological order, smallest name first among the nodes ready.", "O((V + E) log V) where V and E are the nodes and edges of the graph."),
     // graph (rows above this line)
 
-    cmd!("queue.push", -3, [WRITE, DENYOOM, FAST], [ks!(RW INSERT: 1)], "queue", super::queues::push, "key element [element ...]", "Appends elements at the tail of a queue, creating it if the key does not exist.", "O(1) for each element added, so O(N) to add N elements."),
-    cmd!("queue.pop", -2, [WRITE, FAST], [ks!(RW ACCESS DELETE: 1)], "queue", super::queues::pop, "key [count]", "Removes and returns elements from the head of a queue, oldest first. Deletes the queue when it becomes empty.", "O(N) where N is the number of elements returned."),
-    cmd!("queue.peek", 2, [READONLY, FAST], [ks!(RO ACCESS: 1)], "queue", super::queues::peek, "key", "Returns the element at the head of a queue without removing it.", "O(1)"),
-    cmd!("queue.len", 2, [READONLY, FAST], [ks!(RO: 1)], "queue", super::queues::len, "key", "Returns the number of elements in a queue.", "O(1)"),
+    cmd!("queue.push", -3, [WRITE, DENYOOM, FAST], [ks!(RW INSERT: 1)], "queue", super::piles::push::<Fifo>, "key element [element ...]", "Appends elements at the tail of a queue, creating it if the key does not exist.", "O(1) for each element added, so O(N) to add N elements."),
+    cmd!("queue.pop", -2, [WRITE, FAST], [ks!(RW ACCESS DELETE: 1)], "queue", super::piles::pop::<Fifo>, "key [count]", "Removes and returns elements from the head of a queue, oldest first. Deletes the queue when it becomes empty.", "O(N) where N is the number of elements returned."),
+    cmd!("queue.peek", 2, [READONLY, FAST], [ks!(RO ACCESS: 1)], "queue", super::piles::peek::<Fifo>, "key", "Returns the element at the head of a queue without removing it.", "O(1)"),
+    cmd!("queue.len", 2, [READONLY, FAST], [ks!(RO: 1)], "queue", super::piles::len::<Fifo>, "key", "Returns the number of elements in a queue.", "O(1)"),
     cmd!("queue.bpop", -3, [WRITE, BLOCKING], [ks!(RW ACCESS DELETE: 1, range -2 1)], "queue", super::queues::bpop, "key [key ...] timeout", "Removes and returns the head of the first non-empty queue, or blocks until one is available or the timeout passes.", "O(N) where N is the number of keys."),
     // queue (rows above this line)
 
-    cmd!("stack.push", -3, [WRITE, DENYOOM, FAST], [ks!(RW INSERT: 1)], "stack", super::stacks::push, "key element [element ...]", "Pushes elements on top of a stack, creating it if the key does not exist.", "O(1) for each element added, so O(N) to add N elements."),
-    cmd!("stack.pop", -2, [WRITE, FAST], [ks!(RW ACCESS DELETE: 1)], "stack", super::stacks::pop, "key [count]", "Removes and returns elements from the top of a stack, top first. Deletes the stack when it becomes empty.", "O(N) where N is the number of elements returned."),
-    cmd!("stack.peek", 2, [READONLY, FAST], [ks!(RO ACCESS: 1)], "stack", super::stacks::peek, "key", "Returns the element on top of a stack without removing it.", "O(1)"),
-    cmd!("stack.len", 2, [READONLY, FAST], [ks!(RO: 1)], "stack", super::stacks::len, "key", "Returns the number of elements in a stack.", "O(1)"),
+    cmd!("stack.push", -3, [WRITE, DENYOOM, FAST], [ks!(RW INSERT: 1)], "stack", super::piles::push::<Lifo>, "key element [element ...]", "Pushes elements on top of a stack, creating it if the key does not exist.", "O(1) for each element added, so O(N) to add N elements."),
+    cmd!("stack.pop", -2, [WRITE, FAST], [ks!(RW ACCESS DELETE: 1)], "stack", super::piles::pop::<Lifo>, "key [count]", "Removes and returns elements from the top of a stack, top first. Deletes the stack when it becomes empty.", "O(N) where N is the number of elements returned."),
+    cmd!("stack.peek", 2, [READONLY, FAST], [ks!(RO ACCESS: 1)], "stack", super::piles::peek::<Lifo>, "key", "Returns the element on top of a stack without removing it.", "O(1)"),
+    cmd!("stack.len", 2, [READONLY, FAST], [ks!(RO: 1)], "stack", super::piles::len::<Lifo>, "key", "Returns the number of elements in a stack.", "O(1)"),
     // stack (rows above this line)
 
     cmd!("subscribe", -2, [PUBSUB, NOSCRIPT, LOADING, STALE], [], "pubsub", pubsub::subscribe, "channel [channel ...]", "Listens for messages published to the given channels.", "O(N) where N is the number of channels to subscribe to."),

@@ -3,9 +3,8 @@
 use super::graph::GraphValue;
 use super::hash::HashValue;
 use super::list::ListValue;
-use super::queue::QueueValue;
+use super::pile::{QueueValue, StackValue};
 use super::set::SetValue;
-use super::stack::StackValue;
 use super::tree::TreeValue;
 use super::zset_ops::ZSetValue;
 use super::ShortBytes;
