@@ -596,3 +596,76 @@ fn resp3_replies_match_redis() {
         "#,
     );
 }
+
+/// A blocked command is counted once, when it is answered: served, timed out or released by
+/// CLIENT UNBLOCK (which Redis 7.0 counts as a failed call, and its ERROR form also as an
+/// UNBLOCKED error reply).
+#[test]
+fn blocked_commands_are_counted_when_answered_like_redis() {
+    let run = |server: &Server| {
+        let mut control = server.raw();
+        control.cmd(&["CONFIG", "RESETSTAT"]);
+        let mut timed_out = server.raw();
+        assert_bytes(&timed_out.cmd(&["BLPOP", "t", "0.05"]), b"*-1\r\n");
+        let mut waiters = Vec::new();
+        for key in ["a", "b", "served"] {
+            let mut conn = server.raw();
+            let id = String::from_utf8(conn.cmd(&["CLIENT", "ID"])).unwrap();
+            let id = id.trim_start_matches(':').trim_end().to_string();
+            conn.send(&encode_command(&["BLPOP", key, "0"]));
+            waiters.push((conn, id));
+        }
+        let deadline = Instant::now() + REPLY_TIMEOUT;
+        while !String::from_utf8_lossy(&control.cmd(&["INFO", "clients"]))
+            .contains("blocked_clients:3\r\n")
+        {
+            assert!(Instant::now() < deadline, "the three clients never blocked");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_bytes(
+            &control.cmd(&["CLIENT", "UNBLOCK", &waiters[0].1]),
+            b":1\r\n",
+        );
+        assert_bytes(
+            &control.cmd(&["CLIENT", "UNBLOCK", &waiters[1].1, "ERROR"]),
+            b":1\r\n",
+        );
+        control.cmd(&["RPUSH", "served", "x"]);
+        let replies: Vec<Vec<u8>> = waiters
+            .iter_mut()
+            .map(|(conn, _)| conn.read_reply())
+            .collect();
+        let commands = command_counts(&control.cmd(&["INFO", "commandstats"]));
+        let errors = control.cmd(&["INFO", "errorstats"]);
+        let stats = String::from_utf8_lossy(&control.cmd(&["INFO", "stats"])).into_owned();
+        let total_errors = stats
+            .lines()
+            .find(|l| l.starts_with("total_error_replies:"))
+            .map(str::to_string);
+        (
+            replies,
+            commands.get("cmdstat_blpop").copied(),
+            errors,
+            total_errors,
+        )
+    };
+    let redis = RedisServer::start();
+    let reddish = Server::start();
+    let expected = run(&redis);
+    let got = run(&reddish);
+    assert_eq!(
+        expected.1,
+        Some((4, 0, 2)),
+        "redis-server's own counts changed"
+    );
+    for (got, expected) in got.0.iter().zip(&expected.0) {
+        assert_bytes(got, expected);
+    }
+    assert_eq!(got.1, expected.1, "cmdstat_blpop (calls, rejected, failed)");
+    assert_eq!(
+        String::from_utf8_lossy(&got.2),
+        String::from_utf8_lossy(&expected.2),
+        "errorstats"
+    );
+    assert_eq!(got.3, expected.3, "total_error_replies");
+}

@@ -435,8 +435,7 @@ pub fn call(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8]]) {
     stats::after_call(ctx, spec, argv, usec, result.is_err());
     if let Err(e) = result {
         let text = e.reply_text();
-        ctx.server.stats.total_error_replies += 1;
-        ctx.server.command_stats.record_error(&text);
+        stats::record_error_reply(ctx.server, &text);
         ctx.out.error(&text);
     }
     if !ctx.server.monitors.is_empty() && !spec.flags.contains(Flags::ADMIN) {

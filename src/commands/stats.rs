@@ -316,6 +316,22 @@ pub fn after_call(
     }
 }
 
+/// A blocked command answered without running again: counted as one call, as Redis counts
+/// it when it unblocks the client. Redis 7.0 counts a CLIENT UNBLOCK (either form) as a
+/// failed call and a timeout as a successful one; `failed` says which.
+pub fn record_unblocked(server: &mut super::Server, argv: &[Vec<u8>], failed: bool) {
+    let argv: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
+    if let Some(spec) = super::named_spec(&argv) {
+        server.command_stats.record_call(spec, 0, failed);
+    }
+}
+
+/// Counts an error reply in INFO stats and errorstats.
+pub fn record_error_reply(server: &mut super::Server, text: &str) {
+    server.stats.total_error_replies += 1;
+    server.command_stats.record_error(text);
+}
+
 #[cold]
 fn log_slow(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8]], usec: u64) {
     let time = std::time::SystemTime::now()

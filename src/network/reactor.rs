@@ -614,6 +614,7 @@ impl Reactor {
             };
             if let Some(blocked) = self.unpark(token, &mut client) {
                 write_timeout_reply(&mut client.out, blocked.request.on_timeout);
+                commands::stats::record_unblocked(&mut self.server, &blocked.argv, false);
                 self.queue_write(token, &mut client);
                 self.pending_input.push(token);
             }
@@ -679,12 +680,13 @@ impl Reactor {
         };
         if let Some(blocked) = self.unpark(token, &mut client) {
             if with_error {
-                client
-                    .out
-                    .error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
+                let text = "UNBLOCKED client unblocked via CLIENT UNBLOCK";
+                client.out.error(text);
+                commands::stats::record_error_reply(&mut self.server, text);
             } else {
                 write_timeout_reply(&mut client.out, blocked.request.on_timeout);
             }
+            commands::stats::record_unblocked(&mut self.server, &blocked.argv, true);
             self.queue_write(token, &mut client);
             self.pending_input.push(token);
         }
