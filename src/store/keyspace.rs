@@ -93,6 +93,21 @@ pub struct ChangeBatch {
     pub whole: Vec<usize>,
 }
 
+impl ChangeLog {
+    /// Puts waited-on `key` of database `db`, now holding a value of `type_name`, in line to
+    /// be served if some client waits for that type and it is not in line already. O(keys in
+    /// line).
+    fn signal(&mut self, db: usize, key: &[u8], type_name: &'static str) {
+        let awaited = self
+            .waited_types
+            .iter()
+            .any(|(t, _)| t.is_none_or(|t| t == type_name));
+        if awaited && !self.ready.iter().any(|(d, k)| *d == db && &**k == key) {
+            self.ready.push_back((db, key.into()));
+        }
+    }
+}
+
 /// A database switches to recording only deletions (see `ChangeLog::whole`) once this many of
 /// its keys, and more than half of them, changed since the last hand-off.
 pub const WHOLE_DB_MIN_KEYS: usize = 10_000;
@@ -372,22 +387,8 @@ impl Keyspace {
         for index in [a, b] {
             let db = &self.dbs[index];
             for key in db.waited.keys() {
-                let Some(value) = db.entries.get(key) else {
-                    continue;
-                };
-                let type_name = value.type_name();
-                let awaited = self
-                    .changes
-                    .waited_types
-                    .iter()
-                    .any(|(t, _)| t.is_none_or(|t| t == type_name));
-                let already = self
-                    .changes
-                    .ready
-                    .iter()
-                    .any(|(d, k)| *d == index && k == key);
-                if awaited && !already {
-                    self.changes.ready.push_back((index, key.clone()));
+                if let Some(value) = db.entries.get(key) {
+                    self.changes.signal(index, key, value.type_name());
                 }
             }
         }
@@ -637,21 +638,7 @@ impl DbMut<'_> {
         if self.db.waited.is_empty() || !self.db.waited.contains_key(key) {
             return;
         }
-        let awaited = self
-            .changes
-            .waited_types
-            .iter()
-            .any(|(t, _)| t.is_none_or(|t| t == type_name));
-        let index = self.index;
-        if awaited
-            && !self
-                .changes
-                .ready
-                .iter()
-                .any(|(db, k)| *db == index && &**k == key)
-        {
-            self.changes.ready.push_back((index, key.into()));
-        }
+        self.changes.signal(self.index, key, type_name);
     }
 
     /// Records that `key` changed: counts a write and marks it for persistence.
