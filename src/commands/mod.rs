@@ -10,6 +10,7 @@ pub mod blocking;
 pub mod docs;
 pub mod graphs;
 pub mod hashes;
+pub mod journal;
 pub mod keys;
 pub mod lists;
 pub mod persistence;
@@ -248,7 +249,7 @@ pub struct Server {
     pub saver: Option<Box<dyn persistence::Saver>>,
     /// Records the commands that change the large values persistence watches; `None` when
     /// persistence is off.
-    pub journal: Option<persistence::Journal>,
+    pub journal: Option<journal::Journal>,
     /// Per-command and per-error counters (INFO commandstats, errorstats).
     pub command_stats: stats::CommandStats,
     /// SLOWLOG entries.
@@ -425,7 +426,7 @@ pub fn call(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8]]) {
     let started = std::time::Instant::now();
     // While persistence watches large values, what each command did to them is journaled.
     let result = if ctx.server.journal.as_ref().is_some_and(|j| j.is_watching()) {
-        persistence::run_journaled(ctx, spec, argv)
+        journal::run_journaled(ctx, spec, argv)
     } else {
         (spec.handler)(ctx, &mut Args::new(argv, spec.arg_start()))
     };

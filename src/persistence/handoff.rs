@@ -18,7 +18,7 @@ use super::document::{
     IdRef, Meta, INLINE_BYTES, MAX_KEY_BYTES, MAX_SEQ,
 };
 use super::writer::{Batch, Coll, FromWriter, Kind, Phase, ToWriter};
-use crate::commands::persistence::JournalInterval;
+use crate::commands::journal::JournalInterval;
 use crate::commands::Server;
 use crate::network::unix_ms;
 use crate::store::{FastMap, FastSet, Key, Keyspace};

@@ -16,7 +16,8 @@ mod handoff;
 mod load;
 mod writer;
 
-use crate::commands::persistence::{Journal, PersistenceStatus, Saver};
+use crate::commands::journal::Journal;
+use crate::commands::persistence::{PersistenceStatus, Saver};
 use crate::commands::{Server, Shutdown};
 use crate::config::Config;
 use crate::network::{unix_ms, LoopHooks};
