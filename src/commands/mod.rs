@@ -348,6 +348,24 @@ impl Ctx<'_> {
         }
     }
 
+    /// States what this command did to `key`, as a command whose replay on the key's previous
+    /// value gives its new value: `ctx.journal_as(b"SREM", key, popped)` after SPOP. Handlers
+    /// whose table row says [`journal::JournalClass::States`] call it for every key they change
+    /// (see [`journal`]). Costs one test while persistence watches no key.
+    #[inline]
+    pub fn journal_as<'a>(
+        &mut self,
+        command: &[u8],
+        key: &[u8],
+        args: impl IntoIterator<Item = &'a [u8]>,
+    ) {
+        if let Some(journal) = self.server.journal.as_mut() {
+            if journal.is_watching() {
+                journal.state(command, key, args);
+            }
+        }
+    }
+
     /// Like [`Self::notify`] for a key of another database (MOVE, COPY ... DB).
     pub fn notify_in_db(&mut self, class: u16, event: &str, key: &[u8], db: usize) {
         if self.server.config.notify_keyspace_events.wants(class) {

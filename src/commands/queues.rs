@@ -21,6 +21,7 @@ pub fn bpop(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
             let key = serving.get(at).copied().unwrap_or_default();
             ctx.out.bulk(key);
             ctx.out.bulk(&item);
+            ctx.journal_as(b"QUEUE.POP", key, []);
             notify_pop(ctx, "queue.pop", key);
         }
         None => block(ctx, keys, deadline, TimeoutReply::NullArray),

@@ -113,6 +113,7 @@ pub fn spop(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
             match popped {
                 Some(member) => {
                     ctx.out.bulk(member.as_bytes());
+                    ctx.journal_as(b"SREM", key, [member.as_bytes()]);
                     notify_removal(ctx, "spop", key);
                 }
                 None => ctx.out.null(),
@@ -130,6 +131,7 @@ pub fn spop(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
                     .spop_count(key, count as usize, &mut ctx.server.rng)?;
             reply_owned(ctx.out, &popped);
             if !popped.is_empty() {
+                ctx.journal_as(b"SREM", key, popped.iter().map(|m| m.as_bytes()));
                 notify_removal(ctx, "spop", key);
             }
         }
@@ -198,6 +200,10 @@ pub fn smove(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         .is_some_and(|set| set.contains(member));
     let moved = ctx.db().smove(src, dst, member)?;
     ctx.out.int(moved as i64);
+    if moved {
+        ctx.journal_as(b"SREM", src, [member]);
+        ctx.journal_as(b"SADD", dst, [member]);
+    }
     if moved && src != dst {
         notify_removal(ctx, "srem", src);
         if !dst_had_member {

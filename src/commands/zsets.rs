@@ -512,7 +512,9 @@ fn blocking_pop(ctx: &mut Ctx, args: &mut Args, max: bool) -> CmdResult {
                 ctx.out.bulk(member);
                 ctx.out.double(*score);
             }
-            notify_removal(ctx, pop_event(max), serving[index]);
+            let key = serving[index];
+            ctx.journal_as(b"ZREM", key, items.iter().map(|(member, _)| &member[..]));
+            notify_removal(ctx, pop_event(max), key);
         }
         None => block(ctx, keys, deadline, TimeoutReply::NullArray),
     }
@@ -570,9 +572,11 @@ fn mpop_generic(ctx: &mut Ctx, args: &mut Args, blocking: bool) -> CmdResult {
     match ctx.db().zpop(serving, max, count.unwrap_or(1))? {
         Some((index, items)) => {
             ctx.out.array(2);
-            ctx.out.bulk(serving[index]);
+            let key = serving[index];
+            ctx.out.bulk(key);
             reply_owned_pairs(ctx.out, &items, true, true);
-            notify_removal(ctx, pop_event(max), serving[index]);
+            ctx.journal_as(b"ZREM", key, items.iter().map(|(member, _)| &member[..]));
+            notify_removal(ctx, pop_event(max), key);
         }
         None if blocking => block(ctx, keys, deadline, TimeoutReply::NullArray),
         None => ctx.out.null_array(),
