@@ -883,15 +883,11 @@ fn keyspace_events_match_redis() {
 
 /// SETBIT and BITFIELD on a large persisted string are journaled as replayable edits (appended
 /// to its operation log, no new snapshot); BITOP into it makes a new snapshot; everything
-/// survives a restart. Skipped without `MONGODB_URI` (scripts/test.sh sets it).
+/// survives a restart. Needs `MONGODB_URI` (scripts/test.sh sets it); see `common::mongodb_uri`.
 #[test]
 fn bit_writes_persist_through_the_journal() {
-    let uri = match std::env::var("MONGODB_URI") {
-        Ok(uri) if !uri.is_empty() => uri,
-        _ => {
-            eprintln!("skipping: MONGODB_URI is not set (scripts/test.sh starts SecantusDB)");
-            return;
-        }
+    let Some(uri) = common::mongodb_uri() else {
+        return;
     };
     let name = common::unique_name("bits");
     let mut server = Server::start_with(&["--mongodb-uri", &uri, "--mongodb-database", &name]);

@@ -1,30 +1,18 @@
 //! Write-behind persistence against a real MongoDB-protocol server (`MONGODB_URI`, set by
 //! scripts/test.sh, which starts SecantusDB). Each test uses a database of its own, so tests
 //! run side by side; MongoDB is checked directly through the driver where the test is about
-//! what reached it. Without `MONGODB_URI` every test here prints why and skips.
+//! what reached it. Without `MONGODB_URI` the tests that need MongoDB fail, unless
+//! `REDDISH_SKIP_PERSISTENCE=<reason>` says to skip them (see `common::mongodb_uri`).
 
 mod common;
 
-use common::{unique_name, RawConn, Server};
+use common::{mongodb_uri, unique_name, RawConn, Server};
 use mongodb::bson::{doc, spec::BinarySubtype, Binary, Bson, Document};
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
-
-/// The MongoDB URI, or `None` (with the reason printed) when persistence tests cannot run.
-fn mongodb_uri(test: &str) -> Option<String> {
-    match std::env::var("MONGODB_URI") {
-        Ok(uri) if !uri.is_empty() => Some(uri),
-        _ => {
-            eprintln!(
-                "skipping {test}: MONGODB_URI is not set (scripts/test.sh starts SecantusDB and sets it)"
-            );
-            None
-        }
-    }
-}
 
 /// A Reddish persisting to database `name` of `uri`, with extra arguments.
 fn start(uri: &str, name: &str, extra: &[&str]) -> Server {
@@ -228,7 +216,7 @@ fn fill_every_type(conn: &mut RawConn) {
 
 #[test]
 fn every_type_round_trips_with_ttls_and_binary_data() {
-    let Some(uri) = mongodb_uri("every_type_round_trips_with_ttls_and_binary_data") else {
+    let Some(uri) = mongodb_uri() else {
         return;
     };
     let name = unique_name("rt");
@@ -275,7 +263,7 @@ fn every_type_round_trips_with_ttls_and_binary_data() {
 
 #[test]
 fn values_beyond_the_16mb_document_limit() {
-    let Some(uri) = mongodb_uri("values_beyond_the_16mb_document_limit") else {
+    let Some(uri) = mongodb_uri() else {
         return;
     };
     let name = unique_name("big");
@@ -324,7 +312,7 @@ fn values_beyond_the_16mb_document_limit() {
 /// rewritten, and the log replays on load.
 #[test]
 fn small_changes_to_large_values_append_to_a_log() {
-    let Some(uri) = mongodb_uri("small_changes_to_large_values_append_to_a_log") else {
+    let Some(uri) = mongodb_uri() else {
         return;
     };
     let name = unique_name("log");
@@ -459,7 +447,7 @@ fn assert_keys(conn: &mut RawConn, prefix: &str, count: usize) {
 
 #[test]
 fn sigterm_and_sigint_lose_nothing() {
-    let Some(uri) = mongodb_uri("sigterm_and_sigint_lose_nothing") else {
+    let Some(uri) = mongodb_uri() else {
         return;
     };
     let name = unique_name("term");
@@ -500,7 +488,7 @@ fn sigterm_and_sigint_lose_nothing() {
 /// then walks the whole database); deletions must still reach MongoDB.
 #[test]
 fn bulk_writes_over_most_keys_persist_with_their_deletions() {
-    let Some(uri) = mongodb_uri("bulk_writes_over_most_keys_persist_with_their_deletions") else {
+    let Some(uri) = mongodb_uri() else {
         return;
     };
     let name = unique_name("bulk");
@@ -541,7 +529,7 @@ fn bulk_writes_over_most_keys_persist_with_their_deletions() {
 
 #[test]
 fn sigkill_loses_at_most_the_documented_window() {
-    let Some(uri) = mongodb_uri("sigkill_loses_at_most_the_documented_window") else {
+    let Some(uri) = mongodb_uri() else {
         return;
     };
     let name = unique_name("kill");
@@ -605,7 +593,7 @@ fn sigkill_loses_at_most_the_documented_window() {
 
 #[test]
 fn deletions_flushes_expiry_and_renames_reach_mongodb() {
-    let Some(uri) = mongodb_uri("deletions_flushes_expiry_and_renames_reach_mongodb") else {
+    let Some(uri) = mongodb_uri() else {
         return;
     };
     let name = unique_name("del");
@@ -684,7 +672,7 @@ fn deletions_flushes_expiry_and_renames_reach_mongodb() {
 
 #[test]
 fn expired_keys_are_dropped_at_load() {
-    let Some(uri) = mongodb_uri("expired_keys_are_dropped_at_load") else {
+    let Some(uri) = mongodb_uri() else {
         return;
     };
     let name = unique_name("exp");
@@ -714,7 +702,7 @@ fn expired_keys_are_dropped_at_load() {
 
 #[test]
 fn save_bgsave_lastsave_and_info() {
-    let Some(uri) = mongodb_uri("save_bgsave_lastsave_and_info") else {
+    let Some(uri) = mongodb_uri() else {
         return;
     };
     let name = unique_name("save");
@@ -786,10 +774,7 @@ fn save_bgsave_lastsave_and_info() {
 
 #[test]
 fn unreachable_mongodb_at_start_up_fails_clearly() {
-    if mongodb_uri("unreachable_mongodb_at_start_up_fails_clearly").is_none() {
-        return;
-    }
-    // A port nothing listens on.
+    // Needs no MongoDB, so it runs even when the others are skipped: a port nothing listens on.
     let port = common::free_port();
     let started = Instant::now();
     let output = Command::new(env!("CARGO_BIN_EXE_reddish"))
@@ -929,7 +914,7 @@ impl Drop for Secantus {
 
 #[test]
 fn mongodb_outage_during_writes_loses_nothing_acknowledged() {
-    if mongodb_uri("mongodb_outage_during_writes_loses_nothing_acknowledged").is_none() {
+    if mongodb_uri().is_none() {
         return;
     }
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(unique_name("secantus"));
@@ -1015,7 +1000,7 @@ fn assert_keys_with(conn: &mut RawConn, total: usize) {
 /// STORE writes its destination like any write, also over a large value with a log.
 #[test]
 fn swapdb_and_sort_store_reach_mongodb() {
-    let Some(uri) = mongodb_uri("swapdb_and_sort_store_reach_mongodb") else {
+    let Some(uri) = mongodb_uri() else {
         return;
     };
     let name = unique_name("swapdb");

@@ -24,8 +24,8 @@ pub mod zset_ops;
 pub use keyspace::{Db, DbMut, Key, KeyEvent, KeyEventKind, Keyspace, KeyspaceStats};
 pub use value::Value;
 
-/// The project's hasher: fast and randomly seeded per process (see PERFORMANCE.md: SipHash
-/// cost 27% more instructions per request).
+/// The project's hasher: fast and randomly seeded per process (docs/performance.md: it took
+/// 27% off the instructions per request that SipHash needed).
 pub type Hasher = foldhash::fast::RandomState;
 /// Hash map with the project's hasher.
 pub type FastMap<K, V> = hashbrown::HashMap<K, V, Hasher>;

@@ -35,11 +35,17 @@
 //!
 //! Persistence: servers never inherit `MONGODB_URI` (tests stay independent of each other);
 //! a persistence test passes it explicitly, with a database of its own:
-//! `Server::start_with(&["--mongodb-uri", &mongodb_uri(), "--mongodb-database", &unique_name("t")])`.
+//!
+//! ```text
+//! let Some(uri) = mongodb_uri() else { return }; // only when skipped on purpose
+//! Server::start_with(&["--mongodb-uri", &uri, "--mongodb-database", &unique_name("t")]);
+//! ```
 //!
 //! Environment:
 //! - `MONGODB_URI`: the MongoDB-compatible server for persistence tests (`scripts/test.sh`
-//!   starts SecantusDB and sets it); read with [`mongodb_uri`].
+//!   starts SecantusDB and sets it); read with [`mongodb_uri`]. Without it those tests fail.
+//! - `REDDISH_SKIP_PERSISTENCE=<reason>`: with `MONGODB_URI` unset, the tests that need
+//!   MongoDB pass without running and print `SKIPPED <test>: ...` with the reason.
 //! - `REDDISH_TEST_BIN`: run this binary instead of the built `reddish`. For example
 //!   `REDDISH_TEST_BIN=$(command -v redis-server) cargo test --release --test differential`
 //!   checks that a test passes against real Redis, i.e. that the test itself is right. When
@@ -433,16 +439,39 @@ fn listens_on(pid: u32, port: u16) -> Option<bool> {
     Some(owned)
 }
 
-/// The MongoDB URI for persistence tests; panics (never skips) when it is not set.
+/// The environment variable that skips the tests needing MongoDB; its value says why.
+pub const SKIP_PERSISTENCE: &str = "REDDISH_SKIP_PERSISTENCE";
+
+/// The MongoDB URI for a test that needs MongoDB, or `None` when the run skips such tests on
+/// purpose (`REDDISH_SKIP_PERSISTENCE=<reason>`, with `MONGODB_URI` unset). With neither
+/// variable set it panics: a persistence test that did not run must not pass as if it had.
+///
+/// A skip is written straight to stderr, not through `eprintln!`, so that it shows in the
+/// test output although the harness captures what passing tests print.
 #[track_caller]
-pub fn mongodb_uri() -> String {
-    match std::env::var("MONGODB_URI") {
-        Ok(uri) if !uri.is_empty() => uri,
-        _ => panic!(
-            "MONGODB_URI is not set: persistence tests need a MongoDB-compatible server; \
-             scripts/test.sh starts SecantusDB and sets it"
-        ),
+pub fn mongodb_uri() -> Option<String> {
+    if let Some(uri) = non_empty_env("MONGODB_URI") {
+        return Some(uri);
     }
+    let Some(reason) = non_empty_env(SKIP_PERSISTENCE) else {
+        panic!(
+            "MONGODB_URI is not set: this test needs a MongoDB-compatible server \
+             (scripts/test.sh starts SecantusDB and sets it). To skip the tests that need one, \
+             set {SKIP_PERSISTENCE} to the reason."
+        );
+    };
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("a persistence test");
+    // Nothing useful is left to do if stderr itself is gone.
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED {test}: {SKIP_PERSISTENCE}={reason} (MONGODB_URI is not set)"
+    );
+    None
+}
+
+fn non_empty_env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|value| !value.is_empty())
 }
 
 /// A name no other test (or earlier run) uses, e.g. for a per-test MongoDB database.
