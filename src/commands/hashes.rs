@@ -1,7 +1,7 @@
 //! Hash commands.
 
-use super::args::int_arg;
-use super::keys::{parse_cursor, parse_scan_options};
+use super::args::{parse_cursor, parse_scan_options, random_count_arg};
+use super::reply::empty_scan;
 use super::{Args, CmdError, CmdResult, Ctx};
 use crate::config::KeyspaceEvents;
 use crate::protocol::ReplyBuf;
@@ -9,43 +9,9 @@ use crate::store::glob;
 use crate::store::hash::HashValue;
 use crate::store::long_double::LongDouble;
 
-/// Field/value argument pairs.
-type Pairs<'a> = Vec<(&'a [u8], &'a [u8])>;
-
-/// The field/value pairs after the key, or Redis's arity error for an odd count.
-fn field_value_pairs<'a>(args: &mut Args<'a>, name: &str) -> Result<Pairs<'a>, CmdError> {
-    let rest = args.rest();
-    if rest.is_empty() || !rest.len().is_multiple_of(2) {
-        return Err(CmdError::msg(format!(
-            "ERR wrong number of arguments for '{name}' command"
-        )));
-    }
-    Ok(rest.chunks_exact(2).map(|p| (p[0], p[1])).collect())
-}
-
-/// The count of HRANDFIELD/SRANDMEMBER: any integer but i64::MIN, with Redis's range text.
-pub(crate) fn random_count_arg(arg: &[u8]) -> Result<i64, CmdError> {
-    let count = int_arg(arg)?;
-    if count == i64::MIN {
-        return Err(CmdError::msg(format!(
-            "ERR value is out of range, value must between {} and {}",
-            -i64::MAX,
-            i64::MAX
-        )));
-    }
-    Ok(count)
-}
-
-/// The reply to a SCAN-family command on a missing key.
-pub(crate) fn empty_scan(out: &mut ReplyBuf) {
-    out.array(2);
-    out.bulk(b"0");
-    out.array(0);
-}
-
 pub fn hset(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let key = args.bytes()?;
-    let pairs = field_value_pairs(args, "hset")?;
+    let pairs = args.pairs()?;
     let added = ctx.db().hset(key, &pairs)?;
     ctx.out.int(added as i64);
     ctx.notify(KeyspaceEvents::HASH, "hset", key);
@@ -54,7 +20,7 @@ pub fn hset(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 
 pub fn hmset(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let key = args.bytes()?;
-    let pairs = field_value_pairs(args, "hmset")?;
+    let pairs = args.pairs()?;
     ctx.db().hset(key, &pairs)?;
     ctx.out.ok();
     ctx.notify(KeyspaceEvents::HASH, "hset", key);

@@ -17,6 +17,7 @@ pub mod persistence;
 pub mod piles;
 pub mod pubsub;
 pub mod queues;
+pub mod reply;
 pub mod server;
 pub mod sets;
 pub mod sort;
@@ -356,6 +357,13 @@ impl Ctx<'_> {
     }
 }
 
+/// The handler of container commands (CLIENT, CONFIG, OBJECT ...): they are resolved to their
+/// subcommands before a handler runs, so this only answers a container called in a form the
+/// table lets through with no subcommand.
+pub fn container(_ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    Err(args.wrong_arity())
+}
+
 /// Runs one request: looks the command up, checks arity and whether the connection's state
 /// allows it (pub/sub context, MULTI queueing), calls the handler, and turns an error into its
 /// reply. `argv` is never empty (empty requests are skipped by the caller).
@@ -554,10 +562,7 @@ fn check_arity(spec: &CommandSpec, argv: &[&[u8]]) -> Result<(), CmdError> {
     let argc = argv.len() as i64;
     let arity = spec.arity as i64;
     if (arity > 0 && argc != arity) || argc < -arity {
-        return Err(CmdError::msg(format!(
-            "ERR wrong number of arguments for '{}' command",
-            spec.full_name
-        )));
+        return Err(args::wrong_arity(spec.full_name));
     }
     Ok(())
 }

@@ -32,11 +32,9 @@ pub(crate) fn notify_pop(ctx: &mut Ctx, event: &str, key: &[u8]) {
 
 /// Reads the optional count of a POP command as LPOP does: a negative or non-integer count is
 /// `ERR value is out of range, must be positive`; more arguments are an arity error.
-pub(crate) fn parse_pop_count(args: &mut Args, command: &str) -> Result<Option<usize>, CmdError> {
+pub(crate) fn parse_pop_count(args: &mut Args) -> Result<Option<usize>, CmdError> {
     if args.remaining() > 1 {
-        return Err(CmdError::msg(format!(
-            "ERR wrong number of arguments for '{command}' command"
-        )));
+        return Err(args.wrong_arity());
     }
     let Some(arg) = args.peek() else {
         return Ok(None);
@@ -84,13 +82,12 @@ pub fn push<O: TakeOrder>(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 /// QUEUE.POP / STACK.POP key [count]
 pub fn pop<O: TakeOrder>(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let key = args.bytes()?;
-    let event = events::<O>().1;
-    let count = parse_pop_count(args, event)?;
+    let count = parse_pop_count(args)?;
     let popped = ctx.db().pile_pop::<O>(key, count.unwrap_or(1))?;
     let any = popped.as_ref().is_some_and(|items| !items.is_empty());
     write_popped(ctx.out, count, popped);
     if any {
-        notify_pop(ctx, event, key);
+        notify_pop(ctx, events::<O>().1, key);
     }
     Ok(())
 }

@@ -399,7 +399,7 @@ pub fn spublish(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 
 fn channels_kind(ctx: &mut Ctx, args: &mut Args, kind: Kind) -> CmdResult {
     if args.remaining() > 1 {
-        return Err(super::server::subcommand_syntax_error(args, "PUBSUB"));
+        return Err(args.subcommand_syntax_error());
     }
     let pattern = if args.is_empty() {
         None
@@ -448,7 +448,7 @@ pub fn pubsub_numpat(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
 }
 
 pub fn pubsub_help(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
-    super::server::help_reply(
+    super::reply::help_reply(
         ctx,
         "PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         &[

@@ -1,6 +1,7 @@
 //! Connection and server commands: PING, HELLO, CLIENT, INFO, CONFIG, COMMAND, SHUTDOWN ...
 
 use super::args::is_keyword;
+use super::reply::help_reply;
 use super::table::{BeginSearch, CommandSpec, FindKeys, Flags, KeyFlags, KeySpec, COMMANDS};
 use super::{
     pubsub, transactions, Args, ClientState, CmdError, CmdResult, ConnStats, Ctx, Pause, ReplyMode,
@@ -13,44 +14,11 @@ use std::fmt::Write as _;
 /// The Redis version reported to clients, which check it to decide what they may use.
 pub const REDIS_VERSION: &str = "7.0.15";
 
-/// Writes a HELP reply: a title line then the lines, as Redis's `addReplyHelp`.
-pub fn help_reply(ctx: &mut Ctx, title: &str, lines: &[&str]) {
-    ctx.out.array(lines.len() + 3);
-    ctx.out.simple(title);
-    for line in lines {
-        ctx.out.simple(line);
-    }
-    ctx.out.simple("HELP");
-    ctx.out.simple("    Prints this help.");
-}
-
-/// Redis's reply for a known subcommand called with arguments it does not take.
-pub fn subcommand_syntax_error(args: &Args, command: &str) -> CmdError {
-    let sub = args.argv().get(1).copied().unwrap_or_default();
-    let end = sub.len().min(128);
-    CmdError::msg(format!(
-        "ERR unknown subcommand or wrong number of arguments for '{}'. Try {command} HELP.",
-        String::from_utf8_lossy(&sub[..end])
-    ))
-}
-
-/// Container commands are resolved to their subcommands before a handler runs; this one only
-/// answers when the container is called in a form the table lets through with no subcommand.
-pub fn container(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
-    let name = String::from_utf8_lossy(args.argv()[0]).to_ascii_lowercase();
-    let _ = ctx;
-    Err(CmdError::msg(format!(
-        "ERR wrong number of arguments for '{name}' command"
-    )))
-}
-
 pub fn ping(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     if ctx.client.is_subscriber() && !ctx.out.is_resp3() {
         // RESP2 subscribers can only receive arrays, so PING answers in one.
         if args.remaining() > 1 {
-            return Err(CmdError::msg(
-                "ERR wrong number of arguments for 'ping' command",
-            ));
+            return Err(args.wrong_arity());
         }
         let message = if args.is_empty() {
             &b""[..]
@@ -66,9 +34,7 @@ pub fn ping(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         0 => ctx.out.simple("PONG"),
         1 => ctx.out.bulk(args.bytes()?),
         _ => {
-            return Err(CmdError::msg(
-                "ERR wrong number of arguments for 'ping' command",
-            ))
+            return Err(args.wrong_arity())
         }
     }
     Ok(())
@@ -551,7 +517,7 @@ pub fn client_pause(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         }
     }
     if !args.is_empty() {
-        return Err(subcommand_syntax_error(args, "CLIENT"));
+        return Err(args.subcommand_syntax_error());
     }
     let now = ctx.ks.now_ms();
     let until_ms = now.saturating_add(timeout as u64);
@@ -606,7 +572,7 @@ pub fn client_no_evict(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 
 pub fn client_unblock(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     if args.remaining() > 2 {
-        return Err(subcommand_syntax_error(args, "CLIENT"));
+        return Err(args.subcommand_syntax_error());
     }
     let id = args.int()?;
     let mut with_error = false;
@@ -984,18 +950,13 @@ pub fn config_get(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 }
 
 pub fn config_set(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
-    let rest = args.rest();
-    if !rest.len().is_multiple_of(2) {
-        return Err(CmdError::msg(
-            "ERR wrong number of arguments for 'config|set' command",
-        ));
-    }
-    let pairs: Vec<(String, String)> = rest
-        .chunks_exact(2)
-        .map(|p| {
+    let pairs: Vec<(String, String)> = args
+        .pairs()?
+        .into_iter()
+        .map(|(name, value)| {
             (
-                String::from_utf8_lossy(p[0]).into_owned(),
-                String::from_utf8_lossy(p[1]).into_owned(),
+                String::from_utf8_lossy(name).into_owned(),
+                String::from_utf8_lossy(value).into_owned(),
             )
         })
         .collect();

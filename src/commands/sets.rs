@@ -1,8 +1,8 @@
 //! Set commands.
 
 use super::args::int_arg;
-use super::hashes::{empty_scan, random_count_arg};
-use super::keys::{parse_cursor, parse_scan_options};
+use super::args::{parse_cursor, parse_scan_options, random_count_arg};
+use super::reply::empty_scan;
 use super::{Args, CmdError, CmdResult, Ctx};
 use crate::config::KeyspaceEvents;
 use crate::protocol::ReplyBuf;

@@ -8,7 +8,7 @@
 //! [`call`]: super::call
 
 use super::args::is_keyword;
-use super::server::help_reply;
+use super::reply::help_reply;
 use super::table::{CommandSpec, COMMANDS};
 use super::{Args, CmdError, CmdResult, Ctx};
 use std::collections::{BTreeMap, VecDeque};
@@ -354,7 +354,7 @@ pub fn slowlog_get(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let mut count = 10usize;
     if !args.is_empty() {
         if args.remaining() > 1 {
-            return Err(super::server::subcommand_syntax_error(args, "SLOWLOG"));
+            return Err(args.subcommand_syntax_error());
         }
         let wanted = super::args::int_arg(args.bytes()?)
             .ok()

@@ -260,21 +260,9 @@ pub fn mget(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     Ok(())
 }
 
-/// A key and its value.
-type Pair<'a> = (&'a [u8], &'a [u8]);
-
-fn pairs<'a>(args: &mut Args<'a>, name: &str) -> Result<Vec<Pair<'a>>, CmdError> {
-    let rest = args.rest();
-    if !rest.len().is_multiple_of(2) {
-        return Err(CmdError::msg(format!(
-            "ERR wrong number of arguments for '{name}' command"
-        )));
-    }
-    Ok(rest.chunks_exact(2).map(|p| (p[0], p[1])).collect())
-}
 
 /// Stores each pair then reports it, so a key's `new` and `set` events stay together.
-fn store_pairs(ctx: &mut Ctx, pairs: &[Pair]) {
+fn store_pairs(ctx: &mut Ctx, pairs: &[(&[u8], &[u8])]) {
     for pair in pairs {
         ctx.db().mset(std::slice::from_ref(pair), false);
         ctx.notify(KeyspaceEvents::STRING, "set", pair.0);
@@ -282,14 +270,14 @@ fn store_pairs(ctx: &mut Ctx, pairs: &[Pair]) {
 }
 
 pub fn mset(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
-    let pairs = pairs(args, "mset")?;
+    let pairs = args.pairs()?;
     store_pairs(ctx, &pairs);
     ctx.out.ok();
     Ok(())
 }
 
 pub fn msetnx(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
-    let pairs = pairs(args, "msetnx")?;
+    let pairs = args.pairs()?;
     let stored = !pairs.iter().any(|(key, _)| ctx.db().exists(key));
     if stored {
         store_pairs(ctx, &pairs);

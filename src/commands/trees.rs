@@ -67,13 +67,7 @@ pub fn create(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 /// TREE.SET key k v [k v ...]
 pub fn set(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let key = args.bytes()?;
-    let rest = args.rest();
-    if !rest.len().is_multiple_of(2) {
-        return Err(CmdError::msg(
-            "ERR wrong number of arguments for 'tree.set' command",
-        ));
-    }
-    let pairs: Vec<(&[u8], &[u8])> = rest.chunks_exact(2).map(|p| (p[0], p[1])).collect();
+    let pairs = args.pairs()?;
     let added = ctx.db().tree_set(key, &pairs)?;
     ctx.out.int(added as i64);
     // Like HSET: reported even when every value was already there.

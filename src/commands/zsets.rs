@@ -4,7 +4,7 @@
 
 use super::args::{int_arg, is_keyword};
 use super::blocking::{block, parse_timeout, serving_keys, TimeoutReply};
-use super::keys::{parse_cursor, parse_scan_options};
+use super::args::{parse_cursor, parse_scan_options};
 use super::{Args, CmdError, CmdResult, Ctx};
 use crate::config::KeyspaceEvents;
 use crate::protocol::ReplyBuf;
