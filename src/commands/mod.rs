@@ -448,7 +448,7 @@ pub fn call(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8]]) {
         ctx.out.error(&text);
     }
     if !ctx.server.monitors.is_empty() && !spec.flags.contains(Flags::ADMIN) {
-        server::feed_monitors(ctx, spec, argv);
+        server::admin::feed_monitors(ctx, spec, argv);
     }
 }
 

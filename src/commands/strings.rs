@@ -260,7 +260,6 @@ pub fn mget(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     Ok(())
 }
 
-
 /// Stores each pair then reports it, so a key's `new` and `set` events stay together.
 fn store_pairs(ctx: &mut Ctx, pairs: &[(&[u8], &[u8])]) {
     for pair in pairs {

@@ -2,9 +2,10 @@
 //! exactly N arguments including the name, -N at least N), flags, key positions, handler and
 //! documentation. COMMAND, COMMAND DOCS and the README's command list come from it.
 
+use super::server::{admin, client, config, connection, info, introspection};
 use super::{
-    bitmaps, hashes, keys, lists, persistence, pubsub, server, sets, sort, stats, strings,
-    transactions, zsets, Args, CmdResult, Ctx,
+    bitmaps, hashes, keys, lists, persistence, pubsub, sets, sort, stats, strings, transactions,
+    zsets, Args, CmdResult, Ctx,
 };
 use crate::store::pile::{Fifo, Lifo};
 use crate::store::FastMap;
@@ -794,7 +795,7 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         [NOSCRIPT, LOADING, STALE],
         [],
         "connection",
-        server::client_id,
+        client::client_id,
         "",
         "Returns the unique client ID of the connection.",
         "O(1)"
@@ -806,7 +807,7 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         [NOSCRIPT, LOADING, STALE],
         [],
         "connection",
-        server::client_setname,
+        client::client_setname,
         "connection-name",
         "Sets the connection name.",
         "O(1)"
@@ -818,7 +819,7 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         [NOSCRIPT, LOADING, STALE],
         [],
         "connection",
-        server::client_getname,
+        client::client_getname,
         "",
         "Returns the name of the connection.",
         "O(1)"
@@ -830,7 +831,7 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         [NOSCRIPT, LOADING, STALE],
         [],
         "connection",
-        server::client_setinfo,
+        client::client_setinfo,
         "LIB-NAME libname | LIB-VER libver",
         "Sets information specific to the client or connection.",
         "O(1)"
@@ -842,7 +843,7 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         [ADMIN, NOSCRIPT, LOADING, STALE],
         [],
         "connection",
-        server::client_list,
+        client::client_list,
         "[TYPE NORMAL|MASTER|REPLICA|PUBSUB] [ID client-id [client-id ...]]",
         "Lists open connections.",
         "O(N) where N is the number of client connections"
@@ -854,7 +855,7 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         [NOSCRIPT, LOADING, STALE],
         [],
         "connection",
-        server::client_info,
+        client::client_info,
         "",
         "Returns information about the connection.",
         "O(1)"
@@ -866,7 +867,7 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         [ADMIN, NOSCRIPT, LOADING, STALE],
         [],
         "connection",
-        server::client_kill,
+        client::client_kill,
         "ip:port | [ID client-id] [TYPE NORMAL|MASTER|SLAVE|REPLICA|PUBSUB] [USER username] [ADDR ip:port] [LADDR ip:port] [SKIPME YES|NO]",
         "Terminates open connections.",
         "O(N) where N is the number of client connections"
@@ -878,7 +879,7 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         [ADMIN, NOSCRIPT, LOADING, STALE],
         [],
         "connection",
-        server::client_pause,
+        client::client_pause,
         "timeout [WRITE|ALL]",
         "Suspends commands processing for a while: all of them, or only those that may write.",
         "O(1)"
@@ -890,7 +891,7 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         [ADMIN, NOSCRIPT, LOADING, STALE],
         [],
         "connection",
-        server::client_unpause,
+        client::client_unpause,
         "",
         "Ends a pause started by CLIENT PAUSE.",
         "O(N) Where N is the number of paused clients"
@@ -902,7 +903,7 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         [NOSCRIPT, LOADING, STALE],
         [],
         "connection",
-        server::client_reply,
+        client::client_reply,
         "ON|OFF|SKIP",
         "Chooses whether the server replies to this connection's commands.",
         "O(1)"
@@ -914,7 +915,7 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         [ADMIN, NOSCRIPT, LOADING, STALE],
         [],
         "connection",
-        server::client_no_evict,
+        client::client_no_evict,
         "ON|OFF",
         "Sets whether the connection is exempt from client eviction.",
         "O(1)"
@@ -926,7 +927,7 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         [ADMIN, NOSCRIPT, LOADING, STALE],
         [],
         "connection",
-        server::client_unblock,
+        client::client_unblock,
         "client-id [TIMEOUT|ERROR]",
         "Releases a client waiting in a blocking command, as a timeout or with an error.",
         "O(log N) where N is the number of client connections"
@@ -938,7 +939,7 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         [NOSCRIPT, LOADING, STALE],
         [],
         "connection",
-        server::client_getredir,
+        client::client_getredir,
         "",
         "Returns the client id tracking notifications are redirected to (-1: none).",
         "O(1)"
@@ -950,7 +951,7 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         [LOADING, STALE],
         [],
         "connection",
-        server::client_help,
+        client::client_help,
         "",
         "Returns helpful text about the different subcommands.",
         "O(1)"
@@ -1041,7 +1042,7 @@ static CONFIG_SUBCOMMANDS: &[CommandSpec] = &[
         [ADMIN, NOSCRIPT, LOADING, STALE],
         [],
         "server",
-        server::config_get,
+        config::config_get,
         "parameter [parameter ...]",
         "Returns the effective values of configuration parameters.",
         "O(N) when N is the number of configuration parameters provided"
@@ -1053,7 +1054,7 @@ static CONFIG_SUBCOMMANDS: &[CommandSpec] = &[
         [ADMIN, NOSCRIPT, LOADING, STALE],
         [],
         "server",
-        server::config_set,
+        config::config_set,
         "parameter value [parameter value ...]",
         "Sets configuration parameters in-flight.",
         "O(N) when N is the number of configuration parameters provided"
@@ -1065,7 +1066,7 @@ static CONFIG_SUBCOMMANDS: &[CommandSpec] = &[
         [ADMIN, NOSCRIPT, LOADING, STALE],
         [],
         "server",
-        server::config_resetstat,
+        config::config_resetstat,
         "",
         "Resets the server's statistics.",
         "O(1)"
@@ -1077,7 +1078,7 @@ static CONFIG_SUBCOMMANDS: &[CommandSpec] = &[
         [ADMIN, NOSCRIPT, LOADING, STALE],
         [],
         "server",
-        server::config_rewrite,
+        config::config_rewrite,
         "",
         "Persists the effective configuration to file.",
         "O(1)"
@@ -1089,7 +1090,7 @@ static CONFIG_SUBCOMMANDS: &[CommandSpec] = &[
         [LOADING, STALE],
         [],
         "server",
-        server::config_help,
+        config::config_help,
         "",
         "Returns helpful text about the different subcommands.",
         "O(1)"
@@ -1104,7 +1105,7 @@ static COMMAND_SUBCOMMANDS: &[CommandSpec] = &[
         [LOADING, STALE],
         [],
         "server",
-        server::command_count,
+        introspection::command_count,
         "",
         "Returns a count of commands.",
         "O(1)",
@@ -1117,7 +1118,7 @@ static COMMAND_SUBCOMMANDS: &[CommandSpec] = &[
         [LOADING, STALE],
         [],
         "server",
-        server::command_info,
+        introspection::command_info,
         "[command-name [command-name ...]]",
         "Returns information about one, multiple or all commands.",
         "O(N) where N is the number of commands to look up",
@@ -1130,7 +1131,7 @@ static COMMAND_SUBCOMMANDS: &[CommandSpec] = &[
         [LOADING, STALE],
         [],
         "server",
-        server::command_docs,
+        introspection::command_docs,
         "[command-name [command-name ...]]",
         "Returns documentary information about one, multiple or all commands.",
         "O(N) where N is the number of commands to look up",
@@ -1143,7 +1144,7 @@ static COMMAND_SUBCOMMANDS: &[CommandSpec] = &[
         [LOADING, STALE],
         [],
         "server",
-        server::command_list,
+        introspection::command_list,
         "[FILTERBY MODULE module-name | ACLCAT category | PATTERN pattern]",
         "Returns a list of command names.",
         "O(N) where N is the total number of Redis commands",
@@ -1156,7 +1157,7 @@ static COMMAND_SUBCOMMANDS: &[CommandSpec] = &[
         [LOADING, STALE],
         [],
         "server",
-        server::command_getkeys,
+        introspection::command_getkeys,
         "command [arg [arg ...]]",
         "Extracts the key names from an arbitrary command.",
         "O(N) where N is the number of arguments to the command",
@@ -1169,7 +1170,7 @@ static COMMAND_SUBCOMMANDS: &[CommandSpec] = &[
         [LOADING, STALE],
         [],
         "server",
-        server::command_getkeysandflags,
+        introspection::command_getkeysandflags,
         "command [arg [arg ...]]",
         "Extracts the key names and their access flags from an arbitrary command.",
         "O(N) where N is the number of arguments to the command",
@@ -1182,7 +1183,7 @@ static COMMAND_SUBCOMMANDS: &[CommandSpec] = &[
         [LOADING, STALE],
         [],
         "server",
-        server::command_help,
+        introspection::command_help,
         "",
         "Returns helpful text about the different subcommands.",
         "O(1)",
@@ -1433,7 +1434,7 @@ static MEMORY_SUBCOMMANDS: &[CommandSpec] = &[
         [],
         [],
         "server",
-        server::memory_doctor,
+        admin::memory_doctor,
         "",
         "Returns a report of memory problems found.",
         "O(1)"
@@ -1445,7 +1446,7 @@ static MEMORY_SUBCOMMANDS: &[CommandSpec] = &[
         [],
         [],
         "server",
-        server::memory_malloc_stats,
+        admin::memory_malloc_stats,
         "",
         "Returns the memory allocator's statistics.",
         "Depends on how much memory is allocated, could be slow"
@@ -1457,7 +1458,7 @@ static MEMORY_SUBCOMMANDS: &[CommandSpec] = &[
         [],
         [],
         "server",
-        server::memory_purge,
+        admin::memory_purge,
         "",
         "Asks the allocator to release memory.",
         "Depends on how much memory is allocated, could be slow"
@@ -1469,7 +1470,7 @@ static MEMORY_SUBCOMMANDS: &[CommandSpec] = &[
         [],
         [],
         "server",
-        server::memory_stats,
+        admin::memory_stats,
         "",
         "Returns figures about the server's memory use.",
         "O(1)"
@@ -1481,7 +1482,7 @@ static MEMORY_SUBCOMMANDS: &[CommandSpec] = &[
         [READONLY],
         [ks!(RO: 2)],
         "server",
-        server::memory_usage,
+        admin::memory_usage,
         "key [SAMPLES count]",
         "Estimates the bytes a key and its value occupy, measuring up to count nested entries (0: all).",
         "O(N) where N is the number of samples."
@@ -1493,7 +1494,7 @@ static MEMORY_SUBCOMMANDS: &[CommandSpec] = &[
         [LOADING, STALE],
         [],
         "server",
-        server::memory_help,
+        admin::memory_help,
         "",
         "Returns helpful text about the different subcommands.",
         "O(1)"
@@ -1503,27 +1504,27 @@ static MEMORY_SUBCOMMANDS: &[CommandSpec] = &[
 /// Every command. Families are grouped; within a family, Redis's documentation order.
 pub static COMMANDS: &[CommandSpec] = &[
     // connection
-    cmd!("ping", -1, [FAST], [], "connection", server::ping, "[message]", "Returns the server's liveliness response.", "O(1)"),
-    cmd!("echo", 2, [LOADING, STALE, FAST], [], "connection", server::echo, "message", "Returns the given string.", "O(1)"),
-    cmd!("quit", -1, [NOSCRIPT, LOADING, STALE, FAST, NO_AUTH, ALLOW_BUSY], [], "connection", server::quit, "", "Closes the connection.", "O(1)"),
-    cmd!("select", 2, [LOADING, STALE, FAST], [], "connection", server::select, "index", "Changes the selected database.", "O(1)"),
-    cmd!("hello", -1, [NOSCRIPT, LOADING, STALE, FAST, NO_AUTH, ALLOW_BUSY], [], "connection", server::hello, "[protover [AUTH username password] [SETNAME clientname]]", "Handshakes with the Redis server.", "O(1)"),
+    cmd!("ping", -1, [FAST], [], "connection", connection::ping, "[message]", "Returns the server's liveliness response.", "O(1)"),
+    cmd!("echo", 2, [LOADING, STALE, FAST], [], "connection", connection::echo, "message", "Returns the given string.", "O(1)"),
+    cmd!("quit", -1, [NOSCRIPT, LOADING, STALE, FAST, NO_AUTH, ALLOW_BUSY], [], "connection", connection::quit, "", "Closes the connection.", "O(1)"),
+    cmd!("select", 2, [LOADING, STALE, FAST], [], "connection", connection::select, "index", "Changes the selected database.", "O(1)"),
+    cmd!("hello", -1, [NOSCRIPT, LOADING, STALE, FAST, NO_AUTH, ALLOW_BUSY], [], "connection", connection::hello, "[protover [AUTH username password] [SETNAME clientname]]", "Handshakes with the Redis server.", "O(1)"),
     cmd!("client", -2, [], [], "connection", super::container, "subcommand [arguments]", "A container for client connection commands.", "Depends on subcommand.", subs = CLIENT_SUBCOMMANDS),
-    cmd!("auth", -2, [NOSCRIPT, LOADING, STALE, FAST, NO_AUTH, ALLOW_BUSY], [], "connection", server::auth, "[username] password", "Authenticates the connection (as the default user, whose password is requirepass).", "O(N) where N is the number of passwords defined for the user"),
-    cmd!("reset", 1, [NOSCRIPT, LOADING, STALE, FAST, NO_AUTH, ALLOW_BUSY], [], "connection", server::reset, "", "Resets the connection: leaves MULTI, pub/sub and MONITOR, and returns to RESP2, database 0, no name.", "O(1)"),
+    cmd!("auth", -2, [NOSCRIPT, LOADING, STALE, FAST, NO_AUTH, ALLOW_BUSY], [], "connection", connection::auth, "[username] password", "Authenticates the connection (as the default user, whose password is requirepass).", "O(N) where N is the number of passwords defined for the user"),
+    cmd!("reset", 1, [NOSCRIPT, LOADING, STALE, FAST, NO_AUTH, ALLOW_BUSY], [], "connection", connection::reset, "", "Resets the connection: leaves MULTI, pub/sub and MONITOR, and returns to RESP2, database 0, no name.", "O(1)"),
     // server
-    cmd!("info", -1, [LOADING, STALE], [], "server", server::info, "[section [section ...]]", "Returns information and statistics about the server.", "O(1)", acl = ["dangerous"]),
+    cmd!("info", -1, [LOADING, STALE], [], "server", info::info, "[section [section ...]]", "Returns information and statistics about the server.", "O(1)", acl = ["dangerous"]),
     cmd!("config", -2, [], [], "server", super::container, "subcommand [arguments]", "A container for server configuration commands.", "Depends on subcommand.", subs = CONFIG_SUBCOMMANDS),
-    cmd!("command", -1, [LOADING, STALE], [], "server", server::command, "[subcommand [arguments]]", "Returns detailed information about all commands.", "O(N) where N is the total number of Redis commands", subs = COMMAND_SUBCOMMANDS, acl = ["connection"]),
-    cmd!("dbsize", 1, [READONLY, FAST], [], "server", server::dbsize, "", "Returns the number of keys in the database.", "O(1)", acl = ["keyspace"]),
-    cmd!("flushdb", -1, [WRITE], [], "server", server::flushdb, "[ASYNC|SYNC]", "Removes all keys from the current database.", "O(N) where N is the number of keys in the selected database", acl = ["keyspace", "dangerous"]),
-    cmd!("flushall", -1, [WRITE], [], "server", server::flushall, "[ASYNC|SYNC]", "Removes all keys from all databases.", "O(N) where N is the total number of keys in all databases", acl = ["keyspace", "dangerous"]),
-    cmd!("time", 1, [LOADING, STALE, FAST], [], "server", server::time, "", "Returns the server time.", "O(1)"),
-    cmd!("monitor", 1, [ADMIN, NOSCRIPT, LOADING, STALE], [], "server", server::monitor, "", "Streams every command the server runs, as it runs it.", "O(1)"),
-    cmd!("shutdown", -1, [ADMIN, NOSCRIPT, LOADING, STALE, NO_MULTI, ALLOW_BUSY], [], "server", server::shutdown, "[NOSAVE|SAVE] [NOW] [FORCE] [ABORT]", "Synchronously saves the database(s) to disk and shuts down the server.", "O(N) when saving, where N is the total number of keys in all databases"),
-    cmd!("swapdb", 3, [WRITE, FAST], [], "server", server::swapdb, "index1 index2", "Swaps the contents of two databases; clients stay on their database numbers.", "O(N) where N is the count of clients watching or blocking on keys from both databases.", acl = ["keyspace", "dangerous"]),
-    cmd!("role", 1, [NOSCRIPT, LOADING, STALE, FAST], [], "server", server::role, "", "Returns the replication role: always a master without replicas.", "O(1)", acl = ["admin", "dangerous"]),
-    cmd!("wait", 3, [NOSCRIPT], [], "generic", server::wait, "numreplicas timeout", "Returns how many replicas acknowledged this connection's writes: always 0, at once.", "O(1)", acl = ["connection"]),
+    cmd!("command", -1, [LOADING, STALE], [], "server", introspection::command, "[subcommand [arguments]]", "Returns detailed information about all commands.", "O(N) where N is the total number of Redis commands", subs = COMMAND_SUBCOMMANDS, acl = ["connection"]),
+    cmd!("dbsize", 1, [READONLY, FAST], [], "server", admin::dbsize, "", "Returns the number of keys in the database.", "O(1)", acl = ["keyspace"]),
+    cmd!("flushdb", -1, [WRITE], [], "server", admin::flushdb, "[ASYNC|SYNC]", "Removes all keys from the current database.", "O(N) where N is the number of keys in the selected database", acl = ["keyspace", "dangerous"]),
+    cmd!("flushall", -1, [WRITE], [], "server", admin::flushall, "[ASYNC|SYNC]", "Removes all keys from all databases.", "O(N) where N is the total number of keys in all databases", acl = ["keyspace", "dangerous"]),
+    cmd!("time", 1, [LOADING, STALE, FAST], [], "server", admin::time, "", "Returns the server time.", "O(1)"),
+    cmd!("monitor", 1, [ADMIN, NOSCRIPT, LOADING, STALE], [], "server", admin::monitor, "", "Streams every command the server runs, as it runs it.", "O(1)"),
+    cmd!("shutdown", -1, [ADMIN, NOSCRIPT, LOADING, STALE, NO_MULTI, ALLOW_BUSY], [], "server", admin::shutdown, "[NOSAVE|SAVE] [NOW] [FORCE] [ABORT]", "Synchronously saves the database(s) to disk and shuts down the server.", "O(N) when saving, where N is the total number of keys in all databases"),
+    cmd!("swapdb", 3, [WRITE, FAST], [], "server", admin::swapdb, "index1 index2", "Swaps the contents of two databases; clients stay on their database numbers.", "O(N) where N is the count of clients watching or blocking on keys from both databases.", acl = ["keyspace", "dangerous"]),
+    cmd!("role", 1, [NOSCRIPT, LOADING, STALE, FAST], [], "server", admin::role, "", "Returns the replication role: always a master without replicas.", "O(1)", acl = ["admin", "dangerous"]),
+    cmd!("wait", 3, [NOSCRIPT], [], "generic", admin::wait, "numreplicas timeout", "Returns how many replicas acknowledged this connection's writes: always 0, at once.", "O(1)", acl = ["connection"]),
     cmd!("slowlog", -2, [], [], "server", super::container, "subcommand [arguments]", "A container for slow log commands.", "Depends on subcommand.", subs = SLOWLOG_SUBCOMMANDS),
     cmd!("latency", -2, [], [], "server", super::container, "subcommand [arguments]", "A container for latency diagnostics commands.", "Depends on subcommand.", subs = LATENCY_SUBCOMMANDS),
     cmd!("memory", -2, [], [], "server", super::container, "subcommand [arguments]", "A container for memory diagnostics commands.", "Depends on subcommand.", subs = MEMORY_SUBCOMMANDS),

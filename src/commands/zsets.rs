@@ -3,8 +3,8 @@
 //! score] pairs).
 
 use super::args::{int_arg, is_keyword};
-use super::blocking::{block, parse_timeout, serving_keys, TimeoutReply};
 use super::args::{parse_cursor, parse_scan_options};
+use super::blocking::{block, parse_timeout, serving_keys, TimeoutReply};
 use super::{Args, CmdError, CmdResult, Ctx};
 use crate::config::KeyspaceEvents;
 use crate::protocol::ReplyBuf;
