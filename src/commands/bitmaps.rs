@@ -6,6 +6,7 @@
 //! key answers 0 whatever follows, and another type answers WRONGTYPE.
 
 use super::args::is_keyword;
+use super::table::KeyFlags;
 use super::{Args, CmdError, CmdResult, Ctx};
 use crate::config::KeyspaceEvents;
 use crate::store::bitmap::{BitOp, BitRange, FieldOp, FieldType, Overflow, RangeUnit};
@@ -259,6 +260,32 @@ pub fn bitfield(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 
 pub fn bitfield_ro(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     bitfield_generic(ctx, args, true)
+}
+
+/// BITFIELD's key finder: read-only while every operation is a complete GET or OVERFLOW,
+/// else read-write (SET, INCRBY, or anything malformed), as Redis decides it.
+pub fn bitfield_keys(argv: &[&[u8]]) -> Vec<(usize, KeyFlags)> {
+    let mut read_only = true;
+    let mut at = 2;
+    while at < argv.len() {
+        let remaining = argv.len() - at - 1;
+        let op = argv[at];
+        if op.eq_ignore_ascii_case(b"get") && remaining >= 2 {
+            at += 3;
+        } else if op.eq_ignore_ascii_case(b"overflow") && remaining >= 1 {
+            at += 2;
+        } else {
+            // SET and INCRBY write; anything else is a syntax error, taken as a write.
+            read_only = false;
+            break;
+        }
+    }
+    let flags = if read_only {
+        KeyFlags::RO.with(KeyFlags::ACCESS)
+    } else {
+        KeyFlags::RW.with(KeyFlags::ACCESS).with(KeyFlags::UPDATE)
+    };
+    vec![(1, flags)]
 }
 
 #[cfg(test)]

@@ -396,7 +396,7 @@ pub fn execute(ctx: &mut Ctx, argv: &[&[u8]]) {
                 reject(
                     ctx,
                     Some(spec),
-                    spec.name == "exec",
+                    spec.flags.contains(Flags::RUNS_QUEUED),
                     &format!(
                         "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / \
                          QUIT / RESET are allowed in this context",
@@ -410,10 +410,9 @@ pub fn execute(ctx: &mut Ctx, argv: &[&[u8]]) {
             }
         }
         Err(e) => {
-            let is_exec = argv
-                .first()
-                .is_some_and(|name| name.eq_ignore_ascii_case(b"exec"));
-            reject(ctx, named_spec(argv), is_exec, &e.reply_text());
+            let spec = named_spec(argv);
+            let is_exec = spec.is_some_and(|spec| spec.flags.contains(Flags::RUNS_QUEUED));
+            reject(ctx, spec, is_exec, &e.reply_text());
         }
     }
     if ctx.ks.has_key_events() {
@@ -510,10 +509,9 @@ pub fn must_wait(server: &Server, client: &ClientState, argv: &[&[u8]], now_ms: 
     }
     match resolve(argv) {
         Ok(spec) => {
-            spec.flags.contains(Flags::WRITE)
-                || spec.name == "publish"
-                || spec.name == "spublish"
-                || (spec.name == "exec" && client.multi.as_ref().is_some_and(|tx| tx.writes))
+            spec.paused_by_write_pause()
+                || (spec.flags.contains(Flags::RUNS_QUEUED)
+                    && client.multi.as_ref().is_some_and(|tx| tx.writes))
         }
         Err(_) => false,
     }

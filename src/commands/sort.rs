@@ -1,6 +1,7 @@
 //! SORT and SORT_RO: option parsing, the reply, and STORE (see `store::sort` for the order).
 
 use super::args::is_keyword;
+use super::table::KeyFlags;
 use super::{Args, CmdError, CmdResult, Ctx};
 use crate::config::KeyspaceEvents;
 use crate::store::list::ListValue;
@@ -72,6 +73,35 @@ fn sort_generic(ctx: &mut Ctx, args: &mut Args, readonly: bool) -> CmdResult {
     }
     ctx.out.int(stored as i64);
     Ok(())
+}
+
+/// SORT's key finder: the sorted key, and the destination of the last STORE. Options are
+/// skipped with Redis's counts (LIMIT 2, GET 1, BY 1); STORE's argument is not skipped, as
+/// Redis does not skip it either.
+pub fn sort_keys(argv: &[&[u8]]) -> Vec<(usize, KeyFlags)> {
+    let mut keys = vec![(1, KeyFlags::RO.with(KeyFlags::ACCESS))];
+    let mut store = None;
+    let mut at = 2;
+    while at < argv.len() {
+        let arg = argv[at];
+        if arg.eq_ignore_ascii_case(b"limit") {
+            at += 2;
+        } else if arg.eq_ignore_ascii_case(b"get") || arg.eq_ignore_ascii_case(b"by") {
+            at += 1;
+        } else if arg.eq_ignore_ascii_case(b"store") && at + 1 < argv.len() {
+            store = Some(at + 1);
+        }
+        at += 1;
+    }
+    if let Some(at) = store {
+        keys.push((at, KeyFlags::OW.with(KeyFlags::UPDATE)));
+    }
+    keys
+}
+
+/// SORT_RO's key finder: only the sorted key (its BY and GET keys cannot be known).
+pub fn sort_ro_keys(_argv: &[&[u8]]) -> Vec<(usize, KeyFlags)> {
+    vec![(1, KeyFlags::RO.with(KeyFlags::ACCESS))]
 }
 
 #[cfg(test)]

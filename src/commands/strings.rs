@@ -1,6 +1,7 @@
 //! String commands.
 
 use super::args::is_keyword;
+use super::table::KeyFlags;
 use super::{Args, CmdError, CmdResult, Ctx};
 use crate::config::KeyspaceEvents;
 use crate::store::keyspace::Ttl;
@@ -443,6 +444,22 @@ pub fn lcs(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         }
     }
     Ok(())
+}
+
+/// SET's key finder (its flags depend on GET): read-write when GET is among the options,
+/// else a plain overwrite.
+pub fn set_keys(argv: &[&[u8]]) -> Vec<(usize, KeyFlags)> {
+    // Redis compares C strings, so an argument is read up to its first NUL.
+    let is_get = |arg: &&[u8]| {
+        let end = arg.iter().position(|&b| b == 0).unwrap_or(arg.len());
+        arg[..end].eq_ignore_ascii_case(b"get")
+    };
+    let flags = if argv.iter().skip(3).any(is_get) {
+        KeyFlags::RW.with(KeyFlags::ACCESS).with(KeyFlags::UPDATE)
+    } else {
+        KeyFlags::OW.with(KeyFlags::UPDATE)
+    };
+    vec![(1, flags)]
 }
 
 #[cfg(test)]

@@ -46,8 +46,7 @@ pub fn queue(ctx: &mut Ctx, spec: &CommandSpec, argv: &[&[u8]]) {
     if let Some(tx) = ctx.client.multi.as_mut() {
         let args: Vec<Vec<u8>> = argv.iter().map(|a| a.to_vec()).collect();
         tx.memory += args.iter().map(Vec::len).sum::<usize>();
-        tx.writes |=
-            spec.flags.contains(Flags::WRITE) || spec.name == "publish" || spec.name == "spublish";
+        tx.writes |= spec.paused_by_write_pause();
         tx.queued.push(args);
     }
     ctx.out.simple("QUEUED");
