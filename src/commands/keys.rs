@@ -344,23 +344,25 @@ mod tests {
     fn expire_conditions_follow_redis() {
         let mut h = Harness::new();
         h.run(&["set", "k", "v"]);
-        assert_eq!(h.text(&["expire", "k", "100", "XX"]), ":0\r\n");
-        assert_eq!(h.text(&["expire", "k", "100", "GT"]), ":0\r\n");
-        assert_eq!(h.text(&["expire", "k", "100", "NX"]), ":1\r\n");
-        assert_eq!(h.text(&["expire", "k", "50", "GT"]), ":0\r\n");
-        assert_eq!(h.text(&["expire", "k", "50", "LT"]), ":1\r\n");
-        assert_eq!(h.text(&["ttl", "k"]), ":50\r\n");
-        assert_eq!(
-            h.text(&["expire", "k", "5", "NX", "GT"]),
-            "-ERR NX and XX, GT or LT options at the same time are not compatible\r\n"
-        );
-        assert_eq!(
-            h.text(&["expire", "k", "5", "foo"]),
-            "-ERR Unsupported option foo\r\n"
-        );
-        assert_eq!(h.text(&["expire", "k", "-1"]), ":1\r\n");
-        assert_eq!(h.text(&["exists", "k"]), ":0\r\n");
-        assert_eq!(h.text(&["ttl", "k"]), ":-2\r\n");
+        h.assert_replies(&[
+            (&["expire", "k", "100", "XX"], ":0\r\n"),
+            (&["expire", "k", "100", "GT"], ":0\r\n"),
+            (&["expire", "k", "100", "NX"], ":1\r\n"),
+            (&["expire", "k", "50", "GT"], ":0\r\n"),
+            (&["expire", "k", "50", "LT"], ":1\r\n"),
+            (&["ttl", "k"], ":50\r\n"),
+            (
+                &["expire", "k", "5", "NX", "GT"],
+                "-ERR NX and XX, GT or LT options at the same time are not compatible\r\n",
+            ),
+            (
+                &["expire", "k", "5", "foo"],
+                "-ERR Unsupported option foo\r\n",
+            ),
+            (&["expire", "k", "-1"], ":1\r\n"),
+            (&["exists", "k"], ":0\r\n"),
+            (&["ttl", "k"], ":-2\r\n"),
+        ]);
     }
 
     #[test]
@@ -368,21 +370,23 @@ mod tests {
         let mut h = Harness::new();
         assert_eq!(h.text(&["rename", "a", "b"]), "-ERR no such key\r\n");
         h.run(&["set", "a", "1"]);
-        assert_eq!(
-            h.text(&["copy", "a", "a"]),
-            "-ERR source and destination objects are the same\r\n"
-        );
-        assert_eq!(
-            h.text(&["copy", "a", "b", "DB", "16"]),
-            "-ERR DB index is out of range\r\n"
-        );
-        assert_eq!(h.text(&["copy", "a", "b", "DB", "1"]), ":1\r\n");
-        assert_eq!(h.text(&["move", "a", "1"]), ":1\r\n");
-        assert_eq!(h.text(&["select", "1"]), "+OK\r\n");
-        assert_eq!(h.text(&["mget", "a", "b"]), "*2\r\n$1\r\n1\r\n$1\r\n1\r\n");
-        assert_eq!(h.text(&["renamenx", "a", "b"]), ":0\r\n");
-        assert_eq!(h.text(&["type", "a"]), "+string\r\n");
-        assert_eq!(h.text(&["type", "zz"]), "+none\r\n");
+        h.assert_replies(&[
+            (
+                &["copy", "a", "a"],
+                "-ERR source and destination objects are the same\r\n",
+            ),
+            (
+                &["copy", "a", "b", "DB", "16"],
+                "-ERR DB index is out of range\r\n",
+            ),
+            (&["copy", "a", "b", "DB", "1"], ":1\r\n"),
+            (&["move", "a", "1"], ":1\r\n"),
+            (&["select", "1"], "+OK\r\n"),
+            (&["mget", "a", "b"], "*2\r\n$1\r\n1\r\n$1\r\n1\r\n"),
+            (&["renamenx", "a", "b"], ":0\r\n"),
+            (&["type", "a"], "+string\r\n"),
+            (&["type", "zz"], "+none\r\n"),
+        ]);
     }
 
     #[test]

@@ -640,27 +640,36 @@ pub(crate) mod testing {
         pub fn text(&mut self, argv: &[&str]) -> String {
             String::from_utf8_lossy(&self.run(argv)).into_owned()
         }
+
+        /// Runs each command in turn and checks its reply text.
+        pub fn assert_replies(&mut self, cases: &[(&[&str], &str)]) {
+            for (argv, expected) in cases {
+                assert_eq!(self.text(argv), *expected, "{argv:?}");
+            }
+        }
     }
 
     #[test]
     fn unknown_and_arity_errors_match_redis() {
         let mut h = Harness::new();
-        assert_eq!(
-            h.text(&["foo", "a", "b"]),
-            "-ERR unknown command 'foo', with args beginning with: 'a' 'b' \r\n"
-        );
-        assert_eq!(
-            h.text(&["GET"]),
-            "-ERR wrong number of arguments for 'get' command\r\n"
-        );
-        assert_eq!(
-            h.text(&["config", "nosuch"]),
-            "-ERR unknown subcommand 'nosuch'. Try CONFIG HELP.\r\n"
-        );
-        assert_eq!(
-            h.text(&["config", "get"]),
-            "-ERR wrong number of arguments for 'config|get' command\r\n"
-        );
-        assert_eq!(h.text(&["PiNg"]), "+PONG\r\n");
+        h.assert_replies(&[
+            (
+                &["foo", "a", "b"],
+                "-ERR unknown command 'foo', with args beginning with: 'a' 'b' \r\n",
+            ),
+            (
+                &["GET"],
+                "-ERR wrong number of arguments for 'get' command\r\n",
+            ),
+            (
+                &["config", "nosuch"],
+                "-ERR unknown subcommand 'nosuch'. Try CONFIG HELP.\r\n",
+            ),
+            (
+                &["config", "get"],
+                "-ERR wrong number of arguments for 'config|get' command\r\n",
+            ),
+            (&["PiNg"], "+PONG\r\n"),
+        ]);
     }
 }

@@ -121,22 +121,21 @@ mod tests {
     #[test]
     fn queue_push_pop_peek_len() {
         let mut h = Harness::new();
-        assert_eq!(h.text(&["queue.push", "q", "a", "b", "c"]), ":3\r\n");
-        assert_eq!(h.text(&["QUEUE.PUSH", "q", "d"]), ":4\r\n");
-        assert_eq!(h.text(&["queue.peek", "q"]), "$1\r\na\r\n");
-        assert_eq!(h.text(&["queue.len", "q"]), ":4\r\n");
-        assert_eq!(h.text(&["queue.pop", "q"]), "$1\r\na\r\n");
-        assert_eq!(
-            h.text(&["queue.pop", "q", "2"]),
-            "*2\r\n$1\r\nb\r\n$1\r\nc\r\n"
-        );
-        assert_eq!(h.text(&["queue.pop", "q", "0"]), "*0\r\n");
-        assert_eq!(h.text(&["queue.pop", "q", "9"]), "*1\r\n$1\r\nd\r\n");
-        assert_eq!(h.text(&["exists", "q"]), ":0\r\n");
-        assert_eq!(h.text(&["queue.pop", "q"]), "$-1\r\n");
-        assert_eq!(h.text(&["queue.pop", "q", "2"]), "*-1\r\n");
-        assert_eq!(h.text(&["queue.peek", "q"]), "$-1\r\n");
-        assert_eq!(h.text(&["queue.len", "q"]), ":0\r\n");
+        h.assert_replies(&[
+            (&["queue.push", "q", "a", "b", "c"], ":3\r\n"),
+            (&["QUEUE.PUSH", "q", "d"], ":4\r\n"),
+            (&["queue.peek", "q"], "$1\r\na\r\n"),
+            (&["queue.len", "q"], ":4\r\n"),
+            (&["queue.pop", "q"], "$1\r\na\r\n"),
+            (&["queue.pop", "q", "2"], "*2\r\n$1\r\nb\r\n$1\r\nc\r\n"),
+            (&["queue.pop", "q", "0"], "*0\r\n"),
+            (&["queue.pop", "q", "9"], "*1\r\n$1\r\nd\r\n"),
+            (&["exists", "q"], ":0\r\n"),
+            (&["queue.pop", "q"], "$-1\r\n"),
+            (&["queue.pop", "q", "2"], "*-1\r\n"),
+            (&["queue.peek", "q"], "$-1\r\n"),
+            (&["queue.len", "q"], ":0\r\n"),
+        ]);
     }
 
     #[test]
@@ -153,45 +152,43 @@ mod tests {
             assert_eq!(h.text(cmd), WRONGTYPE, "{cmd:?}");
         }
         let out_of_range = "-ERR value is out of range, must be positive\r\n";
-        assert_eq!(h.text(&["queue.pop", "q", "-1"]), out_of_range);
-        assert_eq!(h.text(&["queue.pop", "q", "x"]), out_of_range);
-        assert_eq!(
-            h.text(&["queue.pop", "q", "1", "2"]),
-            "-ERR wrong number of arguments for 'queue.pop' command\r\n"
-        );
-        assert_eq!(
-            h.text(&["queue.push", "q"]),
-            "-ERR wrong number of arguments for 'queue.push' command\r\n"
-        );
-        assert_eq!(
-            h.text(&["queue.bpop", "q", "x"]),
-            "-ERR timeout is not a float or out of range\r\n"
-        );
-        assert_eq!(
-            h.text(&["queue.bpop", "q", "-1"]),
-            "-ERR timeout is negative\r\n"
-        );
+        h.assert_replies(&[
+            (&["queue.pop", "q", "-1"], out_of_range),
+            (&["queue.pop", "q", "x"], out_of_range),
+            (
+                &["queue.pop", "q", "1", "2"],
+                "-ERR wrong number of arguments for 'queue.pop' command\r\n",
+            ),
+            (
+                &["queue.push", "q"],
+                "-ERR wrong number of arguments for 'queue.push' command\r\n",
+            ),
+            (
+                &["queue.bpop", "q", "x"],
+                "-ERR timeout is not a float or out of range\r\n",
+            ),
+            (&["queue.bpop", "q", "-1"], "-ERR timeout is negative\r\n"),
+        ]);
     }
 
     #[test]
     fn stack_push_pop_peek_len() {
         let mut h = Harness::new();
-        assert_eq!(h.text(&["stack.push", "s", "a", "b", "c"]), ":3\r\n");
-        assert_eq!(h.text(&["STACK.PUSH", "s", "d"]), ":4\r\n");
-        assert_eq!(h.text(&["stack.peek", "s"]), "$1\r\nd\r\n");
-        assert_eq!(h.text(&["stack.len", "s"]), ":4\r\n");
-        assert_eq!(h.text(&["stack.pop", "s"]), "$1\r\nd\r\n");
-        assert_eq!(
-            h.text(&["stack.pop", "s", "2"]),
-            "*2\r\n$1\r\nc\r\n$1\r\nb\r\n"
-        );
-        assert_eq!(h.text(&["stack.pop", "s", "0"]), "*0\r\n");
-        assert_eq!(h.text(&["stack.pop", "s", "9"]), "*1\r\n$1\r\na\r\n");
-        assert_eq!(h.text(&["exists", "s"]), ":0\r\n");
-        assert_eq!(h.text(&["stack.pop", "s"]), "$-1\r\n");
-        assert_eq!(h.text(&["stack.pop", "s", "2"]), "*-1\r\n");
-        assert_eq!(h.text(&["stack.peek", "s"]), "$-1\r\n");
-        assert_eq!(h.text(&["stack.len", "s"]), ":0\r\n");
+        h.assert_replies(&[
+            (&["stack.push", "s", "a", "b", "c"], ":3\r\n"),
+            (&["STACK.PUSH", "s", "d"], ":4\r\n"),
+            (&["stack.peek", "s"], "$1\r\nd\r\n"),
+            (&["stack.len", "s"], ":4\r\n"),
+            (&["stack.pop", "s"], "$1\r\nd\r\n"),
+            (&["stack.pop", "s", "2"], "*2\r\n$1\r\nc\r\n$1\r\nb\r\n"),
+            (&["stack.pop", "s", "0"], "*0\r\n"),
+            (&["stack.pop", "s", "9"], "*1\r\n$1\r\na\r\n"),
+            (&["exists", "s"], ":0\r\n"),
+            (&["stack.pop", "s"], "$-1\r\n"),
+            (&["stack.pop", "s", "2"], "*-1\r\n"),
+            (&["stack.peek", "s"], "$-1\r\n"),
+            (&["stack.len", "s"], ":0\r\n"),
+        ]);
     }
 
     #[test]

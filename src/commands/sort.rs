@@ -112,27 +112,23 @@ mod tests {
     fn options_and_errors_match_redis() {
         let mut h = Harness::new();
         h.run(&["rpush", "l", "3", "1", "2", "b"]);
-        assert_eq!(
-            h.text(&["sort", "l"]),
-            "-ERR One or more scores can't be converted into double\r\n"
-        );
-        assert_eq!(
-            h.text(&["sort", "l", "alpha", "limit", "1", "2"]),
-            "*2\r\n$1\r\n2\r\n$1\r\n3\r\n"
-        );
-        assert_eq!(
-            h.text(&["sort", "l", "limit", "0"]),
-            "-ERR syntax error\r\n"
-        );
-        assert_eq!(
-            h.text(&["sort", "l", "limit", "a", "1"]),
-            "-ERR value is not an integer or out of range\r\n"
-        );
-        assert_eq!(h.text(&["sort", "l", "store"]), "-ERR syntax error\r\n");
-        assert_eq!(
-            h.text(&["sort_ro", "l", "store", "d"]),
-            "-ERR syntax error\r\n"
-        );
+        h.assert_replies(&[
+            (
+                &["sort", "l"],
+                "-ERR One or more scores can't be converted into double\r\n",
+            ),
+            (
+                &["sort", "l", "alpha", "limit", "1", "2"],
+                "*2\r\n$1\r\n2\r\n$1\r\n3\r\n",
+            ),
+            (&["sort", "l", "limit", "0"], "-ERR syntax error\r\n"),
+            (
+                &["sort", "l", "limit", "a", "1"],
+                "-ERR value is not an integer or out of range\r\n",
+            ),
+            (&["sort", "l", "store"], "-ERR syntax error\r\n"),
+            (&["sort_ro", "l", "store", "d"], "-ERR syntax error\r\n"),
+        ]);
         h.run(&["set", "s", "x"]);
         assert_eq!(
             h.text(&["sort", "s", "bogus"]),
@@ -151,24 +147,20 @@ mod tests {
         h.run(&["sadd", "s", "3", "1", "2"]);
         h.run(&["set", "dst", "old"]);
         h.run(&["expire", "dst", "100"]);
-        assert_eq!(
-            h.text(&["sort", "s", "by", "nosort", "store", "dst"]),
-            ":3\r\n"
-        );
-        assert_eq!(
-            h.text(&["lrange", "dst", "0", "-1"]),
-            "*3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n"
-        );
-        assert_eq!(h.text(&["ttl", "dst"]), ":-1\r\n");
-        assert_eq!(
-            h.text(&["sort", "s", "get", "nokey_*", "store", "dst"]),
-            ":3\r\n"
-        );
-        assert_eq!(
-            h.text(&["lrange", "dst", "0", "-1"]),
-            "*3\r\n$0\r\n\r\n$0\r\n\r\n$0\r\n\r\n"
-        );
-        assert_eq!(h.text(&["sort", "missing", "store", "dst"]), ":0\r\n");
-        assert_eq!(h.text(&["exists", "dst"]), ":0\r\n");
+        h.assert_replies(&[
+            (&["sort", "s", "by", "nosort", "store", "dst"], ":3\r\n"),
+            (
+                &["lrange", "dst", "0", "-1"],
+                "*3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n",
+            ),
+            (&["ttl", "dst"], ":-1\r\n"),
+            (&["sort", "s", "get", "nokey_*", "store", "dst"], ":3\r\n"),
+            (
+                &["lrange", "dst", "0", "-1"],
+                "*3\r\n$0\r\n\r\n$0\r\n\r\n$0\r\n\r\n",
+            ),
+            (&["sort", "missing", "store", "dst"], ":0\r\n"),
+            (&["exists", "dst"], ":0\r\n"),
+        ]);
     }
 }

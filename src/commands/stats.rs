@@ -488,15 +488,11 @@ mod tests {
     #[test]
     fn slowlog_commands_reply_as_redis() {
         let mut h = Harness::new();
-        assert_eq!(h.text(&["slowlog", "len"]), ":0\r\n");
-        assert_eq!(
-            h.text(&["slowlog", "get", "-2"]),
-            "-ERR count should be greater than or equal to -1\r\n"
-        );
-        assert_eq!(
-            h.text(&["slowlog", "get", "1", "2"]),
-            "-ERR unknown subcommand or wrong number of arguments for 'get'. Try SLOWLOG HELP.\r\n"
-        );
+        h.assert_replies(&[
+            (&["slowlog", "len"], ":0\r\n"),
+            (&["slowlog", "get", "-2"], "-ERR count should be greater than or equal to -1\r\n"),
+            (&["slowlog", "get", "1", "2"], "-ERR unknown subcommand or wrong number of arguments for 'get'. Try SLOWLOG HELP.\r\n"),
+        ]);
         h.run(&["config", "set", "slowlog-log-slower-than", "0"]);
         h.run(&["set", "k", "v"]);
         let reply = h.text(&["slowlog", "get", "1"]);

@@ -147,14 +147,16 @@ mod tests {
     #[test]
     fn queued_commands_run_at_exec() {
         let mut h = Harness::new();
-        assert_eq!(h.text(&["multi"]), "+OK\r\n");
-        assert_eq!(h.text(&["multi"]), "-ERR MULTI calls can not be nested\r\n");
-        assert_eq!(h.text(&["set", "a", "1"]), "+QUEUED\r\n");
-        assert_eq!(h.text(&["incr", "a"]), "+QUEUED\r\n");
-        assert_eq!(h.text(&["get", "a"]), "+QUEUED\r\n");
-        assert_eq!(h.text(&["exec"]), "*3\r\n+OK\r\n:2\r\n$1\r\n2\r\n");
-        assert_eq!(h.text(&["exec"]), "-ERR EXEC without MULTI\r\n");
-        assert_eq!(h.text(&["discard"]), "-ERR DISCARD without MULTI\r\n");
+        h.assert_replies(&[
+            (&["multi"], "+OK\r\n"),
+            (&["multi"], "-ERR MULTI calls can not be nested\r\n"),
+            (&["set", "a", "1"], "+QUEUED\r\n"),
+            (&["incr", "a"], "+QUEUED\r\n"),
+            (&["get", "a"], "+QUEUED\r\n"),
+            (&["exec"], "*3\r\n+OK\r\n:2\r\n$1\r\n2\r\n"),
+            (&["exec"], "-ERR EXEC without MULTI\r\n"),
+            (&["discard"], "-ERR DISCARD without MULTI\r\n"),
+        ]);
     }
 
     #[test]
@@ -162,15 +164,17 @@ mod tests {
         let mut h = Harness::new();
         h.run(&["multi"]);
         h.run(&["set", "a", "x"]);
-        assert_eq!(
-            h.text(&["nosuch"]),
-            "-ERR unknown command 'nosuch', with args beginning with: \r\n"
-        );
-        assert_eq!(
-            h.text(&["exec"]),
-            "-EXECABORT Transaction discarded because of previous errors.\r\n"
-        );
-        assert_eq!(h.text(&["get", "a"]), "$-1\r\n");
+        h.assert_replies(&[
+            (
+                &["nosuch"],
+                "-ERR unknown command 'nosuch', with args beginning with: \r\n",
+            ),
+            (
+                &["exec"],
+                "-EXECABORT Transaction discarded because of previous errors.\r\n",
+            ),
+            (&["get", "a"], "$-1\r\n"),
+        ]);
         h.run(&["multi"]);
         h.run(&["set", "a", "x"]);
         h.run(&["incr", "a"]);
@@ -179,15 +183,11 @@ mod tests {
             "*2\r\n+OK\r\n-ERR value is not an integer or out of range\r\n"
         );
         h.run(&["multi"]);
-        assert_eq!(
-            h.text(&["shutdown"]),
-            "-ERR Command not allowed inside a transaction\r\n"
-        );
-        assert_eq!(
-            h.text(&["exec", "x"]),
-            "-EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command\r\n"
-        );
-        assert_eq!(h.text(&["exec"]), "-ERR EXEC without MULTI\r\n");
+        h.assert_replies(&[
+            (&["shutdown"], "-ERR Command not allowed inside a transaction\r\n"),
+            (&["exec", "x"], "-EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command\r\n"),
+            (&["exec"], "-ERR EXEC without MULTI\r\n"),
+        ]);
     }
 
     #[test]

@@ -338,9 +338,11 @@ mod tests {
             "-ERR value is not an integer or out of range\r\n"
         );
         h.run(&["set", "a", "1"]);
-        assert_eq!(h.text(&["dbsize"]), ":1\r\n");
-        assert_eq!(h.text(&["flushdb", "bogus"]), "-ERR syntax error\r\n");
-        assert_eq!(h.text(&["flushdb"]), "+OK\r\n");
-        assert_eq!(h.text(&["dbsize"]), ":0\r\n");
+        h.assert_replies(&[
+            (&["dbsize"], ":1\r\n"),
+            (&["flushdb", "bogus"], "-ERR syntax error\r\n"),
+            (&["flushdb"], "+OK\r\n"),
+            (&["dbsize"], ":0\r\n"),
+        ]);
     }
 }

@@ -99,22 +99,12 @@ mod tests {
     #[test]
     fn config_get_set_errors_match_redis() {
         let mut h = Harness::new();
-        assert_eq!(
-            h.text(&["config", "set", "maxmemory", "abc"]),
-            "-ERR CONFIG SET failed (possibly related to argument 'maxmemory') - argument must be a memory value\r\n"
-        );
-        assert_eq!(
-            h.text(&["config", "set", "foo", "1"]),
-            "-ERR Unknown option or number of arguments for CONFIG SET - 'foo'\r\n"
-        );
-        assert_eq!(h.text(&["config", "set", "maxmemory", "10mb"]), "+OK\r\n");
-        assert_eq!(
-            h.text(&["config", "get", "maxmemory"]),
-            "*2\r\n$9\r\nmaxmemory\r\n$8\r\n10485760\r\n"
-        );
-        assert_eq!(
-            h.text(&["config", "get", "save", "appendonly"]),
-            "*4\r\n$4\r\nsave\r\n$0\r\n\r\n$10\r\nappendonly\r\n$2\r\nno\r\n"
-        );
+        h.assert_replies(&[
+            (&["config", "set", "maxmemory", "abc"], "-ERR CONFIG SET failed (possibly related to argument 'maxmemory') - argument must be a memory value\r\n"),
+            (&["config", "set", "foo", "1"], "-ERR Unknown option or number of arguments for CONFIG SET - 'foo'\r\n"),
+            (&["config", "set", "maxmemory", "10mb"], "+OK\r\n"),
+            (&["config", "get", "maxmemory"], "*2\r\n$9\r\nmaxmemory\r\n$8\r\n10485760\r\n"),
+            (&["config", "get", "save", "appendonly"], "*4\r\n$4\r\nsave\r\n$0\r\n\r\n$10\r\nappendonly\r\n$2\r\nno\r\n"),
+        ]);
     }
 }
