@@ -433,32 +433,27 @@ pub fn zremrangebyrank(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         start: args.int()?,
         stop: args.int()?,
     };
-    let removed = ctx.db().zremrange(key, &range)?;
-    ctx.out.int(removed as i64);
-    if removed > 0 {
-        notify_removal(ctx, "zremrangebyrank", key);
-    }
-    Ok(())
+    remove_range(ctx, key, &range, "zremrangebyrank")
 }
 
 pub fn zremrangebyscore(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let key = args.bytes()?;
     let range = score_range(args.bytes()?, args.bytes()?)?;
-    let removed = ctx.db().zremrange(key, &range)?;
-    ctx.out.int(removed as i64);
-    if removed > 0 {
-        notify_removal(ctx, "zremrangebyscore", key);
-    }
-    Ok(())
+    remove_range(ctx, key, &range, "zremrangebyscore")
 }
 
 pub fn zremrangebylex(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let key = args.bytes()?;
     let range = lex_range(args.bytes()?, args.bytes()?)?;
-    let removed = ctx.db().zremrange(key, &range)?;
+    remove_range(ctx, key, &range, "zremrangebylex")
+}
+
+/// ZREMRANGEBY*: removes `range` from `key`, replies with the count and reports `event`.
+fn remove_range(ctx: &mut Ctx, key: &[u8], range: &ZRange, event: &str) -> CmdResult {
+    let removed = ctx.db().zremrange(key, range)?;
     ctx.out.int(removed as i64);
     if removed > 0 {
-        notify_removal(ctx, "zremrangebylex", key);
+        notify_removal(ctx, event, key);
     }
     Ok(())
 }

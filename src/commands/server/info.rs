@@ -36,16 +36,8 @@ pub(super) fn rss_bytes() -> u64 {
     0
 }
 
-const DEFAULT_SECTIONS: &[&str] = &[
-    "server",
-    "clients",
-    "memory",
-    "persistence",
-    "stats",
-    "replication",
-    "cpu",
-    "keyspace",
-];
+/// The sections of [`ALL_SECTIONS`] plain INFO (and `default`) leaves out.
+const NOT_DEFAULT_SECTIONS: &[&str] = &["commandstats", "errorstats"];
 
 /// Every section, in the order INFO prints them (`all`, `everything`).
 const ALL_SECTIONS: &[&str] = &[
@@ -180,7 +172,8 @@ pub fn info(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         .iter()
         .copied()
         .filter(|s| {
-            all || (default && DEFAULT_SECTIONS.contains(s)) || requested.iter().any(|r| r == s)
+            all || (default && !NOT_DEFAULT_SECTIONS.contains(s))
+                || requested.iter().any(|r| r == s)
         })
         .collect();
     let mut text = String::new();

@@ -61,13 +61,7 @@ fn key_spec_entry(out: &mut ReplyBuf, spec: &KeySpec) {
     out.map(2);
     out.bulk(b"type");
     match spec.begin {
-        BeginSearch::Index(index) => {
-            out.bulk(b"index");
-            out.bulk(b"spec");
-            out.map(1);
-            out.bulk(b"index");
-            out.int(index as i64);
-        }
+        BeginSearch::Index(index) => search_spec(out, b"index", &[("index", index)]),
         BeginSearch::Keyword {
             keyword,
             start_from,
@@ -80,11 +74,7 @@ fn key_spec_entry(out: &mut ReplyBuf, spec: &KeySpec) {
             out.bulk(b"startfrom");
             out.int(start_from as i64);
         }
-        BeginSearch::Unknown => {
-            out.bulk(b"unknown");
-            out.bulk(b"spec");
-            out.map(0);
-        }
+        BeginSearch::Unknown => search_spec(out, b"unknown", &[]),
     }
     out.bulk(b"find_keys");
     out.map(2);
@@ -94,37 +84,36 @@ fn key_spec_entry(out: &mut ReplyBuf, spec: &KeySpec) {
             last_key,
             step,
             limit,
-        } => {
-            out.bulk(b"range");
-            out.bulk(b"spec");
-            out.map(3);
-            for (name, value) in [("lastkey", last_key), ("keystep", step), ("limit", limit)] {
-                out.bulk(name.as_bytes());
-                out.int(value as i64);
-            }
-        }
+        } => search_spec(
+            out,
+            b"range",
+            &[("lastkey", last_key), ("keystep", step), ("limit", limit)],
+        ),
         FindKeys::KeyNum {
             num_index,
             first_key,
             step,
-        } => {
-            out.bulk(b"keynum");
-            out.bulk(b"spec");
-            out.map(3);
-            for (name, value) in [
+        } => search_spec(
+            out,
+            b"keynum",
+            &[
                 ("keynumidx", num_index),
                 ("firstkey", first_key),
                 ("keystep", step),
-            ] {
-                out.bulk(name.as_bytes());
-                out.int(value as i64);
-            }
-        }
-        FindKeys::Unknown => {
-            out.bulk(b"unknown");
-            out.bulk(b"spec");
-            out.map(0);
-        }
+            ],
+        ),
+        FindKeys::Unknown => search_spec(out, b"unknown", &[]),
+    }
+}
+
+/// The rest of a search map in COMMAND INFO: its type, then its integer parameters.
+fn search_spec(out: &mut ReplyBuf, kind: &[u8], params: &[(&str, i32)]) {
+    out.bulk(kind);
+    out.bulk(b"spec");
+    out.map(params.len());
+    for (name, value) in params {
+        out.bulk(name.as_bytes());
+        out.int(i64::from(*value));
     }
 }
 
