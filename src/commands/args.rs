@@ -13,6 +13,9 @@ pub struct Args<'a> {
     pos: usize,
 }
 
+/// A (name, value) argument pair: field and value, key and value, parameter and value.
+pub type Pair<'a> = (&'a [u8], &'a [u8]);
+
 /// Redis's arity error for the command (or `container|subcommand`) `full_name`.
 pub fn wrong_arity(full_name: &str) -> CmdError {
     CmdError::msg(format!(
@@ -76,7 +79,7 @@ impl<'a> Args<'a> {
 
     /// Consumes every remaining argument as (name, value) pairs; an arity error for an odd
     /// count. O(arguments).
-    pub fn pairs(&mut self) -> Result<Vec<(&'a [u8], &'a [u8])>, CmdError> {
+    pub fn pairs(&mut self) -> Result<Vec<Pair<'a>>, CmdError> {
         let rest = self.rest();
         if !rest.len().is_multiple_of(2) {
             return Err(self.wrong_arity());

@@ -1,6 +1,7 @@
 //! String commands.
 
 use super::args::is_keyword;
+use super::args::Pair;
 use super::table::KeyFlags;
 use super::{Args, CmdError, CmdResult, Ctx};
 use crate::config::KeyspaceEvents;
@@ -262,7 +263,7 @@ pub fn mget(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 }
 
 /// Stores each pair then reports it, so a key's `new` and `set` events stay together.
-fn store_pairs(ctx: &mut Ctx, pairs: &[(&[u8], &[u8])]) {
+fn store_pairs(ctx: &mut Ctx, pairs: &[Pair]) {
     for pair in pairs {
         ctx.db().mset(std::slice::from_ref(pair), false);
         ctx.notify(KeyspaceEvents::STRING, "set", pair.0);
