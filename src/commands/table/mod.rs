@@ -418,8 +418,7 @@ pub struct CommandSpec {
     pub arity: i32,
     pub flags: Flags,
     /// Legacy key positions as COMMAND INFO reports them: first, last (negative counts from
-    /// the end), step; 0 = none that a fixed range can describe. Derived from `key_specs`
-    /// when a row gives them.
+    /// the end), step; 0 = none that a fixed range can describe. Derived from `key_specs`.
     pub first_key: i32,
     pub last_key: i32,
     pub key_step: i32,
@@ -486,13 +485,12 @@ impl CommandSpec {
                 .key_specs
                 .iter()
                 .any(|spec| !spec.flags.contains(KeyFlags::NOT_KEY))
-            || (self.key_specs.is_empty() && self.first_key > 0)
     }
 
     /// (position in `argv`, flags) of each key, found as Redis 7.0 does: from the key specs
     /// when they are complete and their flags fixed, else by the command's own key finder, else
-    /// (rows without specs) by the legacy range. Empty when the arguments do not hold the keys
-    /// they should. O(arguments).
+    /// by Redis's numkeys fallback. Empty when the arguments do not hold the keys they should.
+    /// O(arguments).
     pub fn keys_with_flags(&self, argv: &[&[u8]]) -> Vec<(usize, KeyFlags)> {
         let mut keys = Vec::new();
         let real_specs = self
@@ -519,9 +517,6 @@ impl CommandSpec {
         }
         if let Some(keys) = self.numkeys_fallback(argv) {
             return keys;
-        }
-        if self.key_specs.is_empty() && self.first_key > 0 {
-            return self.legacy_keys(argv);
         }
         Vec::new()
     }
@@ -569,28 +564,8 @@ impl CommandSpec {
         Some(keys)
     }
 
-    /// Keys by the legacy range alone (rows without key specs); none when the arguments end
-    /// before the range does.
-    fn legacy_keys(&self, argv: &[&[u8]]) -> Vec<(usize, KeyFlags)> {
-        let argc = argv.len() as i64;
-        let first = self.first_key as i64;
-        let last = if self.last_key < 0 {
-            argc + self.last_key as i64
-        } else {
-            self.last_key as i64
-        };
-        let step = self.key_step.max(1) as usize;
-        if last >= argc {
-            return Vec::new();
-        }
-        (first..=last)
-            .step_by(step)
-            .map(|at| (at as usize, KeyFlags::NONE))
-            .collect()
-    }
-
     /// The row with its legacy key range and `movablekeys` flag derived from its key specs,
-    /// as Redis derives them (rows that give a legacy range instead are left as they are).
+    /// as Redis derives them.
     pub const fn with_key_specs(mut self) -> Self {
         if self.key_specs.is_empty() {
             return self;
