@@ -12,7 +12,7 @@
 //! Events the store itself causes (a key expiring, created, missed) are recorded by the
 //! keyspace and published here, in order, before the next event of the command and after it.
 
-use super::table::CommandSpec;
+use super::table::{CommandSpec, Flags};
 use super::{Args, CmdResult, Ctx, Server};
 use crate::config::{Config, KeyspaceEvents};
 use crate::protocol::{Protover, ReplyBuf};
@@ -179,18 +179,7 @@ pub fn publish(
 
 /// Commands a RESP2 connection may run while subscribed.
 pub fn allowed_in_context(spec: &CommandSpec) -> bool {
-    matches!(
-        spec.name,
-        "ping"
-            | "subscribe"
-            | "ssubscribe"
-            | "unsubscribe"
-            | "sunsubscribe"
-            | "psubscribe"
-            | "punsubscribe"
-            | "quit"
-            | "reset"
-    )
+    spec.flags.contains(Flags::SUBSCRIBER_ALLOWED)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@
 
 use super::args::is_keyword;
 use super::reply::help_reply;
-use super::table::{row_count, CommandSpec, COMMANDS};
+use super::table::{row_count, CommandSpec, Flags, COMMANDS};
 use super::{Args, CmdError, CmdResult, Ctx};
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
@@ -259,7 +259,7 @@ pub fn after_call(
     }
     ctx.server.command_stats.record_call(spec, usec, failed);
     let threshold = ctx.server.config.slowlog_log_slower_than;
-    if threshold >= 0 && usec >= threshold as u64 && spec.full_name != "exec" {
+    if threshold >= 0 && usec >= threshold as u64 && !spec.flags.contains(Flags::SKIP_SLOWLOG) {
         log_slow(ctx, spec, argv, usec);
     }
 }

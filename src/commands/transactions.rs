@@ -26,10 +26,7 @@ pub struct Transaction {
 /// True for commands that are queued inside MULTI rather than run (all but the
 /// transaction-control ones, QUIT and RESET).
 pub fn queues(spec: &CommandSpec) -> bool {
-    !matches!(
-        spec.name,
-        "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
-    )
+    !spec.flags.contains(Flags::NOT_QUEUED)
 }
 
 /// Queues a command inside MULTI, or refuses one that may not run in a transaction.

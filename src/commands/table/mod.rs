@@ -77,6 +77,11 @@ bit_flags! {
         /// Internal: runs the commands queued since MULTI (EXEC). A refusal discards the
         /// transaction, and CLIENT PAUSE WRITE holds it back when a queued command writes.
         RUNS_QUEUED = 20;
+        /// Internal: runs at once inside MULTI instead of being queued (the transaction
+        /// commands themselves, QUIT, RESET).
+        NOT_QUEUED = 21;
+        /// Internal: a RESP2 connection in the pub/sub context may run it.
+        SUBSCRIBER_ALLOWED = 22;
     }
 }
 

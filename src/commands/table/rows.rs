@@ -88,14 +88,14 @@ static MEMORY_SUBCOMMANDS: &[CommandSpec] = &numbered(next_id(LATENCY_SUBCOMMAND
 /// Every command. Families are grouped; within a family, Redis's documentation order.
 pub static COMMANDS: &[CommandSpec] = &numbered(next_id(MEMORY_SUBCOMMANDS), [
     // connection
-    cmd!("ping", -1, [FAST], [], "connection", connection::ping, "[message]", "Returns the server's liveliness response.", "O(1)"),
+    cmd!("ping", -1, [FAST, SUBSCRIBER_ALLOWED], [], "connection", connection::ping, "[message]", "Returns the server's liveliness response.", "O(1)"),
     cmd!("echo", 2, [LOADING, STALE, FAST], [], "connection", connection::echo, "message", "Returns the given string.", "O(1)"),
-    cmd!("quit", -1, [NOSCRIPT, LOADING, STALE, FAST, NO_AUTH, ALLOW_BUSY], [], "connection", connection::quit, "", "Closes the connection.", "O(1)"),
+    cmd!("quit", -1, [NOSCRIPT, LOADING, STALE, FAST, NO_AUTH, ALLOW_BUSY, NOT_QUEUED, SUBSCRIBER_ALLOWED], [], "connection", connection::quit, "", "Closes the connection.", "O(1)"),
     cmd!("select", 2, [LOADING, STALE, FAST], [], "connection", connection::select, "index", "Changes the selected database.", "O(1)"),
     cmd!("hello", -1, [NOSCRIPT, LOADING, STALE, FAST, NO_AUTH, ALLOW_BUSY], [], "connection", connection::hello, "[protover [AUTH username password] [SETNAME clientname]]", "Handshakes with the Redis server.", "O(1)"),
     cmd!("client", -2, [], [], "connection", container, "subcommand [arguments]", "A container for client connection commands.", "Depends on subcommand.", subs = CLIENT_SUBCOMMANDS),
     cmd!("auth", -2, [NOSCRIPT, LOADING, STALE, FAST, NO_AUTH, ALLOW_BUSY], [], "connection", connection::auth, "[username] password", "Authenticates the connection (as the default user, whose password is requirepass).", "O(N) where N is the number of passwords defined for the user"),
-    cmd!("reset", 1, [NOSCRIPT, LOADING, STALE, FAST, NO_AUTH, ALLOW_BUSY], [], "connection", connection::reset, "", "Resets the connection: leaves MULTI, pub/sub and MONITOR, and returns to RESP2, database 0, no name.", "O(1)"),
+    cmd!("reset", 1, [NOSCRIPT, LOADING, STALE, FAST, NO_AUTH, ALLOW_BUSY, NOT_QUEUED, SUBSCRIBER_ALLOWED], [], "connection", connection::reset, "", "Resets the connection: leaves MULTI, pub/sub and MONITOR, and returns to RESP2, database 0, no name.", "O(1)"),
     // server
     cmd!("info", -1, [LOADING, STALE], [], "server", info::info, "[section [section ...]]", "Returns information and statistics about the server.", "O(1)", acl = ["dangerous"]),
     cmd!("config", -2, [], [], "server", container, "subcommand [arguments]", "A container for server configuration commands.", "Depends on subcommand.", subs = CONFIG_SUBCOMMANDS),
@@ -313,21 +313,21 @@ pub static COMMANDS: &[CommandSpec] = &numbered(next_id(MEMORY_SUBCOMMANDS), [
     cmd!("stack.len", 2, [READONLY, FAST], [ks!(RO: 1)], "stack", piles::len::<Lifo>, "key", "Returns the number of elements in a stack.", "O(1)"),
     // stack (rows above this line)
 
-    cmd!("subscribe", -2, [PUBSUB, NOSCRIPT, LOADING, STALE], [], "pubsub", pubsub::subscribe, "channel [channel ...]", "Listens for messages published to the given channels.", "O(N) where N is the number of channels to subscribe to."),
-    cmd!("unsubscribe", -1, [PUBSUB, NOSCRIPT, LOADING, STALE], [], "pubsub", pubsub::unsubscribe, "[channel [channel ...]]", "Stops listening to messages posted to channels (all of them when none is given).", "O(N) where N is the number of clients already subscribed to a channel."),
-    cmd!("psubscribe", -2, [PUBSUB, NOSCRIPT, LOADING, STALE], [], "pubsub", pubsub::psubscribe, "pattern [pattern ...]", "Listens for messages published to channels whose names match glob patterns.", "O(N) where N is the number of patterns to subscribe to."),
-    cmd!("punsubscribe", -1, [PUBSUB, NOSCRIPT, LOADING, STALE], [], "pubsub", pubsub::punsubscribe, "[pattern [pattern ...]]", "Stops listening to messages published to channels matching patterns (all of them when none is given).", "O(N) where N is the number of patterns to unsubscribe."),
+    cmd!("subscribe", -2, [PUBSUB, NOSCRIPT, LOADING, STALE, SUBSCRIBER_ALLOWED], [], "pubsub", pubsub::subscribe, "channel [channel ...]", "Listens for messages published to the given channels.", "O(N) where N is the number of channels to subscribe to."),
+    cmd!("unsubscribe", -1, [PUBSUB, NOSCRIPT, LOADING, STALE, SUBSCRIBER_ALLOWED], [], "pubsub", pubsub::unsubscribe, "[channel [channel ...]]", "Stops listening to messages posted to channels (all of them when none is given).", "O(N) where N is the number of clients already subscribed to a channel."),
+    cmd!("psubscribe", -2, [PUBSUB, NOSCRIPT, LOADING, STALE, SUBSCRIBER_ALLOWED], [], "pubsub", pubsub::psubscribe, "pattern [pattern ...]", "Listens for messages published to channels whose names match glob patterns.", "O(N) where N is the number of patterns to subscribe to."),
+    cmd!("punsubscribe", -1, [PUBSUB, NOSCRIPT, LOADING, STALE, SUBSCRIBER_ALLOWED], [], "pubsub", pubsub::punsubscribe, "[pattern [pattern ...]]", "Stops listening to messages published to channels matching patterns (all of them when none is given).", "O(N) where N is the number of patterns to unsubscribe."),
     cmd!("publish", 3, [PUBSUB, LOADING, STALE, FAST, PUBLISHES], [], "pubsub", pubsub::publish_cmd, "channel message", "Posts a message to a channel; replies with the number of receivers.", "O(N+M) where N is the number of clients subscribed to the receiving channel and M is the total number of subscribed patterns (by any client)."),
     cmd!("pubsub", -2, [], [], "pubsub", container, "subcommand [arguments]", "A container for Pub/Sub introspection commands.", "Depends on subcommand.", subs = PUBSUB_SUBCOMMANDS),
-    cmd!("ssubscribe", -2, [PUBSUB, NOSCRIPT, LOADING, STALE], [ks!(NOT_KEY: 1, range -1 1)], "pubsub", pubsub::ssubscribe, "shardchannel [shardchannel ...]", "Listens for messages published to shard channels.", "O(N) where N is the number of shard channels to subscribe to."),
-    cmd!("sunsubscribe", -1, [PUBSUB, NOSCRIPT, LOADING, STALE], [ks!(NOT_KEY: 1, range -1 1)], "pubsub", pubsub::sunsubscribe, "[shardchannel [shardchannel ...]]", "Stops listening to shard channels (all of them when none is given).", "O(N) where N is the number of clients already subscribed to a shard channel."),
+    cmd!("ssubscribe", -2, [PUBSUB, NOSCRIPT, LOADING, STALE, SUBSCRIBER_ALLOWED], [ks!(NOT_KEY: 1, range -1 1)], "pubsub", pubsub::ssubscribe, "shardchannel [shardchannel ...]", "Listens for messages published to shard channels.", "O(N) where N is the number of shard channels to subscribe to."),
+    cmd!("sunsubscribe", -1, [PUBSUB, NOSCRIPT, LOADING, STALE, SUBSCRIBER_ALLOWED], [ks!(NOT_KEY: 1, range -1 1)], "pubsub", pubsub::sunsubscribe, "[shardchannel [shardchannel ...]]", "Stops listening to shard channels (all of them when none is given).", "O(N) where N is the number of clients already subscribed to a shard channel."),
     cmd!("spublish", 3, [PUBSUB, LOADING, STALE, FAST, PUBLISHES], [ks!(NOT_KEY: 1)], "pubsub", pubsub::spublish, "shardchannel message", "Posts a message to a shard channel.", "O(N) where N is the number of clients subscribed to the receiving shard channel."),
     // pub/sub (rows above this line)
 
-    cmd!("multi", 1, [NOSCRIPT, LOADING, STALE, FAST, ALLOW_BUSY], [], "transactions", transactions::multi, "", "Starts a transaction: later commands are queued until EXEC.", "O(1)"),
-    cmd!("exec", 1, [NOSCRIPT, LOADING, STALE, SKIP_SLOWLOG, RUNS_QUEUED], [], "transactions", transactions::exec, "", "Runs every command queued since MULTI, as one atomic step.", "Depends on commands in the transaction"),
-    cmd!("discard", 1, [NOSCRIPT, LOADING, STALE, FAST, ALLOW_BUSY], [], "transactions", transactions::discard, "", "Drops the commands queued since MULTI.", "O(N), when N is the number of queued commands"),
-    cmd!("watch", -2, [NOSCRIPT, LOADING, STALE, FAST, ALLOW_BUSY], [ks!(RO: 1, range -1 1)], "transactions", transactions::watch, "key [key ...]", "Makes the next EXEC fail if any of these keys changes first.", "O(1) for every key."),
+    cmd!("multi", 1, [NOSCRIPT, LOADING, STALE, FAST, ALLOW_BUSY, NOT_QUEUED], [], "transactions", transactions::multi, "", "Starts a transaction: later commands are queued until EXEC.", "O(1)"),
+    cmd!("exec", 1, [NOSCRIPT, LOADING, STALE, SKIP_SLOWLOG, RUNS_QUEUED, NOT_QUEUED], [], "transactions", transactions::exec, "", "Runs every command queued since MULTI, as one atomic step.", "Depends on commands in the transaction"),
+    cmd!("discard", 1, [NOSCRIPT, LOADING, STALE, FAST, ALLOW_BUSY, NOT_QUEUED], [], "transactions", transactions::discard, "", "Drops the commands queued since MULTI.", "O(N), when N is the number of queued commands"),
+    cmd!("watch", -2, [NOSCRIPT, LOADING, STALE, FAST, ALLOW_BUSY, NOT_QUEUED], [ks!(RO: 1, range -1 1)], "transactions", transactions::watch, "key [key ...]", "Makes the next EXEC fail if any of these keys changes first.", "O(1) for every key."),
     cmd!("unwatch", 1, [NOSCRIPT, LOADING, STALE, FAST, ALLOW_BUSY], [], "transactions", transactions::unwatch, "", "Forgets every key WATCHed by this connection.", "O(1)"),
     // transactions (rows above this line)
 
