@@ -7,7 +7,6 @@
 //!
 //! [`call`]: super::call
 
-use super::args::is_keyword;
 use super::reply::help_reply;
 use super::table::{row_count, CommandSpec, Flags, COMMANDS};
 use super::{Args, CmdError, CmdResult, Ctx};
@@ -121,32 +120,10 @@ impl CommandStats {
     }
 }
 
-/// Whether argument `index` of a command must not be shown (SLOWLOG, MONITOR): AUTH's
-/// arguments, HELLO's AUTH user and password, and the value of CONFIG SET requirepass.
+/// Whether argument `index` of a command must not be shown (SLOWLOG, MONITOR), as the
+/// command's row says.
 pub fn is_redacted(spec: &CommandSpec, argv: &[&[u8]], index: usize) -> bool {
-    match spec.full_name {
-        "auth" => index >= 1,
-        "hello" => {
-            // Walk the options as HELLO parses them (after the protocol version).
-            let mut at = 2;
-            while at < argv.len() {
-                let more = argv.len() - 1 - at;
-                if is_keyword(argv[at], "auth") && more >= 2 {
-                    if index == at + 1 || index == at + 2 {
-                        return true;
-                    }
-                    at += 3;
-                } else if is_keyword(argv[at], "setname") && more >= 1 {
-                    at += 2;
-                } else {
-                    break;
-                }
-            }
-            false
-        }
-        "config|set" => index >= 3 && index % 2 == 1 && is_keyword(argv[index - 1], "requirepass"),
-        _ => false,
-    }
+    spec.redact.is_some_and(|redact| redact(argv, index))
 }
 
 /// Most arguments a SLOWLOG entry keeps; the last kept slot says how many more there were.

@@ -1,5 +1,6 @@
 //! CONFIG GET, SET, RESETSTAT, REWRITE.
 
+use crate::commands::args::is_keyword;
 use crate::commands::reply::help_reply;
 use crate::commands::{Args, CmdError, CmdResult, Ctx};
 use crate::config::ConfigError;
@@ -14,6 +15,11 @@ pub fn config_get(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         ctx.out.bulk(value.as_bytes());
     }
     Ok(())
+}
+
+/// The value CONFIG SET gives `requirepass` is a secret.
+pub fn config_set_redacted(argv: &[&[u8]], index: usize) -> bool {
+    index >= 3 && index % 2 == 1 && is_keyword(argv[index - 1], "requirepass")
 }
 
 pub fn config_set(ctx: &mut Ctx, args: &mut Args) -> CmdResult {

@@ -1,6 +1,7 @@
 //! Connection commands: PING, ECHO, QUIT, SELECT, AUTH, HELLO, RESET.
 
 use super::{client::valid_client_name, REDIS_VERSION};
+use crate::commands::args::is_keyword;
 use crate::commands::{pubsub, transactions, Args, CmdError, CmdResult, Ctx, ReplyMode};
 use crate::protocol::Protover;
 
@@ -81,6 +82,11 @@ fn authenticate(ctx: &mut Ctx, user: &[u8], password: &[u8]) -> CmdResult {
     Ok(())
 }
 
+/// AUTH's arguments are all secrets.
+pub fn auth_redacted(_argv: &[&[u8]], index: usize) -> bool {
+    index >= 1
+}
+
 pub fn auth(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     if args.remaining() > 2 {
         return Err(CmdError::Syntax);
@@ -99,6 +105,26 @@ pub fn auth(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     authenticate(ctx, user, password)?;
     ctx.out.ok();
     Ok(())
+}
+
+/// HELLO's AUTH user name and password are secrets: the options are walked as HELLO parses
+/// them (after the protocol version).
+pub fn hello_redacted(argv: &[&[u8]], index: usize) -> bool {
+    let mut at = 2;
+    while at < argv.len() {
+        let more = argv.len() - 1 - at;
+        if is_keyword(argv[at], "auth") && more >= 2 {
+            if index == at + 1 || index == at + 2 {
+                return true;
+            }
+            at += 3;
+        } else if is_keyword(argv[at], "setname") && more >= 1 {
+            at += 2;
+        } else {
+            break;
+        }
+    }
+    false
 }
 
 pub fn hello(ctx: &mut Ctx, args: &mut Args) -> CmdResult {

@@ -313,6 +313,10 @@ impl KeySpec {
 /// in `argv`, flags) of each key; empty when the arguments hold no valid keys.
 pub type GetKeys = fn(argv: &[&[u8]]) -> Vec<(usize, KeyFlags)>;
 
+/// Which arguments of a command must not be shown (SLOWLOG, MONITOR): true for argument
+/// `index` of `argv` (name at 0) when it holds a secret.
+pub type Redactor = fn(argv: &[&[u8]], index: usize) -> bool;
+
 /// Builds one [`KeySpec`] in a table row: key flags, then where the keys are:
 ///
 /// ```text
@@ -432,6 +436,8 @@ pub struct CommandSpec {
     /// The command's own key finder, used when its specs cannot answer (as Redis's
     /// `getkeys_proc`).
     pub getkeys: Option<GetKeys>,
+    /// Tells which arguments hold secrets, for commands that take any.
+    pub redact: Option<Redactor>,
     /// ACL categories besides those the flags imply (`@write`, `@fast`, ...), without the `@`;
     /// `None` means the group's own category.
     pub acl: Option<&'static [&'static str]>,
@@ -673,7 +679,8 @@ fn atoi(arg: &[u8]) -> i64 {
 /// A subcommand's name is written with its container's: `"client" | "kill"`. Key specs are
 /// `ks!(...)` items (`[]`: no keys), from which the legacy key range and `movablekeys` are
 /// derived. Optional named columns follow, in any order: `subs = TABLE` (subcommands),
-/// `getkeys = FN` (the command's own key finder, see [`GetKeys`]) and `acl = ["cat", ...]`
+/// `getkeys = FN` (the command's own key finder, see [`GetKeys`]), `redact = FN` (which
+/// arguments are secrets, see [`Redactor`]) and `acl = ["cat", ...]`
 /// (ACL categories when they are not just the group's). A new column is one more field
 /// default below and one more `@column` arm.
 macro_rules! cmd {
@@ -699,6 +706,7 @@ macro_rules! cmd {
             key_step: 0,
             key_specs: &[$($spec),*],
             getkeys: None,
+            redact: None,
             acl: None,
             group: $group,
             syntax: $syntax,
@@ -712,6 +720,7 @@ macro_rules! cmd {
     }};
     (@column $row:ident, subs, $value:expr) => { $row.subcommands = $value; };
     (@column $row:ident, getkeys, $value:expr) => { $row.getkeys = Some($value); };
+    (@column $row:ident, redact, $value:expr) => { $row.redact = Some($value); };
     (@column $row:ident, acl, $value:expr) => { $row.acl = Some(&$value); };
 }
 

@@ -38,7 +38,7 @@ static PUBSUB_SUBCOMMANDS: &[CommandSpec] = &numbered(next_id(CLIENT_SUBCOMMANDS
 
 static CONFIG_SUBCOMMANDS: &[CommandSpec] = &numbered(next_id(PUBSUB_SUBCOMMANDS), [
     cmd!("config" | "get", -3, [ADMIN, NOSCRIPT, LOADING, STALE], [], "server", config::config_get, "parameter [parameter ...]", "Returns the effective values of configuration parameters.", "O(N) when N is the number of configuration parameters provided"),
-    cmd!("config" | "set", -4, [ADMIN, NOSCRIPT, LOADING, STALE], [], "server", config::config_set, "parameter value [parameter value ...]", "Sets configuration parameters in-flight.", "O(N) when N is the number of configuration parameters provided"),
+    cmd!("config" | "set", -4, [ADMIN, NOSCRIPT, LOADING, STALE], [], "server", config::config_set, "parameter value [parameter value ...]", "Sets configuration parameters in-flight.", "O(N) when N is the number of configuration parameters provided", redact = config::config_set_redacted),
     cmd!("config" | "resetstat", 2, [ADMIN, NOSCRIPT, LOADING, STALE], [], "server", config::config_resetstat, "", "Resets the server's statistics.", "O(1)"),
     cmd!("config" | "rewrite", 2, [ADMIN, NOSCRIPT, LOADING, STALE], [], "server", config::config_rewrite, "", "Persists the effective configuration to file.", "O(1)"),
     cmd!("config" | "help", 2, [LOADING, STALE], [], "server", config::config_help, "", "Returns helpful text about the different subcommands.", "O(1)"),
@@ -92,9 +92,9 @@ pub static COMMANDS: &[CommandSpec] = &numbered(next_id(MEMORY_SUBCOMMANDS), [
     cmd!("echo", 2, [LOADING, STALE, FAST], [], "connection", connection::echo, "message", "Returns the given string.", "O(1)"),
     cmd!("quit", -1, [NOSCRIPT, LOADING, STALE, FAST, NO_AUTH, ALLOW_BUSY, NOT_QUEUED, SUBSCRIBER_ALLOWED], [], "connection", connection::quit, "", "Closes the connection.", "O(1)"),
     cmd!("select", 2, [LOADING, STALE, FAST], [], "connection", connection::select, "index", "Changes the selected database.", "O(1)"),
-    cmd!("hello", -1, [NOSCRIPT, LOADING, STALE, FAST, NO_AUTH, ALLOW_BUSY], [], "connection", connection::hello, "[protover [AUTH username password] [SETNAME clientname]]", "Handshakes with the Redis server.", "O(1)"),
+    cmd!("hello", -1, [NOSCRIPT, LOADING, STALE, FAST, NO_AUTH, ALLOW_BUSY], [], "connection", connection::hello, "[protover [AUTH username password] [SETNAME clientname]]", "Handshakes with the Redis server.", "O(1)", redact = connection::hello_redacted),
     cmd!("client", -2, [], [], "connection", container, "subcommand [arguments]", "A container for client connection commands.", "Depends on subcommand.", subs = CLIENT_SUBCOMMANDS),
-    cmd!("auth", -2, [NOSCRIPT, LOADING, STALE, FAST, NO_AUTH, ALLOW_BUSY], [], "connection", connection::auth, "[username] password", "Authenticates the connection (as the default user, whose password is requirepass).", "O(N) where N is the number of passwords defined for the user"),
+    cmd!("auth", -2, [NOSCRIPT, LOADING, STALE, FAST, NO_AUTH, ALLOW_BUSY], [], "connection", connection::auth, "[username] password", "Authenticates the connection (as the default user, whose password is requirepass).", "O(N) where N is the number of passwords defined for the user", redact = connection::auth_redacted),
     cmd!("reset", 1, [NOSCRIPT, LOADING, STALE, FAST, NO_AUTH, ALLOW_BUSY, NOT_QUEUED, SUBSCRIBER_ALLOWED], [], "connection", connection::reset, "", "Resets the connection: leaves MULTI, pub/sub and MONITOR, and returns to RESP2, database 0, no name.", "O(1)"),
     // server
     cmd!("info", -1, [LOADING, STALE], [], "server", info::info, "[section [section ...]]", "Returns information and statistics about the server.", "O(1)", acl = ["dangerous"]),
