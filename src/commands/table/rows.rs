@@ -1,5 +1,5 @@
-//! The rows of the command table, one command (or subcommand) a line: see [`cmd!`] for the
-//! columns. Subcommand tables come first, each numbered after the one before it, then the
+//! The rows of the command table, one command (or subcommand) a line: see the `cmd!` macro for
+//! the columns. Subcommand tables come first, each numbered after the one before it, then the
 //! commands, numbered after the last subcommand table: every row gets its own id.
 
 use super::{next_id, numbered, CommandSpec};
