@@ -6,6 +6,7 @@
 //! key answers 0 whatever follows, and another type answers WRONGTYPE.
 
 use super::args::is_keyword;
+use super::table::KeyFlags;
 use super::{Args, CmdError, CmdResult, Ctx};
 use crate::config::KeyspaceEvents;
 use crate::store::bitmap::{BitOp, BitRange, FieldOp, FieldType, Overflow, RangeUnit};
@@ -261,6 +262,32 @@ pub fn bitfield_ro(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     bitfield_generic(ctx, args, true)
 }
 
+/// BITFIELD's key finder: read-only while every operation is a complete GET or OVERFLOW,
+/// else read-write (SET, INCRBY, or anything malformed), as Redis decides it.
+pub fn bitfield_keys(argv: &[&[u8]]) -> Vec<(usize, KeyFlags)> {
+    let mut read_only = true;
+    let mut at = 2;
+    while at < argv.len() {
+        let remaining = argv.len() - at - 1;
+        let op = argv[at];
+        if op.eq_ignore_ascii_case(b"get") && remaining >= 2 {
+            at += 3;
+        } else if op.eq_ignore_ascii_case(b"overflow") && remaining >= 1 {
+            at += 2;
+        } else {
+            // SET and INCRBY write; anything else is a syntax error, taken as a write.
+            read_only = false;
+            break;
+        }
+    }
+    let flags = if read_only {
+        KeyFlags::RO.with(KeyFlags::ACCESS)
+    } else {
+        KeyFlags::RW.with(KeyFlags::ACCESS).with(KeyFlags::UPDATE)
+    };
+    vec![(1, flags)]
+}
+
 #[cfg(test)]
 mod tests {
     use crate::commands::testing::Harness;
@@ -268,11 +295,13 @@ mod tests {
     #[test]
     fn setbit_getbit_and_their_errors() {
         let mut h = Harness::new();
-        assert_eq!(h.text(&["setbit", "k", "7", "1"]), ":0\r\n");
-        assert_eq!(h.text(&["setbit", "k", "7", "0"]), ":1\r\n");
-        assert_eq!(h.text(&["getbit", "k", "6"]), ":0\r\n");
-        assert_eq!(h.text(&["getbit", "nokey", "4294967295"]), ":0\r\n");
-        assert_eq!(h.text(&["object", "encoding", "k"]), "$3\r\nraw\r\n");
+        h.assert_replies(&[
+            (&["setbit", "k", "7", "1"], ":0\r\n"),
+            (&["setbit", "k", "7", "0"], ":1\r\n"),
+            (&["getbit", "k", "6"], ":0\r\n"),
+            (&["getbit", "nokey", "4294967295"], ":0\r\n"),
+            (&["object", "encoding", "k"], "$3\r\nraw\r\n"),
+        ]);
         for offset in ["-1", "4294967296", "01", "x", "#1"] {
             assert_eq!(
                 h.text(&["setbit", "k", offset, "1"]),
@@ -292,66 +321,51 @@ mod tests {
     #[test]
     fn bitcount_and_bitpos_check_the_key_before_the_range() {
         let mut h = Harness::new();
-        assert_eq!(h.text(&["bitcount", "nokey", "a", "b"]), ":0\r\n");
-        assert_eq!(h.text(&["bitpos", "nokey", "1", "a"]), ":-1\r\n");
-        assert_eq!(h.text(&["bitpos", "nokey", "0", "a"]), ":0\r\n");
+        h.assert_replies(&[
+            (&["bitcount", "nokey", "a", "b"], ":0\r\n"),
+            (&["bitpos", "nokey", "1", "a"], ":-1\r\n"),
+            (&["bitpos", "nokey", "0", "a"], ":0\r\n"),
+        ]);
         h.text(&["set", "s", "foobar"]);
-        assert_eq!(h.text(&["bitcount", "s"]), ":26\r\n");
-        assert_eq!(h.text(&["bitcount", "s", "1", "1"]), ":6\r\n");
-        assert_eq!(h.text(&["bitcount", "s", "5", "30", "BIT"]), ":17\r\n");
-        assert_eq!(h.text(&["bitcount", "s", "-1", "-2", "nonsense"]), ":0\r\n");
-        assert_eq!(h.text(&["bitcount", "s", "0"]), "-ERR syntax error\r\n");
-        assert_eq!(
-            h.text(&["bitcount", "s", "0", "1", "bits"]),
-            "-ERR syntax error\r\n"
-        );
-        assert_eq!(h.text(&["bitpos", "s", "1"]), ":1\r\n");
-        assert_eq!(h.text(&["bitpos", "s", "0", "2", "-1", "bit"]), ":3\r\n");
-        assert_eq!(
-            h.text(&["bitpos", "s", "1", "0", "x", "xx"]),
-            "-ERR syntax error\r\n"
-        );
-        assert_eq!(
-            h.text(&["bitpos", "s", "2"]),
-            "-ERR The bit argument must be 1 or 0.\r\n"
-        );
+        h.assert_replies(&[
+            (&["bitcount", "s"], ":26\r\n"),
+            (&["bitcount", "s", "1", "1"], ":6\r\n"),
+            (&["bitcount", "s", "5", "30", "BIT"], ":17\r\n"),
+            (&["bitcount", "s", "-1", "-2", "nonsense"], ":0\r\n"),
+            (&["bitcount", "s", "0"], "-ERR syntax error\r\n"),
+            (
+                &["bitcount", "s", "0", "1", "bits"],
+                "-ERR syntax error\r\n",
+            ),
+            (&["bitpos", "s", "1"], ":1\r\n"),
+            (&["bitpos", "s", "0", "2", "-1", "bit"], ":3\r\n"),
+            (
+                &["bitpos", "s", "1", "0", "x", "xx"],
+                "-ERR syntax error\r\n",
+            ),
+            (
+                &["bitpos", "s", "2"],
+                "-ERR The bit argument must be 1 or 0.\r\n",
+            ),
+        ]);
     }
 
     #[test]
     fn bitop_and_bitfield() {
         let mut h = Harness::new();
         h.text(&["set", "a", "ab"]);
-        assert_eq!(h.text(&["bitop", "xor", "d", "a", "a"]), ":2\r\n");
-        assert_eq!(h.text(&["get", "d"]), "$2\r\n\0\0\r\n");
-        assert_eq!(
-            h.text(&["bitop", "not", "d", "a", "a"]),
-            "-ERR BITOP NOT must be called with a single source key.\r\n"
-        );
-        assert_eq!(
-            h.text(&["bitop", "nand", "d", "a"]),
-            "-ERR syntax error\r\n"
-        );
-        assert_eq!(h.text(&["bitop", "or", "d", "x"]), ":0\r\n");
-        assert_eq!(h.text(&["exists", "d"]), ":0\r\n");
-        assert_eq!(
-            h.text(&["bitfield", "f", "set", "i8", "#1", "-1", "get", "u4", "8"]),
-            "*2\r\n:0\r\n:15\r\n"
-        );
-        assert_eq!(
-            h.text(&["bitfield", "f", "overflow", "fail", "incrby", "i8", "8", "-128"]),
-            "*1\r\n$-1\r\n"
-        );
-        assert_eq!(
-            h.text(&["bitfield_ro", "f", "get", "i8", "8", "set", "u1", "0", "1"]),
-            "-ERR BITFIELD_RO only supports the GET subcommand\r\n"
-        );
-        assert_eq!(
-            h.text(&["bitfield", "f", "get", "u64", "0"]),
-            "-ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.\r\n"
-        );
-        assert_eq!(
-            h.text(&["bitfield", "f", "overflow", "x"]),
-            "-ERR Invalid OVERFLOW type specified\r\n"
-        );
+        h.assert_replies(&[
+            (&["bitop", "xor", "d", "a", "a"], ":2\r\n"),
+            (&["get", "d"], "$2\r\n\0\0\r\n"),
+            (&["bitop", "not", "d", "a", "a"], "-ERR BITOP NOT must be called with a single source key.\r\n"),
+            (&["bitop", "nand", "d", "a"], "-ERR syntax error\r\n"),
+            (&["bitop", "or", "d", "x"], ":0\r\n"),
+            (&["exists", "d"], ":0\r\n"),
+            (&["bitfield", "f", "set", "i8", "#1", "-1", "get", "u4", "8"], "*2\r\n:0\r\n:15\r\n"),
+            (&["bitfield", "f", "overflow", "fail", "incrby", "i8", "8", "-128"], "*1\r\n$-1\r\n"),
+            (&["bitfield_ro", "f", "get", "i8", "8", "set", "u1", "0", "1"], "-ERR BITFIELD_RO only supports the GET subcommand\r\n"),
+            (&["bitfield", "f", "get", "u64", "0"], "-ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.\r\n"),
+            (&["bitfield", "f", "overflow", "x"], "-ERR Invalid OVERFLOW type specified\r\n"),
+        ]);
     }
 }

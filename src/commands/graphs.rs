@@ -276,42 +276,32 @@ mod tests {
     #[test]
     fn create_and_build() {
         let mut h = Harness::new();
-        assert_eq!(h.text(&["graph.create", "g"]), "+OK\r\n");
-        assert_eq!(
-            h.text(&["graph.create", "g"]),
-            "-ERR key already exists\r\n"
-        );
-        assert_eq!(h.text(&["graph.create", "u", "undirected"]), "+OK\r\n");
-        assert_eq!(
-            h.text(&["graph.create", "x", "sideways"]),
-            "-ERR syntax error\r\n"
-        );
-        assert_eq!(h.text(&["type", "g"]), "+graph\r\n");
-        assert_eq!(h.text(&["graph.addnode", "g", "a", "b", "a"]), ":2\r\n");
-        assert_eq!(h.text(&["graph.addedge", "g", "a", "c"]), ":1\r\n");
-        assert_eq!(
-            h.text(&["graph.addedge", "g", "a", "c", "WEIGHT", "2.5"]),
-            ":0\r\n"
-        );
-        assert_eq!(h.text(&["graph.hasedge", "g", "a", "c"]), ":1\r\n");
-        assert_eq!(h.text(&["graph.hasedge", "g", "c", "a"]), ":0\r\n");
-        assert_eq!(h.text(&["graph.addedge", "u", "a", "c"]), ":1\r\n");
-        assert_eq!(h.text(&["graph.hasedge", "u", "c", "a"]), ":1\r\n");
-        assert_eq!(
-            h.text(&["graph.nodes", "g"]),
-            "*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n"
-        );
-        assert_eq!(
-            h.text(&["graph.edges", "g"]),
-            "*1\r\n*3\r\n$1\r\na\r\n$1\r\nc\r\n$3\r\n2.5\r\n"
-        );
-        assert_eq!(h.text(&["graph.deledge", "g", "a", "c"]), ":1\r\n");
-        assert_eq!(h.text(&["graph.deledge", "g", "a", "c"]), ":0\r\n");
-        assert_eq!(
-            h.text(&["graph.delnode", "g", "a", "b", "c", "z"]),
-            ":3\r\n"
-        );
-        assert_eq!(h.text(&["graph.nodes", "g"]), "*0\r\n");
+        h.assert_replies(&[
+            (&["graph.create", "g"], "+OK\r\n"),
+            (&["graph.create", "g"], "-ERR key already exists\r\n"),
+            (&["graph.create", "u", "undirected"], "+OK\r\n"),
+            (&["graph.create", "x", "sideways"], "-ERR syntax error\r\n"),
+            (&["type", "g"], "+graph\r\n"),
+            (&["graph.addnode", "g", "a", "b", "a"], ":2\r\n"),
+            (&["graph.addedge", "g", "a", "c"], ":1\r\n"),
+            (&["graph.addedge", "g", "a", "c", "WEIGHT", "2.5"], ":0\r\n"),
+            (&["graph.hasedge", "g", "a", "c"], ":1\r\n"),
+            (&["graph.hasedge", "g", "c", "a"], ":0\r\n"),
+            (&["graph.addedge", "u", "a", "c"], ":1\r\n"),
+            (&["graph.hasedge", "u", "c", "a"], ":1\r\n"),
+            (
+                &["graph.nodes", "g"],
+                "*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n",
+            ),
+            (
+                &["graph.edges", "g"],
+                "*1\r\n*3\r\n$1\r\na\r\n$1\r\nc\r\n$3\r\n2.5\r\n",
+            ),
+            (&["graph.deledge", "g", "a", "c"], ":1\r\n"),
+            (&["graph.deledge", "g", "a", "c"], ":0\r\n"),
+            (&["graph.delnode", "g", "a", "b", "c", "z"], ":3\r\n"),
+            (&["graph.nodes", "g"], "*0\r\n"),
+        ]);
         assert_eq!(h.text(&["exists", "g"]), ":1\r\n", "an empty graph stays");
     }
 
@@ -323,32 +313,34 @@ mod tests {
             ("b", "c", "1"),
             ("c", "d", "1"),
         ]);
-        assert_eq!(
-            h.text(&["graph.neighbors", "g", "a"]),
-            "*2\r\n$1\r\nb\r\n$1\r\nc\r\n"
-        );
-        assert_eq!(
-            h.text(&["graph.neighbors", "g", "c", "IN", "WITHWEIGHTS"]),
-            "*4\r\n$1\r\na\r\n$1\r\n4\r\n$1\r\nb\r\n$1\r\n1\r\n"
-        );
-        assert_eq!(h.text(&["graph.degree", "g", "c", "both"]), ":3\r\n");
-        assert_eq!(
-            h.text(&["graph.bfs", "g", "a", "MAXDEPTH", "1", "WITHDEPTH"]),
-            "*6\r\n$1\r\na\r\n:0\r\n$1\r\nb\r\n:1\r\n$1\r\nc\r\n:1\r\n"
-        );
-        assert_eq!(
-            h.text(&["graph.dfs", "g", "a"]),
-            "*4\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n$1\r\nd\r\n"
-        );
-        assert_eq!(
-            h.text(&["graph.shortestpath", "g", "a", "d"]),
-            "*2\r\n*4\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n$1\r\nd\r\n$1\r\n3\r\n"
-        );
-        assert_eq!(h.text(&["graph.shortestpath", "g", "d", "a"]), "*-1\r\n");
-        assert_eq!(
-            h.text(&["graph.toposort", "g"]),
-            "*4\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n$1\r\nd\r\n"
-        );
+        h.assert_replies(&[
+            (
+                &["graph.neighbors", "g", "a"],
+                "*2\r\n$1\r\nb\r\n$1\r\nc\r\n",
+            ),
+            (
+                &["graph.neighbors", "g", "c", "IN", "WITHWEIGHTS"],
+                "*4\r\n$1\r\na\r\n$1\r\n4\r\n$1\r\nb\r\n$1\r\n1\r\n",
+            ),
+            (&["graph.degree", "g", "c", "both"], ":3\r\n"),
+            (
+                &["graph.bfs", "g", "a", "MAXDEPTH", "1", "WITHDEPTH"],
+                "*6\r\n$1\r\na\r\n:0\r\n$1\r\nb\r\n:1\r\n$1\r\nc\r\n:1\r\n",
+            ),
+            (
+                &["graph.dfs", "g", "a"],
+                "*4\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n$1\r\nd\r\n",
+            ),
+            (
+                &["graph.shortestpath", "g", "a", "d"],
+                "*2\r\n*4\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n$1\r\nd\r\n$1\r\n3\r\n",
+            ),
+            (&["graph.shortestpath", "g", "d", "a"], "*-1\r\n"),
+            (
+                &["graph.toposort", "g"],
+                "*4\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n$1\r\nd\r\n",
+            ),
+        ]);
         h.text(&["graph.addnode", "g", "lone"]);
         assert_eq!(
             h.text(&["graph.components", "g"]),
@@ -359,55 +351,53 @@ mod tests {
     #[test]
     fn errors() {
         let mut h = graph(&[("a", "b", "1"), ("b", "a", "1")]);
-        assert_eq!(
-            h.text(&["graph.toposort", "g"]),
-            "-ERR graph contains a cycle: a -> b -> a\r\n"
-        );
-        assert_eq!(
-            h.text(&["graph.addedge", "g", "a", "b", "WEIGHT", "-1"]),
-            "-ERR edge weight must not be negative\r\n"
-        );
-        assert_eq!(
-            h.text(&["graph.addedge", "new", "a", "b", "WEIGHT", "inf"]),
-            "-ERR edge weight must be a finite number\r\n"
-        );
+        h.assert_replies(&[
+            (
+                &["graph.toposort", "g"],
+                "-ERR graph contains a cycle: a -> b -> a\r\n",
+            ),
+            (
+                &["graph.addedge", "g", "a", "b", "WEIGHT", "-1"],
+                "-ERR edge weight must not be negative\r\n",
+            ),
+            (
+                &["graph.addedge", "new", "a", "b", "WEIGHT", "inf"],
+                "-ERR edge weight must be a finite number\r\n",
+            ),
+        ]);
         assert_eq!(
             h.text(&["exists", "new"]),
             ":0\r\n",
             "a refused first edge creates nothing"
         );
-        assert_eq!(
-            h.text(&["graph.addedge", "g", "a", "b", "WEIGHT", "x"]),
-            "-ERR value is not a valid float\r\n"
-        );
-        assert_eq!(
-            h.text(&["graph.addedge", "g", "a", "b", "WEIGHT"]),
-            "-ERR syntax error\r\n"
-        );
-        assert_eq!(
-            h.text(&["graph.neighbors", "g", "zz"]),
-            "-ERR no such node 'zz'\r\n"
-        );
-        assert_eq!(
-            h.text(&["graph.bfs", "missing", "a"]),
-            "-ERR no such node 'a'\r\n"
-        );
-        assert_eq!(
-            h.text(&["graph.bfs", "g", "a", "MAXDEPTH", "-1"]),
-            "-ERR MAXDEPTH must not be negative\r\n"
-        );
-        assert_eq!(
-            h.text(&["graph.shortestpath", "g", "a", "zz"]),
-            "-ERR no such node 'zz'\r\n"
-        );
-        assert_eq!(
-            h.text(&["graph.degree", "g", "a", "up"]),
-            "-ERR syntax error\r\n"
-        );
-        assert_eq!(
-            h.text(&["graph.degree", "g", "a", "WITHWEIGHTS"]),
-            "-ERR syntax error\r\n"
-        );
+        h.assert_replies(&[
+            (
+                &["graph.addedge", "g", "a", "b", "WEIGHT", "x"],
+                "-ERR value is not a valid float\r\n",
+            ),
+            (
+                &["graph.addedge", "g", "a", "b", "WEIGHT"],
+                "-ERR syntax error\r\n",
+            ),
+            (
+                &["graph.neighbors", "g", "zz"],
+                "-ERR no such node 'zz'\r\n",
+            ),
+            (&["graph.bfs", "missing", "a"], "-ERR no such node 'a'\r\n"),
+            (
+                &["graph.bfs", "g", "a", "MAXDEPTH", "-1"],
+                "-ERR MAXDEPTH must not be negative\r\n",
+            ),
+            (
+                &["graph.shortestpath", "g", "a", "zz"],
+                "-ERR no such node 'zz'\r\n",
+            ),
+            (&["graph.degree", "g", "a", "up"], "-ERR syntax error\r\n"),
+            (
+                &["graph.degree", "g", "a", "WITHWEIGHTS"],
+                "-ERR syntax error\r\n",
+            ),
+        ]);
         h.text(&["graph.create", "u", "UNDIRECTED"]);
         assert_eq!(
             h.text(&["graph.toposort", "u"]),

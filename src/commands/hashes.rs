@@ -1,7 +1,7 @@
 //! Hash commands.
 
-use super::args::int_arg;
-use super::keys::{parse_cursor, parse_scan_options};
+use super::args::{parse_cursor, parse_scan_options, random_count_arg};
+use super::reply::empty_scan;
 use super::{Args, CmdError, CmdResult, Ctx};
 use crate::config::KeyspaceEvents;
 use crate::protocol::ReplyBuf;
@@ -9,43 +9,9 @@ use crate::store::glob;
 use crate::store::hash::HashValue;
 use crate::store::long_double::LongDouble;
 
-/// Field/value argument pairs.
-type Pairs<'a> = Vec<(&'a [u8], &'a [u8])>;
-
-/// The field/value pairs after the key, or Redis's arity error for an odd count.
-fn field_value_pairs<'a>(args: &mut Args<'a>, name: &str) -> Result<Pairs<'a>, CmdError> {
-    let rest = args.rest();
-    if rest.is_empty() || !rest.len().is_multiple_of(2) {
-        return Err(CmdError::msg(format!(
-            "ERR wrong number of arguments for '{name}' command"
-        )));
-    }
-    Ok(rest.chunks_exact(2).map(|p| (p[0], p[1])).collect())
-}
-
-/// The count of HRANDFIELD/SRANDMEMBER: any integer but i64::MIN, with Redis's range text.
-pub(crate) fn random_count_arg(arg: &[u8]) -> Result<i64, CmdError> {
-    let count = int_arg(arg)?;
-    if count == i64::MIN {
-        return Err(CmdError::msg(format!(
-            "ERR value is out of range, value must between {} and {}",
-            -i64::MAX,
-            i64::MAX
-        )));
-    }
-    Ok(count)
-}
-
-/// The reply to a SCAN-family command on a missing key.
-pub(crate) fn empty_scan(out: &mut ReplyBuf) {
-    out.array(2);
-    out.bulk(b"0");
-    out.array(0);
-}
-
 pub fn hset(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let key = args.bytes()?;
-    let pairs = field_value_pairs(args, "hset")?;
+    let pairs = args.pairs()?;
     let added = ctx.db().hset(key, &pairs)?;
     ctx.out.int(added as i64);
     ctx.notify(KeyspaceEvents::HASH, "hset", key);
@@ -54,7 +20,7 @@ pub fn hset(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 
 pub fn hmset(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let key = args.bytes()?;
-    let pairs = field_value_pairs(args, "hmset")?;
+    let pairs = args.pairs()?;
     ctx.db().hset(key, &pairs)?;
     ctx.out.ok();
     ctx.notify(KeyspaceEvents::HASH, "hset", key);
@@ -332,39 +298,31 @@ pub(crate) mod tests {
     #[test]
     fn set_get_delete_and_errors() {
         let mut h = Harness::new();
-        assert_eq!(h.text(&["hset", "h", "a", "1", "b", "2"]), ":2\r\n");
-        assert_eq!(h.text(&["hset", "h", "a", "x", "c", "3"]), ":1\r\n");
-        assert_eq!(
-            h.text(&["hset", "h", "a", "1", "b"]),
-            "-ERR wrong number of arguments for 'hset' command\r\n"
-        );
-        assert_eq!(
-            h.text(&["hmset", "h", "a"]),
-            "-ERR wrong number of arguments for 'hmset' command\r\n"
-        );
-        assert_eq!(h.text(&["hmset", "h", "d", "4"]), "+OK\r\n");
-        assert_eq!(h.text(&["hget", "h", "a"]), "$1\r\nx\r\n");
-        assert_eq!(h.text(&["hget", "h", "zz"]), "$-1\r\n");
-        assert_eq!(
-            h.text(&["hmget", "h", "a", "zz", "d"]),
-            "*3\r\n$1\r\nx\r\n$-1\r\n$1\r\n4\r\n"
-        );
-        assert_eq!(
-            h.text(&["hgetall", "h"]),
-            "*8\r\n$1\r\na\r\n$1\r\nx\r\n$1\r\nb\r\n$1\r\n2\r\n$1\r\nc\r\n$1\r\n3\r\n$1\r\nd\r\n$1\r\n4\r\n"
-        );
+        h.assert_replies(&[
+            (&["hset", "h", "a", "1", "b", "2"], ":2\r\n"),
+            (&["hset", "h", "a", "x", "c", "3"], ":1\r\n"),
+            (&["hset", "h", "a", "1", "b"], "-ERR wrong number of arguments for 'hset' command\r\n"),
+            (&["hmset", "h", "a"], "-ERR wrong number of arguments for 'hmset' command\r\n"),
+            (&["hmset", "h", "d", "4"], "+OK\r\n"),
+            (&["hget", "h", "a"], "$1\r\nx\r\n"),
+            (&["hget", "h", "zz"], "$-1\r\n"),
+            (&["hmget", "h", "a", "zz", "d"], "*3\r\n$1\r\nx\r\n$-1\r\n$1\r\n4\r\n"),
+            (&["hgetall", "h"], "*8\r\n$1\r\na\r\n$1\r\nx\r\n$1\r\nb\r\n$1\r\n2\r\n$1\r\nc\r\n$1\r\n3\r\n$1\r\nd\r\n$1\r\n4\r\n"),
+        ]);
         assert_eq!(bulks(&h.text(&["hkeys", "h"])), ["a", "b", "c", "d"]);
         assert_eq!(bulks(&h.text(&["hvals", "h"])), ["x", "2", "3", "4"]);
-        assert_eq!(h.text(&["hlen", "h"]), ":4\r\n");
-        assert_eq!(h.text(&["hstrlen", "h", "a"]), ":1\r\n");
-        assert_eq!(h.text(&["hexists", "h", "b"]), ":1\r\n");
-        assert_eq!(h.text(&["hsetnx", "h", "b", "9"]), ":0\r\n");
-        assert_eq!(h.text(&["hsetnx", "h", "e", "5"]), ":1\r\n");
-        assert_eq!(h.text(&["hdel", "h", "a", "b", "zz"]), ":2\r\n");
-        assert_eq!(h.text(&["object", "encoding", "h"]), "$8\r\nlistpack\r\n");
-        assert_eq!(h.text(&["hdel", "h", "c", "d", "e"]), ":3\r\n");
-        assert_eq!(h.text(&["exists", "h"]), ":0\r\n");
-        assert_eq!(h.text(&["hgetall", "h"]), "*0\r\n");
+        h.assert_replies(&[
+            (&["hlen", "h"], ":4\r\n"),
+            (&["hstrlen", "h", "a"], ":1\r\n"),
+            (&["hexists", "h", "b"], ":1\r\n"),
+            (&["hsetnx", "h", "b", "9"], ":0\r\n"),
+            (&["hsetnx", "h", "e", "5"], ":1\r\n"),
+            (&["hdel", "h", "a", "b", "zz"], ":2\r\n"),
+            (&["object", "encoding", "h"], "$8\r\nlistpack\r\n"),
+            (&["hdel", "h", "c", "d", "e"], ":3\r\n"),
+            (&["exists", "h"], ":0\r\n"),
+            (&["hgetall", "h"], "*0\r\n"),
+        ]);
         h.run(&["set", "s", "v"]);
         let wrongtype = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
         for cmd in [
@@ -385,28 +343,30 @@ pub(crate) mod tests {
     #[test]
     fn counters_and_their_errors() {
         let mut h = Harness::new();
-        assert_eq!(h.text(&["hincrby", "h", "n", "5"]), ":5\r\n");
-        assert_eq!(
-            h.text(&["hincrby", "h", "n", "x"]),
-            "-ERR value is not an integer or out of range\r\n"
-        );
-        assert_eq!(
-            h.text(&["hincrby", "h", "n", "9223372036854775807"]),
-            "-ERR increment or decrement would overflow\r\n"
-        );
-        assert_eq!(h.text(&["hincrbyfloat", "h", "n", "1.5"]), "$3\r\n6.5\r\n");
-        assert_eq!(
-            h.text(&["hincrby", "h", "n", "1"]),
-            "-ERR hash value is not an integer\r\n"
-        );
-        assert_eq!(
-            h.text(&["hincrbyfloat", "h", "n", "inf"]),
-            "-ERR value is NaN or Infinity\r\n"
-        );
-        assert_eq!(
-            h.text(&["hincrbyfloat", "h", "n", "nan"]),
-            "-ERR value is not a valid float\r\n"
-        );
+        h.assert_replies(&[
+            (&["hincrby", "h", "n", "5"], ":5\r\n"),
+            (
+                &["hincrby", "h", "n", "x"],
+                "-ERR value is not an integer or out of range\r\n",
+            ),
+            (
+                &["hincrby", "h", "n", "9223372036854775807"],
+                "-ERR increment or decrement would overflow\r\n",
+            ),
+            (&["hincrbyfloat", "h", "n", "1.5"], "$3\r\n6.5\r\n"),
+            (
+                &["hincrby", "h", "n", "1"],
+                "-ERR hash value is not an integer\r\n",
+            ),
+            (
+                &["hincrbyfloat", "h", "n", "inf"],
+                "-ERR value is NaN or Infinity\r\n",
+            ),
+            (
+                &["hincrbyfloat", "h", "n", "nan"],
+                "-ERR value is not a valid float\r\n",
+            ),
+        ]);
         h.run(&["hset", "h", "s", "abc"]);
         assert_eq!(
             h.text(&["hincrbyfloat", "h", "s", "1"]),
@@ -423,20 +383,13 @@ pub(crate) mod tests {
     #[test]
     fn randfield_counts_and_distinctness() {
         let mut h = Harness::new();
-        assert_eq!(h.text(&["hrandfield", "h"]), "$-1\r\n");
-        assert_eq!(h.text(&["hrandfield", "h", "3"]), "*0\r\n");
-        assert_eq!(
-            h.text(&["hrandfield", "h", "-9223372036854775808"]),
-            "-ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807\r\n"
-        );
-        assert_eq!(
-            h.text(&["hrandfield", "h", "9223372036854775807", "withvalues"]),
-            "-ERR value is out of range\r\n"
-        );
-        assert_eq!(
-            h.text(&["hrandfield", "h", "1", "withvalue"]),
-            "-ERR syntax error\r\n"
-        );
+        h.assert_replies(&[
+            (&["hrandfield", "h"], "$-1\r\n"),
+            (&["hrandfield", "h", "3"], "*0\r\n"),
+            (&["hrandfield", "h", "-9223372036854775808"], "-ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807\r\n"),
+            (&["hrandfield", "h", "9223372036854775807", "withvalues"], "-ERR value is out of range\r\n"),
+            (&["hrandfield", "h", "1", "withvalue"], "-ERR syntax error\r\n"),
+        ]);
         for (size, label) in [(5, "listpack"), (600, "hashtable")] {
             let mut model = HashMap::new();
             for i in 0..size {

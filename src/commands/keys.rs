@@ -1,6 +1,6 @@
 //! Generic key commands: existence, deletion, renaming, expiry, iteration.
 
-use super::args::{int_arg, is_keyword};
+use super::args::{int_arg, is_keyword, parse_cursor, parse_scan_options};
 use super::{Args, CmdError, CmdResult, Ctx};
 use crate::config::KeyspaceEvents;
 use crate::store::keyspace::Ttl;
@@ -51,63 +51,6 @@ pub fn keys(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         ctx.out.bulk(key);
     }
     Ok(())
-}
-
-/// Parses a SCAN-family cursor as Redis's `strtoul` does: leading spaces and a sign allowed
-/// (`-1` wraps to the largest cursor), nothing after the digits, no overflow.
-pub(crate) fn parse_cursor(arg: &[u8]) -> Result<u64, CmdError> {
-    let invalid = || CmdError::msg("ERR invalid cursor");
-    let text = std::str::from_utf8(arg).map_err(|_| invalid())?;
-    let text = text.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
-    let (negative, digits) = match text.as_bytes().first() {
-        Some(b'-') => (true, &text[1..]),
-        Some(b'+') => (false, &text[1..]),
-        _ => (false, text),
-    };
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(invalid());
-    }
-    let value: u64 = digits.parse().map_err(|_| invalid())?;
-    Ok(if negative {
-        value.wrapping_neg()
-    } else {
-        value
-    })
-}
-
-/// SCAN-family options: MATCH pattern, COUNT n (and TYPE t when `allow_type`).
-pub(crate) struct ScanOptions<'a> {
-    pub pattern: Option<&'a [u8]>,
-    pub count: usize,
-    pub type_name: Option<&'a [u8]>,
-}
-
-pub(crate) fn parse_scan_options<'a>(
-    args: &mut Args<'a>,
-    allow_type: bool,
-) -> Result<ScanOptions<'a>, CmdError> {
-    let mut opts = ScanOptions {
-        pattern: None,
-        count: 10,
-        type_name: None,
-    };
-    while !args.is_empty() {
-        if args.remaining() >= 2 && args.eat("count") {
-            let count = args.int()?;
-            if count < 1 {
-                return Err(CmdError::Syntax);
-            }
-            opts.count = count as usize;
-        } else if args.remaining() >= 2 && args.eat("match") {
-            let pattern = args.bytes()?;
-            opts.pattern = (pattern != b"*").then_some(pattern);
-        } else if allow_type && args.remaining() >= 2 && args.eat("type") {
-            opts.type_name = Some(args.bytes()?);
-        } else {
-            return Err(CmdError::Syntax);
-        }
-    }
-    Ok(opts)
 }
 
 pub fn scan(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
@@ -378,7 +321,7 @@ pub fn object_refcount(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 }
 
 pub fn object_help(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
-    super::server::help_reply(
+    super::reply::help_reply(
         ctx,
         "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         &[
@@ -401,23 +344,25 @@ mod tests {
     fn expire_conditions_follow_redis() {
         let mut h = Harness::new();
         h.run(&["set", "k", "v"]);
-        assert_eq!(h.text(&["expire", "k", "100", "XX"]), ":0\r\n");
-        assert_eq!(h.text(&["expire", "k", "100", "GT"]), ":0\r\n");
-        assert_eq!(h.text(&["expire", "k", "100", "NX"]), ":1\r\n");
-        assert_eq!(h.text(&["expire", "k", "50", "GT"]), ":0\r\n");
-        assert_eq!(h.text(&["expire", "k", "50", "LT"]), ":1\r\n");
-        assert_eq!(h.text(&["ttl", "k"]), ":50\r\n");
-        assert_eq!(
-            h.text(&["expire", "k", "5", "NX", "GT"]),
-            "-ERR NX and XX, GT or LT options at the same time are not compatible\r\n"
-        );
-        assert_eq!(
-            h.text(&["expire", "k", "5", "foo"]),
-            "-ERR Unsupported option foo\r\n"
-        );
-        assert_eq!(h.text(&["expire", "k", "-1"]), ":1\r\n");
-        assert_eq!(h.text(&["exists", "k"]), ":0\r\n");
-        assert_eq!(h.text(&["ttl", "k"]), ":-2\r\n");
+        h.assert_replies(&[
+            (&["expire", "k", "100", "XX"], ":0\r\n"),
+            (&["expire", "k", "100", "GT"], ":0\r\n"),
+            (&["expire", "k", "100", "NX"], ":1\r\n"),
+            (&["expire", "k", "50", "GT"], ":0\r\n"),
+            (&["expire", "k", "50", "LT"], ":1\r\n"),
+            (&["ttl", "k"], ":50\r\n"),
+            (
+                &["expire", "k", "5", "NX", "GT"],
+                "-ERR NX and XX, GT or LT options at the same time are not compatible\r\n",
+            ),
+            (
+                &["expire", "k", "5", "foo"],
+                "-ERR Unsupported option foo\r\n",
+            ),
+            (&["expire", "k", "-1"], ":1\r\n"),
+            (&["exists", "k"], ":0\r\n"),
+            (&["ttl", "k"], ":-2\r\n"),
+        ]);
     }
 
     #[test]
@@ -425,21 +370,23 @@ mod tests {
         let mut h = Harness::new();
         assert_eq!(h.text(&["rename", "a", "b"]), "-ERR no such key\r\n");
         h.run(&["set", "a", "1"]);
-        assert_eq!(
-            h.text(&["copy", "a", "a"]),
-            "-ERR source and destination objects are the same\r\n"
-        );
-        assert_eq!(
-            h.text(&["copy", "a", "b", "DB", "16"]),
-            "-ERR DB index is out of range\r\n"
-        );
-        assert_eq!(h.text(&["copy", "a", "b", "DB", "1"]), ":1\r\n");
-        assert_eq!(h.text(&["move", "a", "1"]), ":1\r\n");
-        assert_eq!(h.text(&["select", "1"]), "+OK\r\n");
-        assert_eq!(h.text(&["mget", "a", "b"]), "*2\r\n$1\r\n1\r\n$1\r\n1\r\n");
-        assert_eq!(h.text(&["renamenx", "a", "b"]), ":0\r\n");
-        assert_eq!(h.text(&["type", "a"]), "+string\r\n");
-        assert_eq!(h.text(&["type", "zz"]), "+none\r\n");
+        h.assert_replies(&[
+            (
+                &["copy", "a", "a"],
+                "-ERR source and destination objects are the same\r\n",
+            ),
+            (
+                &["copy", "a", "b", "DB", "16"],
+                "-ERR DB index is out of range\r\n",
+            ),
+            (&["copy", "a", "b", "DB", "1"], ":1\r\n"),
+            (&["move", "a", "1"], ":1\r\n"),
+            (&["select", "1"], "+OK\r\n"),
+            (&["mget", "a", "b"], "*2\r\n$1\r\n1\r\n$1\r\n1\r\n"),
+            (&["renamenx", "a", "b"], ":0\r\n"),
+            (&["type", "a"], "+string\r\n"),
+            (&["type", "zz"], "+none\r\n"),
+        ]);
     }
 
     #[test]

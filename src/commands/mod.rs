@@ -17,6 +17,7 @@ pub mod persistence;
 pub mod piles;
 pub mod pubsub;
 pub mod queues;
+pub mod reply;
 pub mod server;
 pub mod sets;
 pub mod sort;
@@ -374,6 +375,13 @@ impl Ctx<'_> {
     }
 }
 
+/// The handler of container commands (CLIENT, CONFIG, OBJECT ...): they are resolved to their
+/// subcommands before a handler runs, so this only answers a container called in a form the
+/// table lets through with no subcommand.
+pub fn container(_ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    Err(args.wrong_arity())
+}
+
 /// Runs one request: looks the command up, checks arity and whether the connection's state
 /// allows it (pub/sub context, MULTI queueing), calls the handler, and turns an error into its
 /// reply. `argv` is never empty (empty requests are skipped by the caller).
@@ -406,7 +414,7 @@ pub fn execute(ctx: &mut Ctx, argv: &[&[u8]]) {
                 reject(
                     ctx,
                     Some(spec),
-                    spec.name == "exec",
+                    spec.flags.contains(Flags::RUNS_QUEUED),
                     &format!(
                         "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / \
                          QUIT / RESET are allowed in this context",
@@ -420,10 +428,9 @@ pub fn execute(ctx: &mut Ctx, argv: &[&[u8]]) {
             }
         }
         Err(e) => {
-            let is_exec = argv
-                .first()
-                .is_some_and(|name| name.eq_ignore_ascii_case(b"exec"));
-            reject(ctx, named_spec(argv), is_exec, &e.reply_text());
+            let spec = named_spec(argv);
+            let is_exec = spec.is_some_and(|spec| spec.flags.contains(Flags::RUNS_QUEUED));
+            reject(ctx, spec, is_exec, &e.reply_text());
         }
     }
     if ctx.ks.has_key_events() {
@@ -458,7 +465,7 @@ pub fn call(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8]]) {
         ctx.out.error(&text);
     }
     if !ctx.server.monitors.is_empty() && !spec.flags.contains(Flags::ADMIN) {
-        server::feed_monitors(ctx, spec, argv);
+        server::admin::feed_monitors(ctx, spec, argv);
     }
 }
 
@@ -520,10 +527,9 @@ pub fn must_wait(server: &Server, client: &ClientState, argv: &[&[u8]], now_ms: 
     }
     match resolve(argv) {
         Ok(spec) => {
-            spec.flags.contains(Flags::WRITE)
-                || spec.name == "publish"
-                || spec.name == "spublish"
-                || (spec.name == "exec" && client.multi.as_ref().is_some_and(|tx| tx.writes))
+            spec.paused_by_write_pause()
+                || (spec.flags.contains(Flags::RUNS_QUEUED)
+                    && client.multi.as_ref().is_some_and(|tx| tx.writes))
         }
         Err(_) => false,
     }
@@ -572,10 +578,7 @@ fn check_arity(spec: &CommandSpec, argv: &[&[u8]]) -> Result<(), CmdError> {
     let argc = argv.len() as i64;
     let arity = spec.arity as i64;
     if (arity > 0 && argc != arity) || argc < -arity {
-        return Err(CmdError::msg(format!(
-            "ERR wrong number of arguments for '{}' command",
-            spec.full_name
-        )));
+        return Err(args::wrong_arity(spec.full_name));
     }
     Ok(())
 }
@@ -655,27 +658,36 @@ pub(crate) mod testing {
         pub fn text(&mut self, argv: &[&str]) -> String {
             String::from_utf8_lossy(&self.run(argv)).into_owned()
         }
+
+        /// Runs each command in turn and checks its reply text.
+        pub fn assert_replies(&mut self, cases: &[(&[&str], &str)]) {
+            for (argv, expected) in cases {
+                assert_eq!(self.text(argv), *expected, "{argv:?}");
+            }
+        }
     }
 
     #[test]
     fn unknown_and_arity_errors_match_redis() {
         let mut h = Harness::new();
-        assert_eq!(
-            h.text(&["foo", "a", "b"]),
-            "-ERR unknown command 'foo', with args beginning with: 'a' 'b' \r\n"
-        );
-        assert_eq!(
-            h.text(&["GET"]),
-            "-ERR wrong number of arguments for 'get' command\r\n"
-        );
-        assert_eq!(
-            h.text(&["config", "nosuch"]),
-            "-ERR unknown subcommand 'nosuch'. Try CONFIG HELP.\r\n"
-        );
-        assert_eq!(
-            h.text(&["config", "get"]),
-            "-ERR wrong number of arguments for 'config|get' command\r\n"
-        );
-        assert_eq!(h.text(&["PiNg"]), "+PONG\r\n");
+        h.assert_replies(&[
+            (
+                &["foo", "a", "b"],
+                "-ERR unknown command 'foo', with args beginning with: 'a' 'b' \r\n",
+            ),
+            (
+                &["GET"],
+                "-ERR wrong number of arguments for 'get' command\r\n",
+            ),
+            (
+                &["config", "nosuch"],
+                "-ERR unknown subcommand 'nosuch'. Try CONFIG HELP.\r\n",
+            ),
+            (
+                &["config", "get"],
+                "-ERR wrong number of arguments for 'config|get' command\r\n",
+            ),
+            (&["PiNg"], "+PONG\r\n"),
+        ]);
     }
 }

@@ -32,11 +32,9 @@ pub(crate) fn notify_pop(ctx: &mut Ctx, event: &str, key: &[u8]) {
 
 /// Reads the optional count of a POP command as LPOP does: a negative or non-integer count is
 /// `ERR value is out of range, must be positive`; more arguments are an arity error.
-pub(crate) fn parse_pop_count(args: &mut Args, command: &str) -> Result<Option<usize>, CmdError> {
+pub(crate) fn parse_pop_count(args: &mut Args) -> Result<Option<usize>, CmdError> {
     if args.remaining() > 1 {
-        return Err(CmdError::msg(format!(
-            "ERR wrong number of arguments for '{command}' command"
-        )));
+        return Err(args.wrong_arity());
     }
     let Some(arg) = args.peek() else {
         return Ok(None);
@@ -84,13 +82,12 @@ pub fn push<O: TakeOrder>(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 /// QUEUE.POP / STACK.POP key [count]
 pub fn pop<O: TakeOrder>(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let key = args.bytes()?;
-    let event = events::<O>().1;
-    let count = parse_pop_count(args, event)?;
+    let count = parse_pop_count(args)?;
     let popped = ctx.db().pile_pop::<O>(key, count.unwrap_or(1))?;
     let any = popped.as_ref().is_some_and(|items| !items.is_empty());
     write_popped(ctx.out, count, popped);
     if any {
-        notify_pop(ctx, event, key);
+        notify_pop(ctx, events::<O>().1, key);
     }
     Ok(())
 }
@@ -121,102 +118,93 @@ mod tests {
     const WRONGTYPE: &str =
         "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
 
-    #[test]
-    fn queue_push_pop_peek_len() {
+    /// Pushes a, b, c then d to a pile of type `kind` and checks each reply; `taken` is the
+    /// order the pile gives them back.
+    fn push_pop_peek_len(kind: &str, taken: [&str; 4]) {
         let mut h = Harness::new();
-        assert_eq!(h.text(&["queue.push", "q", "a", "b", "c"]), ":3\r\n");
-        assert_eq!(h.text(&["QUEUE.PUSH", "q", "d"]), ":4\r\n");
-        assert_eq!(h.text(&["queue.peek", "q"]), "$1\r\na\r\n");
-        assert_eq!(h.text(&["queue.len", "q"]), ":4\r\n");
-        assert_eq!(h.text(&["queue.pop", "q"]), "$1\r\na\r\n");
-        assert_eq!(
-            h.text(&["queue.pop", "q", "2"]),
-            "*2\r\n$1\r\nb\r\n$1\r\nc\r\n"
+        let command = |name: &str| format!("{kind}.{name}");
+        let (push, pop, peek, len) = (
+            command("push"),
+            command("pop"),
+            command("peek"),
+            command("len"),
         );
-        assert_eq!(h.text(&["queue.pop", "q", "0"]), "*0\r\n");
-        assert_eq!(h.text(&["queue.pop", "q", "9"]), "*1\r\n$1\r\nd\r\n");
-        assert_eq!(h.text(&["exists", "q"]), ":0\r\n");
-        assert_eq!(h.text(&["queue.pop", "q"]), "$-1\r\n");
-        assert_eq!(h.text(&["queue.pop", "q", "2"]), "*-1\r\n");
-        assert_eq!(h.text(&["queue.peek", "q"]), "$-1\r\n");
-        assert_eq!(h.text(&["queue.len", "q"]), ":0\r\n");
+        let upper_push = push.to_ascii_uppercase();
+        let bulk = |item: &str| format!("$1\r\n{item}\r\n");
+        let first = bulk(taken[0]);
+        let next_two = format!("*2\r\n{}{}", bulk(taken[1]), bulk(taken[2]));
+        let last = format!("*1\r\n{}", bulk(taken[3]));
+        h.assert_replies(&[
+            (&[&push, "p", "a", "b", "c"], ":3\r\n"),
+            (&[&upper_push, "p", "d"], ":4\r\n"),
+            (&[&peek, "p"], &first),
+            (&[&len, "p"], ":4\r\n"),
+            (&[&pop, "p"], &first),
+            (&[&pop, "p", "2"], &next_two),
+            (&[&pop, "p", "0"], "*0\r\n"),
+            (&[&pop, "p", "9"], &last),
+            (&["exists", "p"], ":0\r\n"),
+            (&[&pop, "p"], "$-1\r\n"),
+            (&[&pop, "p", "2"], "*-1\r\n"),
+            (&[&peek, "p"], "$-1\r\n"),
+            (&[&len, "p"], ":0\r\n"),
+        ]);
     }
 
     #[test]
-    fn queue_errors() {
-        let mut h = Harness::new();
-        h.text(&["set", "s", "v"]);
-        for cmd in [
-            &["queue.push", "s", "x"][..],
-            &["queue.pop", "s"],
-            &["queue.peek", "s"],
-            &["queue.len", "s"],
-            &["queue.bpop", "s", "0"],
-        ] {
-            assert_eq!(h.text(cmd), WRONGTYPE, "{cmd:?}");
-        }
-        let out_of_range = "-ERR value is out of range, must be positive\r\n";
-        assert_eq!(h.text(&["queue.pop", "q", "-1"]), out_of_range);
-        assert_eq!(h.text(&["queue.pop", "q", "x"]), out_of_range);
-        assert_eq!(
-            h.text(&["queue.pop", "q", "1", "2"]),
-            "-ERR wrong number of arguments for 'queue.pop' command\r\n"
-        );
-        assert_eq!(
-            h.text(&["queue.push", "q"]),
-            "-ERR wrong number of arguments for 'queue.push' command\r\n"
-        );
-        assert_eq!(
-            h.text(&["queue.bpop", "q", "x"]),
-            "-ERR timeout is not a float or out of range\r\n"
-        );
-        assert_eq!(
-            h.text(&["queue.bpop", "q", "-1"]),
-            "-ERR timeout is negative\r\n"
-        );
+    fn queue_push_pop_peek_len() {
+        push_pop_peek_len("queue", ["a", "b", "c", "d"]);
     }
 
     #[test]
     fn stack_push_pop_peek_len() {
+        push_pop_peek_len("stack", ["d", "c", "b", "a"]);
+    }
+
+    /// Checks that every command of a pile type refuses a key `other` holds and reports
+    /// count errors as Redis's LPOP does.
+    fn pile_errors(kind: &str, other_push: &str) {
         let mut h = Harness::new();
-        assert_eq!(h.text(&["stack.push", "s", "a", "b", "c"]), ":3\r\n");
-        assert_eq!(h.text(&["STACK.PUSH", "s", "d"]), ":4\r\n");
-        assert_eq!(h.text(&["stack.peek", "s"]), "$1\r\nd\r\n");
-        assert_eq!(h.text(&["stack.len", "s"]), ":4\r\n");
-        assert_eq!(h.text(&["stack.pop", "s"]), "$1\r\nd\r\n");
-        assert_eq!(
-            h.text(&["stack.pop", "s", "2"]),
-            "*2\r\n$1\r\nc\r\n$1\r\nb\r\n"
-        );
-        assert_eq!(h.text(&["stack.pop", "s", "0"]), "*0\r\n");
-        assert_eq!(h.text(&["stack.pop", "s", "9"]), "*1\r\n$1\r\na\r\n");
-        assert_eq!(h.text(&["exists", "s"]), ":0\r\n");
-        assert_eq!(h.text(&["stack.pop", "s"]), "$-1\r\n");
-        assert_eq!(h.text(&["stack.pop", "s", "2"]), "*-1\r\n");
-        assert_eq!(h.text(&["stack.peek", "s"]), "$-1\r\n");
-        assert_eq!(h.text(&["stack.len", "s"]), ":0\r\n");
+        h.text(&[other_push, "k", "v"]);
+        for name in ["push", "pop", "peek", "len"] {
+            let command = format!("{kind}.{name}");
+            let argv: &[&str] = if name == "push" {
+                &[&command, "k", "x"]
+            } else {
+                &[&command, "k"]
+            };
+            assert_eq!(h.text(argv), WRONGTYPE, "{argv:?}");
+        }
+        let pop = format!("{kind}.pop");
+        let push = format!("{kind}.push");
+        let out_of_range = "-ERR value is out of range, must be positive\r\n";
+        let pop_arity = format!("-ERR wrong number of arguments for '{pop}' command\r\n");
+        let push_arity = format!("-ERR wrong number of arguments for '{push}' command\r\n");
+        h.assert_replies(&[
+            (&[&pop, "p", "-1"], out_of_range),
+            (&[&pop, "p", "x"], out_of_range),
+            (&[&pop, "p", "1", "2"], &pop_arity),
+            (&[&push, "p"], &push_arity),
+        ]);
+    }
+
+    #[test]
+    fn queue_errors() {
+        pile_errors("queue", "set");
+        let mut h = Harness::new();
+        h.text(&["set", "s", "v"]);
+        h.assert_replies(&[
+            (&["queue.bpop", "s", "0"], WRONGTYPE),
+            (
+                &["queue.bpop", "q", "x"],
+                "-ERR timeout is not a float or out of range\r\n",
+            ),
+            (&["queue.bpop", "q", "-1"], "-ERR timeout is negative\r\n"),
+        ]);
     }
 
     #[test]
     fn stack_errors() {
-        let mut h = Harness::new();
-        h.text(&["queue.push", "q", "v"]);
-        let wrongtype = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
-        for cmd in [
-            &["stack.push", "q", "x"][..],
-            &["stack.pop", "q"],
-            &["stack.peek", "q"],
-            &["stack.len", "q"],
-        ] {
-            assert_eq!(h.text(cmd), wrongtype, "{cmd:?}");
-        }
-        assert_eq!(
-            h.text(&["stack.pop", "s", "-5"]),
-            "-ERR value is out of range, must be positive\r\n"
-        );
-        assert_eq!(
-            h.text(&["stack.pop", "s", "1", "x"]),
-            "-ERR wrong number of arguments for 'stack.pop' command\r\n"
-        );
+        pile_errors("stack", "queue.push");
     }
 }

@@ -12,7 +12,7 @@
 //! Events the store itself causes (a key expiring, created, missed) are recorded by the
 //! keyspace and published here, in order, before the next event of the command and after it.
 
-use super::table::CommandSpec;
+use super::table::{CommandSpec, Flags};
 use super::{Args, CmdResult, Ctx, Server};
 use crate::config::{Config, KeyspaceEvents};
 use crate::protocol::{Protover, ReplyBuf};
@@ -179,18 +179,7 @@ pub fn publish(
 
 /// Commands a RESP2 connection may run while subscribed.
 pub fn allowed_in_context(spec: &CommandSpec) -> bool {
-    matches!(
-        spec.name,
-        "ping"
-            | "subscribe"
-            | "ssubscribe"
-            | "unsubscribe"
-            | "sunsubscribe"
-            | "psubscribe"
-            | "punsubscribe"
-            | "quit"
-            | "reset"
-    )
+    spec.flags.contains(Flags::SUBSCRIBER_ALLOWED)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -399,7 +388,7 @@ pub fn spublish(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 
 fn channels_kind(ctx: &mut Ctx, args: &mut Args, kind: Kind) -> CmdResult {
     if args.remaining() > 1 {
-        return Err(super::server::subcommand_syntax_error(args, "PUBSUB"));
+        return Err(args.subcommand_syntax_error());
     }
     let pattern = if args.is_empty() {
         None
@@ -448,7 +437,7 @@ pub fn pubsub_numpat(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
 }
 
 pub fn pubsub_help(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
-    super::server::help_reply(
+    super::reply::help_reply(
         ctx,
         "PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         &[
@@ -476,31 +465,15 @@ mod tests {
     #[test]
     fn subscribe_replies_and_context_rules() {
         let mut h = Harness::new();
-        assert_eq!(
-            h.text(&["subscribe", "a", "b"]),
-            "*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n*3\r\n$9\r\nsubscribe\r\n$1\r\nb\r\n:2\r\n"
-        );
-        assert_eq!(
-            h.text(&["get", "x"]),
-            "-ERR Can't execute 'get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context\r\n"
-        );
-        assert_eq!(h.text(&["ping"]), "*2\r\n$4\r\npong\r\n$0\r\n\r\n");
-        assert_eq!(
-            h.text(&["psubscribe", "p*"]),
-            "*3\r\n$10\r\npsubscribe\r\n$2\r\np*\r\n:3\r\n"
-        );
-        assert_eq!(
-            h.text(&["unsubscribe"]),
-            "*3\r\n$11\r\nunsubscribe\r\n$1\r\na\r\n:2\r\n*3\r\n$11\r\nunsubscribe\r\n$1\r\nb\r\n:1\r\n"
-        );
-        assert_eq!(
-            h.text(&["unsubscribe"]),
-            "*3\r\n$11\r\nunsubscribe\r\n$-1\r\n:1\r\n"
-        );
-        assert_eq!(
-            h.text(&["punsubscribe", "p*", "zz"]),
-            "*3\r\n$12\r\npunsubscribe\r\n$2\r\np*\r\n:0\r\n*3\r\n$12\r\npunsubscribe\r\n$2\r\nzz\r\n:0\r\n"
-        );
+        h.assert_replies(&[
+            (&["subscribe", "a", "b"], "*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n*3\r\n$9\r\nsubscribe\r\n$1\r\nb\r\n:2\r\n"),
+            (&["get", "x"], "-ERR Can't execute 'get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context\r\n"),
+            (&["ping"], "*2\r\n$4\r\npong\r\n$0\r\n\r\n"),
+            (&["psubscribe", "p*"], "*3\r\n$10\r\npsubscribe\r\n$2\r\np*\r\n:3\r\n"),
+            (&["unsubscribe"], "*3\r\n$11\r\nunsubscribe\r\n$1\r\na\r\n:2\r\n*3\r\n$11\r\nunsubscribe\r\n$1\r\nb\r\n:1\r\n"),
+            (&["unsubscribe"], "*3\r\n$11\r\nunsubscribe\r\n$-1\r\n:1\r\n"),
+            (&["punsubscribe", "p*", "zz"], "*3\r\n$12\r\npunsubscribe\r\n$2\r\np*\r\n:0\r\n*3\r\n$12\r\npunsubscribe\r\n$2\r\nzz\r\n:0\r\n"),
+        ]);
         assert_eq!(h.text(&["get", "x"]), "$-1\r\n", "out of the context");
     }
 
@@ -553,17 +526,13 @@ mod tests {
         let mut h = Harness::new();
         h.server.pubsub.subscribe(5, Kind::Channel, b"a");
         h.server.pubsub.subscribe(6, Kind::Pattern, b"x*");
-        assert_eq!(h.text(&["pubsub", "channels"]), "*1\r\n$1\r\na\r\n");
-        assert_eq!(h.text(&["pubsub", "channels", "b*"]), "*0\r\n");
-        assert_eq!(
-            h.text(&["pubsub", "channels", "a", "b"]),
-            "-ERR unknown subcommand or wrong number of arguments for 'channels'. Try PUBSUB HELP.\r\n"
-        );
-        assert_eq!(
-            h.text(&["pubsub", "numsub", "a", "x"]),
-            "*4\r\n$1\r\na\r\n:1\r\n$1\r\nx\r\n:0\r\n"
-        );
-        assert_eq!(h.text(&["pubsub", "numpat"]), ":1\r\n");
+        h.assert_replies(&[
+            (&["pubsub", "channels"], "*1\r\n$1\r\na\r\n"),
+            (&["pubsub", "channels", "b*"], "*0\r\n"),
+            (&["pubsub", "channels", "a", "b"], "-ERR unknown subcommand or wrong number of arguments for 'channels'. Try PUBSUB HELP.\r\n"),
+            (&["pubsub", "numsub", "a", "x"], "*4\r\n$1\r\na\r\n:1\r\n$1\r\nx\r\n:0\r\n"),
+            (&["pubsub", "numpat"], ":1\r\n"),
+        ]);
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! Set commands.
 
 use super::args::int_arg;
-use super::hashes::{empty_scan, random_count_arg};
-use super::keys::{parse_cursor, parse_scan_options};
+use super::args::{parse_cursor, parse_scan_options, random_count_arg};
+use super::reply::empty_scan;
 use super::{Args, CmdError, CmdResult, Ctx};
 use crate::config::KeyspaceEvents;
 use crate::protocol::ReplyBuf;
@@ -354,19 +354,21 @@ mod tests {
         assert_eq!(h.text(&["sadd", "s", "3", "1", "2", "1"]), ":3\r\n");
         assert_eq!(h.text(&["object", "encoding", "s"]), "$6\r\nintset\r\n");
         assert_eq!(bulks(&h.text(&["smembers", "s"])), ["1", "2", "3"]);
-        assert_eq!(h.text(&["sadd", "s", "a"]), ":1\r\n");
-        assert_eq!(h.text(&["object", "encoding", "s"]), "$9\r\nhashtable\r\n");
-        assert_eq!(h.text(&["srem", "s", "a", "zz"]), ":1\r\n");
-        assert_eq!(h.text(&["object", "encoding", "s"]), "$9\r\nhashtable\r\n");
-        assert_eq!(h.text(&["sismember", "s", "2"]), ":1\r\n");
-        assert_eq!(
-            h.text(&["smismember", "s", "1", "9", "3"]),
-            "*3\r\n:1\r\n:0\r\n:1\r\n"
-        );
-        assert_eq!(h.text(&["scard", "s"]), ":3\r\n");
-        assert_eq!(h.text(&["srem", "s", "1", "2", "3"]), ":3\r\n");
-        assert_eq!(h.text(&["exists", "s"]), ":0\r\n");
-        assert_eq!(h.text(&["smembers", "s"]), "*0\r\n");
+        h.assert_replies(&[
+            (&["sadd", "s", "a"], ":1\r\n"),
+            (&["object", "encoding", "s"], "$9\r\nhashtable\r\n"),
+            (&["srem", "s", "a", "zz"], ":1\r\n"),
+            (&["object", "encoding", "s"], "$9\r\nhashtable\r\n"),
+            (&["sismember", "s", "2"], ":1\r\n"),
+            (
+                &["smismember", "s", "1", "9", "3"],
+                "*3\r\n:1\r\n:0\r\n:1\r\n",
+            ),
+            (&["scard", "s"], ":3\r\n"),
+            (&["srem", "s", "1", "2", "3"], ":3\r\n"),
+            (&["exists", "s"], ":0\r\n"),
+            (&["smembers", "s"], "*0\r\n"),
+        ]);
         h.run(&["set", "str", "v"]);
         let wrongtype = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
         for cmd in [
@@ -389,17 +391,19 @@ mod tests {
     #[test]
     fn spop_and_srandmember_counts() {
         let mut h = Harness::new();
-        assert_eq!(h.text(&["spop", "s"]), "$-1\r\n");
-        assert_eq!(h.text(&["spop", "s", "3"]), "*0\r\n");
-        assert_eq!(
-            h.text(&["spop", "s", "-1"]),
-            "-ERR value is out of range, must be positive\r\n"
-        );
-        assert_eq!(h.text(&["spop", "s", "1", "2"]), "-ERR syntax error\r\n");
-        assert_eq!(
-            h.text(&["srandmember", "s", "x"]),
-            "-ERR value is not an integer or out of range\r\n"
-        );
+        h.assert_replies(&[
+            (&["spop", "s"], "$-1\r\n"),
+            (&["spop", "s", "3"], "*0\r\n"),
+            (
+                &["spop", "s", "-1"],
+                "-ERR value is out of range, must be positive\r\n",
+            ),
+            (&["spop", "s", "1", "2"], "-ERR syntax error\r\n"),
+            (
+                &["srandmember", "s", "x"],
+                "-ERR value is not an integer or out of range\r\n",
+            ),
+        ]);
         for (name, prefix) in [("ints", ""), ("strs", "m")] {
             let members: Vec<String> = (0..100).map(|i| format!("{prefix}{i}")).collect();
             let mut argv = vec!["sadd", name];
@@ -454,45 +458,42 @@ mod tests {
             ["1", "2", "3", "x", "y"]
         );
         assert_eq!(sorted(h.text(&["sdiff", "a", "b"])), ["1"]);
-        assert_eq!(h.text(&["sintercard", "3", "a", "b", "c"]), ":2\r\n");
-        assert_eq!(
-            h.text(&["sintercard", "2", "a", "b", "LIMIT", "1"]),
-            ":1\r\n"
-        );
-        assert_eq!(
-            h.text(&["sintercard", "0", "a"]),
-            "-ERR numkeys should be greater than 0\r\n"
-        );
-        assert_eq!(
-            h.text(&["sintercard", "3", "a", "b"]),
-            "-ERR Number of keys can't be greater than number of args\r\n"
-        );
-        assert_eq!(
-            h.text(&["sintercard", "1", "a", "LIMIT", "-1"]),
-            "-ERR LIMIT can't be negative\r\n"
-        );
-        assert_eq!(
-            h.text(&["sintercard", "1", "a", "LIMIT"]),
-            "-ERR syntax error\r\n"
-        );
+        h.assert_replies(&[
+            (&["sintercard", "3", "a", "b", "c"], ":2\r\n"),
+            (&["sintercard", "2", "a", "b", "LIMIT", "1"], ":1\r\n"),
+            (
+                &["sintercard", "0", "a"],
+                "-ERR numkeys should be greater than 0\r\n",
+            ),
+            (
+                &["sintercard", "3", "a", "b"],
+                "-ERR Number of keys can't be greater than number of args\r\n",
+            ),
+            (
+                &["sintercard", "1", "a", "LIMIT", "-1"],
+                "-ERR LIMIT can't be negative\r\n",
+            ),
+            (&["sintercard", "1", "a", "LIMIT"], "-ERR syntax error\r\n"),
+        ]);
         // Stored results replace any type and expiry, and take the encoding Redis gives them.
         h.run(&["set", "dst", "v", "EX", "100"]);
-        assert_eq!(h.text(&["sinterstore", "dst", "a", "b"]), ":3\r\n");
-        assert_eq!(h.text(&["ttl", "dst"]), ":-1\r\n");
-        assert_eq!(
-            h.text(&["object", "encoding", "dst"]),
-            "$9\r\nhashtable\r\n"
-        );
-        assert_eq!(h.text(&["sdiffstore", "dst", "a", "c"]), ":2\r\n");
-        assert_eq!(h.text(&["object", "encoding", "dst"]), "$6\r\nintset\r\n");
+        h.assert_replies(&[
+            (&["sinterstore", "dst", "a", "b"], ":3\r\n"),
+            (&["ttl", "dst"], ":-1\r\n"),
+            (&["object", "encoding", "dst"], "$9\r\nhashtable\r\n"),
+            (&["sdiffstore", "dst", "a", "c"], ":2\r\n"),
+            (&["object", "encoding", "dst"], "$6\r\nintset\r\n"),
+        ]);
         assert_eq!(bulks(&h.text(&["smembers", "dst"])), ["1", "2"]);
-        assert_eq!(h.text(&["sunionstore", "dst", "nokey"]), ":0\r\n");
-        assert_eq!(h.text(&["exists", "dst"]), ":0\r\n");
-        assert_eq!(h.text(&["smove", "a", "n", "1"]), ":1\r\n");
-        assert_eq!(h.text(&["object", "encoding", "n"]), "$6\r\nintset\r\n");
-        assert_eq!(h.text(&["smove", "a", "n", "1"]), ":0\r\n");
-        assert_eq!(h.text(&["smove", "a", "a", "2"]), ":1\r\n");
-        assert_eq!(h.text(&["smove", "nokey", "a", "2"]), ":0\r\n");
+        h.assert_replies(&[
+            (&["sunionstore", "dst", "nokey"], ":0\r\n"),
+            (&["exists", "dst"], ":0\r\n"),
+            (&["smove", "a", "n", "1"], ":1\r\n"),
+            (&["object", "encoding", "n"], "$6\r\nintset\r\n"),
+            (&["smove", "a", "n", "1"], ":0\r\n"),
+            (&["smove", "a", "a", "2"], ":1\r\n"),
+            (&["smove", "nokey", "a", "2"], ":0\r\n"),
+        ]);
         h.run(&["srem", "a", "3", "x"]);
         assert_eq!(h.text(&["smove", "a", "n", "2"]), ":1\r\n");
         assert_eq!(h.text(&["exists", "a"]), ":0\r\n");

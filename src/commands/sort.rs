@@ -1,6 +1,7 @@
 //! SORT and SORT_RO: option parsing, the reply, and STORE (see `store::sort` for the order).
 
 use super::args::is_keyword;
+use super::table::KeyFlags;
 use super::{Args, CmdError, CmdResult, Ctx};
 use crate::config::KeyspaceEvents;
 use crate::store::list::ListValue;
@@ -74,6 +75,35 @@ fn sort_generic(ctx: &mut Ctx, args: &mut Args, readonly: bool) -> CmdResult {
     Ok(())
 }
 
+/// SORT's key finder: the sorted key, and the destination of the last STORE. Options are
+/// skipped with Redis's counts (LIMIT 2, GET 1, BY 1); STORE's argument is not skipped, as
+/// Redis does not skip it either.
+pub fn sort_keys(argv: &[&[u8]]) -> Vec<(usize, KeyFlags)> {
+    let mut keys = vec![(1, KeyFlags::RO.with(KeyFlags::ACCESS))];
+    let mut store = None;
+    let mut at = 2;
+    while at < argv.len() {
+        let arg = argv[at];
+        if arg.eq_ignore_ascii_case(b"limit") {
+            at += 2;
+        } else if arg.eq_ignore_ascii_case(b"get") || arg.eq_ignore_ascii_case(b"by") {
+            at += 1;
+        } else if arg.eq_ignore_ascii_case(b"store") && at + 1 < argv.len() {
+            store = Some(at + 1);
+        }
+        at += 1;
+    }
+    if let Some(at) = store {
+        keys.push((at, KeyFlags::OW.with(KeyFlags::UPDATE)));
+    }
+    keys
+}
+
+/// SORT_RO's key finder: only the sorted key (its BY and GET keys cannot be known).
+pub fn sort_ro_keys(_argv: &[&[u8]]) -> Vec<(usize, KeyFlags)> {
+    vec![(1, KeyFlags::RO.with(KeyFlags::ACCESS))]
+}
+
 #[cfg(test)]
 mod tests {
     use crate::commands::testing::Harness;
@@ -82,27 +112,23 @@ mod tests {
     fn options_and_errors_match_redis() {
         let mut h = Harness::new();
         h.run(&["rpush", "l", "3", "1", "2", "b"]);
-        assert_eq!(
-            h.text(&["sort", "l"]),
-            "-ERR One or more scores can't be converted into double\r\n"
-        );
-        assert_eq!(
-            h.text(&["sort", "l", "alpha", "limit", "1", "2"]),
-            "*2\r\n$1\r\n2\r\n$1\r\n3\r\n"
-        );
-        assert_eq!(
-            h.text(&["sort", "l", "limit", "0"]),
-            "-ERR syntax error\r\n"
-        );
-        assert_eq!(
-            h.text(&["sort", "l", "limit", "a", "1"]),
-            "-ERR value is not an integer or out of range\r\n"
-        );
-        assert_eq!(h.text(&["sort", "l", "store"]), "-ERR syntax error\r\n");
-        assert_eq!(
-            h.text(&["sort_ro", "l", "store", "d"]),
-            "-ERR syntax error\r\n"
-        );
+        h.assert_replies(&[
+            (
+                &["sort", "l"],
+                "-ERR One or more scores can't be converted into double\r\n",
+            ),
+            (
+                &["sort", "l", "alpha", "limit", "1", "2"],
+                "*2\r\n$1\r\n2\r\n$1\r\n3\r\n",
+            ),
+            (&["sort", "l", "limit", "0"], "-ERR syntax error\r\n"),
+            (
+                &["sort", "l", "limit", "a", "1"],
+                "-ERR value is not an integer or out of range\r\n",
+            ),
+            (&["sort", "l", "store"], "-ERR syntax error\r\n"),
+            (&["sort_ro", "l", "store", "d"], "-ERR syntax error\r\n"),
+        ]);
         h.run(&["set", "s", "x"]);
         assert_eq!(
             h.text(&["sort", "s", "bogus"]),
@@ -121,24 +147,20 @@ mod tests {
         h.run(&["sadd", "s", "3", "1", "2"]);
         h.run(&["set", "dst", "old"]);
         h.run(&["expire", "dst", "100"]);
-        assert_eq!(
-            h.text(&["sort", "s", "by", "nosort", "store", "dst"]),
-            ":3\r\n"
-        );
-        assert_eq!(
-            h.text(&["lrange", "dst", "0", "-1"]),
-            "*3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n"
-        );
-        assert_eq!(h.text(&["ttl", "dst"]), ":-1\r\n");
-        assert_eq!(
-            h.text(&["sort", "s", "get", "nokey_*", "store", "dst"]),
-            ":3\r\n"
-        );
-        assert_eq!(
-            h.text(&["lrange", "dst", "0", "-1"]),
-            "*3\r\n$0\r\n\r\n$0\r\n\r\n$0\r\n\r\n"
-        );
-        assert_eq!(h.text(&["sort", "missing", "store", "dst"]), ":0\r\n");
-        assert_eq!(h.text(&["exists", "dst"]), ":0\r\n");
+        h.assert_replies(&[
+            (&["sort", "s", "by", "nosort", "store", "dst"], ":3\r\n"),
+            (
+                &["lrange", "dst", "0", "-1"],
+                "*3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n",
+            ),
+            (&["ttl", "dst"], ":-1\r\n"),
+            (&["sort", "s", "get", "nokey_*", "store", "dst"], ":3\r\n"),
+            (
+                &["lrange", "dst", "0", "-1"],
+                "*3\r\n$0\r\n\r\n$0\r\n\r\n$0\r\n\r\n",
+            ),
+            (&["sort", "missing", "store", "dst"], ":0\r\n"),
+            (&["exists", "dst"], ":0\r\n"),
+        ]);
     }
 }

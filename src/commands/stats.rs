@@ -2,18 +2,16 @@
 //! per command (INFO commandstats), error replies by code (INFO errorstats), and the SLOWLOG.
 //!
 //! Every figure comes from one clock reading before and one after each command ([`call`]),
-//! plus counters indexed by the command's position in the static command table, so the cost per
-//! command is two `Instant::now()` and a few additions.
+//! plus counters indexed by the command's id in the command table, so the cost per command is
+//! two `Instant::now()` and a few additions.
 //!
 //! [`call`]: super::call
 
-use super::args::is_keyword;
-use super::server::help_reply;
-use super::table::{CommandSpec, COMMANDS};
+use super::reply::help_reply;
+use super::table::{row_count, CommandSpec, Flags, COMMANDS};
 use super::{Args, CmdError, CmdResult, Ctx};
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
-use std::sync::OnceLock;
 
 /// Counters of one command (or subcommand), as INFO commandstats reports them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -35,7 +33,7 @@ const MAX_ERROR_CODES: usize = 128;
 /// Per-command counters and error counts; CONFIG RESETSTAT clears them.
 #[derive(Debug, Clone)]
 pub struct CommandStats {
-    /// Indexed by [`spec_slot`].
+    /// Indexed by [`CommandSpec::id`].
     commands: Vec<CommandCounters>,
     /// Error replies by code (`ERR`, `WRONGTYPE` ...), in code order as INFO lists them.
     errors: BTreeMap<Box<str>, u64>,
@@ -44,65 +42,17 @@ pub struct CommandStats {
 impl Default for CommandStats {
     fn default() -> Self {
         CommandStats {
-            commands: vec![CommandCounters::default(); slot_table().total],
+            commands: vec![CommandCounters::default(); row_count()],
             errors: BTreeMap::new(),
         }
     }
-}
-
-/// Where each table of commands starts in the slot numbering: the top-level table first,
-/// then each container's subcommands.
-struct SlotTable {
-    /// (address of the first spec, number of specs, first slot) per subcommand table.
-    subtables: Vec<(usize, usize, usize)>,
-    total: usize,
-}
-
-fn slot_table() -> &'static SlotTable {
-    static TABLE: OnceLock<SlotTable> = OnceLock::new();
-    TABLE.get_or_init(|| {
-        let mut next = COMMANDS.len();
-        let mut subtables = Vec::new();
-        for spec in COMMANDS {
-            if !spec.subcommands.is_empty() {
-                subtables.push((
-                    spec.subcommands.as_ptr() as usize,
-                    spec.subcommands.len(),
-                    next,
-                ));
-                next += spec.subcommands.len();
-            }
-        }
-        SlotTable {
-            subtables,
-            total: next,
-        }
-    })
-}
-
-/// The position of `spec` in a numbering of every command and subcommand: a command's
-/// counters live at this index. Specs are statics, so their address identifies them; a
-/// top-level command costs a subtraction and a division by a constant, a subcommand a look
-/// through the few subcommand tables. `None` for a spec outside the command table.
-pub fn spec_slot(spec: &'static CommandSpec) -> Option<usize> {
-    let size = std::mem::size_of::<CommandSpec>();
-    let addr = spec as *const CommandSpec as usize;
-    let base = COMMANDS.as_ptr() as usize;
-    if addr >= base && addr < base + std::mem::size_of_val(COMMANDS) {
-        return Some((addr - base) / size);
-    }
-    slot_table()
-        .subtables
-        .iter()
-        .find(|&&(start, len, _)| addr >= start && addr < start + len * size)
-        .map(|&(start, _, first)| first + (addr - start) / size)
 }
 
 impl CommandStats {
     /// Counts one run of `spec` that took `usec` microseconds. O(1).
     #[inline]
     pub fn record_call(&mut self, spec: &'static CommandSpec, usec: u64, failed: bool) {
-        if let Some(counters) = spec_slot(spec).and_then(|slot| self.commands.get_mut(slot)) {
+        if let Some(counters) = self.commands.get_mut(spec.id) {
             counters.calls += 1;
             counters.usec += usec;
             counters.failed_calls += u64::from(failed);
@@ -111,7 +61,7 @@ impl CommandStats {
 
     /// Counts a refusal of `spec` before it ran. O(1).
     pub fn record_rejection(&mut self, spec: &'static CommandSpec) {
-        if let Some(counters) = spec_slot(spec).and_then(|slot| self.commands.get_mut(slot)) {
+        if let Some(counters) = self.commands.get_mut(spec.id) {
             counters.rejected_calls += 1;
         }
     }
@@ -133,10 +83,7 @@ impl CommandStats {
 
     /// The counters of `spec`.
     pub fn counters(&self, spec: &'static CommandSpec) -> CommandCounters {
-        spec_slot(spec)
-            .and_then(|slot| self.commands.get(slot))
-            .copied()
-            .unwrap_or_default()
+        self.commands.get(spec.id).copied().unwrap_or_default()
     }
 
     /// Appends the INFO `commandstats` section: one line per command that was called,
@@ -173,32 +120,10 @@ impl CommandStats {
     }
 }
 
-/// Whether argument `index` of a command must not be shown (SLOWLOG, MONITOR): AUTH's
-/// arguments, HELLO's AUTH user and password, and the value of CONFIG SET requirepass.
+/// Whether argument `index` of a command must not be shown (SLOWLOG, MONITOR), as the
+/// command's row says.
 pub fn is_redacted(spec: &CommandSpec, argv: &[&[u8]], index: usize) -> bool {
-    match spec.full_name {
-        "auth" => index >= 1,
-        "hello" => {
-            // Walk the options as HELLO parses them (after the protocol version).
-            let mut at = 2;
-            while at < argv.len() {
-                let more = argv.len() - 1 - at;
-                if is_keyword(argv[at], "auth") && more >= 2 {
-                    if index == at + 1 || index == at + 2 {
-                        return true;
-                    }
-                    at += 3;
-                } else if is_keyword(argv[at], "setname") && more >= 1 {
-                    at += 2;
-                } else {
-                    break;
-                }
-            }
-            false
-        }
-        "config|set" => index >= 3 && index % 2 == 1 && is_keyword(argv[index - 1], "requirepass"),
-        _ => false,
-    }
+    spec.redact.is_some_and(|redact| redact(argv, index))
 }
 
 /// Most arguments a SLOWLOG entry keeps; the last kept slot says how many more there were.
@@ -311,7 +236,7 @@ pub fn after_call(
     }
     ctx.server.command_stats.record_call(spec, usec, failed);
     let threshold = ctx.server.config.slowlog_log_slower_than;
-    if threshold >= 0 && usec >= threshold as u64 && spec.full_name != "exec" {
+    if threshold >= 0 && usec >= threshold as u64 && !spec.flags.contains(Flags::SKIP_SLOWLOG) {
         log_slow(ctx, spec, argv, usec);
     }
 }
@@ -354,7 +279,7 @@ pub fn slowlog_get(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let mut count = 10usize;
     if !args.is_empty() {
         if args.remaining() > 1 {
-            return Err(super::server::subcommand_syntax_error(args, "SLOWLOG"));
+            return Err(args.subcommand_syntax_error());
         }
         let wanted = super::args::int_arg(args.bytes()?)
             .ok()
@@ -481,19 +406,6 @@ mod tests {
     use crate::commands::testing::Harness;
 
     #[test]
-    fn every_spec_has_its_own_slot() {
-        let mut seen = std::collections::HashSet::new();
-        for spec in COMMANDS {
-            for s in std::iter::once(spec).chain(spec.subcommands.iter()) {
-                let slot = spec_slot(s).expect("in the table");
-                assert!(slot < slot_table().total);
-                assert!(seen.insert(slot), "{} shares a slot", s.full_name);
-            }
-        }
-        assert_eq!(seen.len(), slot_table().total);
-    }
-
-    #[test]
     fn error_codes_are_the_first_word() {
         let mut stats = CommandStats::default();
         stats.record_error("ERR syntax error");
@@ -553,15 +465,11 @@ mod tests {
     #[test]
     fn slowlog_commands_reply_as_redis() {
         let mut h = Harness::new();
-        assert_eq!(h.text(&["slowlog", "len"]), ":0\r\n");
-        assert_eq!(
-            h.text(&["slowlog", "get", "-2"]),
-            "-ERR count should be greater than or equal to -1\r\n"
-        );
-        assert_eq!(
-            h.text(&["slowlog", "get", "1", "2"]),
-            "-ERR unknown subcommand or wrong number of arguments for 'get'. Try SLOWLOG HELP.\r\n"
-        );
+        h.assert_replies(&[
+            (&["slowlog", "len"], ":0\r\n"),
+            (&["slowlog", "get", "-2"], "-ERR count should be greater than or equal to -1\r\n"),
+            (&["slowlog", "get", "1", "2"], "-ERR unknown subcommand or wrong number of arguments for 'get'. Try SLOWLOG HELP.\r\n"),
+        ]);
         h.run(&["config", "set", "slowlog-log-slower-than", "0"]);
         h.run(&["set", "k", "v"]);
         let reply = h.text(&["slowlog", "get", "1"]);

@@ -1,6 +1,8 @@
 //! String commands.
 
 use super::args::is_keyword;
+use super::args::Pair;
+use super::table::KeyFlags;
 use super::{Args, CmdError, CmdResult, Ctx};
 use crate::config::KeyspaceEvents;
 use crate::store::keyspace::Ttl;
@@ -260,19 +262,6 @@ pub fn mget(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     Ok(())
 }
 
-/// A key and its value.
-type Pair<'a> = (&'a [u8], &'a [u8]);
-
-fn pairs<'a>(args: &mut Args<'a>, name: &str) -> Result<Vec<Pair<'a>>, CmdError> {
-    let rest = args.rest();
-    if !rest.len().is_multiple_of(2) {
-        return Err(CmdError::msg(format!(
-            "ERR wrong number of arguments for '{name}' command"
-        )));
-    }
-    Ok(rest.chunks_exact(2).map(|p| (p[0], p[1])).collect())
-}
-
 /// Stores each pair then reports it, so a key's `new` and `set` events stay together.
 fn store_pairs(ctx: &mut Ctx, pairs: &[Pair]) {
     for pair in pairs {
@@ -282,14 +271,14 @@ fn store_pairs(ctx: &mut Ctx, pairs: &[Pair]) {
 }
 
 pub fn mset(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
-    let pairs = pairs(args, "mset")?;
+    let pairs = args.pairs()?;
     store_pairs(ctx, &pairs);
     ctx.out.ok();
     Ok(())
 }
 
 pub fn msetnx(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
-    let pairs = pairs(args, "msetnx")?;
+    let pairs = args.pairs()?;
     let stored = !pairs.iter().any(|(key, _)| ctx.db().exists(key));
     if stored {
         store_pairs(ctx, &pairs);
@@ -458,6 +447,22 @@ pub fn lcs(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     Ok(())
 }
 
+/// SET's key finder (its flags depend on GET): read-write when GET is among the options,
+/// else a plain overwrite.
+pub fn set_keys(argv: &[&[u8]]) -> Vec<(usize, KeyFlags)> {
+    // Redis compares C strings, so an argument is read up to its first NUL.
+    let is_get = |arg: &&[u8]| {
+        let end = arg.iter().position(|&b| b == 0).unwrap_or(arg.len());
+        arg[..end].eq_ignore_ascii_case(b"get")
+    };
+    let flags = if argv.iter().skip(3).any(is_get) {
+        KeyFlags::RW.with(KeyFlags::ACCESS).with(KeyFlags::UPDATE)
+    } else {
+        KeyFlags::OW.with(KeyFlags::UPDATE)
+    };
+    vec![(1, flags)]
+}
+
 #[cfg(test)]
 mod tests {
     use crate::commands::testing::Harness;
@@ -465,110 +470,110 @@ mod tests {
     #[test]
     fn set_options_and_errors() {
         let mut h = Harness::new();
-        assert_eq!(h.text(&["set", "k", "v", "NX"]), "+OK\r\n");
-        assert_eq!(h.text(&["set", "k", "w", "NX"]), "$-1\r\n");
-        assert_eq!(h.text(&["set", "k", "w", "XX", "GET"]), "$1\r\nv\r\n");
-        assert_eq!(
-            h.text(&["set", "k", "w", "NX", "XX"]),
-            "-ERR syntax error\r\n"
-        );
-        assert_eq!(
-            h.text(&["set", "k", "w", "EX", "10", "PX", "5"]),
-            "-ERR syntax error\r\n"
-        );
-        assert_eq!(
-            h.text(&["set", "k", "w", "KEEPTTL", "EX", "5"]),
-            "-ERR syntax error\r\n"
-        );
-        assert_eq!(
-            h.text(&["set", "k", "w", "EX", "0"]),
-            "-ERR invalid expire time in 'set' command\r\n"
-        );
-        assert_eq!(
-            h.text(&["set", "k", "w", "EX", "x"]),
-            "-ERR value is not an integer or out of range\r\n"
-        );
-        assert_eq!(h.text(&["set", "k", "w", "EX", "100"]), "+OK\r\n");
-        assert_eq!(h.text(&["ttl", "k"]), ":100\r\n");
-        assert_eq!(h.text(&["set", "k", "x", "KEEPTTL"]), "+OK\r\n");
-        assert_eq!(h.text(&["ttl", "k"]), ":100\r\n");
-        assert_eq!(h.text(&["set", "k", "y"]), "+OK\r\n");
-        assert_eq!(h.text(&["ttl", "k"]), ":-1\r\n");
+        h.assert_replies(&[
+            (&["set", "k", "v", "NX"], "+OK\r\n"),
+            (&["set", "k", "w", "NX"], "$-1\r\n"),
+            (&["set", "k", "w", "XX", "GET"], "$1\r\nv\r\n"),
+            (&["set", "k", "w", "NX", "XX"], "-ERR syntax error\r\n"),
+            (
+                &["set", "k", "w", "EX", "10", "PX", "5"],
+                "-ERR syntax error\r\n",
+            ),
+            (
+                &["set", "k", "w", "KEEPTTL", "EX", "5"],
+                "-ERR syntax error\r\n",
+            ),
+            (
+                &["set", "k", "w", "EX", "0"],
+                "-ERR invalid expire time in 'set' command\r\n",
+            ),
+            (
+                &["set", "k", "w", "EX", "x"],
+                "-ERR value is not an integer or out of range\r\n",
+            ),
+            (&["set", "k", "w", "EX", "100"], "+OK\r\n"),
+            (&["ttl", "k"], ":100\r\n"),
+            (&["set", "k", "x", "KEEPTTL"], "+OK\r\n"),
+            (&["ttl", "k"], ":100\r\n"),
+            (&["set", "k", "y"], "+OK\r\n"),
+            (&["ttl", "k"], ":-1\r\n"),
+        ]);
     }
 
     #[test]
     fn past_absolute_expiry_deletes() {
         let mut h = Harness::new();
-        assert_eq!(h.text(&["set", "k", "v", "PXAT", "1"]), "+OK\r\n");
-        assert_eq!(h.text(&["exists", "k"]), ":0\r\n");
-        assert_eq!(h.text(&["dbsize"]), ":0\r\n");
+        h.assert_replies(&[
+            (&["set", "k", "v", "PXAT", "1"], "+OK\r\n"),
+            (&["exists", "k"], ":0\r\n"),
+            (&["dbsize"], ":0\r\n"),
+        ]);
     }
 
     #[test]
     fn counters() {
         let mut h = Harness::new();
-        assert_eq!(h.text(&["incr", "n"]), ":1\r\n");
-        assert_eq!(h.text(&["incrby", "n", "-11"]), ":-10\r\n");
-        assert_eq!(
-            h.text(&["decrby", "n", "-9223372036854775808"]),
-            "-ERR decrement would overflow\r\n"
-        );
-        assert_eq!(h.text(&["incrbyfloat", "n", "0.5"]), "$4\r\n-9.5\r\n");
-        assert_eq!(
-            h.text(&["incr", "n"]),
-            "-ERR value is not an integer or out of range\r\n"
-        );
-        assert_eq!(
-            h.text(&["incrbyfloat", "n", "abc"]),
-            "-ERR value is not a valid float\r\n"
-        );
+        h.assert_replies(&[
+            (&["incr", "n"], ":1\r\n"),
+            (&["incrby", "n", "-11"], ":-10\r\n"),
+            (
+                &["decrby", "n", "-9223372036854775808"],
+                "-ERR decrement would overflow\r\n",
+            ),
+            (&["incrbyfloat", "n", "0.5"], "$4\r\n-9.5\r\n"),
+            (
+                &["incr", "n"],
+                "-ERR value is not an integer or out of range\r\n",
+            ),
+            (
+                &["incrbyfloat", "n", "abc"],
+                "-ERR value is not a valid float\r\n",
+            ),
+        ]);
     }
 
     #[test]
     fn lcs_replies_and_errors() {
         let mut h = Harness::new();
         h.text(&["mset", "a", "ohmytext", "b", "mynewtext"]);
-        assert_eq!(h.text(&["lcs", "a", "b"]), "$6\r\nmytext\r\n");
-        assert_eq!(h.text(&["lcs", "a", "b", "LEN"]), ":6\r\n");
-        assert_eq!(
-            h.text(&["lcs", "a", "b", "IDX", "MINMATCHLEN", "4", "WITHMATCHLEN"]),
-            "*4\r\n$7\r\nmatches\r\n*1\r\n*3\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n:4\r\n$3\r\nlen\r\n:6\r\n"
-        );
-        assert_eq!(
-            h.text(&["lcs", "a", "b", "LEN", "IDX"]),
-            "-ERR If you want both the length and indexes, please just use IDX.\r\n"
-        );
+        h.assert_replies(&[
+            (&["lcs", "a", "b"], "$6\r\nmytext\r\n"),
+            (&["lcs", "a", "b", "LEN"], ":6\r\n"),
+            (&["lcs", "a", "b", "IDX", "MINMATCHLEN", "4", "WITHMATCHLEN"], "*4\r\n$7\r\nmatches\r\n*1\r\n*3\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n:4\r\n$3\r\nlen\r\n:6\r\n"),
+            (&["lcs", "a", "b", "LEN", "IDX"], "-ERR If you want both the length and indexes, please just use IDX.\r\n"),
+        ]);
         h.text(&["lpush", "l", "x"]);
-        assert_eq!(
-            h.text(&["lcs", "a", "l", "bogus"]),
-            "-ERR The specified keys must contain string values\r\n"
-        );
-        assert_eq!(
-            h.text(&["lcs", "a", "b", "MINMATCHLEN"]),
-            "-ERR syntax error\r\n"
-        );
-        assert_eq!(h.text(&["substr", "a", "2", "3"]), "$2\r\nmy\r\n");
+        h.assert_replies(&[
+            (
+                &["lcs", "a", "l", "bogus"],
+                "-ERR The specified keys must contain string values\r\n",
+            ),
+            (&["lcs", "a", "b", "MINMATCHLEN"], "-ERR syntax error\r\n"),
+            (&["substr", "a", "2", "3"], "$2\r\nmy\r\n"),
+        ]);
     }
 
     #[test]
     fn ranges() {
         let mut h = Harness::new();
-        assert_eq!(h.text(&["set", "s", "Hello World"]), "+OK\r\n");
-        assert_eq!(h.text(&["getrange", "s", "-5", "-1"]), "$5\r\nWorld\r\n");
-        assert_eq!(h.text(&["getrange", "s", "5", "1"]), "$0\r\n\r\n");
-        assert_eq!(h.text(&["setrange", "s", "6", "Redis"]), ":11\r\n");
-        assert_eq!(
-            h.text(&["setrange", "s", "-1", "x"]),
-            "-ERR offset is out of range\r\n"
-        );
-        assert_eq!(
-            h.text(&["mset", "a", "1", "b"]),
-            "-ERR wrong number of arguments for 'mset' command\r\n"
-        );
-        assert_eq!(h.text(&["msetnx", "a", "1", "s", "2"]), ":0\r\n");
-        assert_eq!(
-            h.text(&["mget", "s", "a", "nope"]),
-            "*3\r\n$11\r\nHello Redis\r\n$-1\r\n$-1\r\n"
-        );
+        h.assert_replies(&[
+            (&["set", "s", "Hello World"], "+OK\r\n"),
+            (&["getrange", "s", "-5", "-1"], "$5\r\nWorld\r\n"),
+            (&["getrange", "s", "5", "1"], "$0\r\n\r\n"),
+            (&["setrange", "s", "6", "Redis"], ":11\r\n"),
+            (
+                &["setrange", "s", "-1", "x"],
+                "-ERR offset is out of range\r\n",
+            ),
+            (
+                &["mset", "a", "1", "b"],
+                "-ERR wrong number of arguments for 'mset' command\r\n",
+            ),
+            (&["msetnx", "a", "1", "s", "2"], ":0\r\n"),
+            (
+                &["mget", "s", "a", "nope"],
+                "*3\r\n$11\r\nHello Redis\r\n$-1\r\n$-1\r\n",
+            ),
+        ]);
     }
 }

@@ -26,10 +26,7 @@ pub struct Transaction {
 /// True for commands that are queued inside MULTI rather than run (all but the
 /// transaction-control ones, QUIT and RESET).
 pub fn queues(spec: &CommandSpec) -> bool {
-    !matches!(
-        spec.name,
-        "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
-    )
+    !spec.flags.contains(Flags::NOT_QUEUED)
 }
 
 /// Queues a command inside MULTI, or refuses one that may not run in a transaction.
@@ -46,8 +43,7 @@ pub fn queue(ctx: &mut Ctx, spec: &CommandSpec, argv: &[&[u8]]) {
     if let Some(tx) = ctx.client.multi.as_mut() {
         let args: Vec<Vec<u8>> = argv.iter().map(|a| a.to_vec()).collect();
         tx.memory += args.iter().map(Vec::len).sum::<usize>();
-        tx.writes |=
-            spec.flags.contains(Flags::WRITE) || spec.name == "publish" || spec.name == "spublish";
+        tx.writes |= spec.paused_by_write_pause();
         tx.queued.push(args);
     }
     ctx.out.simple("QUEUED");
@@ -148,14 +144,16 @@ mod tests {
     #[test]
     fn queued_commands_run_at_exec() {
         let mut h = Harness::new();
-        assert_eq!(h.text(&["multi"]), "+OK\r\n");
-        assert_eq!(h.text(&["multi"]), "-ERR MULTI calls can not be nested\r\n");
-        assert_eq!(h.text(&["set", "a", "1"]), "+QUEUED\r\n");
-        assert_eq!(h.text(&["incr", "a"]), "+QUEUED\r\n");
-        assert_eq!(h.text(&["get", "a"]), "+QUEUED\r\n");
-        assert_eq!(h.text(&["exec"]), "*3\r\n+OK\r\n:2\r\n$1\r\n2\r\n");
-        assert_eq!(h.text(&["exec"]), "-ERR EXEC without MULTI\r\n");
-        assert_eq!(h.text(&["discard"]), "-ERR DISCARD without MULTI\r\n");
+        h.assert_replies(&[
+            (&["multi"], "+OK\r\n"),
+            (&["multi"], "-ERR MULTI calls can not be nested\r\n"),
+            (&["set", "a", "1"], "+QUEUED\r\n"),
+            (&["incr", "a"], "+QUEUED\r\n"),
+            (&["get", "a"], "+QUEUED\r\n"),
+            (&["exec"], "*3\r\n+OK\r\n:2\r\n$1\r\n2\r\n"),
+            (&["exec"], "-ERR EXEC without MULTI\r\n"),
+            (&["discard"], "-ERR DISCARD without MULTI\r\n"),
+        ]);
     }
 
     #[test]
@@ -163,15 +161,17 @@ mod tests {
         let mut h = Harness::new();
         h.run(&["multi"]);
         h.run(&["set", "a", "x"]);
-        assert_eq!(
-            h.text(&["nosuch"]),
-            "-ERR unknown command 'nosuch', with args beginning with: \r\n"
-        );
-        assert_eq!(
-            h.text(&["exec"]),
-            "-EXECABORT Transaction discarded because of previous errors.\r\n"
-        );
-        assert_eq!(h.text(&["get", "a"]), "$-1\r\n");
+        h.assert_replies(&[
+            (
+                &["nosuch"],
+                "-ERR unknown command 'nosuch', with args beginning with: \r\n",
+            ),
+            (
+                &["exec"],
+                "-EXECABORT Transaction discarded because of previous errors.\r\n",
+            ),
+            (&["get", "a"], "$-1\r\n"),
+        ]);
         h.run(&["multi"]);
         h.run(&["set", "a", "x"]);
         h.run(&["incr", "a"]);
@@ -180,15 +180,11 @@ mod tests {
             "*2\r\n+OK\r\n-ERR value is not an integer or out of range\r\n"
         );
         h.run(&["multi"]);
-        assert_eq!(
-            h.text(&["shutdown"]),
-            "-ERR Command not allowed inside a transaction\r\n"
-        );
-        assert_eq!(
-            h.text(&["exec", "x"]),
-            "-EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command\r\n"
-        );
-        assert_eq!(h.text(&["exec"]), "-ERR EXEC without MULTI\r\n");
+        h.assert_replies(&[
+            (&["shutdown"], "-ERR Command not allowed inside a transaction\r\n"),
+            (&["exec", "x"], "-EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command\r\n"),
+            (&["exec"], "-ERR EXEC without MULTI\r\n"),
+        ]);
     }
 
     #[test]

@@ -67,13 +67,7 @@ pub fn create(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 /// TREE.SET key k v [k v ...]
 pub fn set(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let key = args.bytes()?;
-    let rest = args.rest();
-    if !rest.len().is_multiple_of(2) {
-        return Err(CmdError::msg(
-            "ERR wrong number of arguments for 'tree.set' command",
-        ));
-    }
-    let pairs: Vec<(&[u8], &[u8])> = rest.chunks_exact(2).map(|p| (p[0], p[1])).collect();
+    let pairs = args.pairs()?;
     let added = ctx.db().tree_set(key, &pairs)?;
     ctx.out.int(added as i64);
     // Like HSET: reported even when every value was already there.
@@ -254,69 +248,61 @@ mod tests {
     #[test]
     fn byte_order_queries() {
         let mut h = filled(false);
-        assert_eq!(h.text(&["type", "t"]), "+tree\r\n");
-        assert_eq!(h.text(&["tree.get", "t", "10"]), "$1\r\nj\r\n");
-        assert_eq!(h.text(&["tree.get", "t", "9"]), "$-1\r\n");
-        assert_eq!(h.text(&["tree.min", "t"]), "*2\r\n$1\r\n1\r\n$1\r\na\r\n");
-        assert_eq!(h.text(&["tree.max", "t"]), "*2\r\n$1\r\n3\r\n$1\r\nc\r\n");
-        assert_eq!(h.text(&["tree.rank", "t", "10"]), ":1\r\n");
-        assert_eq!(h.text(&["tree.rank", "t", "10", "REV"]), ":2\r\n");
-        assert_eq!(h.text(&["tree.rank", "t", "9"]), "$-1\r\n");
-        assert_eq!(
-            h.text(&["tree.at", "t", "-1"]),
-            "*2\r\n$1\r\n3\r\n$1\r\nc\r\n"
-        );
-        assert_eq!(h.text(&["tree.at", "t", "4"]), "*-1\r\n");
-        assert_eq!(
-            h.text(&["tree.floor", "t", "15"]),
-            "*2\r\n$2\r\n10\r\n$1\r\nj\r\n"
-        );
-        assert_eq!(h.text(&["tree.ceil", "t", "4"]), "*-1\r\n");
-        assert_eq!(
-            h.text(&["tree.range", "t", "(1", "[2", "REV"]),
-            "*4\r\n$1\r\n2\r\n$1\r\nb\r\n$2\r\n10\r\n$1\r\nj\r\n"
-        );
-        assert_eq!(
-            h.text(&["tree.range", "t", "-", "+", "LIMIT", "1", "1"]),
-            "*2\r\n$2\r\n10\r\n$1\r\nj\r\n"
-        );
-        assert_eq!(h.text(&["tree.height", "t"]), ":3\r\n");
-        assert_eq!(
-            h.text(&["tree.del", "t", "1", "2", "3", "10", "x"]),
-            ":4\r\n"
-        );
-        assert_eq!(h.text(&["tree.len", "t"]), ":0\r\n");
+        h.assert_replies(&[
+            (&["type", "t"], "+tree\r\n"),
+            (&["tree.get", "t", "10"], "$1\r\nj\r\n"),
+            (&["tree.get", "t", "9"], "$-1\r\n"),
+            (&["tree.min", "t"], "*2\r\n$1\r\n1\r\n$1\r\na\r\n"),
+            (&["tree.max", "t"], "*2\r\n$1\r\n3\r\n$1\r\nc\r\n"),
+            (&["tree.rank", "t", "10"], ":1\r\n"),
+            (&["tree.rank", "t", "10", "REV"], ":2\r\n"),
+            (&["tree.rank", "t", "9"], "$-1\r\n"),
+            (&["tree.at", "t", "-1"], "*2\r\n$1\r\n3\r\n$1\r\nc\r\n"),
+            (&["tree.at", "t", "4"], "*-1\r\n"),
+            (&["tree.floor", "t", "15"], "*2\r\n$2\r\n10\r\n$1\r\nj\r\n"),
+            (&["tree.ceil", "t", "4"], "*-1\r\n"),
+            (
+                &["tree.range", "t", "(1", "[2", "REV"],
+                "*4\r\n$1\r\n2\r\n$1\r\nb\r\n$2\r\n10\r\n$1\r\nj\r\n",
+            ),
+            (
+                &["tree.range", "t", "-", "+", "LIMIT", "1", "1"],
+                "*2\r\n$2\r\n10\r\n$1\r\nj\r\n",
+            ),
+            (&["tree.height", "t"], ":3\r\n"),
+            (&["tree.del", "t", "1", "2", "3", "10", "x"], ":4\r\n"),
+            (&["tree.len", "t"], ":0\r\n"),
+        ]);
         assert_eq!(h.text(&["exists", "t"]), ":1\r\n", "an empty tree stays");
     }
 
     #[test]
     fn numeric_order_and_errors() {
         let mut h = filled(true);
-        assert_eq!(h.text(&["tree.max", "t"]), "*2\r\n$2\r\n10\r\n$1\r\nj\r\n");
-        assert_eq!(
-            h.text(&["tree.range", "t", "(2", "+inf"]),
-            "*4\r\n$1\r\n3\r\n$1\r\nc\r\n$2\r\n10\r\n$1\r\nj\r\n"
-        );
-        assert_eq!(
-            h.text(&["tree.set", "t", "x", "1"]),
-            "-ERR value is not a valid float\r\n"
-        );
-        assert_eq!(
-            h.text(&["tree.range", "t", "[a", "+"]),
-            "-ERR min or max is not a float\r\n"
-        );
-        assert_eq!(
-            h.text(&["tree.set", "t", "1"]),
-            "-ERR wrong number of arguments for 'tree.set' command\r\n"
-        );
-        assert_eq!(h.text(&["tree.create", "t"]), "-ERR key already exists\r\n");
-        assert_eq!(
-            h.text(&["tree.traverse", "t", "sideways"]),
-            "-ERR syntax error\r\n"
-        );
-        assert_eq!(
-            h.text(&["tree.traverse", "t", "levelorder", "LIMIT", "1"]),
-            "*2\r\n$1\r\n2\r\n$1\r\nb\r\n"
-        );
+        h.assert_replies(&[
+            (&["tree.max", "t"], "*2\r\n$2\r\n10\r\n$1\r\nj\r\n"),
+            (
+                &["tree.range", "t", "(2", "+inf"],
+                "*4\r\n$1\r\n3\r\n$1\r\nc\r\n$2\r\n10\r\n$1\r\nj\r\n",
+            ),
+            (
+                &["tree.set", "t", "x", "1"],
+                "-ERR value is not a valid float\r\n",
+            ),
+            (
+                &["tree.range", "t", "[a", "+"],
+                "-ERR min or max is not a float\r\n",
+            ),
+            (
+                &["tree.set", "t", "1"],
+                "-ERR wrong number of arguments for 'tree.set' command\r\n",
+            ),
+            (&["tree.create", "t"], "-ERR key already exists\r\n"),
+            (&["tree.traverse", "t", "sideways"], "-ERR syntax error\r\n"),
+            (
+                &["tree.traverse", "t", "levelorder", "LIMIT", "1"],
+                "*2\r\n$1\r\n2\r\n$1\r\nb\r\n",
+            ),
+        ]);
     }
 }

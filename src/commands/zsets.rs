@@ -3,8 +3,8 @@
 //! score] pairs).
 
 use super::args::{int_arg, is_keyword};
+use super::args::{parse_cursor, parse_scan_options};
 use super::blocking::{block, parse_timeout, serving_keys, TimeoutReply};
-use super::keys::{parse_cursor, parse_scan_options};
 use super::{Args, CmdError, CmdResult, Ctx};
 use crate::config::KeyspaceEvents;
 use crate::protocol::ReplyBuf;
@@ -433,32 +433,27 @@ pub fn zremrangebyrank(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         start: args.int()?,
         stop: args.int()?,
     };
-    let removed = ctx.db().zremrange(key, &range)?;
-    ctx.out.int(removed as i64);
-    if removed > 0 {
-        notify_removal(ctx, "zremrangebyrank", key);
-    }
-    Ok(())
+    remove_range(ctx, key, &range, "zremrangebyrank")
 }
 
 pub fn zremrangebyscore(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let key = args.bytes()?;
     let range = score_range(args.bytes()?, args.bytes()?)?;
-    let removed = ctx.db().zremrange(key, &range)?;
-    ctx.out.int(removed as i64);
-    if removed > 0 {
-        notify_removal(ctx, "zremrangebyscore", key);
-    }
-    Ok(())
+    remove_range(ctx, key, &range, "zremrangebyscore")
 }
 
 pub fn zremrangebylex(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let key = args.bytes()?;
     let range = lex_range(args.bytes()?, args.bytes()?)?;
-    let removed = ctx.db().zremrange(key, &range)?;
+    remove_range(ctx, key, &range, "zremrangebylex")
+}
+
+/// ZREMRANGEBY*: removes `range` from `key`, replies with the count and reports `event`.
+fn remove_range(ctx: &mut Ctx, key: &[u8], range: &ZRange, event: &str) -> CmdResult {
+    let removed = ctx.db().zremrange(key, range)?;
     ctx.out.int(removed as i64);
     if removed > 0 {
-        notify_removal(ctx, "zremrangebylex", key);
+        notify_removal(ctx, event, key);
     }
     Ok(())
 }
@@ -862,32 +857,31 @@ mod tests {
     #[test]
     fn zadd_flags_and_errors() {
         let mut h = Harness::new();
-        assert_eq!(h.text(&["zadd", "z", "1", "a", "2", "b"]), ":2\r\n");
-        assert_eq!(
-            h.text(&["zadd", "z", "ch", "5", "a", "2", "b", "3", "c"]),
-            ":2\r\n"
-        );
-        assert_eq!(h.text(&["zadd", "z", "xx", "9", "new"]), ":0\r\n");
-        assert_eq!(h.text(&["zadd", "z", "nx", "incr", "1", "a"]), "$-1\r\n");
-        assert_eq!(h.text(&["zadd", "z", "gt", "incr", "-1", "a"]), "$-1\r\n");
-        assert_eq!(h.text(&["zadd", "z", "incr", "1.5", "a"]), "$3\r\n6.5\r\n");
-        assert_eq!(
-            h.text(&["zadd", "z", "nx", "xx", "1", "a"]),
-            "-ERR XX and NX options at the same time are not compatible\r\n"
-        );
-        assert_eq!(
-            h.text(&["zadd", "z", "gt", "lt", "1", "a"]),
-            "-ERR GT, LT, and/or NX options at the same time are not compatible\r\n"
-        );
-        assert_eq!(
-            h.text(&["zadd", "z", "incr", "1", "a", "2", "b"]),
-            "-ERR INCR option supports a single increment-element pair\r\n"
-        );
-        assert_eq!(h.text(&["zadd", "z", "nx", "1"]), "-ERR syntax error\r\n");
-        assert_eq!(
-            h.text(&["zadd", "z", "1", "a", "x", "b"]),
-            "-ERR value is not a valid float\r\n"
-        );
+        h.assert_replies(&[
+            (&["zadd", "z", "1", "a", "2", "b"], ":2\r\n"),
+            (&["zadd", "z", "ch", "5", "a", "2", "b", "3", "c"], ":2\r\n"),
+            (&["zadd", "z", "xx", "9", "new"], ":0\r\n"),
+            (&["zadd", "z", "nx", "incr", "1", "a"], "$-1\r\n"),
+            (&["zadd", "z", "gt", "incr", "-1", "a"], "$-1\r\n"),
+            (&["zadd", "z", "incr", "1.5", "a"], "$3\r\n6.5\r\n"),
+            (
+                &["zadd", "z", "nx", "xx", "1", "a"],
+                "-ERR XX and NX options at the same time are not compatible\r\n",
+            ),
+            (
+                &["zadd", "z", "gt", "lt", "1", "a"],
+                "-ERR GT, LT, and/or NX options at the same time are not compatible\r\n",
+            ),
+            (
+                &["zadd", "z", "incr", "1", "a", "2", "b"],
+                "-ERR INCR option supports a single increment-element pair\r\n",
+            ),
+            (&["zadd", "z", "nx", "1"], "-ERR syntax error\r\n"),
+            (
+                &["zadd", "z", "1", "a", "x", "b"],
+                "-ERR value is not a valid float\r\n",
+            ),
+        ]);
         h.run(&["zadd", "inf", "inf", "a"]);
         assert_eq!(
             h.text(&["zincrby", "inf", "-inf", "a"]),
@@ -904,58 +898,41 @@ mod tests {
     fn reads_and_ranges() {
         let mut h = Harness::new();
         h.run(&["zadd", "z", "1", "a", "2", "b", "3", "c"]);
-        assert_eq!(h.text(&["zcard", "z"]), ":3\r\n");
-        assert_eq!(h.text(&["zscore", "z", "b"]), "$1\r\n2\r\n");
-        assert_eq!(
-            h.text(&["zmscore", "z", "a", "no"]),
-            "*2\r\n$1\r\n1\r\n$-1\r\n"
-        );
-        assert_eq!(h.text(&["zrevrank", "z", "a"]), ":2\r\n");
-        assert_eq!(
-            h.text(&["zrange", "z", "(1", "+inf", "byscore", "withscores"]),
-            "*4\r\n$1\r\nb\r\n$1\r\n2\r\n$1\r\nc\r\n$1\r\n3\r\n"
-        );
-        assert_eq!(
-            h.text(&["zrange", "z", "+inf", "-inf", "byscore", "rev", "limit", "1", "1"]),
-            "*1\r\n$1\r\nb\r\n"
-        );
-        assert_eq!(
-            h.text(&["zrange", "z", "0", "-1", "limit", "1", "1"]),
-            "-ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX\r\n"
-        );
-        assert_eq!(
-            h.text(&["zrangebyscore", "z", "x", "1"]),
-            "-ERR min or max is not a float\r\n"
-        );
-        assert_eq!(h.text(&["zcount", "z", "2", "inf"]), ":2\r\n");
-        assert_eq!(h.text(&["zlexcount", "z", "[b", "+"]), ":2\r\n");
-        assert_eq!(
-            h.text(&["zlexcount", "z", "b", "+"]),
-            "-ERR min or max not valid string range item\r\n"
-        );
-        assert_eq!(h.text(&["zrangestore", "d", "z", "0", "1"]), ":2\r\n");
-        assert_eq!(h.text(&["zrangestore", "d", "z", "5", "9"]), ":0\r\n");
-        assert_eq!(h.text(&["exists", "d"]), ":0\r\n");
+        h.assert_replies(&[
+            (&["zcard", "z"], ":3\r\n"),
+            (&["zscore", "z", "b"], "$1\r\n2\r\n"),
+            (&["zmscore", "z", "a", "no"], "*2\r\n$1\r\n1\r\n$-1\r\n"),
+            (&["zrevrank", "z", "a"], ":2\r\n"),
+            (&["zrange", "z", "(1", "+inf", "byscore", "withscores"], "*4\r\n$1\r\nb\r\n$1\r\n2\r\n$1\r\nc\r\n$1\r\n3\r\n"),
+            (&["zrange", "z", "+inf", "-inf", "byscore", "rev", "limit", "1", "1"], "*1\r\n$1\r\nb\r\n"),
+            (&["zrange", "z", "0", "-1", "limit", "1", "1"], "-ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX\r\n"),
+            (&["zrangebyscore", "z", "x", "1"], "-ERR min or max is not a float\r\n"),
+            (&["zcount", "z", "2", "inf"], ":2\r\n"),
+            (&["zlexcount", "z", "[b", "+"], ":2\r\n"),
+            (&["zlexcount", "z", "b", "+"], "-ERR min or max not valid string range item\r\n"),
+            (&["zrangestore", "d", "z", "0", "1"], ":2\r\n"),
+            (&["zrangestore", "d", "z", "5", "9"], ":0\r\n"),
+            (&["exists", "d"], ":0\r\n"),
+        ]);
     }
 
     #[test]
     fn pops_removals_and_deletion_when_empty() {
         let mut h = Harness::new();
         h.run(&["zadd", "z", "1", "a", "2", "b", "3", "c", "4", "d"]);
-        assert_eq!(h.text(&["zpopmin", "z"]), "*2\r\n$1\r\na\r\n$1\r\n1\r\n");
-        assert_eq!(h.text(&["zpopmax", "z", "0"]), "*0\r\n");
-        assert_eq!(
-            h.text(&["zpopmax", "z", "-1"]),
-            "-ERR value is out of range, must be positive\r\n"
-        );
-        assert_eq!(h.text(&["zremrangebyrank", "z", "0", "0"]), ":1\r\n");
-        assert_eq!(h.text(&["zremrangebyscore", "z", "-inf", "(4"]), ":1\r\n");
-        assert_eq!(h.text(&["zremrangebylex", "z", "-", "+"]), ":1\r\n");
-        assert_eq!(h.text(&["exists", "z"]), ":0\r\n");
-        assert_eq!(
-            h.text(&["bzpopmin", "z", "-1"]),
-            "-ERR timeout is negative\r\n"
-        );
+        h.assert_replies(&[
+            (&["zpopmin", "z"], "*2\r\n$1\r\na\r\n$1\r\n1\r\n"),
+            (&["zpopmax", "z", "0"], "*0\r\n"),
+            (
+                &["zpopmax", "z", "-1"],
+                "-ERR value is out of range, must be positive\r\n",
+            ),
+            (&["zremrangebyrank", "z", "0", "0"], ":1\r\n"),
+            (&["zremrangebyscore", "z", "-inf", "(4"], ":1\r\n"),
+            (&["zremrangebylex", "z", "-", "+"], ":1\r\n"),
+            (&["exists", "z"], ":0\r\n"),
+            (&["bzpopmin", "z", "-1"], "-ERR timeout is negative\r\n"),
+        ]);
     }
 
     #[test]
@@ -963,66 +940,67 @@ mod tests {
         let mut h = Harness::new();
         h.run(&["zadd", "a", "1", "x", "2", "y"]);
         h.run(&["zadd", "b", "3", "y"]);
-        assert_eq!(
-            h.text(&["zunion", "2", "a", "b", "withscores"]),
-            "*4\r\n$1\r\nx\r\n$1\r\n1\r\n$1\r\ny\r\n$1\r\n5\r\n"
-        );
-        assert_eq!(
-            h.text(&[
-                "zinterstore",
-                "d",
-                "2",
-                "a",
-                "b",
-                "weights",
-                "2",
-                "1",
-                "aggregate",
-                "min"
-            ]),
-            ":1\r\n"
-        );
-        assert_eq!(h.text(&["zscore", "d", "y"]), "$1\r\n3\r\n");
-        assert_eq!(h.text(&["zdiff", "2", "a", "b"]), "*1\r\n$1\r\nx\r\n");
-        assert_eq!(
-            h.text(&["zunion", "0", "a"]),
-            "-ERR at least 1 input key is needed for 'zunion' command\r\n"
-        );
-        assert_eq!(h.text(&["zunion", "3", "a"]), "-ERR syntax error\r\n");
-        assert_eq!(
-            h.text(&["zdiff", "1", "a", "weights", "1"]),
-            "-ERR syntax error\r\n"
-        );
-        assert_eq!(
-            h.text(&["zinter", "1", "a", "weights", "w"]),
-            "-ERR weight value is not a float\r\n"
-        );
-        assert_eq!(
-            h.text(&["zunionstore", "d", "1", "a", "withscores"]),
-            "-ERR syntax error\r\n"
-        );
+        h.assert_replies(&[
+            (
+                &["zunion", "2", "a", "b", "withscores"],
+                "*4\r\n$1\r\nx\r\n$1\r\n1\r\n$1\r\ny\r\n$1\r\n5\r\n",
+            ),
+            (
+                &[
+                    "zinterstore",
+                    "d",
+                    "2",
+                    "a",
+                    "b",
+                    "weights",
+                    "2",
+                    "1",
+                    "aggregate",
+                    "min",
+                ],
+                ":1\r\n",
+            ),
+            (&["zscore", "d", "y"], "$1\r\n3\r\n"),
+            (&["zdiff", "2", "a", "b"], "*1\r\n$1\r\nx\r\n"),
+            (
+                &["zunion", "0", "a"],
+                "-ERR at least 1 input key is needed for 'zunion' command\r\n",
+            ),
+            (&["zunion", "3", "a"], "-ERR syntax error\r\n"),
+            (
+                &["zdiff", "1", "a", "weights", "1"],
+                "-ERR syntax error\r\n",
+            ),
+            (
+                &["zinter", "1", "a", "weights", "w"],
+                "-ERR weight value is not a float\r\n",
+            ),
+            (
+                &["zunionstore", "d", "1", "a", "withscores"],
+                "-ERR syntax error\r\n",
+            ),
+        ]);
     }
 
     #[test]
     fn scan_and_random_members() {
         let mut h = Harness::new();
         h.run(&["zadd", "z", "1", "a", "2.5", "b"]);
-        assert_eq!(
-            h.text(&["zscan", "z", "0", "match", "a*"]),
-            "*2\r\n$1\r\n0\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n"
-        );
-        assert_eq!(
-            h.text(&["zscan", "nokey", "0", "count", "0"]),
-            "*2\r\n$1\r\n0\r\n*0\r\n"
-        );
-        assert_eq!(
-            h.text(&["zscan", "z", "0", "count", "0"]),
-            "-ERR syntax error\r\n"
-        );
-        assert_eq!(
-            h.text(&["zrandmember", "z", "5", "withscores"]),
-            "*4\r\n$1\r\nb\r\n$3\r\n2.5\r\n$1\r\na\r\n$1\r\n1\r\n"
-        );
+        h.assert_replies(&[
+            (
+                &["zscan", "z", "0", "match", "a*"],
+                "*2\r\n$1\r\n0\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n",
+            ),
+            (
+                &["zscan", "nokey", "0", "count", "0"],
+                "*2\r\n$1\r\n0\r\n*0\r\n",
+            ),
+            (&["zscan", "z", "0", "count", "0"], "-ERR syntax error\r\n"),
+            (
+                &["zrandmember", "z", "5", "withscores"],
+                "*4\r\n$1\r\nb\r\n$3\r\n2.5\r\n$1\r\na\r\n$1\r\n1\r\n",
+            ),
+        ]);
         assert!(h.text(&["zrandmember", "z", "-5"]).starts_with("*5\r\n"));
         assert_eq!(
             h.text(&["zrandmember", "z", "1", "x"]),

@@ -1,0 +1,348 @@
+//! Administration: MONITOR, DBSIZE, FLUSHDB/FLUSHALL, SWAPDB, WAIT, ROLE, MEMORY, TIME,
+//! SHUTDOWN.
+
+use super::{client::current_stats, info::rss_bytes};
+use crate::commands::args::is_keyword;
+use crate::commands::reply::help_reply;
+use crate::commands::table::CommandSpec;
+use crate::commands::{Args, CmdError, CmdResult, Ctx, Shutdown};
+
+pub fn monitor(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
+    if ctx.client.in_multi {
+        return Err(CmdError::msg(
+            "ERR MONITOR isn't allowed for DENY BLOCKING client",
+        ));
+    }
+    // Already monitoring: Redis ignores the call without a reply.
+    if !ctx.client.monitor {
+        ctx.client.monitor = true;
+        ctx.server.monitors.push(ctx.client.id);
+        ctx.out.ok();
+    }
+    Ok(())
+}
+
+/// Streams a command that just ran to every MONITOR client, in Redis's format:
+/// `+<unix secs>.<micros> [<db> <addr>] "arg" "arg"...`, arguments escaped as Redis's
+/// `sdscatrepr` does and passwords redacted.
+pub fn feed_monitors(ctx: &mut Ctx, spec: &CommandSpec, argv: &[&[u8]]) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let mut line = format!(
+        "+{}.{:06} [{} {}]",
+        now.as_secs(),
+        now.subsec_micros(),
+        ctx.client.db,
+        ctx.client.addr
+    )
+    .into_bytes();
+    for (i, arg) in argv.iter().enumerate() {
+        line.push(b' ');
+        if crate::commands::stats::is_redacted(spec, argv, i) {
+            line.extend_from_slice(b"\"(redacted)\"");
+        } else {
+            quote_repr(arg, &mut line);
+        }
+    }
+    line.extend_from_slice(b"\r\n");
+    let me = ctx.client.id;
+    for &id in &ctx.server.monitors {
+        if id == me {
+            ctx.out.raw(&line);
+        } else {
+            ctx.server.outbox.deliver(id, &line, false);
+        }
+    }
+}
+
+/// Quotes bytes as Redis's `sdscatrepr`: `"`, then printable ASCII as is, `\\ \" \n \r \t
+/// \a \b` escaped, anything else as `\xHH`, then `"`.
+fn quote_repr(bytes: &[u8], out: &mut Vec<u8>) {
+    out.push(b'"');
+    for &b in bytes {
+        match b {
+            b'\\' | b'"' => out.extend_from_slice(&[b'\\', b]),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            7 => out.extend_from_slice(b"\\a"),
+            8 => out.extend_from_slice(b"\\b"),
+            0x20..=0x7e => out.push(b),
+            _ => {
+                let _ = std::io::Write::write_fmt(out, format_args!("\\x{b:02x}"));
+            }
+        }
+    }
+    out.push(b'"');
+}
+
+pub fn dbsize(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
+    let size = ctx.db().len();
+    ctx.out.int(size as i64);
+    Ok(())
+}
+
+fn flush_mode(args: &mut Args) -> CmdResult {
+    if !args.is_empty() && !args.eat("async") && !args.eat("sync") {
+        return Err(CmdError::Syntax);
+    }
+    args.finish()
+}
+
+pub fn flushdb(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    flush_mode(args)?;
+    ctx.db().flush();
+    ctx.out.ok();
+    Ok(())
+}
+
+pub fn flushall(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    flush_mode(args)?;
+    ctx.ks.flush_all();
+    ctx.out.ok();
+    Ok(())
+}
+
+pub fn swapdb(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let index = |arg: &[u8], which: &str| {
+        crate::commands::args::int_arg(arg)
+            .ok()
+            .and_then(|n| i32::try_from(n).ok())
+            .ok_or_else(|| CmdError::msg(format!("ERR invalid {which} DB index")))
+    };
+    let first = index(args.bytes()?, "first")?;
+    let second = index(args.bytes()?, "second")?;
+    let (Ok(first), Ok(second)) = (usize::try_from(first), usize::try_from(second)) else {
+        return Err(CmdError::msg("ERR DB index is out of range"));
+    };
+    if !ctx.ks.swap_dbs(first, second) {
+        return Err(CmdError::msg("ERR DB index is out of range"));
+    }
+    ctx.out.ok();
+    Ok(())
+}
+
+/// WAIT: there are never replicas, so no write can be acknowledged by any: the reply is 0,
+/// given at once (Redis, asked for more replicas than it has, would first wait out the
+/// timeout, or forever with 0).
+pub fn wait(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    // Redis 7.0 reads the timeout with these checks only (no overflow check in milliseconds).
+    args.int()?;
+    let timeout = crate::commands::args::int_arg(args.bytes()?)
+        .map_err(|_| CmdError::msg("ERR timeout is not an integer or out of range"))?;
+    if timeout < 0 {
+        return Err(CmdError::msg("ERR timeout is negative"));
+    }
+    ctx.out.int(0);
+    Ok(())
+}
+
+/// ROLE: always a master with no replicas and replication offset 0.
+pub fn role(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
+    ctx.out.array(3);
+    ctx.out.bulk(b"master");
+    ctx.out.int(0);
+    ctx.out.array(0);
+    Ok(())
+}
+
+/// MEMORY USAGE: our own estimate of the key's footprint (see `store::footprint`).
+pub fn memory_usage(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let key = args.bytes()?;
+    let mut samples = 5usize;
+    while !args.is_empty() {
+        if args.remaining() >= 2 && args.eat("samples") {
+            let n = args.int()?;
+            if n < 0 {
+                return Err(CmdError::Syntax);
+            }
+            samples = n as usize;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    match ctx.db().lookup_write(key) {
+        Some(value) => {
+            let bytes = crate::store::footprint::usage(key, value, samples);
+            ctx.out.int(bytes as i64);
+        }
+        None => ctx.out.null(),
+    }
+    Ok(())
+}
+
+/// MEMORY STATS: the figures Reddish has (allocator totals, keys, client buffers, rough
+/// table overheads), under Redis's names.
+pub fn memory_stats(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
+    let allocated = (ctx.server.used_memory)() as u64;
+    let peak = ctx.server.peak_memory.max(allocated);
+    let rss = rss_bytes();
+    let mut clients_normal = current_stats(ctx).output_bytes as u64;
+    ctx.clients.visit(&mut |_, stats| {
+        clients_normal +=
+            (stats.query_buffer + stats.query_buffer_free + stats.output_bytes) as u64;
+    });
+    let slot = crate::store::footprint::usage(
+        b"",
+        &crate::store::Value::Str(Default::default(), Default::default()),
+        0,
+    ) as u64;
+    let expire_slot = (std::mem::size_of::<crate::store::Key>() + 8 + 9) as u64;
+    let dbs: Vec<(usize, u64, u64)> = ctx
+        .ks
+        .sizes()
+        .into_iter()
+        .enumerate()
+        .filter(|(_, (keys, _))| *keys > 0)
+        .map(|(index, (keys, expires))| (index, keys as u64 * slot, expires as u64 * expire_slot))
+        .collect();
+    let keys: u64 = ctx.ks.sizes().iter().map(|(k, _)| *k as u64).sum();
+    let overhead: u64 = clients_normal + dbs.iter().map(|(_, m, e)| m + e).sum::<u64>();
+    let dataset = allocated.saturating_sub(overhead);
+    let percent = |part: u64, whole: u64| {
+        if whole == 0 {
+            0.0
+        } else {
+            part as f64 * 100.0 / whole as f64
+        }
+    };
+    ctx.out.map(14 + dbs.len());
+    let int = |ctx: &mut Ctx, name: &str, value: u64| {
+        ctx.out.bulk(name.as_bytes());
+        ctx.out.int(value as i64);
+    };
+    int(ctx, "peak.allocated", peak);
+    int(ctx, "total.allocated", allocated);
+    int(ctx, "replication.backlog", 0);
+    int(ctx, "clients.slaves", 0);
+    int(ctx, "clients.normal", clients_normal);
+    int(ctx, "aof.buffer", 0);
+    for (index, main, expires) in &dbs {
+        ctx.out.bulk(format!("db.{index}").as_bytes());
+        ctx.out.map(2);
+        int(ctx, "overhead.hashtable.main", *main);
+        int(ctx, "overhead.hashtable.expires", *expires);
+    }
+    int(ctx, "overhead.total", overhead);
+    int(ctx, "keys.count", keys);
+    int(
+        ctx,
+        "keys.bytes-per-key",
+        allocated.checked_div(keys).unwrap_or(0),
+    );
+    int(ctx, "dataset.bytes", dataset);
+    ctx.out.bulk(b"dataset.percentage");
+    ctx.out.double(percent(dataset, allocated));
+    ctx.out.bulk(b"peak.percentage");
+    ctx.out.double(percent(allocated, peak));
+    ctx.out.bulk(b"fragmentation");
+    ctx.out.double(if allocated == 0 {
+        0.0
+    } else {
+        rss as f64 / allocated as f64
+    });
+    int(ctx, "fragmentation.bytes", rss.saturating_sub(allocated));
+    Ok(())
+}
+
+/// MEMORY DOCTOR: only the emptiness check of Redis's report is made here.
+pub fn memory_doctor(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
+    let text: &[u8] = if (ctx.server.used_memory)() < 5 << 20 {
+        b"Hi Sam, this instance is empty or is using very little memory, my issues detector \
+          can't be used in these conditions. Please, leave for your mission on Earth and fill \
+          it with some data. The new Sam and I will be back to our programming as soon as I \
+          finished rebooting.\n"
+    } else {
+        b"Hi Sam, I can't find any memory issue in your instance. I can only account for what \
+          occurs on this base.\n"
+    };
+    ctx.out.verbatim(text);
+    Ok(())
+}
+
+/// MEMORY MALLOC-STATS: the system allocator reports nothing, as Redis says for libc malloc.
+pub fn memory_malloc_stats(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
+    ctx.out
+        .verbatim(b"Stats not supported for the current allocator");
+    Ok(())
+}
+
+pub fn memory_purge(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
+    ctx.out.ok();
+    Ok(())
+}
+
+pub fn memory_help(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
+    help_reply(
+        ctx,
+        "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        &[
+            "DOCTOR",
+            "    Return memory problems reports.",
+            "MALLOC-STATS",
+            "    Return internal statistics report from the memory allocator.",
+            "PURGE",
+            "    Attempt to purge dirty pages for reclamation by the allocator.",
+            "STATS",
+            "    Return information about the memory usage of the server.",
+            "USAGE <key> [SAMPLES <count>]",
+            "    Return memory in bytes used by <key> and its value. Nested values are",
+            "    sampled up to <count> times (default: 5, 0 means sample all).",
+        ],
+    );
+    Ok(())
+}
+
+pub fn time(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    ctx.out.array(2);
+    ctx.out.bulk_int(now.as_secs() as i64);
+    ctx.out.bulk_int(now.subsec_micros() as i64);
+    Ok(())
+}
+
+pub fn shutdown(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let mut mode = Shutdown::Save;
+    for arg in args.rest() {
+        if is_keyword(arg, "nosave") {
+            mode = Shutdown::NoSave;
+        } else if is_keyword(arg, "save") {
+            mode = Shutdown::Save;
+        } else if is_keyword(arg, "abort") {
+            return Err(CmdError::msg("ERR No shutdown in progress."));
+        } else if !is_keyword(arg, "now") && !is_keyword(arg, "force") {
+            return Err(CmdError::Syntax);
+        }
+    }
+    ctx.server.shutdown = Some(mode);
+    ctx.client.close_after_reply = true;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::commands::testing::Harness;
+
+    #[test]
+    fn select_and_flush() {
+        let mut h = Harness::new();
+        assert_eq!(
+            h.text(&["select", "16"]),
+            "-ERR DB index is out of range\r\n"
+        );
+        assert_eq!(
+            h.text(&["select", "x"]),
+            "-ERR value is not an integer or out of range\r\n"
+        );
+        h.run(&["set", "a", "1"]);
+        h.assert_replies(&[
+            (&["dbsize"], ":1\r\n"),
+            (&["flushdb", "bogus"], "-ERR syntax error\r\n"),
+            (&["flushdb"], "+OK\r\n"),
+            (&["dbsize"], ":0\r\n"),
+        ]);
+    }
+}

@@ -1,0 +1,11 @@
+//! Connection and server commands, one module per topic.
+
+pub mod admin;
+pub mod client;
+pub mod config;
+pub mod connection;
+pub mod info;
+pub mod introspection;
+
+/// The Redis version reported to clients, which check it to decide what they may use.
+pub const REDIS_VERSION: &str = "7.0.15";
