@@ -57,30 +57,6 @@ pub enum Merge {
     LastArg,
 }
 
-/// The journal class of a command. (Moves into the command table's rows.)
-pub fn class_of(spec: &CommandSpec) -> JournalClass {
-    use JournalClass::*;
-    match spec.full_name {
-        "lpush" | "rpush" | "sadd" | "srem" | "hset" | "hmset" | "hdel" | "zrem" | "queue.push"
-        | "stack.push" | "tree.set" | "tree.del" | "graph.addnode" | "graph.delnode" => {
-            Replay(Merge::Args)
-        }
-        "append" => Replay(Merge::LastArg),
-        "setrange" | "setbit" | "bitfield" | "lpushx" | "rpushx" | "lpop" | "rpop" | "lset"
-        | "linsert" | "lrem" | "ltrim" | "hsetnx" | "hincrby" | "hincrbyfloat" | "zadd"
-        | "zincrby" | "zpopmin" | "zpopmax" | "zremrangebyrank" | "zremrangebyscore"
-        | "zremrangebylex" | "graph.addedge" | "graph.deledge" | "queue.pop" | "stack.pop" => {
-            Replay(Merge::No)
-        }
-        "expire" | "pexpire" | "expireat" | "pexpireat" | "persist" | "getex" => Expiry,
-        "spop" | "smove" | "blpop" | "brpop" | "bzpopmin" | "bzpopmax" | "queue.bpop" | "lmove"
-        | "blmove" | "rpoplpush" | "brpoplpush" | "lmpop" | "blmpop" | "zmpop" | "bzmpop" => {
-            States
-        }
-        _ => Taints,
-    }
-}
-
 /// Largest merged command: past it a new one starts (a log document must stay small).
 const MERGE_MAX: usize = 1024 * 1024;
 
@@ -311,7 +287,12 @@ impl Journal {
 
     /// Holds an effect a handler stated, if it concerns a watched key (the key is its second
     /// element). O(effect) then, O(1) otherwise.
-    pub fn state<'a>(&mut self, command: &[u8], key: &[u8], args: impl IntoIterator<Item = &'a [u8]>) {
+    pub fn state<'a>(
+        &mut self,
+        command: &[u8],
+        key: &[u8],
+        args: impl IntoIterator<Item = &'a [u8]>,
+    ) {
         if !self.is_watched(key) {
             return;
         }
@@ -376,7 +357,7 @@ pub(crate) fn run_journaled(
     spec: &'static CommandSpec,
     argv: &[&[u8]],
 ) -> CmdResult {
-    let class = class_of(spec);
+    let class = spec.journal;
     let db = ctx.client.db;
     let Some(journal) = ctx.server.journal.as_ref() else {
         return (spec.handler)(ctx, &mut Args::new(argv, spec.arg_start()));
@@ -441,7 +422,7 @@ pub(crate) fn run_journaled(
             for effect in &stated {
                 let parts: SmallVec<[&[u8]; 8]> = effect.iter().map(Vec::as_slice).collect();
                 let key = parts.get(1).copied().unwrap_or_default();
-                let merge = match resolve(&parts).map(class_of) {
+                let merge = match resolve(&parts).map(|spec| spec.journal) {
                     Ok(JournalClass::Replay(merge)) => merge,
                     // A handler stated something that does not replay: a bug, kept safe.
                     _ => {
@@ -547,7 +528,9 @@ mod tests {
     }
 
     /// Every key the property test watches, one or two of each journaled type.
-    const WATCHED: &[&str] = &["L", "L2", "S", "S2", "Z", "Z2", "H", "STR", "T", "G", "Q", "K"];
+    const WATCHED: &[&str] = &[
+        "L", "L2", "S", "S2", "Z", "Z2", "H", "STR", "T", "G", "Q", "K",
+    ];
 
     /// One command of the property test: a template picked by `pick`, its members and numbers
     /// chosen by `a` and `b`.
@@ -574,7 +557,10 @@ mod tests {
             15 => "blpop L L2 0".to_string(),
             16 => "brpop L2 L 0".to_string(),
             17 => "brpoplpush L L2 0".to_string(),
-            18 => format!("lmove L L LEFT {}", if a % 2 == 0 { "LEFT" } else { "RIGHT" }),
+            18 => format!(
+                "lmove L L LEFT {}",
+                if a % 2 == 0 { "LEFT" } else { "RIGHT" }
+            ),
             19 => format!("sadd S {} {}", m(a), m(b)),
             20 => format!("srem S {}", m(a)),
             21 => "spop S".to_string(),
@@ -645,9 +631,7 @@ mod tests {
             "+hash\r\n" => read(&["hgetall", key]),
             "+string\r\n" => h.text(&["get", key]),
             "+tree\r\n" => h.text(&["tree.range", key, "-", "+"]),
-            "+graph\r\n" => {
-                h.text(&["graph.nodes", key]) + &h.text(&["graph.edges", key])
-            }
+            "+graph\r\n" => h.text(&["graph.nodes", key]) + &h.text(&["graph.edges", key]),
             _ => format!("{:?}", h.ks.db(0).lookup_read(key.as_bytes())),
         };
         kind + &body
@@ -680,7 +664,11 @@ mod tests {
             copy.text(command);
         }
         for key in WATCHED {
-            live.server.journal.as_mut().unwrap().watch(0, key.as_bytes());
+            live.server
+                .journal
+                .as_mut()
+                .unwrap()
+                .watch(0, key.as_bytes());
         }
         let mut server = Server::new(crate::config::Config::default(), 0);
         let (mut replayed, mut snapshots) = (0, 0);
@@ -757,7 +745,10 @@ mod tests {
             .filter(|&(pick, ..)| pick < 59)
             .collect();
         let (replayed, snapshots) = replay_matches_live(&commands);
-        assert!(replayed > 5 * snapshots, "{replayed} replayed, {snapshots} snapshots");
+        assert!(
+            replayed > 5 * snapshots,
+            "{replayed} replayed, {snapshots} snapshots"
+        );
     }
 
     #[test]

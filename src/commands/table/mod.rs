@@ -3,6 +3,7 @@
 //! documentation. COMMAND, COMMAND DOCS and the README's command list come from it. This file
 //! is the schema (flags, key specs, the row macros, lookup); the rows are in [`rows`].
 
+use super::journal::JournalClass;
 use super::{Args, CmdResult, Ctx};
 use crate::store::FastMap;
 use std::sync::OnceLock;
@@ -449,6 +450,9 @@ pub struct CommandSpec {
     pub complexity: &'static str,
     pub handler: Handler,
     pub subcommands: &'static [CommandSpec],
+    /// How its writes reach persistence's journal (replayed as sent, stated by the handler,
+    /// only the expiry, or snapshotted). Every row flagged `write` declares one.
+    pub journal: JournalClass,
 }
 
 impl std::fmt::Debug for CommandSpec {
@@ -680,8 +684,10 @@ fn atoi(arg: &[u8]) -> i64 {
 /// `ks!(...)` items (`[]`: no keys), from which the legacy key range and `movablekeys` are
 /// derived. Optional named columns follow, in any order: `subs = TABLE` (subcommands),
 /// `getkeys = FN` (the command's own key finder, see [`GetKeys`]), `redact = FN` (which
-/// arguments are secrets, see [`Redactor`]) and `acl = ["cat", ...]`
-/// (ACL categories when they are not just the group's). A new column is one more field
+/// arguments are secrets, see [`Redactor`]), `acl = ["cat", ...]`
+/// (ACL categories when they are not just the group's) and `journal = CLASS` (how its writes
+/// are journaled, see [`JournalClass`]: `Replay(Merge::Args)`, `States`, `Expiry`, `Taints`...;
+/// every `write` row has one). A new column is one more field
 /// default below and one more `@column` arm.
 macro_rules! cmd {
     ($container:literal | $name:literal, $($columns:tt)*) => {
@@ -714,6 +720,7 @@ macro_rules! cmd {
             complexity: $complexity,
             handler: $handler,
             subcommands: &[],
+            journal: $crate::commands::journal::JournalClass::Undeclared,
         };
         $(cmd!(@column row, $column, $value);)*
         row.with_key_specs()
@@ -722,6 +729,7 @@ macro_rules! cmd {
     (@column $row:ident, getkeys, $value:expr) => { $row.getkeys = Some($value); };
     (@column $row:ident, redact, $value:expr) => { $row.redact = Some($value); };
     (@column $row:ident, acl, $value:expr) => { $row.acl = Some(&$value); };
+    (@column $row:ident, journal, $value:expr) => { $row.journal = $value; };
 }
 
 /// `rows` numbered from `first`, in order: how every row gets its [`CommandSpec::id`].

@@ -207,3 +207,29 @@ fn internal_flags_are_not_listed() {
     assert!(ping.flags.contains(Flags::SUBSCRIBER_ALLOWED));
     assert_eq!(ping.flags.names().collect::<Vec<_>>(), ["fast"]);
 }
+
+#[test]
+fn every_write_row_declares_its_journal_class() {
+    use crate::commands::journal::JournalClass;
+    let rows = COMMANDS
+        .iter()
+        .flat_map(|spec| std::iter::once(spec).chain(spec.subcommands));
+    for spec in rows {
+        let writes = spec.flags.contains(Flags::WRITE);
+        let declared = spec.journal != JournalClass::Undeclared;
+        assert_eq!(
+            writes, declared,
+            "{}: a row flagged write declares its journal class, and only such a row",
+            spec.full_name
+        );
+        // Replayed and expiry-only commands name the key they change first.
+        if matches!(spec.journal, JournalClass::Replay(_) | JournalClass::Expiry) {
+            assert_eq!(
+                (spec.first_key, spec.last_key),
+                (1, 1),
+                "{} is replayed on its first argument",
+                spec.full_name
+            );
+        }
+    }
+}
