@@ -8,10 +8,12 @@
 //! - [`commands`]: the command table, argument parsing and handlers;
 //! - [`protocol`]: bytes <-> requests and replies, no I/O;
 //! - [`store`]: the data and its operations, no I/O, threads or protocol;
-//! - [`config`]: settings from file, flags and CONFIG SET.
+//! - [`config`]: settings from file, flags and CONFIG SET;
+//! - [`clock`]: the wall clock, a leaf every layer may use.
 //!
 //! `main.rs` wires them together.
 
+pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod memory;

@@ -2,7 +2,8 @@
 
 use reddish::commands::Server;
 use reddish::config::Config;
-use reddish::network::{unix_ms, LoopHooks, NoHooks, Reactor};
+use reddish::clock::unix_ms;
+use reddish::network::{LoopHooks, NoHooks, Reactor};
 use reddish::persistence;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -9,6 +9,7 @@ use super::client::{is_disconnect, Blocked, Client, ReadOutcome, QUERY_BUFFER_LI
 use crate::commands::blocking::{awaited_type, write_timeout_reply};
 use crate::commands::pubsub::append_message;
 use crate::commands::{self, ClientDirectory, ClientState, ConnStats, Ctx, Server, Shutdown};
+use crate::clock::unix_ms;
 use crate::config::OutputLimit;
 use crate::store::{FastMap, Key, Keyspace};
 use mio::net::{TcpListener, TcpStream};
@@ -22,7 +23,7 @@ use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 const WAKER: Token = Token(usize::MAX);
 /// Listener tokens count down from just below the waker's.
@@ -87,14 +88,6 @@ pub struct Reactor {
     tokens: FastMap<u64, usize>,
     /// Clients whose next command waits for CLIENT PAUSE to end, in arrival order.
     postponed: Vec<usize>,
-}
-
-/// Current Unix time in milliseconds.
-pub fn unix_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 fn bind_listener(addr: SocketAddr, backlog: i32) -> io::Result<TcpListener> {

@@ -20,7 +20,7 @@ use super::document::{
 use super::writer::{Batch, Coll, FromWriter, Kind, Phase, ToWriter};
 use crate::commands::journal::JournalInterval;
 use crate::commands::Server;
-use crate::network::unix_ms;
+use crate::clock::unix_ms;
 use crate::store::{FastMap, FastSet, Key, Keyspace};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
 use std::collections::VecDeque;

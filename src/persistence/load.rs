@@ -8,7 +8,7 @@ use super::handoff::Persisted;
 use super::PersistenceError;
 use crate::commands::Server;
 use crate::config::Config;
-use crate::network::unix_ms;
+use crate::clock::unix_ms;
 use crate::store::{FastMap, FastSet, Key, Keyspace};
 use mongodb::bson::{doc, RawDocumentBuf};
 use mongodb::options::{ClientOptions, WriteConcern};

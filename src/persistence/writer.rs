@@ -398,7 +398,7 @@ impl Writer {
         let mut doc = Bson::new();
         doc.str(Some("_id"), "writer")
             .i64(Some("batch"), id as i64)
-            .i64(Some("at"), crate::network::unix_ms() as i64);
+            .i64(Some("at"), crate::clock::unix_ms() as i64);
         let doc = doc.finish();
         let mut stmt = Bson::new();
         stmt.begin_doc(Some("q")).str(Some("_id"), "writer").end();
