@@ -3,4 +3,4 @@
 mod client;
 mod reactor;
 
-pub use reactor::{LoopHooks, NoHooks, Reactor, WakeHandle};
+pub use reactor::{Reactor, WakeHandle};

@@ -6,9 +6,9 @@ use super::document::{
 };
 use super::handoff::Persisted;
 use super::PersistenceError;
+use crate::clock::unix_ms;
 use crate::commands::Server;
 use crate::config::Config;
-use crate::clock::unix_ms;
 use crate::store::{FastMap, FastSet, Key, Keyspace};
 use mongodb::bson::{doc, RawDocumentBuf};
 use mongodb::options::{ClientOptions, WriteConcern};
