@@ -87,6 +87,9 @@ pub struct Core {
     warned: FastSet<String>,
     /// The figures INFO and LASTSAVE show.
     status: PersistenceStatus,
+    /// Since when (Unix ms) writes fail, and how many attempts failed: the recovery is logged
+    /// once, when a batch lands again.
+    failing: Option<(u64, u64)>,
 }
 
 impl Core {
@@ -115,6 +118,7 @@ impl Core {
             writer_exited: false,
             warned: FastSet::default(),
             status,
+            failing: None,
         }
     }
 
@@ -163,6 +167,13 @@ impl Core {
                 };
                 let elapsed = flight.sent.elapsed();
                 let now = unix_ms();
+                if let Some((since, attempts)) = self.failing.take() {
+                    log::info!(
+                        "MongoDB at {}: writes succeed again, after {attempts} failed attempts over {} s",
+                        status.target,
+                        now.saturating_sub(since).div_ceil(1000)
+                    );
+                }
                 status.connected = true;
                 status.last_flush_ok = true;
                 status.last_flush_ms = now;
@@ -192,9 +203,13 @@ impl Core {
                 if status.last_flush_ok || status.last_error != error {
                     log::warn!("MongoDB write of batch {id} failed, retrying: {error}");
                 }
+                let now = unix_ms();
+                let (_, attempts) = self.failing.get_or_insert((now, 0));
+                *attempts += 1;
                 status.flush_errors += 1;
                 status.last_flush_ok = false;
                 status.last_error = error;
+                status.last_error_ms = now;
                 if unreachable {
                     status.connected = false;
                 }

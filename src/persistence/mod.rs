@@ -15,6 +15,7 @@
 pub mod document;
 mod handoff;
 mod load;
+mod reason;
 mod writer;
 
 use crate::clock::unix_ms;
