@@ -244,7 +244,105 @@ pub fn info_section(ctx: &mut Ctx, out: &mut String) {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
     use crate::commands::testing::Harness;
+    use std::sync::{Arc, Mutex};
+
+    /// A backend that records what reached it (shared with the test, which keeps a view of it
+    /// after installing it into the server).
+    struct Recorder {
+        calls: Arc<Mutex<Vec<&'static str>>>,
+        status: PersistenceStatus,
+    }
+
+    impl Recorder {
+        fn note(&self, call: &'static str) {
+            if let Ok(mut calls) = self.calls.lock() {
+                calls.push(call);
+            }
+        }
+    }
+
+    impl Persistence for Recorder {
+        fn status(&self) -> &PersistenceStatus {
+            &self.status
+        }
+        fn set_wake(&mut self, _wake: Box<dyn Fn() + Send + Sync>) {
+            self.note("set_wake");
+        }
+        fn before_sleep(&mut self, _ks: &mut Keyspace, server: &mut Server) {
+            // The handle is lent out: the server does not hold it meanwhile.
+            assert!(server.persistence.is_none());
+            self.note("before_sleep");
+        }
+        fn on_wake(&mut self, _ks: &mut Keyspace, _server: &mut Server) {
+            self.note("on_wake");
+        }
+        fn shutdown(&mut self, _ks: &mut Keyspace, _server: &mut Server, mode: Shutdown) {
+            self.note(match mode {
+                Shutdown::Save => "shutdown save",
+                Shutdown::NoSave => "shutdown nosave",
+            });
+        }
+        fn save(
+            &mut self,
+            _ks: &mut Keyspace,
+            _server: &mut Server,
+            timeout: Duration,
+        ) -> Result<(), String> {
+            self.note("save");
+            Err(format!("no backend within {} s", timeout.as_secs()))
+        }
+        fn bgsave(&mut self, _ks: &mut Keyspace, _server: &mut Server) -> Result<(), String> {
+            self.note("bgsave");
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_one_handle_serves_the_reactor_and_the_commands() {
+        let mut h = Harness::new();
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        h.server.persistence = Some(Box::new(Recorder {
+            calls: calls.clone(),
+            status: PersistenceStatus {
+                enabled: true,
+                connected: true,
+                last_save_unix: 77,
+                last_error: "I/O error".into(),
+                last_error_ms: 5_000,
+                ..Default::default()
+            },
+        }));
+        before_sleep(&mut h.ks, &mut h.server);
+        on_wake(&mut h.ks, &mut h.server);
+        assert_eq!(
+            h.text(&["save"]),
+            "-ERR no backend within 60 s\r\n",
+            "the reason of a failed SAVE is the reply"
+        );
+        assert_eq!(h.text(&["bgsave"]), "+Background saving started\r\n");
+        assert_eq!(h.text(&["lastsave"]), ":77\r\n");
+        let info = h.text(&["info", "persistence"]);
+        assert!(info.contains("mongodb_connection:connected\r\n"), "{info}");
+        assert!(
+            info.contains("mongodb_last_error:I/O error\r\nmongodb_last_error_time:5\r\n"),
+            "{info}"
+        );
+        shutdown(&mut h.ks, &mut h.server, Shutdown::NoSave);
+        assert!(h.server.persistence.is_some(), "the handle is put back");
+        let calls = calls.lock().map(|c| c.clone()).unwrap_or_default();
+        assert_eq!(
+            calls,
+            [
+                "before_sleep",
+                "on_wake",
+                "save",
+                "bgsave",
+                "shutdown nosave"
+            ]
+        );
+    }
 
     #[test]
     fn save_commands_without_persistence() {
@@ -267,6 +365,10 @@ mod tests {
         let info = h.text(&["info", "persistence"]);
         assert!(info.contains("mongodb_enabled:0\r\n"), "{info}");
         assert!(info.contains("mongodb_connection:disabled\r\n"), "{info}");
+        assert!(
+            info.contains("mongodb_last_error:\r\nmongodb_last_error_time:0\r\n"),
+            "{info}"
+        );
         assert!(info.contains("loading:0\r\n"), "{info}");
     }
 }
