@@ -153,8 +153,8 @@ fn open(uri: &str) -> Result<Opened, ConnectError> {
 }
 
 /// A failure while reading, with its context.
-fn read_error(what: &str, e: impl std::fmt::Display) -> PersistenceError {
-    PersistenceError::Load(format!("{what}: {e}"))
+fn read_error(what: &str, e: mongodb::error::Error) -> PersistenceError {
+    PersistenceError::Load(format!("{what}: {}", brief(&e)))
 }
 
 /// Reads the documents of one generation in `coll` (`chunks` or `ops`), `count` of them, in
@@ -374,7 +374,10 @@ fn sweep_orphans(db: &Database, live: &FastSet<i64>, max_gen: &mut i64) -> usize
         {
             Ok(cursor) => cursor,
             Err(e) => {
-                log::warn!("could not look for stale documents in '{coll}': {e}");
+                log::warn!(
+                    "could not look for stale documents in '{coll}': {}",
+                    brief(&e)
+                );
                 continue;
             }
         };
@@ -397,7 +400,10 @@ fn sweep_orphans(db: &Database, live: &FastSet<i64>, max_gen: &mut i64) -> usize
                 .run();
             match result {
                 Ok(_) => removed += 1,
-                Err(e) => log::warn!("could not delete stale generation {gen} of '{coll}': {e}"),
+                Err(e) => log::warn!(
+                    "could not delete stale generation {gen} of '{coll}': {}",
+                    brief(&e)
+                ),
             }
         }
     }
