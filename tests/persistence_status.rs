@@ -31,11 +31,11 @@ fn persistence_field(conn: &mut RawConn, name: &str) -> String {
 
 /// Polls `INFO persistence` until `name` reads `want`; panics after `within`.
 #[track_caller]
-fn wait_for_field(conn: &mut RawConn, name: &str, want: &str, within: Duration) -> Duration {
+fn wait_for_field(conn: &mut RawConn, name: &str, want: &str, within: Duration) {
     let started = Instant::now();
     loop {
         if persistence_field(conn, name) == want {
-            return started.elapsed();
+            return;
         }
         assert!(
             started.elapsed() < within,
@@ -70,7 +70,12 @@ fn short_lines<'a>(logs: &'a str, needle: &str) -> Vec<&'a str> {
 fn unreachable_mongodb_at_start_up_is_logged_at_once_in_short_lines() {
     // Nothing listens on a port the kernel just handed out and took back.
     let uri = format!("mongodb://127.0.0.1:{}", free_port());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_reddish"))
+    // The binary under test, as common::Server picks it.
+    let bin = match std::env::var_os("REDDISH_TEST_BIN") {
+        Some(path) if !path.is_empty() => PathBuf::from(path),
+        _ => PathBuf::from(env!("CARGO_BIN_EXE_reddish")),
+    };
+    let mut child = Command::new(bin)
         .args(["--port", &free_port().to_string(), "--bind", "127.0.0.1"])
         .args(["--mongodb-uri", &uri])
         .env_remove("MONGODB_URI")
@@ -91,20 +96,20 @@ fn unreachable_mongodb_at_start_up_is_logged_at_once_in_short_lines() {
     let started = Instant::now();
     let mut attempts = Vec::new();
     while attempts.len() < 2 {
-        match lines_rx.recv_timeout(Duration::from_secs(5)) {
+        match lines_rx.recv_timeout(Duration::from_secs(6)) {
             Ok(line) if line.contains("is not reachable") => {
                 attempts.push((started.elapsed(), line))
             }
             Ok(_) => {}
-            Err(e) => panic!("no attempt logged within 5 s ({e}); so far: {attempts:?}"),
+            Err(e) => panic!("no attempt logged within 6 s ({e}); so far: {attempts:?}"),
         }
     }
     let _ = child.kill();
     let _ = child.wait();
-    // Each attempt is reported as it fails, about a second apart, not after the driver's
-    // whole selection timeout.
-    assert!(attempts[0].0 < Duration::from_secs(3), "{attempts:?}");
-    assert!(attempts[1].0 < Duration::from_secs(5), "{attempts:?}");
+    // Each attempt is reported as it fails, about a second apart (before, the first report
+    // came after the driver's 5 s selection timeout, the second after 11 s).
+    assert!(attempts[0].0 < Duration::from_secs(4), "{attempts:?}");
+    assert!(attempts[1].0 < Duration::from_secs(6), "{attempts:?}");
     for (number, (_, line)) in attempts.iter().enumerate() {
         let expected = format!("MongoDB at {uri} is not reachable (attempt {})", number + 1);
         assert!(line.contains(&expected), "{line}");
@@ -238,16 +243,13 @@ fn mongodb_stopping_mid_run_shows_in_info_at_the_first_failed_write_and_recovery
     let killed_at = unix_secs();
     assert_eq!(conn.cmd(&["SET", "during", "2"]), b"+OK\r\n");
     // The write is handed over within persist-interval-ms and fails within the driver's
-    // selection timeout (1 s): INFO knows at once, not after a heartbeat period.
-    let noticed = wait_for_field(
+    // selection timeout (1 s): INFO knows at once (before, the driver's 5 s selection
+    // timeout passed first).
+    wait_for_field(
         &mut conn,
         "mongodb_connection",
         "disconnected",
         Duration::from_secs(4),
-    );
-    assert!(
-        noticed < Duration::from_secs(3),
-        "noticed after {noticed:?}"
     );
     let error = persistence_field(&mut conn, "mongodb_last_error");
     assert!(error.contains("Connection refused"), "{error}");
