@@ -2,7 +2,7 @@
 //! start-up log with nothing listening at the URI, and `INFO persistence` plus the log when
 //! MongoDB stops while Reddish runs and comes back. The second test starts and kills a
 //! SecantusDB of its own (the server scripts/test.sh installs into `target/test-env`; set
-//! `SECANTUSD` to use another binary), so it needs no `MONGODB_URI`.
+//! `SECANTUSD_BIN` to use another binary), so it needs no `MONGODB_URI`.
 
 mod common;
 
@@ -199,9 +199,9 @@ impl Drop for Secantus {
     }
 }
 
-/// `SECANTUSD`, else the venv scripts/test.sh makes, else `secantusd-py` on the PATH.
+/// `SECANTUSD_BIN`, else the venv scripts/test.sh makes, else `secantusd-py` on the PATH.
 fn secantusd_bin() -> PathBuf {
-    if let Some(path) = std::env::var_os("SECANTUSD").filter(|p| !p.is_empty()) {
+    if let Some(path) = std::env::var_os("SECANTUSD_BIN").filter(|p| !p.is_empty()) {
         return PathBuf::from(path);
     }
     let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/test-env/bin/secantusd-py");
@@ -212,7 +212,7 @@ fn secantusd_bin() -> PathBuf {
         Some(path) => path,
         None => panic!(
             "no SecantusDB: run scripts/test.sh once (it installs it into target/test-env) \
-             or set SECANTUSD to a secantusd-py binary"
+             or set SECANTUSD_BIN to a secantusd-py binary"
         ),
     }
 }
