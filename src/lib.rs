@@ -2,16 +2,19 @@
 //! write-behind persistence to MongoDB.
 //!
 //! Layers, each depending only on those listed after it:
-//! - [`persistence`]: write-behind to MongoDB through the reactor's hooks (the only place
-//!   `mongodb` and `bson` appear);
+//! - [`persistence`]: write-behind to MongoDB through the one handle it installs in the
+//!   server ([`commands::persistence::Persistence`], which the reactor reaches through the
+//!   server); the only place `mongodb` and `bson` appear;
 //! - [`network`]: the single-threaded `mio` reactor (the only place `mio` appears);
 //! - [`commands`]: the command table, argument parsing and handlers;
 //! - [`protocol`]: bytes <-> requests and replies, no I/O;
 //! - [`store`]: the data and its operations, no I/O, threads or protocol;
-//! - [`config`]: settings from file, flags and CONFIG SET.
+//! - [`config`]: settings from file, flags and CONFIG SET;
+//! - [`clock`]: the wall clock, a leaf every layer may use.
 //!
 //! `main.rs` wires them together.
 
+pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod memory;

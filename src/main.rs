@@ -1,8 +1,9 @@
 //! The `reddish` binary: configuration -> store -> reactor, wired together.
 
+use reddish::clock::unix_ms;
 use reddish::commands::Server;
 use reddish::config::Config;
-use reddish::network::{unix_ms, LoopHooks, NoHooks, Reactor};
+use reddish::network::Reactor;
 use reddish::persistence;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -55,20 +56,16 @@ fn main() -> ExitCode {
         }
     };
     let keyspace = loaded.take_keyspace();
-    let now = unix_ms();
-    let mut server = Server::new(config, now);
+    let mut server = Server::new(config, unix_ms());
     server.used_memory = reddish::memory::allocated;
-    let mut persistence = match persistence::spawn(&mut loaded, &mut server) {
-        Ok(persistence) => persistence,
-        Err(e) => {
-            log::error!("{e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let storage = match &persistence {
-        Some(_) => format!(
+    if let Err(e) = persistence::spawn(&mut loaded, &mut server) {
+        log::error!("{e}");
+        return ExitCode::FAILURE;
+    }
+    let storage = match &server.persistence {
+        Some(handle) => format!(
             "data is persisted to MongoDB database '{}'",
-            server.persistence.database
+            handle.status().database
         ),
         None => "data lives in memory only (no mongodb-uri set)".to_string(),
     };
@@ -91,10 +88,6 @@ fn main() -> ExitCode {
         std::process::id(),
         addrs.join(", ")
     );
-    if let Some(persistence) = &persistence {
-        let wake = reactor.wake_handle();
-        persistence.set_wake(move || wake.wake());
-    }
     let stop = reactor.stop_flag();
     let wake = reactor.wake_handle();
     let signalled = AtomicBool::new(false);
@@ -110,12 +103,7 @@ fn main() -> ExitCode {
         log::warn!("could not install the signal handlers: {e}");
     }
     log::info!("Ready to accept connections");
-    let mut no_hooks = NoHooks;
-    let hooks: &mut dyn LoopHooks = match persistence.as_mut() {
-        Some(persistence) => persistence,
-        None => &mut no_hooks,
-    };
-    let result = reactor.run(hooks);
+    let result = reactor.run();
     reddish::signals::mark_stopped();
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -244,10 +244,10 @@ pub struct Server {
     pub pause: Option<Pause>,
     /// (time ms, commands processed) at each recent sample, oldest first.
     ops_samples: std::collections::VecDeque<(u64, u64)>,
-    /// Persistence figures (INFO, LASTSAVE), kept up to date by the persistence layer.
-    pub persistence: persistence::PersistenceStatus,
-    /// Serves SAVE/BGSAVE; `None` when persistence is off.
-    pub saver: Option<Box<dyn persistence::Saver>>,
+    /// The persistence layer's one handle (hand-offs, SAVE/BGSAVE, the figures for INFO);
+    /// `None` when persistence is off. Reach it through [`persistence::status`] and the
+    /// other functions of that module, which lend it out with the rest of the server.
+    pub persistence: Option<Box<dyn persistence::Persistence>>,
     /// Records the commands that change the large values persistence watches; `None` when
     /// persistence is off.
     pub journal: Option<journal::Journal>,
@@ -280,8 +280,7 @@ impl Server {
             outbox: Outbox::default(),
             monitors: Vec::new(),
             pause: None,
-            persistence: Default::default(),
-            saver: None,
+            persistence: None,
             journal: None,
             command_stats: Default::default(),
             slowlog: Default::default(),

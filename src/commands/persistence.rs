@@ -1,10 +1,13 @@
-//! Persistence as the commands see it: SAVE, BGSAVE, LASTSAVE and the INFO `persistence`
-//! section. Nothing here knows what the backend is: the persistence layer fills
-//! [`PersistenceStatus`] and serves save requests through [`Saver`]. What each command did to
-//! the values persistence watches is recorded by [`super::journal`].
+//! Persistence as the commands and the reactor see it: SAVE, BGSAVE, LASTSAVE, the INFO
+//! `persistence` section, and the one handle through which the reactor thread reaches the
+//! persistence layer. Nothing here knows what the backend is: the persistence layer installs a
+//! [`Persistence`] into [`Server::persistence`], which serves the reactor's hand-offs and save
+//! requests and keeps the [`PersistenceStatus`]. What each command did to the values
+//! persistence watches is recorded by [`super::journal`].
 
-use super::{Args, CmdError, CmdResult, Ctx, Server};
+use super::{Args, CmdError, CmdResult, Ctx, Server, Shutdown};
 use crate::store::Keyspace;
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -31,8 +34,11 @@ pub struct PersistenceStatus {
     pub last_flush_ms: u64,
     /// Whether the last write attempt succeeded.
     pub last_flush_ok: bool,
-    /// The last write error, empty when none happened yet.
+    /// The last write error, empty when none happened yet; it stays after a recovery, so
+    /// [`PersistenceStatus::last_error_ms`] tells whether it is news.
     pub last_error: String,
+    /// Unix ms of the last write error (0 = never).
+    pub last_error_ms: u64,
     /// Failed write attempts (each is retried).
     pub flush_errors: u64,
     /// Items given up after repeated per-item write errors.
@@ -51,8 +57,22 @@ pub struct PersistenceStatus {
     pub bgsave_in_progress: bool,
 }
 
-/// Serves SAVE and BGSAVE; implemented by the persistence layer.
-pub trait Saver: Send {
+/// The persistence layer as the server sees it, installed once into [`Server::persistence`].
+/// Everything runs on the reactor thread, so the handle needs no lock; whatever it shares
+/// with threads of its own is its business.
+pub trait Persistence: Send {
+    /// The figures for INFO and LASTSAVE.
+    fn status(&self) -> &PersistenceStatus;
+    /// Gives the backend's threads the way to wake the reactor (a closure from the network
+    /// layer); until then they cannot.
+    fn set_wake(&mut self, wake: Box<dyn Fn() + Send + Sync>);
+    /// Before the reactor sleeps, after replies were written: hand changes over if due.
+    /// Cheap when there is nothing to do: it runs every turn.
+    fn before_sleep(&mut self, ks: &mut Keyspace, server: &mut Server);
+    /// After another thread woke the reactor: read what the backend reported.
+    fn on_wake(&mut self, ks: &mut Keyspace, server: &mut Server);
+    /// Once, when the server stops; returns when whatever must finish has finished.
+    fn shutdown(&mut self, ks: &mut Keyspace, server: &mut Server, mode: Shutdown);
     /// Hands every pending change to the backend and blocks until it is acknowledged, at most
     /// `timeout`. Err carries the reason, for the error reply.
     fn save(
@@ -61,8 +81,49 @@ pub trait Saver: Send {
         server: &mut Server,
         timeout: Duration,
     ) -> Result<(), String>;
-    /// Hands every pending change over as soon as the writer can take it, without waiting.
+    /// Hands every pending change over as soon as the backend can take it, without waiting.
     fn bgsave(&mut self, ks: &mut Keyspace, server: &mut Server) -> Result<(), String>;
+}
+
+/// Runs `act` on the installed persistence with the keyspace and the rest of the server at
+/// hand; `None` when persistence is off. The handle is out of `server` meanwhile (it is put
+/// back before returning), which is what lets `act` borrow both.
+fn with_persistence<R>(
+    ks: &mut Keyspace,
+    server: &mut Server,
+    act: impl FnOnce(&mut dyn Persistence, &mut Keyspace, &mut Server) -> R,
+) -> Option<R> {
+    let mut handle = server.persistence.take()?;
+    let result = act(handle.as_mut(), ks, server);
+    server.persistence = Some(handle);
+    Some(result)
+}
+
+/// The reactor, before it sleeps: see [`Persistence::before_sleep`].
+pub fn before_sleep(ks: &mut Keyspace, server: &mut Server) {
+    with_persistence(ks, server, |handle, ks, server| {
+        handle.before_sleep(ks, server)
+    });
+}
+
+/// The reactor, when another thread woke it: see [`Persistence::on_wake`].
+pub fn on_wake(ks: &mut Keyspace, server: &mut Server) {
+    with_persistence(ks, server, |handle, ks, server| handle.on_wake(ks, server));
+}
+
+/// The reactor, when the server stops: see [`Persistence::shutdown`].
+pub fn shutdown(ks: &mut Keyspace, server: &mut Server, mode: Shutdown) {
+    with_persistence(ks, server, |handle, ks, server| {
+        handle.shutdown(ks, server, mode)
+    });
+}
+
+/// The persistence figures; all zero and `enabled: false` when persistence is off.
+pub fn status(server: &Server) -> Cow<'_, PersistenceStatus> {
+    match &server.persistence {
+        Some(handle) => Cow::Borrowed(handle.status()),
+        None => Cow::Owned(PersistenceStatus::default()),
+    }
 }
 
 /// How long SAVE may block before it reports an error (the changes stay pending).
@@ -76,12 +137,10 @@ fn persistence_off() -> CmdError {
 /// server meanwhile, as Redis's SAVE does.
 pub fn save(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     args.finish()?;
-    let Some(mut saver) = ctx.server.saver.take() else {
-        return Err(persistence_off());
-    };
-    let result = saver.save(ctx.ks, ctx.server, SAVE_TIMEOUT);
-    ctx.server.saver = Some(saver);
-    match result {
+    let result = with_persistence(ctx.ks, ctx.server, |handle, ks, server| {
+        handle.save(ks, server, SAVE_TIMEOUT)
+    });
+    match result.ok_or_else(persistence_off)? {
         Ok(()) => {
             ctx.out.ok();
             Ok(())
@@ -94,12 +153,10 @@ pub fn save(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 pub fn bgsave(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let schedule = args.eat("schedule");
     args.finish()?;
-    let Some(mut saver) = ctx.server.saver.take() else {
-        return Err(persistence_off());
-    };
-    let result = saver.bgsave(ctx.ks, ctx.server);
-    ctx.server.saver = Some(saver);
-    match result {
+    let result = with_persistence(ctx.ks, ctx.server, |handle, ks, server| {
+        handle.bgsave(ks, server)
+    });
+    match result.ok_or_else(persistence_off)? {
         Ok(()) if schedule => ctx.out.simple("Background saving scheduled"),
         Ok(()) => ctx.out.simple("Background saving started"),
         Err(reason) => return Err(CmdError::msg(format!("ERR {reason}"))),
@@ -110,7 +167,7 @@ pub fn bgsave(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 /// LASTSAVE: Unix time of the latest moment whose changes are all in the database.
 pub fn lastsave(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     args.finish()?;
-    let status = &ctx.server.persistence;
+    let status = status(ctx.server);
     let when = if status.enabled {
         status.last_save_unix
     } else {
@@ -125,7 +182,7 @@ pub fn lastsave(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 pub fn info_section(ctx: &mut Ctx, out: &mut String) {
     let now = ctx.ks.now_ms();
     let pending_store = ctx.ks.pending_changes() as u64;
-    let s = &ctx.server.persistence;
+    let s = status(ctx.server);
     let pending = pending_store + s.backlog_keys;
     let unsaved = if s.enabled {
         pending + s.in_flight_keys
@@ -157,7 +214,7 @@ pub fn info_section(ctx: &mut Ctx, out: &mut String) {
          mongodb_database:{}\r\nmongodb_connection:{connection}\r\nmongodb_loaded_keys:{}\r\n\
          mongodb_load_time_ms:{}\r\nmongodb_pending_keys:{pending}\r\nmongodb_in_flight_keys:{}\r\n\
          mongodb_lag_ms:{lag_ms}\r\nmongodb_last_flush_time:{}\r\nmongodb_last_flush_status:{last_status}\r\n\
-         mongodb_last_error:{}\r\nmongodb_flush_errors:{}\r\nmongodb_dropped_items:{}\r\n\
+         mongodb_last_error:{}\r\nmongodb_last_error_time:{}\r\nmongodb_flush_errors:{}\r\nmongodb_dropped_items:{}\r\n\
          mongodb_keys_written:{}\r\nmongodb_batches_written:{}\r\nmongodb_snapshots_written:{}\r\n\
          mongodb_log_appends:{}\r\n",
         s.bgsave_in_progress as u8,
@@ -175,6 +232,7 @@ pub fn info_section(ctx: &mut Ctx, out: &mut String) {
         s.last_flush_ms / 1000,
         // INFO lines end at CR/LF: keep an error message on one line.
         s.last_error.replace(['\r', '\n'], " "),
+        s.last_error_ms / 1000,
         s.flush_errors,
         s.dropped_items,
         s.keys_written,
@@ -186,7 +244,105 @@ pub fn info_section(ctx: &mut Ctx, out: &mut String) {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
     use crate::commands::testing::Harness;
+    use std::sync::{Arc, Mutex};
+
+    /// A backend that records what reached it (shared with the test, which keeps a view of it
+    /// after installing it into the server).
+    struct Recorder {
+        calls: Arc<Mutex<Vec<&'static str>>>,
+        status: PersistenceStatus,
+    }
+
+    impl Recorder {
+        fn note(&self, call: &'static str) {
+            if let Ok(mut calls) = self.calls.lock() {
+                calls.push(call);
+            }
+        }
+    }
+
+    impl Persistence for Recorder {
+        fn status(&self) -> &PersistenceStatus {
+            &self.status
+        }
+        fn set_wake(&mut self, _wake: Box<dyn Fn() + Send + Sync>) {
+            self.note("set_wake");
+        }
+        fn before_sleep(&mut self, _ks: &mut Keyspace, server: &mut Server) {
+            // The handle is lent out: the server does not hold it meanwhile.
+            assert!(server.persistence.is_none());
+            self.note("before_sleep");
+        }
+        fn on_wake(&mut self, _ks: &mut Keyspace, _server: &mut Server) {
+            self.note("on_wake");
+        }
+        fn shutdown(&mut self, _ks: &mut Keyspace, _server: &mut Server, mode: Shutdown) {
+            self.note(match mode {
+                Shutdown::Save => "shutdown save",
+                Shutdown::NoSave => "shutdown nosave",
+            });
+        }
+        fn save(
+            &mut self,
+            _ks: &mut Keyspace,
+            _server: &mut Server,
+            timeout: Duration,
+        ) -> Result<(), String> {
+            self.note("save");
+            Err(format!("no backend within {} s", timeout.as_secs()))
+        }
+        fn bgsave(&mut self, _ks: &mut Keyspace, _server: &mut Server) -> Result<(), String> {
+            self.note("bgsave");
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_one_handle_serves_the_reactor_and_the_commands() {
+        let mut h = Harness::new();
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        h.server.persistence = Some(Box::new(Recorder {
+            calls: calls.clone(),
+            status: PersistenceStatus {
+                enabled: true,
+                connected: true,
+                last_save_unix: 77,
+                last_error: "I/O error".into(),
+                last_error_ms: 5_000,
+                ..Default::default()
+            },
+        }));
+        before_sleep(&mut h.ks, &mut h.server);
+        on_wake(&mut h.ks, &mut h.server);
+        assert_eq!(
+            h.text(&["save"]),
+            "-ERR no backend within 60 s\r\n",
+            "the reason of a failed SAVE is the reply"
+        );
+        assert_eq!(h.text(&["bgsave"]), "+Background saving started\r\n");
+        assert_eq!(h.text(&["lastsave"]), ":77\r\n");
+        let info = h.text(&["info", "persistence"]);
+        assert!(info.contains("mongodb_connection:connected\r\n"), "{info}");
+        assert!(
+            info.contains("mongodb_last_error:I/O error\r\nmongodb_last_error_time:5\r\n"),
+            "{info}"
+        );
+        shutdown(&mut h.ks, &mut h.server, Shutdown::NoSave);
+        assert!(h.server.persistence.is_some(), "the handle is put back");
+        let calls = calls.lock().map(|c| c.clone()).unwrap_or_default();
+        assert_eq!(
+            calls,
+            [
+                "before_sleep",
+                "on_wake",
+                "save",
+                "bgsave",
+                "shutdown nosave"
+            ]
+        );
+    }
 
     #[test]
     fn save_commands_without_persistence() {
@@ -209,6 +365,10 @@ mod tests {
         let info = h.text(&["info", "persistence"]);
         assert!(info.contains("mongodb_enabled:0\r\n"), "{info}");
         assert!(info.contains("mongodb_connection:disabled\r\n"), "{info}");
+        assert!(
+            info.contains("mongodb_last_error:\r\nmongodb_last_error_time:0\r\n"),
+            "{info}"
+        );
         assert!(info.contains("loading:0\r\n"), "{info}");
     }
 }

@@ -3,4 +3,4 @@
 mod client;
 mod reactor;
 
-pub use reactor::{unix_ms, LoopHooks, NoHooks, Reactor, WakeHandle};
+pub use reactor::{Reactor, WakeHandle};

@@ -3,9 +3,11 @@
 //! A turn of the loop: poll; accept; read each readable client until it would block (or its
 //! fair share is used) and run every complete command in its buffer; then, before polling
 //! again, write every pending reply directly (WRITABLE interest is registered only for the
-//! output a socket could not take), run timed work, and call the hooks (persistence).
+//! output a socket could not take), run timed work, and let persistence hand changes over
+//! (through the one handle it installed in [`Server`]; this layer knows nothing more of it).
 
 use super::client::{is_disconnect, Blocked, Client, ReadOutcome, QUERY_BUFFER_LIMIT};
+use crate::clock::unix_ms;
 use crate::commands::blocking::{awaited_type, write_timeout_reply};
 use crate::commands::pubsub::append_message;
 use crate::commands::{self, ClientDirectory, ClientState, ConnStats, Ctx, Server, Shutdown};
@@ -22,7 +24,7 @@ use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 const WAKER: Token = Token(usize::MAX);
 /// Listener tokens count down from just below the waker's.
@@ -32,21 +34,6 @@ const LISTENER_BASE: usize = usize::MAX - 1;
 const COMMANDS_PER_TURN: usize = 1024;
 /// Most bytes read from one client before others get a turn.
 const READ_BUDGET: usize = 1024 * 1024;
-
-/// What the rest of the server plugs into the loop (persistence), without the network layer
-/// knowing what it is.
-pub trait LoopHooks {
-    /// Before the reactor sleeps, after replies were written.
-    fn before_sleep(&mut self, _ks: &mut Keyspace, _server: &mut Server) {}
-    /// After another thread woke the reactor through its [`WakeHandle`].
-    fn on_wake(&mut self, _ks: &mut Keyspace, _server: &mut Server) {}
-    /// Once, when the server stops; returns when whatever must finish has finished.
-    fn on_shutdown(&mut self, _ks: &mut Keyspace, _server: &mut Server, _mode: Shutdown) {}
-}
-
-/// No hooks: the in-memory server.
-pub struct NoHooks;
-impl LoopHooks for NoHooks {}
 
 /// Wakes the reactor from another thread.
 #[derive(Clone)]
@@ -87,14 +74,6 @@ pub struct Reactor {
     tokens: FastMap<u64, usize>,
     /// Clients whose next command waits for CLIENT PAUSE to end, in arrival order.
     postponed: Vec<usize>,
-}
-
-/// Current Unix time in milliseconds.
-pub fn unix_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 fn bind_listener(addr: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
@@ -165,6 +144,10 @@ impl Reactor {
     pub fn bind(ks: Keyspace, mut server: Server) -> io::Result<Reactor> {
         let poll = Poll::new()?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        if let Some(persistence) = server.persistence.as_mut() {
+            let wake = WakeHandle(waker.clone());
+            persistence.set_wake(Box::new(move || wake.wake()));
+        }
         let mut listeners = Vec::new();
         let mut local_addrs = Vec::new();
         let cfg = &server.config;
@@ -231,8 +214,8 @@ impl Reactor {
         self.stop_requested.clone()
     }
 
-    /// Runs until SHUTDOWN or a stop request; then lets the hooks finish.
-    pub fn run(mut self, hooks: &mut dyn LoopHooks) -> io::Result<()> {
+    /// Runs until SHUTDOWN or a stop request; then lets persistence finish.
+    pub fn run(mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(1024);
         let mut idle_polls: u64 = 0;
         let mut next_cron = Instant::now();
@@ -288,7 +271,7 @@ impl Reactor {
             }
             self.time_out_blocked();
             if woken {
-                hooks.on_wake(&mut self.ks, &mut self.server);
+                commands::persistence::on_wake(&mut self.ks, &mut self.server);
             }
             if Instant::now() >= next_cron {
                 self.cron();
@@ -296,7 +279,7 @@ impl Reactor {
                 next_cron = Instant::now() + Duration::from_millis(1000 / hz);
             }
             self.flush_pending();
-            hooks.before_sleep(&mut self.ks, &mut self.server);
+            commands::persistence::before_sleep(&mut self.ks, &mut self.server);
             if self.stop_requested.load(Ordering::Relaxed) && self.server.shutdown.is_none() {
                 log::info!("Received a stop signal, scheduling shutdown...");
                 self.server.shutdown = Some(Shutdown::Save);
@@ -304,7 +287,7 @@ impl Reactor {
             if let Some(mode) = self.server.shutdown {
                 log::info!("User requested shutdown...");
                 self.flush_pending();
-                hooks.on_shutdown(&mut self.ks, &mut self.server, mode);
+                commands::persistence::shutdown(&mut self.ks, &mut self.server, mode);
                 log::info!("Reddish is now ready to exit, bye bye...");
                 return Ok(());
             }

@@ -147,28 +147,27 @@ impl Bson {
         self
     }
 
-    pub fn i64(&mut self, name: Option<&str>, value: i64) -> &mut Self {
-        self.head(T_INT64, name);
-        self.buf.extend_from_slice(&value.to_le_bytes());
+    /// A fixed-size element: its type, name and little-endian bytes.
+    fn scalar(&mut self, ty: u8, name: Option<&str>, le_bytes: &[u8]) -> &mut Self {
+        self.head(ty, name);
+        self.buf.extend_from_slice(le_bytes);
         self
+    }
+
+    pub fn i64(&mut self, name: Option<&str>, value: i64) -> &mut Self {
+        self.scalar(T_INT64, name, &value.to_le_bytes())
     }
 
     pub fn i32(&mut self, name: Option<&str>, value: i32) -> &mut Self {
-        self.head(T_INT32, name);
-        self.buf.extend_from_slice(&value.to_le_bytes());
-        self
+        self.scalar(T_INT32, name, &value.to_le_bytes())
     }
 
     pub fn f64(&mut self, name: Option<&str>, value: f64) -> &mut Self {
-        self.head(T_DOUBLE, name);
-        self.buf.extend_from_slice(&value.to_le_bytes());
-        self
+        self.scalar(T_DOUBLE, name, &value.to_le_bytes())
     }
 
     pub fn bool(&mut self, name: Option<&str>, value: bool) -> &mut Self {
-        self.head(T_BOOL, name);
-        self.buf.push(value as u8);
-        self
+        self.scalar(T_BOOL, name, &[value as u8])
     }
 
     /// A UTF-8 string (names, never user data: user data is always Binary).

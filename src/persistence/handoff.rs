@@ -18,9 +18,10 @@ use super::document::{
     IdRef, Meta, INLINE_BYTES, MAX_KEY_BYTES, MAX_SEQ,
 };
 use super::writer::{Batch, Coll, FromWriter, Kind, Phase, ToWriter};
+use crate::clock::unix_ms;
 use crate::commands::journal::JournalInterval;
+use crate::commands::persistence::PersistenceStatus;
 use crate::commands::Server;
-use crate::network::unix_ms;
 use crate::store::{FastMap, FastSet, Key, Keyspace};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
 use std::collections::VecDeque;
@@ -84,6 +85,11 @@ pub struct Core {
     force: bool,
     writer_exited: bool,
     warned: FastSet<String>,
+    /// The figures INFO and LASTSAVE show.
+    status: PersistenceStatus,
+    /// Since when (Unix ms) writes fail, and how many attempts failed: the recovery is logged
+    /// once, when a batch lands again.
+    failing: Option<(u64, u64)>,
 }
 
 impl Core {
@@ -92,6 +98,7 @@ impl Core {
         from_writer: Receiver<FromWriter>,
         persisted: FastMap<(usize, Key), Persisted>,
         next_gen: i64,
+        status: PersistenceStatus,
     ) -> Self {
         Core {
             to_writer,
@@ -110,7 +117,14 @@ impl Core {
             force: false,
             writer_exited: false,
             warned: FastSet::default(),
+            status,
+            failing: None,
         }
+    }
+
+    /// The figures INFO and LASTSAVE show.
+    pub fn status(&self) -> &PersistenceStatus {
+        &self.status
     }
 
     /// Queues the deletion of keys (expired ones found at start-up).
@@ -137,15 +151,15 @@ impl Core {
     }
 
     /// Handles the writer's reports without blocking.
-    pub fn drain(&mut self, ks: &mut Keyspace, server: &mut Server) {
+    pub fn drain(&mut self, ks: &Keyspace) {
         while let Ok(event) = self.from_writer.try_recv() {
-            self.handle(event, server);
+            self.handle(event);
         }
-        self.update_status(ks, server);
+        self.update_status(ks);
     }
 
-    fn handle(&mut self, event: FromWriter, server: &mut Server) {
-        let status = &mut server.persistence;
+    fn handle(&mut self, event: FromWriter) {
+        let status = &mut self.status;
         match event {
             FromWriter::Landed { id, keys, dropped } => {
                 let Some(flight) = self.in_flight.take_if(|f| f.id == id) else {
@@ -153,6 +167,13 @@ impl Core {
                 };
                 let elapsed = flight.sent.elapsed();
                 let now = unix_ms();
+                if let Some((since, attempts)) = self.failing.take() {
+                    log::info!(
+                        "MongoDB at {}: writes succeed again, after {attempts} failed attempts over {} s",
+                        status.target,
+                        now.saturating_sub(since).div_ceil(1000)
+                    );
+                }
                 status.connected = true;
                 status.last_flush_ok = true;
                 status.last_flush_ms = now;
@@ -182,9 +203,13 @@ impl Core {
                 if status.last_flush_ok || status.last_error != error {
                     log::warn!("MongoDB write of batch {id} failed, retrying: {error}");
                 }
+                let now = unix_ms();
+                let (_, attempts) = self.failing.get_or_insert((now, 0));
+                *attempts += 1;
                 status.flush_errors += 1;
                 status.last_flush_ok = false;
                 status.last_error = error;
+                status.last_error_ms = now;
                 if unreachable {
                     status.connected = false;
                 }
@@ -196,10 +221,9 @@ impl Core {
         }
     }
 
-    fn update_status(&mut self, ks: &Keyspace, server: &mut Server) {
-        let status = &mut server.persistence;
-        status.backlog_keys = self.backlog_len();
-        status.in_flight_keys = self.in_flight.as_ref().map_or(0, |f| f.keys as u64);
+    fn update_status(&mut self, ks: &Keyspace) {
+        self.status.backlog_keys = self.backlog_len();
+        self.status.in_flight_keys = self.in_flight.as_ref().map_or(0, |f| f.keys as u64);
         let mut oldest = u64::MAX;
         if let Some(flight) = &self.in_flight {
             oldest = oldest.min(flight.since_ms);
@@ -210,16 +234,16 @@ impl Core {
         if let Some(since) = self.dirty_since_ms {
             oldest = oldest.min(since);
         }
-        status.oldest_unsaved_ms = if oldest == u64::MAX { 0 } else { oldest };
+        self.status.oldest_unsaved_ms = if oldest == u64::MAX { 0 } else { oldest };
         if oldest == u64::MAX && ks.pending_changes() == 0 && !self.force {
-            status.bgsave_in_progress = false;
+            self.status.bgsave_in_progress = false;
         }
     }
 
     /// Asks for the next take at once (BGSAVE).
-    pub fn request_force(&mut self, server: &mut Server) {
+    pub fn request_force(&mut self) {
         self.force = true;
-        server.persistence.bgsave_in_progress = true;
+        self.status.bgsave_in_progress = true;
     }
 
     /// Hands a batch to the writer if it is idle and one is due. Called before every sleep of
@@ -233,7 +257,7 @@ impl Core {
         if pending > 0 && self.dirty_since_ms.is_none() {
             self.dirty_since_ms = Some(now);
         }
-        self.drain(ks, server);
+        self.drain(ks);
         if self.in_flight.is_some() || self.writer_exited {
             return;
         }
@@ -243,7 +267,7 @@ impl Core {
         if self.backlog_is_empty() {
             if pending == 0 {
                 self.force = false;
-                self.update_status(ks, server);
+                self.update_status(ks);
                 return;
             }
             let dirty_since = self.dirty_since_ms.unwrap_or(now);
@@ -269,13 +293,13 @@ impl Core {
         }
         if batch.is_empty() {
             if let Some(take_ms) = completes_take {
-                server.persistence.last_save_unix = take_ms / 1000;
+                self.status.last_save_unix = take_ms / 1000;
             }
-            self.update_status(ks, server);
+            self.update_status(ks);
             return;
         }
         self.send(batch, since, completes_take);
-        self.update_status(ks, server);
+        self.update_status(ks);
     }
 
     fn request_wake(&mut self, due_ms: u64) {
@@ -458,7 +482,7 @@ impl Core {
                     log_meta_statement(db, &key, nops as u32, exp),
                 );
                 batch.keys += 1;
-                server.persistence.log_appends += 1;
+                self.status.log_appends += 1;
                 self.persisted.insert(
                     (db, key),
                     Persisted {
@@ -555,7 +579,7 @@ impl Core {
         );
         batch.keys += 1;
         if gen != 0 {
-            server.persistence.snapshots_written += 1;
+            self.status.snapshots_written += 1;
         }
         if let Some(old) = watched {
             for coll in [Coll::Chunks, Coll::Ops] {
@@ -628,10 +652,10 @@ impl Core {
                 }
                 let left = deadline.saturating_duration_since(Instant::now());
                 match self.from_writer.recv_timeout(left) {
-                    Ok(event) => self.handle(event, server),
+                    Ok(event) => self.handle(event),
                     Err(RecvTimeoutError::Timeout) => {
-                        self.update_status(ks, server);
-                        let last = &server.persistence.last_error;
+                        self.update_status(ks);
+                        let last = &self.status.last_error;
                         return Err(format!(
                             "MongoDB did not acknowledge every change within {} s{}",
                             timeout.as_secs(),
@@ -652,7 +676,7 @@ impl Core {
                 return Err("the MongoDB writer is not running".into());
             }
             if self.backlog_is_empty() && ks.pending_changes() == 0 {
-                self.update_status(ks, server);
+                self.update_status(ks);
                 return Ok(());
             }
             self.force = true;

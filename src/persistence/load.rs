@@ -5,10 +5,11 @@ use super::document::{
     StoredKey,
 };
 use super::handoff::Persisted;
+use super::reason::brief;
 use super::PersistenceError;
+use crate::clock::unix_ms;
 use crate::commands::Server;
 use crate::config::Config;
-use crate::network::unix_ms;
 use crate::store::{FastMap, FastSet, Key, Keyspace};
 use mongodb::bson::{doc, RawDocumentBuf};
 use mongodb::options::{ClientOptions, WriteConcern};
@@ -17,10 +18,17 @@ use std::time::{Duration, Instant};
 
 /// How long start-up keeps trying to reach MongoDB before giving up.
 pub const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
-/// Connection and server-selection limits, unless the URI sets its own: short enough that an
-/// outage is noticed and start-up retries a few times, long enough that a busy MongoDB (slow to
-/// answer the driver's heartbeats) is not taken for a lost one.
-const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The driver's connect timeout (also its heartbeats' socket timeout), unless the URI sets
+/// its own: long enough that a busy MongoDB, slow to answer, is not taken for a lost one.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long an operation waits for a reachable server, unless the URI sets its own. The
+/// driver learns within milliseconds that a server refuses connections, but an operation
+/// still waits this long before it fails: short, so that each start-up attempt is reported at
+/// once and the writer's first failed write tells INFO the connection is lost. A slow first
+/// handshake is not cut short by it: the same client keeps connecting across attempts.
+const SELECTION_TIMEOUT: Duration = Duration::from_secs(1);
+/// Start-up attempts are this far apart.
+const ATTEMPT_INTERVAL: Duration = Duration::from_secs(1);
 /// How often a large load logs its progress.
 const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 
@@ -55,13 +63,19 @@ pub fn redact(uri: &str) -> String {
     format!("{scheme}://{hosts}")
 }
 
-/// Parses the URI and reaches the server, retrying until [`STARTUP_TIMEOUT`].
-fn connect(uri: &str, target: &str) -> Result<(Client, Option<WriteConcern>), PersistenceError> {
+/// A client for the URI, and the write concern it sets, if any.
+type Opened = (Client, Option<WriteConcern>);
+
+/// Parses the URI and reaches the server, retrying until [`STARTUP_TIMEOUT`]. Each failed
+/// attempt is logged as soon as it fails, with the driver's reason in brief.
+fn connect(uri: &str, target: &str) -> Result<Opened, PersistenceError> {
     let started = Instant::now();
+    let mut opened = None;
     let mut attempt = 0u32;
     loop {
         attempt += 1;
-        let error = match try_connect(uri) {
+        let attempt_started = Instant::now();
+        let error = match reach(uri, &mut opened) {
             Ok(connected) => {
                 if attempt > 1 {
                     log::info!("MongoDB at {target} is reachable now (attempt {attempt})");
@@ -71,7 +85,7 @@ fn connect(uri: &str, target: &str) -> Result<(Client, Option<WriteConcern>), Pe
             Err(ConnectError::Invalid(message)) => {
                 return Err(PersistenceError::InvalidUri(message));
             }
-            Err(ConnectError::Unreachable(message)) => message,
+            Err(ConnectError::Unreachable(reason)) => reason,
         };
         let elapsed = started.elapsed();
         if elapsed >= STARTUP_TIMEOUT {
@@ -82,10 +96,11 @@ fn connect(uri: &str, target: &str) -> Result<(Client, Option<WriteConcern>), Pe
             });
         }
         log::warn!(
-            "MongoDB at {target} is not reachable (attempt {attempt}): {error}; retrying for up to {} s more",
+            "MongoDB at {target} is not reachable (attempt {attempt}): {error}; retrying for {} s more",
             (STARTUP_TIMEOUT - elapsed).as_secs()
         );
-        std::thread::sleep(Duration::from_secs(1).min(STARTUP_TIMEOUT - elapsed));
+        let pause = ATTEMPT_INTERVAL.saturating_sub(attempt_started.elapsed());
+        std::thread::sleep(pause.min(STARTUP_TIMEOUT - elapsed));
     }
 }
 
@@ -94,13 +109,30 @@ enum ConnectError {
     Unreachable(String),
 }
 
-fn try_connect(uri: &str) -> Result<(Client, Option<WriteConcern>), ConnectError> {
+/// One attempt: makes the client if there is none yet (kept in `opened` for the next attempt,
+/// so the driver's connecting goes on), then pings the server.
+fn reach(uri: &str, opened: &mut Option<Opened>) -> Result<Opened, ConnectError> {
+    let (client, write_concern) = match opened.take() {
+        Some(existing) => existing,
+        None => open(uri)?,
+    };
+    let ping = client.database("admin").run_command(doc! {"ping": 1}).run();
+    match ping {
+        Ok(_) => Ok((client, write_concern)),
+        Err(e) => {
+            *opened = Some((client, write_concern));
+            Err(ConnectError::Unreachable(brief(&e)))
+        }
+    }
+}
+
+/// Parses the URI (an SRV URI looks its hosts up) and makes a client, which connects in the
+/// background.
+fn open(uri: &str) -> Result<Opened, ConnectError> {
     let mut options = ClientOptions::parse(uri).run().map_err(|e| {
         use mongodb::error::ErrorKind;
         match *e.kind {
-            ErrorKind::DnsResolve { .. } | ErrorKind::Io(_) => {
-                ConnectError::Unreachable(e.to_string())
-            }
+            ErrorKind::DnsResolve { .. } | ErrorKind::Io(_) => ConnectError::Unreachable(brief(&e)),
             _ => ConnectError::Invalid(e.to_string()),
         }
     })?;
@@ -109,25 +141,20 @@ fn try_connect(uri: &str) -> Result<(Client, Option<WriteConcern>), ConnectError
         .get_or_insert_with(|| "reddish".to_string());
     options
         .server_selection_timeout
-        .get_or_insert(ATTEMPT_TIMEOUT);
-    options.connect_timeout.get_or_insert(ATTEMPT_TIMEOUT);
+        .get_or_insert(SELECTION_TIMEOUT);
+    options.connect_timeout.get_or_insert(CONNECT_TIMEOUT);
     let write_concern = options
         .write_concern
         .as_ref()
         .filter(|wc| wc.w.is_some() || wc.journal.is_some() || wc.w_timeout.is_some())
         .cloned();
     let client = Client::with_options(options).map_err(|e| ConnectError::Invalid(e.to_string()))?;
-    client
-        .database("admin")
-        .run_command(doc! {"ping": 1})
-        .run()
-        .map_err(|e| ConnectError::Unreachable(e.to_string()))?;
     Ok((client, write_concern))
 }
 
 /// A failure while reading, with its context.
-fn read_error(what: &str, e: impl std::fmt::Display) -> PersistenceError {
-    PersistenceError::Load(format!("{what}: {e}"))
+fn read_error(what: &str, e: mongodb::error::Error) -> PersistenceError {
+    PersistenceError::Load(format!("{what}: {}", brief(&e)))
 }
 
 /// Reads the documents of one generation in `coll` (`chunks` or `ops`), `count` of them, in
@@ -347,7 +374,10 @@ fn sweep_orphans(db: &Database, live: &FastSet<i64>, max_gen: &mut i64) -> usize
         {
             Ok(cursor) => cursor,
             Err(e) => {
-                log::warn!("could not look for stale documents in '{coll}': {e}");
+                log::warn!(
+                    "could not look for stale documents in '{coll}': {}",
+                    brief(&e)
+                );
                 continue;
             }
         };
@@ -370,7 +400,10 @@ fn sweep_orphans(db: &Database, live: &FastSet<i64>, max_gen: &mut i64) -> usize
                 .run();
             match result {
                 Ok(_) => removed += 1,
-                Err(e) => log::warn!("could not delete stale generation {gen} of '{coll}': {e}"),
+                Err(e) => log::warn!(
+                    "could not delete stale generation {gen} of '{coll}': {}",
+                    brief(&e)
+                ),
             }
         }
     }

@@ -2,11 +2,12 @@
 //!
 //! - [`load`] at start-up: connect (retrying up to [`load::STARTUP_TIMEOUT`]), read every key
 //!   into a new keyspace, drop the expired ones.
-//! - [`spawn`]: start the writer thread (it owns the client) and give the server its status,
-//!   its SAVE/BGSAVE handler and the journal.
-//! - [`Persistence`] plugs into the reactor as its [`LoopHooks`]: before each sleep it hands a
-//!   batch of changed keys to the writer when the writer is idle and a change has waited
-//!   `persist-interval-ms`; on wake it reads the writer's reports; on shutdown it flushes.
+//! - [`spawn`]: start the writer thread (it owns the client) and install into the server the
+//!   journal and the one handle ([`Persistence`]) through which the reactor thread reaches
+//!   persistence, without a lock: before each sleep it hands a batch of changed keys to the
+//!   writer when the writer is idle and a change has waited `persist-interval-ms`; on wake it
+//!   reads the writer's reports; it serves SAVE and BGSAVE, keeps the figures INFO shows, and
+//!   on shutdown it flushes.
 //!
 //! The document model and its reasons are in `docs/persistence.md`; [`document`] holds the
 //! encodings, [`handoff`] the reactor's side, [`writer`] the thread.
@@ -14,16 +15,17 @@
 pub mod document;
 mod handoff;
 mod load;
+mod reason;
 mod writer;
 
+use crate::clock::unix_ms;
 use crate::commands::journal::Journal;
-use crate::commands::persistence::{PersistenceStatus, Saver};
+use crate::commands::persistence::{Persistence, PersistenceStatus};
 use crate::commands::{Server, Shutdown};
 use crate::config::Config;
-use crate::network::{unix_ms, LoopHooks};
 use crate::store::Keyspace;
 use handoff::Core;
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use writer::{WakeSlot, Writer};
 
@@ -94,28 +96,20 @@ pub fn load(config: &Config) -> Result<Loaded, PersistenceError> {
     })
 }
 
-/// The persistence handle: the reactor's hooks. Dropping it does not stop the writer; the
-/// reactor's shutdown hook does.
-pub struct Persistence {
-    core: Arc<Mutex<Core>>,
+/// The persistence layer's one handle, installed into [`Server::persistence`]: the
+/// reactor's side of the write-behind (see [`handoff`]) and the way the writer wakes the
+/// reactor. Dropping it does not stop the writer; [`Persistence::shutdown`] does.
+struct WriteBehind {
+    core: Core,
     wake: WakeSlot,
 }
 
-fn lock(core: &Mutex<Core>) -> MutexGuard<'_, Core> {
-    // A panic while holding the lock cannot leave Core half-updated in a way that matters
-    // more than stopping persistence would.
-    core.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// Starts the writer thread and installs persistence into `server` (status, SAVE/BGSAVE,
-/// journal). `None` when persistence is off.
-pub fn spawn(
-    loaded: &mut Loaded,
-    server: &mut Server,
-) -> Result<Option<Persistence>, PersistenceError> {
+/// Starts the writer thread and installs persistence into `server` (the handle, the journal).
+/// Leaves `server` without persistence when it is off.
+pub fn spawn(loaded: &mut Loaded, server: &mut Server) -> Result<(), PersistenceError> {
     let Some(connected) = loaded.connected.take() else {
-        server.persistence = PersistenceStatus::default();
-        return Ok(None);
+        server.persistence = None;
+        return Ok(());
     };
     let (to_writer, from_reactor) = crossbeam_channel::bounded(64);
     let (to_reactor, from_writer) = crossbeam_channel::unbounded();
@@ -131,20 +125,7 @@ pub fn spawn(
         .name("mongodb-writer".into())
         .spawn(move || writer.run())
         .map_err(|e| PersistenceError::Thread(e.to_string()))?;
-    let mut core = Core::new(
-        to_writer,
-        from_writer,
-        connected.persisted,
-        connected.next_gen,
-    );
-    let mut journal = Journal::new();
-    for (db, key) in core.persisted_keys() {
-        journal.watch(*db, key);
-    }
-    journal.take_interval();
-    core.queue_deletions(connected.expired);
-    server.journal = Some(journal);
-    server.persistence = PersistenceStatus {
+    let status = PersistenceStatus {
         enabled: true,
         target: connected.target,
         database: connected.database,
@@ -155,32 +136,46 @@ pub fn spawn(
         last_save_unix: unix_ms() / 1000,
         ..Default::default()
     };
-    let core = Arc::new(Mutex::new(core));
-    server.saver = Some(Box::new(SaveHandle { core: core.clone() }));
+    let mut core = Core::new(
+        to_writer,
+        from_writer,
+        connected.persisted,
+        connected.next_gen,
+        status,
+    );
+    let mut journal = Journal::new();
+    for (db, key) in core.persisted_keys() {
+        journal.watch(*db, key);
+    }
+    journal.take_interval();
+    core.queue_deletions(connected.expired);
+    server.journal = Some(journal);
+    server.persistence = Some(Box::new(WriteBehind { core, wake }));
     // The client lives on in the writer's database handle.
     drop(connected.client);
-    Ok(Some(Persistence { core, wake }))
+    Ok(())
 }
 
-impl Persistence {
-    /// Gives the writer the way to wake the reactor (from the network layer's wake handle).
-    pub fn set_wake(&self, wake: impl Fn() + Send + Sync + 'static) {
-        let _ = self.wake.set(Box::new(wake));
+impl Persistence for WriteBehind {
+    fn status(&self) -> &PersistenceStatus {
+        self.core.status()
     }
-}
 
-impl LoopHooks for Persistence {
+    fn set_wake(&mut self, wake: Box<dyn Fn() + Send + Sync>) {
+        let _ = self.wake.set(wake);
+    }
+
     fn before_sleep(&mut self, ks: &mut Keyspace, server: &mut Server) {
-        lock(&self.core).pump(ks, server);
+        self.core.pump(ks, server);
     }
 
-    fn on_wake(&mut self, ks: &mut Keyspace, server: &mut Server) {
-        lock(&self.core).drain(ks, server);
+    fn on_wake(&mut self, ks: &mut Keyspace, _server: &mut Server) {
+        self.core.drain(ks);
     }
 
-    fn on_shutdown(&mut self, ks: &mut Keyspace, server: &mut Server, mode: Shutdown) {
-        let mut core = lock(&self.core);
-        core.drain(ks, server);
+    fn shutdown(&mut self, ks: &mut Keyspace, server: &mut Server, mode: Shutdown) {
+        let core = &mut self.core;
+        core.drain(ks);
         let unsaved = core.unsaved(ks);
         match mode {
             Shutdown::Save => {
@@ -203,27 +198,19 @@ impl LoopHooks for Persistence {
             }
         }
     }
-}
 
-/// SAVE and BGSAVE, served by the same state as the hooks.
-struct SaveHandle {
-    core: Arc<Mutex<Core>>,
-}
-
-impl Saver for SaveHandle {
     fn save(
         &mut self,
         ks: &mut Keyspace,
         server: &mut Server,
         timeout: Duration,
     ) -> Result<(), String> {
-        lock(&self.core).save_blocking(ks, server, timeout)
+        self.core.save_blocking(ks, server, timeout)
     }
 
-    fn bgsave(&mut self, ks: &mut Keyspace, server: &mut Server) -> Result<(), String> {
-        let mut core = lock(&self.core);
-        core.drain(ks, server);
-        core.request_force(server);
+    fn bgsave(&mut self, ks: &mut Keyspace, _server: &mut Server) -> Result<(), String> {
+        self.core.drain(ks);
+        self.core.request_force();
         Ok(())
     }
 }

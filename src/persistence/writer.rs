@@ -4,6 +4,7 @@
 //! to the reactor over a channel and wakes it.
 
 use super::document::Bson;
+use super::reason::{bounded, brief};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use mongodb::bson::{Document, RawDocumentBuf};
 use std::sync::{Arc, OnceLock};
@@ -398,7 +399,7 @@ impl Writer {
         let mut doc = Bson::new();
         doc.str(Some("_id"), "writer")
             .i64(Some("batch"), id as i64)
-            .i64(Some("at"), crate::network::unix_ms() as i64);
+            .i64(Some("at"), crate::clock::unix_ms() as i64);
         let doc = doc.finish();
         let mut stmt = Bson::new();
         stmt.begin_doc(Some("q")).str(Some("_id"), "writer").end();
@@ -429,22 +430,27 @@ impl Writer {
             .run()
             .map_err(|e| Failure::Other {
                 unreachable: is_unreachable(&e),
-                message: e.to_string(),
+                message: brief(&e),
             })?;
         check_reply(&reply)
     }
 }
 
+/// Codes of a server that is shutting down (InterruptedAtShutdown, ShutdownInProgress): it
+/// will not be reachable in a moment.
+const SHUTDOWN_CODES: [i32; 2] = [11600, 91];
+
 /// Connection-level errors, as opposed to the server refusing a command.
 fn is_unreachable(error: &mongodb::error::Error) -> bool {
     use mongodb::error::ErrorKind;
-    matches!(
-        *error.kind,
+    match &*error.kind {
         ErrorKind::Io(_)
-            | ErrorKind::ServerSelection { .. }
-            | ErrorKind::ConnectionPoolCleared { .. }
-            | ErrorKind::DnsResolve { .. }
-    )
+        | ErrorKind::ServerSelection { .. }
+        | ErrorKind::ConnectionPoolCleared { .. }
+        | ErrorKind::DnsResolve { .. } => true,
+        ErrorKind::Command(command) => SHUTDOWN_CODES.contains(&command.code),
+        _ => false,
+    }
 }
 
 /// Checks an `update`/`delete` reply for per-item and write-concern errors.
@@ -460,14 +466,14 @@ fn check_reply(reply: &Document) -> Result<(), Failure> {
             let text = first.get_str("errmsg").unwrap_or("no message");
             return Err(Failure::Item {
                 index,
-                message: format!("write error {code}: {text}"),
+                message: bounded(&format!("write error {code}: {text}")),
             });
         }
     }
     if let Ok(error) = reply.get_document("writeConcernError") {
         let text = error.get_str("errmsg").unwrap_or("no message");
         return Err(Failure::Other {
-            message: format!("write concern error: {text}"),
+            message: bounded(&format!("write concern error: {text}")),
             unreachable: false,
         });
     }
