@@ -8,7 +8,8 @@
 //! - [`commands`]: the command table, argument parsing and handlers;
 //! - [`protocol`]: bytes <-> requests and replies, no I/O;
 //! - [`store`]: the data and its operations, no I/O, threads or protocol;
-//! - [`config`]: settings from file, flags and CONFIG SET.
+//! - [`config`]: settings from file, flags and CONFIG SET;
+//! - [`number`]: integers and doubles read and written as Redis does, a leaf every layer uses.
 //!
 //! `main.rs` wires them together.
 
@@ -16,6 +17,7 @@ pub mod commands;
 pub mod config;
 pub mod memory;
 pub mod network;
+pub mod number;
 pub mod persistence;
 pub mod protocol;
 pub mod signals;

@@ -2,7 +2,7 @@
 //! Redis's error texts, so every handler checks its input the same way.
 
 use super::CmdError;
-use crate::store::string::{parse_f64, parse_i64};
+use crate::number::{parse_f64, parse_i64};
 
 /// The arguments of one command after its name (and subcommand).
 pub struct Args<'a> {

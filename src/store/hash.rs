@@ -15,7 +15,7 @@
 use super::keyspace::DbMut;
 use super::long_double::LongDouble;
 use super::set::{IndexedTable, TableEntry};
-use super::string::parse_i64;
+use crate::number::parse_i64;
 use super::value::Value;
 use super::{StoreError, StoreResult};
 use rand::Rng;

@@ -17,7 +17,7 @@
 //! ([`SetValue::pop_many`]).
 
 use super::keyspace::DbMut;
-use super::string::parse_i64;
+use crate::number::parse_i64;
 use super::value::Value;
 use super::{Hasher, StoreError, StoreResult};
 use hashbrown::HashTable;

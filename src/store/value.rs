@@ -95,7 +95,7 @@ impl Value {
             Value::Str(s, StrEncoding::Embstr) if s.len() <= 44 => "embstr",
             Value::Str(_, StrEncoding::Embstr | StrEncoding::Raw) => "raw",
             Value::Str(s, StrEncoding::Auto) => {
-                if s.len() <= 20 && crate::store::string::parse_i64(s).is_some() {
+                if s.len() <= 20 && crate::number::parse_i64(s).is_some() {
                     "int"
                 } else if s.len() <= 44 {
                     "embstr"

@@ -242,7 +242,7 @@ impl ZSetValue {
             // In range and integral, so the conversion is exact.
             out.push_str(itoa::Buffer::new().format(score as i64));
         } else {
-            crate::protocol::encode::format_double(score, out);
+            crate::number::format_double(score, out);
         }
     }
 
