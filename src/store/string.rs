@@ -4,7 +4,7 @@ use super::keyspace::DbMut;
 use crate::number::parse_i64;
 use super::long_double::LongDouble;
 use super::value::{StrEncoding, Value};
-use super::{ShortBytes, StoreError, StoreResult, MAX_STRING_LEN};
+use super::{index_range, ShortBytes, StopBeforeFirst, StoreError, StoreResult, MAX_STRING_LEN};
 
 /// SET's NX / XX condition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -366,22 +366,15 @@ impl DbMut<'_> {
         }
     }
 
-    /// GETRANGE with Redis's index rules, which differ from LRANGE's: a negative end still
-    /// inside the string's left edge clamps to the first byte. O(len(result)).
+    /// GETRANGE with Redis's index rules, which differ from LRANGE's: a negative end reaching
+    /// before the first byte clamps to it. O(len(result)).
     pub fn get_range(&mut self, key: &[u8], start: i64, end: i64) -> StoreResult<Vec<u8>> {
         let Some(s) = self.get_string(key)? else {
             return Ok(Vec::new());
         };
-        let len = s.len() as i64;
-        if len == 0 || (start < 0 && end < 0 && start > end) {
-            return Ok(Vec::new());
-        }
-        let start = if start < 0 { len + start } else { start }.max(0);
-        let end = if end < 0 { len + end } else { end }.clamp(0, len - 1);
-        if start > end {
-            return Ok(Vec::new());
-        }
-        Ok(s[start as usize..=end as usize].to_vec())
+        Ok(index_range(start, end, s.len(), StopBeforeFirst::First)
+            .and_then(|bytes| s.get(bytes))
+            .map_or_else(Vec::new, <[u8]>::to_vec))
     }
 
     /// SETRANGE: overwrite from `offset`, zero-padding; returns the new length. A missing key

@@ -40,6 +40,7 @@ use hashbrown::HashTable;
 use rand::Rng;
 
 use super::ostree::{self, NodeId, OsTree, Removed};
+use super::{index_range, StopBeforeFirst};
 
 /// Errors of sorted-set operations and argument parsing. `Display` gives
 /// Redis's exact message; the reply is `-ERR <message>`.
@@ -413,25 +414,6 @@ pub fn parse_lex_bound(arg: &[u8]) -> Result<LexBound, ZSetError> {
     }
 }
 
-/// Turns Redis-style `start`/`stop` indexes (inclusive, negative counting
-/// from the end) into forward ranks, as ZRANGE and ZREMRANGEBYRANK do;
-/// `None` when the range is empty. O(1).
-pub fn normalize_rank_range(start: i64, stop: i64, len: usize) -> Option<Range<usize>> {
-    let len = i64::try_from(len).ok()?;
-    let start = if start < 0 {
-        (len + start).max(0)
-    } else {
-        start
-    };
-    let stop = if stop < 0 { len + stop } else { stop };
-    if start > stop || start >= len {
-        return None;
-    }
-    let stop = stop.min(len - 1);
-    // Both are within 0..len here.
-    Some(start as usize..stop as usize + 1)
-}
-
 // ---------------------------------------------------------------------------
 // The sorted set
 // ---------------------------------------------------------------------------
@@ -793,7 +775,7 @@ impl SortedSet {
     /// down and the items come in descending order (ZREVRANGE). O(log n + k).
     pub fn range_by_rank(&self, start: i64, stop: i64, rev: bool) -> RangeIter<'_> {
         let len = self.len();
-        let (ranks, direction) = match normalize_rank_range(start, stop, len) {
+        let (ranks, direction) = match index_range(start, stop, len, StopBeforeFirst::Empty) {
             None => (0..0, Direction::Forward),
             Some(r) if rev => (len - r.end..len - r.start, Direction::Backward),
             Some(r) => (r, Direction::Forward),
@@ -895,7 +877,7 @@ impl SortedSet {
     /// Removes the members of Redis-style index range `start..=stop`
     /// (ZREMRANGEBYRANK); returns how many. O(k log n).
     pub fn remove_range_by_rank(&mut self, start: i64, stop: i64) -> usize {
-        match normalize_rank_range(start, stop, self.len()) {
+        match index_range(start, stop, self.len(), StopBeforeFirst::Empty) {
             Some(ranks) => self.remove_ranks(ranks),
             None => 0,
         }
@@ -1357,18 +1339,6 @@ mod tests {
     }
 
     #[test]
-    fn rank_ranges_normalize_like_zrange() {
-        assert_eq!(normalize_rank_range(0, -1, 5), Some(0..5));
-        assert_eq!(normalize_rank_range(-2, -1, 5), Some(3..5));
-        assert_eq!(normalize_rank_range(-100, 100, 5), Some(0..5));
-        assert_eq!(normalize_rank_range(3, 1, 5), None);
-        assert_eq!(normalize_rank_range(5, 10, 5), None);
-        assert_eq!(normalize_rank_range(0, -6, 5), None);
-        assert_eq!(normalize_rank_range(0, 0, 0), None);
-        assert_eq!(normalize_rank_range(i64::MIN, i64::MAX, 3), Some(0..3));
-    }
-
-    #[test]
     fn insert_update_remove_and_ranks() {
         let mut z = SortedSet::new();
         assert_eq!(z.insert(b"b", 2.0), Ok(None));
@@ -1776,7 +1746,7 @@ mod tests {
                     }
                 }
                 Op::RankRange(a, b, rev) => {
-                    let mut expected = match normalize_rank_range(a, b, m.entries.len()) {
+                    let mut expected = match index_range(a, b, m.entries.len(), StopBeforeFirst::Empty) {
                         None => Vec::new(),
                         Some(r) if rev => {
                             let mut v: Vec<_> = m.entries.iter().rev().cloned().collect();
@@ -1826,7 +1796,7 @@ mod tests {
                     prop_assert_eq!(z.remove_range_by_lex(&min, &max), m.remove_run(run));
                 }
                 Op::RemoveByRank(a, b) => {
-                    let run = normalize_rank_range(a, b, m.entries.len()).unwrap_or(0..0);
+                    let run = index_range(a, b, m.entries.len(), StopBeforeFirst::Empty).unwrap_or(0..0);
                     prop_assert_eq!(z.remove_range_by_rank(a, b), m.remove_run(run));
                 }
                 Op::PopMin(n) => {
