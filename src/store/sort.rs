@@ -15,7 +15,7 @@
 
 use super::keyspace::DbMut;
 use super::value::Value;
-use super::zset::parse_float_prefix;
+use crate::number::parse_float_prefix;
 use super::{ShortBytes, StoreError, StoreResult};
 use std::cmp::Ordering;
 
