@@ -15,10 +15,10 @@ pub mod pile;
 pub mod pubsub;
 pub mod set;
 pub mod sort;
+pub mod sorted_set;
 pub mod string;
 pub mod tree;
 pub mod value;
-pub mod zset;
 pub mod zset_ops;
 
 pub use keyspace::{Db, DbMut, Key, KeyEvent, KeyEventKind, Keyspace, KeyspaceStats};

@@ -26,7 +26,7 @@ use rand::Rng;
 
 use super::keyspace::DbMut;
 use super::value::Value;
-use super::zset::{LexBound, RangeIter, ScoreBound, SortedSet, ZSetError};
+use super::sorted_set::{LexBound, RangeIter, ScoreBound, SortedSet, ZSetError};
 use super::{FastMap, StoreError, StoreResult};
 
 /// An owned (member, score) pair.

@@ -1,4 +1,5 @@
-//! `SortedSet`: the value behind ZADD, ZRANGE and the other Z* commands.
+//! `SortedSet`: the hand-written structure inside a sorted set value ([`super::zset_ops`] holds
+//! the value and its keyspace operations), with the parsing of scores and score/lex bounds.
 //!
 //! Members are binary-safe byte strings with `f64` scores, ordered by score
 //! and then by member bytes, exactly as Redis orders them. Two structures hold
