@@ -19,7 +19,7 @@ pub mod sorted_set;
 pub mod string;
 pub mod tree;
 pub mod value;
-pub mod zset_ops;
+pub mod zset;
 
 pub use keyspace::{Db, DbMut, Key, KeyEvent, KeyEventKind, Keyspace, KeyspaceStats};
 pub use value::Value;

@@ -1,4 +1,4 @@
-//! `SortedSet`: the hand-written structure inside a sorted set value ([`super::zset_ops`] holds
+//! `SortedSet`: the hand-written structure inside a sorted set value ([`super::zset`] holds
 //! the value and its keyspace operations), with the parsing of scores and score/lex bounds.
 //!
 //! Members are binary-safe byte strings with `f64` scores, ordered by score

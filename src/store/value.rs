@@ -6,7 +6,7 @@ use super::list::ListValue;
 use super::pile::{QueueValue, StackValue};
 use super::set::SetValue;
 use super::tree::TreeValue;
-use super::zset_ops::ZSetValue;
+use super::zset::ZSetValue;
 use super::ShortBytes;
 
 /// How OBJECT ENCODING names a string: Redis decides when the value is written (SET tries
