@@ -81,7 +81,6 @@ fn trim_fraction(text: &str) -> &str {
     }
 }
 
-
 /// The result of [`parse_float_prefix`].
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct FloatPrefix {
@@ -370,5 +369,4 @@ mod tests {
         assert!(!parse_float_prefix(b"0.0e-999").out_of_range);
         assert!(parse_float_prefix(b"0.1e-999").out_of_range);
     }
-
 }

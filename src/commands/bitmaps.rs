@@ -8,8 +8,8 @@
 use super::args::is_keyword;
 use super::{Args, CmdError, CmdResult, Ctx};
 use crate::config::KeyspaceEvents;
-use crate::store::bitmap::{BitOp, BitRange, FieldOp, FieldType, Overflow, RangeUnit};
 use crate::number::parse_i64;
+use crate::store::bitmap::{BitOp, BitRange, FieldOp, FieldType, Overflow, RangeUnit};
 
 const BAD_OFFSET: &str = "ERR bit offset is not an integer or out of range";
 const BAD_BIT: &str = "ERR bit is not an integer or out of range";

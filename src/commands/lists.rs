@@ -7,7 +7,7 @@ use super::blocking::{self, TimeoutReply};
 use super::{Args, CmdError, CmdResult, Ctx};
 use crate::config::KeyspaceEvents;
 use crate::protocol::ReplyBuf;
-use crate::store::list::{End, Inserted, ListValue, Moved, PositionQuery, Popped, PoppedFrom};
+use crate::store::list::{End, Inserted, ListValue, Moved, Popped, PoppedFrom, PositionQuery};
 
 /// Redis's event name for a push at `end`.
 fn push_event(end: End) -> &'static str {

@@ -15,9 +15,9 @@
 use super::keyspace::DbMut;
 use super::long_double::LongDouble;
 use super::set::{IndexedTable, TableEntry};
-use crate::number::parse_i64;
 use super::value::Value;
 use super::{StoreError, StoreResult};
+use crate::number::parse_i64;
 use rand::Rng;
 use std::fmt;
 

@@ -17,9 +17,9 @@
 //! ([`SetValue::pop_many`]).
 
 use super::keyspace::DbMut;
-use crate::number::parse_i64;
 use super::value::Value;
 use super::{Hasher, StoreError, StoreResult};
+use crate::number::parse_i64;
 use hashbrown::HashTable;
 use rand::Rng;
 use std::fmt;

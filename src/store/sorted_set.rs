@@ -1514,14 +1514,15 @@ mod tests {
                     }
                 }
                 Op::RankRange(a, b, rev) => {
-                    let mut expected = match index_range(a, b, m.entries.len(), StopBeforeFirst::Empty) {
-                        None => Vec::new(),
-                        Some(r) if rev => {
-                            let mut v: Vec<_> = m.entries.iter().rev().cloned().collect();
-                            v.drain(r).collect()
-                        }
-                        Some(r) => m.entries[r].to_vec(),
-                    };
+                    let mut expected =
+                        match index_range(a, b, m.entries.len(), StopBeforeFirst::Empty) {
+                            None => Vec::new(),
+                            Some(r) if rev => {
+                                let mut v: Vec<_> = m.entries.iter().rev().cloned().collect();
+                                v.drain(r).collect()
+                            }
+                            Some(r) => m.entries[r].to_vec(),
+                        };
                     if rev {
                         expected.sort_by(|x, y| cmp_score(y.1, x.1).then_with(|| y.0.cmp(&x.0)));
                     }
@@ -1564,7 +1565,8 @@ mod tests {
                     prop_assert_eq!(z.remove_range_by_lex(&min, &max), m.remove_run(run));
                 }
                 Op::RemoveByRank(a, b) => {
-                    let run = index_range(a, b, m.entries.len(), StopBeforeFirst::Empty).unwrap_or(0..0);
+                    let run =
+                        index_range(a, b, m.entries.len(), StopBeforeFirst::Empty).unwrap_or(0..0);
                     prop_assert_eq!(z.remove_range_by_rank(a, b), m.remove_run(run));
                 }
                 Op::PopMin(n) => {

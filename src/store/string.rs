@@ -1,10 +1,10 @@
 //! String values: the operations behind GET, SET, INCR, APPEND, GETRANGE and friends.
 
 use super::keyspace::DbMut;
-use crate::number::parse_i64;
 use super::long_double::LongDouble;
 use super::value::{StrEncoding, Value};
 use super::{index_range, ShortBytes, StopBeforeFirst, StoreError, StoreResult, MAX_STRING_LEN};
+use crate::number::parse_i64;
 
 /// SET's NX / XX condition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

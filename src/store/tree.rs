@@ -29,8 +29,8 @@ use std::ops::Range;
 
 use super::keyspace::DbMut;
 use super::ostree::{self, OsTree, TraversalOrder};
-use super::value::Value;
 use super::sorted_set::{parse_lex_bound, parse_score, parse_score_bound, LexBound};
+use super::value::Value;
 use super::StoreResult;
 
 /// How a tree orders its keys.

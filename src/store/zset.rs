@@ -25,8 +25,8 @@ use std::cmp::Ordering;
 use rand::Rng;
 
 use super::keyspace::DbMut;
-use super::value::Value;
 use super::sorted_set::{LexBound, RangeIter, ScoreBound, SortedSet, ZSetError};
+use super::value::Value;
 use super::{FastMap, StoreError, StoreResult};
 
 /// An owned (member, score) pair.
