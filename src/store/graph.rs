@@ -798,14 +798,7 @@ impl DbMut<'_> {
     /// GRAPH.DELNODE: removes the nodes present and every edge touching them; returns how
     /// many nodes were removed. O(sum of their degrees) amortized.
     pub fn graph_del_nodes(&mut self, key: &[u8], names: &[&[u8]]) -> StoreResult<usize> {
-        let Some(graph) = self.write_typed(key, Value::as_graph_mut)? else {
-            return Ok(0);
-        };
-        let removed = names.iter().filter(|name| graph.del_node(name)).count();
-        if removed > 0 {
-            self.after_write(key);
-        }
-        Ok(removed)
+        self.remove_each(key, Value::as_graph_mut, names, GraphValue::del_node)
     }
 
     /// GRAPH.ADDEDGE: adds the edge (creating missing nodes, and the graph) or updates its
