@@ -46,6 +46,12 @@ pub fn parse_f64(text: &[u8]) -> Option<f64> {
     (!value.is_nan()).then_some(value)
 }
 
+/// Total order on numbers that are never NaN (scores, numeric TREE keys); `-0.0 == 0.0`, as
+/// in Redis.
+pub fn cmp_non_nan(a: f64, b: f64) -> std::cmp::Ordering {
+    a.partial_cmp(&b).unwrap_or(std::cmp::Ordering::Equal)
+}
+
 /// Formats a double as C's `%.17g` (what Redis 7.0 replies for scores), with `inf`/`-inf`.
 pub fn format_double(value: f64, out: &mut String) {
     if value.is_nan() {
@@ -104,17 +110,7 @@ pub fn parse_float_prefix(input: &[u8]) -> FloatPrefix {
         .iter()
         .position(|&b| !is_c_space(b))
         .unwrap_or(input.len());
-    let negative = match input.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
+    let negative = take_sign(input, &mut i);
     let rest = &input[i..];
     let parsed = if starts_with_ignore_case(rest, b"infinity") {
         Some((f64::INFINITY, 8, false))
@@ -158,6 +154,21 @@ fn nan_len(s: &[u8]) -> usize {
         }
     }
     3
+}
+
+/// Reads an optional `+` or `-` at `s[*at]`, stepping past it; true for `-`.
+fn take_sign(s: &[u8], at: &mut usize) -> bool {
+    match s.get(*at) {
+        Some(b'-') => {
+            *at += 1;
+            true
+        }
+        Some(b'+') => {
+            *at += 1;
+            false
+        }
+        _ => false,
+    }
 }
 
 /// C's `isspace` in the "C" locale.
@@ -249,17 +260,7 @@ fn parse_hex_float(s: &[u8]) -> Option<(f64, usize, bool)> {
     }
     if matches!(s.get(i), Some(b'p' | b'P')) {
         let mut j = i + 1;
-        let negative = match s.get(j) {
-            Some(b'-') => {
-                j += 1;
-                true
-            }
-            Some(b'+') => {
-                j += 1;
-                false
-            }
-            _ => false,
-        };
+        let negative = take_sign(s, &mut j);
         let exp_digits = s[j..].iter().take_while(|b| b.is_ascii_digit()).count();
         if exp_digits > 0 {
             let p = s[j..j + exp_digits]

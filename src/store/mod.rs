@@ -2,6 +2,27 @@
 //! operations per type. Pure: no sockets, threads, database or protocol; time comes in from
 //! the caller ([`Keyspace::set_clock`]), and clients are known only by id.
 
+/// Implements `PartialEq`, `Eq` and `PartialOrd` from a type's own `Ord`, for keys ordered
+/// otherwise than field by field, so that equality always agrees with the order.
+macro_rules! order_by_cmp {
+    ($($t:ty),+ $(,)?) => {$(
+        impl PartialEq for $t {
+            fn eq(&self, other: &Self) -> bool {
+                self.cmp(other) == std::cmp::Ordering::Equal
+            }
+        }
+
+        impl Eq for $t {}
+
+        impl PartialOrd for $t {
+            fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+                Some(self.cmp(other))
+            }
+        }
+    )+};
+}
+pub(crate) use order_by_cmp;
+
 pub mod bitmap;
 pub mod footprint;
 pub mod glob;

@@ -42,7 +42,7 @@ use rand::Rng;
 
 use super::ostree::{self, NodeId, OsTree, Removed};
 use super::{index_range, StopBeforeFirst};
-use crate::number::{is_c_space, parse_float_prefix};
+use crate::number::{cmp_non_nan, is_c_space, parse_float_prefix};
 
 /// Errors of sorted-set operations and argument parsing. `Display` gives
 /// Redis's exact message; the reply is `-ERR <message>`.
@@ -215,11 +215,6 @@ pub fn parse_lex_bound(arg: &[u8]) -> Result<LexBound, ZSetError> {
 // The sorted set
 // ---------------------------------------------------------------------------
 
-/// Total order on scores that are never NaN; `-0.0 == 0.0` as in Redis.
-fn cmp_score(a: f64, b: f64) -> Ordering {
-    a.partial_cmp(&b).unwrap_or(Ordering::Equal)
-}
-
 /// Longest member stored inside the tree node rather than in its own heap
 /// block: the largest that keeps `MemberBytes` at 24 bytes.
 const INLINE_MEMBER_MAX: usize = 22;
@@ -295,23 +290,11 @@ struct ZKey {
 impl ZKey {
     /// Orders this key against (score, member) without building a key.
     fn cmp_parts(&self, score: f64, member: &[u8]) -> Ordering {
-        cmp_score(self.score, score).then_with(|| (*self.member).cmp(member))
+        cmp_non_nan(self.score, score).then_with(|| (*self.member).cmp(member))
     }
 }
 
-impl PartialEq for ZKey {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for ZKey {}
-
-impl PartialOrd for ZKey {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
+super::order_by_cmp!(ZKey);
 
 impl Ord for ZKey {
     fn cmp(&self, other: &Self) -> Ordering {
@@ -1293,7 +1276,7 @@ mod tests {
     impl Model {
         fn sort(&mut self) {
             self.entries
-                .sort_by(|a, b| cmp_score(a.1, b.1).then_with(|| a.0.cmp(&b.0)));
+                .sort_by(|a, b| cmp_non_nan(a.1, b.1).then_with(|| a.0.cmp(&b.0)));
         }
         fn pos(&self, m: &[u8]) -> Option<usize> {
             self.entries.iter().position(|(x, _)| x == m)
@@ -1524,7 +1507,7 @@ mod tests {
                             Some(r) => m.entries[r].to_vec(),
                         };
                     if rev {
-                        expected.sort_by(|x, y| cmp_score(y.1, x.1).then_with(|| y.0.cmp(&x.0)));
+                        expected.sort_by(|x, y| cmp_non_nan(y.1, x.1).then_with(|| y.0.cmp(&x.0)));
                     }
                     prop_assert_eq!(owned(z.range_by_rank(a, b, rev)), expected);
                 }

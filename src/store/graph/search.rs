@@ -55,19 +55,7 @@ impl Ord for Candidate<'_> {
     }
 }
 
-impl PartialOrd for Candidate<'_> {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for Candidate<'_> {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for Candidate<'_> {}
+crate::store::order_by_cmp!(Candidate<'_>);
 
 /// Marks `index` in `seen`; true if it was not marked before. An index out of range (impossible
 /// while the invariants hold) counts as already seen, so traversals stay bounded.
