@@ -1338,6 +1338,73 @@ mod tests {
         assert!(list.is_empty());
     }
 
+    #[test]
+    fn redis_indexes_read_write_and_search() {
+        let mut list = list_of(&["a", "b", "a", "c", "a"]);
+        assert_eq!(list.at(-1), Some(&b"a"[..]));
+        assert_eq!(list.at(5), None);
+        assert!(list.set_at(-2, b"z"));
+        assert!(!list.set_at(-6, b"z"));
+        assert_eq!(list.slice(1, -2).collect::<Vec<_>>(), [b"b", b"a", b"z"]);
+        assert_eq!(list.slice(0, -6).count(), 0);
+        let query = |rank, count, max_len| PositionQuery {
+            rank,
+            count,
+            max_len,
+        };
+        assert_eq!(list.positions(b"a", query(1, None, 0)), [0]);
+        assert_eq!(list.positions(b"a", query(-1, Some(0), 0)), [4, 2, 0]);
+        assert_eq!(list.positions(b"a", query(2, Some(1), 0)), [2]);
+        assert_eq!(list.positions(b"a", query(1, Some(0), 2)), [0]);
+        assert_eq!(list.positions(b"a", query(i64::MIN, Some(1), 0)), [4, 2, 0]);
+        list.trim(1, -2);
+        assert_eq!(contents(&list), [b"b", b"a", b"z"]);
+        list.trim(3, 1);
+        assert!(list.is_empty());
+    }
+
+    #[test]
+    fn keyspace_operations_report_what_they_did() {
+        use crate::store::Keyspace;
+        let mut ks = Keyspace::new(1);
+        let mut db = ks.db(0);
+        let (l, d): (&[u8], &[u8]) = (b"l", b"d");
+        assert_eq!(
+            db.list_push(l, &[b"a", b"b", b"c"], End::Back, true),
+            Ok(None)
+        );
+        assert_eq!(
+            db.list_push(l, &[b"a", b"b", b"c"], End::Back, false),
+            Ok(Some(3))
+        );
+        let served = db.list_pop_first(&[d, l], End::Front, 2).unwrap().unwrap();
+        assert_eq!(served.key, l);
+        assert_eq!(served.popped.elements, [b"a", b"b"]);
+        assert!(!served.popped.emptied);
+        // A one-element list rotated onto itself is never deleted on the way.
+        let moved = db.list_move(l, l, End::Front, End::Back).unwrap().unwrap();
+        assert_eq!(
+            (moved.element.as_slice(), moved.source_emptied),
+            (&b"c"[..], false)
+        );
+        assert!(db.exists(l));
+        let moved = db.list_move(l, d, End::Back, End::Front).unwrap().unwrap();
+        assert!(moved.source_emptied);
+        assert!(!db.exists(l));
+        assert_eq!(db.list_move(l, d, End::Back, End::Front), Ok(None));
+        assert_eq!(db.list_set(d, b"x", b"v"), Err(StoreError::NotInteger));
+        assert_eq!(db.list_set(d, b"1", b"v"), Err(StoreError::IndexOutOfRange));
+        assert_eq!(db.list_set(l, b"x", b"v"), Err(StoreError::NoSuchKey));
+        assert_eq!(db.list_insert(d, b"c", b"x", true), Ok(Inserted::Len(2)));
+        assert_eq!(db.list_insert(d, b"q", b"x", true), Ok(Inserted::NoPivot));
+        let removed = db.list_remove(d, -1, b"x").unwrap();
+        assert_eq!((removed.count, removed.emptied), (1, false));
+        let popped = db.list_pop(d, End::Back, 0).unwrap().unwrap();
+        assert!(popped.elements.is_empty());
+        assert_eq!(db.list_trim(d, 1, 0), Ok(Some(true)));
+        assert_eq!(db.list_trim(d, 1, 0), Ok(None));
+    }
+
     /// An element drawn from a small pool (so searches hit), with sizes on both sides of the
     /// varint widths and of the chunk size.
     fn random_elem(rng: &mut SmallRng, small_only: bool) -> Vec<u8> {
