@@ -70,10 +70,7 @@ fn notify_pop(ctx: &mut Ctx, key: &[u8], popped: &Popped) {
 fn push_generic(ctx: &mut Ctx, args: &mut Args, end: End, only_if_exists: bool) -> CmdResult {
     let key = args.bytes()?;
     let elems = args.rest();
-    let pushed = ctx
-        .ks
-        .db(ctx.client.db)
-        .list_push(key, elems, end, only_if_exists)?;
+    let pushed = ctx.db().list_push(key, elems, end, only_if_exists)?;
     match pushed {
         Some(len) => {
             ctx.out.int(len as i64);
@@ -116,10 +113,7 @@ fn pop_generic(ctx: &mut Ctx, args: &mut Args, end: End) -> CmdResult {
         )?),
         None => None,
     };
-    let popped = ctx
-        .ks
-        .db(ctx.client.db)
-        .list_pop(key, end, count.unwrap_or(1))?;
+    let popped = ctx.db().list_pop(key, end, count.unwrap_or(1))?;
     let Some(popped) = popped else {
         match count {
             Some(_) => ctx.out.null_array(),
@@ -150,11 +144,7 @@ pub fn rpop(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 
 pub fn llen(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let key = args.bytes()?;
-    let len = ctx
-        .ks
-        .db(ctx.client.db)
-        .list_value(key)?
-        .map_or(0, ListValue::len);
+    let len = ctx.db().list_value(key)?.map_or(0, ListValue::len);
     ctx.out.int(len as i64);
     Ok(())
 }
@@ -193,7 +183,7 @@ pub fn lindex(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 
 pub fn lset(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let (key, index, elem) = (args.bytes()?, args.bytes()?, args.bytes()?);
-    ctx.ks.db(ctx.client.db).list_set(key, index, elem)?;
+    ctx.db().list_set(key, index, elem)?;
     ctx.out.ok();
     ctx.notify(KeyspaceEvents::LIST, "lset", key);
     Ok(())
@@ -209,10 +199,7 @@ pub fn linsert(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     } else {
         return Err(CmdError::Syntax);
     };
-    let inserted = ctx
-        .ks
-        .db(ctx.client.db)
-        .list_insert(key, pivot, elem, after)?;
+    let inserted = ctx.db().list_insert(key, pivot, elem, after)?;
     match inserted {
         Inserted::NoList => ctx.out.int(0),
         Inserted::NoPivot => ctx.out.int(-1),
@@ -228,7 +215,7 @@ pub fn lrem(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let key = args.bytes()?;
     let count = args.int()?;
     let elem = args.bytes()?;
-    let removed = ctx.ks.db(ctx.client.db).list_remove(key, count, elem)?;
+    let removed = ctx.db().list_remove(key, count, elem)?;
     ctx.out.int(removed.count as i64);
     if removed.count > 0 {
         notify_removal(ctx, "lrem", key, removed.emptied);
@@ -239,7 +226,7 @@ pub fn lrem(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 pub fn ltrim(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let key = args.bytes()?;
     let (start, stop) = (args.int()?, args.int()?);
-    let trimmed = ctx.ks.db(ctx.client.db).list_trim(key, start, stop)?;
+    let trimmed = ctx.db().list_trim(key, start, stop)?;
     ctx.out.ok();
     // Redis reports `ltrim` on every existing list, whether or not anything was cut.
     if let Some(emptied) = trimmed {
@@ -280,8 +267,7 @@ pub fn lpos(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     }
     // A missing list has no matches.
     let found = ctx
-        .ks
-        .db(ctx.client.db)
+        .db()
         .list_value(key)?
         .map_or_else(Vec::new, |list| list.positions(elem, query));
     match query.count {
@@ -308,7 +294,7 @@ fn move_element(
     from: End,
     to: End,
 ) -> Result<Option<Moved>, CmdError> {
-    let Some(moved) = ctx.ks.db(ctx.client.db).list_move(src, dst, from, to)? else {
+    let Some(moved) = ctx.db().list_move(src, dst, from, to)? else {
         return Ok(None);
     };
     ctx.out.bulk(&moved.element);
@@ -358,7 +344,7 @@ fn pop_first_nonempty<'k>(
         MultiPopReply::KeyAndElement => 1,
         MultiPopReply::KeyAndElements(count) => count,
     };
-    let Some(served) = ctx.ks.db(ctx.client.db).list_pop_first(keys, end, count)? else {
+    let Some(served) = ctx.db().list_pop_first(keys, end, count)? else {
         return Ok(None);
     };
     ctx.out.array(2);
