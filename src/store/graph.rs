@@ -983,12 +983,18 @@ mod tests {
         assert_eq!(entries, expected);
     }
 
-    pub(super) fn undirected_triangle() -> GraphValue {
-        let mut g = GraphValue::new(false);
-        g.add_edge(b"a", b"b", 1.0).unwrap();
-        g.add_edge(b"b", b"c", 2.0).unwrap();
-        g.add_edge(b"c", b"a", 3.0).unwrap();
+    /// A graph with these edges (and their end nodes).
+    pub(super) fn graph_of(directed: bool, edges: &[(&str, &str, f64)]) -> GraphValue {
+        let mut g = GraphValue::new(directed);
+        for (from, to, weight) in edges {
+            let added = g.add_edge(from.as_bytes(), to.as_bytes(), *weight);
+            assert!(added.is_ok(), "{from} -> {to}: {added:?}");
+        }
         g
+    }
+
+    pub(super) fn undirected_triangle() -> GraphValue {
+        graph_of(false, &[("a", "b", 1.0), ("b", "c", 2.0), ("c", "a", 3.0)])
     }
 
     #[test]
@@ -1004,12 +1010,16 @@ mod tests {
 
     #[test]
     fn del_node_removes_its_edges_and_keeps_others() {
-        let mut g = GraphValue::new(true);
-        g.add_edge(b"a", b"b", 1.0).unwrap();
-        g.add_edge(b"b", b"c", 2.0).unwrap();
-        g.add_edge(b"c", b"b", 3.0).unwrap();
-        g.add_edge(b"b", b"b", 4.0).unwrap();
-        g.add_edge(b"a", b"c", 5.0).unwrap();
+        let mut g = graph_of(
+            true,
+            &[
+                ("a", "b", 1.0),
+                ("b", "c", 2.0),
+                ("c", "b", 3.0),
+                ("b", "b", 4.0),
+                ("a", "c", 5.0),
+            ],
+        );
         assert!(g.del_node(b"b"));
         assert!(!g.del_node(b"b"));
         check_invariants(&g);
@@ -1102,12 +1112,16 @@ mod tests {
 
     #[test]
     fn neighbors_and_degree_directed() {
-        let mut g = GraphValue::new(true);
-        g.add_edge(b"x", b"c", 1.0).unwrap();
-        g.add_edge(b"x", b"a", 2.0).unwrap();
-        g.add_edge(b"a", b"x", 3.0).unwrap();
-        g.add_edge(b"b", b"x", 4.0).unwrap();
-        g.add_edge(b"x", b"x", 5.0).unwrap();
+        let g = graph_of(
+            true,
+            &[
+                ("x", "c", 1.0),
+                ("x", "a", 2.0),
+                ("a", "x", 3.0),
+                ("b", "x", 4.0),
+                ("x", "x", 5.0),
+            ],
+        );
         let out = g.neighbors(b"x", Direction::Out).unwrap();
         assert_eq!(out, vec![(&b"a"[..], 2.0), (b"c", 1.0), (b"x", 5.0)]);
         let inc = g.neighbors(b"x", Direction::In).unwrap();
@@ -1186,9 +1200,7 @@ mod tests {
 
     #[test]
     fn from_parts_round_trip() {
-        let mut g = GraphValue::new(false);
-        g.add_edge(b"a", b"b", 2.0).unwrap();
-        g.add_edge(b"c", b"b", 3.0).unwrap();
+        let mut g = graph_of(false, &[("a", "b", 2.0), ("c", "b", 3.0)]);
         g.add_node(b"solo").unwrap();
         let nodes: Vec<Vec<u8>> = g.iter_nodes().map(<[u8]>::to_vec).collect();
         let edges: Vec<(Vec<u8>, Vec<u8>, f64)> = g

@@ -490,10 +490,7 @@ mod tests {
 
     #[test]
     fn shortest_path_basics() {
-        let mut g = GraphValue::new(true);
-        g.add_edge(b"a", b"b", 1.0).unwrap();
-        g.add_edge(b"b", b"c", 1.0).unwrap();
-        g.add_edge(b"a", b"c", 5.0).unwrap();
+        let mut g = graph_of(true, &[("a", "b", 1.0), ("b", "c", 1.0), ("a", "c", 5.0)]);
         g.add_node(b"lonely").unwrap();
         let path = g.shortest_path(b"a", b"c").unwrap().unwrap();
         assert_eq!(path, (vec![&b"a"[..], b"b", b"c"], 2.0));
@@ -584,9 +581,7 @@ mod tests {
             }
         }
         // A weight absorbed by a large cost is flat too.
-        let mut g = GraphValue::new(true);
-        g.add_edge(b"s", b"m", 1e300).unwrap();
-        g.add_edge(b"m", b"t", 1.0).unwrap();
+        let g = graph_of(true, &[("s", "m", 1e300), ("m", "t", 1.0)]);
         let (source, target) = (g.index_of(b"s").unwrap(), g.index_of(b"t").unwrap());
         assert!(matches!(
             g.dijkstra_by_cost(source, target),
@@ -597,19 +592,14 @@ mod tests {
             Some((vec![&b"s"[..], b"m", b"t"], 1e300))
         );
         // Zero-weight self-loops never matter, so the fast search still answers.
-        let mut g = GraphValue::new(true);
-        g.add_edge(b"a", b"b", 1.0).unwrap();
-        g.add_edge(b"b", b"b", 0.0).unwrap();
-        g.add_edge(b"a", b"a", 0.0).unwrap();
+        let g = graph_of(true, &[("a", "b", 1.0), ("b", "b", 0.0), ("a", "a", 0.0)]);
         let (source, target) = (g.index_of(b"a").unwrap(), g.index_of(b"b").unwrap());
         assert!(matches!(
             g.dijkstra_by_cost(source, target),
             Search::Done(Some(_))
         ));
         // Deleting the zero-weight edge re-enables the fast search.
-        let mut g = GraphValue::new(false);
-        g.add_edge(b"a", b"b", 0.0).unwrap();
-        g.add_edge(b"b", b"c", 2.0).unwrap();
+        let mut g = graph_of(false, &[("a", "b", 0.0), ("b", "c", 2.0)]);
         assert_eq!(g.zero_weight_edges, 1);
         g.add_edge(b"a", b"b", 3.0).unwrap();
         assert_eq!(g.zero_weight_edges, 0);
@@ -622,10 +612,7 @@ mod tests {
 
     #[test]
     fn components_are_sorted_and_weak() {
-        let mut g = GraphValue::new(true);
-        g.add_edge(b"d", b"b", 1.0).unwrap();
-        g.add_edge(b"e", b"b", 1.0).unwrap();
-        g.add_edge(b"c", b"a", 1.0).unwrap();
+        let mut g = graph_of(true, &[("d", "b", 1.0), ("e", "b", 1.0), ("c", "a", 1.0)]);
         g.add_node(b"0").unwrap();
         assert_eq!(
             g.components(),
@@ -636,9 +623,7 @@ mod tests {
 
     #[test]
     fn toposort_takes_smallest_name_first() {
-        let mut g = GraphValue::new(true);
-        g.add_edge(b"c", b"a", 1.0).unwrap();
-        g.add_edge(b"b", b"a", 1.0).unwrap();
+        let mut g = graph_of(true, &[("c", "a", 1.0), ("b", "a", 1.0)]);
         g.add_node(b"d").unwrap();
         assert_eq!(g.toposort().unwrap(), vec![&b"b"[..], b"c", b"a", b"d"]);
         assert_eq!(
@@ -650,12 +635,16 @@ mod tests {
 
     #[test]
     fn toposort_reports_a_real_cycle() {
-        let mut g = GraphValue::new(true);
-        g.add_edge(b"a", b"z", 1.0).unwrap();
-        g.add_edge(b"z", b"q", 1.0).unwrap();
-        g.add_edge(b"q", b"m", 1.0).unwrap();
-        g.add_edge(b"m", b"z", 1.0).unwrap();
-        g.add_edge(b"m", b"n", 1.0).unwrap();
+        let g = graph_of(
+            true,
+            &[
+                ("a", "z", 1.0),
+                ("z", "q", 1.0),
+                ("q", "m", 1.0),
+                ("m", "z", 1.0),
+                ("m", "n", 1.0),
+            ],
+        );
         let cycle = vec![b"m".to_vec(), b"z".to_vec(), b"q".to_vec()];
         assert_eq!(g.toposort(), Err(GraphError::Cycle(cycle)));
         let mut s = GraphValue::new(true);
