@@ -1,6 +1,13 @@
 //! The data: typed values, the keyspace with expiry and change tracking, and one module of
 //! operations per type. Pure: no sockets, threads, database or protocol; time comes in from
 //! the caller ([`Keyspace::set_clock`]), and clients are known only by id.
+//!
+//! One naming rule for the files: `<type>.rs` holds a type's value and its [`DbMut`]
+//! operations (the bookkeeping: fetch, create, record the change, delete what emptied); a
+//! hand-written structure a value is built on has its own file named for the structure
+//! ([`ostree`] under TREE and sorted sets, [`sorted_set`] under ZSET); `graph/search.rs` holds
+//! the GRAPH searches. Helpers shared by several types live here ([`index_range`],
+//! [`scan_positions`]).
 
 /// Implements `PartialEq`, `Eq` and `PartialOrd` from a type's own `Ord`, for keys ordered
 /// otherwise than field by field, so that equality always agrees with the order.
