@@ -10,7 +10,8 @@
 //! - [`protocol`]: bytes <-> requests and replies, no I/O;
 //! - [`store`]: the data and its operations, no I/O, threads or protocol;
 //! - [`config`]: settings from file, flags and CONFIG SET;
-//! - [`clock`]: the wall clock, a leaf every layer may use.
+//! - [`clock`]: the wall clock, a leaf every layer may use;
+//! - [`number`]: integers and doubles read and written as Redis does, a leaf every layer uses.
 //!
 //! `main.rs` wires them together.
 
@@ -19,6 +20,7 @@ pub mod commands;
 pub mod config;
 pub mod memory;
 pub mod network;
+pub mod number;
 pub mod persistence;
 pub mod protocol;
 pub mod signals;

@@ -3,7 +3,7 @@
 //! families share (SCAN cursors and options, random-member counts, arity errors).
 
 use super::CmdError;
-use crate::store::string::{parse_f64, parse_i64};
+use crate::number::{parse_f64, parse_i64};
 
 /// The arguments of one command after its name (and subcommand).
 pub struct Args<'a> {

@@ -9,8 +9,8 @@ use super::args::is_keyword;
 use super::table::KeyFlags;
 use super::{Args, CmdError, CmdResult, Ctx};
 use crate::config::KeyspaceEvents;
+use crate::number::parse_i64;
 use crate::store::bitmap::{BitOp, BitRange, FieldOp, FieldType, Overflow, RangeUnit};
-use crate::store::string::parse_i64;
 
 const BAD_OFFSET: &str = "ERR bit offset is not an integer or out of range";
 const BAD_BIT: &str = "ERR bit is not an integer or out of range";

@@ -1,13 +1,13 @@
 //! List commands. Each handler parses and checks its arguments in the order Redis does (so
-//! the same error wins when several apply), then touches the list once and replies.
+//! the same error wins when several apply), calls one list operation of the store
+//! (`store/list.rs`), then replies and reports the keyspace events from its typed result.
 
 use super::args::{int_arg, is_keyword};
 use super::blocking::{self, TimeoutReply};
 use super::{Args, CmdError, CmdResult, Ctx};
 use crate::config::KeyspaceEvents;
 use crate::protocol::ReplyBuf;
-use crate::store::list::{End, ListValue};
-use crate::store::{StoreError, Value};
+use crate::store::list::{End, Inserted, ListValue, Moved, Popped, PoppedFrom, PositionQuery};
 
 /// Redis's event name for a push at `end`.
 fn push_event(end: End) -> &'static str {
@@ -54,51 +54,30 @@ fn positive_arg(arg: &[u8], zero_ok: bool, error: &'static str) -> Result<usize,
     }
 }
 
-/// Resolves a possibly negative index against `len`; None when out of range.
-fn resolve_index(index: i64, len: usize) -> Option<usize> {
-    let len = len as i64;
-    let index = if index < 0 { len + index } else { index };
-    (0..len).contains(&index).then_some(index as usize)
+/// Replies the elements of a pop as an array.
+fn reply_elements(out: &mut ReplyBuf, popped: &Popped) {
+    out.array(popped.elements.len());
+    for elem in &popped.elements {
+        out.bulk(elem);
+    }
 }
 
-/// Redis's start/stop normalisation for LRANGE and LTRIM: the inclusive range to keep, or
-/// None when it is empty.
-fn resolve_range(start: i64, stop: i64, len: usize) -> Option<(usize, usize)> {
-    let len = len as i64;
-    let start = if start < 0 {
-        (len + start).max(0)
-    } else {
-        start
-    };
-    let stop = if stop < 0 { len + stop } else { stop };
-    if start > stop || start >= len {
-        return None;
-    }
-    Some((start as usize, stop.min(len - 1) as usize))
+/// Reports a pop from `key` (and `del` when it emptied the list).
+fn notify_pop(ctx: &mut Ctx, key: &[u8], popped: &Popped) {
+    notify_removal(ctx, pop_event(popped.end), key, popped.emptied);
 }
 
 fn push_generic(ctx: &mut Ctx, args: &mut Args, end: End, only_if_exists: bool) -> CmdResult {
     let key = args.bytes()?;
     let elems = args.rest();
-    let mut db = ctx.ks.db(ctx.client.db);
-    let list = if only_if_exists {
-        match db.write_typed(key, Value::as_list_mut)? {
-            Some(list) => list,
-            None => {
-                ctx.out.int(0);
-                return Ok(());
-            }
+    let pushed = ctx.db().list_push(key, elems, end, only_if_exists)?;
+    match pushed {
+        Some(len) => {
+            ctx.out.int(len as i64);
+            ctx.notify(KeyspaceEvents::LIST, push_event(end), key);
         }
-    } else {
-        db.write_typed_or_create(key, Value::as_list_mut, Value::new_list)?
-    };
-    for elem in elems {
-        list.push(elem, end);
+        None => ctx.out.int(0),
     }
-    let len = list.len();
-    db.after_write(key);
-    ctx.out.int(len as i64);
-    ctx.notify(KeyspaceEvents::LIST, push_event(end), key);
     Ok(())
 }
 
@@ -118,15 +97,6 @@ pub fn rpushx(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     push_generic(ctx, args, End::Back, true)
 }
 
-/// Pops up to `count` elements from `end` of `list` as an array reply.
-fn reply_popped(out: &mut ReplyBuf, list: &mut ListValue, end: End, count: usize) {
-    let n = count.min(list.len());
-    out.array(n);
-    for _ in 0..n {
-        list.pop_with(end, |elem| out.bulk(elem));
-    }
-}
-
 fn pop_generic(ctx: &mut Ctx, args: &mut Args, end: End) -> CmdResult {
     let key = args.bytes()?;
     if args.remaining() > 1 {
@@ -143,8 +113,8 @@ fn pop_generic(ctx: &mut Ctx, args: &mut Args, end: End) -> CmdResult {
         )?),
         None => None,
     };
-    let mut db = ctx.ks.db(ctx.client.db);
-    let Some(list) = db.write_typed(key, Value::as_list_mut)? else {
+    let popped = ctx.db().list_pop(key, end, count.unwrap_or(1))?;
+    let Some(popped) = popped else {
         match count {
             Some(_) => ctx.out.null_array(),
             None => ctx.out.null(),
@@ -152,20 +122,15 @@ fn pop_generic(ctx: &mut Ctx, args: &mut Args, end: End) -> CmdResult {
         return Ok(());
     };
     match count {
-        Some(0) => {
-            ctx.out.array(0);
-            return Ok(());
-        }
-        Some(count) => reply_popped(ctx.out, list, end, count),
-        None => {
-            if list.pop_with(end, |elem| ctx.out.bulk(elem)).is_none() {
-                ctx.out.null();
-            }
-        }
+        Some(_) => reply_elements(ctx.out, &popped),
+        None => match popped.elements.first() {
+            Some(elem) => ctx.out.bulk(elem),
+            None => ctx.out.null(),
+        },
     }
-    let emptied = list.is_empty();
-    db.after_write(key);
-    notify_removal(ctx, pop_event(end), key, emptied);
+    if !popped.elements.is_empty() {
+        notify_pop(ctx, key, &popped);
+    }
     Ok(())
 }
 
@@ -179,11 +144,7 @@ pub fn rpop(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 
 pub fn llen(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let key = args.bytes()?;
-    let len = ctx
-        .ks
-        .db(ctx.client.db)
-        .read_typed(key, Value::as_list)?
-        .map_or(0, ListValue::len);
+    let len = ctx.db().list_value(key)?.map_or(0, ListValue::len);
     ctx.out.int(len as i64);
     Ok(())
 }
@@ -192,18 +153,14 @@ pub fn lrange(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let key = args.bytes()?;
     let (start, stop) = (args.int()?, args.int()?);
     let mut db = ctx.ks.db(ctx.client.db);
-    let Some(list) = db.read_typed(key, Value::as_list)? else {
+    let Some(list) = db.list_value(key)? else {
         ctx.out.array(0);
         return Ok(());
     };
-    match resolve_range(start, stop, list.len()) {
-        None => ctx.out.array(0),
-        Some((start, stop)) => {
-            ctx.out.array(stop - start + 1);
-            for elem in list.range(start, stop) {
-                ctx.out.bulk(elem);
-            }
-        }
+    let elems = list.slice(start, stop);
+    ctx.out.array(elems.len());
+    for elem in elems {
+        ctx.out.bulk(elem);
     }
     Ok(())
 }
@@ -211,12 +168,13 @@ pub fn lrange(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 pub fn lindex(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let (key, index) = (args.bytes()?, args.bytes()?);
     let mut db = ctx.ks.db(ctx.client.db);
-    let Some(list) = db.read_typed(key, Value::as_list)? else {
+    let Some(list) = db.list_value(key)? else {
         ctx.out.null();
         return Ok(());
     };
+    // Read only once the list is found: Redis reports WRONGTYPE or a missing key first.
     let index = int_arg(index)?;
-    match resolve_index(index, list.len()).and_then(|i| list.get(i)) {
+    match list.at(index) {
         Some(elem) => ctx.out.bulk(elem),
         None => ctx.out.null(),
     }
@@ -225,16 +183,7 @@ pub fn lindex(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 
 pub fn lset(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let (key, index, elem) = (args.bytes()?, args.bytes()?, args.bytes()?);
-    let mut db = ctx.ks.db(ctx.client.db);
-    let Some(list) = db.write_typed(key, Value::as_list_mut)? else {
-        return Err(StoreError::NoSuchKey.into());
-    };
-    let index = int_arg(index)?;
-    let replaced = resolve_index(index, list.len()).is_some_and(|i| list.set(i, elem));
-    if !replaced {
-        return Err(StoreError::IndexOutOfRange.into());
-    }
-    db.after_write(key);
+    ctx.db().list_set(key, index, elem)?;
     ctx.out.ok();
     ctx.notify(KeyspaceEvents::LIST, "lset", key);
     Ok(())
@@ -250,19 +199,15 @@ pub fn linsert(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     } else {
         return Err(CmdError::Syntax);
     };
-    let mut db = ctx.ks.db(ctx.client.db);
-    let Some(list) = db.write_typed(key, Value::as_list_mut)? else {
-        ctx.out.int(0);
-        return Ok(());
-    };
-    if !list.insert(pivot, elem, after) {
-        ctx.out.int(-1);
-        return Ok(());
+    let inserted = ctx.db().list_insert(key, pivot, elem, after)?;
+    match inserted {
+        Inserted::NoList => ctx.out.int(0),
+        Inserted::NoPivot => ctx.out.int(-1),
+        Inserted::Len(len) => {
+            ctx.out.int(len as i64);
+            ctx.notify(KeyspaceEvents::LIST, "linsert", key);
+        }
     }
-    let len = list.len();
-    db.after_write(key);
-    ctx.out.int(len as i64);
-    ctx.notify(KeyspaceEvents::LIST, "linsert", key);
     Ok(())
 }
 
@@ -270,21 +215,10 @@ pub fn lrem(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let key = args.bytes()?;
     let count = args.int()?;
     let elem = args.bytes()?;
-    let mut db = ctx.ks.db(ctx.client.db);
-    let Some(list) = db.write_typed(key, Value::as_list_mut)? else {
-        ctx.out.int(0);
-        return Ok(());
-    };
-    let from = if count < 0 { End::Back } else { End::Front };
-    let limit = usize::try_from(count.unsigned_abs()).unwrap_or(usize::MAX);
-    let removed = list.remove_matching(elem, limit, from);
-    let emptied = list.is_empty();
-    if removed > 0 {
-        db.after_write(key);
-    }
-    ctx.out.int(removed as i64);
-    if removed > 0 {
-        notify_removal(ctx, "lrem", key, emptied);
+    let removed = ctx.db().list_remove(key, count, elem)?;
+    ctx.out.int(removed.count as i64);
+    if removed.count > 0 {
+        notify_removal(ctx, "lrem", key, removed.emptied);
     }
     Ok(())
 }
@@ -292,18 +226,9 @@ pub fn lrem(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 pub fn ltrim(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let key = args.bytes()?;
     let (start, stop) = (args.int()?, args.int()?);
-    let mut db = ctx.ks.db(ctx.client.db);
-    // Redis reports `ltrim` on every existing list, whether or not anything was cut.
-    let mut trimmed = None;
-    if let Some(list) = db.write_typed(key, Value::as_list_mut)? {
-        match resolve_range(start, stop, list.len()) {
-            Some((start, stop)) => list.retain_range(start, stop),
-            None => list.clear(),
-        }
-        trimmed = Some(list.is_empty());
-        db.after_write(key);
-    }
+    let trimmed = ctx.db().list_trim(key, start, stop)?;
     ctx.out.ok();
+    // Redis reports `ltrim` on every existing list, whether or not anything was cut.
     if let Some(emptied) = trimmed {
         notify_removal(ctx, "ltrim", key, emptied);
     }
@@ -312,82 +237,40 @@ pub fn ltrim(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 
 pub fn lpos(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let (key, elem) = (args.bytes()?, args.bytes()?);
-    let mut rank: i64 = 1;
-    let mut count: Option<usize> = None;
-    let mut maxlen: usize = 0;
+    let mut query = PositionQuery {
+        rank: 1,
+        count: None,
+        max_len: 0,
+    };
     while let Some(opt) = args.peek() {
         args.bytes()?;
         let has_value = !args.is_empty();
         if is_keyword(opt, "rank") && has_value {
-            rank = args.int()?;
-            if rank == 0 {
+            query.rank = args.int()?;
+            if query.rank == 0 {
                 return Err(CmdError::msg(
                     "ERR RANK can't be zero: use 1 to start from the first match, 2 from the \
                      second ... or use negative to start from the end of the list",
                 ));
             }
         } else if is_keyword(opt, "count") && has_value {
-            count = Some(positive_arg(
+            query.count = Some(positive_arg(
                 args.bytes()?,
                 true,
                 "ERR COUNT can't be negative",
             )?);
         } else if is_keyword(opt, "maxlen") && has_value {
-            maxlen = positive_arg(args.bytes()?, true, "ERR MAXLEN can't be negative")?;
+            query.max_len = positive_arg(args.bytes()?, true, "ERR MAXLEN can't be negative")?;
         } else {
             return Err(CmdError::Syntax);
         }
     }
-    let mut db = ctx.ks.db(ctx.client.db);
-    let Some(list) = db.read_typed(key, Value::as_list)? else {
-        match count {
-            Some(_) => ctx.out.array(0),
-            None => ctx.out.null(),
-        }
-        return Ok(());
-    };
-    let from_tail = rank < 0;
-    // Redis negates the rank in a C long: i64::MIN stays negative, so every match counts
-    // from the first one on and COUNT never stops the scan. Reproduced for exactness.
-    let (skip, count) = if rank == i64::MIN {
-        (0, count.map(|_| 0))
-    } else {
-        ((rank.unsigned_abs() - 1) as usize, count)
-    };
-    let len = list.len();
-    let scan_limit = if maxlen == 0 { len } else { maxlen.min(len) };
-    let mut found = Vec::new();
-    let wanted = match count {
-        None | Some(0) => usize::MAX,
-        Some(n) => n,
-    };
-    let mut matches = 0usize;
-    let mut visit = |i: usize, candidate: &[u8]| -> bool {
-        if candidate == elem {
-            matches += 1;
-            if matches > skip {
-                found.push(if from_tail { len - 1 - i } else { i });
-                if count.is_none() || found.len() >= wanted {
-                    return false;
-                }
-            }
-        }
-        true
-    };
-    if from_tail {
-        for (i, candidate) in list.iter().rev().take(scan_limit).enumerate() {
-            if !visit(i, candidate) {
-                break;
-            }
-        }
-    } else {
-        for (i, candidate) in list.iter().take(scan_limit).enumerate() {
-            if !visit(i, candidate) {
-                break;
-            }
-        }
-    }
-    match count {
+    // A missing list has no matches.
+    let found = ctx
+        .db()
+        .list_value(key)?
+        .map_or_else(Vec::new, |list| list.positions(elem, query));
+    match query.count {
         Some(_) => {
             ctx.out.array(found.len());
             for index in found {
@@ -402,59 +285,30 @@ pub fn lpos(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     Ok(())
 }
 
-/// Moves one element from `from` of `src` to `to` of `dst` and replies with it as a bulk.
-/// `Ok(false)` (nothing written) when `src` does not exist. Types are checked in Redis's
-/// order: the source, then the destination, before anything moves.
-pub(crate) fn move_element(
+/// Moves one element from `from` of `src` to `to` of `dst`, replies with it as a bulk and
+/// reports the events. `None` (nothing written) when `src` holds no list.
+fn move_element(
     ctx: &mut Ctx,
     src: &[u8],
     dst: &[u8],
     from: End,
     to: End,
-) -> Result<bool, CmdError> {
-    let mut db = ctx.ks.db(ctx.client.db);
-    if db.write_typed(src, Value::as_list_mut)?.is_none() {
-        return Ok(false);
-    }
-    if src == dst {
-        let mut moved = false;
-        if let Some(list) = db.write_typed(src, Value::as_list_mut)? {
-            if let Some(elem) = list.pop(from) {
-                list.push(&elem, to);
-                ctx.out.bulk(&elem);
-                moved = true;
-            }
-        }
-        db.after_write(src);
-        if moved {
-            ctx.notify(KeyspaceEvents::LIST, push_event(to), dst);
-            ctx.notify(KeyspaceEvents::LIST, pop_event(from), src);
-        }
-        return Ok(true);
-    }
-    db.write_typed(dst, Value::as_list_mut)?;
-    let Some((elem, emptied)) = db
-        .write_typed(src, Value::as_list_mut)?
-        .and_then(|list| list.pop(from).map(|elem| (elem, list.is_empty())))
-    else {
-        return Ok(false);
+) -> Result<Option<Moved>, CmdError> {
+    let Some(moved) = ctx.db().list_move(src, dst, from, to)? else {
+        return Ok(None);
     };
-    db.after_write(src);
-    db.write_typed_or_create(dst, Value::as_list_mut, Value::new_list)?
-        .push(&elem, to);
-    db.after_write(dst);
-    ctx.out.bulk(&elem);
+    ctx.out.bulk(&moved.element);
     // Redis's order: the push on the destination, then the pop (and `del`) on the source.
-    ctx.notify(KeyspaceEvents::LIST, push_event(to), dst);
-    notify_removal(ctx, pop_event(from), src, emptied);
-    Ok(true)
+    ctx.notify(KeyspaceEvents::LIST, push_event(moved.to), dst);
+    notify_removal(ctx, pop_event(moved.from), src, moved.source_emptied);
+    Ok(Some(moved))
 }
 
 pub fn lmove(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let (src, dst) = (args.bytes()?, args.bytes()?);
     let from = parse_end(args.bytes()?)?;
     let to = parse_end(args.bytes()?)?;
-    if !move_element(ctx, src, dst, from, to)? {
+    if move_element(ctx, src, dst, from, to)?.is_none() {
         ctx.out.null();
     }
     Ok(())
@@ -462,7 +316,7 @@ pub fn lmove(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 
 pub fn rpoplpush(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let (src, dst) = (args.bytes()?, args.bytes()?);
-    if !move_element(ctx, src, dst, End::Back, End::Front)? {
+    if move_element(ctx, src, dst, End::Back, End::Front)?.is_none() {
         ctx.out.null();
     }
     Ok(())
@@ -470,54 +324,52 @@ pub fn rpoplpush(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 
 /// How a pop from the first non-empty of several keys replies.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum MultiPopReply {
+enum MultiPopReply {
     /// BLPOP/BRPOP: `[key, element]`.
     KeyAndElement,
     /// LMPOP/BLMPOP: `[key, [elements...]]`, up to `count` elements.
     KeyAndElements(usize),
 }
 
-/// Pops from the first key (in order) holding a non-empty list and replies; `Ok(false)`
-/// (nothing written) when none does. A key of another type met before that is WRONGTYPE.
-pub(crate) fn pop_first_nonempty(
+/// Pops from the first key (in order) holding a non-empty list, replies and reports the
+/// events; `None` (nothing written) when none does. A key of another type met before that is
+/// WRONGTYPE.
+fn pop_first_nonempty<'k>(
     ctx: &mut Ctx,
-    keys: &[&[u8]],
+    keys: &[&'k [u8]],
     end: End,
     reply: MultiPopReply,
-) -> Result<bool, CmdError> {
-    let mut db = ctx.ks.db(ctx.client.db);
-    for &key in keys {
-        let Some(list) = db.write_typed(key, Value::as_list_mut)? else {
-            continue;
-        };
-        if list.is_empty() {
-            continue;
-        }
-        ctx.out.array(2);
-        ctx.out.bulk(key);
-        match reply {
-            MultiPopReply::KeyAndElement => {
-                list.pop_with(end, |elem| ctx.out.bulk(elem));
+) -> Result<Option<PoppedFrom<'k>>, CmdError> {
+    let count = match reply {
+        MultiPopReply::KeyAndElement => 1,
+        MultiPopReply::KeyAndElements(count) => count,
+    };
+    let Some(served) = ctx.db().list_pop_first(keys, end, count)? else {
+        return Ok(None);
+    };
+    ctx.out.array(2);
+    ctx.out.bulk(served.key);
+    match reply {
+        MultiPopReply::KeyAndElement => {
+            if let Some(elem) = served.popped.elements.first() {
+                ctx.out.bulk(elem);
             }
-            MultiPopReply::KeyAndElements(count) => reply_popped(ctx.out, list, end, count),
         }
-        let emptied = list.is_empty();
-        db.after_write(key);
-        notify_removal(ctx, pop_event(end), key, emptied);
-        return Ok(true);
+        MultiPopReply::KeyAndElements(_) => reply_elements(ctx.out, &served.popped),
     }
-    Ok(false)
+    notify_pop(ctx, served.key, &served.popped);
+    Ok(Some(served))
 }
 
 /// The arguments of LMPOP/BLMPOP after the timeout: keys, end, count.
-pub(crate) struct MultiPopArgs<'a> {
-    pub keys: &'a [&'a [u8]],
-    pub end: End,
-    pub count: usize,
+struct MultiPopArgs<'a> {
+    keys: &'a [&'a [u8]],
+    end: End,
+    count: usize,
 }
 
 /// Parses `numkeys key [key ...] LEFT|RIGHT [COUNT count]` with Redis's checks and texts.
-pub(crate) fn parse_multi_pop<'a>(args: &mut Args<'a>) -> Result<MultiPopArgs<'a>, CmdError> {
+fn parse_multi_pop<'a>(args: &mut Args<'a>) -> Result<MultiPopArgs<'a>, CmdError> {
     let numkeys = positive_arg(args.bytes()?, false, "ERR numkeys should be greater than 0")?;
     let rest = args.rest();
     if numkeys >= rest.len() {
@@ -550,7 +402,7 @@ pub(crate) fn parse_multi_pop<'a>(args: &mut Args<'a>) -> Result<MultiPopArgs<'a
 pub fn lmpop(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let parsed = parse_multi_pop(args)?;
     let reply = MultiPopReply::KeyAndElements(parsed.count);
-    if !pop_first_nonempty(ctx, parsed.keys, parsed.end, reply)? {
+    if pop_first_nonempty(ctx, parsed.keys, parsed.end, reply)?.is_none() {
         ctx.out.null_array();
     }
     Ok(())
@@ -563,7 +415,7 @@ fn blocking_pop(ctx: &mut Ctx, args: &mut Args, end: End) -> CmdResult {
     };
     let deadline = blocking::parse_timeout(ctx, timeout)?;
     let serving = blocking::serving_keys(ctx, keys);
-    if !pop_first_nonempty(ctx, serving, end, MultiPopReply::KeyAndElement)? {
+    if pop_first_nonempty(ctx, serving, end, MultiPopReply::KeyAndElement)?.is_none() {
         blocking::block(ctx, keys, deadline, TimeoutReply::NullArray);
     }
     Ok(())
@@ -586,7 +438,7 @@ fn blocking_move(
     (from, to): (End, End),
     deadline: Option<u64>,
 ) -> CmdResult {
-    if !move_element(ctx, src, dst, from, to)? {
+    if move_element(ctx, src, dst, from, to)?.is_none() {
         if ctx.client.in_multi {
             ctx.out.null();
         } else {
@@ -618,7 +470,7 @@ pub fn blmpop(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let deadline = blocking::parse_timeout(ctx, timeout)?;
     let reply = MultiPopReply::KeyAndElements(parsed.count);
     let serving = blocking::serving_keys(ctx, parsed.keys);
-    if !pop_first_nonempty(ctx, serving, parsed.end, reply)? {
+    if pop_first_nonempty(ctx, serving, parsed.end, reply)?.is_none() {
         blocking::block(ctx, parsed.keys, deadline, TimeoutReply::NullArray);
     }
     Ok(())

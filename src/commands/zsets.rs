@@ -9,8 +9,8 @@ use super::{Args, CmdError, CmdResult, Ctx};
 use crate::config::KeyspaceEvents;
 use crate::protocol::ReplyBuf;
 use crate::store::glob;
-use crate::store::zset::{parse_lex_bound, parse_score, parse_score_bound, ZSetError};
-use crate::store::zset_ops::{Aggregate, SetOp, ZAddFlags, ZRange, ZRangeSpec};
+use crate::store::sorted_set::{parse_lex_bound, parse_score, parse_score_bound, ZSetError};
+use crate::store::zset::{Aggregate, SetOp, ZAddFlags, ZRange, ZRangeSpec};
 
 /// The error Redis gives for a bad ZRANGEBYSCORE-style bound.
 fn score_bound_error(_: ZSetError) -> CmdError {

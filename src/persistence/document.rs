@@ -27,7 +27,7 @@ use crate::store::list::ListValue;
 use crate::store::set::SetValue;
 use crate::store::tree::{TreeOrdering, TreeValue};
 use crate::store::value::StrEncoding;
-use crate::store::zset_ops::ZSetValue;
+use crate::store::zset::ZSetValue;
 use crate::store::{ShortBytes, Value};
 use mongodb::bson::raw::{RawArray, RawBsonRef, RawDocument};
 use mongodb::bson::spec::BinarySubtype;

@@ -5,6 +5,7 @@
 //! received multibulk is resumed where it stopped instead of being parsed again from the start
 //! (a 1M-argument MSET arriving in 64 KB reads would otherwise be quadratic).
 
+use crate::number::parse_i64;
 use memchr::memchr;
 
 /// Longest inline request, and longest `*N` / `$N` header line, Redis accepts (64 KB).
@@ -204,7 +205,7 @@ fn read_header(buf: &[u8], from: usize) -> Option<(Option<i64>, usize)> {
         break;
     }
     let next = header_line_end(buf, from)?;
-    Some((parse_len(&buf[from..next - 2]), next))
+    Some((parse_i64(&buf[from..next - 2]), next))
 }
 
 /// The offset just past the `\r\n` ending the header line that starts at `from`, if buffered.
@@ -224,26 +225,6 @@ fn header_line_end(buf: &[u8], from: usize) -> Option<usize> {
     (cr + 1 < buf.len()).then_some(cr + 2)
 }
 
-/// Parses a header length exactly as Redis's `string2ll` accepts it (optional `-`, digits, no
-/// leading zeros except `0` itself, no `+`, no spaces).
-fn parse_len(digits: &[u8]) -> Option<i64> {
-    let (negative, digits) = match digits.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        _ => (false, digits),
-    };
-    if digits.is_empty() || digits.len() > 19 || (digits[0] == b'0' && digits.len() > 1) {
-        return None;
-    }
-    let mut value: i64 = 0;
-    for &d in digits {
-        if !d.is_ascii_digit() {
-            return None;
-        }
-        value = value.checked_mul(10)?.checked_add((d - b'0') as i64)?;
-    }
-    Some(if negative { -value } else { value })
-}
-
 /// Splits an inline request line the way redis-cli and Redis do (`sdssplitargs`): whitespace
 /// separated words, `"..."` with C-style and `\xHH` escapes, `'...'` with only `\'` escaped; a
 /// closing quote must be followed by whitespace or the end of the line.
@@ -261,67 +242,33 @@ fn split_inline_args(
             return Ok(());
         }
         let start = out.len();
-        let mut in_double = false;
-        let mut in_single = false;
+        // The quote the current word is inside, if any.
+        let mut quote: Option<u8> = None;
         loop {
-            if in_double {
+            if let Some(closing) = quote {
                 let Some(&c) = line.get(i) else {
                     return Err(ProtocolError::UnbalancedQuotes);
                 };
-                if c == b'\\' && i + 3 < line.len() && line[i + 1] == b'x' {
-                    if let (Some(h), Some(l)) = (hex_val(line[i + 2]), hex_val(line[i + 3])) {
-                        out.push(h * 16 + l);
-                        i += 4;
-                        continue;
-                    }
-                }
-                if c == b'\\' && i + 1 < line.len() {
-                    out.push(match line[i + 1] {
-                        b'n' => b'\n',
-                        b'r' => b'\r',
-                        b't' => b'\t',
-                        b'b' => 8,
-                        b'a' => 7,
-                        other => other,
-                    });
-                    i += 2;
-                } else if c == b'"' {
-                    if i + 1 < line.len() && !is_space(line[i + 1]) {
+                if c == closing {
+                    if line.get(i + 1).is_some_and(|&next| !is_space(next)) {
                         return Err(ProtocolError::UnbalancedQuotes);
                     }
                     i += 1;
                     break;
-                } else {
-                    out.push(c);
-                    i += 1;
                 }
-            } else if in_single {
-                let Some(&c) = line.get(i) else {
-                    return Err(ProtocolError::UnbalancedQuotes);
+                let (byte, width) = if closing == b'"' {
+                    double_quoted_byte(line, i)
+                } else {
+                    single_quoted_byte(line, i)
                 };
-                if c == b'\\' && line.get(i + 1) == Some(&b'\'') {
-                    out.push(b'\'');
-                    i += 2;
-                } else if c == b'\'' {
-                    if i + 1 < line.len() && !is_space(line[i + 1]) {
-                        return Err(ProtocolError::UnbalancedQuotes);
-                    }
-                    i += 1;
-                    break;
-                } else {
-                    out.push(c);
-                    i += 1;
-                }
+                out.push(byte);
+                i += width;
             } else {
                 match line.get(i) {
                     None => break,
                     Some(&c) if is_space(c) => break,
-                    Some(b'"') => {
-                        in_double = true;
-                        i += 1;
-                    }
-                    Some(b'\'') => {
-                        in_single = true;
+                    Some(&c @ (b'"' | b'\'')) => {
+                        quote = Some(c);
                         i += 1;
                     }
                     Some(&c) => {
@@ -332,6 +279,42 @@ fn split_inline_args(
             }
         }
         spans.push((start, out.len()));
+    }
+}
+
+/// The byte at `line[i]` inside `"..."` and how many input bytes it took: `\xHH` and the C
+/// escapes `\n \r \t \b \a` are decoded, any other escaped byte stands for itself.
+fn double_quoted_byte(line: &[u8], i: usize) -> (u8, usize) {
+    match line.get(i..) {
+        Some([b'\\', b'x', high, low, ..]) => {
+            if let (Some(h), Some(l)) = (hex_val(*high), hex_val(*low)) {
+                return (h * 16 + l, 4);
+            }
+            (b'x', 2)
+        }
+        Some([b'\\', escaped, ..]) => {
+            let byte = match escaped {
+                b'n' => b'\n',
+                b'r' => b'\r',
+                b't' => b'\t',
+                b'b' => 8,
+                b'a' => 7,
+                other => *other,
+            };
+            (byte, 2)
+        }
+        Some([c, ..]) => (*c, 1),
+        _ => (0, 1),
+    }
+}
+
+/// The byte at `line[i]` inside `'...'` and how many input bytes it took: only `\'` is an
+/// escape.
+fn single_quoted_byte(line: &[u8], i: usize) -> (u8, usize) {
+    match line.get(i..) {
+        Some([b'\\', b'\'', ..]) => (b'\'', 2),
+        Some([c, ..]) => (*c, 1),
+        _ => (0, 1),
     }
 }
 
@@ -438,6 +421,8 @@ mod tests {
             b"*01\r\n",
             b"*+1\r\n",
             b"*3000000000\r\n",
+            // Redis's string2ll refuses a signed zero.
+            b"*-0\r\n",
         ] {
             assert_eq!(
                 decode_all_split(bad, bad.len()),
@@ -472,7 +457,7 @@ mod tests {
     #[test]
     fn negative_or_zero_multibulk_is_an_empty_request() {
         assert_eq!(
-            decode_all_split(b"*-1\r\n*0\r\n", 3).unwrap(),
+            decode_all_split(b"*-1\r\n*0\r\n*-9223372036854775808\r\n", 3).unwrap(),
             Vec::<Vec<Vec<u8>>>::new()
         );
     }

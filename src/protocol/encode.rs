@@ -2,7 +2,7 @@
 //! RESP2 or RESP3 as the connection negotiated. Nothing is built as an intermediate tree:
 //! handlers emit an aggregate header and then its elements, as Redis's `addReply*` do.
 
-use std::fmt::Write;
+use crate::number::format_double;
 
 /// The protocol a connection speaks (`HELLO 2` / `HELLO 3`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -241,67 +241,9 @@ impl ReplyBuf {
     }
 }
 
-/// Formats a double as C's `%.17g` (what Redis 7.0 replies for scores), with `inf`/`-inf`.
-pub fn format_double(value: f64, out: &mut String) {
-    if value.is_nan() {
-        out.push_str("nan");
-        return;
-    }
-    if value.is_infinite() {
-        out.push_str(if value > 0.0 { "inf" } else { "-inf" });
-        return;
-    }
-    const PRECISION: i32 = 17;
-    // `{:e}` rounds correctly to the requested digits; its exponent decides %g's style.
-    let sci = format!("{:.*e}", (PRECISION - 1) as usize, value);
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    if !(-4..PRECISION).contains(&exp) {
-        out.push_str(trim_fraction(mantissa));
-        out.push('e');
-        out.push(if exp < 0 { '-' } else { '+' });
-        let _ = write!(out, "{:02}", exp.unsigned_abs());
-    } else {
-        let fixed = format!("{:.*}", (PRECISION - 1 - exp) as usize, value);
-        out.push_str(trim_fraction(&fixed));
-    }
-}
-
-fn trim_fraction(text: &str) -> &str {
-    if text.contains('.') {
-        text.trim_end_matches('0').trim_end_matches('.')
-    } else {
-        text
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn g17(v: f64) -> String {
-        let mut s = String::new();
-        format_double(v, &mut s);
-        s
-    }
-
-    #[test]
-    fn doubles_print_like_c_percent_17g() {
-        // Expected texts are what redis-server 7.0 replies for these ZSCOREs.
-        assert_eq!(g17(1.1), "1.1000000000000001");
-        assert_eq!(g17(0.1), "0.10000000000000001");
-        assert_eq!(g17(3.0), "3");
-        assert_eq!(g17(1e20), "1e+20");
-        assert_eq!(g17(1e300), "1.0000000000000001e+300");
-        assert_eq!(g17(123456789012345678.0), "1.2345678901234568e+17");
-        assert_eq!(g17(0.000001), "9.9999999999999995e-07");
-        assert_eq!(g17(0.0), "0");
-        assert_eq!(g17(-2.5), "-2.5");
-        assert_eq!(g17(f64::INFINITY), "inf");
-        assert_eq!(g17(f64::NEG_INFINITY), "-inf");
-        assert_eq!(g17(1e16), "10000000000000000");
-        assert_eq!(g17(0.0001), "0.0001");
-    }
 
     #[test]
     fn resp2_and_resp3_shapes() {

@@ -4,4 +4,4 @@ pub mod decode;
 pub mod encode;
 
 pub use decode::{ArgSource, ProtocolError, RequestDecoder};
-pub use encode::{format_double, Aggregate, Deferred, Protover, ReplyBuf};
+pub use encode::{Aggregate, Deferred, Protover, ReplyBuf};

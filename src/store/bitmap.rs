@@ -116,7 +116,7 @@ impl FieldType {
             _ => return None,
         };
         let width = rest.split(|&b| b == 0).next().unwrap_or_default();
-        let bits = super::string::parse_i64(width)?;
+        let bits = crate::number::parse_i64(width)?;
         let max = if signed { 64 } else { 63 };
         (1..=max).contains(&bits).then_some(FieldType {
             signed,

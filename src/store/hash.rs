@@ -15,9 +15,9 @@
 use super::keyspace::DbMut;
 use super::long_double::LongDouble;
 use super::set::{IndexedTable, TableEntry};
-use super::string::parse_i64;
 use super::value::Value;
 use super::{StoreError, StoreResult};
+use crate::number::parse_i64;
 use rand::Rng;
 use std::fmt;
 
@@ -573,14 +573,7 @@ impl DbMut<'_> {
 
     /// HDEL: removes `fields`, deleting the hash once empty. Returns how many were there.
     pub fn hdel(&mut self, key: &[u8], fields: &[&[u8]]) -> StoreResult<usize> {
-        let Some(hash) = self.write_typed(key, Value::as_hash_mut)? else {
-            return Ok(0);
-        };
-        let removed = fields.iter().filter(|f| hash.remove(f)).count();
-        if removed > 0 {
-            self.after_write(key);
-        }
-        Ok(removed)
+        self.remove_each(key, Value::as_hash_mut, fields, HashValue::remove)
     }
 
     /// HINCRBY. O(1) for a table.

@@ -796,6 +796,26 @@ impl DbMut<'_> {
         }
     }
 
+    /// Removes each of `items` from the collection of one type at `key` with `remove` (true
+    /// when the item was there); when any was, records the change and deletes a collection
+    /// left empty. Returns how many were removed. O(items) removals.
+    pub fn remove_each<T>(
+        &mut self,
+        key: &[u8],
+        extract: fn(&mut Value) -> Option<&mut T>,
+        items: &[&[u8]],
+        mut remove: impl FnMut(&mut T, &[u8]) -> bool,
+    ) -> StoreResult<usize> {
+        let Some(collection) = self.write_typed(key, extract)? else {
+            return Ok(0);
+        };
+        let removed = items.iter().filter(|item| remove(collection, item)).count();
+        if removed > 0 {
+            self.after_write(key);
+        }
+        Ok(removed)
+    }
+
     /// Records a change made through [`Self::write_typed`]: counts the write, marks the key
     /// for persistence, and deletes a collection left empty. O(1).
     pub fn after_write(&mut self, key: &[u8]) {

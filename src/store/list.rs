@@ -16,6 +16,10 @@
 //! Invariants: no chunk is empty; the counts of the chunks add up to `len`; a chunk's entries
 //! lie in `buf[start..end]`.
 
+use super::keyspace::DbMut;
+use super::value::Value;
+use super::{index_range, StopBeforeFirst, StoreError, StoreResult};
+use crate::number::parse_i64;
 use std::collections::VecDeque;
 
 /// Most entry bytes in a chunk (a chunk may exceed it only to hold one larger element).
@@ -863,6 +867,344 @@ impl<'e> FromIterator<&'e [u8]> for ListValue {
     }
 }
 
+// ---- Redis's index rules and the LPOS search ----
+
+/// What LPOS looks for besides the element.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PositionQuery {
+    /// Which match comes first (1 = the first from the head, -1 = the first from the tail);
+    /// never 0.
+    pub rank: i64,
+    /// How many matches to report; `Some(0)` = all of them, `None` = only the first (LPOS
+    /// without COUNT).
+    pub count: Option<usize>,
+    /// How many elements to look at from the starting end (0 = all).
+    pub max_len: usize,
+}
+
+impl ListValue {
+    /// The position a Redis index (negative counts from the tail) names, if inside the list.
+    fn resolve_index(&self, index: i64) -> Option<usize> {
+        let len = i64::try_from(self.len).ok()?;
+        let index = if index < 0 { len + index } else { index };
+        (0..len).contains(&index).then_some(index as usize)
+    }
+
+    /// The element at a Redis index (negative counts from the tail), as LINDEX.
+    /// O(N/chunk + chunk).
+    pub fn at(&self, index: i64) -> Option<&[u8]> {
+        self.get(self.resolve_index(index)?)
+    }
+
+    /// Replaces the element at a Redis index, as LSET; false when out of range.
+    /// O(N/chunk + chunk).
+    pub fn set_at(&mut self, index: i64, elem: &[u8]) -> bool {
+        self.resolve_index(index)
+            .is_some_and(|index| self.set(index, elem))
+    }
+
+    /// The elements between Redis indexes `start` and `stop` (inclusive, negative from the
+    /// tail), as LRANGE. O(N/chunk + chunk) to find the start, O(1) per element after.
+    pub fn slice(&self, start: i64, stop: i64) -> Iter<'_> {
+        match index_range(start, stop, self.len, StopBeforeFirst::Empty) {
+            Some(range) => self.range(range.start, range.end - 1),
+            None => Iter::empty(&self.chunks),
+        }
+    }
+
+    /// Keeps only the elements between Redis indexes `start` and `stop`, as LTRIM (an empty
+    /// range empties the list). O(removed/chunk + chunk).
+    pub fn trim(&mut self, start: i64, stop: i64) {
+        match index_range(start, stop, self.len, StopBeforeFirst::Empty) {
+            Some(range) => self.retain_range(range.start, range.end - 1),
+            None => self.clear(),
+        }
+    }
+
+    /// LPOS: the positions (counted from the head) of the elements equal to `elem`, in the
+    /// order met walking from the end `query.rank` names. O(N), or O(max_len).
+    pub fn positions(&self, elem: &[u8], query: PositionQuery) -> Vec<usize> {
+        let from_tail = query.rank < 0;
+        // Redis negates the rank in a C long: i64::MIN stays negative, so every match counts
+        // from the first one on and COUNT never stops the scan. Reproduced for exactness.
+        let (skip, count) = if query.rank == i64::MIN {
+            (0, query.count.map(|_| 0))
+        } else {
+            let skip = usize::try_from(query.rank.unsigned_abs() - 1).unwrap_or(usize::MAX);
+            (skip, query.count)
+        };
+        let wanted = match count {
+            None => 1,
+            Some(0) => usize::MAX,
+            Some(n) => n,
+        };
+        let scan_limit = match query.max_len {
+            0 => self.len,
+            n => n.min(self.len),
+        };
+        let last = self.len.saturating_sub(1);
+        let walk: Box<dyn Iterator<Item = (usize, &[u8])>> = if from_tail {
+            Box::new(self.iter().rev().enumerate().map(|(i, e)| (last - i, e)))
+        } else {
+            Box::new(self.iter().enumerate())
+        };
+        walk.take(scan_limit)
+            .filter(|&(_, candidate)| candidate == elem)
+            .skip(skip)
+            .take(wanted)
+            .map(|(position, _)| position)
+            .collect()
+    }
+}
+
+// ---- keyspace operations behind the list commands ----
+
+/// What a pop took from one list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Popped {
+    /// The end the elements came from.
+    pub end: End,
+    /// The elements, in the order they were popped.
+    pub elements: Vec<Vec<u8>>,
+    /// Whether the pop emptied the list (so the key was deleted).
+    pub emptied: bool,
+}
+
+/// What a pop from the first non-empty of several lists did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoppedFrom<'k> {
+    /// The key that served.
+    pub key: &'k [u8],
+    pub popped: Popped,
+}
+
+/// What LMOVE (and its blocking and RPOPLPUSH forms) did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Moved {
+    /// The element moved.
+    pub element: Vec<u8>,
+    pub from: End,
+    pub to: End,
+    /// Whether the move emptied the source (so its key was deleted); never for a move
+    /// within one list.
+    pub source_emptied: bool,
+}
+
+/// What LINSERT did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inserted {
+    /// There is no list at the key.
+    NoList,
+    /// The list holds no element equal to the pivot.
+    NoPivot,
+    /// The element went in; the list's new length.
+    Len(usize),
+}
+
+/// What LREM did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Removed {
+    pub count: usize,
+    /// Whether the removal emptied the list (so the key was deleted).
+    pub emptied: bool,
+}
+
+/// Pops up to `count` elements from `end` of `list`. O(count).
+fn pop_up_to(list: &mut ListValue, end: End, count: usize) -> Popped {
+    let elements = (0..count.min(list.len()))
+        .filter_map(|_| list.pop(end))
+        .collect();
+    Popped {
+        end,
+        elements,
+        emptied: list.is_empty(),
+    }
+}
+
+impl DbMut<'_> {
+    /// The list at `key`, for reading (counts a keyspace hit or miss). O(1).
+    pub fn list_value(&mut self, key: &[u8]) -> StoreResult<Option<&ListValue>> {
+        self.read_typed(key, Value::as_list)
+    }
+
+    /// LPUSH/RPUSH (and with `only_if_exists` LPUSHX/RPUSHX): pushes `elems` one by one at
+    /// `end`, creating the list unless `only_if_exists`. Returns the new length, or `None`
+    /// when nothing was pushed because there is no list. O(elements).
+    pub fn list_push(
+        &mut self,
+        key: &[u8],
+        elems: &[&[u8]],
+        end: End,
+        only_if_exists: bool,
+    ) -> StoreResult<Option<usize>> {
+        let list = if only_if_exists {
+            match self.write_typed(key, Value::as_list_mut)? {
+                Some(list) => list,
+                None => return Ok(None),
+            }
+        } else {
+            self.write_typed_or_create(key, Value::as_list_mut, Value::new_list)?
+        };
+        for elem in elems {
+            list.push(elem, end);
+        }
+        let len = list.len();
+        self.after_write(key);
+        Ok(Some(len))
+    }
+
+    /// LPOP/RPOP: pops up to `count` elements from `end`, deleting a list left empty. `None`
+    /// when there is no list; a count of 0 pops nothing and changes nothing. O(count).
+    pub fn list_pop(&mut self, key: &[u8], end: End, count: usize) -> StoreResult<Option<Popped>> {
+        let Some(list) = self.write_typed(key, Value::as_list_mut)? else {
+            return Ok(None);
+        };
+        let popped = pop_up_to(list, end, count);
+        if !popped.elements.is_empty() {
+            self.after_write(key);
+        }
+        Ok(Some(popped))
+    }
+
+    /// LMPOP, BLPOP and friends: pops up to `count` elements from `end` of the first of
+    /// `keys` (in order) that holds a list, saying which key served; `None` when none does. A
+    /// key of another type met before that is WRONGTYPE. O(keys + count).
+    pub fn list_pop_first<'k>(
+        &mut self,
+        keys: &[&'k [u8]],
+        end: End,
+        count: usize,
+    ) -> StoreResult<Option<PoppedFrom<'k>>> {
+        for &key in keys {
+            let Some(list) = self.write_typed(key, Value::as_list_mut)? else {
+                continue;
+            };
+            if list.is_empty() {
+                continue;
+            }
+            let popped = pop_up_to(list, end, count);
+            self.after_write(key);
+            return Ok(Some(PoppedFrom { key, popped }));
+        }
+        Ok(None)
+    }
+
+    /// LMOVE/RPOPLPUSH and their blocking forms: pops one element from `from` of `src` and
+    /// pushes it at `to` of `dst` (creating it). `None` (nothing changes) when `src` holds no
+    /// list. Types are checked in Redis's order: the source, then the destination, before
+    /// anything moves. O(1).
+    pub fn list_move(
+        &mut self,
+        src: &[u8],
+        dst: &[u8],
+        from: End,
+        to: End,
+    ) -> StoreResult<Option<Moved>> {
+        let Some(list) = self.write_typed(src, Value::as_list_mut)? else {
+            return Ok(None);
+        };
+        if src == dst {
+            // Rotated within one borrow: the list never passes through empty, so a
+            // one-element list is not deleted and created again.
+            let Some(element) = list.pop(from) else {
+                return Ok(None);
+            };
+            list.push(&element, to);
+            self.after_write(src);
+            return Ok(Some(Moved {
+                element,
+                from,
+                to,
+                source_emptied: false,
+            }));
+        }
+        self.write_typed(dst, Value::as_list_mut)?;
+        let Some((element, source_emptied)) = self
+            .write_typed(src, Value::as_list_mut)?
+            .and_then(|list| list.pop(from).map(|elem| (elem, list.is_empty())))
+        else {
+            return Ok(None);
+        };
+        self.after_write(src);
+        self.write_typed_or_create(dst, Value::as_list_mut, Value::new_list)?
+            .push(&element, to);
+        self.after_write(dst);
+        Ok(Some(Moved {
+            element,
+            from,
+            to,
+            source_emptied,
+        }))
+    }
+
+    /// LSET: replaces the element at the Redis index written in `index` (read only once the
+    /// list is found, as Redis does). O(N/chunk + chunk).
+    pub fn list_set(&mut self, key: &[u8], index: &[u8], elem: &[u8]) -> StoreResult<()> {
+        let Some(list) = self.write_typed(key, Value::as_list_mut)? else {
+            return Err(StoreError::NoSuchKey);
+        };
+        let index = parse_i64(index).ok_or(StoreError::NotInteger)?;
+        if !list.set_at(index, elem) {
+            return Err(StoreError::IndexOutOfRange);
+        }
+        self.after_write(key);
+        Ok(())
+    }
+
+    /// LINSERT: inserts `elem` before (or `after`) the first element equal to `pivot`. O(N).
+    pub fn list_insert(
+        &mut self,
+        key: &[u8],
+        pivot: &[u8],
+        elem: &[u8],
+        after: bool,
+    ) -> StoreResult<Inserted> {
+        let Some(list) = self.write_typed(key, Value::as_list_mut)? else {
+            return Ok(Inserted::NoList);
+        };
+        if !list.insert(pivot, elem, after) {
+            return Ok(Inserted::NoPivot);
+        }
+        let len = list.len();
+        self.after_write(key);
+        Ok(Inserted::Len(len))
+    }
+
+    /// LREM: removes up to |count| elements equal to `elem`, from the head (count >= 0, 0 =
+    /// all) or the tail (count < 0), deleting a list left empty. O(N).
+    pub fn list_remove(&mut self, key: &[u8], count: i64, elem: &[u8]) -> StoreResult<Removed> {
+        let Some(list) = self.write_typed(key, Value::as_list_mut)? else {
+            return Ok(Removed {
+                count: 0,
+                emptied: false,
+            });
+        };
+        let from = if count < 0 { End::Back } else { End::Front };
+        let limit = usize::try_from(count.unsigned_abs()).unwrap_or(usize::MAX);
+        let removed = Removed {
+            count: list.remove_matching(elem, limit, from),
+            emptied: list.is_empty(),
+        };
+        if removed.count > 0 {
+            self.after_write(key);
+        }
+        Ok(removed)
+    }
+
+    /// LTRIM: keeps the elements between Redis indexes `start` and `stop`, deleting a list
+    /// left empty. `None` when there is no list, else whether it was emptied.
+    /// O(removed/chunk + chunk).
+    pub fn list_trim(&mut self, key: &[u8], start: i64, stop: i64) -> StoreResult<Option<bool>> {
+        let Some(list) = self.write_typed(key, Value::as_list_mut)? else {
+            return Ok(None);
+        };
+        list.trim(start, stop);
+        let emptied = list.is_empty();
+        self.after_write(key);
+        Ok(Some(emptied))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -994,6 +1336,73 @@ mod tests {
         assert_eq!(list.get(99), Some(format!("{:0100}", 199).as_bytes()));
         list.retain_range(50, 10);
         assert!(list.is_empty());
+    }
+
+    #[test]
+    fn redis_indexes_read_write_and_search() {
+        let mut list = list_of(&["a", "b", "a", "c", "a"]);
+        assert_eq!(list.at(-1), Some(&b"a"[..]));
+        assert_eq!(list.at(5), None);
+        assert!(list.set_at(-2, b"z"));
+        assert!(!list.set_at(-6, b"z"));
+        assert_eq!(list.slice(1, -2).collect::<Vec<_>>(), [b"b", b"a", b"z"]);
+        assert_eq!(list.slice(0, -6).count(), 0);
+        let query = |rank, count, max_len| PositionQuery {
+            rank,
+            count,
+            max_len,
+        };
+        assert_eq!(list.positions(b"a", query(1, None, 0)), [0]);
+        assert_eq!(list.positions(b"a", query(-1, Some(0), 0)), [4, 2, 0]);
+        assert_eq!(list.positions(b"a", query(2, Some(1), 0)), [2]);
+        assert_eq!(list.positions(b"a", query(1, Some(0), 2)), [0]);
+        assert_eq!(list.positions(b"a", query(i64::MIN, Some(1), 0)), [4, 2, 0]);
+        list.trim(1, -2);
+        assert_eq!(contents(&list), [b"b", b"a", b"z"]);
+        list.trim(3, 1);
+        assert!(list.is_empty());
+    }
+
+    #[test]
+    fn keyspace_operations_report_what_they_did() {
+        use crate::store::Keyspace;
+        let mut ks = Keyspace::new(1);
+        let mut db = ks.db(0);
+        let (l, d): (&[u8], &[u8]) = (b"l", b"d");
+        assert_eq!(
+            db.list_push(l, &[b"a", b"b", b"c"], End::Back, true),
+            Ok(None)
+        );
+        assert_eq!(
+            db.list_push(l, &[b"a", b"b", b"c"], End::Back, false),
+            Ok(Some(3))
+        );
+        let served = db.list_pop_first(&[d, l], End::Front, 2).unwrap().unwrap();
+        assert_eq!(served.key, l);
+        assert_eq!(served.popped.elements, [b"a", b"b"]);
+        assert!(!served.popped.emptied);
+        // A one-element list rotated onto itself is never deleted on the way.
+        let moved = db.list_move(l, l, End::Front, End::Back).unwrap().unwrap();
+        assert_eq!(
+            (moved.element.as_slice(), moved.source_emptied),
+            (&b"c"[..], false)
+        );
+        assert!(db.exists(l));
+        let moved = db.list_move(l, d, End::Back, End::Front).unwrap().unwrap();
+        assert!(moved.source_emptied);
+        assert!(!db.exists(l));
+        assert_eq!(db.list_move(l, d, End::Back, End::Front), Ok(None));
+        assert_eq!(db.list_set(d, b"x", b"v"), Err(StoreError::NotInteger));
+        assert_eq!(db.list_set(d, b"1", b"v"), Err(StoreError::IndexOutOfRange));
+        assert_eq!(db.list_set(l, b"x", b"v"), Err(StoreError::NoSuchKey));
+        assert_eq!(db.list_insert(d, b"c", b"x", true), Ok(Inserted::Len(2)));
+        assert_eq!(db.list_insert(d, b"q", b"x", true), Ok(Inserted::NoPivot));
+        let removed = db.list_remove(d, -1, b"x").unwrap();
+        assert_eq!((removed.count, removed.emptied), (1, false));
+        let popped = db.list_pop(d, End::Back, 0).unwrap().unwrap();
+        assert!(popped.elements.is_empty());
+        assert_eq!(db.list_trim(d, 1, 0), Ok(Some(true)));
+        assert_eq!(db.list_trim(d, 1, 0), Ok(None));
     }
 
     /// An element drawn from a small pool (so searches hit), with sizes on both sides of the

@@ -1,6 +1,34 @@
 //! The data: typed values, the keyspace with expiry and change tracking, and one module of
 //! operations per type. Pure: no sockets, threads, database or protocol; time comes in from
 //! the caller ([`Keyspace::set_clock`]), and clients are known only by id.
+//!
+//! One naming rule for the files: `<type>.rs` holds a type's value and its [`DbMut`]
+//! operations (the bookkeeping: fetch, create, record the change, delete what emptied); a
+//! hand-written structure a value is built on has its own file named for the structure
+//! ([`ostree`] under TREE and sorted sets, [`sorted_set`] under ZSET); `graph/search.rs` holds
+//! the GRAPH searches. Helpers shared by several types live here ([`index_range`],
+//! [`scan_positions`]).
+
+/// Implements `PartialEq`, `Eq` and `PartialOrd` from a type's own `Ord`, for keys ordered
+/// otherwise than field by field, so that equality always agrees with the order.
+macro_rules! order_by_cmp {
+    ($($t:ty),+ $(,)?) => {$(
+        impl PartialEq for $t {
+            fn eq(&self, other: &Self) -> bool {
+                self.cmp(other) == std::cmp::Ordering::Equal
+            }
+        }
+
+        impl Eq for $t {}
+
+        impl PartialOrd for $t {
+            fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+                Some(self.cmp(other))
+            }
+        }
+    )+};
+}
+pub(crate) use order_by_cmp;
 
 pub mod bitmap;
 pub mod footprint;
@@ -15,11 +43,11 @@ pub mod pile;
 pub mod pubsub;
 pub mod set;
 pub mod sort;
+pub mod sorted_set;
 pub mod string;
 pub mod tree;
 pub mod value;
 pub mod zset;
-pub mod zset_ops;
 
 pub use keyspace::{Db, DbMut, Key, KeyEvent, KeyEventKind, Keyspace, KeyspaceStats};
 pub use value::Value;
@@ -88,8 +116,84 @@ pub fn scan_positions(len: usize, cursor: u64, count: usize, mut visit: impl FnM
     pos
 }
 
+/// What a negative stop reaching before the first element means to [`index_range`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopBeforeFirst {
+    /// The range is empty (LRANGE, LTRIM, ZRANGE, ZREMRANGEBYRANK).
+    Empty,
+    /// The stop clamps to the first element, unless both ends are negative and cross
+    /// (GETRANGE).
+    First,
+}
+
+/// Turns Redis-style `start`/`stop` indexes (inclusive, negative counting from the end) into
+/// the positions they select in a sequence of `len`, clamped to it; `None` when the range is
+/// empty. One rule for every command that takes an index range. O(1).
+pub fn index_range(
+    start: i64,
+    stop: i64,
+    len: usize,
+    before_first: StopBeforeFirst,
+) -> Option<std::ops::Range<usize>> {
+    let len = i64::try_from(len).ok()?;
+    let clamp_stop = before_first == StopBeforeFirst::First;
+    if clamp_stop && start < 0 && stop < 0 && start > stop {
+        return None;
+    }
+    // `len + index` cannot overflow: `len` is non-negative and `index` negative.
+    let start = if start < 0 {
+        (len + start).max(0)
+    } else {
+        start
+    };
+    let stop = if stop < 0 { len + stop } else { stop };
+    let stop = if clamp_stop { stop.max(0) } else { stop };
+    if start > stop || start >= len {
+        return None;
+    }
+    // Both are within 0..len here.
+    Some(start as usize..stop.min(len - 1) as usize + 1)
+}
+
 /// Result of a store operation.
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Largest string value (Redis's default `proto-max-bulk-len`, 512 MB).
 pub const MAX_STRING_LEN: usize = 512 * 1024 * 1024;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn elements(start: i64, stop: i64, len: usize) -> Option<std::ops::Range<usize>> {
+        index_range(start, stop, len, StopBeforeFirst::Empty)
+    }
+
+    fn substring(start: i64, stop: i64, len: usize) -> Option<std::ops::Range<usize>> {
+        index_range(start, stop, len, StopBeforeFirst::First)
+    }
+
+    #[test]
+    fn element_ranges_normalize_like_lrange_and_zrange() {
+        assert_eq!(elements(0, -1, 5), Some(0..5));
+        assert_eq!(elements(-2, -1, 5), Some(3..5));
+        assert_eq!(elements(-100, 100, 5), Some(0..5));
+        assert_eq!(elements(3, 1, 5), None);
+        assert_eq!(elements(5, 10, 5), None);
+        assert_eq!(elements(0, -6, 5), None);
+        assert_eq!(elements(0, 0, 0), None);
+        assert_eq!(elements(i64::MIN, i64::MAX, 3), Some(0..3));
+    }
+
+    #[test]
+    fn substring_ranges_clamp_a_stop_before_the_first_byte() {
+        assert_eq!(substring(0, -100, 5), Some(0..1));
+        assert_eq!(substring(-100, -100, 5), Some(0..1));
+        assert_eq!(substring(-3, -5, 5), None);
+        assert_eq!(substring(-100, -200, 5), None);
+        assert_eq!(substring(2, 100, 5), Some(2..5));
+        assert_eq!(substring(5, 10, 5), None);
+        assert_eq!(substring(0, -1, 0), None);
+        assert_eq!(substring(i64::MIN, i64::MAX, 3), Some(0..3));
+    }
+}

@@ -921,55 +921,80 @@ pub struct Iter<'a, K, V> {
 }
 
 impl<'a, K, V> Iter<'a, K, V> {
-    /// Pushes onto `front` the nodes on the way to rank `start` at which the
-    /// path goes left (they follow it in order), ending with the node itself.
-    fn seek_front(&mut self) {
+    /// Positions one end's stack at its next rank (`start` for the front, `end - 1` for the
+    /// back): pushes the nodes on the way at which the path turns away from the walk's
+    /// direction (they come after the node in that walk), ending with the node itself.
+    /// O(log n).
+    fn seek(&mut self, forward: bool) {
         let tree = self.tree;
-        let mut r = self.start;
+        let (stack, mut r) = if forward {
+            self.front_ready = true;
+            (&mut self.front, self.start)
+        } else {
+            self.back_ready = true;
+            (&mut self.back, self.end - 1)
+        };
         let mut cur = tree.root;
         while cur != NIL {
             let n = tree.node(cur);
             let left = tree.size_of(n.left);
             match r.cmp(&left) {
                 Ordering::Less => {
-                    self.front.push(cur);
+                    if forward {
+                        stack.push(cur);
+                    }
                     cur = n.left;
                 }
                 Ordering::Equal => {
-                    self.front.push(cur);
+                    stack.push(cur);
                     break;
                 }
                 Ordering::Greater => {
+                    if !forward {
+                        stack.push(cur);
+                    }
                     r -= left + 1;
                     cur = n.right;
                 }
             }
         }
-        self.front_ready = true;
     }
 
-    /// Mirror of `seek_front` for rank `end - 1`.
-    fn seek_back(&mut self) {
-        let tree = self.tree;
-        let mut r = self.end - 1;
-        let mut cur = tree.root;
-        while cur != NIL {
-            let n = tree.node(cur);
-            let left = tree.size_of(n.left);
-            match r.cmp(&left) {
-                Ordering::Less => cur = n.left,
-                Ordering::Equal => {
-                    self.back.push(cur);
-                    break;
-                }
-                Ordering::Greater => {
-                    self.back.push(cur);
-                    r -= left + 1;
-                    cur = n.right;
-                }
-            }
+    /// Yields the next item from one end: the top of its stack, after pushing the nodes
+    /// that follow it in the walk's direction (the near spine of its far subtree).
+    /// O(1) amortized.
+    #[inline]
+    fn advance(&mut self, forward: bool) -> Option<(&'a K, &'a V)> {
+        if self.start >= self.end {
+            return None;
         }
-        self.back_ready = true;
+        let ready = if forward {
+            self.front_ready
+        } else {
+            self.back_ready
+        };
+        if !ready {
+            self.seek(forward);
+        }
+        let tree = self.tree;
+        let stack = if forward {
+            &mut self.front
+        } else {
+            &mut self.back
+        };
+        let n = tree.node(stack.pop()?);
+        let mut cur = if forward { n.right } else { n.left };
+        while cur != NIL {
+            stack.push(cur);
+            let below = tree.node(cur);
+            cur = if forward { below.left } else { below.right };
+        }
+        if forward {
+            self.start += 1;
+        } else {
+            self.end -= 1;
+        }
+        Some((&n.key, &n.value))
     }
 }
 
@@ -977,22 +1002,7 @@ impl<'a, K, V> Iterator for Iter<'a, K, V> {
     type Item = (&'a K, &'a V);
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.start >= self.end {
-            return None;
-        }
-        if !self.front_ready {
-            self.seek_front();
-        }
-        let tree = self.tree;
-        let i = self.front.pop()?;
-        let n = tree.node(i);
-        let mut cur = n.right;
-        while cur != NIL {
-            self.front.push(cur);
-            cur = tree.node(cur).left;
-        }
-        self.start += 1;
-        Some((&n.key, &n.value))
+        self.advance(true)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -1003,22 +1013,7 @@ impl<'a, K, V> Iterator for Iter<'a, K, V> {
 
 impl<K, V> DoubleEndedIterator for Iter<'_, K, V> {
     fn next_back(&mut self) -> Option<Self::Item> {
-        if self.start >= self.end {
-            return None;
-        }
-        if !self.back_ready {
-            self.seek_back();
-        }
-        let tree = self.tree;
-        let i = self.back.pop()?;
-        let n = tree.node(i);
-        let mut cur = n.left;
-        while cur != NIL {
-            self.back.push(cur);
-            cur = tree.node(cur).right;
-        }
-        self.end -= 1;
-        Some((&n.key, &n.value))
+        self.advance(false)
     }
 }
 

@@ -17,9 +17,9 @@
 //! ([`SetValue::pop_many`]).
 
 use super::keyspace::DbMut;
-use super::string::parse_i64;
 use super::value::Value;
 use super::{Hasher, StoreError, StoreResult};
+use crate::number::parse_i64;
 use hashbrown::HashTable;
 use rand::Rng;
 use std::fmt;
@@ -716,14 +716,7 @@ impl DbMut<'_> {
     /// SREM: removes `members`, deleting the set once empty. Returns how many were there.
     /// O(members).
     pub fn srem(&mut self, key: &[u8], members: &[&[u8]]) -> StoreResult<usize> {
-        let Some(set) = self.write_typed(key, Value::as_set_mut)? else {
-            return Ok(0);
-        };
-        let removed = members.iter().filter(|m| set.remove(m)).count();
-        if removed > 0 {
-            self.after_write(key);
-        }
-        Ok(removed)
+        self.remove_each(key, Value::as_set_mut, members, SetValue::remove)
     }
 
     /// SMOVE: moves `member` from `src` to `dst` (created if missing). Both must be sets

@@ -15,8 +15,8 @@
 
 use super::keyspace::DbMut;
 use super::value::Value;
-use super::zset::parse_float_prefix;
 use super::{ShortBytes, StoreError, StoreResult};
+use crate::number::parse_float_prefix;
 use std::cmp::Ordering;
 
 /// What SORT was asked to do (its parsed options).

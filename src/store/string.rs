@@ -3,7 +3,8 @@
 use super::keyspace::DbMut;
 use super::long_double::LongDouble;
 use super::value::{StrEncoding, Value};
-use super::{ShortBytes, StoreError, StoreResult, MAX_STRING_LEN};
+use super::{index_range, ShortBytes, StopBeforeFirst, StoreError, StoreResult, MAX_STRING_LEN};
+use crate::number::parse_i64;
 
 /// SET's NX / XX condition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -39,85 +40,6 @@ pub enum ExpiryChange {
     Keep,
     Persist,
     At(u64),
-}
-
-/// Parses an integer exactly as Redis's `string2ll`: optional `-`, no `+`, no spaces, no
-/// leading zeros, within i64.
-pub fn parse_i64(text: &[u8]) -> Option<i64> {
-    let (negative, digits) = match text.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        _ => (false, text),
-    };
-    match digits {
-        [] => return None,
-        [b'0'] if !negative => return Some(0),
-        [b'1'..=b'9', ..] => {}
-        _ => return None,
-    }
-    let mut value: u64 = 0;
-    for &d in digits {
-        if !d.is_ascii_digit() {
-            return None;
-        }
-        value = value.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
-    }
-    if negative {
-        if value > i64::MAX as u64 + 1 {
-            None
-        } else {
-            Some((value as i64).wrapping_neg())
-        }
-    } else {
-        i64::try_from(value).ok()
-    }
-}
-
-/// Parses a float as Redis's `string2d`/`string2ld`: no surrounding spaces, not NaN.
-pub fn parse_f64(text: &[u8]) -> Option<f64> {
-    if text.is_empty() || text.len() > 5 * 1024 || text[0].is_ascii_whitespace() {
-        return None;
-    }
-    let value: f64 = std::str::from_utf8(text).ok()?.parse().ok()?;
-    (!value.is_nan()).then_some(value)
-}
-
-/// Formats a float as Redis's INCRBYFLOAT stores it (`%.17Lf`, trailing zeros removed).
-///
-/// Redis computes in `long double`; with `f64` the shortest round-trip digits give the same
-/// text for ordinary values (1.1 stays `1.1` instead of exposing binary noise).
-pub fn format_human_double(value: f64) -> String {
-    if value.is_infinite() {
-        return if value > 0.0 { "inf" } else { "-inf" }.to_string();
-    }
-    let shortest = format!("{value}");
-    let decimals = shortest.split_once('.').map_or(0, |(_, f)| f.len());
-    let text = if decimals > 17 {
-        let rounded = format!("{value:.17}");
-        rounded
-            .trim_end_matches('0')
-            .trim_end_matches('.')
-            .to_string()
-    } else {
-        shortest
-    };
-    if text == "-0" {
-        "0".to_string()
-    } else {
-        text
-    }
-}
-
-/// Resolves Redis's inclusive, negative-from-the-end `start`/`end` pair against `len`;
-/// `None` when the range is empty.
-pub fn clamp_range(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
-    let len = len as i64;
-    let start = if start < 0 {
-        (len + start).max(0)
-    } else {
-        start
-    };
-    let end = if end < 0 { len + end } else { end.min(len - 1) };
-    (start <= end && start < len && end >= 0).then_some((start as usize, end as usize))
 }
 
 /// What LCS computes.
@@ -444,22 +366,15 @@ impl DbMut<'_> {
         }
     }
 
-    /// GETRANGE with Redis's index rules, which differ from LRANGE's: a negative end still
-    /// inside the string's left edge clamps to the first byte. O(len(result)).
+    /// GETRANGE with Redis's index rules, which differ from LRANGE's: a negative end reaching
+    /// before the first byte clamps to it. O(len(result)).
     pub fn get_range(&mut self, key: &[u8], start: i64, end: i64) -> StoreResult<Vec<u8>> {
         let Some(s) = self.get_string(key)? else {
             return Ok(Vec::new());
         };
-        let len = s.len() as i64;
-        if len == 0 || (start < 0 && end < 0 && start > end) {
-            return Ok(Vec::new());
-        }
-        let start = if start < 0 { len + start } else { start }.max(0);
-        let end = if end < 0 { len + end } else { end }.clamp(0, len - 1);
-        if start > end {
-            return Ok(Vec::new());
-        }
-        Ok(s[start as usize..=end as usize].to_vec())
+        Ok(index_range(start, end, s.len(), StopBeforeFirst::First)
+            .and_then(|bytes| s.get(bytes))
+            .map_or_else(Vec::new, <[u8]>::to_vec))
     }
 
     /// SETRANGE: overwrite from `offset`, zero-padding; returns the new length. A missing key
@@ -528,48 +443,6 @@ impl DbMut<'_> {
 mod tests {
     use super::*;
     use crate::store::Keyspace;
-
-    #[test]
-    fn parse_i64_is_as_strict_as_redis() {
-        assert_eq!(parse_i64(b"0"), Some(0));
-        assert_eq!(parse_i64(b"-12"), Some(-12));
-        assert_eq!(parse_i64(b"9223372036854775807"), Some(i64::MAX));
-        assert_eq!(parse_i64(b"-9223372036854775808"), Some(i64::MIN));
-        for bad in [
-            &b""[..],
-            b"-",
-            b"-0",
-            b"01",
-            b"+1",
-            b" 1",
-            b"1 ",
-            b"9223372036854775808",
-            b"1.0",
-            b"abc",
-        ] {
-            assert_eq!(parse_i64(bad), None, "{:?}", String::from_utf8_lossy(bad));
-        }
-    }
-
-    #[test]
-    fn clamp_range_follows_redis_indexes() {
-        assert_eq!(clamp_range(0, -1, 5), Some((0, 4)));
-        assert_eq!(clamp_range(-3, -2, 5), Some((2, 3)));
-        assert_eq!(clamp_range(2, 100, 5), Some((2, 4)));
-        assert_eq!(clamp_range(-100, 1, 5), Some((0, 1)));
-        assert_eq!(clamp_range(3, 1, 5), None);
-        assert_eq!(clamp_range(5, 10, 5), None);
-        assert_eq!(clamp_range(0, -1, 0), None);
-    }
-
-    #[test]
-    fn human_doubles_print_like_incrbyfloat() {
-        assert_eq!(format_human_double(1.1), "1.1");
-        assert_eq!(format_human_double(10.5), "10.5");
-        assert_eq!(format_human_double(3.0e3), "3000");
-        assert_eq!(format_human_double(1e20), "100000000000000000000");
-        assert_eq!(format_human_double(-0.0), "0");
-    }
 
     #[test]
     fn set_conditions_and_get_option() {

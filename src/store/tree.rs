@@ -29,9 +29,10 @@ use std::ops::Range;
 
 use super::keyspace::DbMut;
 use super::ostree::{self, OsTree, TraversalOrder};
+use super::sorted_set::{parse_lex_bound, parse_score, parse_score_bound, LexBound};
 use super::value::Value;
-use super::zset::{parse_lex_bound, parse_score, parse_score_bound, LexBound};
 use super::StoreResult;
+use crate::number::cmp_non_nan;
 
 /// How a tree orders its keys.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -103,11 +104,6 @@ pub enum TreeBound {
     Exclusive(TreeProbe),
 }
 
-/// Total order on numbers that are never NaN.
-fn cmp_num(a: f64, b: f64) -> Ordering {
-    a.partial_cmp(&b).unwrap_or(Ordering::Equal)
-}
-
 /// A stored key. In byte-wise trees `num` is 0 everywhere, so the derived
 /// order is the byte order; in numeric trees numbers are unique, so it is the
 /// numeric order. (One key type for both keeps a single iterator type; it
@@ -118,23 +114,11 @@ struct TreeKey {
     bytes: Box<[u8]>,
 }
 
-impl PartialEq for TreeKey {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for TreeKey {}
-
-impl PartialOrd for TreeKey {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
+super::order_by_cmp!(TreeKey);
 
 impl Ord for TreeKey {
     fn cmp(&self, other: &Self) -> Ordering {
-        cmp_num(self.num, other.num).then_with(|| self.bytes.cmp(&other.bytes))
+        cmp_non_nan(self.num, other.num).then_with(|| self.bytes.cmp(&other.bytes))
     }
 }
 
@@ -144,7 +128,7 @@ impl TreeKey {
     fn cmp_probe(&self, probe: &TreeProbe) -> Ordering {
         match probe {
             TreeProbe::Bytes(b) => (*self.bytes).cmp(b),
-            TreeProbe::Number(x) => cmp_num(self.num, *x),
+            TreeProbe::Number(x) => cmp_non_nan(self.num, *x),
         }
     }
 }
@@ -460,7 +444,7 @@ fn key_comparator(
     key: &[u8],
 ) -> impl Fn(&TreeKey) -> Ordering + '_ {
     move |k: &TreeKey| match ordering {
-        TreeOrdering::Numeric => cmp_num(k.num, num),
+        TreeOrdering::Numeric => cmp_non_nan(k.num, num),
         TreeOrdering::Bytes => (*k.bytes).cmp(key),
     }
 }
@@ -819,23 +803,23 @@ mod tests {
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
         let t = tree(TreeOrdering::Numeric, &refs);
         assert_eq!(t.height(), 3);
-        let walk = |o| keys(t.traverse(o));
-        assert_eq!(
-            walk(TraversalOrder::PreOrder),
-            ["4", "2", "1", "3", "6", "5", "7"]
-        );
-        assert_eq!(
-            walk(TraversalOrder::InOrder),
-            ["1", "2", "3", "4", "5", "6", "7"]
-        );
-        assert_eq!(
-            walk(TraversalOrder::PostOrder),
-            ["1", "3", "2", "5", "7", "6", "4"]
-        );
-        assert_eq!(
-            walk(TraversalOrder::LevelOrder),
-            ["4", "2", "6", "1", "3", "5", "7"]
-        );
+        for (order, expected) in [
+            (
+                TraversalOrder::PreOrder,
+                ["4", "2", "1", "3", "6", "5", "7"],
+            ),
+            (TraversalOrder::InOrder, ["1", "2", "3", "4", "5", "6", "7"]),
+            (
+                TraversalOrder::PostOrder,
+                ["1", "3", "2", "5", "7", "6", "4"],
+            ),
+            (
+                TraversalOrder::LevelOrder,
+                ["4", "2", "6", "1", "3", "5", "7"],
+            ),
+        ] {
+            assert_eq!(keys(t.traverse(order)), expected, "{order:?}");
+        }
         assert_eq!(
             keys(t.traverse(TraversalOrder::LevelOrder).take(3)),
             ["4", "2", "6"]
@@ -902,7 +886,7 @@ mod tests {
         fn cmp(&self, e: &(f64, Vec<u8>, Vec<u8>), num: f64, key: &[u8]) -> Ordering {
             match self.ordering {
                 TreeOrdering::Bytes => e.1.as_slice().cmp(key),
-                TreeOrdering::Numeric => cmp_num(e.0, num),
+                TreeOrdering::Numeric => cmp_non_nan(e.0, num),
             }
         }
         fn pos(&self, key: &[u8]) -> Option<usize> {
@@ -914,7 +898,7 @@ mod tests {
         fn in_bound(&self, e: &(f64, Vec<u8>, Vec<u8>), b: &TreeBound, lower: bool) -> bool {
             let c = |p: &TreeProbe| match p {
                 TreeProbe::Bytes(x) => e.1.as_slice().cmp(x),
-                TreeProbe::Number(x) => cmp_num(e.0, *x),
+                TreeProbe::Number(x) => cmp_non_nan(e.0, *x),
             };
             match (b, lower) {
                 (TreeBound::Min, lower) => lower,
@@ -961,7 +945,9 @@ mod tests {
                         }
                         match ordering {
                             TreeOrdering::Bytes => m.entries.sort_by(|a, b| a.1.cmp(&b.1)),
-                            TreeOrdering::Numeric => m.entries.sort_by(|a, b| cmp_num(a.0, b.0)),
+                            TreeOrdering::Numeric => {
+                                m.entries.sort_by(|a, b| cmp_non_nan(a.0, b.0))
+                            }
                         }
                         prop_assert_eq!(t.set(&args), Ok(added));
                     }

@@ -6,7 +6,7 @@ use super::list::ListValue;
 use super::pile::{QueueValue, StackValue};
 use super::set::SetValue;
 use super::tree::TreeValue;
-use super::zset_ops::ZSetValue;
+use super::zset::ZSetValue;
 use super::ShortBytes;
 
 /// How OBJECT ENCODING names a string: Redis decides when the value is written (SET tries
@@ -95,7 +95,7 @@ impl Value {
             Value::Str(s, StrEncoding::Embstr) if s.len() <= 44 => "embstr",
             Value::Str(_, StrEncoding::Embstr | StrEncoding::Raw) => "raw",
             Value::Str(s, StrEncoding::Auto) => {
-                if s.len() <= 20 && crate::store::string::parse_i64(s).is_some() {
+                if s.len() <= 20 && crate::number::parse_i64(s).is_some() {
                     "int"
                 } else if s.len() <= 44 {
                     "embstr"

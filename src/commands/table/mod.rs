@@ -287,7 +287,7 @@ impl KeySpec {
                 let count = usize::try_from(at)
                     .ok()
                     .and_then(|at| argv.get(at))
-                    .and_then(|arg| crate::store::string::parse_i64(arg))
+                    .and_then(|arg| crate::number::parse_i64(arg))
                     .filter(|&n| n >= 0)
                     .ok_or(())?;
                 let first = first + first_key as i64;
