@@ -17,7 +17,8 @@ fn push_event(end: End) -> &'static str {
     }
 }
 
-/// Redis's event name for a pop from `end`.
+/// Redis's event name for a pop from `end`: also the name of the command the journal states
+/// for it.
 fn pop_event(end: End) -> &'static str {
     match end {
         End::Front => "lpop",
@@ -298,6 +299,8 @@ fn move_element(
         return Ok(None);
     };
     ctx.out.bulk(&moved.element);
+    ctx.journal_as(pop_event(moved.from).as_bytes(), src, []);
+    ctx.journal_as(push_event(moved.to).as_bytes(), dst, [&moved.element[..]]);
     // Redis's order: the push on the destination, then the pop (and `del`) on the source.
     ctx.notify(KeyspaceEvents::LIST, push_event(moved.to), dst);
     notify_removal(ctx, pop_event(moved.from), src, moved.source_emptied);
@@ -357,6 +360,9 @@ fn pop_first_nonempty<'k>(
         }
         MultiPopReply::KeyAndElements(_) => reply_elements(ctx.out, &served.popped),
     }
+    let mut count = itoa::Buffer::new();
+    let count = count.format(served.popped.elements.len());
+    ctx.journal_as(pop_event(end).as_bytes(), served.key, [count.as_bytes()]);
     notify_pop(ctx, served.key, &served.popped);
     Ok(Some(served))
 }
