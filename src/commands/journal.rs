@@ -559,7 +559,7 @@ mod tests {
             17 => "brpoplpush L L2 0".to_string(),
             18 => format!(
                 "lmove L L LEFT {}",
-                if a % 2 == 0 { "LEFT" } else { "RIGHT" }
+                if a.is_multiple_of(2) { "LEFT" } else { "RIGHT" }
             ),
             19 => format!("sadd S {} {}", m(a), m(b)),
             20 => format!("srem S {}", m(a)),
