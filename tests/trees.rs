@@ -343,6 +343,41 @@ fn traversals() {
 }
 
 #[test]
+fn pops_remove_from_either_end() {
+    let server = Server::start();
+    let mut c = server.raw();
+    seven(&mut c);
+    assert_bytes(&c.cmd(&["TREE.POPMIN", "t"]), &entries(&[("k1", "v1")]));
+    assert_bytes(
+        &c.cmd(&["TREE.POPMAX", "t", "2"]),
+        &entries(&[("k7", "v7"), ("k6", "v6")]),
+    );
+    assert_bytes(&c.cmd(&["TREE.POPMIN", "t", "0"]), b"*0\r\n");
+    assert_bytes(
+        &c.cmd(&["TREE.POPMIN", "t", "-1"]),
+        b"-ERR value is out of range, must be positive\r\n",
+    );
+    assert_bytes(
+        &c.cmd(&["TREE.POPMIN", "t", "x"]),
+        b"-ERR value is not an integer or out of range\r\n",
+    );
+    assert_bytes(
+        &c.cmd(&["TREE.POPMIN", "t", "1", "2"]),
+        b"-ERR syntax error\r\n",
+    );
+    assert_bytes(
+        &c.cmd(&["TREE.POPMIN", "t", "10"]),
+        &entries(&[("k2", "v2"), ("k3", "v3"), ("k4", "v4"), ("k5", "v5")]),
+    );
+    // The tree stays, empty, as after TREE.DEL; a missing key pops nothing.
+    assert_bytes(&c.cmd(&["TREE.LEN", "t"]), b":0\r\n");
+    assert_bytes(&c.cmd(&["EXISTS", "t"]), b":1\r\n");
+    assert_bytes(&c.cmd(&["TREE.POPMAX", "none"]), b"*0\r\n");
+    assert_bytes(&c.cmd(&["SET", "s", "v"]), b"+OK\r\n");
+    assert_bytes(&c.cmd(&["TREE.POPMIN", "s"]), WRONGTYPE);
+}
+
+#[test]
 fn resp3_reply_shapes() {
     let server = Server::start();
     let mut c = server.raw();

@@ -591,7 +591,11 @@ mod tests {
             46 => format!("setbit STR {} 1", u32::from(a) % 40),
             47 => format!("bitfield STR SET u8 {} {}", u32::from(a) % 40, b),
             48 => format!("tree.set T {} {}", m(a), m(b)),
-            49 => format!("tree.del T {}", m(a)),
+            49 => match a % 3 {
+                0 => format!("tree.del T {}", m(b)),
+                1 => format!("tree.popmin T {}", n(b)),
+                _ => format!("tree.popmax T {}", n(b)),
+            },
             50 => format!("graph.addnode G {}", m(a)),
             51 => format!("graph.delnode G {}", m(a)),
             52 => format!("graph.addedge G {} {} WEIGHT {}", m(a), m(b), n(a)),

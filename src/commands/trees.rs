@@ -98,6 +98,37 @@ pub fn del(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     Ok(())
 }
 
+/// TREE.POPMIN key [count] / TREE.POPMAX key [count]: the entries taken, as TREE.RANGE
+/// replies; a negative count is refused as ZPOPMIN refuses it.
+fn pop(ctx: &mut Ctx, args: &mut Args, largest: bool) -> CmdResult {
+    let key = args.bytes()?;
+    let count = match args.remaining() {
+        0 => 1,
+        _ => usize::try_from(args.int()?)
+            .map_err(|_| CmdError::msg("ERR value is out of range, must be positive"))?,
+    };
+    args.finish()?;
+    let popped = ctx.db().tree_pop(key, count, largest)?;
+    write_entries(ctx.out, popped.iter().map(|(k, v)| (&k[..], &v[..])));
+    if !popped.is_empty() {
+        let event = if largest {
+            "tree.popmax"
+        } else {
+            "tree.popmin"
+        };
+        ctx.notify(KeyspaceEvents::MODULE, event, key);
+    }
+    Ok(())
+}
+
+pub fn popmin(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    pop(ctx, args, false)
+}
+
+pub fn popmax(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    pop(ctx, args, true)
+}
+
 /// TREE.EXISTS key k
 pub fn exists(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let (key, k) = (args.bytes()?, args.bytes()?);

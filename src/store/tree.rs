@@ -288,6 +288,24 @@ impl TreeValue {
         self.tree.first().map(entry)
     }
 
+    /// Removes up to `count` entries from the smallest end (the largest when `largest`), in
+    /// the order taken. O(k log n) for k entries.
+    pub fn pop(&mut self, count: usize, largest: bool) -> Vec<(Box<[u8]>, Box<[u8]>)> {
+        let mut popped = Vec::with_capacity(count.min(self.len()));
+        while popped.len() < count {
+            let taken = if largest {
+                self.tree.pop_last()
+            } else {
+                self.tree.pop_first()
+            };
+            let Some((key, value)) = taken else {
+                break;
+            };
+            popped.push((key.bytes, value));
+        }
+        popped
+    }
+
     /// The entry with the largest key. O(log n).
     pub fn max(&self) -> Option<(&[u8], &[u8])> {
         self.tree.last().map(entry)
@@ -565,6 +583,24 @@ impl DbMut<'_> {
         Ok(deleted)
     }
 
+    /// TREE.POPMIN (TREE.POPMAX when `largest`): removes and returns up to `count` entries
+    /// from one end; the tree stays when emptied. O(k log n).
+    pub fn tree_pop(
+        &mut self,
+        key: &[u8],
+        count: usize,
+        largest: bool,
+    ) -> StoreResult<Vec<(Box<[u8]>, Box<[u8]>)>> {
+        let Some(tree) = self.write_typed(key, Value::as_tree_mut)? else {
+            return Ok(Vec::new());
+        };
+        let popped = tree.pop(count, largest);
+        if !popped.is_empty() {
+            self.after_write(key);
+        }
+        Ok(popped)
+    }
+
     /// TREE.EXISTS: whether `k` is present. O(log n).
     pub fn tree_exists(&mut self, key: &[u8], k: &[u8]) -> StoreResult<bool> {
         Ok(self.tree_query(key, |tree| tree.exists(k).map(Some))? == Some(true))
@@ -692,6 +728,20 @@ mod tests {
         assert_eq!(t.at(-1).map(|e| s(e.0)), Some("d".into()));
         assert_eq!((t.at(4), t.at(-5)), (None, None));
         assert_eq!(t.ordering(), TreeOrdering::Bytes);
+        t.tree.assert_invariants();
+    }
+
+    #[test]
+    fn pops_take_from_either_end_in_order() {
+        let mut t = tree(TreeOrdering::Bytes, &["b", "a", "d", "c"]);
+        let popped = |p: Vec<(Box<[u8]>, Box<[u8]>)>| -> Vec<String> {
+            p.iter().map(|(k, _)| s(k)).collect()
+        };
+        assert_eq!(popped(t.pop(2, false)), ["a", "b"]);
+        assert_eq!(popped(t.pop(1, true)), ["d"]);
+        assert_eq!(popped(t.pop(0, true)), Vec::<String>::new());
+        assert_eq!(popped(t.pop(5, true)), ["c"]);
+        assert_eq!(t.len(), 0);
         t.tree.assert_invariants();
     }
 
