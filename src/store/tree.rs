@@ -81,6 +81,9 @@ impl From<TreeError> for super::StoreError {
 /// A (key, value) pair as replies need it.
 pub type Entry<'a> = (&'a [u8], &'a [u8]);
 
+/// An entry taken out of a tree (TREE.POPMIN, TREE.POPMAX): key and value.
+pub type OwnedEntry = (Box<[u8]>, Box<[u8]>);
+
 /// A position to compare keys against: bytes for byte-wise trees, a number
 /// for numeric trees.
 #[derive(Clone, Debug, PartialEq)]
@@ -290,7 +293,7 @@ impl TreeValue {
 
     /// Removes up to `count` entries from the smallest end (the largest when `largest`), in
     /// the order taken. O(k log n) for k entries.
-    pub fn pop(&mut self, count: usize, largest: bool) -> Vec<(Box<[u8]>, Box<[u8]>)> {
+    pub fn pop(&mut self, count: usize, largest: bool) -> Vec<OwnedEntry> {
         let mut popped = Vec::with_capacity(count.min(self.len()));
         while popped.len() < count {
             let taken = if largest {
@@ -590,7 +593,7 @@ impl DbMut<'_> {
         key: &[u8],
         count: usize,
         largest: bool,
-    ) -> StoreResult<Vec<(Box<[u8]>, Box<[u8]>)>> {
+    ) -> StoreResult<Vec<OwnedEntry>> {
         let Some(tree) = self.write_typed(key, Value::as_tree_mut)? else {
             return Ok(Vec::new());
         };
@@ -734,9 +737,7 @@ mod tests {
     #[test]
     fn pops_take_from_either_end_in_order() {
         let mut t = tree(TreeOrdering::Bytes, &["b", "a", "d", "c"]);
-        let popped = |p: Vec<(Box<[u8]>, Box<[u8]>)>| -> Vec<String> {
-            p.iter().map(|(k, _)| s(k)).collect()
-        };
+        let popped = |p: Vec<OwnedEntry>| -> Vec<String> { p.iter().map(|(k, _)| s(k)).collect() };
         assert_eq!(popped(t.pop(2, false)), ["a", "b"]);
         assert_eq!(popped(t.pop(1, true)), ["d"]);
         assert_eq!(popped(t.pop(0, true)), Vec::<String>::new());
