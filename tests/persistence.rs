@@ -809,23 +809,6 @@ fn unreachable_mongodb_at_start_up_fails_clearly() {
 // MongoDB outage: a SecantusDB of the test's own, killed and restarted on the same storage.
 // ---------------------------------------------------------------------------------------------
 
-fn secantusd_bin() -> PathBuf {
-    if let Some(path) = std::env::var_os("SECANTUSD_BIN").filter(|p| !p.is_empty()) {
-        return PathBuf::from(path);
-    }
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/test-env/bin/secantusd-py");
-    if venv.exists() {
-        return venv;
-    }
-    match common::find_in_path("secantusd-py") {
-        Some(path) => path,
-        None => panic!(
-            "MONGODB_URI is set but secantusd-py was not found (set SECANTUSD_BIN, or run scripts/test.sh, \
-             which installs it in target/test-env)"
-        ),
-    }
-}
-
 struct Secantus {
     child: Child,
     port: u16,
@@ -838,7 +821,7 @@ impl Secantus {
         std::fs::create_dir_all(dir).unwrap();
         let config = dir.join("secantusd.toml");
         std::fs::write(&config, "").unwrap();
-        let mut child = Command::new(secantusd_bin())
+        let mut child = Command::new(common::secantusd_bin())
             .arg("--config")
             .arg(&config)
             .args([

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{find_in_path, free_port, unique_name, RawConn, Server};
+use common::{free_port, unique_name, RawConn, Server};
 use std::io::{BufRead, BufReader};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::PathBuf;
@@ -130,7 +130,7 @@ struct Secantus {
 
 impl Secantus {
     fn start() -> Secantus {
-        let bin = secantusd_bin();
+        let bin = common::secantusd_bin();
         let dir = std::env::temp_dir().join(unique_name("reddish_secantus"));
         std::fs::create_dir_all(&dir).expect("SecantusDB directory");
         // An explicit empty config: nothing from this machine's config files applies.
@@ -196,24 +196,6 @@ impl Drop for Secantus {
     fn drop(&mut self) {
         self.kill();
         let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// `SECANTUSD_BIN`, else the venv scripts/test.sh makes, else `secantusd-py` on the PATH.
-fn secantusd_bin() -> PathBuf {
-    if let Some(path) = std::env::var_os("SECANTUSD_BIN").filter(|p| !p.is_empty()) {
-        return PathBuf::from(path);
-    }
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/test-env/bin/secantusd-py");
-    if venv.exists() {
-        return venv;
-    }
-    match find_in_path("secantusd-py") {
-        Some(path) => path,
-        None => panic!(
-            "no SecantusDB: run scripts/test.sh once (it installs it into target/test-env) \
-             or set SECANTUSD_BIN to a secantusd-py binary"
-        ),
     }
 }
 

@@ -517,6 +517,25 @@ fn redis_server_bin() -> PathBuf {
     })
 }
 
+/// The SecantusDB server for tests that start their own: `SECANTUSD_BIN`, else the venv
+/// scripts/test.sh makes, else `secantusd-py` on the PATH.
+pub fn secantusd_bin() -> PathBuf {
+    if let Some(path) = std::env::var_os("SECANTUSD_BIN").filter(|p| !p.is_empty()) {
+        return PathBuf::from(path);
+    }
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/test-env/bin/secantusd-py");
+    if venv.exists() {
+        return venv;
+    }
+    match find_in_path("secantusd-py") {
+        Some(path) => path,
+        None => panic!(
+            "no SecantusDB: run scripts/test.sh once (it installs it into target/test-env) \
+             or set SECANTUSD_BIN to a secantusd-py binary"
+        ),
+    }
+}
+
 /// The first executable called `name` in `PATH`.
 pub fn find_in_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
