@@ -11,7 +11,8 @@
 //! - [`store`]: the data and its operations, no I/O, threads or protocol;
 //! - [`config`]: settings from file, flags and CONFIG SET;
 //! - [`clock`]: the wall clock, a leaf every layer may use;
-//! - [`number`]: integers and doubles read and written as Redis does, a leaf every layer uses.
+//! - [`number`]: integers and doubles read and written as Redis does, a leaf every layer uses;
+//! - [`process`]: what the operating system says about the process (memory, CPU), a leaf.
 //!
 //! `main.rs` wires them together.
 
@@ -22,6 +23,7 @@ pub mod memory;
 pub mod network;
 pub mod number;
 pub mod persistence;
+pub mod process;
 pub mod protocol;
 pub mod signals;
 pub mod store;

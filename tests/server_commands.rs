@@ -662,3 +662,69 @@ fn blocked_commands_are_counted_when_answered_like_redis() {
     assert_eq!(got.2, expected.2, "errorstats");
     assert_eq!(got.3, expected.3, "total_error_replies");
 }
+
+/// The field names of an INFO reply, section headers included, in order.
+fn info_fields(info: &str) -> Vec<String> {
+    info.lines()
+        // The bulk header is neither a field nor a section; databases differ by content.
+        .filter(|line| (line.starts_with('#') || line.contains(':')) && !line.starts_with("db"))
+        .map(|line| line.split(':').next().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// INFO carries Redis 7.0's sections, in its order, and every field Redis prints except
+/// those this list names with the reason Reddish cannot give them.
+#[test]
+fn info_has_redis_sections_and_fields() {
+    const NOT_PROVIDED: &[&str] = &[
+        // C build facts.
+        "atomicvar_api",
+        "gcc_version",
+        // jemalloc's own figures and the overhead split Redis's allocator accounting gives.
+        "used_memory_overhead",
+        "used_memory_startup",
+        "used_memory_dataset",
+        "used_memory_dataset_perc",
+        "allocator_allocated",
+        "allocator_active",
+        "allocator_resident",
+        "allocator_frag_ratio",
+        "allocator_frag_bytes",
+        "allocator_rss_ratio",
+        "allocator_rss_bytes",
+        "rss_overhead_ratio",
+        "rss_overhead_bytes",
+    ];
+    let redis = common::RedisServer::start();
+    let server = Server::start();
+    let (mut theirs_conn, mut ours_conn) = (redis.raw(), server.raw());
+    let text = |conn: &mut common::RawConn, args: &[&str]| {
+        String::from_utf8_lossy(&conn.cmd(args)).replace('\r', "")
+    };
+    for args in [&["INFO"][..], &["INFO", "everything"], &["INFO", "all"]] {
+        let theirs = info_fields(&text(&mut theirs_conn, args));
+        let ours = info_fields(&text(&mut ours_conn, args));
+        let headers = |fields: &[String]| -> Vec<String> {
+            fields
+                .iter()
+                .filter(|f| f.starts_with('#'))
+                .cloned()
+                .collect()
+        };
+        assert_eq!(headers(&ours), headers(&theirs), "{args:?}");
+        for field in &theirs {
+            // Per-command latency histograms (`latency-tracking`) are not kept.
+            let histogram = field.starts_with("latency_percentiles_usec_");
+            if !NOT_PROVIDED.contains(&field.as_str()) && !histogram {
+                assert!(ours.contains(field), "{args:?}: {field} missing");
+            }
+        }
+    }
+    let info = text(&mut ours_conn, &["INFO", "cpu"]);
+    let user: f64 = info
+        .lines()
+        .find_map(|l| l.strip_prefix("used_cpu_user:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("used_cpu_user");
+    assert!(user >= 0.0, "{info}");
+}

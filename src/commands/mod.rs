@@ -207,6 +207,27 @@ pub struct ServerStats {
     pub connected_clients: u64,
     pub blocked_clients: u64,
     pub total_error_replies: u64,
+    /// Read and write events served on client sockets (INFO `total_reads_processed`,
+    /// `total_writes_processed`).
+    pub total_reads_processed: u64,
+    pub total_writes_processed: u64,
+}
+
+/// One sample of the counters behind INFO's instantaneous rates.
+#[derive(Debug, Clone, Copy)]
+struct RateSample {
+    at_ms: u64,
+    commands: u64,
+    input_bytes: u64,
+    output_bytes: u64,
+}
+
+/// Per-second rates over the recent samples (INFO `instantaneous_*`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Rates {
+    pub ops_per_sec: u64,
+    pub input_kbps: f64,
+    pub output_kbps: f64,
 }
 
 /// How a shutdown was asked for.
@@ -225,14 +246,16 @@ pub struct Server {
     pub started_ms: u64,
     /// 40 hex characters identifying this run (INFO run_id).
     pub run_id: String,
+    /// 40 hex characters naming this server's replication history (INFO master_replid).
+    pub repl_id: String,
     pub tcp_port: u16,
     /// Set by SHUTDOWN (and signals); the reactor stops when it sees it.
     pub shutdown: Option<Shutdown>,
     pub rng: SmallRng,
     /// Bytes allocated by the process, if a counting allocator reports them.
     pub used_memory: fn() -> usize,
-    /// Commands per second over the last samples (INFO instantaneous_ops_per_sec).
-    pub ops_per_sec: u64,
+    /// Commands and bytes per second over the last samples (INFO instantaneous_*).
+    pub rates: Rates,
     /// Who is subscribed to what.
     pub pubsub: PubSub,
     /// Messages and requests for other connections, drained by the network layer after each
@@ -242,8 +265,8 @@ pub struct Server {
     pub monitors: Vec<u64>,
     /// CLIENT PAUSE in force, if any (it may have run out; see [`Server::pause_in_force`]).
     pub pause: Option<Pause>,
-    /// (time ms, commands processed) at each recent sample, oldest first.
-    ops_samples: std::collections::VecDeque<(u64, u64)>,
+    /// The counters at each recent sample, oldest first.
+    rate_samples: std::collections::VecDeque<RateSample>,
     /// The persistence layer's one handle (hand-offs, SAVE/BGSAVE, the figures for INFO);
     /// `None` when persistence is off. Reach it through [`persistence::status`] and the
     /// other functions of that module, which lend it out with the rest of the server.
@@ -262,20 +285,24 @@ pub struct Server {
 impl Server {
     pub fn new(config: Config, now_ms: u64) -> Self {
         let mut rng = SmallRng::from_entropy();
-        let run_id = (0..40)
-            .map(|_| char::from_digit(rand::Rng::gen_range(&mut rng, 0..16), 16).unwrap_or('0'))
-            .collect();
+        let mut hex_id = || -> String {
+            (0..40)
+                .map(|_| char::from_digit(rand::Rng::gen_range(&mut rng, 0..16), 16).unwrap_or('0'))
+                .collect()
+        };
+        let (run_id, repl_id) = (hex_id(), hex_id());
         Server {
             tcp_port: config.port,
             config,
             stats: ServerStats::default(),
             started_ms: now_ms,
             run_id,
+            repl_id,
             shutdown: None,
             rng,
             used_memory: || 0,
-            ops_per_sec: 0,
-            ops_samples: Default::default(),
+            rates: Rates::default(),
+            rate_samples: Default::default(),
             pubsub: PubSub::new(),
             outbox: Outbox::default(),
             monitors: Vec::new(),
@@ -293,27 +320,39 @@ impl Server {
         self.pause.filter(|p| now_ms < p.until_ms)
     }
 
-    /// Records a sample of the command counter; called from the reactor's timed work.
+    /// Records a sample of the command and byte counters (at most one per 100 ms) and updates
+    /// the rates over the last 16; called from the reactor's timed work.
     pub fn sample_ops(&mut self, now_ms: u64) {
         const WINDOW: usize = 16;
-        let processed = self.stats.total_commands_processed;
         if self
-            .ops_samples
+            .rate_samples
             .back()
-            .is_some_and(|&(t, _)| now_ms < t + 100)
+            .is_some_and(|last| now_ms < last.at_ms + 100)
         {
             return;
         }
-        self.ops_samples.push_back((now_ms, processed));
+        self.rate_samples.push_back(RateSample {
+            at_ms: now_ms,
+            commands: self.stats.total_commands_processed,
+            input_bytes: self.stats.total_net_input_bytes,
+            output_bytes: self.stats.total_net_output_bytes,
+        });
         self.peak_memory = self.peak_memory.max((self.used_memory)() as u64);
-        if self.ops_samples.len() > WINDOW {
-            self.ops_samples.pop_front();
+        if self.rate_samples.len() > WINDOW {
+            self.rate_samples.pop_front();
         }
-        if let (Some(&(t0, c0)), Some(&(t1, c1))) =
-            (self.ops_samples.front(), self.ops_samples.back())
-        {
-            if t1 > t0 {
-                self.ops_per_sec = c1.saturating_sub(c0) * 1000 / (t1 - t0);
+        if let (Some(first), Some(last)) = (self.rate_samples.front(), self.rate_samples.back()) {
+            let ms = last.at_ms.saturating_sub(first.at_ms);
+            let per_second = (last.commands.saturating_sub(first.commands) * 1000).checked_div(ms);
+            if let Some(ops_per_sec) = per_second {
+                let kbps = |from: u64, to: u64| {
+                    to.saturating_sub(from) as f64 * 1000.0 / ms as f64 / 1024.0
+                };
+                self.rates = Rates {
+                    ops_per_sec,
+                    input_kbps: kbps(first.input_bytes, last.input_bytes),
+                    output_kbps: kbps(first.output_bytes, last.output_bytes),
+                };
             }
         }
     }

@@ -208,9 +208,17 @@ pub fn info_section(ctx: &mut Ctx, out: &mut String) {
     };
     let _ = write!(
         out,
-        "# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:{unsaved}\r\n\
+        "# Persistence\r\nloading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\n\
+         current_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\n\
+         current_save_keys_total:0\r\nrdb_changes_since_last_save:{unsaved}\r\n\
          rdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{last_status}\r\n\
-         aof_enabled:0\r\naof_rewrite_in_progress:0\r\nmongodb_enabled:{}\r\nmongodb_target:{}\r\n\
+         rdb_last_bgsave_time_sec:-1\r\nrdb_current_bgsave_time_sec:-1\r\nrdb_saves:0\r\n\
+         rdb_last_cow_size:0\r\nrdb_last_load_keys_expired:0\r\nrdb_last_load_keys_loaded:{}\r\n\
+         aof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\n\
+         aof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\n\
+         aof_rewrites:0\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\n\
+         aof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n\
+         mongodb_enabled:{}\r\nmongodb_target:{}\r\n\
          mongodb_database:{}\r\nmongodb_connection:{connection}\r\nmongodb_loaded_keys:{}\r\n\
          mongodb_load_time_ms:{}\r\nmongodb_pending_keys:{pending}\r\nmongodb_in_flight_keys:{}\r\n\
          mongodb_lag_ms:{lag_ms}\r\nmongodb_last_flush_time:{}\r\nmongodb_last_flush_status:{last_status}\r\n\
@@ -223,6 +231,7 @@ pub fn info_section(ctx: &mut Ctx, out: &mut String) {
         } else {
             ctx.server.started_ms / 1000
         },
+        s.loaded_keys,
         s.enabled as u8,
         s.target,
         s.database,

@@ -357,6 +357,7 @@ impl Reactor {
         match client.read_socket(READ_BUDGET) {
             Ok((outcome, bytes)) => {
                 self.server.stats.total_net_input_bytes += bytes as u64;
+                self.server.stats.total_reads_processed += 1;
                 match outcome {
                     ReadOutcome::Drained => {}
                     ReadOutcome::Budget => self.pending_input.push(token),
@@ -727,7 +728,10 @@ impl Reactor {
         };
         client.write_queued = false;
         match client.write_socket() {
-            Ok(written) => self.server.stats.total_net_output_bytes += written as u64,
+            Ok(written) => {
+                self.server.stats.total_net_output_bytes += written as u64;
+                self.server.stats.total_writes_processed += 1;
+            }
             Err(e) => {
                 if is_disconnect(&e) {
                     log::debug!("client {} disconnected: {e}", client.state.addr);

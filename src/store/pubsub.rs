@@ -226,6 +226,12 @@ impl PubSub {
             .map_or(0, IdSet::len)
     }
 
+    /// Channels (or shard channels) with at least one subscriber (INFO `pubsub_channels`,
+    /// `pubsubshard_channels`). O(1).
+    pub fn channel_count(&self, kind: Kind) -> usize {
+        self.table(kind).map_or(0, |table| table.len())
+    }
+
     /// Distinct patterns with at least one subscriber (PUBSUB NUMPAT). O(1).
     pub fn pattern_count(&self) -> usize {
         self.patterns.len()

@@ -1,11 +1,12 @@
 //! Administration: MONITOR, DBSIZE, FLUSHDB/FLUSHALL, SWAPDB, WAIT, ROLE, MEMORY, TIME,
 //! SHUTDOWN.
 
-use super::{client::current_stats, info::rss_bytes};
+use super::client::client_buffer_bytes;
 use crate::commands::args::is_keyword;
 use crate::commands::reply::help_reply;
 use crate::commands::table::CommandSpec;
 use crate::commands::{Args, CmdError, CmdResult, Ctx, Shutdown};
+use crate::process::rss_bytes;
 
 pub fn monitor(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
     if ctx.client.in_multi {
@@ -178,11 +179,7 @@ pub fn memory_stats(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
     let allocated = (ctx.server.used_memory)() as u64;
     let peak = ctx.server.peak_memory.max(allocated);
     let rss = rss_bytes();
-    let mut clients_normal = current_stats(ctx).output_bytes as u64;
-    ctx.clients.visit(&mut |_, stats| {
-        clients_normal +=
-            (stats.query_buffer + stats.query_buffer_free + stats.output_bytes) as u64;
-    });
+    let clients_normal = client_buffer_bytes(ctx);
     let slot = crate::store::footprint::usage(
         b"",
         &crate::store::Value::Str(Default::default(), Default::default()),

@@ -177,6 +177,16 @@ pub(super) fn current_stats(ctx: &Ctx) -> ConnStats {
     }
 }
 
+/// Bytes held by every client connection's buffers, this one's included (INFO
+/// `mem_clients_normal`, MEMORY STATS `clients.normal`). O(clients).
+pub(super) fn client_buffer_bytes(ctx: &Ctx) -> u64 {
+    let mut bytes = current_stats(ctx).output_bytes as u64;
+    ctx.clients.visit(&mut |_, stats| {
+        bytes += (stats.query_buffer + stats.query_buffer_free + stats.output_bytes) as u64;
+    });
+    bytes
+}
+
 pub fn client_list(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let mut ids: Option<Vec<u64>> = None;
     let mut kind: Option<ClientType> = None;

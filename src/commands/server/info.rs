@@ -1,7 +1,10 @@
 //! INFO and its sections.
 
+use super::client::client_buffer_bytes;
 use super::REDIS_VERSION;
 use crate::commands::{Args, CmdResult, Ctx};
+use crate::process;
+use crate::store::pubsub::Kind;
 use std::fmt::Write as _;
 
 fn human_bytes(n: u64) -> String {
@@ -19,27 +22,10 @@ fn human_bytes(n: u64) -> String {
     }
 }
 
-/// Resident set size of this process, where the platform tells it cheaply.
-pub(super) fn rss_bytes() -> u64 {
-    #[cfg(target_os = "linux")]
-    {
-        if let Ok(statm) = std::fs::read_to_string("/proc/self/statm") {
-            if let Some(pages) = statm
-                .split_whitespace()
-                .nth(1)
-                .and_then(|p| p.parse::<u64>().ok())
-            {
-                return pages * 4096;
-            }
-        }
-    }
-    0
-}
+/// The sections of [`ALL_SECTIONS`] plain INFO (and `default`) leaves out, as Redis 7.0.
+const NOT_DEFAULT_SECTIONS: &[&str] = &["commandstats", "latencystats"];
 
-/// The sections of [`ALL_SECTIONS`] plain INFO (and `default`) leaves out.
-const NOT_DEFAULT_SECTIONS: &[&str] = &["commandstats", "errorstats"];
-
-/// Every section, in the order INFO prints them (`all`, `everything`).
+/// Every section, in the order Redis 7.0 prints them (`all`, `everything`).
 const ALL_SECTIONS: &[&str] = &[
     "server",
     "clients",
@@ -48,8 +34,11 @@ const ALL_SECTIONS: &[&str] = &[
     "stats",
     "replication",
     "cpu",
+    "modules",
     "commandstats",
     "errorstats",
+    "latencystats",
+    "cluster",
     "keyspace",
 ];
 
@@ -70,13 +59,20 @@ fn info_section(ctx: &mut Ctx, section: &str, out: &mut String) {
                 out,
                 "# Server\r\nredis_version:{REDIS_VERSION}\r\nreddish_version:{}\r\nredis_git_sha1:00000000\r\n\
                  redis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:standalone\r\nos:{} {}\r\narch_bits:{}\r\n\
-                 multiplexing_api:{multiplexing}\r\nprocess_id:{}\r\nrun_id:{}\r\ntcp_port:{}\r\n\
+                 monotonic_clock:{}\r\nmultiplexing_api:{multiplexing}\r\nprocess_id:{}\r\n\
+                 process_supervised:no\r\nrun_id:{}\r\ntcp_port:{}\r\n\
                  server_time_usec:{}\r\nuptime_in_seconds:{uptime}\r\nuptime_in_days:{}\r\nhz:{}\r\n\
-                 configured_hz:{}\r\nexecutable:{}\r\nconfig_file:{}\r\n",
+                 configured_hz:{}\r\nlru_clock:{}\r\nexecutable:{}\r\nconfig_file:{}\r\nio_threads_active:0\r\n",
                 env!("CARGO_PKG_VERSION"),
                 std::env::consts::OS,
                 std::env::consts::ARCH,
                 usize::BITS,
+                // Rust's Instant: clock_gettime(CLOCK_MONOTONIC) on Unix, QPC on Windows.
+                if cfg!(windows) {
+                    "QueryPerformanceCounter"
+                } else {
+                    "POSIX clock_gettime"
+                },
                 std::process::id(),
                 ctx.server.run_id,
                 ctx.server.tcp_port,
@@ -84,6 +80,8 @@ fn info_section(ctx: &mut Ctx, section: &str, out: &mut String) {
                 uptime / 86400,
                 cfg.hz,
                 cfg.hz,
+                // Redis's LRU clock: seconds, in 24 bits.
+                (now / 1000) & ((1 << 24) - 1),
                 std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
                 cfg.config_file.clone().unwrap_or_default(),
             );
@@ -102,50 +100,112 @@ fn info_section(ctx: &mut Ctx, section: &str, out: &mut String) {
         }
         "memory" => {
             let used = (ctx.server.used_memory)() as u64;
-            let rss = rss_bytes();
+            let peak = ctx.server.peak_memory.max(used);
+            let rss = process::rss_bytes();
+            let system = process::total_system_memory();
+            let clients = client_buffer_bytes(ctx);
+            let cfg = &ctx.server.config;
             let _ = write!(
                 out,
                 "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\n\
-                 used_memory_rss_human:{}\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\n\
-                 mem_fragmentation_ratio:{:.2}\r\nmem_allocator:libc\r\n",
+                 used_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\n\
+                 used_memory_peak_perc:{:.2}%\r\ntotal_system_memory:{system}\r\n\
+                 total_system_memory_human:{}\r\nused_memory_lua:0\r\nused_memory_vm_eval:0\r\n\
+                 used_memory_lua_human:0B\r\nused_memory_scripts_eval:0\r\nnumber_of_cached_scripts:0\r\n\
+                 number_of_functions:0\r\nnumber_of_libraries:0\r\nused_memory_vm_functions:0\r\n\
+                 used_memory_vm_total:0\r\nused_memory_vm_total_human:0B\r\nused_memory_functions:0\r\n\
+                 used_memory_scripts:0\r\nused_memory_scripts_human:0B\r\nmaxmemory:{}\r\n\
+                 maxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:{:.2}\r\n\
+                 mem_fragmentation_bytes:{}\r\nmem_not_counted_for_evict:0\r\nmem_replication_backlog:0\r\n\
+                 mem_total_replication_buffers:0\r\nmem_clients_slaves:0\r\nmem_clients_normal:{clients}\r\n\
+                 mem_cluster_links:0\r\nmem_aof_buffer:0\r\nmem_allocator:libc\r\nactive_defrag_running:0\r\n\
+                 lazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
                 human_bytes(used),
                 human_bytes(rss),
+                human_bytes(peak),
+                if peak > 0 { used as f64 * 100.0 / peak as f64 } else { 0.0 },
+                human_bytes(system),
                 cfg.maxmemory,
                 human_bytes(cfg.maxmemory),
                 cfg.maxmemory_policy,
                 if used > 0 { rss as f64 / used as f64 } else { 0.0 },
+                rss as i64 - used as i64,
             );
         }
         "persistence" => crate::commands::persistence::info_section(ctx, out),
         "stats" => {
             let s = &ctx.server.stats;
             let k = &ctx.ks.stats;
+            let rates = ctx.server.rates;
+            let pubsub = &ctx.server.pubsub;
             let _ = write!(
                 out,
                 "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\n\
                  instantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\n\
-                 rejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\n\
-                 keyspace_misses:{}\r\npubsub_channels:0\r\npubsub_patterns:0\r\ntotal_error_replies:{}\r\n",
+                 total_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\n\
+                 instantaneous_input_kbps:{:.2}\r\ninstantaneous_output_kbps:{:.2}\r\n\
+                 instantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\n\
+                 rejected_connections:{}\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\n\
+                 expired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\n\
+                 expire_cycle_cpu_milliseconds:0\r\nevicted_keys:0\r\nevicted_clients:0\r\n\
+                 total_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\n\
+                 keyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\n\
+                 latest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\n\
+                 slave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\n\
+                 active_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\n\
+                 current_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\n\
+                 tracking_total_prefixes:0\r\nunexpected_error_replies:0\r\ntotal_error_replies:{}\r\n\
+                 dump_payload_sanitizations:0\r\ntotal_reads_processed:{}\r\ntotal_writes_processed:{}\r\n\
+                 io_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\n\
+                 reply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\n",
                 s.total_connections_received,
                 s.total_commands_processed,
-                ctx.server.ops_per_sec,
+                rates.ops_per_sec,
                 s.total_net_input_bytes,
                 s.total_net_output_bytes,
+                rates.input_kbps,
+                rates.output_kbps,
                 s.rejected_connections,
                 k.expired_keys,
                 k.keyspace_hits,
                 k.keyspace_misses,
+                pubsub.channel_count(Kind::Channel),
+                pubsub.pattern_count(),
+                pubsub.channel_count(Kind::Shard),
                 s.total_error_replies,
+                s.total_reads_processed,
+                s.total_writes_processed,
             );
         }
         "replication" => {
-            out.push_str(
-                "# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_repl_offset:0\r\n",
+            let _ = write!(
+                out,
+                "# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\n\
+                 master_replid:{}\r\nmaster_replid2:0000000000000000000000000000000000000000\r\n\
+                 master_repl_offset:0\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\n\
+                 repl_backlog_size:1048576\r\nrepl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n",
+                ctx.server.repl_id,
             );
         }
         "cpu" => {
-            out.push_str("# CPU\r\n");
+            let t = process::cpu_times();
+            let _ = write!(
+                out,
+                "# CPU\r\nused_cpu_sys:{:.6}\r\nused_cpu_user:{:.6}\r\nused_cpu_sys_children:{:.6}\r\n\
+                 used_cpu_user_children:{:.6}\r\nused_cpu_sys_main_thread:{:.6}\r\n\
+                 used_cpu_user_main_thread:{:.6}\r\n",
+                t.system,
+                t.user,
+                t.children_system,
+                t.children_user,
+                t.main_thread_system,
+                t.main_thread_user,
+            );
         }
+        // No modules, no latency histograms (`latency-tracking` is not provided), no cluster.
+        "modules" => out.push_str("# Modules\r\n"),
+        "latencystats" => out.push_str("# Latencystats\r\n"),
+        "cluster" => out.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
         "commandstats" => ctx.server.command_stats.write_commandstats(out),
         "errorstats" => ctx.server.command_stats.write_errorstats(out),
         "keyspace" => {
