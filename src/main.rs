@@ -58,6 +58,12 @@ fn main() -> ExitCode {
     let keyspace = loaded.take_keyspace();
     let mut server = Server::new(config, unix_ms());
     server.used_memory = reddish::memory::allocated;
+    match reddish::lazyfree::LazyFree::spawn() {
+        Ok(lazy) => server.lazyfree = Some(lazy),
+        Err(e) => {
+            log::warn!("cannot start the lazyfree thread ({e}): large values are freed inline")
+        }
+    }
     if let Err(e) = persistence::spawn(&mut loaded, &mut server) {
         log::error!("{e}");
         return ExitCode::FAILURE;

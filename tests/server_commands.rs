@@ -728,3 +728,58 @@ fn info_has_redis_sections_and_fields() {
         .expect("used_cpu_user");
     assert!(user >= 0.0, "{info}");
 }
+
+/// The `lazyfreed_objects` figure of INFO memory, once the freeing thread caught up with
+/// `expected` (it frees in the background).
+fn wait_lazyfreed(conn: &mut common::RawConn, expected: u64) -> (u64, u64) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let info = String::from_utf8_lossy(&conn.cmd(&["INFO", "memory"])).into_owned();
+        let field = |name: &str| -> u64 {
+            info.lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or_else(|| panic!("{name} in {info}"))
+        };
+        let counts = (
+            field("lazyfree_pending_objects:"),
+            field("lazyfreed_objects:"),
+        );
+        if counts.1 >= expected || Instant::now() > deadline {
+            return counts;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn unlink_and_async_flushes_free_large_values_off_the_reactor() {
+    let server = Server::start();
+    let mut conn = server.raw();
+    let members: Vec<String> = (0..1000).map(|i| i.to_string()).collect();
+    let mut sadd = vec!["SADD".to_string(), "big".to_string()];
+    sadd.extend(members.iter().cloned());
+    for key in ["big", "big2", "big3"] {
+        sadd[1] = key.to_string();
+        assert_eq!(conn.cmd(&sadd), b":1000\r\n");
+    }
+    assert_eq!(conn.cmd(&["SET", "small", "v"]), b"+OK\r\n");
+    // DEL frees where it runs; UNLINK of a small value too.
+    assert_eq!(conn.cmd(&["DEL", "big3"]), b":1\r\n");
+    assert_eq!(conn.cmd(&["UNLINK", "small", "missing"]), b":1\r\n");
+    assert_eq!(wait_lazyfreed(&mut conn, 0), (0, 0));
+    // UNLINK of a large value hands it to the freeing thread.
+    assert_eq!(conn.cmd(&["UNLINK", "big"]), b":1\r\n");
+    assert_eq!(conn.cmd(&["EXISTS", "big"]), b":0\r\n");
+    assert_eq!(wait_lazyfreed(&mut conn, 1), (0, 1));
+    // FLUSHALL ASYNC counts the keys it hands over; a plain FLUSHDB frees inline.
+    assert_eq!(conn.cmd(&["SET", "a", "1"]), b"+OK\r\n");
+    assert_eq!(conn.cmd(&["FLUSHALL", "ASYNC"]), b"+OK\r\n");
+    assert_eq!(conn.cmd(&["DBSIZE"]), b":0\r\n");
+    assert_eq!(wait_lazyfreed(&mut conn, 3), (0, 3));
+    assert_eq!(conn.cmd(&["SET", "b", "1"]), b"+OK\r\n");
+    assert_eq!(conn.cmd(&["FLUSHDB"]), b"+OK\r\n");
+    assert_eq!(conn.cmd(&["FLUSHDB", "SYNC"]), b"+OK\r\n");
+    assert_eq!(conn.cmd(&["FLUSHDB", "LAZY"]), b"-ERR syntax error\r\n");
+    assert_eq!(wait_lazyfreed(&mut conn, 3), (0, 3));
+}

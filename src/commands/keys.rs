@@ -6,16 +6,30 @@ use crate::config::KeyspaceEvents;
 use crate::store::keyspace::Ttl;
 use crate::store::{glob, StoreError};
 
-pub fn del(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+/// DEL and UNLINK: removes the keys; UNLINK (`lazily`) frees large values off the reactor
+/// thread.
+fn delete(ctx: &mut Ctx, args: &mut Args, lazily: bool) -> CmdResult {
     let mut removed = 0;
     for key in args.rest() {
-        if ctx.db().remove(key) {
-            removed += 1;
-            ctx.notify(KeyspaceEvents::GENERIC, "del", key);
+        let Some((value, _)) = ctx.db().take(key) else {
+            continue;
+        };
+        if lazily {
+            ctx.server.free_value(value);
         }
+        removed += 1;
+        ctx.notify(KeyspaceEvents::GENERIC, "del", key);
     }
     ctx.out.int(removed as i64);
     Ok(())
+}
+
+pub fn del(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    delete(ctx, args, false)
+}
+
+pub fn unlink(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    delete(ctx, args, true)
 }
 
 pub fn exists(ctx: &mut Ctx, args: &mut Args) -> CmdResult {

@@ -280,6 +280,8 @@ pub struct Server {
     pub slowlog: stats::Slowlog,
     /// Most bytes allocated seen by the timed samples (MEMORY STATS `peak.allocated`).
     pub peak_memory: u64,
+    /// The thread that frees large values (UNLINK, FLUSHDB ASYNC); `None` frees them inline.
+    pub lazyfree: Option<crate::lazyfree::LazyFree>,
 }
 
 impl Server {
@@ -312,6 +314,30 @@ impl Server {
             command_stats: Default::default(),
             slowlog: Default::default(),
             peak_memory: 0,
+            lazyfree: None,
+        }
+    }
+
+    /// Frees a deleted value: on the lazyfree thread when it is large enough to stall the
+    /// reactor (see [`crate::store::LAZYFREE_THRESHOLD`]), else here. O(1) then.
+    pub fn free_value(&self, value: crate::store::Value) {
+        match &self.lazyfree {
+            Some(lazy) if value.free_effort() > crate::store::LAZYFREE_THRESHOLD => {
+                lazy.free(value, 1)
+            }
+            _ => drop(value),
+        }
+    }
+
+    /// Frees what a flush took: on the lazyfree thread when `asynchronously` (FLUSHDB
+    /// ASYNC), else here.
+    pub fn free_flushed(&self, flushed: crate::store::FlushedData, asynchronously: bool) {
+        match &self.lazyfree {
+            Some(lazy) if asynchronously && !flushed.is_empty() => {
+                let keys = flushed.len() as u64;
+                lazy.free(flushed, keys)
+            }
+            _ => drop(flushed),
         }
     }
 

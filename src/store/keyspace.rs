@@ -26,6 +26,27 @@ pub struct Db {
     watched: FastMap<Key, Vec<(u64, bool)>>,
 }
 
+/// The keys and expiries a flush took out of a database: freeing them is the caller's
+/// choice of thread.
+#[derive(Debug, Default)]
+pub struct FlushedData {
+    entries: IndexedMap<Key, Value>,
+    // Held only to be freed with the rest.
+    #[allow(dead_code)]
+    expires: IndexedMap<Key, u64>,
+}
+
+impl FlushedData {
+    /// How many keys it holds. O(1).
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
 /// Counters reported by INFO stats.
 #[derive(Debug, Default, Clone)]
 pub struct KeyspaceStats {
@@ -346,12 +367,13 @@ impl Keyspace {
             .collect()
     }
 
-    /// Empties every database.
-    pub fn flush_all(&mut self) {
+    /// Empties every database; returns what they held (see [`DbMut::flush`]).
+    pub fn flush_all(&mut self) -> Vec<FlushedData> {
+        let mut flushed = Vec::with_capacity(self.dbs.len());
         for i in 0..self.dbs.len() {
             let mut db = self.db(i);
             db.touch_all_watched();
-            db.clear_data();
+            flushed.push(db.clear_data());
         }
         self.changes.writes += 1;
         if let Some(dirty) = self.changes.dirty.as_mut() {
@@ -360,6 +382,7 @@ impl Keyspace {
             self.changes.flushed.clear();
             self.changes.flushed.push(None);
         }
+        flushed
     }
 
     /// Swaps the keys (with their expiries) of databases `a` and `b`, as SWAPDB. Clients keep
@@ -945,15 +968,18 @@ impl DbMut<'_> {
     }
 
     /// Drops every key, keeping the record of which keys clients wait on.
-    fn clear_data(&mut self) {
-        self.db.entries = Default::default();
-        self.db.expires = Default::default();
+    fn clear_data(&mut self) -> FlushedData {
+        FlushedData {
+            entries: std::mem::take(&mut self.db.entries),
+            expires: std::mem::take(&mut self.db.expires),
+        }
     }
 
-    /// Empties this database.
-    pub fn flush(&mut self) {
+    /// Empties this database; returns what it held, for the caller to free where it likes
+    /// (FLUSHDB ASYNC frees it off the reactor thread; dropping it frees it here).
+    pub fn flush(&mut self) -> FlushedData {
         self.touch_all_watched();
-        self.clear_data();
+        let flushed = self.clear_data();
         self.changes.writes += 1;
         if let Some(dirty) = self
             .changes
@@ -967,6 +993,7 @@ impl DbMut<'_> {
             }
             self.changes.flushed.push(Some(self.index));
         }
+        flushed
     }
 }
 

@@ -49,8 +49,8 @@ pub mod tree;
 pub mod value;
 pub mod zset;
 
-pub use keyspace::{Db, DbMut, Key, KeyEvent, KeyEventKind, Keyspace, KeyspaceStats};
-pub use value::Value;
+pub use keyspace::{Db, DbMut, FlushedData, Key, KeyEvent, KeyEventKind, Keyspace, KeyspaceStats};
+pub use value::{Value, LAZYFREE_THRESHOLD};
 
 /// The project's hasher: fast and randomly seeded per process (docs/performance.md: it took
 /// 27% off the instructions per request that SipHash needed).

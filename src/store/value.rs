@@ -34,6 +34,29 @@ pub enum Value {
     Stack(Box<StackValue>),
 }
 
+impl Value {
+    /// Roughly how many allocations freeing this value releases, as Redis's
+    /// `lazyfreeGetFreeEffort`: 1 for a string, the element count for a collection. Values
+    /// above [`LAZYFREE_THRESHOLD`] are worth freeing off the reactor thread. O(1).
+    pub fn free_effort(&self) -> usize {
+        match self {
+            Value::Str(..) => 1,
+            Value::List(v) => v.len(),
+            Value::Hash(v) => v.len(),
+            Value::Set(v) => v.len(),
+            Value::ZSet(v) => v.len(),
+            Value::Tree(v) => v.len(),
+            Value::Graph(v) => v.node_count() + v.edge_count(),
+            Value::Queue(v) => v.len(),
+            Value::Stack(v) => v.len(),
+        }
+    }
+}
+
+/// Redis's threshold: values whose [`Value::free_effort`] is above it are freed lazily by
+/// UNLINK (and the async flushes).
+pub const LAZYFREE_THRESHOLD: usize = 64;
+
 /// Generates the typed accessors `DbMut::read_typed`/`write_typed` take.
 macro_rules! accessors {
     ($($variant:ident, $ty:ty, $as_ref:ident, $as_mut:ident, $new:ident;)*) => {

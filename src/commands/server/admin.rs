@@ -84,23 +84,29 @@ pub fn dbsize(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
     Ok(())
 }
 
-fn flush_mode(args: &mut Args) -> CmdResult {
-    if !args.is_empty() && !args.eat("async") && !args.eat("sync") {
+/// `[ASYNC|SYNC]`: whether the flushed data is freed off the reactor thread.
+fn flush_async(args: &mut Args) -> Result<bool, CmdError> {
+    let asynchronously = args.eat("async");
+    if !asynchronously && !args.is_empty() && !args.eat("sync") {
         return Err(CmdError::Syntax);
     }
-    args.finish()
+    args.finish()?;
+    Ok(asynchronously)
 }
 
 pub fn flushdb(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
-    flush_mode(args)?;
-    ctx.db().flush();
+    let asynchronously = flush_async(args)?;
+    let flushed = ctx.db().flush();
+    ctx.server.free_flushed(flushed, asynchronously);
     ctx.out.ok();
     Ok(())
 }
 
 pub fn flushall(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
-    flush_mode(args)?;
-    ctx.ks.flush_all();
+    let asynchronously = flush_async(args)?;
+    for flushed in ctx.ks.flush_all() {
+        ctx.server.free_flushed(flushed, asynchronously);
+    }
     ctx.out.ok();
     Ok(())
 }

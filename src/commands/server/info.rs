@@ -104,6 +104,7 @@ fn info_section(ctx: &mut Ctx, section: &str, out: &mut String) {
             let rss = process::rss_bytes();
             let system = process::total_system_memory();
             let clients = client_buffer_bytes(ctx);
+            let lazy = ctx.server.lazyfree.as_ref();
             let cfg = &ctx.server.config;
             let _ = write!(
                 out,
@@ -119,7 +120,7 @@ fn info_section(ctx: &mut Ctx, section: &str, out: &mut String) {
                  mem_fragmentation_bytes:{}\r\nmem_not_counted_for_evict:0\r\nmem_replication_backlog:0\r\n\
                  mem_total_replication_buffers:0\r\nmem_clients_slaves:0\r\nmem_clients_normal:{clients}\r\n\
                  mem_cluster_links:0\r\nmem_aof_buffer:0\r\nmem_allocator:libc\r\nactive_defrag_running:0\r\n\
-                 lazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
+                 lazyfree_pending_objects:{}\r\nlazyfreed_objects:{}\r\n",
                 human_bytes(used),
                 human_bytes(rss),
                 human_bytes(peak),
@@ -130,6 +131,8 @@ fn info_section(ctx: &mut Ctx, section: &str, out: &mut String) {
                 cfg.maxmemory_policy,
                 if used > 0 { rss as f64 / used as f64 } else { 0.0 },
                 rss as i64 - used as i64,
+                lazy.map_or(0, |l| l.pending()),
+                lazy.map_or(0, |l| l.freed()),
             );
         }
         "persistence" => crate::commands::persistence::info_section(ctx, out),

@@ -146,7 +146,7 @@ pub static COMMANDS: &[CommandSpec] = &numbered(next_id(MEMORY_SUBCOMMANDS), [
     cmd!("bitfield_ro", -2, [READONLY, FAST], [ks!(RO ACCESS: 1)], "bitmap", bitmaps::bitfield_ro, "key [GET encoding offset ...]", "Reads integers at bit offsets of a string value, like BITFIELD with GET only.", "O(1) for each subcommand specified"),
     // keys
     cmd!("del", -2, [WRITE], [ks!(RM DELETE: 1, range -1 1)], "generic", keys::del, "key [key ...]", "Deletes one or more keys.", "O(N) where N is the number of keys that will be removed.", journal = Taints),
-    cmd!("unlink", -2, [WRITE, FAST], [ks!(RM DELETE: 1, range -1 1)], "generic", keys::del, "key [key ...]", "Asynchronously deletes one or more keys.", "O(1) for each key removed regardless of its size.", journal = Taints),
+    cmd!("unlink", -2, [WRITE, FAST], [ks!(RM DELETE: 1, range -1 1)], "generic", keys::unlink, "key [key ...]", "Asynchronously deletes one or more keys.", "O(1) for each key removed regardless of its size.", journal = Taints),
     cmd!("exists", -2, [READONLY, FAST], [ks!(RO: 1, range -1 1)], "generic", keys::exists, "key [key ...]", "Determines whether one or more keys exist.", "O(N) where N is the number of keys to check."),
     cmd!("type", 2, [READONLY, FAST], [ks!(RO: 1)], "generic", keys::type_, "key", "Determines the type of value stored at a key.", "O(1)"),
     cmd!("keys", 2, [READONLY], [], "generic", keys::keys, "pattern", "Returns all key names that match a pattern.", "O(N) with N being the number of keys in the database", acl = ["keyspace", "dangerous"]),
