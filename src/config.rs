@@ -5,6 +5,7 @@
 //! redis-server, `reddish [file] --port 6380 --save ""` turns each `--name args...` into a
 //! config line, so flags and file lines are the same thing and cannot drift apart.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 /// Eviction policies Redis accepts for `maxmemory-policy`.
@@ -183,6 +184,9 @@ pub struct Config {
     pub slowlog_log_slower_than: i64,
     /// Entries the SLOWLOG keeps (the oldest go first).
     pub slowlog_max_len: u64,
+    /// Values set for the parameters Reddish does not act on, by name; one not set here has
+    /// Redis's default.
+    pub inert: BTreeMap<&'static str, String>,
 }
 
 impl Default for Config {
@@ -222,6 +226,7 @@ impl Default for Config {
             requirepass: None,
             slowlog_log_slower_than: 10_000,
             slowlog_max_len: 128,
+            inert: BTreeMap::new(),
         }
     }
 }
@@ -240,13 +245,92 @@ pub enum ConfigError {
 type Getter = fn(&Config) -> String;
 type Setter = fn(&mut Config, &str) -> Result<(), String>;
 
+/// What values a parameter Reddish does not act on accepts, as Redis checks them, so that a
+/// value Redis would refuse is refused here too.
+#[derive(Debug, Clone, Copy)]
+pub enum Kind {
+    Bool,
+    /// An integer between the bounds, inclusive.
+    Int(i64, i64),
+    /// A memory amount (`1kb`, `2mb`, ...) in bytes between the bounds, inclusive.
+    Memory(i64, i64),
+    /// One of these words, in any case.
+    Enum(&'static [&'static str]),
+    Text,
+}
+
+/// Where a parameter's value lives.
+enum Slot {
+    /// A field of `Config` that the server acts on.
+    Field { get: Getter, set: Setter },
+    /// A Redis parameter accepted so that a redis.conf written for Redis loads unchanged:
+    /// its value is only stored and reported (see `Config::inert`).
+    Inert { kind: Kind, default: &'static str },
+}
+
 /// One configuration parameter.
 pub struct Param {
     pub name: &'static str,
+    /// The old name Redis still accepts and lists beside `name` (`slave-...` for `replica-...`).
+    pub alias: Option<&'static str>,
     /// Settable with CONFIG SET at run time.
     pub mutable: bool,
-    get: Getter,
-    set: Setter,
+    slot: Slot,
+}
+
+impl Param {
+    /// True if Reddish behaves differently with another value of this parameter.
+    pub fn has_effect(&self) -> bool {
+        matches!(self.slot, Slot::Field { .. })
+    }
+
+    fn value(&self, config: &Config) -> String {
+        match self.slot {
+            Slot::Field { get, .. } => get(config),
+            Slot::Inert { default, .. } => config
+                .inert
+                .get(self.name)
+                .cloned()
+                .unwrap_or_else(|| default.to_string()),
+        }
+    }
+
+    fn apply(&self, config: &mut Config, text: &str) -> Result<(), String> {
+        match self.slot {
+            Slot::Field { set, .. } => set(config, text),
+            Slot::Inert { kind, .. } => {
+                let value = check_inert(kind, text)?;
+                config.inert.insert(self.name, value);
+                Ok(())
+            }
+        }
+    }
+
+    /// The names CONFIG GET lists this parameter under.
+    fn names(&self) -> impl Iterator<Item = &'static str> {
+        std::iter::once(self.name).chain(self.alias)
+    }
+}
+
+/// Checks a value of a parameter Reddish does not act on and returns it as CONFIG GET shows it.
+fn check_inert(kind: Kind, text: &str) -> Result<String, String> {
+    match kind {
+        Kind::Bool => parse_yes_no(text).map(|on| if on { "yes" } else { "no" }.to_string()),
+        Kind::Int(min, max) => parse_int(text, min, max).map(|n| n.to_string()),
+        Kind::Memory(min, max) => {
+            let bytes = parse_mem_arg(text)?;
+            let in_range = i64::try_from(bytes).is_ok_and(|b| (min..=max).contains(&b));
+            if in_range {
+                Ok(bytes.to_string())
+            } else {
+                Err(format!(
+                    "argument must be between {min} and {max} inclusive"
+                ))
+            }
+        }
+        Kind::Enum(words) => parse_enum(text, words),
+        Kind::Text => Ok(text.to_string()),
+    }
 }
 
 fn parse_int<T: TryFrom<i128> + Into<i128> + Copy>(
@@ -380,18 +464,38 @@ macro_rules! param {
     ($name:literal, $mutable:expr, |$c:ident| $get:expr, |$sc:ident, $v:ident| $set:expr) => {
         Param {
             name: $name,
+            alias: None,
             mutable: $mutable,
-            get: |$c: &Config| $get,
-            set: |$sc: &mut Config, $v: &str| {
-                $set;
-                #[allow(unreachable_code)]
-                Ok(())
+            slot: Slot::Field {
+                get: |$c: &Config| $get,
+                set: |$sc: &mut Config, $v: &str| {
+                    $set;
+                    #[allow(unreachable_code)]
+                    Ok(())
+                },
             },
         }
     };
 }
 
-/// Every parameter, in the order CONFIG GET * lists them.
+/// A Redis 7.0 parameter Reddish accepts and reports but does not act on; the default is the
+/// value Redis 7.0 reports in CONFIG GET.
+macro_rules! inert {
+    ($name:literal, $alias:expr, $mutable:expr, $kind:expr, $default:literal) => {
+        Param {
+            name: $name,
+            alias: $alias,
+            mutable: $mutable,
+            slot: Slot::Inert {
+                kind: $kind,
+                default: $default,
+            },
+        }
+    };
+}
+
+/// The parameters Reddish acts on (Redis's and Reddish's own), in the order CONFIG GET *
+/// lists them, before `INERT_PARAMS`.
 pub static PARAMS: &[Param] = &[
     param!("bind", true, |c| c.bind.join(" "), |c, v| c.bind =
         v.split_whitespace().map(String::from).collect()),
@@ -498,8 +602,172 @@ pub static PARAMS: &[Param] = &[
     ),
 ];
 
+/// The rest of the parameters Redis 7.0 lists in CONFIG GET *, by name, one a line.
+#[rustfmt::skip]
+pub static INERT_PARAMS: &[Param] = &[
+    inert!("acl-pubsub-default", None, true, Kind::Enum(&["allchannels", "resetchannels"]), "resetchannels"),
+    inert!("aclfile", None, false, Kind::Text, ""),
+    inert!("acllog-max-len", None, true, Kind::Int(0, i64::MAX), "128"),
+    inert!("active-defrag-cycle-max", None, true, Kind::Int(1, 99), "25"),
+    inert!("active-defrag-cycle-min", None, true, Kind::Int(1, 99), "1"),
+    inert!("active-defrag-ignore-bytes", None, true, Kind::Memory(1, i64::MAX), "104857600"),
+    inert!("active-defrag-max-scan-fields", None, true, Kind::Int(1, i64::MAX), "1000"),
+    inert!("active-defrag-threshold-lower", None, true, Kind::Int(0, 1000), "10"),
+    inert!("active-defrag-threshold-upper", None, true, Kind::Int(0, 1000), "100"),
+    inert!("active-expire-effort", None, true, Kind::Int(1, 10), "1"),
+    inert!("activedefrag", None, true, Kind::Bool, "no"),
+    inert!("activerehashing", None, true, Kind::Bool, "yes"),
+    inert!("always-show-logo", None, false, Kind::Bool, "no"),
+    inert!("aof-disable-auto-gc", None, true, Kind::Bool, "no"),
+    inert!("aof-load-truncated", None, true, Kind::Bool, "yes"),
+    inert!("aof-rewrite-incremental-fsync", None, true, Kind::Bool, "yes"),
+    inert!("aof-timestamp-enabled", None, true, Kind::Bool, "no"),
+    inert!("aof-use-rdb-preamble", None, true, Kind::Bool, "yes"),
+    inert!("aof_rewrite_cpulist", None, false, Kind::Text, ""),
+    inert!("appenddirname", None, false, Kind::Text, "appendonlydir"),
+    inert!("appendfilename", None, false, Kind::Text, "appendonly.aof"),
+    inert!("appendfsync", None, true, Kind::Enum(&["everysec", "always", "no"]), "everysec"),
+    inert!("auto-aof-rewrite-min-size", None, true, Kind::Memory(0, i64::MAX), "67108864"),
+    inert!("auto-aof-rewrite-percentage", None, true, Kind::Int(0, i32::MAX as i64), "100"),
+    inert!("bgsave_cpulist", None, false, Kind::Text, ""),
+    inert!("bind-source-addr", None, true, Kind::Text, ""),
+    inert!("bio_cpulist", None, false, Kind::Text, ""),
+    inert!("busy-reply-threshold", Some("lua-time-limit"), true, Kind::Int(0, i64::MAX), "5000"),
+    inert!("client-query-buffer-limit", None, true, Kind::Memory(1024 * 1024, i64::MAX), "1073741824"),
+    inert!("cluster-allow-pubsubshard-when-down", None, true, Kind::Bool, "yes"),
+    inert!("cluster-allow-reads-when-down", None, true, Kind::Bool, "no"),
+    inert!("cluster-allow-replica-migration", None, true, Kind::Bool, "yes"),
+    inert!("cluster-announce-bus-port", None, true, Kind::Int(0, 65535), "0"),
+    inert!("cluster-announce-hostname", None, true, Kind::Text, ""),
+    inert!("cluster-announce-ip", None, true, Kind::Text, ""),
+    inert!("cluster-announce-port", None, true, Kind::Int(0, 65535), "0"),
+    inert!("cluster-announce-tls-port", None, true, Kind::Int(0, 65535), "0"),
+    inert!("cluster-config-file", None, false, Kind::Text, "nodes.conf"),
+    inert!("cluster-enabled", None, false, Kind::Bool, "no"),
+    inert!("cluster-link-sendbuf-limit", None, true, Kind::Memory(0, i64::MAX), "0"),
+    inert!("cluster-migration-barrier", None, true, Kind::Int(0, i32::MAX as i64), "1"),
+    inert!("cluster-node-timeout", None, true, Kind::Int(0, i64::MAX), "15000"),
+    inert!("cluster-port", None, false, Kind::Int(0, 65535), "0"),
+    inert!("cluster-preferred-endpoint-type", None, true, Kind::Enum(&["ip", "hostname", "unknown-endpoint"]), "ip"),
+    inert!("cluster-replica-no-failover", Some("cluster-slave-no-failover"), true, Kind::Bool, "no"),
+    inert!("cluster-replica-validity-factor", Some("cluster-slave-validity-factor"), true, Kind::Int(0, i32::MAX as i64), "10"),
+    inert!("cluster-require-full-coverage", None, true, Kind::Bool, "yes"),
+    inert!("crash-log-enabled", None, true, Kind::Bool, "yes"),
+    inert!("crash-memcheck-enabled", None, true, Kind::Bool, "yes"),
+    inert!("daemonize", None, false, Kind::Bool, "no"),
+    inert!("dbfilename", None, true, Kind::Text, "dump.rdb"),
+    inert!("dir", None, true, Kind::Text, "./"),
+    inert!("disable-thp", None, false, Kind::Bool, "yes"),
+    inert!("dynamic-hz", None, true, Kind::Bool, "yes"),
+    inert!("enable-debug-command", None, false, Kind::Enum(&["no", "yes", "local"]), "no"),
+    inert!("enable-module-command", None, false, Kind::Enum(&["no", "yes", "local"]), "no"),
+    inert!("enable-protected-configs", None, false, Kind::Enum(&["no", "yes", "local"]), "no"),
+    inert!("hash-max-listpack-entries", Some("hash-max-ziplist-entries"), true, Kind::Int(0, i64::MAX), "512"),
+    inert!("hash-max-listpack-value", Some("hash-max-ziplist-value"), true, Kind::Memory(0, i64::MAX), "64"),
+    inert!("hll-sparse-max-bytes", None, true, Kind::Memory(0, i64::MAX), "3000"),
+    inert!("ignore-warnings", None, true, Kind::Text, ""),
+    inert!("io-threads", None, false, Kind::Int(1, 128), "1"),
+    inert!("io-threads-do-reads", None, false, Kind::Bool, "no"),
+    inert!("jemalloc-bg-thread", None, true, Kind::Bool, "yes"),
+    inert!("latency-monitor-threshold", None, true, Kind::Int(0, i64::MAX), "0"),
+    inert!("latency-tracking", None, true, Kind::Bool, "yes"),
+    inert!("latency-tracking-info-percentiles", None, true, Kind::Text, "50 99 99.9"),
+    inert!("lazyfree-lazy-eviction", None, true, Kind::Bool, "no"),
+    inert!("lazyfree-lazy-expire", None, true, Kind::Bool, "no"),
+    inert!("lazyfree-lazy-server-del", None, true, Kind::Bool, "no"),
+    inert!("lazyfree-lazy-user-del", None, true, Kind::Bool, "no"),
+    inert!("lazyfree-lazy-user-flush", None, true, Kind::Bool, "no"),
+    inert!("lfu-decay-time", None, true, Kind::Int(0, i32::MAX as i64), "1"),
+    inert!("lfu-log-factor", None, true, Kind::Int(0, i32::MAX as i64), "10"),
+    inert!("list-compress-depth", None, true, Kind::Int(0, i32::MAX as i64), "0"),
+    inert!("list-max-listpack-size", Some("list-max-ziplist-size"), true, Kind::Int(i32::MIN as i64, i32::MAX as i64), "-2"),
+    inert!("logfile", None, false, Kind::Text, ""),
+    inert!("masterauth", None, true, Kind::Text, ""),
+    inert!("masteruser", None, true, Kind::Text, ""),
+    inert!("maxmemory-clients", None, true, Kind::Text, "0"),
+    inert!("maxmemory-eviction-tenacity", None, true, Kind::Int(0, 100), "10"),
+    inert!("maxmemory-samples", None, true, Kind::Int(1, i32::MAX as i64), "5"),
+    inert!("min-replicas-max-lag", Some("min-slaves-max-lag"), true, Kind::Int(0, i32::MAX as i64), "10"),
+    inert!("min-replicas-to-write", Some("min-slaves-to-write"), true, Kind::Int(0, i32::MAX as i64), "0"),
+    inert!("no-appendfsync-on-rewrite", None, true, Kind::Bool, "no"),
+    inert!("oom-score-adj", None, true, Kind::Enum(&["no", "yes", "relative", "absolute"]), "no"),
+    inert!("oom-score-adj-values", None, true, Kind::Text, "0 200 800"),
+    inert!("pidfile", None, false, Kind::Text, ""),
+    inert!("proc-title-template", None, true, Kind::Text, "{title} {listen-addr} {server-mode}"),
+    inert!("propagation-error-behavior", None, true, Kind::Enum(&["ignore", "panic", "panic-on-replicas"]), "ignore"),
+    inert!("protected-mode", None, true, Kind::Bool, "yes"),
+    inert!("rdb-del-sync-files", None, true, Kind::Bool, "no"),
+    inert!("rdb-save-incremental-fsync", None, true, Kind::Bool, "yes"),
+    inert!("rdbchecksum", None, false, Kind::Bool, "yes"),
+    inert!("rdbcompression", None, true, Kind::Bool, "yes"),
+    inert!("repl-backlog-size", None, true, Kind::Memory(1, i64::MAX), "1048576"),
+    inert!("repl-backlog-ttl", None, true, Kind::Text, "3600"),
+    inert!("repl-disable-tcp-nodelay", None, true, Kind::Bool, "no"),
+    inert!("repl-diskless-load", None, true, Kind::Enum(&["disabled", "on-empty-db", "swapdb"]), "disabled"),
+    inert!("repl-diskless-sync", None, true, Kind::Bool, "yes"),
+    inert!("repl-diskless-sync-delay", None, true, Kind::Int(0, i32::MAX as i64), "5"),
+    inert!("repl-diskless-sync-max-replicas", None, true, Kind::Int(0, i32::MAX as i64), "0"),
+    inert!("repl-ping-replica-period", Some("repl-ping-slave-period"), true, Kind::Int(1, i32::MAX as i64), "10"),
+    inert!("repl-timeout", None, true, Kind::Int(1, i32::MAX as i64), "60"),
+    inert!("replica-announce-ip", Some("slave-announce-ip"), true, Kind::Text, ""),
+    inert!("replica-announce-port", Some("slave-announce-port"), true, Kind::Int(0, 65535), "0"),
+    inert!("replica-announced", None, true, Kind::Bool, "yes"),
+    inert!("replica-ignore-disk-write-errors", None, true, Kind::Bool, "no"),
+    inert!("replica-ignore-maxmemory", Some("slave-ignore-maxmemory"), true, Kind::Bool, "yes"),
+    inert!("replica-lazy-flush", Some("slave-lazy-flush"), true, Kind::Bool, "no"),
+    inert!("replica-priority", Some("slave-priority"), true, Kind::Int(0, i32::MAX as i64), "100"),
+    inert!("replica-read-only", Some("slave-read-only"), true, Kind::Bool, "yes"),
+    inert!("replica-serve-stale-data", Some("slave-serve-stale-data"), true, Kind::Bool, "yes"),
+    inert!("replicaof", Some("slaveof"), false, Kind::Text, ""),
+    inert!("sanitize-dump-payload", None, true, Kind::Enum(&["no", "yes", "clients"]), "no"),
+    inert!("server_cpulist", None, false, Kind::Text, ""),
+    inert!("set-max-intset-entries", None, true, Kind::Int(0, i64::MAX), "512"),
+    inert!("set-proc-title", None, false, Kind::Bool, "yes"),
+    inert!("shutdown-on-sigint", None, true, Kind::Enum(&["default", "save", "nosave", "now", "force"]), "default"),
+    inert!("shutdown-on-sigterm", None, true, Kind::Enum(&["default", "save", "nosave", "now", "force"]), "default"),
+    inert!("shutdown-timeout", None, true, Kind::Int(0, i32::MAX as i64), "10"),
+    inert!("socket-mark-id", None, false, Kind::Int(0, u32::MAX as i64), "0"),
+    inert!("stop-writes-on-bgsave-error", None, true, Kind::Bool, "yes"),
+    inert!("stream-node-max-bytes", None, true, Kind::Memory(0, i64::MAX), "4096"),
+    inert!("stream-node-max-entries", None, true, Kind::Int(0, i64::MAX), "100"),
+    inert!("supervised", None, false, Kind::Enum(&["upstart", "systemd", "auto", "no"]), "no"),
+    inert!("syslog-enabled", None, false, Kind::Bool, "no"),
+    inert!("syslog-facility", None, false, Kind::Enum(&["user", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"]), "local0"),
+    inert!("syslog-ident", None, false, Kind::Text, "redis"),
+    inert!("tls-auth-clients", None, true, Kind::Enum(&["no", "yes", "optional"]), "yes"),
+    inert!("tls-ca-cert-dir", None, true, Kind::Text, ""),
+    inert!("tls-ca-cert-file", None, true, Kind::Text, ""),
+    inert!("tls-cert-file", None, true, Kind::Text, ""),
+    inert!("tls-ciphers", None, true, Kind::Text, ""),
+    inert!("tls-ciphersuites", None, true, Kind::Text, ""),
+    inert!("tls-client-cert-file", None, true, Kind::Text, ""),
+    inert!("tls-client-key-file", None, true, Kind::Text, ""),
+    inert!("tls-client-key-file-pass", None, true, Kind::Text, ""),
+    inert!("tls-cluster", None, true, Kind::Bool, "no"),
+    inert!("tls-dh-params-file", None, true, Kind::Text, ""),
+    inert!("tls-key-file", None, true, Kind::Text, ""),
+    inert!("tls-key-file-pass", None, true, Kind::Text, ""),
+    inert!("tls-port", None, true, Kind::Int(0, 65535), "0"),
+    inert!("tls-prefer-server-ciphers", None, true, Kind::Bool, "no"),
+    inert!("tls-protocols", None, true, Kind::Text, ""),
+    inert!("tls-replication", None, true, Kind::Bool, "no"),
+    inert!("tls-session-cache-size", None, true, Kind::Int(0, i32::MAX as i64), "20480"),
+    inert!("tls-session-cache-timeout", None, true, Kind::Int(0, i32::MAX as i64), "300"),
+    inert!("tls-session-caching", None, true, Kind::Bool, "yes"),
+    inert!("tracking-table-max-keys", None, true, Kind::Int(0, i64::MAX), "1000000"),
+    inert!("unixsocket", None, false, Kind::Text, ""),
+    inert!("unixsocketperm", None, false, Kind::Text, "0"),
+    inert!("zset-max-listpack-entries", Some("zset-max-ziplist-entries"), true, Kind::Int(0, i64::MAX), "128"),
+    inert!("zset-max-listpack-value", Some("zset-max-ziplist-value"), true, Kind::Memory(0, i64::MAX), "64"),
+];
+
+/// Every parameter, in the order CONFIG GET * lists them.
+fn all_params() -> impl Iterator<Item = &'static Param> {
+    PARAMS.iter().chain(INERT_PARAMS)
+}
+
 fn find_param(name: &str) -> Option<&'static Param> {
-    PARAMS.iter().find(|p| p.name.eq_ignore_ascii_case(name))
+    all_params().find(|p| p.names().any(|n| n.eq_ignore_ascii_case(name)))
 }
 
 impl Config {
@@ -547,7 +815,8 @@ impl Config {
                     number + 1
                 )
             })?;
-            (param.set)(self, &values.join(" "))
+            param
+                .apply(self, &values.join(" "))
                 .map_err(|e| format!("line {}: '{name}': {e}", number + 1))?;
         }
         Ok(())
@@ -555,14 +824,14 @@ impl Config {
 
     /// CONFIG GET: (name, value) of every parameter matching one of the glob `patterns`.
     pub fn get_matching(&self, patterns: &[&[u8]]) -> Vec<(&'static str, String)> {
-        PARAMS
-            .iter()
-            .filter(|p| {
+        all_params()
+            .flat_map(|p| p.names().map(move |name| (p, name)))
+            .filter(|(_, name)| {
                 patterns
                     .iter()
-                    .any(|pat| crate::store::glob::matches_nocase(pat, p.name.as_bytes()))
+                    .any(|pat| crate::store::glob::matches_nocase(pat, name.as_bytes()))
             })
-            .map(|p| (p.name, (p.get)(self)))
+            .map(|(p, name)| (name, p.value(self)))
             .collect()
     }
 
@@ -575,7 +844,8 @@ impl Config {
             if !param.mutable {
                 return Err((param.name.to_string(), ConfigError::Immutable));
             }
-            (param.set)(&mut next, value)
+            param
+                .apply(&mut next, value)
                 .map_err(|e| (param.name.to_string(), ConfigError::Invalid(e)))?;
         }
         *self = next;
@@ -670,7 +940,8 @@ mod tests {
         let mut c = Config::default();
         let got = c.get_matching(&[b"maxmemory*"]);
         assert_eq!(got[0], ("maxmemory", "0".to_string()));
-        assert_eq!(got.len(), 2);
+        // maxmemory, -policy, and Redis's -clients, -eviction-tenacity and -samples.
+        assert_eq!(got.len(), 5);
         assert_eq!(
             c.set_many(&[("maxmemory", "2mb"), ("hz", "1000000")]),
             Ok(())
@@ -689,6 +960,61 @@ mod tests {
         );
         assert_eq!(c.maxmemory, 2 << 20, "a failed CONFIG SET changes nothing");
     }
+
+    #[test]
+    fn every_redis_parameter_is_known() {
+        // Redis 7.0 lists 192 names in CONFIG GET *, its old aliases included.
+        let redis_names = all_params()
+            .flat_map(|p| p.names())
+            .filter(|n| !REDDISH_ONLY.contains(n))
+            .count();
+        assert_eq!(redis_names, 192);
+        let mut c = Config::default();
+        c.apply_text("slave-serve-stale-data no\nlogfile ''\nlatency-monitor-threshold 1\n")
+            .unwrap();
+        let got = c.get_matching(&[b"logfile", b"*serve-stale-data"]);
+        assert_eq!(
+            got,
+            vec![
+                ("logfile", String::new()),
+                ("replica-serve-stale-data", "no".to_string()),
+                ("slave-serve-stale-data", "no".to_string()),
+            ]
+        );
+        assert_eq!(
+            c.get_matching(&[b"hash-max-ziplist-entries"]),
+            vec![("hash-max-ziplist-entries", "512".to_string())]
+        );
+        assert_eq!(c.set_many(&[("hash-max-listpack-value", "1kb")]), Ok(()));
+        assert_eq!(c.get_matching(&[b"hash-max-ziplist-value"])[0].1, "1024");
+        assert_eq!(
+            c.set_many(&[("activerehashing", "maybe")]),
+            Err((
+                "activerehashing".into(),
+                ConfigError::Invalid("argument must be 'yes' or 'no'".into())
+            ))
+        );
+        assert_eq!(
+            c.set_many(&[("daemonize", "yes")]),
+            Err(("daemonize".into(), ConfigError::Immutable))
+        );
+        assert_eq!(
+            c.set_many(&[("no-such-parameter", "1")]),
+            Err((
+                "no-such-parameter".into(),
+                ConfigError::Unknown("no-such-parameter".into())
+            ))
+        );
+        assert!(c.apply_text("no-such-parameter 1").is_err());
+    }
+
+    /// Reddish's own parameters, which Redis does not have.
+    const REDDISH_ONLY: &[&str] = &[
+        "busy-poll",
+        "mongodb-uri",
+        "mongodb-database",
+        "persist-interval-ms",
+    ];
 
     #[test]
     fn keyspace_events_print_as_redis() {

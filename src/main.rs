@@ -11,6 +11,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 #[global_allocator]
 static ALLOCATOR: reddish::memory::CountingAllocator = reddish::memory::CountingAllocator;
 
+/// Writes a start-up line to stdout in redis-server's log-line shape, for the supervisors and
+/// test harnesses that wait for one (Redis's own test suite waits for ` PID: <pid>`, then for
+/// `Ready to accept connections`, in the server's stdout). The log itself goes to stderr.
+fn announce(message: &str) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    // Nobody reading stdout is no reason to stop the server.
+    let _ = writeln!(stdout, "{}:M * {message}", std::process::id()).and_then(|()| stdout.flush());
+}
+
 fn init_logging(level: &str) {
     let filter = match level {
         "debug" => log::LevelFilter::Debug,
@@ -94,6 +104,13 @@ fn main() -> ExitCode {
         std::process::id(),
         addrs.join(", ")
     );
+    announce(&format!(
+        "Reddish {} (Redis {} compatible) started, PID: {}, port: {}",
+        env!("CARGO_PKG_VERSION"),
+        reddish::commands::server::REDIS_VERSION,
+        std::process::id(),
+        reactor.local_addrs().first().map_or(0, |a| a.port())
+    ));
     let stop = reactor.stop_flag();
     let wake = reactor.wake_handle();
     let signalled = AtomicBool::new(false);
@@ -108,7 +125,7 @@ fn main() -> ExitCode {
     }) {
         log::warn!("could not install the signal handlers: {e}");
     }
-    log::info!("Ready to accept connections");
+    announce("Ready to accept connections");
     let result = reactor.run();
     reddish::signals::mark_stopped();
     match result {

@@ -1,0 +1,229 @@
+#!/usr/bin/env bash
+# Runs Redis 7.0.15's own TCL unit tests (tests/unit/*.tcl and tests/unit/type/*.tcl, the
+# cluster and module folders aside) against Reddish, one file at a time with a per-file timeout,
+# and prints a table: unit, passed, failed, skipped, status (done / aborted / timed out), then
+# the totals.
+#
+# The Redis source tree comes from Debian's source package (a private deb-src list, so the
+# machine's apt sources are untouched) and is cached in target/redis-suite/. As in Redis's own
+# CI, the harness starts the server itself: the tree's src/redis-server is a link to the server
+# under test, src/redis-cli and src/redis-benchmark to Debian's tools.
+#
+# Usage: scripts/redis-suite.sh [options] [UNIT...]
+#   --reddish-bin PATH  server under test (default target/release/reddish)
+#   --reference         run against Debian's real /usr/bin/redis-server instead
+#   --compare           run real Redis, then Reddish, on each unit: one table, both columns
+#   --host H --port P   external mode: test an already running server, start none
+#   --clients N         parallel test clients of the harness (default 2)
+#   --timeout S         seconds one unit file may take before it is stopped (default 600)
+#   --out FILE          also write the table to FILE
+#   UNIT...             run only these units (e.g. keyspace type/list); default all
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
+
+REDIS_VERSION=7.0.15
+WORK=$PWD/target/redis-suite
+TREE=$WORK/redis-$REDIS_VERSION
+
+SERVER_BIN=$PWD/target/release/reddish
+REFERENCE=0
+COMPARE=0
+HOST=""
+PORT=""
+CLIENTS=2
+UNIT_TIMEOUT=600
+OUT=""
+UNITS=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --reddish-bin)
+        SERVER_BIN=$(realpath "$2")
+        shift
+        ;;
+    --reference) REFERENCE=1 ;;
+    --compare) COMPARE=1 ;;
+    --host)
+        HOST=$2
+        shift
+        ;;
+    --port)
+        PORT=$2
+        shift
+        ;;
+    --clients)
+        CLIENTS=$2
+        shift
+        ;;
+    --timeout)
+        UNIT_TIMEOUT=$2
+        shift
+        ;;
+    --out)
+        OUT=$2
+        shift
+        ;;
+    -h | --help)
+        sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
+        exit 0
+        ;;
+    --*) die "unknown argument: $1 (try --help)" ;;
+    *) UNITS+=("$1") ;;
+    esac
+    shift
+done
+if [ -n "$HOST" ] || [ -n "$PORT" ]; then
+    [ -n "$HOST" ] && [ -n "$PORT" ] || die "external mode needs both --host and --port"
+fi
+
+# Downloads and unpacks Debian's source package of Redis through apt with a private
+# configuration: its own deb-src list, package lists and cache, all under $WORK/apt.
+fetch_tree() {
+    [ -f "$TREE/tests/test_helper.tcl" ] && return 0
+    have dpkg-source || apt_install dpkg-dev
+    local apt=$WORK/apt codename
+    codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
+    mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$apt/sources.list.d"
+    printf 'deb-src http://deb.debian.org/debian %s main\n' "$codename" >"$apt/sources.list"
+    local options=(
+        -o "Dir::Etc::SourceList=$apt/sources.list"
+        -o "Dir::Etc::SourceParts=$apt/sources.list.d"
+        -o "Dir::State::Lists=$apt/lists"
+        -o "Dir::Cache=$apt/cache"
+        -o "APT::Sandbox::User=root"
+    )
+    log "fetching Debian's redis source package"
+    apt-get "${options[@]}" update -qq
+    (cd "$WORK" && apt-get "${options[@]}" source --download-only "redis=5:$REDIS_VERSION*" ||
+        apt-get "${options[@]}" source --download-only redis)
+    local dsc
+    dsc=$(ls "$WORK"/redis_"$REDIS_VERSION"*.dsc 2>/dev/null | head -n1)
+    [ -n "$dsc" ] || die "no redis $REDIS_VERSION source package found"
+    (cd "$WORK" && dpkg-source --no-check -x "$(basename "$dsc")" "redis-$REDIS_VERSION")
+    [ -f "$TREE/tests/test_helper.tcl" ] || die "the unpacked tree has no tests/test_helper.tcl"
+}
+
+mkdir -p "$WORK"
+fetch_tree
+
+# prepare_run_dir NAME SERVER: a private copy of the harness for one server, so that a Reddish
+# run and a reference run never share links or temporary files.
+prepare_run_dir() {
+    local dir=$WORK/run-$1 server=$2
+    rm -rf "$dir"
+    mkdir -p "$dir/src"
+    cp -R "$TREE/tests" "$TREE/runtest" "$dir/"
+    ln -s "$server" "$dir/src/redis-server"
+    ln -s "$(command -v redis-cli)" "$dir/src/redis-cli"
+    ln -s "$(command -v redis-benchmark)" "$dir/src/redis-benchmark"
+    echo "$dir"
+}
+
+# Every unit file, as runtest names it (unit/NAME, unit/type/NAME); list-common.tcl is not a
+# unit but a helper that the list units source.
+all_units() {
+    (cd "$TREE/tests" && ls unit/*.tcl unit/type/*.tcl) | sed 's/\.tcl$//' |
+        grep -vx 'unit/type/list-common'
+}
+
+# count LOG TAG: how many test results of one kind ([ok], [err], [skip]) the log holds.
+count() {
+    grep -c "^\[$2\]: " "$1" || true
+}
+
+# run_unit DIR UNIT LOG: runs one unit file, prints "passed failed skipped status".
+run_unit() {
+    local dir=$1 unit=$2 log=$3 rc=0
+    local args=(--single "$unit" --clients "$CLIENTS" --timeout "$UNIT_TIMEOUT")
+    if [ -n "$HOST" ]; then
+        args+=(--host "$HOST" --port "$PORT")
+    fi
+    # timeout signals its whole process group, so servers the harness started go too.
+    (cd "$dir" && timeout -k 10 "$UNIT_TIMEOUT" ./runtest "${args[@]}") </dev/null >"$log" 2>&1 || rc=$?
+    sed -i 's/\x1b\[[0-9;]*m//g' "$log"
+    local status
+    if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ] || grep -q '^\[TIMEOUT\]' "$log"; then
+        status="timed out"
+    elif grep -q 'The End' "$log"; then
+        status=done
+    else
+        status=aborted
+    fi
+    echo "$(count "$log" ok) $(count "$log" err) $(count "$log" skip) $status"
+}
+
+# The servers to test, as label=binary; --compare runs real Redis first, then Reddish, unit by
+# unit, so both columns come from the same run.
+SERVERS=()
+if [ -n "$HOST" ]; then
+    SERVERS=("external=/usr/bin/redis-server")
+elif [ "$COMPARE" -eq 1 ]; then
+    SERVERS=("redis=$(command -v redis-server || echo /usr/bin/redis-server)" "reddish=$SERVER_BIN")
+elif [ "$REFERENCE" -eq 1 ]; then
+    SERVERS=("redis=$(command -v redis-server || echo /usr/bin/redis-server)")
+else
+    SERVERS=("reddish=$SERVER_BIN")
+fi
+have tclsh || apt_install tcl
+ensure_redis_tools
+declare -A RUN_DIRS=() TOTAL_OK=() TOTAL_ERR=() TOTAL_SKIP=() UNITS_DONE=()
+for entry in "${SERVERS[@]}"; do
+    label=${entry%%=*} server=${entry#*=}
+    [ -x "$server" ] || die "no server binary at '$server' (build it: cargo build --release)"
+    RUN_DIRS[$label]=$(prepare_run_dir "$label" "$server")
+    rm -rf "$WORK/logs-$label"
+    mkdir -p "$WORK/logs-$label"
+    TOTAL_OK[$label]=0 TOTAL_ERR[$label]=0 TOTAL_SKIP[$label]=0 UNITS_DONE[$label]=0
+done
+if [ "${#UNITS[@]}" -eq 0 ]; then
+    mapfile -t UNITS < <(all_units)
+fi
+
+TABLE=$(mktemp)
+trap 'rm -f "$TABLE"' EXIT
+header="| unit |" rule="| --- |"
+for entry in "${SERVERS[@]}"; do
+    label=${entry%%=*}
+    header+=" $label passed | failed | skipped | status |"
+    rule+=" ---: | ---: | ---: | --- |"
+done
+echo "$header" >"$TABLE"
+echo "$rule" >>"$TABLE"
+
+log "running ${#UNITS[@]} unit files against: ${SERVERS[*]}; logs in $WORK/logs-*"
+for unit in "${UNITS[@]}"; do
+    unit=${unit#unit/}
+    unit=unit/${unit%.tcl}
+    row="| ${unit#unit/} |"
+    for entry in "${SERVERS[@]}"; do
+        label=${entry%%=*}
+        started=$SECONDS
+        read -r ok err skip status < <(run_unit "${RUN_DIRS[$label]}" "$unit" \
+            "$WORK/logs-$label/${unit//\//_}.log")
+        log "$label $unit: $ok passed, $err failed, $skip skipped, $status ($((SECONDS - started)) s)"
+        row+=" $ok | $err | $skip | $status |"
+        TOTAL_OK[$label]=$((TOTAL_OK[$label] + ok))
+        TOTAL_ERR[$label]=$((TOTAL_ERR[$label] + err))
+        TOTAL_SKIP[$label]=$((TOTAL_SKIP[$label] + skip))
+        if [ "$status" = done ]; then
+            UNITS_DONE[$label]=$((UNITS_DONE[$label] + 1))
+        fi
+    done
+    echo "$row" >>"$TABLE"
+done
+row="| total (${#UNITS[@]} units) |"
+for entry in "${SERVERS[@]}"; do
+    label=${entry%%=*}
+    row+=" ${TOTAL_OK[$label]} | ${TOTAL_ERR[$label]} | ${TOTAL_SKIP[$label]} | ${UNITS_DONE[$label]} done |"
+done
+echo "$row" >>"$TABLE"
+if [ -n "$OUT" ]; then
+    cp "$TABLE" "$OUT"
+fi
+cat "$TABLE"
+for entry in "${SERVERS[@]}"; do
+    label=${entry%%=*}
+    echo "$label: ${TOTAL_OK[$label]} passed, ${TOTAL_ERR[$label]} failed, ${TOTAL_SKIP[$label]} skipped"
+done
