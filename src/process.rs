@@ -45,22 +45,25 @@ pub fn total_system_memory() -> u64 {
     #[cfg(target_os = "linux")]
     {
         if let Ok(meminfo) = std::fs::read_to_string("/proc/meminfo") {
-            if let Some(kb) = meminfo
-                .lines()
-                .find_map(|line| line.strip_prefix("MemTotal:"))
-                .and_then(|rest| {
-                    rest.trim()
-                        .trim_end_matches("kB")
-                        .trim()
-                        .parse::<u64>()
-                        .ok()
-                })
-            {
-                return kb * 1024;
+            if let Some(bytes) = kilobytes_field(&meminfo, "MemTotal:") {
+                return bytes;
             }
         }
     }
     0
+}
+
+/// The bytes a `NAME:   N kB` line of a Linux `/proc` file gives (`/proc/meminfo`,
+/// `/proc/PID/status`), `None` when the line is missing or malformed.
+pub fn kilobytes_field(text: &str, name: &str) -> Option<u64> {
+    let kb = text.lines().find_map(|line| line.strip_prefix(name))?;
+    let kb = kb
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse::<u64>()
+        .ok()?;
+    Some(kb * 1024)
 }
 
 /// CPU time of the process, its children and the calling thread (call it on the reactor

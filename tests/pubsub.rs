@@ -386,17 +386,7 @@ fn one_publish_gives_message_then_pmessage_in_order() {
 /// Resident memory of a process in bytes (Linux).
 fn rss_bytes(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| {
-            rest.trim()
-                .trim_end_matches("kB")
-                .trim()
-                .parse::<u64>()
-                .ok()
-        })
-        .map_or(0, |kb| kb * 1024)
+    reddish::process::kilobytes_field(&status, "VmRSS:").unwrap_or(0)
 }
 
 /// Publishes `count` messages of `size` bytes on `channel`, 16 per write; returns the highest
