@@ -521,6 +521,21 @@ mod tests {
         assert_eq!(ops.count, 5);
     }
 
+    /// Two servers that ran `setup`: the first journals `watched` from then on, the second
+    /// is the copy its journal is replayed on.
+    fn live_and_copy(setup: &[&[&str]], watched: &[&str]) -> (Harness, Harness) {
+        let (mut live, mut copy) = (watching_harness(), Harness::new());
+        for command in setup {
+            live.text(command);
+            copy.text(command);
+        }
+        let journal = live.server.journal.as_mut().unwrap();
+        for key in watched {
+            journal.watch(0, key.as_bytes());
+        }
+        (live, copy)
+    }
+
     fn watching_harness() -> Harness {
         let mut h = Harness::new();
         h.server.journal = Some(Journal::new());
@@ -647,8 +662,6 @@ mod tests {
     /// must then read the same on both, and the share of changes explained by the journal is
     /// returned.
     fn replay_matches_live(commands: &[(usize, u8, u8)]) -> (usize, usize) {
-        let mut live = watching_harness();
-        let mut copy = Harness::new();
         let setup: &[&[&str]] = &[
             &["rpush", "L", "a", "b", "c", "d", "a", "b"],
             &["rpush", "L2", "x", "y"],
@@ -663,17 +676,7 @@ mod tests {
             &["queue.push", "Q", "a", "b", "c"],
             &["stack.push", "K", "a", "b", "c"],
         ];
-        for command in setup {
-            live.text(command);
-            copy.text(command);
-        }
-        for key in WATCHED {
-            live.server
-                .journal
-                .as_mut()
-                .unwrap()
-                .watch(0, key.as_bytes());
-        }
+        let (mut live, mut copy) = live_and_copy(setup, WATCHED);
         let mut server = Server::new(crate::config::Config::default(), 0);
         let (mut replayed, mut snapshots) = (0, 0);
         let mut queued = 0;
@@ -864,19 +867,7 @@ mod tests {
         script: &[&[&str]],
         reads: &[&[&str]],
     ) {
-        let mut live = watching_harness();
-        let mut copy = Harness::new();
-        for command in setup {
-            live.text(command);
-            copy.text(command);
-        }
-        for key in watched {
-            live.server
-                .journal
-                .as_mut()
-                .unwrap()
-                .watch(0, key.as_bytes());
-        }
+        let (mut live, mut copy) = live_and_copy(setup, watched);
         for command in script {
             live.text(command);
         }
