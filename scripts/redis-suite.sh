@@ -17,6 +17,8 @@
 #   --clients N         parallel test clients of the harness (default 2)
 #   --timeout S         seconds one unit file may take before it is stopped (default 600)
 #   --out FILE          also write the table to FILE
+#   --no-durable        stop each file at its first exception (the harness's default), to see
+#                       where a file stops rather than how many of its tests pass
 #   UNIT...             run only these units (e.g. keyspace type/list); default all
 set -euo pipefail
 
@@ -36,6 +38,7 @@ PORT=""
 CLIENTS=2
 UNIT_TIMEOUT=600
 OUT=""
+DURABLE=1
 UNITS=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -44,6 +47,7 @@ while [ $# -gt 0 ]; do
         shift
         ;;
     --reference) REFERENCE=1 ;;
+    --no-durable) DURABLE=0 ;;
     --compare) COMPARE=1 ;;
     --host)
         HOST=$2
@@ -66,7 +70,7 @@ while [ $# -gt 0 ]; do
         shift
         ;;
     -h | --help)
-        sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
     --*) die "unknown argument: $1 (try --help)" ;;
@@ -139,6 +143,11 @@ run_unit() {
     local args=(--single "$unit" --clients "$CLIENTS" --timeout "$UNIT_TIMEOUT")
     if [ -n "$HOST" ]; then
         args+=(--host "$HOST" --port "$PORT")
+    fi
+    # --durable: an error reply the test did not expect (a command not built yet) fails that test
+    # instead of ending the whole file, so the file's other tests still run and count.
+    if [ "$DURABLE" -eq 1 ]; then
+        args+=(--durable)
     fi
     # timeout signals its whole process group, so servers the harness started go too.
     (cd "$dir" && timeout -k 10 "$UNIT_TIMEOUT" ./runtest "${args[@]}") </dev/null >"$log" 2>&1 || rc=$?
