@@ -94,6 +94,7 @@ impl Client {
         run: impl FnOnce(&[&[u8]], &mut ReplyBuf, &mut ClientState) -> bool,
     ) -> Result<bool, ProtocolError> {
         let consumed = {
+            self.decoder.set_unauthenticated(!self.state.authenticated);
             let pending = &self.input[self.start..self.filled];
             let Some(consumed) = self.decoder.decode(pending)? else {
                 return Ok(false);

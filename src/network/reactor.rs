@@ -34,6 +34,8 @@ const LISTENER_BASE: usize = usize::MAX - 1;
 const COMMANDS_PER_TURN: usize = 1024;
 /// Most bytes read from one client before others get a turn.
 const READ_BUDGET: usize = 1024 * 1024;
+/// Most reply bytes held for a connection that has not authenticated (Redis closes it past this).
+const UNAUTHENTICATED_OUTPUT_LIMIT: u64 = 1024;
 
 /// Wakes the reactor from another thread.
 #[derive(Clone)]
@@ -688,7 +690,11 @@ impl Reactor {
             config.output_limit_normal
         };
         let used = client.out.len() as u64;
-        let over = if limit.hard_bytes > 0 && used >= limit.hard_bytes {
+        let over = if !client.state.authenticated && used > UNAUTHENTICATED_OUTPUT_LIMIT {
+            // Redis's rule: a connection that has not authenticated may not make the server
+            // hold more than this for it by not reading its replies.
+            true
+        } else if limit.hard_bytes > 0 && used >= limit.hard_bytes {
             true
         } else if limit.soft_bytes > 0 && used >= limit.soft_bytes {
             let now = self.ks.now_ms();

@@ -11,6 +11,12 @@ use memchr::memchr;
 /// Longest inline request, and longest `*N` / `$N` header line, Redis accepts (64 KB).
 pub const INLINE_MAX_SIZE: usize = 64 * 1024;
 
+/// Most arguments, and longest argument, a connection that still has to authenticate may send:
+/// Redis's limits, so that a stranger cannot make the server allocate much by announcing a
+/// huge request in a few bytes.
+const UNAUTHENTICATED_MAX_ARGS: i64 = 10;
+const UNAUTHENTICATED_MAX_BULK_LEN: i64 = 16 * 1024;
+
 /// A request that cannot be decoded; the connection is answered `-ERR Protocol error: ...` and
 /// closed, as Redis does.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -19,6 +25,10 @@ pub enum ProtocolError {
     InvalidMultibulkLength,
     #[error("invalid bulk length")]
     InvalidBulkLength,
+    #[error("unauthenticated multibulk length")]
+    UnauthenticatedMultibulkLength,
+    #[error("unauthenticated bulk length")]
+    UnauthenticatedBulkLength,
     #[error("expected '$', got '{0}'")]
     ExpectedDollar(char),
     #[error("too big inline request")]
@@ -55,6 +65,8 @@ pub enum ArgSource {
 #[derive(Debug)]
 pub struct RequestDecoder {
     max_bulk_len: usize,
+    /// The connection has not authenticated yet: Redis's much lower limits apply.
+    unauthenticated: bool,
     /// Arguments still expected in the multibulk being decoded (0 when none is in progress).
     pending_args: usize,
     /// Offset just past the last fully decoded part of the request in progress.
@@ -69,6 +81,7 @@ impl RequestDecoder {
     pub fn new(max_bulk_len: usize) -> Self {
         RequestDecoder {
             max_bulk_len,
+            unauthenticated: false,
             pending_args: 0,
             resume_at: 0,
             spans: Vec::new(),
@@ -80,6 +93,12 @@ impl RequestDecoder {
     /// Changes the bulk length limit (CONFIG SET proto-max-bulk-len).
     pub fn set_max_bulk_len(&mut self, max: usize) {
         self.max_bulk_len = max;
+    }
+
+    /// Applies (or lifts) the limits for a connection that has not authenticated yet.
+    #[inline]
+    pub fn set_unauthenticated(&mut self, unauthenticated: bool) {
+        self.unauthenticated = unauthenticated;
     }
 
     /// True while a multibulk request has been partly decoded.
@@ -110,6 +129,9 @@ impl RequestDecoder {
             if count > i32::MAX as i64 {
                 return Err(ProtocolError::InvalidMultibulkLength);
             }
+            if self.unauthenticated && count > UNAUTHENTICATED_MAX_ARGS {
+                return Err(ProtocolError::UnauthenticatedMultibulkLength);
+            }
             self.source = ArgSource::Input;
             if count <= 0 {
                 return Ok(Some(next));
@@ -134,6 +156,9 @@ impl RequestDecoder {
                 return Ok(None);
             };
             let len = len.ok_or(ProtocolError::InvalidBulkLength)?;
+            if self.unauthenticated && len > UNAUTHENTICATED_MAX_BULK_LEN {
+                return Err(ProtocolError::UnauthenticatedBulkLength);
+            }
             if len < 0 || len as u64 > self.max_bulk_len as u64 {
                 return Err(ProtocolError::InvalidBulkLength);
             }
@@ -522,6 +547,28 @@ mod tests {
             decode_all_split(b"\r\n\n   \r\nPING\r\n", 2).unwrap(),
             vec![v(&["PING"])]
         );
+    }
+
+    #[test]
+    fn unauthenticated_connections_get_redis_lower_limits() {
+        let mut dec = RequestDecoder::new(512 * 1024 * 1024);
+        dec.set_unauthenticated(true);
+        assert_eq!(
+            dec.decode(b"*100\r\n"),
+            Err(ProtocolError::UnauthenticatedMultibulkLength)
+        );
+        let mut dec = RequestDecoder::new(512 * 1024 * 1024);
+        dec.set_unauthenticated(true);
+        assert_eq!(
+            dec.decode(b"*1\r\n$100000000\r\n"),
+            Err(ProtocolError::UnauthenticatedBulkLength)
+        );
+        let mut dec = RequestDecoder::new(512 * 1024 * 1024);
+        dec.set_unauthenticated(true);
+        let auth = b"*2\r\n$4\r\nAUTH\r\n$3\r\npwd\r\n";
+        assert_eq!(dec.decode(auth), Ok(Some(auth.len())));
+        dec.set_unauthenticated(false);
+        assert_eq!(dec.decode(b"*100\r\n"), Ok(None));
     }
 
     #[test]
