@@ -761,6 +761,41 @@ pub static INERT_PARAMS: &[Param] = &[
     inert!("zset-max-listpack-value", Some("zset-max-ziplist-value"), true, Kind::Memory(0, i64::MAX), "64"),
 ];
 
+/// Turns command-line flags into config-file text, one directive per line, by Redis's rules:
+/// `--name` starts a directive and the arguments after it are its values, quoted; an argument
+/// holding a name and its value ("--port 6380") is a whole directive, and after a bare `--name`
+/// the next argument is its value even when it starts with `--`; `--save` followed by another
+/// flag or nothing means `save ""`.
+fn args_to_config_text(args: &[String]) -> String {
+    let mut text = String::new();
+    // Whether the directive being built already has a value, so that `--x` starts a new one.
+    let mut has_value = true;
+    for (i, arg) in args.iter().enumerate() {
+        match arg.strip_prefix("--") {
+            Some(directive) if has_value => {
+                text.push('\n');
+                text.push_str(directive);
+                text.push(' ');
+                let bare_name = split_words(arg).is_some_and(|words| words.len() == 1);
+                has_value = !bare_name;
+                if bare_name && directive.eq_ignore_ascii_case("save") {
+                    let next_is_flag = args.get(i + 1).is_none_or(|next| next.starts_with("--"));
+                    if next_is_flag {
+                        text.push_str("\"\"");
+                        has_value = true;
+                    }
+                }
+            }
+            _ => {
+                text.push_str(&quote(arg));
+                text.push(' ');
+                has_value = true;
+            }
+        }
+    }
+    text
+}
+
 /// Every parameter, in the order CONFIG GET * lists them.
 fn all_params() -> impl Iterator<Item = &'static Param> {
     PARAMS.iter().chain(INERT_PARAMS)
@@ -783,17 +818,7 @@ impl Config {
             config.config_file = Some(first.clone());
             rest = &args[1..];
         }
-        let mut lines = String::new();
-        for arg in rest {
-            if let Some(name) = arg.strip_prefix("--") {
-                lines.push('\n');
-                lines.push_str(name);
-            } else {
-                lines.push(' ');
-                lines.push_str(&quote(arg));
-            }
-        }
-        config.apply_text(&lines)?;
+        config.apply_text(&args_to_config_text(rest))?;
         Ok(config)
     }
 
@@ -906,6 +931,38 @@ mod tests {
 
     fn args(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn command_line_follows_redis_rules_for_dashes_and_joined_values() {
+        let c = Config::from_args(&args(&[
+            "--maxmemory '700mb'",
+            "--maxmemory-policy 'volatile-lru'",
+        ]))
+        .unwrap();
+        assert_eq!(c.get_matching(&[b"maxmemory"])[0].1, "734003200");
+        assert_eq!(c.get_matching(&[b"maxmemory-policy"])[0].1, "volatile-lru");
+        let c = Config::from_args(&args(&[
+            "--proc-title-template",
+            "--my--title--template",
+            "--loglevel",
+            "verbose",
+        ]))
+        .unwrap();
+        assert_eq!(
+            c.get_matching(&[b"proc-title-template"])[0].1,
+            "--my--title--template"
+        );
+        assert_eq!(c.get_matching(&[b"loglevel"])[0].1, "verbose");
+        for line in [
+            &["--save", "--loglevel", "verbose"][..],
+            &["--loglevel", "verbose", "--save"],
+            &["--save", "", "--loglevel", "verbose"],
+        ] {
+            let c = Config::from_args(&args(line)).unwrap();
+            assert_eq!(c.get_matching(&[b"save"])[0].1, "", "{line:?}");
+            assert_eq!(c.get_matching(&[b"loglevel"])[0].1, "verbose", "{line:?}");
+        }
     }
 
     #[test]
