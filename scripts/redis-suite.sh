@@ -17,6 +17,9 @@
 #   --clients N         parallel test clients of the harness (default 2)
 #   --timeout S         seconds one unit file may take before it is stopped (default 600)
 #   --out FILE          also write the table to FILE
+#   --expected FILE     after the run, compare Reddish's failures with FILE (lines "unit | test
+#                       name | reason"); exit non-zero on a failed test not listed, a listed test
+#                       that passed or did not run, or a unit file that did not run to its end
 #   --no-durable        stop each file at its first exception (the harness's default), to see
 #                       where a file stops rather than how many of its tests pass
 #   UNIT...             run only these units (e.g. keyspace type/list); default all
@@ -39,6 +42,7 @@ CLIENTS=2
 UNIT_TIMEOUT=600
 OUT=""
 DURABLE=1
+EXPECTED=""
 UNITS=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -48,6 +52,10 @@ while [ $# -gt 0 ]; do
         ;;
     --reference) REFERENCE=1 ;;
     --no-durable) DURABLE=0 ;;
+    --expected)
+        EXPECTED=$(realpath "$2")
+        shift
+        ;;
     --compare) COMPARE=1 ;;
     --host)
         HOST=$2
@@ -70,7 +78,7 @@ while [ $# -gt 0 ]; do
         shift
         ;;
     -h | --help)
-        sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
     --*) die "unknown argument: $1 (try --help)" ;;
@@ -125,6 +133,11 @@ prepare_run_dir() {
     echo "$dir"
 }
 
+# Tests tagged with these are not run (the harness prints them as [ignore]), for both servers:
+#   repl, needs:repl  they start replicas (REPLICAOF, PSYNC): Reddish keeps its data safe by
+#                     write-behind to MongoDB and has no replication.
+EXCLUDED_TAGS=(repl needs:repl)
+
 # Every unit file, as runtest names it (unit/NAME, unit/type/NAME); list-common.tcl is not a
 # unit but a helper that the list units source.
 all_units() {
@@ -141,6 +154,10 @@ count() {
 run_unit() {
     local dir=$1 unit=$2 log=$3 rc=0
     local args=(--single "$unit" --clients "$CLIENTS" --timeout "$UNIT_TIMEOUT")
+    local tag
+    for tag in "${EXCLUDED_TAGS[@]}"; do
+        args+=(--tags "-$tag")
+    done
     if [ -n "$HOST" ]; then
         args+=(--host "$HOST" --port "$PORT")
     fi
@@ -160,7 +177,7 @@ run_unit() {
     else
         status=aborted
     fi
-    echo "$(count "$log" ok) $(count "$log" err) $(count "$log" skip) $status"
+    echo "$(count "$log" ok) $(count "$log" err) $(($(count "$log" skip) + $(count "$log" ignore))) $status"
 }
 
 # The servers to test, as label=binary; --compare runs real Redis first, then Reddish, unit by
@@ -236,3 +253,72 @@ for entry in "${SERVERS[@]}"; do
     label=${entry%%=*}
     echo "$label: ${TOTAL_OK[$label]} passed, ${TOTAL_ERR[$label]} failed, ${TOTAL_SKIP[$label]} skipped"
 done
+
+# check_expected LIST LOG_DIR: compares the failures in the unit logs with the expected-failures
+# list; prints every difference and returns non-zero if there is one.
+check_expected() {
+    local list=$1 logs=$2
+    # One line per outcome: "ok|err <TAB> unit <TAB> test name".
+    local outcomes
+    outcomes=$(mktemp)
+    local log unit
+    for log in "$logs"/*.log; do
+        unit=$(basename "$log" .log)
+        unit=${unit#unit_}
+        unit=${unit//_//}
+        awk -v unit="$unit" '
+            /^\[ok\]: .* \([0-9]+ ms\)$/ {
+                name = substr($0, 7); sub(/ \([0-9]+ ms\)$/, "", name)
+                print "ok\t" unit "\t" name
+            }
+            # A failed test reads "[err]: NAME in tests/unit/FILE.tcl"; any other [err] line
+            # (a server that did not start) counts as a failure under its own text.
+            /^\[err\]: / {
+                name = substr($0, 8); sub(/ in tests\/unit\/[^ ]*\.tcl$/, "", name)
+                print "err\t" unit "\t" name
+            }' "$log" >>"$outcomes"
+        if ! grep -q 'The End' "$log"; then
+            printf 'unfinished\t%s\t\n' "$unit" >>"$outcomes"
+        fi
+    done
+    local status=0
+    awk -F'\t' -v list="$list" '
+        BEGIN {
+            while ((getline line < list) > 0) {
+                if (line ~ /^[ \t]*(#|$)/) continue
+                n = split(line, part, / \| /)
+                if (n < 3) { printf "malformed line in %s: %s\n", list, line; bad = 1; continue }
+                key = part[1] "\t" part[2]
+                expected[key] = 1
+            }
+        }
+        $1 == "ok" { passed[$2 "\t" $3] = 1 }
+        $1 == "err" {
+            failed[$2 "\t" $3] = 1
+            if (!(($2 "\t" $3) in expected)) { printf "unexpected failure: %s | %s\n", $2, $3; bad = 1 }
+        }
+        $1 == "unfinished" { ran_units[$2] = 1; printf "unit did not run to its end: %s\n", $2; bad = 1 }
+        { ran_units[$2] = 1 }
+        END {
+            for (key in expected) {
+                split(key, part, "\t")
+                if (!(part[1] in ran_units)) continue
+                if (key in failed) continue
+                if (key in passed) printf "listed as expected to fail but passed (remove it from the list): %s | %s\n", part[1], part[2]
+                else printf "listed as expected to fail but did not run: %s | %s\n", part[1], part[2]
+                bad = 1
+            }
+            exit bad
+        }' "$outcomes" || status=1
+    rm -f "$outcomes"
+    return "$status"
+}
+
+if [ -n "$EXPECTED" ]; then
+    [ -n "${RUN_DIRS[reddish]:-}" ] || die "--expected checks a Reddish run"
+    if check_expected "$EXPECTED" "$WORK/logs-reddish"; then
+        log "every failure is in $(basename "$EXPECTED"), and every test listed there failed"
+    else
+        die "the run differs from $(basename "$EXPECTED") (above)"
+    fi
+fi
