@@ -160,6 +160,31 @@ fn resp3_subscribers_get_pushes_like_redis() {
     ]);
 }
 
+/// Under CLIENT REPLY OFF (and SKIP) subscription confirmations and messages still arrive,
+/// in RESP2 and RESP3, while ordinary replies do not.
+#[test]
+fn pubsub_pushes_pass_client_reply_off_like_redis() {
+    for hello in ["~HELLO 2", "~HELLO 3"] {
+        same_as_redis(&[
+            (0, hello, 1),
+            (0, "CLIENT REPLY OFF", 0),
+            (0, "SUBSCRIBE channel", 1),
+            (0, "PSUBSCRIBE ch*", 1),
+            (0, "PING", 0),
+            (1, "PUBLISH channel hello", 1),
+            (0, "", 2),
+            (0, "UNSUBSCRIBE channel", 1),
+            (0, "PUNSUBSCRIBE ch*", 1),
+            (0, "CLIENT REPLY SKIP", 0),
+            (0, "PING", 0),
+            (0, "CLIENT REPLY ON", 1),
+            (0, "CLIENT REPLY SKIP", 0),
+            (0, "SUBSCRIBE other", 1),
+            (0, "PING", 1),
+        ]);
+    }
+}
+
 #[test]
 fn subscriptions_inside_multi_like_redis() {
     same_as_redis(&[

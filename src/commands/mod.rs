@@ -133,6 +133,9 @@ pub struct ClientState {
     pub monitor: bool,
     /// CLIENT REPLY.
     pub reply_mode: ReplyMode,
+    /// The running command replied with pub/sub pushes ((UN)SUBSCRIBE confirmations), which
+    /// Redis delivers even under CLIENT REPLY OFF or SKIP. Only set while the mode is not On.
+    pub replied_with_push: bool,
     /// CLIENT NO-EVICT.
     pub no_evict: bool,
     /// The last command this client ran without subcommands: clients tend to repeat
@@ -568,11 +571,18 @@ fn reject(ctx: &mut Ctx, spec: Option<&'static CommandSpec>, is_exec: bool, text
 
 /// CLIENT REPLY OFF / SKIP: drops what this command wrote, and moves SKIP along.
 fn apply_reply_mode(ctx: &mut Ctx, reply_start: usize) {
+    let keep = std::mem::take(&mut ctx.client.replied_with_push);
     match ctx.client.reply_mode {
         ReplyMode::On => {}
-        ReplyMode::Off => ctx.out.truncate(reply_start),
+        ReplyMode::Off => {
+            if !keep {
+                ctx.out.truncate(reply_start);
+            }
+        }
         ReplyMode::Skip => {
-            ctx.out.truncate(reply_start);
+            if !keep {
+                ctx.out.truncate(reply_start);
+            }
             ctx.client.reply_mode = ReplyMode::On;
         }
         ReplyMode::SkipNext => ctx.client.reply_mode = ReplyMode::Skip,

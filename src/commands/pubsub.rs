@@ -13,7 +13,7 @@
 //! keyspace and published here, in order, before the next event of the command and after it.
 
 use super::table::{CommandSpec, Flags};
-use super::{Args, CmdResult, Ctx, Server};
+use super::{Args, CmdResult, Ctx, ReplyMode, Server};
 use crate::config::{Config, KeyspaceEvents};
 use crate::protocol::{Protover, ReplyBuf};
 use crate::store::pubsub::Kind;
@@ -296,6 +296,9 @@ fn refresh_counts(ctx: &mut Ctx, kind: Kind) {
 }
 
 fn subscription_reply(ctx: &mut Ctx, word: &[u8], name: Option<&[u8]>, count: i64) {
+    if ctx.client.reply_mode != ReplyMode::On {
+        ctx.client.replied_with_push = true;
+    }
     ctx.out.push(3);
     ctx.out.bulk(word);
     match name {

@@ -616,7 +616,9 @@ impl Reactor {
         let mut outbox = std::mem::take(&mut self.server.outbox);
         for (id, bytes, push) in outbox.deliveries() {
             if let Some(client) = current.as_deref_mut().filter(|c| c.state.id == id) {
-                if !client.close_asap && client.state.reply_mode != commands::ReplyMode::Off {
+                if !client.close_asap
+                    && (push || client.state.reply_mode != commands::ReplyMode::Off)
+                {
                     append_message(&mut client.out, bytes, push);
                     if self.over_output_limit(client) {
                         client.close_asap = true;
@@ -630,8 +632,9 @@ impl Reactor {
             let Some(mut client) = self.clients.get_mut(token).and_then(Option::take) else {
                 continue;
             };
-            // Redis 7.0 drops pushes for a connection that asked for no replies.
-            if client.state.reply_mode != commands::ReplyMode::Off {
+            // Pub/sub messages reach a connection that asked for no replies (Redis 7.0.15
+            // does the same); MONITOR lines do not.
+            if push || client.state.reply_mode != commands::ReplyMode::Off {
                 append_message(&mut client.out, bytes, push);
             }
             if self.over_output_limit(&mut client) {
