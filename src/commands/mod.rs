@@ -209,6 +209,9 @@ pub struct ServerStats {
     pub total_net_output_bytes: u64,
     pub connected_clients: u64,
     pub blocked_clients: u64,
+    /// Connections whose next command waits for CLIENT PAUSE to end (Redis counts them in
+    /// INFO blocked_clients too).
+    pub paused_clients: u64,
     pub total_error_replies: u64,
     /// Read and write events served on client sockets (INFO `total_reads_processed`,
     /// `total_writes_processed`).

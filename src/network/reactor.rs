@@ -448,6 +448,7 @@ impl Reactor {
             match step {
                 Ok(true) if postpone => {
                     client.postponed = true;
+                    self.server.stats.paused_clients += 1;
                     self.postponed.push(token);
                     return;
                 }
@@ -724,6 +725,7 @@ impl Reactor {
             if let Some(Some(client)) = self.clients.get_mut(token) {
                 if client.postponed {
                     client.postponed = false;
+                    self.server.stats.paused_clients -= 1;
                     self.pending_input.push(token);
                 }
             }
@@ -785,6 +787,9 @@ impl Reactor {
 
     fn close(&mut self, token: usize, mut client: Box<Client>) {
         self.unpark(token, &mut client);
+        if client.postponed {
+            self.server.stats.paused_clients -= 1;
+        }
         self.tokens.remove(&client.state.id);
         commands::client_closed(&mut self.ks, &mut self.server, &mut client.state);
         let _ = self.poll.registry().deregister(&mut client.stream);

@@ -94,7 +94,7 @@ fn info_section(ctx: &mut Ctx, section: &str, out: &mut String) {
                  tracking_clients:0\r\nclients_in_timeout_table:{}\r\n",
                 ctx.server.stats.connected_clients,
                 cfg.maxclients,
-                ctx.server.stats.blocked_clients,
+                ctx.server.stats.blocked_clients + ctx.server.stats.paused_clients,
                 ctx.server.stats.blocked_clients
             );
         }
