@@ -138,6 +138,14 @@ prepare_run_dir() {
 #                     write-behind to MongoDB and has no replication.
 EXCLUDED_TAGS=(repl needs:repl)
 
+# Unit files not run by default, each with its reason: without the feature they test, their
+# tests wait for replies that never come until the unit is killed. Each leaves this list when
+# the issue that builds its feature is done (name them on the command line to run them anyway).
+declare -A SKIPPED_UNITS=(
+    [unit/acl]="ACL users and permissions: issue 18 (security) builds them"
+    [unit/scripting]="Lua scripting: issue 13 builds it"
+)
+
 # Every unit file, as runtest names it (unit/NAME, unit/type/NAME); list-common.tcl is not a
 # unit but a helper that the list units source.
 all_units() {
@@ -204,7 +212,13 @@ for entry in "${SERVERS[@]}"; do
     TOTAL_OK[$label]=0 TOTAL_ERR[$label]=0 TOTAL_SKIP[$label]=0 UNITS_DONE[$label]=0
 done
 if [ "${#UNITS[@]}" -eq 0 ]; then
-    mapfile -t UNITS < <(all_units)
+    for unit in $(all_units); do
+        if [ -n "${SKIPPED_UNITS[$unit]:-}" ]; then
+            log "skipping $unit: ${SKIPPED_UNITS[$unit]}"
+        else
+            UNITS+=("$unit")
+        fi
+    done
 fi
 
 TABLE=$(mktemp)
