@@ -3,7 +3,9 @@
 use super::keyspace::DbMut;
 use super::long_double::LongDouble;
 use super::value::{StrEncoding, Value};
-use super::{index_range, ShortBytes, StopBeforeFirst, StoreError, StoreResult, MAX_STRING_LEN};
+use super::{
+    exact_bytes, index_range, ShortBytes, StopBeforeFirst, StoreError, StoreResult, MAX_STRING_LEN,
+};
 use crate::number::parse_i64;
 
 /// SET's NX / XX condition.
@@ -253,7 +255,7 @@ impl DbMut<'_> {
                 self.replace_ttl(key, ttl);
                 self.modified(key);
             }
-            _ => self.insert(key, Value::Str(value.into(), StrEncoding::Auto), ttl),
+            _ => self.insert(key, Value::Str(exact_bytes(value), StrEncoding::Auto), ttl),
         }
         Ok(SetOutcome {
             written: true,
@@ -303,7 +305,7 @@ impl DbMut<'_> {
             None => {
                 // A new key takes its value as SET would encode it.
                 let ttl = self.expire_at(key);
-                self.insert(key, Value::Str(data.into(), StrEncoding::Auto), ttl);
+                self.insert(key, Value::Str(exact_bytes(data), StrEncoding::Auto), ttl);
                 Ok(data.len())
             }
         }
@@ -355,7 +357,7 @@ impl DbMut<'_> {
                 *enc = encoding;
                 self.modified(key);
             }
-            _ => self.insert(key, Value::Str(text.into(), encoding), None),
+            _ => self.insert(key, Value::Str(exact_bytes(text), encoding), None),
         }
     }
 
@@ -433,7 +435,7 @@ impl DbMut<'_> {
             return false;
         }
         for (key, value) in pairs {
-            self.insert(key, Value::Str((*value).into(), StrEncoding::Auto), None);
+            self.insert(key, Value::Str(exact_bytes(value), StrEncoding::Auto), None);
         }
         true
     }
@@ -468,6 +470,19 @@ mod tests {
             })
         );
         assert_eq!(db.get_string(b"k"), Ok(Some(&b"1"[..])));
+    }
+
+    #[test]
+    fn new_values_take_no_spare_capacity() {
+        let mut ks = Keyspace::new(1);
+        let mut db = ks.db(0);
+        let value = vec![b'x'; 9000];
+        db.set_string(b"set", &value, SetOptions::default())
+            .unwrap();
+        db.mset(&[(&b"mset"[..], &value[..])], false);
+        for key in [&b"set"[..], b"mset"] {
+            assert_eq!(db.string_mut(key).unwrap().unwrap().capacity(), 9000);
+        }
     }
 
     #[test]
