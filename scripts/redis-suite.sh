@@ -136,14 +136,36 @@ prepare_run_dir() {
 # Tests tagged with these are not run (the harness prints them as [ignore]), for both servers:
 #   repl, needs:repl  they start replicas (REPLICAOF, PSYNC): Reddish keeps its data safe by
 #                     write-behind to MongoDB and has no replication.
-EXCLUDED_TAGS=(repl needs:repl)
+#   needs:config-maxmemory  they wait for maxmemory evictions, which issue 15 builds; until then
+#                     they would wait forever.
+EXCLUDED_TAGS=(repl needs:repl needs:config-maxmemory)
 
-# Unit files not run by default, each with its reason: without the feature they test, their
-# tests wait for replies that never come until the unit is killed. Each leaves this list when
-# the issue that builds its feature is done (name them on the command line to run them anyway).
+# Single tests not run, each with its reason (lines "unit | test name | reason"): they test
+# what Reddish does differently by design, not a missing feature.
+SKIPPED_TESTS=$PWD/tests/redis-suite-skipped.txt
+
+# list_names FILE UNIT: the test names FILE lists for UNIT.
+list_names() {
+    [ -f "$1" ] || return 0
+    awk -F' [|] ' -v unit="$2" '!/^[ \t]*(#|$)/ && $1 == unit { print $2 }' "$1"
+}
+
+# Unit files not run by default, each with its reason (name them on the command line to run
+# them anyway). The first ones test a feature another issue builds: without it their tests wait
+# for replies that never come until the unit is killed; each leaves the list when its feature
+# is built.
 declare -A SKIPPED_UNITS=(
     [unit/acl]="ACL users and permissions: issue 18 (security) builds them"
     [unit/scripting]="Lua scripting: issue 13 builds it"
+    # Issue 12's own work in progress: these hang today, until their feature lands.
+    [unit/tracking]="client-side caching (CLIENT TRACKING): issue 12, in progress"
+    [unit/client-eviction]="client eviction (maxmemory-clients): issue 12, in progress"
+    # Not features to build: what these units test is not part of Reddish's design.
+    [unit/aofrw]="AOF rewriting: Reddish writes no AOF, its changes go to MongoDB"
+    [unit/cluster]="cluster mode: Reddish runs as a single node"
+    [unit/cluster-scripting]="cluster mode: Reddish runs as a single node"
+    [unit/wait]="WAIT counts replicas: Reddish has no replication"
+    [unit/pendingquerybuf]="its one test measures a replica's query buffer: Reddish has no replication"
 )
 
 # Every unit file, as runtest names it (unit/NAME, unit/type/NAME); list-common.tcl is not a
@@ -162,10 +184,13 @@ count() {
 run_unit() {
     local dir=$1 unit=$2 log=$3 rc=0
     local args=(--single "$unit" --clients "$CLIENTS" --timeout "$UNIT_TIMEOUT")
-    local tag
+    local tag name
     for tag in "${EXCLUDED_TAGS[@]}"; do
         args+=(--tags "-$tag")
     done
+    while IFS= read -r name; do
+        args+=(--skiptest "$name")
+    done < <(list_names "$SKIPPED_TESTS" "${unit#unit/}")
     if [ -n "$HOST" ]; then
         args+=(--host "$HOST" --port "$PORT")
     fi

@@ -3,7 +3,9 @@
 #   redis-server + redis-tools (reference server, redis-cli, redis-benchmark),
 #   a Python venv in target/test-env with SecantusDB (a MongoDB-compatible server for the
 #   persistence tests; its address is exported as MONGODB_URI),
-# then cargo fmt --check, cargo clippy, cargo test --release, and scripts/windows-check.sh.
+# then cargo fmt --check, cargo clippy, cargo test --release, Redis's own test suite
+# (scripts/redis-suite.sh against tests/redis-suite-expected-failures.txt), and
+# scripts/windows-check.sh.
 # Ends with "N passed, N failed" (cargo tests plus the script's own steps); exits non-zero on
 # any failure.
 #
@@ -23,7 +25,7 @@ for arg in "$@"; do
     case "$arg" in
     --skip-windows) SKIP_WINDOWS=1 ;;
     -h | --help)
-        sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
     *) die "unknown argument: $arg (try --help)" ;;
@@ -226,6 +228,12 @@ main() {
     step "cargo test --release" run_cargo_tests
     PASSED=$((PASSED + TEST_PASSED))
     FAILED=$((FAILED + TEST_FAILED))
+
+    # Redis's own test suite, against the binary cargo test built: every failure must be in
+    # the expected-failures list and every listed test must still fail.
+    step "Redis 7.0.15 test suite" bash scripts/redis-suite.sh \
+        --reddish-bin target/release/reddish --clients 1 --timeout 300 \
+        --expected tests/redis-suite-expected-failures.txt
 
     if [ "$SKIP_WINDOWS" -eq 1 ]; then
         log ""
