@@ -168,6 +168,26 @@ declare -A SKIPPED_UNITS=(
     [unit/pendingquerybuf]="its one test measures a replica's query buffer: Reddish has no replication"
 )
 
+# Ports the harness may use for one unit: its control port just below the base, the servers
+# it starts above it.
+PORT_RANGE=1000
+
+# free_port_range: a base port such that nothing listens from 32 below it to PORT_RANGE above
+# it, so that runs side by side (another checkout's suite) do not take each other's ports.
+free_port_range() {
+    local base listening
+    listening=$(ss -Hltn 2>/dev/null | awk '{ n = split($4, a, ":"); print a[n] }' || true)
+    # Below 32768: the kernel hands out ephemeral ports above it.
+    for base in $(seq 21111 1500 30111); do
+        if ! awk -v lo=$((base - 32)) -v hi=$((base + PORT_RANGE)) \
+            '$1 >= lo && $1 < hi { found = 1 } END { exit !found }' <<<"$listening"; then
+            echo "$base"
+            return 0
+        fi
+    done
+    echo 21111
+}
+
 # Every unit file, as runtest names it (unit/NAME, unit/type/NAME); list-common.tcl is not a
 # unit but a helper that the list units source.
 all_units() {
@@ -184,6 +204,7 @@ count() {
 run_unit() {
     local dir=$1 unit=$2 log=$3 rc=0
     local args=(--single "$unit" --clients "$CLIENTS" --timeout "$UNIT_TIMEOUT")
+    args+=(--baseport "$(free_port_range)" --portcount "$PORT_RANGE")
     local tag name
     for tag in "${EXCLUDED_TAGS[@]}"; do
         args+=(--tags "-$tag")
