@@ -12,6 +12,7 @@ pub mod graphs;
 pub mod hashes;
 pub mod journal;
 pub mod keys;
+pub mod latency;
 pub mod lists;
 pub mod persistence;
 pub mod piles;
@@ -278,6 +279,8 @@ pub struct Server {
     pub command_stats: stats::CommandStats,
     /// SLOWLOG entries.
     pub slowlog: stats::Slowlog,
+    /// The latency monitor's events (LATENCY LATEST, HISTORY ...).
+    pub latency: latency::LatencyMonitor,
     /// Most bytes allocated seen by the timed samples (MEMORY STATS `peak.allocated`).
     pub peak_memory: u64,
     /// The thread that frees large values (UNLINK, FLUSHDB ASYNC); `None` frees them inline.
@@ -313,6 +316,7 @@ impl Server {
             journal: None,
             command_stats: Default::default(),
             slowlog: Default::default(),
+            latency: Default::default(),
             peak_memory: 0,
             lazyfree: None,
         }

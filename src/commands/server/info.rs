@@ -205,9 +205,9 @@ fn info_section(ctx: &mut Ctx, section: &str, out: &mut String) {
                 t.main_thread_user,
             );
         }
-        // No modules, no latency histograms (`latency-tracking` is not provided), no cluster.
+        // No modules, no cluster.
         "modules" => out.push_str("# Modules\r\n"),
-        "latencystats" => out.push_str("# Latencystats\r\n"),
+        "latencystats" => crate::commands::latency::write_latencystats(ctx.server, out),
         "cluster" => out.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
         "commandstats" => ctx.server.command_stats.write_commandstats(out),
         "errorstats" => ctx.server.command_stats.write_errorstats(out),
