@@ -7,7 +7,7 @@
 //! [`super::stats::after_call`]), and the monitor also from the reactor's expiry cycle.
 
 use super::reply::help_reply;
-use super::table::{CommandSpec, COMMANDS};
+use super::table::{CommandSpec, Flags, COMMANDS};
 use super::{lookup, Args, CmdError, CmdResult, Ctx, Server};
 use hdrhistogram::Histogram;
 use std::fmt::Write as _;
@@ -134,14 +134,38 @@ impl LatencyMonitor {
 }
 
 /// Feeds the latency monitor: records `event` when it took at least
-/// `latency-monitor-threshold` ms (never while that is 0, the default). One comparison
-/// unless it records.
+/// `latency-monitor-threshold` ms (never while that is 0, the default). One test of the
+/// threshold unless it records.
 #[inline]
 pub fn sample_if_slow(server: &mut Server, event: LatencyEvent, usec: u64) {
-    let threshold_ms = server.config.latency_monitor_threshold;
-    if threshold_ms != 0 && usec / 1000 >= threshold_ms {
+    if is_slow(server, usec) {
         record_sample(server, event, usec / 1000);
     }
+}
+
+/// [`sample_if_slow`] for a command run: a `command` event, or `fast-command` for a command
+/// with the `fast` flag.
+#[inline]
+pub fn sample_command_if_slow(server: &mut Server, spec: &CommandSpec, usec: u64) {
+    if is_slow(server, usec) {
+        record_command_sample(server, spec, usec);
+    }
+}
+
+#[inline]
+fn is_slow(server: &Server, usec: u64) -> bool {
+    let threshold_ms = server.config.latency_monitor_threshold;
+    threshold_ms != 0 && usec >= threshold_ms.saturating_mul(1000)
+}
+
+#[cold]
+fn record_command_sample(server: &mut Server, spec: &CommandSpec, usec: u64) {
+    let event = if spec.flags.contains(Flags::FAST) {
+        LatencyEvent::FastCommand
+    } else {
+        LatencyEvent::Command
+    };
+    record_sample(server, event, usec / 1000);
 }
 
 #[cold]
@@ -159,37 +183,85 @@ const HISTOGRAM_SIGNIFICANT_DIGITS: u8 = 2;
 /// LATENCY HISTOGRAM's first bucket ends at 1024 ns; each next one is twice as wide.
 const CDF_FIRST_BUCKET_NS: u64 = 1024;
 
-/// The run times of one command. Each holds 3,072 counters (24 KiB), allocated the first time
-/// the command runs, as in Redis; recording one run is a few shifts and an addition.
+// HdrHistogram's layout for those bounds: two significant digits need 256 sub-buckets (128
+// per half), a lowest value of 1 ns a unit of 1, and 23 buckets reach 1 s, so 24 * 128
+// counters. `counter_index` and `counter_value` are HdrHistogram's own index arithmetic for
+// that layout; a test checks them against the crate's.
+const SUB_BUCKET_HALF_COUNT_MAGNITUDE: u32 = 7;
+const SUB_BUCKET_HALF_COUNT: u64 = 1 << SUB_BUCKET_HALF_COUNT_MAGNITUDE;
+const SUB_BUCKET_MASK: u64 = 2 * SUB_BUCKET_HALF_COUNT - 1;
+const LEADING_ZERO_COUNT_BASE: u32 = 64 - (SUB_BUCKET_HALF_COUNT_MAGNITUDE + 1);
+const COUNTERS: usize = 24 * SUB_BUCKET_HALF_COUNT as usize;
+
+/// The counter a value in [`HISTOGRAM_LOWEST_NS`, `HISTOGRAM_HIGHEST_NS`] falls in.
+#[inline]
+fn counter_index(ns: u64) -> usize {
+    let bucket = LEADING_ZERO_COUNT_BASE - (ns | SUB_BUCKET_MASK).leading_zeros();
+    let sub_bucket = ns >> bucket;
+    (((u64::from(bucket) + 1) << SUB_BUCKET_HALF_COUNT_MAGNITUDE) + sub_bucket
+        - SUB_BUCKET_HALF_COUNT) as usize
+}
+
+/// The lowest value counter `index` holds.
+fn counter_value(index: usize) -> u64 {
+    let index = index as u64;
+    let bucket = (index >> SUB_BUCKET_HALF_COUNT_MAGNITUDE).saturating_sub(1);
+    let mut sub_bucket = (index & (SUB_BUCKET_HALF_COUNT - 1)) + SUB_BUCKET_HALF_COUNT;
+    if index < SUB_BUCKET_HALF_COUNT {
+        sub_bucket -= SUB_BUCKET_HALF_COUNT;
+    }
+    sub_bucket << bucket
+}
+
+/// The run times of one command: the counters of an HdrHistogram (1 ns to 1 s, two
+/// significant digits, as Redis's), 3,072 of them (24 KiB) allocated when the command first
+/// runs, as in Redis. Recording a run is a shift and an increment; the reports
+/// ([`Self::cumulative_buckets`], [`Self::percentile_usec`]) load the counters into the
+/// `hdrhistogram` crate's histogram and read it as Redis reads its own.
 #[derive(Debug, Clone)]
-pub struct LatencyHistogram(Histogram<u64>);
+pub struct LatencyHistogram {
+    counts: Box<[u64]>,
+}
 
 impl LatencyHistogram {
-    /// An empty histogram; `None` only if the crate refused the constant bounds above.
-    pub fn new() -> Option<Self> {
-        Histogram::new_with_bounds(
-            HISTOGRAM_LOWEST_NS,
-            HISTOGRAM_HIGHEST_NS,
-            HISTOGRAM_SIGNIFICANT_DIGITS,
-        )
-        .ok()
-        .map(LatencyHistogram)
+    pub fn new() -> Self {
+        LatencyHistogram {
+            counts: vec![0; COUNTERS].into_boxed_slice(),
+        }
     }
 
     /// Counts one run that took `usec` microseconds; below 1 ns or above 1 s counts as
     /// those bounds, as in Redis. O(1).
     #[inline]
     pub fn record_usec(&mut self, usec: u64) {
-        let ns = usec
-            .saturating_mul(1000)
-            .clamp(HISTOGRAM_LOWEST_NS, HISTOGRAM_HIGHEST_NS);
-        // The value is within the bounds, so this only saturates a counter at u64::MAX.
-        self.0.saturating_record(ns);
+        // Clamping the microseconds first leaves no overflow to check.
+        let ns = (usec.min(HISTOGRAM_HIGHEST_NS / 1000) * 1000).max(HISTOGRAM_LOWEST_NS);
+        if let Some(count) = self.counts.get_mut(counter_index(ns)) {
+            *count += 1;
+        }
+    }
+
+    /// The counters as the crate's histogram; `None` only if the crate refused the constant
+    /// bounds above. O(counters).
+    fn to_hdr(&self) -> Option<Histogram<u64>> {
+        let mut histogram = Histogram::new_with_bounds(
+            HISTOGRAM_LOWEST_NS,
+            HISTOGRAM_HIGHEST_NS,
+            HISTOGRAM_SIGNIFICANT_DIGITS,
+        )
+        .ok()?;
+        for (index, &count) in self.counts.iter().enumerate() {
+            if count > 0 {
+                // Within the bounds by construction, so this only saturates a counter.
+                histogram.saturating_record_n(counter_value(index), count);
+            }
+        }
+        Some(histogram)
     }
 
     /// Runs counted.
     pub fn calls(&self) -> u64 {
-        self.0.len()
+        self.counts.iter().sum()
     }
 
     /// The cumulative distribution LATENCY HISTOGRAM replies: for each power-of-two bucket
@@ -198,9 +270,11 @@ impl LatencyHistogram {
     /// logarithmic iterator does, so the bounds are Redis's (1, 2, 4, 8, 16, 33, 66, ...).
     /// O(counters).
     pub fn cumulative_buckets(&self) -> Vec<(u64, u64)> {
-        let h = &self.0;
-        let total = h.len();
         let mut buckets: Vec<(u64, u64)> = Vec::new();
+        let Some(h) = self.to_hdr() else {
+            return buckets;
+        };
+        let total = h.len();
         let mut emit = |highest_ns: u64, cumulative: u64| {
             if buckets.last().map_or(0, |&(_, count)| count) < cumulative {
                 buckets.push((highest_ns / 1000, cumulative));
@@ -232,27 +306,40 @@ impl LatencyHistogram {
         buckets
     }
 
-    /// The run time at `percentile` (0 to 100) in µs, as HdrHistogram's
+    /// The run time at each of `percentiles` (0 to 100) in µs, as HdrHistogram's
     /// `hdr_value_at_percentile` computes it (the upper end of the bucket where the count is
-    /// reached; the lower end for percentile 0). O(counters).
-    pub fn percentile_usec(&self, percentile: f64) -> f64 {
-        let h = &self.0;
-        let percentile = percentile.min(100.0);
-        let wanted = ((percentile / 100.0 * h.len() as f64 + 0.5) as u64).max(1);
-        let mut cumulative = 0u64;
-        for step in h.iter_recorded() {
-            cumulative = cumulative.saturating_add(step.count_at_value());
-            if cumulative >= wanted {
-                let highest = step.value_iterated_to();
-                let ns = if percentile == 0.0 {
-                    h.lowest_equivalent(highest)
-                } else {
-                    highest
-                };
-                return ns as f64 / 1000.0;
-            }
-        }
-        0.0
+    /// reached; the lower end for percentile 0). O(counters) each.
+    pub fn percentiles_usec(&self, percentiles: &[f64]) -> Vec<f64> {
+        let Some(h) = self.to_hdr() else {
+            return vec![0.0; percentiles.len()];
+        };
+        percentiles
+            .iter()
+            .map(|&percentile| {
+                let percentile = percentile.min(100.0);
+                let wanted = ((percentile / 100.0 * h.len() as f64 + 0.5) as u64).max(1);
+                let mut cumulative = 0u64;
+                for step in h.iter_recorded() {
+                    cumulative = cumulative.saturating_add(step.count_at_value());
+                    if cumulative >= wanted {
+                        let highest = step.value_iterated_to();
+                        let ns = if percentile == 0.0 {
+                            h.lowest_equivalent(highest)
+                        } else {
+                            highest
+                        };
+                        return ns as f64 / 1000.0;
+                    }
+                }
+                0.0
+            })
+            .collect()
+    }
+}
+
+impl Default for LatencyHistogram {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -276,15 +363,15 @@ pub fn write_latencystats(server: &Server, out: &mut String) {
             continue;
         };
         let _ = write!(out, "latency_percentiles_usec_{}:", spec.full_name);
-        for (index, &percentile) in percentiles.iter().enumerate() {
+        let values = histogram.percentiles_usec(percentiles);
+        for (index, (&percentile, value)) in percentiles.iter().zip(values).enumerate() {
             if index > 0 {
                 out.push(',');
             }
             let _ = write!(
                 out,
-                "p{}={:.3}",
+                "p{}={value:.3}",
                 crate::config::trimmed_percentile(percentile),
-                histogram.percentile_usec(percentile)
             );
         }
         out.push_str("\r\n");
@@ -715,7 +802,7 @@ mod tests {
     use crate::commands::testing::Harness;
 
     fn histogram_of(usecs: &[u64]) -> LatencyHistogram {
-        let mut histogram = LatencyHistogram::new().expect("constant bounds are valid");
+        let mut histogram = LatencyHistogram::new();
         for &usec in usecs {
             histogram.record_usec(usec);
         }
@@ -747,10 +834,30 @@ mod tests {
     #[test]
     fn percentiles_are_hdr_histogram_values() {
         let histogram = histogram_of(&[1, 1, 1, 10]);
-        assert_eq!(histogram.percentile_usec(0.0), 1.0);
-        assert_eq!(histogram.percentile_usec(50.0), 1.003);
-        assert_eq!(histogram.percentile_usec(99.0), 10.047);
-        assert_eq!(histogram.percentile_usec(100.0), 10.047);
+        assert_eq!(
+            histogram.percentiles_usec(&[0.0, 50.0, 99.0, 100.0]),
+            vec![1.0, 1.003, 10.047, 10.047]
+        );
+    }
+
+    #[test]
+    fn counters_are_laid_out_as_hdr_histogram_lays_them_out() {
+        let hdr = Histogram::<u64>::new_with_bounds(
+            HISTOGRAM_LOWEST_NS,
+            HISTOGRAM_HIGHEST_NS,
+            HISTOGRAM_SIGNIFICANT_DIGITS,
+        )
+        .expect("valid bounds");
+        assert_eq!(hdr.distinct_values(), COUNTERS);
+        let mut values: Vec<u64> = (1..5000).collect();
+        values.extend((0..64).map(|shift| (1u64 << shift).min(HISTOGRAM_HIGHEST_NS)));
+        values.extend((1..=1000).map(|n| n * 999_983 % HISTOGRAM_HIGHEST_NS + 1));
+        values.push(HISTOGRAM_HIGHEST_NS);
+        for ns in values {
+            let index = counter_index(ns);
+            assert!(index < COUNTERS, "{ns}");
+            assert_eq!(counter_value(index), hdr.lowest_equivalent(ns), "{ns}");
+        }
     }
 
     #[test]
@@ -944,13 +1051,22 @@ mod tests {
     #[test]
     fn slow_commands_are_sampled_by_their_fast_flag() {
         let mut h = Harness::new();
-        let mut server = Server::new(crate::config::Config::default(), 0);
-        sample_if_slow(&mut server, LatencyEvent::Command, 999_000);
-        assert!(server.latency.is_empty(), "threshold 0 records nothing");
+        let (get, keys) = (lookup(b"get").expect("get"), lookup(b"keys").expect("keys"));
+        sample_command_if_slow(&mut h.server, keys, 999_000);
+        assert!(h.server.latency.is_empty(), "threshold 0 records nothing");
         h.run(&["config", "set", "latency-monitor-threshold", "2"]);
-        sample_if_slow(&mut h.server, LatencyEvent::FastCommand, 1_999);
+        sample_command_if_slow(&mut h.server, get, 1_999);
         assert!(h.server.latency.is_empty());
-        sample_if_slow(&mut h.server, LatencyEvent::FastCommand, 2_000);
-        assert!(h.server.latency.find(b"fast-command").is_some());
+        sample_command_if_slow(&mut h.server, get, 2_000);
+        sample_command_if_slow(&mut h.server, keys, 3_000);
+        sample_if_slow(&mut h.server, LatencyEvent::ExpireCycle, 2_500);
+        let names: Vec<&str> = h
+            .server
+            .latency
+            .events
+            .iter()
+            .map(|s| s.event.name())
+            .collect();
+        assert_eq!(names, ["fast-command", "command", "expire-cycle"]);
     }
 }
