@@ -293,6 +293,14 @@ fn slow_commands_and_expiry_are_latency_events() {
             std::thread::sleep(Duration::from_millis(50));
         }
         assert_eq!(call(&mut conn, &["EXISTS", "copy"]), Reply::Int(0));
+        // The spike's milliseconds are in INFO's total of active-expiry time.
+        let stats = text(&call(&mut conn, &["INFO", "stats"]));
+        let expiry_ms: u64 = stats
+            .lines()
+            .find_map(|l| l.strip_prefix("expire_cycle_cpu_milliseconds:"))
+            .and_then(|v| v.parse().ok())
+            .expect("expire_cycle_cpu_milliseconds");
+        assert!(expiry_ms >= 1, "{stats}");
         assert_eq!(
             call(&mut conn, &["LATENCY", "RESET", "COMMAND"]),
             Reply::Int(1)

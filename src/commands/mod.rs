@@ -212,6 +212,8 @@ pub struct ServerStats {
     /// `total_writes_processed`).
     pub total_reads_processed: u64,
     pub total_writes_processed: u64,
+    /// Time spent in active expiry, in microseconds (INFO `expire_cycle_cpu_milliseconds`).
+    pub expire_cycle_usec: u64,
 }
 
 /// One sample of the counters behind INFO's instantaneous rates.

@@ -796,6 +796,7 @@ impl Reactor {
             while self.ks.expire_cycle(&mut self.rng, 200) > 0 && started.elapsed() < budget {}
             let elapsed = started.elapsed();
             let usec = elapsed.as_secs() * 1_000_000 + u64::from(elapsed.subsec_micros());
+            self.server.stats.expire_cycle_usec += usec;
             commands::latency::sample_if_slow(
                 &mut self.server,
                 commands::latency::LatencyEvent::ExpireCycle,
