@@ -263,26 +263,30 @@ fn slow_commands_and_expiry_are_latency_events() {
         let (time, latest_ms, max_ms) = events["command"];
         assert!(time >= started && time <= started + 5, "{events:?}");
         assert!(latest_ms >= 1 && max_ms >= latest_ms, "{events:?}");
+        // Another command slowed down by a busy machine may add a sample: the one above is
+        // the newest.
         let (_, history) = items(call(&mut conn, &["LATENCY", "HISTORY", "command"]));
         assert_eq!(
-            history,
-            vec![Reply::Aggregate(
+            history.last(),
+            Some(&Reply::Aggregate(
                 b'*',
                 vec![Reply::Int(time), Reply::Int(latest_ms)]
-            )]
+            )),
+            "{history:?}"
         );
         let graph = text(&call(&mut conn, &["LATENCY", "GRAPH", "command"]));
+        let mut lines = graph.lines();
+        let title = lines.next().unwrap_or_default();
         assert!(
-            graph.starts_with(&format!(
-                "command - high {latest_ms} ms, low {latest_ms} ms (all time high {max_ms} ms)\n{}\n",
-                "-".repeat(80)
-            )),
+            title.starts_with("command - high ")
+                && title.ends_with(&format!("(all time high {max_ms} ms)")),
             "{graph}"
         );
+        assert_eq!(lines.next(), Some("-".repeat(80).as_str()), "{graph}");
         let doctor = text(&call(&mut conn, &["LATENCY", "DOCTOR"]));
         assert!(
             doctor.starts_with("Dave, I have observed latency spikes")
-                && doctor.contains(". command: 1 latency spikes (average "),
+                && doctor.contains(". command: "),
             "{doctor}"
         );
         // Freeing 300,000 separately allocated members in the expiry cycle is slow too.
