@@ -184,6 +184,13 @@ pub struct Config {
     pub slowlog_log_slower_than: i64,
     /// Entries the SLOWLOG keeps (the oldest go first).
     pub slowlog_max_len: u64,
+    /// Events (a command, an expiry cycle) taking at least this many milliseconds are
+    /// recorded by the latency monitor (LATENCY LATEST, HISTORY...); 0 records none.
+    pub latency_monitor_threshold: u64,
+    /// Keep a latency histogram per command (LATENCY HISTOGRAM, INFO latencystats).
+    pub latency_tracking: bool,
+    /// The percentiles INFO latencystats reports, each in [0, 100].
+    pub latency_tracking_info_percentiles: Vec<f64>,
     /// Values set for the parameters Reddish does not act on, by name; one not set here has
     /// Redis's default.
     pub inert: BTreeMap<&'static str, String>,
@@ -226,6 +233,9 @@ impl Default for Config {
             requirepass: None,
             slowlog_log_slower_than: 10_000,
             slowlog_max_len: 128,
+            latency_monitor_threshold: 0,
+            latency_tracking: true,
+            latency_tracking_info_percentiles: vec![50.0, 99.0, 99.9],
             inert: BTreeMap::new(),
         }
     }
@@ -454,6 +464,42 @@ fn set_save(c: &mut Config, text: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Parses `latency-tracking-info-percentiles`: numbers separated by single spaces, as Redis
+/// splits them, each between 0 and 100; an empty value asks for none.
+fn parse_percentiles(text: &str) -> Result<Vec<f64>, String> {
+    if text.is_empty() {
+        return Ok(Vec::new());
+    }
+    text.split(' ')
+        .map(|word| {
+            let percentile = crate::number::parse_f64(word.as_bytes())
+                .ok_or("Invalid latency-tracking-info-percentiles parameters")?;
+            if !(0.0..=100.0).contains(&percentile) {
+                return Err(
+                    "latency-tracking-info-percentiles parameters should sit between [0.0,100.0]",
+                );
+            }
+            Ok(percentile)
+        })
+        .collect::<Result<_, _>>()
+        .map_err(String::from)
+}
+
+/// The percentiles as CONFIG GET shows them: C's `%f` with the trailing zeros trimmed
+/// (`99.9`, `50`).
+fn format_percentiles(percentiles: &[f64]) -> String {
+    let words: Vec<String> = percentiles.iter().map(|&p| trimmed_percentile(p)).collect();
+    words.join(" ")
+}
+
+/// A percentile written as Redis writes it in CONFIG GET and INFO: six decimals, then the
+/// trailing zeros and a bare point removed.
+pub fn trimmed_percentile(percentile: f64) -> String {
+    let text = format!("{percentile:.6}");
+    let text = text.trim_end_matches('0');
+    text.strip_suffix('.').unwrap_or(text).to_string()
+}
+
 fn set_notify(c: &mut Config, text: &str) -> Result<(), String> {
     c.notify_keyspace_events = KeyspaceEvents::parse(text)
         .ok_or_else(|| "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".to_string())?;
@@ -600,6 +646,24 @@ pub static PARAMS: &[Param] = &[
         |c| c.slowlog_max_len.to_string(),
         |c, v| c.slowlog_max_len = parse_int(v, 0, i64::MAX as u64)?
     ),
+    param!(
+        "latency-monitor-threshold",
+        true,
+        |c| c.latency_monitor_threshold.to_string(),
+        |c, v| c.latency_monitor_threshold = parse_int(v, 0, i64::MAX as u64)?
+    ),
+    param!(
+        "latency-tracking",
+        true,
+        |c| if c.latency_tracking { "yes" } else { "no" }.to_string(),
+        |c, v| c.latency_tracking = parse_yes_no(v)?
+    ),
+    param!(
+        "latency-tracking-info-percentiles",
+        true,
+        |c| format_percentiles(&c.latency_tracking_info_percentiles),
+        |c, v| c.latency_tracking_info_percentiles = parse_percentiles(v)?
+    ),
 ];
 
 /// The rest of the parameters Redis 7.0 lists in CONFIG GET *, by name, one a line.
@@ -669,9 +733,6 @@ pub static INERT_PARAMS: &[Param] = &[
     inert!("io-threads", None, false, Kind::Int(1, 128), "1"),
     inert!("io-threads-do-reads", None, false, Kind::Bool, "no"),
     inert!("jemalloc-bg-thread", None, true, Kind::Bool, "yes"),
-    inert!("latency-monitor-threshold", None, true, Kind::Int(0, i64::MAX), "0"),
-    inert!("latency-tracking", None, true, Kind::Bool, "yes"),
-    inert!("latency-tracking-info-percentiles", None, true, Kind::Text, "50 99 99.9"),
     inert!("lazyfree-lazy-eviction", None, true, Kind::Bool, "no"),
     inert!("lazyfree-lazy-expire", None, true, Kind::Bool, "no"),
     inert!("lazyfree-lazy-server-del", None, true, Kind::Bool, "no"),

@@ -53,6 +53,18 @@ pub fn total_system_memory() -> u64 {
     0
 }
 
+/// Anonymous transparent huge pages the process uses, in bytes (LATENCY DOCTOR warns about
+/// them); 0 where the kernel does not say.
+pub fn anon_huge_pages_bytes() -> u64 {
+    #[cfg(target_os = "linux")]
+    {
+        if let Ok(rollup) = std::fs::read_to_string("/proc/self/smaps_rollup") {
+            return kilobytes_field(&rollup, "AnonHugePages:").unwrap_or(0);
+        }
+    }
+    0
+}
+
 /// The bytes a `NAME:   N kB` line of a Linux `/proc` file gives (`/proc/meminfo`,
 /// `/proc/PID/status`), `None` when the line is missing or malformed.
 pub fn kilobytes_field(text: &str, name: &str) -> Option<u64> {

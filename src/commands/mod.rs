@@ -12,6 +12,7 @@ pub mod graphs;
 pub mod hashes;
 pub mod journal;
 pub mod keys;
+pub mod latency;
 pub mod lists;
 pub mod persistence;
 pub mod piles;
@@ -217,6 +218,8 @@ pub struct ServerStats {
     /// `total_writes_processed`).
     pub total_reads_processed: u64,
     pub total_writes_processed: u64,
+    /// Time spent in active expiry, in microseconds (INFO `expire_cycle_cpu_milliseconds`).
+    pub expire_cycle_usec: u64,
 }
 
 /// One sample of the counters behind INFO's instantaneous rates.
@@ -284,6 +287,8 @@ pub struct Server {
     pub command_stats: stats::CommandStats,
     /// SLOWLOG entries.
     pub slowlog: stats::Slowlog,
+    /// The latency monitor's events (LATENCY LATEST, HISTORY ...).
+    pub latency: latency::LatencyMonitor,
     /// Most bytes allocated seen by the timed samples (MEMORY STATS `peak.allocated`).
     pub peak_memory: u64,
     /// The thread that frees large values (UNLINK, FLUSHDB ASYNC); `None` frees them inline.
@@ -319,6 +324,7 @@ impl Server {
             journal: None,
             command_stats: Default::default(),
             slowlog: Default::default(),
+            latency: Default::default(),
             peak_memory: 0,
             lazyfree: None,
         }

@@ -808,6 +808,14 @@ impl Reactor {
         // Like Redis, keys do not expire while writes are paused.
         if self.server.pause_in_force(self.ks.now_ms()).is_none() {
             while self.ks.expire_cycle(&mut self.rng, 200) > 0 && started.elapsed() < budget {}
+            let elapsed = started.elapsed();
+            let usec = elapsed.as_secs() * 1_000_000 + u64::from(elapsed.subsec_micros());
+            self.server.stats.expire_cycle_usec += usec;
+            commands::latency::sample_if_slow(
+                &mut self.server,
+                commands::latency::LatencyEvent::ExpireCycle,
+                usec,
+            );
         }
         if self.ks.has_key_events() {
             commands::pubsub::publish_background_key_events(&mut self.ks, &mut self.server);

@@ -150,7 +150,7 @@ fn info_section(ctx: &mut Ctx, section: &str, out: &mut String) {
                  instantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\n\
                  rejected_connections:{}\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\n\
                  expired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\n\
-                 expire_cycle_cpu_milliseconds:0\r\nevicted_keys:0\r\nevicted_clients:0\r\n\
+                 expire_cycle_cpu_milliseconds:{}\r\nevicted_keys:0\r\nevicted_clients:0\r\n\
                  total_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\n\
                  keyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\n\
                  latest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\n\
@@ -170,6 +170,7 @@ fn info_section(ctx: &mut Ctx, section: &str, out: &mut String) {
                 rates.output_kbps,
                 s.rejected_connections,
                 k.expired_keys,
+                s.expire_cycle_usec / 1000,
                 k.keyspace_hits,
                 k.keyspace_misses,
                 pubsub.channel_count(Kind::Channel),
@@ -205,9 +206,9 @@ fn info_section(ctx: &mut Ctx, section: &str, out: &mut String) {
                 t.main_thread_user,
             );
         }
-        // No modules, no latency histograms (`latency-tracking` is not provided), no cluster.
+        // No modules, no cluster.
         "modules" => out.push_str("# Modules\r\n"),
-        "latencystats" => out.push_str("# Latencystats\r\n"),
+        "latencystats" => crate::commands::latency::write_latencystats(ctx.server, out),
         "cluster" => out.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
         "commandstats" => ctx.server.command_stats.write_commandstats(out),
         "errorstats" => ctx.server.command_stats.write_errorstats(out),

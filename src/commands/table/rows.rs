@@ -5,7 +5,7 @@
 use super::{next_id, numbered, CommandSpec};
 use crate::commands::server::{admin, client, config, connection, info, introspection};
 use crate::commands::{
-    bitmaps, container, graphs, hashes, keys, lists, persistence, piles, pubsub, queues, sets,
+    bitmaps, container, graphs, hashes, keys, latency, lists, persistence, piles, pubsub, queues, sets,
     sort, stats, strings, transactions, trees, zsets,
 };
 use crate::commands::journal::{JournalClass::*, Merge};
@@ -69,12 +69,13 @@ static SLOWLOG_SUBCOMMANDS: &[CommandSpec] = &numbered(next_id(OBJECT_SUBCOMMAND
 ]);
 
 static LATENCY_SUBCOMMANDS: &[CommandSpec] = &numbered(next_id(SLOWLOG_SUBCOMMANDS), [
-    cmd!("latency" | "doctor", 2, [ADMIN, NOSCRIPT, LOADING, STALE], [], "server", stats::latency_doctor, "", "Returns a human-readable report of the latency events recorded.", "O(1)"),
-    cmd!("latency" | "graph", 3, [ADMIN, NOSCRIPT, LOADING, STALE], [], "server", stats::latency_graph, "event", "Returns a latency graph of an event.", "O(1)"),
-    cmd!("latency" | "history", 3, [ADMIN, NOSCRIPT, LOADING, STALE], [], "server", stats::latency_history, "event", "Returns the latency samples recorded for an event.", "O(1)"),
-    cmd!("latency" | "latest", 2, [ADMIN, NOSCRIPT, LOADING, STALE], [], "server", stats::latency_latest, "", "Returns the latest latency sample of every event.", "O(1)"),
-    cmd!("latency" | "reset", -2, [ADMIN, NOSCRIPT, LOADING, STALE], [], "server", stats::latency_reset, "[event [event ...]]", "Forgets the latency samples of some events, or of all of them.", "O(1)"),
-    cmd!("latency" | "help", 2, [LOADING, STALE], [], "server", stats::latency_help, "", "Returns helpful text about the different subcommands.", "O(1)"),
+    cmd!("latency" | "doctor", 2, [ADMIN, NOSCRIPT, LOADING, STALE], [], "server", latency::latency_doctor, "", "Returns a human-readable report of the latency events recorded.", "O(1)"),
+    cmd!("latency" | "graph", 3, [ADMIN, NOSCRIPT, LOADING, STALE], [], "server", latency::latency_graph, "event", "Returns a latency graph of an event.", "O(1)"),
+    cmd!("latency" | "history", 3, [ADMIN, NOSCRIPT, LOADING, STALE], [], "server", latency::latency_history, "event", "Returns the latency samples recorded for an event.", "O(1)"),
+    cmd!("latency" | "histogram", -2, [ADMIN, NOSCRIPT, LOADING, STALE], [], "server", latency::latency_histogram, "[command [command ...]]", "Returns the cumulative distribution of latencies of a subset or all commands.", "O(N) where N is the number of commands with latency information being retrieved."),
+    cmd!("latency" | "latest", 2, [ADMIN, NOSCRIPT, LOADING, STALE], [], "server", latency::latency_latest, "", "Returns the latest latency sample of every event.", "O(1)"),
+    cmd!("latency" | "reset", -2, [ADMIN, NOSCRIPT, LOADING, STALE], [], "server", latency::latency_reset, "[event [event ...]]", "Forgets the latency samples of some events, or of all of them.", "O(1)"),
+    cmd!("latency" | "help", 2, [LOADING, STALE], [], "server", latency::latency_help, "", "Returns helpful text about the different subcommands.", "O(1)"),
 ]);
 
 static MEMORY_SUBCOMMANDS: &[CommandSpec] = &numbered(next_id(LATENCY_SUBCOMMANDS), [
