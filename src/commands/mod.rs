@@ -282,6 +282,11 @@ pub struct Server {
     pub peak_memory: u64,
     /// The thread that frees large values (UNLINK, FLUSHDB ASYNC); `None` frees them inline.
     pub lazyfree: Option<crate::lazyfree::LazyFree>,
+    /// What DEBUG switched: active expiry, the paused cron, and settings only reported.
+    pub debug: server::debug::DebugState,
+    /// Passes a value through the encoding persistence stores values in and back (DEBUG
+    /// RELOAD while persistence is off); installed by `main.rs`, a plain copy until then.
+    pub round_trip: fn(&crate::store::Value) -> Result<crate::store::Value, String>,
 }
 
 impl Server {
@@ -315,6 +320,8 @@ impl Server {
             slowlog: Default::default(),
             peak_memory: 0,
             lazyfree: None,
+            debug: Default::default(),
+            round_trip: |value| Ok(value.clone()),
         }
     }
 
