@@ -582,15 +582,13 @@ fn value_digest(value: &Value, expiry: Option<u64>) -> [u8; 20] {
     digest
 }
 
-/// A pair digest for unordered pairs (hash fields, sorted set members): mixed inside, xored
-/// into `digest`.
+/// A pair digest for unordered pairs (hash fields, sorted set members): mixed inside, then
+/// xored into `digest` as any unordered element is.
 fn xor_pair(digest: &mut [u8; 20], first: &[u8], second: &[u8]) {
     let mut pair = [0u8; 20];
     mix_digest(&mut pair, first);
     mix_digest(&mut pair, second);
-    for (d, p) in digest.iter_mut().zip(pair) {
-        *d ^= p;
-    }
+    xor_digest(digest, &pair);
 }
 
 fn mix_value(digest: &mut [u8; 20], value: &Value) {
@@ -628,9 +626,7 @@ fn mix_value(digest: &mut [u8; 20], value: &Value) {
                 mix_digest(&mut edge, from);
                 mix_digest(&mut edge, to);
                 mix_digest(&mut edge, &weight.to_bits().to_be_bytes());
-                for (d, e) in digest.iter_mut().zip(edge) {
-                    *d ^= e;
-                }
+                xor_digest(digest, &edge);
             }
             for node in graph.iter_nodes() {
                 xor_digest(digest, node);
@@ -657,9 +653,7 @@ fn dataset_digest(ctx: &mut Ctx) -> [u8; 20] {
             if expiry.is_some() {
                 xor_digest(&mut pair, b"!!expire!!");
             }
-            for (t, p) in total.iter_mut().zip(pair) {
-                *t ^= p;
-            }
+            xor_digest(&mut total, &pair);
         });
     }
     total
