@@ -710,9 +710,12 @@ fn reload_keyspace(ctx: &mut Ctx, what: &str) -> CmdResult {
 /// POPULATE count [prefix] [size]: string keys `prefix:N` holding `value:N` (cut or padded
 /// with zero bytes to `size`), skipping keys that exist. O(count).
 fn populate(ctx: &mut Ctx, count: &[u8], prefix: &[u8], size: Option<&[u8]>) -> CmdResult {
+    // Redis gives this one error for a negative number and for no number at all.
     let positive = |arg: &[u8]| -> Result<u64, CmdError> {
-        let n = int_arg(arg)?;
-        u64::try_from(n).map_err(|_| CmdError::msg("ERR value is out of range, must be positive"))
+        int_arg(arg)
+            .ok()
+            .and_then(|n| u64::try_from(n).ok())
+            .ok_or_else(|| CmdError::msg("ERR value is out of range, must be positive"))
     };
     let count = positive(count)?;
     let size = size.map(positive).transpose()?;
