@@ -771,7 +771,10 @@ pub(crate) mod testing {
         h.assert_replies(&[
             (&["config", "set", "appendonly", "yes"], "+OK\r\n"),
             (&["set", "foo", "bar", "EX", "100"], "+OK\r\n"),
-            (&["config", "get", "appendonly"], "*2\r\n$10\r\nappendonly\r\n$3\r\nyes\r\n"),
+            (
+                &["config", "get", "appendonly"],
+                "*2\r\n$10\r\nappendonly\r\n$3\r\nyes\r\n",
+            ),
             (&["get", "foo"], "$3\r\nbar\r\n"),
         ]);
     }

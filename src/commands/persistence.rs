@@ -345,6 +345,12 @@ mod tests {
             "the reason of a failed SAVE is the reply"
         );
         assert_eq!(h.text(&["bgsave"]), "+Background saving started\r\n");
+        h.server.config.enable_debug_command = crate::config::Protection::Yes;
+        assert_eq!(
+            h.text(&["debug", "reload"]),
+            "-ERR Error trying to load the RDB dump, check server logs.\r\n",
+            "a failed reload is reported as Redis reports one"
+        );
         assert_eq!(h.text(&["lastsave"]), ":77\r\n");
         let info = h.text(&["info", "persistence"]);
         assert!(info.contains("mongodb_connection:connected\r\n"), "{info}");
@@ -362,6 +368,7 @@ mod tests {
                 "on_wake",
                 "save",
                 "bgsave",
+                "reload",
                 "shutdown nosave"
             ]
         );
