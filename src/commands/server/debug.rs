@@ -398,13 +398,15 @@ fn protocol(ctx: &mut Ctx, kind: &[u8]) -> CmdResult {
 fn object(ctx: &mut Ctx, key: &[u8]) -> CmdResult {
     let lru = (ctx.ks.now_ms() / 1000) & ((1 << 24) - 1);
     let list_limits = list_limits(ctx);
+    let shares_integers = crate::commands::keys::shares_integers(&ctx.server.config);
     let db = ctx.db();
     let value = db
         .peek(key)
         .ok_or_else(|| CmdError::msg("ERR no such key"))?;
     let mut line = format!(
-        "Value at:{:p} refcount:1 encoding:{} serializedlength:{} lru:{lru} lru_seconds_idle:0",
+        "Value at:{:p} refcount:{} encoding:{} serializedlength:{} lru:{lru} lru_seconds_idle:0",
         value as *const Value,
+        crate::commands::keys::refcount(value, shares_integers),
         value.encoding(),
         serialized_length(value)
     );
