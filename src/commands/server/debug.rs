@@ -157,11 +157,8 @@ pub fn debug(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
             );
             ctx.out.bulk(sizes.as_bytes());
         }
-        ("config-rewrite-force-all", []) => {
-            return Err(CmdError::msg(
-                "ERR CONFIG-REWRITE-FORCE-ALL failed: the configuration is not rewritten",
-            ))
-        }
+        // CONFIG REWRITE here always writes every parameter, as this asks for.
+        ("config-rewrite-force-all", []) => super::config::config_rewrite(ctx, args)?,
         ("client-eviction", []) => return Err(CmdError::msg("ERR maxmemory-clients is disabled.")),
         _ => return Err(Args::new(argv, 1).subcommand_syntax_error()),
     }
@@ -854,12 +851,6 @@ fn stringmatch_fuzz(rng: &mut impl Rng) {
     }
 }
 
-/// The float the SLEEP tests use, read as Redis reads it (kept for the unit tests).
-#[cfg(test)]
-fn sleep_seconds(arg: &[u8]) -> f64 {
-    strtod(arg)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -924,8 +915,8 @@ mod tests {
         assert_eq!(h.server.debug.quicklist_packed_threshold, 1);
         h.run(&["debug", "quicklist-packed-threshold", "0"]);
         assert_eq!(h.server.debug.quicklist_packed_threshold, 1 << 30);
-        assert_eq!(sleep_seconds(b"0.05x"), 0.05);
-        assert_eq!(sleep_seconds(b"abc"), 0.0);
+        assert_eq!(strtod(b"0.05x"), 0.05);
+        assert_eq!(strtod(b"abc"), 0.0);
     }
 
     #[test]
