@@ -191,9 +191,53 @@ pub struct Config {
     pub latency_tracking: bool,
     /// The percentiles INFO latencystats reports, each in [0, 100].
     pub latency_tracking_info_percentiles: Vec<f64>,
+    /// Who may run DEBUG (`enable-debug-command`): nobody, everybody, or local connections.
+    pub enable_debug_command: Protection,
     /// Values set for the parameters Reddish does not act on, by name; one not set here has
     /// Redis's default.
     pub inert: BTreeMap<&'static str, String>,
+}
+
+/// Who may use a protected feature (`enable-debug-command`), as Redis words it: `no`,
+/// `yes`, or `local` (connections from the loopback interface only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Protection {
+    #[default]
+    No,
+    Yes,
+    Local,
+}
+
+impl Protection {
+    const NAMES: &'static [&'static str] = &["no", "yes", "local"];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Protection::No => "no",
+            Protection::Yes => "yes",
+            Protection::Local => "local",
+        }
+    }
+
+    fn parse(text: &str) -> Result<Protection, String> {
+        Ok(match parse_enum(text, Self::NAMES)?.as_str() {
+            "yes" => Protection::Yes,
+            "local" => Protection::Local,
+            _ => Protection::No,
+        })
+    }
+
+    /// True if a connection from `peer` (its `ip:port`) may use the feature: with `local`,
+    /// only one from a loopback address, as Redis's `islocalClient`.
+    pub fn allows(self, peer: &str) -> bool {
+        match self {
+            Protection::No => false,
+            Protection::Yes => true,
+            Protection::Local => peer
+                .parse::<std::net::SocketAddr>()
+                .is_ok_and(|addr| addr.ip().is_loopback()),
+        }
+    }
 }
 
 impl Default for Config {
@@ -236,6 +280,7 @@ impl Default for Config {
             latency_monitor_threshold: 0,
             latency_tracking: true,
             latency_tracking_info_percentiles: vec![50.0, 99.0, 99.9],
+            enable_debug_command: Protection::No,
             inert: BTreeMap::new(),
         }
     }
@@ -664,6 +709,12 @@ pub static PARAMS: &[Param] = &[
         |c| format_percentiles(&c.latency_tracking_info_percentiles),
         |c, v| c.latency_tracking_info_percentiles = parse_percentiles(v)?
     ),
+    param!(
+        "enable-debug-command",
+        false,
+        |c| c.enable_debug_command.name().to_string(),
+        |c, v| c.enable_debug_command = Protection::parse(v)?
+    ),
 ];
 
 /// The rest of the parameters Redis 7.0 lists in CONFIG GET *, by name, one a line.
@@ -723,7 +774,6 @@ pub static INERT_PARAMS: &[Param] = &[
     inert!("dir", None, true, Kind::Text, "./"),
     inert!("disable-thp", None, false, Kind::Bool, "yes"),
     inert!("dynamic-hz", None, true, Kind::Bool, "yes"),
-    inert!("enable-debug-command", None, false, Kind::Enum(&["no", "yes", "local"]), "no"),
     inert!("enable-module-command", None, false, Kind::Enum(&["no", "yes", "local"]), "no"),
     inert!("enable-protected-configs", None, false, Kind::Enum(&["no", "yes", "local"]), "no"),
     inert!("hash-max-listpack-entries", Some("hash-max-ziplist-entries"), true, Kind::Int(0, i64::MAX), "512"),

@@ -68,6 +68,7 @@ fn main() -> ExitCode {
     let keyspace = loaded.take_keyspace();
     let mut server = Server::new(config, unix_ms());
     server.used_memory = reddish::memory::allocated;
+    server.round_trip = persistence::round_trip;
     match reddish::lazyfree::LazyFree::spawn() {
         Ok(lazy) => server.lazyfree = Some(lazy),
         Err(e) => {

@@ -1089,3 +1089,46 @@ fn swapdb_and_sort_store_reach_mongodb() {
     server.stop();
     mongo.drop();
 }
+
+#[test]
+fn debug_reload_loads_back_what_mongodb_holds_and_keeps_persisting() {
+    let Some(uri) = mongodb_uri() else {
+        return;
+    };
+    let name = unique_name("reload");
+    let mut server = start(&uri, &name, &["--enable-debug-command", "yes"]);
+    let mut conn = server.raw();
+    fill_every_type(&mut conn);
+    // A large value persisted as a generation plus an operation log, changed on both sides
+    // of the reload.
+    let items: Vec<String> = (0..20_000).map(|i| format!("element-{i:06}")).collect();
+    let mut rpush = vec!["RPUSH", "big"];
+    rpush.extend(items.iter().map(String::as_str));
+    conn.cmd(&rpush);
+    save(&mut conn);
+    assert_eq!(conn.cmd(&["RPUSH", "big", "before"]), b":20001\r\n");
+    let before = snapshot(&mut conn);
+    let digest = conn.cmd(&["DEBUG", "DIGEST"]);
+    assert_eq!(conn.cmd(&["DEBUG", "RELOAD"]), b"+OK\r\n");
+    assert_eq!(conn.cmd(&["DEBUG", "DIGEST"]), digest);
+    assert_eq!(snapshot(&mut conn), before);
+    // 14 keys in each of two databases, and `big`, read back from MongoDB.
+    assert_eq!(info_u64(&mut conn, "mongodb_loaded_keys"), 29);
+    // Writes after the reload reach MongoDB through the new writer.
+    assert_eq!(conn.cmd(&["RPUSH", "big", "after"]), b":20002\r\n");
+    assert_eq!(conn.cmd(&["SET", "new", "key"]), b"+OK\r\n");
+    assert_eq!(conn.cmd(&["DEBUG", "LOADAOF"]), b"+OK\r\n");
+    let digest = conn.cmd(&["DEBUG", "DIGEST"]);
+    drop(conn);
+    server.restart();
+    let mut conn = server.raw();
+    assert_eq!(conn.cmd(&["DEBUG", "DIGEST"]), digest);
+    assert_eq!(
+        conn.cmd(&["LRANGE", "big", "-2", "-1"]),
+        b"*2\r\n$6\r\nbefore\r\n$5\r\nafter\r\n"
+    );
+    assert_eq!(conn.cmd(&["GET", "new"]), b"$3\r\nkey\r\n");
+    drop(conn);
+    drop(server);
+    Mongo::open(&uri, &name).drop();
+}

@@ -326,12 +326,33 @@ pub fn object_encoding(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 
 pub fn object_refcount(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let key = args.bytes()?;
-    // Values are never shared between keys here, so every live value has one reference.
-    match ctx.db().exists(key) {
-        true => ctx.out.int(1),
-        false => ctx.out.null(),
+    let shares_integers = shares_integers(&ctx.server.config);
+    let count = ctx
+        .db()
+        .lookup_write(key)
+        .map(|value| refcount(value, shares_integers));
+    match count {
+        Some(count) => ctx.out.int(count),
+        None => ctx.out.null(),
     }
     Ok(())
+}
+
+/// Whether Redis would share integer objects under this configuration: not when an LRU or
+/// LFU policy needs each value's own access clock.
+pub fn shares_integers(config: &crate::config::Config) -> bool {
+    config.maxmemory == 0
+        || !(config.maxmemory_policy.contains("lru") || config.maxmemory_policy.contains("lfu"))
+}
+
+/// OBJECT REFCOUNT as Redis reports it: values are never shared between keys here, so one
+/// reference, except that Redis's shared small integers report `i32::MAX`.
+pub fn refcount(value: &crate::store::Value, shares_integers: bool) -> i64 {
+    if shares_integers && value.is_shared_integer() {
+        i32::MAX as i64
+    } else {
+        1
+    }
 }
 
 pub fn object_help(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {

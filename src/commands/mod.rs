@@ -293,6 +293,11 @@ pub struct Server {
     pub peak_memory: u64,
     /// The thread that frees large values (UNLINK, FLUSHDB ASYNC); `None` frees them inline.
     pub lazyfree: Option<crate::lazyfree::LazyFree>,
+    /// What DEBUG switched: active expiry, the paused cron, and settings only reported.
+    pub debug: server::debug::DebugState,
+    /// Passes a value through the encoding persistence stores values in and back (DEBUG
+    /// RELOAD while persistence is off); installed by `main.rs`, a plain copy until then.
+    pub round_trip: fn(&crate::store::Value) -> Result<crate::store::Value, String>,
 }
 
 impl Server {
@@ -327,6 +332,8 @@ impl Server {
             latency: Default::default(),
             peak_memory: 0,
             lazyfree: None,
+            debug: Default::default(),
+            round_trip: |value| Ok(value.clone()),
         }
     }
 
@@ -471,7 +478,10 @@ pub fn execute(ctx: &mut Ctx, argv: &[&[u8]]) {
         None => resolve(argv),
     };
     if let Ok(spec) = resolved {
-        if spec.subcommands.is_empty() {
+        // Only a command named by its first argument: a subcommand (CONFIG SET, whose full
+        // name is longer than its name) shares its name with a command (SET) the cache check
+        // would take it for.
+        if spec.subcommands.is_empty() && spec.full_name.len() == spec.name.len() {
             ctx.client.last_spec = Some(spec);
         }
     }
@@ -771,6 +781,20 @@ pub(crate) mod testing {
                 "-ERR wrong number of arguments for 'config|get' command\r\n",
             ),
             (&["PiNg"], "+PONG\r\n"),
+        ]);
+    }
+
+    #[test]
+    fn a_subcommand_is_not_taken_for_the_command_of_its_name() {
+        let mut h = Harness::new();
+        h.assert_replies(&[
+            (&["config", "set", "appendonly", "yes"], "+OK\r\n"),
+            (&["set", "foo", "bar", "EX", "100"], "+OK\r\n"),
+            (
+                &["config", "get", "appendonly"],
+                "*2\r\n$10\r\nappendonly\r\n$3\r\nyes\r\n",
+            ),
+            (&["get", "foo"], "$3\r\nbar\r\n"),
         ]);
     }
 }

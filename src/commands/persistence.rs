@@ -83,6 +83,10 @@ pub trait Persistence: Send {
     ) -> Result<(), String>;
     /// Hands every pending change over as soon as the backend can take it, without waiting.
     fn bgsave(&mut self, ks: &mut Keyspace, server: &mut Server) -> Result<(), String>;
+    /// Writes every pending change, then replaces the keyspace's data with what the backend
+    /// holds, read back as at start-up (DEBUG RELOAD). Blocks meanwhile. Err carries the
+    /// reason; the keyspace is unchanged unless the load succeeded.
+    fn reload(&mut self, ks: &mut Keyspace, server: &mut Server) -> Result<(), String>;
 }
 
 /// Runs `act` on the installed persistence with the keyspace and the rest of the server at
@@ -116,6 +120,12 @@ pub fn shutdown(ks: &mut Keyspace, server: &mut Server, mode: Shutdown) {
     with_persistence(ks, server, |handle, ks, server| {
         handle.shutdown(ks, server, mode)
     });
+}
+
+/// DEBUG RELOAD with persistence on: see [`Persistence::reload`]. Err when it is off.
+pub fn reload(ks: &mut Keyspace, server: &mut Server) -> Result<(), String> {
+    with_persistence(ks, server, |handle, ks, server| handle.reload(ks, server))
+        .unwrap_or_else(|| Err("persistence is off".into()))
 }
 
 /// The persistence figures; all zero and `enabled: false` when persistence is off.
@@ -306,6 +316,10 @@ mod tests {
             self.note("bgsave");
             Ok(())
         }
+        fn reload(&mut self, _ks: &mut Keyspace, _server: &mut Server) -> Result<(), String> {
+            self.note("reload");
+            Err("no backend".into())
+        }
     }
 
     #[test]
@@ -331,6 +345,12 @@ mod tests {
             "the reason of a failed SAVE is the reply"
         );
         assert_eq!(h.text(&["bgsave"]), "+Background saving started\r\n");
+        h.server.config.enable_debug_command = crate::config::Protection::Yes;
+        assert_eq!(
+            h.text(&["debug", "reload"]),
+            "-ERR Error trying to load the RDB dump, check server logs.\r\n",
+            "a failed reload is reported as Redis reports one"
+        );
         assert_eq!(h.text(&["lastsave"]), ":77\r\n");
         let info = h.text(&["info", "persistence"]);
         assert!(info.contains("mongodb_connection:connected\r\n"), "{info}");
@@ -348,6 +368,7 @@ mod tests {
                 "on_wake",
                 "save",
                 "bgsave",
+                "reload",
                 "shutdown nosave"
             ]
         );

@@ -276,7 +276,10 @@ impl Reactor {
                 commands::persistence::on_wake(&mut self.ks, &mut self.server);
             }
             if Instant::now() >= next_cron {
-                self.cron();
+                // DEBUG PAUSE-CRON stops the timed work, as it stops Redis's serverCron.
+                if !self.server.debug.cron_paused {
+                    self.cron();
+                }
                 let hz = self.server.config.hz.clamp(1, 500);
                 next_cron = Instant::now() + Duration::from_millis(1000 / hz);
             }
@@ -805,8 +808,10 @@ impl Reactor {
         let started = Instant::now();
         // Redis spends at most a quarter of a cron period on active expiry.
         let budget = Duration::from_micros(250_000 / self.server.config.hz.clamp(1, 500));
-        // Like Redis, keys do not expire while writes are paused.
-        if self.server.pause_in_force(self.ks.now_ms()).is_none() {
+        // Like Redis, keys do not expire while writes are paused, nor after DEBUG
+        // SET-ACTIVE-EXPIRE 0 (then only touching a key expires it).
+        if self.server.debug.active_expire && self.server.pause_in_force(self.ks.now_ms()).is_none()
+        {
             while self.ks.expire_cycle(&mut self.rng, 200) > 0 && started.elapsed() < budget {}
             let elapsed = started.elapsed();
             let usec = elapsed.as_secs() * 1_000_000 + u64::from(elapsed.subsec_micros());

@@ -23,7 +23,7 @@ use crate::commands::journal::Journal;
 use crate::commands::persistence::{Persistence, PersistenceStatus};
 use crate::commands::{Server, Shutdown};
 use crate::config::Config;
-use crate::store::Keyspace;
+use crate::store::{Keyspace, Value};
 use handoff::Core;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -111,9 +111,23 @@ pub fn spawn(loaded: &mut Loaded, server: &mut Server) -> Result<(), Persistence
         server.persistence = None;
         return Ok(());
     };
+    let wake: WakeSlot = Arc::new(OnceLock::new());
+    let (write_behind, journal) = start(connected, wake, PersistenceStatus::default())?;
+    server.journal = Some(journal);
+    server.persistence = Some(Box::new(write_behind));
+    Ok(())
+}
+
+/// Starts a writer thread for what a load found: the reactor's side of it and the journal
+/// watching its large values. `wake` is how the writer wakes the reactor; `previous` carries
+/// the running totals of an earlier writer (after DEBUG RELOAD) into the new figures.
+fn start(
+    connected: load::Connected,
+    wake: WakeSlot,
+    previous: PersistenceStatus,
+) -> Result<(WriteBehind, Journal), PersistenceError> {
     let (to_writer, from_reactor) = crossbeam_channel::bounded(64);
     let (to_reactor, from_writer) = crossbeam_channel::unbounded();
-    let wake: WakeSlot = Arc::new(OnceLock::new());
     let writer = Writer::new(
         connected.db.clone(),
         connected.write_concern.clone(),
@@ -134,6 +148,12 @@ pub fn spawn(loaded: &mut Loaded, server: &mut Server) -> Result<(), Persistence
         load_ms: connected.load_ms,
         last_flush_ok: true,
         last_save_unix: unix_ms() / 1000,
+        flush_errors: previous.flush_errors,
+        dropped_items: previous.dropped_items,
+        keys_written: previous.keys_written,
+        batches_written: previous.batches_written,
+        snapshots_written: previous.snapshots_written,
+        log_appends: previous.log_appends,
         ..Default::default()
     };
     let mut core = Core::new(
@@ -149,11 +169,9 @@ pub fn spawn(loaded: &mut Loaded, server: &mut Server) -> Result<(), Persistence
     }
     journal.take_interval();
     core.queue_deletions(connected.expired);
-    server.journal = Some(journal);
-    server.persistence = Some(Box::new(WriteBehind { core, wake }));
     // The client lives on in the writer's database handle.
     drop(connected.client);
-    Ok(())
+    Ok((WriteBehind { core, wake }, journal))
 }
 
 impl Persistence for WriteBehind {
@@ -213,4 +231,89 @@ impl Persistence for WriteBehind {
         self.core.request_force();
         Ok(())
     }
+
+    /// Saves, stops the writer, loads everything back through the start-up path and starts a
+    /// new writer on what that load found, so the reactor's record of stored values is the
+    /// one a fresh start would have.
+    fn reload(&mut self, ks: &mut Keyspace, server: &mut Server) -> Result<(), String> {
+        self.core.save_blocking(ks, server, SHUTDOWN_TIMEOUT)?;
+        let uri = server
+            .config
+            .mongodb_uri
+            .clone()
+            .ok_or("no mongodb-uri is configured")?;
+        self.core.stop_writer(Duration::from_secs(5));
+        let (loaded, connected) = match load::load_all(&server.config, &uri) {
+            Ok(loaded) => loaded,
+            Err(e) => {
+                // The data in memory is intact and saved; keep serving it and writing it.
+                self.restart_writer(server, &uri);
+                return Err(e.to_string());
+            }
+        };
+        let (write_behind, journal) =
+            start(connected, self.wake.clone(), self.core.status().clone())
+                .map_err(|e| e.to_string())?;
+        *self = write_behind;
+        server.journal = Some(journal);
+        for flushed in ks.replace_data(loaded) {
+            server.free_flushed(flushed, true);
+        }
+        Ok(())
+    }
+}
+
+impl WriteBehind {
+    /// After a failed reload: a new writer on the keys as they are stored now (the load that
+    /// failed read nothing into memory), so changes keep reaching the database.
+    fn restart_writer(&mut self, server: &mut Server, uri: &str) {
+        match load::load_all(&server.config, uri) {
+            Ok((_, connected)) => {
+                match start(connected, self.wake.clone(), self.core.status().clone()) {
+                    Ok((write_behind, journal)) => {
+                        *self = write_behind;
+                        server.journal = Some(journal);
+                    }
+                    Err(e) => log::error!("cannot restart the MongoDB writer: {e}"),
+                }
+            }
+            Err(e) => log::error!("cannot restart the MongoDB writer: {e}"),
+        }
+    }
+}
+
+/// Passes a value through the document encoding a key is stored in and builds it again from
+/// it: DEBUG RELOAD without persistence, so a reload shows what the encoding keeps.
+pub fn round_trip(value: &Value) -> Result<Value, String> {
+    let encoded = document::encode_value(value);
+    let chunks = encoded
+        .chunks
+        .iter()
+        .enumerate()
+        .map(|(index, items)| {
+            mongodb::bson::RawDocumentBuf::from_bytes(document::chunk_document(
+                0,
+                0,
+                index as u64,
+                items,
+            ))
+            .map_err(|e| e.to_string())
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let arrays = chunks
+        .iter()
+        .map(|chunk| document::chunk_items(chunk).map_err(|e| e.to_string()))
+        .collect::<Result<Vec<_>, String>>()?;
+    let header = encoded
+        .header
+        .as_deref()
+        .map(mongodb::bson::RawDocument::from_bytes)
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    document::decode_value(
+        encoded.type_name,
+        header,
+        &mut document::ItemReader::new(arrays),
+    )
+    .map_err(|e| e.to_string())
 }

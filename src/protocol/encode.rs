@@ -205,6 +205,23 @@ impl ReplyBuf {
         }
     }
 
+    /// A big number given as its decimal digits: `(` in RESP3, a bulk string in RESP2.
+    pub fn bignum(&mut self, digits: &[u8]) {
+        if self.is_resp3() {
+            self.bytes.push(b'(');
+            self.bytes.extend_from_slice(digits);
+            self.crlf();
+        } else {
+            self.bulk(digits);
+        }
+    }
+
+    /// The header of an attribute map of `len` pairs, which RESP3 sends before the reply it
+    /// describes. RESP2 has no attributes: the caller writes none there.
+    pub fn attribute(&mut self, len: usize) {
+        self.header(b'|', len);
+    }
+
     /// Text meant for people (INFO, CLIENT LIST): verbatim `txt` in RESP3, a bulk in RESP2.
     pub fn verbatim(&mut self, text: &[u8]) {
         if self.is_resp3() {

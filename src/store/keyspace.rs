@@ -471,6 +471,54 @@ impl Keyspace {
         true
     }
 
+    /// Replaces every database's keys and expiries with those of `loaded` (DEBUG RELOAD with
+    /// persistence on: the keyspace read back from the database, which already holds all of
+    /// it). Clients watching a key that existed are marked, as a flush marks them; waited-on
+    /// keys that now hold a value are put in line; the record of changes for persistence is
+    /// emptied, since what is in memory is now what is stored. Returns what the databases held,
+    /// for the caller to free. O(keys watched or waited on), plus the drop of the old data.
+    pub fn replace_data(&mut self, mut loaded: Keyspace) -> Vec<FlushedData> {
+        let mut old = Vec::with_capacity(self.dbs.len());
+        for index in 0..self.dbs.len() {
+            let mut db = self.db(index);
+            db.touch_all_watched();
+            old.push(db.clear_data());
+            if let Some(source) = loaded.dbs.get_mut(index) {
+                let db = &mut self.dbs[index];
+                db.entries = std::mem::take(&mut source.entries);
+                db.expires = std::mem::take(&mut source.expires);
+                for key in db.waited.keys() {
+                    if let Some(value) = db.entries.get(key) {
+                        self.changes.signal(index, key, value.type_name());
+                    }
+                }
+            }
+        }
+        self.changes.writes += 1;
+        if let Some(dirty) = self.changes.dirty.as_mut() {
+            dirty.iter_mut().for_each(|d| d.clear());
+            self.changes.whole.iter_mut().for_each(|w| *w = false);
+            self.changes.flushed.clear();
+        }
+        old
+    }
+
+    /// Replaces every stored value (logically expired ones too) by what `rebuild` makes of
+    /// it, stopping at its first error; keys, expiries and the change record are untouched.
+    /// DEBUG RELOAD without persistence uses it to pass each value through the stored
+    /// encoding. O(keys) calls of `rebuild`.
+    pub fn rebuild_values<E>(
+        &mut self,
+        mut rebuild: impl FnMut(&Value) -> Result<Value, E>,
+    ) -> Result<(), E> {
+        for db in &mut self.dbs {
+            for value in db.entries.values_mut() {
+                *value = rebuild(value)?;
+            }
+        }
+        Ok(())
+    }
+
     /// One active-expiry pass in the style of Redis's `activeExpireCycle`: sample keys with an
     /// expiry in each database, delete the expired ones, and repeat while more than a quarter
     /// of a sample was expired, until `budget` samples have been looked at. Returns how many
@@ -964,6 +1012,26 @@ impl DbMut<'_> {
             if !expired {
                 visit(key, value);
             }
+        }
+    }
+
+    /// The value stored at `key` even when it is logically expired, without deleting it or
+    /// counting a hit or miss (DEBUG OBJECT and DIGEST-VALUE look at what is stored). O(1).
+    pub fn peek(&self, key: &[u8]) -> Option<&Value> {
+        self.db.entries.get(key)
+    }
+
+    /// Calls `visit` for every stored key, logically expired ones included, with its expiry.
+    /// O(n).
+    pub fn for_each_stored(&self, mut visit: impl FnMut(&Key, &Value, Option<u64>)) {
+        let has_expires = !self.db.expires.is_empty();
+        for (key, value) in &self.db.entries {
+            let expiry = if has_expires {
+                self.db.expires.get(key).copied()
+            } else {
+                None
+            };
+            visit(key, value, expiry);
         }
     }
 

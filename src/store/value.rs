@@ -137,6 +137,17 @@ impl Value {
         }
     }
 
+    /// True for a string Redis would hold as one of its shared integer objects (`int`
+    /// encoded, 0 to 9999), whose OBJECT REFCOUNT it reports as `i32::MAX`. O(1).
+    pub fn is_shared_integer(&self) -> bool {
+        match self {
+            Value::Str(s, StrEncoding::Auto) if s.len() <= 4 => {
+                crate::number::parse_i64(s).is_some_and(|n| (0..10_000).contains(&n))
+            }
+            _ => false,
+        }
+    }
+
     /// True for a collection left with no elements (such keys are deleted, as in Redis).
     pub fn is_empty_collection(&self) -> bool {
         match self {

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod client;
 pub mod config;
 pub mod connection;
+pub mod debug;
 pub mod info;
 pub mod introspection;
 

@@ -3,7 +3,7 @@
 //! commands, numbered after the last subcommand table: every row gets its own id.
 
 use super::{next_id, numbered, CommandSpec};
-use crate::commands::server::{admin, client, config, connection, info, introspection};
+use crate::commands::server::{admin, client, config, connection, debug, info, introspection};
 use crate::commands::{
     bitmaps, container, graphs, hashes, keys, latency, lists, persistence, piles, pubsub, queues, sets,
     sort, stats, strings, transactions, trees, zsets,
@@ -114,6 +114,7 @@ pub static COMMANDS: &[CommandSpec] = &numbered(next_id(MEMORY_SUBCOMMANDS), [
     cmd!("slowlog", -2, [], [], "server", container, "subcommand [arguments]", "A container for slow log commands.", "Depends on subcommand.", subs = SLOWLOG_SUBCOMMANDS),
     cmd!("latency", -2, [], [], "server", container, "subcommand [arguments]", "A container for latency diagnostics commands.", "Depends on subcommand.", subs = LATENCY_SUBCOMMANDS),
     cmd!("memory", -2, [], [], "server", container, "subcommand [arguments]", "A container for memory diagnostics commands.", "Depends on subcommand.", subs = MEMORY_SUBCOMMANDS),
+    cmd!("debug", -2, [ADMIN, NOSCRIPT, LOADING, STALE], [], "server", debug::debug, "subcommand [argument ...]", "A container for debugging commands: testing and introspection (needs enable-debug-command).", "Depends on subcommand."),
     // strings
     cmd!("get", 2, [READONLY, FAST], [ks!(RO ACCESS: 1)], "string", strings::get, "key", "Returns the string value of a key.", "O(1)"),
     cmd!("set", -3, [WRITE, DENYOOM], [ks!(RW ACCESS UPDATE VARIABLE_FLAGS: 1).notes("RW and ACCESS due to the optional `GET` argument")], "string", strings::set, "key value [NX|XX] [GET] [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|KEEPTTL]", "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", "O(1)", getkeys = strings::set_keys, journal = Taints),
