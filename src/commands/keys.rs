@@ -3,7 +3,9 @@
 use super::args::{int_arg, is_keyword, parse_cursor, parse_scan_options};
 use super::{Args, CmdError, CmdResult, Ctx};
 use crate::config::KeyspaceEvents;
+use crate::store::access::AccessPolicy;
 use crate::store::keyspace::Ttl;
+use crate::store::value::Value;
 use crate::store::{glob, StoreError};
 
 /// DEL and UNLINK: removes the keys; UNLINK (`lazily`) frees large values off the reactor
@@ -41,12 +43,17 @@ pub fn exists(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 }
 
 pub fn touch(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
-    exists(ctx, args)
+    let keys = args.rest();
+    let mut db = ctx.db();
+    let found = keys.iter().filter(|k| db.touch(k)).count();
+    ctx.out.int(found as i64);
+    Ok(())
 }
 
 pub fn type_(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let key = args.bytes()?;
-    let name = ctx.db().lookup_write(key).map_or("none", |v| v.type_name());
+    // Looking at the type is not a use of the key (Redis's LOOKUP_NOTOUCH).
+    let name = ctx.db().peek(key).map_or("none", |v| v.type_name());
     ctx.out.simple(name);
     Ok(())
 }
@@ -317,19 +324,74 @@ pub fn randomkey(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
 
 pub fn object_encoding(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let key = args.bytes()?;
-    match ctx.db().lookup_write(key).map(|v| v.encoding()) {
+    match ctx.db().peek(key).map(|v| v.encoding()) {
         Some(encoding) => ctx.out.bulk(encoding.as_bytes()),
         None => ctx.out.null(),
     }
     Ok(())
 }
 
+/// The reference count Redis reports for an object it shares between keys.
+const SHARED_REFCOUNT: i64 = i32::MAX as i64;
+
+/// Redis's `OBJ_SHARED_INTEGERS`: strings holding 0..=9999 point to one shared object.
+const SHARED_INTEGERS: i64 = 10_000;
+
 pub fn object_refcount(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let key = args.bytes()?;
-    // Values are never shared between keys here, so every live value has one reference.
-    match ctx.db().exists(key) {
-        true => ctx.out.int(1),
-        false => ctx.out.null(),
+    // Redis shares small integers unless an LRU or LFU maxmemory policy needs each key's own
+    // access time. Here no value is really shared (each key has its access word), so the
+    // count is the one Redis would report: the shared objects' or 1.
+    let config = &ctx.server.config;
+    let sharing = config.maxmemory == 0
+        || !(config.maxmemory_policy.ends_with("-lru") || config.maxmemory_policy.ends_with("-lfu"));
+    let refcount = match ctx.db().peek(key) {
+        None => {
+            ctx.out.null();
+            return Ok(());
+        }
+        Some(value @ Value::Str(bytes, _)) if sharing && value.encoding() == "int" => {
+            match crate::number::parse_i64(bytes) {
+                Some(n) if (0..SHARED_INTEGERS).contains(&n) => SHARED_REFCOUNT,
+                _ => 1,
+            }
+        }
+        Some(_) => 1,
+    };
+    ctx.out.int(refcount);
+    Ok(())
+}
+
+pub fn object_idletime(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let key = args.bytes()?;
+    let lfu = matches!(ctx.ks.access_policy(), AccessPolicy::Lfu { .. });
+    match ctx.db().idle_seconds(key) {
+        None => ctx.out.null(),
+        Some(_) if lfu => {
+            return Err(CmdError::msg(
+                "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note \
+                 that when switching between policies at runtime LRU and LFU data will take \
+                 some time to adjust.",
+            ))
+        }
+        Some(idle) => ctx.out.int(idle as i64),
+    }
+    Ok(())
+}
+
+pub fn object_freq(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let key = args.bytes()?;
+    let lfu = matches!(ctx.ks.access_policy(), AccessPolicy::Lfu { .. });
+    match ctx.db().access_frequency(key) {
+        None => ctx.out.null(),
+        Some(_) if !lfu => {
+            return Err(CmdError::msg(
+                "ERR An LFU maxmemory policy is not selected, access frequency not tracked. \
+                 Please note that when switching between policies at runtime LRU and LFU data \
+                 will take some time to adjust.",
+            ))
+        }
+        Some(frequency) => ctx.out.int(i64::from(frequency)),
     }
     Ok(())
 }
@@ -342,6 +404,12 @@ pub fn object_help(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
             "ENCODING <key>",
             "    Return the kind of internal representation used in order to store the value",
             "    associated with a <key>.",
+            "FREQ <key>",
+            "    Return the access frequency index of the <key>. The returned integer is",
+            "    proportional to the logarithm of the recent access frequency of the key.",
+            "IDLETIME <key>",
+            "    Return the idle time of the <key>, that is the approximated number of",
+            "    seconds elapsed since the last access to the key.",
             "REFCOUNT <key>",
             "    Return the number of references of the value associated with the specified",
             "    <key>.",

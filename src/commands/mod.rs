@@ -30,6 +30,7 @@ pub mod zsets;
 
 use crate::config::Config;
 use crate::protocol::ReplyBuf;
+use crate::store::access::AccessPolicy;
 use crate::store::pubsub::PubSub;
 use crate::store::{DbMut, Key, Keyspace, StoreError};
 pub use args::Args;
@@ -621,9 +622,31 @@ pub fn client_closed(ks: &mut Keyspace, server: &mut Server, client: &mut Client
     }
 }
 
-/// Tells the keyspace which key events to record, from `notify-keyspace-events`.
+/// Tells the keyspace the settings it works by: which key events to record (from
+/// `notify-keyspace-events`) and how to record key accesses (from `maxmemory-policy`). Called
+/// at start and after every CONFIG SET.
 pub fn sync_key_event_kinds(ks: &mut Keyspace, config: &Config) {
     pubsub::sync_key_event_kinds(ks, config);
+    ks.set_access_policy(access_policy(config));
+}
+
+/// How key accesses are recorded under `config`: Redis's LFU counter under an LFU policy
+/// (with `lfu-log-factor` and `lfu-decay-time`), the last access second otherwise.
+fn access_policy(config: &Config) -> AccessPolicy {
+    if !config.maxmemory_policy.ends_with("-lfu") {
+        return AccessPolicy::Lru;
+    }
+    let setting = |name: &str, default: u32| {
+        config
+            .inert
+            .get(name)
+            .and_then(|text| text.parse().ok())
+            .unwrap_or(default)
+    };
+    AccessPolicy::Lfu {
+        log_factor: setting("lfu-log-factor", 10),
+        decay_minutes: setting("lfu-decay-time", 1),
+    }
 }
 
 /// Finds the command (and subcommand) for `argv` and checks its arity.
