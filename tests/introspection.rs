@@ -155,3 +155,55 @@ fn move_updates_both_databases_counts() {
          INFO keyspace",
     );
 }
+
+#[test]
+fn over_maxmemory_transactions_are_refused_as_in_redis() {
+    differential(
+        "MULTI
+         SET foo1 bar1
+         @conn 1
+         CONFIG SET maxmemory 1
+         @conn 0
+         LPUSH mylist myvalue
+         @conn 1
+         CONFIG SET maxmemory 0
+         @conn 0
+         SET foo2 bar2
+         EXEC
+         EXISTS foo1 foo2
+         @conn 1
+         CONFIG SET maxmemory 1
+         @conn 0
+         GET foo1
+         SET x 1
+         MULTI
+         SET x 1
+         DISCARD
+         PING
+         @conn 1
+         CONFIG SET maxmemory 0
+         @conn 0
+         SET x value
+         MULTI
+         GET x
+         PING
+         @conn 1
+         CONFIG SET maxmemory 1
+         @conn 0
+         EXEC
+         @conn 1
+         CONFIG SET maxmemory 0
+         @conn 0
+         MULTI
+         SET x 1
+         GET x
+         @conn 1
+         CONFIG SET maxmemory 1
+         @conn 0
+         EXEC
+         @conn 1
+         CONFIG SET maxmemory 0
+         @conn 0
+         INFO errorstats",
+    );
+}

@@ -478,6 +478,13 @@ pub fn execute(ctx: &mut Ctx, argv: &[&[u8]]) {
                 && !spec.flags.contains(Flags::NO_AUTH)
             {
                 reject(ctx, Some(spec), false, "NOAUTH Authentication required.");
+            } else if ctx.server.config.maxmemory != 0 && refused_for_memory(ctx, spec) {
+                reject(
+                    ctx,
+                    Some(spec),
+                    spec.flags.contains(Flags::RUNS_QUEUED),
+                    "OOM command not allowed when used memory > 'maxmemory'.",
+                );
             } else if ctx.client.is_subscriber()
                 && !ctx.out.is_resp3()
                 && !pubsub::allowed_in_context(spec)
@@ -510,6 +517,18 @@ pub fn execute(ctx: &mut Ctx, argv: &[&[u8]]) {
     if ctx.client.reply_mode != ReplyMode::On {
         apply_reply_mode(ctx, reply_start);
     }
+}
+
+/// True when memory is over `maxmemory` and `spec` must not run, by Redis's rule: a command
+/// that may use memory (`denyoom`), an EXEC with one queued, and inside MULTI anything but
+/// EXEC, DISCARD, QUIT and RESET (queuing itself uses memory). Nothing is evicted yet, so
+/// being over the limit is final until memory is freed or the limit raised.
+fn refused_for_memory(ctx: &Ctx, spec: &CommandSpec) -> bool {
+    let in_multi = ctx.client.multi.as_ref();
+    let refuse = spec.flags.contains(Flags::DENYOOM)
+        || (spec.flags.contains(Flags::RUNS_QUEUED) && in_multi.is_some_and(|tx| tx.uses_memory))
+        || (in_multi.is_some() && !matches!(spec.name, "exec" | "discard" | "quit" | "reset"));
+    refuse && crate::memory::allocated() as u64 > ctx.server.config.maxmemory
 }
 
 /// Runs a resolved command: the handler, its error reply, and the MONITOR feed. EXEC calls
