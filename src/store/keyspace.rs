@@ -671,16 +671,23 @@ impl DbMut<'_> {
         }
     }
 
-    /// Before a flush: every client watching a key that exists is marked. O(watched keys).
+    /// Before a flush: every client watching a key that exists is marked, except one that
+    /// watched it already expired (it is now gone, logically unchanged, as in Redis). O(watched
+    /// keys).
     fn touch_all_watched(&mut self) {
         if self.db.watched.is_empty() {
             return;
         }
-        for (key, watchers) in &self.db.watched {
-            if self.db.entries.contains_key(key) {
-                self.changes
-                    .cas_dirty
-                    .extend(watchers.iter().map(|&(id, _)| id));
+        for (key, watchers) in self.db.watched.iter_mut() {
+            if !self.db.entries.contains_key(key) {
+                continue;
+            }
+            for (id, expired) in watchers.iter_mut() {
+                if *expired {
+                    *expired = false;
+                } else {
+                    self.changes.cas_dirty.insert(*id);
+                }
             }
         }
     }
@@ -1292,6 +1299,36 @@ mod tests {
         ks.db(1).remove(b"q");
         ks.db(1).insert(b"q", s("x"), None);
         assert!(ks.has_ready(), "a waiter for any type");
+    }
+
+    #[test]
+    fn watched_keys_that_expire_break_exec_but_stale_ones_do_not() {
+        let mut ks = Keyspace::new(1);
+        let key = |k: &[u8]| [(0, Key::from(k))];
+        ks.set_clock(1_000);
+        // Live when watched, expired by EXEC: the transaction fails.
+        ks.db(0).insert(b"live", s("1"), Some(1_100));
+        ks.watch(0, b"live", 1);
+        ks.set_clock(1_200);
+        assert!(ks.watch_broken(1, &key(b"live")));
+        // Already expired when watched: deleting it lazily or flushing it changes nothing.
+        for (client, stale) in [(2, &b"gone"[..]), (3, &b"flushed"[..])] {
+            ks.db(0).insert(stale, s("1"), Some(1_201));
+            ks.set_clock(1_300);
+            ks.watch(0, stale, client);
+            if client == 2 {
+                assert!(!ks.db(0).exists(stale));
+            } else {
+                ks.db(0).flush();
+            }
+            assert!(!ks.watch_broken(client, &key(stale)), "{client}");
+            ks.set_clock(1_200);
+        }
+        // A live watched key flushed away does break it.
+        ks.db(0).insert(b"x", s("1"), None);
+        ks.watch(0, b"x", 4);
+        ks.db(0).flush();
+        assert!(ks.watch_broken(4, &key(b"x")));
     }
 
     #[test]
