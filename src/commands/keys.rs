@@ -344,7 +344,8 @@ pub fn object_refcount(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     // count is the one Redis would report: the shared objects' or 1.
     let config = &ctx.server.config;
     let sharing = config.maxmemory == 0
-        || !(config.maxmemory_policy.ends_with("-lru") || config.maxmemory_policy.ends_with("-lfu"));
+        || !(config.maxmemory_policy.ends_with("-lru")
+            || config.maxmemory_policy.ends_with("-lfu"));
     let refcount = match ctx.db().peek(key) {
         None => {
             ctx.out.null();

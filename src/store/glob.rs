@@ -180,7 +180,10 @@ mod tests {
         assert!(!matches(&b"*?".repeat(25_000), &text));
         // 1000 stars before the end are still followed; the trailing one costs nothing.
         assert!(matches(&b"*a".repeat(1000), &text[..1000]));
-        assert!(matches(&[b"*a".repeat(1000), b"*".to_vec()].concat(), &text[..1000]));
+        assert!(matches(
+            &[b"*a".repeat(1000), b"*".to_vec()].concat(),
+            &text[..1000]
+        ));
         assert!(!matches(&b"*a".repeat(1001), &text[..1001]));
     }
 

@@ -47,6 +47,7 @@ impl Entries {
     }
 
     /// The value of `key`, for writing, and its access word. O(1).
+    #[inline]
     fn get_with_access_mut(&mut self, key: &[u8]) -> Option<(&mut Value, &mut u32)> {
         let (index, _, value) = self.map.get_full_mut(key)?;
         let word = self.access.get_mut(index)?;
@@ -693,6 +694,7 @@ impl DbMut<'_> {
     }
 
     /// The live value at `key` for a read: counts a keyspace hit or miss. O(1).
+    #[inline]
     pub fn lookup_read(&mut self, key: &[u8]) -> Option<&Value> {
         self.expire_if_needed(key);
         match self.db.entries.get_index_of(key) {
@@ -702,15 +704,23 @@ impl DbMut<'_> {
                 self.db.entries.get_index(index).map(|(_, value)| value)
             }
             None => {
-                self.stats.keyspace_misses += 1;
-                self.record_event(KeyEventKind::Miss, key);
+                self.missed(key);
                 None
             }
         }
     }
 
+    /// Counts a read of a missing key. Out of line: it keeps [`Self::lookup_read`] small
+    /// enough to be inlined into every read.
+    #[cold]
+    fn missed(&mut self, key: &[u8]) {
+        self.stats.keyspace_misses += 1;
+        self.record_event(KeyEventKind::Miss, key);
+    }
+
     /// The live value at `key` for a write (no hit/miss accounting). The caller must call
     /// [`Self::modified`] if it changes the value. O(1).
+    #[inline]
     pub fn lookup_write(&mut self, key: &[u8]) -> Option<&mut Value> {
         self.expire_if_needed(key);
         let (value, word) = self.db.entries.get_with_access_mut(key)?;
@@ -1208,7 +1218,14 @@ mod tests {
         ks.set_clock(25_000);
         let mut db = ks.db(0);
         assert_eq!(db.db.entries.access.len(), db.len());
-        for (key, idle) in [("k5", 5), ("k6", 5), ("k7", 5), ("k8", 15), ("k9", 15), ("k99", 15)] {
+        for (key, idle) in [
+            ("k5", 5),
+            ("k6", 5),
+            ("k7", 5),
+            ("k8", 15),
+            ("k9", 15),
+            ("k99", 15),
+        ] {
             assert_eq!(db.idle_seconds(key.as_bytes()), Some(idle), "{key}");
         }
         assert_eq!(db.idle_seconds(b"k0"), None);
