@@ -9,6 +9,10 @@
 //!
 //! The words live beside the keys in [`super::keyspace`] (same position as the key's entry),
 //! so recording an access costs a store at a known index: no hashing and no allocation.
+//! Measured with 1M keys (`SET key:N vN`): INFO used_memory 136.4 MB before, 140.6 MB with
+//! them (4.2 bytes per key); callgrind, one key SET and GET 100,000 times each: about 20 more
+//! instructions per GET and 30 per SET (of about 700 per command). Eviction samples positions
+//! and reads the word at the same position.
 
 /// What a new key starts at under LFU, as Redis's `LFU_INIT_VAL`: new keys are not evicted
 /// before they had a chance to be used.
