@@ -3,6 +3,7 @@
 use super::args::{int_arg, is_keyword, parse_cursor, parse_scan_options};
 use super::{Args, CmdError, CmdResult, Ctx};
 use crate::config::KeyspaceEvents;
+use crate::store::access::AccessPolicy;
 use crate::store::keyspace::Ttl;
 use crate::store::{glob, StoreError};
 
@@ -41,12 +42,17 @@ pub fn exists(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 }
 
 pub fn touch(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
-    exists(ctx, args)
+    let keys = args.rest();
+    let mut db = ctx.db();
+    let found = keys.iter().filter(|k| db.touch(k)).count();
+    ctx.out.int(found as i64);
+    Ok(())
 }
 
 pub fn type_(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let key = args.bytes()?;
-    let name = ctx.db().lookup_write(key).map_or("none", |v| v.type_name());
+    // Looking at the type is not a use of the key (Redis's LOOKUP_NOTOUCH).
+    let name = ctx.db().peek(key).map_or("none", |v| v.type_name());
     ctx.out.simple(name);
     Ok(())
 }
@@ -317,7 +323,7 @@ pub fn randomkey(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
 
 pub fn object_encoding(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let key = args.bytes()?;
-    match ctx.db().lookup_write(key).map(|v| v.encoding()) {
+    match ctx.db().peek(key).map(|v| v.encoding()) {
         Some(encoding) => ctx.out.bulk(encoding.as_bytes()),
         None => ctx.out.null(),
     }
@@ -327,13 +333,48 @@ pub fn object_encoding(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 pub fn object_refcount(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let key = args.bytes()?;
     let shares_integers = shares_integers(&ctx.server.config);
+    // OBJECT does not count as an access (peek), as in Redis.
     let count = ctx
         .db()
-        .lookup_write(key)
+        .peek(key)
         .map(|value| refcount(value, shares_integers));
     match count {
         Some(count) => ctx.out.int(count),
         None => ctx.out.null(),
+    }
+    Ok(())
+}
+
+pub fn object_idletime(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let key = args.bytes()?;
+    let lfu = matches!(ctx.ks.access_policy(), AccessPolicy::Lfu { .. });
+    match ctx.db().idle_seconds(key) {
+        None => ctx.out.null(),
+        Some(_) if lfu => {
+            return Err(CmdError::msg(
+                "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note \
+                 that when switching between policies at runtime LRU and LFU data will take \
+                 some time to adjust.",
+            ))
+        }
+        Some(idle) => ctx.out.int(idle as i64),
+    }
+    Ok(())
+}
+
+pub fn object_freq(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let key = args.bytes()?;
+    let lfu = matches!(ctx.ks.access_policy(), AccessPolicy::Lfu { .. });
+    match ctx.db().access_frequency(key) {
+        None => ctx.out.null(),
+        Some(_) if !lfu => {
+            return Err(CmdError::msg(
+                "ERR An LFU maxmemory policy is not selected, access frequency not tracked. \
+                 Please note that when switching between policies at runtime LRU and LFU data \
+                 will take some time to adjust.",
+            ))
+        }
+        Some(frequency) => ctx.out.int(i64::from(frequency)),
     }
     Ok(())
 }
@@ -363,6 +404,12 @@ pub fn object_help(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
             "ENCODING <key>",
             "    Return the kind of internal representation used in order to store the value",
             "    associated with a <key>.",
+            "FREQ <key>",
+            "    Return the access frequency index of the <key>. The returned integer is",
+            "    proportional to the logarithm of the recent access frequency of the key.",
+            "IDLETIME <key>",
+            "    Return the idle time of the <key>, that is the approximated number of",
+            "    seconds elapsed since the last access to the key.",
             "REFCOUNT <key>",
             "    Return the number of references of the value associated with the specified",
             "    <key>.",

@@ -31,6 +31,7 @@ pub mod zsets;
 
 use crate::config::Config;
 use crate::protocol::ReplyBuf;
+use crate::store::access::AccessPolicy;
 use crate::store::pubsub::PubSub;
 use crate::store::{DbMut, Key, Keyspace, StoreError};
 pub use args::Args;
@@ -493,6 +494,13 @@ pub fn execute(ctx: &mut Ctx, argv: &[&[u8]]) {
                 && !spec.flags.contains(Flags::NO_AUTH)
             {
                 reject(ctx, Some(spec), false, "NOAUTH Authentication required.");
+            } else if ctx.server.config.maxmemory != 0 && refused_for_memory(ctx, spec) {
+                reject(
+                    ctx,
+                    Some(spec),
+                    spec.flags.contains(Flags::RUNS_QUEUED),
+                    "OOM command not allowed when used memory > 'maxmemory'.",
+                );
             } else if ctx.client.is_subscriber()
                 && !ctx.out.is_resp3()
                 && !pubsub::allowed_in_context(spec)
@@ -525,6 +533,18 @@ pub fn execute(ctx: &mut Ctx, argv: &[&[u8]]) {
     if ctx.client.reply_mode != ReplyMode::On {
         apply_reply_mode(ctx, reply_start);
     }
+}
+
+/// True when memory is over `maxmemory` and `spec` must not run, by Redis's rule: a command
+/// that may use memory (`denyoom`), an EXEC with one queued, and inside MULTI anything but
+/// EXEC, DISCARD, QUIT and RESET (queuing itself uses memory). Nothing is evicted yet, so
+/// being over the limit is final until memory is freed or the limit raised.
+fn refused_for_memory(ctx: &Ctx, spec: &CommandSpec) -> bool {
+    let in_multi = ctx.client.multi.as_ref();
+    let refuse = spec.flags.contains(Flags::DENYOOM)
+        || (spec.flags.contains(Flags::RUNS_QUEUED) && in_multi.is_some_and(|tx| tx.uses_memory))
+        || (in_multi.is_some() && !matches!(spec.name, "exec" | "discard" | "quit" | "reset"));
+    refuse && crate::memory::allocated() as u64 > ctx.server.config.maxmemory
 }
 
 /// Runs a resolved command: the handler, its error reply, and the MONITOR feed. EXEC calls
@@ -637,9 +657,31 @@ pub fn client_closed(ks: &mut Keyspace, server: &mut Server, client: &mut Client
     }
 }
 
-/// Tells the keyspace which key events to record, from `notify-keyspace-events`.
+/// Tells the keyspace the settings it works by: which key events to record (from
+/// `notify-keyspace-events`) and how to record key accesses (from `maxmemory-policy`). Called
+/// at start and after every CONFIG SET.
 pub fn sync_key_event_kinds(ks: &mut Keyspace, config: &Config) {
     pubsub::sync_key_event_kinds(ks, config);
+    ks.set_access_policy(access_policy(config));
+}
+
+/// How key accesses are recorded under `config`: Redis's LFU counter under an LFU policy
+/// (with `lfu-log-factor` and `lfu-decay-time`), the last access second otherwise.
+fn access_policy(config: &Config) -> AccessPolicy {
+    if !config.maxmemory_policy.ends_with("-lfu") {
+        return AccessPolicy::Lru;
+    }
+    let setting = |name: &str, default: u32| {
+        config
+            .inert
+            .get(name)
+            .and_then(|text| text.parse().ok())
+            .unwrap_or(default)
+    };
+    AccessPolicy::Lfu {
+        log_factor: setting("lfu-log-factor", 10),
+        decay_minutes: setting("lfu-decay-time", 1),
+    }
 }
 
 /// Finds the command (and subcommand) for `argv` and checks its arity.

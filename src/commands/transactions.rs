@@ -19,6 +19,8 @@ pub struct Transaction {
     pub failed: bool,
     /// A queued command may change data or publish: CLIENT PAUSE WRITE holds the EXEC.
     pub writes: bool,
+    /// A queued command may use more memory (`denyoom`): over `maxmemory`, EXEC is refused.
+    pub uses_memory: bool,
     /// Bytes held by the queued arguments (CLIENT LIST multi-mem).
     pub memory: usize,
 }
@@ -44,6 +46,7 @@ pub fn queue(ctx: &mut Ctx, spec: &CommandSpec, argv: &[&[u8]]) {
         let args: Vec<Vec<u8>> = argv.iter().map(|a| a.to_vec()).collect();
         tx.memory += args.iter().map(Vec::len).sum::<usize>();
         tx.writes |= spec.paused_by_write_pause();
+        tx.uses_memory |= spec.flags.contains(Flags::DENYOOM);
         tx.queued.push(args);
     }
     ctx.out.simple("QUEUED");

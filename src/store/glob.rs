@@ -3,6 +3,11 @@
 //! Supports `*`, `?`, `[abc]`, `[^abc]`, `[a-z]` and `\` escapes with Redis's edge cases: an
 //! unterminated `[` takes the rest of the pattern as its class, and reversed ranges are swapped.
 
+/// How many `*` Redis follows into the text before it gives up: its matcher recurses at each
+/// star and, against abusive patterns, answers "no match" past this depth. Matching it keeps
+/// KEYS, SCAN MATCH and PSUBSCRIBE answering as Redis does for such patterns.
+const MAX_STAR_NESTING: usize = 1000;
+
 /// True when `text` matches `pattern`. O(len(pattern) * len(text)) in the worst case.
 pub fn matches(pattern: &[u8], text: &[u8]) -> bool {
     matches_with(pattern, text, false)
@@ -25,6 +30,9 @@ fn matches_with(pattern: &[u8], text: &[u8], nocase: bool) -> bool {
     // Where to resume after the last `*`: only `*` consumes a variable length, so retrying the
     // most recent star with one more byte is enough.
     let mut star: Option<(usize, usize)> = None;
+    // Each star is reached once (backtracking only returns to the latest one), so this counts
+    // the depth Redis's recursive matcher would be at.
+    let mut nesting = 0;
     loop {
         if p < pattern.len() {
             let advance = match pattern[p] {
@@ -34,6 +42,13 @@ fn matches_with(pattern: &[u8], text: &[u8], nocase: bool) -> bool {
                     }
                     if p == pattern.len() {
                         return true;
+                    }
+                    // Redis recurses only at a star with text left to match.
+                    if t < text.len() {
+                        nesting += 1;
+                        if nesting > MAX_STAR_NESTING {
+                            return false;
+                        }
                     }
                     star = Some((p, t));
                     continue;
@@ -157,6 +172,19 @@ mod tests {
     fn nocase_folds_ascii() {
         assert!(matches_nocase(b"MAX*", b"maxmemory"));
         assert!(matches_nocase(b"[A-C]x", b"bX"));
+    }
+
+    #[test]
+    fn too_deeply_nested_stars_match_nothing_as_in_redis() {
+        let text = vec![b'a'; 50_000];
+        assert!(!matches(&b"*?".repeat(25_000), &text));
+        // 1000 stars before the end are still followed; the trailing one costs nothing.
+        assert!(matches(&b"*a".repeat(1000), &text[..1000]));
+        assert!(matches(
+            &[b"*a".repeat(1000), b"*".to_vec()].concat(),
+            &text[..1000]
+        ));
+        assert!(!matches(&b"*a".repeat(1001), &text[..1001]));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! Redis's guarantee (every key present for the whole scan is returned): deletion moves only
 //! the last entry, which a descending walk has already visited or has yet to visit either way.
 
+use super::access::{AccessClock, AccessPolicy};
 use super::value::Value;
 use super::{FastMap, FastSet, IndexedMap, StoreError, StoreResult};
 use rand::Rng;
@@ -13,10 +14,61 @@ use std::collections::VecDeque;
 /// A key: binary-safe bytes, stored inline up to 16 bytes.
 pub type Key = super::ShortBytes;
 
+/// The keys of one database with their values and, at the same positions, their access words
+/// (see [`super::access`]): 4 bytes per key, read and written by position, so recording an
+/// access needs no second hash lookup, and eviction can sample positions and find both. Only
+/// this type's methods change the map, which keeps the two in step; reads go through `Deref`.
+#[derive(Debug, Default)]
+struct Entries {
+    map: IndexedMap<Key, Value>,
+    access: Vec<u32>,
+}
+
+impl std::ops::Deref for Entries {
+    type Target = IndexedMap<Key, Value>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.map
+    }
+}
+
+impl Entries {
+    /// Adds `key`, which must be absent, with access word `word`. O(1) amortized.
+    fn insert_new(&mut self, key: &[u8], value: Value, word: u32) {
+        self.map.insert(key.into(), value);
+        self.access.push(word);
+    }
+
+    /// Removes `key`; the last entry takes its position, as in the map. O(1).
+    fn swap_remove(&mut self, key: &[u8]) -> Option<Value> {
+        let (index, _, value) = self.map.swap_remove_full(key)?;
+        self.access.swap_remove(index);
+        Some(value)
+    }
+
+    /// The value of `key`, for writing, and its access word. O(1).
+    #[inline]
+    fn get_with_access_mut(&mut self, key: &[u8]) -> Option<(&mut Value, &mut u32)> {
+        let (index, _, value) = self.map.get_full_mut(key)?;
+        let word = self.access.get_mut(index)?;
+        Some((value, word))
+    }
+
+    /// Every value, for replacing in place (keys and positions stay). O(1) per step.
+    fn values_mut(&mut self) -> impl Iterator<Item = &mut Value> {
+        self.map.values_mut()
+    }
+
+    /// The map, the access words dropped.
+    fn into_map(self) -> IndexedMap<Key, Value> {
+        self.map
+    }
+}
+
 /// One numbered database.
 #[derive(Debug, Default)]
 pub struct Db {
-    entries: IndexedMap<Key, Value>,
+    entries: Entries,
     /// Absolute expiry times in Unix milliseconds, for keys that have one.
     expires: IndexedMap<Key, u64>,
     /// Keys some blocked client waits on, with how many clients wait.
@@ -138,6 +190,7 @@ pub const WHOLE_DB_MIN_KEYS: usize = 10_000;
 pub struct Keyspace {
     dbs: Vec<Db>,
     now_ms: u64,
+    access: AccessClock,
     pub stats: KeyspaceStats,
     changes: ChangeLog,
 }
@@ -147,6 +200,7 @@ pub struct DbMut<'a> {
     pub index: usize,
     db: &'a mut Db,
     now_ms: u64,
+    access: &'a mut AccessClock,
     stats: &'a mut KeyspaceStats,
     changes: &'a mut ChangeLog,
 }
@@ -166,6 +220,7 @@ impl Keyspace {
         Keyspace {
             dbs: (0..count.max(1)).map(|_| Db::default()).collect(),
             now_ms: 0,
+            access: AccessClock::default(),
             stats: KeyspaceStats::default(),
             changes: ChangeLog::default(),
         }
@@ -178,6 +233,17 @@ impl Keyspace {
     /// Sets the time used for expiry decisions; the caller reads the clock once per batch.
     pub fn set_clock(&mut self, now_ms: u64) {
         self.now_ms = now_ms;
+        self.access.set_now_ms(now_ms);
+    }
+
+    /// Sets how key accesses are recorded (from `maxmemory-policy`); words already stored
+    /// are reinterpreted, as in Redis.
+    pub fn set_access_policy(&mut self, policy: AccessPolicy) {
+        self.access.policy = policy;
+    }
+
+    pub fn access_policy(&self) -> AccessPolicy {
+        self.access.policy
     }
 
     pub fn now_ms(&self) -> u64 {
@@ -192,6 +258,7 @@ impl Keyspace {
             index,
             db: &mut self.dbs[index],
             now_ms: self.now_ms,
+            access: &mut self.access,
             stats: &mut self.stats,
             changes: &mut self.changes,
         }
@@ -658,41 +725,107 @@ impl DbMut<'_> {
         }
     }
 
-    /// Before a flush: every client watching a key that exists is marked. O(watched keys).
+    /// Before a flush: every client watching a key that exists is marked, except one that
+    /// watched it already expired (it is now gone, logically unchanged, as in Redis). O(watched
+    /// keys).
     fn touch_all_watched(&mut self) {
         if self.db.watched.is_empty() {
             return;
         }
-        for (key, watchers) in &self.db.watched {
-            if self.db.entries.contains_key(key) {
-                self.changes
-                    .cas_dirty
-                    .extend(watchers.iter().map(|&(id, _)| id));
+        for (key, watchers) in self.db.watched.iter_mut() {
+            if !self.db.entries.contains_key(key) {
+                continue;
+            }
+            for (id, expired) in watchers.iter_mut() {
+                if *expired {
+                    *expired = false;
+                } else {
+                    self.changes.cas_dirty.insert(*id);
+                }
             }
         }
     }
 
     /// The live value at `key` for a read: counts a keyspace hit or miss. O(1).
+    #[inline]
     pub fn lookup_read(&mut self, key: &[u8]) -> Option<&Value> {
         self.expire_if_needed(key);
         match self.db.entries.get_index_of(key) {
             Some(index) => {
                 self.stats.keyspace_hits += 1;
+                self.touch_at(index);
                 self.db.entries.get_index(index).map(|(_, value)| value)
             }
             None => {
-                self.stats.keyspace_misses += 1;
-                self.record_event(KeyEventKind::Miss, key);
+                self.missed(key);
                 None
             }
         }
     }
 
+    /// Counts a read of a missing key. Out of line: it keeps [`Self::lookup_read`] small
+    /// enough to be inlined into every read.
+    #[cold]
+    fn missed(&mut self, key: &[u8]) {
+        self.stats.keyspace_misses += 1;
+        self.record_event(KeyEventKind::Miss, key);
+    }
+
     /// The live value at `key` for a write (no hit/miss accounting). The caller must call
     /// [`Self::modified`] if it changes the value. O(1).
+    #[inline]
     pub fn lookup_write(&mut self, key: &[u8]) -> Option<&mut Value> {
         self.expire_if_needed(key);
-        self.db.entries.get_mut(key)
+        let (value, word) = self.db.entries.get_with_access_mut(key)?;
+        *word = self.access.touched(*word);
+        Some(value)
+    }
+
+    /// The live value at `key` without counting an access (Redis's `LOOKUP_NOTOUCH`: TYPE,
+    /// OBJECT, the source of a check). No hit/miss accounting. O(1).
+    pub fn peek(&mut self, key: &[u8]) -> Option<&Value> {
+        self.expire_if_needed(key);
+        self.db.entries.get(key)
+    }
+
+    /// Records an access to the entry at `index`. O(1).
+    #[inline]
+    fn touch_at(&mut self, index: usize) {
+        if let Some(word) = self.db.entries.access.get_mut(index) {
+            *word = self.access.touched(*word);
+        }
+    }
+
+    /// Records an access to `key` (TOUCH); true if it holds a live value. O(1).
+    pub fn touch(&mut self, key: &[u8]) -> bool {
+        self.expire_if_needed(key);
+        match self.db.entries.get_index_of(key) {
+            Some(index) => {
+                self.touch_at(index);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The access word of a live `key` (see [`super::access`]), without counting an access.
+    /// O(1).
+    pub fn access_word(&mut self, key: &[u8]) -> Option<u32> {
+        self.expire_if_needed(key);
+        let index = self.db.entries.get_index_of(key)?;
+        self.db.entries.access.get(index).copied()
+    }
+
+    /// Seconds since `key` was last accessed (OBJECT IDLETIME). O(1).
+    pub fn idle_seconds(&mut self, key: &[u8]) -> Option<u64> {
+        let word = self.access_word(key)?;
+        Some(self.access.idle_seconds(word))
+    }
+
+    /// `key`'s LFU access counter, decayed to now (OBJECT FREQ). O(1).
+    pub fn access_frequency(&mut self, key: &[u8]) -> Option<u32> {
+        let word = self.access_word(key)?;
+        Some(self.access.frequency(word))
     }
 
     /// True if `key` holds a live value. O(1).
@@ -757,11 +890,14 @@ impl DbMut<'_> {
             self.modified(key);
             return;
         }
-        match self.db.entries.get_mut(key) {
-            Some(slot) => *slot = value,
+        match self.db.entries.get_with_access_mut(key) {
+            Some((slot, word)) => {
+                *slot = value;
+                *word = self.access.touched(*word);
+            }
             None => {
                 let type_name = value.type_name();
-                self.db.entries.insert(key.into(), value);
+                self.db.entries.insert_new(key, value, self.access.fresh());
                 self.record_event(KeyEventKind::New, key);
                 self.signal_if_waited(key, type_name);
             }
@@ -857,11 +993,11 @@ impl DbMut<'_> {
         if !self.exists(key) {
             let value = create();
             let type_name = value.type_name();
-            self.db.entries.insert(key.into(), value);
+            self.db.entries.insert_new(key, value, self.access.fresh());
             self.record_event(KeyEventKind::New, key);
             self.signal_if_waited(key, type_name);
         }
-        match self.db.entries.get_mut(key) {
+        match self.lookup_write(key) {
             Some(value) => extract(value).ok_or(StoreError::WrongType),
             None => Err(StoreError::NoSuchKey),
         }
@@ -1003,7 +1139,7 @@ impl DbMut<'_> {
 
     /// Calls `visit` for every live key. O(n).
     pub fn for_each(&self, mut visit: impl FnMut(&Key, &Value)) {
-        for (key, value) in &self.db.entries {
+        for (key, value) in self.db.entries.iter() {
             let expired = self
                 .db
                 .expires
@@ -1016,8 +1152,9 @@ impl DbMut<'_> {
     }
 
     /// The value stored at `key` even when it is logically expired, without deleting it or
-    /// counting a hit or miss (DEBUG OBJECT and DIGEST-VALUE look at what is stored). O(1).
-    pub fn peek(&self, key: &[u8]) -> Option<&Value> {
+    /// counting a hit, miss or access (DEBUG OBJECT and DIGEST-VALUE look at what is stored).
+    /// O(1).
+    pub fn stored(&self, key: &[u8]) -> Option<&Value> {
         self.db.entries.get(key)
     }
 
@@ -1025,7 +1162,7 @@ impl DbMut<'_> {
     /// O(n).
     pub fn for_each_stored(&self, mut visit: impl FnMut(&Key, &Value, Option<u64>)) {
         let has_expires = !self.db.expires.is_empty();
-        for (key, value) in &self.db.entries {
+        for (key, value) in self.db.entries.iter() {
             let expiry = if has_expires {
                 self.db.expires.get(key).copied()
             } else {
@@ -1038,7 +1175,7 @@ impl DbMut<'_> {
     /// Drops every key, keeping the record of which keys clients wait on.
     fn clear_data(&mut self) -> FlushedData {
         FlushedData {
-            entries: std::mem::take(&mut self.db.entries),
+            entries: std::mem::take(&mut self.db.entries).into_map(),
             expires: std::mem::take(&mut self.db.expires),
         }
     }
@@ -1134,6 +1271,44 @@ mod tests {
     }
 
     #[test]
+    fn access_words_follow_their_keys_through_removals() {
+        let mut ks = Keyspace::new(1);
+        ks.set_clock(10_000);
+        for i in 0..100 {
+            ks.db(0).insert(format!("k{i}").as_bytes(), s("v"), None);
+        }
+        ks.set_clock(20_000);
+        // Reads and writes stamp the key; the type check, TTL and EXISTS do not.
+        assert!(ks.db(0).lookup_read(b"k5").is_some());
+        assert!(ks.db(0).lookup_write(b"k6").is_some());
+        assert!(ks.db(0).touch(b"k7"));
+        assert!(ks.db(0).peek(b"k8").is_some());
+        assert!(ks.db(0).exists(b"k9"));
+        assert_eq!(ks.db(0).ttl(b"k9"), Ttl::Persistent);
+        // Removing the first keys moves the last ones into their positions.
+        for i in 0..5 {
+            assert!(ks.db(0).remove(format!("k{i}").as_bytes()));
+        }
+        ks.set_clock(25_000);
+        let mut db = ks.db(0);
+        assert_eq!(db.db.entries.access.len(), db.len());
+        for (key, idle) in [
+            ("k5", 5),
+            ("k6", 5),
+            ("k7", 5),
+            ("k8", 15),
+            ("k9", 15),
+            ("k99", 15),
+        ] {
+            assert_eq!(db.idle_seconds(key.as_bytes()), Some(idle), "{key}");
+        }
+        assert_eq!(db.idle_seconds(b"k0"), None);
+        // Overwriting is an access too.
+        db.insert(b"k99", s("w"), None);
+        assert_eq!(db.idle_seconds(b"k99"), Some(0));
+    }
+
+    #[test]
     fn dirty_keys_coalesce_and_flush_resets_them() {
         let mut ks = Keyspace::new(2);
         ks.track_changes();
@@ -1215,6 +1390,36 @@ mod tests {
         ks.db(1).remove(b"q");
         ks.db(1).insert(b"q", s("x"), None);
         assert!(ks.has_ready(), "a waiter for any type");
+    }
+
+    #[test]
+    fn watched_keys_that_expire_break_exec_but_stale_ones_do_not() {
+        let mut ks = Keyspace::new(1);
+        let key = |k: &[u8]| [(0, Key::from(k))];
+        ks.set_clock(1_000);
+        // Live when watched, expired by EXEC: the transaction fails.
+        ks.db(0).insert(b"live", s("1"), Some(1_100));
+        ks.watch(0, b"live", 1);
+        ks.set_clock(1_200);
+        assert!(ks.watch_broken(1, &key(b"live")));
+        // Already expired when watched: deleting it lazily or flushing it changes nothing.
+        for (client, stale) in [(2, &b"gone"[..]), (3, &b"flushed"[..])] {
+            ks.db(0).insert(stale, s("1"), Some(1_201));
+            ks.set_clock(1_300);
+            ks.watch(0, stale, client);
+            if client == 2 {
+                assert!(!ks.db(0).exists(stale));
+            } else {
+                ks.db(0).flush();
+            }
+            assert!(!ks.watch_broken(client, &key(stale)), "{client}");
+            ks.set_clock(1_200);
+        }
+        // A live watched key flushed away does break it.
+        ks.db(0).insert(b"x", s("1"), None);
+        ks.watch(0, b"x", 4);
+        ks.db(0).flush();
+        assert!(ks.watch_broken(4, &key(b"x")));
     }
 
     #[test]

@@ -30,6 +30,7 @@ macro_rules! order_by_cmp {
 }
 pub(crate) use order_by_cmp;
 
+pub mod access;
 pub mod bitmap;
 pub mod footprint;
 pub mod glob;

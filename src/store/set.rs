@@ -740,9 +740,12 @@ impl DbMut<'_> {
         }
         self.after_write(src);
         let set = self.write_typed_or_create(dst, Value::as_set_mut, Value::new_set)?;
-        let added = set.add(member);
-        self.after_write(dst);
-        added.map(|_| true)
+        // A destination that already had the member is unchanged: WATCH and persistence
+        // must not see a write there, as in Redis.
+        if set.add(member)? {
+            self.after_write(dst);
+        }
+        Ok(true)
     }
 
     /// SPOP without a count: removes a random member. O(1) for a table.

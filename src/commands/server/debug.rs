@@ -116,7 +116,7 @@ pub fn debug(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
                 let mut db = ctx.db();
                 let expiry = db.expire_at(key);
                 let digest = db
-                    .peek(key)
+                    .stored(key)
                     .map_or([0; 20], |value| value_digest(value, expiry));
                 ctx.out.simple(&hex(&digest));
             }
@@ -398,7 +398,7 @@ fn object(ctx: &mut Ctx, key: &[u8]) -> CmdResult {
     let shares_integers = crate::commands::keys::shares_integers(&ctx.server.config);
     let db = ctx.db();
     let value = db
-        .peek(key)
+        .stored(key)
         .ok_or_else(|| CmdError::msg("ERR no such key"))?;
     let mut line = format!(
         "Value at:{:p} refcount:{} encoding:{} serializedlength:{} lru:{lru} lru_seconds_idle:0",

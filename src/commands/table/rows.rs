@@ -57,6 +57,8 @@ static COMMAND_SUBCOMMANDS: &[CommandSpec] = &numbered(next_id(CONFIG_SUBCOMMAND
 
 static OBJECT_SUBCOMMANDS: &[CommandSpec] = &numbered(next_id(COMMAND_SUBCOMMANDS), [
     cmd!("object" | "encoding", 3, [READONLY], [ks!(RO: 2)], "generic", keys::object_encoding, "key", "Returns the internal encoding of a Redis object.", "O(1)"),
+    cmd!("object" | "freq", 3, [READONLY], [ks!(RO: 2)], "generic", keys::object_freq, "key", "Returns the logarithmic access frequency counter of a Redis object.", "O(1)"),
+    cmd!("object" | "idletime", 3, [READONLY], [ks!(RO: 2)], "generic", keys::object_idletime, "key", "Returns the time since the last access to a Redis object.", "O(1)"),
     cmd!("object" | "refcount", 3, [READONLY], [ks!(RO: 2)], "generic", keys::object_refcount, "key", "Returns the reference count of a value of a key.", "O(1)"),
     cmd!("object" | "help", 2, [LOADING, STALE], [], "generic", keys::object_help, "", "Returns helpful text about the different subcommands.", "O(1)"),
 ]);
