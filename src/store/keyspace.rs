@@ -5,6 +5,7 @@
 //! Redis's guarantee (every key present for the whole scan is returned): deletion moves only
 //! the last entry, which a descending walk has already visited or has yet to visit either way.
 
+use super::limits::EncodingLimits;
 use super::value::Value;
 use super::{FastMap, FastSet, IndexedMap, StoreError, StoreResult};
 use rand::Rng;
@@ -140,6 +141,8 @@ pub struct Keyspace {
     now_ms: u64,
     pub stats: KeyspaceStats,
     changes: ChangeLog,
+    /// When values leave their compact encodings (set from the configuration).
+    limits: EncodingLimits,
 }
 
 /// A database opened for one command: the database plus what every operation must update.
@@ -149,6 +152,7 @@ pub struct DbMut<'a> {
     now_ms: u64,
     stats: &'a mut KeyspaceStats,
     changes: &'a mut ChangeLog,
+    pub(super) limits: &'a EncodingLimits,
 }
 
 /// Expiry state of a key, as TTL/PTTL/EXPIRETIME report it.
@@ -168,7 +172,18 @@ impl Keyspace {
             now_ms: 0,
             stats: KeyspaceStats::default(),
             changes: ChangeLog::default(),
+            limits: EncodingLimits::default(),
         }
+    }
+
+    /// The encoding thresholds writes apply from now on (values already converted stay so,
+    /// as in Redis). O(1).
+    pub fn set_encoding_limits(&mut self, limits: EncodingLimits) {
+        self.limits = limits;
+    }
+
+    pub fn encoding_limits(&self) -> EncodingLimits {
+        self.limits
     }
 
     pub fn db_count(&self) -> usize {
@@ -194,6 +209,7 @@ impl Keyspace {
             now_ms: self.now_ms,
             stats: &mut self.stats,
             changes: &mut self.changes,
+            limits: &self.limits,
         }
     }
 
@@ -545,6 +561,13 @@ fn touch_watched_on_swap(emptied: &mut Db, replaced: &Db, now: u64, cas_dirty: &
             }
             cas_dirty.insert(*id);
         }
+    }
+}
+
+impl DbMut<'_> {
+    /// The encoding thresholds in force, for a value a command builds before storing it.
+    pub fn limits(&self) -> EncodingLimits {
+        *self.limits
     }
 }
 

@@ -3,7 +3,7 @@
 use crate::commands::args::is_keyword;
 use crate::commands::reply::help_reply;
 use crate::commands::{Args, CmdError, CmdResult, Ctx};
-use crate::config::ConfigError;
+use crate::config::{Config, ConfigError};
 use std::fmt::Write as _;
 
 pub fn config_get(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
@@ -37,9 +37,26 @@ pub fn config_set(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         .iter()
         .map(|(n, v)| (n.as_str(), v.as_str()))
         .collect();
-    match ctx.server.config.set_many(&refs) {
+    let allow_protected = ctx
+        .server
+        .config
+        .protected_configs_allowed()
+        .unwrap_or_else(|| is_local_client(&ctx.client.addr));
+    let before = ctx.server.config.clone();
+    let result = ctx
+        .server
+        .config
+        .set_many(&refs, allow_protected)
+        .and_then(|()| {
+            // Applying may still fail; then every parameter of the call goes back, as in Redis.
+            apply_oom_score(&before, &ctx.server.config).map_err(|e| {
+                ctx.server.config = before.clone();
+                e
+            })
+        });
+    match result {
         Ok(()) => {
-            crate::commands::sync_key_event_kinds(ctx.ks, &ctx.server.config);
+            crate::commands::sync_store_settings(ctx.ks, &ctx.server.config);
             ctx.out.ok();
             Ok(())
         }
@@ -48,6 +65,33 @@ pub fn config_set(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
             "ERR CONFIG SET failed (possibly related to argument '{name}') - {e}"
         ))),
     }
+}
+
+/// Whether a client connected from this machine (loopback or a Unix socket), which
+/// `enable-protected-configs local` trusts.
+fn is_local_client(addr: &str) -> bool {
+    match addr.parse::<std::net::SocketAddr>() {
+        Ok(socket) => socket.ip().is_loopback(),
+        // Not `ip:port`: a Unix socket path.
+        Err(_) => true,
+    }
+}
+
+/// Sets the process's OOM score when `oom-score-adj` or its values changed (Redis's
+/// `updateOOMScoreAdj` apply step); an error names `oom-score-adj`.
+fn apply_oom_score(before: &Config, after: &Config) -> Result<(), (String, ConfigError)> {
+    if before.oom_score_adj == after.oom_score_adj
+        && before.oom_score_adj_values == after.oom_score_adj_values
+    {
+        return Ok(());
+    }
+    crate::process::set_oom_score_adj(after.oom_score_target()).map_err(|e| {
+        log::warn!("{e}");
+        (
+            "oom-score-adj".to_string(),
+            ConfigError::Invalid("Failed to set current oom_score_adj. Check server logs.".into()),
+        )
+    })
 }
 
 pub fn config_resetstat(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
