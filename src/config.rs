@@ -1393,6 +1393,119 @@ mod tests {
     const REDDISH_ONLY: &[&str] = REDDISH_PARAMS;
 
     #[test]
+    fn encoding_parameters_reach_the_limits() {
+        let mut c = Config::default();
+        assert_eq!(c.encoding_limits(), EncodingLimits::DEFAULT);
+        c.set_many(
+            &[
+                ("hash-max-ziplist-entries", "3"),
+                ("hash-max-listpack-value", "1kb"),
+                ("zset-max-ziplist-entries", "0"),
+                ("zset-max-listpack-value", "10"),
+                ("set-max-intset-entries", "99999999999"),
+            ],
+            true,
+        )
+        .unwrap();
+        let limits = c.encoding_limits();
+        assert_eq!((limits.hash.max_entries, limits.hash.max_value), (3, 1024));
+        assert_eq!((limits.zset.max_entries, limits.zset.max_value), (0, 10));
+        assert_eq!(
+            limits.set_max_intset_entries(),
+            1 << 30,
+            "capped as Redis caps it"
+        );
+        assert_eq!(
+            c.get_matching(&[b"set-max-intset-entries"])[0].1,
+            "99999999999",
+            "CONFIG GET shows the value as set"
+        );
+    }
+
+    #[test]
+    fn hidden_parameters_answer_only_their_exact_name() {
+        let c = Config::default();
+        assert_eq!(
+            c.get_matching(&[b"key-load-delay"]),
+            vec![("key-load-delay", "0".to_string())]
+        );
+        assert!(c
+            .get_matching(&[b"*"])
+            .iter()
+            .all(|(n, _)| *n != "key-load-delay"));
+        assert!(c.get_matching(&[b"key-load-dela?"]).is_empty());
+    }
+
+    #[test]
+    fn save_lines_follow_redis_file_rules() {
+        let load = |text: &str| {
+            let mut c = Config::default();
+            c.apply_text(text).map(|()| c.save)
+        };
+        assert_eq!(load("port 1").as_deref(), Ok("3600 1 300 100 60 10000"));
+        assert_eq!(load("save 900 1").as_deref(), Ok("900 1"));
+        assert_eq!(
+            load("save 900 1\nsave 100 100").as_deref(),
+            Ok("900 1 100 100")
+        );
+        assert_eq!(load("save 900 1\nsave \"\"").as_deref(), Ok(""));
+        assert!(load("save 0 1").is_err(), "seconds must be at least 1");
+        let mut c = Config::default();
+        c.set_many(&[("save", "100 10")], true).unwrap();
+        c.set_many(&[("save", "200 20")], true).unwrap();
+        assert_eq!(c.save, "200 20", "CONFIG SET replaces");
+    }
+
+    #[test]
+    fn flag_and_score_parameters_check_values_as_redis() {
+        let mut c = Config::default();
+        let get = |c: &Config, name: &str| c.get_matching(&[name.as_bytes()])[0].1.clone();
+        c.set_many(&[("shutdown-on-sigint", "NOSAVE force now")], true)
+            .unwrap();
+        assert_eq!(get(&c, "shutdown-on-sigint"), "nosave now force");
+        c.set_many(&[("shutdown-on-sigint", "default")], true)
+            .unwrap();
+        assert_eq!(get(&c, "shutdown-on-sigint"), "default");
+        let err = c
+            .set_many(&[("shutdown-on-sigterm", "save nosave")], true)
+            .unwrap_err();
+        assert_eq!(
+            err.1.to_string(),
+            "shutdown options SAVE and NOSAVE can't be used simultaneously"
+        );
+        c.set_many(&[("oom-score-adj-values", "1 2 3")], true)
+            .unwrap();
+        assert_eq!(get(&c, "oom-score-adj-values"), "1 2 3");
+        let err = c
+            .set_many(&[("oom-score-adj-values", "-2001 0 0")], true)
+            .unwrap_err();
+        assert_eq!(
+            err.1.to_string(),
+            "Invalid oom-score-adj-values, elements must be between -2000 and 2000."
+        );
+        c.set_many(&[("oom-score-adj", "relative")], true).unwrap();
+        assert_eq!(get(&c, "oom-score-adj"), "yes");
+        c.set_many(&[("maxmemory-clients", "50%")], true).unwrap();
+        assert_eq!(get(&c, "maxmemory-clients"), "50%");
+        let err = c
+            .set_many(&[("maxmemory-clients", "200%")], true)
+            .unwrap_err();
+        assert_eq!(
+            err.1.to_string(),
+            "percentage argument must be less or equal to 100"
+        );
+        assert_eq!(
+            c.set_many(&[("mongodb-uri", "")], true),
+            Ok(()),
+            "an immutable own parameter accepts its current value"
+        );
+        assert_eq!(
+            c.set_many(&[("mongodb-uri", "mongodb://x")], true),
+            Err(("mongodb-uri".into(), ConfigError::Immutable))
+        );
+    }
+
+    #[test]
     fn keyspace_events_print_as_redis() {
         let shown = |text: &str| KeyspaceEvents::parse(text).map(|e| e.to_string());
         assert_eq!(shown("KEA").as_deref(), Some("AKE"));

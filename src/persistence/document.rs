@@ -1041,18 +1041,29 @@ mod tests {
             Value::Queue(Box::new(["first", "", "last\r\n"].into_iter().collect())),
             Value::Stack(Box::new(["bottom", "top"].into_iter().collect())),
             Value::Hash(Box::new(
-                HashValue::from_pairs([
-                    (&b"f"[..], &b"v"[..]),
-                    (b"\x00", b""),
-                    (b"big", &[7u8; 300][..]),
-                ])
+                HashValue::from_pairs(
+                    [
+                        (&b"f"[..], &b"v"[..]),
+                        (b"\x00", b""),
+                        (b"big", &[7u8; 300][..]),
+                    ],
+                    LOAD_LIMITS.hash,
+                )
                 .unwrap(),
             )),
             Value::Set(Box::new(
-                SetValue::from_members([&b"1"[..], b"-5", b"100"]).unwrap(),
+                SetValue::from_members(
+                    [&b"1"[..], b"-5", b"100"],
+                    LOAD_LIMITS.set_max_intset_entries(),
+                )
+                .unwrap(),
             )),
             Value::Set(Box::new(
-                SetValue::from_members([&b"a"[..], b"", b"\xff\x00"]).unwrap(),
+                SetValue::from_members(
+                    [&b"a"[..], b"", b"\xff\x00"],
+                    LOAD_LIMITS.set_max_intset_entries(),
+                )
+                .unwrap(),
             )),
         ];
         for value in values {

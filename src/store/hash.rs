@@ -674,6 +674,71 @@ mod tests {
     use crate::store::EncodingLimits;
 
     const L: PackLimits = EncodingLimits::DEFAULT.hash;
+
+    #[test]
+    fn configured_limits_decide_the_encoding() {
+        let roomy = PackLimits {
+            max_entries: 1_000_000,
+            max_value: 1_000_000,
+        };
+        let mut hash = HashValue::default();
+        let big = vec![b'x'; 70_000];
+        hash.set(b"big", &big, roomy).unwrap();
+        hash.set(&big, b"v", roomy).unwrap();
+        hash.set(b"small", b"1", roomy).unwrap();
+        assert_eq!(hash.encoding(), "listpack");
+        assert_eq!(hash.get(b"big"), Some(&big[..]));
+        assert_eq!(hash.get(&big), Some(&b"v"[..]));
+        hash.set(b"big", b"short now", roomy).unwrap();
+        assert_eq!(hash.len(), 3);
+        assert_eq!(hash.get(b"big"), Some(&b"short now"[..]));
+        assert!(hash.remove(&big));
+        assert_eq!(hash.iter().count(), 2);
+
+        let none = PackLimits {
+            max_entries: 0,
+            max_value: 64,
+        };
+        let mut hash = HashValue::default();
+        hash.set(b"a", b"1", none).unwrap();
+        assert_eq!(
+            hash.encoding(),
+            "hashtable",
+            "the first pair is past 0 entries"
+        );
+
+        let tight = PackLimits {
+            max_entries: 512,
+            max_value: 8,
+        };
+        let mut hash = HashValue::default();
+        assert_eq!(
+            hash.incr_by_float(b"f", &ld("0.000005"), tight).as_deref(),
+            Ok("0.000005")
+        );
+        assert_eq!(hash.encoding(), "listpack");
+        hash.incr_by_float(b"f", &ld("0.0000005"), tight).unwrap();
+        assert_eq!(hash.encoding(), "hashtable", "a value of 9 bytes");
+    }
+
+    #[test]
+    fn hset_converts_before_setting_when_any_argument_is_too_long() {
+        let mut ks = crate::store::Keyspace::new(1);
+        ks.set_encoding_limits(EncodingLimits::new(
+            PackLimits {
+                max_entries: 512,
+                max_value: 4,
+            },
+            EncodingLimits::DEFAULT.zset,
+            512,
+        ));
+        let mut db = ks.db(0);
+        db.hset(b"h", &[(b"a", b"1"), (b"b", b"longer")]).unwrap();
+        let hash = db.hash_value(b"h").unwrap().unwrap();
+        assert_eq!(hash.encoding(), "hashtable");
+        db.hset(b"k", &[(b"a", b"1"), (b"b", b"2")]).unwrap();
+        assert_eq!(db.hash_value(b"k").unwrap().unwrap().encoding(), "listpack");
+    }
     use rand::rngs::SmallRng;
     use rand::SeedableRng;
     use std::collections::HashMap;

@@ -904,6 +904,30 @@ mod tests {
 
     /// Redis's default `set-max-intset-entries`.
     const MAX_INTSET_ENTRIES: usize = 512;
+
+    #[test]
+    fn the_intset_limit_is_a_parameter() {
+        let mut set = SetValue::default();
+        set.add(b"1", 0).unwrap();
+        assert_eq!(
+            set.encoding(),
+            "hashtable",
+            "past 0 members at the first one"
+        );
+        let mut set = SetValue::from_members([&b"1"[..], b"2"], 2).unwrap();
+        assert_eq!(set.encoding(), "intset");
+        set.add(b"3", 2).unwrap();
+        assert_eq!(set.encoding(), "hashtable");
+        set.remove(b"3");
+        set.compact(1);
+        assert_eq!(
+            set.encoding(),
+            "hashtable",
+            "2 members are past a limit of 1"
+        );
+        set.compact(2);
+        assert_eq!(set.encoding(), "intset");
+    }
     use rand::rngs::SmallRng;
     use rand::SeedableRng;
     use std::collections::BTreeSet;
@@ -962,7 +986,7 @@ mod tests {
         set.remove(b"513");
         assert_eq!(set.encoding(), "hashtable");
         // ...but building anew does.
-        set.compact();
+        set.compact(MAX_INTSET_ENTRIES);
         assert_eq!(set.encoding(), "intset");
         let order: Vec<i64> = set
             .iter()
@@ -1049,7 +1073,7 @@ mod tests {
                         assert!(all_ints && model.len() <= MAX_INTSET_ENTRIES);
                     }
                     let mut rebuilt = set.clone();
-                    rebuilt.compact();
+                    rebuilt.compact(MAX_INTSET_ENTRIES);
                     assert_eq!(rebuilt, set);
                     let compact_expected = all_ints && model.len() <= MAX_INTSET_ENTRIES;
                     assert_eq!(rebuilt.encoding() == "intset", compact_expected);

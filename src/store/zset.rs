@@ -706,6 +706,34 @@ mod tests {
     use crate::store::EncodingLimits;
 
     const L: PackLimits = EncodingLimits::DEFAULT.zset;
+
+    #[test]
+    fn configured_limits_decide_the_encoding() {
+        let none = PackLimits {
+            max_entries: 0,
+            max_value: 64,
+        };
+        let mut z = ZSetValue::new();
+        z.insert(b"a", 1.0, none).unwrap();
+        assert_eq!(z.encoding(), "skiplist");
+        let one = PackLimits {
+            max_entries: 1,
+            max_value: 64,
+        };
+        let stored = ZSetValue::from_result(&[(m("a"), 1.0)], one).unwrap();
+        assert_eq!(stored.encoding(), "listpack");
+        let stored = ZSetValue::from_result(&[(m("a"), 1.0), (m("b"), 2.0)], one).unwrap();
+        assert_eq!(stored.encoding(), "skiplist");
+        let short = PackLimits {
+            max_entries: 128,
+            max_value: 3,
+        };
+        let mut z = ZSetValue::new();
+        z.insert(b"abc", 1.0, short).unwrap();
+        assert_eq!(z.encoding(), "listpack");
+        z.insert(b"abcd", 1.0, short).unwrap();
+        assert_eq!(z.encoding(), "skiplist");
+    }
     use crate::store::Keyspace;
 
     fn m(s: &str) -> Box<[u8]> {
@@ -862,7 +890,7 @@ mod tests {
             Ok(0)
         );
         assert!(!db.exists(b"d"));
-        let set = crate::store::set::SetValue::from_members([&b"y"[..], b"q"]).unwrap();
+        let set = crate::store::set::SetValue::from_members([&b"y"[..], b"q"], 512).unwrap();
         db.set(b"plain", Value::Set(Box::new(set)), false);
         let with_set = db
             .zsetop(SetOp::Union, &[b"a", b"plain"], &[1.0, 3.0], Aggregate::Sum)

@@ -43,17 +43,14 @@ pub fn config_set(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         .protected_configs_allowed()
         .unwrap_or_else(|| is_local_client(&ctx.client.addr));
     let before = ctx.server.config.clone();
-    let result = ctx
-        .server
-        .config
-        .set_many(&refs, allow_protected)
-        .and_then(|()| {
-            // Applying may still fail; then every parameter of the call goes back, as in Redis.
-            apply_oom_score(&before, &ctx.server.config).map_err(|e| {
-                ctx.server.config = before.clone();
-                e
-            })
-        });
+    let mut result = ctx.server.config.set_many(&refs, allow_protected);
+    if result.is_ok() {
+        result = apply_oom_score(&before, &ctx.server.config);
+        if result.is_err() {
+            // Applying failed: every parameter of the call goes back, as in Redis.
+            ctx.server.config = before;
+        }
+    }
     match result {
         Ok(()) => {
             crate::commands::sync_store_settings(ctx.ks, &ctx.server.config);
@@ -154,7 +151,13 @@ mod tests {
             (&["config", "set", "foo", "1"], "-ERR Unknown option or number of arguments for CONFIG SET - 'foo'\r\n"),
             (&["config", "set", "maxmemory", "10mb"], "+OK\r\n"),
             (&["config", "get", "maxmemory"], "*2\r\n$9\r\nmaxmemory\r\n$8\r\n10485760\r\n"),
-            (&["config", "get", "save", "appendonly"], "*4\r\n$4\r\nsave\r\n$0\r\n\r\n$10\r\nappendonly\r\n$2\r\nno\r\n"),
+            (&["config", "get", "save", "appendonly"], "*4\r\n$4\r\nsave\r\n$23\r\n3600 1 300 100 60 10000\r\n$10\r\nappendonly\r\n$2\r\nno\r\n"),
+            (&["config", "set", "maxmemory", "1", "hz", "5", "maxmemory", "2"], "-ERR CONFIG SET failed (possibly related to argument 'maxmemory') - duplicate parameter\r\n"),
+            (&["config", "set", "hash-max-listpack-entries", "1", "HASH-MAX-ZIPLIST-ENTRIES", "2"], "-ERR CONFIG SET failed (possibly related to argument 'HASH-MAX-ZIPLIST-ENTRIES') - duplicate parameter\r\n"),
+            (&["config", "set", "hz", "5", "daemonize", "yes", "nosuch", "1"], "-ERR CONFIG SET failed (possibly related to argument 'daemonize') - can't set immutable config\r\n"),
+            (&["config", "set", "dir", "/tmp"], "-ERR CONFIG SET failed (possibly related to argument 'dir') - can't set protected config\r\n"),
+            (&["config", "set", "maxmemory", "1", "hash-max-ziplist-value", "x"], "-ERR CONFIG SET failed (possibly related to argument 'hash-max-listpack-value') - argument must be a memory value\r\n"),
+            (&["config", "get", "maxmemory", "hz"], "*4\r\n$9\r\nmaxmemory\r\n$8\r\n10485760\r\n$2\r\nhz\r\n$2\r\n10\r\n"),
         ]);
     }
 }
