@@ -1128,8 +1128,8 @@ impl Config {
 
     /// CONFIG SET of several pairs, all or nothing, checked in Redis's order: every name
     /// first, the first refused one failing the call (unknown, immutable, protected unless
-    /// `allow_protected`, or repeated under any of its names: the error names the argument as
-    /// given), then every value (the error names the parameter).
+    /// `allow_protected`, or the same name twice: the error names the argument as given),
+    /// then every value (the error names the parameter as CONFIG GET lists it).
     pub fn set_many(
         &mut self,
         pairs: &[(&str, &str)],
@@ -1145,7 +1145,12 @@ impl Config {
                 Some(ConfigError::Immutable)
             } else if !allow_protected && PROTECTED.contains(&param.name) {
                 Some(ConfigError::Protected)
-            } else if params.iter().any(|p| std::ptr::eq(*p, param)) {
+            } else if pairs[..params.len()]
+                .iter()
+                .any(|(earlier, _)| earlier.eq_ignore_ascii_case(name))
+            {
+                // Redis holds an alias as a parameter of its own: a name and its alias in one
+                // call are both set, in order, and only a repeated name is refused.
                 Some(ConfigError::Duplicate)
             } else {
                 None
@@ -1156,13 +1161,18 @@ impl Config {
             params.push(param);
         }
         let mut next = self.clone();
-        for (param, (_, value)) in params.iter().zip(pairs) {
+        for (param, (name, value)) in params.iter().zip(pairs) {
             if !param.mutable {
                 continue;
             }
+            // Named as listed: the alias, when the call used it (Redis lists it on its own).
+            let listed = param
+                .names()
+                .find(|n| n.eq_ignore_ascii_case(name))
+                .unwrap_or(param.name);
             param
                 .apply(&mut next, value)
-                .map_err(|e| (param.name.to_string(), ConfigError::Invalid(e)))?;
+                .map_err(|e| (listed.to_string(), ConfigError::Invalid(e)))?;
         }
         *self = next;
         Ok(())

@@ -153,10 +153,10 @@ mod tests {
             (&["config", "get", "maxmemory"], "*2\r\n$9\r\nmaxmemory\r\n$8\r\n10485760\r\n"),
             (&["config", "get", "save", "appendonly"], "*4\r\n$4\r\nsave\r\n$23\r\n3600 1 300 100 60 10000\r\n$10\r\nappendonly\r\n$2\r\nno\r\n"),
             (&["config", "set", "maxmemory", "1", "hz", "5", "maxmemory", "2"], "-ERR CONFIG SET failed (possibly related to argument 'maxmemory') - duplicate parameter\r\n"),
-            (&["config", "set", "hash-max-listpack-entries", "1", "HASH-MAX-ZIPLIST-ENTRIES", "2"], "-ERR CONFIG SET failed (possibly related to argument 'HASH-MAX-ZIPLIST-ENTRIES') - duplicate parameter\r\n"),
+            (&["config", "set", "hash-max-ziplist-entries", "1", "HASH-MAX-ZIPLIST-ENTRIES", "2"], "-ERR CONFIG SET failed (possibly related to argument 'HASH-MAX-ZIPLIST-ENTRIES') - duplicate parameter\r\n"),
             (&["config", "set", "hz", "5", "daemonize", "yes", "nosuch", "1"], "-ERR CONFIG SET failed (possibly related to argument 'daemonize') - can't set immutable config\r\n"),
             (&["config", "set", "dir", "/tmp"], "-ERR CONFIG SET failed (possibly related to argument 'dir') - can't set protected config\r\n"),
-            (&["config", "set", "maxmemory", "1", "hash-max-ziplist-value", "x"], "-ERR CONFIG SET failed (possibly related to argument 'hash-max-listpack-value') - argument must be a memory value\r\n"),
+            (&["config", "set", "maxmemory", "1", "hash-max-ziplist-value", "x"], "-ERR CONFIG SET failed (possibly related to argument 'hash-max-ziplist-value') - argument must be a memory value\r\n"),
             (&["config", "get", "maxmemory", "hz"], "*4\r\n$9\r\nmaxmemory\r\n$8\r\n10485760\r\n$2\r\nhz\r\n$2\r\n10\r\n"),
         ]);
     }
