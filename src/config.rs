@@ -1042,6 +1042,39 @@ fn args_to_config_text(args: &[String]) -> String {
     text
 }
 
+/// Parameters a config line may give several values (the others take exactly one).
+const MULTI_ARG: &[&str] = &[
+    "bind",
+    "save",
+    "client-output-buffer-limit",
+    "oom-score-adj-values",
+    "shutdown-on-sigint",
+    "shutdown-on-sigterm",
+    "latency-tracking-info-percentiles",
+];
+
+/// Checks how many values a config line gives `param`, as Redis's config loader does.
+fn check_arg_count(param: &Param, values: &[String]) -> Result<(), String> {
+    if param.name == "replicaof" {
+        // `replicaof <host> <port>`, or `replicaof no one`.
+        let [_, port] = values else {
+            return Err("wrong number of arguments".into());
+        };
+        let no_one = values
+            .iter()
+            .map(|v| v.to_ascii_lowercase())
+            .eq(["no", "one"]);
+        if !no_one && port.parse::<u16>().is_err() {
+            return Err("Invalid master port".into());
+        }
+        return Ok(());
+    }
+    if !MULTI_ARG.contains(&param.name) && values.len() != 1 {
+        return Err("wrong number of arguments".into());
+    }
+    Ok(())
+}
+
 /// Every parameter, in the order CONFIG GET * lists them.
 fn all_params() -> impl Iterator<Item = &'static Param> {
     PARAMS.iter().chain(INERT_PARAMS)
@@ -1090,12 +1123,14 @@ impl Config {
                 )
             })?;
             let value = values.join(" ");
-            let applied = if param.name == "save" {
+            let applied = if let Err(e) = check_arg_count(param, values) {
+                Err(e)
+            } else if param.name == "save" {
                 load_save(self, &value)
             } else {
                 param.apply(self, &value)
             };
-            applied.map_err(|e| format!("line {}: '{name}': {e}", number + 1))?;
+            applied.map_err(|e| format!("line {}: '{line}': {e}", number + 1))?;
         }
         Ok(())
     }
@@ -1225,13 +1260,9 @@ impl Config {
     }
 }
 
-/// Quotes a command-line value so the config parser reads it back as one word.
+/// Quotes a command-line value so the config parser reads it back as one word: always, as
+/// Redis does, so an error about the line shows each value quoted (`port "6379" "6380"`).
 fn quote(arg: &str) -> String {
-    if !arg.is_empty()
-        && !arg.contains(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == '\\')
-    {
-        return arg.to_string();
-    }
     let mut out = String::from("\"");
     for c in arg.chars() {
         if c == '"' || c == '\\' {
@@ -1295,6 +1326,26 @@ mod tests {
             assert_eq!(c.get_matching(&[b"save"])[0].1, "", "{line:?}");
             assert_eq!(c.get_matching(&[b"loglevel"])[0].1, "verbose", "{line:?}");
         }
+    }
+
+    #[test]
+    fn config_lines_take_as_many_values_as_redis_allows() {
+        let err = |list: &[&str]| Config::from_args(&args(list)).unwrap_err();
+        assert_eq!(
+            err(&["--port"]),
+            "line 2: 'port': wrong number of arguments"
+        );
+        assert_eq!(
+            err(&["--port", "6379", "6380"]),
+            "line 2: 'port \"6379\" \"6380\"': wrong number of arguments"
+        );
+        assert_eq!(
+            err(&["--replicaof", "127.0.0.1", "abc"]),
+            "line 2: 'replicaof \"127.0.0.1\" \"abc\"': Invalid master port"
+        );
+        let c = Config::from_args(&args(&["--save", "100", "1", "--bind", "::1", "127.0.0.1"]))
+            .unwrap();
+        assert_eq!((c.save.as_str(), c.bind.len()), ("100 1", 2));
     }
 
     #[test]
