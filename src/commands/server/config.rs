@@ -109,6 +109,10 @@ pub fn config_rewrite(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
     };
     let mut text = String::from("# Written by CONFIG REWRITE\n");
     for (name, value) in ctx.server.config.get_matching(&[b"*"]) {
+        // Not a replica: Redis writes no `replicaof` line, and an empty one would not load.
+        if matches!(name, "replicaof" | "slaveof") && value.is_empty() {
+            continue;
+        }
         let _ = writeln!(
             text,
             "{name} \"{}\"",
