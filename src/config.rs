@@ -449,11 +449,11 @@ fn parse_shutdown_flags(text: &str) -> Result<String, String> {
             .position(|f| f.eq_ignore_ascii_case(word))
         {
             Some(at) => on[at] = true,
-            None => words_error(&words)?,
+            None => return Err(SHUTDOWN_FLAGS_ERROR.into()),
         }
     }
     if words.is_empty() {
-        words_error(&words)?;
+        return Err(SHUTDOWN_FLAGS_ERROR.into());
     }
     if on[0] && on[1] {
         return Err("shutdown options SAVE and NOSAVE can't be used simultaneously".into());
@@ -471,9 +471,8 @@ fn parse_shutdown_flags(text: &str) -> Result<String, String> {
     })
 }
 
-fn words_error(_words: &[&str]) -> Result<(), String> {
-    Err("argument(s) must be one of the following: default, save, nosave, now, force".into())
-}
+const SHUTDOWN_FLAGS_ERROR: &str =
+    "argument(s) must be one of the following: default, save, nosave, now, force";
 
 fn parse_oom_score_adj(text: &str) -> Result<OomScoreAdj, String> {
     match parse_enum(text, &["no", "yes", "relative", "absolute"])?.as_str() {
