@@ -22,6 +22,11 @@ pub const MAXMEMORY_POLICIES: &[&str] = &[
 
 const LOG_LEVELS: &[&str] = &["debug", "verbose", "notice", "warning"];
 
+/// Redis's save points when no `save` line is given (Reddish keeps them only to report them).
+const DEFAULT_SAVE: &str = "3600 1 300 100 60 10000";
+
+use crate::store::{EncodingLimits, PackLimits};
+
 /// Output buffer limits of one client class (`client-output-buffer-limit`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct OutputLimit {
@@ -193,12 +198,27 @@ pub struct Config {
     pub latency_tracking_info_percentiles: Vec<f64>,
     /// Who may run DEBUG (`enable-debug-command`): nobody, everybody, or local connections.
     pub enable_debug_command: Protection,
+    /// Who may CONFIG SET the protected parameters (`enable-protected-configs`).
+    pub enable_protected_configs: Protection,
+    /// `hash-max-listpack-entries` and `-value`.
+    pub hash_limits: PackLimits,
+    /// `zset-max-listpack-entries` and `-value`.
+    pub zset_limits: PackLimits,
+    pub set_max_intset_entries: u64,
+    /// `oom-score-adj`: whether and how Reddish sets its process's OOM score.
+    pub oom_score_adj: OomScoreAdj,
+    /// `oom-score-adj-values`: the scores for a primary, a replica and a background child.
+    pub oom_score_adj_values: [i32; 3],
+    /// True once a `save` line was read while loading the file and flags: the first one
+    /// replaces Redis's default save points, the next ones add to them.
+    save_loaded: bool,
     /// Values set for the parameters Reddish does not act on, by name; one not set here has
     /// Redis's default.
     pub inert: BTreeMap<&'static str, String>,
 }
 
-/// Who may use a protected feature (`enable-debug-command`), as Redis words it: `no`,
+/// Who may use a protected feature (`enable-debug-command`, `enable-protected-configs`), as
+/// Redis words it: `no`,
 /// `yes`, or `local` (connections from the loopback interface only).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Protection {
@@ -227,17 +247,31 @@ impl Protection {
         })
     }
 
-    /// True if a connection from `peer` (its `ip:port`) may use the feature: with `local`,
-    /// only one from a loopback address, as Redis's `islocalClient`.
+    /// True if a connection from `peer` (its `ip:port`, or a Unix socket's path) may use the
+    /// feature: with `local`, only one from a loopback address or a Unix socket, as Redis's
+    /// `islocalClient`.
     pub fn allows(self, peer: &str) -> bool {
         match self {
             Protection::No => false,
             Protection::Yes => true,
-            Protection::Local => peer
-                .parse::<std::net::SocketAddr>()
-                .is_ok_and(|addr| addr.ip().is_loopback()),
+            Protection::Local => match peer.parse::<std::net::SocketAddr>() {
+                Ok(addr) => addr.ip().is_loopback(),
+                Err(_) => true,
+            },
         }
     }
+}
+
+/// `oom-score-adj`: how `oom-score-adj-values` apply to the process's OOM score.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OomScoreAdj {
+    /// The score is left alone (and restored, if Reddish had changed it).
+    #[default]
+    No,
+    /// The value is added to the score the process started with (`yes` is the same).
+    Relative,
+    /// The value is the score.
+    Absolute,
 }
 
 impl Default for Config {
@@ -256,7 +290,7 @@ impl Default for Config {
             busy_poll: 1000,
             loglevel: "notice".into(),
             proto_max_bulk_len: 512 * 1024 * 1024,
-            save: String::new(),
+            save: DEFAULT_SAVE.into(),
             appendonly: false,
             notify_keyspace_events: KeyspaceEvents::default(),
             output_limit_normal: OutputLimit::default(),
@@ -281,6 +315,13 @@ impl Default for Config {
             latency_tracking: true,
             latency_tracking_info_percentiles: vec![50.0, 99.0, 99.9],
             enable_debug_command: Protection::No,
+            enable_protected_configs: Protection::No,
+            hash_limits: EncodingLimits::DEFAULT.hash,
+            zset_limits: EncodingLimits::DEFAULT.zset,
+            set_max_intset_entries: EncodingLimits::DEFAULT.set_max_intset_entries() as u64,
+            oom_score_adj: OomScoreAdj::No,
+            oom_score_adj_values: [0, 200, 800],
+            save_loaded: false,
             inert: BTreeMap::new(),
         }
     }
@@ -295,6 +336,10 @@ pub enum ConfigError {
     Invalid(String),
     #[error("can't set immutable config")]
     Immutable,
+    #[error("can't set protected config")]
+    Protected,
+    #[error("duplicate parameter")]
+    Duplicate,
 }
 
 type Getter = fn(&Config) -> String;
@@ -311,6 +356,10 @@ pub enum Kind {
     Memory(i64, i64),
     /// One of these words, in any case.
     Enum(&'static [&'static str]),
+    /// `shutdown-on-sigterm`/`-sigint`: `default`, or any of `save`/`nosave`, `now`, `force`.
+    ShutdownFlags,
+    /// A memory amount, or a percentage (`50%`) of at most 100.
+    MemoryOrPercent,
     Text,
 }
 
@@ -372,18 +421,10 @@ fn check_inert(kind: Kind, text: &str) -> Result<String, String> {
     match kind {
         Kind::Bool => parse_yes_no(text).map(|on| if on { "yes" } else { "no" }.to_string()),
         Kind::Int(min, max) => parse_int(text, min, max).map(|n| n.to_string()),
-        Kind::Memory(min, max) => {
-            let bytes = parse_mem_arg(text)?;
-            let in_range = i64::try_from(bytes).is_ok_and(|b| (min..=max).contains(&b));
-            if in_range {
-                Ok(bytes.to_string())
-            } else {
-                Err(format!(
-                    "argument must be between {min} and {max} inclusive"
-                ))
-            }
-        }
+        Kind::Memory(min, max) => parse_memory_in(text, min, max).map(|b| b.to_string()),
         Kind::Enum(words) => parse_enum(text, words),
+        Kind::ShutdownFlags => parse_shutdown_flags(text),
+        Kind::MemoryOrPercent => parse_memory_or_percent(text),
         Kind::Text => Ok(text.to_string()),
     }
 }
@@ -422,6 +463,117 @@ pub fn parse_memory(text: &str) -> Option<u64> {
         _ => return None,
     };
     digits.parse::<u64>().ok()?.checked_mul(multiplier)
+}
+
+/// A memory amount between `min` and `max` bytes, inclusive.
+fn parse_memory_in(text: &str, min: i64, max: i64) -> Result<u64, String> {
+    let bytes = parse_mem_arg(text)?;
+    if i64::try_from(bytes).is_ok_and(|b| (min..=max).contains(&b)) {
+        Ok(bytes)
+    } else {
+        Err(format!(
+            "argument must be between {min} and {max} inclusive"
+        ))
+    }
+}
+
+/// A memory amount or a percentage, as Redis's `maxmemory-clients` takes them.
+fn parse_memory_or_percent(text: &str) -> Result<String, String> {
+    if let Some(bytes) = parse_memory(text) {
+        return parse_memory_in(&bytes.to_string(), 0, i64::MAX).map(|b| b.to_string());
+    }
+    let percent = text
+        .strip_suffix('%')
+        .filter(|digits| !digits.is_empty())
+        .and_then(|digits| digits.parse::<i64>().ok())
+        .filter(|&p| p >= 0)
+        .ok_or_else(|| "argument must be a memory or percent value".to_string())?;
+    if percent > 100 {
+        return Err("percentage argument must be less or equal to 100".into());
+    }
+    Ok(format!("{percent}%"))
+}
+
+/// The words of `shutdown-on-sigterm`/`-sigint`, in the order Redis prints them.
+const SHUTDOWN_FLAGS: &[&str] = &["save", "nosave", "now", "force"];
+
+/// Checks `shutdown-on-sig*` flags as Redis does and returns them as CONFIG GET shows them.
+fn parse_shutdown_flags(text: &str) -> Result<String, String> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let mut on = [false; 4];
+    for word in &words {
+        if word.eq_ignore_ascii_case("default") {
+            continue;
+        }
+        match SHUTDOWN_FLAGS
+            .iter()
+            .position(|f| f.eq_ignore_ascii_case(word))
+        {
+            Some(at) => on[at] = true,
+            None => return Err(SHUTDOWN_FLAGS_ERROR.into()),
+        }
+    }
+    if words.is_empty() {
+        return Err(SHUTDOWN_FLAGS_ERROR.into());
+    }
+    if on[0] && on[1] {
+        return Err("shutdown options SAVE and NOSAVE can't be used simultaneously".into());
+    }
+    let names: Vec<&str> = SHUTDOWN_FLAGS
+        .iter()
+        .zip(on)
+        .filter(|(_, on)| *on)
+        .map(|(name, _)| *name)
+        .collect();
+    Ok(if names.is_empty() {
+        "default".into()
+    } else {
+        names.join(" ")
+    })
+}
+
+const SHUTDOWN_FLAGS_ERROR: &str =
+    "argument(s) must be one of the following: default, save, nosave, now, force";
+
+fn parse_oom_score_adj(text: &str) -> Result<OomScoreAdj, String> {
+    match parse_enum(text, &["no", "yes", "relative", "absolute"])?.as_str() {
+        "no" => Ok(OomScoreAdj::No),
+        "absolute" => Ok(OomScoreAdj::Absolute),
+        _ => Ok(OomScoreAdj::Relative),
+    }
+}
+
+fn format_oom_score_adj(mode: OomScoreAdj) -> String {
+    // Redis prints the first name of the value: `relative` reads back as `yes`.
+    match mode {
+        OomScoreAdj::No => "no",
+        OomScoreAdj::Relative => "yes",
+        OomScoreAdj::Absolute => "absolute",
+    }
+    .into()
+}
+
+fn parse_oom_score_adj_values(text: &str) -> Result<[i32; 3], String> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let [a, b, c] = words[..] else {
+        return Err("wrong number of arguments".into());
+    };
+    let mut values = [0; 3];
+    for (slot, word) in values.iter_mut().zip([a, b, c]) {
+        *slot = word
+            .parse::<i32>()
+            .ok()
+            .filter(|v| (-2000..=2000).contains(v))
+            .ok_or_else(|| {
+                "Invalid oom-score-adj-values, elements must be between -2000 and 2000.".to_string()
+            })?;
+    }
+    Ok(values)
+}
+
+/// A configured count as a `usize`, saturating where `usize` is narrower.
+fn to_usize(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
 }
 
 fn parse_mem_arg(text: &str) -> Result<u64, String> {
@@ -500,12 +652,41 @@ fn set_output_limits(c: &mut Config, text: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn set_save(c: &mut Config, text: &str) -> Result<(), String> {
+/// Checks save points (`seconds changes ...`, seconds at least 1) as Redis does; `""` is none.
+fn parse_save(text: &str) -> Result<Vec<&str>, String> {
     let words: Vec<&str> = text.split_whitespace().collect();
-    if !words.len().is_multiple_of(2) || words.iter().any(|w| w.parse::<u64>().is_err()) {
-        return Err("Invalid save parameters".into());
+    let valid = words.len().is_multiple_of(2)
+        && words.iter().enumerate().all(|(i, w)| {
+            w.parse::<i64>()
+                .is_ok_and(|n| if i % 2 == 0 { n >= 1 } else { n >= 0 })
+        });
+    if valid {
+        Ok(words)
+    } else {
+        Err("Invalid save parameters".into())
     }
-    c.save = words.join(" ");
+}
+
+/// CONFIG SET save: the new points replace the old ones.
+fn set_save(c: &mut Config, text: &str) -> Result<(), String> {
+    c.save = parse_save(text)?.join(" ");
+    Ok(())
+}
+
+/// A `save` line of the file or flags: the first one replaces Redis's defaults, the next ones
+/// add points, and `save ""` removes them all (Redis's rules for its config file).
+fn load_save(c: &mut Config, text: &str) -> Result<(), String> {
+    let words = parse_save(text)?;
+    if !c.save_loaded || words.is_empty() {
+        c.save.clear();
+        c.save_loaded = true;
+    }
+    if !words.is_empty() {
+        if !c.save.is_empty() {
+            c.save.push(' ');
+        }
+        c.save.push_str(&words.join(" "));
+    }
     Ok(())
 }
 
@@ -565,6 +746,16 @@ macro_rules! param {
                     Ok(())
                 },
             },
+        }
+    };
+}
+
+/// A parameter the server acts on that Redis also knows by an older name.
+macro_rules! param_alias {
+    ($name:literal, $alias:literal, |$c:ident| $get:expr, |$sc:ident, $v:ident| $set:expr) => {
+        Param {
+            alias: Some($alias),
+            ..param!($name, true, |$c| $get, |$sc, $v| $set)
         }
     };
 }
@@ -715,7 +906,80 @@ pub static PARAMS: &[Param] = &[
         |c| c.enable_debug_command.name().to_string(),
         |c, v| c.enable_debug_command = Protection::parse(v)?
     ),
+    param!(
+        "enable-protected-configs",
+        false,
+        |c| c.enable_protected_configs.name().to_string(),
+        |c, v| c.enable_protected_configs = Protection::parse(v)?
+    ),
+    param_alias!(
+        "hash-max-listpack-entries",
+        "hash-max-ziplist-entries",
+        |c| c.hash_limits.max_entries.to_string(),
+        |c, v| c.hash_limits.max_entries = to_usize(parse_int(v, 0, i64::MAX as u64)?)
+    ),
+    param_alias!(
+        "hash-max-listpack-value",
+        "hash-max-ziplist-value",
+        |c| c.hash_limits.max_value.to_string(),
+        |c, v| c.hash_limits.max_value = to_usize(parse_memory_in(v, 0, i64::MAX)?)
+    ),
+    param!(
+        "set-max-intset-entries",
+        true,
+        |c| c.set_max_intset_entries.to_string(),
+        |c, v| c.set_max_intset_entries = parse_int(v, 0, i64::MAX as u64)?
+    ),
+    param_alias!(
+        "zset-max-listpack-entries",
+        "zset-max-ziplist-entries",
+        |c| c.zset_limits.max_entries.to_string(),
+        |c, v| c.zset_limits.max_entries = to_usize(parse_int(v, 0, i64::MAX as u64)?)
+    ),
+    param_alias!(
+        "zset-max-listpack-value",
+        "zset-max-ziplist-value",
+        |c| c.zset_limits.max_value.to_string(),
+        |c, v| c.zset_limits.max_value = to_usize(parse_memory_in(v, 0, i64::MAX)?)
+    ),
+    param!(
+        "oom-score-adj",
+        true,
+        |c| format_oom_score_adj(c.oom_score_adj),
+        |c, v| c.oom_score_adj = parse_oom_score_adj(v)?
+    ),
+    param!(
+        "oom-score-adj-values",
+        true,
+        |c| c.oom_score_adj_values.map(|v| v.to_string()).join(" "),
+        |c, v| c.oom_score_adj_values = parse_oom_score_adj_values(v)?
+    ),
 ];
+
+/// Redis 7.0's hidden parameters: CONFIG GET answers them by their exact name, and `CONFIG
+/// GET *` does not list them. Reddish does not act on them.
+#[rustfmt::skip]
+pub static HIDDEN_PARAMS: &[Param] = &[
+    inert!("key-load-delay", None, true, Kind::Int(i32::MIN as i64, i32::MAX as i64), "0"),
+    inert!("loading-process-events-interval-bytes", None, true, Kind::Int(1024, i32::MAX as i64), "2097152"),
+    inert!("lua-enable-deprecated-api", None, false, Kind::Bool, "no"),
+    inert!("rdb-key-save-delay", None, true, Kind::Int(i32::MIN as i64, i32::MAX as i64), "0"),
+    inert!("use-exit-on-panic", None, true, Kind::Bool, "no"),
+    inert!("watchdog-period", None, true, Kind::Int(0, i32::MAX as i64), "0"),
+];
+
+/// Reddish's own parameters, which Redis does not have. Setting one that cannot change at run
+/// time to the value it already has succeeds (a no-op), so that tools which write back every
+/// value `CONFIG GET *` returns, as Redis's own test suite does, work unchanged.
+pub const REDDISH_PARAMS: &[&str] = &[
+    "busy-poll",
+    "mongodb-uri",
+    "mongodb-database",
+    "persist-interval-ms",
+];
+
+/// Parameters CONFIG SET changes only as `enable-protected-configs` allows.
+const PROTECTED: &[&str] = &["dir", "dbfilename"];
 
 /// The rest of the parameters Redis 7.0 lists in CONFIG GET *, by name, one a line.
 #[rustfmt::skip]
@@ -775,9 +1039,6 @@ pub static INERT_PARAMS: &[Param] = &[
     inert!("disable-thp", None, false, Kind::Bool, "yes"),
     inert!("dynamic-hz", None, true, Kind::Bool, "yes"),
     inert!("enable-module-command", None, false, Kind::Enum(&["no", "yes", "local"]), "no"),
-    inert!("enable-protected-configs", None, false, Kind::Enum(&["no", "yes", "local"]), "no"),
-    inert!("hash-max-listpack-entries", Some("hash-max-ziplist-entries"), true, Kind::Int(0, i64::MAX), "512"),
-    inert!("hash-max-listpack-value", Some("hash-max-ziplist-value"), true, Kind::Memory(0, i64::MAX), "64"),
     inert!("hll-sparse-max-bytes", None, true, Kind::Memory(0, i64::MAX), "3000"),
     inert!("ignore-warnings", None, true, Kind::Text, ""),
     inert!("io-threads", None, false, Kind::Int(1, 128), "1"),
@@ -795,14 +1056,12 @@ pub static INERT_PARAMS: &[Param] = &[
     inert!("logfile", None, false, Kind::Text, ""),
     inert!("masterauth", None, true, Kind::Text, ""),
     inert!("masteruser", None, true, Kind::Text, ""),
-    inert!("maxmemory-clients", None, true, Kind::Text, "0"),
+    inert!("maxmemory-clients", None, true, Kind::MemoryOrPercent, "0"),
     inert!("maxmemory-eviction-tenacity", None, true, Kind::Int(0, 100), "10"),
     inert!("maxmemory-samples", None, true, Kind::Int(1, i32::MAX as i64), "5"),
     inert!("min-replicas-max-lag", Some("min-slaves-max-lag"), true, Kind::Int(0, i32::MAX as i64), "10"),
     inert!("min-replicas-to-write", Some("min-slaves-to-write"), true, Kind::Int(0, i32::MAX as i64), "0"),
     inert!("no-appendfsync-on-rewrite", None, true, Kind::Bool, "no"),
-    inert!("oom-score-adj", None, true, Kind::Enum(&["no", "yes", "relative", "absolute"]), "no"),
-    inert!("oom-score-adj-values", None, true, Kind::Text, "0 200 800"),
     inert!("pidfile", None, false, Kind::Text, ""),
     inert!("proc-title-template", None, true, Kind::Text, "{title} {listen-addr} {server-mode}"),
     inert!("propagation-error-behavior", None, true, Kind::Enum(&["ignore", "panic", "panic-on-replicas"]), "ignore"),
@@ -832,10 +1091,9 @@ pub static INERT_PARAMS: &[Param] = &[
     inert!("replicaof", Some("slaveof"), false, Kind::Text, ""),
     inert!("sanitize-dump-payload", None, true, Kind::Enum(&["no", "yes", "clients"]), "no"),
     inert!("server_cpulist", None, false, Kind::Text, ""),
-    inert!("set-max-intset-entries", None, true, Kind::Int(0, i64::MAX), "512"),
     inert!("set-proc-title", None, false, Kind::Bool, "yes"),
-    inert!("shutdown-on-sigint", None, true, Kind::Enum(&["default", "save", "nosave", "now", "force"]), "default"),
-    inert!("shutdown-on-sigterm", None, true, Kind::Enum(&["default", "save", "nosave", "now", "force"]), "default"),
+    inert!("shutdown-on-sigint", None, true, Kind::ShutdownFlags, "default"),
+    inert!("shutdown-on-sigterm", None, true, Kind::ShutdownFlags, "default"),
     inert!("shutdown-timeout", None, true, Kind::Int(0, i32::MAX as i64), "10"),
     inert!("socket-mark-id", None, false, Kind::Int(0, u32::MAX as i64), "0"),
     inert!("stop-writes-on-bgsave-error", None, true, Kind::Bool, "yes"),
@@ -868,8 +1126,6 @@ pub static INERT_PARAMS: &[Param] = &[
     inert!("tracking-table-max-keys", None, true, Kind::Int(0, i64::MAX), "1000000"),
     inert!("unixsocket", None, false, Kind::Text, ""),
     inert!("unixsocketperm", None, false, Kind::Text, "0"),
-    inert!("zset-max-listpack-entries", Some("zset-max-ziplist-entries"), true, Kind::Int(0, i64::MAX), "128"),
-    inert!("zset-max-listpack-value", Some("zset-max-ziplist-value"), true, Kind::Memory(0, i64::MAX), "64"),
 ];
 
 /// Turns command-line flags into config-file text, one directive per line, by Redis's rules:
@@ -907,13 +1163,49 @@ fn args_to_config_text(args: &[String]) -> String {
     text
 }
 
+/// Parameters a config line may give several values (the others take exactly one).
+const MULTI_ARG: &[&str] = &[
+    "bind",
+    "save",
+    "client-output-buffer-limit",
+    "oom-score-adj-values",
+    "shutdown-on-sigint",
+    "shutdown-on-sigterm",
+    "latency-tracking-info-percentiles",
+];
+
+/// Checks how many values a config line gives `param`, as Redis's config loader does.
+fn check_arg_count(param: &Param, values: &[String]) -> Result<(), String> {
+    if param.name == "replicaof" {
+        // `replicaof <host> <port>`, or `replicaof no one`.
+        let [_, port] = values else {
+            return Err("wrong number of arguments".into());
+        };
+        let no_one = values
+            .iter()
+            .map(|v| v.to_ascii_lowercase())
+            .eq(["no", "one"]);
+        if !no_one && port.parse::<u16>().is_err() {
+            return Err("Invalid master port".into());
+        }
+        return Ok(());
+    }
+    if !MULTI_ARG.contains(&param.name) && values.len() != 1 {
+        return Err("wrong number of arguments".into());
+    }
+    Ok(())
+}
+
 /// Every parameter, in the order CONFIG GET * lists them.
 fn all_params() -> impl Iterator<Item = &'static Param> {
     PARAMS.iter().chain(INERT_PARAMS)
 }
 
+/// The parameter `name` (or its alias) designates, hidden ones included.
 fn find_param(name: &str) -> Option<&'static Param> {
-    all_params().find(|p| p.names().any(|n| n.eq_ignore_ascii_case(name)))
+    all_params()
+        .chain(HIDDEN_PARAMS)
+        .find(|p| p.names().any(|n| n.eq_ignore_ascii_case(name)))
 }
 
 impl Config {
@@ -951,41 +1243,116 @@ impl Config {
                     number + 1
                 )
             })?;
-            param
-                .apply(self, &values.join(" "))
-                .map_err(|e| format!("line {}: '{name}': {e}", number + 1))?;
+            let value = values.join(" ");
+            let applied = if let Err(e) = check_arg_count(param, values) {
+                Err(e)
+            } else if param.name == "save" {
+                load_save(self, &value)
+            } else {
+                param.apply(self, &value)
+            };
+            applied.map_err(|e| format!("line {}: '{line}': {e}", number + 1))?;
         }
         Ok(())
     }
 
     /// CONFIG GET: (name, value) of every parameter matching one of the glob `patterns`.
+    /// A pattern without glob characters names one parameter exactly, and may name a hidden
+    /// one; a glob never matches a hidden parameter (Redis's rules).
     pub fn get_matching(&self, patterns: &[&[u8]]) -> Vec<(&'static str, String)> {
-        all_params()
+        let is_glob = |pat: &[u8]| pat.iter().any(|c| matches!(c, b'*' | b'?' | b'['));
+        let visible = all_params()
             .flat_map(|p| p.names().map(move |name| (p, name)))
             .filter(|(_, name)| {
                 patterns
                     .iter()
                     .any(|pat| crate::store::glob::matches_nocase(pat, name.as_bytes()))
-            })
+            });
+        let hidden = HIDDEN_PARAMS
+            .iter()
+            .flat_map(|p| p.names().map(move |name| (p, name)))
+            .filter(|(_, name)| {
+                patterns
+                    .iter()
+                    .any(|pat| !is_glob(pat) && pat.eq_ignore_ascii_case(name.as_bytes()))
+            });
+        visible
+            .chain(hidden)
             .map(|(p, name)| (name, p.value(self)))
             .collect()
     }
 
-    /// CONFIG SET of several pairs, all or nothing.
-    pub fn set_many(&mut self, pairs: &[(&str, &str)]) -> Result<(), (String, ConfigError)> {
-        let mut next = self.clone();
+    /// CONFIG SET of several pairs, all or nothing, checked in Redis's order: every name
+    /// first, the first refused one failing the call (unknown, immutable, protected unless
+    /// `allow_protected`, or the same name twice: the error names the argument as given),
+    /// then every value (the error names the parameter as CONFIG GET lists it).
+    pub fn set_many(
+        &mut self,
+        pairs: &[(&str, &str)],
+        allow_protected: bool,
+    ) -> Result<(), (String, ConfigError)> {
+        let mut params: Vec<&'static Param> = Vec::with_capacity(pairs.len());
         for (name, value) in pairs {
-            let param = find_param(name)
-                .ok_or_else(|| (name.to_string(), ConfigError::Unknown(name.to_string())))?;
-            if !param.mutable {
-                return Err((param.name.to_string(), ConfigError::Immutable));
+            let Some(param) = find_param(name) else {
+                return Err((name.to_string(), ConfigError::Unknown(name.to_string())));
+            };
+            let unchanged_own = REDDISH_PARAMS.contains(&param.name) && param.value(self) == *value;
+            let refused = if !param.mutable && !unchanged_own {
+                Some(ConfigError::Immutable)
+            } else if !allow_protected && PROTECTED.contains(&param.name) {
+                Some(ConfigError::Protected)
+            } else if pairs[..params.len()]
+                .iter()
+                .any(|(earlier, _)| earlier.eq_ignore_ascii_case(name))
+            {
+                // Redis holds an alias as a parameter of its own: a name and its alias in one
+                // call are both set, in order, and only a repeated name is refused.
+                Some(ConfigError::Duplicate)
+            } else {
+                None
+            };
+            if let Some(error) = refused {
+                return Err((name.to_string(), error));
             }
+            params.push(param);
+        }
+        let mut next = self.clone();
+        for (param, (name, value)) in params.iter().zip(pairs) {
+            if !param.mutable {
+                continue;
+            }
+            // Named as listed: the alias, when the call used it (Redis lists it on its own).
+            let listed = param
+                .names()
+                .find(|n| n.eq_ignore_ascii_case(name))
+                .unwrap_or(param.name);
             param
                 .apply(&mut next, value)
-                .map_err(|e| (param.name.to_string(), ConfigError::Invalid(e)))?;
+                .map_err(|e| (listed.to_string(), ConfigError::Invalid(e)))?;
         }
         *self = next;
         Ok(())
+    }
+
+    /// The OOM score the process should have (a primary's value: Reddish has no replicas
+    /// and forks no children).
+    pub fn oom_score_target(&self) -> crate::process::OomScore {
+        use crate::process::OomScore;
+        let value = self.oom_score_adj_values[0];
+        match self.oom_score_adj {
+            OomScoreAdj::No => OomScore::Unmanaged,
+            OomScoreAdj::Relative => OomScore::Relative(value),
+            OomScoreAdj::Absolute => OomScore::Absolute(value),
+        }
+    }
+
+    /// The encoding thresholds the store applies.
+    pub fn encoding_limits(&self) -> EncodingLimits {
+        EncodingLimits::new(
+            self.hash_limits,
+            self.zset_limits,
+            to_usize(self.set_max_intset_entries),
+        )
     }
 
     /// The listen addresses as `host:port` strings.
@@ -1004,13 +1371,9 @@ impl Config {
     }
 }
 
-/// Quotes a command-line value so the config parser reads it back as one word.
+/// Quotes a command-line value so the config parser reads it back as one word: always, as
+/// Redis does, so an error about the line shows each value quoted (`port "6379" "6380"`).
 fn quote(arg: &str) -> String {
-    if !arg.is_empty()
-        && !arg.contains(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == '\\')
-    {
-        return arg.to_string();
-    }
     let mut out = String::from("\"");
     for c in arg.chars() {
         if c == '"' || c == '\\' {
@@ -1077,6 +1440,26 @@ mod tests {
     }
 
     #[test]
+    fn config_lines_take_as_many_values_as_redis_allows() {
+        let err = |list: &[&str]| Config::from_args(&args(list)).unwrap_err();
+        assert_eq!(
+            err(&["--port"]),
+            "line 2: 'port': wrong number of arguments"
+        );
+        assert_eq!(
+            err(&["--port", "6379", "6380"]),
+            "line 2: 'port \"6379\" \"6380\"': wrong number of arguments"
+        );
+        assert_eq!(
+            err(&["--replicaof", "127.0.0.1", "abc"]),
+            "line 2: 'replicaof \"127.0.0.1\" \"abc\"': Invalid master port"
+        );
+        let c = Config::from_args(&args(&["--save", "100", "1", "--bind", "::1", "127.0.0.1"]))
+            .unwrap();
+        assert_eq!((c.save.as_str(), c.bind.len()), ("100 1", 2));
+    }
+
+    #[test]
     fn flags_override_defaults() {
         let c = Config::from_args(&args(&[
             "--port", "6380", "--bind", "0.0.0.0", "::1", "--save", "",
@@ -1111,16 +1494,16 @@ mod tests {
         // maxmemory, -policy, and Redis's -clients, -eviction-tenacity and -samples.
         assert_eq!(got.len(), 5);
         assert_eq!(
-            c.set_many(&[("maxmemory", "2mb"), ("hz", "1000000")]),
+            c.set_many(&[("maxmemory", "2mb"), ("hz", "1000000")], true),
             Ok(())
         );
         assert_eq!((c.maxmemory, c.hz), (2 << 20, 500));
         assert_eq!(
-            c.set_many(&[("databases", "3")]),
+            c.set_many(&[("databases", "3")], true),
             Err(("databases".into(), ConfigError::Immutable))
         );
         let err = c
-            .set_many(&[("maxmemory", "1mb"), ("timeout", "-1")])
+            .set_many(&[("maxmemory", "1mb"), ("timeout", "-1")], true)
             .unwrap_err();
         assert_eq!(
             err.1.to_string(),
@@ -1153,21 +1536,24 @@ mod tests {
             c.get_matching(&[b"hash-max-ziplist-entries"]),
             vec![("hash-max-ziplist-entries", "512".to_string())]
         );
-        assert_eq!(c.set_many(&[("hash-max-listpack-value", "1kb")]), Ok(()));
+        assert_eq!(
+            c.set_many(&[("hash-max-listpack-value", "1kb")], true),
+            Ok(())
+        );
         assert_eq!(c.get_matching(&[b"hash-max-ziplist-value"])[0].1, "1024");
         assert_eq!(
-            c.set_many(&[("activerehashing", "maybe")]),
+            c.set_many(&[("activerehashing", "maybe")], true),
             Err((
                 "activerehashing".into(),
                 ConfigError::Invalid("argument must be 'yes' or 'no'".into())
             ))
         );
         assert_eq!(
-            c.set_many(&[("daemonize", "yes")]),
+            c.set_many(&[("daemonize", "yes")], true),
             Err(("daemonize".into(), ConfigError::Immutable))
         );
         assert_eq!(
-            c.set_many(&[("no-such-parameter", "1")]),
+            c.set_many(&[("no-such-parameter", "1")], true),
             Err((
                 "no-such-parameter".into(),
                 ConfigError::Unknown("no-such-parameter".into())
@@ -1176,13 +1562,120 @@ mod tests {
         assert!(c.apply_text("no-such-parameter 1").is_err());
     }
 
-    /// Reddish's own parameters, which Redis does not have.
-    const REDDISH_ONLY: &[&str] = &[
-        "busy-poll",
-        "mongodb-uri",
-        "mongodb-database",
-        "persist-interval-ms",
-    ];
+    const REDDISH_ONLY: &[&str] = REDDISH_PARAMS;
+
+    #[test]
+    fn encoding_parameters_reach_the_limits() {
+        let mut c = Config::default();
+        assert_eq!(c.encoding_limits(), EncodingLimits::DEFAULT);
+        c.set_many(
+            &[
+                ("hash-max-ziplist-entries", "3"),
+                ("hash-max-listpack-value", "1kb"),
+                ("zset-max-ziplist-entries", "0"),
+                ("zset-max-listpack-value", "10"),
+                ("set-max-intset-entries", "99999999999"),
+            ],
+            true,
+        )
+        .unwrap();
+        let limits = c.encoding_limits();
+        assert_eq!((limits.hash.max_entries, limits.hash.max_value), (3, 1024));
+        assert_eq!((limits.zset.max_entries, limits.zset.max_value), (0, 10));
+        assert_eq!(
+            limits.set_max_intset_entries(),
+            1 << 30,
+            "capped as Redis caps it"
+        );
+        assert_eq!(
+            c.get_matching(&[b"set-max-intset-entries"])[0].1,
+            "99999999999",
+            "CONFIG GET shows the value as set"
+        );
+    }
+
+    #[test]
+    fn hidden_parameters_answer_only_their_exact_name() {
+        let c = Config::default();
+        assert_eq!(
+            c.get_matching(&[b"key-load-delay"]),
+            vec![("key-load-delay", "0".to_string())]
+        );
+        assert!(c
+            .get_matching(&[b"*"])
+            .iter()
+            .all(|(n, _)| *n != "key-load-delay"));
+        assert!(c.get_matching(&[b"key-load-dela?"]).is_empty());
+    }
+
+    #[test]
+    fn save_lines_follow_redis_file_rules() {
+        let load = |text: &str| {
+            let mut c = Config::default();
+            c.apply_text(text).map(|()| c.save)
+        };
+        assert_eq!(load("port 1").as_deref(), Ok("3600 1 300 100 60 10000"));
+        assert_eq!(load("save 900 1").as_deref(), Ok("900 1"));
+        assert_eq!(
+            load("save 900 1\nsave 100 100").as_deref(),
+            Ok("900 1 100 100")
+        );
+        assert_eq!(load("save 900 1\nsave \"\"").as_deref(), Ok(""));
+        assert!(load("save 0 1").is_err(), "seconds must be at least 1");
+        let mut c = Config::default();
+        c.set_many(&[("save", "100 10")], true).unwrap();
+        c.set_many(&[("save", "200 20")], true).unwrap();
+        assert_eq!(c.save, "200 20", "CONFIG SET replaces");
+    }
+
+    #[test]
+    fn flag_and_score_parameters_check_values_as_redis() {
+        let mut c = Config::default();
+        let get = |c: &Config, name: &str| c.get_matching(&[name.as_bytes()])[0].1.clone();
+        c.set_many(&[("shutdown-on-sigint", "NOSAVE force now")], true)
+            .unwrap();
+        assert_eq!(get(&c, "shutdown-on-sigint"), "nosave now force");
+        c.set_many(&[("shutdown-on-sigint", "default")], true)
+            .unwrap();
+        assert_eq!(get(&c, "shutdown-on-sigint"), "default");
+        let err = c
+            .set_many(&[("shutdown-on-sigterm", "save nosave")], true)
+            .unwrap_err();
+        assert_eq!(
+            err.1.to_string(),
+            "shutdown options SAVE and NOSAVE can't be used simultaneously"
+        );
+        c.set_many(&[("oom-score-adj-values", "1 2 3")], true)
+            .unwrap();
+        assert_eq!(get(&c, "oom-score-adj-values"), "1 2 3");
+        let err = c
+            .set_many(&[("oom-score-adj-values", "-2001 0 0")], true)
+            .unwrap_err();
+        assert_eq!(
+            err.1.to_string(),
+            "Invalid oom-score-adj-values, elements must be between -2000 and 2000."
+        );
+        c.set_many(&[("oom-score-adj", "relative")], true).unwrap();
+        assert_eq!(get(&c, "oom-score-adj"), "yes");
+        c.set_many(&[("maxmemory-clients", "50%")], true).unwrap();
+        assert_eq!(get(&c, "maxmemory-clients"), "50%");
+        let err = c
+            .set_many(&[("maxmemory-clients", "200%")], true)
+            .unwrap_err();
+        assert_eq!(
+            err.1.to_string(),
+            "percentage argument must be less or equal to 100"
+        );
+        assert_eq!(
+            c.set_many(&[("mongodb-uri", "")], true),
+            Ok(()),
+            "an immutable own parameter accepts its current value"
+        );
+        assert_eq!(
+            c.set_many(&[("mongodb-uri", "mongodb://x")], true),
+            Err(("mongodb-uri".into(), ConfigError::Immutable))
+        );
+    }
 
     #[test]
     fn keyspace_events_print_as_redis() {

@@ -56,6 +56,9 @@ fn main() -> ExitCode {
         }
     };
     init_logging(&config.loglevel);
+    if let Err(e) = reddish::process::set_oom_score_adj(config.oom_score_target()) {
+        log::warn!("{e}");
+    }
     // Everything is loaded before the server listens: no client sees a partial data set.
     let mut loaded = match persistence::load(&config) {
         Ok(loaded) => loaded,

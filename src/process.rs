@@ -177,3 +177,68 @@ mod tests {
         assert!(t.main_thread_user <= t.user + 1e-3, "{t:?}");
     }
 }
+
+/// What the process's OOM score (`/proc/self/oom_score_adj`) should be, as `oom-score-adj`
+/// and `oom-score-adj-values` say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OomScore {
+    /// Left alone: the score the process had before Reddish first changed it, if it did.
+    Unmanaged,
+    /// This much above (or below) that original score.
+    Relative(i32),
+    /// Exactly this.
+    Absolute(i32),
+}
+
+/// The score the process had before Reddish first changed it, while it is changed (Redis's
+/// `oom_score_adj_base`); process-wide, as the score is.
+#[cfg(target_os = "linux")]
+static OOM_SCORE_BASE: std::sync::Mutex<Option<i32>> = std::sync::Mutex::new(None);
+
+/// Sets the process's OOM score as Redis's `setOOMScoreAdj` does: the original score is read
+/// the first time it is changed, a relative value is added to it, the result is clamped to
+/// -1000..=1000, and going back to [`OomScore::Unmanaged`] restores it. Linux only; elsewhere
+/// a managed score is an error and an unmanaged one a no-op.
+#[cfg(target_os = "linux")]
+pub fn set_oom_score_adj(target: OomScore) -> Result<(), String> {
+    const PATH: &str = "/proc/self/oom_score_adj";
+    let mut base = OOM_SCORE_BASE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let value = match target {
+        OomScore::Unmanaged => match base.take() {
+            Some(original) => original,
+            None => return Ok(()),
+        },
+        OomScore::Relative(offset) => original_score(&mut base)?
+            .saturating_add(offset)
+            .clamp(-1000, 1000),
+        OomScore::Absolute(score) => {
+            original_score(&mut base)?;
+            score.clamp(-1000, 1000)
+        }
+    };
+    std::fs::write(PATH, format!("{value}\n"))
+        .map_err(|e| format!("Unable to write oom_score_adj: {e}"))
+}
+
+/// The score before Reddish's first change, read now if this is the first one.
+#[cfg(target_os = "linux")]
+fn original_score(base: &mut Option<i32>) -> Result<i32, String> {
+    if let Some(original) = *base {
+        return Ok(original);
+    }
+    let text = std::fs::read_to_string("/proc/self/oom_score_adj")
+        .map_err(|e| format!("Unable to read oom_score_adj: {e}"))?;
+    let original = text.trim().parse::<i32>().unwrap_or(0);
+    *base = Some(original);
+    Ok(original)
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn set_oom_score_adj(target: OomScore) -> Result<(), String> {
+    match target {
+        OomScore::Unmanaged => Ok(()),
+        _ => Err("oom_score_adj is only supported on Linux".into()),
+    }
+}

@@ -684,6 +684,13 @@ fn access_policy(config: &Config) -> AccessPolicy {
     }
 }
 
+/// Hands the store the settings it applies (key events to record, encoding thresholds):
+/// at start and after every CONFIG SET.
+pub fn sync_store_settings(ks: &mut Keyspace, config: &Config) {
+    sync_key_event_kinds(ks, config);
+    ks.set_encoding_limits(config.encoding_limits());
+}
+
 /// Finds the command (and subcommand) for `argv` and checks its arity.
 pub fn resolve(argv: &[&[u8]]) -> Result<&'static CommandSpec, CmdError> {
     let name = argv.first().copied().unwrap_or_default();

@@ -276,7 +276,8 @@ pub fn sinterstore(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let keys = args.rest();
     let mut db = ctx.db();
     let common = db.sinter(keys, false)?;
-    let result = SetValue::from_members(common.iter().map(SmallBytes::as_bytes))?;
+    let max_intset = db.limits().set_max_intset_entries();
+    let result = SetValue::from_members(common.iter().map(SmallBytes::as_bytes), max_intset)?;
     let existed = db.exists(dst);
     let stored = db.store_set(dst, result);
     ctx.out.int(stored as i64);

@@ -179,7 +179,7 @@ impl Reactor {
         }
         server.tcp_port = local_addrs[0].port();
         let mut ks = ks;
-        commands::sync_key_event_kinds(&mut ks, &server.config);
+        commands::sync_store_settings(&mut ks, &server.config);
         Ok(Reactor {
             poll,
             listeners,

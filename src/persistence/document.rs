@@ -462,18 +462,29 @@ pub fn decode_pairs(r: &mut ItemReader) -> Result<Pairs, DocError> {
     Ok(out)
 }
 
+/// The encoding thresholds values are rebuilt with when loaded: Redis's defaults, since the
+/// configured ones are not passed down to loading (a loaded value converts later, on the
+/// first write past the configured limits, as any other).
+const LOAD_LIMITS: crate::store::EncodingLimits = crate::store::EncodingLimits::DEFAULT;
+
 pub fn decode_hash(r: &mut ItemReader) -> Result<Value, DocError> {
     let pairs = decode_pairs(r)?;
-    HashValue::from_pairs(pairs.iter().map(|(f, v)| (&f[..], &v[..])))
-        .map(|h| Value::Hash(Box::new(h)))
-        .map_err(|e| DocError::Invalid(e.to_string()))
+    HashValue::from_pairs(
+        pairs.iter().map(|(f, v)| (&f[..], &v[..])),
+        LOAD_LIMITS.hash,
+    )
+    .map(|h| Value::Hash(Box::new(h)))
+    .map_err(|e| DocError::Invalid(e.to_string()))
 }
 
 pub fn decode_set(r: &mut ItemReader) -> Result<Value, DocError> {
     let members = decode_members(r)?;
-    SetValue::from_members(members.iter().map(|m| &m[..]))
-        .map(|s| Value::Set(Box::new(s)))
-        .map_err(|e| DocError::Invalid(e.to_string()))
+    SetValue::from_members(
+        members.iter().map(|m| &m[..]),
+        LOAD_LIMITS.set_max_intset_entries(),
+    )
+    .map(|s| Value::Set(Box::new(s)))
+    .map_err(|e| DocError::Invalid(e.to_string()))
 }
 
 /// Sorted sets: member, score (a Double, exact), member, score...
@@ -611,7 +622,7 @@ pub fn decode_value(
         }
         "zset" => {
             let entries = decode_scored(r)?;
-            ZSetValue::from_result(&entries)
+            ZSetValue::from_result(&entries, LOAD_LIMITS.zset)
                 .map(|z| Value::ZSet(Box::new(z)))
                 .map_err(|e| DocError::Invalid(e.to_string()))
         }
@@ -1030,18 +1041,29 @@ mod tests {
             Value::Queue(Box::new(["first", "", "last\r\n"].into_iter().collect())),
             Value::Stack(Box::new(["bottom", "top"].into_iter().collect())),
             Value::Hash(Box::new(
-                HashValue::from_pairs([
-                    (&b"f"[..], &b"v"[..]),
-                    (b"\x00", b""),
-                    (b"big", &[7u8; 300][..]),
-                ])
+                HashValue::from_pairs(
+                    [
+                        (&b"f"[..], &b"v"[..]),
+                        (b"\x00", b""),
+                        (b"big", &[7u8; 300][..]),
+                    ],
+                    LOAD_LIMITS.hash,
+                )
                 .unwrap(),
             )),
             Value::Set(Box::new(
-                SetValue::from_members([&b"1"[..], b"-5", b"100"]).unwrap(),
+                SetValue::from_members(
+                    [&b"1"[..], b"-5", b"100"],
+                    LOAD_LIMITS.set_max_intset_entries(),
+                )
+                .unwrap(),
             )),
             Value::Set(Box::new(
-                SetValue::from_members([&b"a"[..], b"", b"\xff\x00"]).unwrap(),
+                SetValue::from_members(
+                    [&b"a"[..], b"", b"\xff\x00"],
+                    LOAD_LIMITS.set_max_intset_entries(),
+                )
+                .unwrap(),
             )),
         ];
         for value in values {

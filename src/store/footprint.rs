@@ -75,8 +75,9 @@ fn extrapolate(len: usize, sampled: impl Iterator<Item = usize>, samples: usize)
 
 fn hash_usage(hash: &HashValue, samples: usize) -> usize {
     if hash.encoding() == "listpack" {
-        // One buffer: a two-byte count, then a length byte before each field and value.
-        return 2 + extrapolate(
+        // One buffer: a four-byte count, then a length before each field and value (one
+        // byte for the short ones a listpack usually holds).
+        return 4 + extrapolate(
             hash.len(),
             hash.iter().map(|(f, v)| 2 + f.len() + v.len()),
             samples,
@@ -130,8 +131,12 @@ mod tests {
         let mut hash = HashValue::default();
         let mut last = value_usage(&Value::Hash(Box::new(hash.clone())), 0);
         for i in 0..1000 {
-            hash.set(format!("field{i}").as_bytes(), &[b'v'; 50])
-                .unwrap();
+            hash.set(
+                format!("field{i}").as_bytes(),
+                &[b'v'; 50],
+                crate::store::EncodingLimits::DEFAULT.hash,
+            )
+            .unwrap();
             if i % 100 == 99 {
                 let now = value_usage(&Value::Hash(Box::new(hash.clone())), 0);
                 assert!(now > last, "{now} <= {last} at {i}");
@@ -146,11 +151,23 @@ mod tests {
 
     #[test]
     fn sets_count_their_encoding() {
-        let ints = SetValue::from_members([&b"1"[..], b"2", b"3"]).unwrap();
+        let ints = SetValue::from_members(
+            [&b"1"[..], b"2", b"3"],
+            crate::store::EncodingLimits::DEFAULT.set_max_intset_entries(),
+        )
+        .unwrap();
         assert_eq!(set_usage(&ints, 0), 6);
-        let wide = SetValue::from_members([&b"1"[..], b"100000"]).unwrap();
+        let wide = SetValue::from_members(
+            [&b"1"[..], b"100000"],
+            crate::store::EncodingLimits::DEFAULT.set_max_intset_entries(),
+        )
+        .unwrap();
         assert_eq!(set_usage(&wide, 0), 8);
-        let words = SetValue::from_members([&b"a"[..], &[b'b'; 30]]).unwrap();
+        let words = SetValue::from_members(
+            [&b"a"[..], &[b'b'; 30]],
+            crate::store::EncodingLimits::DEFAULT.set_max_intset_entries(),
+        )
+        .unwrap();
         assert_eq!(set_usage(&words, 0), 2 * SET_ENTRY + 30);
     }
 }

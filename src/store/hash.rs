@@ -2,10 +2,11 @@
 //!
 //! Two encodings, chosen by the same rules as Redis 7.0 so OBJECT ENCODING agrees with it:
 //!
-//! - `listpack`: a hash of at most [`MAX_PACKED_ENTRIES`] pairs whose fields and values are
-//!   all at most [`MAX_PACKED_VALUE`] bytes is one byte buffer of length-prefixed fields and
-//!   values in insertion order, scanned linearly (O(n), n <= 512), like Redis's listpack. A
-//!   replaced value keeps its place, so HGETALL/HSCAN orders match Redis's for these hashes.
+//! - `listpack`: a hash of at most `hash-max-listpack-entries` pairs whose fields and values
+//!   are all at most `hash-max-listpack-value` bytes ([`PackLimits`], 512 and 64 by default)
+//!   is one byte buffer of length-prefixed fields and values in insertion order, scanned
+//!   linearly (O(n)), like Redis's listpack. A replaced value keeps its place, so
+//!   HGETALL/HSCAN orders match Redis's for these hashes.
 //! - `hashtable`: anything else is an [`IndexedTable`] of [`PairSlot`]s, one slot per pair
 //!   (both strings inline when they fit in 37 bytes together): O(1) lookups, random picks and
 //!   position-based SCAN cursors.
@@ -13,6 +14,7 @@
 //! As in Redis, a hash never converts back to `listpack`.
 
 use super::keyspace::DbMut;
+use super::limits::{PackLimits, LISTPACK_MAX_BYTES};
 use super::long_double::LongDouble;
 use super::set::{IndexedTable, TableEntry};
 use super::value::Value;
@@ -21,18 +23,13 @@ use crate::number::parse_i64;
 use rand::Rng;
 use std::fmt;
 
-/// Most pairs a `listpack` hash holds (Redis's `hash-max-listpack-entries` default).
-pub const MAX_PACKED_ENTRIES: usize = 512;
-/// Longest field or value a `listpack` hash holds (Redis's `hash-max-listpack-value`).
-pub const MAX_PACKED_VALUE: usize = 64;
-
 // ---------------------------------------------------------------------------------------------
 // PackedPairs
 // ---------------------------------------------------------------------------------------------
 
-/// Pairs in one exact-size buffer: a 2-byte count, then per pair `[field len][field][value
-/// len][value]`. Lengths fit a byte because a longer field or value converts the hash first.
-/// An empty hash has no allocation.
+/// Pairs in one exact-size buffer: a 4-byte pair count, then per pair `[field len][field]
+/// [value len][value]`, each length a LEB128 varint (one byte up to 127). The buffer stays
+/// under [`LISTPACK_MAX_BYTES`], so the count fits. An empty hash has no allocation.
 #[derive(Clone, Default, PartialEq, Eq)]
 struct PackedPairs {
     buf: Box<[u8]>,
@@ -41,7 +38,8 @@ struct PackedPairs {
 /// Where a pair sits in a [`PackedPairs`] buffer.
 struct PairLoc {
     start: usize,
-    value_start: usize,
+    /// Where the value's length starts.
+    value_len_at: usize,
     end: usize,
 }
 
@@ -51,21 +49,50 @@ struct PackedIter<'a> {
     pos: usize,
 }
 
+/// Reads the varint at `buf[*pos..]` and moves `*pos` past it; `None` if it runs off the end.
+fn read_varint(buf: &[u8], pos: &mut usize) -> Option<usize> {
+    let mut value = 0usize;
+    let mut shift = 0;
+    loop {
+        let byte = *buf.get(*pos)?;
+        *pos += 1;
+        value |= ((byte & 0x7f) as usize).checked_shl(shift)?;
+        if byte & 0x80 == 0 {
+            return Some(value);
+        }
+        shift += 7;
+    }
+}
+
+fn push_varint(buf: &mut Vec<u8>, mut value: usize) {
+    while value >= 0x80 {
+        buf.push((value & 0x7f) as u8 | 0x80);
+        value >>= 7;
+    }
+    buf.push(value as u8);
+}
+
+/// Bytes the varint of `value` takes.
+fn varint_len(value: usize) -> usize {
+    (usize::BITS - value.leading_zeros()).div_ceil(7).max(1) as usize
+}
+
 impl<'a> Iterator for PackedIter<'a> {
     type Item = (&'a [u8], &'a [u8], PairLoc);
 
     fn next(&mut self) -> Option<Self::Item> {
         let start = self.pos;
-        let field_len = *self.buf.get(start)? as usize;
-        let field = self.buf.get(start + 1..start + 1 + field_len)?;
-        let value_len_at = start + 1 + field_len;
-        let value_len = *self.buf.get(value_len_at)? as usize;
-        let value_start = value_len_at + 1;
-        let value = self.buf.get(value_start..value_start + value_len)?;
-        self.pos = value_start + value_len;
+        let mut pos = start;
+        let field_len = read_varint(self.buf, &mut pos)?;
+        let field = self.buf.get(pos..pos.checked_add(field_len)?)?;
+        let value_len_at = pos + field_len;
+        pos = value_len_at;
+        let value_len = read_varint(self.buf, &mut pos)?;
+        let value = self.buf.get(pos..pos.checked_add(value_len)?)?;
+        self.pos = pos + value_len;
         let loc = PairLoc {
             start,
-            value_start,
+            value_len_at,
             end: self.pos,
         };
         Some((field, value, loc))
@@ -73,12 +100,12 @@ impl<'a> Iterator for PackedIter<'a> {
 }
 
 /// Bytes of the pair count at the start of a [`PackedPairs`] buffer.
-const COUNT_BYTES: usize = 2;
+const COUNT_BYTES: usize = 4;
 
-/// Stores `count` (at most [`MAX_PACKED_ENTRIES`] + 1) in a buffer's count bytes.
+/// Stores `count` in a buffer's count bytes (it fits: the buffer is under 1 GB).
 fn write_count(buf: &mut [u8], count: usize) {
     if let Some(bytes) = buf.get_mut(..COUNT_BYTES) {
-        bytes.copy_from_slice(&(count as u16).to_le_bytes());
+        bytes.copy_from_slice(&(count as u32).to_le_bytes());
     }
 }
 
@@ -86,9 +113,14 @@ impl PackedPairs {
     /// O(1).
     fn len(&self) -> usize {
         match *self.buf {
-            [low, high, ..] => u16::from_le_bytes([low, high]) as usize,
+            [a, b, c, d, ..] => u32::from_le_bytes([a, b, c, d]) as usize,
             _ => 0,
         }
+    }
+
+    /// Bytes the buffer takes.
+    fn bytes(&self) -> usize {
+        self.buf.len()
     }
 
     fn iter(&self) -> PackedIter<'_> {
@@ -104,32 +136,36 @@ impl PackedPairs {
             .map(|(_, value, loc)| (value, loc))
     }
 
-    /// Sets `field` (new pairs go last; a replaced value keeps its place). Both must be at
-    /// most [`MAX_PACKED_VALUE`] bytes. True if the field is new. O(n).
+    /// Sets `field` (new pairs go last; a replaced value keeps its place). True if the field
+    /// is new. O(n).
     fn set(&mut self, field: &[u8], value: &[u8]) -> bool {
-        // (where the value's length byte sits, where the pair ends) when the field exists
-        let found = self
-            .find(field)
-            .map(|(_, loc)| (loc.value_start - 1, loc.end));
+        // (where the value's length sits, where the pair ends) when the field exists
+        let found = self.find(field).map(|(_, loc)| (loc.value_len_at, loc.end));
         let old: &[u8] = if self.buf.is_empty() {
             &[0; COUNT_BYTES]
         } else {
             &self.buf
         };
-        let mut buf = Vec::with_capacity(old.len() + 2 + field.len() + value.len());
+        let mut buf = Vec::with_capacity(
+            old.len()
+                + varint_len(field.len())
+                + field.len()
+                + varint_len(value.len())
+                + value.len(),
+        );
         let new = match found {
             Some((value_len_at, end)) => {
                 buf.extend_from_slice(old.get(..value_len_at).unwrap_or_default());
-                buf.push(value.len() as u8);
+                push_varint(&mut buf, value.len());
                 buf.extend_from_slice(value);
                 buf.extend_from_slice(old.get(end..).unwrap_or_default());
                 false
             }
             None => {
                 buf.extend_from_slice(old);
-                buf.push(field.len() as u8);
+                push_varint(&mut buf, field.len());
                 buf.extend_from_slice(field);
-                buf.push(value.len() as u8);
+                push_varint(&mut buf, value.len());
                 buf.extend_from_slice(value);
                 write_count(&mut buf, self.len() + 1);
                 true
@@ -291,9 +327,12 @@ impl<'a> Iterator for HashIter<'a> {
     }
 }
 
-/// Whether a pair may live in a `listpack` hash.
-fn fits_packed(field: &[u8], value: &[u8]) -> bool {
-    field.len() <= MAX_PACKED_VALUE && value.len() <= MAX_PACKED_VALUE
+/// Whether a pair may join the `listpack` `packed`, as Redis's `hashTypeSet` and
+/// `lpSafeToAdd` decide.
+fn fits_packed(packed: &PackedPairs, field: &[u8], value: &[u8], limits: PackLimits) -> bool {
+    field.len() <= limits.max_value
+        && value.len() <= limits.max_value
+        && packed.bytes() + field.len() + value.len() <= LISTPACK_MAX_BYTES
 }
 
 impl HashValue {
@@ -301,10 +340,11 @@ impl HashValue {
     /// build it by HSET.
     pub fn from_pairs<'p>(
         pairs: impl IntoIterator<Item = (&'p [u8], &'p [u8])>,
+        limits: PackLimits,
     ) -> StoreResult<Self> {
         let mut hash = HashValue::default();
         for (field, value) in pairs {
-            hash.set(field, value)?;
+            hash.set(field, value, limits)?;
         }
         Ok(hash)
     }
@@ -329,7 +369,7 @@ impl HashValue {
         }
     }
 
-    /// The value of `field`. O(n) for a listpack (n <= 512), O(1) for a table.
+    /// The value of `field`. O(n) for a listpack, O(1) for a table.
     pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
         match &self.repr {
             HashRepr::Packed(packed) => packed.find(field).map(|(value, _)| value),
@@ -350,7 +390,7 @@ impl HashValue {
     }
 
     /// Every pair, indexable: borrowed from a table, collected from a listpack. O(1) for a
-    /// table, O(n) for a listpack (n <= 512).
+    /// table, O(n) for a listpack.
     pub fn pairs(&self) -> PairList<'_> {
         match &self.repr {
             HashRepr::Packed(packed) => {
@@ -361,13 +401,13 @@ impl HashValue {
     }
 
     /// Sets `field` to `value`; true if the field is new. A listpack converts to a table
-    /// first when the pair is too long for it, and after growing past
-    /// [`MAX_PACKED_ENTRIES`]. O(n) for a listpack, amortized O(1) for a table.
-    pub fn set(&mut self, field: &[u8], value: &[u8]) -> StoreResult<bool> {
+    /// first when the pair is too long for `limits`, and after growing past its entries
+    /// limit. O(n) for a listpack, amortized O(1) for a table.
+    pub fn set(&mut self, field: &[u8], value: &[u8], limits: PackLimits) -> StoreResult<bool> {
         if let HashRepr::Packed(packed) = &mut self.repr {
-            if fits_packed(field, value) {
+            if fits_packed(packed, field, value, limits) {
                 let new = packed.set(field, value);
-                if packed.len() > MAX_PACKED_ENTRIES {
+                if packed.len() > limits.max_entries {
                     self.convert_to_table()?;
                 }
                 return Ok(new);
@@ -398,20 +438,25 @@ impl HashValue {
     }
 
     /// Adds `delta` to the integer in `field` (0 when absent). O(1) plus the set.
-    pub fn incr_by(&mut self, field: &[u8], delta: i64) -> StoreResult<i64> {
+    pub fn incr_by(&mut self, field: &[u8], delta: i64, limits: PackLimits) -> StoreResult<i64> {
         let current = match self.get(field) {
             Some(text) => parse_i64(text)
                 .ok_or_else(|| StoreError::Invalid("hash value is not an integer".into()))?,
             None => 0,
         };
         let next = current.checked_add(delta).ok_or(StoreError::Overflow)?;
-        self.set(field, itoa::Buffer::new().format(next).as_bytes())?;
+        self.set(field, itoa::Buffer::new().format(next).as_bytes(), limits)?;
         Ok(next)
     }
 
     /// Adds `delta` to the number in `field` (0 when absent) in `long double` precision, as
     /// Redis, and stores it in INCRBYFLOAT's text form, which is returned. O(1) plus the set.
-    pub fn incr_by_float(&mut self, field: &[u8], delta: &LongDouble) -> StoreResult<String> {
+    pub fn incr_by_float(
+        &mut self,
+        field: &[u8],
+        delta: &LongDouble,
+        limits: PackLimits,
+    ) -> StoreResult<String> {
         let current = match self.get(field) {
             Some(text) => LongDouble::parse(text)
                 .ok_or_else(|| StoreError::Invalid("hash value is not a float".into()))?,
@@ -422,7 +467,7 @@ impl HashValue {
             return Err(StoreError::NanOrInfinity);
         }
         let text = next.to_human_string();
-        self.set(field, text.as_bytes())?;
+        self.set(field, text.as_bytes(), limits)?;
         Ok(text)
     }
 
@@ -446,6 +491,30 @@ impl HashValue {
                 }
             }),
         }
+    }
+
+    /// HSET's first step (Redis's `hashTypeTryConversion`): a listpack converts before any
+    /// pair is set when one of the command's fields or values is too long for it, or all of
+    /// them together would overflow it. O(pairs).
+    fn convert_if_too_long(
+        &mut self,
+        pairs: &[(&[u8], &[u8])],
+        limits: PackLimits,
+    ) -> StoreResult<()> {
+        let HashRepr::Packed(packed) = &self.repr else {
+            return Ok(());
+        };
+        let mut total = 0usize;
+        for (field, value) in pairs {
+            if field.len() > limits.max_value || value.len() > limits.max_value {
+                return self.convert_to_table();
+            }
+            total = total.saturating_add(field.len() + value.len());
+        }
+        if packed.bytes().saturating_add(total) > LISTPACK_MAX_BYTES {
+            return self.convert_to_table();
+        }
+        Ok(())
     }
 
     fn convert_to_table(&mut self) -> StoreResult<()> {
@@ -551,10 +620,12 @@ impl DbMut<'_> {
     /// HSET/HMSET: sets each pair, creating the hash. Returns how many fields were new.
     /// O(pairs) for a table, O(pairs * n) for a listpack.
     pub fn hset(&mut self, key: &[u8], pairs: &[(&[u8], &[u8])]) -> StoreResult<usize> {
+        let limits = self.limits.hash;
         self.change_hash(key, |hash| {
+            hash.convert_if_too_long(pairs, limits)?;
             let mut added = 0;
             for (field, value) in pairs {
-                added += hash.set(field, value)? as usize;
+                added += hash.set(field, value, limits)? as usize;
             }
             Ok((added, !pairs.is_empty()))
         })
@@ -562,11 +633,12 @@ impl DbMut<'_> {
 
     /// HSETNX: sets `field` only if absent; true if it did. O(1) for a table.
     pub fn hsetnx(&mut self, key: &[u8], field: &[u8], value: &[u8]) -> StoreResult<bool> {
+        let limits = self.limits.hash;
         self.change_hash(key, |hash| {
             if hash.contains(field) {
                 return Ok((false, false));
             }
-            hash.set(field, value)?;
+            hash.set(field, value, limits)?;
             Ok((true, true))
         })
     }
@@ -578,7 +650,8 @@ impl DbMut<'_> {
 
     /// HINCRBY. O(1) for a table.
     pub fn hincrby(&mut self, key: &[u8], field: &[u8], delta: i64) -> StoreResult<i64> {
-        self.change_hash(key, |hash| Ok((hash.incr_by(field, delta)?, true)))
+        let limits = self.limits.hash;
+        self.change_hash(key, |hash| Ok((hash.incr_by(field, delta, limits)?, true)))
     }
 
     /// HINCRBYFLOAT: returns the stored text. O(1) for a table.
@@ -588,13 +661,84 @@ impl DbMut<'_> {
         field: &[u8],
         delta: &LongDouble,
     ) -> StoreResult<String> {
-        self.change_hash(key, |hash| Ok((hash.incr_by_float(field, delta)?, true)))
+        let limits = self.limits.hash;
+        self.change_hash(key, |hash| {
+            Ok((hash.incr_by_float(field, delta, limits)?, true))
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::EncodingLimits;
+
+    const L: PackLimits = EncodingLimits::DEFAULT.hash;
+
+    #[test]
+    fn configured_limits_decide_the_encoding() {
+        let roomy = PackLimits {
+            max_entries: 1_000_000,
+            max_value: 1_000_000,
+        };
+        let mut hash = HashValue::default();
+        let big = vec![b'x'; 70_000];
+        hash.set(b"big", &big, roomy).unwrap();
+        hash.set(&big, b"v", roomy).unwrap();
+        hash.set(b"small", b"1", roomy).unwrap();
+        assert_eq!(hash.encoding(), "listpack");
+        assert_eq!(hash.get(b"big"), Some(&big[..]));
+        assert_eq!(hash.get(&big), Some(&b"v"[..]));
+        hash.set(b"big", b"short now", roomy).unwrap();
+        assert_eq!(hash.len(), 3);
+        assert_eq!(hash.get(b"big"), Some(&b"short now"[..]));
+        assert!(hash.remove(&big));
+        assert_eq!(hash.iter().count(), 2);
+
+        let none = PackLimits {
+            max_entries: 0,
+            max_value: 64,
+        };
+        let mut hash = HashValue::default();
+        hash.set(b"a", b"1", none).unwrap();
+        assert_eq!(
+            hash.encoding(),
+            "hashtable",
+            "the first pair is past 0 entries"
+        );
+
+        let tight = PackLimits {
+            max_entries: 512,
+            max_value: 8,
+        };
+        let mut hash = HashValue::default();
+        assert_eq!(
+            hash.incr_by_float(b"f", &ld("0.000005"), tight).as_deref(),
+            Ok("0.000005")
+        );
+        assert_eq!(hash.encoding(), "listpack");
+        hash.incr_by_float(b"f", &ld("0.0000005"), tight).unwrap();
+        assert_eq!(hash.encoding(), "hashtable", "a value of 9 bytes");
+    }
+
+    #[test]
+    fn hset_converts_before_setting_when_any_argument_is_too_long() {
+        let mut ks = crate::store::Keyspace::new(1);
+        ks.set_encoding_limits(EncodingLimits::new(
+            PackLimits {
+                max_entries: 512,
+                max_value: 4,
+            },
+            EncodingLimits::DEFAULT.zset,
+            512,
+        ));
+        let mut db = ks.db(0);
+        db.hset(b"h", &[(b"a", b"1"), (b"b", b"longer")]).unwrap();
+        let hash = db.hash_value(b"h").unwrap().unwrap();
+        assert_eq!(hash.encoding(), "hashtable");
+        db.hset(b"k", &[(b"a", b"1"), (b"b", b"2")]).unwrap();
+        assert_eq!(db.hash_value(b"k").unwrap().unwrap().encoding(), "listpack");
+    }
     use rand::rngs::SmallRng;
     use rand::SeedableRng;
     use std::collections::HashMap;
@@ -626,10 +770,10 @@ mod tests {
     #[test]
     fn packed_keeps_order_and_replaces_in_place() {
         let mut hash = HashValue::default();
-        assert!(hash.set(b"a", b"1").unwrap());
-        assert!(hash.set(b"b", b"2").unwrap());
-        assert!(hash.set(b"c", b"3").unwrap());
-        assert!(!hash.set(b"b", b"twenty").unwrap());
+        assert!(hash.set(b"a", b"1", L).unwrap());
+        assert!(hash.set(b"b", b"2", L).unwrap());
+        assert!(hash.set(b"c", b"3", L).unwrap());
+        assert!(!hash.set(b"b", b"twenty", L).unwrap());
         assert_eq!(hash.encoding(), "listpack");
         let order: Vec<_> = hash.iter().collect();
         assert_eq!(
@@ -645,43 +789,43 @@ mod tests {
         assert_eq!(hash.get(b"c"), Some(&b"3"[..]));
         assert!(hash.remove(b"b") && hash.remove(b"c"));
         assert!(hash.is_empty());
-        assert!(hash.set(b"", b"").unwrap());
+        assert!(hash.set(b"", b"", L).unwrap());
         assert_eq!(hash.get(b""), Some(&b""[..]));
     }
 
     #[test]
     fn conversions_follow_redis_thresholds() {
-        let long = vec![b'x'; MAX_PACKED_VALUE + 1];
-        let edge = vec![b'x'; MAX_PACKED_VALUE];
+        let long = vec![b'x'; L.max_value + 1];
+        let edge = vec![b'x'; L.max_value];
         let mut hash = HashValue::default();
-        hash.set(&edge, &edge).unwrap();
+        hash.set(&edge, &edge, L).unwrap();
         assert_eq!(hash.encoding(), "listpack");
-        hash.set(b"f", &long).unwrap();
+        hash.set(b"f", &long, L).unwrap();
         assert_eq!(hash.encoding(), "hashtable");
         // Never back, even when the long value goes.
         hash.remove(b"f");
         assert_eq!(hash.encoding(), "hashtable");
 
         let mut hash = HashValue::default();
-        hash.set(&long, b"1").unwrap();
+        hash.set(&long, b"1", L).unwrap();
         assert_eq!(hash.encoding(), "hashtable");
 
         let mut hash = HashValue::default();
-        for i in 0..MAX_PACKED_ENTRIES {
-            hash.set(format!("f{i}").as_bytes(), b"v").unwrap();
+        for i in 0..L.max_entries {
+            hash.set(format!("f{i}").as_bytes(), b"v", L).unwrap();
         }
         assert_eq!(hash.encoding(), "listpack");
-        hash.set(b"f0", b"again").unwrap();
+        hash.set(b"f0", b"again", L).unwrap();
         assert_eq!(hash.encoding(), "listpack");
-        hash.set(b"one more", b"v").unwrap();
+        hash.set(b"one more", b"v", L).unwrap();
         assert_eq!(
             (hash.len(), hash.encoding()),
-            (MAX_PACKED_ENTRIES + 1, "hashtable")
+            (L.max_entries + 1, "hashtable")
         );
         assert_eq!(hash.get(b"f0"), Some(&b"again"[..]));
 
         let mut hash = HashValue::default();
-        hash.incr_by(&long, 1).unwrap();
+        hash.incr_by(&long, 1, L).unwrap();
         assert_eq!(hash.encoding(), "hashtable");
     }
 
@@ -692,30 +836,33 @@ mod tests {
     #[test]
     fn counters() {
         let mut hash = HashValue::default();
-        assert_eq!(hash.incr_by(b"n", 5), Ok(5));
-        assert_eq!(hash.incr_by(b"n", i64::MAX), Err(StoreError::Overflow));
-        assert_eq!(hash.incr_by(b"n", -10), Ok(-5));
-        assert_eq!(hash.incr_by_float(b"n", &ld("0.5")).as_deref(), Ok("-4.5"));
+        assert_eq!(hash.incr_by(b"n", 5, L), Ok(5));
+        assert_eq!(hash.incr_by(b"n", i64::MAX, L), Err(StoreError::Overflow));
+        assert_eq!(hash.incr_by(b"n", -10, L), Ok(-5));
         assert_eq!(
-            hash.incr_by(b"n", 1),
+            hash.incr_by_float(b"n", &ld("0.5"), L).as_deref(),
+            Ok("-4.5")
+        );
+        assert_eq!(
+            hash.incr_by(b"n", 1, L),
             Err(StoreError::Invalid("hash value is not an integer".into()))
         );
-        hash.set(b"s", b"abc").unwrap();
+        hash.set(b"s", b"abc", L).unwrap();
         assert_eq!(
-            hash.incr_by_float(b"s", &ld("1")),
+            hash.incr_by_float(b"s", &ld("1"), L),
             Err(StoreError::Invalid("hash value is not a float".into()))
         );
-        hash.set(b"big", b"1e4932").unwrap();
+        hash.set(b"big", b"1e4932", L).unwrap();
         assert_eq!(
-            hash.incr_by_float(b"big", &ld("1e4932")),
+            hash.incr_by_float(b"big", &ld("1e4932"), L),
             Err(StoreError::NanOrInfinity)
         );
         assert_eq!(
-            hash.incr_by_float(b"f", &ld("5.0e3")).as_deref(),
+            hash.incr_by_float(b"f", &ld("5.0e3"), L).as_deref(),
             Ok("5000")
         );
         assert_eq!(
-            hash.incr_by_float(b"f", &ld("0.1")).as_deref(),
+            hash.incr_by_float(b"f", &ld("0.1"), L).as_deref(),
             Ok("5000.10000000000000009")
         );
     }
@@ -741,7 +888,7 @@ mod tests {
                 let value = vec![b'a' + rng.gen_range(0..26u8); value_len];
                 match rng.gen_range(0..10) {
                     0..=5 => {
-                        let new = hash.set(&field, &value).unwrap();
+                        let new = hash.set(&field, &value, L).unwrap();
                         assert_eq!(new, model.insert(field.clone(), value).is_none());
                         if new {
                             order.push(field.clone());
@@ -754,7 +901,7 @@ mod tests {
                     _ => {
                         let delta = rng.gen_range(-5..5);
                         let current = model.get(&field).map(|v| parse_i64(v));
-                        match (hash.incr_by(&field, delta), current) {
+                        match (hash.incr_by(&field, delta, L), current) {
                             (Ok(n), None) => {
                                 assert_eq!(n, delta);
                                 model.insert(field.clone(), n.to_string().into_bytes());
@@ -776,14 +923,14 @@ mod tests {
                     if hash.encoding() == "listpack" {
                         let fields: Vec<Vec<u8>> = hash.iter().map(|(f, _)| f.to_vec()).collect();
                         assert_eq!(fields, order);
-                        assert!(model.len() <= MAX_PACKED_ENTRIES);
+                        assert!(model.len() <= L.max_entries);
                     }
                     let pairs = hash.pairs();
                     assert_eq!(pairs.len(), model.len());
                     if let Some((f, v)) = pairs.random(&mut rng) {
                         assert_eq!(model.get(f).map(|x| &x[..]), Some(v));
                     }
-                    let rebuilt = HashValue::from_pairs(hash.iter()).unwrap();
+                    let rebuilt = HashValue::from_pairs(hash.iter(), L).unwrap();
                     assert_eq!(rebuilt, hash);
                 }
             }
@@ -794,7 +941,7 @@ mod tests {
     fn scan_covers_table_and_packed() {
         let mut hash = HashValue::default();
         for i in 0..200 {
-            hash.set(format!("f{i}").as_bytes(), b"v").unwrap();
+            hash.set(format!("f{i}").as_bytes(), b"v", L).unwrap();
         }
         let mut seen = std::collections::HashSet::new();
         let mut cursor = 0;
@@ -807,7 +954,7 @@ mod tests {
             }
         }
         assert_eq!(seen.len(), 200);
-        let small = HashValue::from_pairs([(&b"a"[..], &b"1"[..])]).unwrap();
+        let small = HashValue::from_pairs([(&b"a"[..], &b"1"[..])], L).unwrap();
         let mut got = Vec::new();
         assert_eq!(
             small.scan(55, 1, |f, v| got.push((f.to_vec(), v.to_vec()))),

@@ -6,6 +6,7 @@
 //! the last entry, which a descending walk has already visited or has yet to visit either way.
 
 use super::access::{AccessClock, AccessPolicy};
+use super::limits::EncodingLimits;
 use super::value::Value;
 use super::{FastMap, FastSet, IndexedMap, StoreError, StoreResult};
 use rand::Rng;
@@ -193,6 +194,8 @@ pub struct Keyspace {
     access: AccessClock,
     pub stats: KeyspaceStats,
     changes: ChangeLog,
+    /// When values leave their compact encodings (set from the configuration).
+    limits: EncodingLimits,
 }
 
 /// A database opened for one command: the database plus what every operation must update.
@@ -203,6 +206,7 @@ pub struct DbMut<'a> {
     access: &'a mut AccessClock,
     stats: &'a mut KeyspaceStats,
     changes: &'a mut ChangeLog,
+    pub(super) limits: &'a EncodingLimits,
 }
 
 /// Expiry state of a key, as TTL/PTTL/EXPIRETIME report it.
@@ -223,7 +227,18 @@ impl Keyspace {
             access: AccessClock::default(),
             stats: KeyspaceStats::default(),
             changes: ChangeLog::default(),
+            limits: EncodingLimits::default(),
         }
+    }
+
+    /// The encoding thresholds writes apply from now on (values already converted stay so,
+    /// as in Redis). O(1).
+    pub fn set_encoding_limits(&mut self, limits: EncodingLimits) {
+        self.limits = limits;
+    }
+
+    pub fn encoding_limits(&self) -> EncodingLimits {
+        self.limits
     }
 
     pub fn db_count(&self) -> usize {
@@ -261,6 +276,7 @@ impl Keyspace {
             access: &mut self.access,
             stats: &mut self.stats,
             changes: &mut self.changes,
+            limits: &self.limits,
         }
     }
 
@@ -660,6 +676,13 @@ fn touch_watched_on_swap(emptied: &mut Db, replaced: &Db, now: u64, cas_dirty: &
             }
             cas_dirty.insert(*id);
         }
+    }
+}
+
+impl DbMut<'_> {
+    /// The encoding thresholds in force, for a value a command builds before storing it.
+    pub fn limits(&self) -> EncodingLimits {
+        *self.limits
     }
 }
 

@@ -37,6 +37,7 @@ pub mod glob;
 pub mod graph;
 pub mod hash;
 pub mod keyspace;
+pub mod limits;
 pub mod list;
 pub mod long_double;
 pub mod ostree;
@@ -51,6 +52,7 @@ pub mod value;
 pub mod zset;
 
 pub use keyspace::{Db, DbMut, FlushedData, Key, KeyEvent, KeyEventKind, Keyspace, KeyspaceStats};
+pub use limits::{EncodingLimits, PackLimits};
 pub use value::{Value, LAZYFREE_THRESHOLD};
 
 /// The project's hasher: fast and randomly seeded per process (docs/performance.md: it took

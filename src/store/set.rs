@@ -3,9 +3,10 @@
 //! Two encodings, chosen by the same rules as Redis 7.0 so OBJECT ENCODING agrees with it:
 //!
 //! - `intset`: a set whose members are all integers (in Redis's strict `string2ll` form) and
-//!   that has at most [`MAX_INTSET_ENTRIES`] of them is a sorted array of integers packed at
-//!   the narrowest width (2, 4 or 8 bytes) that holds them all. Lookups are binary searches,
-//!   changes move the tail (O(n), n <= 512), and iteration is in ascending order, as Redis's.
+//!   that has at most `set-max-intset-entries` of them (512 by default) is a sorted array of
+//!   integers packed at the narrowest width (2, 4 or 8 bytes) that holds them all. Lookups are
+//!   binary searches, changes move the tail (O(n)), and iteration is in ascending order, as
+//!   Redis's.
 //! - `hashtable`: anything else is an [`IndexedTable`] of [`SmallBytes`] members: positions
 //!   give O(1) random picks (SPOP, SRANDMEMBER) and SCAN cursors that keep Redis's guarantee.
 //!
@@ -24,9 +25,6 @@ use hashbrown::HashTable;
 use rand::Rng;
 use std::fmt;
 use std::hash::BuildHasher;
-
-/// Most members an `intset` holds (Redis's `set-max-intset-entries` default).
-pub const MAX_INTSET_ENTRIES: usize = 512;
 
 /// SPOP rebuilds the set from the members it keeps when it takes more than this many times
 /// as many as it leaves (Redis's `SPOP_MOVE_STRATEGY_MUL`); the rebuilt set may be an intset.
@@ -474,10 +472,13 @@ impl<'a> Iterator for SetIter<'a> {
 
 impl SetValue {
     /// A set of `members` (duplicates collapse), encoded as Redis would build it.
-    pub fn from_members<'m>(members: impl IntoIterator<Item = &'m [u8]>) -> StoreResult<Self> {
+    pub fn from_members<'m>(
+        members: impl IntoIterator<Item = &'m [u8]>,
+        max_intset: usize,
+    ) -> StoreResult<Self> {
         let mut set = SetValue::default();
         for member in members {
-            set.add(member)?;
+            set.add(member, max_intset)?;
         }
         Ok(set)
     }
@@ -532,13 +533,13 @@ impl SetValue {
     }
 
     /// Adds `member`; false if it was already there. Converts an intset to a table when the
-    /// member is not an integer or the set grows past [`MAX_INTSET_ENTRIES`]. O(n) for an
-    /// intset (n <= 512), amortized O(1) for a table.
-    pub fn add(&mut self, member: &[u8]) -> StoreResult<bool> {
+    /// member is not an integer or the set would grow past `max_intset` members. O(n) for an
+    /// intset, amortized O(1) for a table.
+    pub fn add(&mut self, member: &[u8], max_intset: usize) -> StoreResult<bool> {
         if let SetRepr::Ints(ints) = &mut self.repr {
             match parse_i64(member) {
                 Some(value) if ints.contains(value) => return Ok(false),
-                Some(value) if ints.len() < MAX_INTSET_ENTRIES => return Ok(ints.insert(value)),
+                Some(value) if ints.len() < max_intset => return Ok(ints.insert(value)),
                 _ => self.convert_to_table()?,
             }
         }
@@ -555,12 +556,12 @@ impl SetValue {
     }
 
     /// Adds a member taken from another set (no integer re-parsing for intset members).
-    pub fn add_member(&mut self, member: Member<'_>) -> StoreResult<bool> {
+    pub fn add_member(&mut self, member: Member<'_>, max_intset: usize) -> StoreResult<bool> {
         match (&mut self.repr, member) {
-            (SetRepr::Ints(ints), Member::Int(value)) if ints.len() < MAX_INTSET_ENTRIES => {
+            (SetRepr::Ints(ints), Member::Int(value)) if ints.len() < max_intset => {
                 Ok(ints.insert(value))
             }
-            _ => member.with_bytes(|bytes| self.add(bytes)),
+            _ => member.with_bytes(|bytes| self.add(bytes, max_intset)),
         }
     }
 
@@ -588,12 +589,17 @@ impl SetValue {
     /// Removes and returns `count` distinct random members (`count` < len). When the set
     /// keeps less than a fifth of what it gives, Redis rebuilds it from the members it keeps,
     /// which makes an intset again of a table left with only integers; so does this.
-    /// O(count) for a table, O(count * n) for an intset (n <= 512).
-    pub fn pop_many(&mut self, count: usize, rng: &mut impl Rng) -> Vec<SmallBytes> {
+    /// O(count) for a table, O(count * n) for an intset.
+    pub fn pop_many(
+        &mut self,
+        count: usize,
+        rng: &mut impl Rng,
+        max_intset: usize,
+    ) -> Vec<SmallBytes> {
         let remaining = self.len().saturating_sub(count);
         let popped: Vec<SmallBytes> = (0..count).map_while(|_| self.pop_random(rng)).collect();
         if remaining * SPOP_REBUILD_FACTOR <= count {
-            self.compact();
+            self.compact(max_intset);
         }
         popped
     }
@@ -609,13 +615,13 @@ impl SetValue {
         }
     }
 
-    /// Re-encodes a table that holds only integers, at most [`MAX_INTSET_ENTRIES`], as an
-    /// intset: the encoding Redis gives a set it builds anew from these members. O(n log n).
-    pub fn compact(&mut self) {
+    /// Re-encodes a table that holds only integers, at most `max_intset`, as an intset: the
+    /// encoding Redis gives a set it builds anew from these members. O(n log n).
+    pub fn compact(&mut self, max_intset: usize) {
         let SetRepr::Table(table) = &self.repr else {
             return;
         };
-        if table.len() > MAX_INTSET_ENTRIES {
+        if table.len() > max_intset {
             return;
         }
         let ints: Option<Vec<i64>> = table
@@ -692,11 +698,12 @@ impl DbMut<'_> {
 
     /// SADD: adds `members`, creating the set. Returns how many were new. O(members).
     pub fn sadd(&mut self, key: &[u8], members: &[&[u8]]) -> StoreResult<usize> {
+        let max_intset = self.limits.set_max_intset_entries();
         let set = self.write_typed_or_create(key, Value::as_set_mut, Value::new_set)?;
         let mut added = 0;
         let mut result = Ok(());
         for member in members {
-            match set.add(member) {
+            match set.add(member, max_intset) {
                 Ok(true) => added += 1,
                 Ok(false) => {}
                 Err(e) => {
@@ -739,10 +746,11 @@ impl DbMut<'_> {
             return Ok(false);
         }
         self.after_write(src);
+        let max_intset = self.limits.set_max_intset_entries();
         let set = self.write_typed_or_create(dst, Value::as_set_mut, Value::new_set)?;
         // A destination that already had the member is unchanged: WATCH and persistence
         // must not see a write there, as in Redis.
-        if set.add(member)? {
+        if set.add(member, max_intset)? {
             self.after_write(dst);
         }
         Ok(true)
@@ -766,6 +774,7 @@ impl DbMut<'_> {
         count: usize,
         rng: &mut impl Rng,
     ) -> StoreResult<Vec<SmallBytes>> {
+        let max_intset = self.limits.set_max_intset_entries();
         let Some(set) = self.write_typed(key, Value::as_set_mut)? else {
             return Ok(Vec::new());
         };
@@ -777,7 +786,7 @@ impl DbMut<'_> {
             *set = SetValue::default();
             all
         } else {
-            set.pop_many(count, rng)
+            set.pop_many(count, rng, max_intset)
         };
         self.after_write(key);
         Ok(popped)
@@ -842,13 +851,14 @@ impl DbMut<'_> {
         count_stats: bool,
     ) -> StoreResult<SetValue> {
         self.set_sizes(keys, count_stats)?;
+        let max_intset = self.limits.set_max_intset_entries();
         let mut result = SetValue::default();
         match op {
             SetOp::Union => {
                 for key in keys {
                     if let Some(set) = self.set_again(key) {
                         for member in set.iter() {
-                            result.add_member(member)?;
+                            result.add_member(member, max_intset)?;
                         }
                     }
                 }
@@ -870,7 +880,7 @@ impl DbMut<'_> {
                     }
                 }
                 for member in &left {
-                    result.add(member.as_bytes())?;
+                    result.add(member.as_bytes(), max_intset)?;
                 }
             }
         }
@@ -884,7 +894,7 @@ impl DbMut<'_> {
         if len == 0 {
             self.remove(dst);
         } else {
-            set.compact();
+            set.compact(self.limits.set_max_intset_entries());
             self.insert(dst, Value::Set(Box::new(set)), None);
         }
         len
@@ -894,6 +904,33 @@ impl DbMut<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Redis's default `set-max-intset-entries`.
+    const MAX_INTSET_ENTRIES: usize = 512;
+
+    #[test]
+    fn the_intset_limit_is_a_parameter() {
+        let mut set = SetValue::default();
+        set.add(b"1", 0).unwrap();
+        assert_eq!(
+            set.encoding(),
+            "hashtable",
+            "past 0 members at the first one"
+        );
+        let mut set = SetValue::from_members([&b"1"[..], b"2"], 2).unwrap();
+        assert_eq!(set.encoding(), "intset");
+        set.add(b"3", 2).unwrap();
+        assert_eq!(set.encoding(), "hashtable");
+        set.remove(b"3");
+        set.compact(1);
+        assert_eq!(
+            set.encoding(),
+            "hashtable",
+            "2 members are past a limit of 1"
+        );
+        set.compact(2);
+        assert_eq!(set.encoding(), "intset");
+    }
     use rand::rngs::SmallRng;
     use rand::SeedableRng;
     use std::collections::BTreeSet;
@@ -935,23 +972,24 @@ mod tests {
     #[test]
     fn encodings_follow_redis_rules() {
         let mut set = SetValue::default();
-        assert!(set.add(b"1").unwrap());
+        assert!(set.add(b"1", MAX_INTSET_ENTRIES).unwrap());
         assert_eq!(set.encoding(), "intset");
         // Not integers in string2ll's form: a leading zero, a plus sign.
-        let mut other = SetValue::from_members([&b"01"[..]]).unwrap();
+        let mut other = SetValue::from_members([&b"01"[..]], MAX_INTSET_ENTRIES).unwrap();
         assert_eq!(other.encoding(), "hashtable");
-        assert!(other.add(b"+1").unwrap());
+        assert!(other.add(b"+1", MAX_INTSET_ENTRIES).unwrap());
         for i in 2..=512 {
-            set.add(i.to_string().as_bytes()).unwrap();
+            set.add(i.to_string().as_bytes(), MAX_INTSET_ENTRIES)
+                .unwrap();
         }
         assert_eq!((set.len(), set.encoding()), (512, "intset"));
-        set.add(b"513").unwrap();
+        set.add(b"513", MAX_INTSET_ENTRIES).unwrap();
         assert_eq!((set.len(), set.encoding()), (513, "hashtable"));
         // Removing never converts back...
         set.remove(b"513");
         assert_eq!(set.encoding(), "hashtable");
         // ...but building anew does.
-        set.compact();
+        set.compact(MAX_INTSET_ENTRIES);
         assert_eq!(set.encoding(), "intset");
         let order: Vec<i64> = set
             .iter()
@@ -972,17 +1010,18 @@ mod tests {
                 .collect::<Vec<_>>()
                 .iter()
                 .map(|v| &v[..]),
+            MAX_INTSET_ENTRIES,
         )
         .unwrap();
         assert_eq!(set.encoding(), "hashtable");
         // Keeps 113 of 513 (more than a fifth of 400): popped one by one, no rebuild.
-        let popped = set.pop_many(87, &mut rng);
+        let popped = set.pop_many(87, &mut rng, MAX_INTSET_ENTRIES);
         assert_eq!(popped.len(), 87);
         assert_eq!((set.len(), set.encoding()), (513, "hashtable"));
-        let popped = set.pop_many(400, &mut rng);
+        let popped = set.pop_many(400, &mut rng, MAX_INTSET_ENTRIES);
         assert_eq!((set.len(), set.encoding()), (113, "hashtable"));
         assert_eq!(popped.len(), 400);
-        let popped = set.pop_many(100, &mut rng);
+        let popped = set.pop_many(100, &mut rng, MAX_INTSET_ENTRIES);
         assert_eq!((set.len(), set.encoding()), (13, "intset"));
         let distinct: BTreeSet<_> = popped.iter().map(|m| m.as_bytes().to_vec()).collect();
         assert_eq!(distinct.len(), 100);
@@ -1008,7 +1047,10 @@ mod tests {
                 };
                 match rng.gen_range(0..10) {
                     0..=4 => {
-                        assert_eq!(set.add(&member).unwrap(), model.insert(member.clone()))
+                        assert_eq!(
+                            set.add(&member, MAX_INTSET_ENTRIES).unwrap(),
+                            model.insert(member.clone())
+                        )
                     }
                     5..=7 => assert_eq!(set.remove(&member), model.remove(&member)),
                     8 => {
@@ -1019,7 +1061,7 @@ mod tests {
                     _ => {
                         let count = rng.gen_range(0..=set.len());
                         if count < set.len() {
-                            for popped in set.pop_many(count, &mut rng) {
+                            for popped in set.pop_many(count, &mut rng, MAX_INTSET_ENTRIES) {
                                 assert!(model.remove(popped.as_bytes()));
                             }
                         }
@@ -1034,7 +1076,7 @@ mod tests {
                         assert!(all_ints && model.len() <= MAX_INTSET_ENTRIES);
                     }
                     let mut rebuilt = set.clone();
-                    rebuilt.compact();
+                    rebuilt.compact(MAX_INTSET_ENTRIES);
                     assert_eq!(rebuilt, set);
                     let compact_expected = all_ints && model.len() <= MAX_INTSET_ENTRIES;
                     assert_eq!(rebuilt.encoding() == "intset", compact_expected);
@@ -1046,7 +1088,8 @@ mod tests {
     #[test]
     fn scan_returns_every_stable_member_despite_removals() {
         let names: Vec<Vec<u8>> = (0..300).map(|i| format!("m{i}").into_bytes()).collect();
-        let mut set = SetValue::from_members(names.iter().map(|v| &v[..])).unwrap();
+        let mut set =
+            SetValue::from_members(names.iter().map(|v| &v[..]), MAX_INTSET_ENTRIES).unwrap();
         let mut seen = BTreeSet::new();
         let mut cursor = 0;
         let mut round = 0;
@@ -1069,7 +1112,8 @@ mod tests {
     #[test]
     fn table_shrinks_after_mass_removal() {
         let names: Vec<Vec<u8>> = (0..10_000).map(|i| format!("m{i}").into_bytes()).collect();
-        let mut set = SetValue::from_members(names.iter().map(|v| &v[..])).unwrap();
+        let mut set =
+            SetValue::from_members(names.iter().map(|v| &v[..]), MAX_INTSET_ENTRIES).unwrap();
         for name in &names[..9_990] {
             assert!(set.remove(name));
         }

@@ -3,7 +3,8 @@
 //! commands.
 //!
 //! Encoding: Redis 7.0 keeps a sorted set in a compact `listpack` while it has at most
-//! [`LISTPACK_MAX_ENTRIES`] members, none longer than [`LISTPACK_MAX_VALUE`] bytes, and
+//! `zset-max-listpack-entries` members, none longer than `zset-max-listpack-value` bytes
+//! ([`PackLimits`], 128 and 64 by default), and
 //! converts it to a `skiplist` for good when an insertion breaks either limit (it never
 //! converts back, not even when members are removed). Results stored by ZUNIONSTORE,
 //! ZRANGESTORE and friends start compact when they fit. Only OBJECT ENCODING, ZSCAN and one
@@ -25,17 +26,13 @@ use std::cmp::Ordering;
 use rand::Rng;
 
 use super::keyspace::DbMut;
+use super::limits::{PackLimits, LISTPACK_MAX_BYTES};
 use super::sorted_set::{LexBound, RangeIter, ScoreBound, SortedSet, ZSetError};
 use super::value::Value;
 use super::{FastMap, StoreError, StoreResult};
 
 /// An owned (member, score) pair.
 pub type Entry = (Box<[u8]>, f64);
-
-/// Most members a set may have and still be reported `listpack` (`zset-max-listpack-entries`).
-pub const LISTPACK_MAX_ENTRIES: usize = 128;
-/// Longest member a `listpack` set may hold (`zset-max-listpack-value`).
-pub const LISTPACK_MAX_VALUE: usize = 64;
 
 /// The value of a sorted-set key; see the module documentation.
 #[derive(Clone, Default)]
@@ -108,11 +105,16 @@ impl ZSetValue {
     /// a value loaded from persistence: compact when it fits, as Redis's
     /// `zsetConvertToListpackIfNeeded` and its RDB loading decide; a repeated member keeps
     /// its last score. Fails on a NaN score. O(n log n).
-    pub fn from_result<M: AsRef<[u8]>>(entries: &[(M, f64)]) -> Result<Self, ZSetError> {
-        let fits = entries.len() <= LISTPACK_MAX_ENTRIES
+    pub fn from_result<M: AsRef<[u8]>>(
+        entries: &[(M, f64)],
+        limits: PackLimits,
+    ) -> Result<Self, ZSetError> {
+        let total: usize = entries.iter().map(|(m, _)| m.as_ref().len()).sum();
+        let fits = entries.len() <= limits.max_entries
             && entries
                 .iter()
-                .all(|(m, _)| m.as_ref().len() <= LISTPACK_MAX_VALUE);
+                .all(|(m, _)| m.as_ref().len() <= limits.max_value)
+            && total <= LISTPACK_MAX_BYTES;
         let mut set = SortedSet::new();
         for (member, score) in entries {
             if fits {
@@ -161,11 +163,16 @@ impl ZSetValue {
     }
 
     /// Sets `member`'s score, converting the encoding first when a new member breaks the
-    /// listpack limits (as Redis does before inserting). O(log n).
-    pub fn insert(&mut self, member: &[u8], score: f64) -> Result<Option<f64>, ZSetError> {
+    /// listpack `limits` (as Redis does before inserting). O(log n).
+    pub fn insert(
+        &mut self,
+        member: &[u8],
+        score: f64,
+        limits: PackLimits,
+    ) -> Result<Option<f64>, ZSetError> {
         if !self.skiplist
-            && (member.len() > LISTPACK_MAX_VALUE
-                || (self.set.len() >= LISTPACK_MAX_ENTRIES && !self.set.contains(member)))
+            && (member.len() > limits.max_value
+                || (self.set.len() >= limits.max_entries && !self.set.contains(member)))
         {
             self.skiplist = true;
         }
@@ -183,6 +190,7 @@ impl ZSetValue {
         member: &[u8],
         score: f64,
         flags: ZAddFlags,
+        limits: PackLimits,
     ) -> Result<AddResult, ZSetError> {
         match self.set.score(member) {
             Some(current) => {
@@ -199,12 +207,12 @@ impl ZSetValue {
                 if new == current {
                     return Ok(AddResult::Unchanged(new));
                 }
-                self.insert(member, new)?;
+                self.insert(member, new, limits)?;
                 Ok(AddResult::Updated(new))
             }
             None if flags.xx => Ok(AddResult::Skipped),
             None => {
-                self.insert(member, score)?;
+                self.insert(member, score, limits)?;
                 Ok(AddResult::Added(score))
             }
         }
@@ -442,10 +450,11 @@ impl DbMut<'_> {
         if flags.xx && !self.exists(key) {
             return Ok(outcome);
         }
+        let limits = self.limits.zset;
         let zset = self.write_typed_or_create(key, Value::as_zset_mut, Value::new_zset)?;
         let mut failed = None;
         for &(score, member) in pairs {
-            match zset.add(member, score, flags) {
+            match zset.add(member, score, flags, limits) {
                 Ok(AddResult::Added(s)) => {
                     outcome.added += 1;
                     outcome.processed += 1;
@@ -536,7 +545,7 @@ impl DbMut<'_> {
             self.remove(dst);
             return Ok(0);
         }
-        let value = ZSetValue::from_result(entries)?;
+        let value = ZSetValue::from_result(entries, self.limits.zset)?;
         let len = value.len();
         self.insert(dst, Value::ZSet(Box::new(value)), None);
         Ok(len)
@@ -694,6 +703,37 @@ impl DbMut<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::EncodingLimits;
+
+    const L: PackLimits = EncodingLimits::DEFAULT.zset;
+
+    #[test]
+    fn configured_limits_decide_the_encoding() {
+        let none = PackLimits {
+            max_entries: 0,
+            max_value: 64,
+        };
+        let mut z = ZSetValue::new();
+        z.insert(b"a", 1.0, none).unwrap();
+        assert_eq!(z.encoding(), "skiplist");
+        let one = PackLimits {
+            max_entries: 1,
+            max_value: 64,
+        };
+        let stored = ZSetValue::from_result(&[(m("a"), 1.0)], one).unwrap();
+        assert_eq!(stored.encoding(), "listpack");
+        let stored = ZSetValue::from_result(&[(m("a"), 1.0), (m("b"), 2.0)], one).unwrap();
+        assert_eq!(stored.encoding(), "skiplist");
+        let short = PackLimits {
+            max_entries: 128,
+            max_value: 3,
+        };
+        let mut z = ZSetValue::new();
+        z.insert(b"abc", 1.0, short).unwrap();
+        assert_eq!(z.encoding(), "listpack");
+        z.insert(b"abcd", 1.0, short).unwrap();
+        assert_eq!(z.encoding(), "skiplist");
+    }
     use crate::store::Keyspace;
 
     fn m(s: &str) -> Box<[u8]> {
@@ -703,33 +743,33 @@ mod tests {
     #[test]
     fn encoding_converts_once_and_never_back() {
         let mut z = ZSetValue::new();
-        for i in 0..LISTPACK_MAX_ENTRIES {
-            z.insert(format!("m{i}").as_bytes(), i as f64).unwrap();
+        for i in 0..L.max_entries {
+            z.insert(format!("m{i}").as_bytes(), i as f64, L).unwrap();
         }
         assert_eq!(z.encoding(), "listpack");
-        z.insert(b"m0", 5.0).unwrap();
+        z.insert(b"m0", 5.0, L).unwrap();
         assert_eq!(z.encoding(), "listpack", "an update adds no member");
-        z.insert(b"extra", 1.0).unwrap();
+        z.insert(b"extra", 1.0, L).unwrap();
         assert_eq!(z.encoding(), "skiplist");
         z.pop(false, 100);
         assert_eq!(z.encoding(), "skiplist");
 
         let mut long = ZSetValue::new();
-        long.insert(&[b'x'; LISTPACK_MAX_VALUE], 1.0).unwrap();
+        long.insert(&[b'x'; L.max_value], 1.0, L).unwrap();
         assert_eq!(long.encoding(), "listpack");
-        long.insert(&[b'y'; LISTPACK_MAX_VALUE + 1], 1.0).unwrap();
+        long.insert(&[b'y'; L.max_value + 1], 1.0, L).unwrap();
         assert_eq!(long.encoding(), "skiplist");
     }
 
     #[test]
     fn negative_zero_survives_only_in_skiplists() {
         let mut z = ZSetValue::new();
-        z.insert(b"a", -0.0).unwrap();
+        z.insert(b"a", -0.0, L).unwrap();
         assert!(z.set().score(b"a").unwrap().is_sign_positive());
-        z.insert(&[b'x'; 65], 1.0).unwrap();
-        z.insert(b"b", -0.0).unwrap();
+        z.insert(&[b'x'; 65], 1.0, L).unwrap();
+        z.insert(b"b", -0.0, L).unwrap();
         assert!(z.set().score(b"b").unwrap().is_sign_negative());
-        let stored = ZSetValue::from_result(&[(m("a"), -0.0)]).unwrap();
+        let stored = ZSetValue::from_result(&[(m("a"), -0.0)], L).unwrap();
         assert!(stored.set().score(b"a").unwrap().is_sign_positive());
     }
 
@@ -737,22 +777,22 @@ mod tests {
     fn add_follows_zset_add_flags() {
         let mut z = ZSetValue::new();
         let f = ZAddFlags::default();
-        assert_eq!(z.add(b"a", 1.0, f), Ok(AddResult::Added(1.0)));
-        assert_eq!(z.add(b"a", 1.0, f), Ok(AddResult::Unchanged(1.0)));
+        assert_eq!(z.add(b"a", 1.0, f, L), Ok(AddResult::Added(1.0)));
+        assert_eq!(z.add(b"a", 1.0, f, L), Ok(AddResult::Unchanged(1.0)));
         let gt = ZAddFlags { gt: true, ..f };
-        assert_eq!(z.add(b"a", 0.5, gt), Ok(AddResult::Skipped));
-        assert_eq!(z.add(b"a", 2.0, gt), Ok(AddResult::Updated(2.0)));
+        assert_eq!(z.add(b"a", 0.5, gt, L), Ok(AddResult::Skipped));
+        assert_eq!(z.add(b"a", 2.0, gt, L), Ok(AddResult::Updated(2.0)));
         let incr = ZAddFlags { incr: true, ..f };
-        assert_eq!(z.add(b"a", 3.0, incr), Ok(AddResult::Updated(5.0)));
-        z.insert(b"i", f64::INFINITY).unwrap();
+        assert_eq!(z.add(b"a", 3.0, incr, L), Ok(AddResult::Updated(5.0)));
+        z.insert(b"i", f64::INFINITY, L).unwrap();
         assert_eq!(
-            z.add(b"i", f64::NEG_INFINITY, incr),
+            z.add(b"i", f64::NEG_INFINITY, incr, L),
             Err(ZSetError::NotANumber)
         );
         let xx = ZAddFlags { xx: true, ..f };
-        assert_eq!(z.add(b"new", 1.0, xx), Ok(AddResult::Skipped));
+        assert_eq!(z.add(b"new", 1.0, xx, L), Ok(AddResult::Skipped));
         let nx = ZAddFlags { nx: true, ..f };
-        assert_eq!(z.add(b"a", 9.0, nx), Ok(AddResult::Skipped));
+        assert_eq!(z.add(b"a", 9.0, nx, L), Ok(AddResult::Skipped));
     }
 
     #[test]
@@ -783,7 +823,7 @@ mod tests {
         let mut z = ZSetValue::new();
         for i in 0..1000 {
             // Groups of equal scores, so pages must extend over ties.
-            z.insert(format!("m{i}").as_bytes(), (i / 7) as f64)
+            z.insert(format!("m{i}").as_bytes(), (i / 7) as f64, L)
                 .unwrap();
         }
         let mut seen = std::collections::HashSet::new();
@@ -794,7 +834,7 @@ mod tests {
             seen.extend(page.iter().map(|(m, _)| m.to_vec()));
             // Remove odd members (never the even ones) and add new ones between steps.
             z.remove(format!("m{}", round * 2 + 1).as_bytes());
-            z.insert(format!("new{round}").as_bytes(), -1.0).unwrap();
+            z.insert(format!("new{round}").as_bytes(), -1.0, L).unwrap();
             round += 1;
             cursor = next;
             if cursor == 0 {
@@ -812,8 +852,8 @@ mod tests {
     #[test]
     fn listpack_scan_is_whole_with_integer_scores() {
         let mut z = ZSetValue::new();
-        z.insert(b"a", 123456789012345678.0).unwrap();
-        z.insert(b"b", 1e20).unwrap();
+        z.insert(b"a", 123456789012345678.0, L).unwrap();
+        z.insert(b"b", 1e20, L).unwrap();
         let (cursor, page) = z.scan(0, 1);
         assert_eq!((cursor, page.len()), (0, 2));
         let mut text = String::new();
@@ -850,7 +890,7 @@ mod tests {
             Ok(0)
         );
         assert!(!db.exists(b"d"));
-        let set = crate::store::set::SetValue::from_members([&b"y"[..], b"q"]).unwrap();
+        let set = crate::store::set::SetValue::from_members([&b"y"[..], b"q"], 512).unwrap();
         db.set(b"plain", Value::Set(Box::new(set)), false);
         let with_set = db
             .zsetop(SetOp::Union, &[b"a", b"plain"], &[1.0, 3.0], Aggregate::Sum)
