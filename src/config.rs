@@ -22,6 +22,12 @@ pub const MAXMEMORY_POLICIES: &[&str] = &[
 
 const LOG_LEVELS: &[&str] = &["debug", "verbose", "notice", "warning"];
 
+/// Redis 7.0's default `bind`: all IPv4 addresses, and all IPv6 ones where the system has IPv6.
+pub const DEFAULT_BIND: &[&str] = &["*", "-::*"];
+
+/// Most addresses `bind` takes (Redis's `CONFIG_BINDADDR_MAX`).
+const MAX_BIND_ADDRESSES: usize = 16;
+
 /// Output buffer limits of one client class (`client-output-buffer-limit`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct OutputLimit {
@@ -145,8 +151,17 @@ impl std::fmt::Display for KeyspaceEvents {
 /// The server's settings.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// Addresses to listen on, as Redis writes them (`*` all IPv4, `::*` all IPv6, a `-`
+    /// prefix for one whose absence on this machine is not an error); none: no TCP listener.
     pub bind: Vec<String>,
+    /// The TCP port (0: no TCP listener).
     pub port: u16,
+    /// The Unix socket to listen on, if any (Unix only).
+    pub unixsocket: Option<String>,
+    /// The Unix socket's permission bits (0: left as the umask makes them).
+    pub unixsocketperm: u32,
+    /// Refuse TCP connections from other machines while the default user has no password.
+    pub protected_mode: bool,
     pub databases: usize,
     /// Close a client idle this many seconds (0 = never).
     pub timeout: u64,
@@ -192,8 +207,11 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            bind: vec!["127.0.0.1".into()],
+            bind: DEFAULT_BIND.iter().map(|a| a.to_string()).collect(),
             port: 6379,
+            unixsocket: None,
+            unixsocketperm: 0,
+            protected_mode: true,
             databases: 16,
             timeout: 0,
             tcp_keepalive: 300,
@@ -303,6 +321,14 @@ impl Param {
                 config.inert.insert(self.name, value);
                 Ok(())
             }
+        }
+    }
+
+    /// The value the parameter has when nothing sets it.
+    fn default_value(&self) -> String {
+        match self.slot {
+            Slot::Field { get, .. } => get(&Config::default()),
+            Slot::Inert { default, .. } => default.to_string(),
         }
     }
 
@@ -454,6 +480,24 @@ fn set_save(c: &mut Config, text: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// `bind`: up to 16 addresses; none (`""`) means no TCP listener.
+fn parse_bind(text: &str) -> Result<Vec<String>, String> {
+    let addrs: Vec<String> = text.split_whitespace().map(String::from).collect();
+    if addrs.len() > MAX_BIND_ADDRESSES {
+        return Err("Too many bind addresses specified.".into());
+    }
+    Ok(addrs)
+}
+
+/// Permission bits written in octal, as `unixsocketperm` takes them.
+fn parse_octal_mode(text: &str) -> Result<u32, String> {
+    match u32::from_str_radix(text, 8) {
+        Ok(mode) if mode <= 0o777 => Ok(mode),
+        Ok(_) => Err("argument must be between 0 and 777 inclusive".into()),
+        Err(_) => Err("argument couldn't be parsed into an integer".into()),
+    }
+}
+
 fn set_notify(c: &mut Config, text: &str) -> Result<(), String> {
     c.notify_keyspace_events = KeyspaceEvents::parse(text)
         .ok_or_else(|| "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".to_string())?;
@@ -497,10 +541,27 @@ macro_rules! inert {
 /// The parameters Reddish acts on (Redis's and Reddish's own), in the order CONFIG GET *
 /// lists them, before `INERT_PARAMS`.
 pub static PARAMS: &[Param] = &[
-    param!("bind", true, |c| c.bind.join(" "), |c, v| c.bind =
-        v.split_whitespace().map(String::from).collect()),
+    param!("bind", true, |c| c.bind.join(" "), |c, v| c.bind = parse_bind(v)?),
     param!("port", true, |c| c.port.to_string(), |c, v| c.port =
         parse_int(v, 0, 65535)?),
+    param!(
+        "unixsocket",
+        false,
+        |c| c.unixsocket.clone().unwrap_or_default(),
+        |c, v| c.unixsocket = (!v.is_empty()).then(|| v.to_string())
+    ),
+    param!(
+        "unixsocketperm",
+        false,
+        |c| format!("{:o}", c.unixsocketperm),
+        |c, v| c.unixsocketperm = parse_octal_mode(v)?
+    ),
+    param!(
+        "protected-mode",
+        true,
+        |c| if c.protected_mode { "yes" } else { "no" }.to_string(),
+        |c, v| c.protected_mode = parse_yes_no(v)?
+    ),
     param!("databases", false, |c| c.databases.to_string(), |c, v| c
         .databases =
         parse_int(v, 1u32, i32::MAX as u32)? as usize),
@@ -695,7 +756,6 @@ pub static INERT_PARAMS: &[Param] = &[
     inert!("pidfile", None, false, Kind::Text, ""),
     inert!("proc-title-template", None, true, Kind::Text, "{title} {listen-addr} {server-mode}"),
     inert!("propagation-error-behavior", None, true, Kind::Enum(&["ignore", "panic", "panic-on-replicas"]), "ignore"),
-    inert!("protected-mode", None, true, Kind::Bool, "yes"),
     inert!("rdb-del-sync-files", None, true, Kind::Bool, "no"),
     inert!("rdb-save-incremental-fsync", None, true, Kind::Bool, "yes"),
     inert!("rdbchecksum", None, false, Kind::Bool, "yes"),
@@ -755,8 +815,6 @@ pub static INERT_PARAMS: &[Param] = &[
     inert!("tls-session-cache-timeout", None, true, Kind::Int(0, i32::MAX as i64), "300"),
     inert!("tls-session-caching", None, true, Kind::Bool, "yes"),
     inert!("tracking-table-max-keys", None, true, Kind::Int(0, i64::MAX), "1000000"),
-    inert!("unixsocket", None, false, Kind::Text, ""),
-    inert!("unixsocketperm", None, false, Kind::Text, "0"),
     inert!("zset-max-listpack-entries", Some("zset-max-ziplist-entries"), true, Kind::Int(0, i64::MAX), "128"),
     inert!("zset-max-listpack-value", Some("zset-max-ziplist-value"), true, Kind::Memory(0, i64::MAX), "64"),
 ];
@@ -877,6 +935,58 @@ impl Config {
         Ok(())
     }
 
+    /// CONFIG REWRITE: `old` (the file's text) with Redis's rules: comments, unknown lines and
+    /// the order stay; a parameter the file sets is rewritten in place (its later lines drop
+    /// out); one the file does not set is appended only if it differs from its default; `bind`
+    /// at its default is not written at all.
+    pub fn rewrite(&self, old: &str) -> String {
+        let mut lines: Vec<Option<String>> = Vec::new();
+        let mut at: BTreeMap<&'static str, Vec<usize>> = BTreeMap::new();
+        for line in old.lines() {
+            if line.trim() == REWRITE_MARKER {
+                continue;
+            }
+            let name = split_words(line.trim())
+                .and_then(|words| words.into_iter().next())
+                .filter(|_| !line.trim_start().starts_with('#'))
+                .and_then(|name| find_param(&name));
+            if let Some(param) = name {
+                at.entry(param.name).or_default().push(lines.len());
+            }
+            lines.push(Some(line.to_string()));
+        }
+        let mut appended = Vec::new();
+        for param in all_params() {
+            let value = param.value(self);
+            let is_default = value == param.default_value();
+            let new_line = (!(param.name == "bind" && is_default))
+                .then(|| format!("{} {}", param.name, rewrite_value(param.name, &value)));
+            match (at.get(param.name), new_line) {
+                (Some(found), new_line) => {
+                    for (i, &index) in found.iter().enumerate() {
+                        lines[index] = if i == 0 { new_line.clone() } else { None };
+                    }
+                }
+                (None, Some(new_line)) if !is_default => appended.push(new_line),
+                (None, _) => {}
+            }
+        }
+        let mut text: String = lines
+            .into_iter()
+            .flatten()
+            .map(|line| line + "\n")
+            .collect();
+        if !appended.is_empty() {
+            text.push_str(REWRITE_MARKER);
+            text.push('\n');
+            for line in appended {
+                text.push_str(&line);
+                text.push('\n');
+            }
+        }
+        text
+    }
+
     /// The listen addresses as `host:port` strings.
     pub fn listen_addrs(&self) -> Vec<String> {
         self.bind
@@ -890,6 +1000,31 @@ impl Config {
                 }
             })
             .collect()
+    }
+}
+
+/// The line Redis puts before the parameters CONFIG REWRITE appends.
+const REWRITE_MARKER: &str = "# Generated by CONFIG REWRITE";
+
+/// Parameters whose value is a list of words, written one word each (Redis 7.0 refuses
+/// `save "3600 1"` as one argument).
+const LIST_PARAMS: &[&str] = &[
+    "bind",
+    "save",
+    "client-output-buffer-limit",
+    "oom-score-adj-values",
+];
+
+/// A value as CONFIG REWRITE writes it, quoted where the config parser needs it.
+fn rewrite_value(name: &str, value: &str) -> String {
+    if LIST_PARAMS.contains(&name) && !value.trim().is_empty() {
+        value
+            .split_whitespace()
+            .map(quote)
+            .collect::<Vec<_>>()
+            .join(" ")
+    } else {
+        quote(value)
     }
 }
 

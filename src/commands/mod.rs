@@ -244,6 +244,15 @@ pub enum Shutdown {
     NoSave,
 }
 
+/// The server's TCP listeners as the commands see them: `CONFIG SET bind/port` moves them. The
+/// network layer installs the real ones; this layer knows no sockets.
+pub trait Listeners {
+    /// Listens on `binds` (Redis's `bind` words) at `port` (0: none) instead of the current
+    /// addresses. On error, the reason (the system's words), and the old listeners still
+    /// listen. Open connections are not touched either way.
+    fn listen(&mut self, binds: &[String], port: u16, backlog: i32) -> Result<(), String>;
+}
+
 /// Server-wide state commands read and change.
 pub struct Server {
     pub config: Config,
@@ -288,6 +297,8 @@ pub struct Server {
     pub peak_memory: u64,
     /// The thread that frees large values (UNLINK, FLUSHDB ASYNC); `None` frees them inline.
     pub lazyfree: Option<crate::lazyfree::LazyFree>,
+    /// The TCP listeners; `None` where nothing listens (tests that run commands directly).
+    pub listeners: Option<Box<dyn Listeners>>,
 }
 
 impl Server {
@@ -321,6 +332,7 @@ impl Server {
             slowlog: Default::default(),
             peak_memory: 0,
             lazyfree: None,
+            listeners: None,
         }
     }
 

@@ -3,8 +3,7 @@
 use crate::commands::args::is_keyword;
 use crate::commands::reply::help_reply;
 use crate::commands::{Args, CmdError, CmdResult, Ctx};
-use crate::config::ConfigError;
-use std::fmt::Write as _;
+use crate::config::{Config, ConfigError};
 
 pub fn config_get(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let patterns = args.rest();
@@ -37,7 +36,18 @@ pub fn config_set(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         .iter()
         .map(|(n, v)| (n.as_str(), v.as_str()))
         .collect();
-    match ctx.server.config.set_many(&refs) {
+    let before = ctx.server.config.clone();
+    let result = ctx
+        .server
+        .config
+        .set_many(&refs)
+        .and_then(|()| {
+            // Applying may still fail; then every parameter of the call goes back, as in Redis.
+            apply_listeners(ctx, &before, &refs).inspect_err(|_| {
+                ctx.server.config = before.clone();
+            })
+        });
+    match result {
         Ok(()) => {
             crate::commands::sync_key_event_kinds(ctx.ks, &ctx.server.config);
             ctx.out.ok();
@@ -47,6 +57,52 @@ pub fn config_set(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         Err((name, e)) => Err(CmdError::msg(format!(
             "ERR CONFIG SET failed (possibly related to argument '{name}') - {e}"
         ))),
+    }
+}
+
+/// Moves the TCP listeners when `bind` or `port` changed (Redis's apply step for them): the
+/// old ones keep listening if the new ones cannot. The error names whichever of the two the
+/// call gave first, with Redis's words for it.
+fn apply_listeners(
+    ctx: &mut Ctx,
+    before: &Config,
+    pairs: &[(&str, &str)],
+) -> Result<(), (String, ConfigError)> {
+    let after = &ctx.server.config;
+    if before.bind == after.bind && before.port == after.port {
+        return Ok(());
+    }
+    let Some(listeners) = ctx.server.listeners.as_mut() else {
+        ctx.server.tcp_port = after.port;
+        return Ok(());
+    };
+    match listeners.listen(&after.bind, after.port, after.tcp_backlog) {
+        Ok(()) => {
+            ctx.server.tcp_port = after.port;
+            Ok(())
+        }
+        Err(reason) => {
+            log::warn!("CONFIG SET bind/port: {reason}");
+            let port_changed = before.port != after.port;
+            let port_first = pairs
+                .iter()
+                .find(|(name, _)| {
+                    name.eq_ignore_ascii_case("bind")
+                        || (port_changed && name.eq_ignore_ascii_case("port"))
+                })
+                .is_some_and(|(name, _)| name.eq_ignore_ascii_case("port"));
+            Err(if port_first {
+                (
+                    "port".into(),
+                    ConfigError::Invalid(format!("Unable to listen on this port: {reason}")),
+                )
+            } else {
+                (
+                    "bind".into(),
+                    ConfigError::Invalid("Failed to bind to specified addresses.".into()),
+                )
+            })
+        }
     }
 }
 
@@ -66,16 +122,22 @@ pub fn config_rewrite(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
             "ERR The server is running without a config file",
         ));
     };
-    let mut text = String::from("# Written by CONFIG REWRITE\n");
-    for (name, value) in ctx.server.config.get_matching(&[b"*"]) {
-        let _ = writeln!(
-            text,
-            "{name} \"{}\"",
-            value.replace('\\', "\\\\").replace('"', "\\\"")
-        );
-    }
-    std::fs::write(&path, text)
-        .map_err(|e| CmdError::msg(format!("ERR Rewriting config file: {e}")))?;
+    let failed = |e: std::io::Error| CmdError::msg(format!("ERR Rewriting config file: {e}"));
+    let old = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        // Redis writes a new file when the old one is gone.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(failed(e)),
+    };
+    let text = ctx.server.config.rewrite(&old);
+    // Written beside and renamed over, so a crash never leaves half a file.
+    let temp = format!("{path}.rewrite.{}", std::process::id());
+    std::fs::write(&temp, text)
+        .and_then(|()| std::fs::rename(&temp, &path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&temp);
+            failed(e)
+        })?;
     ctx.out.ok();
     Ok(())
 }
