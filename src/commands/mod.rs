@@ -109,6 +109,8 @@ pub struct ClientState {
     pub addr: String,
     pub laddr: String,
     pub fd: i64,
+    /// Connected through the Unix socket (CLIENT LIST flag `U`).
+    pub unix_socket: bool,
     pub created_ms: u64,
     pub last_interaction_ms: u64,
     /// Full name of the last command run (`client|list`).

@@ -276,12 +276,13 @@ impl Reactor {
             #[cfg(unix)]
             if let Some(unix) = &self.unix {
                 let (stream, _) = unix.accept()?;
-                let path = self.server.config.unixsocket.clone().unwrap_or_default();
+                // Redis names both ends of a Unix socket connection by the socket's path.
+                let path = self.server.config.unixsocket.as_deref().unwrap_or_default();
+                let addr = format!("{path}:0");
                 return Ok(Some(Accepted {
                     stream: Stream::Unix(stream),
-                    // Redis's words for a Unix socket peer.
-                    addr: "/unixsocket:0".into(),
-                    laddr: format!("{path}:0"),
+                    laddr: addr.clone(),
+                    addr,
                     remote: None,
                 }));
             }
@@ -360,6 +361,7 @@ impl Reactor {
                 addr,
                 laddr,
                 fd: socket_fd(&stream),
+                unix_socket: remote.is_none(),
                 authenticated: self.server.config.requirepass.is_none(),
                 created_ms: now,
                 last_interaction_ms: now,

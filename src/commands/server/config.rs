@@ -94,7 +94,7 @@ fn apply_listeners(
             Err(if port_first {
                 (
                     "port".into(),
-                    ConfigError::Invalid(format!("Unable to listen on this port: {reason}")),
+                    ConfigError::Invalid("Unable to listen on this port. Check server logs.".into()),
                 )
             } else {
                 (
