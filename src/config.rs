@@ -541,7 +541,8 @@ macro_rules! inert {
 /// The parameters Reddish acts on (Redis's and Reddish's own), in the order CONFIG GET *
 /// lists them, before `INERT_PARAMS`.
 pub static PARAMS: &[Param] = &[
-    param!("bind", true, |c| c.bind.join(" "), |c, v| c.bind = parse_bind(v)?),
+    param!("bind", true, |c| c.bind.join(" "), |c, v| c.bind =
+        parse_bind(v)?),
     param!("port", true, |c| c.port.to_string(), |c, v| c.port =
         parse_int(v, 0, 65535)?),
     param!(

@@ -84,17 +84,29 @@ fn config_set_bind_rebinds_refuses_bad_addresses_and_can_stop_listening() {
 
         // From 127.0.0.1 to every address on the same port: the wildcard overlaps the old one.
         assert_bytes(&conn.cmd(&["CONFIG", "SET", "bind", "* -::*"]), b"+OK\r\n");
-        assert_bytes(&conn.cmd(&["CONFIG", "GET", "bind"]), &bulk_pair("bind", "* -::*"));
+        assert_bytes(
+            &conn.cmd(&["CONFIG", "GET", "bind"]),
+            &bulk_pair("bind", "* -::*"),
+        );
         assert_bytes(&ping(server.addr()), b"+PONG\r\n");
         assert_bytes(&conn.cmd(&["CONFIG", "SET", "bind", "*"]), b"+OK\r\n");
         assert_bytes(&ping(server.addr()), b"+PONG\r\n");
 
         assert_bytes(&conn.cmd(&["CONFIG", "SET", "bind", ""]), b"+OK\r\n");
-        assert_bytes(&conn.cmd(&["CONFIG", "GET", "bind"]), &bulk_pair("bind", ""));
-        assert!(refused(server.addr()), "{name}: still listening with bind \"\"");
+        assert_bytes(
+            &conn.cmd(&["CONFIG", "GET", "bind"]),
+            &bulk_pair("bind", ""),
+        );
+        assert!(
+            refused(server.addr()),
+            "{name}: still listening with bind \"\""
+        );
         assert_bytes(&conn.cmd(&["PING"]), b"+PONG\r\n");
 
-        assert_bytes(&conn.cmd(&["CONFIG", "SET", "bind", "127.0.0.1"]), b"+OK\r\n");
+        assert_bytes(
+            &conn.cmd(&["CONFIG", "SET", "bind", "127.0.0.1"]),
+            b"+OK\r\n",
+        );
         assert_bytes(&ping(server.addr()), b"+PONG\r\n");
         assert_bytes(
             &conn.cmd(&["CONFIG", "SET", "bind", "1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17"]),
@@ -112,7 +124,10 @@ fn defaults_of_the_listener_parameters_are_redis_defaults() {
             ("unixsocket", ""),
             ("unixsocketperm", "0"),
         ] {
-            assert_bytes(&conn.cmd(&["CONFIG", "GET", param]), &bulk_pair(param, value));
+            assert_bytes(
+                &conn.cmd(&["CONFIG", "GET", param]),
+                &bulk_pair(param, value),
+            );
         }
     }
 }
@@ -131,10 +146,11 @@ fn non_loopback_addr() -> Option<IpAddr> {
 
 /// What a connection from `ip` receives before the server closes it (within 5 s).
 fn received_until_close(ip: IpAddr, port: u16, send: &[u8]) -> Vec<u8> {
-    let mut stream = match TcpStream::connect_timeout(&SocketAddr::new(ip, port), Duration::from_secs(5)) {
-        Ok(stream) => stream,
-        Err(e) => panic!("cannot connect to {ip}:{port}: {e}"),
-    };
+    let mut stream =
+        match TcpStream::connect_timeout(&SocketAddr::new(ip, port), Duration::from_secs(5)) {
+            Ok(stream) => stream,
+            Err(e) => panic!("cannot connect to {ip}:{port}: {e}"),
+        };
     let _ = stream.write_all(send);
     let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
     let mut out = Vec::new();
@@ -163,7 +179,10 @@ fn protected_mode_refuses_other_machines_until_a_password_or_protected_mode_no()
             Some(first) => assert_bytes(&refused_text, first),
         }
 
-        assert_bytes(&conn.cmd(&["CONFIG", "SET", "requirepass", "secret"]), b"+OK\r\n");
+        assert_bytes(
+            &conn.cmd(&["CONFIG", "SET", "requirepass", "secret"]),
+            b"+OK\r\n",
+        );
         let mut remote = match RawConn::connect(SocketAddr::new(ip, server.port())) {
             Ok(remote) => remote,
             Err(e) => panic!("{name}: cannot connect from {ip}: {e}"),
@@ -177,7 +196,10 @@ fn protected_mode_refuses_other_machines_until_a_password_or_protected_mode_no()
         // A connection made before stays.
         assert_bytes(&remote.cmd(&["PING"]), b"+PONG\r\n");
 
-        assert_bytes(&conn.cmd(&["CONFIG", "SET", "protected-mode", "no"]), b"+OK\r\n");
+        assert_bytes(
+            &conn.cmd(&["CONFIG", "SET", "protected-mode", "no"]),
+            b"+OK\r\n",
+        );
         assert_bytes(&ping(SocketAddr::new(ip, server.port())), b"+PONG\r\n");
     }
 }
@@ -193,13 +215,21 @@ fn the_unix_socket_serves_clients_with_its_permissions() {
     for (i, label) in ["reddish", "redis"].into_iter().enumerate() {
         let path = dir.join(format!("s{i}"));
         let path_text = path.to_string_lossy().into_owned();
-        let args = ["--unixsocket", path_text.as_str(), "--unixsocketperm", "700"];
+        let args = [
+            "--unixsocket",
+            path_text.as_str(),
+            "--unixsocketperm",
+            "700",
+        ];
         let server = if label == "reddish" {
             Server::start_with(&args)
         } else {
             RedisServer::start_with(&args)
         };
-        let mode = std::fs::metadata(&path).expect("socket file").permissions().mode();
+        let mode = std::fs::metadata(&path)
+            .expect("socket file")
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o700, "{label}");
         let mut stream = UnixStream::connect(&path).expect("connect to the Unix socket");
         stream
@@ -229,7 +259,10 @@ fn the_unix_socket_serves_clients_with_its_permissions() {
         lines.push(flags);
         drop(server);
     }
-    assert_eq!(lines[0], lines[1], "CLIENT INFO flags of a Unix socket client");
+    assert_eq!(
+        lines[0], lines[1],
+        "CLIENT INFO flags of a Unix socket client"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -1,9 +1,9 @@
 //! One connection: its socket, input buffer, decoder, reply buffer and command-visible state.
 
+use super::listeners::Stream;
 use crate::commands::blocking::BlockRequest;
 use crate::commands::ClientState;
 use crate::protocol::{ArgSource, ProtocolError, Protover, ReplyBuf, RequestDecoder};
-use super::listeners::Stream;
 use smallvec::SmallVec;
 use std::io::{self, Read, Write};
 

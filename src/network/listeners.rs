@@ -63,7 +63,12 @@ impl Write for Stream {
 }
 
 impl Source for Stream {
-    fn register(&mut self, registry: &Registry, token: Token, interests: Interest) -> io::Result<()> {
+    fn register(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        interests: Interest,
+    ) -> io::Result<()> {
         match self {
             Stream::Tcp(s) => s.register(registry, token, interests),
             #[cfg(unix)]
@@ -146,7 +151,9 @@ fn skippable(e: &io::Error, optional: bool) -> bool {
             libc::EPFNOSUPPORT,
             libc::EAFNOSUPPORT,
         ];
-        if e.raw_os_error().is_some_and(|code| missing_family.contains(&code)) {
+        if e.raw_os_error()
+            .is_some_and(|code| missing_family.contains(&code))
+        {
             return true;
         }
     }

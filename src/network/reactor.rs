@@ -110,18 +110,28 @@ impl Reactor {
             persistence.set_wake(Box::new(move || wake.wake()));
         }
         let cfg = &server.config;
-        let tcp = TcpListeners::bind(poll.registry().try_clone()?, &cfg.bind, cfg.port, cfg.tcp_backlog)
-            .map_err(|e| {
-                io::Error::new(
-                    e.kind(),
-                    format!("Failed listening on port {} (tcp), aborting. ({e})", cfg.port),
-                )
-            })?;
+        let tcp = TcpListeners::bind(
+            poll.registry().try_clone()?,
+            &cfg.bind,
+            cfg.port,
+            cfg.tcp_backlog,
+        )
+        .map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!(
+                    "Failed listening on port {} (tcp), aborting. ({e})",
+                    cfg.port
+                ),
+            )
+        })?;
         #[cfg(unix)]
         let unix = match &cfg.unixsocket {
             Some(path) => {
-                let mut listener = super::listeners::bind_unix(path, cfg.unixsocketperm)
-                    .map_err(|e| io::Error::new(e.kind(), format!("Failed opening Unix socket: {e}")))?;
+                let mut listener =
+                    super::listeners::bind_unix(path, cfg.unixsocketperm).map_err(|e| {
+                        io::Error::new(e.kind(), format!("Failed opening Unix socket: {e}"))
+                    })?;
                 poll.registry()
                     .register(&mut listener, UNIX_LISTENER, Interest::READABLE)?;
                 Some(listener)
@@ -849,7 +859,11 @@ impl Reactor {
         }
         self.server.sample_ops(self.ks.now_ms());
         if std::mem::take(&mut self.accept_retry) {
-            let slots = self.tcp.try_borrow().map(|tcp| tcp.slots()).unwrap_or_default();
+            let slots = self
+                .tcp
+                .try_borrow()
+                .map(|tcp| tcp.slots())
+                .unwrap_or_default();
             for slot in slots {
                 self.accept(Some(slot));
             }
@@ -887,7 +901,8 @@ struct Accepted {
 }
 
 /// What Redis 7.0 sends a connection that protected mode refuses, before closing it.
-const PROTECTED_MODE_DENIED: &[u8] = b"-DENIED Redis is running in protected mode because protected \
+const PROTECTED_MODE_DENIED: &[u8] =
+    b"-DENIED Redis is running in protected mode because protected \
 mode is enabled and no password is set for the default user. \
 In this mode connections are only accepted from the loopback interface. \
 If you want to connect from external computers to Redis you \

@@ -37,16 +37,12 @@ pub fn config_set(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         .map(|(n, v)| (n.as_str(), v.as_str()))
         .collect();
     let before = ctx.server.config.clone();
-    let result = ctx
-        .server
-        .config
-        .set_many(&refs)
-        .and_then(|()| {
-            // Applying may still fail; then every parameter of the call goes back, as in Redis.
-            apply_listeners(ctx, &before, &refs).inspect_err(|_| {
-                ctx.server.config = before.clone();
-            })
-        });
+    let result = ctx.server.config.set_many(&refs).and_then(|()| {
+        // Applying may still fail; then every parameter of the call goes back, as in Redis.
+        apply_listeners(ctx, &before, &refs).inspect_err(|_| {
+            ctx.server.config = before.clone();
+        })
+    });
     match result {
         Ok(()) => {
             crate::commands::sync_key_event_kinds(ctx.ks, &ctx.server.config);
@@ -94,7 +90,9 @@ fn apply_listeners(
             Err(if port_first {
                 (
                     "port".into(),
-                    ConfigError::Invalid("Unable to listen on this port. Check server logs.".into()),
+                    ConfigError::Invalid(
+                        "Unable to listen on this port. Check server logs.".into(),
+                    ),
                 )
             } else {
                 (
