@@ -34,6 +34,17 @@ pub enum Stream {
     Unix(mio::net::UnixStream),
 }
 
+impl Stream {
+    /// The TCP stream, if this is one.
+    pub fn tcp(&self) -> Option<&TcpStream> {
+        match self {
+            Stream::Tcp(s) => Some(s),
+            #[cfg(unix)]
+            Stream::Unix(_) => None,
+        }
+    }
+}
+
 impl Read for Stream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {

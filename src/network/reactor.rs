@@ -351,7 +351,7 @@ impl Reactor {
                 continue;
             }
             self.server.stats.total_connections_received += 1;
-            if let Stream::Tcp(tcp) = &stream {
+            if let Some(tcp) = stream.tcp() {
                 tune_socket(tcp, self.server.config.tcp_keepalive);
             }
             let entry = self.clients.vacant_entry();
