@@ -26,6 +26,11 @@ const LOG_LEVELS: &[&str] = &["debug", "verbose", "notice", "warning"];
 const DEFAULT_SAVE: &str = "3600 1 300 100 60 10000";
 
 use crate::store::{EncodingLimits, PackLimits};
+/// Redis 7.0's default `bind`: all IPv4 addresses, and all IPv6 ones where the system has IPv6.
+pub const DEFAULT_BIND: &[&str] = &["*", "-::*"];
+
+/// Most addresses `bind` takes (Redis's `CONFIG_BINDADDR_MAX`).
+const MAX_BIND_ADDRESSES: usize = 16;
 
 /// Output buffer limits of one client class (`client-output-buffer-limit`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -150,8 +155,17 @@ impl std::fmt::Display for KeyspaceEvents {
 /// The server's settings.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// Addresses to listen on, as Redis writes them (`*` all IPv4, `::*` all IPv6, a `-`
+    /// prefix for one whose absence on this machine is not an error); none: no TCP listener.
     pub bind: Vec<String>,
+    /// The TCP port (0: no TCP listener).
     pub port: u16,
+    /// The Unix socket to listen on, if any (Unix only).
+    pub unixsocket: Option<String>,
+    /// The Unix socket's permission bits (0: left as the umask makes them).
+    pub unixsocketperm: u32,
+    /// Refuse TCP connections from other machines while the default user has no password.
+    pub protected_mode: bool,
     pub databases: usize,
     /// Close a client idle this many seconds (0 = never).
     pub timeout: u64,
@@ -277,8 +291,11 @@ pub enum OomScoreAdj {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            bind: vec!["127.0.0.1".into()],
+            bind: DEFAULT_BIND.iter().map(|a| a.to_string()).collect(),
             port: 6379,
+            unixsocket: None,
+            unixsocketperm: 0,
+            protected_mode: true,
             databases: 16,
             timeout: 0,
             tcp_keepalive: 300,
@@ -407,6 +424,14 @@ impl Param {
                 config.inert.insert(self.name, value);
                 Ok(())
             }
+        }
+    }
+
+    /// The value the parameter has when nothing sets it.
+    fn default_value(&self) -> String {
+        match self.slot {
+            Slot::Field { get, .. } => get(&Config::default()),
+            Slot::Inert { default, .. } => default.to_string(),
         }
     }
 
@@ -726,6 +751,24 @@ pub fn trimmed_percentile(percentile: f64) -> String {
     text.strip_suffix('.').unwrap_or(text).to_string()
 }
 
+/// `bind`: up to 16 addresses; none (`""`) means no TCP listener.
+fn parse_bind(text: &str) -> Result<Vec<String>, String> {
+    let addrs: Vec<String> = text.split_whitespace().map(String::from).collect();
+    if addrs.len() > MAX_BIND_ADDRESSES {
+        return Err("Too many bind addresses specified.".into());
+    }
+    Ok(addrs)
+}
+
+/// Permission bits written in octal, as `unixsocketperm` takes them.
+fn parse_octal_mode(text: &str) -> Result<u32, String> {
+    match u32::from_str_radix(text, 8) {
+        Ok(mode) if mode <= 0o777 => Ok(mode),
+        Ok(_) => Err("argument must be between 0 and 777 inclusive".into()),
+        Err(_) => Err("argument couldn't be parsed into an integer".into()),
+    }
+}
+
 fn set_notify(c: &mut Config, text: &str) -> Result<(), String> {
     c.notify_keyspace_events = KeyspaceEvents::parse(text)
         .ok_or_else(|| "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".to_string())?;
@@ -780,9 +823,27 @@ macro_rules! inert {
 /// lists them, before `INERT_PARAMS`.
 pub static PARAMS: &[Param] = &[
     param!("bind", true, |c| c.bind.join(" "), |c, v| c.bind =
-        v.split_whitespace().map(String::from).collect()),
+        parse_bind(v)?),
     param!("port", true, |c| c.port.to_string(), |c, v| c.port =
         parse_int(v, 0, 65535)?),
+    param!(
+        "unixsocket",
+        false,
+        |c| c.unixsocket.clone().unwrap_or_default(),
+        |c, v| c.unixsocket = (!v.is_empty()).then(|| v.to_string())
+    ),
+    param!(
+        "unixsocketperm",
+        false,
+        |c| format!("{:o}", c.unixsocketperm),
+        |c, v| c.unixsocketperm = parse_octal_mode(v)?
+    ),
+    param!(
+        "protected-mode",
+        true,
+        |c| if c.protected_mode { "yes" } else { "no" }.to_string(),
+        |c, v| c.protected_mode = parse_yes_no(v)?
+    ),
     param!("databases", false, |c| c.databases.to_string(), |c, v| c
         .databases =
         parse_int(v, 1u32, i32::MAX as u32)? as usize),
@@ -1065,7 +1126,6 @@ pub static INERT_PARAMS: &[Param] = &[
     inert!("pidfile", None, false, Kind::Text, ""),
     inert!("proc-title-template", None, true, Kind::Text, "{title} {listen-addr} {server-mode}"),
     inert!("propagation-error-behavior", None, true, Kind::Enum(&["ignore", "panic", "panic-on-replicas"]), "ignore"),
-    inert!("protected-mode", None, true, Kind::Bool, "yes"),
     inert!("rdb-del-sync-files", None, true, Kind::Bool, "no"),
     inert!("rdb-save-incremental-fsync", None, true, Kind::Bool, "yes"),
     inert!("rdbchecksum", None, false, Kind::Bool, "yes"),
@@ -1124,8 +1184,6 @@ pub static INERT_PARAMS: &[Param] = &[
     inert!("tls-session-cache-timeout", None, true, Kind::Int(0, i32::MAX as i64), "300"),
     inert!("tls-session-caching", None, true, Kind::Bool, "yes"),
     inert!("tracking-table-max-keys", None, true, Kind::Int(0, i64::MAX), "1000000"),
-    inert!("unixsocket", None, false, Kind::Text, ""),
-    inert!("unixsocketperm", None, false, Kind::Text, "0"),
 ];
 
 /// Turns command-line flags into config-file text, one directive per line, by Redis's rules:
@@ -1355,6 +1413,68 @@ impl Config {
         )
     }
 
+    /// CONFIG REWRITE: `old` (the file's text) with Redis's rules: comments, unknown lines and
+    /// the order stay; a parameter the file sets is rewritten in place (its later lines drop
+    /// out); one the file does not set is appended only if it differs from its default; `bind`
+    /// at its default is not written at all.
+    pub fn rewrite(&self, old: &str) -> String {
+        self.rewrite_lines(old, false)
+    }
+
+    /// [`Config::rewrite`] that writes every parameter, defaults too (Redis's `DEBUG
+    /// CONFIG-REWRITE-FORCE-ALL`), but `bind` at its default, which Redis never writes.
+    pub fn rewrite_every_parameter(&self, old: &str) -> String {
+        self.rewrite_lines(old, true)
+    }
+
+    fn rewrite_lines(&self, old: &str, force_all: bool) -> String {
+        let mut lines: Vec<Option<String>> = Vec::new();
+        let mut at: BTreeMap<&'static str, Vec<usize>> = BTreeMap::new();
+        for line in old.lines() {
+            if line.trim() == REWRITE_MARKER {
+                continue;
+            }
+            let name = split_words(line.trim())
+                .and_then(|words| words.into_iter().next())
+                .filter(|_| !line.trim_start().starts_with('#'))
+                .and_then(|name| find_param(&name));
+            if let Some(param) = name {
+                at.entry(param.name).or_default().push(lines.len());
+            }
+            lines.push(Some(line.to_string()));
+        }
+        let mut appended = Vec::new();
+        for param in all_params() {
+            let value = param.value(self);
+            let is_default = value == param.default_value();
+            let new_line = (!(param.name == "bind" && is_default))
+                .then(|| format!("{} {}", param.name, rewrite_value(param.name, &value)));
+            match (at.get(param.name), new_line) {
+                (Some(found), new_line) => {
+                    for (i, &index) in found.iter().enumerate() {
+                        lines[index] = if i == 0 { new_line.clone() } else { None };
+                    }
+                }
+                (None, Some(new_line)) if force_all || !is_default => appended.push(new_line),
+                (None, _) => {}
+            }
+        }
+        let mut text: String = lines
+            .into_iter()
+            .flatten()
+            .map(|line| line + "\n")
+            .collect();
+        if !appended.is_empty() {
+            text.push_str(REWRITE_MARKER);
+            text.push('\n');
+            for line in appended {
+                text.push_str(&line);
+                text.push('\n');
+            }
+        }
+        text
+    }
+
     /// The listen addresses as `host:port` strings.
     pub fn listen_addrs(&self) -> Vec<String> {
         self.bind
@@ -1368,6 +1488,40 @@ impl Config {
                 }
             })
             .collect()
+    }
+}
+
+/// The line Redis puts before the parameters CONFIG REWRITE appends.
+const REWRITE_MARKER: &str = "# Generated by CONFIG REWRITE";
+
+/// Parameters whose value is a list of words, written one word each (Redis 7.0 refuses
+/// `save "3600 1"` as one argument).
+const LIST_PARAMS: &[&str] = &[
+    "bind",
+    "save",
+    "client-output-buffer-limit",
+    "oom-score-adj-values",
+];
+
+/// A value as CONFIG REWRITE writes it, quoted only where the config parser needs it.
+fn rewrite_value(name: &str, value: &str) -> String {
+    let word = |word: &str| {
+        let plain = !word.is_empty()
+            && !word.contains(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '\\'));
+        if plain {
+            word.to_string()
+        } else {
+            quote(word)
+        }
+    };
+    if LIST_PARAMS.contains(&name) && !value.trim().is_empty() {
+        value
+            .split_whitespace()
+            .map(word)
+            .collect::<Vec<_>>()
+            .join(" ")
+    } else {
+        word(value)
     }
 }
 
@@ -1700,5 +1854,56 @@ mod tests {
         assert_eq!(parse_memory("1KB"), Some(1024));
         assert_eq!(parse_memory("3gb"), Some(3 << 30));
         assert_eq!(parse_memory("x"), None);
+    }
+
+    #[test]
+    fn rewrite_keeps_the_file_and_adds_only_what_differs_from_defaults() {
+        let old = "# my settings\nport 7000\nbind 127.0.0.1\nbind ::1\nrename-command FOO BAR\n";
+        let mut c = Config::default();
+        c.apply_text("port 7001\nmaxmemory 1mb\n").unwrap();
+        let text = c.rewrite(old);
+        assert_eq!(
+            text,
+            "# my settings\nport 7001\nrename-command FOO BAR\n\
+             # Generated by CONFIG REWRITE\nmaxmemory 1048576\n"
+        );
+        // Lines appended before are rewritten in place; new ones go after one marker again.
+        c.apply_text("bind \"\"\nsave \"3600 1 300 100\"\nmaxmemory 2mb\n")
+            .unwrap();
+        let again = c.rewrite(&text);
+        assert_eq!(
+            again,
+            "# my settings\nport 7001\nrename-command FOO BAR\nmaxmemory 2097152\n\
+             # Generated by CONFIG REWRITE\nbind \"\"\nsave 3600 1 300 100\n"
+        );
+        let every = Config::default().rewrite_every_parameter("");
+        assert!(every.contains("\nprotected-mode yes\n"), "{every}");
+        assert!(!every.contains("\nbind "), "{every}");
+        let mut loaded = Config::default();
+        loaded
+            .apply_text(&again.replace("rename-command FOO BAR\n", ""))
+            .unwrap();
+        assert_eq!(loaded.bind, Vec::<String>::new());
+        assert_eq!((loaded.port, loaded.maxmemory), (7001, 2 << 20));
+    }
+
+    #[test]
+    fn listener_parameters_check_their_values() {
+        let mut c = Config::default();
+        assert_eq!(c.bind, vec!["*", "-::*"]);
+        let too_many = vec!["127.0.0.1"; 17].join(" ");
+        assert_eq!(
+            c.set_many(&[("bind", &too_many)], true),
+            Err((
+                "bind".into(),
+                ConfigError::Invalid("Too many bind addresses specified.".into())
+            ))
+        );
+        assert!(c
+            .apply_text("unixsocketperm 755\nprotected-mode no\n")
+            .is_ok());
+        assert_eq!((c.unixsocketperm, c.protected_mode), (0o755, false));
+        assert!(c.apply_text("unixsocketperm 800\n").is_err());
+        assert_eq!(c.get_matching(&[b"unixsocketperm"])[0].1, "755");
     }
 }

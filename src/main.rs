@@ -92,6 +92,8 @@ fn main() -> ExitCode {
     let reactor = match Reactor::bind(keyspace, server) {
         Ok(reactor) => reactor,
         Err(e) => {
+            // On stdout too: test harnesses read it to try another port.
+            announce(&e.to_string());
             log::error!("{e}");
             return ExitCode::FAILURE;
         }

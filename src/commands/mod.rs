@@ -111,6 +111,8 @@ pub struct ClientState {
     pub addr: String,
     pub laddr: String,
     pub fd: i64,
+    /// Connected through the Unix socket (CLIENT LIST flag `U`).
+    pub unix_socket: bool,
     pub created_ms: u64,
     pub last_interaction_ms: u64,
     /// Full name of the last command run (`client|list`).
@@ -248,6 +250,15 @@ pub enum Shutdown {
     NoSave,
 }
 
+/// The server's TCP listeners as the commands see them: `CONFIG SET bind/port` moves them. The
+/// network layer installs the real ones; this layer knows no sockets.
+pub trait Listeners {
+    /// Listens on `binds` (Redis's `bind` words) at `port` (0: none) instead of the current
+    /// addresses. On error, the reason (the system's words), and the old listeners still
+    /// listen. Open connections are not touched either way.
+    fn listen(&mut self, binds: &[String], port: u16, backlog: i32) -> Result<(), String>;
+}
+
 /// Server-wide state commands read and change.
 pub struct Server {
     pub config: Config,
@@ -299,6 +310,8 @@ pub struct Server {
     /// Passes a value through the encoding persistence stores values in and back (DEBUG
     /// RELOAD while persistence is off); installed by `main.rs`, a plain copy until then.
     pub round_trip: fn(&crate::store::Value) -> Result<crate::store::Value, String>,
+    /// The TCP listeners; `None` where nothing listens (tests that run commands directly).
+    pub listeners: Option<Box<dyn Listeners>>,
 }
 
 impl Server {
@@ -335,6 +348,7 @@ impl Server {
             lazyfree: None,
             debug: Default::default(),
             round_trip: |value| Ok(value.clone()),
+            listeners: None,
         }
     }
 

@@ -1,9 +1,9 @@
 //! One connection: its socket, input buffer, decoder, reply buffer and command-visible state.
 
+use super::listeners::Stream;
 use crate::commands::blocking::BlockRequest;
 use crate::commands::ClientState;
 use crate::protocol::{ArgSource, ProtocolError, Protover, ReplyBuf, RequestDecoder};
-use mio::net::TcpStream;
 use smallvec::SmallVec;
 use std::io::{self, Read, Write};
 
@@ -33,7 +33,7 @@ pub struct Blocked {
 }
 
 pub struct Client {
-    pub stream: TcpStream,
+    pub stream: Stream,
     /// Always fully initialized so reads need no zeroing; `start..filled` is unconsumed input.
     input: Vec<u8>,
     start: usize,
@@ -57,7 +57,7 @@ pub struct Client {
 }
 
 impl Client {
-    pub fn new(stream: TcpStream, state: ClientState, max_bulk_len: usize) -> Self {
+    pub fn new(stream: Stream, state: ClientState, max_bulk_len: usize) -> Self {
         Client {
             stream,
             input: Vec::new(),

@@ -7,28 +7,29 @@
 //! (through the one handle it installed in [`Server`]; this layer knows nothing more of it).
 
 use super::client::{is_disconnect, Blocked, Client, ReadOutcome, QUERY_BUFFER_LIMIT};
+use super::listeners::{tcp_listener_slot, SharedListeners, Stream, TcpListeners, UNIX_LISTENER};
 use crate::clock::unix_ms;
 use crate::commands::blocking::{awaited_type, write_timeout_reply};
 use crate::commands::pubsub::append_message;
 use crate::commands::{self, ClientDirectory, ClientState, ConnStats, Ctx, Server, Shutdown};
 use crate::config::OutputLimit;
 use crate::store::{FastMap, Key, Keyspace};
-use mio::net::{TcpListener, TcpStream};
+use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token, Waker};
 use rand::rngs::SmallRng;
 use rand::SeedableRng;
 use slab::Slab;
-use socket2::{Domain, Protocol, SockRef, Socket, TcpKeepalive, Type};
+use socket2::{SockRef, TcpKeepalive};
+use std::cell::RefCell;
 use std::collections::{BTreeSet, VecDeque};
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const WAKER: Token = Token(usize::MAX);
-/// Listener tokens count down from just below the waker's.
-const LISTENER_BASE: usize = usize::MAX - 1;
 
 /// Most commands run for one client before others get a turn.
 const COMMANDS_PER_TURN: usize = 1024;
@@ -52,8 +53,10 @@ impl WakeHandle {
 /// The event loop and everything it owns.
 pub struct Reactor {
     poll: Poll,
-    listeners: Vec<TcpListener>,
-    local_addrs: Vec<SocketAddr>,
+    /// The TCP listeners, shared with the handle CONFIG SET moves them through.
+    tcp: Rc<RefCell<TcpListeners>>,
+    #[cfg(unix)]
+    unix: Option<mio::net::UnixListener>,
     waker: Arc<Waker>,
     clients: Slab<Option<Box<Client>>>,
     ks: Keyspace,
@@ -78,21 +81,6 @@ pub struct Reactor {
     postponed: Vec<usize>,
 }
 
-fn bind_listener(addr: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-    // On Windows SO_REUSEADDR lets another process steal the port; only Unix needs it (to
-    // rebind while old connections sit in TIME_WAIT).
-    #[cfg(unix)]
-    socket.set_reuse_address(true)?;
-    if addr.is_ipv6() {
-        socket.set_only_v6(true)?;
-    }
-    socket.bind(&addr.into())?;
-    socket.listen(backlog)?;
-    socket.set_nonblocking(true)?;
-    Ok(TcpListener::from_std(socket.into()))
-}
-
 /// Socket options for an accepted connection: no Nagle delay, and keepalive so idle links
 /// through NAT (Windows/WSL) are not silently dropped.
 fn tune_socket(stream: &TcpStream, keepalive_secs: u64) {
@@ -112,35 +100,6 @@ fn tune_socket(stream: &TcpStream, keepalive_secs: u64) {
     }
 }
 
-/// Resolves the configured bind addresses; a `-` prefix marks an address that may fail.
-fn resolve_binds(binds: &[String], port: u16) -> io::Result<Vec<(SocketAddr, bool)>> {
-    let mut out = Vec::new();
-    for bind in binds {
-        let optional = bind.starts_with('-');
-        let host = bind.trim_start_matches('-');
-        let host = match host {
-            "*" => "0.0.0.0",
-            "::*" => "::",
-            other => other,
-        };
-        let addrs: Vec<SocketAddr> = match (host, port).to_socket_addrs() {
-            Ok(a) => a.collect(),
-            Err(e) if optional => {
-                log::warn!("skipping bind address {bind}: {e}");
-                continue;
-            }
-            Err(e) => {
-                return Err(io::Error::new(
-                    e.kind(),
-                    format!("bind address {bind}: {e}"),
-                ))
-            }
-        };
-        out.extend(addrs.into_iter().take(1).map(|a| (a, optional)));
-    }
-    Ok(out)
-}
-
 impl Reactor {
     /// Binds the configured addresses and prepares the loop.
     pub fn bind(ks: Keyspace, mut server: Server) -> io::Result<Reactor> {
@@ -150,40 +109,60 @@ impl Reactor {
             let wake = WakeHandle(waker.clone());
             persistence.set_wake(Box::new(move || wake.wake()));
         }
-        let mut listeners = Vec::new();
-        let mut local_addrs = Vec::new();
         let cfg = &server.config;
-        for (addr, optional) in resolve_binds(&cfg.bind, cfg.port)? {
-            match bind_listener(addr, cfg.tcp_backlog) {
-                Ok(mut listener) => {
-                    let token = Token(LISTENER_BASE - listeners.len());
-                    poll.registry()
-                        .register(&mut listener, token, Interest::READABLE)?;
-                    local_addrs.push(listener.local_addr()?);
-                    listeners.push(listener);
-                }
-                Err(e) if optional => log::warn!("could not listen on {addr}: {e}"),
-                Err(e) => {
-                    return Err(io::Error::new(
-                        e.kind(),
-                        format!("could not listen on {addr}: {e}"),
-                    ))
-                }
+        let tcp = TcpListeners::bind(
+            poll.registry().try_clone()?,
+            &cfg.bind,
+            cfg.port,
+            cfg.tcp_backlog,
+        )
+        .map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!(
+                    "Failed listening on port {} (tcp), aborting. ({e})",
+                    cfg.port
+                ),
+            )
+        })?;
+        #[cfg(unix)]
+        let unix = match &cfg.unixsocket {
+            Some(path) => {
+                let mut listener =
+                    super::listeners::bind_unix(path, cfg.unixsocketperm).map_err(|e| {
+                        io::Error::new(e.kind(), format!("Failed opening Unix socket: {e}"))
+                    })?;
+                poll.registry()
+                    .register(&mut listener, UNIX_LISTENER, Interest::READABLE)?;
+                Some(listener)
             }
-        }
-        if listeners.is_empty() {
+            None => None,
+        };
+        #[cfg(unix)]
+        let listens_on_unix = unix.is_some();
+        #[cfg(not(unix))]
+        let listens_on_unix = {
+            if cfg.unixsocket.is_some() {
+                log::warn!("unixsocket is ignored: this system has no Unix sockets");
+            }
+            false
+        };
+        if tcp.local_addrs().is_empty() && !listens_on_unix {
             return Err(io::Error::new(
                 io::ErrorKind::AddrNotAvailable,
-                "no address to listen on",
+                "Configured to not listen anywhere, exiting.",
             ));
         }
-        server.tcp_port = local_addrs[0].port();
+        server.tcp_port = cfg.port;
+        let tcp = Rc::new(RefCell::new(tcp));
+        server.listeners = Some(Box::new(SharedListeners(tcp.clone())));
         let mut ks = ks;
         commands::sync_store_settings(&mut ks, &server.config);
         Ok(Reactor {
             poll,
-            listeners,
-            local_addrs,
+            tcp,
+            #[cfg(unix)]
+            unix,
             waker,
             clients: Slab::new(),
             ks,
@@ -201,9 +180,12 @@ impl Reactor {
         })
     }
 
-    /// The addresses actually listened on.
-    pub fn local_addrs(&self) -> &[SocketAddr] {
-        &self.local_addrs
+    /// The TCP addresses listened on.
+    pub fn local_addrs(&self) -> Vec<SocketAddr> {
+        self.tcp
+            .try_borrow()
+            .map(|tcp| tcp.local_addrs())
+            .unwrap_or_default()
     }
 
     /// A handle other threads use to wake the loop.
@@ -252,8 +234,9 @@ impl Reactor {
             for event in events.iter() {
                 match event.token() {
                     WAKER => woken = true,
-                    Token(t) if t > LISTENER_BASE - self.listeners.len() => {
-                        self.accept(LISTENER_BASE - t)
+                    UNIX_LISTENER => self.accept(None),
+                    token if tcp_listener_slot(token).is_some() => {
+                        self.accept(tcp_listener_slot(token))
                     }
                     Token(t) => {
                         if event.is_writable() {
@@ -299,10 +282,55 @@ impl Reactor {
         }
     }
 
-    fn accept(&mut self, listener_index: usize) {
+    /// Takes the next pending connection of a listener: the TCP one in `slot`, or the Unix
+    /// socket's (`None`). `Ok(None)` when none is waiting (or the listener is gone).
+    fn next_connection(&self, slot: Option<usize>) -> io::Result<Option<Accepted>> {
+        let Some(slot) = slot else {
+            #[cfg(unix)]
+            if let Some(unix) = &self.unix {
+                let (stream, _) = unix.accept()?;
+                // Redis names both ends of a Unix socket connection by the socket's path.
+                let path = self.server.config.unixsocket.as_deref().unwrap_or_default();
+                let addr = format!("{path}:0");
+                return Ok(Some(Accepted {
+                    stream: Stream::Unix(stream),
+                    laddr: addr.clone(),
+                    addr,
+                    remote: None,
+                }));
+            }
+            return Ok(None);
+        };
+        let Ok(tcp) = self.tcp.try_borrow() else {
+            return Ok(None);
+        };
+        let Some(accepted) = tcp.accept(slot) else {
+            return Ok(None);
+        };
+        let (stream, peer) = accepted?;
+        let laddr = stream
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        Ok(Some(Accepted {
+            stream: Stream::Tcp(stream),
+            addr: peer.to_string(),
+            laddr,
+            remote: Some(peer),
+        }))
+    }
+
+    /// Accepts every pending connection of a listener (see [`Reactor::next_connection`]).
+    fn accept(&mut self, slot: Option<usize>) {
         loop {
-            let (mut stream, peer) = match self.listeners[listener_index].accept() {
-                Ok(conn) => conn,
+            let Accepted {
+                mut stream,
+                addr,
+                laddr,
+                remote,
+            } = match self.next_connection(slot) {
+                Ok(Some(conn)) => conn,
+                Ok(None) => return,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) if is_disconnect(&e) => continue,
@@ -312,14 +340,23 @@ impl Reactor {
                     return;
                 }
             };
-            self.server.stats.total_connections_received += 1;
+            use std::io::Write;
             if self.clients.len() as u64 >= self.server.config.maxclients {
-                use std::io::Write;
+                self.server.stats.total_connections_received += 1;
                 let _ = stream.write(b"-ERR max number of clients reached\r\n");
                 self.server.stats.rejected_connections += 1;
                 continue;
             }
-            tune_socket(&stream, self.server.config.tcp_keepalive);
+            if let Some(peer) = remote.filter(|peer| self.protected_from(peer)) {
+                log::debug!("refused {peer}: protected mode");
+                let _ = stream.write(PROTECTED_MODE_DENIED);
+                self.server.stats.rejected_connections += 1;
+                continue;
+            }
+            self.server.stats.total_connections_received += 1;
+            if let Some(tcp) = stream.tcp() {
+                tune_socket(tcp, self.server.config.tcp_keepalive);
+            }
             let entry = self.clients.vacant_entry();
             let token = entry.key();
             if let Err(e) =
@@ -331,14 +368,13 @@ impl Reactor {
                 continue;
             }
             let now = self.ks.now_ms();
+            log::debug!("accepted {addr}");
             let state = ClientState {
                 id: self.next_client_id,
-                addr: peer.to_string(),
-                laddr: stream
-                    .local_addr()
-                    .map(|a| a.to_string())
-                    .unwrap_or_default(),
+                addr,
+                laddr,
                 fd: socket_fd(&stream),
+                unix_socket: remote.is_none(),
                 authenticated: self.server.config.requirepass.is_none(),
                 created_ms: now,
                 last_interaction_ms: now,
@@ -349,8 +385,14 @@ impl Reactor {
             let max_bulk = self.server.config.proto_max_bulk_len as usize;
             entry.insert(Some(Box::new(Client::new(stream, state, max_bulk))));
             self.server.stats.connected_clients = self.clients.len() as u64;
-            log::debug!("accepted {peer}");
         }
+    }
+
+    /// Protected mode (Redis's): while the default user has no password, only this machine
+    /// may connect over TCP, whatever `bind` says.
+    fn protected_from(&self, peer: &SocketAddr) -> bool {
+        let config = &self.server.config;
+        config.protected_mode && config.requirepass.is_none() && !peer.ip().is_loopback()
     }
 
     /// Reads what a client sent and runs its complete commands.
@@ -830,9 +872,15 @@ impl Reactor {
         }
         self.server.sample_ops(self.ks.now_ms());
         if std::mem::take(&mut self.accept_retry) {
-            for index in 0..self.listeners.len() {
-                self.accept(index);
+            let slots = self
+                .tcp
+                .try_borrow()
+                .map(|tcp| tcp.slots())
+                .unwrap_or_default();
+            for slot in slots {
+                self.accept(Some(slot));
             }
+            self.accept(None);
         }
         let timeout_ms = self.server.config.timeout * 1000;
         if timeout_ms > 0 {
@@ -854,6 +902,38 @@ impl Reactor {
         }
     }
 }
+
+/// A connection just accepted, before it becomes a client.
+struct Accepted {
+    stream: Stream,
+    /// The peer and local addresses as CLIENT LIST shows them.
+    addr: String,
+    laddr: String,
+    /// The peer's IP address and port (TCP only).
+    remote: Option<SocketAddr>,
+}
+
+/// What Redis 7.0 sends a connection that protected mode refuses, before closing it.
+const PROTECTED_MODE_DENIED: &[u8] =
+    b"-DENIED Redis is running in protected mode because protected \
+mode is enabled and no password is set for the default user. \
+In this mode connections are only accepted from the loopback interface. \
+If you want to connect from external computers to Redis you \
+may adopt one of the following solutions: \
+1) Just disable protected mode sending the command \
+'CONFIG SET protected-mode no' from the loopback interface \
+by connecting to Redis from the same host the server is \
+running, however MAKE SURE Redis is not publicly accessible \
+from internet if you do so. Use CONFIG REWRITE to make this \
+change permanent. \
+2) Alternatively you can just disable the protected mode by \
+editing the Redis configuration file, and setting the protected \
+mode option to 'no', and then restarting the server. \
+3) If you started the server manually just for testing, restart \
+it with the '--protected-mode no' option. \
+4) Setup a an authentication password for the default user. \
+NOTE: You only need to do one of the above things in order for \
+the server to start accepting connections from the outside.\r\n";
 
 /// The other connections, as the commands see them.
 struct Directory<'a>(&'a Slab<Option<Box<Client>>>);
@@ -878,13 +958,18 @@ impl ClientDirectory for Directory<'_> {
 }
 
 #[cfg(unix)]
-fn socket_fd(stream: &TcpStream) -> i64 {
+fn socket_fd(stream: &Stream) -> i64 {
     use std::os::fd::AsRawFd;
-    stream.as_raw_fd() as i64
+    match stream {
+        Stream::Tcp(s) => s.as_raw_fd() as i64,
+        Stream::Unix(s) => s.as_raw_fd() as i64,
+    }
 }
 
 #[cfg(windows)]
-fn socket_fd(stream: &TcpStream) -> i64 {
+fn socket_fd(stream: &Stream) -> i64 {
     use std::os::windows::io::AsRawSocket;
-    stream.as_raw_socket() as i64
+    match stream {
+        Stream::Tcp(s) => s.as_raw_socket() as i64,
+    }
 }

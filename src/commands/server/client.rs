@@ -119,6 +119,9 @@ pub fn client_line(client: &ClientState, stats: ConnStats, now_ms: u64) -> Strin
     if client.close_after_reply {
         flags.push('c');
     }
+    if client.unix_socket {
+        flags.push('U');
+    }
     if client.no_evict {
         flags.push('e');
     }

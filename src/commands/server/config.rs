@@ -4,7 +4,6 @@ use crate::commands::args::is_keyword;
 use crate::commands::reply::help_reply;
 use crate::commands::{Args, CmdError, CmdResult, Ctx};
 use crate::config::{Config, ConfigError};
-use std::fmt::Write as _;
 
 pub fn config_get(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let patterns = args.rest();
@@ -43,14 +42,18 @@ pub fn config_set(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         .enable_protected_configs
         .allows(&ctx.client.addr);
     let before = ctx.server.config.clone();
-    let mut result = ctx.server.config.set_many(&refs, allow_protected);
-    if result.is_ok() {
-        result = apply_oom_score(&before, &ctx.server.config);
-        if result.is_err() {
-            // Applying failed: every parameter of the call goes back, as in Redis.
-            ctx.server.config = before;
-        }
-    }
+    let result = ctx
+        .server
+        .config
+        .set_many(&refs, allow_protected)
+        .and_then(|()| {
+            // Applying may still fail; then every parameter of the call goes back, as in Redis.
+            apply_oom_score(&before, &ctx.server.config)
+                .and_then(|()| apply_listeners(ctx, &before, &refs))
+                .inspect_err(|_| {
+                    ctx.server.config = before.clone();
+                })
+        });
     match result {
         Ok(()) => {
             crate::commands::sync_store_settings(ctx.ks, &ctx.server.config);
@@ -81,6 +84,54 @@ fn apply_oom_score(before: &Config, after: &Config) -> Result<(), (String, Confi
     })
 }
 
+/// Moves the TCP listeners when `bind` or `port` changed (Redis's apply step for them): the
+/// old ones keep listening if the new ones cannot. The error names whichever of the two the
+/// call gave first, with Redis's words for it.
+fn apply_listeners(
+    ctx: &mut Ctx,
+    before: &Config,
+    pairs: &[(&str, &str)],
+) -> Result<(), (String, ConfigError)> {
+    let after = &ctx.server.config;
+    if before.bind == after.bind && before.port == after.port {
+        return Ok(());
+    }
+    let Some(listeners) = ctx.server.listeners.as_mut() else {
+        ctx.server.tcp_port = after.port;
+        return Ok(());
+    };
+    match listeners.listen(&after.bind, after.port, after.tcp_backlog) {
+        Ok(()) => {
+            ctx.server.tcp_port = after.port;
+            Ok(())
+        }
+        Err(reason) => {
+            log::warn!("CONFIG SET bind/port: {reason}");
+            let port_changed = before.port != after.port;
+            let port_first = pairs
+                .iter()
+                .find(|(name, _)| {
+                    name.eq_ignore_ascii_case("bind")
+                        || (port_changed && name.eq_ignore_ascii_case("port"))
+                })
+                .is_some_and(|(name, _)| name.eq_ignore_ascii_case("port"));
+            Err(if port_first {
+                (
+                    "port".into(),
+                    ConfigError::Invalid(
+                        "Unable to listen on this port. Check server logs.".into(),
+                    ),
+                )
+            } else {
+                (
+                    "bind".into(),
+                    ConfigError::Invalid("Failed to bind to specified addresses.".into()),
+                )
+            })
+        }
+    }
+}
+
 pub fn config_resetstat(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
     let connected = ctx.server.stats.connected_clients;
     ctx.server.stats = Default::default();
@@ -92,25 +143,37 @@ pub fn config_resetstat(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
 }
 
 pub fn config_rewrite(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
+    rewrite_config_file(ctx, false)
+}
+
+/// Rewrites the config file by Redis's rules; `every_parameter` writes defaults too (DEBUG
+/// CONFIG-REWRITE-FORCE-ALL).
+pub fn rewrite_config_file(ctx: &mut Ctx, every_parameter: bool) -> CmdResult {
     let Some(path) = ctx.server.config.config_file.clone() else {
         return Err(CmdError::msg(
             "ERR The server is running without a config file",
         ));
     };
-    let mut text = String::from("# Written by CONFIG REWRITE\n");
-    for (name, value) in ctx.server.config.get_matching(&[b"*"]) {
-        // Not a replica: Redis writes no `replicaof` line, and an empty one would not load.
-        if matches!(name, "replicaof" | "slaveof") && value.is_empty() {
-            continue;
-        }
-        let _ = writeln!(
-            text,
-            "{name} \"{}\"",
-            value.replace('\\', "\\\\").replace('"', "\\\"")
-        );
-    }
-    std::fs::write(&path, text)
-        .map_err(|e| CmdError::msg(format!("ERR Rewriting config file: {e}")))?;
+    let failed = |e: std::io::Error| CmdError::msg(format!("ERR Rewriting config file: {e}"));
+    let old = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        // Redis writes a new file when the old one is gone.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(failed(e)),
+    };
+    let text = if every_parameter {
+        ctx.server.config.rewrite_every_parameter(&old)
+    } else {
+        ctx.server.config.rewrite(&old)
+    };
+    // Written beside and renamed over, so a crash never leaves half a file.
+    let temp = format!("{path}.rewrite.{}", std::process::id());
+    std::fs::write(&temp, text)
+        .and_then(|()| std::fs::rename(&temp, &path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&temp);
+            failed(e)
+        })?;
     ctx.out.ok();
     Ok(())
 }

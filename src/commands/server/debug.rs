@@ -157,8 +157,7 @@ pub fn debug(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
             );
             ctx.out.bulk(sizes.as_bytes());
         }
-        // CONFIG REWRITE here always writes every parameter, as this asks for.
-        ("config-rewrite-force-all", []) => super::config::config_rewrite(ctx, args)?,
+        ("config-rewrite-force-all", []) => super::config::rewrite_config_file(ctx, true)?,
         ("client-eviction", []) => return Err(CmdError::msg("ERR maxmemory-clients is disabled.")),
         _ => return Err(Args::new(argv, 1).subcommand_syntax_error()),
     }
