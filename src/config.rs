@@ -184,6 +184,8 @@ pub struct Config {
     pub slowlog_log_slower_than: i64,
     /// Entries the SLOWLOG keeps (the oldest go first).
     pub slowlog_max_len: u64,
+    /// Most keys client-side caching remembers readers of (0 = no bound).
+    pub tracking_table_max_keys: u64,
     /// Values set for the parameters Reddish does not act on, by name; one not set here has
     /// Redis's default.
     pub inert: BTreeMap<&'static str, String>,
@@ -226,6 +228,7 @@ impl Default for Config {
             requirepass: None,
             slowlog_log_slower_than: 10_000,
             slowlog_max_len: 128,
+            tracking_table_max_keys: 1_000_000,
             inert: BTreeMap::new(),
         }
     }
@@ -600,6 +603,12 @@ pub static PARAMS: &[Param] = &[
         |c| c.slowlog_max_len.to_string(),
         |c, v| c.slowlog_max_len = parse_int(v, 0, i64::MAX as u64)?
     ),
+    param!(
+        "tracking-table-max-keys",
+        true,
+        |c| c.tracking_table_max_keys.to_string(),
+        |c, v| c.tracking_table_max_keys = parse_int(v, 0, i64::MAX as u64)?
+    ),
 ];
 
 /// The rest of the parameters Redis 7.0 lists in CONFIG GET *, by name, one a line.
@@ -754,7 +763,6 @@ pub static INERT_PARAMS: &[Param] = &[
     inert!("tls-session-cache-size", None, true, Kind::Int(0, i32::MAX as i64), "20480"),
     inert!("tls-session-cache-timeout", None, true, Kind::Int(0, i32::MAX as i64), "300"),
     inert!("tls-session-caching", None, true, Kind::Bool, "yes"),
-    inert!("tracking-table-max-keys", None, true, Kind::Int(0, i64::MAX), "1000000"),
     inert!("unixsocket", None, false, Kind::Text, ""),
     inert!("unixsocketperm", None, false, Kind::Text, "0"),
     inert!("zset-max-listpack-entries", Some("zset-max-ziplist-entries"), true, Kind::Int(0, i64::MAX), "128"),

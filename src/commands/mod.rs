@@ -24,6 +24,7 @@ pub mod sort;
 pub mod stats;
 pub mod strings;
 pub mod table;
+pub mod tracking;
 pub mod transactions;
 pub mod trees;
 pub mod zsets;
@@ -187,6 +188,9 @@ pub struct ConnStats {
 pub trait ClientDirectory {
     /// Calls `visit` for every other connection, in id order.
     fn visit(&self, visit: &mut dyn FnMut(&ClientState, ConnStats));
+
+    /// The other connection with id `id`, if it is open. O(1).
+    fn find(&self, id: u64) -> Option<(&ClientState, ConnStats)>;
 }
 
 /// A directory with no other clients (tests, and commands run outside a connection).
@@ -194,6 +198,10 @@ pub struct NoClients;
 
 impl ClientDirectory for NoClients {
     fn visit(&self, _visit: &mut dyn FnMut(&ClientState, ConnStats)) {}
+
+    fn find(&self, _id: u64) -> Option<(&ClientState, ConnStats)> {
+        None
+    }
 }
 
 /// Server-wide counters for INFO.
@@ -282,6 +290,8 @@ pub struct Server {
     pub peak_memory: u64,
     /// The thread that frees large values (UNLINK, FLUSHDB ASYNC); `None` frees them inline.
     pub lazyfree: Option<crate::lazyfree::LazyFree>,
+    /// Client-side caching: who tracks what, and the invalidations to send.
+    pub tracking: tracking::Tracking,
 }
 
 impl Server {
@@ -315,6 +325,7 @@ impl Server {
             slowlog: Default::default(),
             peak_memory: 0,
             lazyfree: None,
+            tracking: Default::default(),
         }
     }
 
@@ -449,7 +460,18 @@ pub fn container(_ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 /// Runs one request: looks the command up, checks arity and whether the connection's state
 /// allows it (pub/sub context, MULTI queueing), calls the handler, and turns an error into its
 /// reply. `argv` is never empty (empty requests are skipped by the caller).
+#[inline]
 pub fn execute(ctx: &mut Ctx, argv: &[&[u8]]) {
+    if ctx.server.tracking.is_on() {
+        tracking::execute_tracked(ctx, argv);
+    } else {
+        run_request(ctx, argv);
+    }
+}
+
+/// [`execute`] without client-side caching's work around it.
+#[inline]
+fn run_request(ctx: &mut Ctx, argv: &[&[u8]]) {
     let reply_start = ctx.out.len();
     let cached = ctx.client.last_spec.filter(|spec| {
         spec.name.as_bytes().eq_ignore_ascii_case(argv[0]) && check_arity(spec, argv).is_ok()
@@ -531,6 +553,9 @@ pub fn call(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8]]) {
     if !ctx.server.monitors.is_empty() && !spec.flags.contains(Flags::ADMIN) {
         server::admin::feed_monitors(ctx, spec, argv);
     }
+    if ctx.server.tracking.is_on() {
+        tracking::after_call(ctx, spec, argv);
+    }
 }
 
 /// The command (or subcommand) `argv` names, whatever its arity: whom a refusal is
@@ -599,9 +624,11 @@ pub fn must_wait(server: &Server, client: &ClientState, argv: &[&[u8]], now_ms: 
     }
 }
 
-/// Forgets everything a closed connection left behind: subscriptions, watched keys, MONITOR.
+/// Forgets everything a closed connection left behind: subscriptions, watched keys, MONITOR,
+/// tracking.
 pub fn client_closed(ks: &mut Keyspace, server: &mut Server, client: &mut ClientState) {
     server.pubsub.remove_client(client.id);
+    server.tracking.turn_off(ks, client.id);
     transactions::unwatch_all(ks, client);
     if client.monitor {
         server.monitors.retain(|&id| id != client.id);

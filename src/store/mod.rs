@@ -49,7 +49,9 @@ pub mod tree;
 pub mod value;
 pub mod zset;
 
-pub use keyspace::{Db, DbMut, FlushedData, Key, KeyEvent, KeyEventKind, Keyspace, KeyspaceStats};
+pub use keyspace::{
+    Db, DbMut, FlushedData, Key, KeyEvent, KeyEventKind, Keyspace, KeyspaceStats, Touched,
+};
 pub use value::{Value, LAZYFREE_THRESHOLD};
 
 /// The project's hasher: fast and randomly seeded per process (docs/performance.md: it took
