@@ -1233,6 +1233,40 @@ mod tests {
     }
 
     #[test]
+    fn touched_changes_are_recorded_only_while_asked_for() {
+        let mut ks = Keyspace::new(2);
+        ks.set_clock(1_000);
+        ks.db(0).insert(b"a", s("1"), None);
+        assert!(!ks.has_touched());
+        ks.record_touched(true);
+        ks.db(0).insert(b"a", s("2"), Some(1_500));
+        ks.db(1).remove(b"missing");
+        ks.db(1).insert(b"b", s("1"), None);
+        ks.set_clock(2_000);
+        assert!(!ks.db(0).exists(b"a"));
+        ks.db(1).flush();
+        let mut touched = Vec::new();
+        ks.take_touched(&mut touched);
+        let key = |k: &[u8], expired| Touched::Key {
+            key: k.into(),
+            expired,
+        };
+        assert_eq!(
+            touched,
+            vec![
+                key(b"a", false),
+                key(b"b", false),
+                key(b"a", true),
+                Touched::Flush
+            ]
+        );
+        assert!(!ks.has_touched());
+        ks.record_touched(false);
+        ks.db(0).insert(b"c", s("1"), None);
+        assert!(!ks.has_touched());
+    }
+
+    #[test]
     fn rename_moves_value_and_ttl() {
         let mut ks = Keyspace::new(1);
         let mut db = ks.db(0);
