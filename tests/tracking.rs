@@ -253,6 +253,19 @@ fn redirect_to_a_resp2_subscriber_and_to_a_resp3_client() {
 }
 
 #[test]
+fn redirect_to_itself_reaches_a_resp2_subscriber() {
+    same_as_redis(&[
+        (0, "CLIENT TRACKING ON REDIRECT $ID0", 1),
+        (0, "GET a", 1),
+        (0, "SUBSCRIBE other", 1),
+        (1, "SET a 1", 1),
+        (0, "", 1),
+        (1, "FLUSHALL", 1),
+        (0, "", 1),
+    ]);
+}
+
+#[test]
 fn broken_redirect_is_reported_to_a_resp3_client() {
     let transcript = same_as_redis(&[
         (0, "HELLO 3", 1),

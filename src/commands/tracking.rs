@@ -170,7 +170,9 @@ fn send(
     };
     let mut message = Vec::new();
     let mut recipient = target;
-    if state.redirect != 0 {
+    // A redirect to the client itself still counts as one: it may then get pub/sub messages.
+    let redirected = state.redirect != 0;
+    if redirected {
         if post.peer(state.redirect).is_none() {
             state.broken_redirect = true;
             if target_resp3 {
@@ -188,7 +190,7 @@ fn send(
     };
     if resp3 {
         message.extend_from_slice(b"*2\r\n$10\r\ninvalidate\r\n");
-    } else if recipient != target && subscriber {
+    } else if redirected && subscriber {
         message.extend_from_slice(b"*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate\r\n");
     } else {
         // RESP2 has no pushes: nothing can be said on the connection itself.
