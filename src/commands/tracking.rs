@@ -108,11 +108,14 @@ enum Payload<'a> {
 }
 
 /// Where messages go: the running client's reply buffer (when a command runs) and the
-/// outbox for everyone else.
+/// outbox for everyone else; and who made the changes at hand.
 struct Post<'a> {
     outbox: &'a mut Outbox,
     clients: &'a dyn ClientDirectory,
     running: Option<(&'a ClientState, &'a mut ReplyBuf)>,
+    /// The client whose command made the changes (NOLOOP clients are not told of their own);
+    /// `None` for changes no command made (background expiry).
+    changer: Option<u64>,
 }
 
 impl Post<'_> {
@@ -352,7 +355,7 @@ impl Tracking {
                 continue;
             };
             // A client that moved to BCAST is not told of keys it read before.
-            if state.bcast || (state.noloop && running == Some(id)) {
+            if state.bcast || (state.noloop && post.changer == Some(id)) {
                 continue;
             }
             if executing && running == Some(id) {
@@ -379,7 +382,7 @@ impl Tracking {
         self.items = 0;
     }
 
-    /// Acts on the changes the store recorded since the last call: the running client (if
+    /// Acts on the changes the store recorded since the last call: the post's changer (if
     /// any) changed the keys it did not see expire.
     fn take_changes(&mut self, ks: &mut Keyspace, post: &mut Post, executing: bool) {
         if !ks.has_touched() {
@@ -387,11 +390,10 @@ impl Tracking {
         }
         let mut touched = std::mem::take(&mut self.touched);
         ks.take_touched(&mut touched);
-        let running = post.running_id();
         for change in touched.drain(..) {
             match change {
                 Touched::Key { key, expired } => {
-                    let changed_by = if expired { None } else { running };
+                    let changed_by = if expired { None } else { post.changer };
                     self.invalidate(post, &key, changed_by, true, executing);
                 }
                 Touched::Flush => self.flushed(post, executing),
@@ -466,14 +468,17 @@ pub(super) fn execute_tracked(ctx: &mut Ctx, argv: &[&[u8]]) {
             rng,
             ..
         } = &mut *ctx.server;
+        // Changes left from outside any command (a key expiring while blocked clients were
+        // served) were made by nobody; the bound is enforced on this client's behalf.
         let mut post = Post {
             outbox,
             clients: ctx.clients,
-            running: None,
+            running: Some((&*ctx.client, &mut *ctx.out)),
+            changer: None,
         };
         tracking.take_changes(ctx.ks, &mut post, false);
         if !tracking.clients.is_empty() {
-            post.running = Some((&*ctx.client, &mut *ctx.out));
+            post.changer = Some(ctx.client.id);
             tracking.enforce_limit(&mut post, config.tracking_table_max_keys, rng);
         }
         tracking.sync(ctx.ks);
@@ -488,6 +493,7 @@ pub(super) fn execute_tracked(ctx: &mut Ctx, argv: &[&[u8]]) {
             outbox,
             clients: ctx.clients,
             running: Some((&*ctx.client, &mut *ctx.out)),
+            changer: Some(id),
         };
         for message in std::mem::take(&mut tracking.pending) {
             let payload = match &message {
@@ -522,10 +528,12 @@ pub(super) fn after_call(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8
     let Server {
         tracking, outbox, ..
     } = &mut *ctx.server;
+    let changer = Some(ctx.client.id);
     let mut post = Post {
         outbox,
         clients: ctx.clients,
         running: Some((&*ctx.client, &mut *ctx.out)),
+        changer,
     };
     tracking.take_changes(ctx.ks, &mut post, true);
     if spec.flags.contains(Flags::READONLY) && !spec.flags.contains(Flags::PUBSUB) {
@@ -555,6 +563,7 @@ pub fn cron(ks: &mut Keyspace, server: &mut Server, clients: &dyn ClientDirector
         outbox,
         clients,
         running: None,
+        changer: None,
     };
     tracking.take_changes(ks, &mut post, false);
     if !tracking.clients.is_empty() {
@@ -573,6 +582,7 @@ pub fn before_sleep(ks: &mut Keyspace, server: &mut Server, clients: &dyn Client
         outbox,
         clients,
         running: None,
+        changer: None,
     };
     tracking.take_changes(ks, &mut post, false);
     if !tracking.prefixes.is_empty() {
