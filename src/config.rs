@@ -226,6 +226,8 @@ pub struct Config {
     /// True once a `save` line was read while loading the file and flags: the first one
     /// replaces Redis's default save points, the next ones add to them.
     save_loaded: bool,
+    /// Most keys client-side caching remembers readers of (0 = no bound).
+    pub tracking_table_max_keys: u64,
     /// Values set for the parameters Reddish does not act on, by name; one not set here has
     /// Redis's default.
     pub inert: BTreeMap<&'static str, String>,
@@ -339,6 +341,7 @@ impl Default for Config {
             oom_score_adj: OomScoreAdj::No,
             oom_score_adj_values: [0, 200, 800],
             save_loaded: false,
+            tracking_table_max_keys: 1_000_000,
             inert: BTreeMap::new(),
         }
     }
@@ -1015,6 +1018,12 @@ pub static PARAMS: &[Param] = &[
         |c| c.oom_score_adj_values.map(|v| v.to_string()).join(" "),
         |c, v| c.oom_score_adj_values = parse_oom_score_adj_values(v)?
     ),
+    param!(
+        "tracking-table-max-keys",
+        true,
+        |c| c.tracking_table_max_keys.to_string(),
+        |c, v| c.tracking_table_max_keys = parse_int(v, 0, i64::MAX as u64)?
+    ),
 ];
 
 /// Redis 7.0's hidden parameters: CONFIG GET answers them by their exact name, and `CONFIG
@@ -1183,7 +1192,6 @@ pub static INERT_PARAMS: &[Param] = &[
     inert!("tls-session-cache-size", None, true, Kind::Int(0, i32::MAX as i64), "20480"),
     inert!("tls-session-cache-timeout", None, true, Kind::Int(0, i32::MAX as i64), "300"),
     inert!("tls-session-caching", None, true, Kind::Bool, "yes"),
-    inert!("tracking-table-max-keys", None, true, Kind::Int(0, i64::MAX), "1000000"),
 ];
 
 /// Turns command-line flags into config-file text, one directive per line, by Redis's rules:

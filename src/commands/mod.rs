@@ -25,6 +25,7 @@ pub mod sort;
 pub mod stats;
 pub mod strings;
 pub mod table;
+pub mod tracking;
 pub mod transactions;
 pub mod trees;
 pub mod zsets;
@@ -194,6 +195,9 @@ pub struct ConnStats {
 pub trait ClientDirectory {
     /// Calls `visit` for every other connection, in id order.
     fn visit(&self, visit: &mut dyn FnMut(&ClientState, ConnStats));
+
+    /// The other connection with id `id`, if it is open. O(1).
+    fn find(&self, id: u64) -> Option<(&ClientState, ConnStats)>;
 }
 
 /// A directory with no other clients (tests, and commands run outside a connection).
@@ -201,6 +205,10 @@ pub struct NoClients;
 
 impl ClientDirectory for NoClients {
     fn visit(&self, _visit: &mut dyn FnMut(&ClientState, ConnStats)) {}
+
+    fn find(&self, _id: u64) -> Option<(&ClientState, ConnStats)> {
+        None
+    }
 }
 
 /// Server-wide counters for INFO.
@@ -312,6 +320,8 @@ pub struct Server {
     pub round_trip: fn(&crate::store::Value) -> Result<crate::store::Value, String>,
     /// The TCP listeners; `None` where nothing listens (tests that run commands directly).
     pub listeners: Option<Box<dyn Listeners>>,
+    /// Client-side caching: who tracks what, and the invalidations to send.
+    pub tracking: tracking::Tracking,
 }
 
 impl Server {
@@ -349,6 +359,7 @@ impl Server {
             debug: Default::default(),
             round_trip: |value| Ok(value.clone()),
             listeners: None,
+            tracking: Default::default(),
         }
     }
 
@@ -483,7 +494,18 @@ pub fn container(_ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 /// Runs one request: looks the command up, checks arity and whether the connection's state
 /// allows it (pub/sub context, MULTI queueing), calls the handler, and turns an error into its
 /// reply. `argv` is never empty (empty requests are skipped by the caller).
+#[inline]
 pub fn execute(ctx: &mut Ctx, argv: &[&[u8]]) {
+    if ctx.server.tracking.is_on() {
+        tracking::execute_tracked(ctx, argv);
+    } else {
+        run_request(ctx, argv);
+    }
+}
+
+/// [`execute`] without client-side caching's work around it.
+#[inline]
+fn run_request(ctx: &mut Ctx, argv: &[&[u8]]) {
     let reply_start = ctx.out.len();
     let cached = ctx.client.last_spec.filter(|spec| {
         spec.name.as_bytes().eq_ignore_ascii_case(argv[0]) && check_arity(spec, argv).is_ok()
@@ -587,6 +609,9 @@ pub fn call(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8]]) {
     if !ctx.server.monitors.is_empty() && !spec.flags.contains(Flags::ADMIN) {
         server::admin::feed_monitors(ctx, spec, argv);
     }
+    if ctx.server.tracking.is_on() {
+        tracking::after_call(ctx, spec, argv);
+    }
 }
 
 /// The command (or subcommand) `argv` names, whatever its arity: whom a refusal is
@@ -662,9 +687,11 @@ pub fn must_wait(server: &Server, client: &ClientState, argv: &[&[u8]], now_ms: 
     }
 }
 
-/// Forgets everything a closed connection left behind: subscriptions, watched keys, MONITOR.
+/// Forgets everything a closed connection left behind: subscriptions, watched keys, MONITOR,
+/// tracking.
 pub fn client_closed(ks: &mut Keyspace, server: &mut Server, client: &mut ClientState) {
     server.pubsub.remove_client(client.id);
+    server.tracking.turn_off(ks, client.id);
     transactions::unwatch_all(ks, client);
     if client.monitor {
         server.monitors.retain(|&id| id != client.id);

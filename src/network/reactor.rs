@@ -266,6 +266,9 @@ impl Reactor {
                 let hz = self.server.config.hz.clamp(1, 500);
                 next_cron = Instant::now() + Duration::from_millis(1000 / hz);
             }
+            if self.server.tracking.is_on() {
+                self.tracking_before_sleep();
+            }
             self.flush_pending();
             commands::persistence::before_sleep(&mut self.ks, &mut self.server);
             if self.stop_requested.load(Ordering::Relaxed) && self.server.shutdown.is_none() {
@@ -468,7 +471,10 @@ impl Reactor {
                 }
                 return;
             }
-            let directory = Directory(&self.clients);
+            let directory = Directory {
+                clients: &self.clients,
+                tokens: &self.tokens,
+            };
             let (ks, server) = (&mut self.ks, &mut self.server);
             let mut blocked_argv = None;
             let mut postpone = false;
@@ -612,7 +618,10 @@ impl Reactor {
         };
         if let Some(blocked) = client.blocked.as_ref() {
             let argv: Vec<&[u8]> = blocked.argv.iter().map(Vec::as_slice).collect();
-            let directory = Directory(&self.clients);
+            let directory = Directory {
+                clients: &self.clients,
+                tokens: &self.tokens,
+            };
             client.state.served_key = Some(ready.clone());
             let mut ctx = Ctx {
                 ks: &mut self.ks,
@@ -661,10 +670,11 @@ impl Reactor {
     fn deliver(&mut self, mut current: Option<&mut Client>) {
         let mut outbox = std::mem::take(&mut self.server.outbox);
         for (id, bytes, push) in outbox.deliveries() {
+            // Pushes reach a connection that asked for no replies (CLIENT REPLY OFF), as in
+            // Redis 7.0.15; other messages (MONITOR lines) do not.
+            let silenced = |c: &Client| !push && c.state.reply_mode == commands::ReplyMode::Off;
             if let Some(client) = current.as_deref_mut().filter(|c| c.state.id == id) {
-                if !client.close_asap
-                    && (push || client.state.reply_mode != commands::ReplyMode::Off)
-                {
+                if !client.close_asap && !silenced(client) {
                     append_message(&mut client.out, bytes, push);
                     if self.over_output_limit(client) {
                         client.close_asap = true;
@@ -678,9 +688,7 @@ impl Reactor {
             let Some(mut client) = self.clients.get_mut(token).and_then(Option::take) else {
                 continue;
             };
-            // Pub/sub messages reach a connection that asked for no replies (Redis 7.0.15
-            // does the same); MONITOR lines do not.
-            if push || client.state.reply_mode != commands::ReplyMode::Off {
+            if !silenced(&client) {
                 append_message(&mut client.out, bytes, push);
             }
             if self.over_output_limit(&mut client) {
@@ -777,6 +785,19 @@ impl Reactor {
         }
     }
 
+    /// Client-side caching's work before the loop sleeps: invalidations for changes made
+    /// outside commands, and the BCAST batches of this turn.
+    fn tracking_before_sleep(&mut self) {
+        let directory = Directory {
+            clients: &self.clients,
+            tokens: &self.tokens,
+        };
+        commands::tracking::before_sleep(&mut self.ks, &mut self.server, &directory);
+        if !self.server.outbox.is_empty() {
+            self.deliver(None);
+        }
+    }
+
     /// Writes a client's pending output; keeps WRITABLE interest only while some remains.
     fn flush_client(&mut self, token: usize) {
         let Some(mut client) = self.clients.get_mut(token).and_then(Option::take) else {
@@ -867,6 +888,13 @@ impl Reactor {
         if self.ks.has_key_events() {
             commands::pubsub::publish_background_key_events(&mut self.ks, &mut self.server);
         }
+        if self.server.tracking.is_on() {
+            let directory = Directory {
+                clients: &self.clients,
+                tokens: &self.tokens,
+            };
+            commands::tracking::cron(&mut self.ks, &mut self.server, &directory);
+        }
         if !self.server.outbox.is_empty() {
             self.deliver(None);
         }
@@ -936,24 +964,36 @@ NOTE: You only need to do one of the above things in order for \
 the server to start accepting connections from the outside.\r\n";
 
 /// The other connections, as the commands see them.
-struct Directory<'a>(&'a Slab<Option<Box<Client>>>);
+struct Directory<'a> {
+    clients: &'a Slab<Option<Box<Client>>>,
+    tokens: &'a FastMap<u64, usize>,
+}
+
+fn conn_stats(client: &Client) -> ConnStats {
+    let (query_buffer, query_buffer_free) = client.query_buffer_stats();
+    ConnStats {
+        query_buffer,
+        query_buffer_free,
+        output_bytes: client.out.len(),
+        resp: if client.out.is_resp3() { 3 } else { 2 },
+        blocked: client.blocked.is_some(),
+        writable: client.writable_registered,
+    }
+}
 
 impl ClientDirectory for Directory<'_> {
     fn visit(&self, visit: &mut dyn FnMut(&ClientState, ConnStats)) {
-        for (_, client) in self.0.iter() {
+        for (_, client) in self.clients.iter() {
             if let Some(client) = client {
-                let (query_buffer, query_buffer_free) = client.query_buffer_stats();
-                let stats = ConnStats {
-                    query_buffer,
-                    query_buffer_free,
-                    output_bytes: client.out.len(),
-                    resp: if client.out.is_resp3() { 3 } else { 2 },
-                    blocked: client.blocked.is_some(),
-                    writable: client.writable_registered,
-                };
-                visit(&client.state, stats);
+                visit(&client.state, conn_stats(client));
             }
         }
+    }
+
+    fn find(&self, id: u64) -> Option<(&ClientState, ConnStats)> {
+        let token = *self.tokens.get(&id)?;
+        let client = self.clients.get(token)?.as_ref()?;
+        Some((&client.state, conn_stats(client)))
     }
 }
 

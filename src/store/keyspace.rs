@@ -135,6 +135,20 @@ pub struct ChangeLog {
     event_kinds: u8,
     /// Key events recorded for keyspace notifications, oldest first.
     key_events: Vec<KeyEvent>,
+    /// Changes client-side caching must hear of, oldest first, while the server asks for
+    /// them (see [`Keyspace::record_touched`]); `None` records nothing.
+    touched: Option<Vec<Touched>>,
+}
+
+/// A change that invalidates what clients may have cached (client-side caching). Keys are
+/// recorded without their database: clients cache keys by name, as in Redis.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Touched {
+    /// The key changed or was deleted; `expired` when its expiry passed (no command of any
+    /// client changed it).
+    Key { key: Key, expired: bool },
+    /// A database, or all of them, was flushed.
+    Flush,
 }
 
 /// Something that happened to a key inside the store, outside any command's own logic, that
@@ -353,6 +367,30 @@ impl Keyspace {
         std::mem::take(&mut self.changes.key_events)
     }
 
+    /// Starts (`on`) or stops recording the [`Touched`] changes; stopping forgets those not
+    /// taken yet. O(1).
+    pub fn record_touched(&mut self, on: bool) {
+        match (on, self.changes.touched.is_some()) {
+            (true, false) => self.changes.touched = Some(Vec::new()),
+            (false, true) => self.changes.touched = None,
+            _ => {}
+        }
+    }
+
+    /// True if [`Touched`] changes were recorded since the last [`Self::take_touched`]. O(1).
+    #[inline]
+    pub fn has_touched(&self) -> bool {
+        self.changes.touched.as_ref().is_some_and(|t| !t.is_empty())
+    }
+
+    /// Swaps the changes recorded since the last call into `into` (which should be empty:
+    /// its buffer is kept for the next ones, so recording does not allocate anew). O(1).
+    pub fn take_touched(&mut self, into: &mut Vec<Touched>) {
+        if let Some(touched) = self.changes.touched.as_mut() {
+            std::mem::swap(touched, into);
+        }
+    }
+
     /// Records that `client` WATCHes `key` of database `db`. O(watchers of the key).
     pub fn watch(&mut self, db: usize, key: &[u8], client: u64) {
         let now = self.now_ms;
@@ -459,6 +497,9 @@ impl Keyspace {
             flushed.push(db.clear_data());
         }
         self.changes.writes += 1;
+        if let Some(touched) = self.changes.touched.as_mut() {
+            touched.push(Touched::Flush);
+        }
         if let Some(dirty) = self.changes.dirty.as_mut() {
             dirty.iter_mut().for_each(|d| d.clear());
             self.changes.whole.iter_mut().for_each(|w| *w = false);
@@ -719,7 +760,7 @@ impl DbMut<'_> {
         self.db.entries.swap_remove(key);
         self.stats.expired_keys += 1;
         self.record_event(KeyEventKind::Expired, key);
-        self.modified(key);
+        self.record_change(key, true);
     }
 
     /// Records a key event if that kind is switched on. O(1).
@@ -869,8 +910,20 @@ impl DbMut<'_> {
     }
 
     /// Records that `key` changed: counts a write and marks it for persistence.
+    #[inline]
     pub fn modified(&mut self, key: &[u8]) {
+        self.record_change(key, false);
+    }
+
+    /// Records a change of `key`, by a command or (`expired`) because its expiry passed.
+    fn record_change(&mut self, key: &[u8], expired: bool) {
         self.changes.writes += 1;
+        if let Some(touched) = self.changes.touched.as_mut() {
+            touched.push(Touched::Key {
+                key: key.into(),
+                expired,
+            });
+        }
         if !self.db.watched.is_empty() {
             self.touch_watched(key);
         }
@@ -1209,6 +1262,9 @@ impl DbMut<'_> {
         self.touch_all_watched();
         let flushed = self.clear_data();
         self.changes.writes += 1;
+        if let Some(touched) = self.changes.touched.as_mut() {
+            touched.push(Touched::Flush);
+        }
         if let Some(dirty) = self
             .changes
             .dirty
@@ -1470,6 +1526,40 @@ mod tests {
         assert!(batch.keys.is_empty());
         assert!(!ks.swap_dbs(0, 3));
         assert!(ks.swap_dbs(2, 2));
+    }
+
+    #[test]
+    fn touched_changes_are_recorded_only_while_asked_for() {
+        let mut ks = Keyspace::new(2);
+        ks.set_clock(1_000);
+        ks.db(0).insert(b"a", s("1"), None);
+        assert!(!ks.has_touched());
+        ks.record_touched(true);
+        ks.db(0).insert(b"a", s("2"), Some(1_500));
+        ks.db(1).remove(b"missing");
+        ks.db(1).insert(b"b", s("1"), None);
+        ks.set_clock(2_000);
+        assert!(!ks.db(0).exists(b"a"));
+        ks.db(1).flush();
+        let mut touched = Vec::new();
+        ks.take_touched(&mut touched);
+        let key = |k: &[u8], expired| Touched::Key {
+            key: k.into(),
+            expired,
+        };
+        assert_eq!(
+            touched,
+            vec![
+                key(b"a", false),
+                key(b"b", false),
+                key(b"a", true),
+                Touched::Flush
+            ]
+        );
+        assert!(!ks.has_touched());
+        ks.record_touched(false);
+        ks.db(0).insert(b"c", s("1"), None);
+        assert!(!ks.has_touched());
     }
 
     #[test]

@@ -51,7 +51,9 @@ pub mod tree;
 pub mod value;
 pub mod zset;
 
-pub use keyspace::{Db, DbMut, FlushedData, Key, KeyEvent, KeyEventKind, Keyspace, KeyspaceStats};
+pub use keyspace::{
+    Db, DbMut, FlushedData, Key, KeyEvent, KeyEventKind, Keyspace, KeyspaceStats, Touched,
+};
 pub use limits::{EncodingLimits, PackLimits};
 pub use value::{Value, LAZYFREE_THRESHOLD};
 

@@ -1,7 +1,9 @@
-//! CLIENT and its subcommands: names, CLIENT LIST lines, KILL, PAUSE, REPLY, UNBLOCK.
+//! CLIENT and its subcommands: names, CLIENT LIST lines, KILL, PAUSE, REPLY, UNBLOCK (the
+//! tracking ones are in [`crate::commands::tracking`]).
 
 use crate::commands::args::is_keyword;
 use crate::commands::reply::help_reply;
+use crate::commands::tracking::Tracking;
 use crate::commands::{Args, ClientState, CmdError, CmdResult, ConnStats, Ctx, Pause, ReplyMode};
 use std::fmt::Write as _;
 
@@ -102,7 +104,13 @@ impl ClientType {
 const REPLY_CHUNK_BYTES: usize = 16 * 1024;
 
 /// One CLIENT LIST line, with Redis 7.0's field names and order.
-pub fn client_line(client: &ClientState, stats: ConnStats, now_ms: u64) -> String {
+pub fn client_line(
+    client: &ClientState,
+    stats: ConnStats,
+    tracking: &Tracking,
+    now_ms: u64,
+) -> String {
+    let (tracking_flags, redirect) = tracking.list_fields(client.id);
     let mut flags = String::new();
     if client.monitor {
         flags.push('O');
@@ -116,6 +124,7 @@ pub fn client_line(client: &ClientState, stats: ConnStats, now_ms: u64) -> Strin
     if stats.blocked {
         flags.push('b');
     }
+    flags.push_str(tracking_flags);
     if client.close_after_reply {
         flags.push('c');
     }
@@ -145,7 +154,7 @@ pub fn client_line(client: &ClientState, stats: ConnStats, now_ms: u64) -> Strin
         "id={} addr={} laddr={} fd={} name={name} age={} idle={} flags={flags} db={} sub={} \
          psub={} ssub={} multi={multi} qbuf={} qbuf-free={} argv-mem=0 multi-mem={multi_mem} \
          rbs={} rbp=0 obl={buffered} oll={} omem={listed} tot-mem={} events={} cmd={} \
-         user=default redir=-1 resp={}",
+         user=default redir={redirect} resp={}",
         client.id,
         client.addr,
         client.laddr,
@@ -216,16 +225,15 @@ pub fn client_list(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         ids.as_ref().is_none_or(|ids| ids.contains(&client.id))
             && kind.is_none_or(|k| k == ClientType::of(client))
     };
+    let tracking = &ctx.server.tracking;
     ctx.clients.visit(&mut |client, stats| {
         if keep(client) {
-            lines.push((client.id, client_line(client, stats, now)));
+            lines.push((client.id, client_line(client, stats, tracking, now)));
         }
     });
     if keep(ctx.client) {
-        lines.push((
-            ctx.client.id,
-            client_line(ctx.client, current_stats(ctx), now),
-        ));
+        let line = client_line(ctx.client, current_stats(ctx), tracking, now);
+        lines.push((ctx.client.id, line));
     }
     lines.sort_by_key(|(id, _)| *id);
     let mut text = String::new();
@@ -238,7 +246,8 @@ pub fn client_list(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 }
 
 pub fn client_info(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
-    let mut line = client_line(ctx.client, current_stats(ctx), ctx.ks.now_ms());
+    let now = ctx.ks.now_ms();
+    let mut line = client_line(ctx.client, current_stats(ctx), &ctx.server.tracking, now);
     line.push('\n');
     ctx.out.verbatim(line.as_bytes());
     Ok(())
@@ -437,12 +446,6 @@ pub fn client_unblock(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         ctx.server.outbox.unblocks.push((id as u64, with_error));
     }
     ctx.out.int(blocked as i64);
-    Ok(())
-}
-
-pub fn client_getredir(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
-    // Client-side caching is not supported, so nothing is ever redirected.
-    ctx.out.int(-1);
     Ok(())
 }
 

@@ -91,10 +91,11 @@ fn info_section(ctx: &mut Ctx, section: &str, out: &mut String) {
                 out,
                 "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\n\
                  client_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:{}\r\n\
-                 tracking_clients:0\r\nclients_in_timeout_table:{}\r\n",
+                 tracking_clients:{}\r\nclients_in_timeout_table:{}\r\n",
                 ctx.server.stats.connected_clients,
                 cfg.maxclients,
                 ctx.server.stats.blocked_clients + ctx.server.stats.paused_clients,
+                ctx.server.tracking.client_count(),
                 ctx.server.stats.blocked_clients
             );
         }
@@ -156,8 +157,8 @@ fn info_section(ctx: &mut Ctx, section: &str, out: &mut String) {
                  latest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\n\
                  slave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\n\
                  active_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\n\
-                 current_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\n\
-                 tracking_total_prefixes:0\r\nunexpected_error_replies:0\r\ntotal_error_replies:{}\r\n\
+                 current_active_defrag_time:0\r\ntracking_total_keys:{}\r\ntracking_total_items:{}\r\n\
+                 tracking_total_prefixes:{}\r\nunexpected_error_replies:0\r\ntotal_error_replies:{}\r\n\
                  dump_payload_sanitizations:0\r\ntotal_reads_processed:{}\r\ntotal_writes_processed:{}\r\n\
                  io_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\n\
                  reply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\n",
@@ -176,6 +177,9 @@ fn info_section(ctx: &mut Ctx, section: &str, out: &mut String) {
                 pubsub.channel_count(Kind::Channel),
                 pubsub.pattern_count(),
                 pubsub.channel_count(Kind::Shard),
+                ctx.server.tracking.total_keys(),
+                ctx.server.tracking.total_items(),
+                ctx.server.tracking.total_prefixes(),
                 s.total_error_replies,
                 s.total_reads_processed,
                 s.total_writes_processed,

@@ -6,7 +6,7 @@ use super::{next_id, numbered, CommandSpec};
 use crate::commands::server::{admin, client, config, connection, debug, info, introspection};
 use crate::commands::{
     bitmaps, container, graphs, hashes, keys, latency, lists, persistence, piles, pubsub, queues, sets,
-    sort, stats, strings, transactions, trees, zsets,
+    sort, stats, strings, tracking, transactions, trees, zsets,
 };
 use crate::commands::journal::{JournalClass::*, Merge};
 use crate::store::pile::{Fifo, Lifo};
@@ -24,7 +24,10 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &numbered(0, [
     cmd!("client" | "reply", 3, [NOSCRIPT, LOADING, STALE], [], "connection", client::client_reply, "ON|OFF|SKIP", "Chooses whether the server replies to this connection's commands.", "O(1)"),
     cmd!("client" | "no-evict", 3, [ADMIN, NOSCRIPT, LOADING, STALE], [], "connection", client::client_no_evict, "ON|OFF", "Sets whether the connection is exempt from client eviction.", "O(1)"),
     cmd!("client" | "unblock", -3, [ADMIN, NOSCRIPT, LOADING, STALE], [], "connection", client::client_unblock, "client-id [TIMEOUT|ERROR]", "Releases a client waiting in a blocking command, as a timeout or with an error.", "O(log N) where N is the number of client connections"),
-    cmd!("client" | "getredir", 2, [NOSCRIPT, LOADING, STALE], [], "connection", client::client_getredir, "", "Returns the client id tracking notifications are redirected to (-1: none).", "O(1)"),
+    cmd!("client" | "getredir", 2, [NOSCRIPT, LOADING, STALE], [], "connection", tracking::client_getredir, "", "Returns the client ID to which the connection's tracking notifications are redirected (0: none, -1: tracking is off).", "O(1)"),
+    cmd!("client" | "tracking", -3, [NOSCRIPT, LOADING, STALE], [], "connection", tracking::client_tracking, "ON|OFF [REDIRECT client-id] [PREFIX prefix [PREFIX prefix ...]] [BCAST] [OPTIN] [OPTOUT] [NOLOOP]", "Controls server-assisted client-side caching for the connection.", "O(1). Some options may introduce additional complexity."),
+    cmd!("client" | "caching", 3, [NOSCRIPT, LOADING, STALE], [], "connection", tracking::client_caching, "YES|NO", "Instructs the server whether to track the keys in the next request.", "O(1)"),
+    cmd!("client" | "trackinginfo", 2, [NOSCRIPT, LOADING, STALE], [], "connection", tracking::client_trackinginfo, "", "Returns information about server-assisted client-side caching for the connection.", "O(1)"),
     cmd!("client" | "help", 2, [LOADING, STALE], [], "connection", client::client_help, "", "Returns helpful text about the different subcommands.", "O(1)"),
 ]);
 
