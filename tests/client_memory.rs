@@ -250,3 +250,48 @@ fn the_soft_output_limit_closes_a_reader_that_went_quiet() {
         assert!(reader.is_closed_within(Duration::from_secs(5)));
     }
 }
+
+#[test]
+fn reply_buffers_shrink_when_quiet_and_grow_back_when_busy() {
+    for server in both() {
+        let mut control = server.raw();
+        let value = "x".repeat(40_000);
+        assert_eq!(control.cmd(&["SET", "big", &value]), b"+OK\r\n");
+        let mut quiet = named(&server, "quiet");
+        // The peak is measured anew every 5 s; a connection that used little of its buffer
+        // then gets the smallest one.
+        let deadline = Instant::now() + Duration::from_secs(9);
+        wait_until(&mut control, "quiet", deadline, |l| {
+            field(l, "rbs") == Some(1024)
+        });
+        assert!(info_field(&mut control, "stats", "reply_buffer_shrinks") >= 1);
+        // Filled at each look, it doubles back to 16 KB, and no further.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            assert_eq!(quiet.cmd(&["GET", "big"]).len(), 40_000 + 10);
+            let line = line_of(&mut control, "quiet").unwrap();
+            if field(&line, "rbs") == Some(16384) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "did not grow back: {line}");
+            sleep(Duration::from_millis(50));
+        }
+        assert!(info_field(&mut control, "stats", "reply_buffer_expands") >= 4);
+    }
+}
+
+/// Waits until the line of client `name` satisfies `ready`; panics at `deadline`.
+#[track_caller]
+fn wait_until(conn: &mut RawConn, name: &str, deadline: Instant, ready: impl Fn(&str) -> bool) {
+    loop {
+        let line = line_of(conn, name).expect("the client is connected");
+        if ready(&line) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "client {name} never got there: {line}"
+        );
+        sleep(Duration::from_millis(100));
+    }
+}
