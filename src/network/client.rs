@@ -388,11 +388,16 @@ impl Client {
             (Ok(Some(consumed)), _) if consumed >= BIG_ARG => self.input.len() + READ_CHUNK,
             (Ok(None), Some((at, len))) if len >= BIG_ARG => {
                 let end = at + len + 2;
-                if end <= self.input.len() {
-                    // There is room up to the argument's end already.
-                    return;
+                if end > self.input.len() {
+                    // A fresh zeroed allocation, not a resize: its pages are committed only as
+                    // the argument's bytes arrive, so a header alone (up to 512 MB announced)
+                    // costs no real memory.
+                    let mut sized = vec![0; end];
+                    sized[..self.filled].copy_from_slice(&self.input[..self.filled]);
+                    self.input = sized;
                 }
-                end
+                // Else there is room up to the argument's end already.
+                return;
             }
             _ => (self.input.len() * 2).max(READ_CHUNK),
         };
