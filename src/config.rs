@@ -152,6 +152,35 @@ impl std::fmt::Display for KeyspaceEvents {
     }
 }
 
+/// `maxmemory-clients`: bytes, or a percentage of `maxmemory`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientMemoryLimit {
+    Bytes(u64),
+    Percent(u64),
+}
+
+impl ClientMemoryLimit {
+    fn parse(text: &str) -> Result<ClientMemoryLimit, String> {
+        if let Some(bytes) = parse_memory(text) {
+            return Ok(ClientMemoryLimit::Bytes(bytes));
+        }
+        match text.strip_suffix('%').map(str::parse::<u64>) {
+            Some(Ok(percent)) if percent <= 100 => Ok(ClientMemoryLimit::Percent(percent)),
+            Some(Ok(_)) => Err("percentage argument must be less or equal to 100".into()),
+            _ => Err("argument must be a memory or percent value".into()),
+        }
+    }
+}
+
+impl std::fmt::Display for ClientMemoryLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ClientMemoryLimit::Bytes(bytes) => write!(f, "{bytes}"),
+            ClientMemoryLimit::Percent(percent) => write!(f, "{percent}%"),
+        }
+    }
+}
+
 /// The server's settings.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -175,6 +204,9 @@ pub struct Config {
     pub maxclients: u64,
     pub maxmemory: u64,
     pub maxmemory_policy: String,
+    /// `maxmemory-clients`: what all client connections together may hold before the
+    /// largest are closed.
+    pub maxmemory_clients: ClientMemoryLimit,
     /// Background task frequency (active expiry, timeouts), per second.
     pub hz: u64,
     /// Zero-timeout polls made while busy before blocking in the poller (0 = always block):
@@ -305,6 +337,7 @@ impl Default for Config {
             maxclients: 10000,
             maxmemory: 0,
             maxmemory_policy: "noeviction".into(),
+            maxmemory_clients: ClientMemoryLimit::Bytes(0),
             hz: 10,
             busy_poll: 1000,
             loglevel: "notice".into(),
@@ -343,6 +376,25 @@ impl Default for Config {
             save_loaded: false,
             tracking_table_max_keys: 1_000_000,
             inert: BTreeMap::new(),
+        }
+    }
+}
+
+impl Config {
+    /// Bytes all client connections together may hold before the largest are closed (0: no
+    /// limit). As in Redis, never less than 128 KB, so a bad setting cannot cut every
+    /// connection off.
+    pub fn client_eviction_limit(&self) -> u64 {
+        let limit = match self.maxmemory_clients {
+            ClientMemoryLimit::Bytes(bytes) => bytes,
+            ClientMemoryLimit::Percent(percent) => {
+                (self.maxmemory as f64 * percent as f64 / 100.0) as u64
+            }
+        };
+        if limit == 0 {
+            0
+        } else {
+            limit.max(128 * 1024)
         }
     }
 }
@@ -877,6 +929,12 @@ pub static PARAMS: &[Param] = &[
         |c| c.maxmemory_policy.clone(),
         |c, v| c.maxmemory_policy = parse_enum(v, MAXMEMORY_POLICIES)?
     ),
+    param!(
+        "maxmemory-clients",
+        true,
+        |c| c.maxmemory_clients.to_string(),
+        |c, v| c.maxmemory_clients = ClientMemoryLimit::parse(v)?
+    ),
     param!("hz", true, |c| c.hz.to_string(), |c, v| c.hz =
         parse_int(v, 0, i32::MAX as u64)?.clamp(1, 500)),
     param!("busy-poll", true, |c| c.busy_poll.to_string(), |c, v| c
@@ -1126,7 +1184,6 @@ pub static INERT_PARAMS: &[Param] = &[
     inert!("logfile", None, false, Kind::Text, ""),
     inert!("masterauth", None, true, Kind::Text, ""),
     inert!("masteruser", None, true, Kind::Text, ""),
-    inert!("maxmemory-clients", None, true, Kind::MemoryOrPercent, "0"),
     inert!("maxmemory-eviction-tenacity", None, true, Kind::Int(0, 100), "10"),
     inert!("maxmemory-samples", None, true, Kind::Int(1, i32::MAX as i64), "5"),
     inert!("min-replicas-max-lag", Some("min-slaves-max-lag"), true, Kind::Int(0, i32::MAX as i64), "10"),
@@ -1854,6 +1911,38 @@ mod tests {
         let events = KeyspaceEvents::parse("E$").unwrap();
         assert!(events.wants(KeyspaceEvents::STRING));
         assert!(!events.wants(KeyspaceEvents::GENERIC));
+    }
+
+    #[test]
+    fn maxmemory_clients_is_bytes_or_a_share_of_maxmemory() {
+        let mut c = Config::default();
+        assert_eq!(c.client_eviction_limit(), 0, "off by default");
+        c.set_many(&[("maxmemory-clients", "3mb")], true).unwrap();
+        assert_eq!(c.client_eviction_limit(), 3 << 20);
+        c.set_many(&[("maxmemory-clients", "1")], true).unwrap();
+        assert_eq!(c.client_eviction_limit(), 128 * 1024, "never below 128 KB");
+        c.set_many(&[("maxmemory-clients", "7%")], true).unwrap();
+        assert_eq!(c.get_matching(&[b"maxmemory-clients"])[0].1, "7%");
+        assert_eq!(
+            c.client_eviction_limit(),
+            0,
+            "a share of no maxmemory is no limit"
+        );
+        c.set_many(&[("maxmemory", "6mb")], true).unwrap();
+        assert_eq!(c.client_eviction_limit(), 440401);
+        let refused = |value: &str| {
+            let mut c = Config::default();
+            match c.set_many(&[("maxmemory-clients", value)], true) {
+                Err((_, ConfigError::Invalid(text))) => text,
+                other => panic!("{value}: {other:?}"),
+            }
+        };
+        assert_eq!(
+            refused("101%"),
+            "percentage argument must be less or equal to 100"
+        );
+        assert_eq!(refused("abc"), "argument must be a memory or percent value");
+        assert_eq!(refused("-5%"), "argument must be a memory or percent value");
     }
 
     #[test]

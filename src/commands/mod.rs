@@ -148,7 +148,42 @@ pub struct ClientState {
     pub last_spec: Option<&'static CommandSpec>,
 }
 
+/// Bytes one pub/sub subscription costs a client, estimated as Redis does: the entry in the
+/// client's own set and its id in the channel's set.
+const SUBSCRIPTION_BYTES: usize = 2 * (std::mem::size_of::<Key>() + 2 * std::mem::size_of::<u64>());
+
+/// Bytes one WATCHed key costs a client beyond its entry in [`ClientState::watched`]: the
+/// keyspace's record of the watcher.
+const WATCH_BYTES: usize = std::mem::size_of::<Key>() + 2 * std::mem::size_of::<u64>();
+
 impl ClientState {
+    /// Bytes this state holds beyond the connection's buffers: the MULTI queue, watched keys,
+    /// subscriptions, names. O(1): kept figures and capacities, no walk.
+    pub fn memory(&self) -> usize {
+        let names = [&self.name, &self.lib_name, &self.lib_ver]
+            .iter()
+            .map(|n| n.as_ref().map_or(0, Vec::capacity))
+            .sum::<usize>();
+        let subscriptions = self
+            .subscriptions
+            .iter()
+            .map(|&n| n as usize)
+            .sum::<usize>();
+        self.multi_memory()
+            + names
+            + self.addr.capacity()
+            + self.laddr.capacity()
+            + subscriptions * SUBSCRIPTION_BYTES
+    }
+
+    /// Bytes held for MULTI and WATCH (CLIENT LIST `multi-mem`, as Redis counts it).
+    pub fn multi_memory(&self) -> usize {
+        let queued = self.multi.as_ref().map_or(0, |tx| tx.memory);
+        let watched = self.watched.capacity() * std::mem::size_of::<(usize, Key)>()
+            + self.watched.len() * WATCH_BYTES;
+        queued + watched
+    }
+
     /// True while the client has any pub/sub subscription.
     #[inline]
     pub fn is_subscriber(&self) -> bool {
@@ -178,17 +213,53 @@ pub struct Pause {
     pub all: bool,
 }
 
-/// Buffer figures of a connection, supplied by the network layer for CLIENT LIST / INFO.
+/// Buffer figures of a connection, supplied by the network layer for CLIENT LIST / INFO and
+/// client eviction, in bytes.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ConnStats {
+    /// Received input not yet consumed (`qbuf`), the header of a big argument still arriving
+    /// left out, as Redis leaves it out.
     pub query_buffer: usize,
+    /// Room left in the query buffer (`qbuf-free`).
     pub query_buffer_free: usize,
+    /// Arguments held for a command, outside the query buffer or parsed from it ahead of the
+    /// command being run (`argv-mem`: a parked command's copy, a request still arriving).
+    pub argv_memory: usize,
+    /// Pending output.
     pub output_bytes: usize,
+    /// Bytes allocated for the output.
+    pub output_capacity: usize,
+    /// The reply buffer's size and the peak of its use since the last reset (`rbs`, `rbp`):
+    /// output beyond it counts as Redis's reply list (`oll`, `omem`).
+    pub reply_buffer_size: usize,
+    pub reply_buffer_peak: usize,
+    /// Everything else the connection holds: the query buffer, the decoder, parked
+    /// arguments, the connection itself (with `output_capacity` and
+    /// [`ClientState::memory`], CLIENT LIST `tot-mem`).
+    pub memory: usize,
     pub resp: u8,
     /// Parked by a blocking command.
     pub blocked: bool,
     /// Waiting for the socket to take more output.
     pub writable: bool,
+}
+
+/// What Redis's reply blocks hold: 16 KB asked for, which its allocator (jemalloc) rounds up
+/// to a 20 KB size class, all of it used.
+const REPLY_BLOCK_BYTES: usize = 20 * 1024 - 16;
+
+/// Of `pending` output bytes, those Redis would hold in its reply list rather than its
+/// `reply_buffer`-sized buffer, counted in whole blocks as Redis counts them: what
+/// `client-output-buffer-limit` limits and CLIENT LIST reports as `omem` (`oll` blocks).
+pub fn listed_output(pending: usize, reply_buffer: usize) -> usize {
+    output_blocks(pending, reply_buffer) * REPLY_BLOCK_BYTES
+}
+
+/// The number of reply blocks of [`listed_output`] (CLIENT LIST `oll`).
+pub fn output_blocks(pending: usize, reply_buffer: usize) -> usize {
+    pending
+        .saturating_sub(reply_buffer)
+        .div_ceil(REPLY_BLOCK_BYTES)
 }
 
 /// Read access to the other connections (the running one is in [`Ctx::client`]).
@@ -198,6 +269,11 @@ pub trait ClientDirectory {
 
     /// The other connection with id `id`, if it is open. O(1).
     fn find(&self, id: u64) -> Option<(&ClientState, ConnStats)>;
+    /// The running connection's figures the network layer holds (its query buffer, reply
+    /// buffer size); the output fields are left for the caller to fill from [`Ctx::out`].
+    fn running(&self) -> ConnStats {
+        ConnStats::default()
+    }
 }
 
 /// A directory with no other clients (tests, and commands run outside a connection).
@@ -231,6 +307,35 @@ pub struct ServerStats {
     pub total_writes_processed: u64,
     /// Time spent in active expiry, in microseconds (INFO `expire_cycle_cpu_milliseconds`).
     pub expire_cycle_usec: u64,
+    /// Clients closed because all clients together used more than `maxmemory-clients`.
+    pub evicted_clients: u64,
+    /// Reply buffers the reactor made smaller or larger to fit their recent peak.
+    pub reply_buffer_shrinks: u64,
+    pub reply_buffer_expands: u64,
+}
+
+/// How the reactor sizes idle connections' reply buffers (Redis's `DEBUG REPLYBUFFER`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReplyBufferPolicy {
+    /// Milliseconds after which a connection's reply buffer peak is measured anew (-1: never),
+    /// so a connection that went quiet gets a smaller buffer.
+    pub peak_reset_ms: i64,
+    /// Reply buffers are resized at all.
+    pub resizing: bool,
+}
+
+impl ReplyBufferPolicy {
+    /// Redis's default peak reset time.
+    pub const DEFAULT_PEAK_RESET_MS: i64 = 5000;
+}
+
+impl Default for ReplyBufferPolicy {
+    fn default() -> Self {
+        ReplyBufferPolicy {
+            peak_reset_ms: Self::DEFAULT_PEAK_RESET_MS,
+            resizing: true,
+        }
+    }
 }
 
 /// One sample of the counters behind INFO's instantaneous rates.
@@ -322,6 +427,8 @@ pub struct Server {
     pub listeners: Option<Box<dyn Listeners>>,
     /// Client-side caching: who tracks what, and the invalidations to send.
     pub tracking: tracking::Tracking,
+    /// How reply buffers are resized (set by DEBUG REPLYBUFFER).
+    pub reply_buffer_policy: ReplyBufferPolicy,
 }
 
 impl Server {
@@ -360,6 +467,7 @@ impl Server {
             round_trip: |value| Ok(value.clone()),
             listeners: None,
             tracking: Default::default(),
+            reply_buffer_policy: ReplyBufferPolicy::default(),
         }
     }
 

@@ -44,7 +44,9 @@ pub fn queue(ctx: &mut Ctx, spec: &CommandSpec, argv: &[&[u8]]) {
     }
     if let Some(tx) = ctx.client.multi.as_mut() {
         let args: Vec<Vec<u8>> = argv.iter().map(|a| a.to_vec()).collect();
-        tx.memory += args.iter().map(Vec::len).sum::<usize>();
+        // What the queue really holds: the argument bytes and the vectors holding them.
+        tx.memory += args.iter().map(Vec::capacity).sum::<usize>()
+            + (args.len() + 1) * std::mem::size_of::<Vec<u8>>();
         tx.writes |= spec.paused_by_write_pause();
         tx.uses_memory |= spec.flags.contains(Flags::DENYOOM);
         tx.queued.push(args);

@@ -2,7 +2,7 @@
 
 use super::listeners::Stream;
 use crate::commands::blocking::BlockRequest;
-use crate::commands::ClientState;
+use crate::commands::{ClientState, ConnStats, ReplyBufferPolicy};
 use crate::protocol::{ArgSource, ProtocolError, Protover, ReplyBuf, RequestDecoder};
 use smallvec::SmallVec;
 use std::io::{self, Read, Write};
@@ -12,6 +12,34 @@ const READ_CHUNK: usize = 16 * 1024;
 
 /// Redis's `client-query-buffer-limit`: a client whose pending input exceeds it is closed.
 pub const QUERY_BUFFER_LIMIT: usize = 1024 * 1024 * 1024;
+
+/// An argument this big gets a query buffer sized for it as soon as its header arrives, so
+/// the buffer is not doubled past it (Redis's `PROTO_MBULK_BIG_ARG`).
+const BIG_ARG: usize = 32 * 1024;
+
+/// A query buffer larger than this is trimmed to its recent peak (Redis's
+/// `PROTO_RESIZE_THRESHOLD`).
+const QUERY_RESIZE_THRESHOLD: usize = 32 * 1024;
+
+/// Free query buffer space worth giving back.
+const QUERY_WASTE: usize = 4 * 1024;
+
+/// A connection idle longer than this gives its free query buffer space back.
+const QUERY_IDLE_MS: u64 = 2000;
+
+/// A new connection's reply buffer size, and the most it grows to for a busy one (Redis's
+/// `PROTO_REPLY_CHUNK_BYTES`); output beyond it is what Redis keeps in its reply list.
+pub const REPLY_BUFFER_MAX: usize = 16 * 1024;
+
+/// The least a quiet connection's reply buffer shrinks to (Redis's `PROTO_REPLY_MIN_BYTES`).
+const REPLY_BUFFER_MIN: usize = 1024;
+
+/// How the reactor changed a reply buffer's size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resized {
+    Shrunk,
+    Expanded,
+}
 
 /// Outcome of draining a socket.
 #[derive(Debug, PartialEq, Eq)]
@@ -54,17 +82,62 @@ pub struct Client {
     pub close_asap: bool,
     /// Unix ms since when the output has been over the soft limit.
     pub soft_limit_since: Option<u64>,
+    /// The most input held since the timed work last looked, with a read's room (Redis's
+    /// query buffer peak): the buffer is trimmed down to it.
+    input_peak: usize,
+    /// The reply buffer's size (CLIENT LIST `rbs`): the output allocation kept while idle.
+    reply_buffer_size: usize,
+    /// The most of the reply buffer used since `reply_peak_reset_ms` (`rbp`).
+    reply_buffer_peak: usize,
+    reply_peak_reset_ms: u64,
+    /// What this client counts for in the reactor's total for `maxmemory-clients` (0 while
+    /// that is off).
+    pub accounted_memory: usize,
+}
+
+/// The query side of a connection, borrowed while its command runs, for CLIENT LIST's
+/// figures of the running client (computed only if asked).
+#[derive(Clone, Copy)]
+pub struct InputView<'a> {
+    input: &'a [u8],
+    start: usize,
+    filled: usize,
+    decoder: &'a RequestDecoder,
+    reply_buffer_size: usize,
+    reply_buffer_peak: usize,
+}
+
+impl InputView<'_> {
+    /// Every figure but the output's.
+    pub fn stats(&self) -> ConnStats {
+        let pending = &self.input[self.start..self.filled];
+        // Like Redis, which keeps a big argument alone in its query buffer, the header of one
+        // still arriving is not counted as buffered input.
+        let header = match self.decoder.awaited_bulk(pending) {
+            Some((at, len)) if len >= BIG_ARG => at.min(pending.len()),
+            _ => 0,
+        };
+        ConnStats {
+            query_buffer: pending.len() - header,
+            query_buffer_free: self.input.len() - self.filled,
+            argv_memory: self.decoder.decoded_args_len(),
+            reply_buffer_size: self.reply_buffer_size,
+            reply_buffer_peak: self.reply_buffer_peak,
+            memory: self.input.len() + self.decoder.memory() + std::mem::size_of::<Client>(),
+            ..Default::default()
+        }
+    }
 }
 
 impl Client {
-    pub fn new(stream: Stream, state: ClientState, max_bulk_len: usize) -> Self {
+    pub fn new(stream: Stream, state: ClientState, max_bulk_len: usize, now_ms: u64) -> Self {
         Client {
             stream,
             input: Vec::new(),
             start: 0,
             filled: 0,
             decoder: RequestDecoder::new(max_bulk_len),
-            out: ReplyBuf::new(Protover::Resp2),
+            out: ReplyBuf::with_capacity(Protover::Resp2, REPLY_BUFFER_MAX),
             state,
             writable_registered: false,
             write_queued: false,
@@ -72,7 +145,134 @@ impl Client {
             postponed: false,
             close_asap: false,
             soft_limit_since: None,
+            input_peak: 0,
+            reply_buffer_size: REPLY_BUFFER_MAX,
+            // As in Redis, a new connection's buffer is not shrunk before a peak reset.
+            reply_buffer_peak: REPLY_BUFFER_MAX,
+            reply_peak_reset_ms: now_ms,
+            accounted_memory: 0,
         }
+    }
+
+    /// The query side, for the running client's figures.
+    fn input_view(&self) -> InputView<'_> {
+        InputView {
+            input: &self.input,
+            start: self.start,
+            filled: self.filled,
+            decoder: &self.decoder,
+            reply_buffer_size: self.reply_buffer_size,
+            reply_buffer_peak: self.reply_buffer_peak,
+        }
+    }
+
+    /// Figures for CLIENT LIST and INFO.
+    pub fn stats(&self) -> ConnStats {
+        let parked: usize = self.blocked.as_ref().map_or(0, |b| {
+            b.argv.iter().map(|a| a.capacity()).sum::<usize>()
+                + b.argv.capacity() * std::mem::size_of::<Vec<u8>>()
+        });
+        let mut stats = self.input_view().stats();
+        stats.argv_memory += parked;
+        stats.memory += parked;
+        stats.output_bytes = self.out.len();
+        stats.output_capacity = self.out.capacity();
+        stats.resp = if self.out.is_resp3() { 3 } else { 2 };
+        stats.blocked = self.blocked.is_some();
+        stats.writable = self.writable_registered;
+        stats
+    }
+
+    /// Everything this client holds (CLIENT LIST `tot-mem`), counted for `maxmemory-clients`.
+    /// O(1) but for a parked command's arguments.
+    pub fn memory(&self) -> usize {
+        let stats = self.stats();
+        stats.memory + stats.output_capacity + self.state.memory()
+    }
+
+    /// Output Redis would hold in its reply list (what `client-output-buffer-limit` limits,
+    /// CLIENT LIST `omem`).
+    pub fn listed_output(&self) -> usize {
+        crate::commands::listed_output(self.out.len(), self.reply_buffer_size)
+    }
+
+    /// Notes how much of the reply buffer the pending output uses, before it is written.
+    #[inline]
+    pub fn note_reply_peak(&mut self) {
+        let used = self.out.len().min(self.reply_buffer_size);
+        if used > self.reply_buffer_peak {
+            self.reply_buffer_peak = used;
+        }
+    }
+
+    /// Timed work on the query buffer, as Redis does it: a connection idle for a while gives
+    /// all free space back; a buffer much larger than its recent peak is trimmed to it. Then
+    /// the peak is measured anew.
+    pub fn resize_query_buffer(&mut self, now_ms: u64, last_interaction_ms: u64) {
+        let held = self.filled - self.start;
+        let awaited = self
+            .decoder
+            .awaited_bulk(self.pending_input())
+            .map_or(0, |(at, len)| at + len + 2);
+        if self.input.len() - self.filled > QUERY_WASTE {
+            if now_ms.saturating_sub(last_interaction_ms) > QUERY_IDLE_MS {
+                self.resize_input(held.max(awaited));
+            } else if self.input.len() > QUERY_RESIZE_THRESHOLD
+                && self.input.len() / 2 > self.input_peak
+            {
+                self.resize_input(held.max(self.input_peak).max(awaited));
+            }
+        }
+        self.input_peak = held.max(awaited);
+        self.decoder.shrink();
+    }
+
+    /// Moves the unconsumed input to the front and gives the buffer exactly `size` bytes
+    /// (at least what it holds).
+    fn resize_input(&mut self, size: usize) {
+        if self.start > 0 {
+            self.input.copy_within(self.start..self.filled, 0);
+            self.filled -= self.start;
+            self.start = 0;
+        }
+        let size = size.max(self.filled);
+        if size == 0 {
+            self.input = Vec::new();
+            return;
+        }
+        self.input.truncate(size);
+        self.input.shrink_to_fit();
+    }
+
+    /// Timed work on the reply buffer, as Redis does it: shrunk when its recent peak used less
+    /// than half of it, doubled (up to [`REPLY_BUFFER_MAX`]) when a busy connection filled it;
+    /// the peak is measured anew every `peak_reset_ms`. An idle connection's output
+    /// allocation is brought back to the buffer's size (a big reply grew it).
+    pub fn resize_reply_buffer(
+        &mut self,
+        policy: ReplyBufferPolicy,
+        now_ms: u64,
+    ) -> Option<Resized> {
+        if !policy.resizing {
+            return None;
+        }
+        let size = self.reply_buffer_size;
+        let mut resized = None;
+        if size / 2 >= REPLY_BUFFER_MIN && self.reply_buffer_peak < size / 2 {
+            self.reply_buffer_size = REPLY_BUFFER_MIN.max(self.reply_buffer_peak + 1);
+            resized = Some(Resized::Shrunk);
+        } else if size * 2 < REPLY_BUFFER_MAX * 2 && self.reply_buffer_peak == size {
+            self.reply_buffer_size = REPLY_BUFFER_MAX.min(size * 2);
+            resized = Some(Resized::Expanded);
+        }
+        if policy.peak_reset_ms >= 0
+            && now_ms.saturating_sub(self.reply_peak_reset_ms) >= policy.peak_reset_ms as u64
+        {
+            self.reply_buffer_peak = self.out.len().min(self.reply_buffer_size);
+            self.reply_peak_reset_ms = now_ms;
+        }
+        self.out.resize_capacity(self.reply_buffer_size);
+        resized
     }
 
     /// Unconsumed input.
@@ -80,18 +280,14 @@ impl Client {
         &self.input[self.start..self.filled]
     }
 
-    /// Input buffer figures for CLIENT LIST (qbuf, qbuf-free).
-    pub fn query_buffer_stats(&self) -> (usize, usize) {
-        (self.filled - self.start, self.input.len() - self.filled)
-    }
-
-    /// Decodes the next complete request and calls `run` with its arguments, the reply buffer
-    /// and the state; the request is consumed unless `run` returns false (it must then wait,
-    /// and is decoded again next time). `Ok(false)` when no complete request is buffered.
+    /// Decodes the next complete request and calls `run` with its arguments, the reply buffer,
+    /// the state and a view of the query side; the request is consumed unless `run` returns
+    /// false (it must then wait, and is decoded again next time). `Ok(false)` when no complete
+    /// request is buffered.
     #[inline]
     pub fn run_next(
         &mut self,
-        run: impl FnOnce(&[&[u8]], &mut ReplyBuf, &mut ClientState) -> bool,
+        run: impl FnOnce(&[&[u8]], &mut ReplyBuf, &mut ClientState, InputView<'_>) -> bool,
     ) -> Result<bool, ProtocolError> {
         let consumed = {
             self.decoder.set_unauthenticated(!self.state.authenticated);
@@ -109,7 +305,15 @@ impl Client {
                 .iter()
                 .map(|&(s, e)| &base[s..e])
                 .collect();
-            if !argv.is_empty() && !run(&argv, &mut self.out, &mut self.state) {
+            let view = InputView {
+                input: &self.input,
+                start: self.start,
+                filled: self.filled,
+                decoder: &self.decoder,
+                reply_buffer_size: self.reply_buffer_size,
+                reply_buffer_peak: self.reply_buffer_peak,
+            };
+            if !argv.is_empty() && !run(&argv, &mut self.out, &mut self.state, view) {
                 return Ok(true);
             }
             consumed
@@ -145,6 +349,11 @@ impl Client {
                 Ok(n) => {
                     self.filled += n;
                     total += n;
+                    // Redis's peak counts a read's room too, so a trimmed buffer keeps it.
+                    let held = self.filled - self.start + READ_CHUNK;
+                    if held > self.input_peak {
+                        self.input_peak = held;
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     return Ok((ReadOutcome::Drained, total))
@@ -169,7 +378,30 @@ impl Client {
                 return;
             }
         }
-        let grown = (self.input.len() * 2).max(READ_CHUNK);
+        // A big argument gets its whole size at once, as Redis gives it, and no more: the
+        // buffer is not doubled past it. The decoder may not have seen this request's headers
+        // yet; decoding what is buffered only advances its resume point (a complete request
+        // is decoded again when run).
+        let pending = &self.input[..self.filled];
+        let decoded = self.decoder.decode(pending);
+        let grown = match (decoded, self.decoder.awaited_bulk(pending)) {
+            // A big request is complete: room for what follows it only.
+            (Ok(Some(consumed)), _) if consumed >= BIG_ARG => self.input.len() + READ_CHUNK,
+            (Ok(None), Some((at, len))) if len >= BIG_ARG => {
+                let end = at + len + 2;
+                if end > self.input.len() {
+                    // A fresh zeroed allocation, not a resize: its pages are committed only as
+                    // the argument's bytes arrive, so a header alone (up to 512 MB announced)
+                    // costs no real memory.
+                    let mut sized = vec![0; end];
+                    sized[..self.filled].copy_from_slice(&self.input[..self.filled]);
+                    self.input = sized;
+                }
+                // Else there is room up to the argument's end already.
+                return;
+            }
+            _ => (self.input.len() * 2).max(READ_CHUNK),
+        };
         self.input.resize(grown, 0);
     }
 

@@ -6,7 +6,9 @@
 //! output a socket could not take), run timed work, and let persistence hand changes over
 //! (through the one handle it installed in [`Server`]; this layer knows nothing more of it).
 
-use super::client::{is_disconnect, Blocked, Client, ReadOutcome, QUERY_BUFFER_LIMIT};
+use super::client::{
+    is_disconnect, Blocked, Client, InputView, ReadOutcome, Resized, QUERY_BUFFER_LIMIT,
+};
 use super::listeners::{tcp_listener_slot, SharedListeners, Stream, TcpListeners, UNIX_LISTENER};
 use crate::clock::unix_ms;
 use crate::commands::blocking::{awaited_type, write_timeout_reply};
@@ -79,6 +81,13 @@ pub struct Reactor {
     tokens: FastMap<u64, usize>,
     /// Clients whose next command waits for CLIENT PAUSE to end, in arrival order.
     postponed: Vec<usize>,
+    /// `maxmemory-clients` in bytes as last applied (0: off, nothing is counted).
+    client_memory_limit: usize,
+    /// What the clients hold together, while `client_memory_limit` is on: the sum of their
+    /// `accounted_memory`, kept as each one's figure changes.
+    clients_memory: usize,
+    /// Where the timed per-client work goes on next (a slab token).
+    client_cron_cursor: usize,
 }
 
 /// Socket options for an accepted connection: no Nagle delay, and keepalive so idle links
@@ -177,6 +186,9 @@ impl Reactor {
             accept_retry: false,
             tokens: FastMap::default(),
             postponed: Vec::new(),
+            client_memory_limit: 0,
+            clients_memory: 0,
+            client_cron_cursor: 0,
         })
     }
 
@@ -269,6 +281,7 @@ impl Reactor {
             if self.server.tracking.is_on() {
                 self.tracking_before_sleep();
             }
+            self.apply_client_memory_limit();
             self.flush_pending();
             commands::persistence::before_sleep(&mut self.ks, &mut self.server);
             if self.stop_requested.load(Ordering::Relaxed) && self.server.shutdown.is_none() {
@@ -386,7 +399,12 @@ impl Reactor {
             self.tokens.insert(self.next_client_id, token);
             self.next_client_id += 1;
             let max_bulk = self.server.config.proto_max_bulk_len as usize;
-            entry.insert(Some(Box::new(Client::new(stream, state, max_bulk))));
+            let mut client = Box::new(Client::new(stream, state, max_bulk, now));
+            if self.client_memory_limit != 0 {
+                client.accounted_memory = client.memory();
+                self.clients_memory += client.accounted_memory;
+            }
+            entry.insert(Some(client));
             self.server.stats.connected_clients = self.clients.len() as u64;
         }
     }
@@ -423,6 +441,12 @@ impl Reactor {
                 close = true;
             }
         }
+        // Like Redis, a client whose input took all clients over `maxmemory-clients` may be
+        // closed before its command runs.
+        if !close && self.client_memory_limit != 0 {
+            self.account(&mut client);
+            close = self.evict_clients(Some((token, &client)));
+        }
         if !close && client.blocked.is_none() && !client.postponed {
             client.state.last_interaction_ms = self.ks.now_ms();
             // CONFIG SET proto-max-bulk-len applies to open connections too.
@@ -442,6 +466,12 @@ impl Reactor {
             }
         }
         close |= client.close_asap;
+        // The output limit goes first: a client it closes frees its memory without anyone
+        // being evicted for it.
+        if !close && self.client_memory_limit != 0 {
+            self.account(&mut client);
+            close = self.evict_clients(Some((token, &client)));
+        }
         if close {
             // Replies already produced are lost with the peer; nothing else to do.
             self.close(token, client);
@@ -471,18 +501,20 @@ impl Reactor {
                 }
                 return;
             }
-            let directory = Directory {
-                clients: &self.clients,
-                tokens: &self.tokens,
-            };
+            let (clients, tokens) = (&self.clients, &self.tokens);
             let (ks, server) = (&mut self.ks, &mut self.server);
             let mut blocked_argv = None;
             let mut postpone = false;
-            let step = client.run_next(|argv, out, state| {
+            let step = client.run_next(|argv, out, state, view| {
                 if server.pause.is_some() && commands::must_wait(server, state, argv, ks.now_ms()) {
                     postpone = true;
                     return false;
                 }
+                let directory = Directory {
+                    clients,
+                    tokens,
+                    running: Some(view),
+                };
                 let mut ctx = Ctx {
                     ks,
                     server,
@@ -621,6 +653,7 @@ impl Reactor {
             let directory = Directory {
                 clients: &self.clients,
                 tokens: &self.tokens,
+                running: None,
             };
             client.state.served_key = Some(ready.clone());
             let mut ctx = Ctx {
@@ -695,6 +728,7 @@ impl Reactor {
                 self.close(token, client);
                 continue;
             }
+            self.account(&mut client);
             self.queue_write(token, &mut client);
             self.clients[token] = Some(client);
         }
@@ -746,8 +780,11 @@ impl Reactor {
         } else {
             config.output_limit_normal
         };
-        let used = client.out.len() as u64;
-        let over = if !client.state.authenticated && used > UNAUTHENTICATED_OUTPUT_LIMIT {
+        // As in Redis, the reply buffer itself does not count, only what overflows it.
+        let used = client.listed_output() as u64;
+        let over = if !client.state.authenticated
+            && client.out.len() as u64 > UNAUTHENTICATED_OUTPUT_LIMIT
+        {
             // Redis's rule: a connection that has not authenticated may not make the server
             // hold more than this for it by not reading its replies.
             true
@@ -791,6 +828,7 @@ impl Reactor {
         let directory = Directory {
             clients: &self.clients,
             tokens: &self.tokens,
+            running: None,
         };
         commands::tracking::before_sleep(&mut self.ks, &mut self.server, &directory);
         if !self.server.outbox.is_empty() {
@@ -804,6 +842,7 @@ impl Reactor {
             return;
         };
         client.write_queued = false;
+        client.note_reply_peak();
         match client.write_socket() {
             Ok(written) => {
                 self.server.stats.total_net_output_bytes += written as u64;
@@ -852,6 +891,7 @@ impl Reactor {
     }
 
     fn close(&mut self, token: usize, mut client: Box<Client>) {
+        self.clients_memory -= client.accounted_memory;
         self.unpark(token, &mut client);
         if client.postponed {
             self.server.stats.paused_clients -= 1;
@@ -864,6 +904,138 @@ impl Reactor {
         }
         self.server.stats.connected_clients = self.clients.len() as u64;
         log::debug!("closed connection {}", client.state.addr);
+    }
+
+    /// Counts a client's memory anew in the total for `maxmemory-clients`, while that is on.
+    /// O(1) (but for a parked command's arguments).
+    fn account(&mut self, client: &mut Client) {
+        if self.client_memory_limit == 0 {
+            return;
+        }
+        let now = client.memory();
+        self.clients_memory = self.clients_memory - client.accounted_memory + now;
+        client.accounted_memory = now;
+    }
+
+    /// Applies a changed `maxmemory-clients` (CONFIG SET): counts every client when it was
+    /// turned on, forgets the counts when it was turned off; then evicts if over it. Once a
+    /// reactor turn: one comparison unless the setting changed or clients are over it.
+    fn apply_client_memory_limit(&mut self) {
+        let limit = self.server.config.client_eviction_limit() as usize;
+        if limit != self.client_memory_limit {
+            let was_on = self.client_memory_limit != 0;
+            self.client_memory_limit = limit;
+            if limit == 0 {
+                for (_, client) in self.clients.iter_mut() {
+                    if let Some(client) = client {
+                        client.accounted_memory = 0;
+                    }
+                }
+                self.clients_memory = 0;
+            } else if !was_on {
+                let mut total = 0;
+                for (_, client) in self.clients.iter_mut() {
+                    if let Some(client) = client {
+                        client.accounted_memory = client.memory();
+                        total += client.accounted_memory;
+                    }
+                }
+                self.clients_memory = total;
+            }
+        }
+        if limit != 0 && self.clients_memory > limit {
+            self.evict_clients(None);
+        }
+    }
+
+    /// Client eviction: while all clients together hold more than `maxmemory-clients`, closes
+    /// the one holding most (those with CLIENT NO-EVICT aside). `current`, the client being
+    /// served (out of the slab), is a candidate too: true means it must be closed by the
+    /// caller. O(clients log clients), only when over the limit.
+    fn evict_clients(&mut self, current: Option<(usize, &Client)>) -> bool {
+        let limit = self.client_memory_limit;
+        if limit == 0 || self.clients_memory <= limit {
+            return false;
+        }
+        let mut candidates: Vec<(usize, usize)> = self
+            .clients
+            .iter()
+            .filter_map(|(token, client)| {
+                let client = client.as_ref()?;
+                (!client.state.no_evict).then_some((client.accounted_memory, token))
+            })
+            .collect();
+        if let Some((token, client)) = current.filter(|(_, c)| !c.state.no_evict) {
+            candidates.push((client.accounted_memory, token));
+        }
+        candidates.sort_unstable_by(|a, b| b.cmp(a));
+        let mut total = self.clients_memory;
+        let mut evict_current = false;
+        for (memory, token) in candidates {
+            if total <= limit {
+                break;
+            }
+            total -= memory;
+            self.server.stats.evicted_clients += 1;
+            if let Some((_, client)) = current.filter(|&(t, _)| t == token) {
+                log::info!(
+                    "Evicting client: id={} addr={} tot-mem={memory}",
+                    client.state.id,
+                    client.state.addr
+                );
+                evict_current = true;
+            } else if let Some(client) = self.clients.get_mut(token).and_then(Option::take) {
+                log::info!(
+                    "Evicting client: id={} addr={} tot-mem={memory}",
+                    client.state.id,
+                    client.state.addr
+                );
+                self.close(token, client);
+            }
+        }
+        if total > limit {
+            log::warn!("Over client maxmemory after evicting all evictable clients");
+        }
+        evict_current
+    }
+
+    /// Redis's clientsCron: each call visits a share of the clients so that each is seen about
+    /// once a second (all of them while there are few): query and reply buffers are resized,
+    /// the output soft limit is enforced on clients that stopped reading (not only when
+    /// something is written to them), and memory is counted anew.
+    fn clients_cron(&mut self) {
+        const MIN_VISITS: usize = 5;
+        let hz = self.server.config.hz.clamp(1, 500) as usize;
+        let count = self.clients.len();
+        let visits = (count / hz).max(MIN_VISITS.min(count));
+        let slots = self.clients.capacity();
+        let now = self.ks.now_ms();
+        let policy = self.server.reply_buffer_policy;
+        let (mut visited, mut scanned) = (0, 0);
+        while visited < visits && scanned < slots {
+            let token = self.client_cron_cursor % slots;
+            self.client_cron_cursor = token + 1;
+            scanned += 1;
+            let Some(mut client) = self.clients.get_mut(token).and_then(Option::take) else {
+                continue;
+            };
+            visited += 1;
+            client.resize_query_buffer(now, client.state.last_interaction_ms);
+            match client.resize_reply_buffer(policy, now) {
+                Some(Resized::Shrunk) => self.server.stats.reply_buffer_shrinks += 1,
+                Some(Resized::Expanded) => self.server.stats.reply_buffer_expands += 1,
+                None => {}
+            }
+            if !client.out.is_empty() && self.over_output_limit(&mut client) {
+                self.close(token, client);
+                continue;
+            }
+            self.account(&mut client);
+            self.clients[token] = Some(client);
+        }
+        if self.client_memory_limit != 0 && self.clients_memory > self.client_memory_limit {
+            self.evict_clients(None);
+        }
     }
 
     /// Timed work, `hz` times a second: active expiry and idle-client timeouts.
@@ -892,6 +1064,7 @@ impl Reactor {
             let directory = Directory {
                 clients: &self.clients,
                 tokens: &self.tokens,
+                running: None,
             };
             commands::tracking::cron(&mut self.ks, &mut self.server, &directory);
         }
@@ -899,6 +1072,7 @@ impl Reactor {
             self.deliver(None);
         }
         self.server.sample_ops(self.ks.now_ms());
+        self.clients_cron();
         if std::mem::take(&mut self.accept_retry) {
             let slots = self
                 .tcp
@@ -963,29 +1137,18 @@ it with the '--protected-mode no' option. \
 NOTE: You only need to do one of the above things in order for \
 the server to start accepting connections from the outside.\r\n";
 
-/// The other connections, as the commands see them.
+/// The other connections, as the commands see them, and the running one's query side.
 struct Directory<'a> {
     clients: &'a Slab<Option<Box<Client>>>,
     tokens: &'a FastMap<u64, usize>,
-}
-
-fn conn_stats(client: &Client) -> ConnStats {
-    let (query_buffer, query_buffer_free) = client.query_buffer_stats();
-    ConnStats {
-        query_buffer,
-        query_buffer_free,
-        output_bytes: client.out.len(),
-        resp: if client.out.is_resp3() { 3 } else { 2 },
-        blocked: client.blocked.is_some(),
-        writable: client.writable_registered,
-    }
+    running: Option<InputView<'a>>,
 }
 
 impl ClientDirectory for Directory<'_> {
     fn visit(&self, visit: &mut dyn FnMut(&ClientState, ConnStats)) {
         for (_, client) in self.clients.iter() {
             if let Some(client) = client {
-                visit(&client.state, conn_stats(client));
+                visit(&client.state, client.stats());
             }
         }
     }
@@ -993,7 +1156,11 @@ impl ClientDirectory for Directory<'_> {
     fn find(&self, id: u64) -> Option<(&ClientState, ConnStats)> {
         let token = *self.tokens.get(&id)?;
         let client = self.clients.get(token)?.as_ref()?;
-        Some((&client.state, conn_stats(client)))
+        Some((&client.state, client.stats()))
+    }
+
+    fn running(&self) -> ConnStats {
+        self.running.map(|view| view.stats()).unwrap_or_default()
     }
 }
 

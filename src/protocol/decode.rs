@@ -175,6 +175,48 @@ impl RequestDecoder {
         Ok(Some(consumed))
     }
 
+    /// The bulk argument being received, as (offset of its data in `buf`, its length), when
+    /// the request in progress waits for the rest of one: the network layer sizes the buffer
+    /// for a big argument at once and reports what is held. `buf` is the slice last given to
+    /// [`Self::decode`], possibly with more bytes appended. O(1); never called per request.
+    pub fn awaited_bulk(&self, buf: &[u8]) -> Option<(usize, usize)> {
+        if self.pending_args == 0 || buf.get(self.resume_at) != Some(&b'$') {
+            return None;
+        }
+        let (len, next) = read_header(buf, self.resume_at + 1)?;
+        let len = usize::try_from(len?).ok()?;
+        Some((next, len))
+    }
+
+    /// Bytes of the arguments of the request in progress decoded so far (CLIENT LIST
+    /// `argv-mem` of a client whose request is still arriving).
+    pub fn decoded_args_len(&self) -> usize {
+        if !self.in_progress() {
+            return 0;
+        }
+        self.spans.iter().map(|&(s, e)| e - s).sum()
+    }
+
+    /// Gives back what a large request made the decoder hold (a 100,000-argument SADD leaves
+    /// megabytes of spans), unless a request is in progress. For timed work, not per request.
+    pub fn shrink(&mut self) {
+        const KEEP_SPANS: usize = 1024;
+        if self.in_progress() {
+            return;
+        }
+        if self.spans.capacity() > KEEP_SPANS {
+            self.spans = Vec::new();
+        }
+        if self.inline.capacity() > INLINE_MAX_SIZE {
+            self.inline = Vec::new();
+        }
+    }
+
+    /// Bytes the decoder holds (argument spans, unescaped inline requests).
+    pub fn memory(&self) -> usize {
+        self.spans.capacity() * std::mem::size_of::<(usize, usize)>() + self.inline.capacity()
+    }
+
     /// Argument spans of the last decoded request.
     pub fn spans(&self) -> &[(usize, usize)] {
         &self.spans

@@ -41,6 +41,32 @@ impl ReplyBuf {
         }
     }
 
+    /// An empty buffer with room for `capacity` bytes (a connection's reply buffer).
+    pub fn with_capacity(proto: Protover, capacity: usize) -> Self {
+        ReplyBuf {
+            bytes: Vec::with_capacity(capacity),
+            proto,
+        }
+    }
+
+    /// Bytes allocated for pending output.
+    pub fn capacity(&self) -> usize {
+        self.bytes.capacity()
+    }
+
+    /// Gives the buffer room for exactly `capacity` bytes when it holds no more than that
+    /// (the reactor resizes idle connections' reply buffers); no-op otherwise.
+    pub fn resize_capacity(&mut self, capacity: usize) {
+        if self.bytes.len() > capacity || self.bytes.capacity() == capacity {
+            return;
+        }
+        if self.bytes.capacity() > capacity {
+            self.bytes.shrink_to(capacity);
+        } else {
+            self.bytes.reserve_exact(capacity - self.bytes.len());
+        }
+    }
+
     pub fn proto(&self) -> Protover {
         self.proto
     }

@@ -4,7 +4,10 @@
 use crate::commands::args::is_keyword;
 use crate::commands::reply::help_reply;
 use crate::commands::tracking::Tracking;
-use crate::commands::{Args, ClientState, CmdError, CmdResult, ConnStats, Ctx, Pause, ReplyMode};
+use crate::commands::{
+    listed_output, output_blocks, Args, ClientState, CmdError, CmdResult, ConnStats, Ctx, Pause,
+    ReplyMode,
+};
 use std::fmt::Write as _;
 
 /// Redis refuses client names with spaces or non-printable characters.
@@ -100,9 +103,6 @@ impl ClientType {
     }
 }
 
-/// Redis's size of the fixed reply buffer: output beyond it is reported as a list.
-const REPLY_CHUNK_BYTES: usize = 16 * 1024;
-
 /// One CLIENT LIST line, with Redis 7.0's field names and order.
 pub fn client_line(
     client: &ClientState,
@@ -137,12 +137,12 @@ pub fn client_line(
     if flags.is_empty() {
         flags.push('N');
     }
-    let (multi, multi_mem) = match &client.multi {
-        Some(tx) => (tx.queued.len() as i64, tx.memory),
-        None => (-1, 0),
-    };
-    let buffered = stats.output_bytes.min(REPLY_CHUNK_BYTES);
-    let listed = stats.output_bytes - buffered;
+    let multi = client
+        .multi
+        .as_ref()
+        .map_or(-1, |tx| tx.queued.len() as i64);
+    let buffered = stats.output_bytes.min(stats.reply_buffer_size);
+    let blocks = output_blocks(stats.output_bytes, stats.reply_buffer_size);
     let name = client
         .name
         .as_deref()
@@ -152,8 +152,8 @@ pub fn client_line(
     let _ = write!(
         line,
         "id={} addr={} laddr={} fd={} name={name} age={} idle={} flags={flags} db={} sub={} \
-         psub={} ssub={} multi={multi} qbuf={} qbuf-free={} argv-mem=0 multi-mem={multi_mem} \
-         rbs={} rbp=0 obl={buffered} oll={} omem={listed} tot-mem={} events={} cmd={} \
+         psub={} ssub={} multi={multi} qbuf={} qbuf-free={} argv-mem={} multi-mem={} \
+         rbs={} rbp={} obl={buffered} oll={blocks} omem={} tot-mem={} events={} cmd={} \
          user=default redir={redirect} resp={}",
         client.id,
         client.addr,
@@ -167,9 +167,12 @@ pub fn client_line(
         client.subscriptions[2],
         stats.query_buffer,
         stats.query_buffer_free,
-        stats.query_buffer + stats.query_buffer_free,
-        listed.div_ceil(REPLY_CHUNK_BYTES),
-        stats.query_buffer + stats.query_buffer_free + stats.output_bytes + multi_mem,
+        stats.argv_memory,
+        client.multi_memory(),
+        stats.reply_buffer_size,
+        stats.reply_buffer_peak,
+        listed_output(stats.output_bytes, stats.reply_buffer_size),
+        total_memory(client, &stats),
         if stats.writable { "rw" } else { "r" },
         if client.last_command.is_empty() {
             "NULL"
@@ -181,20 +184,30 @@ pub fn client_line(
     line
 }
 
-pub(super) fn current_stats(ctx: &Ctx) -> ConnStats {
+/// Everything a client holds (CLIENT LIST `tot-mem`).
+fn total_memory(client: &ClientState, stats: &ConnStats) -> usize {
+    stats.memory + stats.output_capacity + client.memory()
+}
+
+/// The running client's figures: the network layer's, with the output as it is now and the
+/// running command's arguments (which Redis counts in `argv-mem`; here they lie in the query
+/// buffer, already counted in `tot-mem`).
+pub(super) fn current_stats(ctx: &Ctx, argv: &[&[u8]]) -> ConnStats {
     ConnStats {
+        argv_memory: argv.iter().map(|a| a.len()).sum(),
         output_bytes: ctx.out.len(),
+        output_capacity: ctx.out.capacity(),
         resp: if ctx.out.is_resp3() { 3 } else { 2 },
-        ..Default::default()
+        ..ctx.clients.running()
     }
 }
 
-/// Bytes held by every client connection's buffers, this one's included (INFO
-/// `mem_clients_normal`, MEMORY STATS `clients.normal`). O(clients).
+/// Bytes held by every client connection, this one's included (INFO `mem_clients_normal`,
+/// MEMORY STATS `clients.normal`). O(clients).
 pub(super) fn client_buffer_bytes(ctx: &Ctx) -> u64 {
-    let mut bytes = current_stats(ctx).output_bytes as u64;
-    ctx.clients.visit(&mut |_, stats| {
-        bytes += (stats.query_buffer + stats.query_buffer_free + stats.output_bytes) as u64;
+    let mut bytes = total_memory(ctx.client, &current_stats(ctx, &[])) as u64;
+    ctx.clients.visit(&mut |client, stats| {
+        bytes += total_memory(client, &stats) as u64;
     });
     bytes
 }
@@ -232,7 +245,7 @@ pub fn client_list(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         }
     });
     if keep(ctx.client) {
-        let line = client_line(ctx.client, current_stats(ctx), tracking, now);
+        let line = client_line(ctx.client, current_stats(ctx, args.argv()), tracking, now);
         lines.push((ctx.client.id, line));
     }
     lines.sort_by_key(|(id, _)| *id);
@@ -245,9 +258,9 @@ pub fn client_list(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     Ok(())
 }
 
-pub fn client_info(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
-    let now = ctx.ks.now_ms();
-    let mut line = client_line(ctx.client, current_stats(ctx), &ctx.server.tracking, now);
+pub fn client_info(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let stats = current_stats(ctx, args.argv());
+    let mut line = client_line(ctx.client, stats, &ctx.server.tracking, ctx.ks.now_ms());
     line.push('\n');
     ctx.out.verbatim(line.as_bytes());
     Ok(())

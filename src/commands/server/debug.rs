@@ -8,7 +8,7 @@
 
 use crate::commands::args::{int_arg, is_keyword};
 use crate::commands::reply::help_reply;
-use crate::commands::{persistence, Args, CmdError, CmdResult, Ctx};
+use crate::commands::{persistence, Args, CmdError, CmdResult, Ctx, ReplyBufferPolicy};
 use crate::store::glob;
 use crate::store::{Key, ShortBytes, Value};
 use rand::Rng;
@@ -26,19 +26,14 @@ pub struct DebugState {
     /// QUICKLIST-PACKED-THRESHOLD, in bytes: list elements this large would be stored in
     /// nodes of their own in Redis. Lists here have no nodes, so it is only kept.
     pub quicklist_packed_threshold: u64,
-    /// REPLYBUFFER PEAK-RESET-TIME in ms (-1: never), and REPLYBUFFER RESIZING: Redis's reply
-    /// buffers, which Reddish sizes differently; kept so the commands can be answered.
-    pub reply_buffer_peak_reset_ms: i64,
-    pub reply_buffer_resizing: bool,
     /// SET-DISABLE-DENY-SCRIPTS and SET-SKIP-CHECKSUM-VALIDATION: kept for the scripting
     /// and DUMP/RESTORE code to consult.
     pub disable_deny_scripts: bool,
     pub skip_checksum_validation: bool,
 }
 
-/// Redis's defaults: 1 GB packed threshold, 5 s reply buffer peak reset.
+/// Redis's default: 1 GB packed threshold.
 const DEFAULT_PACKED_THRESHOLD: u64 = 1 << 30;
-const DEFAULT_PEAK_RESET_MS: i64 = 5000;
 
 impl Default for DebugState {
     fn default() -> Self {
@@ -46,8 +41,6 @@ impl Default for DebugState {
             active_expire: true,
             cron_paused: false,
             quicklist_packed_threshold: DEFAULT_PACKED_THRESHOLD,
-            reply_buffer_peak_reset_ms: DEFAULT_PEAK_RESET_MS,
-            reply_buffer_resizing: true,
             disable_deny_scripts: false,
             skip_checksum_validation: false,
         }
@@ -226,17 +219,19 @@ fn packed_threshold(ctx: &mut Ctx, size: &[u8]) -> CmdResult {
     Ok(())
 }
 
+/// REPLYBUFFER: how the reactor resizes idle connections' reply buffers.
 fn reply_buffer(ctx: &mut Ctx, args: &Args, setting: &[u8], value: &[u8]) -> CmdResult {
+    let policy = &mut ctx.server.reply_buffer_policy;
     if is_keyword(setting, "peak-reset-time") {
-        ctx.server.debug.reply_buffer_peak_reset_ms = if is_keyword(value, "never") {
+        policy.peak_reset_ms = if is_keyword(value, "never") {
             -1
         } else if is_keyword(value, "reset") {
-            DEFAULT_PEAK_RESET_MS
+            ReplyBufferPolicy::DEFAULT_PEAK_RESET_MS
         } else {
             int_arg(value)?
         };
     } else if is_keyword(setting, "resizing") {
-        ctx.server.debug.reply_buffer_resizing = atoi(value) != 0;
+        policy.resizing = atoi(value) != 0;
     } else {
         return Err(args.subcommand_syntax_error());
     }

@@ -151,7 +151,7 @@ fn info_section(ctx: &mut Ctx, section: &str, out: &mut String) {
                  instantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\n\
                  rejected_connections:{}\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\n\
                  expired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\n\
-                 expire_cycle_cpu_milliseconds:{}\r\nevicted_keys:0\r\nevicted_clients:0\r\n\
+                 expire_cycle_cpu_milliseconds:{}\r\nevicted_keys:0\r\nevicted_clients:{}\r\n\
                  total_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\n\
                  keyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\n\
                  latest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\n\
@@ -161,7 +161,7 @@ fn info_section(ctx: &mut Ctx, section: &str, out: &mut String) {
                  tracking_total_prefixes:{}\r\nunexpected_error_replies:0\r\ntotal_error_replies:{}\r\n\
                  dump_payload_sanitizations:0\r\ntotal_reads_processed:{}\r\ntotal_writes_processed:{}\r\n\
                  io_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\n\
-                 reply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\n",
+                 reply_buffer_shrinks:{}\r\nreply_buffer_expands:{}\r\n",
                 s.total_connections_received,
                 s.total_commands_processed,
                 rates.ops_per_sec,
@@ -172,6 +172,7 @@ fn info_section(ctx: &mut Ctx, section: &str, out: &mut String) {
                 s.rejected_connections,
                 k.expired_keys,
                 s.expire_cycle_usec / 1000,
+                s.evicted_clients,
                 k.keyspace_hits,
                 k.keyspace_misses,
                 pubsub.channel_count(Kind::Channel),
@@ -183,6 +184,8 @@ fn info_section(ctx: &mut Ctx, section: &str, out: &mut String) {
                 s.total_error_replies,
                 s.total_reads_processed,
                 s.total_writes_processed,
+                s.reply_buffer_shrinks,
+                s.reply_buffer_expands,
             );
         }
         "replication" => {
