@@ -157,9 +157,6 @@ list_names() {
 declare -A SKIPPED_UNITS=(
     [unit/acl]="ACL users and permissions: issue 18 (security) builds them"
     [unit/scripting]="Lua scripting: issue 13 builds it"
-    # Issue 12's own work in progress: these hang today, until their feature lands.
-    [unit/tracking]="client-side caching (CLIENT TRACKING): issue 12, in progress"
-    [unit/client-eviction]="client eviction (maxmemory-clients): issue 12, in progress"
     # Not features to build: what these units test is not part of Reddish's design.
     [unit/aofrw]="AOF rewriting: Reddish writes no AOF, its changes go to MongoDB"
     [unit/cluster]="cluster mode: Reddish runs as a single node"
