@@ -1512,7 +1512,11 @@ impl Config {
         for param in all_params() {
             let value = param.value(self);
             let is_default = value == param.default_value();
-            let new_line = (!(param.name == "bind" && is_default))
+            // `bind` at its default is not written; nor is `replicaof` of a server that is no
+            // replica (an empty value would not load), as in Redis.
+            let unwritten = (param.name == "bind" && is_default)
+                || (param.name == "replicaof" && value.is_empty());
+            let new_line = (!unwritten)
                 .then(|| format!("{} {}", param.name, rewrite_value(param.name, &value)));
             match (at.get(param.name), new_line) {
                 (Some(found), new_line) => {
@@ -1624,6 +1628,15 @@ mod tests {
 
     fn args(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_file_rewritten_with_every_parameter_loads_back_the_same() {
+        let config = Config::default();
+        let text = config.rewrite_every_parameter("");
+        let mut back = Config::default();
+        back.apply_text(&text).unwrap();
+        assert_eq!(back.get_matching(&[b"*"]), config.get_matching(&[b"*"]));
     }
 
     #[test]

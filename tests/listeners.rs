@@ -226,10 +226,19 @@ fn the_unix_socket_serves_clients_with_its_permissions() {
         } else {
             RedisServer::start_with(&args)
         };
-        let mode = std::fs::metadata(&path)
-            .expect("socket file")
-            .permissions()
-            .mode();
+        // The TCP port accepts as soon as it listens, which may be just before the socket
+        // file is made (for both servers): wait for the file.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        let metadata = loop {
+            match std::fs::metadata(&path) {
+                Ok(metadata) => break metadata,
+                Err(e) if std::time::Instant::now() > deadline => {
+                    panic!("{label}: no socket file: {e}")
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(10)),
+            }
+        };
+        let mode = metadata.permissions().mode();
         assert_eq!(mode & 0o777, 0o700, "{label}");
         let mut stream = UnixStream::connect(&path).expect("connect to the Unix socket");
         stream

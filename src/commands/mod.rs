@@ -141,6 +141,9 @@ pub struct ClientState {
     /// The running command replied with pub/sub pushes ((UN)SUBSCRIBE confirmations), which
     /// Redis delivers even under CLIENT REPLY OFF or SKIP. Only set while the mode is not On.
     pub replied_with_push: bool,
+    /// Bytes of this client's BCAST tracking prefixes (kept by CLIENT TRACKING), so that
+    /// client eviction sees them as Redis does.
+    pub tracking_prefix_memory: usize,
     /// CLIENT NO-EVICT.
     pub no_evict: bool,
     /// The last command this client ran without subcommands: clients tend to repeat
@@ -174,6 +177,7 @@ impl ClientState {
             + self.addr.capacity()
             + self.laddr.capacity()
             + subscriptions * SUBSCRIPTION_BYTES
+            + self.tracking_prefix_memory
     }
 
     /// Bytes held for MULTI and WATCH (CLIENT LIST `multi-mem`, as Redis counts it).

@@ -259,6 +259,18 @@ impl Tracking {
         self.items
     }
 
+    /// Bytes client `id`'s BCAST prefixes hold: each prefix, and a node's worth beside it in
+    /// its own set and in the table of all prefixes.
+    pub fn prefix_memory(&self, id: u64) -> usize {
+        self.clients.get(&id).map_or(0, |state| {
+            state
+                .prefixes
+                .iter()
+                .map(|prefix| prefix.capacity() + PREFIX_NODE_BYTES)
+                .sum()
+        })
+    }
+
     /// BCAST prefixes of all clients (INFO `tracking_total_prefixes`).
     pub fn total_prefixes(&self) -> usize {
         self.prefixes.len()
@@ -600,6 +612,11 @@ fn client_exists(ctx: &Ctx, id: i64) -> bool {
     u64::try_from(id).is_ok_and(|id| id == ctx.client.id || ctx.clients.find(id).is_some())
 }
 
+/// What one BCAST prefix costs beside its bytes: its entries in the client's set and in the
+/// prefix table (an estimate, as Redis's own count of its radix tree nodes is).
+const PREFIX_NODE_BYTES: usize =
+    2 * (std::mem::size_of::<Vec<u8>>() + 2 * std::mem::size_of::<usize>());
+
 /// Redis's rule for BCAST prefixes: two overlap when one starts with the other.
 fn overlap(a: &[u8], b: &[u8]) -> bool {
     a.starts_with(b) || b.starts_with(a)
@@ -679,6 +696,7 @@ pub fn client_tracking(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     if is_keyword(mode, "off") {
         ctx.server.tracking.disable(id);
         ctx.server.tracking.sync(ctx.ks);
+        ctx.client.tracking_prefix_memory = 0;
         ctx.out.ok();
         return Ok(());
     }
@@ -738,6 +756,7 @@ pub fn client_tracking(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         }
     }
     tracking.sync(ctx.ks);
+    ctx.client.tracking_prefix_memory = tracking.prefix_memory(id);
     ctx.out.ok();
     Ok(())
 }

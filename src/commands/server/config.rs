@@ -51,6 +51,8 @@ pub fn config_set(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
             apply_oom_score(&before, &ctx.server.config)
                 .and_then(|()| apply_listeners(ctx, &before, &refs))
                 .inspect_err(|_| {
+                    // What was already applied goes back with the parameters: the OOM score.
+                    let _ = apply_oom_score(&ctx.server.config, &before);
                     ctx.server.config = before.clone();
                 })
         });

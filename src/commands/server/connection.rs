@@ -202,6 +202,7 @@ pub fn reset(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
     ctx.client.reply_mode = ReplyMode::On;
     ctx.client.no_evict = false;
     ctx.server.tracking.turn_off(ctx.ks, ctx.client.id);
+    ctx.client.tracking_prefix_memory = 0;
     ctx.client.db = 0;
     ctx.client.name = None;
     ctx.client.authenticated = ctx.server.config.requirepass.is_none();
