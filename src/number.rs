@@ -283,6 +283,28 @@ fn parse_hex_float(s: &[u8]) -> Option<(f64, usize, bool)> {
     Some((value, i, out_of_range))
 }
 
+/// C's `atoi`, as Redis reads some arguments (DEBUG's 0/1 switches, COMMAND's key positions):
+/// optional blanks and sign, then digits up to the first non-digit; 0 if none.
+pub fn atoi(arg: &[u8]) -> i64 {
+    let text = arg.trim_ascii_start();
+    let (negative, digits) = match text.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        Some((b'+', rest)) => (false, rest),
+        _ => (false, text),
+    };
+    let mut value: i64 = 0;
+    for &d in digits.iter().take_while(|d| d.is_ascii_digit()) {
+        value = value.wrapping_mul(10).wrapping_add(i64::from(d - b'0'));
+    }
+    let value = if negative {
+        value.wrapping_neg()
+    } else {
+        value
+    };
+    // Redis keeps the result in a C int.
+    value as i32 as i64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,6 +9,7 @@
 use crate::commands::args::{int_arg, is_keyword};
 use crate::commands::reply::help_reply;
 use crate::commands::{persistence, Args, CmdError, CmdResult, Ctx, ReplyBufferPolicy};
+use crate::number::atoi;
 use crate::store::glob;
 use crate::store::{Key, ShortBytes, Value};
 use rand::Rng;
@@ -155,27 +156,6 @@ pub fn debug(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         _ => return Err(Args::new(argv, 1).subcommand_syntax_error()),
     }
     Ok(())
-}
-
-/// C's `atoi`, as Redis reads DEBUG's 0/1 switches: leading digits, 0 when there are none.
-fn atoi(arg: &[u8]) -> i64 {
-    let text = arg.trim_ascii_start();
-    let (negative, digits) = match text.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        Some((b'+', rest)) => (false, rest),
-        _ => (false, text),
-    };
-    let value = digits
-        .iter()
-        .take_while(|d| d.is_ascii_digit())
-        .fold(0i64, |n, &d| {
-            n.saturating_mul(10).saturating_add(i64::from(d - b'0'))
-        });
-    if negative {
-        -value
-    } else {
-        value
-    }
 }
 
 /// C's `strtod` as DEBUG SLEEP reads its argument: the longest leading number, 0 if none.

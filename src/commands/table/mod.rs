@@ -5,6 +5,7 @@
 
 use super::journal::JournalClass;
 use super::{Args, CmdResult, Ctx};
+use crate::number::atoi;
 use crate::store::FastMap;
 use std::sync::OnceLock;
 
@@ -650,27 +651,6 @@ impl CommandSpec {
         }
         cats
     }
-}
-
-/// C's `atoi`: optional blanks and sign, then digits up to the first non-digit; 0 if none.
-fn atoi(arg: &[u8]) -> i64 {
-    let text = arg.trim_ascii_start();
-    let (negative, digits) = match text.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        Some((b'+', rest)) => (false, rest),
-        _ => (false, text),
-    };
-    let mut value: i64 = 0;
-    for &d in digits.iter().take_while(|d| d.is_ascii_digit()) {
-        value = value.wrapping_mul(10).wrapping_add(i64::from(d - b'0'));
-    }
-    let value = if negative {
-        value.wrapping_neg()
-    } else {
-        value
-    };
-    // Redis keeps the result in a C int.
-    value as i32 as i64
 }
 
 /// Builds a row, one line per command:
