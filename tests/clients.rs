@@ -461,3 +461,40 @@ fn client_pause_write_holds_a_blocked_pop_free_push() {
     assert!(started.elapsed() >= Duration::from_millis(250));
     assert_bytes(&writer.cmd(&["LLEN", "l"]), b":1\r\n");
 }
+
+/// `expired_keys` from INFO stats.
+fn expired_keys(conn: &mut RawConn) -> u64 {
+    let info = String::from_utf8(conn.cmd(&["INFO", "stats"])).unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix("expired_keys:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("expired_keys in INFO stats")
+}
+
+#[test]
+fn expired_keys_are_hidden_but_kept_while_writes_are_paused_as_redis_does() {
+    let reddish = Server::start();
+    let redis = RedisServer::start();
+    for server in [&reddish, &redis] {
+        let mut conn = server.raw();
+        let before = expired_keys(&mut conn);
+        conn.cmd(&["SET", "a", "1", "PX", "10"]);
+        conn.cmd(&["SET", "b", "2", "PX", "10"]);
+        assert_bytes(
+            &conn.cmd(&["CLIENT", "PAUSE", "50000", "WRITE"]),
+            b"+OK\r\n",
+        );
+        thread::sleep(Duration::from_millis(150));
+        // Read as missing (lazily and after active expiry had its chances), yet not deleted:
+        // deleting them would be a write.
+        assert_bytes(&conn.cmd(&["GET", "a"]), b"$-1\r\n");
+        assert_bytes(&conn.cmd(&["EXISTS", "a", "b"]), b":0\r\n");
+        assert_bytes(&conn.cmd(&["DBSIZE"]), b":2\r\n");
+        assert_eq!(expired_keys(&mut conn), before);
+        assert_bytes(&conn.cmd(&["CLIENT", "UNPAUSE"]), b"+OK\r\n");
+        assert_bytes(&conn.cmd(&["GET", "a"]), b"$-1\r\n");
+        assert_bytes(&conn.cmd(&["GET", "b"]), b"$-1\r\n");
+        assert_eq!(expired_keys(&mut conn), before + 2);
+        assert_bytes(&conn.cmd(&["DBSIZE"]), b":0\r\n");
+    }
+}

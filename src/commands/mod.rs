@@ -389,6 +389,9 @@ pub struct Server {
     pub tcp_port: u16,
     /// Set by SHUTDOWN (and signals); the reactor stops when it sees it.
     pub shutdown: Option<Shutdown>,
+    /// A stop signal arrived: the next cron run starts the shutdown, as Redis's
+    /// `shutdown_asap`, so SHUTDOWN ABORT can still cancel it (with the cron paused, say).
+    pub shutdown_asap: bool,
     pub rng: SmallRng,
     /// Bytes allocated by the process, if a counting allocator reports them.
     pub used_memory: fn() -> usize,
@@ -426,7 +429,10 @@ pub struct Server {
     pub debug: server::debug::DebugState,
     /// Passes a value through the encoding persistence stores values in and back (DEBUG
     /// RELOAD while persistence is off); installed by `main.rs`, a plain copy until then.
-    pub round_trip: fn(&crate::store::Value) -> Result<crate::store::Value, String>,
+    pub round_trip: fn(
+        &crate::store::Value,
+        &crate::store::EncodingLimits,
+    ) -> Result<crate::store::Value, String>,
     /// The TCP listeners; `None` where nothing listens (tests that run commands directly).
     pub listeners: Option<Box<dyn Listeners>>,
     /// Client-side caching: who tracks what, and the invalidations to send.
@@ -452,6 +458,7 @@ impl Server {
             run_id,
             repl_id,
             shutdown: None,
+            shutdown_asap: false,
             rng,
             used_memory: || 0,
             rates: Rates::default(),
@@ -468,7 +475,7 @@ impl Server {
             peak_memory: 0,
             lazyfree: None,
             debug: Default::default(),
-            round_trip: |value| Ok(value.clone()),
+            round_trip: |value, _| Ok(value.clone()),
             listeners: None,
             tracking: Default::default(),
             reply_buffer_policy: ReplyBufferPolicy::default(),

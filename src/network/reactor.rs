@@ -274,6 +274,9 @@ impl Reactor {
                 // DEBUG PAUSE-CRON stops the timed work, as it stops Redis's serverCron.
                 if !self.server.debug.cron_paused {
                     self.cron();
+                    if self.server.shutdown_asap && self.server.shutdown.is_none() {
+                        self.server.shutdown = Some(Shutdown::Save);
+                    }
                 }
                 let hz = self.server.config.hz.clamp(1, 500);
                 next_cron = Instant::now() + Duration::from_millis(1000 / hz);
@@ -284,9 +287,10 @@ impl Reactor {
             self.apply_client_memory_limit();
             self.flush_pending();
             commands::persistence::before_sleep(&mut self.ks, &mut self.server);
-            if self.stop_requested.load(Ordering::Relaxed) && self.server.shutdown.is_none() {
+            if self.stop_requested.swap(false, Ordering::Relaxed) && !self.server.shutdown_asap {
                 log::info!("Received a stop signal, scheduling shutdown...");
-                self.server.shutdown = Some(Shutdown::Save);
+                self.server.shutdown_asap = true;
+                next_cron = Instant::now();
             }
             if let Some(mode) = self.server.shutdown {
                 log::info!("User requested shutdown...");
@@ -506,9 +510,12 @@ impl Reactor {
             let mut blocked_argv = None;
             let mut postpone = false;
             let step = client.run_next(|argv, out, state, view| {
-                if server.pause.is_some() && commands::must_wait(server, state, argv, ks.now_ms()) {
-                    postpone = true;
-                    return false;
+                if server.pause.is_some() {
+                    if commands::must_wait(server, state, argv, ks.now_ms()) {
+                        postpone = true;
+                        return false;
+                    }
+                    ks.keep_expired_keys(server.pause_in_force(ks.now_ms()).is_some());
                 }
                 let directory = Directory {
                     clients,
@@ -811,6 +818,7 @@ impl Reactor {
     /// Lets clients held by CLIENT PAUSE run their commands again, in the order they stopped.
     fn resume_postponed(&mut self) {
         self.server.pause = None;
+        self.ks.keep_expired_keys(false);
         for token in std::mem::take(&mut self.postponed) {
             if let Some(Some(client)) = self.clients.get_mut(token) {
                 if client.postponed {

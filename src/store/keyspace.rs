@@ -210,6 +210,9 @@ pub struct Keyspace {
     changes: ChangeLog,
     /// When values leave their compact encodings (set from the configuration).
     limits: EncodingLimits,
+    /// While set, expired keys read as missing but stay stored (see
+    /// [`Keyspace::keep_expired_keys`]).
+    keep_expired: bool,
 }
 
 /// A database opened for one command: the database plus what every operation must update.
@@ -221,6 +224,7 @@ pub struct DbMut<'a> {
     stats: &'a mut KeyspaceStats,
     changes: &'a mut ChangeLog,
     pub(super) limits: &'a EncodingLimits,
+    keep_expired: bool,
 }
 
 /// Expiry state of a key, as TTL/PTTL/EXPIRETIME report it.
@@ -242,6 +246,7 @@ impl Keyspace {
             stats: KeyspaceStats::default(),
             changes: ChangeLog::default(),
             limits: EncodingLimits::default(),
+            keep_expired: false,
         }
     }
 
@@ -291,7 +296,15 @@ impl Keyspace {
             stats: &mut self.stats,
             changes: &mut self.changes,
             limits: &self.limits,
+            keep_expired: self.keep_expired,
         }
+    }
+
+    /// While `keep` holds, a key whose expiry has passed reads as missing but is not deleted,
+    /// as Redis does while CLIENT PAUSE holds writes: deleting it would be a write, which
+    /// the pause promises not to make (a replica or the MongoDB copy stays as it was).
+    pub fn keep_expired_keys(&mut self, keep: bool) {
+        self.keep_expired = keep;
     }
 
     /// Starts recording dirty keys for persistence.
@@ -741,14 +754,17 @@ impl DbMut<'_> {
         self.now_ms
     }
 
-    /// Deletes `key` if its expiry has passed; true if it did. O(1).
+    /// True if `key`'s expiry has passed: the key then reads as missing. Deletes it, unless
+    /// expired keys are being kept (see [`Keyspace::keep_expired_keys`]). O(1).
     fn expire_if_needed(&mut self, key: &[u8]) -> bool {
         if self.db.expires.is_empty() {
             return false;
         }
         match self.db.expires.get(key) {
             Some(&when) if when <= self.now_ms => {
-                self.delete_expired(key);
+                if !self.keep_expired {
+                    self.delete_expired(key);
+                }
                 true
             }
             _ => false,
@@ -813,8 +829,12 @@ impl DbMut<'_> {
     /// The live value at `key` for a read: counts a keyspace hit or miss. O(1).
     #[inline]
     pub fn lookup_read(&mut self, key: &[u8]) -> Option<&Value> {
-        self.expire_if_needed(key);
-        match self.db.entries.get_index_of(key) {
+        let index = if self.expire_if_needed(key) {
+            None
+        } else {
+            self.db.entries.get_index_of(key)
+        };
+        match index {
             Some(index) => {
                 self.stats.keyspace_hits += 1;
                 self.touch_at(index);
@@ -839,7 +859,9 @@ impl DbMut<'_> {
     /// [`Self::modified`] if it changes the value. O(1).
     #[inline]
     pub fn lookup_write(&mut self, key: &[u8]) -> Option<&mut Value> {
-        self.expire_if_needed(key);
+        if self.expire_if_needed(key) {
+            return None;
+        }
         let (value, word) = self.db.entries.get_with_access_mut(key)?;
         *word = self.access.touched(*word);
         Some(value)
@@ -848,7 +870,9 @@ impl DbMut<'_> {
     /// The live value at `key` without counting an access (Redis's `LOOKUP_NOTOUCH`: TYPE,
     /// OBJECT, the source of a check). No hit/miss accounting. O(1).
     pub fn peek(&mut self, key: &[u8]) -> Option<&Value> {
-        self.expire_if_needed(key);
+        if self.expire_if_needed(key) {
+            return None;
+        }
         self.db.entries.get(key)
     }
 
@@ -862,7 +886,9 @@ impl DbMut<'_> {
 
     /// Records an access to `key` (TOUCH); true if it holds a live value. O(1).
     pub fn touch(&mut self, key: &[u8]) -> bool {
-        self.expire_if_needed(key);
+        if self.expire_if_needed(key) {
+            return false;
+        }
         match self.db.entries.get_index_of(key) {
             Some(index) => {
                 self.touch_at(index);
@@ -875,7 +901,9 @@ impl DbMut<'_> {
     /// The access word of a live `key` (see [`super::access`]), without counting an access.
     /// O(1).
     pub fn access_word(&mut self, key: &[u8]) -> Option<u32> {
-        self.expire_if_needed(key);
+        if self.expire_if_needed(key) {
+            return None;
+        }
         let index = self.db.entries.get_index_of(key)?;
         self.db.entries.access.get(index).copied()
     }
@@ -894,8 +922,7 @@ impl DbMut<'_> {
 
     /// True if `key` holds a live value. O(1).
     pub fn exists(&mut self, key: &[u8]) -> bool {
-        self.expire_if_needed(key);
-        self.db.entries.contains_key(key)
+        !self.expire_if_needed(key) && self.db.entries.contains_key(key)
     }
 
     /// Puts a key just created with a value of `type_name` in line to be served, if clients
@@ -1301,6 +1328,26 @@ mod tests {
         let mut db = ks.db(0);
         assert!(!db.exists(b"k"));
         assert_eq!(db.len(), 0);
+        assert_eq!(ks.stats.expired_keys, 1);
+    }
+
+    #[test]
+    fn kept_expired_keys_read_as_missing_until_released() {
+        let mut ks = Keyspace::new(16);
+        ks.set_clock(1_000);
+        ks.db(0).insert(b"k", s("v"), Some(2_000));
+        ks.set_clock(2_000);
+        ks.keep_expired_keys(true);
+        let mut db = ks.db(0);
+        assert!(db.lookup_read(b"k").is_none());
+        assert!(db.peek(b"k").is_none());
+        assert!(!db.exists(b"k"));
+        assert!(!db.touch(b"k"));
+        assert_eq!(db.len(), 1, "the key is still stored");
+        assert_eq!(ks.stats.expired_keys, 0);
+        ks.keep_expired_keys(false);
+        assert!(!ks.db(0).exists(b"k"));
+        assert_eq!(ks.db(0).len(), 0);
         assert_eq!(ks.stats.expired_keys, 1);
     }
 

@@ -308,18 +308,39 @@ pub fn time(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
 }
 
 pub fn shutdown(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
-    let mut mode = Shutdown::Save;
+    let (mut nosave, mut save, mut abort, mut other) = (false, false, false, false);
     for arg in args.rest() {
         if is_keyword(arg, "nosave") {
-            mode = Shutdown::NoSave;
+            nosave = true;
         } else if is_keyword(arg, "save") {
-            mode = Shutdown::Save;
+            save = true;
         } else if is_keyword(arg, "abort") {
-            return Err(CmdError::msg("ERR No shutdown in progress."));
-        } else if !is_keyword(arg, "now") && !is_keyword(arg, "force") {
+            abort = true;
+        } else if is_keyword(arg, "now") || is_keyword(arg, "force") {
+            other = true;
+        } else {
             return Err(CmdError::Syntax);
         }
     }
+    // Redis's rule: ABORT stands alone, and SAVE and NOSAVE exclude each other.
+    if (abort && (nosave || save || other)) || (nosave && save) {
+        return Err(CmdError::Syntax);
+    }
+    if abort {
+        // Only a signal's shutdown waits for the cron: SHUTDOWN itself stops at once.
+        if !ctx.server.shutdown_asap {
+            return Err(CmdError::msg("ERR No shutdown in progress."));
+        }
+        ctx.server.shutdown_asap = false;
+        log::warn!("Shutdown manually aborted.");
+        ctx.out.ok();
+        return Ok(());
+    }
+    let mode = if nosave {
+        Shutdown::NoSave
+    } else {
+        Shutdown::Save
+    };
     ctx.server.shutdown = Some(mode);
     ctx.client.close_after_reply = true;
     Ok(())

@@ -399,6 +399,7 @@ pub fn client_pause(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 
 pub fn client_unpause(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
     ctx.server.pause = None;
+    ctx.ks.keep_expired_keys(false);
     ctx.out.ok();
     Ok(())
 }
