@@ -359,3 +359,79 @@ fn object_reports_the_fields_tests_read() {
     let text = String::from_utf8_lossy(&conn.cmd(&["DEBUG", "OBJECT", "gone"])).into_owned();
     assert!(text.starts_with("+Value at:"), "{text}");
 }
+
+#[test]
+fn reload_builds_values_in_the_configured_encodings() {
+    let rdb = format!("{}.rdb", common::unique_name("debug-reload-limits"));
+    let _cleanup = RemoveOnDrop(std::env::temp_dir().join(&rdb));
+    let mut pair = Pair::start_with_args(&["--dbfilename", &rdb]);
+    for (param, value) in [
+        ("zset-max-ziplist-entries", "0"),
+        ("hash-max-ziplist-entries", "0"),
+        ("set-max-intset-entries", "1"),
+    ] {
+        pair.same(&["CONFIG", "SET", param, value]);
+    }
+    pair.both(&["ZADD", "z", "1", "a", "2", "b"]);
+    pair.both(&["HSET", "h", "f", "v"]);
+    pair.both(&["SADD", "s", "1", "2"]);
+    pair.same(&["DEBUG", "RELOAD"]);
+    for key in ["z", "h", "s"] {
+        pair.same(&["OBJECT", "ENCODING", key]);
+    }
+    assert_bytes(
+        &pair.same(&["OBJECT", "ENCODING", "z"]),
+        b"$8\r\nskiplist\r\n",
+    );
+    // Raised limits: the same values come back compact.
+    pair.same(&["CONFIG", "SET", "zset-max-ziplist-entries", "128"]);
+    pair.same(&["CONFIG", "SET", "hash-max-ziplist-entries", "128"]);
+    pair.same(&["CONFIG", "SET", "set-max-intset-entries", "512"]);
+    pair.same(&["DEBUG", "RELOAD"]);
+    for key in ["z", "h", "s"] {
+        pair.same(&["OBJECT", "ENCODING", key]);
+    }
+    assert_bytes(
+        &pair.same(&["OBJECT", "ENCODING", "s"]),
+        b"$6\r\nintset\r\n",
+    );
+}
+
+#[test]
+fn a_stop_signal_waits_for_the_cron_and_shutdown_abort_cancels_it() {
+    let args = ["--enable-debug-command", "yes"];
+    let mut servers = [Server::start_with(&args), RedisServer::start_with(&args)];
+    for server in &mut servers {
+        let mut conn = server.raw();
+        assert_bytes(
+            &conn.cmd(&["SHUTDOWN", "ABORT"]),
+            b"-ERR No shutdown in progress.\r\n",
+        );
+        for bad in [
+            &["SHUTDOWN", "ABORT", "NOSAVE"][..],
+            &["SHUTDOWN", "SAVE", "NOSAVE"],
+        ] {
+            assert_bytes(&conn.cmd(bad), b"-ERR syntax error\r\n");
+        }
+        assert_bytes(&conn.cmd(&["DEBUG", "PAUSE-CRON", "1"]), b"+OK\r\n");
+        server.signal("TERM");
+        sleep(Duration::from_millis(100));
+        assert!(server.is_running(), "the shutdown waits for the cron");
+        assert_bytes(&conn.cmd(&["SHUTDOWN", "ABORT"]), b"+OK\r\n");
+        assert_bytes(&conn.cmd(&["DEBUG", "PAUSE-CRON", "0"]), b"+OK\r\n");
+        sleep(Duration::from_millis(300));
+        assert_bytes(&conn.cmd(&["PING"]), b"+PONG\r\n");
+        assert!(server.is_running(), "the aborted shutdown does not happen");
+        assert!(
+            server.logs().contains("Shutdown manually aborted"),
+            "the abort is logged as Redis logs it"
+        );
+        // A later signal, with the cron running, stops the server.
+        server.signal("TERM");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while server.is_running() && Instant::now() < deadline {
+            sleep(Duration::from_millis(20));
+        }
+        assert!(!server.is_running(), "a stop signal stops the server");
+    }
+}

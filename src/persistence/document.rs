@@ -28,7 +28,7 @@ use crate::store::set::SetValue;
 use crate::store::tree::{TreeOrdering, TreeValue};
 use crate::store::value::StrEncoding;
 use crate::store::zset::ZSetValue;
-use crate::store::{ShortBytes, Value};
+use crate::store::{EncodingLimits, ShortBytes, Value};
 use mongodb::bson::raw::{RawArray, RawBsonRef, RawDocument};
 use mongodb::bson::spec::BinarySubtype;
 use std::borrow::Cow;
@@ -462,26 +462,19 @@ pub fn decode_pairs(r: &mut ItemReader) -> Result<Pairs, DocError> {
     Ok(out)
 }
 
-/// The encoding thresholds values are rebuilt with when loaded: Redis's defaults, since the
-/// configured ones are not passed down to loading (a loaded value converts later, on the
-/// first write past the configured limits, as any other).
-const LOAD_LIMITS: crate::store::EncodingLimits = crate::store::EncodingLimits::DEFAULT;
-
-pub fn decode_hash(r: &mut ItemReader) -> Result<Value, DocError> {
+/// A hash built in the encoding `limits` give its size, as Redis encodes what it loads.
+pub fn decode_hash(r: &mut ItemReader, limits: &EncodingLimits) -> Result<Value, DocError> {
     let pairs = decode_pairs(r)?;
-    HashValue::from_pairs(
-        pairs.iter().map(|(f, v)| (&f[..], &v[..])),
-        LOAD_LIMITS.hash,
-    )
-    .map(|h| Value::Hash(Box::new(h)))
-    .map_err(|e| DocError::Invalid(e.to_string()))
+    HashValue::from_pairs(pairs.iter().map(|(f, v)| (&f[..], &v[..])), limits.hash)
+        .map(|h| Value::Hash(Box::new(h)))
+        .map_err(|e| DocError::Invalid(e.to_string()))
 }
 
-pub fn decode_set(r: &mut ItemReader) -> Result<Value, DocError> {
+pub fn decode_set(r: &mut ItemReader, limits: &EncodingLimits) -> Result<Value, DocError> {
     let members = decode_members(r)?;
     SetValue::from_members(
         members.iter().map(|m| &m[..]),
-        LOAD_LIMITS.set_max_intset_entries(),
+        limits.set_max_intset_entries(),
     )
     .map(|s| Value::Set(Box::new(s)))
     .map_err(|e| DocError::Invalid(e.to_string()))
@@ -596,11 +589,13 @@ pub fn encode_value(value: &Value) -> Encoded {
     }
 }
 
-/// Builds a value of `type_name` from its header and item stream.
+/// Builds a value of `type_name` from its header and item stream, in the encodings `limits`
+/// choose (the configured thresholds, as when Redis loads its RDB).
 pub fn decode_value(
     type_name: &str,
     header: Option<&RawDocument>,
     r: &mut ItemReader,
+    limits: &EncodingLimits,
 ) -> Result<Value, DocError> {
     match type_name {
         "string" => decode_string(r),
@@ -612,8 +607,8 @@ pub fn decode_value(
         "stack" => Ok(Value::Stack(Box::new(
             decode_sequence(r)?.into_iter().collect(),
         ))),
-        "hash" => decode_hash(r),
-        "set" => decode_set(r),
+        "hash" => decode_hash(r, limits),
+        "set" => decode_set(r, limits),
         "list" => {
             let elements = decode_sequence(r)?;
             Ok(Value::List(Box::new(
@@ -622,7 +617,7 @@ pub fn decode_value(
         }
         "zset" => {
             let entries = decode_scored(r)?;
-            ZSetValue::from_result(&entries, LOAD_LIMITS.zset)
+            ZSetValue::from_result(&entries, limits.zset)
                 .map(|z| Value::ZSet(Box::new(z)))
                 .map_err(|e| DocError::Invalid(e.to_string()))
         }
@@ -1047,21 +1042,21 @@ mod tests {
                         (b"\x00", b""),
                         (b"big", &[7u8; 300][..]),
                     ],
-                    LOAD_LIMITS.hash,
+                    EncodingLimits::DEFAULT.hash,
                 )
                 .unwrap(),
             )),
             Value::Set(Box::new(
                 SetValue::from_members(
                     [&b"1"[..], b"-5", b"100"],
-                    LOAD_LIMITS.set_max_intset_entries(),
+                    EncodingLimits::DEFAULT.set_max_intset_entries(),
                 )
                 .unwrap(),
             )),
             Value::Set(Box::new(
                 SetValue::from_members(
                     [&b"a"[..], b"", b"\xff\x00"],
-                    LOAD_LIMITS.set_max_intset_entries(),
+                    EncodingLimits::DEFAULT.set_max_intset_entries(),
                 )
                 .unwrap(),
             )),
@@ -1091,6 +1086,7 @@ mod tests {
                 stored.meta.type_name,
                 stored.header,
                 &mut ItemReader::new(vec![items]),
+                &EncodingLimits::DEFAULT,
             )
             .unwrap();
             let expected = match value {

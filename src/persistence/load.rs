@@ -206,8 +206,14 @@ fn build_value(
         }
         arrays
     };
-    let value = decode_value(meta.type_name, stored.header, &mut ItemReader::new(arrays))
-        .map_err(|e| e.to_string())?;
+    let limits = server.config.encoding_limits();
+    let value = decode_value(
+        meta.type_name,
+        stored.header,
+        &mut ItemReader::new(arrays),
+        &limits,
+    )
+    .map_err(|e| e.to_string())?;
     drop(chunks);
     ks.set_clock(now);
     ks.db(meta.db).insert(meta.key, value, meta.exp);
@@ -248,6 +254,8 @@ pub fn load_all(config: &Config, uri: &str) -> Result<(Keyspace, Connected), Per
     let now = unix_ms();
     let mut ks = Keyspace::new(config.databases);
     ks.set_clock(now);
+    // Values are built, and their logs replayed, in the configured encodings.
+    ks.set_encoding_limits(config.encoding_limits());
     // Replay runs commands, which need a server of their own (nothing of it is kept).
     let mut server = Server::new(config.clone(), now);
     let mut persisted = FastMap::default();

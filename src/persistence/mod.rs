@@ -23,7 +23,7 @@ use crate::commands::journal::Journal;
 use crate::commands::persistence::{Persistence, PersistenceStatus};
 use crate::commands::{Server, Shutdown};
 use crate::config::Config;
-use crate::store::{Keyspace, Value};
+use crate::store::{EncodingLimits, Keyspace, Value};
 use handoff::Core;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -283,8 +283,9 @@ impl WriteBehind {
 }
 
 /// Passes a value through the document encoding a key is stored in and builds it again from
-/// it: DEBUG RELOAD without persistence, so a reload shows what the encoding keeps.
-pub fn round_trip(value: &Value) -> Result<Value, String> {
+/// it, in the encodings `limits` choose: DEBUG RELOAD without persistence, so a reload shows
+/// what the encoding keeps.
+pub fn round_trip(value: &Value, limits: &EncodingLimits) -> Result<Value, String> {
     let encoded = document::encode_value(value);
     let chunks = encoded
         .chunks
@@ -314,6 +315,7 @@ pub fn round_trip(value: &Value) -> Result<Value, String> {
         encoded.type_name,
         header,
         &mut document::ItemReader::new(arrays),
+        limits,
     )
     .map_err(|e| e.to_string())
 }

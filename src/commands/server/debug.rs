@@ -671,8 +671,8 @@ fn reload_keyspace(ctx: &mut Ctx, what: &str) -> CmdResult {
     let result = if ctx.server.persistence.is_some() {
         persistence::reload(ctx.ks, ctx.server)
     } else {
-        let round_trip = ctx.server.round_trip;
-        ctx.ks.rebuild_values(round_trip)
+        let (round_trip, limits) = (ctx.server.round_trip, ctx.server.config.encoding_limits());
+        ctx.ks.rebuild_values(|value| round_trip(value, &limits))
     };
     result.map_err(|reason| {
         log::warn!("DEBUG reload failed: {reason}");
