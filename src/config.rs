@@ -184,6 +184,9 @@ impl std::fmt::Display for ClientMemoryLimit {
 /// The server's settings.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// `rename-command` directives, in file order: (old name, new name; empty = disabled).
+    /// Only a configuration file or the command line sets them, as in Redis.
+    pub rename_commands: Vec<(String, String)>,
     /// Addresses to listen on, as Redis writes them (`*` all IPv4, `::*` all IPv6, a `-`
     /// prefix for one whose absence on this machine is not an error); none: no TCP listener.
     pub bind: Vec<String>,
@@ -213,6 +216,9 @@ pub struct Config {
     /// trades CPU for latency, see README.
     pub busy_poll: u64,
     pub loglevel: String,
+    /// Where the log goes: a file appended to, or standard output when empty (Redis's
+    /// default, which supervisors and Redis's test harness read).
+    pub logfile: String,
     pub proto_max_bulk_len: u64,
     /// Kept for clients that read it (redis-benchmark); snapshots are not made.
     pub save: String,
@@ -325,6 +331,7 @@ pub enum OomScoreAdj {
 impl Default for Config {
     fn default() -> Self {
         Config {
+            rename_commands: Vec::new(),
             bind: DEFAULT_BIND.iter().map(|a| a.to_string()).collect(),
             port: 6379,
             unixsocket: None,
@@ -341,6 +348,7 @@ impl Default for Config {
             hz: 10,
             busy_poll: 1000,
             loglevel: "notice".into(),
+            logfile: String::new(),
             proto_max_bulk_len: 512 * 1024 * 1024,
             save: DEFAULT_SAVE.into(),
             appendonly: false,
@@ -943,6 +951,8 @@ pub static PARAMS: &[Param] = &[
     param!("loglevel", true, |c| c.loglevel.clone(), |c, v| c
         .loglevel =
         parse_enum(v, LOG_LEVELS)?),
+    param!("logfile", false, |c| c.logfile.clone(), |c, v| c.logfile =
+        v.to_string()),
     param!(
         "proto-max-bulk-len",
         true,
@@ -1181,7 +1191,6 @@ pub static INERT_PARAMS: &[Param] = &[
     inert!("lfu-log-factor", None, true, Kind::Int(0, i32::MAX as i64), "10"),
     inert!("list-compress-depth", None, true, Kind::Int(0, i32::MAX as i64), "0"),
     inert!("list-max-listpack-size", Some("list-max-ziplist-size"), true, Kind::Int(i32::MIN as i64, i32::MAX as i64), "-2"),
-    inert!("logfile", None, false, Kind::Text, ""),
     inert!("masterauth", None, true, Kind::Text, ""),
     inert!("masteruser", None, true, Kind::Text, ""),
     inert!("maxmemory-eviction-tenacity", None, true, Kind::Int(0, 100), "10"),
@@ -1360,6 +1369,16 @@ impl Config {
             let Some((name, values)) = words.split_first() else {
                 continue;
             };
+            if name.eq_ignore_ascii_case("rename-command") {
+                let [old, new] = values else {
+                    return Err(format!(
+                        "line {}: '{line}': wrong number of arguments",
+                        number + 1
+                    ));
+                };
+                self.rename_commands.push((old.clone(), new.clone()));
+                continue;
+            }
             let param = find_param(name).ok_or_else(|| {
                 format!(
                     "line {}: bad directive or wrong number of arguments: '{name}'",

@@ -21,17 +21,30 @@ fn announce(message: &str) {
     let _ = writeln!(stdout, "{}:M * {message}", std::process::id()).and_then(|()| stdout.flush());
 }
 
-fn init_logging(level: &str) {
+/// The log goes where Redis puts it: standard output, or `logfile` when one is set.
+fn init_logging(level: &str, logfile: &str) -> Result<(), String> {
     let filter = match level {
         "debug" => log::LevelFilter::Debug,
         "verbose" => log::LevelFilter::Debug,
         "warning" => log::LevelFilter::Warn,
         _ => log::LevelFilter::Info,
     };
+    let target = if logfile.is_empty() {
+        env_logger::Target::Stdout
+    } else {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(logfile)
+            .map_err(|e| format!("Can't open the log file: {e}"))?;
+        env_logger::Target::Pipe(Box::new(file))
+    };
     env_logger::Builder::new()
         .filter_level(filter)
         .format_timestamp_millis()
+        .target(target)
         .init();
+    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -55,7 +68,14 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    init_logging(&config.loglevel);
+    if let Err(e) = init_logging(&config.loglevel, &config.logfile) {
+        eprintln!("{e}");
+        return ExitCode::FAILURE;
+    }
+    if let Err(e) = reddish::commands::table::rename_commands(&config.rename_commands) {
+        eprintln!("*** FATAL CONFIG ERROR *** {e}");
+        return ExitCode::FAILURE;
+    }
     if let Err(e) = reddish::process::set_oom_score_adj(config.oom_score_target()) {
         log::warn!("{e}");
     }

@@ -781,3 +781,59 @@ fn unlink_and_async_flushes_free_large_values_off_the_reactor() {
     assert_eq!(conn.cmd(&["FLUSHDB", "LAZY"]), b"-ERR syntax error\r\n");
     assert_eq!(wait_lazyfreed(&mut conn, 3), (0, 3));
 }
+
+#[test]
+fn rename_command_in_the_config_file_renames_and_disables_as_redis_does() {
+    let path = std::env::temp_dir().join(common::unique_name("rename-command.conf"));
+    std::fs::write(
+        &path,
+        "rename-command flushdb badger\nrename-command DEBUG \"\"\n\
+         rename-command config a-rather-long-secret-name-of-forty-bytes\n",
+    )
+    .unwrap();
+    let config = path.to_str().unwrap();
+    let servers = [
+        Server::start_with(&[config]),
+        RedisServer::start_with(&[config]),
+    ];
+    std::fs::remove_file(&path).ok();
+    for server in &servers {
+        let mut conn = server.raw();
+        conn.cmd(&["SET", "k", "v"]);
+        assert_bytes(
+            &conn.cmd(&["FLUSHDB"]),
+            b"-ERR unknown command 'FLUSHDB', with args beginning with: \r\n",
+        );
+        assert_bytes(
+            &conn.cmd(&["DEBUG", "SLEEP", "0"]),
+            b"-ERR unknown command 'DEBUG', with args beginning with: 'SLEEP' '0' \r\n",
+        );
+        assert_bytes(&conn.cmd(&["DBSIZE"]), b":1\r\n");
+        assert_bytes(&conn.cmd(&["BADGER"]), b"+OK\r\n");
+        assert_bytes(&conn.cmd(&["DBSIZE"]), b":0\r\n");
+        assert_bytes(
+            &conn.cmd(&["A-RATHER-LONG-SECRET-NAME-OF-FORTY-BYTES", "GET", "port"]),
+            format!(
+                "*2\r\n$4\r\nport\r\n${}\r\n{}\r\n",
+                server.port().to_string().len(),
+                server.port()
+            )
+            .as_bytes(),
+        );
+    }
+    // Renaming a command that does not exist stops the server at start-up, as in Redis.
+    let path = std::env::temp_dir().join(common::unique_name("rename-bad.conf"));
+    std::fs::write(&path, "rename-command nosuchcommand other\n").unwrap();
+    let bin = std::env::var_os("REDDISH_TEST_BIN")
+        .filter(|p| !p.is_empty())
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_reddish").into());
+    let output = Command::new(bin)
+        .arg(&path)
+        .args(["--port", "0"])
+        .output()
+        .expect("reddish runs");
+    std::fs::remove_file(&path).ok();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("No such command in rename-command"));
+}

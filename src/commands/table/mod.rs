@@ -741,18 +741,56 @@ pub fn row_count() -> usize {
     next_id(COMMANDS)
 }
 
+/// The names commands are called by (lower case), fixed for the life of the process: the
+/// table's own names, with the configuration's `rename-command` directives applied.
+type NameIndex = FastMap<Box<[u8]>, &'static CommandSpec>;
+
+static INDEX: OnceLock<NameIndex> = OnceLock::new();
+
+fn table_names() -> NameIndex {
+    COMMANDS
+        .iter()
+        .map(|spec| (spec.name.as_bytes().into(), spec))
+        .collect()
+}
+
+/// Applies `rename-command` directives (old name, new name; an empty new name disables the
+/// command), in order. Must run before the first [`lookup`]: as in Redis, names are set once,
+/// at start-up. The error names the first directive that cannot be applied.
+pub fn rename_commands(renames: &[(String, String)]) -> Result<(), String> {
+    if renames.is_empty() {
+        return Ok(());
+    }
+    let mut index = table_names();
+    for (old, new) in renames {
+        let Some(spec) = index.remove(old.to_ascii_lowercase().as_bytes()) else {
+            return Err(format!("No such command in rename-command: '{old}'"));
+        };
+        if new.is_empty() {
+            continue;
+        }
+        let new = new.to_ascii_lowercase().into_bytes().into_boxed_slice();
+        if index.contains_key(&new) {
+            return Err(format!(
+                "Target command name already exists in rename-command: '{}'",
+                String::from_utf8_lossy(&new)
+            ));
+        }
+        index.insert(new, spec);
+    }
+    INDEX
+        .set(index)
+        .map_err(|_| "rename-command after commands were looked up".to_string())
+}
+
 /// Finds a command by name, case-insensitively. O(1).
 pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
-    static INDEX: OnceLock<FastMap<&'static [u8], &'static CommandSpec>> = OnceLock::new();
-    let index = INDEX.get_or_init(|| {
-        COMMANDS
-            .iter()
-            .map(|spec| (spec.name.as_bytes(), spec))
-            .collect()
-    });
+    let index = INDEX.get_or_init(table_names);
+    // Names up to 32 bytes (all of the table's) are lowered on the stack; only a longer name,
+    // which a rename may give, costs an allocation.
     let mut lower = [0u8; 32];
     if name.len() > lower.len() {
-        return None;
+        return index.get(&name.to_ascii_lowercase()[..]).copied();
     }
     for (dst, src) in lower.iter_mut().zip(name) {
         *dst = src.to_ascii_lowercase();
