@@ -899,9 +899,23 @@ impl DbMut<'_> {
     }
 
     /// Puts a key just created with a value of `type_name` in line to be served, if clients
-    /// wait on it and some client waits for that type. As in Redis, only creation signals:
+    /// wait on it and some client waits for that type. For most types only creation signals:
     /// a key that already existed had no data its waiters could take (they would not be
-    /// waiting), and a key already in line is not queued twice. O(1) plus the keys in line.
+    /// waiting); a stream signals on every append (its waiters wait for entries after an ID),
+    /// as in Redis. A key already in line is not queued twice. O(1) plus the keys in line.
+    pub fn signal_ready(&mut self, key: &[u8], type_name: &'static str) {
+        self.signal_if_waited(key, type_name);
+    }
+
+    /// A stream that is deleted or replaced puts its key in line too, so that clients blocked
+    /// in XREADGROUP on it learn that it is gone, as in Redis. One test while nobody waits.
+    #[inline]
+    fn signal_stream_gone(&mut self, key: &[u8], was_stream: bool) {
+        if was_stream {
+            self.signal_if_waited(key, "stream");
+        }
+    }
+
     fn signal_if_waited(&mut self, key: &[u8], type_name: &'static str) {
         if self.db.waited.is_empty() || !self.db.waited.contains_key(key) {
             return;
@@ -968,8 +982,10 @@ impl DbMut<'_> {
         }
         match self.db.entries.get_with_access_mut(key) {
             Some((slot, word)) => {
+                let was_stream = matches!(slot, Value::Stream(_)) && !self.db.waited.is_empty();
                 *slot = value;
                 *word = self.access.touched(*word);
+                self.signal_stream_gone(key, was_stream);
             }
             None => {
                 let type_name = value.type_name();
@@ -1011,6 +1027,8 @@ impl DbMut<'_> {
             return None;
         }
         let value = self.db.entries.swap_remove(key)?;
+        let was_stream = matches!(value, Value::Stream(_)) && !self.db.waited.is_empty();
+        self.signal_stream_gone(key, was_stream);
         let ttl = if self.db.expires.is_empty() {
             None
         } else {

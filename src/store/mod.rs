@@ -46,6 +46,8 @@ pub mod pubsub;
 pub mod set;
 pub mod sort;
 pub mod sorted_set;
+pub mod stream;
+pub mod stream_log;
 pub mod string;
 pub mod tree;
 pub mod value;
