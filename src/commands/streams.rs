@@ -4,10 +4,12 @@
 //!
 //! Journal: XADD states itself with the ID it generated (and, when it trimmed, an exact
 //! `XTRIM key MAXLEN = n`), so `*` and `~` replay as what they did; XTRIM states an exact
-//! trim too. Commands that stamp times on groups (XREADGROUP, XCLAIM, ...) snapshot the key.
+//! trim too; XDEL, XACK and XSETID replay as sent. Commands that stamp times on groups
+//! (XREADGROUP, XCLAIM, XAUTOCLAIM) and XGROUP snapshot the key.
 
 use super::args::{int_arg, is_keyword};
 use super::blocking::{self, TimeoutReply};
+use super::reply::help_reply;
 use super::{Args, CmdError, CmdResult, Ctx};
 use crate::config::KeyspaceEvents;
 use crate::number::parse_i64;
@@ -251,8 +253,20 @@ fn parse_add_trim(ctx: &Ctx, rest: &[&[u8]], xadd: bool) -> Result<AddTrimArgs, 
     })
 }
 
-/// States an exact trim to the stream's current length, so a replay removes what this one did.
+/// True while persistence records effects: only then is an effect worth spelling out.
+fn journaling(ctx: &Ctx) -> bool {
+    ctx.server
+        .journal
+        .as_ref()
+        .is_some_and(|journal| journal.is_watching())
+}
+
+/// States an exact trim to the stream's current length, so a replay removes what this one did
+/// (`~` depends on how entries fall into nodes, which a reload does not keep).
 fn journal_trim(ctx: &mut Ctx, key: &[u8]) {
+    if !journaling(ctx) {
+        return;
+    }
     let len = match ctx.db().stream_read(key) {
         Ok(Some(stream)) => stream.len(),
         _ => return,
@@ -285,12 +299,14 @@ pub fn xadd(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     };
     write_id(ctx.out, id);
     ctx.notify(KeyspaceEvents::STREAM, "xadd", key);
-    let id_text = id.to_bytes();
-    ctx.journal_as(
-        b"XADD",
-        key,
-        std::iter::once(&id_text[..]).chain(pairs.iter().copied()),
-    );
+    if journaling(ctx) {
+        let id_text = id.to_bytes();
+        ctx.journal_as(
+            b"XADD",
+            key,
+            std::iter::once(&id_text[..]).chain(pairs.iter().copied()),
+        );
+    }
     if trimmed > 0 {
         ctx.notify(KeyspaceEvents::STREAM, "xtrim", key);
         journal_trim(ctx, key);
@@ -867,29 +883,26 @@ pub fn xgroup_delconsumer(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 
 /// XGROUP HELP
 pub fn xgroup_help(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
-    let lines = [
+    help_reply(
+        ctx,
         "XGROUP <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        "CREATE <key> <groupname> <id|$> [option]",
-        "    Create a new consumer group. Options are:",
-        "    * MKSTREAM",
-        "      Create the empty stream if it does not exist.",
-        "    * ENTRIESREAD entries_read",
-        "      Set the group's entries_read counter (internal use).",
-        "CREATECONSUMER <key> <groupname> <consumer>",
-        "    Create a new consumer in the specified group.",
-        "DELCONSUMER <key> <groupname> <consumer>",
-        "    Remove the specified consumer.",
-        "DESTROY <key> <groupname>",
-        "    Remove the specified group.",
-        "SETID <key> <groupname> <id|$> [ENTRIESREAD entries_read]",
-        "    Set the current group ID and entries_read counter.",
-        "HELP",
-        "    Print this help.",
-    ];
-    ctx.out.array(lines.len());
-    for line in lines {
-        ctx.out.simple(line);
-    }
+        &[
+            "CREATE <key> <groupname> <id|$> [option]",
+            "    Create a new consumer group. Options are:",
+            "    * MKSTREAM",
+            "      Create the empty stream if it does not exist.",
+            "    * ENTRIESREAD entries_read",
+            "      Set the group's entries_read counter (internal use).",
+            "CREATECONSUMER <key> <groupname> <consumer>",
+            "    Create a new consumer in the specified group.",
+            "DELCONSUMER <key> <groupname> <consumer>",
+            "    Remove the specified consumer.",
+            "DESTROY <key> <groupname>",
+            "    Remove the specified group.",
+            "SETID <key> <groupname> <id|$> [ENTRIESREAD entries_read]",
+            "    Set the current group ID and entries_read counter.",
+        ],
+    );
     Ok(())
 }
 
@@ -1349,21 +1362,18 @@ pub fn xinfo_consumers(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 
 /// XINFO HELP
 pub fn xinfo_help(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
-    let lines = [
+    help_reply(
+        ctx,
         "XINFO <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        "CONSUMERS <key> <groupname>",
-        "    Show consumers of <groupname>.",
-        "GROUPS <key>",
-        "    Show the stream consumer groups.",
-        "STREAM <key> [FULL [COUNT <count>]",
-        "    Show information about the stream.",
-        "HELP",
-        "    Print this help.",
-    ];
-    ctx.out.array(lines.len());
-    for line in lines {
-        ctx.out.simple(line);
-    }
+        &[
+            "CONSUMERS <key> <groupname>",
+            "    Show consumers of <groupname>.",
+            "GROUPS <key>",
+            "    Show the stream consumer groups.",
+            "STREAM <key> [FULL [COUNT <count>]",
+            "    Show information about the stream.",
+        ],
+    );
     Ok(())
 }
 

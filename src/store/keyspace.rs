@@ -494,6 +494,7 @@ impl Keyspace {
         for i in 0..self.dbs.len() {
             let mut db = self.db(i);
             db.touch_all_watched();
+            db.signal_waited_streams();
             flushed.push(db.clear_data());
         }
         self.changes.writes += 1;
@@ -529,13 +530,27 @@ impl Keyspace {
         let (first, second) = (&mut left[low], &mut right[0]);
         touch_watched_on_swap(first, second, now, &mut self.changes.cas_dirty);
         touch_watched_on_swap(second, first, now, &mut self.changes.cas_dirty);
+        // Streams waited on that the swap takes away: XREADGROUP waiters are told.
+        let streams_before = |db: &Db| -> Vec<Key> {
+            db.waited
+                .keys()
+                .filter(|key| matches!(db.entries.get(&key[..]), Some(Value::Stream(_))))
+                .cloned()
+                .collect()
+        };
+        let lost = [streams_before(first), streams_before(second)];
         std::mem::swap(&mut first.entries, &mut second.entries);
         std::mem::swap(&mut first.expires, &mut second.expires);
-        for index in [a, b] {
+        for (index, lost) in [a.min(b), a.max(b)].into_iter().zip(lost) {
             let db = &self.dbs[index];
             for key in db.waited.keys() {
                 if let Some(value) = db.entries.get(key) {
                     self.changes.signal(index, key, value.type_name());
+                }
+            }
+            for key in lost {
+                if !matches!(db.entries.get(&key[..]), Some(Value::Stream(_))) {
+                    self.changes.signal(index, &key, "stream");
                 }
             }
         }
@@ -905,6 +920,24 @@ impl DbMut<'_> {
     /// as in Redis. A key already in line is not queued twice. O(1) plus the keys in line.
     pub fn signal_ready(&mut self, key: &[u8], type_name: &'static str) {
         self.signal_if_waited(key, type_name);
+    }
+
+    /// Before a flush: every waited-on stream is put in line, so XREADGROUP waiters learn it
+    /// is gone. O(waited keys).
+    fn signal_waited_streams(&mut self) {
+        if self.db.waited.is_empty() {
+            return;
+        }
+        let streams: Vec<Key> = self
+            .db
+            .waited
+            .keys()
+            .filter(|key| matches!(self.db.entries.get(&key[..]), Some(Value::Stream(_))))
+            .cloned()
+            .collect();
+        for key in streams {
+            self.signal_if_waited(&key, "stream");
+        }
     }
 
     /// A stream that is deleted or replaced puts its key in line too, so that clients blocked
@@ -1278,6 +1311,7 @@ impl DbMut<'_> {
     /// (FLUSHDB ASYNC frees it off the reactor thread; dropping it frees it here).
     pub fn flush(&mut self) -> FlushedData {
         self.touch_all_watched();
+        self.signal_waited_streams();
         let flushed = self.clear_data();
         self.changes.writes += 1;
         if let Some(touched) = self.changes.touched.as_mut() {

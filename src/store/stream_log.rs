@@ -659,8 +659,8 @@ mod tests {
         assert_eq!(log.len(), 25);
         assert_eq!(log.trim(TrimTo::MaxLen(20), false, 0), 5);
         assert_eq!(log.first().unwrap().id, id(16, 0));
-        assert_eq!(log.trim(TrimTo::MinId(id(33, 0)), true, 0), 5);
-        assert_eq!(log.trim(TrimTo::MinId(id(33, 0)), false, 0), 12);
+        assert_eq!(log.trim(TrimTo::MinId(id(33, 0)), true, 0), 15);
+        assert_eq!(log.trim(TrimTo::MinId(id(33, 0)), false, 0), 2);
         assert_eq!(ids(log.iter()), [(33, 0), (34, 0), (35, 0)]);
         let mut log = log_of(35, limits);
         assert_eq!(log.trim(TrimTo::MaxLen(0), true, 15), 10);

@@ -51,7 +51,7 @@ impl Value {
             Value::Graph(v) => v.node_count() + v.edge_count(),
             Value::Queue(v) => v.len(),
             Value::Stack(v) => v.len(),
-            Value::Stream(v) => usize::try_from(v.len()).unwrap_or(usize::MAX),
+            Value::Stream(v) => v.free_effort(),
         }
     }
 }
