@@ -14,7 +14,9 @@ use super::{Args, CmdError, CmdResult, Ctx};
 use crate::config::KeyspaceEvents;
 use crate::number::parse_i64;
 use crate::protocol::{Aggregate, ReplyBuf};
-use crate::store::stream::{Claim, Entry, NewId, StreamError, StreamId, StreamValue, Trim};
+use crate::store::stream::{
+    AutoClaim, Claim, Entry, NewId, StreamError, StreamId, StreamValue, Trim,
+};
 use crate::store::stream_log::{NodeLimits, TrimTo};
 use crate::store::StoreError;
 
@@ -513,7 +515,7 @@ fn read(ctx: &mut Ctx, args: &mut Args, with_group: bool) -> CmdResult {
             count = usize::try_from(int_arg(argv[i])?).unwrap_or(0);
         } else if is_keyword(opt, "STREAMS") && more > 0 {
             streams_at = i + 1;
-            if (argv.len() - streams_at) % 2 != 0 {
+            if !(argv.len() - streams_at).is_multiple_of(2) {
                 return Err(CmdError::msg("ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified."));
             }
             break;
@@ -1153,8 +1155,14 @@ pub fn xautoclaim(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let Some(stream) = db.stream_write(key)? else {
         return Err(nogroup_in(key, name, ""));
     };
-    let (claimed, cursor, deleted, created) =
-        stream.auto_claim(name, consumer, min_idle, start, count, just_id, now);
+    let request = AutoClaim {
+        consumer,
+        min_idle,
+        start,
+        count,
+        just_id,
+    };
+    let (claimed, cursor, deleted, created) = stream.auto_claim(name, &request, now);
     let out = &mut *ctx.out;
     out.array(3);
     write_id(out, cursor);
@@ -1380,14 +1388,8 @@ pub fn xinfo_help(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
 /// Key finder for XREAD and XREADGROUP: the keys are the first half of what follows STREAMS.
 pub fn read_keys(argv: &[&[u8]]) -> Vec<(usize, crate::commands::table::KeyFlags)> {
     use crate::commands::table::KeyFlags;
-    let group = argv
-        .first()
-        .is_some_and(|name| name.eq_ignore_ascii_case(b"xreadgroup"));
-    let flags = if group {
-        KeyFlags::RW.with(KeyFlags::ACCESS)
-    } else {
-        KeyFlags::RO.with(KeyFlags::ACCESS)
-    };
+    // Both read their keys, as Redis's key specs say (XREADGROUP too).
+    let flags = KeyFlags::RO.with(KeyFlags::ACCESS);
     let Some(at) = argv
         .iter()
         .skip(1)

@@ -553,11 +553,7 @@ impl StreamValue {
     pub fn auto_claim(
         &mut self,
         group_name: &[u8],
-        consumer: &[u8],
-        min_idle: u64,
-        start: StreamId,
-        count: u64,
-        just_id: bool,
+        request: &AutoClaim,
         now: u64,
     ) -> (Vec<StreamId>, StreamId, Vec<StreamId>, bool) {
         let mut claimed = Vec::new();
@@ -567,45 +563,40 @@ impl StreamValue {
         let Some(group) = self.groups.get_mut(group_name) else {
             return (claimed, StreamId::MIN, deleted, created);
         };
-        let mut attempts = count.saturating_mul(10);
-        let mut left = count;
-        let mut cursor = start;
+        let mut attempts = request.count.saturating_mul(10);
+        let mut left = request.count;
+        let mut cursor = Some(request.start);
         let mut have_consumer = false;
-        let mut next = None;
-        loop {
-            let Some((&id, pending)) = group.pel.range(cursor..).next() else {
-                break;
-            };
+        let mut next = StreamId::MIN;
+        while let Some((&id, pending)) = cursor.and_then(|c| group.pel.range(c..).next()) {
             if attempts == 0 || left == 0 {
-                next = Some(id);
+                next = id;
                 break;
             }
             attempts -= 1;
             let idle = now.saturating_sub(pending.delivery_time);
-            let count_now = pending.delivery_count;
-            cursor = match id.next() {
-                Some(n) => n,
-                None => StreamId::MAX,
-            };
+            let delivered = pending.delivery_count;
+            cursor = id.next();
             if log.get(id).is_none() {
                 group.ack(id);
                 deleted.push(id);
                 left -= 1;
-            } else if min_idle == 0 || idle >= min_idle {
+            } else if request.min_idle == 0 || idle >= request.min_idle {
                 if !have_consumer {
-                    created = group.touch_consumer(consumer, now);
+                    created = group.touch_consumer(request.consumer, now);
                     have_consumer = true;
                 }
-                let new_count = if just_id { count_now } else { count_now + 1 };
-                group.assign(id, consumer, now, Some(new_count));
+                let count = if request.just_id {
+                    delivered
+                } else {
+                    delivered + 1
+                };
+                group.assign(id, request.consumer, now, Some(count));
                 claimed.push(id);
                 left -= 1;
             }
-            if id == StreamId::MAX {
-                break;
-            }
         }
-        (claimed, next.unwrap_or(StreamId::MIN), deleted, created)
+        (claimed, next, deleted, created)
     }
 
     /// Allocations freeing this stream releases, as Redis's `lazyfreeGetFreeEffort` counts
@@ -623,10 +614,7 @@ impl StreamValue {
             .map(|(name, g)| {
                 name.len()
                     + std::mem::size_of::<Group>()
-                    + g.pel
-                        .iter()
-                        .map(|(_, p)| 48 + p.consumer.len())
-                        .sum::<usize>()
+                    + g.pel.values().map(|p| 48 + p.consumer.len()).sum::<usize>()
                     + g.consumers
                         .iter()
                         .map(|(n, c)| n.len() + 48 + c.pending.len() * 24)
@@ -635,6 +623,19 @@ impl StreamValue {
             .sum();
         self.log.memory_usage() + groups
     }
+}
+
+/// What XAUTOCLAIM asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AutoClaim<'a> {
+    pub consumer: &'a [u8],
+    /// Only entries idle this long (ms) are claimed.
+    pub min_idle: u64,
+    pub start: StreamId,
+    /// Most entries claimed (or found deleted).
+    pub count: u64,
+    /// Claim without counting a delivery, and reply with IDs only.
+    pub just_id: bool,
 }
 
 /// What XCLAIM asks.
@@ -771,7 +772,14 @@ mod tests {
         let g = s.group(b"g").unwrap();
         assert_eq!(g.pel[&StreamId::new(1, 0)].delivery_count, 2);
         assert_eq!(g.consumers[&b"a"[..]].pending.len(), 1);
-        let (claimed, cursor, deleted, _) = s.auto_claim(b"g", b"c", 0, StreamId::MIN, 1, true, 30);
+        let request = AutoClaim {
+            consumer: b"c",
+            min_idle: 0,
+            start: StreamId::MIN,
+            count: 1,
+            just_id: true,
+        };
+        let (claimed, cursor, deleted, _) = s.auto_claim(b"g", &request, 30);
         assert_eq!(claimed, [StreamId::new(1, 0)]);
         assert_eq!(cursor, StreamId::new(2, 0));
         assert!(deleted.is_empty());

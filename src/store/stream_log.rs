@@ -179,7 +179,7 @@ struct Decoded<'a> {
 }
 
 impl Node {
-    fn master_names<'a>(&'a self) -> &'a [u8] {
+    fn master_names(&self) -> &[u8] {
         let (start, end) = self.master_pairs;
         self.buf
             .get(start as usize..end as usize)
