@@ -644,8 +644,13 @@ pub fn decode_stream(r: &mut ItemReader) -> Result<Value, DocError> {
     };
     let mut stream = StreamValue::new();
     let entries = parse_count(&next()?)?;
+    let mut previous: Option<StreamId> = None;
     for _ in 0..entries {
         let id = parse_stream_id(&next()?)?;
+        if previous.is_some_and(|p| p >= id) {
+            return Err(DocError::Invalid("stream IDs out of order".to_string()));
+        }
+        previous = Some(id);
         let fields = parse_count(&next()?)?;
         let mut pairs = Vec::new();
         for _ in 0..fields * 2 {

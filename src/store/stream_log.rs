@@ -407,13 +407,14 @@ impl EntryLog {
         let mut at = 0;
         while at < node.buf.len() {
             let entry = node.decode(master, at);
+            if entry.deleted {
+                at = entry.next;
+                continue;
+            }
             if entry.id > id {
                 return false;
             }
             if entry.id == id {
-                if entry.deleted {
-                    return false;
-                }
                 let flags_at = entry.flags_at;
                 node.buf[flags_at] |= DELETED;
                 node.live -= 1;
@@ -556,6 +557,11 @@ impl<'a> Iterator for Range<'a> {
             if !self.rev {
                 self.at = entry.next;
             }
+            // Deleted entries are skipped before the bounds are checked, as Redis does: after
+            // XSETID a deleted entry may have a higher ID than a later one.
+            if entry.deleted {
+                continue;
+            }
             if entry.id > self.end {
                 if !self.rev {
                     self.done = true;
@@ -566,9 +572,6 @@ impl<'a> Iterator for Range<'a> {
                 if self.rev {
                     self.done = true;
                 }
-                continue;
-            }
-            if entry.deleted {
                 continue;
             }
             return Some(Entry {
