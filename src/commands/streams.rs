@@ -277,7 +277,7 @@ fn journal_trim(ctx: &mut Ctx, key: &[u8]) {
     ctx.journal_as(b"XTRIM", key, [&b"MAXLEN"[..], b"=", len.as_bytes()]);
 }
 
-/// XADD key [NOMKSTREAM] [MAXLEN|MINID [=|~] threshold [LIMIT count]] *|id field value ...
+/// `XADD key [NOMKSTREAM] [MAXLEN|MINID [=|~] threshold [LIMIT count]] *|id field value ...`
 pub fn xadd(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let key = args.bytes()?;
     let rest = args.rest();
@@ -316,7 +316,7 @@ pub fn xadd(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     Ok(())
 }
 
-/// XTRIM key MAXLEN|MINID [=|~] threshold [LIMIT count]
+/// `XTRIM key MAXLEN|MINID [=|~] threshold [LIMIT count]`
 pub fn xtrim(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let key = args.bytes()?;
     let rest = args.rest();
@@ -340,7 +340,7 @@ pub fn xtrim(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     Ok(())
 }
 
-/// XRANGE key start end [COUNT count] / XREVRANGE key end start [COUNT count]
+/// `XRANGE key start end [COUNT count] / XREVRANGE key end start [COUNT count]`
 fn range(ctx: &mut Ctx, args: &mut Args, rev: bool) -> CmdResult {
     let key = args.bytes()?;
     let (first, second) = (args.bytes()?, args.bytes()?);
@@ -397,7 +397,7 @@ pub fn xlen(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     Ok(())
 }
 
-/// XDEL key id [id ...]
+/// `XDEL key id [id ...]`
 pub fn xdel(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let key = args.bytes()?;
     let rest = args.rest();
@@ -424,7 +424,7 @@ pub fn xdel(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     Ok(())
 }
 
-/// XSETID key last-id [ENTRIESADDED entries-added] [MAXDELETEDID max-deleted-id]
+/// `XSETID key last-id [ENTRIESADDED entries-added] [MAXDELETEDID max-deleted-id]`
 pub fn xsetid(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let key = args.bytes()?;
     let id = parse_strict_id(args.bytes()?)?;
@@ -486,12 +486,12 @@ enum ReadFrom {
     Undelivered,
 }
 
-/// XREAD [COUNT count] [BLOCK ms] STREAMS key [key ...] id [id ...]
+/// `XREAD [COUNT count] [BLOCK ms] STREAMS key [key ...] id [id ...]`
 pub fn xread(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     read(ctx, args, false)
 }
 
-/// XREADGROUP GROUP group consumer [COUNT count] [BLOCK ms] [NOACK] STREAMS key ... id ...
+/// `XREADGROUP GROUP group consumer [COUNT count] [BLOCK ms] [NOACK] STREAMS key ... id ...`
 pub fn xreadgroup(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     read(ctx, args, true)
 }
@@ -755,7 +755,7 @@ fn group_options(args: &mut Args, create: bool) -> Result<(bool, Option<u64>), C
     Ok((mkstream, entries_read))
 }
 
-/// XGROUP CREATE key group id|$ [MKSTREAM] [ENTRIESREAD n]
+/// `XGROUP CREATE key group id|$ [MKSTREAM] [ENTRIESREAD n]`
 pub fn xgroup_create(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let (key, name, id_arg) = (args.bytes()?, args.bytes()?, args.bytes()?);
     if args.remaining() > 3 {
@@ -799,7 +799,7 @@ fn existing_group(ctx: &mut Ctx, key: &[u8], name: &[u8]) -> CmdResult {
     }
 }
 
-/// XGROUP SETID key group id|$ [ENTRIESREAD n]
+/// `XGROUP SETID key group id|$ [ENTRIESREAD n]`
 pub fn xgroup_setid(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let (key, name, id_arg) = (args.bytes()?, args.bytes()?, args.bytes()?);
     if args.remaining() != 0 && args.remaining() != 2 {
@@ -908,7 +908,7 @@ pub fn xgroup_help(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
     Ok(())
 }
 
-/// XACK key group id [id ...]
+/// `XACK key group id [id ...]`
 pub fn xack(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let (key, name) = (args.bytes()?, args.bytes()?);
     let rest = args.rest();
@@ -932,7 +932,7 @@ pub fn xack(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     Ok(())
 }
 
-/// XPENDING key group [[IDLE min-idle-time] start end count [consumer]]
+/// `XPENDING key group [[IDLE min-idle-time] start end count [consumer]]`
 pub fn xpending(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let argv = args.argv();
     let argc = argv.len();
@@ -1023,8 +1023,8 @@ pub fn xpending(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     Ok(())
 }
 
-/// XCLAIM key group consumer min-idle-time id [id ...] [IDLE ms] [TIME unix-ms]
-/// [RETRYCOUNT count] [FORCE] [JUSTID] [LASTID id]
+/// `XCLAIM key group consumer min-idle-time id [id ...] [IDLE ms] [TIME unix-ms]`
+/// `[RETRYCOUNT count] [FORCE] [JUSTID] [LASTID id]`
 pub fn xclaim(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let argv = args.argv();
     let (key, name, consumer) = (argv[1], argv[2], argv[3]);
@@ -1118,7 +1118,7 @@ pub fn xclaim(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     Ok(())
 }
 
-/// XAUTOCLAIM key group consumer min-idle-time start [COUNT count] [JUSTID]
+/// `XAUTOCLAIM key group consumer min-idle-time start [COUNT count] [JUSTID]`
 pub fn xautoclaim(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let argv = args.argv();
     let (key, name, consumer) = (argv[1], argv[2], argv[3]);
@@ -1210,7 +1210,7 @@ fn write_entries_read(out: &mut ReplyBuf, read: Option<u64>) {
     }
 }
 
-/// XINFO STREAM key [FULL [COUNT count]]
+/// `XINFO STREAM key [FULL [COUNT count]]`
 pub fn xinfo_stream(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let key = args.bytes()?;
     let opts = args.rest();

@@ -913,11 +913,9 @@ impl DbMut<'_> {
         self.db.entries.contains_key(key)
     }
 
-    /// Puts a key just created with a value of `type_name` in line to be served, if clients
-    /// wait on it and some client waits for that type. For most types only creation signals:
-    /// a key that already existed had no data its waiters could take (they would not be
-    /// waiting); a stream signals on every append (its waiters wait for entries after an ID),
-    /// as in Redis. A key already in line is not queued twice. O(1) plus the keys in line.
+    /// Puts `key` in line to be served though it was not just created: a stream signals on
+    /// every append (its waiters wait for entries after an ID, not for the key to exist), and
+    /// when a group is destroyed, as in Redis (see `signal_if_waited`).
     pub fn signal_ready(&mut self, key: &[u8], type_name: &'static str) {
         self.signal_if_waited(key, type_name);
     }
@@ -949,6 +947,11 @@ impl DbMut<'_> {
         }
     }
 
+    /// Puts a key just created with a value of `type_name` in line to be served, if clients
+    /// wait on it and some client waits for that type. As in Redis, only creation signals
+    /// (streams aside, see [`Self::signal_ready`]): a key that already existed had no data its
+    /// waiters could take (they would not be waiting), and a key already in line is not queued
+    /// twice. O(1) plus the keys in line.
     fn signal_if_waited(&mut self, key: &[u8], type_name: &'static str) {
         if self.db.waited.is_empty() || !self.db.waited.contains_key(key) {
             return;
