@@ -206,6 +206,10 @@ pub struct Config {
     pub tcp_backlog: i32,
     pub maxclients: u64,
     pub maxmemory: u64,
+    /// `stream-node-max-bytes` and `stream-node-max-entries`: when a stream starts a new node
+    /// (0 = no limit).
+    pub stream_node_max_bytes: u64,
+    pub stream_node_max_entries: u64,
     pub maxmemory_policy: String,
     /// `maxmemory-clients`: what all client connections together may hold before the
     /// largest are closed.
@@ -343,6 +347,8 @@ impl Default for Config {
             tcp_backlog: 511,
             maxclients: 10000,
             maxmemory: 0,
+            stream_node_max_bytes: 4096,
+            stream_node_max_entries: 100,
             maxmemory_policy: "noeviction".into(),
             maxmemory_clients: ClientMemoryLimit::Bytes(0),
             hz: 10,
@@ -928,6 +934,18 @@ pub static PARAMS: &[Param] = &[
     param!("maxclients", true, |c| c.maxclients.to_string(), |c, v| c
         .maxclients =
         parse_int(v, 1, u32::MAX as u64)?),
+    param!(
+        "stream-node-max-bytes",
+        true,
+        |c| c.stream_node_max_bytes.to_string(),
+        |c, v| c.stream_node_max_bytes = parse_mem_arg(v)?
+    ),
+    param!(
+        "stream-node-max-entries",
+        true,
+        |c| c.stream_node_max_entries.to_string(),
+        |c, v| c.stream_node_max_entries = parse_int(v, 0, i64::MAX as u64)?
+    ),
     param!("maxmemory", true, |c| c.maxmemory.to_string(), |c, v| c
         .maxmemory =
         parse_mem_arg(v)?),
@@ -1232,8 +1250,6 @@ pub static INERT_PARAMS: &[Param] = &[
     inert!("shutdown-timeout", None, true, Kind::Int(0, i32::MAX as i64), "10"),
     inert!("socket-mark-id", None, false, Kind::Int(0, u32::MAX as i64), "0"),
     inert!("stop-writes-on-bgsave-error", None, true, Kind::Bool, "yes"),
-    inert!("stream-node-max-bytes", None, true, Kind::Memory(0, i64::MAX), "4096"),
-    inert!("stream-node-max-entries", None, true, Kind::Int(0, i64::MAX), "100"),
     inert!("supervised", None, false, Kind::Enum(&["upstart", "systemd", "auto", "no"]), "no"),
     inert!("syslog-enabled", None, false, Kind::Bool, "no"),
     inert!("syslog-facility", None, false, Kind::Enum(&["user", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"]), "local0"),

@@ -57,9 +57,14 @@ impl LazyFree {
         self.counts.pending.load(Ordering::Relaxed)
     }
 
-    /// Objects freed by the thread since start.
+    /// Objects freed by the thread since start (or the last [`Self::reset_freed`]).
     pub fn freed(&self) -> u64 {
         self.counts.freed.load(Ordering::Relaxed)
+    }
+
+    /// Restarts the freed count (CONFIG RESETSTAT, as Redis's `lazyfreeResetStats`).
+    pub fn reset_freed(&self) {
+        self.counts.freed.store(0, Ordering::Relaxed);
     }
 }
 

@@ -1,5 +1,6 @@
 //! Randomized differential test: seeded random sequences of commands of every collection type
-//! (strings, bitmaps, lists, hashes, sets, sorted sets) and the key commands, over a small key space, sent
+//! (strings, bitmaps, lists, hashes, sets, sorted sets, streams with explicit IDs) and the key
+//! commands, over a small key space, sent
 //! to Reddish and to a real redis-server 7.0; every reply is compared.
 //!
 //! How replies are compared: byte for byte, except unordered replies (KEYS, SMEMBERS, HKEYS,
@@ -80,10 +81,11 @@ enum Family {
     Hashes,
     Sets,
     ZSets,
+    Streams,
 }
 
 impl Family {
-    const ALL: [Family; 7] = [
+    const ALL: [Family; 8] = [
         Family::Strings,
         Family::Bitmaps,
         Family::Keys,
@@ -91,6 +93,7 @@ impl Family {
         Family::Hashes,
         Family::Sets,
         Family::ZSets,
+        Family::Streams,
     ];
 
     /// A command that must exist for the family to be generated.
@@ -103,6 +106,7 @@ impl Family {
             Family::Hashes => "hset",
             Family::Sets => "sadd",
             Family::ZSets => "zadd",
+            Family::Streams => "xadd",
         }
     }
 
@@ -116,6 +120,7 @@ impl Family {
             Family::Hashes => 14,
             Family::Sets => 14,
             Family::ZSets => 30,
+            Family::Streams => 14,
         }
     }
 }
@@ -277,6 +282,131 @@ impl Gen {
             Family::Hashes => self.hash_command(),
             Family::Sets => self.set_command(),
             Family::ZSets => self.zset_command(),
+            Family::Streams => self.stream_command(),
+        }
+    }
+
+    /// A stream ID from a small domain (so adds, deletes and ranges meet), or a bound.
+    fn stream_id(&mut self) -> String {
+        let ms = self.rng.gen_range(1..=6);
+        match self.rng.gen_range(0..6) {
+            0 => ms.to_string(),
+            _ => format!("{ms}-{}", self.rng.gen_range(0..3)),
+        }
+    }
+
+    fn stream_bound(&mut self) -> String {
+        match self.rng.gen_range(0..8) {
+            0 => "-".into(),
+            1 => "+".into(),
+            2 => format!("({}", self.stream_id()),
+            _ => self.stream_id(),
+        }
+    }
+
+    /// Stream commands with explicit IDs only (`*` would differ): entries, trims (exact, and
+    /// `~`, which both servers apply by nodes of 100), reads and consumer groups. Replies with
+    /// times (idle, seen time) are not generated.
+    fn stream_command(&mut self) -> Command {
+        let k = self.key();
+        let id = self.stream_id();
+        let v = self.value();
+        let group = self.pick(&["g1", "g2"]);
+        let consumer = self.pick(&["alice", "bob"]);
+        let count = self.pick(&["1", "2", "5", "0", "-1"]);
+        use Compare::*;
+        match self.rng.gen_range(0..24) {
+            0..=4 => {
+                let f = self.pick(&["f", "g", "name"]);
+                if self.chance(3) {
+                    cmd(Exact, &["XADD", k, &id, f, v, "other", v])
+                } else {
+                    cmd(Exact, &["XADD", k, &id, f, v])
+                }
+            }
+            5 => {
+                let n = self.pick(&["0", "1", "3"]);
+                let how = self.pick(&["MAXLEN", "MINID"]);
+                let threshold = if how == "MAXLEN" {
+                    n.to_string()
+                } else {
+                    self.stream_id()
+                };
+                let exact = self.pick(&["=", "~"]);
+                cmd(Exact, &["XADD", k, how, exact, &threshold, &id, "f", v])
+            }
+            6 => cmd(Exact, &["XADD", k, "NOMKSTREAM", &id, "f", v]),
+            7 => {
+                let id2 = self.stream_id();
+                cmd(Exact, &["XDEL", k, &id, &id2])
+            }
+            8 => cmd(Exact, &["XLEN", k]),
+            9 => {
+                let (a, b) = (self.stream_bound(), self.stream_bound());
+                cmd(Exact, &["XRANGE", k, &a, &b, "COUNT", count])
+            }
+            10 => {
+                let (a, b) = (self.stream_bound(), self.stream_bound());
+                cmd(Exact, &["XREVRANGE", k, &a, &b])
+            }
+            11 => {
+                let n = self.pick(&["0", "1", "2", "4"]);
+                if self.chance(2) {
+                    cmd(Exact, &["XTRIM", k, "MAXLEN", n])
+                } else {
+                    cmd(Exact, &["XTRIM", k, "MINID", &id])
+                }
+            }
+            12 => {
+                let k2 = self.key();
+                let id2 = self.stream_id();
+                cmd(
+                    Exact,
+                    &["XREAD", "COUNT", count, "STREAMS", k, k2, &id, &id2],
+                )
+            }
+            13 => {
+                let start = self.pick(&["0", "$"]);
+                cmd(Exact, &["XGROUP", "CREATE", k, group, start, "MKSTREAM"])
+            }
+            14..=15 => cmd(
+                Exact,
+                &[
+                    "XREADGROUP",
+                    "GROUP",
+                    group,
+                    consumer,
+                    "COUNT",
+                    count,
+                    "STREAMS",
+                    k,
+                    ">",
+                ],
+            ),
+            16 => cmd(
+                Exact,
+                &["XREADGROUP", "GROUP", group, consumer, "STREAMS", k, "0"],
+            ),
+            17 => cmd(Exact, &["XACK", k, group, &id]),
+            18 => cmd(Exact, &["XPENDING", k, group]),
+            19 => cmd(Exact, &["XINFO", "GROUPS", k]),
+            20 => cmd(Exact, &["XCLAIM", k, group, consumer, "0", &id, "JUSTID"]),
+            21 => cmd(
+                Exact,
+                &[
+                    "XAUTOCLAIM",
+                    k,
+                    group,
+                    consumer,
+                    "0",
+                    "0",
+                    "COUNT",
+                    "2",
+                    "JUSTID",
+                ],
+            ),
+            22 => cmd(Exact, &["XGROUP", "SETID", k, group, &id]),
+            _ => cmd(Exact, &["XSETID", k, &id]),
         }
     }
 

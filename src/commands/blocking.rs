@@ -30,6 +30,9 @@ pub struct BlockRequest {
     /// Absolute Unix ms; `None` waits forever.
     pub deadline: Option<u64>,
     pub on_timeout: TimeoutReply,
+    /// The command to run again when a key is ready, when it is not the one sent (XREAD
+    /// resolves `$` to the ID the stream had when it blocked).
+    pub rerun: Option<Vec<Vec<u8>>>,
 }
 
 /// Parses a blocking timeout in seconds (fractions allowed, 0 = forever) into an absolute
@@ -64,6 +67,7 @@ pub fn awaited_type(command: &[u8]) -> Option<&'static str> {
         "sorted-set" => Some("zset"),
         "queue" => Some("queue"),
         "stack" => Some("stack"),
+        "stream" => Some("stream"),
         _ => None,
     }
 }
@@ -92,6 +96,27 @@ pub fn write_timeout_reply(out: &mut ReplyBuf, on_timeout: TimeoutReply) {
 /// passes. Inside a transaction nothing may wait, so the timeout reply is given at once, as
 /// Redis does. The handler writes nothing else when it calls this.
 pub fn block(ctx: &mut Ctx, keys: &[&[u8]], deadline: Option<u64>, on_timeout: TimeoutReply) {
+    block_with(ctx, keys, deadline, on_timeout, None);
+}
+
+/// Like [`block`], running `rerun` instead of the command sent when a key is ready.
+pub fn block_as(
+    ctx: &mut Ctx,
+    keys: &[&[u8]],
+    deadline: Option<u64>,
+    on_timeout: TimeoutReply,
+    rerun: Vec<Vec<u8>>,
+) {
+    block_with(ctx, keys, deadline, on_timeout, Some(rerun));
+}
+
+fn block_with(
+    ctx: &mut Ctx,
+    keys: &[&[u8]],
+    deadline: Option<u64>,
+    on_timeout: TimeoutReply,
+    rerun: Option<Vec<Vec<u8>>>,
+) {
     if ctx.client.in_multi {
         write_timeout_reply(ctx.out, on_timeout);
         return;
@@ -107,6 +132,7 @@ pub fn block(ctx: &mut Ctx, keys: &[&[u8]], deadline: Option<u64>, on_timeout: T
         keys: unique,
         deadline,
         on_timeout,
+        rerun,
     });
 }
 

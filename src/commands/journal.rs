@@ -32,7 +32,9 @@ pub enum JournalClass {
     /// Whatever such a command changes anyway (a key it found expired) is snapshotted.
     Undeclared,
     /// Replaying its arguments on the key's previous value gives its new value; it changes only
-    /// the key in its first argument. `Merge` says how two in a row combine.
+    /// the key in its first argument. `Merge` says how two in a row combine. When its handler
+    /// states its effect ([`Ctx::journal_as`]) that is recorded instead: XADD with `*` states
+    /// the ID it generated, a trim with `~` the exact length it left.
     Replay(Merge),
     /// It picks at random or among several keys, so its arguments cannot be replayed: the
     /// handler states what it did with [`Ctx::journal_as`], as replayable commands.
@@ -395,6 +397,10 @@ pub(crate) fn run_journaled(
     }
     journal.explained += own;
     let existed_before = |key: &[u8]| watched.iter().position(|w| *w == key).map(|i| existed[i]);
+    let class = match class {
+        JournalClass::Replay(_) if !stated.is_empty() => JournalClass::States,
+        other => other,
+    };
     match class {
         JournalClass::Replay(merge) => {
             let key = argv.get(1).copied().unwrap_or_default();
@@ -952,6 +958,40 @@ mod tests {
                 &["zrange", "z", "0", "-1", "WITHSCORES"],
                 &["exists", "z2"],
             ],
+        );
+    }
+
+    #[test]
+    fn stream_commands_replay_to_the_same_streams() {
+        let adds: Vec<[String; 5]> = (1..300)
+            .map(|i| {
+                [
+                    "xadd".into(),
+                    "s".into(),
+                    format!("{i}-1"),
+                    "f".into(),
+                    format!("v{i}"),
+                ]
+            })
+            .collect();
+        let adds: Vec<Vec<&str>> = adds
+            .iter()
+            .map(|c| c.iter().map(String::as_str).collect())
+            .collect();
+        let steps: Vec<&[&str]> = adds.iter().map(Vec::as_slice).collect();
+        assert_replay_equivalent(
+            &steps,
+            &["s"],
+            &[
+                &["xadd", "s", "*", "a", "1"],
+                &["xadd", "s", "99999999999999-*", "a", "2"],
+                &["xadd", "s", "MAXLEN", "~", "150", "*", "b", "3"],
+                &["xdel", "s", "120-1", "121-1"],
+                &["xtrim", "s", "MINID", "~", "200"],
+                &["xtrim", "s", "MAXLEN", "120"],
+                &["xsetid", "s", "999999999999999-5"],
+            ],
+            &[&["xrange", "s", "-", "+"], &["xlen", "s"]],
         );
     }
 

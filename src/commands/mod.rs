@@ -23,6 +23,7 @@ pub mod server;
 pub mod sets;
 pub mod sort;
 pub mod stats;
+pub mod streams;
 pub mod strings;
 pub mod table;
 pub mod tracking;

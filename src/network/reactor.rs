@@ -530,8 +530,13 @@ impl Reactor {
                     out,
                 };
                 commands::execute(&mut ctx, argv);
-                if state.block.is_some() {
-                    blocked_argv = Some(argv.iter().map(|a| a.to_vec()).collect());
+                if let Some(request) = state.block.as_mut() {
+                    blocked_argv = Some(
+                        request
+                            .rerun
+                            .take()
+                            .unwrap_or_else(|| argv.iter().map(|a| a.to_vec()).collect()),
+                    );
                 }
                 true
             });
@@ -632,17 +637,24 @@ impl Reactor {
             let in_line: Vec<usize> = queue.iter().copied().collect();
             let (db, key) = slot;
             for token in in_line {
-                let Some(held) = self.ks.db(db).lookup_write(&key).map(|v| v.type_name()) else {
-                    break;
-                };
-                let awaited = self
+                let held = self.ks.db(db).lookup_write(&key).map(|v| v.type_name());
+                let blocked = self
                     .clients
                     .get(token)
                     .and_then(Option::as_ref)
-                    .and_then(|c| c.blocked.as_ref())
-                    .and_then(|b| b.awaited_type);
-                if awaited.is_some_and(|t| t != held) {
-                    continue;
+                    .and_then(|c| c.blocked.as_ref());
+                let awaited = blocked.and_then(|b| b.awaited_type);
+                // XREADGROUP is told when its stream is deleted or replaced, as in Redis.
+                let told_of_loss = blocked.is_some_and(|b| {
+                    b.argv
+                        .first()
+                        .is_some_and(|name| name.eq_ignore_ascii_case(b"xreadgroup"))
+                });
+                match held {
+                    None if told_of_loss => {}
+                    None => continue,
+                    Some(held) if awaited.is_some_and(|t| t != held) && !told_of_loss => continue,
+                    Some(_) => {}
                 }
                 self.rerun_blocked(token, &key);
             }

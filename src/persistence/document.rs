@@ -25,6 +25,8 @@ use crate::store::graph::GraphValue;
 use crate::store::hash::HashValue;
 use crate::store::list::ListValue;
 use crate::store::set::SetValue;
+use crate::store::stream::{Consumer, Counters, Group, Pending, StreamId, StreamValue};
+use crate::store::stream_log::NodeLimits;
 use crate::store::tree::{TreeOrdering, TreeValue};
 use crate::store::value::StrEncoding;
 use crate::store::zset::ZSetValue;
@@ -560,6 +562,143 @@ pub fn decode_tree(header: Option<&RawDocument>, r: &mut ItemReader) -> Result<V
         .map_err(|e| DocError::Invalid(e.to_string()))
 }
 
+/// Streams: items `last-id`, `first-id`, `max-deleted-id`, `entries-added`, the entry count,
+/// then per entry its ID, field count and pairs; then the group count, and per group its name,
+/// last ID, entries read (`-1` unknown), consumers (count, then name and seen time each) and
+/// PEL (count, then ID, consumer, delivery time and count each). Numbers and IDs are text.
+pub fn encode_stream(stream: &StreamValue, w: &mut ItemWriter) {
+    let text = |w: &mut ItemWriter, t: &dyn std::fmt::Display| w.bytes(t.to_string().as_bytes());
+    let c = stream.counters();
+    text(w, &c.last_id);
+    text(w, &c.first_id);
+    text(w, &c.max_deleted_id);
+    text(w, &c.entries_added);
+    text(w, &stream.len());
+    for entry in stream.entries().iter() {
+        text(w, &entry.id);
+        text(w, &entry.fields.len());
+        for (field, value) in entry.fields.iter() {
+            w.bytes(field);
+            w.bytes(value);
+        }
+    }
+    text(w, &stream.groups().len());
+    for (name, group) in stream.groups() {
+        w.bytes(name);
+        text(w, &group.last_id);
+        match group.entries_read {
+            Some(n) => text(w, &n),
+            None => w.bytes(b"-1"),
+        }
+        text(w, &group.consumers.len());
+        for (cname, consumer) in &group.consumers {
+            w.bytes(cname);
+            text(w, &consumer.seen_time);
+        }
+        text(w, &group.pel.len());
+        for (id, pending) in &group.pel {
+            text(w, id);
+            w.bytes(&pending.consumer);
+            text(w, &pending.delivery_time);
+            text(w, &pending.delivery_count);
+        }
+    }
+}
+
+fn parse_stream_id(bytes: &[u8]) -> Result<StreamId, DocError> {
+    let bad = || DocError::Invalid("stream ID".to_string());
+    let text = std::str::from_utf8(bytes).map_err(|_| bad())?;
+    let (ms, seq) = text.split_once('-').ok_or_else(bad)?;
+    Ok(StreamId::new(
+        ms.parse().map_err(|_| bad())?,
+        seq.parse().map_err(|_| bad())?,
+    ))
+}
+
+fn parse_count(bytes: &[u8]) -> Result<u64, DocError> {
+    std::str::from_utf8(bytes)
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .ok_or_else(|| DocError::Invalid("stream number".to_string()))
+}
+
+pub fn decode_stream(r: &mut ItemReader) -> Result<Value, DocError> {
+    let mut next = || -> Result<Vec<u8>, DocError> {
+        if r.at_end() {
+            return Err(DocError::Truncated);
+        }
+        Ok(r.bytes()?.into_owned())
+    };
+    let counters = Counters {
+        last_id: parse_stream_id(&next()?)?,
+        first_id: parse_stream_id(&next()?)?,
+        max_deleted_id: parse_stream_id(&next()?)?,
+        entries_added: parse_count(&next()?)?,
+    };
+    let mut stream = StreamValue::new();
+    let entries = parse_count(&next()?)?;
+    let mut previous: Option<StreamId> = None;
+    for _ in 0..entries {
+        let id = parse_stream_id(&next()?)?;
+        if previous.is_some_and(|p| p >= id) {
+            return Err(DocError::Invalid("stream IDs out of order".to_string()));
+        }
+        previous = Some(id);
+        let fields = parse_count(&next()?)?;
+        let mut pairs = Vec::new();
+        for _ in 0..fields * 2 {
+            pairs.push(next()?);
+        }
+        let pairs: Vec<&[u8]> = pairs.iter().map(Vec::as_slice).collect();
+        stream.append(id, &pairs, NodeLimits::default());
+    }
+    stream.restore_counters(counters);
+    let groups = parse_count(&next()?)?;
+    for _ in 0..groups {
+        let name = next()?;
+        let last_id = parse_stream_id(&next()?)?;
+        let entries_read = match next()?.as_slice() {
+            b"-1" => None,
+            n => Some(parse_count(n)?),
+        };
+        let mut group = Group {
+            last_id,
+            entries_read,
+            ..Group::default()
+        };
+        for _ in 0..parse_count(&next()?)? {
+            let cname = next()?;
+            let seen_time = parse_count(&next()?)?;
+            group.consumers.insert(
+                cname.into(),
+                Consumer {
+                    seen_time,
+                    ..Consumer::default()
+                },
+            );
+        }
+        for _ in 0..parse_count(&next()?)? {
+            let id = parse_stream_id(&next()?)?;
+            let consumer = next()?;
+            let delivery_time = parse_count(&next()?)?;
+            let delivery_count = parse_count(&next()?)?;
+            if let Some(c) = group.consumers.get_mut(&consumer[..]) {
+                c.pending.insert(id);
+            }
+            group.pel.insert(
+                id,
+                Pending {
+                    consumer: consumer.into(),
+                    delivery_time,
+                    delivery_count,
+                },
+            );
+        }
+        stream.restore_group(&name, group);
+    }
+    Ok(Value::Stream(Box::new(stream)))
+}
+
 /// Encodes any value.
 pub fn encode_value(value: &Value) -> Encoded {
     let mut w = ItemWriter::new();
@@ -579,6 +718,7 @@ pub fn encode_value(value: &Value) -> Encoded {
         }
         Value::List(list) => encode_sequence(list.iter(), &mut w),
         Value::ZSet(zset) => encode_scored(zset.set().iter(), &mut w),
+        Value::Stream(stream) => encode_stream(stream, &mut w),
     }
     let (chunks, bytes) = w.finish();
     Encoded {
@@ -621,6 +761,7 @@ pub fn decode_value(
                 .map(|z| Value::ZSet(Box::new(z)))
                 .map_err(|e| DocError::Invalid(e.to_string()))
         }
+        "stream" => decode_stream(r),
         other => Err(DocError::UnknownType(other.to_string())),
     }
 }
@@ -640,6 +781,7 @@ pub fn is_large(value: &Value) -> bool {
         Value::Tree(v) => v.len() >= LARGE_ELEMENTS,
         Value::Queue(v) => v.len() >= LARGE_ELEMENTS,
         Value::Stack(v) => v.len() >= LARGE_ELEMENTS,
+        Value::Stream(v) => v.len() >= LARGE_ELEMENTS as u64,
     }
 }
 

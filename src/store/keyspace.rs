@@ -507,6 +507,7 @@ impl Keyspace {
         for i in 0..self.dbs.len() {
             let mut db = self.db(i);
             db.touch_all_watched();
+            db.signal_waited_streams();
             flushed.push(db.clear_data());
         }
         self.changes.writes += 1;
@@ -542,13 +543,27 @@ impl Keyspace {
         let (first, second) = (&mut left[low], &mut right[0]);
         touch_watched_on_swap(first, second, now, &mut self.changes.cas_dirty);
         touch_watched_on_swap(second, first, now, &mut self.changes.cas_dirty);
+        // Streams waited on that the swap takes away: XREADGROUP waiters are told.
+        let streams_before = |db: &Db| -> Vec<Key> {
+            db.waited
+                .keys()
+                .filter(|key| matches!(db.entries.get(&key[..]), Some(Value::Stream(_))))
+                .cloned()
+                .collect()
+        };
+        let lost = [streams_before(first), streams_before(second)];
         std::mem::swap(&mut first.entries, &mut second.entries);
         std::mem::swap(&mut first.expires, &mut second.expires);
-        for index in [a, b] {
+        for (index, lost) in [a.min(b), a.max(b)].into_iter().zip(lost) {
             let db = &self.dbs[index];
             for key in db.waited.keys() {
                 if let Some(value) = db.entries.get(key) {
                     self.changes.signal(index, key, value.type_name());
+                }
+            }
+            for key in lost {
+                if !matches!(db.entries.get(&key[..]), Some(Value::Stream(_))) {
+                    self.changes.signal(index, &key, "stream");
                 }
             }
         }
@@ -925,10 +940,45 @@ impl DbMut<'_> {
         !self.expire_if_needed(key) && self.db.entries.contains_key(key)
     }
 
+    /// Puts `key` in line to be served though it was not just created: a stream signals on
+    /// every append (its waiters wait for entries after an ID, not for the key to exist), and
+    /// when a group is destroyed, as in Redis (see `signal_if_waited`).
+    pub fn signal_ready(&mut self, key: &[u8], type_name: &'static str) {
+        self.signal_if_waited(key, type_name);
+    }
+
+    /// Before a flush: every waited-on stream is put in line, so XREADGROUP waiters learn it
+    /// is gone. O(waited keys).
+    fn signal_waited_streams(&mut self) {
+        if self.db.waited.is_empty() {
+            return;
+        }
+        let streams: Vec<Key> = self
+            .db
+            .waited
+            .keys()
+            .filter(|key| matches!(self.db.entries.get(&key[..]), Some(Value::Stream(_))))
+            .cloned()
+            .collect();
+        for key in streams {
+            self.signal_if_waited(&key, "stream");
+        }
+    }
+
+    /// A stream that is deleted or replaced puts its key in line too, so that clients blocked
+    /// in XREADGROUP on it learn that it is gone, as in Redis. One test while nobody waits.
+    #[inline]
+    fn signal_stream_gone(&mut self, key: &[u8], was_stream: bool) {
+        if was_stream {
+            self.signal_if_waited(key, "stream");
+        }
+    }
+
     /// Puts a key just created with a value of `type_name` in line to be served, if clients
-    /// wait on it and some client waits for that type. As in Redis, only creation signals:
-    /// a key that already existed had no data its waiters could take (they would not be
-    /// waiting), and a key already in line is not queued twice. O(1) plus the keys in line.
+    /// wait on it and some client waits for that type. As in Redis, only creation signals
+    /// (streams aside, see [`Self::signal_ready`]): a key that already existed had no data its
+    /// waiters could take (they would not be waiting), and a key already in line is not queued
+    /// twice. O(1) plus the keys in line.
     fn signal_if_waited(&mut self, key: &[u8], type_name: &'static str) {
         if self.db.waited.is_empty() || !self.db.waited.contains_key(key) {
             return;
@@ -995,8 +1045,10 @@ impl DbMut<'_> {
         }
         match self.db.entries.get_with_access_mut(key) {
             Some((slot, word)) => {
+                let was_stream = matches!(slot, Value::Stream(_)) && !self.db.waited.is_empty();
                 *slot = value;
                 *word = self.access.touched(*word);
+                self.signal_stream_gone(key, was_stream);
             }
             None => {
                 let type_name = value.type_name();
@@ -1038,6 +1090,8 @@ impl DbMut<'_> {
             return None;
         }
         let value = self.db.entries.swap_remove(key)?;
+        let was_stream = matches!(value, Value::Stream(_)) && !self.db.waited.is_empty();
+        self.signal_stream_gone(key, was_stream);
         let ttl = if self.db.expires.is_empty() {
             None
         } else {
@@ -1287,6 +1341,7 @@ impl DbMut<'_> {
     /// (FLUSHDB ASYNC frees it off the reactor thread; dropping it frees it here).
     pub fn flush(&mut self) -> FlushedData {
         self.touch_all_watched();
+        self.signal_waited_streams();
         let flushed = self.clear_data();
         self.changes.writes += 1;
         if let Some(touched) = self.changes.touched.as_mut() {

@@ -5,7 +5,8 @@
 //! One naming rule for the files: `<type>.rs` holds a type's value and its [`DbMut`]
 //! operations (the bookkeeping: fetch, create, record the change, delete what emptied); a
 //! hand-written structure a value is built on has its own file named for the structure
-//! ([`ostree`] under TREE and sorted sets, [`sorted_set`] under ZSET); `graph/search.rs` holds
+//! ([`ostree`] under TREE and sorted sets, [`sorted_set`] under ZSET, [`stream_log`] under
+//! streams); `graph/search.rs` holds
 //! the GRAPH searches. Helpers shared by several types live here ([`index_range`],
 //! [`scan_positions`]).
 
@@ -46,6 +47,8 @@ pub mod pubsub;
 pub mod set;
 pub mod sort;
 pub mod sorted_set;
+pub mod stream;
+pub mod stream_log;
 pub mod string;
 pub mod tree;
 pub mod value;

@@ -5,6 +5,7 @@ use super::hash::HashValue;
 use super::list::ListValue;
 use super::pile::{QueueValue, StackValue};
 use super::set::SetValue;
+use super::stream::StreamValue;
 use super::tree::TreeValue;
 use super::zset::ZSetValue;
 use super::ShortBytes;
@@ -32,6 +33,7 @@ pub enum Value {
     Graph(Box<GraphValue>),
     Queue(Box<QueueValue>),
     Stack(Box<StackValue>),
+    Stream(Box<StreamValue>),
 }
 
 impl Value {
@@ -49,6 +51,7 @@ impl Value {
             Value::Graph(v) => v.node_count() + v.edge_count(),
             Value::Queue(v) => v.len(),
             Value::Stack(v) => v.len(),
+            Value::Stream(v) => v.free_effort(),
         }
     }
 }
@@ -94,6 +97,7 @@ accessors! {
     Graph, GraphValue, as_graph, as_graph_mut, new_graph;
     Queue, QueueValue, as_queue, as_queue_mut, new_queue;
     Stack, StackValue, as_stack, as_stack_mut, new_stack;
+    Stream, StreamValue, as_stream, as_stream_mut, new_stream;
 }
 
 impl Value {
@@ -109,6 +113,7 @@ impl Value {
             Value::Graph(_) => "graph",
             Value::Queue(_) => "queue",
             Value::Stack(_) => "stack",
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -134,6 +139,7 @@ impl Value {
             Value::Graph(_) => "adjacency",
             Value::Queue(_) => "ringbuffer",
             Value::Stack(_) => "vector",
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -158,9 +164,9 @@ impl Value {
             Value::ZSet(v) => v.is_empty(),
             Value::Queue(v) => v.is_empty(),
             Value::Stack(v) => v.is_empty(),
-            // A tree or graph carries its settings (ordering, directedness) and lives on
-            // when empty, until DEL.
-            Value::Tree(_) | Value::Graph(_) => false,
+            // A tree or graph carries its settings (ordering, directedness), a stream its
+            // counters and groups: they live on when empty, until DEL.
+            Value::Tree(_) | Value::Graph(_) | Value::Stream(_) => false,
         }
     }
 }

@@ -140,6 +140,9 @@ pub fn config_resetstat(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
     ctx.server.stats.connected_clients = connected;
     ctx.server.command_stats = Default::default();
     ctx.ks.stats = Default::default();
+    if let Some(lazyfree) = &ctx.server.lazyfree {
+        lazyfree.reset_freed();
+    }
     ctx.out.ok();
     Ok(())
 }

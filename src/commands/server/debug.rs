@@ -505,6 +505,19 @@ fn serialized_length(value: &Value) -> usize {
         Value::Queue(queue) => 1 + queue.iter().map(string).sum::<usize>(),
         Value::Stack(stack) => 1 + stack.iter().map(string).sum::<usize>(),
         Value::Graph(graph) => 1 + 16 * (graph.node_count() + graph.edge_count()),
+        Value::Stream(stream) => {
+            1 + stream
+                .entries()
+                .iter()
+                .map(|e| {
+                    16 + e
+                        .fields
+                        .iter()
+                        .map(|(f, v)| string(f) + string(v))
+                        .sum::<usize>()
+                })
+                .sum::<usize>()
+        }
     }
 }
 
@@ -543,6 +556,7 @@ fn type_code(value: &Value) -> u32 {
         Value::Graph(_) => 101,
         Value::Queue(_) => 102,
         Value::Stack(_) => 103,
+        Value::Stream(_) => 6,
     }
 }
 
@@ -607,6 +621,24 @@ fn mix_value(digest: &mut [u8; 20], value: &Value) {
                 xor_digest(digest, node);
             }
             mix_digest(digest, &[graph.is_directed() as u8]);
+        }
+        Value::Stream(stream) => {
+            for entry in stream.entries().iter() {
+                mix_digest(digest, entry.id.to_string().as_bytes());
+                for (field, value) in entry.fields.iter() {
+                    mix_digest(digest, field);
+                    mix_digest(digest, value);
+                }
+            }
+            let counters = stream.counters();
+            mix_digest(digest, counters.last_id.to_string().as_bytes());
+            for (name, group) in stream.groups() {
+                mix_digest(digest, name);
+                mix_digest(digest, group.last_id.to_string().as_bytes());
+                for id in group.pel.keys() {
+                    mix_digest(digest, id.to_string().as_bytes());
+                }
+            }
         }
     }
 }

@@ -6,7 +6,7 @@ use super::{next_id, numbered, CommandSpec};
 use crate::commands::server::{admin, client, config, connection, debug, info, introspection};
 use crate::commands::{
     bitmaps, container, graphs, hashes, keys, latency, lists, persistence, piles, pubsub, queues, sets,
-    sort, stats, strings, tracking, transactions, trees, zsets,
+    sort, stats, streams, strings, tracking, transactions, trees, zsets,
 };
 use crate::commands::journal::{JournalClass::*, Merge};
 use crate::store::pile::{Fifo, Lifo};
@@ -92,8 +92,24 @@ static MEMORY_SUBCOMMANDS: &[CommandSpec] = &numbered(next_id(LATENCY_SUBCOMMAND
     cmd!("memory" | "help", 2, [LOADING, STALE], [], "server", admin::memory_help, "", "Returns helpful text about the different subcommands.", "O(1)"),
 ]);
 
+static XGROUP_SUBCOMMANDS: &[CommandSpec] = &numbered(next_id(MEMORY_SUBCOMMANDS), [
+    cmd!("xgroup" | "create", -5, [WRITE, DENYOOM], [ks!(RW INSERT: 2)], "stream", streams::xgroup_create, "key group id|$ [MKSTREAM] [ENTRIESREAD entries-read]", "Creates a consumer group.", "O(1)", journal = Taints),
+    cmd!("xgroup" | "setid", -5, [WRITE], [ks!(RW UPDATE: 2)], "stream", streams::xgroup_setid, "key group id|$ [ENTRIESREAD entries-read]", "Sets the last-delivered ID of a consumer group.", "O(1)", journal = Taints),
+    cmd!("xgroup" | "destroy", 4, [WRITE], [ks!(RW DELETE: 2)], "stream", streams::xgroup_destroy, "key group", "Destroys a consumer group.", "O(N) where N is the number of entries in the group's pending entries list (PEL).", journal = Taints),
+    cmd!("xgroup" | "createconsumer", 5, [WRITE, DENYOOM], [ks!(RW INSERT: 2)], "stream", streams::xgroup_createconsumer, "key group consumer", "Creates a consumer in a consumer group.", "O(1)", journal = Taints),
+    cmd!("xgroup" | "delconsumer", 5, [WRITE], [ks!(RW DELETE: 2)], "stream", streams::xgroup_delconsumer, "key group consumer", "Deletes a consumer from a consumer group.", "O(1)", journal = Taints),
+    cmd!("xgroup" | "help", 2, [LOADING, STALE], [], "stream", streams::xgroup_help, "", "Returns helpful text about the different subcommands.", "O(1)"),
+]);
+
+static XINFO_SUBCOMMANDS: &[CommandSpec] = &numbered(next_id(XGROUP_SUBCOMMANDS), [
+    cmd!("xinfo" | "consumers", 4, [READONLY], [ks!(RO ACCESS: 2)], "stream", streams::xinfo_consumers, "key group", "Returns a list of the consumers in a consumer group.", "O(1)"),
+    cmd!("xinfo" | "groups", 3, [READONLY], [ks!(RO ACCESS: 2)], "stream", streams::xinfo_groups, "key", "Returns a list of the consumer groups of a stream.", "O(1)"),
+    cmd!("xinfo" | "stream", -3, [READONLY], [ks!(RO ACCESS: 2)], "stream", streams::xinfo_stream, "key [FULL [COUNT count]]", "Returns information about a stream.", "O(1)"),
+    cmd!("xinfo" | "help", 2, [LOADING, STALE], [], "stream", streams::xinfo_help, "", "Returns helpful text about the different subcommands.", "O(1)"),
+]);
+
 /// Every command. Families are grouped; within a family, Redis's documentation order.
-pub static COMMANDS: &[CommandSpec] = &numbered(next_id(MEMORY_SUBCOMMANDS), [
+pub static COMMANDS: &[CommandSpec] = &numbered(next_id(XINFO_SUBCOMMANDS), [
     // connection
     cmd!("ping", -1, [FAST, SUBSCRIBER_ALLOWED], [], "connection", connection::ping, "[message]", "Returns the server's liveliness response.", "O(1)"),
     cmd!("echo", 2, [LOADING, STALE, FAST], [], "connection", connection::echo, "message", "Returns the given string.", "O(1)"),
@@ -273,6 +289,23 @@ pub static COMMANDS: &[CommandSpec] = &numbered(next_id(MEMORY_SUBCOMMANDS), [
     cmd!("zscan", -3, [READONLY], [ks!(RO ACCESS: 1)], "sorted-set", zsets::zscan, "key cursor [MATCH pattern] [COUNT count]", "Iterates over the members and scores of a sorted set.", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection."),
     cmd!("zrandmember", -2, [READONLY], [ks!(RO ACCESS: 1)], "sorted-set", zsets::zrandmember, "key [count [WITHSCORES]]", "Returns random members of a sorted set (distinct for a positive count, possibly repeated for a negative one).", "O(N) where N is the number of members returned"),
     // sorted sets (rows above this line)
+
+    cmd!("xadd", -5, [WRITE, DENYOOM, FAST], [ks!(RW UPDATE: 1).notes("UPDATE instead of INSERT because of the optional trimming feature")], "stream", streams::xadd, "key [NOMKSTREAM] [MAXLEN|MINID [=|~] threshold [LIMIT count]] *|id field value [field value ...]", "Appends a new entry to a stream.", "O(1) when adding a new entry, O(N) when trimming where N being the number of entries evicted.", journal = Replay(Merge::No)),
+    cmd!("xtrim", -4, [WRITE], [ks!(RW DELETE: 1)], "stream", streams::xtrim, "key MAXLEN|MINID [=|~] threshold [LIMIT count]", "Deletes messages from the beginning of a stream.", "O(N), with N being the number of evicted entries. Constant times are very small however, since entries are organized in macro nodes containing multiple entries that can be released with a single deallocation.", journal = Replay(Merge::No)),
+    cmd!("xdel", -3, [WRITE, FAST], [ks!(RW DELETE: 1)], "stream", streams::xdel, "key id [id ...]", "Returns the number of messages after removing them from a stream.", "O(1) for each single item to delete in the stream, regardless of the stream size.", journal = Replay(Merge::Args)),
+    cmd!("xrange", -4, [READONLY], [ks!(RO ACCESS: 1)], "stream", streams::xrange, "key start end [COUNT count]", "Returns the messages from a stream within a range of IDs.", "O(N) with N being the number of elements being returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1)."),
+    cmd!("xrevrange", -4, [READONLY], [ks!(RO ACCESS: 1)], "stream", streams::xrevrange, "key end start [COUNT count]", "Returns the messages from a stream within a range of IDs in reverse order.", "O(N) with N being the number of elements returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1)."),
+    cmd!("xlen", 2, [READONLY, FAST], [ks!(RO: 1)], "stream", streams::xlen, "key", "Return the number of messages in a stream.", "O(1)"),
+    cmd!("xread", -4, [READONLY, BLOCKING], [crate::commands::table::KeySpec::keyword(crate::commands::table::KeyFlags::RO.with(crate::commands::table::KeyFlags::ACCESS), "STREAMS", 1, crate::commands::table::FindKeys::Range { last_key: -1, step: 1, limit: 2 })], "stream", streams::xread, "[COUNT count] [BLOCK milliseconds] STREAMS key [key ...] id [id ...]", "Returns messages from multiple streams with IDs greater than the ones requested. Blocks until a message is available otherwise.", "For each stream mentioned: O(N) with N being the number of elements being returned, it means that XREAD-ing with a fixed COUNT is O(1). Note that when the BLOCK option is used, XADD will pay O(M) time in order to serve the M clients blocked on the stream getting new data.", getkeys = streams::read_keys),
+    cmd!("xreadgroup", -7, [WRITE, BLOCKING], [crate::commands::table::KeySpec::keyword(crate::commands::table::KeyFlags::RO.with(crate::commands::table::KeyFlags::ACCESS), "STREAMS", 4, crate::commands::table::FindKeys::Range { last_key: -1, step: 1, limit: 2 })], "stream", streams::xreadgroup, "GROUP group consumer [COUNT count] [BLOCK milliseconds] [NOACK] STREAMS key [key ...] id [id ...]", "Returns new or historical messages from a stream for a consumer in a group. Blocks until a message is available otherwise.", "For each stream mentioned: O(M) with M being the number of elements returned. If M is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1). On the other side when XREADGROUP blocks, XADD will pay the O(N) time in order to serve the N clients blocked on the stream getting new data.", getkeys = streams::read_keys, journal = Taints),
+    cmd!("xgroup", -2, [], [], "stream", container, "subcommand [arguments]", "A container for consumer groups commands.", "Depends on subcommand.", subs = XGROUP_SUBCOMMANDS),
+    cmd!("xinfo", -2, [], [], "stream", container, "subcommand [arguments]", "A container for stream introspection commands.", "Depends on subcommand.", subs = XINFO_SUBCOMMANDS),
+    cmd!("xack", -4, [WRITE, FAST], [ks!(RW UPDATE: 1)], "stream", streams::xack, "key group id [id ...]", "Returns the number of messages that were successfully acknowledged by the consumer group member of a stream.", "O(1) for each message ID processed.", journal = Replay(Merge::No)),
+    cmd!("xpending", -3, [READONLY], [ks!(RO ACCESS: 1)], "stream", streams::xpending, "key group [[IDLE min-idle-time] start end count [consumer]]", "Returns the information and entries from a stream consumer group's pending entries list.", "O(N) with N being the number of elements returned, so asking for a small fixed number of entries per call is O(1). O(M), where M is the total number of entries scanned when used with the IDLE filter. When the command returns just the summary and the list of consumers is small, it runs in O(1) time; otherwise, an additional O(N) time for iterating every consumer."),
+    cmd!("xclaim", -6, [WRITE, FAST], [ks!(RW UPDATE: 1)], "stream", streams::xclaim, "key group consumer min-idle-time id [id ...] [IDLE ms] [TIME unix-time-milliseconds] [RETRYCOUNT count] [FORCE] [JUSTID] [LASTID lastid]", "Changes, or acquires, ownership of a message in a consumer group, as if the message was delivered a consumer group member.", "O(log N) with N being the number of messages in the PEL of the consumer group.", journal = Taints),
+    cmd!("xautoclaim", -6, [WRITE, FAST], [ks!(RW DELETE: 1)], "stream", streams::xautoclaim, "key group consumer min-idle-time start [COUNT count] [JUSTID]", "Changes, or acquires, ownership of messages in a consumer group, as if the messages were delivered to as consumer group member.", "O(1) if COUNT is small.", journal = Taints),
+    cmd!("xsetid", -3, [WRITE, DENYOOM, FAST], [ks!(RW UPDATE: 1)], "stream", streams::xsetid, "key last-id [ENTRIESADDED entries-added] [MAXDELETEDID max-deleted-id]", "An internal command for replicating stream values.", "O(1)", journal = Replay(Merge::No)),
+    // stream (rows above this line)
 
     cmd!("tree.create", -2, [WRITE, DENYOOM, FAST], [ks!(OW INSERT: 1)], "tree", trees::create, "key [NUMERIC]", "Creates an empty tree ordered byte-wise, or by number with NUMERIC. Fails if the key exists.", "O(1)", journal = Taints),
     cmd!("tree.set", -4, [WRITE, DENYOOM], [ks!(RW UPDATE: 1)], "tree", trees::set, "key field value [field value ...]", "Sets keys of a tree to values, creating a byte-ordered tree if the key does not exist.", "O(M log N) where M is the number of pairs and N the size of the tree.", journal = Replay(Merge::Args)),
