@@ -8,6 +8,7 @@ pub mod args;
 pub mod bitmaps;
 pub mod blocking;
 pub mod docs;
+pub mod eviction;
 pub mod graphs;
 pub mod hashes;
 pub mod journal;
@@ -433,6 +434,8 @@ pub struct Server {
     pub tracking: tracking::Tracking,
     /// How reply buffers are resized (set by DEBUG REPLYBUFFER).
     pub reply_buffer_policy: ReplyBufferPolicy,
+    /// Evictions for `maxmemory`: the candidate pool and the time spent over the limit.
+    pub eviction: eviction::EvictionState,
 }
 
 impl Server {
@@ -472,6 +475,7 @@ impl Server {
             listeners: None,
             tracking: Default::default(),
             reply_buffer_policy: ReplyBufferPolicy::default(),
+            eviction: Default::default(),
         }
     }
 
@@ -683,16 +687,20 @@ fn run_request(ctx: &mut Ctx, argv: &[&[u8]]) {
     }
 }
 
-/// True when memory is over `maxmemory` and `spec` must not run, by Redis's rule: a command
-/// that may use memory (`denyoom`), an EXEC with one queued, and inside MULTI anything but
-/// EXEC, DISCARD, QUIT and RESET (queuing itself uses memory). Nothing is evicted yet, so
-/// being over the limit is final until memory is freed or the limit raised.
-fn refused_for_memory(ctx: &Ctx, spec: &CommandSpec) -> bool {
+/// Evicts keys while memory is over `maxmemory` (see [`eviction`]), then tells whether `spec`
+/// must be refused: when nothing more may be evicted, by Redis's rule, a command that may use
+/// memory (`denyoom`), an EXEC with one queued, and inside MULTI anything but EXEC, DISCARD,
+/// QUIT and RESET (queuing itself uses memory). Called only while `maxmemory` is set.
+fn refused_for_memory(ctx: &mut Ctx, spec: &CommandSpec) -> bool {
+    // Only a command that may use memory makes room for a new key.
+    let db = spec.flags.contains(Flags::DENYOOM).then_some(ctx.client.db);
+    if eviction::perform(ctx.ks, ctx.server, db) != eviction::Outcome::Fail {
+        return false;
+    }
     let in_multi = ctx.client.multi.as_ref();
-    let refuse = spec.flags.contains(Flags::DENYOOM)
+    spec.flags.contains(Flags::DENYOOM)
         || (spec.flags.contains(Flags::RUNS_QUEUED) && in_multi.is_some_and(|tx| tx.uses_memory))
-        || (in_multi.is_some() && !matches!(spec.name, "exec" | "discard" | "quit" | "reset"));
-    refuse && crate::memory::allocated() as u64 > ctx.server.config.maxmemory
+        || (in_multi.is_some() && !matches!(spec.name, "exec" | "discard" | "quit" | "reset"))
 }
 
 /// Runs a resolved command: the handler, its error reply, and the MONITOR feed. EXEC calls
@@ -824,16 +832,10 @@ fn access_policy(config: &Config) -> AccessPolicy {
     if !config.maxmemory_policy.ends_with("-lfu") {
         return AccessPolicy::Lru;
     }
-    let setting = |name: &str, default: u32| {
-        config
-            .inert
-            .get(name)
-            .and_then(|text| text.parse().ok())
-            .unwrap_or(default)
-    };
+    // Both are at most i32::MAX (the configuration checks it).
     AccessPolicy::Lfu {
-        log_factor: setting("lfu-log-factor", 10),
-        decay_minutes: setting("lfu-decay-time", 1),
+        log_factor: config.lfu_log_factor.min(u64::from(u32::MAX)) as u32,
+        decay_minutes: config.lfu_decay_time.min(u64::from(u32::MAX)) as u32,
     }
 }
 

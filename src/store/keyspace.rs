@@ -6,6 +6,7 @@
 //! the last entry, which a descending walk has already visited or has yet to visit either way.
 
 use super::access::{AccessClock, AccessPolicy};
+use super::evict::{EvictionPool, Ranking};
 use super::limits::EncodingLimits;
 use super::value::Value;
 use super::{FastMap, FastSet, IndexedMap, StoreError, StoreResult};
@@ -104,6 +105,8 @@ impl FlushedData {
 #[derive(Debug, Default, Clone)]
 pub struct KeyspaceStats {
     pub expired_keys: u64,
+    /// Keys evicted for `maxmemory`.
+    pub evicted_keys: u64,
     pub keyspace_hits: u64,
     pub keyspace_misses: u64,
 }
@@ -161,6 +164,8 @@ pub enum KeyEventKind {
     New = 2,
     /// Looked up for reading and not found.
     Miss = 4,
+    /// Deleted to bring memory under `maxmemory`.
+    Evicted = 8,
 }
 
 /// One recorded key event.
@@ -682,6 +687,176 @@ impl Keyspace {
             }
         }
         deleted
+    }
+}
+
+impl Keyspace {
+    /// A random key of database `db` that may be evicted (only one with an expiry when
+    /// `volatile`), for the random policies. O(1).
+    pub fn random_evictable(
+        &self,
+        db: usize,
+        volatile: bool,
+        rng: &mut impl Rng,
+    ) -> Option<Key> {
+        let db = self.dbs.get(db)?;
+        let len = if volatile {
+            db.expires.len()
+        } else {
+            db.entries.len()
+        };
+        if len == 0 {
+            return None;
+        }
+        let pos = rng.gen_range(0..len);
+        let key = if volatile {
+            db.expires.get_index(pos)?.0
+        } else {
+            db.entries.get_index(pos)?.0
+        };
+        Some(key.clone())
+    }
+
+    /// Samples up to `samples` keys of database `db` at random positions (among keys with an
+    /// expiry when `volatile`) and offers each to `pool` with its score by `ranking`. Returns
+    /// how many were sampled. O(samples), plus a lookup per sample when `volatile`.
+    pub(super) fn sample_for_eviction(
+        &self,
+        db: usize,
+        volatile: bool,
+        ranking: Ranking,
+        samples: usize,
+        rng: &mut impl Rng,
+        pool: &mut EvictionPool,
+    ) -> usize {
+        let Some(store) = self.dbs.get(db) else {
+            return 0;
+        };
+        let len = if volatile {
+            store.expires.len()
+        } else {
+            store.entries.len()
+        };
+        let count = samples.min(len);
+        for _ in 0..count {
+            let pos = rng.gen_range(0..len);
+            let (key, index) = if volatile {
+                let Some((key, _)) = store.expires.get_index(pos) else {
+                    continue;
+                };
+                let Some(index) = store.entries.get_index_of(key) else {
+                    continue;
+                };
+                (key, index)
+            } else {
+                let Some((key, _)) = store.entries.get_index(pos) else {
+                    continue;
+                };
+                (key, pos)
+            };
+            let word = store.entries.access.get(index).copied().unwrap_or(0);
+            let score = match ranking {
+                Ranking::Idle => self.access.idle_ticks(word),
+                Ranking::Rarity => 255 - u64::from(self.access.frequency(word).min(255)),
+                Ranking::Expiry => {
+                    let when = if volatile {
+                        store.expires.get_index(pos).map(|(_, &when)| when)
+                    } else {
+                        store.expires.get(key).copied()
+                    };
+                    u64::MAX - when.unwrap_or(u64::MAX)
+                }
+            };
+            pool.offer(score, db, key);
+        }
+        count
+    }
+
+    /// True if `key` of database `db` is present (and has an expiry when `volatile`): a pool
+    /// candidate still worth evicting. O(1).
+    pub(super) fn is_evictable(&self, db: usize, key: &[u8], volatile: bool) -> bool {
+        self.dbs.get(db).is_some_and(|store| {
+            if volatile {
+                store.expires.contains_key(key)
+            } else {
+                store.entries.contains_key(key)
+            }
+        })
+    }
+
+    /// Bytes the tables of database `db` would allocate for one more key now: nothing while
+    /// they have room; when one is full, its growth (tables double). Eviction makes room in a
+    /// full table instead of letting it double past `maxmemory`, as Redis refuses to expand a
+    /// dict over the limit: evicting a key frees its slot, not the table's memory. O(1).
+    pub fn growth_on_insert(&self, db: usize) -> usize {
+        let Some(db) = self.dbs.get(db) else {
+            return 0;
+        };
+        let full = |len: usize, capacity: usize| len > 0 && len >= capacity;
+        let mut growth = 0;
+        let entries = &db.entries;
+        if full(entries.len(), entries.map.capacity()) {
+            growth += entries.map.capacity() * ENTRY_SLOT_BYTES;
+        }
+        if full(entries.access.len(), entries.access.capacity()) {
+            growth += entries.access.capacity() * std::mem::size_of::<u32>();
+        }
+        if full(db.expires.len(), db.expires.capacity()) {
+            growth += db.expires.capacity() * EXPIRY_SLOT_BYTES;
+        }
+        growth
+    }
+
+    /// Evicts `key` of database `db`: deleted exactly as by DEL (WATCH fails, client-side
+    /// caches are invalidated, persistence deletes it), counted in `evicted_keys` and reported
+    /// as an `evicted` key event. Returns the value for the caller to free. O(1).
+    pub fn evict(&mut self, db: usize, key: &[u8]) -> Option<Value> {
+        if db >= self.dbs.len() {
+            return None;
+        }
+        let mut dbm = self.db(db);
+        let value = dbm.db.entries.swap_remove(key)?;
+        if !dbm.db.expires.is_empty() {
+            dbm.db.expires.swap_remove(key);
+        }
+        dbm.stats.evicted_keys += 1;
+        dbm.record_event(KeyEventKind::Evicted, key);
+        dbm.record_change(key, false);
+        dbm.db.shrink_if_sparse();
+        Some(value)
+    }
+}
+
+/// Bytes of one slot of a database's key table: the key and value headers, the stored hash,
+/// and the index entry with its control byte.
+const ENTRY_SLOT_BYTES: usize = std::mem::size_of::<Key>()
+    + std::mem::size_of::<Value>()
+    + 2 * std::mem::size_of::<usize>()
+    + 1;
+/// Bytes of one slot of a database's expiry table.
+const EXPIRY_SLOT_BYTES: usize =
+    std::mem::size_of::<Key>() + std::mem::size_of::<u64>() + 2 * std::mem::size_of::<usize>() + 1;
+/// Tables smaller than this are never shrunk.
+const SHRINK_MIN_CAPACITY: usize = 128;
+
+impl Db {
+    /// Gives memory back when eviction left a table under half full: evicting a key frees its
+    /// slot, not the table's memory, so without this, memory would only go down once nearly
+    /// every key was gone. Amortized O(1) per removal: a shrink of n slots follows at least
+    /// n / 2 removals.
+    fn shrink_if_sparse(&mut self) {
+        let sparse = |len: usize, capacity: usize| {
+            capacity >= SHRINK_MIN_CAPACITY && len * 2 < capacity
+        };
+        let entries = &mut self.entries;
+        if sparse(entries.len(), entries.map.capacity()) {
+            let keep = entries.len();
+            entries.map.shrink_to(keep);
+            entries.access.shrink_to(keep);
+        }
+        if sparse(self.expires.len(), self.expires.capacity()) {
+            self.expires.shrink_to(self.expires.len());
+        }
     }
 }
 

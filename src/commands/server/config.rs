@@ -59,6 +59,9 @@ pub fn config_set(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     match result {
         Ok(()) => {
             crate::commands::sync_store_settings(ctx.ks, &ctx.server.config);
+            if before.maxmemory != ctx.server.config.maxmemory {
+                crate::commands::eviction::after_maxmemory_set(ctx.ks, ctx.server);
+            }
             ctx.out.ok();
             Ok(())
         }
@@ -140,6 +143,7 @@ pub fn config_resetstat(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
     ctx.server.stats.connected_clients = connected;
     ctx.server.command_stats = Default::default();
     ctx.ks.stats = Default::default();
+    ctx.server.eviction.reset_stats();
     ctx.out.ok();
     Ok(())
 }
