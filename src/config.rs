@@ -955,16 +955,16 @@ pub static PARAMS: &[Param] = &[
         |c, v| c.maxmemory_eviction_tenacity = parse_int(v, 0, 100)?
     ),
     param!(
-        "lfu-log-factor",
-        true,
-        |c| c.lfu_log_factor.to_string(),
-        |c, v| c.lfu_log_factor = parse_int(v, 0, i32::MAX as u64)?
-    ),
-    param!(
         "lfu-decay-time",
         true,
         |c| c.lfu_decay_time.to_string(),
         |c, v| c.lfu_decay_time = parse_int(v, 0, i32::MAX as u64)?
+    ),
+    param!(
+        "lfu-log-factor",
+        true,
+        |c| c.lfu_log_factor.to_string(),
+        |c, v| c.lfu_log_factor = parse_int(v, 0, i32::MAX as u64)?
     ),
     param!(
         "maxmemory-clients",
