@@ -843,6 +843,7 @@ fn access_policy(config: &Config) -> AccessPolicy {
 /// at start and after every CONFIG SET.
 pub fn sync_store_settings(ks: &mut Keyspace, config: &Config) {
     sync_key_event_kinds(ks, config);
+    ks.set_tight_growth(config.maxmemory != 0);
     ks.set_encoding_limits(config.encoding_limits());
 }
 

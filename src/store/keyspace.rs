@@ -35,8 +35,14 @@ impl std::ops::Deref for Entries {
 }
 
 impl Entries {
-    /// Adds `key`, which must be absent, with access word `word`. O(1) amortized.
-    fn insert_new(&mut self, key: &[u8], value: Value, word: u32) {
+    /// Adds `key`, which must be absent, with access word `word`. O(1) amortized. With
+    /// `tight_growth`, a full table grows by an eighth instead of doubling.
+    fn insert_new(&mut self, key: &[u8], value: Value, word: u32, tight_growth: bool) {
+        if tight_growth && self.map.len() == self.map.capacity() {
+            let step = tight_step(self.map.len());
+            self.map.reserve_exact(step);
+            self.access.reserve_exact(step);
+        }
         self.map.insert(key.into(), value);
         self.access.push(word);
     }
@@ -65,6 +71,14 @@ impl Entries {
     fn into_map(self) -> IndexedMap<Key, Value> {
         self.map
     }
+}
+
+/// How many slots a full table grows by under `maxmemory` (an eighth, at least 16): the
+/// table's growth is what a key about to be added may cost, and a doubling would cost as much
+/// as the table itself (see [`Keyspace::growth_on_insert`]). Still geometric, so O(1)
+/// amortized.
+fn tight_step(len: usize) -> usize {
+    (len / 8).max(16)
 }
 
 /// One numbered database.
@@ -215,6 +229,8 @@ pub struct Keyspace {
     changes: ChangeLog,
     /// When values leave their compact encodings (set from the configuration).
     limits: EncodingLimits,
+    /// Full tables grow by small steps (set while `maxmemory` is on).
+    tight_growth: bool,
 }
 
 /// A database opened for one command: the database plus what every operation must update.
@@ -226,6 +242,7 @@ pub struct DbMut<'a> {
     stats: &'a mut KeyspaceStats,
     changes: &'a mut ChangeLog,
     pub(super) limits: &'a EncodingLimits,
+    tight_growth: bool,
 }
 
 /// Expiry state of a key, as TTL/PTTL/EXPIRETIME report it.
@@ -247,7 +264,14 @@ impl Keyspace {
             stats: KeyspaceStats::default(),
             changes: ChangeLog::default(),
             limits: EncodingLimits::default(),
+            tight_growth: false,
         }
+    }
+
+    /// Makes full tables grow by small steps rather than double (while `maxmemory` is on:
+    /// see [`Self::growth_on_insert`]). O(1).
+    pub fn set_tight_growth(&mut self, on: bool) {
+        self.tight_growth = on;
     }
 
     /// The encoding thresholds writes apply from now on (values already converted stay so,
@@ -296,6 +320,7 @@ impl Keyspace {
             stats: &mut self.stats,
             changes: &mut self.changes,
             limits: &self.limits,
+            tight_growth: self.tight_growth,
         }
     }
 
@@ -793,18 +818,27 @@ impl Keyspace {
             return 0;
         };
         let full = |len: usize, capacity: usize| len > 0 && len >= capacity;
-        let mut growth = 0;
+        // Slots a full table grows by, and the index it may have to double with them (the
+        // index holds 7 entries per 8 slots, in powers of two).
+        let growth = |len: usize, slot: usize| {
+            let step = if self.tight_growth { tight_step(len) } else { len };
+            let buckets = (len * 8 / 7).next_power_of_two();
+            let index = if len + step > buckets / 8 * 7 {
+                buckets * INDEX_SLOT_BYTES
+            } else {
+                0
+            };
+            step * slot + index
+        };
+        let mut bytes = 0;
         let entries = &db.entries;
         if full(entries.len(), entries.map.capacity()) {
-            growth += entries.map.capacity() * ENTRY_SLOT_BYTES;
-        }
-        if full(entries.access.len(), entries.access.capacity()) {
-            growth += entries.access.capacity() * std::mem::size_of::<u32>();
+            bytes += growth(entries.len(), ENTRY_SLOT_BYTES + std::mem::size_of::<u32>());
         }
         if full(db.expires.len(), db.expires.capacity()) {
-            growth += db.expires.capacity() * EXPIRY_SLOT_BYTES;
+            bytes += growth(db.expires.len(), EXPIRY_SLOT_BYTES);
         }
-        growth
+        bytes
     }
 
     /// Evicts `key` of database `db`: deleted exactly as by DEL (WATCH fails, client-side
@@ -827,15 +861,15 @@ impl Keyspace {
     }
 }
 
-/// Bytes of one slot of a database's key table: the key and value headers, the stored hash,
-/// and the index entry with its control byte.
-const ENTRY_SLOT_BYTES: usize = std::mem::size_of::<Key>()
-    + std::mem::size_of::<Value>()
-    + 2 * std::mem::size_of::<usize>()
-    + 1;
-/// Bytes of one slot of a database's expiry table.
+/// Bytes of one entry of a database's key table: the key and value headers and the stored
+/// hash (its index slot is [`INDEX_SLOT_BYTES`]).
+const ENTRY_SLOT_BYTES: usize =
+    std::mem::size_of::<Key>() + std::mem::size_of::<Value>() + std::mem::size_of::<usize>();
+/// Bytes of one entry of a database's expiry table.
 const EXPIRY_SLOT_BYTES: usize =
-    std::mem::size_of::<Key>() + std::mem::size_of::<u64>() + 2 * std::mem::size_of::<usize>() + 1;
+    std::mem::size_of::<Key>() + std::mem::size_of::<u64>() + std::mem::size_of::<usize>();
+/// Bytes of one slot of a table's hash index: the position and a control byte.
+const INDEX_SLOT_BYTES: usize = std::mem::size_of::<usize>() + 1;
 /// Tables smaller than this are never shrunk.
 const SHRINK_MIN_CAPACITY: usize = 128;
 
@@ -1148,7 +1182,8 @@ impl DbMut<'_> {
             }
             None => {
                 let type_name = value.type_name();
-                self.db.entries.insert_new(key, value, self.access.fresh());
+                self.db.entries
+                    .insert_new(key, value, self.access.fresh(), self.tight_growth);
                 self.record_event(KeyEventKind::New, key);
                 self.signal_if_waited(key, type_name);
             }
@@ -1244,7 +1279,8 @@ impl DbMut<'_> {
         if !self.exists(key) {
             let value = create();
             let type_name = value.type_name();
-            self.db.entries.insert_new(key, value, self.access.fresh());
+            self.db.entries
+                    .insert_new(key, value, self.access.fresh(), self.tight_growth);
             self.record_event(KeyEventKind::New, key);
             self.signal_if_waited(key, type_name);
         }
@@ -1304,7 +1340,11 @@ impl DbMut<'_> {
         match self.db.expires.get_mut(key) {
             Some(slot) => *slot = when,
             None => {
-                self.db.expires.insert(key.into(), when);
+                let expires = &mut self.db.expires;
+                if self.tight_growth && expires.len() == expires.capacity() {
+                    expires.reserve_exact(tight_step(expires.len()));
+                }
+                expires.insert(key.into(), when);
             }
         }
     }
