@@ -694,7 +694,11 @@ fn run_request(ctx: &mut Ctx, argv: &[&[u8]]) {
 fn refused_for_memory(ctx: &mut Ctx, spec: &CommandSpec) -> bool {
     // Only a command that may use memory makes room for a new key.
     let db = spec.flags.contains(Flags::DENYOOM).then_some(ctx.client.db);
-    if eviction::perform(ctx.ks, ctx.server, db) != eviction::Outcome::Fail {
+    let outcome = eviction::perform(ctx.ks, ctx.server, db);
+    if ctx.server.tracking.is_on() && ctx.ks.has_touched() {
+        tracking::before_command(ctx);
+    }
+    if outcome != eviction::Outcome::Fail {
         return false;
     }
     let in_multi = ctx.client.multi.as_ref();
