@@ -238,17 +238,35 @@ fn volatile_ttl_takes_the_soonest_expiring_keys() {
     let mut conn = server.raw();
     let value = kilobyte();
     pipeline(&mut conn, 1000, |i| {
-        vec!["SET".into(), format!("soon:{i}"), value.clone(), "EX".into(), format!("{}", 1000 + i)]
+        vec![
+            "SET".into(),
+            format!("soon:{i}"),
+            value.clone(),
+            "EX".into(),
+            format!("{}", 1000 + i),
+        ]
     });
     pipeline(&mut conn, 1000, |i| {
-        vec!["SET".into(), format!("late:{i}"), value.clone(), "EX".into(), format!("{}", 100_000 + i)]
+        vec![
+            "SET".into(),
+            format!("late:{i}"),
+            value.clone(),
+            "EX".into(),
+            format!("{}", 100_000 + i),
+        ]
     });
     pipeline(&mut conn, 500, |i| {
         vec!["SET".into(), format!("plain:{i}"), value.clone()]
     });
     let limit = limit_memory(&mut conn, "volatile-ttl", 256 * 1024);
     let errors = pipeline(&mut conn, 600, |i| {
-        vec!["SET".into(), format!("new:{i}"), value.clone(), "EX".into(), "200000".into()]
+        vec![
+            "SET".into(),
+            format!("new:{i}"),
+            value.clone(),
+            "EX".into(),
+            "200000".into(),
+        ]
     });
     assert_eq!(errors, 0);
     assert_near_limit(&mut conn, limit);
@@ -269,11 +287,23 @@ fn volatile_policies_leave_keys_without_ttl_alone() {
             vec!["SET".into(), format!("plain:{i}"), value.clone()]
         });
         pipeline(&mut conn, 1000, |i| {
-            vec!["SET".into(), format!("temp:{i}"), value.clone(), "EX".into(), "10000".into()]
+            vec![
+                "SET".into(),
+                format!("temp:{i}"),
+                value.clone(),
+                "EX".into(),
+                "10000".into(),
+            ]
         });
         let limit = limit_memory(&mut conn, policy, 256 * 1024);
         let errors = pipeline(&mut conn, 600, |i| {
-            vec!["SET".into(), format!("new:{i}"), value.clone(), "EX".into(), "10000".into()]
+            vec![
+                "SET".into(),
+                format!("new:{i}"),
+                value.clone(),
+                "EX".into(),
+                "10000".into(),
+            ]
         });
         assert_eq!(errors, 0, "{policy}");
         assert_near_limit(&mut conn, limit);
@@ -284,8 +314,15 @@ fn volatile_policies_leave_keys_without_ttl_alone() {
             vec!["SET".into(), format!("more:{i}"), value.clone()]
         });
         assert!(errors > 0, "{policy}");
-        assert_eq!(surviving(&mut conn, 0..1000, |i| format!("plain:{i}")), 1000);
-        assert_eq!(conn.cmd(&["GET", "plain:0"]).len(), value.len() + 9, "{policy}");
+        assert_eq!(
+            surviving(&mut conn, 0..1000, |i| format!("plain:{i}")),
+            1000
+        );
+        assert_eq!(
+            conn.cmd(&["GET", "plain:0"]).len(),
+            value.len() + 9,
+            "{policy}"
+        );
     }
 }
 
@@ -306,7 +343,10 @@ fn allkeys_random_keeps_memory_under_the_limit() {
     // Random choice takes old and new keys alike.
     let old = surviving(&mut conn, 0..2000, |i| format!("old:{i}"));
     let new = surviving(&mut conn, 0..3000, |i| format!("new:{i}"));
-    assert!(old > 0 && new > 0 && old < 2000 && new < 3000, "{old} old, {new} new");
+    assert!(
+        old > 0 && new > 0 && old < 2000 && new < 3000,
+        "{old} old, {new} new"
+    );
 }
 
 #[test]

@@ -40,11 +40,11 @@ pub enum Outcome {
 }
 
 /// The state evictions keep between rounds.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct EvictionState {
     pool: EvictionPool,
-    /// The policy the pool's scores were taken under.
-    pool_policy: Option<EvictionPolicy>,
+    /// `maxmemory-policy`, as last set (see [`EvictionState::set_policy`]).
+    policy: EvictionPolicy,
     /// A round ran out of time with memory still over the limit.
     running: bool,
     /// Since when memory has been over the limit, while it is (INFO
@@ -54,7 +54,29 @@ pub struct EvictionState {
     total_over: Duration,
 }
 
+impl Default for EvictionState {
+    fn default() -> Self {
+        EvictionState {
+            pool: EvictionPool::default(),
+            policy: EvictionPolicy::NoEviction,
+            running: false,
+            over_since: None,
+            total_over: Duration::ZERO,
+        }
+    }
+}
+
 impl EvictionState {
+    /// Applies `maxmemory-policy` (at start and after CONFIG SET); a new policy forgets the
+    /// candidates, whose scores meant something else.
+    pub fn set_policy(&mut self, name: &str) {
+        let policy = EvictionPolicy::from_name(name).unwrap_or(EvictionPolicy::NoEviction);
+        if policy != self.policy {
+            self.pool.clear();
+            self.policy = policy;
+        }
+    }
+
     /// True while a round ran out of time with memory still over the limit: the reactor must
     /// call [`continue_evicting`] instead of sleeping.
     pub fn is_running(&self) -> bool {
@@ -139,12 +161,7 @@ pub fn perform(ks: &mut Keyspace, server: &mut Server, db: Option<usize>) -> Out
         return Outcome::Ok;
     }
     server.eviction.over_limit();
-    let policy =
-        EvictionPolicy::from_name(&server.config.maxmemory_policy).unwrap_or(EvictionPolicy::NoEviction);
-    if server.eviction.pool_policy != Some(policy) {
-        server.eviction.pool.clear();
-        server.eviction.pool_policy = Some(policy);
-    }
+    let policy = server.eviction.policy;
     let to_free = used.saturating_sub(maxmemory);
     let samples = usize::try_from(server.config.maxmemory_samples).unwrap_or(usize::MAX);
     let time_limit = round_time_limit(server.config.maxmemory_eviction_tenacity);
@@ -187,7 +204,10 @@ pub fn perform(ks: &mut Keyspace, server: &mut Server, db: Option<usize>) -> Out
         }
     }
     if outcome == Outcome::Fail
-        && server.lazyfree.as_ref().is_some_and(|lazy| lazy.pending() > 0)
+        && server
+            .lazyfree
+            .as_ref()
+            .is_some_and(|lazy| lazy.pending() > 0)
     {
         // What the lazyfree thread is still freeing may be enough: a short wait, as Redis.
         std::thread::sleep(time_limit.unwrap_or(Duration::from_millis(1)));

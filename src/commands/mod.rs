@@ -447,7 +447,7 @@ impl Server {
                 .collect()
         };
         let (run_id, repl_id) = (hex_id(), hex_id());
-        Server {
+        let mut server = Server {
             tcp_port: config.port,
             config,
             stats: ServerStats::default(),
@@ -476,7 +476,9 @@ impl Server {
             tracking: Default::default(),
             reply_buffer_policy: ReplyBufferPolicy::default(),
             eviction: Default::default(),
-        }
+        };
+        server.eviction.set_policy(&server.config.maxmemory_policy);
+        server
     }
 
     /// Frees a deleted value: on the lazyfree thread when it is large enough to stall the

@@ -105,7 +105,12 @@ impl AccessClock {
     pub fn idle_seconds(&self, word: u32) -> u64 {
         let ticks = self.idle_ticks(word);
         // From the start of the stamped tick to now, as milliseconds.
-        let ms = ticks * LRU_TICK_MS + if ticks > 0 { self.now_ms % LRU_TICK_MS } else { 0 };
+        let ms = ticks * LRU_TICK_MS
+            + if ticks > 0 {
+                self.now_ms % LRU_TICK_MS
+            } else {
+                0
+            };
         ms / 1000
     }
 

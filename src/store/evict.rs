@@ -110,6 +110,10 @@ impl EvictionPool {
     /// Offers a sampled key: kept if the pool has room or it beats the worst candidate (which
     /// then leaves). A key already in the pool only gets its score updated. O(POOL_SIZE).
     pub fn offer(&mut self, score: u64, db: usize, key: &[u8]) {
+        if self.candidates.len() == POOL_SIZE && self.candidates[0].score >= score {
+            // Not better than the worst candidate (most samples, once the pool is full).
+            return;
+        }
         if let Some(at) = self
             .candidates
             .iter()
@@ -117,9 +121,6 @@ impl EvictionPool {
         {
             self.candidates.remove(at);
         } else if self.candidates.len() == POOL_SIZE {
-            if self.candidates[0].score >= score {
-                return;
-            }
             self.candidates.remove(0);
         }
         let at = self.candidates.partition_point(|c| c.score < score);
@@ -278,11 +279,13 @@ mod tests {
         let mut rng = SmallRng::seed_from_u64(11);
         ks.set_clock(10_000_000);
         for i in 0..100 {
-            ks.db(0).insert(format!("old{i}").as_bytes(), string("v"), None);
+            ks.db(0)
+                .insert(format!("old{i}").as_bytes(), string("v"), None);
         }
         ks.set_clock(10_100_000);
         for i in 0..100 {
-            ks.db(0).insert(format!("new{i}").as_bytes(), string("v"), None);
+            ks.db(0)
+                .insert(format!("new{i}").as_bytes(), string("v"), None);
         }
         let mut pool = EvictionPool::default();
         let mut old = 0;
@@ -305,11 +308,13 @@ mod tests {
         let mut rng = SmallRng::seed_from_u64(3);
         ks.set_clock(10_000_000);
         for i in 0..20 {
-            ks.db(0).insert(format!("old{i}").as_bytes(), string("v"), None);
+            ks.db(0)
+                .insert(format!("old{i}").as_bytes(), string("v"), None);
         }
         ks.set_clock(10_100_000);
         for i in 0..20 {
-            ks.db(2).insert(format!("new{i}").as_bytes(), string("v"), None);
+            ks.db(2)
+                .insert(format!("new{i}").as_bytes(), string("v"), None);
         }
         let mut pool = EvictionPool::default();
         for policy in [EvictionPolicy::AllKeysLru, EvictionPolicy::AllKeysRandom] {

@@ -718,12 +718,7 @@ impl Keyspace {
 impl Keyspace {
     /// A random key of database `db` that may be evicted (only one with an expiry when
     /// `volatile`), for the random policies. O(1).
-    pub fn random_evictable(
-        &self,
-        db: usize,
-        volatile: bool,
-        rng: &mut impl Rng,
-    ) -> Option<Key> {
+    pub fn random_evictable(&self, db: usize, volatile: bool, rng: &mut impl Rng) -> Option<Key> {
         let db = self.dbs.get(db)?;
         let len = if volatile {
             db.expires.len()
@@ -821,7 +816,11 @@ impl Keyspace {
         // Slots a full table grows by, and the index it may have to double with them (the
         // index holds 7 entries per 8 slots, in powers of two).
         let growth = |len: usize, slot: usize| {
-            let step = if self.tight_growth { tight_step(len) } else { len };
+            let step = if self.tight_growth {
+                tight_step(len)
+            } else {
+                len
+            };
             let buckets = (len * 8 / 7).next_power_of_two();
             let index = if len + step > buckets / 8 * 7 {
                 buckets * INDEX_SLOT_BYTES
@@ -879,9 +878,8 @@ impl Db {
     /// every key was gone. Amortized O(1) per removal: a shrink of n slots follows at least
     /// n / 2 removals.
     fn shrink_if_sparse(&mut self) {
-        let sparse = |len: usize, capacity: usize| {
-            capacity >= SHRINK_MIN_CAPACITY && len * 2 < capacity
-        };
+        let sparse =
+            |len: usize, capacity: usize| capacity >= SHRINK_MIN_CAPACITY && len * 2 < capacity;
         let entries = &mut self.entries;
         if sparse(entries.len(), entries.map.capacity()) {
             let keep = entries.len();
@@ -1182,7 +1180,8 @@ impl DbMut<'_> {
             }
             None => {
                 let type_name = value.type_name();
-                self.db.entries
+                self.db
+                    .entries
                     .insert_new(key, value, self.access.fresh(), self.tight_growth);
                 self.record_event(KeyEventKind::New, key);
                 self.signal_if_waited(key, type_name);
@@ -1279,8 +1278,9 @@ impl DbMut<'_> {
         if !self.exists(key) {
             let value = create();
             let type_name = value.type_name();
-            self.db.entries
-                    .insert_new(key, value, self.access.fresh(), self.tight_growth);
+            self.db
+                .entries
+                .insert_new(key, value, self.access.fresh(), self.tight_growth);
             self.record_event(KeyEventKind::New, key);
             self.signal_if_waited(key, type_name);
         }
