@@ -25,7 +25,7 @@
 #   --pubsub-subscribers N  subscribers in the "pubsub" section (default 50)
 #   --pubsub-seconds S    measured seconds per pubsub run (default 5)
 # The "eviction" section (--sections eviction) runs SET over 10 million random keys with
-# maxmemory 64mb under allkeys-lru on both servers (set before the run, cleared after), then
+# maxmemory 4mb under allkeys-lru on both servers (set before the run, cleared after), then
 # scripts/hit-ratio.py: the hit ratios of both servers under allkeys-lru and allkeys-lfu for
 # a Zipf(0.99) GET/SET-on-miss workload with memory for 20% of the data set (needs Python 3;
 # the one in target/test-env when present).
@@ -261,7 +261,7 @@ print_persistence_report() {
 # hit ratios (scripts/hit-ratio.py, printed after the table).
 EVICTION=0
 declare -A CASE_EVICTS=() # case index -> 1 when the case runs with maxmemory set
-EVICTION_MAXMEMORY=64mb
+EVICTION_MAXMEMORY=4mb
 section_eviction() {
     EVICTION=1
     add_case "set -r 10000000, maxmemory $EVICTION_MAXMEMORY allkeys-lru" -r 10000000 -t set

@@ -39,8 +39,6 @@ pub struct AccessClock {
     pub policy: AccessPolicy,
     /// Unix milliseconds of the current batch of commands.
     now_ms: u64,
-    /// While set (a CLIENT NO-TOUCH client's command), accesses leave the words as they are.
-    frozen: bool,
     /// xorshift state for the LFU counter's coin flips (quality is irrelevant here).
     rng: u64,
 }
@@ -50,7 +48,6 @@ impl Default for AccessClock {
         AccessClock {
             policy: AccessPolicy::Lru,
             now_ms: 0,
-            frozen: false,
             rng: 0x9E37_79B9_7F4A_7C15,
         }
     }
@@ -60,11 +57,6 @@ impl AccessClock {
     /// Sets the time accesses are stamped with. O(1).
     pub fn set_now_ms(&mut self, now_ms: u64) {
         self.now_ms = now_ms;
-    }
-
-    /// Stops (`true`) or resumes recording accesses (CLIENT NO-TOUCH). O(1).
-    pub fn freeze(&mut self, frozen: bool) {
-        self.frozen = frozen;
     }
 
     /// The LRU clock now: ticks since 1970, wrapping in 32 bits (differences stay right).
@@ -85,9 +77,6 @@ impl AccessClock {
     /// The word of a key accessed now, given its previous word. O(1).
     #[inline]
     pub fn touched(&mut self, word: u32) -> u32 {
-        if self.frozen {
-            return word;
-        }
         match self.policy {
             AccessPolicy::Lru => self.now_ticks(),
             AccessPolicy::Lfu {
