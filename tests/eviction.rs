@@ -383,3 +383,45 @@ fn lowering_maxmemory_evicts_at_once() {
     assert!(info_field(&mut conn, "used_memory") <= limit + 64 * 1024);
     assert!(info_field(&mut conn, "total_eviction_exceeded_time") < 60_000);
 }
+
+#[test]
+fn evicted_keys_are_deleted_in_mongodb() {
+    let Some(uri) = common::mongodb_uri() else {
+        return;
+    };
+    let name = common::unique_name("eviction");
+    let mut server = Server::start_with(&["--mongodb-uri", &uri, "--mongodb-database", &name]);
+    let mut conn = server.raw();
+    let value = kilobyte();
+    pipeline(&mut conn, 500, |i| {
+        vec!["SET".into(), format!("k:{i}"), value.clone()]
+    });
+    conn.set_timeout(Duration::from_secs(120));
+    assert_eq!(conn.cmd(&["SAVE"]), b"+OK\r\n");
+    let used = info_field(&mut conn, "used_memory");
+    assert_eq!(
+        conn.cmd(&["CONFIG", "SET", "maxmemory-policy", "allkeys-random"]),
+        b"+OK\r\n"
+    );
+    let limit = (used - 200 * 1024).to_string();
+    assert_eq!(
+        conn.cmd(&["CONFIG", "SET", "maxmemory", &limit]),
+        b"+OK\r\n"
+    );
+    assert_eq!(conn.cmd(&["CONFIG", "SET", "maxmemory", "0"]), b"+OK\r\n");
+    let evicted = info_field(&mut conn, "evicted_keys");
+    assert!(evicted > 0);
+    let keys = conn.cmd(&["DBSIZE"]);
+    assert_eq!(keys, format!(":{}\r\n", 500 - evicted).into_bytes());
+    assert_eq!(conn.cmd(&["SAVE"]), b"+OK\r\n");
+    server.restart();
+    let mut conn = server.raw();
+    assert_eq!(
+        conn.cmd(&["DBSIZE"]),
+        keys,
+        "evicted keys stay deleted in MongoDB"
+    );
+    if let Ok(client) = mongodb::sync::Client::with_uri_str(&uri) {
+        let _ = client.database(&name).drop().run();
+    }
+}

@@ -198,7 +198,8 @@ pub fn perform(ks: &mut Keyspace, server: &mut Server, db: Option<usize>) -> Out
         };
         server.free_value(value);
         evicted += 1;
-        if evicted.is_multiple_of(16) && time_limit.is_some_and(|limit| started.elapsed() >= limit) {
+        if evicted.is_multiple_of(16) && time_limit.is_some_and(|limit| started.elapsed() >= limit)
+        {
             outcome = Outcome::Running;
             break;
         }
