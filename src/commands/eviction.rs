@@ -160,7 +160,12 @@ pub fn perform(ks: &mut Keyspace, server: &mut Server, db: Option<usize>) -> Out
         server.eviction.under_limit();
         return Outcome::Ok;
     }
-    server.eviction.over_limit();
+    if used > maxmemory {
+        server.eviction.over_limit();
+    } else {
+        // Only making room in a full table: memory itself is not over the limit.
+        server.eviction.under_limit();
+    }
     let policy = server.eviction.policy;
     let to_free = used.saturating_sub(maxmemory);
     let samples = usize::try_from(server.config.maxmemory_samples).unwrap_or(usize::MAX);
