@@ -39,6 +39,9 @@ pub struct AccessClock {
     pub policy: AccessPolicy,
     /// Unix milliseconds of the current batch of commands.
     now_ms: u64,
+    /// The same in LRU ticks, wrapping in 32 bits (differences stay right), computed once per
+    /// batch rather than per access.
+    now_ticks: u32,
     /// xorshift state for the LFU counter's coin flips (quality is irrelevant here).
     rng: u64,
 }
@@ -48,6 +51,7 @@ impl Default for AccessClock {
         AccessClock {
             policy: AccessPolicy::Lru,
             now_ms: 0,
+            now_ticks: 0,
             rng: 0x9E37_79B9_7F4A_7C15,
         }
     }
@@ -57,19 +61,14 @@ impl AccessClock {
     /// Sets the time accesses are stamped with. O(1).
     pub fn set_now_ms(&mut self, now_ms: u64) {
         self.now_ms = now_ms;
-    }
-
-    /// The LRU clock now: ticks since 1970, wrapping in 32 bits (differences stay right).
-    #[inline]
-    fn now_ticks(&self) -> u32 {
-        (self.now_ms / LRU_TICK_MS) as u32
+        self.now_ticks = (now_ms / LRU_TICK_MS) as u32;
     }
 
     /// The word of a key created now. O(1).
     #[inline]
     pub fn fresh(&self) -> u32 {
         match self.policy {
-            AccessPolicy::Lru => self.now_ticks(),
+            AccessPolicy::Lru => self.now_ticks,
             AccessPolicy::Lfu { .. } => (self.minutes() << 8) | LFU_INIT_VAL,
         }
     }
@@ -78,7 +77,7 @@ impl AccessClock {
     #[inline]
     pub fn touched(&mut self, word: u32) -> u32 {
         match self.policy {
-            AccessPolicy::Lru => self.now_ticks(),
+            AccessPolicy::Lru => self.now_ticks,
             AccessPolicy::Lfu {
                 log_factor,
                 decay_minutes,
@@ -107,7 +106,7 @@ impl AccessClock {
     #[inline]
     pub fn idle_ticks(&self, word: u32) -> u64 {
         // A stamp from the future (the wall clock went back) counts as just used.
-        let idle = self.now_ticks().wrapping_sub(word);
+        let idle = self.now_ticks.wrapping_sub(word);
         if idle > i32::MAX as u32 {
             0
         } else {
