@@ -24,6 +24,11 @@
 #   --timeout SECONDS     limit for one redis-benchmark run (default 600)
 #   --pubsub-subscribers N  subscribers in the "pubsub" section (default 50)
 #   --pubsub-seconds S    measured seconds per pubsub run (default 5)
+# The "eviction" section (--sections eviction) runs SET over 10 million random keys with
+# maxmemory 4mb under allkeys-lru on both servers (set before the run, cleared after), then
+# scripts/hit-ratio.py: the hit ratios of both servers under allkeys-lru and allkeys-lfu for
+# a Zipf(0.99) GET/SET-on-miss workload with memory for 20% of the data set (needs Python 3;
+# the one in target/test-env when present).
 # The "pubsub" section (--sections "standard pubsub") measures PUBLISH fan-out with
 # examples/pubsub_load.rs instead of redis-benchmark: one publisher sending PIPELINE publishes
 # per write, N subscribers on the channel; the cells are messages delivered per second.
@@ -48,7 +53,7 @@ PUBSUB_SUBSCRIBERS=50
 PUBSUB_SECONDS=5
 LOAD_AT_START=unknown
 
-usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; }
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -252,6 +257,39 @@ print_persistence_report() {
     fi
 }
 
+# Memory limited: SET with random keys while every new key evicts an old one, and the cache
+# hit ratios (scripts/hit-ratio.py, printed after the table).
+EVICTION=0
+declare -A CASE_EVICTS=() # case index -> 1 when the case runs with maxmemory set
+EVICTION_MAXMEMORY=4mb
+section_eviction() {
+    EVICTION=1
+    add_case "set -r 10000000, maxmemory $EVICTION_MAXMEMORY allkeys-lru" -r 10000000 -t set
+    CASE_EVICTS[$((${#CASE_LABELS[@]} - 1))]=1
+}
+
+# limit_memory SERVER on|off: sets or clears the eviction section's memory limit.
+limit_memory() {
+    local port=${SERVER_PORT[$1]}
+    if [ "$2" = on ]; then
+        redis-cli -h 127.0.0.1 -p "$port" CONFIG SET maxmemory-policy allkeys-lru >/dev/null
+        redis-cli -h 127.0.0.1 -p "$port" CONFIG SET maxmemory "$EVICTION_MAXMEMORY" >/dev/null
+    else
+        redis-cli -h 127.0.0.1 -p "$port" CONFIG SET maxmemory 0 >/dev/null
+        redis-cli -h 127.0.0.1 -p "$port" FLUSHALL >/dev/null
+        redis-cli -h 127.0.0.1 -p "$port" CONFIG SET maxmemory-policy noeviction >/dev/null
+    fi
+}
+
+print_hit_ratio_report() {
+    local python=python3
+    [ -x target/test-env/bin/python ] && python=target/test-env/bin/python
+    echo
+    if ! "$python" scripts/hit-ratio.py --reddish-bin "$REDDISH_BIN" --redis-bin "$REDIS_BIN"; then
+        echo "scripts/hit-ratio.py failed (see stderr)"
+    fi
+}
+
 # PUBLISH fan-out: one publisher, PUBSUB_SUBSCRIBERS subscribers, delivered messages per
 # second (a load program of ours, since redis-benchmark cannot subscribe).
 PUBSUB_LOAD=target/release/examples/pubsub_load
@@ -350,9 +388,11 @@ run_case() {
         return 0
     fi
     local status=0
+    [ -n "${CASE_EVICTS[$index]:-}" ] && limit_memory "$server" on
     timeout "$RUN_TIMEOUT" redis-benchmark -h 127.0.0.1 -p "${SERVER_PORT[$server]}" \
         -c "$CLIENTS" -n "$REQUESTS" -P "$pipeline" --csv "${args[@]}" >"$out" 2>"$err" ||
         status=$?
+    [ -n "${CASE_EVICTS[$index]:-}" ] && limit_memory "$server" off
     # CSV rows: "TEST","RPS",latencies...; the header row starts with "test". Set-up runs
     # such as "LPUSH (needed to benchmark LRANGE)" are not results.
     local rows
@@ -499,6 +539,9 @@ main() {
         done
     done
     print_report
+    if [ "$EVICTION" -eq 1 ]; then
+        print_hit_ratio_report
+    fi
     if [ "$PERSISTENCE" -eq 1 ]; then
         record_persistence_end
         print_persistence_report

@@ -136,9 +136,7 @@ prepare_run_dir() {
 # Tests tagged with these are not run (the harness prints them as [ignore]), for both servers:
 #   repl, needs:repl  they start replicas (REPLICAOF, PSYNC): Reddish keeps its data safe by
 #                     write-behind to MongoDB and has no replication.
-#   needs:config-maxmemory  they wait for maxmemory evictions, which issue 15 builds; until then
-#                     they would wait forever.
-EXCLUDED_TAGS=(repl needs:repl needs:config-maxmemory)
+EXCLUDED_TAGS=(repl needs:repl)
 
 # Single tests not run, each with its reason (lines "unit | test name | reason"): they test
 # what Reddish does differently by design, not a missing feature.

@@ -211,6 +211,15 @@ pub struct Config {
     pub stream_node_max_bytes: u64,
     pub stream_node_max_entries: u64,
     pub maxmemory_policy: String,
+    /// Keys sampled per database for each eviction choice.
+    pub maxmemory_samples: u64,
+    /// How long one round of eviction may run (0-100; 100: until done): see
+    /// `commands::eviction`.
+    pub maxmemory_eviction_tenacity: u64,
+    /// How slowly the LFU counter grows (`lfu-log-factor`).
+    pub lfu_log_factor: u64,
+    /// Minutes without access for the LFU counter to lose one (`lfu-decay-time`; 0: never).
+    pub lfu_decay_time: u64,
     /// `maxmemory-clients`: what all client connections together may hold before the
     /// largest are closed.
     pub maxmemory_clients: ClientMemoryLimit,
@@ -350,6 +359,10 @@ impl Default for Config {
             stream_node_max_bytes: 4096,
             stream_node_max_entries: 100,
             maxmemory_policy: "noeviction".into(),
+            maxmemory_samples: 5,
+            maxmemory_eviction_tenacity: 10,
+            lfu_log_factor: 10,
+            lfu_decay_time: 1,
             maxmemory_clients: ClientMemoryLimit::Bytes(0),
             hz: 10,
             busy_poll: 1000,
@@ -956,6 +969,30 @@ pub static PARAMS: &[Param] = &[
         |c, v| c.maxmemory_policy = parse_enum(v, MAXMEMORY_POLICIES)?
     ),
     param!(
+        "maxmemory-samples",
+        true,
+        |c| c.maxmemory_samples.to_string(),
+        |c, v| c.maxmemory_samples = parse_int(v, 1, i32::MAX as u64)?
+    ),
+    param!(
+        "maxmemory-eviction-tenacity",
+        true,
+        |c| c.maxmemory_eviction_tenacity.to_string(),
+        |c, v| c.maxmemory_eviction_tenacity = parse_int(v, 0, 100)?
+    ),
+    param!(
+        "lfu-decay-time",
+        true,
+        |c| c.lfu_decay_time.to_string(),
+        |c, v| c.lfu_decay_time = parse_int(v, 0, i32::MAX as u64)?
+    ),
+    param!(
+        "lfu-log-factor",
+        true,
+        |c| c.lfu_log_factor.to_string(),
+        |c, v| c.lfu_log_factor = parse_int(v, 0, i32::MAX as u64)?
+    ),
+    param!(
         "maxmemory-clients",
         true,
         |c| c.maxmemory_clients.to_string(),
@@ -1205,14 +1242,10 @@ pub static INERT_PARAMS: &[Param] = &[
     inert!("lazyfree-lazy-server-del", None, true, Kind::Bool, "no"),
     inert!("lazyfree-lazy-user-del", None, true, Kind::Bool, "no"),
     inert!("lazyfree-lazy-user-flush", None, true, Kind::Bool, "no"),
-    inert!("lfu-decay-time", None, true, Kind::Int(0, i32::MAX as i64), "1"),
-    inert!("lfu-log-factor", None, true, Kind::Int(0, i32::MAX as i64), "10"),
     inert!("list-compress-depth", None, true, Kind::Int(0, i32::MAX as i64), "0"),
     inert!("list-max-listpack-size", Some("list-max-ziplist-size"), true, Kind::Int(i32::MIN as i64, i32::MAX as i64), "-2"),
     inert!("masterauth", None, true, Kind::Text, ""),
     inert!("masteruser", None, true, Kind::Text, ""),
-    inert!("maxmemory-eviction-tenacity", None, true, Kind::Int(0, 100), "10"),
-    inert!("maxmemory-samples", None, true, Kind::Int(1, i32::MAX as i64), "5"),
     inert!("min-replicas-max-lag", Some("min-slaves-max-lag"), true, Kind::Int(0, i32::MAX as i64), "10"),
     inert!("min-replicas-to-write", Some("min-slaves-to-write"), true, Kind::Int(0, i32::MAX as i64), "0"),
     inert!("no-appendfsync-on-rewrite", None, true, Kind::Bool, "no"),

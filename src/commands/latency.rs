@@ -24,6 +24,8 @@ pub enum LatencyEvent {
     FastCommand,
     /// One round of active expiry (the reactor's timed work) ran long.
     ExpireCycle,
+    /// One round of maxmemory eviction ran long.
+    EvictionCycle,
 }
 
 impl LatencyEvent {
@@ -33,6 +35,7 @@ impl LatencyEvent {
             LatencyEvent::Command => "command",
             LatencyEvent::FastCommand => "fast-command",
             LatencyEvent::ExpireCycle => "expire-cycle",
+            LatencyEvent::EvictionCycle => "eviction-cycle",
         }
     }
 }
@@ -682,6 +685,10 @@ fn doctor_report(server: &Server, now: u64, huge_pages: u64) -> String {
                 hz = true;
                 large_objects = true;
                 advices += 2;
+            }
+            LatencyEvent::EvictionCycle => {
+                large_objects = true;
+                advices += 1;
             }
         }
         report.push('\n');

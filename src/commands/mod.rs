@@ -8,6 +8,7 @@ pub mod args;
 pub mod bitmaps;
 pub mod blocking;
 pub mod docs;
+pub mod eviction;
 pub mod graphs;
 pub mod hashes;
 pub mod journal;
@@ -440,6 +441,8 @@ pub struct Server {
     pub tracking: tracking::Tracking,
     /// How reply buffers are resized (set by DEBUG REPLYBUFFER).
     pub reply_buffer_policy: ReplyBufferPolicy,
+    /// Evictions for `maxmemory`: the candidate pool and the time spent over the limit.
+    pub eviction: eviction::EvictionState,
 }
 
 impl Server {
@@ -451,7 +454,7 @@ impl Server {
                 .collect()
         };
         let (run_id, repl_id) = (hex_id(), hex_id());
-        Server {
+        let mut server = Server {
             tcp_port: config.port,
             config,
             stats: ServerStats::default(),
@@ -480,7 +483,10 @@ impl Server {
             listeners: None,
             tracking: Default::default(),
             reply_buffer_policy: ReplyBufferPolicy::default(),
-        }
+            eviction: Default::default(),
+        };
+        server.eviction.set_policy(&server.config.maxmemory_policy);
+        server
     }
 
     /// Frees a deleted value: on the lazyfree thread when it is large enough to stall the
@@ -691,16 +697,24 @@ fn run_request(ctx: &mut Ctx, argv: &[&[u8]]) {
     }
 }
 
-/// True when memory is over `maxmemory` and `spec` must not run, by Redis's rule: a command
-/// that may use memory (`denyoom`), an EXEC with one queued, and inside MULTI anything but
-/// EXEC, DISCARD, QUIT and RESET (queuing itself uses memory). Nothing is evicted yet, so
-/// being over the limit is final until memory is freed or the limit raised.
-fn refused_for_memory(ctx: &Ctx, spec: &CommandSpec) -> bool {
+/// Evicts keys while memory is over `maxmemory` (see [`eviction`]), then tells whether `spec`
+/// must be refused: when nothing more may be evicted, by Redis's rule, a command that may use
+/// memory (`denyoom`), an EXEC with one queued, and inside MULTI anything but EXEC, DISCARD,
+/// QUIT and RESET (queuing itself uses memory). Called only while `maxmemory` is set.
+fn refused_for_memory(ctx: &mut Ctx, spec: &CommandSpec) -> bool {
+    // Only a command that may use memory makes room for a new key.
+    let db = spec.flags.contains(Flags::DENYOOM).then_some(ctx.client.db);
+    let outcome = eviction::perform(ctx.ks, ctx.server, db);
+    if ctx.server.tracking.is_on() && ctx.ks.has_touched() {
+        tracking::before_command(ctx);
+    }
+    if outcome != eviction::Outcome::Fail {
+        return false;
+    }
     let in_multi = ctx.client.multi.as_ref();
-    let refuse = spec.flags.contains(Flags::DENYOOM)
+    spec.flags.contains(Flags::DENYOOM)
         || (spec.flags.contains(Flags::RUNS_QUEUED) && in_multi.is_some_and(|tx| tx.uses_memory))
-        || (in_multi.is_some() && !matches!(spec.name, "exec" | "discard" | "quit" | "reset"));
-    refuse && crate::memory::allocated() as u64 > ctx.server.config.maxmemory
+        || (in_multi.is_some() && !matches!(spec.name, "exec" | "discard" | "quit" | "reset"))
 }
 
 /// Runs a resolved command: the handler, its error reply, and the MONITOR feed. EXEC calls
@@ -832,16 +846,10 @@ fn access_policy(config: &Config) -> AccessPolicy {
     if !config.maxmemory_policy.ends_with("-lfu") {
         return AccessPolicy::Lru;
     }
-    let setting = |name: &str, default: u32| {
-        config
-            .inert
-            .get(name)
-            .and_then(|text| text.parse().ok())
-            .unwrap_or(default)
-    };
+    // Both are at most i32::MAX (the configuration checks it).
     AccessPolicy::Lfu {
-        log_factor: setting("lfu-log-factor", 10),
-        decay_minutes: setting("lfu-decay-time", 1),
+        log_factor: config.lfu_log_factor.min(u64::from(u32::MAX)) as u32,
+        decay_minutes: config.lfu_decay_time.min(u64::from(u32::MAX)) as u32,
     }
 }
 
@@ -849,6 +857,7 @@ fn access_policy(config: &Config) -> AccessPolicy {
 /// at start and after every CONFIG SET.
 pub fn sync_store_settings(ks: &mut Keyspace, config: &Config) {
     sync_key_event_kinds(ks, config);
+    ks.set_tight_growth(config.maxmemory != 0);
     ks.set_encoding_limits(config.encoding_limits());
 }
 

@@ -244,6 +244,7 @@ fn drain_key_events(ks: &mut Keyspace, server: &mut Server, mut me: Option<(u64,
             KeyEventKind::Expired => (KeyspaceEvents::EXPIRED, b"expired"),
             KeyEventKind::New => (KeyspaceEvents::NEW, b"new"),
             KeyEventKind::Miss => (KeyspaceEvents::KEY_MISS, b"keymiss"),
+            KeyEventKind::Evicted => (KeyspaceEvents::EVICTED, b"evicted"),
         };
         if events.wants(class) {
             let me = me.as_mut().map(|(id, out)| (*id, &mut **out));
@@ -260,6 +261,7 @@ pub fn sync_key_event_kinds(ks: &mut Keyspace, config: &Config) {
         (KeyspaceEvents::EXPIRED, KeyEventKind::Expired),
         (KeyspaceEvents::NEW, KeyEventKind::New),
         (KeyspaceEvents::KEY_MISS, KeyEventKind::Miss),
+        (KeyspaceEvents::EVICTED, KeyEventKind::Evicted),
     ] {
         if events.wants(class) {
             kinds |= kind as u8;

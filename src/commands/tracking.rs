@@ -467,6 +467,22 @@ impl Tracking {
 // Hooks on the command path and the reactor's timed work
 // ---------------------------------------------------------------------------------------------
 
+/// Acts on changes made before the running command by nobody (the evictions that make room
+/// for it): their invalidation messages come before its reply, as in Redis.
+pub(super) fn before_command(ctx: &mut Ctx) {
+    let Server {
+        tracking, outbox, ..
+    } = &mut *ctx.server;
+    let mut post = Post {
+        outbox,
+        clients: ctx.clients,
+        running: Some((&*ctx.client, &mut *ctx.out)),
+        changer: None,
+    };
+    tracking.take_changes(ctx.ks, &mut post, false);
+    tracking.sync(ctx.ks);
+}
+
 /// Runs one request while tracking is on: before it, changes left from outside any command
 /// are acted on and the table is brought within its bound (messages then come before the
 /// reply, as in Redis); after it, messages held for the client follow its reply, and

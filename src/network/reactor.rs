@@ -217,7 +217,10 @@ impl Reactor {
         let mut next_cron = Instant::now();
         loop {
             let busy_poll = self.server.config.busy_poll;
-            let timeout = if !self.pending_input.is_empty() || idle_polls < busy_poll {
+            let timeout = if !self.pending_input.is_empty()
+                || idle_polls < busy_poll
+                || self.server.eviction.is_running()
+            {
                 Duration::ZERO
             } else {
                 let mut wait = next_cron.saturating_duration_since(Instant::now());
@@ -280,6 +283,12 @@ impl Reactor {
                 }
                 let hz = self.server.config.hz.clamp(1, 500);
                 next_cron = Instant::now() + Duration::from_millis(1000 / hz);
+            }
+            if self.server.eviction.is_running() {
+                commands::eviction::continue_evicting(&mut self.ks, &mut self.server);
+                if !self.server.outbox.is_empty() {
+                    self.deliver(None);
+                }
             }
             if self.server.tracking.is_on() {
                 self.tracking_before_sleep();

@@ -3,7 +3,9 @@
 //!
 //! As in Redis, the word's meaning follows `maxmemory-policy`: under an LFU policy it holds
 //! Redis's logarithmic access counter (low 8 bits) and the minute it was last decayed (the 16
-//! bits above); under every other policy it holds the second of the last access. Switching
+//! bits above); under every other policy it holds the time of the last access in ticks of
+//! [`LRU_TICK_MS`] (Redis keeps whole seconds: a finer clock lets eviction tell apart the keys
+//! used within the same second, and 32 bits of 16 ms ticks still span 2 years). Switching
 //! policies reinterprets the words already stored, which is why Redis warns that "LRU and LFU
 //! data will take some time to adjust".
 //!
@@ -14,6 +16,9 @@
 //! instructions per GET and 30 per SET (of about 700 per command). Eviction samples positions
 //! and reads the word at the same position.
 
+/// The resolution of the LRU clock, in milliseconds.
+pub const LRU_TICK_MS: u64 = 16;
+
 /// What a new key starts at under LFU, as Redis's `LFU_INIT_VAL`: new keys are not evicted
 /// before they had a chance to be used.
 const LFU_INIT_VAL: u32 = 5;
@@ -21,7 +26,7 @@ const LFU_INIT_VAL: u32 = 5;
 /// How accesses are recorded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AccessPolicy {
-    /// The Unix second of the last access.
+    /// The tick ([`LRU_TICK_MS`]) of the last access.
     Lru,
     /// Redis's LFU counter: it grows with probability 1/((counter-5)*log_factor+1) per access
     /// and loses one per `decay_minutes` minutes without access (0: never).
@@ -32,8 +37,11 @@ pub enum AccessPolicy {
 #[derive(Debug, Clone)]
 pub struct AccessClock {
     pub policy: AccessPolicy,
-    /// Unix seconds of the current batch of commands.
-    now_s: u32,
+    /// Unix milliseconds of the current batch of commands.
+    now_ms: u64,
+    /// The same in LRU ticks, wrapping in 32 bits (differences stay right), computed once per
+    /// batch rather than per access.
+    now_ticks: u32,
     /// xorshift state for the LFU counter's coin flips (quality is irrelevant here).
     rng: u64,
 }
@@ -42,7 +50,8 @@ impl Default for AccessClock {
     fn default() -> Self {
         AccessClock {
             policy: AccessPolicy::Lru,
-            now_s: 0,
+            now_ms: 0,
+            now_ticks: 0,
             rng: 0x9E37_79B9_7F4A_7C15,
         }
     }
@@ -51,15 +60,15 @@ impl Default for AccessClock {
 impl AccessClock {
     /// Sets the time accesses are stamped with. O(1).
     pub fn set_now_ms(&mut self, now_ms: u64) {
-        // Seconds since 1970 fit in 32 bits until 2106; wrapping keeps differences right.
-        self.now_s = (now_ms / 1000) as u32;
+        self.now_ms = now_ms;
+        self.now_ticks = (now_ms / LRU_TICK_MS) as u32;
     }
 
     /// The word of a key created now. O(1).
     #[inline]
     pub fn fresh(&self) -> u32 {
         match self.policy {
-            AccessPolicy::Lru => self.now_s,
+            AccessPolicy::Lru => self.now_ticks,
             AccessPolicy::Lfu { .. } => (self.minutes() << 8) | LFU_INIT_VAL,
         }
     }
@@ -68,7 +77,7 @@ impl AccessClock {
     #[inline]
     pub fn touched(&mut self, word: u32) -> u32 {
         match self.policy {
-            AccessPolicy::Lru => self.now_s,
+            AccessPolicy::Lru => self.now_ticks,
             AccessPolicy::Lfu {
                 log_factor,
                 decay_minutes,
@@ -82,8 +91,22 @@ impl AccessClock {
 
     /// Seconds since the access `word` records (LRU reading). O(1).
     pub fn idle_seconds(&self, word: u32) -> u64 {
+        let ticks = self.idle_ticks(word);
+        // From the start of the stamped tick to now, as milliseconds.
+        let ms = ticks * LRU_TICK_MS
+            + if ticks > 0 {
+                self.now_ms % LRU_TICK_MS
+            } else {
+                0
+            };
+        ms / 1000
+    }
+
+    /// Ticks since the access `word` records (LRU reading): what LRU eviction ranks by. O(1).
+    #[inline]
+    pub fn idle_ticks(&self, word: u32) -> u64 {
         // A stamp from the future (the wall clock went back) counts as just used.
-        let idle = self.now_s.wrapping_sub(word);
+        let idle = self.now_ticks.wrapping_sub(word);
         if idle > i32::MAX as u32 {
             0
         } else {
@@ -101,7 +124,7 @@ impl AccessClock {
 
     /// Minutes since 1970, in 16 bits as Redis keeps them.
     fn minutes(&self) -> u32 {
-        (self.now_s / 60) & 0xFFFF
+        ((self.now_ms / 60_000) & 0xFFFF) as u32
     }
 
     /// The counter of `word` less one per `decay_minutes` elapsed since it was stamped, as

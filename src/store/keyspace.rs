@@ -6,6 +6,7 @@
 //! the last entry, which a descending walk has already visited or has yet to visit either way.
 
 use super::access::{AccessClock, AccessPolicy};
+use super::evict::{EvictionPool, Ranking};
 use super::limits::EncodingLimits;
 use super::value::Value;
 use super::{FastMap, FastSet, IndexedMap, StoreError, StoreResult};
@@ -34,8 +35,14 @@ impl std::ops::Deref for Entries {
 }
 
 impl Entries {
-    /// Adds `key`, which must be absent, with access word `word`. O(1) amortized.
-    fn insert_new(&mut self, key: &[u8], value: Value, word: u32) {
+    /// Adds `key`, which must be absent, with access word `word`. O(1) amortized. With
+    /// `tight_growth`, a full table grows by an eighth instead of doubling.
+    fn insert_new(&mut self, key: &[u8], value: Value, word: u32, tight_growth: bool) {
+        if tight_growth && self.map.len() == self.map.capacity() {
+            let step = tight_step(self.map.len());
+            self.map.reserve_exact(step);
+            self.access.reserve_exact(step);
+        }
         self.map.insert(key.into(), value);
         self.access.push(word);
     }
@@ -64,6 +71,14 @@ impl Entries {
     fn into_map(self) -> IndexedMap<Key, Value> {
         self.map
     }
+}
+
+/// How many slots a full table grows by under `maxmemory` (an eighth, at least 16): the
+/// table's growth is what a key about to be added may cost, and a doubling would cost as much
+/// as the table itself (see [`Keyspace::growth_on_insert`]). Still geometric, so O(1)
+/// amortized.
+fn tight_step(len: usize) -> usize {
+    (len / 8).max(16)
 }
 
 /// One numbered database.
@@ -104,6 +119,8 @@ impl FlushedData {
 #[derive(Debug, Default, Clone)]
 pub struct KeyspaceStats {
     pub expired_keys: u64,
+    /// Keys evicted for `maxmemory`.
+    pub evicted_keys: u64,
     pub keyspace_hits: u64,
     pub keyspace_misses: u64,
 }
@@ -161,6 +178,8 @@ pub enum KeyEventKind {
     New = 2,
     /// Looked up for reading and not found.
     Miss = 4,
+    /// Deleted to bring memory under `maxmemory`.
+    Evicted = 8,
 }
 
 /// One recorded key event.
@@ -213,6 +232,8 @@ pub struct Keyspace {
     /// While set, expired keys read as missing but stay stored (see
     /// [`Keyspace::keep_expired_keys`]).
     keep_expired: bool,
+    /// Full tables grow by small steps (set while `maxmemory` is on).
+    tight_growth: bool,
 }
 
 /// A database opened for one command: the database plus what every operation must update.
@@ -225,6 +246,7 @@ pub struct DbMut<'a> {
     changes: &'a mut ChangeLog,
     pub(super) limits: &'a EncodingLimits,
     keep_expired: bool,
+    tight_growth: bool,
 }
 
 /// Expiry state of a key, as TTL/PTTL/EXPIRETIME report it.
@@ -247,7 +269,14 @@ impl Keyspace {
             changes: ChangeLog::default(),
             limits: EncodingLimits::default(),
             keep_expired: false,
+            tight_growth: false,
         }
+    }
+
+    /// Makes full tables grow by small steps rather than double (while `maxmemory` is on:
+    /// see [`Self::growth_on_insert`]). O(1).
+    pub fn set_tight_growth(&mut self, on: bool) {
+        self.tight_growth = on;
     }
 
     /// The encoding thresholds writes apply from now on (values already converted stay so,
@@ -297,6 +326,7 @@ impl Keyspace {
             changes: &mut self.changes,
             limits: &self.limits,
             keep_expired: self.keep_expired,
+            tight_growth: self.tight_growth,
         }
     }
 
@@ -713,6 +743,183 @@ impl Keyspace {
     }
 }
 
+impl Keyspace {
+    /// A random key of database `db` that may be evicted (only one with an expiry when
+    /// `volatile`), for the random policies. O(1).
+    pub fn random_evictable(&self, db: usize, volatile: bool, rng: &mut impl Rng) -> Option<Key> {
+        let db = self.dbs.get(db)?;
+        let len = if volatile {
+            db.expires.len()
+        } else {
+            db.entries.len()
+        };
+        if len == 0 {
+            return None;
+        }
+        let pos = rng.gen_range(0..len);
+        let key = if volatile {
+            db.expires.get_index(pos)?.0
+        } else {
+            db.entries.get_index(pos)?.0
+        };
+        Some(key.clone())
+    }
+
+    /// Samples up to `samples` keys of database `db` at random positions (among keys with an
+    /// expiry when `volatile`) and offers each to `pool` with its score by `ranking`. Returns
+    /// how many were sampled. O(samples), plus a lookup per sample when `volatile`.
+    pub(super) fn sample_for_eviction(
+        &self,
+        db: usize,
+        volatile: bool,
+        ranking: Ranking,
+        samples: usize,
+        rng: &mut impl Rng,
+        pool: &mut EvictionPool,
+    ) -> usize {
+        let Some(store) = self.dbs.get(db) else {
+            return 0;
+        };
+        let len = if volatile {
+            store.expires.len()
+        } else {
+            store.entries.len()
+        };
+        let count = samples.min(len);
+        for _ in 0..count {
+            let pos = rng.gen_range(0..len);
+            let (key, index) = if volatile {
+                let Some((key, _)) = store.expires.get_index(pos) else {
+                    continue;
+                };
+                let Some(index) = store.entries.get_index_of(key) else {
+                    continue;
+                };
+                (key, index)
+            } else {
+                let Some((key, _)) = store.entries.get_index(pos) else {
+                    continue;
+                };
+                (key, pos)
+            };
+            let word = store.entries.access.get(index).copied().unwrap_or(0);
+            let score = match ranking {
+                Ranking::Idle => self.access.idle_ticks(word),
+                Ranking::Rarity => 255 - u64::from(self.access.frequency(word).min(255)),
+                Ranking::Expiry => {
+                    let when = if volatile {
+                        store.expires.get_index(pos).map(|(_, &when)| when)
+                    } else {
+                        store.expires.get(key).copied()
+                    };
+                    u64::MAX - when.unwrap_or(u64::MAX)
+                }
+            };
+            pool.offer(score, db, key);
+        }
+        count
+    }
+
+    /// True if `key` of database `db` is present (and has an expiry when `volatile`): a pool
+    /// candidate still worth evicting. O(1).
+    pub(super) fn is_evictable(&self, db: usize, key: &[u8], volatile: bool) -> bool {
+        self.dbs.get(db).is_some_and(|store| {
+            if volatile {
+                store.expires.contains_key(key)
+            } else {
+                store.entries.contains_key(key)
+            }
+        })
+    }
+
+    /// Bytes the tables of database `db` would allocate for one more key now: nothing while
+    /// they have room; when one is full, its growth (tables double). Eviction makes room in a
+    /// full table instead of letting it double past `maxmemory`, as Redis refuses to expand a
+    /// dict over the limit: evicting a key frees its slot, not the table's memory. O(1).
+    pub fn growth_on_insert(&self, db: usize) -> usize {
+        let Some(db) = self.dbs.get(db) else {
+            return 0;
+        };
+        let full = |len: usize, capacity: usize| len > 0 && len >= capacity;
+        // Slots a full table grows by, and the index it may have to double with them (the
+        // index holds 7 entries per 8 slots, in powers of two).
+        let growth = |len: usize, slot: usize| {
+            let step = if self.tight_growth {
+                tight_step(len)
+            } else {
+                len
+            };
+            let buckets = (len * 8 / 7).next_power_of_two();
+            let index = if len + step > buckets / 8 * 7 {
+                buckets * INDEX_SLOT_BYTES
+            } else {
+                0
+            };
+            step * slot + index
+        };
+        let mut bytes = 0;
+        let entries = &db.entries;
+        if full(entries.len(), entries.map.capacity()) {
+            bytes += growth(entries.len(), ENTRY_SLOT_BYTES + std::mem::size_of::<u32>());
+        }
+        if full(db.expires.len(), db.expires.capacity()) {
+            bytes += growth(db.expires.len(), EXPIRY_SLOT_BYTES);
+        }
+        bytes
+    }
+
+    /// Evicts `key` of database `db`: deleted exactly as by DEL (WATCH fails, client-side
+    /// caches are invalidated, persistence deletes it), counted in `evicted_keys` and reported
+    /// as an `evicted` key event. Returns the value for the caller to free. O(1).
+    pub fn evict(&mut self, db: usize, key: &[u8]) -> Option<Value> {
+        if db >= self.dbs.len() {
+            return None;
+        }
+        let mut dbm = self.db(db);
+        let value = dbm.db.entries.swap_remove(key)?;
+        if !dbm.db.expires.is_empty() {
+            dbm.db.expires.swap_remove(key);
+        }
+        dbm.stats.evicted_keys += 1;
+        dbm.record_event(KeyEventKind::Evicted, key);
+        dbm.record_change(key, false);
+        dbm.db.shrink_if_sparse();
+        Some(value)
+    }
+}
+
+/// Bytes of one entry of a database's key table: the key and value headers and the stored
+/// hash (its index slot is [`INDEX_SLOT_BYTES`]).
+const ENTRY_SLOT_BYTES: usize =
+    std::mem::size_of::<Key>() + std::mem::size_of::<Value>() + std::mem::size_of::<usize>();
+/// Bytes of one entry of a database's expiry table.
+const EXPIRY_SLOT_BYTES: usize =
+    std::mem::size_of::<Key>() + std::mem::size_of::<u64>() + std::mem::size_of::<usize>();
+/// Bytes of one slot of a table's hash index: the position and a control byte.
+const INDEX_SLOT_BYTES: usize = std::mem::size_of::<usize>() + 1;
+/// Tables smaller than this are never shrunk.
+const SHRINK_MIN_CAPACITY: usize = 128;
+
+impl Db {
+    /// Gives memory back when eviction left a table under half full: evicting a key frees its
+    /// slot, not the table's memory, so without this, memory would only go down once nearly
+    /// every key was gone. Amortized O(1) per removal: a shrink of n slots follows at least
+    /// n / 2 removals.
+    fn shrink_if_sparse(&mut self) {
+        let sparse =
+            |len: usize, capacity: usize| capacity >= SHRINK_MIN_CAPACITY && len * 2 < capacity;
+        let entries = &mut self.entries;
+        if sparse(entries.len(), entries.map.capacity()) {
+            let keep = entries.len();
+            entries.map.shrink_to(keep);
+            entries.access.shrink_to(keep);
+        }
+        if sparse(self.expires.len(), self.expires.capacity()) {
+            self.expires.shrink_to(self.expires.len());
+        }
+    }
+}
+
 /// Before `emptied` takes the keys of `replaced`: marks the clients watching a key of
 /// `emptied` that exists on either side, with Redis's treatment of keys that were already
 /// expired when watched (their flag follows what the key becomes). O(watched keys).
@@ -1052,7 +1259,9 @@ impl DbMut<'_> {
             }
             None => {
                 let type_name = value.type_name();
-                self.db.entries.insert_new(key, value, self.access.fresh());
+                self.db
+                    .entries
+                    .insert_new(key, value, self.access.fresh(), self.tight_growth);
                 self.record_event(KeyEventKind::New, key);
                 self.signal_if_waited(key, type_name);
             }
@@ -1150,7 +1359,9 @@ impl DbMut<'_> {
         if !self.exists(key) {
             let value = create();
             let type_name = value.type_name();
-            self.db.entries.insert_new(key, value, self.access.fresh());
+            self.db
+                .entries
+                .insert_new(key, value, self.access.fresh(), self.tight_growth);
             self.record_event(KeyEventKind::New, key);
             self.signal_if_waited(key, type_name);
         }
@@ -1210,7 +1421,11 @@ impl DbMut<'_> {
         match self.db.expires.get_mut(key) {
             Some(slot) => *slot = when,
             None => {
-                self.db.expires.insert(key.into(), when);
+                let expires = &mut self.db.expires;
+                if self.tight_growth && expires.len() == expires.capacity() {
+                    expires.reserve_exact(tight_step(expires.len()));
+                }
+                expires.insert(key.into(), when);
             }
         }
     }

@@ -33,6 +33,7 @@ pub(crate) use order_by_cmp;
 
 pub mod access;
 pub mod bitmap;
+pub mod evict;
 pub mod footprint;
 pub mod glob;
 pub mod graph;

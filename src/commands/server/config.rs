@@ -59,6 +59,12 @@ pub fn config_set(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     match result {
         Ok(()) => {
             crate::commands::sync_store_settings(ctx.ks, &ctx.server.config);
+            ctx.server
+                .eviction
+                .set_policy(&ctx.server.config.maxmemory_policy);
+            if before.maxmemory != ctx.server.config.maxmemory {
+                crate::commands::eviction::after_maxmemory_set(ctx.ks, ctx.server);
+            }
             ctx.out.ok();
             Ok(())
         }
@@ -143,6 +149,7 @@ pub fn config_resetstat(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
     if let Some(lazyfree) = &ctx.server.lazyfree {
         lazyfree.reset_freed();
     }
+    ctx.server.eviction.reset_stats();
     ctx.out.ok();
     Ok(())
 }

@@ -118,7 +118,7 @@ fn info_section(ctx: &mut Ctx, section: &str, out: &mut String) {
                  used_memory_vm_total:0\r\nused_memory_vm_total_human:0B\r\nused_memory_functions:0\r\n\
                  used_memory_scripts:0\r\nused_memory_scripts_human:0B\r\nmaxmemory:{}\r\n\
                  maxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:{:.2}\r\n\
-                 mem_fragmentation_bytes:{}\r\nmem_not_counted_for_evict:0\r\nmem_replication_backlog:0\r\n\
+                 mem_fragmentation_bytes:{}\r\nmem_not_counted_for_evict:{}\r\nmem_replication_backlog:0\r\n\
                  mem_total_replication_buffers:0\r\nmem_clients_slaves:0\r\nmem_clients_normal:{clients}\r\n\
                  mem_cluster_links:0\r\nmem_aof_buffer:0\r\nmem_allocator:libc\r\nactive_defrag_running:0\r\n\
                  lazyfree_pending_objects:{}\r\nlazyfreed_objects:{}\r\n",
@@ -132,6 +132,7 @@ fn info_section(ctx: &mut Ctx, section: &str, out: &mut String) {
                 cfg.maxmemory_policy,
                 if used > 0 { rss as f64 / used as f64 } else { 0.0 },
                 rss as i64 - used as i64,
+                crate::commands::eviction::not_counted_memory(ctx.server),
                 lazy.map_or(0, |l| l.pending()),
                 lazy.map_or(0, |l| l.freed()),
             );
@@ -151,8 +152,8 @@ fn info_section(ctx: &mut Ctx, section: &str, out: &mut String) {
                  instantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\n\
                  rejected_connections:{}\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\n\
                  expired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\n\
-                 expire_cycle_cpu_milliseconds:{}\r\nevicted_keys:0\r\nevicted_clients:{}\r\n\
-                 total_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\n\
+                 expire_cycle_cpu_milliseconds:{}\r\nevicted_keys:{}\r\nevicted_clients:{}\r\n\
+                 total_eviction_exceeded_time:{}\r\ncurrent_eviction_exceeded_time:{}\r\nkeyspace_hits:{}\r\n\
                  keyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\n\
                  latest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\n\
                  slave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\n\
@@ -172,7 +173,10 @@ fn info_section(ctx: &mut Ctx, section: &str, out: &mut String) {
                 s.rejected_connections,
                 k.expired_keys,
                 s.expire_cycle_usec / 1000,
+                k.evicted_keys,
                 s.evicted_clients,
+                ctx.server.eviction.total_exceeded_ms(),
+                ctx.server.eviction.current_exceeded_ms(),
                 k.keyspace_hits,
                 k.keyspace_misses,
                 pubsub.channel_count(Kind::Channel),

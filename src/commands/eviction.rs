@@ -1,0 +1,274 @@
+//! Keeping memory under `maxmemory`: evictions before commands, Redis's `performEvictions`.
+//!
+//! Before every command while `maxmemory` is set (and after `CONFIG SET maxmemory`), if the
+//! memory counted against the limit is over it, keys are evicted by `maxmemory-policy` (the
+//! choice is [`crate::store::evict`]'s) until the estimated bytes freed cover the excess. One
+//! round runs for at most the time `maxmemory-eviction-tenacity` allows (500 µs at the default
+//! 10; 100: no limit); a round cut short leaves eviction running, and the reactor goes on with
+//! it on its next loop turns instead of sleeping, so the reactor never stalls on it. When
+//! nothing may be evicted (`noeviction`, or a `volatile-*` policy with no key that has an
+//! expiry), commands that may use memory are refused with `-OOM`.
+//!
+//! What is counted: the allocator's live bytes (INFO `used_memory`), less what Redis would not
+//! count either (`mem_not_counted_for_evict`): here the journal of element-level writes kept for
+//! the next hand-off to MongoDB, the counterpart of Redis's AOF buffer. The batches in flight to
+//! the MongoDB writer thread are counted: they are bounded and short-lived.
+//!
+//! What a round frees is estimated from each evicted key's [`footprint`] rather than measured,
+//! as Redis measures it around the deletion only: the bookkeeping an eviction causes (tracking
+//! invalidations, the change record) must not count against it, or invalidation messages would
+//! feed more evictions. Large values go to the lazyfree thread.
+
+use super::latency::{self, LatencyEvent};
+use super::Server;
+use crate::store::evict::{EvictionPolicy, EvictionPool};
+use crate::store::{footprint, Keyspace};
+use std::time::{Duration, Instant};
+
+/// Entries of a large value measured to estimate its size (as MEMORY USAGE's default).
+const FOOTPRINT_SAMPLES: usize = 5;
+
+/// How a round of evictions ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Memory is under the limit (or the limit is off, or evictions are not allowed now).
+    Ok,
+    /// Over the limit still, but the round ran out of time: the reactor goes on with it.
+    Running,
+    /// Over the limit and nothing more may be evicted: commands that may use memory are refused.
+    Fail,
+}
+
+/// The state evictions keep between rounds.
+#[derive(Debug)]
+pub struct EvictionState {
+    pool: EvictionPool,
+    /// `maxmemory-policy`, as last set (see [`EvictionState::set_policy`]).
+    policy: EvictionPolicy,
+    /// A round ran out of time with memory still over the limit.
+    running: bool,
+    /// Since when memory has been over the limit, while it is (INFO
+    /// `current_eviction_exceeded_time`).
+    over_since: Option<Instant>,
+    /// Time spent over the limit in earlier spells (INFO `total_eviction_exceeded_time`).
+    total_over: Duration,
+}
+
+impl Default for EvictionState {
+    fn default() -> Self {
+        EvictionState {
+            pool: EvictionPool::default(),
+            policy: EvictionPolicy::NoEviction,
+            running: false,
+            over_since: None,
+            total_over: Duration::ZERO,
+        }
+    }
+}
+
+impl EvictionState {
+    /// Applies `maxmemory-policy` (at start and after CONFIG SET); a new policy forgets the
+    /// candidates, whose scores meant something else.
+    pub fn set_policy(&mut self, name: &str) {
+        let policy = EvictionPolicy::from_name(name).unwrap_or(EvictionPolicy::NoEviction);
+        if policy != self.policy {
+            self.pool.clear();
+            self.policy = policy;
+        }
+    }
+
+    /// True while a round ran out of time with memory still over the limit: the reactor must
+    /// call [`continue_evicting`] instead of sleeping.
+    pub fn is_running(&self) -> bool {
+        self.running
+    }
+
+    /// How long memory has been over the limit in this spell, in milliseconds.
+    pub fn current_exceeded_ms(&self) -> u64 {
+        self.over_since
+            .map_or(0, |since| since.elapsed().as_millis() as u64)
+    }
+
+    /// How long memory has been over the limit in all, in milliseconds.
+    pub fn total_exceeded_ms(&self) -> u64 {
+        (self.total_over.as_millis() as u64) + self.current_exceeded_ms()
+    }
+
+    /// Forgets the time spent over the limit (CONFIG RESETSTAT).
+    pub fn reset_stats(&mut self) {
+        self.total_over = Duration::ZERO;
+        if self.over_since.is_some() {
+            self.over_since = Some(Instant::now());
+        }
+    }
+
+    fn over_limit(&mut self) {
+        self.over_since.get_or_insert_with(Instant::now);
+    }
+
+    fn under_limit(&mut self) {
+        if let Some(since) = self.over_since.take() {
+            self.total_over += since.elapsed();
+        }
+    }
+}
+
+/// Bytes held against `maxmemory` now (see the module documentation).
+pub fn counted_memory(server: &Server) -> u64 {
+    ((server.used_memory)() as u64).saturating_sub(not_counted_memory(server))
+}
+
+/// Bytes left out of the count (INFO `mem_not_counted_for_evict`).
+pub fn not_counted_memory(server: &Server) -> u64 {
+    server.journal.as_ref().map_or(0, |j| j.bytes() as u64)
+}
+
+/// How long one round may run, from `maxmemory-eviction-tenacity` (Redis's curve: 50 µs per
+/// step up to 10, then 15% more per step); `None`: no limit (100).
+fn round_time_limit(tenacity: u64) -> Option<Duration> {
+    match tenacity {
+        0..=10 => Some(Duration::from_micros(50 * tenacity)),
+        11..=99 => Some(Duration::from_secs_f64(
+            500e-6 * 1.15f64.powi(tenacity as i32 - 10),
+        )),
+        _ => None,
+    }
+}
+
+/// One round of evictions, as Redis's `performEvictions`: returns whether memory is under
+/// the limit, still over it with the round out of time, or over it with nothing to evict.
+/// `db` is the database of the command about to run: when a new key would make one of its
+/// tables grow past the limit, one of its keys is evicted to make room instead (see
+/// [`Keyspace::growth_on_insert`]). O(1) while under the limit.
+pub fn perform(ks: &mut Keyspace, server: &mut Server, db: Option<usize>) -> Outcome {
+    let maxmemory = server.config.maxmemory;
+    // Like Redis, the dataset stays as it is while clients are paused.
+    if maxmemory == 0 || server.pause_in_force(ks.now_ms()).is_some() {
+        server.eviction.running = false;
+        server.eviction.under_limit();
+        return Outcome::Ok;
+    }
+    let used = counted_memory(server);
+    let must_grow = |ks: &Keyspace, used: u64| {
+        db.is_some_and(|db| {
+            let growth = ks.growth_on_insert(db) as u64;
+            growth > 0 && used + growth > maxmemory
+        })
+    };
+    if used <= maxmemory && !must_grow(ks, used) {
+        server.eviction.running = false;
+        server.eviction.under_limit();
+        return Outcome::Ok;
+    }
+    if used > maxmemory {
+        server.eviction.over_limit();
+    } else {
+        // Only making room in a full table: memory itself is not over the limit.
+        server.eviction.under_limit();
+    }
+    let policy = server.eviction.policy;
+    let to_free = used.saturating_sub(maxmemory);
+    let samples = usize::try_from(server.config.maxmemory_samples).unwrap_or(usize::MAX);
+    let time_limit = round_time_limit(server.config.maxmemory_eviction_tenacity);
+    let started = Instant::now();
+    let mut freed = 0u64;
+    let mut evicted = 0u64;
+    let mut outcome = Outcome::Ok;
+    loop {
+        // Over the limit: evict anywhere; under it but with a table about to grow past it:
+        // make room in that table.
+        let only_db = if freed < to_free {
+            None
+        } else if must_grow(ks, counted_memory(server)) {
+            db
+        } else {
+            break;
+        };
+        let chosen = server
+            .eviction
+            .pool
+            .choose(ks, policy, samples, only_db, &mut server.rng);
+        let Some(value) = chosen.and_then(|(db, key)| {
+            let value = ks.evict(db, &key)?;
+            freed += footprint::usage(&key, &value, FOOTPRINT_SAMPLES) as u64;
+            Some(value)
+        }) else {
+            // Nothing to make room with under the limit: the table grows rather than the
+            // command being refused while memory is not over the limit (yet).
+            if freed >= to_free {
+                break;
+            }
+            outcome = Outcome::Fail;
+            break;
+        };
+        server.free_value(value);
+        evicted += 1;
+        if evicted.is_multiple_of(16) && time_limit.is_some_and(|limit| started.elapsed() >= limit)
+        {
+            outcome = Outcome::Running;
+            break;
+        }
+    }
+    if outcome == Outcome::Fail
+        && server
+            .lazyfree
+            .as_ref()
+            .is_some_and(|lazy| lazy.pending() > 0)
+    {
+        // What the lazyfree thread is still freeing may be enough: a short wait, as Redis.
+        std::thread::sleep(time_limit.unwrap_or(Duration::from_millis(1)));
+        if counted_memory(server) <= maxmemory {
+            outcome = Outcome::Ok;
+        }
+    }
+    if evicted > 0 {
+        let elapsed = started.elapsed();
+        let usec = elapsed.as_secs() * 1_000_000 + u64::from(elapsed.subsec_micros());
+        latency::sample_if_slow(server, LatencyEvent::EvictionCycle, usec);
+    }
+    server.eviction.running = outcome == Outcome::Running;
+    outcome
+}
+
+/// Goes on with evictions a round left running (the reactor calls this on each loop turn
+/// while [`EvictionState::is_running`]), and publishes their keyspace events.
+pub fn continue_evicting(ks: &mut Keyspace, server: &mut Server) {
+    perform(ks, server, None);
+    if ks.has_key_events() {
+        super::pubsub::publish_background_key_events(ks, server);
+    }
+}
+
+/// After `CONFIG SET maxmemory`: warns when the new limit is below what is used, and evicts
+/// toward it at once, as Redis does.
+pub fn after_maxmemory_set(ks: &mut Keyspace, server: &mut Server) {
+    let maxmemory = server.config.maxmemory;
+    if maxmemory == 0 {
+        return;
+    }
+    let used = counted_memory(server);
+    if maxmemory < used {
+        log::warn!(
+            "WARNING: the new maxmemory value set via CONFIG SET ({maxmemory}) is smaller than \
+             the current memory usage ({used}). This will result in key eviction and/or the \
+             inability to accept new write commands depending on the maxmemory-policy."
+        );
+    }
+    perform(ks, server, None);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tenacity_sets_the_time_of_a_round_as_redis() {
+        assert_eq!(round_time_limit(0), Some(Duration::ZERO));
+        assert_eq!(round_time_limit(10), Some(Duration::from_micros(500)));
+        let eleven = round_time_limit(11).unwrap();
+        assert!(eleven > Duration::from_micros(574) && eleven < Duration::from_micros(576));
+        let ninety_nine = round_time_limit(99).unwrap();
+        assert!(ninety_nine > Duration::from_secs(120), "{ninety_nine:?}");
+        assert_eq!(round_time_limit(100), None);
+    }
+}
