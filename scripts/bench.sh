@@ -29,6 +29,8 @@
 # scripts/hit-ratio.py: the hit ratios of both servers under allkeys-lru and allkeys-lfu for
 # a Zipf(0.99) GET/SET-on-miss workload with memory for 20% of the data set (needs Python 3;
 # the one in target/test-env when present).
+# The "streams" section (--sections streams) runs XADD and XRANGE ... COUNT 10 on one stream,
+# then prints the memory both servers take for a stream of a million two-field entries.
 # The "pubsub" section (--sections "standard pubsub") measures PUBLISH fan-out with
 # examples/pubsub_load.rs instead of redis-benchmark: one publisher sending PIPELINE publishes
 # per write, N subscribers on the channel; the cells are messages delivered per second.
@@ -266,6 +268,43 @@ section_eviction() {
     EVICTION=1
     add_case "set -r 10000000, maxmemory $EVICTION_MAXMEMORY allkeys-lru" -r 10000000 -t set
     CASE_EVICTS[$((${#CASE_LABELS[@]} - 1))]=1
+}
+
+# Streams: XADD onto one stream, then XRANGE of its first ten entries (the stream the XADD
+# runs just filled); after the table, the memory each server takes for a stream of
+# STREAM_MEMORY_ENTRIES entries of two small fields.
+STREAMS=0
+STREAM_MEMORY_ENTRIES=1000000
+section_streams() {
+    STREAMS=1
+    add_case "xadd key * f v" XADD bench:stream '*' f v
+    add_case "xrange key - + count 10" XRANGE bench:stream - + COUNT 10
+}
+
+# used_memory SERVER: the server's INFO used_memory.
+used_memory() {
+    redis-cli -h 127.0.0.1 -p "${SERVER_PORT[$1]}" INFO memory |
+        tr -d '\r' | awk -F: '$1 == "used_memory" { print $2 }'
+}
+
+print_stream_memory_report() {
+    local server port before after usage
+    echo
+    echo "Memory of one stream of $STREAM_MEMORY_ENTRIES entries \`* a <n> b <n>\` (XADD by redis-benchmark, -P 64):"
+    echo
+    echo "| server | used_memory growth | bytes per entry | MEMORY USAGE |"
+    echo "| --- | ---: | ---: | ---: |"
+    for server in redis reddish; do
+        port=${SERVER_PORT[$server]}
+        redis-cli -h 127.0.0.1 -p "$port" FLUSHALL >/dev/null
+        before=$(used_memory "$server")
+        redis-benchmark -h 127.0.0.1 -p "$port" -c 1 -P 64 -n "$STREAM_MEMORY_ENTRIES" \
+            XADD mem:stream '*' a __rand_int__ b __rand_int__ >/dev/null 2>&1
+        after=$(used_memory "$server")
+        usage=$(redis-cli -h 127.0.0.1 -p "$port" MEMORY USAGE mem:stream SAMPLES 0)
+        echo "| $server | $((after - before)) | $(((after - before) / STREAM_MEMORY_ENTRIES)) | $usage |"
+        redis-cli -h 127.0.0.1 -p "$port" FLUSHALL >/dev/null
+    done
 }
 
 # limit_memory SERVER on|off: sets or clears the eviction section's memory limit.
@@ -541,6 +580,9 @@ main() {
     print_report
     if [ "$EVICTION" -eq 1 ]; then
         print_hit_ratio_report
+    fi
+    if [ "$STREAMS" -eq 1 ]; then
+        print_stream_memory_report
     fi
     if [ "$PERSISTENCE" -eq 1 ]; then
         record_persistence_end

@@ -295,3 +295,33 @@ fn wait_until(conn: &mut RawConn, name: &str, deadline: Instant, ready: impl Fn(
         sleep(Duration::from_millis(100));
     }
 }
+
+#[test]
+fn a_long_pipeline_is_run_as_it_is_read_not_buffered_whole() {
+    for server in both() {
+        let mut conn = server.raw();
+        // About 5 MB of SETs in one burst, no reply read until all are sent: the server must
+        // run what it has read before reading more, as Redis does (16 KB reads), so the query
+        // buffer stays small however far behind the server falls.
+        let mut burst = Vec::new();
+        for i in 0..10_000 {
+            burst.extend(common::encode_command(&[
+                "SET",
+                &format!("key:{i}"),
+                &"A".repeat(500),
+            ]));
+        }
+        let mut writer = conn.try_clone_stream();
+        let sender = std::thread::spawn(move || {
+            use std::io::Write;
+            writer.write_all(&burst).unwrap();
+        });
+        for _ in 0..10_000 {
+            assert_eq!(conn.read_reply(), b"+OK\r\n");
+        }
+        sender.join().unwrap();
+        let line = String::from_utf8(conn.cmd(&["CLIENT", "INFO"])).unwrap();
+        let held = field(&line, "qbuf").unwrap() + field(&line, "qbuf-free").unwrap();
+        assert!(held <= 128 * 1024, "{line}");
+    }
+}

@@ -435,7 +435,8 @@ impl Reactor {
             return;
         };
         let mut close = false;
-        match client.read_socket(READ_BUDGET) {
+        let runnable = client.blocked.is_none() && !client.postponed;
+        match client.read_socket(READ_BUDGET, runnable) {
             Ok((outcome, bytes)) => {
                 self.server.stats.total_net_input_bytes += bytes as u64;
                 self.server.stats.total_reads_processed += 1;

@@ -570,6 +570,12 @@ impl RawConn {
     }
 
     /// Changes how long [`RawConn::read_reply`] waits (e.g. longer for blocking commands).
+    /// A second handle on the same socket, for writing from another thread while this one
+    /// reads.
+    pub fn try_clone_stream(&self) -> TcpStream {
+        self.stream.try_clone().expect("clone the socket")
+    }
+
     pub fn set_timeout(&mut self, timeout: Duration) {
         self.timeout = timeout;
     }
