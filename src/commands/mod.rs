@@ -19,6 +19,7 @@ pub mod piles;
 pub mod pubsub;
 pub mod queues;
 pub mod reply;
+pub mod scripting;
 pub mod server;
 pub mod sets;
 pub mod sort;
@@ -433,6 +434,8 @@ pub struct Server {
     pub tracking: tracking::Tracking,
     /// How reply buffers are resized (set by DEBUG REPLYBUFFER).
     pub reply_buffer_policy: ReplyBufferPolicy,
+    /// The Lua state, EVAL's script cache and the function libraries.
+    pub scripting: scripting::Scripting,
 }
 
 impl Server {
@@ -472,6 +475,7 @@ impl Server {
             listeners: None,
             tracking: Default::default(),
             reply_buffer_policy: ReplyBufferPolicy::default(),
+            scripting: Default::default(),
         }
     }
 
@@ -718,7 +722,11 @@ pub fn call(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8]]) {
         stats::record_error_reply(ctx.server, &text);
         ctx.out.error(&text);
     }
-    if !ctx.server.monitors.is_empty() && !spec.flags.contains(Flags::ADMIN) {
+    // Scripts (SKIP_MONITOR) are shown before the commands they run, by their handler.
+    if !ctx.server.monitors.is_empty()
+        && !spec.flags.contains(Flags::ADMIN)
+        && !spec.flags.contains(Flags::SKIP_MONITOR)
+    {
         server::admin::feed_monitors(ctx, spec, argv);
     }
     if ctx.server.tracking.is_on() {

@@ -6,7 +6,7 @@ use super::{next_id, numbered, CommandSpec};
 use crate::commands::server::{admin, client, config, connection, debug, info, introspection};
 use crate::commands::{
     bitmaps, container, graphs, hashes, keys, latency, lists, persistence, piles, pubsub, queues, sets,
-    sort, stats, strings, tracking, transactions, trees, zsets,
+    scripting, sort, stats, strings, tracking, transactions, trees, zsets,
 };
 use crate::commands::journal::{JournalClass::*, Merge};
 use crate::store::pile::{Fifo, Lifo};
@@ -93,7 +93,16 @@ static MEMORY_SUBCOMMANDS: &[CommandSpec] = &numbered(next_id(LATENCY_SUBCOMMAND
 ]);
 
 /// Every command. Families are grouped; within a family, Redis's documentation order.
-pub static COMMANDS: &[CommandSpec] = &numbered(next_id(MEMORY_SUBCOMMANDS), [
+static SCRIPT_SUBCOMMANDS: &[CommandSpec] = &numbered(next_id(MEMORY_SUBCOMMANDS), [
+    cmd!("script" | "load", 3, [NOSCRIPT, STALE], [], "scripting", scripting::script_load, "script", "Loads a server-side Lua script to the script cache.", "O(N) with N being the length in bytes of the script body."),
+    cmd!("script" | "exists", -3, [NOSCRIPT], [], "scripting", scripting::script_exists, "sha1 [sha1 ...]", "Determines whether server-side Lua scripts exist in the script cache.", "O(N) with N being the number of scripts to check (so checking a single script is an O(1) operation)."),
+    cmd!("script" | "flush", -2, [NOSCRIPT], [], "scripting", scripting::script_flush, "[ASYNC|SYNC]", "Removes all server-side Lua scripts from the script cache.", "O(N) with N being the number of scripts in cache"),
+    cmd!("script" | "kill", 2, [NOSCRIPT, ALLOW_BUSY], [], "scripting", scripting::script_kill, "", "Terminates a server-side Lua script during execution.", "O(1)"),
+    cmd!("script" | "debug", 3, [NOSCRIPT], [], "scripting", scripting::script_debug, "YES|SYNC|NO", "Sets the debug mode of server-side Lua scripts (not supported: Reddish has no Lua debugger).", "O(1)"),
+    cmd!("script" | "help", 2, [LOADING, STALE], [], "scripting", scripting::script_help, "", "Returns helpful text about the different subcommands.", "O(1)"),
+]);
+
+pub static COMMANDS: &[CommandSpec] = &numbered(next_id(SCRIPT_SUBCOMMANDS), [
     // connection
     cmd!("ping", -1, [FAST, SUBSCRIBER_ALLOWED], [], "connection", connection::ping, "[message]", "Returns the server's liveliness response.", "O(1)"),
     cmd!("echo", 2, [LOADING, STALE, FAST], [], "connection", connection::echo, "message", "Returns the given string.", "O(1)"),
@@ -335,6 +344,12 @@ pub static COMMANDS: &[CommandSpec] = &numbered(next_id(MEMORY_SUBCOMMANDS), [
     // pub/sub (rows above this line)
 
     cmd!("multi", 1, [NOSCRIPT, LOADING, STALE, FAST, ALLOW_BUSY, NOT_QUEUED], [], "transactions", transactions::multi, "", "Starts a transaction: later commands are queued until EXEC.", "O(1)"),
+    // scripting
+    cmd!("eval", -3, [NOSCRIPT, STALE, SKIP_MONITOR, NO_MANDATORY_KEYS], [ks!(RW ACCESS UPDATE: 2, keynum 0 1 1).notes("We cannot tell how the keys will be used so we assume the worst, RW and UPDATE flags")], "scripting", scripting::eval, "script numkeys [key [key ...]] [arg [arg ...]]", "Executes a server-side Lua script.", "Depends on the script that is executed."),
+    cmd!("evalsha", -3, [NOSCRIPT, STALE, SKIP_MONITOR, NO_MANDATORY_KEYS], [ks!(RW ACCESS UPDATE: 2, keynum 0 1 1)], "scripting", scripting::evalsha, "sha1 numkeys [key [key ...]] [arg [arg ...]]", "Executes a server-side Lua script by SHA1 digest.", "Depends on the script that is executed."),
+    cmd!("eval_ro", -3, [READONLY, NOSCRIPT, STALE, SKIP_MONITOR, NO_MANDATORY_KEYS], [ks!(RO ACCESS: 2, keynum 0 1 1).notes("We cannot tell how the keys will be used so we assume the worst, RO and ACCESS flags")], "scripting", scripting::eval_ro, "script numkeys [key [key ...]] [arg [arg ...]]", "Executes a read-only server-side Lua script.", "Depends on the script that is executed."),
+    cmd!("evalsha_ro", -3, [READONLY, NOSCRIPT, STALE, SKIP_MONITOR, NO_MANDATORY_KEYS], [ks!(RO ACCESS: 2, keynum 0 1 1)], "scripting", scripting::evalsha_ro, "sha1 numkeys [key [key ...]] [arg [arg ...]]", "Executes a read-only server-side Lua script by SHA1 digest.", "Depends on the script that is executed."),
+    cmd!("script", -2, [], [], "scripting", container, "subcommand [arguments]", "A container for Lua scripts management commands.", "Depends on subcommand.", subs = SCRIPT_SUBCOMMANDS),
     cmd!("exec", 1, [NOSCRIPT, LOADING, STALE, SKIP_SLOWLOG, RUNS_QUEUED, NOT_QUEUED], [], "transactions", transactions::exec, "", "Runs every command queued since MULTI, as one atomic step.", "Depends on commands in the transaction"),
     cmd!("discard", 1, [NOSCRIPT, LOADING, STALE, FAST, ALLOW_BUSY, NOT_QUEUED], [], "transactions", transactions::discard, "", "Drops the commands queued since MULTI.", "O(N), when N is the number of queued commands"),
     cmd!("watch", -2, [NOSCRIPT, LOADING, STALE, FAST, ALLOW_BUSY, NOT_QUEUED], [ks!(RO: 1, range -1 1)], "transactions", transactions::watch, "key [key ...]", "Makes the next EXEC fail if any of these keys changes first.", "O(1) for every key."),

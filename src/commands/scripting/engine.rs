@@ -1,0 +1,489 @@
+//! The Lua state: one per server, made on first use, with Redis's `redis` API, libraries and
+//! sandbox; and the bridge that runs a script while its `redis.call`s reach the server.
+//!
+//! # How a script reaches the server
+//!
+//! A script runs inside a command handler, which holds `&mut Ctx`; `redis.call` is a Rust
+//! function the Lua state calls back, and needs that same `&mut Ctx`. The callbacks are made
+//! once (they live in the Lua state for the server's life), so they cannot borrow the handler's
+//! context. Instead [`run`] lends it for the duration of one Lua call: it puts a pointer to the
+//! [`Running`] script (which holds the `&mut Ctx`) in the state's [`RunSlot`], calls Lua, and
+//! clears the slot before returning, on every path (a guard clears it on unwinding too).
+//!
+//! This is sound because:
+//! - the pointer is only set while [`run`] holds the exclusive borrow it was made from, and
+//!   [`run`] does not touch the `Running` itself until Lua returns;
+//! - Lua calls back on the same thread, only during that call;
+//! - a callback *takes* the pointer out of the slot while it uses it and puts it back after,
+//!   so a callback reached again from inside (a command that would run a script: those are
+//!   refused by their `noscript` flag anyway) finds the slot empty and fails instead of
+//!   making a second `&mut`.
+
+use super::convert;
+use super::libs;
+use super::ScriptFlags;
+use crate::commands::table::Flags;
+use crate::commands::{resolve, ClientState, Ctx};
+use crate::config::Config;
+use crate::protocol::{Protover, ReplyBuf};
+use mlua::chunk::ChunkMode;
+use mlua::{ffi, Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value};
+use std::cell::Cell;
+use std::ffi::c_int;
+use std::ptr::NonNull;
+
+/// The sandbox, in Lua: see its header.
+const SANDBOX: &str = include_str!("sandbox.lua");
+
+/// Where [`run`] lends the running script to the callbacks (see the module documentation).
+#[derive(Default)]
+pub(super) struct RunSlot(Cell<Option<NonNull<()>>>);
+
+/// A script being run: what its `redis.call`s need.
+pub(super) struct Running<'r, 'c> {
+    pub ctx: &'r mut Ctx<'c>,
+    /// The client the script's commands run as: the caller's database at the start, its own
+    /// SELECTs, never blocking.
+    pub client: ClientState,
+    /// `redis.setresp(3)` was called: commands reply in RESP3 and booleans go out as such.
+    pub resp3: bool,
+    pub flags: ScriptFlags,
+    /// The script wrote: it can no longer be killed.
+    pub wrote: bool,
+    /// A reply buffer reused by the script's commands.
+    pub reply: ReplyBuf,
+}
+
+/// The Lua state and what runs in it.
+pub struct Engine {
+    pub lua: Lua,
+    /// The real globals, where KEYS and ARGV are put (scripts see a read-only view).
+    real_globals: Table,
+    /// `xpcall`s a script chunk with Redis's error handler: returns ok and the result or the
+    /// error table.
+    run_script: Function,
+    /// The same for a function's callback, called with KEYS and ARGV.
+    run_function: Function,
+}
+
+/// An error a Rust callback raises: scripts see its text as is (the error handler adds the
+/// place), as with Redis's `luaL_error`.
+#[derive(Debug)]
+pub(super) struct Raised(pub String);
+
+impl std::fmt::Display for Raised {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Raised {}
+
+/// A Lua error with `text`, raised by a Rust callback.
+pub(super) fn raise(text: impl Into<String>) -> mlua::Error {
+    mlua::Error::external(Raised(text.into()))
+}
+
+/// What a primitive returns: its result, and the error to raise (nil for none).
+type Outcome = mlua::Result<(Value, Value)>;
+
+/// A primitive's failure: no result, and the error as Redis's table `{err = text}`.
+fn failure(lua: &Lua, text: &str) -> Outcome {
+    let table = lua.create_table()?;
+    table.raw_set("err", text)?;
+    Ok((Value::Nil, Value::Table(table)))
+}
+
+/// A primitive's success.
+fn success(value: impl mlua::IntoLua, lua: &Lua) -> Outcome {
+    Ok((value.into_lua(lua)?, Value::Nil))
+}
+
+/// Calls the primitive in upvalue 1 with this call's arguments and raises the error it
+/// returns, else returns its result. A C function, so that Lua keeps the calling script's
+/// frame (a Lua wrapper could be tail-called, losing the line errors report), and so that the
+/// error raised is Redis's table, not a Rust error object.
+unsafe extern "C-unwind" fn raise_or_return(state: *mut ffi::lua_State) -> c_int {
+    // No Rust value with a destructor lives in this frame: Lua's errors may jump over it.
+    let argc = ffi::lua_gettop(state);
+    ffi::lua_pushvalue(state, ffi::lua_upvalueindex(1));
+    ffi::lua_insert(state, 1);
+    ffi::lua_call(state, argc, 2);
+    if ffi::lua_type(state, -1) != ffi::LUA_TNIL {
+        ffi::lua_error(state);
+    }
+    ffi::lua_pop(state, 1);
+    1
+}
+
+/// Like [`raise_or_return`], but returns the error instead of raising it (`redis.pcall`).
+unsafe extern "C-unwind" fn error_or_return(state: *mut ffi::lua_State) -> c_int {
+    let argc = ffi::lua_gettop(state);
+    ffi::lua_pushvalue(state, ffi::lua_upvalueindex(1));
+    ffi::lua_insert(state, 1);
+    ffi::lua_call(state, argc, 2);
+    if ffi::lua_type(state, -1) == ffi::LUA_TNIL {
+        ffi::lua_pop(state, 1);
+    }
+    1
+}
+
+/// A Lua function that calls `primitive` through `trampoline`.
+fn wrap(lua: &Lua, primitive: Function, trampoline: ffi::lua_CFunction) -> mlua::Result<Function> {
+    // SAFETY: pushes one C closure over the one value given (the primitive) on a stack the
+    // call checked for room; the trampolines only use the Lua API on their own frame.
+    unsafe {
+        lua.exec_raw(primitive, |state| {
+            ffi::lua_pushcclosure(state, trampoline, 1);
+        })
+    }
+}
+
+/// A Lua function that raises the errors the Rust `primitive` returns, as Redis's API does.
+fn raising<F>(lua: &Lua, primitive: F) -> mlua::Result<Function>
+where
+    F: Fn(&Lua, MultiValue) -> Outcome + 'static,
+{
+    wrap(lua, lua.create_function(primitive)?, raise_or_return)
+}
+
+impl Engine {
+    /// Makes the Lua state with Redis's libraries and sandbox. `seed` seeds `math.random`.
+    pub fn new(config: &Config, seed: u64) -> mlua::Result<Engine> {
+        // SAFETY: the debug library is loaded only for the error handler, which keeps a
+        // private reference to `debug.getinfo`; the sandbox removes `debug` from what scripts
+        // can reach. Chunks are always loaded as text, never as bytecode.
+        let lua = unsafe {
+            Lua::unsafe_new_with(
+                StdLib::TABLE | StdLib::STRING | StdLib::MATH | StdLib::DEBUG,
+                LuaOptions::new(),
+            )
+        };
+        lua.set_app_data(RunSlot::default());
+        let globals = lua.globals();
+        let redis = lua.create_table()?;
+        let command = lua.create_function(command)?;
+        redis.set("call", wrap(&lua, command.clone(), raise_or_return)?)?;
+        redis.set("pcall", wrap(&lua, command, error_or_return)?)?;
+        let deprecated = config
+            .inert
+            .get("lua-enable-deprecated-api")
+            .is_some_and(|v| v == "yes");
+        redis.set("__deprecated", deprecated)?;
+        install_redis_api(&lua, &redis)?;
+        globals.set("redis", redis)?;
+        libs::install(&lua, &globals, seed)?;
+        let (view, run_script, run_function): (Table, Function, Function) = lua
+            .load(SANDBOX)
+            .set_name("=[redis]")
+            .set_mode(ChunkMode::Text)
+            .call(())?;
+        lua.set_globals(view.clone())?;
+        Ok(Engine {
+            lua,
+            real_globals: globals,
+            run_script,
+            run_function,
+        })
+    }
+
+    /// Compiles a script body as a chunk named `name` (`@user_script`).
+    pub fn compile(&self, body: &[u8], name: &str) -> mlua::Result<Function> {
+        self.lua
+            .load(body)
+            .set_name(name)
+            .set_mode(ChunkMode::Text)
+            .into_function()
+    }
+
+    /// Sets a global directly in the real globals (KEYS, ARGV), past the read-only view.
+    pub fn set_real_global(&self, name: &str, value: impl mlua::IntoLua) -> mlua::Result<()> {
+        self.real_globals.raw_set(name, value)
+    }
+
+    /// Runs `function` as an EVAL chunk (`keys_args` None) or a function's callback with
+    /// KEYS and ARGV, lending `running` to the callbacks. Returns what the script returned
+    /// or the error table it raised (`Err`), both as Lua values.
+    pub(super) fn run(
+        &self,
+        running: &mut Running,
+        function: &Function,
+        keys_args: Option<(Table, Table)>,
+    ) -> mlua::Result<Result<Value, Value>> {
+        let slot = self
+            .lua
+            .app_data_ref::<RunSlot>()
+            .ok_or_else(|| mlua::Error::runtime("scripting state lost its slot"))?;
+        slot.0.set(Some(NonNull::from(&mut *running).cast::<()>()));
+        drop(slot);
+        /// Clears the slot on every way out of the call, unwinding included.
+        struct Clear<'l>(&'l Lua);
+        impl Drop for Clear<'_> {
+            fn drop(&mut self) {
+                if let Some(slot) = self.0.app_data_ref::<RunSlot>() {
+                    slot.0.set(None);
+                }
+            }
+        }
+        let _clear = Clear(&self.lua);
+        let (ok, value): (bool, Value) = match keys_args {
+            None => self.run_script.call(function)?,
+            Some((keys, args)) => self.run_function.call((function, keys, args))?,
+        };
+        Ok(if ok { Ok(value) } else { Err(value) })
+    }
+}
+
+/// Borrows the running script out of the slot for `f` (see the module documentation).
+fn with_running<R>(lua: &Lua, f: impl FnOnce(&mut Running) -> R) -> Option<R> {
+    let slot = lua.app_data_ref::<RunSlot>()?;
+    let pointer = slot.0.take()?;
+    drop(slot);
+    // SAFETY: the pointer was made by `Engine::run` from a `&mut Running` that stays
+    // borrowed, and unused by anyone else, until the Lua call returns, which is after this
+    // callback returns; taking it out of the slot keeps a re-entrant callback from making a
+    // second reference.
+    let running = unsafe { &mut *pointer.cast::<Running>().as_ptr() };
+    let result = f(running);
+    if let Some(slot) = lua.app_data_ref::<RunSlot>() {
+        slot.0.set(Some(pointer));
+    }
+    Some(result)
+}
+
+/// The primitive under `redis.call` and `redis.pcall`: runs one command through the server's
+/// one path ([`crate::commands::call`]) and returns its reply as a Lua value, and whether it
+/// is an error (an error is a table `{err = ...}`).
+fn command(lua: &Lua, args: MultiValue) -> Outcome {
+    if args.is_empty() {
+        return failure(
+            lua,
+            "ERR Please specify at least one argument for this redis lib call",
+        );
+    }
+    let mut argv: Vec<Vec<u8>> = Vec::with_capacity(args.len());
+    for arg in &args {
+        match arg {
+            Value::String(s) => argv.push(s.as_bytes().to_vec()),
+            Value::Integer(n) => argv.push(itoa::Buffer::new().format(*n).as_bytes().to_vec()),
+            Value::Number(n) => argv.push(convert::number_arg(*n).into_bytes()),
+            _ => {
+                return failure(
+                    lua,
+                    "ERR Lua redis lib command arguments must be strings or integers",
+                )
+            }
+        }
+    }
+    let argv: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
+    let outcome = with_running(lua, |running| run_command(running, &argv));
+    match outcome {
+        None => failure(
+            lua,
+            "ERR redis.call is not available outside a running script",
+        ),
+        Some(Err(text)) => failure(lua, &text),
+        Some(Ok(reply)) => {
+            let mut at = 0;
+            let result = convert::reply_to_lua(lua, reply.bytes(), &mut at);
+            with_running(lua, |running| {
+                running.reply = reply;
+            });
+            let (value, failed) = result?;
+            if failed {
+                Ok((Value::Nil, value))
+            } else {
+                Ok((value, Value::Nil))
+            }
+        }
+    }
+}
+
+/// Runs one command for a script: the checks Redis makes before a script's command, then
+/// [`crate::commands::call`]. Returns the reply buffer or the refusal's error text.
+fn run_command(running: &mut Running, argv: &[&[u8]]) -> Result<ReplyBuf, String> {
+    let spec = match resolve(argv) {
+        Ok(spec) => spec,
+        Err(_) if crate::commands::lookup(argv[0]).is_none() => {
+            return Err("ERR Unknown Redis command called from script".into())
+        }
+        Err(e) => {
+            let text = e.reply_text();
+            if text.starts_with("ERR wrong number of arguments") {
+                return Err("ERR Wrong number of args calling Redis command from script".into());
+            }
+            return Err(text.into_owned());
+        }
+    };
+    if spec.flags.contains(Flags::NOSCRIPT) {
+        return Err("ERR This Redis command is not allowed from script".into());
+    }
+    let writes = spec.flags.contains(Flags::WRITE);
+    if writes && running.flags.no_writes {
+        return Err("ERR Write commands are not allowed from read-only scripts.".into());
+    }
+    let server = &running.ctx.server;
+    if spec.flags.contains(Flags::DENYOOM)
+        && !running.flags.allow_oom
+        && server.config.maxmemory != 0
+        && crate::memory::allocated() as u64 > server.config.maxmemory
+    {
+        return Err("OOM command not allowed when used memory > 'maxmemory'.".into());
+    }
+    running.wrote |= writes;
+    let mut reply = std::mem::take(&mut running.reply);
+    reply.truncate(0);
+    reply.set_proto(if running.resp3 {
+        Protover::Resp3
+    } else {
+        Protover::Resp2
+    });
+    let ctx = &mut *running.ctx;
+    let mut sub = Ctx {
+        ks: &mut *ctx.ks,
+        server: &mut *ctx.server,
+        client: &mut running.client,
+        clients: ctx.clients,
+        out: &mut reply,
+    };
+    crate::commands::call(&mut sub, spec, argv);
+    Ok(reply)
+}
+
+/// A number argument of the API (Lua numbers only, as `lua_isnumber`... without strings).
+fn number_of(value: Option<&Value>) -> Option<i64> {
+    match value? {
+        Value::Integer(n) => Some(*n),
+        Value::Number(n) => Some(*n as i64),
+        _ => None,
+    }
+}
+
+/// The `redis` table's functions and constants besides `call`/`pcall` and those written in
+/// Lua by the sandbox. Their errors are Redis's: tables raised without a place in the text.
+fn install_redis_api(lua: &Lua, redis: &Table) -> mlua::Result<()> {
+    redis.set(
+        "sha1hex",
+        raising(lua, |lua, args| {
+            if args.len() != 1 {
+                return failure(lua, "ERR wrong number of arguments");
+            }
+            let text = match &args[0] {
+                Value::String(s) => s.as_bytes().to_vec(),
+                Value::Integer(n) => n.to_string().into_bytes(),
+                Value::Number(n) => convert::number_arg(*n).into_bytes(),
+                _ => Vec::new(),
+            };
+            let digest = sha1_smol::Sha1::from(&text).digest().to_string();
+            success(lua.create_string(digest)?, lua)
+        })?,
+    )?;
+    redis.set(
+        "log",
+        raising(lua, |lua, args| {
+            if args.len() < 2 {
+                return failure(lua, "ERR redis.log() requires two arguments or more.");
+            }
+            let Some(level) = number_of(args.front()) else {
+                return failure(lua, "ERR First argument must be a number");
+            };
+            let mut message = String::new();
+            for (i, part) in args.iter().skip(1).enumerate() {
+                if i > 0 {
+                    message.push(' ');
+                }
+                match part {
+                    Value::String(s) => message.push_str(&s.to_string_lossy()),
+                    Value::Integer(n) => message.push_str(&n.to_string()),
+                    Value::Number(n) => message.push_str(&convert::number_arg(*n)),
+                    _ => {}
+                }
+            }
+            match level {
+                0 => log::debug!("{message}"),
+                1 | 2 => log::info!("{message}"),
+                3 => log::warn!("{message}"),
+                _ => return failure(lua, "ERR Invalid debug level."),
+            }
+            success(Value::Nil, lua)
+        })?,
+    )?;
+    redis.set(
+        "setresp",
+        raising(lua, |lua, args| {
+            let version = match number_of(args.front()) {
+                Some(n) if args.len() == 1 => n,
+                _ => return failure(lua, "ERR redis.setresp() requires one argument."),
+            };
+            if version != 2 && version != 3 {
+                return failure(lua, "ERR RESP version must be 2 or 3.");
+            }
+            with_running(lua, |running| running.resp3 = version == 3);
+            success(Value::Nil, lua)
+        })?,
+    )?;
+    redis.set(
+        "set_repl",
+        raising(lua, |lua, args| {
+            let flags = match number_of(args.front()) {
+                Some(n) if args.len() == 1 => n,
+                _ => return failure(lua, "ERR redis.set_repl() requires one argument."),
+            };
+            if !(0..=3).contains(&flags) {
+                return failure(
+                    lua,
+                    "ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.",
+                );
+            }
+            success(Value::Nil, lua)
+        })?,
+    )?;
+    redis.set(
+        "replicate_commands",
+        lua.create_function(|_, _: MultiValue| Ok(true))?,
+    )?;
+    redis.set(
+        "breakpoint",
+        lua.create_function(|_, _: MultiValue| Ok(false))?,
+    )?;
+    redis.set("debug", lua.create_function(|_, _: MultiValue| Ok(()))?)?;
+    redis.set(
+        "acl_check_cmd",
+        raising(lua, |lua, args| {
+            let name = match args.front() {
+                Some(Value::String(s)) => s.as_bytes().to_vec(),
+                _ => {
+                    return failure(
+                        lua,
+                        "ERR Please specify at least one argument for this redis lib call",
+                    )
+                }
+            };
+            if crate::commands::lookup(&name).is_none() {
+                return failure(lua, "ERR Invalid command passed to redis.acl_check_cmd()");
+            }
+            success(true, lua)
+        })?,
+    )?;
+    for (name, value) in [
+        ("LOG_DEBUG", 0),
+        ("LOG_VERBOSE", 1),
+        ("LOG_NOTICE", 2),
+        ("LOG_WARNING", 3),
+        ("REPL_NONE", 0),
+        ("REPL_AOF", 1),
+        ("REPL_SLAVE", 2),
+        ("REPL_REPLICA", 2),
+        ("REPL_ALL", 3),
+    ] {
+        redis.set(name, value)?;
+    }
+    let version = crate::commands::server::REDIS_VERSION;
+    redis.set("REDIS_VERSION", version)?;
+    let mut number = 0i64;
+    for part in version.split('.') {
+        number = number * 256 + part.parse::<i64>().unwrap_or(0);
+    }
+    redis.set("REDIS_VERSION_NUM", number)?;
+    Ok(())
+}
