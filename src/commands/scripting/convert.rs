@@ -169,11 +169,23 @@ pub fn lua_to_reply(value: &Value, out: &mut ReplyBuf, resp3: bool) {
     write_value(value, out, resp3, 0);
 }
 
+/// A number as C's cast to `long long` gives it on x86-64: out of range (NaN and infinities
+/// included) is the smallest integer, as Redis replies.
+fn truncated(n: f64) -> i64 {
+    // 2^63: the first double past the largest integer.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    if !(-LIMIT..LIMIT).contains(&n) {
+        i64::MIN
+    } else {
+        n as i64
+    }
+}
+
 fn write_value(value: &Value, out: &mut ReplyBuf, resp3: bool, depth: usize) {
     match value {
         Value::String(s) => out.bulk(&s.as_bytes()),
         Value::Integer(n) => out.int(*n),
-        Value::Number(n) => out.int(*n as i64),
+        Value::Number(n) => out.int(truncated(*n)),
         Value::Boolean(b) => {
             if resp3 {
                 out.boolean(*b);

@@ -66,54 +66,55 @@ pub struct Engine {
     run_function: Function,
 }
 
-/// An error a Rust callback raises: scripts see its text as is (the error handler adds the
-/// place), as with Redis's `luaL_error`.
-#[derive(Debug)]
-pub(super) struct Raised(pub String);
+/// What a primitive gives back: its results, or the error to raise, either Redis's table
+/// `{err = text}` (raised as is, as Redis raises its API's errors) or a string (placed first,
+/// as `luaL_error` places its errors).
+pub(super) type Outcome = mlua::Result<Result<MultiValue, Value>>;
 
-impl std::fmt::Display for Raised {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Raised {}
-
-/// A Lua error with `text`, raised by a Rust callback.
-pub(super) fn raise(text: impl Into<String>) -> mlua::Error {
-    mlua::Error::external(Raised(text.into()))
-}
-
-/// What a primitive returns: its result, and the error to raise (nil for none).
-type Outcome = mlua::Result<(Value, Value)>;
-
-/// A primitive's failure: no result, and the error as Redis's table `{err = text}`.
-fn failure(lua: &Lua, text: &str) -> Outcome {
+/// A primitive's failure as Redis's API fails: the table `{err = text}`.
+pub(super) fn failure(lua: &Lua, text: &str) -> Outcome {
     let table = lua.create_table()?;
     table.raw_set("err", text)?;
-    Ok((Value::Nil, Value::Table(table)))
+    Ok(Err(Value::Table(table)))
 }
 
-/// A primitive's success.
-fn success(value: impl mlua::IntoLua, lua: &Lua) -> Outcome {
-    Ok((value.into_lua(lua)?, Value::Nil))
+/// A library function's failure: a string, placed where the script called it.
+pub(super) fn lib_error(lua: &Lua, text: &str) -> Outcome {
+    Ok(Err(Value::String(lua.create_string(text)?)))
 }
 
-/// Calls the primitive in upvalue 1 with this call's arguments and raises the error it
-/// returns, else returns its result. A C function, so that Lua keeps the calling script's
-/// frame (a Lua wrapper could be tail-called, losing the line errors report), and so that the
-/// error raised is Redis's table, not a Rust error object.
+/// A primitive's success with one result.
+pub(super) fn success(lua: &Lua, value: impl mlua::IntoLua) -> Outcome {
+    Ok(Ok(MultiValue::from_iter([value.into_lua(lua)?])))
+}
+
+/// Calls the primitive in upvalue 1 with this call's arguments; it returns its error (nil for
+/// none) then its results. Raises the error, else returns the results. A C function, so that
+/// Lua keeps the calling script's frame (a Lua wrapper could be tail-called, losing the line
+/// errors report), and so that what is raised is a Lua value, not a Rust error object.
 unsafe extern "C-unwind" fn raise_or_return(state: *mut ffi::lua_State) -> c_int {
     // No Rust value with a destructor lives in this frame: Lua's errors may jump over it.
     let argc = ffi::lua_gettop(state);
     ffi::lua_pushvalue(state, ffi::lua_upvalueindex(1));
     ffi::lua_insert(state, 1);
-    ffi::lua_call(state, argc, 2);
-    if ffi::lua_type(state, -1) != ffi::LUA_TNIL {
-        ffi::lua_error(state);
+    ffi::lua_call(state, argc, ffi::LUA_MULTRET);
+    match ffi::lua_type(state, 1) {
+        ffi::LUA_TNIL => {
+            ffi::lua_remove(state, 1);
+            ffi::lua_gettop(state)
+        }
+        ffi::LUA_TSTRING => {
+            ffi::lua_settop(state, 1);
+            ffi::luaL_where(state, 1);
+            ffi::lua_insert(state, 1);
+            ffi::lua_concat(state, 2);
+            ffi::lua_error(state)
+        }
+        _ => {
+            ffi::lua_settop(state, 1);
+            ffi::lua_error(state)
+        }
     }
-    ffi::lua_pop(state, 1);
-    1
 }
 
 /// Like [`raise_or_return`], but returns the error instead of raising it (`redis.pcall`).
@@ -121,14 +122,17 @@ unsafe extern "C-unwind" fn error_or_return(state: *mut ffi::lua_State) -> c_int
     let argc = ffi::lua_gettop(state);
     ffi::lua_pushvalue(state, ffi::lua_upvalueindex(1));
     ffi::lua_insert(state, 1);
-    ffi::lua_call(state, argc, 2);
-    if ffi::lua_type(state, -1) == ffi::LUA_TNIL {
-        ffi::lua_pop(state, 1);
+    ffi::lua_call(state, argc, ffi::LUA_MULTRET);
+    if ffi::lua_type(state, 1) == ffi::LUA_TNIL {
+        ffi::lua_remove(state, 1);
+        ffi::lua_gettop(state)
+    } else {
+        ffi::lua_settop(state, 1);
+        1
     }
-    1
 }
 
-/// A Lua function that calls `primitive` through `trampoline`.
+/// A Lua function calling `primitive` (error first, then results) through `trampoline`.
 fn wrap(lua: &Lua, primitive: Function, trampoline: ffi::lua_CFunction) -> mlua::Result<Function> {
     // SAFETY: pushes one C closure over the one value given (the primitive) on a stack the
     // call checked for room; the trampolines only use the Lua API on their own frame.
@@ -139,12 +143,28 @@ fn wrap(lua: &Lua, primitive: Function, trampoline: ffi::lua_CFunction) -> mlua:
     }
 }
 
-/// A Lua function that raises the errors the Rust `primitive` returns, as Redis's API does.
-fn raising<F>(lua: &Lua, primitive: F) -> mlua::Result<Function>
+/// The primitive of `f` in the error-first convention of the trampolines.
+fn error_first<F>(lua: &Lua, f: F) -> mlua::Result<Function>
 where
     F: Fn(&Lua, MultiValue) -> Outcome + 'static,
 {
-    wrap(lua, lua.create_function(primitive)?, raise_or_return)
+    lua.create_function(move |lua, args: MultiValue| {
+        Ok(match f(lua, args)? {
+            Ok(mut results) => {
+                results.push_front(Value::Nil);
+                results
+            }
+            Err(error) => MultiValue::from_iter([error]),
+        })
+    })
+}
+
+/// A Lua function that raises the errors `f` returns, as Redis's API and libraries do.
+pub(super) fn raising<F>(lua: &Lua, f: F) -> mlua::Result<Function>
+where
+    F: Fn(&Lua, MultiValue) -> Outcome + 'static,
+{
+    wrap(lua, error_first(lua, f)?, raise_or_return)
 }
 
 impl Engine {
@@ -162,7 +182,7 @@ impl Engine {
         lua.set_app_data(RunSlot::default());
         let globals = lua.globals();
         let redis = lua.create_table()?;
-        let command = lua.create_function(command)?;
+        let command = error_first(&lua, command)?;
         redis.set("call", wrap(&lua, command.clone(), raise_or_return)?)?;
         redis.set("pcall", wrap(&lua, command, error_or_return)?)?;
         let deprecated = config
@@ -291,9 +311,9 @@ fn command(lua: &Lua, args: MultiValue) -> Outcome {
             });
             let (value, failed) = result?;
             if failed {
-                Ok((Value::Nil, value))
+                Ok(Err(value))
             } else {
-                Ok((value, Value::Nil))
+                Ok(Ok(MultiValue::from_iter([value])))
             }
         }
     }
@@ -375,7 +395,7 @@ fn install_redis_api(lua: &Lua, redis: &Table) -> mlua::Result<()> {
                 _ => Vec::new(),
             };
             let digest = sha1_smol::Sha1::from(&text).digest().to_string();
-            success(lua.create_string(digest)?, lua)
+            success(lua, lua.create_string(digest)?)
         })?,
     )?;
     redis.set(
@@ -385,7 +405,7 @@ fn install_redis_api(lua: &Lua, redis: &Table) -> mlua::Result<()> {
                 return failure(lua, "ERR redis.log() requires two arguments or more.");
             }
             let Some(level) = number_of(args.front()) else {
-                return failure(lua, "ERR First argument must be a number");
+                return failure(lua, "ERR First argument must be a number (log level).");
             };
             let mut message = String::new();
             for (i, part) in args.iter().skip(1).enumerate() {
@@ -405,7 +425,7 @@ fn install_redis_api(lua: &Lua, redis: &Table) -> mlua::Result<()> {
                 3 => log::warn!("{message}"),
                 _ => return failure(lua, "ERR Invalid debug level."),
             }
-            success(Value::Nil, lua)
+            success(lua, Value::Nil)
         })?,
     )?;
     redis.set(
@@ -419,7 +439,7 @@ fn install_redis_api(lua: &Lua, redis: &Table) -> mlua::Result<()> {
                 return failure(lua, "ERR RESP version must be 2 or 3.");
             }
             with_running(lua, |running| running.resp3 = version == 3);
-            success(Value::Nil, lua)
+            success(lua, Value::Nil)
         })?,
     )?;
     redis.set(
@@ -435,7 +455,7 @@ fn install_redis_api(lua: &Lua, redis: &Table) -> mlua::Result<()> {
                     "ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.",
                 );
             }
-            success(Value::Nil, lua)
+            success(lua, Value::Nil)
         })?,
     )?;
     redis.set(
@@ -462,7 +482,7 @@ fn install_redis_api(lua: &Lua, redis: &Table) -> mlua::Result<()> {
             if crate::commands::lookup(&name).is_none() {
                 return failure(lua, "ERR Invalid command passed to redis.acl_check_cmd()");
             }
-            success(true, lua)
+            success(lua, true)
         })?,
     )?;
     for (name, value) in [

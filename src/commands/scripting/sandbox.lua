@@ -18,6 +18,7 @@ real.redis.__deprecated = nil
 -- The chunk name of this file: its frames are skipped when an error's place is reported.
 local INTERNAL = "=[redis]"
 
+-- Each view, and the table it shows (a locked metatable shows itself).
 local views = setmetatable({}, { __mode = "k" })
 
 local function refuse()
@@ -29,8 +30,8 @@ local function readonly(t)
     local view, locked = {}, {}
     setmetatable(locked, { __newindex = refuse, __metatable = locked })
     setmetatable(view, { __index = t, __newindex = refuse, __metatable = locked })
-    views[view] = true
-    views[locked] = true
+    views[view] = t
+    views[locked] = locked
     return view
 end
 
@@ -106,6 +107,37 @@ real.rawset = function(t, k, v)
     return rawset(t, k, v)
 end
 
+-- pcall gives the text of an error table ({err = text}) rather than the table, as Redis's.
+local raw_pcall = pcall
+local function caught(ok, ...)
+    if ok then
+        return true, ...
+    end
+    local err = ...
+    if type(err) == "table" and type(rawget(err, "err")) == "string" then
+        err = rawget(err, "err")
+    end
+    return false, err
+end
+real.pcall = function(...)
+    return caught(raw_pcall(...))
+end
+
+-- Iterating or reading a view raw sees the table it shows.
+local raw_pairs, raw_next, raw_rawget, raw_ipairs = pairs, next, rawget, ipairs
+real.pairs = function(t)
+    return raw_pairs(views[t] or t)
+end
+real.next = function(t, k)
+    return raw_next(views[t] or t, k)
+end
+real.rawget = function(t, k)
+    return raw_rawget(views[t] or t, k)
+end
+real.ipairs = function(t)
+    return raw_ipairs(views[t] or t)
+end
+
 -- What scripts may use, as Redis 7.0 allows.
 local allowed = {
     _G = true, _VERSION = true, __redis__err__handler = true, assert = true, bit = true,
@@ -144,8 +176,8 @@ setmetatable(real, {
 local locked = {}
 setmetatable(locked, { __newindex = refuse, __metatable = locked })
 setmetatable(globals, { __index = real, __newindex = refuse, __metatable = locked })
-views[globals] = true
-views[locked] = true
+views[globals] = real
+views[locked] = locked
 
 -- Runs an EVAL script (a chunk) or a function's callback: true and the result, or false and
 -- the error as a table {err, source, line}.

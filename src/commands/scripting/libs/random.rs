@@ -2,6 +2,7 @@
 //! generator (the `drand48` family), so a seeded sequence gives Redis's numbers on every
 //! platform.
 
+use super::super::engine::{lib_error, raising, success};
 use mlua::{Lua, MultiValue, Table, Value};
 use std::cell::Cell;
 use std::rc::Rc;
@@ -48,61 +49,44 @@ pub fn install(lua: &Lua, globals: &Table, seed: u64) -> mlua::Result<()> {
     let generator = state.clone();
     math.set(
         "random",
-        lua.create_function(move |_, args: MultiValue| {
+        raising(lua, move |lua, args: MultiValue| {
             let mut rng = generator.get();
             let r = rng.fraction();
             generator.set(rng);
-            match args.len() {
-                0 => Ok(r),
-                1 => {
-                    let upper = number(args.front())
-                        .ok_or_else(|| {
-                            super::super::engine::raise(
-                                "bad argument #1 to 'random' (number expected)",
-                            )
-                        })?
-                        .floor();
-                    if upper < 1.0 {
-                        return Err(super::super::engine::raise(
-                            "bad argument #1 to 'random' (interval is empty)",
-                        ));
-                    }
-                    Ok((r * upper).floor() + 1.0)
-                }
-                2 => {
-                    let lower = number(args.front())
-                        .ok_or_else(|| {
-                            super::super::engine::raise(
-                                "bad argument #1 to 'random' (number expected)",
-                            )
-                        })?
-                        .floor();
-                    let upper = number(args.get(1))
-                        .ok_or_else(|| {
-                            super::super::engine::raise(
-                                "bad argument #2 to 'random' (number expected)",
-                            )
-                        })?
-                        .floor();
-                    if lower > upper {
-                        return Err(super::super::engine::raise(
-                            "bad argument #2 to 'random' (interval is empty)",
-                        ));
-                    }
-                    Ok((r * (upper - lower + 1.0)).floor() + lower)
-                }
-                _ => Err(super::super::engine::raise("wrong number of arguments")),
+            let (lower, upper) = match args.len() {
+                0 => return success(lua, r),
+                1 => (Some(1.0), number(args.front())),
+                2 => (number(args.front()), number(args.get(1))),
+                _ => return lib_error(lua, "wrong number of arguments"),
+            };
+            let Some(lower) = lower.map(f64::floor) else {
+                return lib_error(lua, "bad argument #1 to 'random' (number expected)");
+            };
+            let Some(upper) = upper.map(f64::floor) else {
+                let at = args.len();
+                return lib_error(
+                    lua,
+                    &format!("bad argument #{at} to 'random' (number expected)"),
+                );
+            };
+            if lower > upper {
+                let at = args.len();
+                return lib_error(
+                    lua,
+                    &format!("bad argument #{at} to 'random' (interval is empty)"),
+                );
             }
+            success(lua, (r * (upper - lower + 1.0)).floor() + lower)
         })?,
     )?;
     math.set(
         "randomseed",
-        lua.create_function(move |_, args: MultiValue| {
-            let seed = number(args.front()).ok_or_else(|| {
-                super::super::engine::raise("bad argument #1 to 'randomseed' (number expected)")
-            })?;
+        raising(lua, move |lua, args: MultiValue| {
+            let Some(seed) = number(args.front()) else {
+                return lib_error(lua, "bad argument #1 to 'randomseed' (number expected)");
+            };
             state.set(Lrand48::seeded(seed as i64 as i32));
-            Ok(())
+            success(lua, Value::Nil)
         })?,
     )?;
     Ok(())
