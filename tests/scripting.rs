@@ -662,3 +662,114 @@ fn a_failing_script_leaves_the_server_healthy() {
     assert!(reply.ends_with(b"-ERR reached lua stack limit\r\n"));
     assert_eq!(conn.cmd(&["PING"]), b"+PONG\r\n");
 }
+
+#[test]
+fn functions_load_list_call_and_delete() {
+    // One function a library: Redis lists a library's functions in its hash table's order.
+    const LIB: &str = "#!lua name=mylib\n\
+        redis.register_function('f1', function(KEYS, ARGV) return redis.call('set', KEYS[1], ARGV[1]) end)";
+    const LIB2: &str = "#!lua name=mylib2\n\
+        redis.register_function{function_name='f2', callback=function(keys, args) return {keys[1], args[1]} end, flags={'no-writes'}, description='desc two'}";
+    let mut d = Differential::new();
+    same(
+        &mut d,
+        &[
+            &["FUNCTION", "LOAD", LIB],
+            &["FUNCTION", "LOAD", LIB],
+            &["FUNCTION", "LOAD", "REPLACE", LIB],
+            &["FUNCTION", "LOAD", LIB2],
+            &["FUNCTION", "LIST", "LIBRARYNAME", "mylib"],
+            &["FUNCTION", "LIST", "LIBRARYNAME", "mylib2"],
+            &["FUNCTION", "LIST", "WITHCODE", "LIBRARYNAME", "MYLIB2"],
+            &["FUNCTION", "LIST", "LIBRARYNAME", "other*"],
+            &["FUNCTION", "STATS"],
+            &["FCALL", "f1", "1", "k", "v"],
+            &["GET", "k"],
+            &["FCALL", "F2", "1", "k", "v"],
+            &["FCALL_RO", "f2", "1", "k", "v"],
+            &["FCALL_RO", "f1", "1", "k", "v"],
+            &["FCALL", "f1", "x"],
+            &["FCALL", "f1", "5", "k"],
+            &["FCALL", "f1", "-1", "k"],
+            &["FCALL", "nosuch", "0"],
+            &["COMMAND", "GETKEYS", "FCALL", "f1", "2", "a", "b", "c"],
+            &["FUNCTION", "DELETE", "MYLIB"],
+            &["FUNCTION", "DELETE", "mylib"],
+            &["FCALL", "f1", "0"],
+            &["FUNCTION", "LOAD", LIB],
+            &["FUNCTION", "FLUSH"],
+            &["FUNCTION", "FLUSH", "bad"],
+            &["FUNCTION", "LIST"],
+            &["FUNCTION", "KILL"],
+            &["FUNCTION", "HELP"],
+        ],
+    );
+    d.check(Compare::Ignore, &["HELLO", "3"]);
+    same(
+        &mut d,
+        &[
+            &["FUNCTION", "LOAD", LIB2],
+            &["FUNCTION", "LIST"],
+            &["FUNCTION", "STATS"],
+        ],
+    );
+}
+
+#[test]
+fn function_load_errors_have_redis_texts() {
+    let mut d = Differential::new();
+    let load = |d: &mut Differential, body: &str| {
+        let code = format!("#!lua name=lib3\n{body}");
+        d.check(Compare::Exact, &["FUNCTION", "LOAD", code.as_str()]);
+        d.check(Compare::Exact, &["FCALL", "x", "0"]);
+        d.check(Compare::Exact, &["FUNCTION", "DELETE", "lib3"]);
+    };
+    for body in [
+        "redis.register_function('', function() end)",
+        "redis.register_function{function_name='x', callback=function() end, foo=1}",
+        "redis.register_function{function_name='x', callback=function() end, flags={'bad'}}",
+        "redis.register_function{function_name='x', callback=1}",
+        "redis.register_function{callback=function() end}",
+        "redis.register_function{function_name='x'}",
+        "redis.register_function{function_name='x', callback=function() return 'named' end, description=1}",
+        "return 1",
+        "redis.call('ping')",
+        "local a = b",
+        "math.random()",
+        "redis.setresp(3)",
+        "a = 1",
+        "syntax error",
+        "redis.register_function('x', function() redis.register_function('y', function() end) end)",
+        "redis.log(redis.LOG_WARNING, 'x') redis.register_function('x', function() return cjson.encode({1}) .. bit.tohex(1) .. redis.sha1hex('') end)",
+        "local lib = redis\nlib.register_function('x', function() lib.redis = redis return 1 end)",
+        "local lib = redis\nlib.register_function('x', function() lib.register_function('y', function() end) end)",
+        "redis.register_function('x', function() error('boom') end)",
+        "redis.register_function('x', function() return redis.call('nosuch') end)",
+        "redis.register_function('x', 'notfn')",
+        "redis.register_function('x')",
+        "redis.register_function('x', function() end, 3)",
+    ] {
+        load(&mut d, body);
+    }
+    same(
+        &mut d,
+        &[
+            &["FUNCTION", "LOAD", "foo", "bar", "x"],
+            &["FUNCTION", "LOAD", "#!lua name=bad-name\nreturn 1"],
+            &["FUNCTION", "LOAD", "#!bad_engine name=x\nreturn 1"],
+            &["FUNCTION", "LOAD", "#!lua\nreturn 1"],
+            &["FUNCTION", "LOAD", "#!lua name=x foo=bar\nreturn 1"],
+            &["FUNCTION", "LOAD", "no shebang"],
+            &[
+                "FUNCTION",
+                "LOAD",
+                "#!lua name=a\nredis.register_function('same', function() end)",
+            ],
+            &[
+                "FUNCTION",
+                "LOAD",
+                "#!lua name=b\nredis.register_function('same', function() end)",
+            ],
+        ],
+    );
+}

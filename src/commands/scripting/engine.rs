@@ -64,6 +64,8 @@ pub struct Engine {
     run_script: Function,
     /// The same for a function's callback, called with KEYS and ARGV.
     run_function: Function,
+    /// Makes a library's environment: returns it and the function that ends its loading.
+    library_env: Function,
 }
 
 /// What a primitive gives back: its results, or the error to raise, either Redis's table
@@ -190,20 +192,25 @@ impl Engine {
             .get("lua-enable-deprecated-api")
             .is_some_and(|v| v == "yes");
         redis.set("__deprecated", deprecated)?;
+        redis.set(
+            "__register_function",
+            raising(&lua, super::functions::register_function)?,
+        )?;
         install_redis_api(&lua, &redis)?;
         globals.set("redis", redis)?;
         libs::install(&lua, &globals, seed)?;
-        let (view, run_script, run_function): (Table, Function, Function) = lua
-            .load(SANDBOX)
-            .set_name("=[redis]")
-            .set_mode(ChunkMode::Text)
-            .call(())?;
+        let (view, run_script, run_function, library_env): (Table, Function, Function, Function) =
+            lua.load(SANDBOX)
+                .set_name("=[redis]")
+                .set_mode(ChunkMode::Text)
+                .call(())?;
         lua.set_globals(view.clone())?;
         Ok(Engine {
             lua,
             real_globals: globals,
             run_script,
             run_function,
+            library_env,
         })
     }
 
@@ -214,6 +221,33 @@ impl Engine {
             .set_name(name)
             .set_mode(ChunkMode::Text)
             .into_function()
+    }
+
+    /// Compiles a library's code (FUNCTION LOAD) in an environment of its own that offers
+    /// only the loading API: the code, and the function that ends its loading (after it, the
+    /// library's functions see the globals of scripts).
+    pub fn compile_library(&self, body: &[u8]) -> mlua::Result<(Function, Function)> {
+        let (env, loaded): (Table, Function) = self.library_env.call(())?;
+        let chunk = self
+            .lua
+            .load(body)
+            .set_name("@user_function")
+            .set_mode(ChunkMode::Text)
+            .set_environment(env)
+            .into_function()?;
+        Ok((chunk, loaded))
+    }
+
+    /// Runs a library's code compiled by [`Self::compile_library`]: what it returned, or
+    /// the error table it raised.
+    pub fn run_library(
+        &self,
+        chunk: &Function,
+        loaded: &Function,
+    ) -> mlua::Result<Result<Value, Value>> {
+        let (ok, value): (bool, Value) = self.run_script.call(chunk)?;
+        loaded.call::<()>(())?;
+        Ok(if ok { Ok(value) } else { Err(value) })
     }
 
     /// Sets a global directly in the real globals (KEYS, ARGV), past the read-only view.

@@ -132,8 +132,11 @@ fn apply_flag(flags: &mut ScriptFlags, name: &str) -> Result<(), ()> {
 type Arguments<'a> = &'a [&'a [u8]];
 
 /// The keys and arguments after a script (`numkeys key... arg...`), checked as Redis does.
-fn keys_and_args<'a>(args: &mut Args<'a>) -> Result<(Arguments<'a>, Arguments<'a>), CmdError> {
-    let numkeys = args.int()?;
+fn keys_and_args<'a>(
+    args: &mut Args<'a>,
+    not_a_number: &'static str,
+) -> Result<(Arguments<'a>, Arguments<'a>), CmdError> {
+    let numkeys = args.int().map_err(|_| CmdError::msg(not_a_number))?;
     let rest = args.rest();
     if numkeys > rest.len() as i64 {
         return Err(CmdError::msg(
@@ -197,7 +200,7 @@ pub fn evalsha_ro(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 
 fn eval_generic(ctx: &mut Ctx, args: &mut Args, by_sha: bool, read_only: bool) -> CmdResult {
     let source = args.bytes()?;
-    let (keys, argv) = keys_and_args(args)?;
+    let (keys, argv) = keys_and_args(args, "ERR value is not an integer or out of range")?;
     let sha = if by_sha {
         sha_key(source)
             .filter(|sha| ctx.server.scripting.scripts.contains_key(sha))

@@ -13,7 +13,9 @@ local setmetatable, getmetatable, rawset = setmetatable, getmetatable, rawset
 local type, tostring, error, xpcall, pairs = type, tostring, error, xpcall, pairs
 local raw_loadstring = loadstring
 local enable_deprecated = real.redis.__deprecated
+local register_function = real.redis.__register_function
 real.redis.__deprecated = nil
+real.redis.__register_function = nil
 
 -- The chunk name of this file: its frames are skipped when an error's place is reported.
 local INTERNAL = "=[redis]"
@@ -179,6 +181,33 @@ setmetatable(globals, { __index = real, __newindex = refuse, __metatable = locke
 views[globals] = real
 views[locked] = locked
 
+-- What a library's code sees while FUNCTION LOAD runs it: only `redis`, with only
+-- register_function, log and the constants.
+local load_redis = { register_function = register_function, log = real.redis.log }
+for _, name in ipairs({ "LOG_DEBUG", "LOG_VERBOSE", "LOG_NOTICE", "LOG_WARNING", "REDIS_VERSION",
+    "REDIS_VERSION_NUM" }) do
+    load_redis[name] = real.redis[name]
+end
+setmetatable(load_redis, getmetatable(real))
+local load_globals = { redis = readonly(load_redis) }
+setmetatable(load_globals, getmetatable(real))
+
+-- A library's environment: the load-time globals until `loaded` is called, the globals of
+-- scripts after (its functions run with those).
+local function library_env()
+    local env, locked = {}, {}
+    setmetatable(locked, { __newindex = refuse, __metatable = locked })
+    local mt = { __index = load_globals, __newindex = refuse, __metatable = locked }
+    setmetatable(env, mt)
+    views[env] = load_globals
+    views[locked] = locked
+    local function loaded()
+        mt.__index = globals
+        views[env] = real
+    end
+    return env, loaded
+end
+
 -- Runs an EVAL script (a chunk) or a function's callback: true and the result, or false and
 -- the error as a table {err, source, line}.
 local function run_script(f)
@@ -190,4 +219,4 @@ local function run_function(f, keys, args)
     end, handler)
 end
 
-return globals, run_script, run_function
+return globals, run_script, run_function, library_env
