@@ -773,3 +773,25 @@ fn function_load_errors_have_redis_texts() {
         ],
     );
 }
+
+#[test]
+fn a_runaway_script_is_stopped_at_busy_reply_threshold() {
+    let server = Server::start();
+    let mut conn = server.raw();
+    assert_eq!(
+        conn.cmd(&["CONFIG", "SET", "busy-reply-threshold", "100"]),
+        b"+OK\r\n"
+    );
+    assert_eq!(
+        conn.cmd(&["EVAL", "while true do end", "0"]),
+        b"-ERR Script killed: it ran longer than busy-reply-threshold (100 ms)\r\n"
+    );
+    assert_eq!(
+        conn.cmd(&["FUNCTION", "LOAD", "#!lua name=spin\nwhile true do end"]),
+        b"-ERR FUNCTION LOAD timeout\r\n"
+    );
+    assert_eq!(
+        conn.cmd(&["EVAL", "return 'still fine'", "0"]),
+        b"$10\r\nstill fine\r\n"
+    );
+}

@@ -35,6 +35,20 @@ use std::ptr::NonNull;
 /// The sandbox, in Lua: see its header.
 const SANDBOX: &str = include_str!("sandbox.lua");
 
+/// How often (in Lua VM instructions) a running script checks its deadline.
+const CHECK_EVERY: u32 = 100_000;
+
+/// Most memory the Lua heap may use: past it an allocation fails with Lua's `not enough
+/// memory` error, which the script's caller gets as its error reply.
+const LUA_MEMORY_LIMIT: usize = 1 << 30;
+
+/// When the running script (or library load) must stop, and whether it was stopped.
+#[derive(Default)]
+struct Watchdog {
+    deadline: Cell<Option<std::time::Instant>>,
+    expired: Cell<bool>,
+}
+
 /// Where [`run`] lends the running script to the callbacks (see the module documentation).
 #[derive(Default)]
 pub(super) struct RunSlot(Cell<Option<NonNull<()>>>);
@@ -182,6 +196,24 @@ impl Engine {
             )
         };
         lua.set_app_data(RunSlot::default());
+        lua.set_app_data(Watchdog::default());
+        lua.set_memory_limit(LUA_MEMORY_LIMIT)?;
+        // Reddish cannot yet answer other clients while a script runs (Redis's BUSY replies
+        // and SCRIPT KILL): a script that runs past its deadline is stopped instead, so that a
+        // runaway loop cannot hold the server forever.
+        lua.set_hook(
+            mlua::HookTriggers::new().every_nth_instruction(CHECK_EVERY),
+            |lua, _| {
+                if let Some(watchdog) = lua.app_data_ref::<Watchdog>() {
+                    let now = std::time::Instant::now();
+                    if watchdog.deadline.get().is_some_and(|at| now >= at) {
+                        watchdog.expired.set(true);
+                        return Err(mlua::Error::runtime("script ran past its time limit"));
+                    }
+                }
+                Ok(mlua::VmState::Continue)
+            },
+        )?;
         let globals = lua.globals();
         let redis = lua.create_table()?;
         let command = error_first(&lua, command)?;
@@ -244,8 +276,12 @@ impl Engine {
         &self,
         chunk: &Function,
         loaded: &Function,
+        limit: std::time::Duration,
     ) -> mlua::Result<Result<Value, Value>> {
-        let (ok, value): (bool, Value) = self.run_script.call(chunk)?;
+        self.arm(Some(limit));
+        let outcome = self.run_script.call(chunk);
+        self.disarm();
+        let (ok, value): (bool, Value) = outcome?;
         loaded.call::<()>(())?;
         Ok(if ok { Ok(value) } else { Err(value) })
     }
@@ -263,7 +299,9 @@ impl Engine {
         running: &mut Running,
         function: &Function,
         keys_args: Option<(Table, Table)>,
+        limit: Option<std::time::Duration>,
     ) -> mlua::Result<Result<Value, Value>> {
+        self.arm(limit);
         let slot = self
             .lua
             .app_data_ref::<RunSlot>()
@@ -280,11 +318,37 @@ impl Engine {
             }
         }
         let _clear = Clear(&self.lua);
-        let (ok, value): (bool, Value) = match keys_args {
-            None => self.run_script.call(function)?,
-            Some((keys, args)) => self.run_function.call((function, keys, args))?,
+        let outcome = match keys_args {
+            None => self.run_script.call(function),
+            Some((keys, args)) => self.run_function.call((function, keys, args)),
         };
+        self.disarm();
+        let (ok, value): (bool, Value) = outcome?;
         Ok(if ok { Ok(value) } else { Err(value) })
+    }
+
+    /// Clears the deadline (an expiry stays known until the next run).
+    fn disarm(&self) {
+        if let Some(watchdog) = self.lua.app_data_ref::<Watchdog>() {
+            watchdog.deadline.set(None);
+        }
+    }
+
+    /// Sets the deadline of what runs next (`None`: none), and forgets an expiry.
+    fn arm(&self, limit: Option<std::time::Duration>) {
+        if let Some(watchdog) = self.lua.app_data_ref::<Watchdog>() {
+            watchdog
+                .deadline
+                .set(limit.map(|limit| std::time::Instant::now() + limit));
+            watchdog.expired.set(false);
+        }
+    }
+
+    /// True if the last run was stopped at its deadline.
+    pub fn expired(&self) -> bool {
+        self.lua
+            .app_data_ref::<Watchdog>()
+            .is_some_and(|watchdog| watchdog.expired.get())
     }
 }
 

@@ -14,6 +14,9 @@ use mlua::{Function, Lua, MultiValue, Table, Value};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
+/// How long a library's code may run at load, as Redis's.
+const LOAD_TIME_LIMIT: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// A registered function.
 #[derive(Clone)]
 pub struct LibraryFunction {
@@ -297,7 +300,11 @@ pub fn load_library(ctx: &mut Ctx, code: &[u8], replace: bool) -> Result<String,
     engine
         .lua
         .set_app_data(Registering(RefCell::new(Some(Vec::new()))));
-    let outcome = engine.run_library(&chunk, &loaded);
+    let outcome = engine.run_library(&chunk, &loaded, LOAD_TIME_LIMIT);
+    if engine.expired() {
+        engine.lua.remove_app_data::<Registering>();
+        return Err(CmdError::msg("ERR FUNCTION LOAD timeout"));
+    }
     let registered = engine
         .lua
         .remove_app_data::<Registering>()

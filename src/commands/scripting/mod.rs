@@ -258,6 +258,7 @@ fn run_script(
         }
         Ok(table)
     };
+    let limit = script_time_limit(&ctx.server.config);
     let keys_table = strings(keys).map_err(failed)?;
     let args_table = strings(argv).map_err(failed)?;
     let mut running = Running {
@@ -284,10 +285,22 @@ fn run_script(
             None => engine
                 .set_real_global("KEYS", keys_table)
                 .and_then(|()| engine.set_real_global("ARGV", args_table))
-                .and_then(|()| engine.run(&mut running, function, None)),
-            Some(()) => engine.run(&mut running, function, Some((keys_table, args_table))),
+                .and_then(|()| engine.run(&mut running, function, None, limit)),
+            Some(()) => engine.run(
+                &mut running,
+                function,
+                Some((keys_table, args_table)),
+                limit,
+            ),
         };
+        let expired = engine.expired();
         running.ctx.server.scripting.engine = Some(engine);
+        if expired {
+            let ms = limit.map_or(0, |limit| limit.as_millis());
+            return Err(CmdError::msg(format!(
+                "ERR Script killed: it ran longer than busy-reply-threshold ({ms} ms)"
+            )));
+        }
         outcome
     };
     let resp3 = running.resp3;
@@ -303,6 +316,17 @@ fn run_script(
         }
         Ok(Err(error)) => Err(CmdError::msg(script_error_text(&error, label))),
     }
+}
+
+/// How long a script may run before it is stopped: `busy-reply-threshold` (`lua-time-limit`),
+/// 0 for no limit.
+fn script_time_limit(config: &crate::config::Config) -> Option<std::time::Duration> {
+    let ms: u64 = config
+        .inert
+        .get("busy-reply-threshold")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5000);
+    (ms > 0).then(|| std::time::Duration::from_millis(ms))
 }
 
 /// The reply text of an error a script raised: its message and, when known, where it was
