@@ -64,6 +64,8 @@ pub(super) struct Running<'r, 'c> {
     pub flags: ScriptFlags,
     /// The script wrote: it can no longer be killed.
     pub wrote: bool,
+    /// The script ran a read-only command: a tracking caller tracks its keys.
+    pub read: bool,
     /// A reply buffer reused by the script's commands.
     pub reply: ReplyBuf,
 }
@@ -224,6 +226,14 @@ impl Engine {
             .get("lua-enable-deprecated-api")
             .is_some_and(|v| v == "yes");
         redis.set("__deprecated", deprecated)?;
+        redis.set(
+            "__expired",
+            lua.create_function(|lua, ()| {
+                Ok(lua
+                    .app_data_ref::<Watchdog>()
+                    .is_some_and(|watchdog| watchdog.expired.get()))
+            })?,
+        )?;
         redis.set(
             "__register_function",
             raising(&lua, super::functions::register_function)?,
@@ -433,7 +443,8 @@ fn run_command(running: &mut Running, argv: &[&[u8]]) -> Result<ReplyBuf, String
             return Err(text.into_owned());
         }
     };
-    if spec.flags.contains(Flags::NOSCRIPT) {
+    // DEBUG SET-DISABLE-DENY-SCRIPTS lets scripts run them (Redis's tests use it).
+    if spec.flags.contains(Flags::NOSCRIPT) && !running.ctx.server.debug.disable_deny_scripts {
         return Err("ERR This Redis command is not allowed from script".into());
     }
     let writes = spec.flags.contains(Flags::WRITE);
@@ -449,6 +460,7 @@ fn run_command(running: &mut Running, argv: &[&[u8]]) -> Result<ReplyBuf, String
         return Err("OOM command not allowed when used memory > 'maxmemory'.".into());
     }
     running.wrote |= writes;
+    running.read |= spec.flags.contains(Flags::READONLY);
     let mut reply = std::mem::take(&mut running.reply);
     reply.truncate(0);
     reply.set_proto(if running.resp3 {

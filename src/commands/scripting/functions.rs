@@ -249,8 +249,11 @@ fn library_header(code: &[u8]) -> Result<(String, &[u8]), CmdError> {
     }
     let end = memchr::memchr(b'\n', code).unwrap_or(code.len());
     let line = &code[2..end];
-    let mut parts = line.split(|&b| b == b' ').filter(|p| !p.is_empty());
-    let engine = parts.next().unwrap_or_default();
+    let engine_end = memchr::memchr(b' ', line).unwrap_or(line.len());
+    let engine = &line[..engine_end];
+    let parts = line[engine_end..]
+        .split(|&b| b == b' ')
+        .filter(|p| !p.is_empty());
     if !engine.eq_ignore_ascii_case(b"lua") {
         return Err(CmdError::msg(format!(
             "ERR Engine '{}' not found",
@@ -260,7 +263,19 @@ fn library_header(code: &[u8]) -> Result<(String, &[u8]), CmdError> {
     let mut name = None;
     for part in parts {
         match part.strip_prefix(b"name=") {
-            Some(value) => name = Some(value),
+            Some(_) if name.is_some() => {
+                return Err(CmdError::msg(
+                    "ERR Invalid metadata value, name argument was given multiple times",
+                ))
+            }
+            // A quoted name is taken without its quotes.
+            Some(value) => {
+                let unquoted = value
+                    .strip_prefix(b"\"")
+                    .and_then(|v| v.strip_suffix(b"\""))
+                    .unwrap_or(value);
+                name = Some(unquoted)
+            }
             None => {
                 return Err(CmdError::msg(format!(
                     "ERR Invalid metadata value given: {}",
@@ -382,6 +397,11 @@ pub fn function_delete(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 }
 
 pub fn function_flush(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    if args.remaining() > 1 {
+        return Err(CmdError::msg(
+            "ERR unknown subcommand or wrong number of arguments for 'flush'. Try FUNCTION HELP.",
+        ));
+    }
     if let Some(mode) = args.peek() {
         if !(mode.eq_ignore_ascii_case(b"sync") || mode.eq_ignore_ascii_case(b"async"))
             || args.remaining() > 1

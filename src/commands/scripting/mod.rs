@@ -274,6 +274,7 @@ fn run_script(
         resp3: false,
         flags,
         wrote: false,
+        read: false,
         reply: crate::protocol::ReplyBuf::default(),
     };
     // The engine exists: it was made above; its handle is cheap to clone (one state).
@@ -304,7 +305,11 @@ fn run_script(
         outcome
     };
     let resp3 = running.resp3;
+    let read = running.read;
     let ctx = running.ctx;
+    if read && ctx.server.tracking.is_on() {
+        crate::commands::tracking::remember_script_keys(ctx, keys);
+    }
     match outcome {
         Err(e) => Err(failed(e)),
         Ok(Ok(value)) => {
@@ -393,10 +398,18 @@ pub fn script_kill(_ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
     Err(CmdError::msg("NOTBUSY No scripts in execution right now."))
 }
 
-pub fn script_debug(_ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
-    Err(CmdError::msg(
-        "ERR SCRIPT DEBUG is not supported: Reddish has no Lua debugger",
-    ))
+/// Reddish has no Lua debugger: SCRIPT DEBUG is accepted and scripts keep running without
+/// one, as with `SCRIPT DEBUG NO`.
+pub fn script_debug(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let mode = args.bytes()?;
+    if !["yes", "sync", "no"]
+        .iter()
+        .any(|m| mode.eq_ignore_ascii_case(m.as_bytes()))
+    {
+        return Err(CmdError::msg("ERR Use SCRIPT DEBUG YES/SYNC/NO"));
+    }
+    ctx.out.ok();
+    Ok(())
 }
 
 pub fn script_help(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {

@@ -14,8 +14,10 @@ local type, tostring, error, xpcall, pairs = type, tostring, error, xpcall, pair
 local raw_loadstring = loadstring
 local enable_deprecated = real.redis.__deprecated
 local register_function = real.redis.__register_function
+local expired = real.redis.__expired
 real.redis.__deprecated = nil
 real.redis.__register_function = nil
+real.redis.__expired = nil
 
 -- The chunk name of this file: its frames are skipped when an error's place is reported.
 local INTERNAL = "=[redis]"
@@ -110,12 +112,16 @@ real.rawset = function(t, k, v)
 end
 
 -- pcall gives the text of an error table ({err = text}) rather than the table, as Redis's.
-local raw_pcall = pcall
+-- A script stopped at its deadline cannot catch its own stop: pcall and xpcall raise it again.
+local raw_pcall, raw_xpcall = pcall, xpcall
 local function caught(ok, ...)
     if ok then
         return true, ...
     end
     local err = ...
+    if expired() then
+        error(err, 0)
+    end
     if type(err) == "table" and type(rawget(err, "err")) == "string" then
         err = rawget(err, "err")
     end
@@ -123,6 +129,15 @@ local function caught(ok, ...)
 end
 real.pcall = function(...)
     return caught(raw_pcall(...))
+end
+local function xcaught(ok, ...)
+    if not ok and expired() then
+        error((...), 0)
+    end
+    return ok, ...
+end
+real.xpcall = function(f, handler)
+    return xcaught(raw_xpcall(f, handler))
 end
 
 -- Iterating or reading a view raw sees the table it shows.
@@ -138,6 +153,24 @@ real.rawget = function(t, k)
 end
 real.ipairs = function(t)
     return raw_ipairs(views[t] or t)
+end
+
+-- unpack with a range whose length overflows a C int crashes stock Lua 5.1 (Redis patches its
+-- copy): ranges too long for the Lua stack are refused before they reach it.
+local raw_unpack = unpack
+real.unpack = function(t, i, j)
+    local first = i == nil and 1 or tonumber(i)
+    local last = j == nil and (type(t) == "table" and #t or 0) or tonumber(j)
+    if first and last and last - first >= 7999 then
+        error("too many results to unpack", 2)
+    end
+    -- Only the arguments given: each takes a stack slot, and the stack has room for 8000.
+    if j ~= nil then
+        return raw_unpack(t, i, j)
+    elseif i ~= nil then
+        return raw_unpack(t, i)
+    end
+    return raw_unpack(t)
 end
 
 -- What scripts may use, as Redis 7.0 allows.
