@@ -154,7 +154,6 @@ list_names() {
 # is built.
 declare -A SKIPPED_UNITS=(
     [unit/acl]="ACL users and permissions: issue 18 (security) builds them"
-    [unit/scripting]="Lua scripting: issue 13 builds it"
     # Not features to build: what these units test is not part of Reddish's design.
     [unit/aofrw]="AOF rewriting: Reddish writes no AOF, its changes go to MongoDB"
     [unit/cluster]="cluster mode: Reddish runs as a single node"

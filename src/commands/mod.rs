@@ -20,6 +20,7 @@ pub mod piles;
 pub mod pubsub;
 pub mod queues;
 pub mod reply;
+pub mod scripting;
 pub mod server;
 pub mod sets;
 pub mod sort;
@@ -443,6 +444,8 @@ pub struct Server {
     pub reply_buffer_policy: ReplyBufferPolicy,
     /// Evictions for `maxmemory`: the candidate pool and the time spent over the limit.
     pub eviction: eviction::EvictionState,
+    /// The Lua state, EVAL's script cache and the function libraries.
+    pub scripting: scripting::Scripting,
 }
 
 impl Server {
@@ -484,6 +487,7 @@ impl Server {
             tracking: Default::default(),
             reply_buffer_policy: ReplyBufferPolicy::default(),
             eviction: Default::default(),
+            scripting: Default::default(),
         };
         server.eviction.set_policy(&server.config.maxmemory_policy);
         server
@@ -740,7 +744,11 @@ pub fn call(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8]]) {
         stats::record_error_reply(ctx.server, &text);
         ctx.out.error(&text);
     }
-    if !ctx.server.monitors.is_empty() && !spec.flags.contains(Flags::ADMIN) {
+    // Scripts (SKIP_MONITOR) are shown before the commands they run, by their handler.
+    if !ctx.server.monitors.is_empty()
+        && !spec.flags.contains(Flags::ADMIN)
+        && !spec.flags.contains(Flags::SKIP_MONITOR)
+    {
         server::admin::feed_monitors(ctx, spec, argv);
     }
     if ctx.server.tracking.is_on() {

@@ -564,7 +564,12 @@ pub(super) fn after_call(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8
         changer,
     };
     tracking.take_changes(ctx.ks, &mut post, true);
-    if spec.flags.contains(Flags::READONLY) && !spec.flags.contains(Flags::PUBSUB) {
+    // A read-only script (EVAL_RO) tracks its keys only if it read (see
+    // [`remember_script_keys`]).
+    if spec.flags.contains(Flags::READONLY)
+        && !spec.flags.contains(Flags::PUBSUB)
+        && spec.group != "scripting"
+    {
         let id = ctx.client.id;
         let remembers = tracking
             .clients
@@ -575,6 +580,21 @@ pub(super) fn after_call(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8
         }
     }
     tracking.sync(ctx.ks);
+}
+
+/// A script that ran a read-only command: its caller tracks the keys the script declared, as
+/// Redis's. O(keys).
+pub fn remember_script_keys(ctx: &mut Ctx, keys: &[&[u8]]) {
+    let id = ctx.client.id;
+    let tracking = &mut ctx.server.tracking;
+    if tracking
+        .clients
+        .get(&id)
+        .is_some_and(ClientTracking::remembers_reads)
+    {
+        tracking.remember(id, keys);
+        tracking.sync(ctx.ks);
+    }
 }
 
 /// Timed work (`hz` times a second): acts on keys that expired in the background and

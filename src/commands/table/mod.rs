@@ -617,7 +617,11 @@ impl CommandSpec {
         let fast = flag(Flags::FAST) || has("fast");
         let implied: [(&str, bool); 21] = [
             ("keyspace", has("keyspace")),
-            ("read", has("read") || flag(Flags::READONLY)),
+            // As Redis: read-only scripting commands (EVAL_RO) are not `@read`.
+            (
+                "read",
+                has("read") || (flag(Flags::READONLY) && self.group != "scripting"),
+            ),
             ("write", has("write") || flag(Flags::WRITE)),
             ("set", has("set")),
             ("sortedset", has("sortedset")),

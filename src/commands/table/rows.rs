@@ -6,7 +6,8 @@ use super::{next_id, numbered, CommandSpec};
 use crate::commands::server::{admin, client, config, connection, debug, info, introspection};
 use crate::commands::{
     bitmaps, container, graphs, hashes, keys, latency, lists, persistence, piles, pubsub, queues, sets,
-    sort, stats, streams, strings, tracking, transactions, trees, zsets,
+    scripting, scripting::functions, sort, stats, streams, strings, tracking, transactions, trees,
+    zsets,
 };
 use crate::commands::journal::{JournalClass::*, Merge};
 use crate::store::pile::{Fifo, Lifo};
@@ -109,7 +110,26 @@ static XINFO_SUBCOMMANDS: &[CommandSpec] = &numbered(next_id(XGROUP_SUBCOMMANDS)
 ]);
 
 /// Every command. Families are grouped; within a family, Redis's documentation order.
-pub static COMMANDS: &[CommandSpec] = &numbered(next_id(XINFO_SUBCOMMANDS), [
+static SCRIPT_SUBCOMMANDS: &[CommandSpec] = &numbered(next_id(XINFO_SUBCOMMANDS), [
+    cmd!("script" | "load", 3, [NOSCRIPT, STALE], [], "scripting", scripting::script_load, "script", "Loads a server-side Lua script to the script cache.", "O(N) with N being the length in bytes of the script body."),
+    cmd!("script" | "exists", -3, [NOSCRIPT], [], "scripting", scripting::script_exists, "sha1 [sha1 ...]", "Determines whether server-side Lua scripts exist in the script cache.", "O(N) with N being the number of scripts to check (so checking a single script is an O(1) operation)."),
+    cmd!("script" | "flush", -2, [NOSCRIPT], [], "scripting", scripting::script_flush, "[ASYNC|SYNC]", "Removes all server-side Lua scripts from the script cache.", "O(N) with N being the number of scripts in cache"),
+    cmd!("script" | "kill", 2, [NOSCRIPT, ALLOW_BUSY], [], "scripting", scripting::script_kill, "", "Terminates a server-side Lua script during execution.", "O(1)"),
+    cmd!("script" | "debug", 3, [NOSCRIPT], [], "scripting", scripting::script_debug, "YES|SYNC|NO", "Sets the debug mode of server-side Lua scripts (accepted; Reddish has no Lua debugger, scripts run without one).", "O(1)"),
+    cmd!("script" | "help", 2, [LOADING, STALE], [], "scripting", scripting::script_help, "", "Returns helpful text about the different subcommands.", "O(1)"),
+]);
+
+static FUNCTION_SUBCOMMANDS: &[CommandSpec] = &numbered(next_id(SCRIPT_SUBCOMMANDS), [
+    cmd!("function" | "load", -3, [WRITE, DENYOOM, NOSCRIPT], [], "scripting", functions::function_load, "[REPLACE] function-code", "Creates a library.", "O(1) (considering compilation time is redundant)", journal = Taints),
+    cmd!("function" | "delete", 3, [WRITE, NOSCRIPT], [], "scripting", functions::function_delete, "library-name", "Deletes a library and its functions.", "O(1)", journal = Taints),
+    cmd!("function" | "flush", -2, [WRITE, NOSCRIPT], [], "scripting", functions::function_flush, "[ASYNC|SYNC]", "Deletes all libraries and functions.", "O(N) where N is the number of functions deleted", journal = Taints),
+    cmd!("function" | "list", -2, [NOSCRIPT], [], "scripting", functions::function_list, "[LIBRARYNAME library-name-pattern] [WITHCODE]", "Returns information about all libraries.", "O(N) where N is the number of functions"),
+    cmd!("function" | "stats", 2, [NOSCRIPT, ALLOW_BUSY], [], "scripting", functions::function_stats, "", "Returns information about a function during execution.", "O(1)"),
+    cmd!("function" | "kill", 2, [NOSCRIPT, ALLOW_BUSY], [], "scripting", functions::function_kill, "", "Terminates a function during execution.", "O(1)"),
+    cmd!("function" | "help", 2, [LOADING, STALE], [], "scripting", functions::function_help, "", "Returns helpful text about the different subcommands.", "O(1)"),
+]);
+
+pub static COMMANDS: &[CommandSpec] = &numbered(next_id(FUNCTION_SUBCOMMANDS), [
     // connection
     cmd!("ping", -1, [FAST, SUBSCRIBER_ALLOWED], [], "connection", connection::ping, "[message]", "Returns the server's liveliness response.", "O(1)"),
     cmd!("echo", 2, [LOADING, STALE, FAST], [], "connection", connection::echo, "message", "Returns the given string.", "O(1)"),
@@ -368,6 +388,15 @@ pub static COMMANDS: &[CommandSpec] = &numbered(next_id(XINFO_SUBCOMMANDS), [
     // pub/sub (rows above this line)
 
     cmd!("multi", 1, [NOSCRIPT, LOADING, STALE, FAST, ALLOW_BUSY, NOT_QUEUED], [], "transactions", transactions::multi, "", "Starts a transaction: later commands are queued until EXEC.", "O(1)"),
+    // scripting
+    cmd!("eval", -3, [NOSCRIPT, STALE, SKIP_MONITOR, NO_MANDATORY_KEYS], [ks!(RW ACCESS UPDATE: 2, keynum 0 1 1).notes("We cannot tell how the keys will be used so we assume the worst, RW and UPDATE")], "scripting", scripting::eval, "script numkeys [key [key ...]] [arg [arg ...]]", "Executes a server-side Lua script.", "Depends on the script that is executed."),
+    cmd!("evalsha", -3, [NOSCRIPT, STALE, SKIP_MONITOR, NO_MANDATORY_KEYS], [ks!(RW ACCESS UPDATE: 2, keynum 0 1 1)], "scripting", scripting::evalsha, "sha1 numkeys [key [key ...]] [arg [arg ...]]", "Executes a server-side Lua script by SHA1 digest.", "Depends on the script that is executed."),
+    cmd!("eval_ro", -3, [READONLY, NOSCRIPT, STALE, SKIP_MONITOR, NO_MANDATORY_KEYS], [ks!(RO ACCESS: 2, keynum 0 1 1).notes("We cannot tell how the keys will be used so we assume the worst, RO and ACCESS")], "scripting", scripting::eval_ro, "script numkeys [key [key ...]] [arg [arg ...]]", "Executes a read-only server-side Lua script.", "Depends on the script that is executed."),
+    cmd!("evalsha_ro", -3, [READONLY, NOSCRIPT, STALE, SKIP_MONITOR, NO_MANDATORY_KEYS], [ks!(RO ACCESS: 2, keynum 0 1 1)], "scripting", scripting::evalsha_ro, "sha1 numkeys [key [key ...]] [arg [arg ...]]", "Executes a read-only server-side Lua script by SHA1 digest.", "Depends on the script that is executed."),
+    cmd!("fcall", -3, [NOSCRIPT, STALE, SKIP_MONITOR, NO_MANDATORY_KEYS], [ks!(RW ACCESS UPDATE: 2, keynum 0 1 1).notes("We cannot tell how the keys will be used so we assume the worst, RW and UPDATE")], "scripting", functions::fcall, "function numkeys [key [key ...]] [arg [arg ...]]", "Invokes a function.", "Depends on the function that is executed."),
+    cmd!("fcall_ro", -3, [READONLY, NOSCRIPT, STALE, SKIP_MONITOR, NO_MANDATORY_KEYS], [ks!(RO ACCESS: 2, keynum 0 1 1).notes("We cannot tell how the keys will be used so we assume the worst, RO and ACCESS")], "scripting", functions::fcall_ro, "function numkeys [key [key ...]] [arg [arg ...]]", "Invokes a read-only function.", "Depends on the function that is executed."),
+    cmd!("function", -2, [], [], "scripting", container, "subcommand [arguments]", "A container for function commands.", "Depends on subcommand.", subs = FUNCTION_SUBCOMMANDS),
+    cmd!("script", -2, [], [], "scripting", container, "subcommand [arguments]", "A container for Lua scripts management commands.", "Depends on subcommand.", subs = SCRIPT_SUBCOMMANDS),
     cmd!("exec", 1, [NOSCRIPT, LOADING, STALE, SKIP_SLOWLOG, RUNS_QUEUED, NOT_QUEUED], [], "transactions", transactions::exec, "", "Runs every command queued since MULTI, as one atomic step.", "Depends on commands in the transaction"),
     cmd!("discard", 1, [NOSCRIPT, LOADING, STALE, FAST, ALLOW_BUSY, NOT_QUEUED], [], "transactions", transactions::discard, "", "Drops the commands queued since MULTI.", "O(N), when N is the number of queued commands"),
     cmd!("watch", -2, [NOSCRIPT, LOADING, STALE, FAST, ALLOW_BUSY, NOT_QUEUED], [ks!(RO: 1, range -1 1)], "transactions", transactions::watch, "key [key ...]", "Makes the next EXEC fail if any of these keys changes first.", "O(1) for every key."),

@@ -1,0 +1,585 @@
+//! FUNCTION and FCALL: libraries of Lua functions, loaded with FUNCTION LOAD.
+//!
+//! A library's code runs once at load, in an environment that offers only
+//! `redis.register_function`, `redis.log` and the constants; the functions it registers run
+//! later (FCALL) with the globals of scripts, KEYS and ARGV given as arguments. Function names
+//! are case-insensitive, library names not, as in Redis.
+
+use super::engine::{failure, success, Outcome};
+use super::{apply_flag, keys_and_args, lua_error_text, run_script, show_to_monitors};
+use super::{CmdError, CmdResult, Ctx, ScriptFlags};
+use crate::commands::Args;
+use crate::store::glob;
+use mlua::{Function, Lua, MultiValue, Table, Value};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+/// How long a library's code may run at load, as Redis's.
+const LOAD_TIME_LIMIT: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// A registered function.
+#[derive(Clone)]
+pub struct LibraryFunction {
+    pub name: String,
+    callback: Function,
+    pub flags: ScriptFlags,
+    pub description: Option<String>,
+}
+
+/// A loaded library.
+#[derive(Clone)]
+pub struct Library {
+    pub name: String,
+    pub code: Vec<u8>,
+    pub functions: Vec<LibraryFunction>,
+}
+
+/// The loaded libraries, by name.
+#[derive(Default)]
+pub struct Libraries {
+    libraries: BTreeMap<String, Library>,
+}
+
+impl Libraries {
+    /// The function named `name` (case-insensitive). O(libraries + functions).
+    fn function(&self, name: &[u8]) -> Option<&LibraryFunction> {
+        let name = String::from_utf8_lossy(name);
+        self.libraries
+            .values()
+            .flat_map(|library| &library.functions)
+            .find(|function| function.name.eq_ignore_ascii_case(&name))
+    }
+
+    /// The library holding a function named `name`, other than `except`.
+    fn owner_of(&self, name: &str, except: &str) -> Option<&Library> {
+        self.libraries
+            .iter()
+            .filter(|(key, _)| key.as_str() != except)
+            .map(|(_, library)| library)
+            .find(|library| {
+                library
+                    .functions
+                    .iter()
+                    .any(|f| f.name.eq_ignore_ascii_case(name))
+            })
+    }
+
+    /// The libraries' code, in name order (what persistence and FUNCTION DUMP save).
+    pub fn codes(&self) -> Vec<Vec<u8>> {
+        self.libraries.values().map(|l| l.code.clone()).collect()
+    }
+
+    fn function_count(&self) -> usize {
+        self.libraries.values().map(|l| l.functions.len()).sum()
+    }
+}
+
+/// The functions registered by the library being loaded; `None` when no load runs.
+#[derive(Default)]
+struct Registering(RefCell<Option<Vec<LibraryFunction>>>);
+
+/// True for a name Redis accepts for a library or a function: letters, digits, underscores.
+fn valid_name(name: &[u8]) -> bool {
+    !name.is_empty() && name.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+}
+
+const BAD_NAME: &str = "ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one character long";
+
+/// A name argument: strings, and numbers as Lua converts them.
+fn name_of(value: &Value) -> Option<Vec<u8>> {
+    match value {
+        Value::String(s) => Some(s.as_bytes().to_vec()),
+        Value::Integer(n) => Some(n.to_string().into_bytes()),
+        Value::Number(n) => Some(super::convert::number_arg(*n).into_bytes()),
+        _ => None,
+    }
+}
+
+/// `redis.register_function(name, callback)` or `redis.register_function{function_name=...,
+/// callback=..., flags={...}, description=...}`, only while FUNCTION LOAD runs.
+pub(super) fn register_function(lua: &Lua, args: MultiValue) -> Outcome {
+    let loading = lua
+        .app_data_ref::<Registering>()
+        .is_some_and(|r| r.0.borrow().is_some());
+    if !loading {
+        return failure(
+            lua,
+            "ERR redis.register_function can only be called on FUNCTION LOAD command",
+        );
+    }
+    let (name, callback, flags, description) = match args.len() {
+        2 => {
+            let Some(name) = name_of(&args[0]) else {
+                return failure(
+                    lua,
+                    "ERR first argument to redis.register_function must be a string",
+                );
+            };
+            let Value::Function(callback) = &args[1] else {
+                return failure(
+                    lua,
+                    "ERR second argument to redis.register_function must be a function",
+                );
+            };
+            (name, callback.clone(), ScriptFlags::default(), None)
+        }
+        1 => {
+            let Value::Table(named) = &args[0] else {
+                return failure(
+                    lua,
+                    "ERR calling redis.register_function with a single argument is only applicable to Lua table (representing named arguments).",
+                );
+            };
+            match named_arguments(named) {
+                Ok(parts) => parts,
+                Err(text) => return failure(lua, text),
+            }
+        }
+        _ => {
+            return failure(
+                lua,
+                "ERR wrong number of arguments to redis.register_function",
+            )
+        }
+    };
+    if !valid_name(&name) {
+        return failure(lua, BAD_NAME);
+    }
+    let name = String::from_utf8_lossy(&name).into_owned();
+    let Some(registering) = lua.app_data_ref::<Registering>() else {
+        return failure(
+            lua,
+            "ERR redis.register_function can only be called on FUNCTION LOAD command",
+        );
+    };
+    let mut registered = registering.0.borrow_mut();
+    let Some(functions) = registered.as_mut() else {
+        return failure(
+            lua,
+            "ERR redis.register_function can only be called on FUNCTION LOAD command",
+        );
+    };
+    // Case matters here (Redis lets a library have `f` and `F`), not in FCALL's lookup.
+    if functions.iter().any(|f| f.name == name) {
+        drop(registered);
+        return failure(lua, "ERR Function already exists in the library");
+    }
+    functions.push(LibraryFunction {
+        name,
+        callback,
+        flags,
+        description,
+    });
+    drop(registered);
+    success(lua, Value::Nil)
+}
+
+type Named = (Vec<u8>, Function, ScriptFlags, Option<String>);
+
+/// The named arguments of `register_function{...}`.
+fn named_arguments(named: &Table) -> Result<Named, &'static str> {
+    let mut name = None;
+    let mut callback = None;
+    let mut flags = ScriptFlags::default();
+    let mut description = None;
+    for pair in named.pairs::<Value, Value>() {
+        let Ok((key, value)) = pair else {
+            return Err("ERR unknown argument given to redis.register_function");
+        };
+        let key = match &key {
+            Value::String(s) => s.as_bytes().to_vec(),
+            _ => {
+                return Err(
+                    "ERR named argument key given to redis.register_function is not a string",
+                )
+            }
+        };
+        match key.as_slice() {
+            b"function_name" => {
+                let Some(text) = name_of(&value) else {
+                    return Err("ERR function_name argument given to redis.register_function must be a string");
+                };
+                name = Some(text);
+            }
+            b"callback" => {
+                let Value::Function(f) = value else {
+                    return Err(
+                        "ERR callback argument given to redis.register_function must be a function",
+                    );
+                };
+                callback = Some(f);
+            }
+            b"description" => {
+                let Some(text) = name_of(&value) else {
+                    return Err("ERR description argument given to redis.register_function must be a string");
+                };
+                description = Some(String::from_utf8_lossy(&text).into_owned());
+            }
+            b"flags" => {
+                let Value::Table(list) = value else {
+                    return Err("ERR flags argument to redis.register_function must be a table representing function flags");
+                };
+                for flag in list.sequence_values::<Value>() {
+                    let Ok(Value::String(flag)) = flag else {
+                        return Err("ERR unknown flag given");
+                    };
+                    let flag = flag.to_string_lossy();
+                    if apply_flag(&mut flags, &flag).is_err() {
+                        return Err("ERR unknown flag given");
+                    }
+                }
+            }
+            _ => return Err("ERR unknown argument given to redis.register_function"),
+        }
+    }
+    let Some(name) = name else {
+        return Err("ERR redis.register_function must get a function name argument");
+    };
+    let Some(callback) = callback else {
+        return Err("ERR redis.register_function must get a callback argument");
+    };
+    Ok((name, callback, flags, description))
+}
+
+/// Reads a library's shebang (`#!lua name=mylib`): its name and the code to compile (the
+/// shebang line emptied, so line numbers stay those of the source).
+fn library_header(code: &[u8]) -> Result<(String, &[u8]), CmdError> {
+    if !code.starts_with(b"#!") {
+        return Err(CmdError::msg("ERR Missing library metadata"));
+    }
+    let end = memchr::memchr(b'\n', code).unwrap_or(code.len());
+    let line = &code[2..end];
+    let engine_end = memchr::memchr(b' ', line).unwrap_or(line.len());
+    let engine = &line[..engine_end];
+    let parts = line[engine_end..]
+        .split(|&b| b == b' ')
+        .filter(|p| !p.is_empty());
+    if !engine.eq_ignore_ascii_case(b"lua") {
+        return Err(CmdError::msg(format!(
+            "ERR Engine '{}' not found",
+            String::from_utf8_lossy(engine)
+        )));
+    }
+    let mut name = None;
+    for part in parts {
+        match part.strip_prefix(b"name=") {
+            Some(_) if name.is_some() => {
+                return Err(CmdError::msg(
+                    "ERR Invalid metadata value, name argument was given multiple times",
+                ))
+            }
+            // A quoted name is taken without its quotes.
+            Some(value) => {
+                let unquoted = value
+                    .strip_prefix(b"\"")
+                    .and_then(|v| v.strip_suffix(b"\""))
+                    .unwrap_or(value);
+                name = Some(unquoted)
+            }
+            None => {
+                return Err(CmdError::msg(format!(
+                    "ERR Invalid metadata value given: {}",
+                    String::from_utf8_lossy(part)
+                )))
+            }
+        }
+    }
+    let Some(name) = name else {
+        return Err(CmdError::msg("ERR Library name was not given"));
+    };
+    if !valid_name(name) {
+        return Err(CmdError::msg(BAD_NAME));
+    }
+    Ok((String::from_utf8_lossy(name).into_owned(), &code[end..]))
+}
+
+/// Loads a library into `ctx`'s server: compiles and runs its code, and adds (or with
+/// `replace`, replaces) it. Returns its name.
+pub fn load_library(ctx: &mut Ctx, code: &[u8], replace: bool) -> Result<String, CmdError> {
+    let (name, body) = library_header(code)?;
+    // Library names are case-sensitive (function names are not), as in Redis.
+    let key = name.clone();
+    if !replace && ctx.server.scripting.libraries.libraries.contains_key(&key) {
+        return Err(CmdError::msg(format!(
+            "ERR Library '{name}' already exists"
+        )));
+    }
+    let seed = rand::Rng::gen(&mut ctx.server.rng);
+    let engine = ctx.server.scripting.engine(&ctx.server.config, seed)?;
+    let (chunk, loaded) = engine.compile_library(body).map_err(|e| {
+        CmdError::msg(format!(
+            "ERR Error compiling function: {}",
+            lua_error_text(&e)
+        ))
+    })?;
+    engine
+        .lua
+        .set_app_data(Registering(RefCell::new(Some(Vec::new()))));
+    let outcome = engine.run_library(&chunk, &loaded, LOAD_TIME_LIMIT);
+    if engine.expired() {
+        engine.lua.remove_app_data::<Registering>();
+        return Err(CmdError::msg("ERR FUNCTION LOAD timeout"));
+    }
+    let registered = engine
+        .lua
+        .remove_app_data::<Registering>()
+        .and_then(|r| r.0.into_inner())
+        .unwrap_or_default();
+    match outcome {
+        Err(e) => return Err(CmdError::msg(format!("ERR {}", lua_error_text(&e)))),
+        Ok(Err(error)) => {
+            let text =
+                super::convert::error_of(&error).unwrap_or_else(|| "ERR unknown error".into());
+            return Err(CmdError::msg(format!(
+                "ERR Error registering functions: {text}"
+            )));
+        }
+        Ok(Ok(_)) => {}
+    }
+    if registered.is_empty() {
+        return Err(CmdError::msg("ERR No functions registered"));
+    }
+    let libraries = &mut ctx.server.scripting.libraries;
+    for function in &registered {
+        if libraries.owner_of(&function.name, &key).is_some() {
+            return Err(CmdError::msg(format!(
+                "ERR Function {} already exists",
+                function.name
+            )));
+        }
+    }
+    libraries.libraries.insert(
+        key,
+        Library {
+            name: name.clone(),
+            code: code.to_vec(),
+            functions: registered,
+        },
+    );
+    Ok(name)
+}
+
+pub fn function_load(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let rest = args.rest();
+    let Some((code, options)) = rest.split_last() else {
+        return Err(args.wrong_arity());
+    };
+    let mut replace = false;
+    for option in options {
+        if option.eq_ignore_ascii_case(b"replace") {
+            replace = true;
+        } else {
+            return Err(CmdError::msg(format!(
+                "ERR Unknown option given: {}",
+                String::from_utf8_lossy(option)
+            )));
+        }
+    }
+    let name = load_library(ctx, code, replace)?;
+    ctx.out.bulk(name.as_bytes());
+    Ok(())
+}
+
+pub fn function_delete(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let name = String::from_utf8_lossy(args.bytes()?).into_owned();
+    if ctx
+        .server
+        .scripting
+        .libraries
+        .libraries
+        .remove(&name)
+        .is_none()
+    {
+        return Err(CmdError::msg("ERR Library not found"));
+    }
+    ctx.out.ok();
+    Ok(())
+}
+
+pub fn function_flush(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    if args.remaining() > 1 {
+        return Err(CmdError::msg(
+            "ERR unknown subcommand or wrong number of arguments for 'flush'. Try FUNCTION HELP.",
+        ));
+    }
+    if let Some(mode) = args.peek() {
+        if !(mode.eq_ignore_ascii_case(b"sync") || mode.eq_ignore_ascii_case(b"async"))
+            || args.remaining() > 1
+        {
+            return Err(CmdError::msg(
+                "ERR FUNCTION FLUSH only supports SYNC|ASYNC option",
+            ));
+        }
+    }
+    ctx.server.scripting.libraries.libraries.clear();
+    ctx.out.ok();
+    Ok(())
+}
+
+pub fn function_list(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let mut pattern: Option<&[u8]> = None;
+    let mut with_code = false;
+    while let Some(arg) = args.peek() {
+        args.bytes()?;
+        if arg.eq_ignore_ascii_case(b"withcode") && !with_code {
+            with_code = true;
+        } else if arg.eq_ignore_ascii_case(b"libraryname") && pattern.is_none() {
+            if args.is_empty() {
+                return Err(CmdError::msg("ERR library name argument was not given"));
+            }
+            pattern = Some(args.bytes()?);
+        } else {
+            return Err(CmdError::msg(format!(
+                "ERR Unknown argument {}",
+                String::from_utf8_lossy(arg)
+            )));
+        }
+    }
+    let libraries: Vec<Library> = ctx
+        .server
+        .scripting
+        .libraries
+        .libraries
+        .values()
+        .filter(|l| pattern.is_none_or(|p| glob::matches_nocase(p, l.name.as_bytes())))
+        .cloned()
+        .collect();
+    let out = &mut *ctx.out;
+    out.array(libraries.len());
+    for library in &libraries {
+        out.map(if with_code { 4 } else { 3 });
+        out.bulk(b"library_name");
+        out.bulk(library.name.as_bytes());
+        out.bulk(b"engine");
+        out.bulk(b"LUA");
+        out.bulk(b"functions");
+        out.array(library.functions.len());
+        for function in &library.functions {
+            out.map(3);
+            out.bulk(b"name");
+            out.bulk(function.name.as_bytes());
+            out.bulk(b"description");
+            match &function.description {
+                Some(text) => out.bulk(text.as_bytes()),
+                None => out.null(),
+            }
+            out.bulk(b"flags");
+            let mut flags: Vec<&str> = Vec::new();
+            if function.flags.no_writes {
+                flags.push("no-writes");
+            }
+            if function.flags.allow_oom {
+                flags.push("allow-oom");
+            }
+            out.set(flags.len());
+            for flag in flags {
+                out.simple(flag);
+            }
+        }
+        if with_code {
+            out.bulk(b"library_code");
+            out.bulk(&library.code);
+        }
+    }
+    Ok(())
+}
+
+pub fn function_stats(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
+    let libraries = &ctx.server.scripting.libraries;
+    let (count, functions) = (libraries.libraries.len(), libraries.function_count());
+    let out = &mut *ctx.out;
+    out.map(2);
+    out.bulk(b"running_script");
+    out.null();
+    out.bulk(b"engines");
+    out.map(1);
+    out.bulk(b"LUA");
+    out.map(2);
+    out.bulk(b"libraries_count");
+    out.int(count as i64);
+    out.bulk(b"functions_count");
+    out.int(functions as i64);
+    Ok(())
+}
+
+pub fn function_kill(_ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
+    Err(CmdError::msg("NOTBUSY No scripts in execution right now."))
+}
+
+pub fn function_help(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
+    crate::commands::reply::help_reply(
+        ctx,
+        "FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        &[
+            "LOAD [REPLACE] <FUNCTION CODE>",
+            "    Create a new library with the given library name and code.",
+            "DELETE <LIBRARY NAME>",
+            "    Delete the given library.",
+            "LIST [LIBRARYNAME PATTERN] [WITHCODE]",
+            "    Return general information on all the libraries:",
+            "    * Library name",
+            "    * The engine used to run the Library",
+            "    * Library description",
+            "    * Functions list",
+            "    * Library code (if WITHCODE is given)",
+            "    It also possible to get only function that matches a pattern using LIBRARYNAME argument.",
+            "STATS",
+            "    Return information about the current function running:",
+            "    * Function name",
+            "    * Command used to run the function",
+            "    * Duration in MS that the function is running",
+            "    If no function is running, return nil",
+            "    In addition, returns a list of available engines.",
+            "KILL",
+            "    Kill the current running function.",
+            "FLUSH [ASYNC|SYNC]",
+            "    Delete all the libraries.",
+            "    When called without the optional mode argument, the behavior is determined by the",
+            "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+            "    * ASYNC: Asynchronously flush the libraries.",
+            "    * SYNC: Synchronously flush the libraries.",
+            "DUMP",
+            "    Return a serialized payload representing the current libraries, can be restored using FUNCTION RESTORE command",
+            "RESTORE <PAYLOAD> [FLUSH|APPEND|REPLACE]",
+            "    Restore the libraries represented by the given payload, it is possible to give a restore policy to",
+            "    control how to handle existing libraries (default APPEND):",
+            "    * FLUSH: delete all existing libraries.",
+            "    * APPEND: appends the restored libraries to the existing libraries. On collision, abort.",
+            "    * REPLACE: appends the restored libraries to the existing libraries, On collision, replace the old",
+            "      libraries with the new libraries (notice that even on this option there is a chance of failure",
+            "      in case of functions name collision with another library).",
+        ],
+    );
+    Ok(())
+}
+
+pub fn fcall(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    fcall_generic(ctx, args, false)
+}
+
+pub fn fcall_ro(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    fcall_generic(ctx, args, true)
+}
+
+fn fcall_generic(ctx: &mut Ctx, args: &mut Args, read_only: bool) -> CmdResult {
+    let name = args.bytes()?;
+    let Some(function) = ctx.server.scripting.libraries.function(name).cloned() else {
+        return Err(CmdError::msg("ERR Function not found"));
+    };
+    let (keys, argv) = keys_and_args(args, "ERR Bad number of keys provided")?;
+    if read_only && !function.flags.no_writes {
+        return Err(CmdError::msg(
+            "ERR Can not execute a script with write flag using *_ro command.",
+        ));
+    }
+    show_to_monitors(ctx, args.argv());
+    run_script(
+        ctx,
+        &function.callback,
+        Some(()),
+        keys,
+        argv,
+        function.flags,
+        &function.name,
+    )
+}

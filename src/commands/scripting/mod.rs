@@ -1,0 +1,437 @@
+//! Lua scripting: EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT; FUNCTION and FCALL in
+//! [`functions`].
+//!
+//! One Lua 5.1 state per server ([`engine::Engine`], made on first use), sandboxed as Redis 7.0
+//! sandboxes its own. A script's `redis.call`s run through [`crate::commands::call`], the path
+//! every client command takes, so their effects reach persistence (in the batch of the EVAL,
+//! as the script runs inside one command), keyspace notifications, WATCH, blocked clients and
+//! MONITOR exactly as if a client had sent them.
+
+mod convert;
+mod engine;
+pub mod functions;
+mod libs;
+
+use super::{Args, CmdError, CmdResult, Ctx};
+use crate::commands::ClientState;
+use crate::store::FastMap;
+use engine::{Engine, Running};
+use mlua::{Function, Value};
+
+/// The flags a script declares in its shebang (`#!lua flags=no-writes,allow-oom`), or a
+/// function in `register_function`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ScriptFlags {
+    /// Refuses write commands (and is allowed where writes are not, as EVAL_RO).
+    pub no_writes: bool,
+    /// May run commands that use memory over `maxmemory`.
+    pub allow_oom: bool,
+    /// The script had a shebang (Redis applies the newer rules to such scripts).
+    pub shebang: bool,
+}
+
+/// A compiled EVAL script.
+#[derive(Clone)]
+struct Script {
+    function: Function,
+    flags: ScriptFlags,
+}
+
+/// The scripting state of a server: the Lua state (made on first use) and the scripts.
+#[derive(Default)]
+pub struct Scripting {
+    engine: Option<Engine>,
+    /// EVAL's script cache, by lower-case SHA1 of the body.
+    scripts: FastMap<[u8; 40], Script>,
+    /// The function libraries (FUNCTION LOAD).
+    pub libraries: functions::Libraries,
+}
+
+impl Scripting {
+    /// The Lua state, made now if this is the first script.
+    fn engine(&mut self, config: &crate::config::Config, seed: u64) -> Result<&Engine, CmdError> {
+        if self.engine.is_none() {
+            let engine = Engine::new(config, seed)
+                .map_err(|e| CmdError::msg(format!("ERR Failed to start Lua: {e}")))?;
+            self.engine = Some(engine);
+        }
+        self.engine
+            .as_ref()
+            .ok_or_else(|| CmdError::msg("ERR Lua is not available"))
+    }
+}
+
+/// SHA1 of `body` as 40 lower-case hex digits.
+fn sha1_hex(body: &[u8]) -> [u8; 40] {
+    let digest = sha1_smol::Sha1::from(body).digest().bytes();
+    let mut hex = [0u8; 40];
+    for (i, byte) in digest.iter().enumerate() {
+        hex[i * 2] = HEX[(byte >> 4) as usize];
+        hex[i * 2 + 1] = HEX[(byte & 15) as usize];
+    }
+    hex
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// `sha` lower-cased, if it has the length of one.
+fn sha_key(sha: &[u8]) -> Option<[u8; 40]> {
+    let mut key: [u8; 40] = sha.try_into().ok()?;
+    key.make_ascii_lowercase();
+    Some(key)
+}
+
+/// Reads an EVAL shebang (`#!lua flags=...` on the first line): the flags, and the body to
+/// compile (the shebang line emptied, so line numbers stay those of the source).
+fn shebang(source: &[u8]) -> Result<(ScriptFlags, &[u8]), CmdError> {
+    if !source.starts_with(b"#!") {
+        return Ok((ScriptFlags::default(), source));
+    }
+    let Some(end) = memchr::memchr(b'\n', source) else {
+        return Err(CmdError::msg("ERR Invalid script shebang"));
+    };
+    let line = String::from_utf8_lossy(&source[..end]);
+    let mut parts = line.split(' ').filter(|p| !p.is_empty());
+    let engine = parts.next().unwrap_or_default();
+    if engine != "#!lua" {
+        return Err(CmdError::msg(format!(
+            "ERR Unexpected engine in script shebang: {engine}"
+        )));
+    }
+    let mut flags = ScriptFlags {
+        shebang: true,
+        ..Default::default()
+    };
+    for part in parts {
+        let Some(list) = part.strip_prefix("flags=") else {
+            return Err(CmdError::msg(format!(
+                "ERR Unknown lua shebang option: {part}"
+            )));
+        };
+        for flag in list.split(',').filter(|f| !f.is_empty()) {
+            apply_flag(&mut flags, flag).map_err(|_| {
+                CmdError::msg(format!("ERR Unexpected flag in script shebang: {flag}"))
+            })?;
+        }
+    }
+    Ok((flags, &source[end..]))
+}
+
+/// Sets the flag named `name`; `Err` for a name Redis does not know.
+fn apply_flag(flags: &mut ScriptFlags, name: &str) -> Result<(), ()> {
+    match name {
+        "no-writes" => flags.no_writes = true,
+        "allow-oom" => flags.allow_oom = true,
+        "allow-stale" | "no-cluster" | "allow-cross-slot-keys" => {}
+        _ => return Err(()),
+    }
+    Ok(())
+}
+
+/// Some arguments of a command.
+type Arguments<'a> = &'a [&'a [u8]];
+
+/// The keys and arguments after a script (`numkeys key... arg...`), checked as Redis does.
+fn keys_and_args<'a>(
+    args: &mut Args<'a>,
+    not_a_number: &'static str,
+) -> Result<(Arguments<'a>, Arguments<'a>), CmdError> {
+    let numkeys = args.int().map_err(|_| CmdError::msg(not_a_number))?;
+    let rest = args.rest();
+    if numkeys > rest.len() as i64 {
+        return Err(CmdError::msg(
+            "ERR Number of keys can't be greater than number of args",
+        ));
+    }
+    if numkeys < 0 {
+        return Err(CmdError::msg("ERR Number of keys can't be negative"));
+    }
+    Ok(rest.split_at(numkeys as usize))
+}
+
+/// Compiles an EVAL body into the cache (if it is not there) and returns its SHA1.
+fn load_script(ctx: &mut Ctx, source: &[u8]) -> Result<[u8; 40], CmdError> {
+    let sha = sha1_hex(source);
+    if ctx.server.scripting.scripts.contains_key(&sha) {
+        return Ok(sha);
+    }
+    let (flags, body) = shebang(source)?;
+    let seed = rand::Rng::gen(&mut ctx.server.rng);
+    let engine = ctx.server.scripting.engine(&ctx.server.config, seed)?;
+    let function = engine.compile(body, "@user_script").map_err(|e| {
+        CmdError::msg(format!(
+            "ERR Error compiling script (new function): {}",
+            lua_error_text(&e)
+        ))
+    })?;
+    ctx.server
+        .scripting
+        .scripts
+        .insert(sha, Script { function, flags });
+    Ok(sha)
+}
+
+/// The message of a Lua error, without mlua's decoration.
+fn lua_error_text(error: &mlua::Error) -> String {
+    match error {
+        mlua::Error::SyntaxError { message, .. } => message.clone(),
+        mlua::Error::RuntimeError(message) | mlua::Error::MemoryError(message) => message.clone(),
+        mlua::Error::CallbackError { cause, .. } => lua_error_text(cause),
+        mlua::Error::ExternalError(e) => e.to_string(),
+        other => other.to_string(),
+    }
+}
+
+pub fn eval(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    eval_generic(ctx, args, false, false)
+}
+
+pub fn evalsha(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    eval_generic(ctx, args, true, false)
+}
+
+pub fn eval_ro(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    eval_generic(ctx, args, false, true)
+}
+
+pub fn evalsha_ro(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    eval_generic(ctx, args, true, true)
+}
+
+fn eval_generic(ctx: &mut Ctx, args: &mut Args, by_sha: bool, read_only: bool) -> CmdResult {
+    let source = args.bytes()?;
+    let (keys, argv) = keys_and_args(args, "ERR value is not an integer or out of range")?;
+    let sha = if by_sha {
+        sha_key(source)
+            .filter(|sha| ctx.server.scripting.scripts.contains_key(sha))
+            .ok_or_else(|| CmdError::msg("NOSCRIPT No matching script. Please use EVAL."))?
+    } else {
+        load_script(ctx, source)?
+    };
+    let Some(script) = ctx.server.scripting.scripts.get(&sha).cloned() else {
+        return Err(CmdError::msg(
+            "NOSCRIPT No matching script. Please use EVAL.",
+        ));
+    };
+    show_to_monitors(ctx, args.argv());
+    let mut flags = script.flags;
+    flags.no_writes |= read_only;
+    let label = String::from_utf8_lossy(&sha).into_owned();
+    run_script(ctx, &script.function, None, keys, argv, flags, &label)
+}
+
+/// Feeds a script-running command to MONITOR before the commands it runs (its row is
+/// `skip_monitor`, so [`crate::commands::call`] does not feed it after).
+fn show_to_monitors(ctx: &mut Ctx, argv: &[&[u8]]) {
+    if ctx.server.monitors.is_empty() {
+        return;
+    }
+    if let Some(spec) = argv.first().and_then(|name| crate::commands::lookup(name)) {
+        crate::commands::server::admin::feed_monitors(ctx, spec, argv);
+    }
+}
+
+/// Runs a compiled script (an EVAL chunk, or with `callback` a function's callback) with its
+/// KEYS and ARGV, and writes its result or error as the reply. `label` names it in errors
+/// (the SHA1, or the function's name).
+fn run_script(
+    ctx: &mut Ctx,
+    function: &Function,
+    callback: Option<()>,
+    keys: &[&[u8]],
+    argv: &[&[u8]],
+    flags: ScriptFlags,
+    label: &str,
+) -> CmdResult {
+    let seed = rand::Rng::gen(&mut ctx.server.rng);
+    let lua = ctx
+        .server
+        .scripting
+        .engine(&ctx.server.config, seed)?
+        .lua
+        .clone();
+    let failed = |e: mlua::Error| CmdError::msg(format!("ERR {}", lua_error_text(&e)));
+    let strings = |items: &[&[u8]]| -> mlua::Result<mlua::Table> {
+        let table = lua.create_table_with_capacity(items.len(), 0)?;
+        for (i, item) in items.iter().enumerate() {
+            table.raw_set(i + 1, lua.create_string(item)?)?;
+        }
+        Ok(table)
+    };
+    let limit = script_time_limit(&ctx.server.config);
+    let keys_table = strings(keys).map_err(failed)?;
+    let args_table = strings(argv).map_err(failed)?;
+    let mut running = Running {
+        client: ClientState {
+            id: u64::MAX,
+            db: ctx.client.db,
+            authenticated: true,
+            in_multi: true,
+            addr: "lua".into(),
+            ..Default::default()
+        },
+        ctx,
+        resp3: false,
+        flags,
+        wrote: false,
+        read: false,
+        reply: crate::protocol::ReplyBuf::default(),
+    };
+    // The engine exists: it was made above; its handle is cheap to clone (one state).
+    let outcome = {
+        let Some(engine) = running.ctx.server.scripting.engine.take() else {
+            return Err(CmdError::msg("ERR Lua is not available"));
+        };
+        let outcome = match callback {
+            None => engine
+                .set_real_global("KEYS", keys_table)
+                .and_then(|()| engine.set_real_global("ARGV", args_table))
+                .and_then(|()| engine.run(&mut running, function, None, limit)),
+            Some(()) => engine.run(
+                &mut running,
+                function,
+                Some((keys_table, args_table)),
+                limit,
+            ),
+        };
+        let expired = engine.expired();
+        running.ctx.server.scripting.engine = Some(engine);
+        if expired {
+            let ms = limit.map_or(0, |limit| limit.as_millis());
+            return Err(CmdError::msg(format!(
+                "ERR Script killed: it ran longer than busy-reply-threshold ({ms} ms)"
+            )));
+        }
+        outcome
+    };
+    let resp3 = running.resp3;
+    let read = running.read;
+    let ctx = running.ctx;
+    if read && ctx.server.tracking.is_on() {
+        crate::commands::tracking::remember_script_keys(ctx, keys);
+    }
+    match outcome {
+        Err(e) => Err(failed(e)),
+        Ok(Ok(value)) => {
+            if let Some(text) = convert::error_of(&value) {
+                return Err(CmdError::msg(text));
+            }
+            convert::lua_to_reply(&value, ctx.out, resp3);
+            Ok(())
+        }
+        Ok(Err(error)) => Err(CmdError::msg(script_error_text(&error, label))),
+    }
+}
+
+/// How long a script may run before it is stopped: `busy-reply-threshold` (`lua-time-limit`),
+/// 0 for no limit.
+fn script_time_limit(config: &crate::config::Config) -> Option<std::time::Duration> {
+    let ms: u64 = config
+        .inert
+        .get("busy-reply-threshold")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5000);
+    (ms > 0).then(|| std::time::Duration::from_millis(ms))
+}
+
+/// The reply text of an error a script raised: its message and, when known, where it was
+/// raised, in Redis's words (`ERR ... script: <sha>, on @user_script:1.`).
+fn script_error_text(error: &Value, label: &str) -> String {
+    let Value::Table(table) = error else {
+        return "ERR unknown error".into();
+    };
+    let text = match table.raw_get::<Value>("err") {
+        Ok(Value::String(s)) => s.to_string_lossy(),
+        _ => return "ERR unknown error".into(),
+    };
+    let source = table.raw_get::<Value>("source").ok();
+    let line = table.raw_get::<Value>("line").ok();
+    match (source, line) {
+        (Some(Value::String(source)), Some(line @ (Value::Integer(_) | Value::Number(_)))) => {
+            let line = match line {
+                Value::Integer(n) => n,
+                Value::Number(n) => n as i64,
+                _ => 0,
+            };
+            format!(
+                "{text} script: {label}, on {}:{line}.",
+                source.to_string_lossy()
+            )
+        }
+        _ => text,
+    }
+}
+
+pub fn script_load(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let source = args.bytes()?;
+    let sha = load_script(ctx, source)?;
+    ctx.out.bulk(&sha);
+    Ok(())
+}
+
+pub fn script_exists(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let shas = args.rest();
+    ctx.out.array(shas.len());
+    for sha in shas {
+        let found = sha_key(sha).is_some_and(|sha| ctx.server.scripting.scripts.contains_key(&sha));
+        ctx.out.int(found as i64);
+    }
+    Ok(())
+}
+
+pub fn script_flush(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    if let Some(mode) = args.peek() {
+        if !(mode.eq_ignore_ascii_case(b"sync") || mode.eq_ignore_ascii_case(b"async"))
+            || args.remaining() > 1
+        {
+            return Err(CmdError::msg(
+                "ERR SCRIPT FLUSH only support SYNC|ASYNC option",
+            ));
+        }
+    }
+    ctx.server.scripting.scripts.clear();
+    ctx.out.ok();
+    Ok(())
+}
+
+pub fn script_kill(_ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
+    Err(CmdError::msg("NOTBUSY No scripts in execution right now."))
+}
+
+/// Reddish has no Lua debugger: SCRIPT DEBUG is accepted and scripts keep running without
+/// one, as with `SCRIPT DEBUG NO`.
+pub fn script_debug(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let mode = args.bytes()?;
+    if !["yes", "sync", "no"]
+        .iter()
+        .any(|m| mode.eq_ignore_ascii_case(m.as_bytes()))
+    {
+        return Err(CmdError::msg("ERR Use SCRIPT DEBUG YES/SYNC/NO"));
+    }
+    ctx.out.ok();
+    Ok(())
+}
+
+pub fn script_help(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
+    super::reply::help_reply(
+        ctx,
+        "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        &[
+            "DEBUG (YES|SYNC|NO)",
+            "    Set the debug mode for subsequent scripts executed.",
+            "EXISTS <sha1> [<sha1> ...]",
+            "    Return information about the existence of the scripts in the script cache.",
+            "FLUSH [ASYNC|SYNC]",
+            "    Flush the Lua scripts cache. Very dangerous on replicas.",
+            "    When called without the optional mode argument, the behavior is determined by the",
+            "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+            "    * ASYNC: Asynchronously flush the scripts cache.",
+            "    * SYNC: Synchronously flush the scripts cache.",
+            "KILL",
+            "    Kill the currently executing Lua script.",
+            "LOAD <script>",
+            "    Load a script into the scripts cache without executing it.",
+        ],
+    );
+    Ok(())
+}

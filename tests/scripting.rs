@@ -1,0 +1,797 @@
+//! Lua scripting against a real redis-server 7.0: EVAL and its family, SCRIPT, the conversion
+//! rules both ways, error texts, the sandbox, the libraries (cjson, cmsgpack, bit, struct),
+//! and the scripts real applications send (locks, rate limiters, job queues).
+//!
+//! To check a test itself, run it with real Redis on both sides:
+//! `REDDISH_TEST_BIN=$(command -v redis-server) cargo test --release --test scripting`.
+
+mod common;
+
+use common::{Compare, Differential, Server};
+
+/// Sends each command to both servers and compares the replies exactly.
+#[track_caller]
+fn same(d: &mut Differential, commands: &[&[&str]]) {
+    for args in commands {
+        d.check(Compare::Exact, args);
+    }
+}
+
+/// `EVAL script 0` for each script, compared exactly.
+#[track_caller]
+fn evals(d: &mut Differential, scripts: &[&str]) {
+    for script in scripts {
+        d.check(Compare::Exact, &["EVAL", script, "0"]);
+    }
+}
+
+#[test]
+fn lua_values_become_redis_replies() {
+    let mut d = Differential::new();
+    evals(
+        &mut d,
+        &[
+            "return 'hello'",
+            "return 100.5",
+            "return -3.99",
+            "return 42",
+            "return true",
+            "return false",
+            "return nil",
+            "return {1,2,3,'ciao',{1,2}}",
+            "return {1,2,nil,4}",
+            "return {}",
+            "return {err='My Error'}",
+            "return {err=1}",
+            "return {ok='FINE'}",
+            "return {ok=1}",
+            "return redis.status_reply('OK then')",
+            "return redis.error_reply('bad')",
+            "return redis.error_reply('MYCODE some text')",
+            "return redis.error_reply('-X y')",
+            "return {double=3.14}",
+            "return {1, {err='inner'}, {ok='fine'}, 'x'}",
+            "return _G",
+            "local a = {}; setmetatable(a,{__index=function() foo() end}) return a",
+            "return {1e20, -1e20, 0/0}",
+            "local a = {}; local b = {a}; a[1] = b; return 'no return of a'",
+        ],
+    );
+}
+
+#[test]
+fn redis_replies_become_lua_values() {
+    let mut d = Differential::new();
+    same(
+        &mut d,
+        &[
+            &["RPUSH", "list", "a", "b", "c"],
+            &["HSET", "hash", "f", "v"],
+            &[
+                "EVAL",
+                "return redis.call('lrange', KEYS[1], 0, -1)",
+                "1",
+                "list",
+            ],
+            &["EVAL", "return redis.call('get', 'missing') == false", "0"],
+            &["EVAL", "return type(redis.call('get', 'missing'))", "0"],
+            &["EVAL", "return redis.call('set', 'k', 'v')", "0"],
+            &["EVAL", "return redis.call('set', 'k', 'v')['ok']", "0"],
+            &["EVAL", "return redis.call('incr', 'n') + 10", "0"],
+            &["EVAL", "return redis.pcall('incr', 'k')", "0"],
+            &["EVAL", "return redis.pcall('incr', 'k')['err']", "0"],
+            &[
+                "EVAL",
+                "return type(redis.call('blmpop', 0, 1, 'nolist', 'LEFT'))",
+                "0",
+            ],
+            &["EVAL", "return redis.call('hgetall', 'hash')", "0"],
+            &[
+                "EVAL",
+                "return {redis.call('exists', 'k', 'list', 'nope')}",
+                "0",
+            ],
+            &["EVAL", "return #KEYS + #ARGV", "2", "a", "b", "c"],
+            &[
+                "EVAL",
+                "return {KEYS[1], KEYS[2], ARGV[1], ARGV[2]}",
+                "2",
+                "k1",
+                "k2",
+                "a1",
+                "a2",
+            ],
+            &["EVAL", "return redis.call('set', 'num', 3.0)", "0"],
+            &["GET", "num"],
+            &["EVAL", "return redis.call('set', 'num', 0.5)", "0"],
+            &["GET", "num"],
+        ],
+    );
+}
+
+#[test]
+fn resp3_in_scripts() {
+    let mut d = Differential::new();
+    same(
+        &mut d,
+        &[
+            &["HSET", "hash", "f", "v"],
+            &["SADD", "set", "m"],
+            &[
+                "EVAL",
+                "redis.setresp(3); return redis.call('hgetall', 'hash')",
+                "0",
+            ],
+            &[
+                "EVAL",
+                "redis.setresp(3); return redis.call('smembers', 'set')",
+                "0",
+            ],
+            &[
+                "EVAL",
+                "redis.setresp(3); return redis.call('get', 'nope') == nil",
+                "0",
+            ],
+            &["EVAL", "redis.setresp(3); return true", "0"],
+            &["EVAL", "redis.setresp(3); return false", "0"],
+            &["EVAL", "redis.setresp(3); return {double=1.5}", "0"],
+            &["EVAL", "redis.setresp(3); return {map={a=1}}", "0"],
+            &["EVAL", "redis.setresp(3); return {set={a=true}}", "0"],
+            &[
+                "EVAL",
+                "redis.setresp(3); return {big_number='123456789012345678901234567890'}",
+                "0",
+            ],
+            &[
+                "EVAL",
+                "redis.setresp(3); return redis.call('hgetall', 'hash')['map']['f']",
+                "0",
+            ],
+            &[
+                "EVAL",
+                "redis.setresp(3); return redis.call('smembers', 'set')['set']['m']",
+                "0",
+            ],
+            &["EVAL", "return redis.setresp(4)", "0"],
+        ],
+    );
+    d.check(Compare::Ignore, &["HELLO", "3"]);
+    same(
+        &mut d,
+        &[
+            &[
+                "EVAL",
+                "redis.setresp(3); return redis.call('hgetall', 'hash')",
+                "0",
+            ],
+            &["EVAL", "redis.setresp(3); return true", "0"],
+            &["EVAL", "redis.setresp(3); return {double=1.5}", "0"],
+            &["EVAL", "redis.setresp(3); return {map={a=1}}", "0"],
+            &["EVAL", "redis.setresp(3); return {set={a=true}}", "0"],
+            &["EVAL", "redis.setresp(3); return {big_number='123'}", "0"],
+            &["EVAL", "return redis.call('hgetall', 'hash')", "0"],
+            &["EVAL", "return false", "0"],
+            &["EVAL", "return nil", "0"],
+        ],
+    );
+}
+
+#[test]
+fn script_errors_have_redis_texts() {
+    let mut d = Differential::new();
+    evals(
+        &mut d,
+        &[
+            "return a",
+            "a = 1",
+            "error('x')",
+            "error({err='My Error'})",
+            "return redis.call('nosuch')",
+            "return redis.pcall('nosuch')",
+            "return redis.call('set','x','y','z')",
+            "return redis.call()",
+            "return redis.call(1)",
+            "return redis.call('get',{})",
+            "return redis.call('get')",
+            "syntax error here",
+            "return redis.call('blpop','x',0)",
+            "return redis.call('eval','return 1',0)",
+            "return redis.call('multi')",
+            "redis.log(redis.LOG_WARNING)",
+            "redis.log('x', 'y')",
+            "redis.log(redis.LOG_WARNING, 'from a test')",
+            "local t = {pcall(redis.call, 'nosuch')}; return t[2]",
+            "local ok, e = pcall(error, {err='E1'}); return e.err",
+            "return redis.set_repl(99)",
+            "return redis.sha1hex()",
+            "return redis.acl_check_cmd('nosuch')",
+            "return redis.acl_check_cmd('get', 'k')",
+            "\nreturn redis.call('nosuch')",
+            "local function f() error('deep') end\nlocal function g() f() end\ng()",
+        ],
+    );
+    same(
+        &mut d,
+        &[
+            &["EVAL", "return 1", "-1"],
+            &["EVAL", "return 1", "3", "a"],
+            &["EVAL", "return 1", "x"],
+            &["EVAL", "return 1"],
+            &["EVALSHA", "ffffffffffffffffffffffffffffffffffffffff", "0"],
+            &["EVALSHA", "short", "0"],
+            &["EVAL_RO", "return redis.call('set','x',1)", "0"],
+            &["EVAL_RO", "return redis.call('get','x')", "0"],
+            &[
+                "EVAL",
+                "#!lua flags=no-writes\nreturn redis.call('set','x',1)",
+                "0",
+            ],
+            &["EVAL", "#!lua\nreturn redis.call('set','x',1)", "0"],
+            &["EVAL", "#!lua flags=no-writes,allow-oom\nreturn 1", "0"],
+            &[
+                "EVAL",
+                "#!lua flags=no-cluster,allow-cross-slot-keys,allow-stale\nreturn 2",
+                "0",
+            ],
+            &["EVAL", "#!lua flags=\nreturn 3", "0"],
+            &["EVAL", "#!foo\nreturn 1", "0"],
+            &["EVAL", "#!lua flags=bad\nreturn 1", "0"],
+            &["EVAL", "#!lua name=x\nreturn 1", "0"],
+            &["EVAL", "#!lua", "0"],
+            &["GET", "x"],
+        ],
+    );
+}
+
+#[test]
+fn evalsha_and_the_script_cache() {
+    let mut d = Differential::new();
+    same(
+        &mut d,
+        &[
+            &["SCRIPT", "LOAD", "return 'loaded'"],
+            &["EVALSHA", "b534286061d4b9e4026607613b95c06c06015ae8", "0"],
+            &[
+                "SCRIPT",
+                "EXISTS",
+                "b534286061d4b9e4026607613b95c06c06015ae8",
+                "nope",
+            ],
+            &["SCRIPT", "LOAD", "syntax error"],
+            &["SCRIPT", "LOAD", "return redis.call('get', KEYS[1])"],
+            &["SET", "k", "v"],
+            &[
+                "EVALSHA",
+                "4e6d8fc8bb01276962cce5371fa795a7763657ae",
+                "1",
+                "k",
+            ],
+            &[
+                "EVALSHA",
+                "4E6D8FC8BB01276962CCE5371FA795A7763657AE",
+                "1",
+                "k",
+            ],
+            &[
+                "EVALSHA_RO",
+                "4e6d8fc8bb01276962cce5371fa795a7763657ae",
+                "1",
+                "k",
+            ],
+            &["EVAL", "return 'cached by eval'", "0"],
+            &[
+                "SCRIPT",
+                "EXISTS",
+                "4e6d8fc8bb01276962cce5371fa795a7763657ae",
+                "14a0ec5969ac10dc856a79479466fd953463f052",
+            ],
+            &["SCRIPT", "FLUSH"],
+            &[
+                "SCRIPT",
+                "EXISTS",
+                "4e6d8fc8bb01276962cce5371fa795a7763657ae",
+                "14a0ec5969ac10dc856a79479466fd953463f052",
+            ],
+            &[
+                "EVALSHA",
+                "4e6d8fc8bb01276962cce5371fa795a7763657ae",
+                "1",
+                "k",
+            ],
+            &["SCRIPT", "FLUSH", "ASYNC"],
+            &["SCRIPT", "FLUSH", "SYNC"],
+            &["SCRIPT", "FLUSH", "bad"],
+            &["SCRIPT", "KILL"],
+            &["SCRIPT", "HELP"],
+            &["SCRIPT", "NOSUCH"],
+            &["COMMAND", "GETKEYS", "EVAL", "return 1", "2", "a", "b", "c"],
+            &["COMMAND", "GETKEYS", "EVALSHA_RO", "sha", "1", "a", "b"],
+            &[
+                "COMMAND",
+                "INFO",
+                "eval",
+                "evalsha",
+                "eval_ro",
+                "evalsha_ro",
+            ],
+        ],
+    );
+}
+
+#[test]
+fn the_sandbox_is_redis_sandbox() {
+    let mut d = Differential::new();
+    evals(
+        &mut d,
+        &[
+            "setmetatable(_G, {})",
+            "local g = getmetatable(_G); g.__index = {}",
+            "redis = function() return 1 end",
+            "_G = {}",
+            "redis.call = function() return 1 end",
+            "cjson.encode = function() return 1 end",
+            "cmsgpack.pack = function() return 1 end",
+            "bit.lshift = function() return 1 end",
+            "string.foo = 1",
+            "getmetatable('').__index = function() return 1 end",
+            "getmetatable(nil).__index = function() return 1 end",
+            "return loadfile",
+            "return dofile",
+            "print('x')",
+            "return os",
+            "return io",
+            "return debug",
+            "return setfenv",
+            "return loadstring(string.dump(function() return 1 end))()",
+            "return loadstring('return 7')()",
+            "local t = {} for k in pairs(_G) do t[#t+1] = k end table.sort(t) return t",
+            "local t = {} for k in pairs(redis) do t[#t+1] = k end table.sort(t) return t",
+            "return _VERSION",
+            "return redis.REDIS_VERSION_NUM > 0",
+            "return type(redis.REDIS_VERSION)",
+            "return redis.sha1hex('Pizza & Mandolino')",
+            "return redis.replicate_commands()",
+            "return redis.breakpoint()",
+            "math.randomseed(1); return {tostring(math.random()), math.random(10), math.random(5, 100)}",
+            "return string.format('%5.2f', 3.14159)",
+            "return table.concat({'a','b'}, '-')",
+            "return #string.rep('x', 10)",
+            "local t = {3,1,2}; table.sort(t); return t",
+            "return tostring(tonumber('0x10'))",
+            "return coroutine.status(coroutine.create(function() end))",
+        ],
+    );
+}
+
+#[test]
+fn libraries_behave_as_redis_ones() {
+    let mut d = Differential::new();
+    evals(
+        &mut d,
+        &[
+            "return cjson.encode({1.5, 1e20, 0.1, 1/3, 'a/b\"\\\\', '\\1\\127\\200', true, cjson.null, 100, -0.0, 2^53})",
+            "return cjson.encode({})",
+            "return cjson.encode({a=1,b={c=2}})",
+            "return cjson.encode({[1]=1,[20]=2})",
+            "return cjson.encode({[1]=1,[3]=3})",
+            "return cjson.encode({[false]=1})",
+            "return cjson.encode(function() end)",
+            "return cjson.encode(0/0)",
+            "return {pcall(cjson.encode, 0/0)}",
+            "return cjson.decode('x')",
+            "return table.concat(cjson.decode('[0.0, -5e3, -1, 0.3e-3, 1023.2, 0e10]'), ' ')",
+            "local d = cjson.decode('{\"keya\": \"a\", \"keyb\": \"b\"}') return {d.keya, d.keyb}",
+            "local t = cjson.decode('{\"a\":[1,2,{\"b\":null}],\"c\":\"\\\\u00e9\\\\n\"}'); return {t.a[1], t.a[3].b == cjson.null, t.c, type(cjson.null)}",
+            "return cjson.encode(cjson.decode('{\"x\":[true,false,null,\"s\"]}'))",
+            "cjson.encode_max_depth(1) local ok = pcall(cjson.encode, {{1}}) cjson.encode_max_depth(1000) return ok",
+            "cjson.decode_max_depth(1) local ok = pcall(cjson.decode, '[[1]]') cjson.decode_max_depth(1000) return ok",
+            "local t = {} for k in pairs(cjson) do t[#t+1] = k end table.sort(t) return t",
+            "local e = cmsgpack.pack({}, {1,2}, {a=1}, 'x', 300, -5, 1.5, true, nil, 0.1, -1099511627776, 2^40) local h = '' for i = 1, #e do h = h .. string.format('%02x', string.byte(e, i)) end return h",
+            "local e = cmsgpack.pack(string.rep('x', 40), string.rep('y', 300)) return #e",
+            "return {cmsgpack.unpack(cmsgpack.pack(1, 'a', {1,2}))}",
+            "return {cmsgpack.unpack_one(cmsgpack.pack(1, 'a'), 0)}",
+            "local p = cmsgpack.pack('a', 'b', 'c') local o, v = cmsgpack.unpack_limit(p, 2, 0) return {o, v}",
+            "local t = cmsgpack.unpack(cmsgpack.pack({k={1,2,{z='deep'}}})) return t.k[3].z",
+            "local a = {y=5} local b = {x=a} a.x = b local e = cmsgpack.pack(a) return #e",
+            "return {bit.tohex(255), bit.tohex(-1, -4), bit.band(0xff, 0x0f), bit.lshift(1, 31), bit.rshift(-1, 28), bit.arshift(-256, 4), bit.rol(1,33), bit.bswap(1), bit.bnot(0), bit.tobit(2^32+5), bit.tohex(65535, -2147483648)}",
+            "return {bit.bor(1,2,4,8,16,32,64,128), bit.bxor(1,2), bit.band(1), bit.tobit(1)}",
+            "return {struct.pack('>I2', 258), struct.pack('<i4', -2), struct.pack('b', 65), struct.pack('c3', 'xyz'), struct.size('>I2i4')}",
+            "return {struct.unpack('>I2', 'AB')}",
+            "return {struct.unpack('BB', 'AB')}",
+            "return {struct.unpack('<i2 >i2', '\\255\\255\\1\\0')}",
+            "return {struct.unpack('i4', 'AB')}",
+            "return {struct.unpack('d', struct.pack('d', 1.25))}",
+            "return {struct.unpack('s', 'abc\\0def')}",
+        ],
+    );
+}
+
+#[test]
+fn script_writes_reach_watch_and_keyspace_notifications() {
+    let mut d = Differential::new();
+    d.run(
+        r#"
+        SET k 1
+        WATCH k
+        @conn 1
+        EVAL "return redis.call('incr', KEYS[1])" 1 k
+        @conn 0
+        MULTI
+        GET k
+        EXEC
+        CONFIG SET notify-keyspace-events KEA
+        @conn 2
+        PSUBSCRIBE __key*@0__:*
+        @conn 0
+        EVAL "redis.call('set', 'a', 1); redis.call('lpush', 'l', 'x'); return redis.call('del', 'a')" 0
+        @conn 2
+        PING
+        "#,
+    );
+}
+
+#[test]
+fn select_in_a_script_stays_in_the_script() {
+    let mut d = Differential::new();
+    same(
+        &mut d,
+        &[
+            &["SET", "k", "db0"],
+            &["EVAL", "redis.call('select', 9); redis.call('set', 'k', 'db9'); return redis.call('get', 'k')", "0"],
+            &["GET", "k"],
+            &["SELECT", "9"],
+            &["GET", "k"],
+        ],
+    );
+}
+
+#[test]
+fn scripts_inside_multi_run_at_exec() {
+    let mut d = Differential::new();
+    same(
+        &mut d,
+        &[
+            &["MULTI"],
+            &["EVAL", "return redis.call('incr', 'c')", "0"],
+            &["EVAL", "return redis.call('incr', 'c')", "0"],
+            &["EXEC"],
+            &["GET", "c"],
+        ],
+    );
+}
+
+#[test]
+fn lock_release_and_extend_like_redis_py() {
+    // redis-py's Lock scripts, sent as redis-py sends them.
+    const RELEASE: &str = "local token = redis.call('get', KEYS[1])\n\
+        if not token or token ~= ARGV[1] then\n    return 0\nend\n\
+        redis.call('del', KEYS[1])\nreturn 1\n";
+    const EXTEND: &str = "local token = redis.call('get', KEYS[1])\n\
+        if not token or token ~= ARGV[1] then\n    return 0\nend\n\
+        local expiration = redis.call('pttl', KEYS[1])\n\
+        if not expiration then\n    expiration = 0\nend\n\
+        if expiration < 0 then\n    return 0\nend\n\n\
+        local newttl = ARGV[2]\nif ARGV[3] == \"0\" then\n    newttl = ARGV[2] + expiration\nend\n\
+        redis.call('pexpire', KEYS[1], newttl)\nreturn 1\n";
+    let mut d = Differential::new();
+    same(
+        &mut d,
+        &[
+            &["SET", "lock:job", "token-1", "NX", "PX", "10000"],
+            &["SET", "lock:job", "token-2", "NX", "PX", "10000"],
+            &["SCRIPT", "LOAD", RELEASE],
+            &["SCRIPT", "LOAD", EXTEND],
+            &["EVAL", EXTEND, "1", "lock:job", "token-2", "60000", "1"],
+            &["EVAL", EXTEND, "1", "lock:job", "token-1", "60000", "1"],
+            &["EVAL", RELEASE, "1", "lock:job", "token-2"],
+            &["EXISTS", "lock:job"],
+            &["EVAL", RELEASE, "1", "lock:job", "token-1"],
+            &["EXISTS", "lock:job"],
+            &["EVAL", RELEASE, "1", "lock:job", "token-1"],
+        ],
+    );
+    d.check(Compare::TypeOnly, &["PTTL", "lock:job"]);
+}
+
+#[test]
+fn rate_limiter_with_incr_and_pexpire() {
+    const LIMIT: &str = "local current = redis.call('incr', KEYS[1])\n\
+        if current == 1 then redis.call('pexpire', KEYS[1], ARGV[1]) end\n\
+        local ttl = redis.call('pttl', KEYS[1])\n\
+        if current > tonumber(ARGV[2]) then return {0, current} end\n\
+        return {1, current, ttl > 0}";
+    let mut d = Differential::new();
+    for _ in 0..4 {
+        d.check(Compare::Exact, &["EVAL", LIMIT, "1", "rl:ip", "60000", "3"]);
+    }
+    d.check(Compare::Exact, &["GET", "rl:ip"]);
+}
+
+#[test]
+fn sidekiq_style_scheduled_job_pop() {
+    const POP: &str = "local key, now = KEYS[1], ARGV[1]\n\
+        local jobs = redis.call('zrange', key, '-inf', now, 'byscore', 'limit', 0, 1)\n\
+        if jobs[1] then\n  redis.call('zrem', key, jobs[1])\n  return jobs[1]\nend";
+    let mut d = Differential::new();
+    same(
+        &mut d,
+        &[
+            &[
+                "ZADD", "schedule", "100", "job-a", "200", "job-b", "300", "job-c",
+            ],
+            &["EVAL", POP, "1", "schedule", "250"],
+            &["EVAL", POP, "1", "schedule", "250"],
+            &["EVAL", POP, "1", "schedule", "250"],
+            &["ZRANGE", "schedule", "0", "-1", "WITHSCORES"],
+        ],
+    );
+}
+
+#[test]
+fn laravel_style_queue_pop() {
+    const POP: &str = "local job = redis.call('lpop', KEYS[1])\nlocal reserved = false\n\
+        if(job ~= false) then\n    reserved = cjson.decode(job)\n    reserved['attempts'] = reserved['attempts'] + 1\n\
+            reserved = cjson.encode(reserved)\n    redis.call('zadd', KEYS[2], ARGV[1], reserved)\n\
+            redis.call('lpop', KEYS[3])\nend\nreturn {job, reserved}";
+    let mut d = Differential::new();
+    same(
+        &mut d,
+        &[
+            &[
+                "RPUSH",
+                "queues:default",
+                r#"{"uuid":"u1","job":"SendMail","attempts":0}"#,
+            ],
+            &["RPUSH", "queues:default:notify", "1"],
+            &[
+                "EVAL",
+                POP,
+                "3",
+                "queues:default",
+                "queues:default:reserved",
+                "queues:default:notify",
+                "1700000000",
+            ],
+            &["ZRANGE", "queues:default:reserved", "0", "-1", "WITHSCORES"],
+            &[
+                "EVAL",
+                POP,
+                "3",
+                "queues:default",
+                "queues:default:reserved",
+                "queues:default:notify",
+                "1700000000",
+            ],
+        ],
+    );
+}
+
+#[test]
+fn bullmq_style_job_add_with_msgpack_options() {
+    const ADD: &str = "local opts = cmsgpack.unpack(ARGV[2])\n\
+        local id = redis.call('incr', KEYS[1] .. ':id')\n\
+        local jobKey = KEYS[1] .. ':' .. id\n\
+        redis.call('hmset', jobKey, 'name', ARGV[1], 'delay', opts['delay'] or 0, 'attempts', opts['attempts'] or 1)\n\
+        if (opts['delay'] or 0) > 0 then\n  redis.call('zadd', KEYS[1] .. ':delayed', opts['delay'], id)\n\
+        else\n  redis.call('rpush', KEYS[1] .. ':wait', id)\nend\nreturn id";
+    let mut d = Differential::new();
+    // {delay = 5000, attempts = 3} and {attempts = 2}, packed as msgpack maps.
+    let delayed = b"\x82\xa5delay\xcd\x13\x88\xa8attempts\x03".to_vec();
+    let now = b"\x81\xa8attempts\x02".to_vec();
+    let add = |d: &mut Differential, opts: &[u8]| {
+        let args: Vec<&[u8]> = vec![b"EVAL", ADD.as_bytes(), b"1", b"bull:q", b"send", opts];
+        d.check(Compare::Exact, &args);
+    };
+    add(&mut d, &delayed);
+    add(&mut d, &now);
+    same(
+        &mut d,
+        &[
+            &["HGETALL", "bull:q:1"],
+            &["HGETALL", "bull:q:2"],
+            &["ZRANGE", "bull:q:delayed", "0", "-1", "WITHSCORES"],
+            &["LRANGE", "bull:q:wait", "0", "-1"],
+        ],
+    );
+}
+
+#[test]
+fn native_types_are_callable_from_scripts() {
+    let server = Server::start();
+    let mut conn = server.raw();
+    assert_eq!(
+        conn.cmd(&[
+            "EVAL",
+            "return redis.call('TREE.SET', KEYS[1], 'a', '1', 'b', '2')",
+            "1",
+            "t"
+        ]),
+        b":2\r\n"
+    );
+    assert_eq!(
+        conn.cmd(&[
+            "EVAL",
+            "return redis.call('TREE.CEIL', KEYS[1], 'aa')",
+            "1",
+            "t"
+        ]),
+        b"*2\r\n$1\r\nb\r\n$1\r\n2\r\n"
+    );
+}
+
+#[test]
+fn a_failing_script_leaves_the_server_healthy() {
+    let server = Server::start();
+    let mut conn = server.raw();
+    // Writes before the error stay, as in Redis (scripts are not rolled back).
+    let reply = conn.cmd(&[
+        "EVAL",
+        "redis.call('set', 'before', '1'); error('halfway')",
+        "0",
+    ]);
+    assert!(
+        reply.starts_with(b"-ERR user_script:1: halfway script: "),
+        "{reply:?}"
+    );
+    assert_eq!(conn.cmd(&["GET", "before"]), b"$1\r\n1\r\n");
+    let reply = conn.cmd(&[
+        "EVAL",
+        "local function f(n) return f(n + 1) + 1 end return f(1)",
+        "0",
+    ]);
+    assert!(
+        reply.starts_with(b"-ERR user_script:1: stack overflow"),
+        "{reply:?}"
+    );
+    let reply = conn.cmd(&[
+        "EVAL",
+        "local t = {} for i = 1, 100000 do t[i] = i end return t",
+        "0",
+    ]);
+    assert!(
+        reply.starts_with(b"*100000\r\n:1\r\n"),
+        "{:?}",
+        &reply[..20]
+    );
+    let reply = conn.cmd(&[
+        "EVAL",
+        "local a = {}; local b = {a}; a[1] = b; return a",
+        "0",
+    ]);
+    assert!(reply.starts_with(b"*1\r\n*1\r\n"), "{:?}", &reply[..10]);
+    assert!(reply.ends_with(b"-ERR reached lua stack limit\r\n"));
+    assert_eq!(conn.cmd(&["PING"]), b"+PONG\r\n");
+}
+
+#[test]
+fn functions_load_list_call_and_delete() {
+    // One function a library: Redis lists a library's functions in its hash table's order.
+    const LIB: &str = "#!lua name=mylib\n\
+        redis.register_function('f1', function(KEYS, ARGV) return redis.call('set', KEYS[1], ARGV[1]) end)";
+    const LIB2: &str = "#!lua name=mylib2\n\
+        redis.register_function{function_name='f2', callback=function(keys, args) return {keys[1], args[1]} end, flags={'no-writes'}, description='desc two'}";
+    let mut d = Differential::new();
+    same(
+        &mut d,
+        &[
+            &["FUNCTION", "LOAD", LIB],
+            &["FUNCTION", "LOAD", LIB],
+            &["FUNCTION", "LOAD", "REPLACE", LIB],
+            &["FUNCTION", "LOAD", LIB2],
+            &["FUNCTION", "LIST", "LIBRARYNAME", "mylib"],
+            &["FUNCTION", "LIST", "LIBRARYNAME", "mylib2"],
+            &["FUNCTION", "LIST", "WITHCODE", "LIBRARYNAME", "MYLIB2"],
+            &["FUNCTION", "LIST", "LIBRARYNAME", "other*"],
+            &["FUNCTION", "STATS"],
+            &["FCALL", "f1", "1", "k", "v"],
+            &["GET", "k"],
+            &["FCALL", "F2", "1", "k", "v"],
+            &["FCALL_RO", "f2", "1", "k", "v"],
+            &["FCALL_RO", "f1", "1", "k", "v"],
+            &["FCALL", "f1", "x"],
+            &["FCALL", "f1", "5", "k"],
+            &["FCALL", "f1", "-1", "k"],
+            &["FCALL", "nosuch", "0"],
+            &["COMMAND", "GETKEYS", "FCALL", "f1", "2", "a", "b", "c"],
+            &["FUNCTION", "DELETE", "MYLIB"],
+            &["FUNCTION", "DELETE", "mylib"],
+            &["FCALL", "f1", "0"],
+            &["FUNCTION", "LOAD", LIB],
+            &["FUNCTION", "FLUSH"],
+            &["FUNCTION", "FLUSH", "bad"],
+            &["FUNCTION", "LIST"],
+            &["FUNCTION", "KILL"],
+            &["FUNCTION", "HELP"],
+        ],
+    );
+    d.check(Compare::Ignore, &["HELLO", "3"]);
+    same(
+        &mut d,
+        &[
+            &["FUNCTION", "LOAD", LIB2],
+            &["FUNCTION", "LIST"],
+            &["FUNCTION", "STATS"],
+        ],
+    );
+}
+
+#[test]
+fn function_load_errors_have_redis_texts() {
+    let mut d = Differential::new();
+    let load = |d: &mut Differential, body: &str| {
+        let code = format!("#!lua name=lib3\n{body}");
+        d.check(Compare::Exact, &["FUNCTION", "LOAD", code.as_str()]);
+        d.check(Compare::Exact, &["FCALL", "x", "0"]);
+        d.check(Compare::Exact, &["FUNCTION", "DELETE", "lib3"]);
+    };
+    for body in [
+        "redis.register_function('', function() end)",
+        "redis.register_function{function_name='x', callback=function() end, foo=1}",
+        "redis.register_function{function_name='x', callback=function() end, flags={'bad'}}",
+        "redis.register_function{function_name='x', callback=1}",
+        "redis.register_function{callback=function() end}",
+        "redis.register_function{function_name='x'}",
+        "redis.register_function{function_name='x', callback=function() return 'named' end, description=1}",
+        "return 1",
+        "redis.call('ping')",
+        "local a = b",
+        "math.random()",
+        "redis.setresp(3)",
+        "a = 1",
+        "syntax error",
+        "redis.register_function('x', function() redis.register_function('y', function() end) end)",
+        "redis.log(redis.LOG_WARNING, 'x') redis.register_function('x', function() return cjson.encode({1}) .. bit.tohex(1) .. redis.sha1hex('') end)",
+        "local lib = redis\nlib.register_function('x', function() lib.redis = redis return 1 end)",
+        "local lib = redis\nlib.register_function('x', function() lib.register_function('y', function() end) end)",
+        "redis.register_function('x', function() error('boom') end)",
+        "redis.register_function('x', function() return redis.call('nosuch') end)",
+        "redis.register_function('x', 'notfn')",
+        "redis.register_function('x')",
+        "redis.register_function('x', function() end, 3)",
+    ] {
+        load(&mut d, body);
+    }
+    same(
+        &mut d,
+        &[
+            &["FUNCTION", "LOAD", "foo", "bar", "x"],
+            &["FUNCTION", "LOAD", "#!lua name=bad-name\nreturn 1"],
+            &["FUNCTION", "LOAD", "#!bad_engine name=x\nreturn 1"],
+            &["FUNCTION", "LOAD", "#!lua\nreturn 1"],
+            &["FUNCTION", "LOAD", "#!lua name=x foo=bar\nreturn 1"],
+            &["FUNCTION", "LOAD", "no shebang"],
+            &[
+                "FUNCTION",
+                "LOAD",
+                "#!lua name=a\nredis.register_function('same', function() end)",
+            ],
+            &[
+                "FUNCTION",
+                "LOAD",
+                "#!lua name=b\nredis.register_function('same', function() end)",
+            ],
+        ],
+    );
+}
+
+#[test]
+fn a_runaway_script_is_stopped_at_busy_reply_threshold() {
+    let server = Server::start();
+    let mut conn = server.raw();
+    assert_eq!(
+        conn.cmd(&["CONFIG", "SET", "busy-reply-threshold", "100"]),
+        b"+OK\r\n"
+    );
+    assert_eq!(
+        conn.cmd(&["EVAL", "while true do end", "0"]),
+        b"-ERR Script killed: it ran longer than busy-reply-threshold (100 ms)\r\n"
+    );
+    assert_eq!(
+        conn.cmd(&["FUNCTION", "LOAD", "#!lua name=spin\nwhile true do end"]),
+        b"-ERR FUNCTION LOAD timeout\r\n"
+    );
+    assert_eq!(
+        conn.cmd(&["EVAL", "return 'still fine'", "0"]),
+        b"$10\r\nstill fine\r\n"
+    );
+}
