@@ -47,9 +47,6 @@ const LUA_MEMORY_LIMIT: usize = 1 << 30;
 struct Watchdog {
     deadline: Cell<Option<std::time::Instant>>,
     expired: Cell<bool>,
-    /// The running script wrote: it is never stopped, since stopping it would leave half its
-    /// writes applied (Redis refuses to kill such a script: UNKILLABLE).
-    wrote: Cell<bool>,
 }
 
 /// Where [`run`] lends the running script to the callbacks (see the module documentation).
@@ -204,16 +201,14 @@ impl Engine {
         lua.set_app_data(Watchdog::default());
         lua.set_memory_limit(LUA_MEMORY_LIMIT)?;
         // Reddish cannot yet answer other clients while a script runs (Redis's BUSY replies
-        // and SCRIPT KILL): a script that runs past its deadline without having written is
-        // stopped instead (what SCRIPT KILL would do), so that a runaway loop cannot hold the
-        // server forever. One that wrote runs to its end, as Redis lets it.
+        // and SCRIPT KILL): a script that runs past its deadline is stopped instead, so that a
+        // runaway loop cannot hold the server forever.
         lua.set_hook(
             mlua::HookTriggers::new().every_nth_instruction(CHECK_EVERY),
             |lua, _| {
                 if let Some(watchdog) = lua.app_data_ref::<Watchdog>() {
                     let now = std::time::Instant::now();
-                    if !watchdog.wrote.get() && watchdog.deadline.get().is_some_and(|at| now >= at)
-                    {
+                    if watchdog.deadline.get().is_some_and(|at| now >= at) {
                         watchdog.expired.set(true);
                         return Err(mlua::Error::runtime("script ran past its time limit"));
                     }
@@ -356,7 +351,6 @@ impl Engine {
                 .deadline
                 .set(limit.map(|limit| std::time::Instant::now() + limit));
             watchdog.expired.set(false);
-            watchdog.wrote.set(false);
         }
     }
 
@@ -410,18 +404,7 @@ fn command(lua: &Lua, args: MultiValue) -> Outcome {
         }
     }
     let argv: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
-    let outcome = with_running(lua, |running| {
-        let outcome = run_command(running, &argv);
-        (outcome, running.wrote)
-    })
-    .map(|(outcome, wrote)| {
-        if wrote {
-            if let Some(watchdog) = lua.app_data_ref::<Watchdog>() {
-                watchdog.wrote.set(true);
-            }
-        }
-        outcome
-    });
+    let outcome = with_running(lua, |running| run_command(running, &argv));
     match outcome {
         None => failure(
             lua,
