@@ -795,3 +795,27 @@ fn a_runaway_script_is_stopped_at_busy_reply_threshold() {
         b"$10\r\nstill fine\r\n"
     );
 }
+
+#[test]
+fn scripts_with_flags_obey_maxmemory_as_redis() {
+    let mut d = Differential::new();
+    same(
+        &mut d,
+        &[
+            &["SET", "x", "123"],
+            &["FUNCTION", "LOAD", "#!lua name=oom\nredis.register_function('w', function() return redis.call('set', 'x', 1) end)\nredis.register_function{function_name='r', callback=function() return redis.call('get', 'x') end, flags={'no-writes'}}"],
+            &["CONFIG", "SET", "maxmemory", "1"],
+            // Without a shebang: only the write inside is refused.
+            &["EVAL", "return redis.call('get', 'x')", "0"],
+            &["EVAL", "return redis.call('set', 'x', 1)", "0"],
+            // With flags: refused before it runs, unless allow-oom or no-writes.
+            &["EVAL", "#!lua flags=\nreturn 1", "0"],
+            &["EVAL", "#!lua flags=allow-oom\nreturn redis.call('set', 'x', 2)", "0"],
+            &["EVAL", "#!lua flags=no-writes\nreturn redis.call('get', 'x')", "0"],
+            &["FCALL", "w", "0"],
+            &["FCALL", "r", "0"],
+            &["CONFIG", "SET", "maxmemory", "0"],
+            &["FCALL", "w", "0"],
+        ],
+    );
+}

@@ -572,6 +572,7 @@ fn fcall_generic(ctx: &mut Ctx, args: &mut Args, read_only: bool) -> CmdResult {
             "ERR Can not execute a script with write flag using *_ro command.",
         ));
     }
+    super::refuse_out_of_memory(ctx, &function.flags)?;
     show_to_monitors(ctx, args.argv());
     run_script(
         ctx,

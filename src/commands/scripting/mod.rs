@@ -213,11 +213,31 @@ fn eval_generic(ctx: &mut Ctx, args: &mut Args, by_sha: bool, read_only: bool) -
             "NOSCRIPT No matching script. Please use EVAL.",
         ));
     };
-    show_to_monitors(ctx, args.argv());
     let mut flags = script.flags;
+    if flags.shebang {
+        refuse_out_of_memory(ctx, &flags)?;
+    }
+    show_to_monitors(ctx, args.argv());
     flags.no_writes |= read_only;
     let label = String::from_utf8_lossy(&sha).into_owned();
     run_script(ctx, &script.function, None, keys, argv, flags, &label)
+}
+
+/// Redis's rule for scripts that declare flags (a shebang, or any function): over
+/// `maxmemory` (once eviction has done what it can), only one flagged `allow-oom` or
+/// `no-writes` may start.
+pub(super) fn refuse_out_of_memory(ctx: &Ctx, flags: &ScriptFlags) -> CmdResult {
+    let limit = ctx.server.config.maxmemory;
+    if flags.allow_oom
+        || flags.no_writes
+        || limit == 0
+        || crate::commands::eviction::counted_memory(ctx.server) <= limit
+    {
+        return Ok(());
+    }
+    Err(CmdError::msg(
+        "OOM command not allowed when used memory > 'maxmemory'.",
+    ))
 }
 
 /// Feeds a script-running command to MONITOR before the commands it runs (its row is
