@@ -175,11 +175,7 @@ fn parse_add_trim(ctx: &Ctx, rest: &[&[u8]], xadd: bool) -> Result<AddTrimArgs, 
             if trim.is_some() {
                 return Err(incompatible());
             }
-            let mut approx = false;
-            if more >= 2 && (rest[i + 1] == b"~" || rest[i + 1] == b"=") {
-                approx = rest[i + 1] == b"~";
-                i += 1;
-            }
+            let approx = trim_operator(rest, &mut i, more);
             let max = int_arg(rest[i + 1])?;
             if max < 0 {
                 return Err(CmdError::msg("ERR The MAXLEN argument must be >= 0."));
@@ -190,11 +186,7 @@ fn parse_add_trim(ctx: &Ctx, rest: &[&[u8]], xadd: bool) -> Result<AddTrimArgs, 
             if trim.is_some() {
                 return Err(incompatible());
             }
-            let mut approx = false;
-            if more >= 2 && (rest[i + 1] == b"~" || rest[i + 1] == b"=") {
-                approx = rest[i + 1] == b"~";
-                i += 1;
-            }
+            let approx = trim_operator(rest, &mut i, more);
             let min = parse_strict_id(rest[i + 1])?;
             trim = Some((TrimTo::MinId(min), approx));
             i += 2;
@@ -1403,6 +1395,17 @@ pub fn read_keys(argv: &[&[u8]]) -> Vec<(usize, crate::commands::table::KeyFlags
         return Vec::new();
     }
     (at..at + rest / 2).map(|i| (i, flags)).collect()
+}
+
+/// After MAXLEN or MINID at `rest[*i]`: an optional `~` (approximate: true) or `=`, stepped
+/// over, when the threshold still follows it (`more` arguments come after the keyword).
+fn trim_operator(rest: &[&[u8]], i: &mut usize, more: usize) -> bool {
+    let operator = rest[*i + 1];
+    if more >= 2 && (operator == b"~" || operator == b"=") {
+        *i += 1;
+        return operator == b"~";
+    }
+    false
 }
 
 #[cfg(test)]
