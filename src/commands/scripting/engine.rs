@@ -455,7 +455,7 @@ fn run_command(running: &mut Running, argv: &[&[u8]]) -> Result<ReplyBuf, String
     if spec.flags.contains(Flags::DENYOOM)
         && !running.flags.allow_oom
         && server.config.maxmemory != 0
-        && crate::memory::allocated() as u64 > server.config.maxmemory
+        && crate::commands::eviction::counted_memory(server) > server.config.maxmemory
     {
         return Err("OOM command not allowed when used memory > 'maxmemory'.".into());
     }
