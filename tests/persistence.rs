@@ -404,6 +404,97 @@ fn small_changes_to_large_values_append_to_a_log() {
     mongo.drop();
 }
 
+/// A stream of a million entries is snapshotted once; appending to it and its consumer
+/// group's traffic then cost what they changed (operation-log appends), and replay on load.
+#[test]
+fn a_million_entry_stream_grows_by_appends() {
+    let Some(uri) = mongodb_uri() else {
+        return;
+    };
+    let name = unique_name("stream1m");
+    let mut server = start(&uri, &name, &[]);
+    let mut conn = server.raw();
+    let batch = 20_000;
+    for first in (1..=1_000_000).step_by(batch) {
+        let mut pipeline = Vec::new();
+        for n in first..first + batch {
+            pipeline.extend_from_slice(&common::encode_command(&[
+                "XADD".to_string(),
+                "s".to_string(),
+                format!("{n}-1"),
+                "f".to_string(),
+                format!("v{n}"),
+            ]));
+        }
+        conn.send(&pipeline);
+        for _ in 0..batch {
+            assert!(conn.read_reply().starts_with(b"$"));
+        }
+    }
+    assert_eq!(conn.cmd(&["XLEN", "s"]), b":1000000\r\n");
+    assert_eq!(
+        conn.cmd(&["XGROUP", "CREATE", "s", "g", "999990"]),
+        b"+OK\r\n"
+    );
+    save(&mut conn);
+    let mongo = Mongo::open(&uri, &name);
+    let base = mongo.key(0, b"s").expect("stream document");
+    let gen = base.get_i64("gen").unwrap();
+    let chunks = mongo.count("chunks", doc! {});
+    let snapshots = info_u64(&mut conn, "mongodb_snapshots_written");
+    let appends = info_u64(&mut conn, "mongodb_log_appends");
+    for i in 0..30 {
+        assert!(conn
+            .cmd(&["XADD", "s", "*", "f", &format!("new{i}")])
+            .starts_with(b"$"));
+        let read = conn.cmd(&[
+            "XREADGROUP",
+            "GROUP",
+            "g",
+            "c",
+            "COUNT",
+            "2",
+            "STREAMS",
+            "s",
+            ">",
+        ]);
+        assert!(read.starts_with(b"*1\r\n"), "{}", common::escape(&read));
+        if i % 3 == 0 {
+            let first = format!("{}-1", 999_991 + i);
+            conn.cmd(&["XACK", "s", "g", &first]);
+        }
+        save(&mut conn);
+    }
+    assert_eq!(
+        info_u64(&mut conn, "mongodb_snapshots_written"),
+        snapshots,
+        "an append or a group read rewrote the stream"
+    );
+    assert!(info_u64(&mut conn, "mongodb_log_appends") >= appends + 30);
+    let after = mongo.key(0, b"s").expect("stream document");
+    assert_eq!(after.get_i64("gen").unwrap(), gen, "snapshot rewritten");
+    assert_eq!(mongo.count("chunks", doc! {}), chunks);
+    let reads = |conn: &mut RawConn| {
+        vec![
+            conn.cmd(&["XLEN", "s"]),
+            conn.cmd(&["XRANGE", "s", "-", "+", "COUNT", "3"]),
+            conn.cmd(&["XREVRANGE", "s", "+", "-", "COUNT", "40"]),
+            conn.cmd(&["XINFO", "GROUPS", "s"]),
+            conn.cmd(&["XPENDING", "s", "g"]),
+        ]
+    };
+    let expected = reads(&mut conn);
+    assert_eq!(expected[0], b":1000030\r\n");
+    drop(conn);
+    server.restart();
+    let mut conn = server.raw();
+    conn.set_timeout(Duration::from_secs(120));
+    assert_eq!(reads(&mut conn), expected);
+    drop(conn);
+    server.stop();
+    mongo.drop();
+}
+
 fn snapshot_log_reads(conn: &mut RawConn) -> Vec<Vec<u8>> {
     vec![
         conn.cmd(&["LLEN", "list"]),
@@ -548,6 +639,12 @@ fn sigkill_loses_at_most_the_documented_window() {
             conn.cmd(&["SET", &format!("k:{i}"), &format!("v{i}")]),
             b"+OK\r\n"
         );
+        // The same write as an append to one stream: journaled, not a key rewrite.
+        let id = format!("{}-1", i + 1);
+        assert_eq!(
+            conn.cmd(&["XADD", "events", &id, "n", &i.to_string()]),
+            bulk(id.as_bytes())
+        );
         acked.push(started.elapsed());
         sleep(Duration::from_millis(5));
     }
@@ -564,6 +661,27 @@ fn sigkill_loses_at_most_the_documented_window() {
             lost.push((i, *when));
         } else {
             assert_eq!(reply, bulk(format!("v{i}").as_bytes()));
+        }
+    }
+    // The stream kept a prefix of its appends, each entry intact; what it lost is in the
+    // same window as the keys.
+    let kept = String::from_utf8_lossy(&conn.cmd(&["XLEN", "events"])).to_string();
+    let kept: usize = kept.trim_start_matches(':').trim().parse().unwrap();
+    if kept > 0 {
+        let last = format!("{kept}-1");
+        let entry = conn.cmd(&["XRANGE", "events", &last, &last]);
+        let value = (kept - 1).to_string();
+        assert!(
+            entry.ends_with(format!("$1\r\nn\r\n${}\r\n{value}\r\n", value.len()).as_bytes()),
+            "{}",
+            common::escape(&entry)
+        );
+        let first = conn.cmd(&["XRANGE", "events", "-", "+", "COUNT", "1"]);
+        assert!(first.starts_with(b"*1\r\n*2\r\n$3\r\n1-1\r\n"));
+    }
+    for (i, when) in acked.iter().enumerate().skip(kept) {
+        if !lost.iter().any(|(k, _)| *k == i) {
+            lost.push((i, *when));
         }
     }
     eprintln!(

@@ -287,29 +287,28 @@ impl Journal {
         self.watched.contains_key(key)
     }
 
-    /// Holds an effect a handler stated, if it concerns a watched key (the key is its second
-    /// element). O(effect) then, O(1) otherwise.
+    /// Holds an effect a handler stated, if it concerns a watched key: `head` is the command
+    /// (and subcommand) before the key, `args` what follows it. O(effect) then, O(1) otherwise.
     pub fn state<'a>(
         &mut self,
-        command: &[u8],
+        head: &[&[u8]],
         key: &[u8],
         args: impl IntoIterator<Item = &'a [u8]>,
     ) {
         if !self.is_watched(key) {
             return;
         }
-        let mut effect = vec![command.to_vec(), key.to_vec()];
+        let mut effect: Vec<Vec<u8>> = head.iter().map(|part| part.to_vec()).collect();
+        effect.push(key.to_vec());
         effect.extend(args.into_iter().map(<[u8]>::to_vec));
         self.stated.push(effect);
     }
 
-    fn record(&mut self, db: usize, argv: &[&[u8]], merge: Merge) {
+    /// Records `argv`, a command that changed only `key` (one of its arguments).
+    fn record(&mut self, db: usize, key: &[u8], argv: &[&[u8]], merge: Merge) {
         if self.interval.tainted_all {
             return;
         }
-        let Some(&key) = argv.get(1) else {
-            return;
-        };
         let size: usize = argv.iter().map(|a| a.len() + 4).sum::<usize>() + 4;
         if size > JOURNAL_MAX_OP {
             self.taint(key);
@@ -369,8 +368,12 @@ pub(crate) fn run_journaled(
     // The watched keys the command may edit, and whether each exists now: a watched key that
     // is missing (or expires right now) gets a new value from nothing, and replaying on top of
     // the old one would be wrong, so it is snapshotted instead.
+    // A subcommand's key comes after its name (XGROUP CREATE key).
+    let key_at = key_position(spec);
     let candidates: &[&[u8]] = match class {
-        JournalClass::Replay(_) | JournalClass::Expiry => argv.get(1..2).unwrap_or_default(),
+        JournalClass::Replay(_) | JournalClass::Expiry => {
+            argv.get(key_at..key_at + 1).unwrap_or_default()
+        }
         JournalClass::States => argv.get(1..).unwrap_or_default(),
         JournalClass::Undeclared | JournalClass::Taints => &[],
     };
@@ -403,15 +406,15 @@ pub(crate) fn run_journaled(
     };
     match class {
         JournalClass::Replay(merge) => {
-            let key = argv.get(1).copied().unwrap_or_default();
+            let key = argv.get(key_at).copied().unwrap_or_default();
             match existed_before(key) {
                 None => {}
-                Some(true) => journal.record(db, argv, merge),
+                Some(true) => journal.record(db, key, argv, merge),
                 Some(false) => journal.taint(key),
             }
         }
         JournalClass::Expiry => {
-            let key = argv.get(1).copied().unwrap_or_default();
+            let key = argv.get(key_at).copied().unwrap_or_default();
             match existed_before(key) {
                 None => {}
                 Some(true) => journal.touch(db, key),
@@ -427,17 +430,24 @@ pub(crate) fn run_journaled(
         JournalClass::States => {
             for effect in &stated {
                 let parts: SmallVec<[&[u8]; 8]> = effect.iter().map(Vec::as_slice).collect();
-                let key = parts.get(1).copied().unwrap_or_default();
-                let merge = match resolve(&parts).map(|spec| spec.journal) {
-                    Ok(JournalClass::Replay(merge)) => merge,
-                    // A handler stated something that does not replay: a bug, kept safe.
-                    _ => {
-                        journal.taint(key);
-                        continue;
+                let replayable = resolve(&parts).ok().and_then(|spec| {
+                    match (parts.get(key_position(spec)), spec.journal) {
+                        (Some(&key), JournalClass::Replay(merge)) => Some((key, merge)),
+                        _ => None,
                     }
+                });
+                let Some((key, merge)) = replayable else {
+                    // A handler stated something that does not replay: a bug, kept safe by
+                    // snapshotting every watched key the effect names.
+                    for part in parts.iter().skip(1) {
+                        if journal.is_watched(part) {
+                            journal.taint(part);
+                        }
+                    }
+                    continue;
                 };
                 match existed_before(key) {
-                    Some(true) => journal.record(db, &parts, merge),
+                    Some(true) => journal.record(db, key, &parts, merge),
                     Some(false) | None => journal.taint(key),
                 }
             }
@@ -457,6 +467,12 @@ pub(crate) fn run_journaled(
         }
     }
     result
+}
+
+/// Where the key of a replayable row is in its argument vector: first after the command
+/// name, or after the subcommand's.
+fn key_position(spec: &CommandSpec) -> usize {
+    spec.first_key.max(1) as usize
 }
 
 /// Runs one recorded command against `ks` in database `db` at start-up (the journal's replay),
@@ -830,7 +846,7 @@ mod tests {
         journal.watch(0, b"k");
         let arg = vec![b'x'; 1024 * 1024];
         for _ in 0..(JOURNAL_LIMIT / arg.len() + 2) {
-            journal.record(0, &[b"append", b"k", &arg], Merge::LastArg);
+            journal.record(0, b"k", &[b"append", b"k", &arg], Merge::LastArg);
         }
         assert!(journal.bytes() <= JOURNAL_LIMIT);
         let mut interval = journal.take_interval();
@@ -992,6 +1008,117 @@ mod tests {
                 &["xsetid", "s", "999999999999999-5"],
             ],
             &[&["xrange", "s", "-", "+"], &["xlen", "s"]],
+        );
+    }
+
+    #[test]
+    fn consumer_group_commands_replay_to_the_same_groups() {
+        let mut setup: Vec<Vec<String>> = (1..=12)
+            .map(|i| {
+                vec![
+                    "xadd".into(),
+                    "s".into(),
+                    format!("{i}-1"),
+                    "f".into(),
+                    i.to_string(),
+                ]
+            })
+            .collect();
+        setup.push(vec![
+            "xgroup".into(),
+            "create".into(),
+            "s".into(),
+            "g".into(),
+            "0".into(),
+        ]);
+        let setup: Vec<Vec<&str>> = setup
+            .iter()
+            .map(|c| c.iter().map(String::as_str).collect())
+            .collect();
+        let setup: Vec<&[&str]> = setup.iter().map(Vec::as_slice).collect();
+        assert_replay_equivalent(
+            &setup,
+            &["s"],
+            &[
+                &[
+                    "xreadgroup",
+                    "GROUP",
+                    "g",
+                    "alice",
+                    "COUNT",
+                    "3",
+                    "STREAMS",
+                    "s",
+                    ">",
+                ],
+                &[
+                    "xreadgroup",
+                    "GROUP",
+                    "g",
+                    "bob",
+                    "COUNT",
+                    "2",
+                    "STREAMS",
+                    "s",
+                    ">",
+                ],
+                // History: counts one more delivery of alice's entries.
+                &["xreadgroup", "GROUP", "g", "alice", "STREAMS", "s", "0"],
+                &["xreadgroup", "GROUP", "g", "zed", "STREAMS", "s", "0"],
+                &["xdel", "s", "2-1"],
+                &[
+                    "xclaim",
+                    "s",
+                    "g",
+                    "bob",
+                    "0",
+                    "1-1",
+                    "2-1",
+                    "3-1",
+                    "RETRYCOUNT",
+                    "7",
+                ],
+                &["xautoclaim", "s", "g", "carol", "0", "0", "COUNT", "2"],
+                &[
+                    "xreadgroup",
+                    "GROUP",
+                    "g",
+                    "dave",
+                    "NOACK",
+                    "COUNT",
+                    "2",
+                    "STREAMS",
+                    "s",
+                    ">",
+                ],
+                &["xgroup", "createconsumer", "s", "g", "erin"],
+                &["xgroup", "delconsumer", "s", "g", "bob"],
+                &["xgroup", "create", "s", "g2", "$"],
+                &[
+                    "xclaim", "s", "g2", "frank", "0", "9-1", "FORCE", "LASTID", "11-1",
+                ],
+                &["xgroup", "create", "s", "g3", "0", "ENTRIESREAD", "3"],
+                &["xgroup", "setid", "s", "g3", "4-1"],
+                &[
+                    "xreadgroup",
+                    "GROUP",
+                    "g3",
+                    "x",
+                    "COUNT",
+                    "1",
+                    "STREAMS",
+                    "s",
+                    ">",
+                ],
+                &["xgroup", "destroy", "s", "g2"],
+                &["xack", "s", "g", "9-1", "10-1"],
+                &["xreadgroup", "GROUP", "g", "carol", "STREAMS", "s", ">"],
+            ],
+            &[
+                &["xinfo", "stream", "s", "FULL"],
+                &["xinfo", "groups", "s"],
+                &["xpending", "s", "g", "-", "+", "100"],
+            ],
         );
     }
 

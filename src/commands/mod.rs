@@ -601,7 +601,22 @@ impl Ctx<'_> {
     ) {
         if let Some(journal) = self.server.journal.as_mut() {
             if journal.is_watching() {
-                journal.state(command, key, args);
+                journal.state(&[command], key, args);
+            }
+        }
+    }
+
+    /// [`Self::journal_as`] for a subcommand (`XGROUP SETID key ...`).
+    pub fn journal_as_sub<'a>(
+        &mut self,
+        command: &[u8],
+        subcommand: &[u8],
+        key: &[u8],
+        args: impl IntoIterator<Item = &'a [u8]>,
+    ) {
+        if let Some(journal) = self.server.journal.as_mut() {
+            if journal.is_watching() {
+                journal.state(&[command, subcommand], key, args);
             }
         }
     }

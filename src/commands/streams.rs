@@ -4,8 +4,11 @@
 //!
 //! Journal: XADD states itself with the ID it generated (and, when it trimmed, an exact
 //! `XTRIM key MAXLEN = n`), so `*` and `~` replay as what they did; XTRIM states an exact
-//! trim too; XDEL, XACK and XSETID replay as sent. Commands that stamp times on groups
-//! (XREADGROUP, XCLAIM, XAUTOCLAIM) and XGROUP snapshot the key.
+//! trim too; XDEL, XACK, XSETID and the XGROUP subcommands replay as sent. Commands that
+//! stamp times on groups (XREADGROUP, XCLAIM, XAUTOCLAIM) state the group state they left, as
+//! Redis propagates them to replicas: an `XCLAIM ... TIME t RETRYCOUNT n FORCE JUSTID` per
+//! entry given to a consumer, `XACK` for entries dropped, `XGROUP SETID` for a moved read
+//! position (see [`journal_group_change`]). So a long stream is never rewritten for them.
 
 use super::args::{int_arg, is_keyword};
 use super::blocking::{self, TimeoutReply};
@@ -267,6 +270,103 @@ fn journal_trim(ctx: &mut Ctx, key: &[u8]) {
     };
     let len = len.to_string();
     ctx.journal_as(b"XTRIM", key, [&b"MAXLEN"[..], b"=", len.as_bytes()]);
+}
+
+/// A group's read position (last delivered ID, entries read), to tell whether a command
+/// moved it.
+type ReadPosition = (StreamId, Option<u64>);
+
+fn read_position(ctx: &mut Ctx, key: &[u8], group: &[u8]) -> Option<ReadPosition> {
+    let mut db = ctx.ks.db(ctx.client.db);
+    let stream = db.stream_read(key).ok()??;
+    let group = stream.group(group)?;
+    Some((group.last_id, group.entries_read))
+}
+
+/// States for the journal what a group command did to `group` of the stream at `key`, as
+/// commands that set that state exactly whatever the clock says when they replay:
+/// `consumer` known to exist (`XGROUP CREATECONSUMER`, which changes nothing when it does),
+/// each of `pending` as its PEL entry now stands (an XCLAIM with its owner, delivery time and
+/// count), `acked` dropped from the PEL (XACK), and the read position if it moved from
+/// `before` (XGROUP SETID with ENTRIESREAD, or without it when unknown, as Redis's `-1`).
+/// O(pending log PEL).
+fn journal_group_change(
+    ctx: &mut Ctx,
+    key: &[u8],
+    group: &[u8],
+    consumer: Option<&[u8]>,
+    pending: &[StreamId],
+    acked: &[StreamId],
+    before: Option<ReadPosition>,
+) {
+    // Per entry: owner, ID, delivery time, delivery count.
+    let mut claims: Vec<[Vec<u8>; 4]> = Vec::with_capacity(pending.len());
+    let mut consumer_exists = false;
+    let mut after = None;
+    {
+        let mut db = ctx.ks.db(ctx.client.db);
+        let Ok(Some(stream)) = db.stream_read(key) else {
+            return;
+        };
+        let Some(state) = stream.group(group) else {
+            return;
+        };
+        for id in pending {
+            if let Some(entry) = state.pel.get(id) {
+                claims.push([
+                    entry.consumer.to_vec(),
+                    id.to_bytes(),
+                    entry.delivery_time.to_string().into_bytes(),
+                    entry.delivery_count.to_string().into_bytes(),
+                ]);
+            }
+        }
+        if let Some(name) = consumer {
+            consumer_exists = state.consumers.contains_key(name);
+        }
+        let now = (state.last_id, state.entries_read);
+        if before != Some(now) {
+            after = Some(now);
+        }
+    }
+    if let (Some(name), true) = (consumer, consumer_exists) {
+        ctx.journal_as_sub(b"XGROUP", b"CREATECONSUMER", key, [group, name]);
+    }
+    for [owner, id, time, count] in &claims {
+        ctx.journal_as(
+            b"XCLAIM",
+            key,
+            [
+                group,
+                owner,
+                b"0",
+                id,
+                b"TIME",
+                time,
+                b"RETRYCOUNT",
+                count,
+                b"FORCE",
+                b"JUSTID",
+            ],
+        );
+    }
+    if !acked.is_empty() {
+        let ids: Vec<Vec<u8>> = acked.iter().map(|id| id.to_bytes()).collect();
+        ctx.journal_as(
+            b"XACK",
+            key,
+            std::iter::once(group).chain(ids.iter().map(Vec::as_slice)),
+        );
+    }
+    if let Some((last_id, entries_read)) = after {
+        let last_id = last_id.to_bytes();
+        let read = entries_read.map(|n| n.to_string().into_bytes());
+        let mut args: Vec<&[u8]> = vec![group, &last_id];
+        if let Some(read) = &read {
+            args.extend([&b"ENTRIESREAD"[..], read]);
+        }
+        ctx.journal_as_sub(b"XGROUP", b"SETID", key, args);
+    }
 }
 
 /// `XADD key [NOMKSTREAM] [MAXLEN|MINID [=|~] threshold [LIMIT count]] *|id field value ...`
@@ -596,11 +696,16 @@ fn read(ctx: &mut Ctx, args: &mut Args, with_group: bool) -> CmdResult {
         count = 1000;
     }
     let now = ctx.ks.now_ms();
+    let journal = with_group && journaling(ctx);
     let top = ctx.out.defer();
     let mut served = 0;
     for (at, &key) in keys.iter().enumerate() {
         let Some(start) = from[at] else {
             continue;
+        };
+        let position = match group {
+            Some((group_name, _)) if journal => read_position(ctx, key, group_name),
+            _ => None,
         };
         let mut db = ctx.ks.db(ctx.client.db);
         let Some(stream) = db.stream_write(key)? else {
@@ -662,12 +767,19 @@ fn read(ctx: &mut Ctx, args: &mut Args, with_group: bool) -> CmdResult {
         let created = stream.touch_consumer(group_name, consumer, now);
         let list = ctx.out.defer();
         let out = &mut *ctx.out;
+        // The entries whose PEL entry this read set, for the journal.
+        let mut delivered: Vec<StreamId> = Vec::new();
         let written = match history {
             Some(after) => {
                 let start = after.next().unwrap_or(StreamId::MAX);
                 stream.deliver_history(group_name, consumer, start, count, now, |id, entry| {
                     match entry {
-                        Some(entry) => write_entry(out, entry),
+                        Some(entry) => {
+                            write_entry(out, entry);
+                            if journal {
+                                delivered.push(id);
+                            }
+                        }
                         None => {
                             out.array(2);
                             write_id(out, id);
@@ -678,12 +790,26 @@ fn read(ctx: &mut Ctx, args: &mut Args, with_group: bool) -> CmdResult {
             }
             None => stream
                 .deliver_new(group_name, consumer, count, noack, now, |entry| {
-                    write_entry(out, entry)
+                    write_entry(out, entry);
+                    if journal && !noack {
+                        delivered.push(entry.id);
+                    }
                 })
                 .unwrap_or(0),
         };
         ctx.out.fill_deferred(list, Aggregate::Array, written);
         db.stream_changed(key);
+        if journal {
+            journal_group_change(
+                ctx,
+                key,
+                group_name,
+                Some(consumer),
+                &delivered,
+                &[],
+                position,
+            );
+        }
         if created {
             ctx.notify(KeyspaceEvents::STREAM, "xgroup-createconsumer", key);
         }
@@ -1088,8 +1214,29 @@ pub fn xclaim(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         Some(t) if t >= 0 && t <= now as i64 => t as u64,
         _ => now,
     };
+    let journal = journaling(ctx);
+    let position = if journal {
+        read_position(ctx, key, name)
+    } else {
+        None
+    };
+    let mut db = ctx.ks.db(ctx.client.db);
     let Some(stream) = db.stream_write(key)? else {
         return Err(nogroup_in(key, name, ""));
+    };
+    // Pending entries whose stream entry is gone (the claim drops them), and whether LASTID
+    // moves the group: with what it claims, all a claim can change.
+    let (dropped, moves): (Vec<StreamId>, bool) = match stream.group(name) {
+        Some(group) => (
+            claim
+                .ids
+                .iter()
+                .copied()
+                .filter(|id| group.pel.contains_key(id) && stream.entries().get(*id).is_none())
+                .collect(),
+            claim.last_id.is_some_and(|last| last > group.last_id),
+        ),
+        None => (Vec::new(), false),
     };
     let (claimed, created) = stream.claim(name, &claim, now);
     let out = &mut *ctx.out;
@@ -1103,7 +1250,13 @@ pub fn xclaim(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
             out.null_array();
         }
     }
+    if claimed.is_empty() && dropped.is_empty() && !moves {
+        return Ok(());
+    }
     db.stream_changed(key);
+    if journal {
+        journal_group_change(ctx, key, name, None, &claimed, &dropped, position);
+    }
     if created {
         ctx.notify(KeyspaceEvents::STREAM, "xgroup-createconsumer", key);
     }
@@ -1172,7 +1325,13 @@ pub fn xautoclaim(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     for id in &deleted {
         write_id(out, *id);
     }
+    if claimed.is_empty() && deleted.is_empty() {
+        return Ok(());
+    }
     db.stream_changed(key);
+    if journaling(ctx) {
+        journal_group_change(ctx, key, name, None, &claimed, &deleted, None);
+    }
     if created {
         ctx.notify(KeyspaceEvents::STREAM, "xgroup-createconsumer", key);
     }

@@ -348,6 +348,11 @@ impl EntryLog {
                 return;
             }
         }
+        // The tail is full and takes no more entries: give back what its buffer grew beyond
+        // its contents (a doubling buffer is a third empty on average), once per node.
+        if let Some(mut tail) = self.nodes.last_entry() {
+            tail.get_mut().buf.shrink_to_fit();
+        }
         let mut node = Node::default();
         node.push(id, id, pairs);
         self.nodes.insert(id, node);
