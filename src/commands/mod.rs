@@ -130,6 +130,8 @@ pub struct ClientState {
     pub served_key: Option<Key>,
     /// Commands run as part of a transaction: blocking commands must not wait.
     pub in_multi: bool,
+    /// The client a script's commands run as.
+    pub in_script: bool,
     /// Set by MULTI: the commands queued for EXEC. `None` outside a transaction.
     pub multi: Option<Transaction>,
     /// Keys this client WATCHes, as (database, key).
@@ -274,13 +276,21 @@ pub trait ClientDirectory {
     /// Calls `visit` for every other connection, in id order.
     fn visit(&self, visit: &mut dyn FnMut(&ClientState, ConnStats));
 
-    /// The other connection with id `id`, if it is open. O(1).
-    fn find(&self, id: u64) -> Option<(&ClientState, ConnStats)>;
+    /// Calls `look` with the other connection with id `id` if it is open, and tells whether
+    /// it is. O(1).
+    fn find(&self, id: u64, look: &mut dyn FnMut(&ClientState, ConnStats)) -> bool;
     /// The running connection's figures the network layer holds (its query buffer, reply
     /// buffer size); the output fields are left for the caller to fill from [`Ctx::out`].
     fn running(&self) -> ConnStats {
         ConnStats::default()
     }
+
+    /// Serves the other connections once while a script runs past `busy-reply-threshold`:
+    /// accepts new ones and runs the commands allowed then (SCRIPT KILL, SHUTDOWN NOSAVE ...),
+    /// answering the rest with `-BUSY` (see [`run_request`]), as Redis's
+    /// `processEventsWhileBlocked`. `first` on the first round of a script. Without a
+    /// network (tests, replay), nothing to serve.
+    fn serve_while_busy(&self, _ks: &mut Keyspace, _server: &mut Server, _first: bool) {}
 }
 
 /// A directory with no other clients (tests, and commands run outside a connection).
@@ -289,8 +299,8 @@ pub struct NoClients;
 impl ClientDirectory for NoClients {
     fn visit(&self, _visit: &mut dyn FnMut(&ClientState, ConnStats)) {}
 
-    fn find(&self, _id: u64) -> Option<(&ClientState, ConnStats)> {
-        None
+    fn find(&self, _id: u64, _look: &mut dyn FnMut(&ClientState, ConnStats)) -> bool {
+        false
     }
 }
 
@@ -675,7 +685,10 @@ fn run_request(ctx: &mut Ctx, argv: &[&[u8]]) {
                 && !spec.flags.contains(Flags::NO_AUTH)
             {
                 reject(ctx, Some(spec), false, "NOAUTH Authentication required.");
-            } else if ctx.server.config.maxmemory != 0 && refused_for_memory(ctx, spec) {
+            } else if ctx.server.config.maxmemory != 0
+                && ctx.server.scripting.busy.is_none()
+                && refused_for_memory(ctx, spec)
+            {
                 reject(
                     ctx,
                     Some(spec),
@@ -695,6 +708,21 @@ fn run_request(ctx: &mut Ctx, argv: &[&[u8]]) {
                          QUIT / RESET are allowed in this context",
                         spec.full_name
                     ),
+                );
+            } else if let Some(busy) = ctx
+                .server
+                .scripting
+                .busy
+                .as_ref()
+                .filter(|_| !spec.flags.contains(Flags::ALLOW_BUSY))
+            {
+                // A script runs past busy-reply-threshold (this runs between its steps).
+                let text = busy.refusal();
+                reject(
+                    ctx,
+                    Some(spec),
+                    spec.flags.contains(Flags::RUNS_QUEUED),
+                    text,
                 );
             } else if ctx.client.multi.is_some() && transactions::queues(spec) {
                 transactions::queue(ctx, spec, argv);

@@ -49,6 +49,7 @@ fn sort_generic(ctx: &mut Ctx, args: &mut Args, readonly: bool) -> CmdResult {
         }
     }
     spec.storing = store_to.is_some();
+    spec.in_script = ctx.client.in_script;
     let rows = ctx.db().sort(key, &spec)?;
     let Some(dest) = store_to else {
         ctx.out.array(rows.len());

@@ -602,6 +602,12 @@ fn read(ctx: &mut Ctx, args: &mut Args, with_group: bool) -> CmdResult {
         if is_keyword(opt, "BLOCK") && more > 0 {
             i += 1;
             deadline = Some(parse_block_ms(ctx, argv[i])?);
+            if ctx.client.in_script {
+                return Err(CmdError::msg(format!(
+                    "ERR {} command is not allowed with BLOCK option from scripts",
+                    String::from_utf8_lossy(argv[0])
+                )));
+            }
         } else if is_keyword(opt, "COUNT") && more > 0 {
             i += 1;
             count = usize::try_from(int_arg(argv[i])?).unwrap_or(0);

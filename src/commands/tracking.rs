@@ -123,10 +123,13 @@ impl Post<'_> {
     fn peer(&self, id: u64) -> Option<(bool, bool)> {
         match &self.running {
             Some((state, out)) if state.id == id => Some((out.is_resp3(), state.is_subscriber())),
-            _ => self
-                .clients
-                .find(id)
-                .map(|(state, stats)| (stats.resp == 3, state.is_subscriber())),
+            _ => {
+                let mut peer = None;
+                self.clients.find(id, &mut |state, stats| {
+                    peer = Some((stats.resp == 3, state.is_subscriber()));
+                });
+                peer
+            }
         }
     }
 
@@ -645,7 +648,7 @@ pub fn before_sleep(ks: &mut Keyspace, server: &mut Server, clients: &dyn Client
 
 /// True if some client other than the running one has id `id`.
 fn client_exists(ctx: &Ctx, id: i64) -> bool {
-    u64::try_from(id).is_ok_and(|id| id == ctx.client.id || ctx.clients.find(id).is_some())
+    u64::try_from(id).is_ok_and(|id| id == ctx.client.id || ctx.clients.find(id, &mut |_, _| {}))
 }
 
 /// What one BCAST prefix costs beside its bytes: its entries in the client's set and in the

@@ -271,6 +271,13 @@ impl TcpListeners {
             .collect()
     }
 
+    /// Stops listening on every address (shutting down).
+    pub fn close_all(&mut self) {
+        for slot in self.slots() {
+            self.remove(slot);
+        }
+    }
+
     /// The slots in use.
     pub fn slots(&self) -> Vec<usize> {
         self.listeners.iter().map(|(slot, _)| slot).collect()

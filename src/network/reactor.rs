@@ -294,6 +294,13 @@ impl Reactor {
                 self.tracking_before_sleep();
             }
             self.apply_client_memory_limit();
+            if self.server.shutdown.is_some() {
+                // No new connection once a client can see the shutdown (its connection
+                // closing, below), as with Redis, which exits at once.
+                self.tcp.borrow_mut().close_all();
+                #[cfg(unix)]
+                drop(self.unix.take());
+            }
             self.flush_pending();
             commands::persistence::before_sleep(&mut self.ks, &mut self.server);
             if self.stop_requested.swap(false, Ordering::Relaxed) && !self.server.shutdown_asap {
@@ -311,122 +318,30 @@ impl Reactor {
         }
     }
 
-    /// Takes the next pending connection of a listener: the TCP one in `slot`, or the Unix
-    /// socket's (`None`). `Ok(None)` when none is waiting (or the listener is gone).
-    fn next_connection(&self, slot: Option<usize>) -> io::Result<Option<Accepted>> {
-        let Some(slot) = slot else {
+    /// The connections, borrowed apart from the keyspace and the server state.
+    fn split(&mut self) -> (Net<'_>, &mut Keyspace, &mut Server) {
+        let net = Net {
+            poll: &mut self.poll,
+            tcp: &self.tcp,
             #[cfg(unix)]
-            if let Some(unix) = &self.unix {
-                let (stream, _) = unix.accept()?;
-                // Redis names both ends of a Unix socket connection by the socket's path.
-                let path = self.server.config.unixsocket.as_deref().unwrap_or_default();
-                let addr = format!("{path}:0");
-                return Ok(Some(Accepted {
-                    stream: Stream::Unix(stream),
-                    laddr: addr.clone(),
-                    addr,
-                    remote: None,
-                }));
-            }
-            return Ok(None);
+            unix: &self.unix,
+            waker: &self.waker,
+            clients: &mut self.clients,
+            tokens: &mut self.tokens,
+            next_client_id: &mut self.next_client_id,
+            pending_write: &mut self.pending_write,
+            pending_input: &mut self.pending_input,
+            accept_retry: &mut self.accept_retry,
+            client_memory_limit: self.client_memory_limit,
+            clients_memory: &mut self.clients_memory,
         };
-        let Ok(tcp) = self.tcp.try_borrow() else {
-            return Ok(None);
-        };
-        let Some(accepted) = tcp.accept(slot) else {
-            return Ok(None);
-        };
-        let (stream, peer) = accepted?;
-        let laddr = stream
-            .local_addr()
-            .map(|a| a.to_string())
-            .unwrap_or_default();
-        Ok(Some(Accepted {
-            stream: Stream::Tcp(stream),
-            addr: peer.to_string(),
-            laddr,
-            remote: Some(peer),
-        }))
+        (net, &mut self.ks, &mut self.server)
     }
 
-    /// Accepts every pending connection of a listener (see [`Reactor::next_connection`]).
+    /// Accepts every pending connection of a listener (see [`Net::accept`]).
     fn accept(&mut self, slot: Option<usize>) {
-        loop {
-            let Accepted {
-                mut stream,
-                addr,
-                laddr,
-                remote,
-            } = match self.next_connection(slot) {
-                Ok(Some(conn)) => conn,
-                Ok(None) => return,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) if is_disconnect(&e) => continue,
-                Err(e) => {
-                    log::warn!("accepting a connection: {e}");
-                    self.accept_retry = true;
-                    return;
-                }
-            };
-            use std::io::Write;
-            if self.clients.len() as u64 >= self.server.config.maxclients {
-                self.server.stats.total_connections_received += 1;
-                let _ = stream.write(b"-ERR max number of clients reached\r\n");
-                self.server.stats.rejected_connections += 1;
-                continue;
-            }
-            if let Some(peer) = remote.filter(|peer| self.protected_from(peer)) {
-                log::debug!("refused {peer}: protected mode");
-                let _ = stream.write(PROTECTED_MODE_DENIED);
-                self.server.stats.rejected_connections += 1;
-                continue;
-            }
-            self.server.stats.total_connections_received += 1;
-            if let Some(tcp) = stream.tcp() {
-                tune_socket(tcp, self.server.config.tcp_keepalive);
-            }
-            let entry = self.clients.vacant_entry();
-            let token = entry.key();
-            if let Err(e) =
-                self.poll
-                    .registry()
-                    .register(&mut stream, Token(token), Interest::READABLE)
-            {
-                log::warn!("registering a connection: {e}");
-                continue;
-            }
-            let now = self.ks.now_ms();
-            log::debug!("accepted {addr}");
-            let state = ClientState {
-                id: self.next_client_id,
-                addr,
-                laddr,
-                fd: socket_fd(&stream),
-                unix_socket: remote.is_none(),
-                authenticated: self.server.config.requirepass.is_none(),
-                created_ms: now,
-                last_interaction_ms: now,
-                ..Default::default()
-            };
-            self.tokens.insert(self.next_client_id, token);
-            self.next_client_id += 1;
-            let max_bulk = self.server.config.proto_max_bulk_len as usize;
-            let mut client = Box::new(Client::new(stream, state, max_bulk, now));
-            if self.client_memory_limit != 0 {
-                client.accounted_memory = client.memory();
-                self.clients_memory += client.accounted_memory;
-            }
-            entry.insert(Some(client));
-            self.server.stats.connected_clients = self.clients.len() as u64;
-        }
-    }
-
-    /// Protected mode (Redis's): while the default user has no password, only this machine
-    /// may connect over TCP, whatever `bind` says.
-    fn protected_from(&self, peer: &SocketAddr) -> bool {
-        let config = &self.server.config;
-        config.protected_mode && config.requirepass.is_none() && !peer.ip().is_loopback()
+        let (mut net, ks, server) = self.split();
+        net.accept(ks, server, slot);
     }
 
     /// Reads what a client sent and runs its complete commands.
@@ -515,8 +430,7 @@ impl Reactor {
                 }
                 return;
             }
-            let (clients, tokens) = (&self.clients, &self.tokens);
-            let (ks, server) = (&mut self.ks, &mut self.server);
+            let (mut net, ks, server) = self.split();
             let mut blocked_argv = None;
             let mut postpone = false;
             let step = client.run_next(|argv, out, state, view| {
@@ -527,10 +441,9 @@ impl Reactor {
                     }
                     ks.keep_expired_keys(server.pause_in_force(ks.now_ms()).is_some());
                 }
-                let directory = Directory {
-                    clients,
-                    tokens,
-                    running: Some(view),
+                let directory = LiveDirectory {
+                    net: RefCell::new(&mut net),
+                    running: view,
                 };
                 let mut ctx = Ctx {
                     ks,
@@ -1167,6 +1080,288 @@ it with the '--protected-mode no' option. \
 NOTE: You only need to do one of the above things in order for \
 the server to start accepting connections from the outside.\r\n";
 
+/// The reactor's connections and what serving them needs, borrowed apart from the keyspace
+/// and the server state commands work on: a script running past `busy-reply-threshold`
+/// serves the other connections through it between its steps (see [`LiveDirectory`]).
+struct Net<'a> {
+    poll: &'a mut Poll,
+    tcp: &'a Rc<RefCell<TcpListeners>>,
+    #[cfg(unix)]
+    unix: &'a Option<mio::net::UnixListener>,
+    waker: &'a Arc<Waker>,
+    clients: &'a mut Slab<Option<Box<Client>>>,
+    tokens: &'a mut FastMap<u64, usize>,
+    next_client_id: &'a mut u64,
+    pending_write: &'a mut Vec<usize>,
+    pending_input: &'a mut Vec<usize>,
+    accept_retry: &'a mut bool,
+    client_memory_limit: usize,
+    clients_memory: &'a mut usize,
+}
+
+impl Net<'_> {
+    /// Takes the next pending connection of a listener: the TCP one in `slot`, or the Unix
+    /// socket's (`None`). `Ok(None)` when none is waiting (or the listener is gone).
+    fn next_connection(
+        &self,
+        server: &Server,
+        slot: Option<usize>,
+    ) -> io::Result<Option<Accepted>> {
+        let Some(slot) = slot else {
+            #[cfg(unix)]
+            if let Some(unix) = &self.unix {
+                let (stream, _) = unix.accept()?;
+                // Redis names both ends of a Unix socket connection by the socket's path.
+                let path = server.config.unixsocket.as_deref().unwrap_or_default();
+                let addr = format!("{path}:0");
+                return Ok(Some(Accepted {
+                    stream: Stream::Unix(stream),
+                    laddr: addr.clone(),
+                    addr,
+                    remote: None,
+                }));
+            }
+            return Ok(None);
+        };
+        let Ok(tcp) = self.tcp.try_borrow() else {
+            return Ok(None);
+        };
+        let Some(accepted) = tcp.accept(slot) else {
+            return Ok(None);
+        };
+        let (stream, peer) = accepted?;
+        let laddr = stream
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        Ok(Some(Accepted {
+            stream: Stream::Tcp(stream),
+            addr: peer.to_string(),
+            laddr,
+            remote: Some(peer),
+        }))
+    }
+
+    /// Accepts every pending connection of a listener (see [`Net::next_connection`]).
+    fn accept(&mut self, ks: &Keyspace, server: &mut Server, slot: Option<usize>) {
+        loop {
+            let Accepted {
+                mut stream,
+                addr,
+                laddr,
+                remote,
+            } = match self.next_connection(server, slot) {
+                Ok(Some(conn)) => conn,
+                Ok(None) => return,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if is_disconnect(&e) => continue,
+                Err(e) => {
+                    log::warn!("accepting a connection: {e}");
+                    *self.accept_retry = true;
+                    return;
+                }
+            };
+            use std::io::Write;
+            if self.clients.len() as u64 >= server.config.maxclients {
+                server.stats.total_connections_received += 1;
+                let _ = stream.write(b"-ERR max number of clients reached\r\n");
+                server.stats.rejected_connections += 1;
+                continue;
+            }
+            if let Some(peer) = remote.filter(|peer| protected_from(&server.config, peer)) {
+                log::debug!("refused {peer}: protected mode");
+                let _ = stream.write(PROTECTED_MODE_DENIED);
+                server.stats.rejected_connections += 1;
+                continue;
+            }
+            server.stats.total_connections_received += 1;
+            if let Some(tcp) = stream.tcp() {
+                tune_socket(tcp, server.config.tcp_keepalive);
+            }
+            let entry = self.clients.vacant_entry();
+            let token = entry.key();
+            if let Err(e) =
+                self.poll
+                    .registry()
+                    .register(&mut stream, Token(token), Interest::READABLE)
+            {
+                log::warn!("registering a connection: {e}");
+                continue;
+            }
+            let now = ks.now_ms();
+            log::debug!("accepted {addr}");
+            let state = ClientState {
+                id: *self.next_client_id,
+                addr,
+                laddr,
+                fd: socket_fd(&stream),
+                unix_socket: remote.is_none(),
+                authenticated: server.config.requirepass.is_none(),
+                created_ms: now,
+                last_interaction_ms: now,
+                ..Default::default()
+            };
+            self.tokens.insert(*self.next_client_id, token);
+            *self.next_client_id += 1;
+            let max_bulk = server.config.proto_max_bulk_len as usize;
+            let mut client = Box::new(Client::new(stream, state, max_bulk, now));
+            if self.client_memory_limit != 0 {
+                client.accounted_memory = client.memory();
+                *self.clients_memory += client.accounted_memory;
+            }
+            entry.insert(Some(client));
+            server.stats.connected_clients = self.clients.len() as u64;
+        }
+    }
+
+    /// One round of Redis's `processEventsWhileBlocked`, while a script is busy: new
+    /// connections are accepted, and the commands of ready connections run (all but those
+    /// flagged `allow-busy` are refused with `-BUSY` by the one funnel), their replies
+    /// written at once. What cannot be done now (blocked or closing clients, the script's own
+    /// connection, a wake-up of the persistence thread) is left for the loop after the
+    /// script.
+    ///
+    /// Readiness is reported once (edge-triggered), and the loop may have been given some in
+    /// the same batch as the script's own command, not served yet: on the `first` round
+    /// every connection is tried once.
+    fn serve_while_busy(&mut self, ks: &mut Keyspace, server: &mut Server, first: bool) {
+        if first {
+            let tokens: Vec<usize> = self.clients.iter().map(|(token, _)| token).collect();
+            for token in tokens {
+                self.serve_busy_client(token, ks, server);
+            }
+        }
+        let mut events = Events::with_capacity(256);
+        if self.poll.poll(&mut events, Some(Duration::ZERO)).is_err() {
+            return;
+        }
+        for event in events.iter() {
+            match event.token() {
+                // The loop after the script must see it: wake it again.
+                WAKER => {
+                    let _ = self.waker.wake();
+                }
+                UNIX_LISTENER => self.accept(ks, server, None),
+                token if tcp_listener_slot(token).is_some() => {
+                    self.accept(ks, server, tcp_listener_slot(token))
+                }
+                Token(token) => self.serve_busy_client(token, ks, server),
+            }
+        }
+    }
+
+    fn serve_busy_client(&mut self, token: usize, ks: &mut Keyspace, server: &mut Server) {
+        let Some(slot) = self.clients.get_mut(token) else {
+            return;
+        };
+        // The script's own connection (out of the slab while it runs), and clients that
+        // cannot run commands now, are served after the script.
+        let Some(client) = slot.as_mut().filter(|c| {
+            c.blocked.is_none() && !c.postponed && !c.close_asap && !c.state.close_after_reply
+        }) else {
+            self.pending_input.push(token);
+            return;
+        };
+        match client.read_socket(READ_BUDGET, true) {
+            Ok((outcome, bytes)) => {
+                server.stats.total_net_input_bytes += bytes as u64;
+                match outcome {
+                    ReadOutcome::Drained => {}
+                    ReadOutcome::Budget => self.pending_input.push(token),
+                    ReadOutcome::Closed => client.close_asap = true,
+                }
+            }
+            Err(_) => client.close_asap = true,
+        }
+        for _ in 0..COMMANDS_PER_TURN {
+            if client.close_asap || client.state.close_after_reply {
+                break;
+            }
+            let step = client.run_next(|argv, out, state, _view| {
+                let mut ctx = Ctx {
+                    ks: &mut *ks,
+                    server: &mut *server,
+                    client: state,
+                    clients: &commands::NoClients,
+                    out,
+                };
+                commands::execute(&mut ctx, argv);
+                true
+            });
+            match step {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => {
+                    client.out.error(&e.reply_text());
+                    client.state.close_after_reply = true;
+                }
+            }
+        }
+        if !client.close_asap && !client.out.is_empty() {
+            match client.write_socket() {
+                Ok(written) => server.stats.total_net_output_bytes += written as u64,
+                Err(_) => client.close_asap = true,
+            }
+        }
+        if client.close_asap {
+            self.pending_input.push(token);
+        } else if (!client.out.is_empty() || client.state.close_after_reply) && !client.write_queued
+        {
+            client.write_queued = true;
+            self.pending_write.push(token);
+        }
+    }
+}
+
+/// The directory a running command sees: the other connections, and (for a script running
+/// past `busy-reply-threshold`) the means to serve them. Only that serving borrows the
+/// connections mutably, between the script's steps, when no command is reading them.
+struct LiveDirectory<'n, 'a> {
+    net: RefCell<&'n mut Net<'a>>,
+    running: InputView<'n>,
+}
+
+impl ClientDirectory for LiveDirectory<'_, '_> {
+    fn visit(&self, visit: &mut dyn FnMut(&ClientState, ConnStats)) {
+        let Ok(net) = self.net.try_borrow() else {
+            return;
+        };
+        for (_, client) in net.clients.iter() {
+            if let Some(client) = client {
+                visit(&client.state, client.stats());
+            }
+        }
+    }
+
+    fn find(&self, id: u64, look: &mut dyn FnMut(&ClientState, ConnStats)) -> bool {
+        let Ok(net) = self.net.try_borrow() else {
+            return false;
+        };
+        let client = net
+            .tokens
+            .get(&id)
+            .and_then(|&token| net.clients.get(token)?.as_ref());
+        match client {
+            Some(client) => {
+                look(&client.state, client.stats());
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn running(&self) -> ConnStats {
+        self.running.stats()
+    }
+
+    fn serve_while_busy(&self, ks: &mut Keyspace, server: &mut Server, first: bool) {
+        if let Ok(mut net) = self.net.try_borrow_mut() {
+            net.serve_while_busy(ks, server, first);
+        }
+    }
+}
+
 /// The other connections, as the commands see them, and the running one's query side.
 struct Directory<'a> {
     clients: &'a Slab<Option<Box<Client>>>,
@@ -1183,10 +1378,18 @@ impl ClientDirectory for Directory<'_> {
         }
     }
 
-    fn find(&self, id: u64) -> Option<(&ClientState, ConnStats)> {
-        let token = *self.tokens.get(&id)?;
-        let client = self.clients.get(token)?.as_ref()?;
-        Some((&client.state, client.stats()))
+    fn find(&self, id: u64, look: &mut dyn FnMut(&ClientState, ConnStats)) -> bool {
+        let client = self
+            .tokens
+            .get(&id)
+            .and_then(|&token| self.clients.get(token)?.as_ref());
+        match client {
+            Some(client) => {
+                look(&client.state, client.stats());
+                true
+            }
+            None => false,
+        }
     }
 
     fn running(&self) -> ConnStats {
@@ -1209,4 +1412,10 @@ fn socket_fd(stream: &Stream) -> i64 {
     match stream {
         Stream::Tcp(s) => s.as_raw_socket() as i64,
     }
+}
+
+/// Protected mode (Redis's): while the default user has no password, only this machine
+/// may connect over TCP, whatever `bind` says.
+fn protected_from(config: &crate::config::Config, peer: &SocketAddr) -> bool {
+    config.protected_mode && config.requirepass.is_none() && !peer.ip().is_loopback()
 }

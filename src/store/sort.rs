@@ -35,6 +35,8 @@ pub struct SortSpec<'a> {
     pub alpha: bool,
     /// The result goes to a key (`STORE`): comparisons are binary and a set is always sorted.
     pub storing: bool,
+    /// A script sorts: a set is always sorted too.
+    pub in_script: bool,
 }
 
 impl SortSpec<'_> {
@@ -124,7 +126,7 @@ impl DbMut<'_> {
             Some(_) => return Err(StoreError::WrongType),
         };
         // Replication and scripts need a set's order to be the same everywhere.
-        if spec.dont_sort && is_set && spec.storing {
+        if spec.dont_sort && is_set && (spec.storing || spec.in_script) {
             spec.dont_sort = false;
             spec.alpha = true;
             spec.by = None;

@@ -35,18 +35,22 @@ use std::ptr::NonNull;
 /// The sandbox, in Lua: see its header.
 const SANDBOX: &str = include_str!("sandbox.lua");
 
-/// How often (in Lua VM instructions) a running script checks its deadline.
+/// How often (in Lua VM instructions) a running script checks its deadline, and, past it,
+/// serves the other clients (about a millisecond of a tight loop, as Redis's hook).
 const CHECK_EVERY: u32 = 100_000;
 
 /// Most memory the Lua heap may use: past it an allocation fails with Lua's `not enough
 /// memory` error, which the script's caller gets as its error reply.
 const LUA_MEMORY_LIMIT: usize = 1 << 30;
 
-/// When the running script (or library load) must stop, and whether it was stopped.
+/// When the running script turns busy (or a library load must stop), and whether it was
+/// stopped.
 #[derive(Default)]
 struct Watchdog {
     deadline: Cell<Option<std::time::Instant>>,
     expired: Cell<bool>,
+    /// Where the script was stopped (`@user_script:1`), for its error reply.
+    stopped_at: std::cell::RefCell<Option<String>>,
 }
 
 /// Where [`run`] lends the running script to the callbacks (see the module documentation).
@@ -62,6 +66,13 @@ pub(super) struct Running<'r, 'c> {
     /// `redis.setresp(3)` was called: commands reply in RESP3 and booleans go out as such.
     pub resp3: bool,
     pub flags: ScriptFlags,
+    /// Run by EVAL, not FCALL.
+    pub eval: bool,
+    /// The SHA1 or the function's name.
+    pub label: &'r str,
+    /// The command that runs it.
+    pub command: &'r [&'r [u8]],
+    pub started: std::time::Instant,
     /// The script wrote: it can no longer be killed.
     pub wrote: bool,
     /// The script ran a read-only command: a tracking caller tracks its keys.
@@ -200,20 +211,34 @@ impl Engine {
         lua.set_app_data(RunSlot::default());
         lua.set_app_data(Watchdog::default());
         lua.set_memory_limit(LUA_MEMORY_LIMIT)?;
-        // Reddish cannot yet answer other clients while a script runs (Redis's BUSY replies
-        // and SCRIPT KILL): a script that runs past its deadline is stopped instead, so that a
-        // runaway loop cannot hold the server forever.
+        // Past its deadline (busy-reply-threshold) a script is busy: between its steps the
+        // other clients are served (see `super::while_busy`) until it ends or is killed. A
+        // library being loaded, which has no running script, is stopped at its deadline.
         lua.set_hook(
             mlua::HookTriggers::new().every_nth_instruction(CHECK_EVERY),
-            |lua, _| {
+            |lua, debug| {
+                let past_deadline = lua.app_data_ref::<Watchdog>().is_some_and(|watchdog| {
+                    watchdog
+                        .deadline
+                        .get()
+                        .is_some_and(|at| std::time::Instant::now() >= at)
+                });
+                if !past_deadline || with_running(lua, super::while_busy) == Some(true) {
+                    return Ok(mlua::VmState::Continue);
+                }
                 if let Some(watchdog) = lua.app_data_ref::<Watchdog>() {
-                    let now = std::time::Instant::now();
-                    if watchdog.deadline.get().is_some_and(|at| now >= at) {
-                        watchdog.expired.set(true);
-                        return Err(mlua::Error::runtime("script ran past its time limit"));
+                    watchdog.expired.set(true);
+                    let mut stopped_at = watchdog.stopped_at.borrow_mut();
+                    if stopped_at.is_none() {
+                        let source = debug.source();
+                        let name = source.source.as_deref().unwrap_or("?");
+                        *stopped_at = Some(format!("{name}:{}", debug.current_line().unwrap_or(0)));
                     }
                 }
-                Ok(mlua::VmState::Continue)
+                // pcall and xpcall raise it again (see the sandbox): the script cannot go on.
+                Err(mlua::Error::runtime(
+                    "Script killed by user with SCRIPT KILL...",
+                ))
             },
         )?;
         let globals = lua.globals();
@@ -351,7 +376,15 @@ impl Engine {
                 .deadline
                 .set(limit.map(|limit| std::time::Instant::now() + limit));
             watchdog.expired.set(false);
+            watchdog.stopped_at.replace(None);
         }
+    }
+
+    /// Where the last run was stopped (killed, or the server shutting down), if it was.
+    pub fn stopped_at(&self) -> Option<String> {
+        let watchdog = self.lua.app_data_ref::<Watchdog>()?;
+        let place = watchdog.stopped_at.borrow().clone();
+        place.filter(|_| watchdog.expired.get())
     }
 
     /// True if the last run was stopped at its deadline.

@@ -69,8 +69,12 @@ impl Libraries {
         self.libraries.values().map(|l| l.code.clone()).collect()
     }
 
-    fn function_count(&self) -> usize {
+    pub fn function_count(&self) -> usize {
         self.libraries.values().map(|l| l.functions.len()).sum()
+    }
+
+    pub fn library_count(&self) -> usize {
+        self.libraries.len()
     }
 }
 
@@ -318,7 +322,9 @@ pub fn load_library(ctx: &mut Ctx, code: &[u8], replace: bool) -> Result<String,
     let outcome = engine.run_library(&chunk, &loaded, LOAD_TIME_LIMIT);
     if engine.expired() {
         engine.lua.remove_app_data::<Registering>();
-        return Err(CmdError::msg("ERR FUNCTION LOAD timeout"));
+        return Err(CmdError::msg(
+            "ERR Error registering functions: ERR FUNCTION LOAD timeout",
+        ));
     }
     let registered = engine
         .lua
@@ -485,12 +491,30 @@ pub fn function_list(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 }
 
 pub fn function_stats(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
-    let libraries = &ctx.server.scripting.libraries;
+    let scripting = &ctx.server.scripting;
+    if let Some(busy) = scripting.busy.as_ref().filter(|busy| busy.eval) {
+        return Err(CmdError::msg(busy.refusal()));
+    }
+    let libraries = &scripting.libraries;
     let (count, functions) = (libraries.libraries.len(), libraries.function_count());
     let out = &mut *ctx.out;
     out.map(2);
     out.bulk(b"running_script");
-    out.null();
+    match scripting.busy.as_ref() {
+        Some(busy) => {
+            out.map(3);
+            out.bulk(b"name");
+            out.bulk(busy.name.as_bytes());
+            out.bulk(b"command");
+            out.array(busy.command.len());
+            for arg in &busy.command {
+                out.bulk(arg);
+            }
+            out.bulk(b"duration_ms");
+            out.int(busy.started.elapsed().as_millis() as i64);
+        }
+        None => out.null(),
+    }
     out.bulk(b"engines");
     out.map(1);
     out.bulk(b"LUA");
@@ -502,8 +526,8 @@ pub fn function_stats(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
     Ok(())
 }
 
-pub fn function_kill(_ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
-    Err(CmdError::msg("NOTBUSY No scripts in execution right now."))
+pub fn function_kill(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
+    super::function_kill(ctx)
 }
 
 pub fn function_help(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
@@ -574,13 +598,12 @@ fn fcall_generic(ctx: &mut Ctx, args: &mut Args, read_only: bool) -> CmdResult {
     }
     super::refuse_out_of_memory(ctx, &function.flags)?;
     show_to_monitors(ctx, args.argv());
-    run_script(
-        ctx,
-        &function.callback,
-        Some(()),
-        keys,
-        argv,
-        function.flags,
-        &function.name,
-    )
+    let invocation = super::Invocation {
+        function: &function.callback,
+        is_function: true,
+        flags: function.flags,
+        label: &function.name,
+        command: args.argv(),
+    };
+    run_script(ctx, invocation, keys, argv)
 }

@@ -45,9 +45,106 @@ pub struct Scripting {
     scripts: FastMap<[u8; 40], Script>,
     /// The function libraries (FUNCTION LOAD).
     pub libraries: functions::Libraries,
+    /// The script running past `busy-reply-threshold`, while other clients are served
+    /// between its steps.
+    pub busy: Option<BusyScript>,
+}
+
+/// A script running past `busy-reply-threshold`: other clients are served between its steps
+/// and refused with `-BUSY`, but for the commands flagged `allow-busy` (SCRIPT KILL,
+/// FUNCTION KILL, SHUTDOWN NOSAVE ...).
+#[derive(Debug)]
+pub struct BusyScript {
+    /// Run by EVAL (SCRIPT KILL stops it) rather than FCALL (FUNCTION KILL does).
+    pub eval: bool,
+    /// The function's name, or the script's SHA1.
+    pub name: String,
+    /// The command that runs it, for FUNCTION STATS.
+    pub command: Vec<Vec<u8>>,
+    pub started: std::time::Instant,
+    /// It wrote: it can no longer be killed.
+    pub wrote: bool,
+    /// SCRIPT KILL or FUNCTION KILL asked it to stop.
+    pub killed: bool,
+}
+
+impl BusyScript {
+    /// What a refused command gets.
+    pub fn refusal(&self) -> &'static str {
+        if self.eval {
+            BUSY_EVAL
+        } else {
+            BUSY_FUNCTION
+        }
+    }
+}
+
+const BUSY_EVAL: &str =
+    "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+const BUSY_FUNCTION: &str =
+    "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.";
+
+/// Called between a script's steps once it ran past `busy-reply-threshold`: notes it as
+/// busy (logged once, as Redis does), serves the other clients once, and tells whether it
+/// may go on: not killed, and no SHUTDOWN NOSAVE.
+fn while_busy(running: &mut Running) -> bool {
+    let ctx = &mut *running.ctx;
+    let first = ctx.server.scripting.busy.is_none();
+    let busy = ctx.server.scripting.busy.get_or_insert_with(|| {
+        log::warn!(
+            "Slow script detected: still in execution after {} milliseconds. You can try \
+             killing the script using the {} command. Script name is: {}.",
+            running.started.elapsed().as_millis(),
+            if running.eval {
+                "SCRIPT KILL"
+            } else {
+                "FUNCTION KILL"
+            },
+            running.label
+        );
+        BusyScript {
+            eval: running.eval,
+            name: running.label.to_owned(),
+            command: running.command.iter().map(|arg| arg.to_vec()).collect(),
+            started: running.started,
+            wrote: false,
+            killed: false,
+        }
+    });
+    busy.wrote = running.wrote;
+    if !busy.killed && ctx.server.shutdown.is_none() {
+        ctx.clients.serve_while_busy(ctx.ks, ctx.server, first);
+    }
+    let killed = ctx.server.scripting.busy.as_ref().is_some_and(|b| b.killed);
+    !killed && ctx.server.shutdown.is_none()
+}
+
+/// SCRIPT KILL (`eval`) and FUNCTION KILL: Redis's checks, in its order.
+fn kill_busy_script(ctx: &mut Ctx, eval: bool) -> CmdResult {
+    let Some(busy) = ctx.server.scripting.busy.as_mut() else {
+        return Err(CmdError::msg("NOTBUSY No scripts in execution right now."));
+    };
+    if busy.wrote {
+        return Err(CmdError::msg(
+            "UNKILLABLE Sorry the script already executed write commands against the dataset. \
+             You can either wait the script termination or kill the server in a hard way using \
+             the SHUTDOWN NOSAVE command.",
+        ));
+    }
+    if eval != busy.eval {
+        return Err(CmdError::msg(busy.refusal()));
+    }
+    busy.killed = true;
+    ctx.out.ok();
+    Ok(())
 }
 
 impl Scripting {
+    /// Scripts in EVAL's cache (INFO's `number_of_cached_scripts`).
+    pub fn cached_scripts(&self) -> usize {
+        self.scripts.len()
+    }
+
     /// The Lua state, made now if this is the first script.
     fn engine(&mut self, config: &crate::config::Config, seed: u64) -> Result<&Engine, CmdError> {
         if self.engine.is_none() {
@@ -220,7 +317,14 @@ fn eval_generic(ctx: &mut Ctx, args: &mut Args, by_sha: bool, read_only: bool) -
     show_to_monitors(ctx, args.argv());
     flags.no_writes |= read_only;
     let label = String::from_utf8_lossy(&sha).into_owned();
-    run_script(ctx, &script.function, None, keys, argv, flags, &label)
+    let invocation = Invocation {
+        function: &script.function,
+        is_function: false,
+        flags,
+        label: &label,
+        command: args.argv(),
+    };
+    run_script(ctx, invocation, keys, argv)
 }
 
 /// Redis's rule for scripts that declare flags (a shebang, or any function): over
@@ -251,18 +355,28 @@ fn show_to_monitors(ctx: &mut Ctx, argv: &[&[u8]]) {
     }
 }
 
-/// Runs a compiled script (an EVAL chunk, or with `callback` a function's callback) with its
-/// KEYS and ARGV, and writes its result or error as the reply. `label` names it in errors
-/// (the SHA1, or the function's name).
-fn run_script(
-    ctx: &mut Ctx,
-    function: &Function,
-    callback: Option<()>,
-    keys: &[&[u8]],
-    argv: &[&[u8]],
-    flags: ScriptFlags,
-    label: &str,
-) -> CmdResult {
+/// What runs: an EVAL chunk or a function's callback, and how it was called.
+pub(super) struct Invocation<'a> {
+    pub function: &'a Function,
+    /// A function's callback (called with KEYS and ARGV), not an EVAL chunk.
+    pub is_function: bool,
+    pub flags: ScriptFlags,
+    /// The SHA1 or the function's name, as errors and FUNCTION STATS name it.
+    pub label: &'a str,
+    /// The command that runs it.
+    pub command: &'a [&'a [u8]],
+}
+
+/// Runs a compiled script with its KEYS and ARGV, and writes its result or error as the
+/// reply.
+fn run_script(ctx: &mut Ctx, invocation: Invocation, keys: &[&[u8]], argv: &[&[u8]]) -> CmdResult {
+    let Invocation {
+        function,
+        is_function,
+        flags,
+        label,
+        command,
+    } = invocation;
     let seed = rand::Rng::gen(&mut ctx.server.rng);
     let lua = ctx
         .server
@@ -287,12 +401,17 @@ fn run_script(
             db: ctx.client.db,
             authenticated: true,
             in_multi: true,
+            in_script: true,
             addr: "lua".into(),
             ..Default::default()
         },
         ctx,
         resp3: false,
         flags,
+        eval: !is_function,
+        label,
+        command,
+        started: std::time::Instant::now(),
         wrote: false,
         read: false,
         reply: crate::protocol::ReplyBuf::default(),
@@ -302,24 +421,30 @@ fn run_script(
         let Some(engine) = running.ctx.server.scripting.engine.take() else {
             return Err(CmdError::msg("ERR Lua is not available"));
         };
-        let outcome = match callback {
-            None => engine
-                .set_real_global("KEYS", keys_table)
-                .and_then(|()| engine.set_real_global("ARGV", args_table))
-                .and_then(|()| engine.run(&mut running, function, None, limit)),
-            Some(()) => engine.run(
+        let outcome = if is_function {
+            engine.run(
                 &mut running,
                 function,
                 Some((keys_table, args_table)),
                 limit,
-            ),
+            )
+        } else {
+            engine
+                .set_real_global("KEYS", keys_table)
+                .and_then(|()| engine.set_real_global("ARGV", args_table))
+                .and_then(|()| engine.run(&mut running, function, None, limit))
         };
-        let expired = engine.expired();
+        let stopped_at = engine.stopped_at();
         running.ctx.server.scripting.engine = Some(engine);
-        if expired {
-            let ms = limit.map_or(0, |limit| limit.as_millis());
+        running.ctx.server.scripting.busy = None;
+        if let Some(place) = stopped_at {
+            // SHUTDOWN NOSAVE ended it: as Redis, which exits there, the caller gets no reply.
+            if running.ctx.server.shutdown.is_some() {
+                return Ok(());
+            }
+            // Stopped by SCRIPT KILL or FUNCTION KILL; Redis names SCRIPT KILL in both.
             return Err(CmdError::msg(format!(
-                "ERR Script killed: it ran longer than busy-reply-threshold ({ms} ms)"
+                "ERR Script killed by user with SCRIPT KILL... script: {label}, on {place}."
             )));
         }
         outcome
@@ -414,8 +539,12 @@ pub fn script_flush(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     Ok(())
 }
 
-pub fn script_kill(_ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
-    Err(CmdError::msg("NOTBUSY No scripts in execution right now."))
+pub fn script_kill(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
+    kill_busy_script(ctx, true)
+}
+
+pub(super) fn function_kill(ctx: &mut Ctx) -> CmdResult {
+    kill_busy_script(ctx, false)
 }
 
 /// Reddish has no Lua debugger: SCRIPT DEBUG is accepted and scripts keep running without

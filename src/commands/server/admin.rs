@@ -336,6 +336,10 @@ pub fn shutdown(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         ctx.out.ok();
         return Ok(());
     }
+    // A script running past busy-reply-threshold can only be ended with its writes lost.
+    if let Some(busy) = ctx.server.scripting.busy.as_ref().filter(|_| !nosave) {
+        return Err(CmdError::msg(busy.refusal()));
+    }
     let mode = if nosave {
         Shutdown::NoSave
     } else {

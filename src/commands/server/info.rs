@@ -107,14 +107,18 @@ fn info_section(ctx: &mut Ctx, section: &str, out: &mut String) {
             let clients = client_buffer_bytes(ctx);
             let lazy = ctx.server.lazyfree.as_ref();
             let cfg = &ctx.server.config;
+            let scripting = &ctx.server.scripting;
+            let scripts = scripting.cached_scripts();
+            let functions = scripting.libraries.function_count();
+            let libraries = scripting.libraries.library_count();
             let _ = write!(
                 out,
                 "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\n\
                  used_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\n\
                  used_memory_peak_perc:{:.2}%\r\ntotal_system_memory:{system}\r\n\
                  total_system_memory_human:{}\r\nused_memory_lua:0\r\nused_memory_vm_eval:0\r\n\
-                 used_memory_lua_human:0B\r\nused_memory_scripts_eval:0\r\nnumber_of_cached_scripts:0\r\n\
-                 number_of_functions:0\r\nnumber_of_libraries:0\r\nused_memory_vm_functions:0\r\n\
+                 used_memory_lua_human:0B\r\nused_memory_scripts_eval:0\r\nnumber_of_cached_scripts:{scripts}\r\n\
+                 number_of_functions:{functions}\r\nnumber_of_libraries:{libraries}\r\nused_memory_vm_functions:0\r\n\
                  used_memory_vm_total:0\r\nused_memory_vm_total_human:0B\r\nused_memory_functions:0\r\n\
                  used_memory_scripts:0\r\nused_memory_scripts_human:0B\r\nmaxmemory:{}\r\n\
                  maxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:{:.2}\r\n\
