@@ -17,6 +17,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/lib.sh
 
 SECANTUSDB_VERSION=0.7.0b3
+# redis-py, the client library tests drive Reddish with (its Lock class runs Lua scripts).
+REDIS_PY_VERSION=5.2.1
 VENV=target/test-env
 LOG_DIR=target/test-logs
 
@@ -106,9 +108,9 @@ find_python() {
     return 1
 }
 
-# The venv is reused across runs; a stamp file records the installed SecantusDB version.
+# The venv is reused across runs; a stamp file records the installed versions.
 ensure_secantusdb() {
-    local stamp="$VENV/.secantusdb-$SECANTUSDB_VERSION"
+    local stamp="$VENV/.secantusdb-$SECANTUSDB_VERSION-redis-py-$REDIS_PY_VERSION"
     if [ -f "$stamp" ] && [ -x "$VENV/bin/secantusd-py" ] && "$VENV/bin/python" -c '' 2>/dev/null; then
         return 0
     fi
@@ -124,9 +126,10 @@ ensure_secantusdb() {
         apt_install python3-venv
         "$python" -m venv "$VENV" >&2 || setup_failed "cannot create a venv with $python"
     fi
-    log "installing secantusdb==$SECANTUSDB_VERSION into $VENV"
-    "$VENV/bin/python" -m pip install --quiet "secantusdb==$SECANTUSDB_VERSION" >&2 ||
-        setup_failed "pip install secantusdb==$SECANTUSDB_VERSION failed"
+    log "installing secantusdb==$SECANTUSDB_VERSION and redis==$REDIS_PY_VERSION into $VENV"
+    "$VENV/bin/python" -m pip install --quiet "secantusdb==$SECANTUSDB_VERSION" \
+        "redis==$REDIS_PY_VERSION" >&2 ||
+        setup_failed "pip install secantusdb==$SECANTUSDB_VERSION redis==$REDIS_PY_VERSION failed"
     touch "$stamp"
 }
 
@@ -220,6 +223,8 @@ main() {
     ensure_rust
     ensure_secantusdb
     start_secantusdb
+    # Tests that drive Reddish through real client libraries run this Python.
+    export REDDISH_TEST_PYTHON="$PWD/$VENV/bin/python"
     PASSED=$((PASSED + 1))
     log "PASS setup ($((SECONDS - start)) s)"
 

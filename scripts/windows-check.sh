@@ -406,6 +406,16 @@ check "GET of the binary value, raw bytes compared" get_binary_raw
 check "pipelined burst of 10000 commands (redis-cli --pipe)" pipe_burst
 check "last pipelined write is readable" replies v9999 GET wincheck:pipe:9999
 check "peer resets (SO_LINGER 0) leave the server answering PING" peer_resets
+# Lua is vendored into the cross-built exe: a script, a function and a stream must run there.
+check "EVAL runs Lua (redis.call and cjson)" \
+    replies '{"n":3}' EVAL "redis.call('SET', KEYS[1], 3); return cjson.encode({n = tonumber(redis.call('GET', KEYS[1]))})" 1 wincheck:lua
+check "FUNCTION LOAD and FCALL" replies 'wincheck' FUNCTION LOAD REPLACE \
+    "#!lua name=wincheck
+redis.register_function('wincheck_echo', function(keys, args) return args[1] end)"
+check "FCALL returns its argument" replies hello FCALL wincheck_echo 0 hello
+check "XADD and XRANGE" replies 1-1 XADD wincheck:stream 1-1 f v
+rcli DEL wincheck:lua wincheck:stream >/dev/null || true
+rcli FUNCTION DELETE wincheck >/dev/null || true
 check "redis-benchmark -n 2000 -t ping,set,get without errors" benchmark
 rcli DEL wincheck:binary wincheck:big >/dev/null || true
 check "connection idle for ${IDLE_SECS}s still works" finish_idle_client

@@ -895,3 +895,62 @@ fn busy_scripts_answer_busy_and_can_be_killed() {
     let reddish = busy_transcript(&mut Server::start());
     assert_eq!(reddish, redis);
 }
+
+/// redis-py's own `Lock` (from PyPI, unchanged) against Reddish: it acquires with
+/// `SET NX PX` and releases, extends and reacquires with its Lua scripts (EVALSHA, falling
+/// back to EVAL on NOSCRIPT). The Python side asserts each step and prints what it saw.
+#[test]
+fn redis_py_lock_runs_unchanged() {
+    let Some(python) = common::test_python() else {
+        return;
+    };
+    let server = Server::start();
+    let script = r#"
+import sys, time, redis
+from redis.exceptions import LockError, LockNotOwnedError
+r = redis.Redis(port=int(sys.argv[1]))
+r.script_flush()
+lock = r.lock("resource", timeout=5)
+assert lock.acquire(blocking=False), "acquire"
+assert lock.owned() and lock.locked(), "owned"
+other = r.lock("resource", timeout=5)
+assert not other.acquire(blocking=True, blocking_timeout=0.2), "held by the first"
+assert lock.extend(10), "extend"
+assert 5000 < r.pttl("resource") <= 15000, r.pttl("resource")
+assert lock.reacquire(), "reacquire"
+assert 4000 < r.pttl("resource") <= 5000, r.pttl("resource")
+lock.release()
+assert not r.exists("resource"), "released"
+try:
+    lock.release()
+    raise SystemExit("released twice")
+except LockError:
+    pass
+short = r.lock("resource", timeout=0.1)
+assert short.acquire(), "short"
+time.sleep(0.3)
+try:
+    short.extend(1)
+    raise SystemExit("extended a lock it no longer owns")
+except LockNotOwnedError:
+    pass
+with r.lock("resource", timeout=5, blocking_timeout=1):
+    assert r.exists("resource")
+assert not r.exists("resource")
+print("scripts:", r.info("memory")["number_of_cached_scripts"])
+"#;
+    let output = std::process::Command::new(&python)
+        .arg("-c")
+        .arg(script)
+        .arg(server.port().to_string())
+        .output()
+        .expect("run python");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // Release, extend and reacquire: three scripts cached by redis-py's EVALSHA fallback.
+    assert_eq!(stdout.trim(), "scripts: 3");
+}

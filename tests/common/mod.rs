@@ -46,6 +46,10 @@
 //!   starts SecantusDB and sets it); read with [`mongodb_uri`]. Without it those tests fail.
 //! - `REDDISH_SKIP_PERSISTENCE=<reason>`: with `MONGODB_URI` unset, the tests that need
 //!   MongoDB pass without running and print `SKIPPED <test>: ...` with the reason.
+//! - `REDDISH_TEST_PYTHON`: the Python with the client libraries from PyPI (redis-py) that
+//!   tests run against Reddish (`scripts/test.sh` sets it to its venv's); read with
+//!   [`test_python`]. Without it those tests fail, unless `REDDISH_SKIP_CLIENT_LIBRARIES` is
+//!   set to the reason.
 //! - `REDDISH_TEST_BIN`: run this binary instead of the built `reddish`. For example
 //!   `REDDISH_TEST_BIN=$(command -v redis-server) cargo test --release --test differential`
 //!   checks that a test passes against real Redis, i.e. that the test itself is right. When
@@ -466,6 +470,33 @@ pub fn mongodb_uri() -> Option<String> {
     let _ = writeln!(
         std::io::stderr(),
         "SKIPPED {test}: {SKIP_PERSISTENCE}={reason} (MONGODB_URI is not set)"
+    );
+    None
+}
+
+/// Set to a reason, skips the tests that drive Reddish through real client libraries when
+/// `REDDISH_TEST_PYTHON` is unset.
+pub const SKIP_CLIENT_LIBRARIES: &str = "REDDISH_SKIP_CLIENT_LIBRARIES";
+
+/// The Python with the client libraries (redis-py) that tests run: `REDDISH_TEST_PYTHON`,
+/// which `scripts/test.sh` sets to its venv's. Unset, the test fails, unless skipped on
+/// purpose (`REDDISH_SKIP_CLIENT_LIBRARIES=<reason>`: `None`, and the reason is printed).
+pub fn test_python() -> Option<PathBuf> {
+    if let Some(python) = non_empty_env("REDDISH_TEST_PYTHON") {
+        return Some(PathBuf::from(python));
+    }
+    let Some(reason) = non_empty_env(SKIP_CLIENT_LIBRARIES) else {
+        panic!(
+            "REDDISH_TEST_PYTHON is not set: this test runs a client library from PyPI \
+             (scripts/test.sh installs it in its venv and sets the variable). To skip the tests \
+             that need one, set {SKIP_CLIENT_LIBRARIES} to the reason."
+        );
+    };
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("a client-library test");
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED {test}: {SKIP_CLIENT_LIBRARIES}={reason} (REDDISH_TEST_PYTHON is not set)"
     );
     None
 }
