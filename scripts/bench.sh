@@ -31,6 +31,8 @@
 # the one in target/test-env when present).
 # The "streams" section (--sections streams) runs XADD and XRANGE ... COUNT 10 on one stream,
 # then prints the memory both servers take for a stream of a million two-field entries.
+# The "scripting" section (--sections scripting) runs EVALSHA of `return redis.call('GET',
+# KEYS[1])` and of a script running five commands.
 # The "pubsub" section (--sections "standard pubsub") measures PUBLISH fan-out with
 # examples/pubsub_load.rs instead of redis-benchmark: one publisher sending PIPELINE publishes
 # per write, N subscribers on the channel; the cells are messages delivered per second.
@@ -279,6 +281,29 @@ section_streams() {
     STREAMS=1
     add_case "xadd key * f v" XADD bench:stream '*' f v
     add_case "xrange key - + count 10" XRANGE bench:stream - + COUNT 10
+}
+
+# Scripting: EVALSHA of a one-command script and of a five-command one (loaded on both
+# servers once they run; FLUSHALL keeps the script cache).
+SCRIPTING=0
+SCRIPT_GET="return redis.call('GET', KEYS[1])"
+SCRIPT_FIVE="redis.call('SET', KEYS[1], ARGV[1]); redis.call('INCR', KEYS[2]); redis.call('GET', KEYS[1]); redis.call('EXPIRE', KEYS[1], 100); return redis.call('TTL', KEYS[1])"
+section_scripting() {
+    SCRIPTING=1
+    local get five
+    get=$(printf '%s' "$SCRIPT_GET" | sha1sum | cut -d' ' -f1)
+    five=$(printf '%s' "$SCRIPT_FIVE" | sha1sum | cut -d' ' -f1)
+    add_case "evalsha get (1 command)" EVALSHA "$get" 1 bench:script
+    add_case "evalsha 5 commands" EVALSHA "$five" 2 bench:script bench:counter v
+}
+
+# load_scripts SERVER: SCRIPT LOAD of the scripting section's scripts.
+load_scripts() {
+    local port=${SERVER_PORT[$1]} script
+    for script in "$SCRIPT_GET" "$SCRIPT_FIVE"; do
+        redis-cli -h 127.0.0.1 -p "$port" SCRIPT LOAD "$script" >/dev/null ||
+            die "SCRIPT LOAD failed on $1"
+    done
 }
 
 # used_memory SERVER: the server's INFO used_memory.
@@ -560,6 +585,11 @@ main() {
         start_mongodb
         start_server reddish-mongo "$REDDISH_BIN" "${reddish_args[@]}" \
             --mongodb-uri "$BENCH_MONGODB_URI" --mongodb-database "reddish_bench_$$"
+    fi
+
+    if [ "$SCRIPTING" -eq 1 ]; then
+        load_scripts redis
+        load_scripts reddish
     fi
 
     local round pipeline index server order

@@ -39,9 +39,34 @@ const SANDBOX: &str = include_str!("sandbox.lua");
 /// serves the other clients (about a millisecond of a tight loop, as Redis's hook).
 const CHECK_EVERY: u32 = 100_000;
 
-/// Most memory the Lua heap may use: past it an allocation fails with Lua's `not enough
-/// memory` error, which the script's caller gets as its error reply.
+/// Most memory the Lua heap may use while Lua code runs: past it an allocation fails with
+/// Lua's `not enough memory` error, which the script's caller gets as its error reply.
+///
+/// The limit is set only while Lua code runs (see [`Engine::limited`]) and lifted while Rust
+/// code builds Lua values (arguments, `redis.call` replies): with a limit set, mlua guards
+/// every value it makes with a protected call (an allocation failing would otherwise unwind
+/// through Rust), which costs EVALSHA of a one-command script half its speed.
 const LUA_MEMORY_LIMIT: usize = 1 << 30;
+
+/// Lifts the Lua heap limit while Rust code makes Lua values (see [`LUA_MEMORY_LIMIT`]), and
+/// puts the previous one back when dropped.
+pub(super) struct Unlimited<'l> {
+    lua: &'l Lua,
+    previous: usize,
+}
+
+impl<'l> Unlimited<'l> {
+    pub(super) fn new(lua: &'l Lua) -> Self {
+        let previous = lua.set_memory_limit(0).unwrap_or(0);
+        Unlimited { lua, previous }
+    }
+}
+
+impl Drop for Unlimited<'_> {
+    fn drop(&mut self) {
+        let _ = self.lua.set_memory_limit(self.previous);
+    }
+}
 
 /// When the running script turns busy (or a library load must stop), and whether it was
 /// stopped.
@@ -210,7 +235,6 @@ impl Engine {
         };
         lua.set_app_data(RunSlot::default());
         lua.set_app_data(Watchdog::default());
-        lua.set_memory_limit(LUA_MEMORY_LIMIT)?;
         // Past its deadline (busy-reply-threshold) a script is busy: between its steps the
         // other clients are served (see `super::while_busy`) until it ends or is killed. A
         // library being loaded, which has no running script, is stopped at its deadline.
@@ -314,11 +338,37 @@ impl Engine {
         limit: std::time::Duration,
     ) -> mlua::Result<Result<Value, Value>> {
         self.arm(Some(limit));
-        let outcome = self.run_script.call(chunk);
+        let outcome = self.limited(|| self.run_script.call(chunk));
         self.disarm();
         let (ok, value): (bool, Value) = outcome?;
         loaded.call::<()>(())?;
         Ok(if ok { Ok(value) } else { Err(value) })
+    }
+
+    /// KEYS and ARGV of a run as Lua tables of strings. Written against the raw state, in
+    /// one protected call, because through mlua's values every string would take a
+    /// registry reference of its own: that was a tenth of an EVALSHA's time.
+    pub fn string_tables(&self, keys: &[&[u8]], args: &[&[u8]]) -> mlua::Result<(Table, Table)> {
+        let (keys_len, args_len) = (
+            i32::try_from(keys.len()).unwrap_or(i32::MAX),
+            i32::try_from(args.len()).unwrap_or(i32::MAX),
+        );
+        // SAFETY: `exec_raw` runs the closure inside a protected call with room for three
+        // more stack slots, which is what it uses at most: the two tables and one string,
+        // which `lua_rawseti` pops into its table at once. The closure holds only borrowed
+        // data, so a Lua error (out of memory) leaving it by a long jump drops nothing. The
+        // two tables it leaves on the stack are its results.
+        unsafe {
+            self.lua.exec_raw((), |state| {
+                for (list, len) in [(keys, keys_len), (args, args_len)] {
+                    ffi::lua_createtable(state, len, 0);
+                    for (i, item) in (1..).zip(list.iter()) {
+                        ffi::lua_pushlstring(state, item.as_ptr().cast(), item.len());
+                        ffi::lua_rawseti(state, -2, i);
+                    }
+                }
+            })
+        }
     }
 
     /// Sets a global directly in the real globals (KEYS, ARGV), past the read-only view.
@@ -353,13 +403,21 @@ impl Engine {
             }
         }
         let _clear = Clear(&self.lua);
-        let outcome = match keys_args {
+        let outcome = self.limited(|| match keys_args {
             None => self.run_script.call(function),
             Some((keys, args)) => self.run_function.call((function, keys, args)),
-        };
+        });
         self.disarm();
         let (ok, value): (bool, Value) = outcome?;
         Ok(if ok { Ok(value) } else { Err(value) })
+    }
+
+    /// Runs `f` (a call into Lua) with the Lua heap limited to [`LUA_MEMORY_LIMIT`].
+    fn limited<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _ = self.lua.set_memory_limit(LUA_MEMORY_LIMIT);
+        let result = f();
+        let _ = self.lua.set_memory_limit(0);
+        result
     }
 
     /// Clears the deadline (an expiry stays known until the next run).
@@ -437,6 +495,8 @@ fn command(lua: &Lua, args: MultiValue) -> Outcome {
         }
     }
     let argv: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
+    // The command runs, and its reply becomes Lua values, in Rust.
+    let _unlimited = Unlimited::new(lua);
     let outcome = with_running(lua, |running| run_command(running, &argv));
     match outcome {
         None => failure(

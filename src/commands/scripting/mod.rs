@@ -42,7 +42,8 @@ struct Script {
 pub struct Scripting {
     engine: Option<Engine>,
     /// EVAL's script cache, by lower-case SHA1 of the body.
-    scripts: FastMap<[u8; 40], Script>,
+    /// Shared so that a run holds its script without cloning its Lua handle.
+    scripts: FastMap<[u8; 40], std::rc::Rc<Script>>,
     /// The function libraries (FUNCTION LOAD).
     pub libraries: functions::Libraries,
     /// The script running past `busy-reply-threshold`, while other clients are served
@@ -264,7 +265,7 @@ fn load_script(ctx: &mut Ctx, source: &[u8]) -> Result<[u8; 40], CmdError> {
     ctx.server
         .scripting
         .scripts
-        .insert(sha, Script { function, flags });
+        .insert(sha, std::rc::Rc::new(Script { function, flags }));
     Ok(sha)
 }
 
@@ -378,23 +379,14 @@ fn run_script(ctx: &mut Ctx, invocation: Invocation, keys: &[&[u8]], argv: &[&[u
         command,
     } = invocation;
     let seed = rand::Rng::gen(&mut ctx.server.rng);
-    let lua = ctx
+    let failed = |e: mlua::Error| CmdError::msg(format!("ERR {}", lua_error_text(&e)));
+    let limit = script_time_limit(&ctx.server.config);
+    let (keys_table, args_table) = ctx
         .server
         .scripting
         .engine(&ctx.server.config, seed)?
-        .lua
-        .clone();
-    let failed = |e: mlua::Error| CmdError::msg(format!("ERR {}", lua_error_text(&e)));
-    let strings = |items: &[&[u8]]| -> mlua::Result<mlua::Table> {
-        let table = lua.create_table_with_capacity(items.len(), 0)?;
-        for (i, item) in items.iter().enumerate() {
-            table.raw_set(i + 1, lua.create_string(item)?)?;
-        }
-        Ok(table)
-    };
-    let limit = script_time_limit(&ctx.server.config);
-    let keys_table = strings(keys).map_err(failed)?;
-    let args_table = strings(argv).map_err(failed)?;
+        .string_tables(keys, argv)
+        .map_err(failed)?;
     let mut running = Running {
         client: ClientState {
             id: u64::MAX,
@@ -402,7 +394,8 @@ fn run_script(ctx: &mut Ctx, invocation: Invocation, keys: &[&[u8]], argv: &[&[u
             authenticated: true,
             in_multi: true,
             in_script: true,
-            addr: "lua".into(),
+            // MONITOR shows "lua" for a script's commands (see `in_script`).
+            addr: String::new(),
             ..Default::default()
         },
         ctx,

@@ -35,7 +35,11 @@ pub fn feed_monitors(ctx: &mut Ctx, spec: &CommandSpec, argv: &[&[u8]]) {
         now.as_secs(),
         now.subsec_micros(),
         ctx.client.db,
-        ctx.client.addr
+        if ctx.client.in_script {
+            "lua"
+        } else {
+            &ctx.client.addr
+        }
     )
     .into_bytes();
     for (i, arg) in argv.iter().enumerate() {
