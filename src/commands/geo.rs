@@ -282,7 +282,8 @@ pub fn georadiusbymember_ro(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 /// The whole family, checked in Redis's order: the source's type first, then each argument
 /// in turn (a FROMMEMBER member is looked up where it appears), then the combinations.
 fn search_generic(ctx: &mut Ctx, args: &mut Args, form: Form) -> CmdResult {
-    let name = String::from_utf8_lossy(args.argv()[0]).into_owned();
+    // The name as the client spelled it, for the errors that quote it.
+    let name = args.argv()[0];
     let argv = args.rest();
     let source_at = usize::from(form == Form::SearchStore);
     let source = argv[source_at];
@@ -402,12 +403,14 @@ fn search_generic(ctx: &mut Ctx, args: &mut Args, form: Form) -> CmdResult {
     }
     if form.is_search() && !(from_member || from_lon_lat) {
         return Err(CmdError::msg(format!(
-            "ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for {name}"
+            "ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for {}",
+            String::from_utf8_lossy(name)
         )));
     }
     if form.is_search() && !(by_radius || by_box) {
         return Err(CmdError::msg(format!(
-            "ERR exactly one of BYRADIUS and BYBOX can be specified for {name}"
+            "ERR exactly one of BYRADIUS and BYBOX can be specified for {}",
+            String::from_utf8_lossy(name)
         )));
     }
     if any && count == 0 {
