@@ -33,6 +33,8 @@
 # then prints the memory both servers take for a stream of a million two-field entries.
 # The "scripting" section (--sections scripting) runs EVALSHA of `return redis.call('GET',
 # KEYS[1])` and of a script running five commands.
+# The "geo" section (--sections geo) loads 100,000 random points around London into one key
+# before every round, then runs GEOSEARCH FROMLONLAT ... BYRADIUS 300 m (a handful of results).
 # The "pubsub" section (--sections "standard pubsub") measures PUBLISH fan-out with
 # examples/pubsub_load.rs instead of redis-benchmark: one publisher sending PIPELINE publishes
 # per write, N subscribers on the channel; the cells are messages delivered per second.
@@ -57,7 +59,7 @@ PUBSUB_SUBSCRIBERS=50
 PUBSUB_SECONDS=5
 LOAD_AT_START=unknown
 
-usage() { sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'; }
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -303,6 +305,41 @@ load_scripts() {
     for script in "$SCRIPT_GET" "$SCRIPT_FIVE"; do
         redis-cli -h 127.0.0.1 -p "$port" SCRIPT LOAD "$script" >/dev/null ||
             die "SCRIPT LOAD failed on $1"
+    done
+}
+
+# Geo: GEOSEARCH around a fixed point of a key holding GEO_POINTS random points (the same
+# ones on both servers: a fixed awk seed) in a 1 x 1 degree square near London, loaded after
+# every round's FLUSHALL. At about 13 points per square km a 300 m radius finds a handful,
+# so the run measures the search (covering cells, score ranges, distances), not the reply.
+GEO=0
+GEO_POINTS=100000
+GEO_SEARCH=(GEOSEARCH bench:geo FROMLONLAT 0.05 51.5 BYRADIUS 300 m)
+section_geo() {
+    GEO=1
+    add_case "geosearch fromlonlat byradius 300 m (100k points)" "${GEO_SEARCH[@]}"
+}
+
+# load_geo_points SERVER: GEOADDs the section's points, 100 a command.
+load_geo_points() {
+    awk -v n="$GEO_POINTS" 'BEGIN {
+        srand(17)
+        for (i = 0; i < n; i += 100) {
+            printf "GEOADD bench:geo"
+            for (j = i; j < i + 100 && j < n; j++) printf " %.6f %.6f p:%d", -0.5 + rand(), 51 + rand(), j
+            printf "\n"
+        }
+    }' | redis-cli -h 127.0.0.1 -p "${SERVER_PORT[$1]}" >/dev/null
+}
+
+print_geo_report() {
+    local server port
+    echo
+    echo "Geo key: $GEO_POINTS points; \`${GEO_SEARCH[*]}\` returns:"
+    echo
+    for server in redis reddish; do
+        port=${SERVER_PORT[$server]}
+        echo "- $server: $(redis-cli -h 127.0.0.1 -p "$port" ZCARD bench:geo) points, $(redis-cli -h 127.0.0.1 -p "$port" "${GEO_SEARCH[@]}" | wc -l) members"
     done
 }
 
@@ -599,6 +636,11 @@ main() {
         for server in $order ${SERVER_PORT[reddish-mongo]:+reddish-mongo}; do
             redis-cli -h 127.0.0.1 -p "${SERVER_PORT[$server]}" FLUSHALL >/dev/null 2>&1 || true
         done
+        if [ "$GEO" -eq 1 ]; then
+            for server in $order; do
+                load_geo_points "$server"
+            done
+        fi
         for pipeline in $PIPELINES; do
             for index in "${!CASE_LABELS[@]}"; do
                 for server in $(case_servers "$index" "$order"); do
@@ -613,6 +655,9 @@ main() {
     fi
     if [ "$STREAMS" -eq 1 ]; then
         print_stream_memory_report
+    fi
+    if [ "$GEO" -eq 1 ]; then
+        print_geo_report
     fi
     if [ "$PERSISTENCE" -eq 1 ]; then
         record_persistence_end

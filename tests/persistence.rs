@@ -495,6 +495,100 @@ fn a_million_entry_stream_grows_by_appends() {
     mongo.drop();
 }
 
+/// Geo writes persist: GEOADD on a large geo set appends to its operation log (GEOADD
+/// replays as sent) instead of rewriting it, GEOSEARCHSTORE's destination is written whole,
+/// and positions, searches and stored results read the same after a restart.
+#[test]
+fn geo_writes_append_to_the_log_and_replay() {
+    let Some(uri) = mongodb_uri() else {
+        return;
+    };
+    let name = unique_name("geo");
+    let mut server = start(&uri, &name, &[]);
+    let mut conn = server.raw();
+    let mut geoadd = vec!["GEOADD".to_string(), "points".to_string()];
+    for i in 0..5_000 {
+        geoadd.push(format!("{:.6}", -0.5 + (i % 100) as f64 * 0.01));
+        geoadd.push(format!("{:.6}", 51.0 + (i / 100) as f64 * 0.02));
+        geoadd.push(format!("p{i}"));
+    }
+    assert_eq!(conn.cmd(&geoadd), b":5000\r\n");
+    save(&mut conn);
+    let snapshots = info_u64(&mut conn, "mongodb_snapshots_written");
+    let appends = info_u64(&mut conn, "mongodb_log_appends");
+    for i in 0..10 {
+        let lat = format!("{:.6}", 51.1 + i as f64 * 0.01);
+        let moved = format!("p{i}");
+        let added = format!("new{i}");
+        let replies = [
+            conn.cmd(&["GEOADD", "points", "CH", "0.123456", &lat, &moved]),
+            conn.cmd(&[
+                "GEOADD", "points", "NX", "1.5", "52", &added, "0", "0", &moved,
+            ]),
+            conn.cmd(&["GEOADD", "points", "XX", "0", "0", "nobody"]),
+        ];
+        assert_eq!(replies, [&b":1\r\n"[..], b":1\r\n", b":0\r\n"]);
+        save(&mut conn);
+    }
+    assert_eq!(
+        info_u64(&mut conn, "mongodb_snapshots_written"),
+        snapshots,
+        "a GEOADD rewrote the whole set"
+    );
+    assert!(info_u64(&mut conn, "mongodb_log_appends") >= appends + 10);
+    let stored = conn.cmd(&[
+        "GEOSEARCHSTORE",
+        "near",
+        "points",
+        "FROMLONLAT",
+        "0",
+        "51.5",
+        "BYRADIUS",
+        "5",
+        "km",
+        "STOREDIST",
+    ]);
+    assert!(
+        stored.starts_with(b":") && stored != b":0\r\n",
+        "{stored:?}"
+    );
+    save(&mut conn);
+    let reads = |conn: &mut RawConn| {
+        vec![
+            conn.cmd(&["ZRANGE", "points", "0", "-1", "WITHSCORES"]),
+            conn.cmd(&["GEOPOS", "points", "p0", "p9", "new3", "p4999"]),
+            conn.cmd(&[
+                "GEOSEARCH",
+                "points",
+                "FROMLONLAT",
+                "0.1",
+                "51.2",
+                "BYBOX",
+                "20",
+                "20",
+                "km",
+                "ASC",
+                "WITHDIST",
+                "WITHHASH",
+            ]),
+            conn.cmd(&["ZRANGE", "near", "0", "-1", "WITHSCORES"]),
+        ]
+    };
+    let expected = reads(&mut conn);
+    assert!(
+        expected[1].starts_with(b"*4\r\n*2\r\n"),
+        "{:?}",
+        expected[1]
+    );
+    drop(conn);
+    server.restart();
+    let mut conn = server.raw();
+    assert_eq!(reads(&mut conn), expected);
+    drop(conn);
+    server.stop();
+    Mongo::open(&uri, &name).drop();
+}
+
 fn snapshot_log_reads(conn: &mut RawConn) -> Vec<Vec<u8>> {
     vec![
         conn.cmd(&["LLEN", "list"]),

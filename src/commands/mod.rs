@@ -9,6 +9,7 @@ pub mod bitmaps;
 pub mod blocking;
 pub mod docs;
 pub mod eviction;
+pub mod geo;
 pub mod graphs;
 pub mod hashes;
 pub mod journal;

@@ -35,6 +35,8 @@ pub mod access;
 pub mod bitmap;
 pub mod evict;
 pub mod footprint;
+pub mod geo;
+pub mod geohash;
 pub mod glob;
 pub mod graph;
 pub mod hash;

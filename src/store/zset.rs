@@ -540,7 +540,11 @@ impl DbMut<'_> {
 
     /// Stores `entries` at `dst` as a new sorted set replacing any value (and expiry), or
     /// deletes `dst` when there are none. Returns the stored length.
-    fn store_zset(&mut self, dst: &[u8], entries: &[(Box<[u8]>, f64)]) -> StoreResult<usize> {
+    pub(super) fn store_zset(
+        &mut self,
+        dst: &[u8],
+        entries: &[(Box<[u8]>, f64)],
+    ) -> StoreResult<usize> {
         if entries.is_empty() {
             self.remove(dst);
             return Ok(0);
