@@ -324,6 +324,28 @@ fn sorted_set_events_like_redis() {
 }
 
 #[test]
+fn geo_events_like_redis() {
+    same_events_as_redis(
+        "GEOADD g 13.361389 38.115556 Palermo 15.087269 37.502669 Catania
+        GEOADD g 13.361389 38.115556 Palermo
+        GEOADD g XX 1 2 nomember
+        GEOADD g NX CH 1 2 Palermo
+        GEOADD g CH 13 38 Palermo
+        GEOADD g 200 100 bad
+        GEOSEARCH g FROMLONLAT 15 37 BYRADIUS 200 km
+        GEOSEARCHSTORE s g FROMLONLAT 15 37 BYRADIUS 200 km
+        GEOSEARCHSTORE s g FROMLONLAT 15 37 BYRADIUS 200 km STOREDIST
+        GEOSEARCHSTORE s g FROMLONLAT 0 0 BYRADIUS 1 km
+        GEOSEARCHSTORE s g FROMLONLAT 0 0 BYRADIUS 1 km
+        GEORADIUS g 15 37 200 km STORE r
+        GEORADIUSBYMEMBER g Palermo 200 km STOREDIST r
+        GEORADIUS nokey 15 37 200 km STORE r
+        GEORADIUS nokey 15 37 200 km STORE r
+        GEOSEARCHSTORE t nokey FROMMEMBER x BYBOX 1 1 km",
+    );
+}
+
+#[test]
 fn tree_and_graph_events() {
     let events = reddish_keyevents(
         "TREE.CREATE t

@@ -285,6 +285,16 @@ fn search_generic(ctx: &mut Ctx, args: &mut Args, form: Form) -> CmdResult {
     // The name as the client spelled it, for the errors that quote it.
     let name = args.argv()[0];
     let argv = args.rest();
+    // The table's arity guarantees these; checked again so no index below can panic.
+    let fixed = match form {
+        Form::Radius { .. } => 5,
+        Form::RadiusByMember { .. } => 4,
+        Form::Search => 1,
+        Form::SearchStore => 2,
+    };
+    if argv.len() < fixed {
+        return Err(args.wrong_arity());
+    }
     let source_at = usize::from(form == Form::SearchStore);
     let source = argv[source_at];
     let mut db = ctx.ks.db(ctx.client.db);
