@@ -11,6 +11,7 @@ pub mod docs;
 pub mod eviction;
 pub mod graphs;
 pub mod hashes;
+pub mod hyperloglog;
 pub mod journal;
 pub mod keys;
 pub mod latency;

@@ -38,6 +38,7 @@ pub mod footprint;
 pub mod glob;
 pub mod graph;
 pub mod hash;
+pub mod hyperloglog;
 pub mod keyspace;
 pub mod limits;
 pub mod list;
