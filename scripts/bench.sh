@@ -31,6 +31,9 @@
 # the one in target/test-env when present).
 # The "streams" section (--sections streams) runs XADD and XRANGE ... COUNT 10 on one stream,
 # then prints the memory both servers take for a stream of a million two-field entries.
+# The "hll" section (--sections hll) runs PFADD of random elements into one HyperLogLog (dense
+# after its first few thousand), PFCOUNT of it (its cached estimate) and PFCOUNT of it twice
+# (a union: every register merged and counted on each call).
 # The "pubsub" section (--sections "standard pubsub") measures PUBLISH fan-out with
 # examples/pubsub_load.rs instead of redis-benchmark: one publisher sending PIPELINE publishes
 # per write, N subscribers on the channel; the cells are messages delivered per second.
@@ -55,7 +58,7 @@ PUBSUB_SUBSCRIBERS=50
 PUBSUB_SECONDS=5
 LOAD_AT_START=unknown
 
-usage() { sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,39p' "$0" | sed 's/^# \{0,1\}//'; }
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -279,6 +282,14 @@ section_streams() {
     STREAMS=1
     add_case "xadd key * f v" XADD bench:stream '*' f v
     add_case "xrange key - + count 10" XRANGE bench:stream - + COUNT 10
+}
+
+# HyperLogLog: PFADD fills the key the PFCOUNT cases then read (the cases run in this order
+# in every round, after the round's FLUSHALL).
+section_hll() {
+    add_case "pfadd key __rand_int__" -r 100000000 PFADD bench:hll __rand_int__
+    add_case "pfcount key" PFCOUNT bench:hll
+    add_case "pfcount key key (union)" PFCOUNT bench:hll bench:hll
 }
 
 # used_memory SERVER: the server's INFO used_memory.

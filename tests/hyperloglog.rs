@@ -445,7 +445,10 @@ fn pfcount_counts_as_a_write_for_pauses_and_read_only_scripts() {
     let mut admin = server.raw();
     let mut reader = server.raw();
     assert_eq!(admin.cmd(&["PFADD", "h", "a"]), b":1\r\n");
-    assert_eq!(admin.cmd(&["CLIENT", "PAUSE", "100000", "WRITE"]), b"+OK\r\n");
+    assert_eq!(
+        admin.cmd(&["CLIENT", "PAUSE", "100000", "WRITE"]),
+        b"+OK\r\n"
+    );
     reader.send(&common::encode_command(&["PFCOUNT", "h"]));
     assert!(reader
         .read_reply_within(std::time::Duration::from_millis(300))
