@@ -35,6 +35,9 @@
 # KEYS[1])` and of a script running five commands.
 # The "geo" section (--sections geo) loads 100,000 random points around London into one key
 # before every round, then runs GEOSEARCH FROMLONLAT ... BYRADIUS 300 m (a handful of results).
+# The "hll" section (--sections hll) runs PFADD of random elements into one HyperLogLog (dense
+# after its first few thousand), PFCOUNT of it (its cached estimate) and PFCOUNT of it twice
+# (a union: every register merged and counted on each call).
 # The "pubsub" section (--sections "standard pubsub") measures PUBLISH fan-out with
 # examples/pubsub_load.rs instead of redis-benchmark: one publisher sending PIPELINE publishes
 # per write, N subscribers on the channel; the cells are messages delivered per second.
@@ -59,7 +62,7 @@ PUBSUB_SUBSCRIBERS=50
 PUBSUB_SECONDS=5
 LOAD_AT_START=unknown
 
-usage() { sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,43p' "$0" | sed 's/^# \{0,1\}//'; }
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -341,6 +344,14 @@ print_geo_report() {
         port=${SERVER_PORT[$server]}
         echo "- $server: $(redis-cli -h 127.0.0.1 -p "$port" ZCARD bench:geo) points, $(redis-cli -h 127.0.0.1 -p "$port" "${GEO_SEARCH[@]}" | wc -l) members"
     done
+}
+
+# HyperLogLog: PFADD fills the key the PFCOUNT cases then read (the cases run in this order
+# in every round, after the round's FLUSHALL).
+section_hll() {
+    add_case "pfadd key __rand_int__" -r 100000000 PFADD bench:hll __rand_int__
+    add_case "pfcount key" PFCOUNT bench:hll
+    add_case "pfcount key key (union)" PFCOUNT bench:hll bench:hll
 }
 
 # used_memory SERVER: the server's INFO used_memory.

@@ -210,6 +210,9 @@ pub struct Config {
     /// (0 = no limit).
     pub stream_node_max_bytes: u64,
     pub stream_node_max_entries: u64,
+    /// `hll-sparse-max-bytes`: a sparse HyperLogLog that would grow past this many bytes
+    /// (header included) becomes dense.
+    pub hll_sparse_max_bytes: u64,
     pub maxmemory_policy: String,
     /// Keys sampled per database for each eviction choice.
     pub maxmemory_samples: u64,
@@ -358,6 +361,7 @@ impl Default for Config {
             maxmemory: 0,
             stream_node_max_bytes: 4096,
             stream_node_max_entries: 100,
+            hll_sparse_max_bytes: 3000,
             maxmemory_policy: "noeviction".into(),
             maxmemory_samples: 5,
             maxmemory_eviction_tenacity: 10,
@@ -959,6 +963,12 @@ pub static PARAMS: &[Param] = &[
         |c| c.stream_node_max_entries.to_string(),
         |c, v| c.stream_node_max_entries = parse_int(v, 0, i64::MAX as u64)?
     ),
+    param!(
+        "hll-sparse-max-bytes",
+        true,
+        |c| c.hll_sparse_max_bytes.to_string(),
+        |c, v| c.hll_sparse_max_bytes = parse_memory_in(v, 0, i64::MAX)?
+    ),
     param!("maxmemory", true, |c| c.maxmemory.to_string(), |c, v| c
         .maxmemory =
         parse_mem_arg(v)?),
@@ -1232,7 +1242,6 @@ pub static INERT_PARAMS: &[Param] = &[
     inert!("disable-thp", None, false, Kind::Bool, "yes"),
     inert!("dynamic-hz", None, true, Kind::Bool, "yes"),
     inert!("enable-module-command", None, false, Kind::Enum(&["no", "yes", "local"]), "no"),
-    inert!("hll-sparse-max-bytes", None, true, Kind::Memory(0, i64::MAX), "3000"),
     inert!("ignore-warnings", None, true, Kind::Text, ""),
     inert!("io-threads", None, false, Kind::Int(1, 128), "1"),
     inert!("io-threads-do-reads", None, false, Kind::Bool, "no"),

@@ -28,7 +28,8 @@ impl DocArg {
             "pure-token"
         } else {
             match word {
-                "key" | "source" | "destination" | "newkey" | "src" | "dst" | "destkey" => "key",
+                "key" | "source" | "destination" | "newkey" | "src" | "dst" | "destkey"
+                | "sourcekey" => "key",
                 w if w
                     .strip_prefix("key")
                     .is_some_and(|n| n.parse::<u32>().is_ok()) =>

@@ -12,6 +12,7 @@ pub mod eviction;
 pub mod geo;
 pub mod graphs;
 pub mod hashes;
+pub mod hyperloglog;
 pub mod journal;
 pub mod keys;
 pub mod latency;

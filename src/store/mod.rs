@@ -40,6 +40,7 @@ pub mod geohash;
 pub mod glob;
 pub mod graph;
 pub mod hash;
+pub mod hyperloglog;
 pub mod keyspace;
 pub mod limits;
 pub mod list;

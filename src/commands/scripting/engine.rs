@@ -541,7 +541,8 @@ fn run_command(running: &mut Running, argv: &[&[u8]]) -> Result<ReplyBuf, String
         return Err("ERR This Redis command is not allowed from script".into());
     }
     let writes = spec.flags.contains(Flags::WRITE);
-    if writes && running.flags.no_writes {
+    // As Redis, a read that may still write (PFCOUNT caching its estimate) counts as a write.
+    if (writes || spec.flags.contains(Flags::MAY_REPLICATE)) && running.flags.no_writes {
         return Err("ERR Write commands are not allowed from read-only scripts.".into());
     }
     let server = &running.ctx.server;

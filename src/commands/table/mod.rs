@@ -65,7 +65,10 @@ bit_flags! {
         SKIP_SLOWLOG = 10, "skip_slowlog";
         FAST = 11, "fast";
         NO_AUTH = 12, "no_auth";
-        MAY_REPLICATE = 13, "may_replicate";
+        /// Not named: Redis 7.0's COMMAND INFO does not list it. A read that may still change
+        /// data (PFCOUNT caches its estimate in the value), so CLIENT PAUSE WRITE holds it
+        /// back as it holds writes.
+        MAY_REPLICATE = 13;
         NO_MANDATORY_KEYS = 14, "no_mandatory_keys";
         NO_ASYNC_LOADING = 15, "no_async_loading";
         NO_MULTI = 16, "no_multi";
@@ -475,7 +478,9 @@ impl CommandSpec {
     /// True if CLIENT PAUSE WRITE holds this command back: it may change data or it sends
     /// messages to other clients, as Redis decides.
     pub fn paused_by_write_pause(&self) -> bool {
-        self.flags.contains(Flags::WRITE) || self.flags.contains(Flags::PUBLISHES)
+        self.flags.contains(Flags::WRITE)
+            || self.flags.contains(Flags::PUBLISHES)
+            || self.flags.contains(Flags::MAY_REPLICATE)
     }
 
     /// The subcommand named `name` (case-insensitive).

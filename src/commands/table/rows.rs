@@ -5,7 +5,7 @@
 use super::{next_id, numbered, CommandSpec};
 use crate::commands::server::{admin, client, config, connection, debug, info, introspection};
 use crate::commands::{
-    bitmaps, container, geo, graphs, hashes, keys, latency, lists, persistence, piles, pubsub, queues, sets,
+    bitmaps, container, geo, graphs, hashes, hyperloglog, keys, latency, lists, persistence, piles, pubsub, queues, sets,
     scripting, scripting::functions, sort, stats, streams, strings, tracking, transactions, trees,
     zsets,
 };
@@ -187,6 +187,11 @@ pub static COMMANDS: &[CommandSpec] = &numbered(next_id(FUNCTION_SUBCOMMANDS), [
     cmd!("bitop", -4, [WRITE, DENYOOM], [ks!(OW UPDATE: 2), ks!(RO ACCESS: 3, range -1 1)], "bitmap", bitmaps::bitop, "AND|OR|XOR|NOT destination key [key ...]", "Stores the bitwise AND, OR, XOR or NOT of string values in a key; returns the result's length.", "O(N)", journal = Taints),
     cmd!("bitfield", -2, [WRITE, DENYOOM], [ks!(RW ACCESS UPDATE VARIABLE_FLAGS: 1).notes("This command allows both access and modification of the key")], "bitmap", bitmaps::bitfield, "key [GET encoding offset] [OVERFLOW WRAP|SAT|FAIL] [SET encoding offset value] [INCRBY encoding offset increment]", "Reads, writes and increments integers of any width from 1 to 64 bits at any bit offset of a string value.", "O(1) for each subcommand specified", getkeys = bitmaps::bitfield_keys, journal = Replay(Merge::No)),
     cmd!("bitfield_ro", -2, [READONLY, FAST], [ks!(RO ACCESS: 1)], "bitmap", bitmaps::bitfield_ro, "key [GET encoding offset ...]", "Reads integers at bit offsets of a string value, like BITFIELD with GET only.", "O(1) for each subcommand specified"),
+    cmd!("pfadd", -2, [WRITE, DENYOOM, FAST], [ks!(RW INSERT: 1)], "hyperloglog", hyperloglog::pfadd, "key [element [element ...]]", "Adds elements to a HyperLogLog (created if missing); returns 1 if its estimate may have changed.", "O(1) to add every element.", journal = Replay(Merge::No)),
+    cmd!("pfcount", -2, [READONLY, MAY_REPLICATE], [ks!(RW ACCESS: 1, range -1 1).notes("RW because it may change the internal representation of the key, and propagate to replicas")], "hyperloglog", hyperloglog::pfcount, "key [key ...]", "Returns the estimated number of distinct elements added to a HyperLogLog, or to the union of several.", "O(1) with a very small average constant time when called with a single key. O(N) with N being the number of keys, and much bigger constant times, when called with multiple keys."),
+    cmd!("pfmerge", -2, [WRITE, DENYOOM], [ks!(RW ACCESS INSERT: 1), ks!(RO ACCESS: 2, range -1 1)], "hyperloglog", hyperloglog::pfmerge, "destkey [sourcekey [sourcekey ...]]", "Stores the union of HyperLogLogs in the destination (itself included).", "O(N) to merge N HyperLogLogs, but with high constant times.", journal = Taints),
+    cmd!("pfdebug", 3, [WRITE, DENYOOM, ADMIN], [ks!(RW ACCESS: 2)], "hyperloglog", hyperloglog::pfdebug, "subcommand key", "Internal commands for debugging HyperLogLog values: GETREG, DECODE, ENCODING, TODENSE.", "N/A", journal = Taints),
+    cmd!("pfselftest", 1, [ADMIN], [], "hyperloglog", hyperloglog::pfselftest, "", "Runs the HyperLogLog implementation's self test.", "N/A"),
     // keys
     cmd!("del", -2, [WRITE], [ks!(RM DELETE: 1, range -1 1)], "generic", keys::del, "key [key ...]", "Deletes one or more keys.", "O(N) where N is the number of keys that will be removed.", journal = Taints),
     cmd!("unlink", -2, [WRITE, FAST], [ks!(RM DELETE: 1, range -1 1)], "generic", keys::unlink, "key [key ...]", "Asynchronously deletes one or more keys.", "O(1) for each key removed regardless of its size.", journal = Taints),
