@@ -68,11 +68,22 @@ pub fn compress(input: &[u8], capacity: usize) -> Option<Vec<u8>> {
             } else {
                 out[run_start] = (literals - 1) as u8;
             }
+            let same = |n: usize| input[reference + n] == input[pos + n];
+            // liblzf first compares up to 16 more bytes without looking at `max_len` (there
+            // are at least 18 left when it is above 16), which lets a match that runs to the
+            // end of the input be 2 bytes longer than `max_len`: Redis's bytes depend on it.
             let mut matched_len = 3;
-            while matched_len < max_len
-                && input[reference + matched_len] == input[pos + matched_len]
-            {
-                matched_len += 1;
+            let mut open = true;
+            if max_len > 16 {
+                while matched_len <= 18 && same(matched_len) {
+                    matched_len += 1;
+                }
+                open = matched_len > 18;
+            }
+            if open {
+                while matched_len < max_len && same(matched_len) {
+                    matched_len += 1;
+                }
             }
             // Lengths are stored less 2.
             let stored = matched_len - 2;
@@ -196,6 +207,8 @@ mod tests {
         // DUMP of 85 'a's and of a repeated phrase on redis-server 7.0.15.
         let a = vec![b'a'; 85];
         assert_eq!(compress(&a, 81).unwrap(), b"\x01aa\xe0H\x00\x01aa");
+        let a = vec![b'a'; 21];
+        assert_eq!(compress(&a, 17).unwrap(), b"\x01aa\xe0\x0a\x00");
         let phrase = b"hello world hello world hello world hello world abc";
         assert_eq!(
             compress(phrase, phrase.len() - 4).unwrap(),

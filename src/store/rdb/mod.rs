@@ -88,9 +88,8 @@ pub enum PayloadError {
     BadFormat(RdbError),
 }
 
-/// Reads a DUMP payload: checks its footer (version and CRC-64; a CRC of 0 is not checked,
-/// as Redis allows for payloads written without one), then decodes the value, which must use
-/// every byte before the footer. O(payload).
+/// Reads a DUMP payload: checks its footer (version and CRC-64, which must match: unlike RDB
+/// files, payloads have no "no checksum" value), then decodes the value. O(payload).
 pub fn parse_payload(
     payload: &[u8],
     limits: &super::EncodingLimits,
@@ -98,7 +97,7 @@ pub fn parse_payload(
     if payload.len() < 10 {
         return Err(PayloadError::VersionOrChecksum);
     }
-    let (body, footer) = payload.split_at(payload.len() - 10);
+    let footer = &payload[payload.len() - 10..];
     let version = u16::from_le_bytes([footer[0], footer[1]]);
     if version > RDB_VERSION {
         return Err(PayloadError::VersionOrChecksum);
@@ -106,16 +105,12 @@ pub fn parse_payload(
     let mut crc_bytes = [0u8; 8];
     crc_bytes.copy_from_slice(&footer[2..]);
     let stated = u64::from_le_bytes(crc_bytes);
-    if stated != 0 && stated != CRC64.checksum(&payload[..payload.len() - 8]) {
+    if stated != CRC64.checksum(&payload[..payload.len() - 8]) {
         return Err(PayloadError::VersionOrChecksum);
     }
-    let mut reader = read::Reader::new(body, body.len() as u64);
+    // As Redis, the value is read from the whole payload: a length that runs into the footer
+    // is read as it would be there, and bytes left over are not an error.
+    let mut reader = read::Reader::new(payload, payload.len() as u64);
     let ty = reader.u8().map_err(PayloadError::BadFormat)?;
-    let value = reader.value(ty, limits).map_err(PayloadError::BadFormat)?;
-    if reader.offset() != body.len() as u64 {
-        return Err(PayloadError::BadFormat(
-            reader.error("bytes left after the value"),
-        ));
-    }
-    Ok(value)
+    reader.value(ty, limits).map_err(PayloadError::BadFormat)
 }
