@@ -43,6 +43,8 @@ pub enum Skipped {
     ModuleAux,
     /// A function library (its code).
     Function,
+    /// A key whose value is an empty collection (Redis skips them too).
+    EmptyKey { key: Vec<u8> },
 }
 
 /// Reads a whole RDB file of `total` bytes from `input`, calling `entry` for every key and
@@ -130,10 +132,23 @@ pub fn read_file<R: Read>(
                     what: "a function in the pre-release 7.0 format (opcode 246)".into(),
                 })
             }
+            ty if !super::read::is_value_type(ty) => {
+                return Err(super::RdbError {
+                    offset: at,
+                    what: format!("unknown opcode or value type 0x{ty:02x}"),
+                })
+            }
             ty => {
                 let key = r.string()?;
-                let value = r.value(ty, limits)?;
+                let value = r.value_maybe_empty(ty, limits)?;
                 let read = r.offset();
+                if value.is_empty_collection() {
+                    expire_ms = None;
+                    idle_seconds = None;
+                    freq = None;
+                    skipped(Skipped::EmptyKey { key });
+                    continue;
+                }
                 entry(
                     Entry {
                         db,

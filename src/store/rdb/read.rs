@@ -231,6 +231,17 @@ impl<R: Read> Reader<R> {
     /// choose, as Redis's `rdbLoadObject`.
     pub fn value(&mut self, ty: u8, limits: &EncodingLimits) -> RdbResult<Value> {
         let start = self.offset;
+        let value = self.value_maybe_empty(ty, limits)?;
+        if value.is_empty_collection() {
+            return Err(self.error_at(start, "empty value"));
+        }
+        Ok(value)
+    }
+
+    /// Like [`Self::value`], but an empty collection is returned rather than refused (files
+    /// may hold them: Redis skips them when it loads).
+    pub fn value_maybe_empty(&mut self, ty: u8, limits: &EncodingLimits) -> RdbResult<Value> {
+        let start = self.offset;
         let value = match ty {
             TYPE_STRING => {
                 let bytes = self.string()?;
@@ -472,9 +483,6 @@ impl<R: Read> Reader<R> {
             }
             other => return Err(self.error_at(start, format!("unknown value type {other}"))),
         };
-        if value.is_empty_collection() {
-            return Err(self.error_at(start, "empty value"));
-        }
         Ok(value)
     }
 
@@ -600,7 +608,7 @@ impl<R: Read> Reader<R> {
             let entries_read = if ty >= TYPE_STREAM_LISTPACKS_2 {
                 Some(self.len()?).filter(|&n| n != u64::MAX)
             } else {
-                None
+                estimated_entries_read(&counters, length, last_id)
             };
             let mut group = Group {
                 last_id,
@@ -652,6 +660,38 @@ impl<R: Read> Reader<R> {
         }
         Ok(stream)
     }
+}
+
+/// Whether `ty` is a value type this reader knows (Redis's, old and new, and Reddish's own).
+pub fn is_value_type(ty: u8) -> bool {
+    matches!(ty, 0..=7 | 9..=21 | TYPE_TREE..=TYPE_STACK)
+}
+
+/// A group's read counter for a stream saved before Redis 7.0 kept one, estimated from its
+/// last delivered ID as Redis's `streamEstimateDistanceFromFirstEverEntry` does on loading.
+fn estimated_entries_read(c: &Counters, length: u64, id: StreamId) -> Option<u64> {
+    if c.entries_added == 0 {
+        return Some(0);
+    }
+    if length == 0 && id <= c.last_id {
+        return Some(c.entries_added);
+    }
+    if id == c.last_id {
+        return Some(c.entries_added);
+    }
+    if id > c.last_id {
+        return None;
+    }
+    let zero = StreamId::new(0, 0);
+    if c.max_deleted_id == zero || c.max_deleted_id < c.first_id {
+        if id < c.first_id {
+            return Some(c.entries_added - length);
+        }
+        if id == c.first_id {
+            return Some(c.entries_added - length + 1);
+        }
+    }
+    None
 }
 
 fn id_from_key(raw: &[u8; 16]) -> StreamId {
@@ -910,9 +950,6 @@ fn intset_members(blob: &[u8]) -> Result<Vec<i64>, String> {
     }
     if count.checked_mul(width) != Some(blob.len() - 8) {
         return Err("intset size does not match its header".into());
-    }
-    if count == 0 {
-        return Err("empty intset".into());
     }
     let mut members = Vec::with_capacity(count);
     for chunk in blob[8..].chunks_exact(width) {
