@@ -245,6 +245,8 @@ pub struct Config {
     pub output_limit_pubsub: OutputLimit,
     pub mongodb_uri: Option<String>,
     pub mongodb_database: String,
+    /// A Redis RDB file to load at start (`import-rdb`), empty for none.
+    pub import_rdb: String,
     /// Longest time a change waits before it is handed to the MongoDB writer.
     pub persist_interval_ms: u64,
     /// The file the configuration was read from, if any (CONFIG REWRITE is not supported).
@@ -389,6 +391,7 @@ impl Default for Config {
             },
             mongodb_uri: None,
             mongodb_database: "reddish".into(),
+            import_rdb: String::new(),
             persist_interval_ms: 100,
             config_file: None,
             requirepass: None,
@@ -1049,6 +1052,9 @@ pub static PARAMS: &[Param] = &[
         |c| c.mongodb_uri.clone().unwrap_or_default(),
         |c, v| c.mongodb_uri = (!v.is_empty()).then(|| v.to_string())
     ),
+    param!("import-rdb", false, |c| c.import_rdb.clone(), |c, v| c
+        .import_rdb =
+        v.to_string()),
     param!(
         "mongodb-database",
         false,
@@ -1176,6 +1182,7 @@ pub static HIDDEN_PARAMS: &[Param] = &[
 /// value `CONFIG GET *` returns, as Redis's own test suite does, work unchanged.
 pub const REDDISH_PARAMS: &[&str] = &[
     "busy-poll",
+    "import-rdb",
     "mongodb-uri",
     "mongodb-database",
     "persist-interval-ms",

@@ -13,13 +13,15 @@
 //! - [`clock`]: the wall clock, a leaf every layer may use;
 //! - [`number`]: integers and doubles read and written as Redis does, a leaf every layer uses;
 //! - [`process`]: what the operating system says about the process (memory, CPU), a leaf;
-//! - [`lazyfree`]: the thread that frees large values off the reactor (UNLINK, async flushes).
+//! - [`lazyfree`]: the thread that frees large values off the reactor (UNLINK, async flushes);
+//! - [`import`]: `--import-rdb`, a Redis RDB file loaded into the keyspace at start.
 //!
 //! `main.rs` wires them together.
 
 pub mod clock;
 pub mod commands;
 pub mod config;
+pub mod import;
 pub mod lazyfree;
 pub mod memory;
 pub mod network;

@@ -88,7 +88,19 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let keyspace = loaded.take_keyspace();
+    let mut keyspace = loaded.take_keyspace();
+    if !config.import_rdb.is_empty() {
+        // Imported before persistence starts: with it on, the imported keys are the first
+        // changes the writer stores; a refused file stops the server before anything is
+        // served or written.
+        keyspace.set_clock(unix_ms());
+        let limits = config.encoding_limits();
+        if let Err(e) = reddish::import::import_rdb(&config.import_rdb, &mut keyspace, &limits) {
+            log::error!("{e}");
+            eprintln!("*** FATAL: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     let mut server = Server::new(config, unix_ms());
     server.used_memory = reddish::memory::allocated;
     server.round_trip = persistence::round_trip;

@@ -8,6 +8,7 @@ pub mod args;
 pub mod bitmaps;
 pub mod blocking;
 pub mod docs;
+pub mod dump;
 pub mod eviction;
 pub mod geo;
 pub mod graphs;

@@ -89,6 +89,19 @@ impl AccessClock {
         }
     }
 
+    /// The word of a key last used `seconds` ago (RESTORE IDLETIME under an LRU policy): the
+    /// farthest past a word can express when longer. O(1).
+    pub fn word_idle_for(&self, seconds: u64) -> u32 {
+        let ticks = seconds.saturating_mul(1000) / LRU_TICK_MS;
+        self.now_ticks
+            .wrapping_sub(ticks.min(i32::MAX as u64) as u32)
+    }
+
+    /// The word of a key whose LFU counter is `counter`, stamped now (RESTORE FREQ). O(1).
+    pub fn word_with_counter(&self, counter: u8) -> u32 {
+        (self.minutes() << 8) | u32::from(counter)
+    }
+
     /// Seconds since the access `word` records (LRU reading). O(1).
     pub fn idle_seconds(&self, word: u32) -> u64 {
         let ticks = self.idle_ticks(word);

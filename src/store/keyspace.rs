@@ -1130,6 +1130,23 @@ impl DbMut<'_> {
         self.db.entries.access.get(index).copied()
     }
 
+    /// Sets what `key`'s access word says (RESTORE's IDLETIME and FREQ, as Redis's
+    /// `objectSetLRUOrLFU`): under an LFU policy its counter to `freq`, under any other its
+    /// idle time to `idle_seconds`; the one that does not apply to the policy is ignored.
+    /// O(1).
+    pub fn set_access_hint(&mut self, key: &[u8], idle_seconds: Option<u64>, freq: Option<u8>) {
+        let word = match self.access.policy {
+            AccessPolicy::Lfu { .. } => freq.map(|f| self.access.word_with_counter(f)),
+            AccessPolicy::Lru => idle_seconds.map(|s| self.access.word_idle_for(s)),
+        };
+        let Some(word) = word else { return };
+        if let Some(index) = self.db.entries.get_index_of(key) {
+            if let Some(slot) = self.db.entries.access.get_mut(index) {
+                *slot = word;
+            }
+        }
+    }
+
     /// Seconds since `key` was last accessed (OBJECT IDLETIME). O(1).
     pub fn idle_seconds(&mut self, key: &[u8]) -> Option<u64> {
         let word = self.access_word(key)?;

@@ -48,6 +48,7 @@ pub mod long_double;
 pub mod ostree;
 pub mod pile;
 pub mod pubsub;
+pub mod rdb;
 pub mod set;
 pub mod sort;
 pub mod sorted_set;

@@ -5,7 +5,7 @@
 use super::{next_id, numbered, CommandSpec};
 use crate::commands::server::{admin, client, config, connection, debug, info, introspection};
 use crate::commands::{
-    bitmaps, container, geo, graphs, hashes, hyperloglog, keys, latency, lists, persistence, piles, pubsub, queues, sets,
+    bitmaps, container, dump, geo, graphs, hashes, hyperloglog, keys, latency, lists, persistence, piles, pubsub, queues, sets,
     scripting, scripting::functions, sort, stats, streams, strings, tracking, transactions, trees,
     zsets,
 };
@@ -201,6 +201,8 @@ pub static COMMANDS: &[CommandSpec] = &numbered(next_id(FUNCTION_SUBCOMMANDS), [
     cmd!("scan", -2, [READONLY], [], "generic", keys::scan, "cursor [MATCH pattern] [COUNT count] [TYPE type]", "Iterates over the key names in the database.", "O(1) for every call. O(N) for a complete iteration."),
     cmd!("rename", 3, [WRITE], [ks!(RW ACCESS DELETE: 1), ks!(OW UPDATE: 2)], "generic", keys::rename, "key newkey", "Renames a key and overwrites the destination.", "O(1)", journal = Taints),
     cmd!("renamenx", 3, [WRITE, FAST], [ks!(RW ACCESS DELETE: 1), ks!(OW INSERT: 2)], "generic", keys::renamenx, "key newkey", "Renames a key only when the target key name doesn't exist.", "O(1)", journal = Taints),
+    cmd!("dump", 2, [READONLY], [ks!(RO ACCESS: 1)], "generic", dump::dump, "key", "Returns a serialized representation of the value stored at a key.", "O(1) to access the key and additional O(N*M) to serialize it, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1)."),
+    cmd!("restore", -4, [WRITE, DENYOOM], [ks!(OW UPDATE: 1)], "generic", dump::restore, "key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]", "Creates a key from the serialized representation of a value.", "O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is O(log(N)).", journal = Taints),
     cmd!("copy", -3, [WRITE, DENYOOM], [ks!(RO ACCESS: 1), ks!(OW UPDATE: 2)], "generic", keys::copy, "source destination [DB destination-db] [REPLACE]", "Copies the value of a key to a new key.", "O(N) worst case for collections, where N is the number of nested items.", journal = Taints),
     cmd!("move", 3, [WRITE, FAST], [ks!(RW ACCESS UPDATE: 1)], "generic", keys::move_, "key db", "Moves a key to another database.", "O(1)", journal = Taints),
     cmd!("expire", -3, [WRITE, FAST], [ks!(RW UPDATE: 1)], "generic", keys::expire, "key seconds [NX|XX|GT|LT]", "Sets the expiration time of a key in seconds.", "O(1)", journal = Expiry),

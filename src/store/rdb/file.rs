@@ -1,0 +1,183 @@
+//! Whole RDB files, as redis-server writes them (`SAVE`, `BGSAVE`): the `REDIS0010` header,
+//! then opcodes (databases, expiries, LRU/LFU hints, aux fields, module aux data, function
+//! libraries) and keys, the EOF opcode and the CRC-64 of everything before it.
+
+use super::read::{skip_module_data, Reader};
+use super::{RdbResult, RDB_VERSION};
+use crate::store::{EncodingLimits, Value};
+use std::io::Read;
+
+const OP_FUNCTION2: u8 = 0xF5;
+const OP_FUNCTION: u8 = 0xF6;
+const OP_MODULE_AUX: u8 = 0xF7;
+const OP_IDLE: u8 = 0xF8;
+const OP_FREQ: u8 = 0xF9;
+const OP_AUX: u8 = 0xFA;
+const OP_RESIZEDB: u8 = 0xFB;
+const OP_EXPIRETIME_MS: u8 = 0xFC;
+const OP_EXPIRETIME: u8 = 0xFD;
+const OP_SELECTDB: u8 = 0xFE;
+const OP_EOF: u8 = 0xFF;
+
+/// The newest file version read: Redis 7.2's (its new set and stream encodings are read too).
+const NEWEST_FILE_VERSION: u32 = RDB_VERSION as u32 + 1;
+
+/// One key of a file.
+pub struct Entry {
+    pub db: usize,
+    pub key: Vec<u8>,
+    pub value: Value,
+    /// Absolute expiry, Unix milliseconds.
+    pub expire_ms: Option<u64>,
+    /// Seconds idle, when the file recorded it (LRU policies).
+    pub idle_seconds: Option<u64>,
+    /// The LFU counter, when the file recorded it (LFU policies).
+    pub freq: Option<u8>,
+}
+
+/// Something in the file that was passed over, for the caller to report.
+pub enum Skipped {
+    /// An aux field (`redis-ver`, `ctime`, `used-mem`, ...).
+    Aux { name: Vec<u8>, value: Vec<u8> },
+    /// A module's aux data.
+    ModuleAux,
+    /// A function library (its code).
+    Function,
+    /// A key whose value is an empty collection (Redis skips them too).
+    EmptyKey { key: Vec<u8> },
+}
+
+/// Reads a whole RDB file of `total` bytes from `input`, calling `entry` for every key and
+/// `skipped` for what is passed over, in file order. The file must end with the EOF opcode
+/// and, from version 5 on, a CRC-64 that matches (0 means the writer did not compute one);
+/// the first problem ends the read with an error naming its byte offset. `databases` bounds
+/// SELECTDB. O(file size).
+pub fn read_file<R: Read>(
+    input: R,
+    total: u64,
+    databases: usize,
+    limits: &EncodingLimits,
+    mut entry: impl FnMut(Entry, u64) -> RdbResult<()>,
+    mut skipped: impl FnMut(Skipped),
+) -> RdbResult<()> {
+    let mut r = Reader::new(input, total);
+    r.track_checksum();
+    let mut magic = [0u8; 9];
+    r.exact(&mut magic)?;
+    if &magic[..5] != b"REDIS" {
+        return Err(super::RdbError {
+            offset: 0,
+            what: "not an RDB file (no REDIS signature)".into(),
+        });
+    }
+    let version = std::str::from_utf8(&magic[5..])
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok())
+        .filter(|v| (1..=NEWEST_FILE_VERSION).contains(v))
+        .ok_or_else(|| super::RdbError {
+            offset: 5,
+            what: format!(
+                "unsupported RDB version '{}'",
+                String::from_utf8_lossy(&magic[5..])
+            ),
+        })?;
+    let mut db = 0usize;
+    let mut expire_ms: Option<u64> = None;
+    let mut idle_seconds: Option<u64> = None;
+    let mut freq: Option<u8> = None;
+    loop {
+        let at = r.offset();
+        let op = r.u8()?;
+        match op {
+            OP_EOF => break,
+            OP_SELECTDB => {
+                let index = r.len()?;
+                if index >= databases as u64 {
+                    return Err(super::RdbError {
+                        offset: at,
+                        what: format!(
+                            "database {index} out of range (the server has {databases}: raise 'databases')"
+                        ),
+                    });
+                }
+                db = index as usize;
+            }
+            OP_RESIZEDB => {
+                r.len()?;
+                r.len()?;
+            }
+            OP_EXPIRETIME_MS => expire_ms = Some(r.u64_le()?),
+            OP_EXPIRETIME => expire_ms = Some(u64::from(r.u32_le()?) * 1000),
+            OP_IDLE => idle_seconds = Some(r.len()?),
+            OP_FREQ => freq = Some(r.u8()?),
+            OP_AUX => {
+                let name = r.string()?;
+                let value = r.string()?;
+                skipped(Skipped::Aux { name, value });
+            }
+            OP_MODULE_AUX => {
+                r.len()?; // module id
+                r.len()?; // when opcode
+                r.len()?; // when
+                skip_module_data(&mut r)?;
+                skipped(Skipped::ModuleAux);
+            }
+            OP_FUNCTION2 => {
+                r.string()?;
+                skipped(Skipped::Function);
+            }
+            OP_FUNCTION => {
+                return Err(super::RdbError {
+                    offset: at,
+                    what: "a function in the pre-release 7.0 format (opcode 246)".into(),
+                })
+            }
+            ty if !super::read::is_value_type(ty) => {
+                return Err(super::RdbError {
+                    offset: at,
+                    what: format!("unknown opcode or value type 0x{ty:02x}"),
+                })
+            }
+            ty => {
+                let key = r.string()?;
+                let value = r.value_maybe_empty(ty, limits)?;
+                let read = r.offset();
+                if value.is_empty_collection() {
+                    expire_ms = None;
+                    idle_seconds = None;
+                    freq = None;
+                    skipped(Skipped::EmptyKey { key });
+                    continue;
+                }
+                entry(
+                    Entry {
+                        db,
+                        key,
+                        value,
+                        expire_ms: expire_ms.take(),
+                        idle_seconds: idle_seconds.take(),
+                        freq: freq.take(),
+                    },
+                    read,
+                )?;
+            }
+        }
+    }
+    if version >= 5 {
+        let computed = r.checksum().unwrap_or(0);
+        let at = r.offset();
+        let stated = r.u64_le()?;
+        if stated != 0 && stated != computed {
+            return Err(super::RdbError {
+                offset: at,
+                what: format!(
+                    "wrong RDB checksum: the file states {stated:016x}, its bytes give {computed:016x}"
+                ),
+            });
+        }
+    }
+    if r.remaining() > 0 {
+        return Err(r.error("bytes after the end of the RDB data"));
+    }
+    Ok(())
+}

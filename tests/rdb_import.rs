@@ -1,0 +1,316 @@
+//! `--import-rdb`: a real redis-server 7.0 saves every type and encoding in several databases
+//! with expiries; Reddish started on that file must hold the same keys, values, encodings and
+//! TTLs. Cut and corrupted copies are refused with a non-zero exit and a message naming the
+//! byte offset; with MongoDB on, the imported keys are persisted.
+
+mod common;
+
+use common::{mongodb_uri, unique_name, RedisServer, Server};
+use redis::{Connection, Value};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn run(conn: &mut Connection, script: &str) {
+    for line in script.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let mut words = line.split_whitespace();
+        let mut cmd = redis::cmd(words.next().unwrap_or("PING"));
+        for word in words {
+            cmd.arg(word);
+        }
+        let _: Value = cmd.query(conn).unwrap_or_else(|e| panic!("{line}: {e}"));
+    }
+}
+
+fn query(conn: &mut Connection, args: &[&str]) -> Value {
+    let mut cmd = redis::cmd(args[0]);
+    for a in &args[1..] {
+        cmd.arg(*a);
+    }
+    cmd.query(conn).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+}
+
+/// A key's type, encoding, TTL class and contents, independent of iteration order.
+fn describe(conn: &mut Connection, key: &str) -> String {
+    let ty: String = redis::cmd("TYPE").arg(key).query(conn).unwrap();
+    let encoding: String = redis::cmd("OBJECT")
+        .arg("ENCODING")
+        .arg(key)
+        .query(conn)
+        .unwrap();
+    let ttl: i64 = redis::cmd("TTL").arg(key).query(conn).unwrap();
+    // Seconds left may tick between the two reads.
+    let ttl = if ttl < 0 {
+        ttl.to_string()
+    } else {
+        format!("~{}", ttl / 10)
+    };
+    let body = match ty.as_str() {
+        "string" => format!("{:?}", query(conn, &["GET", key])),
+        "list" => format!("{:?}", query(conn, &["LRANGE", key, "0", "-1"])),
+        "hash" => {
+            let mut pairs: Vec<(Vec<u8>, Vec<u8>)> =
+                redis::cmd("HGETALL").arg(key).query(conn).unwrap();
+            pairs.sort();
+            format!("{pairs:?}")
+        }
+        "set" => {
+            let mut members: Vec<Vec<u8>> = redis::cmd("SMEMBERS").arg(key).query(conn).unwrap();
+            members.sort();
+            format!("{members:?}")
+        }
+        "zset" => format!(
+            "{:?}",
+            query(conn, &["ZRANGE", key, "0", "-1", "WITHSCORES"])
+        ),
+        "stream" => format!(
+            "{:?} {:?} {:?}",
+            query(conn, &["XRANGE", key, "-", "+"]),
+            query(conn, &["XINFO", "GROUPS", key]),
+            query(conn, &["XPENDING", key, "g"]),
+        ),
+        other => panic!("unexpected type {other}"),
+    };
+    format!("{ty}/{encoding} ttl={ttl} {body}")
+}
+
+/// Every database's keys, described.
+fn snapshot(conn: &mut Connection) -> Vec<(usize, String, String)> {
+    let mut out = Vec::new();
+    for db in 0..16 {
+        run(conn, &format!("SELECT {db}"));
+        let mut keys: Vec<String> = redis::cmd("KEYS").arg("*").query(conn).unwrap();
+        keys.sort();
+        for key in keys {
+            let described = describe(conn, &key);
+            out.push((db, key, described));
+        }
+    }
+    run(conn, "SELECT 0");
+    out
+}
+
+fn data_script() -> String {
+    let mut s = String::from(
+        "
+        SET s:short bar
+        SET s:int 12345
+        SET s:big-int 1234567890123
+        SET s:compressible hello-world-hello-world-hello-world-hello-world-abc
+        RPUSH l:small a b 1 -5 300 70000 5000000000
+        SADD i:16 3 1 2
+        SADD i:64 1 10000000000
+        SADD set:strings apple banana 42
+        HSET h:small f v n 12
+        ZADD z:small 1 a 2.5 b -3 c -inf d
+        XADD x:one 1-1 f v
+        XADD x:one 1-2 f w
+        XGROUP CREATE x:one g 0
+        XREADGROUP GROUP g alice COUNT 1 STREAMS x:one >
+        SET s:ttl value
+        EXPIRE s:ttl 5000
+        SET s:dies-soon value
+        PEXPIRE s:dies-soon 1500
+        SELECT 3
+        SET db3:string three
+        HSET db3:hash a 1
+        EXPIRE db3:hash 9000
+        SELECT 15
+        ZADD db15:zset 1 x
+        SELECT 0
+        ",
+    );
+    s.push_str(&format!("SET s:long {}\n", "xyz".repeat(4000)));
+    for chunk in 0..10 {
+        let items: Vec<String> = (0..100).map(|i| format!("item-{chunk}-{i}")).collect();
+        s.push_str(&format!("RPUSH l:long {}\n", items.join(" ")));
+    }
+    let fields: Vec<String> = (0..600).map(|i| format!("f{i} v{i}")).collect();
+    s.push_str(&format!("HSET h:table {}\n", fields.join(" ")));
+    let members: Vec<String> = (0..600).map(|i| (i * 7).to_string()).collect();
+    s.push_str(&format!("SADD set:table {}\n", members.join(" ")));
+    let scored: Vec<String> = (0..200)
+        .map(|i| format!("{} m{i}", i as f64 / 3.0))
+        .collect();
+    s.push_str(&format!("ZADD z:skiplist {}\n", scored.join(" ")));
+    for i in 1..=250 {
+        s.push_str(&format!("XADD x:long {i}-0 f {i}\n"));
+    }
+    s.push_str("XDEL x:long 7-0\nXGROUP CREATE x:long g 0\nXREADGROUP GROUP g bob COUNT 5 STREAMS x:long >\n");
+    s
+}
+
+/// Has a real redis-server save the data set; returns the RDB file's name (the harness puts
+/// redis-server's `dir` in the temporary directory) and path.
+fn saved_rdb() -> (String, PathBuf) {
+    let name = format!("{}.rdb", unique_name("source"));
+    let redis = RedisServer::start_with(&["--dbfilename", &name]);
+    let mut conn = redis.client();
+    run(&mut conn, &data_script());
+    run(&mut conn, "SAVE");
+    let path = std::env::temp_dir().join(&name);
+    assert!(path.exists(), "redis-server saved {}", path.display());
+    (name, path)
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(unique_name(name));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn reddish_bin() -> PathBuf {
+    match std::env::var_os("REDDISH_TEST_BIN") {
+        Some(path) if !path.is_empty() => PathBuf::from(path),
+        _ => PathBuf::from(env!("CARGO_BIN_EXE_reddish")),
+    }
+}
+
+/// Starts Reddish on `file` expecting it to refuse it: returns its exit code and output.
+fn refused(file: &Path) -> (i32, String) {
+    let mut child = Command::new(reddish_bin())
+        .args(["--port", &common::free_port().to_string(), "--import-rdb"])
+        .arg(file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let output = child.wait_with_output().unwrap();
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+            return (status.code().unwrap_or(-1), text);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("Reddish did not refuse {}: it kept running", file.display());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn imports_every_type_database_and_expiry_that_redis_saved() {
+    let (name, rdb) = saved_rdb();
+    // Redis itself, loading the same file, is the reference.
+    let redis = RedisServer::start_with(&["--dbfilename", &name]);
+    let reddish = Server::start_with(&["--import-rdb", &rdb.to_string_lossy()]);
+    let want = snapshot(&mut redis.client());
+    let got = snapshot(&mut reddish.client());
+    assert!(want.len() > 20, "{want:?}");
+    assert!(want.iter().any(|(db, _, _)| *db == 15));
+    for (ours, theirs) in got.iter().zip(&want) {
+        assert_eq!(ours, theirs);
+    }
+    assert_eq!(got.len(), want.len());
+    assert!(reddish.logs().contains("Imported"), "{}", reddish.logs());
+    // Keys already expired when the file is imported are dropped.
+    std::thread::sleep(Duration::from_millis(1600));
+    let later = Server::start_with(&["--import-rdb", &rdb.to_string_lossy()]);
+    let mut conn = later.client();
+    let exists: i64 = redis::cmd("EXISTS")
+        .arg("s:dies-soon")
+        .query(&mut conn)
+        .unwrap();
+    assert_eq!(exists, 0);
+    let exists: i64 = redis::cmd("EXISTS").arg("s:ttl").query(&mut conn).unwrap();
+    assert_eq!(exists, 1);
+    let _ = std::fs::remove_file(&rdb);
+}
+
+#[test]
+fn a_config_file_line_imports_too() {
+    let dir = temp_dir("rdb_import_conf");
+    let (_, rdb) = saved_rdb();
+    let conf = dir.join("reddish.conf");
+    std::fs::write(&conf, format!("import-rdb {}\n", rdb.display())).unwrap();
+    let reddish = Server::start_with(&[&conf.to_string_lossy()]);
+    let mut conn = reddish.client();
+    assert_eq!(
+        query(&mut conn, &["GET", "s:short"]),
+        Value::BulkString(b"bar".to_vec())
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_file(&rdb);
+}
+
+#[test]
+fn cut_and_corrupted_files_are_refused_with_the_offset() {
+    let dir = temp_dir("rdb_import_bad");
+    let (_, rdb) = saved_rdb();
+    let bytes = std::fs::read(&rdb).unwrap();
+    let bad = dir.join("bad.rdb");
+    // Cut anywhere: header, inside a value, before the checksum, inside the checksum.
+    let len = bytes.len();
+    for cut in [0, 5, 9, 20, len / 3, len / 2, len - 9, len - 1] {
+        std::fs::write(&bad, &bytes[..cut]).unwrap();
+        let (code, text) = refused(&bad);
+        assert_ne!(code, 0, "cut at {cut}: {text}");
+        assert!(
+            text.contains("refused") && text.contains("byte offset"),
+            "cut at {cut}: {text}"
+        );
+    }
+    // One byte changed in the middle: the checksum no longer matches.
+    let mut flipped = bytes.clone();
+    flipped[len / 2] ^= 0x20;
+    std::fs::write(&bad, &flipped).unwrap();
+    let (code, text) = refused(&bad);
+    assert_ne!(code, 0);
+    assert!(text.contains("byte offset"), "{text}");
+    // Without a checksum (0: not computed), a damaged value is found by the reader itself.
+    let mut unchecked = bytes.clone();
+    unchecked[len - 8..].fill(0);
+    // The first key of database 0 follows SELECTDB 0 and RESIZEDB (two one-byte sizes here).
+    let select = unchecked
+        .windows(3)
+        .position(|w| w == [0xFE, 0x00, 0xFB])
+        .expect("SELECTDB 0 then RESIZEDB");
+    let at = select + 5;
+    let mut damaged = unchecked.clone();
+    damaged[at] = 0xC8;
+    std::fs::write(&bad, &damaged).unwrap();
+    let (code, text) = refused(&bad);
+    assert_ne!(code, 0);
+    assert!(text.contains(&format!("byte offset {at}")), "{text}");
+    // Trailing bytes after the checksum, and a file that is not an RDB at all.
+    let mut trailing = bytes.clone();
+    trailing.extend_from_slice(b"junk");
+    std::fs::write(&bad, &trailing).unwrap();
+    assert_ne!(refused(&bad).0, 0);
+    std::fs::write(&bad, b"not an rdb file at all").unwrap();
+    let (code, text) = refused(&bad);
+    assert_ne!(code, 0);
+    assert!(text.contains("not an RDB file"), "{text}");
+    let (code, text) = refused(&dir.join("missing.rdb"));
+    assert_ne!(code, 0);
+    assert!(text.contains("cannot open"), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_file(&rdb);
+}
+
+#[test]
+fn imported_keys_are_persisted_to_mongodb() {
+    let Some(uri) = mongodb_uri() else { return };
+    let (_, rdb) = saved_rdb();
+    let database = unique_name("import");
+    let mut first = Server::start_with(&[
+        "--mongodb-uri",
+        &uri,
+        "--mongodb-database",
+        &database,
+        "--import-rdb",
+        &rdb.to_string_lossy(),
+    ]);
+    let want = snapshot(&mut first.client());
+    first.terminate();
+    let second = Server::start_with(&["--mongodb-uri", &uri, "--mongodb-database", &database]);
+    let got = snapshot(&mut second.client());
+    assert_eq!(got, want);
+    let _ = std::fs::remove_file(&rdb);
+}
