@@ -404,7 +404,8 @@ impl Reactor {
                 laddr,
                 fd: socket_fd(&stream),
                 unix_socket: remote.is_none(),
-                authenticated: self.server.config.requirepass.is_none(),
+                authenticated: self.server.acl.new_connection_authenticated(),
+                user: self.server.acl.default_user().into(),
                 created_ms: now,
                 last_interaction_ms: now,
                 ..Default::default()
@@ -422,11 +423,11 @@ impl Reactor {
         }
     }
 
-    /// Protected mode (Redis's): while the default user has no password, only this machine
+    /// Protected mode (Redis 7.0's): while the default user is `nopass`, only this machine
     /// may connect over TCP, whatever `bind` says.
     fn protected_from(&self, peer: &SocketAddr) -> bool {
         let config = &self.server.config;
-        config.protected_mode && config.requirepass.is_none() && !peer.ip().is_loopback()
+        config.protected_mode && self.server.acl.default_is_nopass() && !peer.ip().is_loopback()
     }
 
     /// Reads what a client sent and runs its complete commands.

@@ -281,11 +281,18 @@ fn run_script(
     let limit = script_time_limit(&ctx.server.config);
     let keys_table = strings(keys).map_err(failed)?;
     let args_table = strings(argv).map_err(failed)?;
+    if ctx.client.acl_epoch != ctx.server.acl.epoch() {
+        crate::commands::acl::refresh_client(&ctx.server.acl, ctx.client);
+    }
     let mut running = Running {
         client: ClientState {
             id: u64::MAX,
             db: ctx.client.db,
             authenticated: true,
+            // The script's commands are checked as its caller's.
+            user: ctx.client.user.clone(),
+            acl_epoch: ctx.client.acl_epoch,
+            acl_unrestricted: ctx.client.acl_unrestricted,
             in_multi: true,
             addr: "lua".into(),
             ..Default::default()

@@ -58,6 +58,12 @@ pub fn config_set(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         });
     match result {
         Ok(()) => {
+            if before.requirepass != ctx.server.config.requirepass {
+                let password = ctx.server.config.requirepass.clone();
+                ctx.server
+                    .acl
+                    .set_default_password(password.as_deref().map(str::as_bytes));
+            }
             crate::commands::sync_store_settings(ctx.ks, &ctx.server.config);
             ctx.server
                 .eviction
