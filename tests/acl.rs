@@ -458,3 +458,52 @@ fn protected_mode_follows_the_default_users_password() {
     let again: Vec<Vec<u8>> = ports.iter().map(|&p| first_reply(ip, p)).collect();
     assert!(again[0].starts_with(b"-DENIED"), "{}", escape(&again[0]));
 }
+
+#[test]
+fn config_rewrite_writes_the_users_as_redis_does() {
+    let dir = temp_dir("acl-rewrite");
+    let mut outcomes = Vec::new();
+    for label in ["reddish", "redis"] {
+        let file = dir.join(format!("{label}.conf"));
+        std::fs::write(
+            &file,
+            "# kept\nuser alice on >a ~* &* +@all\nmaxmemory 2mb\n",
+        )
+        .expect("config file");
+        let file_text = file.display().to_string();
+        let server = if label == "reddish" {
+            Server::start_with(&[file_text.as_str()])
+        } else {
+            RedisServer::start_with(&[file_text.as_str()])
+        };
+        let mut conn = server.raw();
+        let setuser = conn.cmd(&[
+            "ACL", "SETUSER", "bob", "on", "nopass", "~b*", "-@all", "+@hash",
+        ]);
+        let rewrite = conn.cmd(&["CONFIG", "REWRITE"]);
+        let text = std::fs::read_to_string(&file).expect("rewritten");
+        let users: Vec<String> = text
+            .lines()
+            .filter(|l| l.starts_with("user "))
+            .map(String::from)
+            .collect();
+        outcomes.push((escape(&setuser), escape(&rewrite), users));
+        // The file loads again, with the users.
+        drop(server);
+        let again = if label == "reddish" {
+            Server::start_with(&[file_text.as_str()])
+        } else {
+            RedisServer::start_with(&[file_text.as_str()])
+        };
+        let mut conn = again.raw();
+        outcomes.push((
+            escape(&conn.cmd(&["AUTH", "bob", "x"])),
+            escape(&conn.cmd(&["HSET", "b1", "f", "v"])),
+            vec![escape(&conn.cmd(&["SET", "b2", "v"]))],
+        ));
+    }
+    assert_eq!(outcomes[0], outcomes[2]);
+    assert_eq!(outcomes[1], outcomes[3]);
+    assert_eq!(outcomes[0].2.len(), 3, "{:?}", outcomes[0]);
+    let _ = std::fs::remove_dir_all(dir);
+}
