@@ -153,7 +153,6 @@ list_names() {
 # for replies that never come until the unit is killed; each leaves the list when its feature
 # is built.
 declare -A SKIPPED_UNITS=(
-    [unit/acl]="ACL users and permissions: issue 18 (security) builds them"
     # Not features to build: what these units test is not part of Reddish's design.
     [unit/aofrw]="AOF rewriting: Reddish writes no AOF, its changes go to MongoDB"
     [unit/cluster]="cluster mode: Reddish runs as a single node"

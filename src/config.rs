@@ -187,6 +187,9 @@ pub struct Config {
     /// `rename-command` directives, in file order: (old name, new name; empty = disabled).
     /// Only a configuration file or the command line sets them, as in Redis.
     pub rename_commands: Vec<(String, String)>,
+    /// `user` directives, in file order: the user name then its ACL rules (see
+    /// [`crate::commands::acl`]). Only a configuration file or the command line sets them.
+    pub users: Vec<Vec<String>>,
     /// Addresses to listen on, as Redis writes them (`*` all IPv4, `::*` all IPv6, a `-`
     /// prefix for one whose absence on this machine is not an error); none: no TCP listener.
     pub bind: Vec<String>,
@@ -350,6 +353,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             rename_commands: Vec::new(),
+            users: Vec::new(),
             bind: DEFAULT_BIND.iter().map(|a| a.to_string()).collect(),
             port: 6379,
             unixsocket: None,
@@ -1442,6 +1446,24 @@ impl Config {
                     ));
                 };
                 self.rename_commands.push((old.clone(), new.clone()));
+                continue;
+            }
+            if name.eq_ignore_ascii_case("user") {
+                if values.is_empty() {
+                    return Err(format!(
+                        "line {}: '{line}': wrong number of arguments",
+                        number + 1
+                    ));
+                }
+                let words = values.to_vec();
+                if self.users.iter().any(|u| u.first() == words.first()) {
+                    return Err(format!(
+                        "line {}: '{line}': Duplicate user found. A user can only be defined \
+                         once in config files",
+                        number + 1
+                    ));
+                }
+                self.users.push(words);
                 continue;
             }
             let param = find_param(name).ok_or_else(|| {

@@ -102,6 +102,11 @@ fn main() -> ExitCode {
         }
     }
     let mut server = Server::new(config, unix_ms());
+    if let Err(e) = reddish::commands::acl::handlers::load_at_startup(&mut server) {
+        log::error!("{e}");
+        eprintln!("*** FATAL: {e}");
+        return ExitCode::FAILURE;
+    }
     server.used_memory = reddish::memory::allocated;
     server.round_trip = persistence::round_trip;
     match reddish::lazyfree::LazyFree::spawn() {

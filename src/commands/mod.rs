@@ -4,6 +4,7 @@
 //! writes the reply. Errors travel as [`CmdError`] and become Redis's exact error replies here,
 //! the only place store errors are turned into protocol.
 
+pub mod acl;
 pub mod args;
 pub mod bitmaps;
 pub mod blocking;
@@ -154,6 +155,13 @@ pub struct ClientState {
     pub tracking_prefix_memory: usize,
     /// CLIENT NO-EVICT.
     pub no_evict: bool,
+    /// The ACL user the connection runs as (the default user until AUTH): a snapshot,
+    /// brought up to date when [`Self::acl_epoch`] falls behind the server's (see [`acl`]).
+    pub user: acl::UserRef,
+    /// The [`acl::Acl::epoch`] `user` was taken at; 0 (never current) until set.
+    pub acl_epoch: u64,
+    /// `user` may run anything on any key and channel: no check needed.
+    pub acl_unrestricted: bool,
     /// The last command this client ran without subcommands: clients tend to repeat
     /// commands, and one name comparison is cheaper than a table lookup.
     pub last_spec: Option<&'static CommandSpec>,
@@ -459,6 +467,8 @@ pub struct Server {
     pub eviction: eviction::EvictionState,
     /// The Lua state, EVAL's script cache and the function libraries.
     pub scripting: scripting::Scripting,
+    /// ACL users and log.
+    pub acl: acl::Acl,
 }
 
 impl Server {
@@ -501,8 +511,12 @@ impl Server {
             reply_buffer_policy: ReplyBufferPolicy::default(),
             eviction: Default::default(),
             scripting: Default::default(),
+            acl: acl::Acl::new(),
         };
         server.eviction.set_policy(&server.config.maxmemory_policy);
+        if let Some(password) = server.config.requirepass.clone() {
+            server.acl.set_default_password(Some(password.as_bytes()));
+        }
         server
     }
 
@@ -684,10 +698,17 @@ fn run_request(ctx: &mut Ctx, argv: &[&[u8]]) {
         Ok(spec) => {
             ctx.client.last_command = spec.full_name;
             if !ctx.client.authenticated
-                && ctx.server.config.requirepass.is_some()
                 && !spec.flags.contains(Flags::NO_AUTH)
+                && ctx.server.acl.auth_required()
             {
                 reject(ctx, Some(spec), false, "NOAUTH Authentication required.");
+            } else if let Some(text) = acl::refusal(ctx, spec, argv) {
+                reject(
+                    ctx,
+                    Some(spec),
+                    spec.flags.contains(Flags::RUNS_QUEUED),
+                    &text,
+                );
             } else if ctx.server.config.maxmemory != 0
                 && ctx.server.scripting.busy.is_none()
                 && refused_for_memory(ctx, spec)

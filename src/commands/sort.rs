@@ -41,8 +41,17 @@ fn sort_generic(ctx: &mut Ctx, args: &mut Args, readonly: bool) -> CmdResult {
             spec.by = Some(pattern);
             if memchr::memchr(b'*', pattern).is_none() {
                 spec.dont_sort = true;
+            } else if !full_key_access(ctx, args) {
+                return Err(CmdError::msg(
+                    "ERR BY option of SORT denied due to insufficient ACL permissions.",
+                ));
             }
         } else if is_keyword(option, "get") && following >= 1 {
+            if !full_key_access(ctx, args) {
+                return Err(CmdError::msg(
+                    "ERR GET option of SORT denied due to insufficient ACL permissions.",
+                ));
+            }
             spec.gets.push(args.bytes()?);
         } else {
             return Err(CmdError::Syntax);
@@ -74,6 +83,17 @@ fn sort_generic(ctx: &mut Ctx, args: &mut Args, readonly: bool) -> CmdResult {
     }
     ctx.out.int(stored as i64);
     Ok(())
+}
+
+/// True when the connection's user may read any key with this command: BY and GET patterns
+/// name keys no ACL check saw (Redis's rule).
+fn full_key_access(ctx: &Ctx, args: &Args) -> bool {
+    if ctx.client.acl_unrestricted {
+        return true;
+    }
+    let argv = args.argv();
+    super::acl::lookup_command(argv)
+        .is_some_and(|spec| ctx.client.user.full_key_access(spec, argv, true))
 }
 
 /// SORT's key finder: the sorted key, and the destination of the last STORE. Options are

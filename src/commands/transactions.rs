@@ -107,7 +107,13 @@ pub fn exec(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
     for request in &tx.queued {
         let argv: Vec<&[u8]> = request.iter().map(Vec::as_slice).collect();
         match resolve(&argv) {
-            Ok(spec) => super::call(ctx, spec, &argv),
+            Ok(spec) => match super::acl::exec_refusal(ctx, spec, &argv) {
+                Some(text) => {
+                    super::stats::record_error_reply(ctx.server, &text);
+                    ctx.out.error(&text);
+                }
+                None => super::call(ctx, spec, &argv),
+            },
             // Queued commands were resolved when queued; the table cannot change since.
             Err(e) => ctx.out.error(&e.reply_text()),
         }

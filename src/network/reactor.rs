@@ -1169,7 +1169,7 @@ impl Net<'_> {
                 server.stats.rejected_connections += 1;
                 continue;
             }
-            if let Some(peer) = remote.filter(|peer| protected_from(&server.config, peer)) {
+            if let Some(peer) = remote.filter(|peer| protected_from(server, peer)) {
                 log::debug!("refused {peer}: protected mode");
                 let _ = stream.write(PROTECTED_MODE_DENIED);
                 server.stats.rejected_connections += 1;
@@ -1197,7 +1197,8 @@ impl Net<'_> {
                 laddr,
                 fd: socket_fd(&stream),
                 unix_socket: remote.is_none(),
-                authenticated: server.config.requirepass.is_none(),
+                authenticated: server.acl.new_connection_authenticated(),
+                user: server.acl.default_user().into(),
                 created_ms: now,
                 last_interaction_ms: now,
                 ..Default::default()
@@ -1414,8 +1415,8 @@ fn socket_fd(stream: &Stream) -> i64 {
     }
 }
 
-/// Protected mode (Redis's): while the default user has no password, only this machine
+/// Protected mode (Redis 7.0's): while the default user is `nopass`, only this machine
 /// may connect over TCP, whatever `bind` says.
-fn protected_from(config: &crate::config::Config, peer: &SocketAddr) -> bool {
-    config.protected_mode && config.requirepass.is_none() && !peer.ip().is_loopback()
+fn protected_from(server: &Server, peer: &SocketAddr) -> bool {
+    server.config.protected_mode && server.acl.default_is_nopass() && !peer.ip().is_loopback()
 }

@@ -540,6 +540,12 @@ fn run_command(running: &mut Running, argv: &[&[u8]]) -> Result<ReplyBuf, String
     if spec.flags.contains(Flags::NOSCRIPT) && !running.ctx.server.debug.disable_deny_scripts {
         return Err("ERR This Redis command is not allowed from script".into());
     }
+    if !running.client.acl_unrestricted {
+        let user = running.client.user.clone();
+        if let Some(text) = crate::commands::acl::script_refusal(running.ctx, &user, spec, argv) {
+            return Err(text.into());
+        }
+    }
     let writes = spec.flags.contains(Flags::WRITE);
     // As Redis, a read that may still write (PFCOUNT caching its estimate) counts as a write.
     if (writes || spec.flags.contains(Flags::MAY_REPLICATE)) && running.flags.no_writes {
@@ -674,19 +680,36 @@ fn install_redis_api(lua: &Lua, redis: &Table) -> mlua::Result<()> {
     redis.set(
         "acl_check_cmd",
         raising(lua, |lua, args| {
-            let name = match args.front() {
-                Some(Value::String(s)) => s.as_bytes().to_vec(),
-                _ => {
-                    return failure(
-                        lua,
-                        "ERR Please specify at least one argument for this redis lib call",
-                    )
-                }
-            };
-            if crate::commands::lookup(&name).is_none() {
-                return failure(lua, "ERR Invalid command passed to redis.acl_check_cmd()");
+            if args.is_empty() {
+                return failure(
+                    lua,
+                    "ERR Please specify at least one argument for this redis lib call",
+                );
             }
-            success(lua, true)
+            let mut owned: Vec<Vec<u8>> = Vec::with_capacity(args.len());
+            for arg in &args {
+                match arg {
+                    Value::String(s) => owned.push(s.as_bytes().to_vec()),
+                    Value::Integer(n) => {
+                        owned.push(itoa::Buffer::new().format(*n).as_bytes().to_vec())
+                    }
+                    Value::Number(n) => owned.push(convert::number_arg(*n).into_bytes()),
+                    _ => {
+                        return failure(
+                            lua,
+                            "ERR Lua redis lib command arguments must be strings or integers",
+                        )
+                    }
+                }
+            }
+            let argv: Vec<&[u8]> = owned.iter().map(Vec::as_slice).collect();
+            let Some(spec) = crate::commands::acl::lookup_command(&argv) else {
+                return failure(lua, "ERR Invalid command passed to redis.acl_check_cmd()");
+            };
+            let allowed = with_running(lua, |running| {
+                running.client.user.check(spec, &argv).is_ok()
+            });
+            success(lua, allowed.unwrap_or(true))
         })?,
     )?;
     for (name, value) in [

@@ -387,11 +387,18 @@ fn run_script(ctx: &mut Ctx, invocation: Invocation, keys: &[&[u8]], argv: &[&[u
         .engine(&ctx.server.config, seed)?
         .string_tables(keys, argv)
         .map_err(failed)?;
+    if ctx.client.acl_epoch != ctx.server.acl.epoch() {
+        crate::commands::acl::refresh_client(&ctx.server.acl, ctx.client);
+    }
     let mut running = Running {
         client: ClientState {
             id: u64::MAX,
             db: ctx.client.db,
             authenticated: true,
+            // The script's commands are checked as its caller's.
+            user: ctx.client.user.clone(),
+            acl_epoch: ctx.client.acl_epoch,
+            acl_unrestricted: ctx.client.acl_unrestricted,
             in_multi: true,
             in_script: true,
             // MONITOR shows "lua" for a script's commands (see `in_script`).

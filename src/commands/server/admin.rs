@@ -137,6 +137,14 @@ pub fn swapdb(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 /// WAIT: there are never replicas, so no write can be acknowledged by any: the reply is 0,
 /// given at once (Redis, asked for more replicas than it has, would first wait out the
 /// timeout, or forever with 0).
+/// READONLY and READWRITE: cluster commands, refused as by a Redis with cluster support
+/// disabled (Reddish runs as a single node). They exist so that ACL rules can name them.
+pub fn cluster_disabled(_ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
+    Err(CmdError::msg(
+        "ERR This instance has cluster support disabled",
+    ))
+}
+
 pub fn wait(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     // Redis 7.0 reads the timeout with these checks only (no overflow check in milliseconds).
     args.int()?;

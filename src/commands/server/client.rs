@@ -154,7 +154,7 @@ pub fn client_line(
         "id={} addr={} laddr={} fd={} name={name} age={} idle={} flags={flags} db={} sub={} \
          psub={} ssub={} multi={multi} qbuf={} qbuf-free={} argv-mem={} multi-mem={} \
          rbs={} rbp={} obl={buffered} oll={blocks} omem={} tot-mem={} events={} cmd={} \
-         user=default redir={redirect} resp={}",
+         user={} redir={redirect} resp={}",
         client.id,
         client.addr,
         client.laddr,
@@ -179,9 +179,16 @@ pub fn client_line(
         } else {
             client.last_command
         },
+        String::from_utf8_lossy(&client.user.name),
         stats.resp,
     );
     line
+}
+
+/// The CLIENT LIST line of the running connection (ACL LOG's `client-info`).
+pub fn running_client_line(ctx: &Ctx) -> String {
+    let stats = current_stats(ctx, &[]);
+    client_line(ctx.client, stats, &ctx.server.tracking, ctx.ks.now_ms())
 }
 
 /// Everything a client holds (CLIENT LIST `tot-mem`).
@@ -273,6 +280,8 @@ struct KillFilter<'a> {
     kind: Option<ClientType>,
     addr: Option<&'a [u8]>,
     laddr: Option<&'a [u8]>,
+    /// The uid of the user whose connections to kill.
+    user: Option<u64>,
     skip_me: bool,
 }
 
@@ -282,6 +291,7 @@ impl KillFilter<'_> {
             && self.kind.is_none_or(|k| k == ClientType::of(client))
             && self.addr.is_none_or(|a| a == client.addr.as_bytes())
             && self.laddr.is_none_or(|a| a == client.laddr.as_bytes())
+            && self.user.is_none_or(|uid| uid == client.user.uid)
     }
 }
 
@@ -323,12 +333,13 @@ pub fn client_kill(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         } else if is_keyword(option, "laddr") {
             filter.laddr = Some(value);
         } else if is_keyword(option, "user") {
-            if value != b"default" {
+            let Some(user) = ctx.server.acl.user(value) else {
                 return Err(CmdError::msg(format!(
                     "ERR No such user '{}'",
                     String::from_utf8_lossy(value)
                 )));
-            }
+            };
+            filter.user = Some(user.uid);
         } else if is_keyword(option, "skipme") {
             filter.skip_me = if is_keyword(value, "yes") {
                 true

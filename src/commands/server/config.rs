@@ -58,6 +58,12 @@ pub fn config_set(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         });
     match result {
         Ok(()) => {
+            if before.requirepass != ctx.server.config.requirepass {
+                let password = ctx.server.config.requirepass.clone();
+                ctx.server
+                    .acl
+                    .set_default_password(password.as_deref().map(str::as_bytes));
+            }
             crate::commands::sync_store_settings(ctx.ks, &ctx.server.config);
             ctx.server
                 .eviction
@@ -158,6 +164,41 @@ pub fn config_rewrite(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
     rewrite_config_file(ctx, false)
 }
 
+/// The `user` lines of a rewritten file, as Redis writes them: with an `aclfile` none (the
+/// users live there); otherwise one per user, taking the places of the old lines, the rest
+/// appended.
+fn rewrite_user_lines(
+    text: &str,
+    acl: &crate::commands::acl::Acl,
+    config: &crate::config::Config,
+) -> String {
+    let mut users: std::collections::VecDeque<String> =
+        if crate::commands::acl::acl_file(config).is_some() {
+            Default::default()
+        } else {
+            acl.users().map(|u| u.describe_line()).collect()
+        };
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        let is_user = line
+            .split_whitespace()
+            .next()
+            .is_some_and(|word| word.eq_ignore_ascii_case("user"));
+        if !is_user {
+            out.push_str(line);
+            out.push('\n');
+        } else if let Some(user) = users.pop_front() {
+            out.push_str(&user);
+            out.push('\n');
+        }
+    }
+    for user in users {
+        out.push_str(&user);
+        out.push('\n');
+    }
+    out
+}
+
 /// Rewrites the config file by Redis's rules; `every_parameter` writes defaults too (DEBUG
 /// CONFIG-REWRITE-FORCE-ALL).
 pub fn rewrite_config_file(ctx: &mut Ctx, every_parameter: bool) -> CmdResult {
@@ -178,6 +219,7 @@ pub fn rewrite_config_file(ctx: &mut Ctx, every_parameter: bool) -> CmdResult {
     } else {
         ctx.server.config.rewrite(&old)
     };
+    let text = rewrite_user_lines(&text, &ctx.server.acl, &ctx.server.config);
     // Written beside and renamed over, so a crash never leaves half a file.
     let temp = format!("{path}.rewrite.{}", std::process::id());
     std::fs::write(&temp, text)

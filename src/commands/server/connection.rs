@@ -2,7 +2,7 @@
 
 use super::{client::valid_client_name, REDIS_VERSION};
 use crate::commands::args::is_keyword;
-use crate::commands::{pubsub, transactions, Args, CmdError, CmdResult, Ctx, ReplyMode};
+use crate::commands::{acl, pubsub, transactions, Args, CmdError, CmdResult, Ctx, ReplyMode};
 use crate::protocol::Protover;
 
 pub fn ping(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
@@ -51,35 +51,23 @@ pub fn select(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     Ok(())
 }
 
-/// Compares a password with the configured one in time that does not depend on where they
-/// differ (only on the configured password's length), so a network observer cannot guess it
-/// a byte at a time.
-fn password_matches(expected: &[u8], given: &[u8]) -> bool {
-    let mut diff = u8::from(expected.len() != given.len());
-    for (i, &byte) in expected.iter().enumerate() {
-        diff |= byte ^ given.get(i).copied().unwrap_or(0);
+/// Checks credentials against the ACL users (Redis's `ACLAuthenticateUser`): on success the
+/// connection runs as that user; a failure is logged (ACL LOG, reason `auth`) and leaves the
+/// connection as it was.
+fn authenticate(ctx: &mut Ctx, command: &[u8], user: &[u8], password: &[u8]) -> CmdResult {
+    match ctx.server.acl.check_credentials(user, password) {
+        Some(found) => {
+            acl::set_client_user(&ctx.server.acl, ctx.client, found);
+            ctx.client.authenticated = true;
+            Ok(())
+        }
+        None => {
+            acl::log_failed_auth(ctx, command, user);
+            Err(CmdError::msg(
+                "WRONGPASS invalid username-password pair or user is disabled.",
+            ))
+        }
     }
-    std::hint::black_box(diff) == 0
-}
-
-/// Checks credentials against the only user there is, `default` (whose password is
-/// `requirepass`; without one any password is accepted, as for Redis's `nopass` user) and
-/// marks the connection authenticated. A failure leaves the connection as it was.
-fn authenticate(ctx: &mut Ctx, user: &[u8], password: &[u8]) -> CmdResult {
-    let valid = user == b"default"
-        && ctx
-            .server
-            .config
-            .requirepass
-            .as_ref()
-            .is_none_or(|expected| password_matches(expected.as_bytes(), password));
-    if !valid {
-        return Err(CmdError::msg(
-            "WRONGPASS invalid username-password pair or user is disabled.",
-        ));
-    }
-    ctx.client.authenticated = true;
-    Ok(())
 }
 
 /// AUTH's arguments are all secrets.
@@ -92,7 +80,7 @@ pub fn auth(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         return Err(CmdError::Syntax);
     }
     let (user, password) = if args.remaining() == 1 {
-        if ctx.server.config.requirepass.is_none() {
+        if ctx.server.acl.default_is_nopass() {
             return Err(CmdError::msg(
                 "ERR AUTH <password> called without any password configured for the default \
                  user. Are you sure your configuration is correct?",
@@ -102,7 +90,8 @@ pub fn auth(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     } else {
         (args.bytes()?, args.bytes()?)
     };
-    authenticate(ctx, user, password)?;
+    let command = args.argv()[0];
+    authenticate(ctx, command, user, password)?;
     ctx.out.ok();
     Ok(())
 }
@@ -160,7 +149,8 @@ pub fn hello(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         }
     }
     if let Some((user, password)) = credentials {
-        authenticate(ctx, user, password)?;
+        let command = args.argv()[0];
+        authenticate(ctx, command, user, password)?;
     }
     if !ctx.client.authenticated {
         return Err(CmdError::msg(
@@ -205,7 +195,9 @@ pub fn reset(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
     ctx.client.tracking_prefix_memory = 0;
     ctx.client.db = 0;
     ctx.client.name = None;
-    ctx.client.authenticated = ctx.server.config.requirepass.is_none();
+    let default = ctx.server.acl.default_user();
+    acl::set_client_user(&ctx.server.acl, ctx.client, default);
+    ctx.client.authenticated = ctx.server.acl.new_connection_authenticated();
     ctx.out.set_proto(Protover::Resp2);
     ctx.out.simple("RESET");
     Ok(())

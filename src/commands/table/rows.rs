@@ -4,6 +4,7 @@
 
 use super::{next_id, numbered, CommandSpec};
 use crate::commands::server::{admin, client, config, connection, debug, info, introspection};
+use crate::commands::acl::handlers as acl;
 use crate::commands::{
     bitmaps, container, dump, geo, graphs, hashes, hyperloglog, keys, latency, lists, persistence, piles, pubsub, queues, sets,
     scripting, scripting::functions, sort, stats, streams, strings, tracking, transactions, trees,
@@ -129,7 +130,23 @@ static FUNCTION_SUBCOMMANDS: &[CommandSpec] = &numbered(next_id(SCRIPT_SUBCOMMAN
     cmd!("function" | "help", 2, [LOADING, STALE], [], "scripting", functions::function_help, "", "Returns helpful text about the different subcommands.", "O(1)"),
 ]);
 
-pub static COMMANDS: &[CommandSpec] = &numbered(next_id(FUNCTION_SUBCOMMANDS), [
+static ACL_SUBCOMMANDS: &[CommandSpec] = &numbered(next_id(FUNCTION_SUBCOMMANDS), [
+    cmd!("acl" | "cat", -2, [NOSCRIPT, LOADING, STALE], [], "server", acl::cat, "[category]", "Lists the ACL categories, or the commands inside a category.", "O(1) since the categories and commands are a fixed set."),
+    cmd!("acl" | "deluser", -3, [ADMIN, NOSCRIPT, LOADING, STALE], [], "server", acl::deluser, "username [username ...]", "Deletes ACL users, and terminates their connections.", "O(1) amortized time considering the typical user."),
+    cmd!("acl" | "dryrun", -4, [ADMIN, NOSCRIPT, LOADING, STALE], [], "server", acl::dryrun, "username command [arg [arg ...]]", "Simulates the execution of a command by a user, without executing the command.", "O(1)."),
+    cmd!("acl" | "genpass", -2, [NOSCRIPT, LOADING, STALE], [], "server", acl::genpass, "[bits]", "Generates a pseudorandom, secure password that can be used to identify ACL users.", "O(1)"),
+    cmd!("acl" | "getuser", 3, [ADMIN, NOSCRIPT, LOADING, STALE], [], "server", acl::getuser, "username", "Lists the ACL rules of a user.", "O(N). Where N is the number of password, command and pattern rules that the user has."),
+    cmd!("acl" | "list", 2, [ADMIN, NOSCRIPT, LOADING, STALE], [], "server", acl::list, "", "Dumps the effective rules in ACL file format.", "O(N). Where N is the number of configured users."),
+    cmd!("acl" | "load", 2, [ADMIN, NOSCRIPT, LOADING, STALE], [], "server", acl::load, "", "Reloads the rules from the configured ACL file.", "O(N). Where N is the number of configured users."),
+    cmd!("acl" | "log", -2, [ADMIN, NOSCRIPT, LOADING, STALE], [], "server", acl::log, "[count|RESET]", "Lists recent security events generated due to ACL rules.", "O(N) with N being the number of entries shown."),
+    cmd!("acl" | "save", 2, [ADMIN, NOSCRIPT, LOADING, STALE], [], "server", acl::save, "", "Saves the effective ACL rules in the configured ACL file.", "O(N). Where N is the number of configured users."),
+    cmd!("acl" | "setuser", -3, [ADMIN, NOSCRIPT, LOADING, STALE], [], "server", acl::setuser, "username [rule [rule ...]]", "Creates and modifies an ACL user and its rules.", "O(N). Where N is the number of rules provided.", redact = acl::setuser_redacted),
+    cmd!("acl" | "users", 2, [ADMIN, NOSCRIPT, LOADING, STALE], [], "server", acl::users, "", "Lists all ACL users.", "O(N). Where N is the number of configured users."),
+    cmd!("acl" | "whoami", 2, [NOSCRIPT, LOADING, STALE], [], "server", acl::whoami, "", "Returns the authenticated username of the current connection.", "O(1)"),
+    cmd!("acl" | "help", 2, [LOADING, STALE], [], "server", acl::help, "", "Returns helpful text about the different subcommands.", "O(1)"),
+]);
+
+pub static COMMANDS: &[CommandSpec] = &numbered(next_id(ACL_SUBCOMMANDS), [
     // connection
     cmd!("ping", -1, [FAST, SUBSCRIBER_ALLOWED], [], "connection", connection::ping, "[message]", "Returns the server's liveliness response.", "O(1)"),
     cmd!("echo", 2, [LOADING, STALE, FAST], [], "connection", connection::echo, "message", "Returns the given string.", "O(1)"),
@@ -137,7 +154,8 @@ pub static COMMANDS: &[CommandSpec] = &numbered(next_id(FUNCTION_SUBCOMMANDS), [
     cmd!("select", 2, [LOADING, STALE, FAST], [], "connection", connection::select, "index", "Changes the selected database.", "O(1)"),
     cmd!("hello", -1, [NOSCRIPT, LOADING, STALE, FAST, NO_AUTH, ALLOW_BUSY], [], "connection", connection::hello, "[protover [AUTH username password] [SETNAME clientname]]", "Handshakes with the Redis server.", "O(1)", redact = connection::hello_redacted),
     cmd!("client", -2, [], [], "connection", container, "subcommand [arguments]", "A container for client connection commands.", "Depends on subcommand.", subs = CLIENT_SUBCOMMANDS),
-    cmd!("auth", -2, [NOSCRIPT, LOADING, STALE, FAST, NO_AUTH, ALLOW_BUSY], [], "connection", connection::auth, "[username] password", "Authenticates the connection (as the default user, whose password is requirepass).", "O(N) where N is the number of passwords defined for the user", redact = connection::auth_redacted),
+    cmd!("acl", -2, [], [], "server", container, "subcommand [arguments]", "A container for Access List Control commands.", "Depends on subcommand.", subs = ACL_SUBCOMMANDS),
+    cmd!("auth", -2, [NOSCRIPT, LOADING, STALE, FAST, NO_AUTH, ALLOW_BUSY], [], "connection", connection::auth, "[username] password", "Authenticates the connection as a user (the default user when no name is given).", "O(N) where N is the number of passwords defined for the user", redact = connection::auth_redacted),
     cmd!("reset", 1, [NOSCRIPT, LOADING, STALE, FAST, NO_AUTH, ALLOW_BUSY, NOT_QUEUED, SUBSCRIBER_ALLOWED], [], "connection", connection::reset, "", "Resets the connection: leaves MULTI, pub/sub and MONITOR, and returns to RESP2, database 0, no name.", "O(1)"),
     // server
     cmd!("info", -1, [LOADING, STALE], [], "server", info::info, "[section [section ...]]", "Returns information and statistics about the server.", "O(1)", acl = ["dangerous"]),
@@ -151,6 +169,8 @@ pub static COMMANDS: &[CommandSpec] = &numbered(next_id(FUNCTION_SUBCOMMANDS), [
     cmd!("shutdown", -1, [ADMIN, NOSCRIPT, LOADING, STALE, NO_MULTI, ALLOW_BUSY], [], "server", admin::shutdown, "[NOSAVE|SAVE] [NOW] [FORCE] [ABORT]", "Synchronously saves the database(s) to disk and shuts down the server.", "O(N) when saving, where N is the total number of keys in all databases"),
     cmd!("swapdb", 3, [WRITE, FAST], [], "server", admin::swapdb, "index1 index2", "Swaps the contents of two databases; clients stay on their database numbers.", "O(N) where N is the count of clients watching or blocking on keys from both databases.", acl = ["keyspace", "dangerous"], journal = Taints),
     cmd!("role", 1, [NOSCRIPT, LOADING, STALE, FAST], [], "server", admin::role, "", "Returns the replication role: always a master without replicas.", "O(1)", acl = ["admin", "dangerous"]),
+    cmd!("readonly", 1, [FAST, LOADING, STALE], [], "cluster", admin::cluster_disabled, "", "Enables read-only queries for a connection to a Redis Cluster replica node: refused here, as by a Redis with cluster support disabled.", "O(1)", acl = ["connection"]),
+    cmd!("readwrite", 1, [FAST, LOADING, STALE], [], "cluster", admin::cluster_disabled, "", "Enables read-write queries for a connection to a Redis Cluster replica node: refused here, as by a Redis with cluster support disabled.", "O(1)", acl = ["connection"]),
     cmd!("wait", 3, [NOSCRIPT], [], "generic", admin::wait, "numreplicas timeout", "Returns how many replicas acknowledged this connection's writes: always 0, at once.", "O(1)", acl = ["connection"]),
     cmd!("slowlog", -2, [], [], "server", container, "subcommand [arguments]", "A container for slow log commands.", "Depends on subcommand.", subs = SLOWLOG_SUBCOMMANDS),
     cmd!("latency", -2, [], [], "server", container, "subcommand [arguments]", "A container for latency diagnostics commands.", "Depends on subcommand.", subs = LATENCY_SUBCOMMANDS),
