@@ -105,3 +105,43 @@ pub fn pfselftest(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
     ctx.out.ok();
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::commands::journal::{replay, Journal};
+    use crate::commands::testing::Harness;
+    use crate::commands::Server;
+
+    #[test]
+    fn pfadd_replays_from_the_journal_and_pfcount_is_snapshotted() {
+        let (mut live, mut copy) = (Harness::new(), Harness::new());
+        live.server.journal = Some(Journal::new());
+        for h in [&mut live, &mut copy] {
+            h.text(&["pfadd", "h", "a", "b"]);
+        }
+        live.server.journal.as_mut().unwrap().watch(0, b"h");
+        live.text(&["pfadd", "h", "c", "d"]);
+        // Nothing changes: nothing is recorded.
+        live.text(&["pfadd", "h", "c"]);
+        live.text(&["pfadd", "h", "e"]);
+        let mut interval = live.server.journal.as_mut().unwrap().take_interval();
+        let ops = interval.take_clean(0, b"h").unwrap();
+        let commands = ops.commands();
+        assert_eq!(commands.len(), 2);
+        let mut server = Server::new(crate::config::Config::default(), 0);
+        for argv in commands {
+            replay(&mut copy.ks, &mut server, 0, &argv).unwrap();
+        }
+        assert_eq!(live.text(&["get", "h"]), copy.text(&["get", "h"]));
+
+        // PFCOUNT caches its estimate in the value: the key is snapshotted, not replayed.
+        assert_eq!(live.text(&["pfcount", "h"]), ":5\r\n");
+        let mut interval = live.server.journal.as_mut().unwrap().take_interval();
+        assert!(interval.is_touched(0, b"h"));
+        assert!(interval.take_clean(0, b"h").is_none());
+        // With the cache valid it writes nothing.
+        assert_eq!(live.text(&["pfcount", "h"]), ":5\r\n");
+        let interval = live.server.journal.as_mut().unwrap().take_interval();
+        assert!(!interval.is_touched(0, b"h"));
+    }
+}
