@@ -4,12 +4,13 @@
 #   a Python venv in target/test-env with SecantusDB (a MongoDB-compatible server for the
 #   persistence tests; its address is exported as MONGODB_URI),
 # then cargo fmt --check, cargo clippy, cargo test --release, Redis's own test suite
-# (scripts/redis-suite.sh against tests/redis-suite-expected-failures.txt), and
-# scripts/windows-check.sh.
+# (scripts/redis-suite.sh against tests/redis-suite-expected-failures.txt), the fuzz targets
+# of fuzz/ for FUZZ_SECONDS each (default 60; nightly Rust and cargo-fuzz are installed when
+# missing), and scripts/windows-check.sh.
 # Ends with "N passed, N failed" (cargo tests plus the script's own steps); exits non-zero on
 # any failure.
 #
-# Usage: scripts/test.sh [--skip-windows]
+# Usage: scripts/test.sh [--skip-windows] [--skip-fuzz]
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -23,11 +24,14 @@ VENV=target/test-env
 LOG_DIR=target/test-logs
 
 SKIP_WINDOWS=0
+SKIP_FUZZ=0
+FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 for arg in "$@"; do
     case "$arg" in
     --skip-windows) SKIP_WINDOWS=1 ;;
+    --skip-fuzz) SKIP_FUZZ=1 ;;
     -h | --help)
-        sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
     *) die "unknown argument: $arg (try --help)" ;;
@@ -93,6 +97,34 @@ ensure_rust() {
     have cc || apt_install gcc libc6-dev
     # `ss` shows the server sockets' keepalive timers to tests/network.rs.
     have ss || apt_install iproute2
+}
+
+# cargo-fuzz builds with nightly Rust (sanitizer flags).
+ensure_fuzz() {
+    have rustup || { log "no rustup: cannot add the nightly toolchain for fuzzing"; return 1; }
+    if ! cargo +nightly --version >/dev/null 2>&1; then
+        log "installing the nightly toolchain for cargo-fuzz"
+        rustup toolchain install nightly --profile minimal >&2 || return 1
+    fi
+    if ! cargo fuzz --version >/dev/null 2>&1; then
+        log "installing cargo-fuzz"
+        cargo install cargo-fuzz --locked >&2 || return 1
+    fi
+}
+
+# Runs every fuzz target of fuzz/ for FUZZ_SECONDS; a crash (or a failed build) fails it.
+run_fuzz() {
+    ensure_fuzz || return 1
+    local target status=0
+    for target in $(cd fuzz && cargo +nightly fuzz list); do
+        log "fuzzing $target for $FUZZ_SECONDS s"
+        (cd fuzz && cargo +nightly fuzz run "$target" -- -max_total_time="$FUZZ_SECONDS" \
+            >"../$LOG_DIR/fuzz-$target.log" 2>&1) || {
+            log "fuzz target $target failed: see $LOG_DIR/fuzz-$target.log"
+            status=1
+        }
+    done
+    return "$status"
 }
 
 # Prints the first Python >= 3.10 found.
@@ -239,6 +271,13 @@ main() {
     step "Redis 7.0.15 test suite" bash scripts/redis-suite.sh \
         --reddish-bin target/release/reddish --clients 1 --timeout 300 \
         --expected tests/redis-suite-expected-failures.txt
+
+    if [ "$SKIP_FUZZ" -eq 1 ]; then
+        log ""
+        log "SKIP fuzzing: --skip-fuzz given"
+    else
+        step "fuzz targets ($FUZZ_SECONDS s each)" run_fuzz
+    fi
 
     if [ "$SKIP_WINDOWS" -eq 1 ]; then
         log ""

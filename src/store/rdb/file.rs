@@ -91,7 +91,7 @@ pub fn read_file<R: Read>(
         match op {
             OP_EOF => break,
             OP_SELECTDB => {
-                let index = r.len()?;
+                let index = r.length()?;
                 if index >= databases as u64 {
                     return Err(super::RdbError {
                         offset: at,
@@ -103,12 +103,12 @@ pub fn read_file<R: Read>(
                 db = index as usize;
             }
             OP_RESIZEDB => {
-                r.len()?;
-                r.len()?;
+                r.length()?;
+                r.length()?;
             }
             OP_EXPIRETIME_MS => expire_ms = Some(r.u64_le()?),
             OP_EXPIRETIME => expire_ms = Some(u64::from(r.u32_le()?) * 1000),
-            OP_IDLE => idle_seconds = Some(r.len()?),
+            OP_IDLE => idle_seconds = Some(r.length()?),
             OP_FREQ => freq = Some(r.u8()?),
             OP_AUX => {
                 let name = r.string()?;
@@ -116,9 +116,9 @@ pub fn read_file<R: Read>(
                 skipped(Skipped::Aux { name, value });
             }
             OP_MODULE_AUX => {
-                r.len()?; // module id
-                r.len()?; // when opcode
-                r.len()?; // when
+                r.length()?; // module id
+                r.length()?; // when opcode
+                r.length()?; // when
                 skip_module_data(&mut r)?;
                 skipped(Skipped::ModuleAux);
             }

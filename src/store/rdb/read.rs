@@ -37,6 +37,9 @@ pub struct Reader<R> {
     digest: Option<crc::Digest<'static, u64>>,
 }
 
+/// Field/value pairs read from a blob.
+type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// A string read from RDB data: its bytes, or an integer it was stored as.
 enum Text {
     Bytes(Vec<u8>),
@@ -161,7 +164,7 @@ impl<R: Read> Reader<R> {
     }
 
     /// A plain length.
-    pub fn len(&mut self) -> RdbResult<u64> {
+    pub fn length(&mut self) -> RdbResult<u64> {
         match self.len_or_encoding()? {
             Ok(n) => Ok(n),
             Err(_) => Err(self.error("an encoded string where a length belongs")),
@@ -171,7 +174,7 @@ impl<R: Read> Reader<R> {
     /// A count of things that each take at least `min_bytes` bytes: refused when the data
     /// left cannot hold that many.
     fn count(&mut self, min_bytes: u64) -> RdbResult<u64> {
-        let n = self.len()?;
+        let n = self.length()?;
         if n.saturating_mul(min_bytes) > self.remaining() {
             return Err(self.error(format!("count {n} beyond the end of the data")));
         }
@@ -189,8 +192,8 @@ impl<R: Read> Reader<R> {
             }
             Err(2) => Ok(Text::Int(i64::from(self.u32_le()? as i32))),
             Err(3) => {
-                let packed_len = self.len()?;
-                let len = self.len()?;
+                let packed_len = self.length()?;
+                let len = self.length()?;
                 if len > packed_len.saturating_mul(lzf::MAX_EXPANSION) + 64 {
                     return Err(self.error(format!(
                         "compressed string of {packed_len} bytes cannot expand to {len}"
@@ -270,7 +273,7 @@ impl<R: Read> Reader<R> {
                 let mut list = ListValue::new();
                 for _ in 0..nodes {
                     let container = if ty == TYPE_LIST_QUICKLIST_2 {
-                        self.len()?
+                        self.length()?
                     } else {
                         2
                     };
@@ -416,7 +419,7 @@ impl<R: Read> Reader<R> {
                 Value::Stream(Box::new(self.stream(ty)?))
             }
             TYPE_MODULE | TYPE_MODULE_2 => {
-                let id = self.len()?;
+                let id = self.length()?;
                 return Err(self.error_at(
                     start,
                     format!(
@@ -541,7 +544,7 @@ impl<R: Read> Reader<R> {
     }
 
     fn len_id(&mut self) -> RdbResult<StreamId> {
-        Ok(StreamId::new(self.len()?, self.len()?))
+        Ok(StreamId::new(self.length()?, self.length()?))
     }
 
     fn stream(&mut self, ty: u8) -> RdbResult<StreamValue> {
@@ -570,7 +573,7 @@ impl<R: Read> Reader<R> {
             }
             entries += added;
         }
-        let length = self.len()?;
+        let length = self.length()?;
         if length != entries {
             return Err(self.error(format!("stream length {length} but {entries} entries")));
         }
@@ -583,7 +586,7 @@ impl<R: Read> Reader<R> {
                 last_id,
                 first_id: self.len_id()?,
                 max_deleted_id: self.len_id()?,
-                entries_added: self.len()?,
+                entries_added: self.length()?,
             }
         } else {
             Counters {
@@ -606,7 +609,7 @@ impl<R: Read> Reader<R> {
             }
             let last_id = self.len_id()?;
             let entries_read = if ty >= TYPE_STREAM_LISTPACKS_2 {
-                Some(self.len()?).filter(|&n| n != u64::MAX)
+                Some(self.length()?).filter(|&n| n != u64::MAX)
             } else {
                 estimated_entries_read(&counters, length, last_id)
             };
@@ -618,7 +621,7 @@ impl<R: Read> Reader<R> {
             for _ in 0..self.count(26)? {
                 let id = self.stream_id()?;
                 let delivery_time = self.u64_le()?;
-                let delivery_count = self.len()?;
+                let delivery_count = self.length()?;
                 let pending = Pending {
                     consumer: Box::default(),
                     delivery_time,
@@ -713,10 +716,10 @@ fn module_type_name(id: u64) -> String {
 /// Skips a module's opcode-framed data (aux data in files): opcode, value, until opcode 0.
 pub fn skip_module_data<R: Read>(r: &mut Reader<R>) -> RdbResult<()> {
     loop {
-        match r.len()? {
+        match r.length()? {
             0 => return Ok(()),
             1 | 2 => {
-                r.len()?;
+                r.length()?;
             }
             3 => {
                 r.u32_le()?;
@@ -966,7 +969,7 @@ fn intset_members(blob: &[u8]) -> Result<Vec<i64>, String> {
 }
 
 /// The pairs of a zipmap (hashes before Redis 2.6).
-fn zipmap_pairs(blob: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, String> {
+fn zipmap_pairs(blob: &[u8]) -> Result<Pairs, String> {
     let mut pos = 1;
     let mut pairs = Vec::new();
     let read_len = |pos: &mut usize| -> Result<usize, String> {
@@ -1034,8 +1037,7 @@ fn stream_node_each(
     let mut live = 0i64;
     let mut dead = 0i64;
     let mut pairs: Vec<&[u8]> = Vec::new();
-    loop {
-        let Ok(flags) = next() else { break };
+    while let Ok(flags) = next() {
         let flags = int(flags)?;
         let ms = master.ms.wrapping_add(int(next()?)? as u64);
         let seq = master.seq.wrapping_add(int(next()?)? as u64);
