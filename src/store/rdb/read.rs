@@ -194,7 +194,7 @@ impl<R: Read> Reader<R> {
             Err(3) => {
                 let packed_len = self.length()?;
                 let len = self.length()?;
-                if len > packed_len.saturating_mul(lzf::MAX_EXPANSION) + 64 {
+                if len > packed_len.saturating_mul(lzf::MAX_EXPANSION).saturating_add(64) {
                     return Err(self.error(format!(
                         "compressed string of {packed_len} bytes cannot expand to {len}"
                     )));
@@ -1085,6 +1085,19 @@ mod tests {
             Ok(())
         })?;
         Ok(out)
+    }
+
+    /// Found by the restore_payload fuzz target: an LZF string whose packed length is near
+    /// 2^64 overflowed the expansion bound (a panic where overflow is checked).
+    #[test]
+    fn a_huge_compressed_length_is_refused() {
+        let body = b"\x09\xc3\x81\x11\x32\x00\x05\x01\xc0\x00\xff\x00\x21\xbf\xff\xff\x24\xff\xff";
+        let mut payload = body.to_vec();
+        payload.extend_from_slice(&super::super::RDB_VERSION.to_le_bytes());
+        let crc = super::super::CRC64.checksum(&payload);
+        payload.extend_from_slice(&crc.to_le_bytes());
+        let limits = crate::store::EncodingLimits::default();
+        assert!(super::super::parse_payload(&payload, &limits).is_err());
     }
 
     #[test]
