@@ -194,7 +194,11 @@ impl<R: Read> Reader<R> {
             Err(3) => {
                 let packed_len = self.length()?;
                 let len = self.length()?;
-                if len > packed_len.saturating_mul(lzf::MAX_EXPANSION).saturating_add(64) {
+                if len
+                    > packed_len
+                        .saturating_mul(lzf::MAX_EXPANSION)
+                        .saturating_add(64)
+                {
                     return Err(self.error(format!(
                         "compressed string of {packed_len} bytes cannot expand to {len}"
                     )));
