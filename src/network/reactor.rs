@@ -1325,31 +1325,15 @@ struct LiveDirectory<'n, 'a> {
 
 impl ClientDirectory for LiveDirectory<'_, '_> {
     fn visit(&self, visit: &mut dyn FnMut(&ClientState, ConnStats)) {
-        let Ok(net) = self.net.try_borrow() else {
-            return;
-        };
-        for (_, client) in net.clients.iter() {
-            if let Some(client) = client {
-                visit(&client.state, client.stats());
-            }
+        if let Ok(net) = self.net.try_borrow() {
+            visit_clients(net.clients, visit);
         }
     }
 
     fn find(&self, id: u64, look: &mut dyn FnMut(&ClientState, ConnStats)) -> bool {
-        let Ok(net) = self.net.try_borrow() else {
-            return false;
-        };
-        let client = net
-            .tokens
-            .get(&id)
-            .and_then(|&token| net.clients.get(token)?.as_ref());
-        match client {
-            Some(client) => {
-                look(&client.state, client.stats());
-                true
-            }
-            None => false,
-        }
+        self.net
+            .try_borrow()
+            .is_ok_and(|net| find_client(net.clients, net.tokens, id, look))
     }
 
     fn running(&self) -> ConnStats {
@@ -1363,6 +1347,32 @@ impl ClientDirectory for LiveDirectory<'_, '_> {
     }
 }
 
+/// Calls `visit` with every connection in the slab (the running one is out of it).
+fn visit_clients(
+    clients: &Slab<Option<Box<Client>>>,
+    visit: &mut dyn FnMut(&ClientState, ConnStats),
+) {
+    for client in clients.iter().filter_map(|(_, client)| client.as_ref()) {
+        visit(&client.state, client.stats());
+    }
+}
+
+/// Calls `look` with the connection of id `id` if it is in the slab; tells whether it was.
+fn find_client(
+    clients: &Slab<Option<Box<Client>>>,
+    tokens: &FastMap<u64, usize>,
+    id: u64,
+    look: &mut dyn FnMut(&ClientState, ConnStats),
+) -> bool {
+    let client = tokens
+        .get(&id)
+        .and_then(|&token| clients.get(token)?.as_ref());
+    if let Some(client) = client {
+        look(&client.state, client.stats());
+    }
+    client.is_some()
+}
+
 /// The other connections, as the commands see them, and the running one's query side.
 struct Directory<'a> {
     clients: &'a Slab<Option<Box<Client>>>,
@@ -1372,25 +1382,11 @@ struct Directory<'a> {
 
 impl ClientDirectory for Directory<'_> {
     fn visit(&self, visit: &mut dyn FnMut(&ClientState, ConnStats)) {
-        for (_, client) in self.clients.iter() {
-            if let Some(client) = client {
-                visit(&client.state, client.stats());
-            }
-        }
+        visit_clients(self.clients, visit);
     }
 
     fn find(&self, id: u64, look: &mut dyn FnMut(&ClientState, ConnStats)) -> bool {
-        let client = self
-            .tokens
-            .get(&id)
-            .and_then(|&token| self.clients.get(token)?.as_ref());
-        match client {
-            Some(client) => {
-                look(&client.state, client.stats());
-                true
-            }
-            None => false,
-        }
+        find_client(self.clients, self.tokens, id, look)
     }
 
     fn running(&self) -> ConnStats {
