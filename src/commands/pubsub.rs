@@ -29,6 +29,9 @@ pub struct Delivery {
     pub push: bool,
 }
 
+/// The most the outbox's byte buffer keeps between deliveries (a reply buffer's size).
+const OUTBOX_KEPT_BYTES: usize = 16 * 1024;
+
 /// What the running command asks the network layer to do to other connections.
 #[derive(Debug)]
 pub struct Outbox {
@@ -68,9 +71,14 @@ impl Outbox {
             .map(move |d| (d.client, &bytes[d.start..d.end], d.push))
     }
 
-    /// Empties the outbox, keeping its buffers for reuse unless a huge message grew them.
+    /// Empties the outbox, keeping its buffer for reuse up to [`OUTBOX_KEPT_BYTES`]: a bigger
+    /// one, kept after a burst (invalidations for many evicted keys), would count against
+    /// `maxmemory` and make eviction feed itself.
     pub fn clear(&mut self) {
         self.bytes.consume(usize::MAX);
+        if self.bytes.capacity() > OUTBOX_KEPT_BYTES {
+            self.bytes.resize_capacity(0);
+        }
         self.deliveries.clear();
         self.kills.clear();
         self.unblocks.clear();

@@ -436,6 +436,12 @@ impl Client {
                 Err(e) => return Err(e),
             }
         }
+        if self.out.is_empty() && self.out.capacity() > self.reply_buffer_size {
+            // Redis frees the reply blocks beyond its buffer as soon as they are written.
+            // Kept until the timed resize, they would count against `maxmemory`: invalidation
+            // messages sent for evicted keys would then evict more keys, and so on.
+            self.out.resize_capacity(self.reply_buffer_size);
+        }
         Ok(total)
     }
 }

@@ -44,6 +44,13 @@ impl Entries {
             self.access.reserve_exact(step);
         }
         self.map.insert(key.into(), value);
+        // The words grow when the map does, to the map's room: growing on their own schedule
+        // (doubling when full) would allocate where `growth_on_insert` sees the map with room,
+        // and push memory past `maxmemory` unaccounted.
+        if self.access.capacity() < self.map.capacity() {
+            self.access
+                .reserve_exact(self.map.capacity() - self.access.len());
+        }
         self.access.push(word);
     }
 
@@ -1680,6 +1687,27 @@ mod tests {
         }
         for i in (0..500).step_by(2) {
             assert!(seen.contains(format!("k{i}").as_bytes()), "k{i} missed");
+        }
+    }
+
+    #[test]
+    fn a_key_added_where_growth_on_insert_sees_room_allocates_no_table() {
+        for tight in [false, true] {
+            let mut ks = Keyspace::new(1);
+            ks.set_tight_growth(tight);
+            for i in 0..20_000 {
+                // An empty table's first allocation is not counted as growth.
+                let room = i > 0 && ks.growth_on_insert(0) == 0;
+                let entries = &ks.dbs[0].entries;
+                let before = (entries.map.capacity(), entries.access.capacity());
+                ks.db(0).insert(format!("k{i}").as_bytes(), s("v"), None);
+                let entries = &ks.dbs[0].entries;
+                let after = (entries.map.capacity(), entries.access.capacity());
+                if room {
+                    assert_eq!(before, after, "key {i}, tight growth {tight}");
+                }
+                assert!(entries.access.capacity() >= entries.map.capacity());
+            }
         }
     }
 
