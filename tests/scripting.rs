@@ -105,6 +105,47 @@ fn redis_replies_become_lua_values() {
             &["GET", "num"],
             &["EVAL", "return redis.call('set', 'num', 0.5)", "0"],
             &["GET", "num"],
+            &["EVAL", "return redis.call('set', 'num', 1e17)", "0"],
+            &["GET", "num"],
+            &["EVAL", "return redis.call('set', 'num', -2^53)", "0"],
+            &["GET", "num"],
+            // Thousands of arguments, as far as Lua's stack lets `unpack` go.
+            &[
+                "EVAL",
+                "local a = {} for i = 1, 7990 do a[i] = i end \
+                 return redis.call('rpush', 'many', unpack(a))",
+                "0",
+            ],
+            &["LRANGE", "many", "7985", "-1"],
+            &[
+                "EVAL",
+                "local a = {} for i = 1, 7990 do a[i] = 'x' end \
+                 return #redis.call('hmget', 'hash', unpack(a))",
+                "0",
+            ],
+            // Nested replies, and errors of the call itself.
+            &["XADD", "stream", "1-1", "f", "v", "g", "w"],
+            &[
+                "EVAL",
+                "return redis.call('xrange', 'stream', '-', '+')",
+                "0",
+            ],
+            &[
+                "EVAL",
+                "return redis.call('xrange', 'stream', '-', '+')[1][2][3]",
+                "0",
+            ],
+            &["EVAL", "return redis.pcall('nosuchcommand')['err']", "0"],
+            &["EVAL", "return redis.pcall()['err']", "0"],
+            &["EVAL", "return redis.pcall('get', {})['err']", "0"],
+            &["EVAL", "return redis.pcall('get', 'a', 'b')['err']", "0"],
+            &["EVAL", "return redis.call('get', {})", "0"],
+            &["EVAL", "return redis.call('nosuchcommand')", "0"],
+            &[
+                "EVAL",
+                "local ok, e = pcall(redis.call, 'incr', 'k') return {tostring(ok), e['err']}",
+                "0",
+            ],
         ],
     );
 }

@@ -13,7 +13,8 @@
 //! else an array of its elements from 1 up to the first nil.
 
 use crate::protocol::ReplyBuf;
-use mlua::{Lua, Table, Value};
+use mlua::{ffi, Table, Value};
+use std::ffi::c_int;
 
 /// Deepest nesting a script's reply may have: Redis stops where its Lua stack ends, with the
 /// same error in place of the deeper value.
@@ -41,11 +42,120 @@ pub fn number_arg(n: f64) -> String {
     }
 }
 
-/// Reads one reply from `bytes` at `*at` into a Lua value (see the module documentation).
-pub fn reply_to_lua(lua: &Lua, bytes: &[u8], at: &mut usize) -> mlua::Result<(Value, bool)> {
-    let value = parse(lua, bytes, at)?;
-    let failed = bytes.first() == Some(&b'-');
-    Ok((value, failed))
+/// Pushes the reply at `*at` of `bytes` onto the Lua stack as one value (see the module
+/// documentation), moving past it.
+///
+/// Written against the raw state, as `redis.call` is (see [`super::engine`]): through mlua's
+/// values every string would take a registry reference of its own.
+///
+/// # Safety
+/// `state` is the state of a running C function. A Lua error (out of memory, a reply nested
+/// past the stack's limit) leaves by a long jump: the caller's frames must hold nothing to
+/// drop, as this function's hold only borrowed and plain data.
+pub(super) unsafe fn push_reply(state: *mut ffi::lua_State, bytes: &[u8], at: &mut usize) {
+    // Room for an enclosing table, a key and a value at each level of nesting.
+    ffi::luaL_checkstack(state, 3, c"reply nested too deep".as_ptr());
+    let Some(&kind) = bytes.get(*at) else {
+        ffi::lua_pushnil(state);
+        return;
+    };
+    *at += 1;
+    let head = line(bytes, at);
+    match kind {
+        b'+' => push_tagged_string(state, c"ok", head),
+        b'-' => push_tagged_string(state, c"err", head),
+        b':' => ffi::lua_pushnumber(state, number(head) as f64),
+        b'$' | b'=' => {
+            let len = number(head);
+            if len < 0 {
+                ffi::lua_pushboolean(state, 0);
+                return;
+            }
+            let start = (*at).min(bytes.len());
+            let end = (start + len as usize).min(bytes.len());
+            let data = &bytes[start..end];
+            *at = end + 2;
+            if kind == b'$' {
+                push_bytes(state, data);
+                return;
+            }
+            let (format, text) = if data.len() >= 4 {
+                (&data[..3], &data[4..])
+            } else {
+                (&data[..0], data)
+            };
+            ffi::lua_createtable(state, 0, 1);
+            ffi::lua_createtable(state, 0, 2);
+            push_bytes(state, format);
+            ffi::lua_setfield(state, -2, c"format".as_ptr());
+            push_bytes(state, text);
+            ffi::lua_setfield(state, -2, c"string".as_ptr());
+            ffi::lua_setfield(state, -2, c"verbatim_string".as_ptr());
+        }
+        b'*' | b'>' | b'~' | b'%' => {
+            let len = number(head);
+            if len < 0 {
+                ffi::lua_pushboolean(state, 0);
+                return;
+            }
+            let size = c_int::try_from(len).unwrap_or(c_int::MAX);
+            match kind {
+                b'%' => {
+                    ffi::lua_createtable(state, 0, 1);
+                    ffi::lua_createtable(state, 0, size);
+                    for _ in 0..len {
+                        push_reply(state, bytes, at);
+                        push_reply(state, bytes, at);
+                        if ffi::lua_isnil(state, -2) != 0 {
+                            ffi::lua_pop(state, 2);
+                        } else {
+                            ffi::lua_rawset(state, -3);
+                        }
+                    }
+                    ffi::lua_setfield(state, -2, c"map".as_ptr());
+                }
+                b'~' => {
+                    ffi::lua_createtable(state, 0, 1);
+                    ffi::lua_createtable(state, 0, size);
+                    for _ in 0..len {
+                        push_reply(state, bytes, at);
+                        if ffi::lua_isnil(state, -1) != 0 {
+                            ffi::lua_pop(state, 1);
+                        } else {
+                            ffi::lua_pushboolean(state, 1);
+                            ffi::lua_rawset(state, -3);
+                        }
+                    }
+                    ffi::lua_setfield(state, -2, c"set".as_ptr());
+                }
+                _ => {
+                    ffi::lua_createtable(state, size, 0);
+                    for i in 1..=size {
+                        push_reply(state, bytes, at);
+                        ffi::lua_rawseti_(state, -2, i);
+                    }
+                }
+            }
+        }
+        b'_' => ffi::lua_pushnil(state),
+        b'#' => ffi::lua_pushboolean(state, c_int::from(head == b"t")),
+        b',' => {
+            ffi::lua_createtable(state, 0, 1);
+            ffi::lua_pushnumber(state, crate::number::parse_f64(head).unwrap_or(0.0));
+            ffi::lua_setfield(state, -2, c"double".as_ptr());
+        }
+        b'(' => push_tagged_string(state, c"big_number", head),
+        b'|' => {
+            // An attribute describes the reply after it; scripts get only the reply.
+            let len = number(head).max(0);
+            for _ in 0..len * 2 {
+                push_reply(state, bytes, at);
+                ffi::lua_pop(state, 1);
+            }
+            push_reply(state, bytes, at);
+        }
+        _ => ffi::lua_pushnil(state),
+    }
 }
 
 /// The line at `*at` (without CRLF), moving past it.
@@ -60,96 +170,26 @@ fn number(text: &[u8]) -> i64 {
     crate::number::parse_i64(text).unwrap_or(0)
 }
 
-fn parse(lua: &Lua, bytes: &[u8], at: &mut usize) -> mlua::Result<Value> {
-    let Some(&kind) = bytes.get(*at) else {
-        return Ok(Value::Nil);
-    };
-    *at += 1;
-    let head = line(bytes, at);
-    let tagged = |key: &str, value: Value| -> mlua::Result<Value> {
-        let table = lua.create_table()?;
-        table.raw_set(key, value)?;
-        Ok(Value::Table(table))
-    };
-    match kind {
-        b'+' => tagged("ok", Value::String(lua.create_string(head)?)),
-        b'-' => tagged("err", Value::String(lua.create_string(head)?)),
-        b':' => Ok(Value::Integer(number(head))),
-        b'$' | b'=' => {
-            let len = number(head);
-            if len < 0 {
-                return Ok(Value::Boolean(false));
-            }
-            let start = (*at).min(bytes.len());
-            let end = (start + len as usize).min(bytes.len());
-            let data = &bytes[start..end];
-            *at = end + 2;
-            if kind == b'$' {
-                return Ok(Value::String(lua.create_string(data)?));
-            }
-            let (format, text) = if data.len() >= 4 {
-                (&data[..3], &data[4..])
-            } else {
-                (&data[..0], data)
-            };
-            let verbatim = lua.create_table()?;
-            verbatim.raw_set("format", lua.create_string(format)?)?;
-            verbatim.raw_set("string", lua.create_string(text)?)?;
-            tagged("verbatim_string", Value::Table(verbatim))
-        }
-        b'*' | b'>' | b'~' | b'%' => {
-            let len = number(head);
-            if len < 0 {
-                return Ok(Value::Boolean(false));
-            }
-            let len = len as usize;
-            let table = lua.create_table_with_capacity(if kind == b'%' { 0 } else { len }, 0)?;
-            match kind {
-                b'%' => {
-                    for _ in 0..len {
-                        let key = parse(lua, bytes, at)?;
-                        let value = parse(lua, bytes, at)?;
-                        if key != Value::Nil {
-                            table.raw_set(key, value)?;
-                        }
-                    }
-                    tagged("map", Value::Table(table))
-                }
-                b'~' => {
-                    for _ in 0..len {
-                        let member = parse(lua, bytes, at)?;
-                        if member != Value::Nil {
-                            table.raw_set(member, true)?;
-                        }
-                    }
-                    tagged("set", Value::Table(table))
-                }
-                _ => {
-                    for i in 1..=len {
-                        let element = parse(lua, bytes, at)?;
-                        table.raw_set(i, element)?;
-                    }
-                    Ok(Value::Table(table))
-                }
-            }
-        }
-        b'_' => Ok(Value::Nil),
-        b'#' => Ok(Value::Boolean(head == b"t")),
-        b',' => {
-            let value = crate::number::parse_f64(head).unwrap_or(0.0);
-            tagged("double", Value::Number(value))
-        }
-        b'(' => tagged("big_number", Value::String(lua.create_string(head)?)),
-        b'|' => {
-            // An attribute describes the reply after it; scripts get only the reply.
-            let len = number(head).max(0);
-            for _ in 0..len * 2 {
-                parse(lua, bytes, at)?;
-            }
-            parse(lua, bytes, at)
-        }
-        _ => Ok(Value::Nil),
-    }
+/// Pushes `bytes` as a Lua string.
+///
+/// # Safety
+/// As [`push_reply`].
+unsafe fn push_bytes(state: *mut ffi::lua_State, bytes: &[u8]) {
+    ffi::lua_pushlstring(state, bytes.as_ptr().cast(), bytes.len());
+}
+
+/// Pushes the table `{key = text}`.
+///
+/// # Safety
+/// As [`push_reply`].
+pub(super) unsafe fn push_tagged_string(
+    state: *mut ffi::lua_State,
+    key: &std::ffi::CStr,
+    text: &[u8],
+) {
+    ffi::lua_createtable(state, 0, 1);
+    push_bytes(state, text);
+    ffi::lua_setfield(state, -2, key.as_ptr());
 }
 
 /// The error text of a script's result when it is an error table (`{err = text}`).

@@ -28,9 +28,11 @@ use crate::config::Config;
 use crate::protocol::{Protover, ReplyBuf};
 use mlua::chunk::ChunkMode;
 use mlua::{ffi, Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value};
+use smallvec::SmallVec;
 use std::cell::Cell;
 use std::ffi::c_int;
 use std::ptr::NonNull;
+use std::rc::Rc;
 
 /// The sandbox, in Lua: see its header.
 const SANDBOX: &str = include_str!("sandbox.lua");
@@ -48,26 +50,6 @@ const CHECK_EVERY: u32 = 100_000;
 /// through Rust), which costs EVALSHA of a one-command script half its speed.
 const LUA_MEMORY_LIMIT: usize = 1 << 30;
 
-/// Lifts the Lua heap limit while Rust code makes Lua values (see [`LUA_MEMORY_LIMIT`]), and
-/// puts the previous one back when dropped.
-pub(super) struct Unlimited<'l> {
-    lua: &'l Lua,
-    previous: usize,
-}
-
-impl<'l> Unlimited<'l> {
-    pub(super) fn new(lua: &'l Lua) -> Self {
-        let previous = lua.set_memory_limit(0).unwrap_or(0);
-        Unlimited { lua, previous }
-    }
-}
-
-impl Drop for Unlimited<'_> {
-    fn drop(&mut self) {
-        let _ = self.lua.set_memory_limit(self.previous);
-    }
-}
-
 /// When the running script turns busy (or a library load must stop), and whether it was
 /// stopped.
 #[derive(Default)]
@@ -79,8 +61,11 @@ struct Watchdog {
 }
 
 /// Where [`run`] lends the running script to the callbacks (see the module documentation).
+/// Shared: `redis.call` and `redis.pcall` hold its address (see [`redis_call`]).
 #[derive(Default)]
-pub(super) struct RunSlot(Cell<Option<NonNull<()>>>);
+pub(super) struct RunSlot(Rc<SlotCell>);
+
+type SlotCell = Cell<Option<NonNull<()>>>;
 
 /// A script being run: what its `redis.call`s need.
 pub(super) struct Running<'r, 'c> {
@@ -171,21 +156,6 @@ unsafe extern "C-unwind" fn raise_or_return(state: *mut ffi::lua_State) -> c_int
     }
 }
 
-/// Like [`raise_or_return`], but returns the error instead of raising it (`redis.pcall`).
-unsafe extern "C-unwind" fn error_or_return(state: *mut ffi::lua_State) -> c_int {
-    let argc = ffi::lua_gettop(state);
-    ffi::lua_pushvalue(state, ffi::lua_upvalueindex(1));
-    ffi::lua_insert(state, 1);
-    ffi::lua_call(state, argc, ffi::LUA_MULTRET);
-    if ffi::lua_type(state, 1) == ffi::LUA_TNIL {
-        ffi::lua_remove(state, 1);
-        ffi::lua_gettop(state)
-    } else {
-        ffi::lua_settop(state, 1);
-        1
-    }
-}
-
 /// A Lua function calling `primitive` (error first, then results) through `trampoline`.
 fn wrap(lua: &Lua, primitive: Function, trampoline: ffi::lua_CFunction) -> mlua::Result<Function> {
     // SAFETY: pushes one C closure over the one value given (the primitive) on a stack the
@@ -233,7 +203,8 @@ impl Engine {
                 LuaOptions::new(),
             )
         };
-        lua.set_app_data(RunSlot::default());
+        let slot = Rc::new(SlotCell::default());
+        lua.set_app_data(RunSlot(slot.clone()));
         lua.set_app_data(Watchdog::default());
         // Past its deadline (busy-reply-threshold) a script is busy: between its steps the
         // other clients are served (see `super::while_busy`) until it ends or is killed. A
@@ -267,9 +238,8 @@ impl Engine {
         )?;
         let globals = lua.globals();
         let redis = lua.create_table()?;
-        let command = error_first(&lua, command)?;
-        redis.set("call", wrap(&lua, command.clone(), raise_or_return)?)?;
-        redis.set("pcall", wrap(&lua, command, error_or_return)?)?;
+        redis.set("call", slot_closure(&lua, redis_call, &slot)?)?;
+        redis.set("pcall", slot_closure(&lua, redis_pcall, &slot)?)?;
         let deprecated = config
             .inert
             .get("lua-enable-deprecated-api")
@@ -345,45 +315,16 @@ impl Engine {
         Ok(if ok { Ok(value) } else { Err(value) })
     }
 
-    /// KEYS and ARGV of a run as Lua tables of strings. Written against the raw state, in
-    /// one protected call, because through mlua's values every string would take a
-    /// registry reference of its own: that was a tenth of an EVALSHA's time.
-    pub fn string_tables(&self, keys: &[&[u8]], args: &[&[u8]]) -> mlua::Result<(Table, Table)> {
-        let (keys_len, args_len) = (
-            i32::try_from(keys.len()).unwrap_or(i32::MAX),
-            i32::try_from(args.len()).unwrap_or(i32::MAX),
-        );
-        // SAFETY: `exec_raw` runs the closure inside a protected call with room for three
-        // more stack slots, which is what it uses at most: the two tables and one string,
-        // which `lua_rawseti` pops into its table at once. The closure holds only borrowed
-        // data, so a Lua error (out of memory) leaving it by a long jump drops nothing. The
-        // two tables it leaves on the stack are its results.
-        unsafe {
-            self.lua.exec_raw((), |state| {
-                for (list, len) in [(keys, keys_len), (args, args_len)] {
-                    ffi::lua_createtable(state, len, 0);
-                    for (i, item) in (1..).zip(list.iter()) {
-                        ffi::lua_pushlstring(state, item.as_ptr().cast(), item.len());
-                        ffi::lua_rawseti(state, -2, i);
-                    }
-                }
-            })
-        }
-    }
-
-    /// Sets a global directly in the real globals (KEYS, ARGV), past the read-only view.
-    pub fn set_real_global(&self, name: &str, value: impl mlua::IntoLua) -> mlua::Result<()> {
-        self.real_globals.raw_set(name, value)
-    }
-
-    /// Runs `function` as an EVAL chunk (`keys_args` None) or a function's callback with
-    /// KEYS and ARGV, lending `running` to the callbacks. Returns what the script returned
-    /// or the error table it raised (`Err`), both as Lua values.
+    /// Runs `function` with KEYS and ARGV made of `keys` and `args`: as an EVAL chunk
+    /// (`is_function` false: they become globals) or as a function's callback (called with
+    /// them), lending `running` to the callbacks. Returns what the script returned or the
+    /// error table it raised (`Err`), both as Lua values.
     pub(super) fn run(
         &self,
         running: &mut Running,
         function: &Function,
-        keys_args: Option<(Table, Table)>,
+        is_function: bool,
+        (keys, args): (&[&[u8]], &[&[u8]]),
         limit: Option<std::time::Duration>,
     ) -> mlua::Result<Result<Value, Value>> {
         self.arm(limit);
@@ -403,9 +344,40 @@ impl Engine {
             }
         }
         let _clear = Clear(&self.lua);
-        let outcome = self.limited(|| match keys_args {
-            None => self.run_script.call(function),
-            Some((keys, args)) => self.run_function.call((function, keys, args)),
+        let runner = if is_function {
+            &self.run_function
+        } else {
+            &self.run_script
+        };
+        let outcome = self.limited(|| {
+            // One protected call makes KEYS and ARGV and runs the script, against the raw
+            // state: through mlua's values every string would take a registry reference of
+            // its own, and each step its own protected call (together, a third of an
+            // EVALSHA's time).
+            // SAFETY: the stack holds the runner, the script and the real globals. The
+            // closure checks room for what it pushes (two tables, a name, an element), holds
+            // only borrowed data (a Lua error, out of memory, leaves it by a long jump and
+            // drops nothing), and leaves the runner's two results.
+            unsafe {
+                self.lua
+                    .exec_raw((runner, function, &self.real_globals), |state| {
+                        ffi::luaL_checkstack(state, 4, c"KEYS and ARGV".as_ptr());
+                        if is_function {
+                            ffi::lua_settop(state, 2);
+                            push_strings(state, keys);
+                            push_strings(state, args);
+                            ffi::lua_call(state, 3, 2);
+                        } else {
+                            for (name, list) in [(c"KEYS", keys), (c"ARGV", args)] {
+                                ffi::lua_pushstring(state, name.as_ptr());
+                                push_strings(state, list);
+                                ffi::lua_rawset(state, 3);
+                            }
+                            ffi::lua_settop(state, 2);
+                            ffi::lua_call(state, 1, 2);
+                        }
+                    })
+            }
         });
         self.disarm();
         let (ok, value): (bool, Value) = outcome?;
@@ -470,53 +442,142 @@ fn with_running<R>(lua: &Lua, f: impl FnOnce(&mut Running) -> R) -> Option<R> {
     Some(result)
 }
 
-/// The primitive under `redis.call` and `redis.pcall`: runs one command through the server's
-/// one path ([`crate::commands::call`]) and returns its reply as a Lua value, and whether it
-/// is an error (an error is a table `{err = ...}`).
-fn command(lua: &Lua, args: MultiValue) -> Outcome {
-    if args.is_empty() {
-        return failure(
-            lua,
+/// Pushes a table of `items` as Lua strings (KEYS, ARGV).
+///
+/// # Safety
+/// As [`convert::push_reply`]; one more stack slot than the table is needed.
+unsafe fn push_strings(state: *mut ffi::lua_State, items: &[&[u8]]) {
+    ffi::lua_createtable(state, c_int::try_from(items.len()).unwrap_or(c_int::MAX), 0);
+    for (index, item) in (1..).zip(items) {
+        ffi::lua_pushlstring(state, item.as_ptr().cast(), item.len());
+        ffi::lua_rawseti_(state, -2, index);
+    }
+}
+
+/// A C closure of `function` over the address of the run slot, which lives as long as the
+/// Lua state (it is the state's app data, and `slot` a share of it).
+fn slot_closure(
+    lua: &Lua,
+    function: ffi::lua_CFunction,
+    slot: &Rc<SlotCell>,
+) -> mlua::Result<Function> {
+    let address = Rc::as_ptr(slot).cast_mut().cast::<std::ffi::c_void>();
+    // SAFETY: pushes one light userdata and the closure over it on a stack the call checked
+    // for room.
+    unsafe {
+        lua.exec_raw((), |state| {
+            ffi::lua_pushlightuserdata(state, address);
+            ffi::lua_pushcclosure(state, function, 1);
+        })
+    }
+}
+
+/// `redis.call`: runs one command through the server's one path ([`crate::commands::call`])
+/// and returns its reply as a Lua value, raising it when it is an error (`{err = text}`).
+///
+/// A C function rather than an mlua callback, as Redis's own is: mlua's callback machinery
+/// (its argument and result conversions, a registry reference per string) was a third of
+/// an EVALSHA of a one-command script, and it cannot take Redis's thousands of arguments.
+unsafe extern "C-unwind" fn redis_call(state: *mut ffi::lua_State) -> c_int {
+    if command_on_stack(state) {
+        1
+    } else {
+        ffi::lua_error(state)
+    }
+}
+
+/// `redis.pcall`: as `redis.call`, but returns the error table instead of raising it.
+unsafe extern "C-unwind" fn redis_pcall(state: *mut ffi::lua_State) -> c_int {
+    command_on_stack(state);
+    1
+}
+
+/// Runs the command whose arguments are on the stack and pushes its reply as a Lua value.
+/// False when that value is an error table.
+///
+/// # Safety
+/// Called only by [`redis_call`] and [`redis_pcall`], whose upvalue 1 is the run slot (see
+/// [`slot_closure`]). Making Lua values may raise an error (out of memory past the heap
+/// limit), a long jump over these frames: by then the Rust values of the command are dropped
+/// and the running script is back in its slot, and only borrowed data remains.
+unsafe fn command_on_stack(state: *mut ffi::lua_State) -> bool {
+    let slot = &*ffi::lua_touserdata(state, ffi::lua_upvalueindex(1)).cast::<SlotCell>();
+    let Some(pointer) = slot.take() else {
+        convert::push_tagged_string(
+            state,
+            c"err",
+            b"ERR redis.call is not available outside a running script",
+        );
+        return false;
+    };
+    // SAFETY: as in `with_running`: the pointer comes from `Engine::run`'s exclusive borrow,
+    // unused by anyone else until this call returns; out of the slot, no re-entrant call
+    // can make a second reference.
+    let running = &mut *pointer.cast::<Running>().as_ptr();
+    run_from_stack(state, running);
+    // The arguments are done with: their slots go to the reply (thousands of arguments may
+    // fill the C stack's limit).
+    ffi::lua_settop(state, 0);
+    let reply: *const ReplyBuf = &running.reply;
+    slot.set(Some(pointer));
+    // SAFETY: nothing runs between here and the end of the push that could reach the
+    // running script (no Lua code runs while values are made), so its reply stays as is.
+    let bytes = (*reply).bytes();
+    convert::push_reply(state, bytes, &mut 0);
+    bytes.first() != Some(&b'-')
+}
+
+/// Reads the command's arguments off the stack (strings, and numbers written as Redis writes
+/// them) and runs it: its reply, or why it was refused as an error reply, is left in the
+/// script's reply buffer.
+///
+/// # Safety
+/// `state` is the state of the running C function; it raises no Lua error (only reads the
+/// stack), so Rust values may live here.
+unsafe fn run_from_stack(state: *mut ffi::lua_State, running: &mut Running) {
+    let argc = ffi::lua_gettop(state).max(0);
+    let refused = |running: &mut Running, text: &str| {
+        running.reply.truncate(0);
+        running.reply.error(text);
+    };
+    if argc == 0 {
+        return refused(
+            running,
             "ERR Please specify at least one argument for this redis lib call",
         );
     }
-    let mut argv: Vec<Vec<u8>> = Vec::with_capacity(args.len());
-    for arg in &args {
-        match arg {
-            Value::String(s) => argv.push(s.as_bytes().to_vec()),
-            Value::Integer(n) => argv.push(itoa::Buffer::new().format(*n).as_bytes().to_vec()),
-            Value::Number(n) => argv.push(convert::number_arg(*n).into_bytes()),
+    // Numbers are written out first, so that the argument list can borrow them.
+    let mut numbers: SmallVec<[String; 2]> = SmallVec::new();
+    for index in 1..=argc {
+        match ffi::lua_type(state, index) {
+            ffi::LUA_TSTRING => {}
+            ffi::LUA_TNUMBER => {
+                numbers.push(convert::number_arg(ffi::lua_tonumber(state, index)));
+            }
             _ => {
-                return failure(
-                    lua,
+                return refused(
+                    running,
                     "ERR Lua redis lib command arguments must be strings or integers",
                 )
             }
         }
     }
-    let argv: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
-    // The command runs, and its reply becomes Lua values, in Rust.
-    let _unlimited = Unlimited::new(lua);
-    let outcome = with_running(lua, |running| run_command(running, &argv));
-    match outcome {
-        None => failure(
-            lua,
-            "ERR redis.call is not available outside a running script",
-        ),
-        Some(Err(text)) => failure(lua, &text),
-        Some(Ok(reply)) => {
-            let mut at = 0;
-            let result = convert::reply_to_lua(lua, reply.bytes(), &mut at);
-            with_running(lua, |running| {
-                running.reply = reply;
-            });
-            let (value, failed) = result?;
-            if failed {
-                Ok(Err(value))
-            } else {
-                Ok(Ok(MultiValue::from_iter([value])))
-            }
+    let mut written = numbers.iter();
+    let mut argv: SmallVec<[&[u8]; 8]> = SmallVec::with_capacity(argc as usize);
+    for index in 1..=argc {
+        if ffi::lua_type(state, index) == ffi::LUA_TSTRING {
+            let mut len = 0;
+            let bytes = ffi::lua_tolstring(state, index, &mut len);
+            // SAFETY: a string on the stack (an argument of this call) stays there, and its
+            // bytes with it, until the call returns.
+            argv.push(std::slice::from_raw_parts(bytes.cast::<u8>(), len));
+        } else if let Some(number) = written.next() {
+            argv.push(number.as_bytes());
         }
+    }
+    match run_command(running, &argv) {
+        Ok(reply) => running.reply = reply,
+        Err(text) => refused(running, &text),
     }
 }
 

@@ -381,12 +381,10 @@ fn run_script(ctx: &mut Ctx, invocation: Invocation, keys: &[&[u8]], argv: &[&[u
     let seed = rand::Rng::gen(&mut ctx.server.rng);
     let failed = |e: mlua::Error| CmdError::msg(format!("ERR {}", lua_error_text(&e)));
     let limit = script_time_limit(&ctx.server.config);
-    let (keys_table, args_table) = ctx
-        .server
+    ctx.server
         .scripting
-        .engine(&ctx.server.config, seed)?
-        .string_tables(keys, argv)
-        .map_err(failed)?;
+        .engine(&ctx.server.config, seed)
+        .map(drop)?;
     if ctx.client.acl_epoch != ctx.server.acl.epoch() {
         crate::commands::acl::refresh_client(&ctx.server.acl, ctx.client);
     }
@@ -421,19 +419,7 @@ fn run_script(ctx: &mut Ctx, invocation: Invocation, keys: &[&[u8]], argv: &[&[u
         let Some(engine) = running.ctx.server.scripting.engine.take() else {
             return Err(CmdError::msg("ERR Lua is not available"));
         };
-        let outcome = if is_function {
-            engine.run(
-                &mut running,
-                function,
-                Some((keys_table, args_table)),
-                limit,
-            )
-        } else {
-            engine
-                .set_real_global("KEYS", keys_table)
-                .and_then(|()| engine.set_real_global("ARGV", args_table))
-                .and_then(|()| engine.run(&mut running, function, None, limit))
-        };
+        let outcome = engine.run(&mut running, function, is_function, (keys, argv), limit);
         let stopped_at = engine.stopped_at();
         running.ctx.server.scripting.engine = Some(engine);
         running.ctx.server.scripting.busy = None;
