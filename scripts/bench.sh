@@ -41,6 +41,14 @@
 # The "pubsub" section (--sections "standard pubsub") measures PUBLISH fan-out with
 # examples/pubsub_load.rs instead of redis-benchmark: one publisher sending PIPELINE publishes
 # per write, N subscribers on the channel; the cells are messages delivered per second.
+# The "rdb-import" section (--sections rdb-import) has redis-server write an RDB file of about
+# 1 GB (--rdb-keys strings of --rdb-value-bytes each from DEBUG POPULATE, plus a list and a
+# hash of a million elements, rdbcompression off, SAVE), then starts each server on that file
+# --rdb-rounds times, alternating: Reddish with --import-rdb, redis-server loading it as its
+# own dump. It reports the time from start to the first PONG and the peak RSS (VmHWM).
+#   --rdb-keys N          strings in the file (default 1000000)
+#   --rdb-value-bytes N   bytes per string (default 1000)
+#   --rdb-rounds N        loads per server (default 3)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -61,8 +69,12 @@ RUN_TIMEOUT=600
 PUBSUB_SUBSCRIBERS=50
 PUBSUB_SECONDS=5
 LOAD_AT_START=unknown
+RDB_KEYS=1000000
+RDB_VALUE_BYTES=1000
+RDB_ROUNDS=3
+RDB_IMPORT=0
 
-usage() { sed -n '2,43p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,51p' "$0" | sed 's/^# \{0,1\}//'; }
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -112,6 +124,18 @@ while [ $# -gt 0 ]; do
         ;;
     --pubsub-seconds)
         PUBSUB_SECONDS=${2:?--pubsub-seconds needs a value}
+        shift
+        ;;
+    --rdb-keys)
+        RDB_KEYS=${2:?--rdb-keys needs a value}
+        shift
+        ;;
+    --rdb-value-bytes)
+        RDB_VALUE_BYTES=${2:?--rdb-value-bytes needs a value}
+        shift
+        ;;
+    --rdb-rounds)
+        RDB_ROUNDS=${2:?--rdb-rounds needs a value}
         shift
         ;;
     -h | --help)
@@ -431,6 +455,109 @@ run_pubsub_case() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# rdb-import: loading a large RDB file, Reddish's --import-rdb against redis-server's own load.
+# ---------------------------------------------------------------------------------------------
+
+section_rdb_import() {
+    RDB_IMPORT=1
+}
+
+# make_rdb_file DIR: redis-server writes DIR/bench.rdb (see the usage text for its content).
+make_rdb_file() {
+    local dir=$1 port pid
+    port=$(free_port)
+    "$REDIS_BIN" --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$dir" \
+        --dbfilename bench.rdb --rdbcompression no --loglevel warning \
+        --enable-debug-command yes >"$WORK_DIR/rdb-maker.log" 2>&1 &
+    pid=$!
+    wait_port "$port" "$pid" 30 || die "redis-server did not start to write the RDB file"
+    log "rdb-import: DEBUG POPULATE $RDB_KEYS key $RDB_VALUE_BYTES"
+    local reply
+    reply=$(redis-cli -p "$port" DEBUG POPULATE "$RDB_KEYS" key "$RDB_VALUE_BYTES")
+    [ "$reply" = "OK" ] || die "DEBUG POPULATE failed: $reply"
+    redis-benchmark -p "$port" -q -P 16 -n 1000000 -d 100 -t lpush >/dev/null
+    redis-benchmark -p "$port" -q -P 16 -n 1000000 -r 1000000 -d 100 -t hset >/dev/null
+    redis-cli -p "$port" SAVE >/dev/null
+    RDB_FILE_KEYS=$(redis-cli -p "$port" DBSIZE)
+    stop_pid "$pid"
+    RDB_FILE_BYTES=$(stat -c %s "$dir/bench.rdb")
+    log "rdb-import: $dir/bench.rdb, $RDB_FILE_BYTES bytes, $RDB_FILE_KEYS keys"
+}
+
+# time_load NAME DIR BINARY ARGS...: starts the server, waits for its first PONG (Redis answers
+# -LOADING until its data is in; Reddish listens only once it is), and records the seconds it
+# took, its peak RSS and its key count; then stops it.
+time_load() {
+    local name=$1 dir=$2 bin=$3 port pid start end reply="" _
+    shift 3
+    port=$(free_port)
+    start=$(date +%s%N)
+    (cd "$dir" && exec "$bin" "$@" --port "$port" --bind 127.0.0.1 >"$WORK_DIR/$name-load.log" 2>&1) &
+    pid=$!
+    for _ in $(seq 1 $((RUN_TIMEOUT * 100))); do
+        kill -0 "$pid" 2>/dev/null || break
+        reply=$(redis-cli -p "$port" PING 2>/dev/null || true)
+        [ "$reply" = "PONG" ] && break
+        sleep 0.01
+    done
+    end=$(date +%s%N)
+    if [ "$reply" != "PONG" ]; then
+        tail -n 20 "$WORK_DIR/$name-load.log" >&2
+        stop_pid "$pid"
+        die "$name did not load the RDB file"
+    fi
+    local seconds hwm keys
+    seconds=$(awk -v ns=$((end - start)) 'BEGIN { printf "%.2f", ns / 1e9 }')
+    hwm=$(awk '/^VmHWM:/ { printf "%d", $2 / 1024 }' "/proc/$pid/status")
+    keys=$(redis-cli -p "$port" DBSIZE)
+    stop_pid "$pid"
+    log "  $name: ready after $seconds s, peak RSS $hwm MB, $keys keys"
+    LOAD_SECONDS[$name]+="$seconds "
+    LOAD_HWM[$name]+="$hwm "
+    LOAD_KEYS[$name]=$keys
+}
+
+declare -A LOAD_SECONDS=() LOAD_HWM=() LOAD_KEYS=()
+
+run_rdb_import() {
+    local dir="$WORK_DIR/rdb" round order name redis_bin
+    mkdir -p "$dir"
+    redis_bin=$(command -v "$REDIS_BIN")
+    make_rdb_file "$dir"
+    for round in $(seq 1 "$RDB_ROUNDS"); do
+        if [ $((round % 2)) -eq 1 ]; then order="redis reddish"; else order="reddish redis"; fi
+        log "rdb-import round $round/$RDB_ROUNDS ($order)"
+        for name in $order; do
+            if [ "$name" = redis ]; then
+                time_load redis "$dir" "$redis_bin" --save "" --appendonly no --dir "$dir" \
+                    --dbfilename bench.rdb --loglevel warning
+            else
+                time_load reddish "$dir" "$(realpath "$REDDISH_BIN")" --import-rdb "$dir/bench.rdb"
+            fi
+        done
+    done
+    local mb
+    mb=$(awk -v b="$RDB_FILE_BYTES" 'BEGIN { printf "%.0f", b / 1048576 }')
+    echo
+    echo "RDB file: $mb MB, $RDB_FILE_KEYS keys ($RDB_KEYS strings of $RDB_VALUE_BYTES bytes," \
+        "a list and a hash of a million 100-byte elements), rdbcompression no;" \
+        "median of $RDB_ROUNDS loads each, peak RSS the largest."
+    echo
+    echo "| server | start to first PONG (s) | peak RSS, VmHWM (MB) | keys loaded |"
+    echo "| --- | ---: | ---: | ---: |"
+    for name in reddish redis; do
+        # shellcheck disable=SC2086 # the samples are a space-separated list
+        echo "| $name | $(median ${LOAD_SECONDS[$name]}) | $(printf '%s\n' ${LOAD_HWM[$name]} | sort -n | tail -n 1) | ${LOAD_KEYS[$name]} |"
+    done
+    local ratio
+    # shellcheck disable=SC2086
+    ratio=$(awk -v a="$(median ${LOAD_SECONDS[reddish]})" -v b="$(median ${LOAD_SECONDS[redis]})" \
+        'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')
+    echo
+    echo "Reddish's load time is ${ratio}x redis-server's."
+}
+
+# ---------------------------------------------------------------------------------------------
 # Servers
 # ---------------------------------------------------------------------------------------------
 
@@ -622,6 +749,10 @@ main() {
         declare -F "section_${section//-/_}" >/dev/null || die "unknown section: $section"
         "section_${section//-/_}"
     done
+    if [ "$RDB_IMPORT" -eq 1 ]; then
+        run_rdb_import
+        [ "${#CASE_LABELS[@]}" -gt 0 ] || return 0
+    fi
     [ "${#CASE_LABELS[@]}" -gt 0 ] || die "no benchmark cases selected"
 
     local -a reddish_args=()

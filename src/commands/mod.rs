@@ -19,6 +19,7 @@ pub mod journal;
 pub mod keys;
 pub mod latency;
 pub mod lists;
+pub mod migrate;
 pub mod persistence;
 pub mod piles;
 pub mod pubsub;
@@ -459,6 +460,9 @@ pub struct Server {
     ) -> Result<crate::store::Value, String>,
     /// The TCP listeners; `None` where nothing listens (tests that run commands directly).
     pub listeners: Option<Box<dyn Listeners>>,
+    /// MIGRATE's cached connections to other servers; `None` where there is no network
+    /// (tests, fuzzing), and then MIGRATE cannot connect.
+    pub remotes: Option<Box<dyn migrate::RemoteLinks>>,
     /// Client-side caching: who tracks what, and the invalidations to send.
     pub tracking: tracking::Tracking,
     /// How reply buffers are resized (set by DEBUG REPLYBUFFER).
@@ -507,6 +511,7 @@ impl Server {
             debug: Default::default(),
             round_trip: |value, _| Ok(value.clone()),
             listeners: None,
+            remotes: None,
             tracking: Default::default(),
             reply_buffer_policy: ReplyBufferPolicy::default(),
             eviction: Default::default(),

@@ -2,6 +2,7 @@
 
 mod client;
 mod listeners;
+mod migrate;
 mod reactor;
 
 pub use reactor::{Reactor, WakeHandle};

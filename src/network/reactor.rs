@@ -165,6 +165,7 @@ impl Reactor {
         server.tcp_port = cfg.port;
         let tcp = Rc::new(RefCell::new(tcp));
         server.listeners = Some(Box::new(SharedListeners(tcp.clone())));
+        server.remotes = Some(Box::new(super::migrate::MigrateSockets::default()));
         let mut ks = ks;
         commands::sync_store_settings(&mut ks, &server.config);
         Ok(Reactor {
@@ -1015,6 +1016,9 @@ impl Reactor {
             self.deliver(None);
         }
         self.server.sample_ops(self.ks.now_ms());
+        if let Some(remotes) = self.server.remotes.as_mut() {
+            remotes.close_idle(self.ks.now_ms());
+        }
         self.clients_cron();
         if std::mem::take(&mut self.accept_retry) {
             let slots = self

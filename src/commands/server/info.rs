@@ -159,7 +159,7 @@ fn info_section(ctx: &mut Ctx, section: &str, out: &mut String) {
                  expire_cycle_cpu_milliseconds:{}\r\nevicted_keys:{}\r\nevicted_clients:{}\r\n\
                  total_eviction_exceeded_time:{}\r\ncurrent_eviction_exceeded_time:{}\r\nkeyspace_hits:{}\r\n\
                  keyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\n\
-                 latest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\n\
+                 latest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:{}\r\n\
                  slave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\n\
                  active_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\n\
                  current_active_defrag_time:0\r\ntracking_total_keys:{}\r\ntracking_total_items:{}\r\n\
@@ -186,6 +186,7 @@ fn info_section(ctx: &mut Ctx, section: &str, out: &mut String) {
                 pubsub.channel_count(Kind::Channel),
                 pubsub.pattern_count(),
                 pubsub.channel_count(Kind::Shard),
+                ctx.server.remotes.as_ref().map_or(0, |remotes| remotes.cached()),
                 ctx.server.tracking.total_keys(),
                 ctx.server.tracking.total_items(),
                 ctx.server.tracking.total_prefixes(),
