@@ -59,6 +59,7 @@ done
 # name|interpreter|program|phases: "phases" marks the workloads that also run across a restart.
 WORKLOADS=(
     "redis-py|python|redis_py.py|phases"
+    "rq|python|rq_jobs.py|phases"
 )
 
 PASSED=0
