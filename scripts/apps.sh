@@ -60,6 +60,7 @@ done
 WORKLOADS=(
     "redis-py|python|redis_py.py|phases"
     "rq|python|rq_jobs.py|phases"
+    "bullmq|node|bullmq.js|phases"
 )
 
 PASSED=0
