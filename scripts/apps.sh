@@ -61,6 +61,7 @@ WORKLOADS=(
     "redis-py|python|redis_py.py|phases"
     "rq|python|rq_jobs.py|phases"
     "bullmq|node|bullmq.js|phases"
+    "bull|node|bull.js|phases"
 )
 
 PASSED=0
