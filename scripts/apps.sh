@@ -62,6 +62,7 @@ WORKLOADS=(
     "rq|python|rq_jobs.py|phases"
     "bullmq|node|bullmq.js|phases"
     "bull|node|bull.js|phases"
+    "celery|python|celery_jobs.py|phases"
 )
 
 PASSED=0
