@@ -63,6 +63,7 @@ WORKLOADS=(
     "bullmq|node|bullmq.js|phases"
     "bull|node|bull.js|phases"
     "celery|python|celery_jobs.py|phases"
+    "redlock+rate-limiter-flexible|node|locks.js|"
 )
 
 PASSED=0
