@@ -64,6 +64,7 @@ WORKLOADS=(
     "bull|node|bull.js|phases"
     "celery|python|celery_jobs.py|phases"
     "redlock+rate-limiter-flexible|node|locks.js|"
+    "django-cache|python|django_cache.py|phases"
 )
 
 PASSED=0
