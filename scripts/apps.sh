@@ -65,6 +65,7 @@ WORKLOADS=(
     "celery|python|celery_jobs.py|phases"
     "redlock+rate-limiter-flexible|node|locks.js|"
     "django-cache|python|django_cache.py|phases"
+    "socket.io-redis-adapter|node|socketio.js|"
 )
 
 PASSED=0
