@@ -66,6 +66,7 @@ WORKLOADS=(
     "redlock+rate-limiter-flexible|node|locks.js|"
     "django-cache|python|django_cache.py|phases"
     "socket.io-redis-adapter|node|socketio.js|"
+    "sidekiq|ruby|sidekiq_jobs.rb|phases"
 )
 
 PASSED=0
