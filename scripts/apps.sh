@@ -63,7 +63,7 @@ WORKLOADS=(
     "bullmq|node|bullmq.js|phases"
     "bull|node|bull.js|phases"
     "celery|python|celery_jobs.py|phases"
-    "redlock+rate-limiter-flexible|node|locks.js|"
+    "redlock+rate-limiter-flexible|node|locks.js|phases"
     "django-cache|python|django_cache.py|phases"
     "socket.io-redis-adapter|node|socketio.js|"
     "sidekiq|ruby|sidekiq_jobs.rb|phases"

@@ -2,9 +2,10 @@
 // and released under contention from several processes (a read-modify-write they guard stays
 // exact), and rate limits that hold exactly at the boundary, also across processes.
 //
-// Usage: node locks.js HOST:PORT [all]. Prints one observation per line; exits non-zero when a
-// library broke one of its promises. (Run with a third argument, it is one of its own
-// contending child processes.)
+// Usage: node locks.js HOST:PORT [all|before|after]. Prints one observation per line; exits
+// non-zero when a library broke one of its promises. Phase "before" takes a long lock and uses
+// up a limit, "after" (possibly after a server restart) finds both still in force. (Run as
+// "lock-contender" or "limit-contender", it is one of its own contending child processes.)
 "use strict";
 
 const { fork } = require("child_process");
@@ -132,6 +133,27 @@ async function rateLimits(client) {
     say("window", second, third);
 }
 
+async function before(client) {
+    const lock = await redlockFor(client).lock("locks:durable", 600000);
+    await client.set("locks:durable-value", lock.value);
+    const limiter = new RateLimiterRedis({ storeClient: client, keyPrefix: "durable", points: 3, duration: 600 });
+    for (let i = 0; i < 3; i++) await limiter.consume("user");
+    say("durable lock and limit taken");
+}
+
+async function after(client) {
+    const rival = new Redlock([client], { retryCount: 1, retryDelay: 20 });
+    const taken = await rival.lock("locks:durable", 1000).then(() => "acquired", (error) => error.name);
+    say("rival while the durable lock is held", taken);
+    const value = await client.get("locks:durable-value");
+    const lock = new Redlock.Lock(redlockFor(client), "locks:durable", value, Date.now() + 600000);
+    await lock.unlock();
+    say("owner unlocks", await client.exists("locks:durable"));
+    const limiter = new RateLimiterRedis({ storeClient: client, keyPrefix: "durable", points: 3, duration: 600 });
+    const outcome = await limiter.consume("user").then(() => "granted", (res) => `rejected ${res.consumedPoints}`);
+    say("limit still used up", outcome);
+}
+
 async function main() {
     const client = new IORedis(connection);
     if (role === "lock-contender") {
@@ -139,9 +161,13 @@ async function main() {
     } else if (role === "limit-contender") {
         console.log(await limitContender(client));
     } else {
-        await client.flushall();
-        await redlock(client);
-        await rateLimits(client);
+        if (role !== "after") await client.flushall();
+        if (role === "all") {
+            await redlock(client);
+            await rateLimits(client);
+        }
+        if (role !== "after") await before(client);
+        if (role !== "before") await after(client);
     }
     client.disconnect();
 }
