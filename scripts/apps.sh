@@ -7,7 +7,7 @@
 # Each workload is a program under tests/apps/ given HOST:PORT (and a phase, below); it prints
 # its observations on stdout and exits non-zero when the library broke a promise it makes. A
 # workload passes when it succeeds against both servers with the same observations.
-# Workloads with jobs also run once more against a Reddish keeping its data in MongoDB
+# Workloads keeping state also run once more against a Reddish keeping its data in MongoDB
 # (MONGODB_URI, else a SecantusDB of its own): phase "before" (jobs enqueued, some done),
 # SIGTERM, Reddish started again on the same data, phase "after" (the rest done); the
 # observations must equal those of both phases run against redis-server without a restart,
@@ -172,13 +172,15 @@ SERVER_PORT=""
 # start_server KIND LOGFILE [REDDISH ARGS...]: KIND is redis or reddish; sets SERVER_PID and
 # SERVER_PORT (a new ephemeral port unless SERVER_PORT is already set).
 start_server() {
-    local kind=$1 logfile=$2 try
+    local kind=$1 logfile=$2 try dir
     shift 2
     for try in 1 2 3; do
         [ -n "$SERVER_PORT" ] || SERVER_PORT=$(free_port)
         if [ "$kind" = redis ]; then
+            dir=$(mktemp -d)
+            TMP_DIRS+=("$dir")
             /usr/bin/redis-server --port "$SERVER_PORT" --bind 127.0.0.1 --save "" \
-                --appendonly no --dir "$(mktemp -d)" >>"$logfile" 2>&1 &
+                --appendonly no --dir "$dir" >>"$logfile" 2>&1 &
         else
             "$REDDISH_BIN" --port "$SERVER_PORT" --bind 127.0.0.1 "$@" >>"$logfile" 2>&1 &
         fi
