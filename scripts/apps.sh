@@ -62,6 +62,7 @@ WORKLOADS=(
     "rq|python|rq_jobs.py|phases"
     "bullmq|node|bullmq.js|phases"
     "bull|node|bull.js|phases"
+    "bull-v3|node|bull-v3.js|phases"
     "celery|python|celery_jobs.py|phases"
     "redlock+rate-limiter-flexible|node|locks.js|phases"
     "django-cache|python|django_cache.py|phases"

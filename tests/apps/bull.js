@@ -7,7 +7,8 @@
 // "after" (possibly after a server restart) works the rest and checks that none was lost.
 "use strict";
 
-const Queue = require("bull");
+// bull-v3.js runs this same workload on Bull 3 (npm's bull@3, installed as "bull-v3").
+const Queue = require(process.env.APP_BULL_MODULE || "bull");
 const IORedis = require("ioredis");
 
 const [host, port] = process.argv[2].split(":");
