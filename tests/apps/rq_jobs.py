@@ -71,7 +71,9 @@ def before(connection, queue, low):
     say("queued", queue.count, "low", low.count)
     say("scheduled registry", ScheduledJobRegistry(queue=queue).get_job_ids())
     work(connection, [queue, low], max_jobs=20)
-    say("after 20 jobs, queued", queue.count, "finished", FinishedJobRegistry(queue=queue).count)
+    # The scheduled job may or may not be due yet: it is left out.
+    queued = [job_id for job_id in queue.job_ids if job_id != "scheduled"]
+    say("after 20 jobs, queued", len(queued), "finished", FinishedJobRegistry(queue=queue).count)
 
 
 def after(connection, queue, low):
