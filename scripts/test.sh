@@ -6,11 +6,12 @@
 # then cargo fmt --check, cargo clippy, cargo test --release, Redis's own test suite
 # (scripts/redis-suite.sh against tests/redis-suite-expected-failures.txt), the fuzz targets
 # of fuzz/ for FUZZ_SECONDS each (default 60; nightly Rust and cargo-fuzz are installed when
-# missing), and scripts/windows-check.sh.
+# missing), scripts/apps.sh (real applications: BullMQ, Celery, RQ, Sidekiq, ... against Reddish
+# and redis-server) and scripts/windows-check.sh.
 # Ends with "N passed, N failed" (cargo tests plus the script's own steps); exits non-zero on
 # any failure.
 #
-# Usage: scripts/test.sh [--skip-windows] [--skip-fuzz]
+# Usage: scripts/test.sh [--skip-windows] [--skip-fuzz] [--skip-apps]
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -25,11 +26,13 @@ LOG_DIR=target/test-logs
 
 SKIP_WINDOWS=0
 SKIP_FUZZ=0
+SKIP_APPS=0
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 for arg in "$@"; do
     case "$arg" in
     --skip-windows) SKIP_WINDOWS=1 ;;
     --skip-fuzz) SKIP_FUZZ=1 ;;
+    --skip-apps) SKIP_APPS=1 ;;
     -h | --help)
         sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
         exit 0
@@ -271,6 +274,14 @@ main() {
     step "Redis 7.0.15 test suite" bash scripts/redis-suite.sh \
         --reddish-bin target/release/reddish --clients 1 --timeout 300 \
         --expected tests/redis-suite-expected-failures.txt
+
+    # The applications people run on Redis, against the same binary and this SecantusDB.
+    if [ "$SKIP_APPS" -eq 1 ]; then
+        log ""
+        log "SKIP applications: --skip-apps given"
+    else
+        step "applications (scripts/apps.sh)" bash scripts/apps.sh --reddish-bin target/release/reddish
+    fi
 
     if [ "$SKIP_FUZZ" -eq 1 ]; then
         log ""
