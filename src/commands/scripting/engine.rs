@@ -103,6 +103,10 @@ pub struct Engine {
     run_function: Function,
     /// Makes a library's environment: returns it and the function that ends its loading.
     library_env: Function,
+    /// Shares of the state's app data, reached directly on each run (a lookup in the app data
+    /// costs a hashing each time).
+    watchdog: Rc<Watchdog>,
+    slot: Rc<SlotCell>,
 }
 
 /// What a primitive gives back: its results, or the error to raise, either Redis's table
@@ -205,14 +209,15 @@ impl Engine {
         };
         let slot = Rc::new(SlotCell::default());
         lua.set_app_data(RunSlot(slot.clone()));
-        lua.set_app_data(Watchdog::default());
+        let watchdog = Rc::new(Watchdog::default());
+        lua.set_app_data(watchdog.clone());
         // Past its deadline (busy-reply-threshold) a script is busy: between its steps the
         // other clients are served (see `super::while_busy`) until it ends or is killed. A
         // library being loaded, which has no running script, is stopped at its deadline.
         lua.set_hook(
             mlua::HookTriggers::new().every_nth_instruction(CHECK_EVERY),
             |lua, debug| {
-                let past_deadline = lua.app_data_ref::<Watchdog>().is_some_and(|watchdog| {
+                let past_deadline = lua.app_data_ref::<Rc<Watchdog>>().is_some_and(|watchdog| {
                     watchdog
                         .deadline
                         .get()
@@ -221,7 +226,7 @@ impl Engine {
                 if !past_deadline || with_running(lua, super::while_busy) == Some(true) {
                     return Ok(mlua::VmState::Continue);
                 }
-                if let Some(watchdog) = lua.app_data_ref::<Watchdog>() {
+                if let Some(watchdog) = lua.app_data_ref::<Rc<Watchdog>>() {
                     watchdog.expired.set(true);
                     let mut stopped_at = watchdog.stopped_at.borrow_mut();
                     if stopped_at.is_none() {
@@ -249,7 +254,7 @@ impl Engine {
             "__expired",
             lua.create_function(|lua, ()| {
                 Ok(lua
-                    .app_data_ref::<Watchdog>()
+                    .app_data_ref::<Rc<Watchdog>>()
                     .is_some_and(|watchdog| watchdog.expired.get()))
             })?,
         )?;
@@ -272,6 +277,8 @@ impl Engine {
             run_script,
             run_function,
             library_env,
+            watchdog,
+            slot,
         })
     }
 
@@ -307,7 +314,7 @@ impl Engine {
         loaded: &Function,
         limit: std::time::Duration,
     ) -> mlua::Result<Result<Value, Value>> {
-        self.arm(Some(limit));
+        self.arm(Some(std::time::Instant::now() + limit));
         let outcome = self.limited(|| self.run_script.call(chunk));
         self.disarm();
         let (ok, value): (bool, Value) = outcome?;
@@ -327,23 +334,18 @@ impl Engine {
         (keys, args): (&[&[u8]], &[&[u8]]),
         limit: Option<std::time::Duration>,
     ) -> mlua::Result<Result<Value, Value>> {
-        self.arm(limit);
-        let slot = self
-            .lua
-            .app_data_ref::<RunSlot>()
-            .ok_or_else(|| mlua::Error::runtime("scripting state lost its slot"))?;
-        slot.0.set(Some(NonNull::from(&mut *running).cast::<()>()));
-        drop(slot);
+        // The deadline counts from the run's start, already read.
+        self.arm(limit.map(|limit| running.started + limit));
+        self.slot
+            .set(Some(NonNull::from(&mut *running).cast::<()>()));
         /// Clears the slot on every way out of the call, unwinding included.
-        struct Clear<'l>(&'l Lua);
+        struct Clear<'s>(&'s SlotCell);
         impl Drop for Clear<'_> {
             fn drop(&mut self) {
-                if let Some(slot) = self.0.app_data_ref::<RunSlot>() {
-                    slot.0.set(None);
-                }
+                self.0.set(None);
             }
         }
-        let _clear = Clear(&self.lua);
+        let _clear = Clear(&self.slot);
         let runner = if is_function {
             &self.run_function
         } else {
@@ -394,34 +396,31 @@ impl Engine {
 
     /// Clears the deadline (an expiry stays known until the next run).
     fn disarm(&self) {
-        if let Some(watchdog) = self.lua.app_data_ref::<Watchdog>() {
-            watchdog.deadline.set(None);
-        }
+        self.watchdog.deadline.set(None);
     }
 
     /// Sets the deadline of what runs next (`None`: none), and forgets an expiry.
-    fn arm(&self, limit: Option<std::time::Duration>) {
-        if let Some(watchdog) = self.lua.app_data_ref::<Watchdog>() {
-            watchdog
-                .deadline
-                .set(limit.map(|limit| std::time::Instant::now() + limit));
-            watchdog.expired.set(false);
+    fn arm(&self, deadline: Option<std::time::Instant>) {
+        let watchdog = &self.watchdog;
+        watchdog.deadline.set(deadline);
+        watchdog.expired.set(false);
+        if watchdog.stopped_at.borrow().is_some() {
             watchdog.stopped_at.replace(None);
         }
     }
 
     /// Where the last run was stopped (killed, or the server shutting down), if it was.
     pub fn stopped_at(&self) -> Option<String> {
-        let watchdog = self.lua.app_data_ref::<Watchdog>()?;
-        let place = watchdog.stopped_at.borrow().clone();
-        place.filter(|_| watchdog.expired.get())
+        let watchdog = &self.watchdog;
+        if !watchdog.expired.get() {
+            return None;
+        }
+        watchdog.stopped_at.borrow().clone()
     }
 
     /// True if the last run was stopped at its deadline.
     pub fn expired(&self) -> bool {
-        self.lua
-            .app_data_ref::<Watchdog>()
-            .is_some_and(|watchdog| watchdog.expired.get())
+        self.watchdog.expired.get()
     }
 }
 
