@@ -7,11 +7,12 @@
 # Each workload is a program under tests/apps/ given HOST:PORT (and a phase, below); it prints
 # its observations on stdout and exits non-zero when the library broke a promise it makes. A
 # workload passes when it succeeds against both servers with the same observations.
-# Workloads keeping state also run once more against a Reddish keeping its data in MongoDB
-# (MONGODB_URI, else a SecantusDB of its own): phase "before" (jobs enqueued, some done),
-# SIGTERM, Reddish started again on the same data, phase "after" (the rest done); the
-# observations must equal those of both phases run against redis-server without a restart,
-# so no job was lost.
+# Every workload also runs once more against a Reddish keeping its data in MongoDB
+# (MONGODB_URI, else a SecantusDB of its own) and restarted in its middle: phase "before"
+# (jobs enqueued, some done), SIGTERM, Reddish started again on the same data, phase "after"
+# (the rest done); the observations must equal those of both phases run against redis-server
+# without a restart, so no job was lost. A workload keeping nothing in Redis (pub/sub) runs
+# phase "live" instead, asking for the restart itself, and both servers are restarted.
 # Prints one line per workload and ends with "N passed, N failed"; exits non-zero on any failure.
 #
 # Usage: scripts/apps.sh [--reddish-bin PATH] [--only NAME,...] [--skip-persistence]
@@ -49,14 +50,15 @@ while [ $# -gt 0 ]; do
         shift
         ;;
     -h | --help)
-        sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
     *) die "unknown argument: $1 (try --help)" ;;
     esac
 done
 
-# name|interpreter|program|phases: "phases" marks the workloads that also run across a restart.
+# name|interpreter|program|restart: "phases" marks the workloads that also run across a restart
+# as two phases, "live" those that ask for the restart in their middle.
 WORKLOADS=(
     "redis-py|python|redis_py.py|phases"
     "rq|python|rq_jobs.py|phases"
@@ -66,7 +68,7 @@ WORKLOADS=(
     "celery|python|celery_jobs.py|phases"
     "redlock+rate-limiter-flexible|node|locks.js|phases"
     "django-cache|python|django_cache.py|phases"
-    "socket.io-redis-adapter|node|socketio.js|"
+    "socket.io-redis-adapter|node|socketio.js|live"
     "sidekiq|ruby|sidekiq_jobs.rb|phases"
 )
 
@@ -239,6 +241,47 @@ observe_restart() {
     return "$status"
 }
 
+# run_live INTERPRETER PROGRAM OUTFILE LOGFILE KIND [REDDISH ARGS...]: phase "live", whose
+# program asks for a restart in its middle by creating the file APP_RESTART_REQUEST; the server
+# is then stopped (SIGTERM) and started again on the same port (and data), and the file
+# APP_RESTART_DONE tells the program to go on.
+run_live() {
+    local interpreter=$1 program=$2 out=$3 logfile=$4 kind=$5 dir pid status=0
+    shift 5
+    dir=$(mktemp -d)
+    TMP_DIRS+=("$dir")
+    APP_RESTART_REQUEST="$dir/request" APP_RESTART_DONE="$dir/done" \
+        run_phase "$interpreter" "$program" "$SERVER_PORT" live "$out" "$logfile" &
+    pid=$!
+    while kill -0 "$pid" 2>/dev/null; do
+        if [ -e "$dir/request" ] && [ ! -e "$dir/done" ]; then
+            echo "--- restart" >>"$logfile"
+            stop_pid "$SERVER_PID"
+            start_server "$kind" "$logfile" "$@" || break
+            touch "$dir/done"
+        fi
+        sleep 0.05
+    done
+    wait "$pid" || status=$?
+    stop_pid "$SERVER_PID"
+    return "$status"
+}
+
+# observe_live_restart KIND NAME INTERPRETER PROGRAM OUTFILE: phase "live" with a restart in
+# its middle; Reddish keeps its data in MongoDB, redis-server is restarted empty (the workloads
+# run this way keep nothing in Redis between the halves).
+observe_live_restart() {
+    local kind=$1 name=$2 interpreter=$3 program=$4 out=$5 args=()
+    local logfile="$LOG_DIR/$name.$kind-restart.log"
+    : >"$logfile"
+    SERVER_PORT=""
+    if [ "$kind" = reddish ]; then
+        args=(--mongodb-uri "$MONGODB_URI" --mongodb-database "apps_$(echo "$name" | tr -c 'a-z0-9\n' '_')")
+    fi
+    start_server "$kind" "$logfile" "${args[@]}" || return 1
+    run_live "$interpreter" "$program" "$out" "$logfile" "$kind" "${args[@]}"
+}
+
 # observe_phases_on_redis NAME INTERPRETER PROGRAM OUTFILE: the same two phases, no restart.
 observe_phases_on_redis() {
     local name=$1 interpreter=$2 program=$3 out=$4 status=0
@@ -308,6 +351,17 @@ main() {
         report "$name" "$begin" "$redis_status" "$LOG_DIR/$name.redis.out" \
             "$reddish_status" "$LOG_DIR/$name.reddish.out"
 
+        if [ "$phases" = live ] && [ "$SKIP_PERSISTENCE" -eq 0 ]; then
+            begin=$SECONDS
+            redis_status=0
+            reddish_status=0
+            observe_live_restart redis "$name" "$interpreter" "$program" \
+                "$LOG_DIR/$name.redis-restart.out" || redis_status=$?
+            observe_live_restart reddish "$name" "$interpreter" "$program" \
+                "$LOG_DIR/$name.reddish-restart.out" || reddish_status=$?
+            report "$name+restart" "$begin" "$redis_status" "$LOG_DIR/$name.redis-restart.out" \
+                "$reddish_status" "$LOG_DIR/$name.reddish-restart.out"
+        fi
         if [ "$phases" = phases ] && [ "$SKIP_PERSISTENCE" -eq 0 ]; then
             begin=$SECONDS
             redis_status=0
