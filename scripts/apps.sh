@@ -323,9 +323,23 @@ selected() {
     return 1
 }
 
+# Dies on a name given to --only that no workload has.
+check_only() {
+    local wanted entry known
+    [ -n "$ONLY" ] || return 0
+    for wanted in ${ONLY//,/ }; do
+        known=0
+        for entry in "${WORKLOADS[@]}"; do
+            [ "${entry%%|*}" = "$wanted" ] && known=1
+        done
+        [ "$known" -eq 1 ] || die "no workload named $wanted (see the list in $0)"
+    done
+}
+
 main() {
     local start=$SECONDS entry name interpreter program phases begin
     local redis_status reddish_status
+    check_only
     mkdir -p "$LOG_DIR"
     ensure_redis_tools
     ensure_reddish
