@@ -11,8 +11,10 @@
 # (MONGODB_URI, else a SecantusDB of its own) and restarted in its middle: phase "before"
 # (jobs enqueued, some done), SIGTERM, Reddish started again on the same data, phase "after"
 # (the rest done); the observations must equal those of both phases run against redis-server
-# without a restart, so no job was lost. A workload keeping nothing in Redis (pub/sub) runs
-# phase "live" instead, asking for the restart itself, and both servers are restarted.
+# without a restart, so no job was lost. Workloads marked "live" also run phase "live", where
+# the restart comes while the application is connected and working (it asks for it by
+# creating the file $APP_RESTART_REQUEST and goes on at $APP_RESTART_DONE); redis-server then
+# keeps its data in an append-only file.
 # Prints one line per workload and ends with "N passed, N failed"; exits non-zero on any failure.
 #
 # Usage: scripts/apps.sh [--reddish-bin PATH] [--only NAME,...] [--skip-persistence]
@@ -50,19 +52,19 @@ while [ $# -gt 0 ]; do
         shift
         ;;
     -h | --help)
-        sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
     *) die "unknown argument: $1 (try --help)" ;;
     esac
 done
 
-# name|interpreter|program|restart: "phases" marks the workloads that also run across a restart
-# as two phases, "live" those that ask for the restart in their middle.
+# name|interpreter|program|restarts: "phases" runs the workload also as two phases with a
+# restart between them, "live" also with a restart it asks for while connected.
 WORKLOADS=(
     "redis-py|python|redis_py.py|phases"
     "rq|python|rq_jobs.py|phases"
-    "bullmq|node|bullmq.js|phases"
+    "bullmq|node|bullmq.js|phases,live"
     "bull|node|bull.js|phases"
     "bull-v3|node|bull-v3.js|phases"
     "celery|python|celery_jobs.py|phases"
@@ -171,6 +173,8 @@ start_secantusdb() {
 
 SERVER_PID=""
 SERVER_PORT=""
+# When set, redis-server keeps its data there (an append-only file) across a restart.
+REDIS_DATA_DIR=""
 
 # start_server KIND LOGFILE [REDDISH ARGS...]: KIND is redis or reddish; sets SERVER_PID and
 # SERVER_PORT (a new ephemeral port unless SERVER_PORT is already set).
@@ -180,10 +184,17 @@ start_server() {
     for try in 1 2 3; do
         [ -n "$SERVER_PORT" ] || SERVER_PORT=$(free_port)
         if [ "$kind" = redis ]; then
-            dir=$(mktemp -d)
-            TMP_DIRS+=("$dir")
-            /usr/bin/redis-server --port "$SERVER_PORT" --bind 127.0.0.1 --save "" \
-                --appendonly no --dir "$dir" >>"$logfile" 2>&1 &
+            if [ -n "$REDIS_DATA_DIR" ]; then
+                # Kept across a restart: every write in the append-only file at once.
+                /usr/bin/redis-server --port "$SERVER_PORT" --bind 127.0.0.1 --save "" \
+                    --appendonly yes --appendfsync always --dir "$REDIS_DATA_DIR" \
+                    >>"$logfile" 2>&1 &
+            else
+                dir=$(mktemp -d)
+                TMP_DIRS+=("$dir")
+                /usr/bin/redis-server --port "$SERVER_PORT" --bind 127.0.0.1 --save "" \
+                    --appendonly no --dir "$dir" >>"$logfile" 2>&1 &
+            fi
         else
             "$REDDISH_BIN" --port "$SERVER_PORT" --bind 127.0.0.1 "$@" >>"$logfile" 2>&1 &
         fi
@@ -268,18 +279,23 @@ run_live() {
 }
 
 # observe_live_restart KIND NAME INTERPRETER PROGRAM OUTFILE: phase "live" with a restart in
-# its middle; Reddish keeps its data in MongoDB, redis-server is restarted empty (the workloads
-# run this way keep nothing in Redis between the halves).
+# its middle, the application connected; Reddish keeps its data in MongoDB, redis-server in an
+# append-only file.
 observe_live_restart() {
-    local kind=$1 name=$2 interpreter=$3 program=$4 out=$5 args=()
-    local logfile="$LOG_DIR/$name.$kind-restart.log"
+    local kind=$1 name=$2 interpreter=$3 program=$4 out=$5 args=() status=0
+    local logfile="$LOG_DIR/$name.$kind-live.log"
     : >"$logfile"
     SERVER_PORT=""
     if [ "$kind" = reddish ]; then
-        args=(--mongodb-uri "$MONGODB_URI" --mongodb-database "apps_$(echo "$name" | tr -c 'a-z0-9\n' '_')")
+        args=(--mongodb-uri "$MONGODB_URI" --mongodb-database "apps_live_$(echo "$name" | tr -c 'a-z0-9\n' '_')")
+    else
+        REDIS_DATA_DIR=$(mktemp -d)
+        TMP_DIRS+=("$REDIS_DATA_DIR")
     fi
     start_server "$kind" "$logfile" "${args[@]}" || return 1
-    run_live "$interpreter" "$program" "$out" "$logfile" "$kind" "${args[@]}"
+    run_live "$interpreter" "$program" "$out" "$logfile" "$kind" "${args[@]}" || status=$?
+    REDIS_DATA_DIR=""
+    return "$status"
 }
 
 # observe_phases_on_redis NAME INTERPRETER PROGRAM OUTFILE: the same two phases, no restart.
@@ -365,18 +381,18 @@ main() {
         report "$name" "$begin" "$redis_status" "$LOG_DIR/$name.redis.out" \
             "$reddish_status" "$LOG_DIR/$name.reddish.out"
 
-        if [ "$phases" = live ] && [ "$SKIP_PERSISTENCE" -eq 0 ]; then
+        if [[ ",$phases," == *,live,* ]] && [ "$SKIP_PERSISTENCE" -eq 0 ]; then
             begin=$SECONDS
             redis_status=0
             reddish_status=0
             observe_live_restart redis "$name" "$interpreter" "$program" \
-                "$LOG_DIR/$name.redis-restart.out" || redis_status=$?
+                "$LOG_DIR/$name.redis-live.out" || redis_status=$?
             observe_live_restart reddish "$name" "$interpreter" "$program" \
-                "$LOG_DIR/$name.reddish-restart.out" || reddish_status=$?
-            report "$name+restart" "$begin" "$redis_status" "$LOG_DIR/$name.redis-restart.out" \
-                "$reddish_status" "$LOG_DIR/$name.reddish-restart.out"
+                "$LOG_DIR/$name.reddish-live.out" || reddish_status=$?
+            report "$name+live-restart" "$begin" "$redis_status" "$LOG_DIR/$name.redis-live.out" \
+                "$reddish_status" "$LOG_DIR/$name.reddish-live.out"
         fi
-        if [ "$phases" = phases ] && [ "$SKIP_PERSISTENCE" -eq 0 ]; then
+        if [[ ",$phases," == *,phases,* ]] && [ "$SKIP_PERSISTENCE" -eq 0 ]; then
             begin=$SECONDS
             redis_status=0
             reddish_status=0
