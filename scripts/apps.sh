@@ -7,11 +7,14 @@
 # Each workload is a program under tests/apps/ given HOST:PORT (and a phase, below); it prints
 # its observations on stdout and exits non-zero when the library broke a promise it makes. A
 # workload passes when it succeeds against both servers with the same observations.
-# Workloads keeping state also run once more against a Reddish keeping its data in MongoDB
-# (MONGODB_URI, else a SecantusDB of its own): phase "before" (jobs enqueued, some done),
-# SIGTERM, Reddish started again on the same data, phase "after" (the rest done); the
-# observations must equal those of both phases run against redis-server without a restart,
-# so no job was lost.
+# Every workload also runs once more against a Reddish keeping its data in MongoDB
+# (MONGODB_URI, else a SecantusDB of its own) and restarted in its middle: phase "before"
+# (jobs enqueued, some done), SIGTERM, Reddish started again on the same data, phase "after"
+# (the rest done); the observations must equal those of both phases run against redis-server
+# without a restart, so no job was lost. Workloads marked "live" also run phase "live", where
+# the restart comes while the application is connected and working (it asks for it by
+# creating the file $APP_RESTART_REQUEST and goes on at $APP_RESTART_DONE); redis-server then
+# keeps its data in an append-only file.
 # Prints one line per workload and ends with "N passed, N failed"; exits non-zero on any failure.
 #
 # Usage: scripts/apps.sh [--reddish-bin PATH] [--only NAME,...] [--skip-persistence]
@@ -49,24 +52,25 @@ while [ $# -gt 0 ]; do
         shift
         ;;
     -h | --help)
-        sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
     *) die "unknown argument: $1 (try --help)" ;;
     esac
 done
 
-# name|interpreter|program|phases: "phases" marks the workloads that also run across a restart.
+# name|interpreter|program|restarts: "phases" runs the workload also as two phases with a
+# restart between them, "live" also with a restart it asks for while connected.
 WORKLOADS=(
     "redis-py|python|redis_py.py|phases"
     "rq|python|rq_jobs.py|phases"
-    "bullmq|node|bullmq.js|phases"
-    "bull|node|bull.js|phases"
-    "bull-v3|node|bull-v3.js|phases"
+    "bullmq|node|bullmq.js|phases,live"
+    "bull|node|bull.js|phases,live"
+    "bull-v3|node|bull-v3.js|phases,live"
     "celery|python|celery_jobs.py|phases"
     "redlock+rate-limiter-flexible|node|locks.js|phases"
     "django-cache|python|django_cache.py|phases"
-    "socket.io-redis-adapter|node|socketio.js|"
+    "socket.io-redis-adapter|node|socketio.js|live"
     "sidekiq|ruby|sidekiq_jobs.rb|phases"
 )
 
@@ -169,6 +173,8 @@ start_secantusdb() {
 
 SERVER_PID=""
 SERVER_PORT=""
+# When set, redis-server keeps its data there (an append-only file) across a restart.
+REDIS_DATA_DIR=""
 
 # start_server KIND LOGFILE [REDDISH ARGS...]: KIND is redis or reddish; sets SERVER_PID and
 # SERVER_PORT (a new ephemeral port unless SERVER_PORT is already set).
@@ -178,10 +184,17 @@ start_server() {
     for try in 1 2 3; do
         [ -n "$SERVER_PORT" ] || SERVER_PORT=$(free_port)
         if [ "$kind" = redis ]; then
-            dir=$(mktemp -d)
-            TMP_DIRS+=("$dir")
-            /usr/bin/redis-server --port "$SERVER_PORT" --bind 127.0.0.1 --save "" \
-                --appendonly no --dir "$dir" >>"$logfile" 2>&1 &
+            if [ -n "$REDIS_DATA_DIR" ]; then
+                # Kept across a restart: every write in the append-only file at once.
+                /usr/bin/redis-server --port "$SERVER_PORT" --bind 127.0.0.1 --save "" \
+                    --appendonly yes --appendfsync always --dir "$REDIS_DATA_DIR" \
+                    >>"$logfile" 2>&1 &
+            else
+                dir=$(mktemp -d)
+                TMP_DIRS+=("$dir")
+                /usr/bin/redis-server --port "$SERVER_PORT" --bind 127.0.0.1 --save "" \
+                    --appendonly no --dir "$dir" >>"$logfile" 2>&1 &
+            fi
         else
             "$REDDISH_BIN" --port "$SERVER_PORT" --bind 127.0.0.1 "$@" >>"$logfile" 2>&1 &
         fi
@@ -239,6 +252,52 @@ observe_restart() {
     return "$status"
 }
 
+# run_live INTERPRETER PROGRAM OUTFILE LOGFILE KIND [REDDISH ARGS...]: phase "live", whose
+# program asks for a restart in its middle by creating the file APP_RESTART_REQUEST; the server
+# is then stopped (SIGTERM) and started again on the same port (and data), and the file
+# APP_RESTART_DONE tells the program to go on.
+run_live() {
+    local interpreter=$1 program=$2 out=$3 logfile=$4 kind=$5 dir pid status=0
+    shift 5
+    dir=$(mktemp -d)
+    TMP_DIRS+=("$dir")
+    APP_RESTART_REQUEST="$dir/request" APP_RESTART_DONE="$dir/done" \
+        run_phase "$interpreter" "$program" "$SERVER_PORT" live "$out" "$logfile" &
+    pid=$!
+    while kill -0 "$pid" 2>/dev/null; do
+        if [ -e "$dir/request" ] && [ ! -e "$dir/done" ]; then
+            echo "--- restart" >>"$logfile"
+            stop_pid "$SERVER_PID"
+            start_server "$kind" "$logfile" "$@" || break
+            touch "$dir/done"
+        fi
+        sleep 0.05
+    done
+    wait "$pid" || status=$?
+    stop_pid "$SERVER_PID"
+    return "$status"
+}
+
+# observe_live_restart KIND NAME INTERPRETER PROGRAM OUTFILE: phase "live" with a restart in
+# its middle, the application connected; Reddish keeps its data in MongoDB, redis-server in an
+# append-only file.
+observe_live_restart() {
+    local kind=$1 name=$2 interpreter=$3 program=$4 out=$5 args=() status=0
+    local logfile="$LOG_DIR/$name.$kind-live.log"
+    : >"$logfile"
+    SERVER_PORT=""
+    if [ "$kind" = reddish ]; then
+        args=(--mongodb-uri "$MONGODB_URI" --mongodb-database "apps_live_$(echo "$name" | tr -c 'a-z0-9\n' '_')")
+    else
+        REDIS_DATA_DIR=$(mktemp -d)
+        TMP_DIRS+=("$REDIS_DATA_DIR")
+    fi
+    start_server "$kind" "$logfile" "${args[@]}" || return 1
+    run_live "$interpreter" "$program" "$out" "$logfile" "$kind" "${args[@]}" || status=$?
+    REDIS_DATA_DIR=""
+    return "$status"
+}
+
 # observe_phases_on_redis NAME INTERPRETER PROGRAM OUTFILE: the same two phases, no restart.
 observe_phases_on_redis() {
     local name=$1 interpreter=$2 program=$3 out=$4 status=0
@@ -280,9 +339,23 @@ selected() {
     return 1
 }
 
+# Dies on a name given to --only that no workload has.
+check_only() {
+    local wanted entry known
+    [ -n "$ONLY" ] || return 0
+    for wanted in ${ONLY//,/ }; do
+        known=0
+        for entry in "${WORKLOADS[@]}"; do
+            [ "${entry%%|*}" = "$wanted" ] && known=1
+        done
+        [ "$known" -eq 1 ] || die "no workload named $wanted (see the list in $0)"
+    done
+}
+
 main() {
     local start=$SECONDS entry name interpreter program phases begin
     local redis_status reddish_status
+    check_only
     mkdir -p "$LOG_DIR"
     ensure_redis_tools
     ensure_reddish
@@ -308,7 +381,18 @@ main() {
         report "$name" "$begin" "$redis_status" "$LOG_DIR/$name.redis.out" \
             "$reddish_status" "$LOG_DIR/$name.reddish.out"
 
-        if [ "$phases" = phases ] && [ "$SKIP_PERSISTENCE" -eq 0 ]; then
+        if [[ ",$phases," == *,live,* ]] && [ "$SKIP_PERSISTENCE" -eq 0 ]; then
+            begin=$SECONDS
+            redis_status=0
+            reddish_status=0
+            observe_live_restart redis "$name" "$interpreter" "$program" \
+                "$LOG_DIR/$name.redis-live.out" || redis_status=$?
+            observe_live_restart reddish "$name" "$interpreter" "$program" \
+                "$LOG_DIR/$name.reddish-live.out" || reddish_status=$?
+            report "$name+live-restart" "$begin" "$redis_status" "$LOG_DIR/$name.redis-live.out" \
+                "$reddish_status" "$LOG_DIR/$name.reddish-live.out"
+        fi
+        if [[ ",$phases," == *,phases,* ]] && [ "$SKIP_PERSISTENCE" -eq 0 ]; then
             begin=$SECONDS
             redis_status=0
             reddish_status=0

@@ -2,13 +2,16 @@
 // drive it: two processing queues on one Redis, jobs with priorities, delays, retries with
 // backoff, a job that fails for good, global events, pausing and resuming, and results.
 //
-// Usage: node bull.js HOST:PORT [all|before|after]. Prints one observation per line; exits
-// non-zero when Bull broke one of its promises. Phase "before" adds the jobs and works some;
-// "after" (possibly after a server restart) works the rest and checks that none was lost.
+// Usage: node bull.js HOST:PORT [all|before|after|live]. Prints one observation per line;
+// exits non-zero when Bull broke one of its promises. Phase "before" adds the jobs and works
+// some; "after" (possibly after a server restart) works the rest and checks that none was
+// lost; "live" asks for the restart while its workers are busy (creating $APP_RESTART_REQUEST,
+// then waiting for $APP_RESTART_DONE).
 "use strict";
 
 // bull-v3.js runs this same workload on Bull 3 (npm's bull@3, installed as "bull-v3").
 const Queue = require(process.env.APP_BULL_MODULE || "bull");
+const fs = require("fs");
 const IORedis = require("ioredis");
 
 const [host, port] = process.argv[2].split(":");
@@ -136,6 +139,32 @@ async function repeatable() {
     await queue.close();
 }
 
+// The restart comes while both processing queues are busy: they reconnect by themselves, and
+// jobs whose completion was cut off are handed out again by the stalled-job check, so every
+// job still completes.
+async function live(queue) {
+    for (let i = 0; i < JOBS; i++) {
+        const opts = { jobId: `job-${i}` };
+        if (i % 10 === 0) opts.priority = 1 + (i % 7);
+        await queue.add("sum", { a: i, b: 1 }, opts);
+    }
+    const handled = new Set();
+    const pool = workers(handled);
+    for (const q of pool) q.on("error", () => {});
+    await until("100 completions", () => handled.size >= 100);
+    fs.writeFileSync(process.env.APP_RESTART_REQUEST, "");
+    await until("the restart", () => fs.existsSync(process.env.APP_RESTART_DONE), 90000);
+    let counts;
+    await until(() => `every job after the restart: ${JSON.stringify(counts)}`, async () => {
+        counts = await queue.getJobCounts().catch(() => ({}));
+        return counts.completed === JOBS;
+    }, 60000);
+    say("final counts", await queue.getJobCounts());
+    const sums = (await queue.getCompleted(0, -1)).map((job) => job.returnvalue.sum).sort((a, b) => a - b);
+    say("results after a restart mid-work", sums.length, sums.every((sum, i) => sum === i + 1));
+    await Promise.all(pool.map((q) => q.close()));
+}
+
 async function main() {
     const queue = new Queue("jobs", { redis });
     if (phase !== "after") {
@@ -147,8 +176,13 @@ async function main() {
         await priorities();
         await repeatable();
     }
-    if (phase !== "after") await before(queue);
-    if (phase !== "before") await after(queue);
+    if (phase === "live") {
+        queue.on("error", () => {});
+        await live(queue);
+    } else {
+        if (phase !== "after") await before(queue);
+        if (phase !== "before") await after(queue);
+    }
     await queue.close();
 }
 

@@ -2,11 +2,14 @@
 // delays, retries with backoff, a job that fails for good, a repeatable job, QueueEvents
 // (streams read with XREAD BLOCK), pausing and resuming, and results.
 //
-// Usage: node bullmq.js HOST:PORT [all|before|after]. Prints one observation per line; exits
-// non-zero when BullMQ broke one of its promises. Phase "before" adds the jobs and works some;
-// "after" (possibly after a server restart) works the rest and checks that none was lost.
+// Usage: node bullmq.js HOST:PORT [all|before|after|live]. Prints one observation per line;
+// exits non-zero when BullMQ broke one of its promises. Phase "before" adds the jobs and works
+// some; "after" (possibly after a server restart) works the rest and checks that none was
+// lost; "live" asks for the restart while its workers are busy (creating $APP_RESTART_REQUEST,
+// then waiting for $APP_RESTART_DONE).
 "use strict";
 
+const fs = require("fs");
 const { Queue, Worker, QueueEvents } = require("bullmq");
 const IORedis = require("ioredis");
 
@@ -27,7 +30,7 @@ function check(condition, what) {
 async function until(what, predicate, ms = 20000) {
     const deadline = Date.now() + ms;
     while (!(await predicate())) {
-        check(Date.now() < deadline, `timed out waiting for ${what}`);
+        check(Date.now() < deadline, `timed out waiting for ${typeof what === "function" ? what() : what}`);
         await sleep(20);
     }
 }
@@ -140,6 +143,38 @@ async function repeatable() {
     await queue.close();
 }
 
+// The restart comes while both workers are busy: they reconnect by themselves, and jobs whose
+// completion was cut off are handed out again by the stalled-job check (run every second,
+// locks of 3 s, here), so every job still completes.
+async function live(queue) {
+    const jobs = [];
+    for (let i = 0; i < JOBS; i++) {
+        const opts = { jobId: `job-${i}` };
+        if (i % 10 === 0) opts.priority = 1 + (i % 7);
+        jobs.push({ name: "sum", data: { a: i, b: 1 }, opts });
+    }
+    await queue.addBulk(jobs);
+    let completed = 0;
+    const pool = ["w1", "w2"].map((name) => {
+        const worker = new Worker("jobs", processor, { connection, concurrency: 8, name, lockDuration: 3000, stalledInterval: 1000 });
+        worker.on("completed", () => completed++);
+        worker.on("error", () => {});
+        return worker;
+    });
+    await until("300 completions", () => completed >= 300);
+    fs.writeFileSync(process.env.APP_RESTART_REQUEST, "");
+    await until("the restart", () => fs.existsSync(process.env.APP_RESTART_DONE), 90000);
+    let counts;
+    await until(() => `every job after the restart: ${JSON.stringify(counts)}`, async () => {
+        counts = await queue.getJobCounts("completed", "failed").catch(() => ({}));
+        return counts.completed === JOBS;
+    }, 60000);
+    say("final counts", await queue.getJobCounts("waiting", "active", "delayed", "prioritized", "completed", "failed"));
+    const sums = (await queue.getJobs(["completed"], 0, -1)).map((job) => job.returnvalue.sum).sort((a, b) => a - b);
+    say("results after a restart mid-work", sums.length, sums.every((sum, i) => sum === i + 1));
+    await Promise.all(pool.map((w) => w.close()));
+}
+
 async function main() {
     const queue = new Queue("jobs", { connection });
     if (phase !== "after") {
@@ -151,8 +186,12 @@ async function main() {
         await priorities();
         await repeatable();
     }
-    if (phase !== "after") await before(queue);
-    if (phase !== "before") await after(queue);
+    if (phase === "live") {
+        await live(queue);
+    } else {
+        if (phase !== "after") await before(queue);
+        if (phase !== "before") await after(queue);
+    }
     await queue.close();
 }
 

@@ -3,10 +3,13 @@
 // to rooms crossing from one server to the other, fetchSockets() and serverSideEmit() across
 // servers.
 //
-// Usage: node socketio.js HOST:PORT [all]. Prints one observation per line; exits non-zero
-// when the adapter broke one of its promises.
+// Usage: node socketio.js HOST:PORT [all|live]. Prints one observation per line; exits
+// non-zero when the adapter broke one of its promises. Phase "live" asks for a server restart
+// in its middle (creating the file $APP_RESTART_REQUEST, then waiting for $APP_RESTART_DONE)
+// and checks that broadcasts cross between the servers again once the adapters reconnected.
 "use strict";
 
+const fs = require("fs");
 const http = require("http");
 const { Server } = require("socket.io");
 const { createAdapter } = require("@socket.io/redis-adapter");
@@ -37,6 +40,8 @@ const redisClients = [];
 async function startServer(name) {
     const pubClient = createClient({ url });
     const subClient = pubClient.duplicate();
+    // node-redis reports a lost connection as an error event, then reconnects by itself.
+    for (const client of [pubClient, subClient]) client.on("error", () => {});
     await Promise.all([pubClient.connect(), subClient.connect()]);
     redisClients.push(pubClient, subClient);
     const httpServer = http.createServer();
@@ -65,6 +70,7 @@ function connect(server, user) {
 
 async function main() {
     const admin = createClient({ url });
+    admin.on("error", () => {});
     await admin.connect();
     await admin.flushAll();
     const a = await startServer("A");
@@ -74,11 +80,20 @@ async function main() {
     const carol = await connect(b, "carol");
     say("joined", await bob.emitWithAck("join", "room-1"), await alice.emitWithAck("join", "room-1"));
     // Wait until both adapters subscribed to the request channel (the one they count).
-    let counts;
-    await until(() => `adapters subscribed: ${JSON.stringify(counts)}`, async () => {
-        counts = await admin.pubSubNumSub("socket.io-request#/#");
-        return counts["socket.io-request#/#"] === 2;
-    });
+    const subscribed = async () => {
+        let counts;
+        await until(() => `adapters subscribed: ${JSON.stringify(counts)}`, async () => {
+            counts = await admin.pubSubNumSub("socket.io-request#/#").catch(() => ({}));
+            return counts["socket.io-request#/#"] === 2;
+        });
+    };
+    await subscribed();
+    if (process.argv[3] === "live") {
+        fs.writeFileSync(process.env.APP_RESTART_REQUEST, "");
+        await until("the restart", () => fs.existsSync(process.env.APP_RESTART_DONE), 90000);
+        await subscribed();
+        say("adapters subscribed again after the restart");
+    }
 
     for (let i = 0; i < 20; i++) a.emit("news", i);
     for (let i = 0; i < 5; i++) b.to("room-1").emit("room-news", i);
