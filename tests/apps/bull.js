@@ -9,6 +9,8 @@
 // then waiting for $APP_RESTART_DONE).
 "use strict";
 
+const { say, sleep, check, until } = require("./harness");
+
 // bull-v3.js runs this same workload on Bull 3 (npm's bull@3, installed as "bull-v3").
 const Queue = require(process.env.APP_BULL_MODULE || "bull");
 const fs = require("fs");
@@ -18,23 +20,6 @@ const [host, port] = process.argv[2].split(":");
 const phase = process.argv[3] || "all";
 const redis = { host, port: Number(port) };
 const JOBS = 300;
-
-const say = (...parts) => console.log(parts.map((p) => (typeof p === "string" ? p : JSON.stringify(p))).join(" "));
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-function check(condition, what) {
-    if (!condition) {
-        say("BROKEN", what);
-        process.exit(1);
-    }
-}
-
-async function until(what, predicate, ms = 20000) {
-    const deadline = Date.now() + ms;
-    while (!(await predicate())) {
-        check(Date.now() < deadline, `timed out waiting for ${typeof what === "function" ? what() : what}`);
-        await sleep(20);
-    }
-}
 
 // "sum" jobs return a result, "flaky" ones fail their first data.failures attempts (Bull counts
 // them in the job, so across restarts), "doomed" ones always fail.

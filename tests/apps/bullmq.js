@@ -9,6 +9,8 @@
 // then waiting for $APP_RESTART_DONE).
 "use strict";
 
+const { say, sleep, check, until } = require("./harness");
+
 const fs = require("fs");
 const { Queue, Worker, QueueEvents } = require("bullmq");
 const IORedis = require("ioredis");
@@ -17,23 +19,6 @@ const [host, port] = process.argv[2].split(":");
 const phase = process.argv[3] || "all";
 const connection = { host, port: Number(port), maxRetriesPerRequest: null };
 const JOBS = 1000;
-
-const say = (...parts) => console.log(parts.map((p) => (typeof p === "string" ? p : JSON.stringify(p))).join(" "));
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-function check(condition, what) {
-    if (!condition) {
-        say("BROKEN", what);
-        process.exit(1);
-    }
-}
-
-async function until(what, predicate, ms = 20000) {
-    const deadline = Date.now() + ms;
-    while (!(await predicate())) {
-        check(Date.now() < deadline, `timed out waiting for ${typeof what === "function" ? what() : what}`);
-        await sleep(20);
-    }
-}
 
 // The processor of the main queue: "sum" jobs return a result, "flaky" jobs fail their first
 // data.failures attempts (counted by BullMQ in the job, so across restarts), "doomed" jobs

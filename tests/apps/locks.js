@@ -8,6 +8,8 @@
 // "lock-contender" or "limit-contender", it is one of its own contending child processes.)
 "use strict";
 
+const { say, sleep, check } = require("./harness");
+
 const { fork } = require("child_process");
 const IORedis = require("ioredis");
 const Redlock = require("redlock");
@@ -18,15 +20,6 @@ const role = process.argv[3] || "all";
 const connection = { host, port: Number(port) };
 const PROCESSES = 4;
 const ROUNDS = 25;
-
-const say = (...parts) => console.log(parts.map((p) => (typeof p === "string" ? p : JSON.stringify(p))).join(" "));
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-function check(condition, what) {
-    if (!condition) {
-        say("BROKEN", what);
-        process.exit(1);
-    }
-}
 
 function redlockFor(client) {
     return new Redlock([client], { retryCount: 400, retryDelay: 10, retryJitter: 10 });

@@ -9,6 +9,8 @@
 // and checks that broadcasts cross between the servers again once the adapters reconnected.
 "use strict";
 
+const { say, sleep, check, until } = require("./harness");
+
 const fs = require("fs");
 const http = require("http");
 const { Server } = require("socket.io");
@@ -17,23 +19,6 @@ const { createClient } = require("redis");
 const { io: connectClient } = require("socket.io-client");
 
 const url = `redis://${process.argv[2]}`;
-
-const say = (...parts) => console.log(parts.map((p) => (typeof p === "string" ? p : JSON.stringify(p))).join(" "));
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-function check(condition, what) {
-    if (!condition) {
-        say("BROKEN", what);
-        process.exit(1);
-    }
-}
-
-async function until(what, predicate, ms = 10000) {
-    const deadline = Date.now() + ms;
-    while (!(await predicate())) {
-        check(Date.now() < deadline, `timed out waiting for ${typeof what === "function" ? what() : what}`);
-        await sleep(20);
-    }
-}
 
 const redisClients = [];
 
