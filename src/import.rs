@@ -23,6 +23,9 @@ pub struct ImportSummary {
     pub expired: u64,
     pub replaced: u64,
     pub bytes: u64,
+    /// The code of the function libraries in the file, in file order, for the caller to load
+    /// (the keyspace holds no functions).
+    pub functions: Vec<Vec<u8>>,
 }
 
 /// Loads the RDB file at `path` into `keyspace` (whose clock must be set), building values in
@@ -46,8 +49,8 @@ pub fn import_rdb(
     };
     let databases = keyspace.db_count();
     let now = keyspace.now_ms();
-    let mut functions = 0u64;
     let mut module_aux = 0u64;
+    let mut functions = Vec::new();
     let result = read_file(
         BufReader::with_capacity(1 << 20, file),
         total,
@@ -83,7 +86,7 @@ pub fn import_rdb(
                 String::from_utf8_lossy(&value)
             ),
             Skipped::ModuleAux => module_aux += 1,
-            Skipped::Function => functions += 1,
+            Skipped::Function { code } => functions.push(code),
             Skipped::EmptyKey { key } => log::warn!(
                 "skipping key '{}': its value is empty",
                 String::from_utf8_lossy(&key)
@@ -91,17 +94,14 @@ pub fn import_rdb(
         },
     );
     result.map_err(|e| format!("RDB file '{path}' refused: {e}"))?;
-    if functions > 0 {
-        log::warn!(
-            "'{path}' holds {functions} function libraries: not imported (load them with FUNCTION LOAD)"
-        );
-    }
+    summary.functions = functions;
     if module_aux > 0 {
         log::warn!("'{path}' holds {module_aux} modules' aux data: skipped");
     }
     log::info!(
-        "Imported {} keys from '{path}' in {:.3} s ({} already expired and dropped, {} replaced keys that were loaded before)",
+        "Imported {} keys and {} function libraries from '{path}' in {:.3} s ({} already expired and dropped, {} replaced keys that were loaded before)",
         summary.keys,
+        summary.functions.len(),
         started.elapsed().as_secs_f64(),
         summary.expired,
         summary.replaced

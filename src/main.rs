@@ -1,6 +1,7 @@
 //! The `reddish` binary: configuration -> store -> reactor, wired together.
 
 use reddish::clock::unix_ms;
+use reddish::commands::scripting::functions;
 use reddish::commands::Server;
 use reddish::config::Config;
 use reddish::network::Reactor;
@@ -89,16 +90,20 @@ fn main() -> ExitCode {
         }
     };
     let mut keyspace = loaded.take_keyspace();
+    let mut imported_functions = Vec::new();
     if !config.import_rdb.is_empty() {
         // Imported before persistence starts: with it on, the imported keys are the first
         // changes the writer stores; a refused file stops the server before anything is
         // served or written.
         keyspace.set_clock(unix_ms());
         let limits = config.encoding_limits();
-        if let Err(e) = reddish::import::import_rdb(&config.import_rdb, &mut keyspace, &limits) {
-            log::error!("{e}");
-            eprintln!("*** FATAL: {e}");
-            return ExitCode::FAILURE;
+        match reddish::import::import_rdb(&config.import_rdb, &mut keyspace, &limits) {
+            Ok(summary) => imported_functions = summary.functions,
+            Err(e) => {
+                log::error!("{e}");
+                eprintln!("*** FATAL: {e}");
+                return ExitCode::FAILURE;
+            }
         }
     }
     let mut server = Server::new(config, unix_ms());
@@ -115,8 +120,24 @@ fn main() -> ExitCode {
             log::warn!("cannot start the lazyfree thread ({e}): large values are freed inline")
         }
     }
+    // The stored libraries are loaded before persistence starts (they are what it holds), the
+    // imported ones after (so it stores them); a library that does not load stops the server
+    // as a bad key would stop Redis's load.
+    let stored_functions = loaded.take_function_codes();
+    if let Err(e) = functions::load_libraries(&mut server, stored_functions, true) {
+        let e = e.reply_text();
+        log::error!("loading the function libraries stored in MongoDB failed: {e}");
+        eprintln!("*** FATAL: loading the function libraries stored in MongoDB failed: {e}");
+        return ExitCode::FAILURE;
+    }
     if let Err(e) = persistence::spawn(&mut loaded, &mut server) {
         log::error!("{e}");
+        return ExitCode::FAILURE;
+    }
+    if let Err(e) = functions::load_libraries(&mut server, imported_functions, true) {
+        let e = e.reply_text();
+        log::error!("loading the function libraries of the RDB file failed: {e}");
+        eprintln!("*** FATAL: loading the function libraries of the RDB file failed: {e}");
         return ExitCode::FAILURE;
     }
     let storage = match &server.persistence {

@@ -435,3 +435,40 @@ fn a_stop_signal_waits_for_the_cron_and_shutdown_abort_cancels_it() {
         assert!(!server.is_running(), "a stop signal stops the server");
     }
 }
+
+#[test]
+fn debug_reload_keeps_function_libraries_as_redis() {
+    const LIB: &str = "#!lua name=lib\nredis.register_function('f', function() return 'one' end)";
+    const LIB2: &str = "#!lua name=lib2\nredis.register_function('g', function() return 'two' end)";
+    let mut reddish = Server::start_with(&["--enable-debug-command", "yes"]);
+    let mut conn = reddish.raw();
+    assert_eq!(conn.cmd(&["FUNCTION", "LOAD", LIB]), b"$3\r\nlib\r\n");
+    assert_eq!(conn.cmd(&["DEBUG", "RELOAD"]), b"+OK\r\n");
+    assert_eq!(conn.cmd(&["FCALL", "f", "0"]), b"$3\r\none\r\n");
+    // The saved library collides with the loaded one unless MERGE lets it replace it.
+    assert_eq!(
+        conn.cmd(&["DEBUG", "RELOAD", "NOFLUSH"]),
+        b"-ERR Error trying to load the RDB dump, check server logs.\r\n"
+    );
+    assert_eq!(
+        conn.cmd(&["DEBUG", "RELOAD", "NOFLUSH", "MERGE"]),
+        b"+OK\r\n"
+    );
+    // NOSAVE loads what the last save kept: a library loaded since stays with NOFLUSH, and
+    // goes without it.
+    assert_eq!(conn.cmd(&["FUNCTION", "LOAD", LIB2]), b"$4\r\nlib2\r\n");
+    assert_eq!(
+        conn.cmd(&["DEBUG", "RELOAD", "NOSAVE", "NOFLUSH", "MERGE"]),
+        b"+OK\r\n"
+    );
+    assert_eq!(conn.cmd(&["FCALL", "g", "0"]), b"$3\r\ntwo\r\n");
+    assert_eq!(conn.cmd(&["FCALL", "f", "0"]), b"$3\r\none\r\n");
+    assert_eq!(conn.cmd(&["DEBUG", "RELOAD", "NOSAVE"]), b"+OK\r\n");
+    assert_eq!(
+        conn.cmd(&["FCALL", "g", "0"]),
+        b"-ERR Function not found\r\n"
+    );
+    assert_eq!(conn.cmd(&["FCALL", "f", "0"]), b"$3\r\none\r\n");
+    drop(conn);
+    reddish.stop();
+}

@@ -1344,3 +1344,64 @@ fn debug_reload_loads_back_what_mongodb_holds_and_keeps_persisting() {
     drop(server);
     Mongo::open(&uri, &name).drop();
 }
+
+#[test]
+fn function_libraries_survive_restarts() {
+    let Some(uri) = mongodb_uri() else {
+        return;
+    };
+    const COUNTER: &str = "#!lua name=counter\n\
+        redis.register_function('bump', function(keys, args) return redis.call('incr', keys[1]) end)";
+    const GREET: &str =
+        "#!lua name=greet\nredis.register_function('hello', function() return 'hi' end)";
+    let name = unique_name("functions");
+    let mut server = start(&uri, &name, &[]);
+    let mut conn = server.raw();
+    assert_eq!(
+        conn.cmd(&["FUNCTION", "LOAD", COUNTER]),
+        b"$7\r\ncounter\r\n"
+    );
+    assert_eq!(conn.cmd(&["FUNCTION", "LOAD", GREET]), b"$5\r\ngreet\r\n");
+    assert_eq!(conn.cmd(&["FCALL", "bump", "1", "n"]), b":1\r\n");
+    drop(conn);
+    server.restart();
+    let mut conn = server.raw();
+    assert_eq!(conn.cmd(&["FCALL", "bump", "1", "n"]), b":2\r\n");
+    assert_eq!(conn.cmd(&["FCALL", "hello", "0"]), b"$2\r\nhi\r\n");
+    // A deletion persists too, and a dump taken now restores what it held after a flush.
+    let payload = conn.cmd(&["FUNCTION", "DUMP"]);
+    let payload = common::reply::parse(&payload).0;
+    let common::reply::Reply::Bulk(payload) = payload else {
+        panic!("FUNCTION DUMP: {payload:?}");
+    };
+    assert_eq!(conn.cmd(&["FUNCTION", "DELETE", "greet"]), b"+OK\r\n");
+    drop(conn);
+    server.restart();
+    let mut conn = server.raw();
+    assert_eq!(
+        conn.cmd(&["FCALL", "hello", "0"]),
+        b"-ERR Function not found\r\n"
+    );
+    assert_eq!(conn.cmd(&["FCALL", "bump", "1", "n"]), b":3\r\n");
+    assert_eq!(conn.cmd(&["FUNCTION", "FLUSH"]), b"+OK\r\n");
+    drop(conn);
+    server.restart();
+    let mut conn = server.raw();
+    assert_eq!(conn.cmd(&["FUNCTION", "LIST"]), b"*0\r\n");
+    assert_eq!(
+        conn.cmd(&[
+            b"FUNCTION".as_slice(),
+            b"RESTORE".as_slice(),
+            payload.as_slice()
+        ]),
+        b"+OK\r\n"
+    );
+    drop(conn);
+    server.restart();
+    let mut conn = server.raw();
+    assert_eq!(conn.cmd(&["FCALL", "hello", "0"]), b"$2\r\nhi\r\n");
+    assert_eq!(conn.cmd(&["FCALL", "bump", "1", "n"]), b":4\r\n");
+    drop(conn);
+    server.stop();
+    Mongo::open(&uri, &name).drop();
+}

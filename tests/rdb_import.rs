@@ -314,3 +314,32 @@ fn imported_keys_are_persisted_to_mongodb() {
     assert_eq!(got, want);
     let _ = std::fs::remove_file(&rdb);
 }
+
+#[test]
+fn function_libraries_of_the_file_are_loaded() {
+    let name = format!("{}.rdb", unique_name("functions"));
+    let redis = RedisServer::start_with(&["--dbfilename", &name]);
+    let mut conn = redis.client();
+    query(
+        &mut conn,
+        &[
+            "FUNCTION",
+            "LOAD",
+            "#!lua name=lib\nredis.register_function('hello', function(keys, args) return 'hi ' .. args[1] end)",
+        ],
+    );
+    run(&mut conn, "SET k v");
+    run(&mut conn, "SAVE");
+    let rdb = std::env::temp_dir().join(&name);
+    let reddish = Server::start_with(&["--import-rdb", &rdb.to_string_lossy()]);
+    let mut conn = reddish.client();
+    assert_eq!(
+        query(&mut conn, &["FCALL", "hello", "0", "there"]),
+        Value::BulkString(b"hi there".to_vec())
+    );
+    assert_eq!(
+        query(&mut conn, &["GET", "k"]),
+        Value::BulkString(b"v".to_vec())
+    );
+    let _ = std::fs::remove_file(&rdb);
+}

@@ -995,3 +995,87 @@ print("scripts:", r.info("memory")["number_of_cached_scripts"])
     // Release, extend and reacquire: three scripts cached by redis-py's EVALSHA fallback.
     assert_eq!(stdout.trim(), "scripts: 3");
 }
+
+/// The bulk string of a reply from a raw connection.
+fn bulk_of(reply: &[u8]) -> Vec<u8> {
+    match common::reply::parse(reply).0 {
+        common::reply::Reply::Bulk(bytes) => bytes,
+        other => panic!("not a bulk reply: {other:?}"),
+    }
+}
+
+#[test]
+fn function_dump_and_restore_as_redis() {
+    // Long enough to be LZF-compressed in the payload, as Redis compresses it.
+    const LONG: &str = "#!lua name=mylib\n\
+        redis.register_function('f1', function(keys, args) return redis.call('set', keys[1], args[1]) end)";
+    const OTHER: &str =
+        "#!lua name=other\nredis.register_function('f2', function() return 'two' end)";
+    const CLASH: &str =
+        "#!lua name=clash\nredis.register_function('f2', function() return 'clash' end)";
+    // Payloads made by real Redis: one library, and the DUMP of a string key.
+    let redis = common::RedisServer::start();
+    let mut made = redis.raw();
+    made.cmd(&["FUNCTION", "LOAD", OTHER]);
+    let other_payload = bulk_of(&made.cmd(&["FUNCTION", "DUMP"]));
+    made.cmd(&["SET", "k", "v"]);
+    let key_payload = bulk_of(&made.cmd(&["DUMP", "k"]));
+    let mut corrupt = other_payload.clone();
+    corrupt[3] ^= 1;
+    let restore = |payload: &[u8], options: &[&str]| -> Vec<Vec<u8>> {
+        let mut args = vec![b"FUNCTION".to_vec(), b"RESTORE".to_vec(), payload.to_vec()];
+        args.extend(options.iter().map(|o| o.as_bytes().to_vec()));
+        args
+    };
+    let mut d = Differential::new();
+    same(
+        &mut d,
+        &[
+            &["FUNCTION", "DUMP"],
+            &["FUNCTION", "LOAD", LONG],
+            &["FUNCTION", "DUMP"],
+        ],
+    );
+    for args in [
+        restore(&other_payload, &[]),
+        restore(&other_payload, &[]),
+        restore(&other_payload, &["append"]),
+        restore(&other_payload, &["REPLACE"]),
+        restore(&other_payload, &["bogus"]),
+        restore(&other_payload, &["FLUSH", "extra"]),
+        restore(b"bad_payload", &[]),
+        restore(&corrupt, &[]),
+        restore(&key_payload, &[]),
+    ] {
+        d.check(Compare::Exact, &args);
+    }
+    same(
+        &mut d,
+        &[
+            &["FCALL", "f2", "0"],
+            &["FCALL", "f1", "1", "k", "v"],
+            &["FUNCTION", "LIST", "LIBRARYNAME", "other"],
+            &["FUNCTION", "DELETE", "other"],
+            &["FUNCTION", "LOAD", CLASH],
+        ],
+    );
+    // A function name held by a library that stays refuses the whole payload.
+    d.check(Compare::Exact, &restore(&other_payload, &["REPLACE"]));
+    d.check(Compare::Exact, &restore(&other_payload, &[]));
+    same(
+        &mut d,
+        &[&["FCALL", "f2", "0"], &["FCALL", "f1", "1", "k", "w"]],
+    );
+    // FLUSH drops every loaded library first.
+    d.check(Compare::Exact, &restore(&other_payload, &["FLUSH"]));
+    same(
+        &mut d,
+        &[
+            &["FUNCTION", "LIST"],
+            &["FCALL", "f2", "0"],
+            &["FCALL", "f1", "1", "k", "v"],
+            &["FUNCTION", "RESTORE"],
+            &["FUNCTION", "DUMP", "x"],
+        ],
+    );
+}

@@ -254,8 +254,18 @@ pub fn parse_syntax(syntax: &str) -> Vec<DocArg> {
 /// specifications (`specs` of them), as Redis's documentation does: the n-th key argument to
 /// the n-th spec (the last spec for any beyond). When there are more specs than key
 /// arguments, the extra one describes keys named by patterns (SORT's BY and GET): every
-/// pattern argument links to it, in its place in the order. Without specs, keys stay unlinked.
+/// pattern argument links to it, in its place in the order. Without specs an argument named
+/// like a key names none (CLUSTER KEYSLOT's `key` is hashed, not read): it is documented as a
+/// string, as Redis documents it.
 pub fn link_key_specs(args: &mut [DocArg], specs: usize) {
+    fn unkey(args: &mut [DocArg]) {
+        for arg in args {
+            if arg.kind == "key" {
+                arg.kind = "string";
+            }
+            unkey(&mut arg.children);
+        }
+    }
     fn count_keys(args: &[DocArg]) -> usize {
         args.iter()
             .map(|arg| usize::from(arg.kind == "key") + count_keys(&arg.children))
@@ -290,6 +300,8 @@ pub fn link_key_specs(args: &mut [DocArg], specs: usize) {
             pattern_spec: None,
         };
         walk(args, &mut linker);
+    } else {
+        unkey(args);
     }
 }
 
@@ -397,6 +409,7 @@ mod tests {
         let mut unlinked = parse_syntax("key");
         link_key_specs(&mut unlinked, 0);
         assert_eq!(unlinked[0].key_spec_index, None);
+        assert_eq!(unlinked[0].kind, "string");
     }
 
     #[test]

@@ -45,6 +45,11 @@ pub enum JournalClass {
     /// Anything else: every watched key it names (or, naming no key, every watched key) is
     /// snapshotted.
     Taints,
+    /// It changes the function libraries, not keys (FUNCTION LOAD, DELETE, FLUSH, RESTORE):
+    /// persistence writes every library again when their version moved
+    /// ([`crate::commands::scripting::functions::Libraries::version`]), as Redis keeps them
+    /// whole in its RDB file.
+    Functions,
 }
 
 /// How two recordings of one command in a row on one key combine.
@@ -375,7 +380,7 @@ pub(crate) fn run_journaled(
             argv.get(key_at..key_at + 1).unwrap_or_default()
         }
         JournalClass::States => argv.get(1..).unwrap_or_default(),
-        JournalClass::Undeclared | JournalClass::Taints => &[],
+        JournalClass::Undeclared | JournalClass::Taints | JournalClass::Functions => &[],
     };
     let watched: SmallVec<[&[u8]; 4]> = candidates
         .iter()
@@ -452,6 +457,8 @@ pub(crate) fn run_journaled(
                 }
             }
         }
+        // No key changed; persistence sees the libraries' version move.
+        JournalClass::Functions => {}
         JournalClass::Undeclared | JournalClass::Taints => {
             // Any argument may be a key it changed (RENAME's target, MOVE's key in another
             // database, SORT's STORE destination...): taint every watched name it mentions.

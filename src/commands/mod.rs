@@ -893,12 +893,21 @@ pub fn must_wait(server: &Server, client: &ClientState, argv: &[&[u8]], now_ms: 
     }
     match resolve(argv) {
         Ok(spec) => {
-            spec.paused_by_write_pause()
+            may_write(server, spec, argv)
                 || (spec.flags.contains(Flags::RUNS_QUEUED)
                     && client.multi.as_ref().is_some_and(|tx| tx.writes))
         }
         Err(_) => false,
     }
+}
+
+/// True if `argv` (a command of `spec`) may change data or publish, so CLIENT PAUSE WRITE
+/// holds it back: its row's flags say so, or, for a script, the script's flags do.
+pub fn may_write(server: &Server, spec: &CommandSpec, argv: &[&[u8]]) -> bool {
+    if spec.flags.contains(Flags::RUNS_SCRIPT) {
+        return scripting::may_write(server, spec, argv);
+    }
+    spec.paused_by_write_pause()
 }
 
 /// Forgets everything a closed connection left behind: subscriptions, watched keys, MONITOR,

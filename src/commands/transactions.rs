@@ -47,7 +47,7 @@ pub fn queue(ctx: &mut Ctx, spec: &CommandSpec, argv: &[&[u8]]) {
         // What the queue really holds: the argument bytes and the vectors holding them.
         tx.memory += args.iter().map(Vec::capacity).sum::<usize>()
             + (args.len() + 1) * std::mem::size_of::<Vec<u8>>();
-        tx.writes |= spec.paused_by_write_pause();
+        tx.writes |= crate::commands::may_write(ctx.server, spec, argv);
         tx.uses_memory |= spec.flags.contains(Flags::DENYOOM);
         tx.queued.push(args);
     }

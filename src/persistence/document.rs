@@ -939,6 +939,43 @@ impl IdRef<'_> {
     }
 }
 
+/// The `_id` of the one document of the `functions` collection.
+pub const FUNCTIONS_ID: &str = "libraries";
+
+/// Statement replacing the function libraries' document with `codes` (every library's code,
+/// whole: the libraries change rarely and are small, as Redis writes them whole in its RDB).
+pub fn functions_statement(codes: &[Vec<u8>]) -> Vec<u8> {
+    let mut doc = Bson::new();
+    doc.str(Some("_id"), FUNCTIONS_ID)
+        .begin_array(Some("codes"));
+    for code in codes {
+        doc.binary(None, code);
+    }
+    doc.end();
+    let doc = doc.finish();
+    let mut stmt = Bson::new();
+    stmt.begin_doc(Some("q"))
+        .str(Some("_id"), FUNCTIONS_ID)
+        .end();
+    stmt.doc(Some("u"), &doc).bool(Some("upsert"), true);
+    stmt.finish()
+}
+
+/// The library codes of the `functions` document built by [`functions_statement`].
+pub fn function_codes(doc: &RawDocument) -> Result<Vec<Vec<u8>>, DocError> {
+    let mut codes = Vec::new();
+    for item in doc
+        .get_array("codes")
+        .map_err(|_| DocError::Field("codes"))?
+    {
+        let RawBsonRef::Binary(code) = item? else {
+            return Err(DocError::Field("codes"));
+        };
+        codes.push(code.bytes.to_vec());
+    }
+    Ok(codes)
+}
+
 /// Statement `{q: {_id}, limit: 1}` for a `delete` command.
 pub fn delete_statement(id: IdRef) -> Vec<u8> {
     let mut stmt = Bson::new();

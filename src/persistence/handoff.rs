@@ -14,8 +14,8 @@
 
 use super::document::{
     self, chunk_document, delete_db_statement, delete_generation_statement, delete_statement,
-    encode_value, is_large, key_document, log_meta_statement, op_documents, upsert_statement,
-    IdRef, Meta, INLINE_BYTES, MAX_KEY_BYTES, MAX_SEQ,
+    encode_value, functions_statement, is_large, key_document, log_meta_statement, op_documents,
+    upsert_statement, IdRef, Meta, INLINE_BYTES, MAX_KEY_BYTES, MAX_SEQ,
 };
 use super::writer::{Batch, Coll, FromWriter, Kind, Phase, ToWriter};
 use crate::clock::unix_ms;
@@ -90,6 +90,9 @@ pub struct Core {
     /// Since when (Unix ms) writes fail, and how many attempts failed: the recovery is logged
     /// once, when a batch lands again.
     failing: Option<(u64, u64)>,
+    /// The version of the function libraries last handed to the writer: when the server's
+    /// moves past it, the next batch writes them all.
+    stored_functions: u64,
 }
 
 impl Core {
@@ -99,6 +102,7 @@ impl Core {
         persisted: FastMap<(usize, Key), Persisted>,
         next_gen: i64,
         status: PersistenceStatus,
+        stored_functions: u64,
     ) -> Self {
         Core {
             to_writer,
@@ -119,7 +123,33 @@ impl Core {
             warned: FastSet::default(),
             status,
             failing: None,
+            stored_functions,
         }
+    }
+
+    /// The version of the function libraries last handed to the writer.
+    pub fn stored_functions(&self) -> u64 {
+        self.stored_functions
+    }
+
+    /// Whether the function libraries changed since they were last handed to the writer.
+    fn functions_changed(&self, server: &Server) -> bool {
+        server.scripting.libraries.version() != self.stored_functions
+    }
+
+    /// Puts every function library into `batch` if they changed since the last hand-off.
+    fn write_functions(&mut self, server: &Server, batch: &mut Batch) {
+        if !self.functions_changed(server) {
+            return;
+        }
+        let libraries = &server.scripting.libraries;
+        batch.push(
+            Phase::Keys,
+            Coll::Functions,
+            Kind::Update,
+            functions_statement(&libraries.codes()),
+        );
+        self.stored_functions = libraries.version();
     }
 
     /// The figures INFO and LASTSAVE show.
@@ -262,11 +292,16 @@ impl Core {
             return;
         }
         let mut batch = Batch::new(self.next_batch_id);
+        // Function libraries change rarely and alone: written at once, not after the interval.
+        self.write_functions(server, &mut batch);
         let mut completes_take = None;
         let mut since = self.backlog_since_ms;
         if self.backlog_is_empty() {
             if pending == 0 {
                 self.force = false;
+                if !batch.is_empty() {
+                    self.send(batch, now, Some(now));
+                }
                 self.update_status(ks);
                 return;
             }
@@ -274,6 +309,9 @@ impl Core {
             let due = dirty_since.saturating_add(server.config.persist_interval_ms);
             if !self.force && now < due {
                 self.request_wake(due);
+                if !batch.is_empty() {
+                    self.send(batch, now, None);
+                }
                 return;
             }
             self.force = false;
@@ -675,13 +713,20 @@ impl Core {
             if self.writer_exited {
                 return Err("the MongoDB writer is not running".into());
             }
-            if self.backlog_is_empty() && ks.pending_changes() == 0 {
+            if self.backlog_is_empty()
+                && ks.pending_changes() == 0
+                && !self.functions_changed(server)
+            {
                 self.update_status(ks);
                 return Ok(());
             }
             self.force = true;
             self.pump(ks, server);
-            if self.in_flight.is_none() && self.backlog_is_empty() && ks.pending_changes() == 0 {
+            if self.in_flight.is_none()
+                && self.backlog_is_empty()
+                && ks.pending_changes() == 0
+                && !self.functions_changed(server)
+            {
                 return Ok(());
             }
         }

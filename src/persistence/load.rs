@@ -1,8 +1,8 @@
 //! Start-up: connect (retrying for a while), then load every key before the server serves.
 
 use super::document::{
-    chunk_items, decode_value, gen_of, op_commands, parse_key_document, seq_id, ItemReader,
-    StoredKey,
+    chunk_items, decode_value, function_codes, gen_of, op_commands, parse_key_document, seq_id,
+    ItemReader, StoredKey, FUNCTIONS_ID,
 };
 use super::handoff::Persisted;
 use super::reason::brief;
@@ -47,6 +47,8 @@ pub struct Connected {
     pub load_ms: u64,
     pub target: String,
     pub database: String,
+    /// The function libraries' code, for the server to load before it serves.
+    pub function_codes: Vec<Vec<u8>>,
 }
 
 /// The URI without credentials or options, for logs and INFO.
@@ -344,6 +346,7 @@ pub fn load_all(config: &Config, uri: &str) -> Result<(Keyspace, Connected), Per
             next_progress = Instant::now() + PROGRESS_EVERY;
         }
     }
+    let function_codes = read_function_codes(&db)?;
     let orphans = sweep_orphans(&db, &live_gens, &mut max_gen);
     let load_ms = started.elapsed().as_millis() as u64;
     log::info!(
@@ -365,8 +368,24 @@ pub fn load_all(config: &Config, uri: &str) -> Result<(Keyspace, Connected), Per
             load_ms,
             target,
             database,
+            function_codes,
         },
     ))
+}
+
+/// The function libraries' code stored by [`super::document::functions_statement`]; none
+/// when nothing was stored yet.
+fn read_function_codes(db: &Database) -> Result<Vec<Vec<u8>>, PersistenceError> {
+    let stored = db
+        .collection::<RawDocumentBuf>("functions")
+        .find_one(doc! {"_id": FUNCTIONS_ID})
+        .run()
+        .map_err(|e| read_error("reading functions", e))?;
+    let Some(stored) = stored else {
+        return Ok(Vec::new());
+    };
+    function_codes(&stored)
+        .map_err(|e| PersistenceError::Load(format!("the functions document is damaged: {e}")))
 }
 
 /// Deletes chunks and operation logs of generations no key refers to (left by a crash between

@@ -66,6 +66,15 @@ impl Loaded {
             .unwrap_or_else(|| Keyspace::new(self.databases))
     }
 
+    /// The stored function libraries' code (empty once taken), for the server to load
+    /// before [`spawn`]: what is loaded then counts as stored.
+    pub fn take_function_codes(&mut self) -> Vec<Vec<u8>> {
+        self.connected
+            .as_mut()
+            .map(|connected| std::mem::take(&mut connected.function_codes))
+            .unwrap_or_default()
+    }
+
     /// Whether persistence is configured.
     pub fn is_enabled(&self) -> bool {
         self.connected.is_some()
@@ -112,7 +121,13 @@ pub fn spawn(loaded: &mut Loaded, server: &mut Server) -> Result<(), Persistence
         return Ok(());
     };
     let wake: WakeSlot = Arc::new(OnceLock::new());
-    let (write_behind, journal) = start(connected, wake, PersistenceStatus::default())?;
+    let stored_functions = server.scripting.libraries.version();
+    let (write_behind, journal) = start(
+        connected,
+        wake,
+        PersistenceStatus::default(),
+        stored_functions,
+    )?;
     server.journal = Some(journal);
     server.persistence = Some(Box::new(write_behind));
     Ok(())
@@ -120,11 +135,13 @@ pub fn spawn(loaded: &mut Loaded, server: &mut Server) -> Result<(), Persistence
 
 /// Starts a writer thread for what a load found: the reactor's side of it and the journal
 /// watching its large values. `wake` is how the writer wakes the reactor; `previous` carries
-/// the running totals of an earlier writer (after DEBUG RELOAD) into the new figures.
+/// the running totals of an earlier writer (after DEBUG RELOAD) into the new figures;
+/// `stored_functions` is the version of the function libraries MongoDB holds.
 fn start(
     connected: load::Connected,
     wake: WakeSlot,
     previous: PersistenceStatus,
+    stored_functions: u64,
 ) -> Result<(WriteBehind, Journal), PersistenceError> {
     let (to_writer, from_reactor) = crossbeam_channel::bounded(64);
     let (to_reactor, from_writer) = crossbeam_channel::unbounded();
@@ -162,6 +179,7 @@ fn start(
         connected.persisted,
         connected.next_gen,
         status,
+        stored_functions,
     );
     let mut journal = Journal::new();
     for (db, key) in core.persisted_keys() {
@@ -251,9 +269,13 @@ impl Persistence for WriteBehind {
                 return Err(e.to_string());
             }
         };
-        let (write_behind, journal) =
-            start(connected, self.wake.clone(), self.core.status().clone())
-                .map_err(|e| e.to_string())?;
+        let (write_behind, journal) = start(
+            connected,
+            self.wake.clone(),
+            self.core.status().clone(),
+            self.core.stored_functions(),
+        )
+        .map_err(|e| e.to_string())?;
         *self = write_behind;
         server.journal = Some(journal);
         for flushed in ks.replace_data(loaded) {
@@ -269,7 +291,13 @@ impl WriteBehind {
     fn restart_writer(&mut self, server: &mut Server, uri: &str) {
         match load::load_all(&server.config, uri) {
             Ok((_, connected)) => {
-                match start(connected, self.wake.clone(), self.core.status().clone()) {
+                let stored_functions = self.core.stored_functions();
+                match start(
+                    connected,
+                    self.wake.clone(),
+                    self.core.status().clone(),
+                    stored_functions,
+                ) {
                     Ok((write_behind, journal)) => {
                         *self = write_behind;
                         server.journal = Some(journal);

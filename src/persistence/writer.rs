@@ -35,6 +35,8 @@ pub enum Coll {
     Ops,
     /// One document, `{_id: "writer", batch, at}`: the last batch written.
     Status,
+    /// One document, `{_id: "libraries", codes: [...]}`: every function library's code.
+    Functions,
 }
 
 impl Coll {
@@ -44,6 +46,7 @@ impl Coll {
             Coll::Chunks => "chunks",
             Coll::Ops => "ops",
             Coll::Status => "status",
+            Coll::Functions => "functions",
         }
     }
 }

@@ -607,8 +607,9 @@ fn run_command(running: &mut Running, argv: &[&[u8]]) -> Result<ReplyBuf, String
         }
     }
     let writes = spec.flags.contains(Flags::WRITE);
-    // As Redis, a read that may still write (PFCOUNT caching its estimate) counts as a write.
-    if (writes || spec.flags.contains(Flags::MAY_REPLICATE)) && running.flags.no_writes {
+    // As Redis, a read that may still write (PFCOUNT caching its estimate) or that publishes
+    // counts as a write.
+    if spec.paused_by_write_pause() && running.flags.no_writes {
         return Err("ERR Write commands are not allowed from read-only scripts.".into());
     }
     let server = &running.ctx.server;

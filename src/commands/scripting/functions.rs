@@ -8,8 +8,9 @@
 use super::engine::{failure, success, Outcome};
 use super::{apply_flag, keys_and_args, lua_error_text, run_script, show_to_monitors};
 use super::{CmdError, CmdResult, Ctx, ScriptFlags};
-use crate::commands::Args;
+use crate::commands::{Args, Server};
 use crate::store::glob;
+use crate::store::rdb;
 use mlua::{Function, Lua, MultiValue, Table, Value};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -38,6 +39,11 @@ pub struct Library {
 #[derive(Default)]
 pub struct Libraries {
     libraries: BTreeMap<String, Library>,
+    /// Counts changes: persistence writes the libraries when it moved since its last write.
+    version: u64,
+    /// The libraries' code as DEBUG RELOAD last saved it (the function section of the RDB
+    /// file Redis would have written), for a later `DEBUG RELOAD NOSAVE` to load back.
+    reload_saved: Vec<Vec<u8>>,
 }
 
 impl Libraries {
@@ -48,6 +54,11 @@ impl Libraries {
             .values()
             .flat_map(|library| &library.functions)
             .find(|function| function.name.eq_ignore_ascii_case(&name))
+    }
+
+    /// The flags of the function named `name` (case-insensitive). O(libraries + functions).
+    pub fn function_flags(&self, name: &[u8]) -> Option<ScriptFlags> {
+        self.function(name).map(|function| function.flags)
     }
 
     /// The library holding a function named `name`, other than `except`.
@@ -67,6 +78,89 @@ impl Libraries {
     /// The libraries' code, in name order (what persistence and FUNCTION DUMP save).
     pub fn codes(&self) -> Vec<Vec<u8>> {
         self.libraries.values().map(|l| l.code.clone()).collect()
+    }
+
+    /// Goes up by one at every change of the libraries.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// Adds `library`; with `replace` a library of the same name goes first. Refused when
+    /// the name is taken (without `replace`) or one of its functions belongs to another
+    /// library, with Redis's errors. O(libraries + functions).
+    fn add(&mut self, library: Library, replace: bool) -> Result<(), CmdError> {
+        if !replace && self.libraries.contains_key(&library.name) {
+            return Err(CmdError::msg(format!(
+                "ERR Library '{}' already exists",
+                library.name
+            )));
+        }
+        for function in &library.functions {
+            if self.owner_of(&function.name, &library.name).is_some() {
+                return Err(CmdError::msg(format!(
+                    "ERR Function {} already exists",
+                    function.name
+                )));
+            }
+        }
+        self.libraries.insert(library.name.clone(), library);
+        self.version += 1;
+        Ok(())
+    }
+
+    /// Adds every library of `others` or none, as Redis's `libraryJoin`: a library name
+    /// already taken refuses all (without `replace`) or replaces that library (with it); then
+    /// a function name taken by a library that stays refuses all. O(libraries + functions).
+    fn join(&mut self, others: BTreeMap<String, Library>, replace: bool) -> Result<(), CmdError> {
+        if !replace {
+            if let Some(name) = others
+                .keys()
+                .find(|name| self.libraries.contains_key(*name))
+            {
+                return Err(CmdError::msg(format!("ERR Library {name} already exists")));
+            }
+        }
+        for library in others.values() {
+            for function in &library.functions {
+                let staying = self.libraries.values().find(|existing| {
+                    !others.contains_key(&existing.name)
+                        && existing
+                            .functions
+                            .iter()
+                            .any(|f| f.name.eq_ignore_ascii_case(&function.name))
+                });
+                if staying.is_some() {
+                    return Err(CmdError::msg(format!(
+                        "ERR Function {} already exists",
+                        function.name
+                    )));
+                }
+            }
+        }
+        self.libraries.extend(others);
+        self.version += 1;
+        Ok(())
+    }
+
+    /// Removes the library `name`. False if there is none.
+    fn remove(&mut self, name: &str) -> bool {
+        let removed = self.libraries.remove(name).is_some();
+        if removed {
+            self.version += 1;
+        }
+        removed
+    }
+
+    /// Removes every library.
+    fn clear(&mut self) {
+        self.libraries.clear();
+        self.version += 1;
+    }
+
+    /// Replaces every library by `libraries`.
+    fn replace_all(&mut self, libraries: BTreeMap<String, Library>) {
+        self.libraries = libraries;
+        self.version += 1;
     }
 
     pub fn function_count(&self) -> usize {
@@ -297,19 +391,12 @@ fn library_header(code: &[u8]) -> Result<(String, &[u8]), CmdError> {
     Ok((String::from_utf8_lossy(name).into_owned(), &code[end..]))
 }
 
-/// Loads a library into `ctx`'s server: compiles and runs its code, and adds (or with
-/// `replace`, replaces) it. Returns its name.
-pub fn load_library(ctx: &mut Ctx, code: &[u8], replace: bool) -> Result<String, CmdError> {
+/// Compiles a library's code and runs it, collecting the functions it registers: the
+/// library, not yet added anywhere.
+fn build_library(server: &mut Server, code: &[u8]) -> Result<Library, CmdError> {
     let (name, body) = library_header(code)?;
-    // Library names are case-sensitive (function names are not), as in Redis.
-    let key = name.clone();
-    if !replace && ctx.server.scripting.libraries.libraries.contains_key(&key) {
-        return Err(CmdError::msg(format!(
-            "ERR Library '{name}' already exists"
-        )));
-    }
-    let seed = rand::Rng::gen(&mut ctx.server.rng);
-    let engine = ctx.server.scripting.engine(&ctx.server.config, seed)?;
+    let seed = rand::Rng::gen(&mut server.rng);
+    let engine = server.scripting.engine(&server.config, seed)?;
     let (chunk, loaded) = engine.compile_library(body).map_err(|e| {
         CmdError::msg(format!(
             "ERR Error compiling function: {}",
@@ -345,24 +432,76 @@ pub fn load_library(ctx: &mut Ctx, code: &[u8], replace: bool) -> Result<String,
     if registered.is_empty() {
         return Err(CmdError::msg("ERR No functions registered"));
     }
-    let libraries = &mut ctx.server.scripting.libraries;
-    for function in &registered {
-        if libraries.owner_of(&function.name, &key).is_some() {
-            return Err(CmdError::msg(format!(
-                "ERR Function {} already exists",
-                function.name
-            )));
-        }
+    Ok(Library {
+        name,
+        code: code.to_vec(),
+        functions: registered,
+    })
+}
+
+/// Loads a library into `server`: compiles and runs its code, and adds (or with `replace`,
+/// replaces) it. Returns its name.
+pub fn load_library(server: &mut Server, code: &[u8], replace: bool) -> Result<String, CmdError> {
+    let (name, _) = library_header(code)?;
+    // Library names are case-sensitive (function names are not), as in Redis; a taken name
+    // is refused before the code runs.
+    if !replace && server.scripting.libraries.libraries.contains_key(&name) {
+        return Err(CmdError::msg(format!(
+            "ERR Library '{name}' already exists"
+        )));
     }
-    libraries.libraries.insert(
-        key,
-        Library {
-            name: name.clone(),
-            code: code.to_vec(),
-            functions: registered,
-        },
-    );
+    let library = build_library(server, code)?;
+    server.scripting.libraries.add(library, replace)?;
     Ok(name)
+}
+
+/// Builds every library of `codes` into a set of their own: refused, with Redis's errors,
+/// when two share a name or a function name (as loading them into an empty server would).
+fn build_libraries(
+    server: &mut Server,
+    codes: impl IntoIterator<Item = Vec<u8>>,
+) -> Result<BTreeMap<String, Library>, CmdError> {
+    let mut built = Libraries::default();
+    for code in codes {
+        let library = build_library(server, &code)?;
+        built.add(library, false)?;
+    }
+    Ok(built.libraries)
+}
+
+/// Adds the libraries of `codes` (a start-up load, an import, DEBUG RELOAD) all or none;
+/// with `replace` a library of the same name is replaced, else it refuses them.
+pub fn load_libraries(
+    server: &mut Server,
+    codes: impl IntoIterator<Item = Vec<u8>>,
+    replace: bool,
+) -> Result<(), CmdError> {
+    let built = build_libraries(server, codes)?;
+    server.scripting.libraries.join(built, replace)
+}
+
+/// DEBUG RELOAD's part for functions: as Redis saves them in the RDB file and loads them back
+/// before the keys. `save` keeps the current libraries as the file's, `flush` removes them
+/// all first, `merge` lets the file's replace libraries of the same name (otherwise a name
+/// already loaded fails the load).
+pub fn reload_libraries(
+    server: &mut Server,
+    save: bool,
+    flush: bool,
+    merge: bool,
+) -> Result<(), CmdError> {
+    let libraries = &mut server.scripting.libraries;
+    if save {
+        libraries.reload_saved = libraries.codes();
+    }
+    let codes = libraries.reload_saved.clone();
+    let built = build_libraries(server, codes)?;
+    let libraries = &mut server.scripting.libraries;
+    if flush {
+        libraries.replace_all(built);
+        return Ok(());
+    }
+    libraries.join(built, merge)
 }
 
 pub fn function_load(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
@@ -381,21 +520,14 @@ pub fn function_load(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
             )));
         }
     }
-    let name = load_library(ctx, code, replace)?;
+    let name = load_library(ctx.server, code, replace)?;
     ctx.out.bulk(name.as_bytes());
     Ok(())
 }
 
 pub fn function_delete(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let name = String::from_utf8_lossy(args.bytes()?).into_owned();
-    if ctx
-        .server
-        .scripting
-        .libraries
-        .libraries
-        .remove(&name)
-        .is_none()
-    {
+    if !ctx.server.scripting.libraries.remove(&name) {
         return Err(CmdError::msg("ERR Library not found"));
     }
     ctx.out.ok();
@@ -417,7 +549,7 @@ pub fn function_flush(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
             ));
         }
     }
-    ctx.server.scripting.libraries.libraries.clear();
+    ctx.server.scripting.libraries.clear();
     ctx.out.ok();
     Ok(())
 }
@@ -487,6 +619,89 @@ pub fn function_list(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
             out.bulk(&library.code);
         }
     }
+    Ok(())
+}
+
+/// FUNCTION DUMP: every library as Redis's `rdbSaveFunctions` writes them (the function
+/// opcode, then the code as an RDB string), sealed with the RDB version and CRC-64 as DUMP
+/// payloads are. O(code).
+pub fn function_dump(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
+    let mut payload = Vec::new();
+    for library in ctx.server.scripting.libraries.libraries.values() {
+        payload.push(rdb::OP_FUNCTION2);
+        rdb::write::string(&mut payload, &library.code);
+    }
+    rdb::seal_payload(&mut payload);
+    ctx.out.bulk(&payload);
+    Ok(())
+}
+
+/// How FUNCTION RESTORE treats the libraries already loaded.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum RestorePolicy {
+    /// Adds the payload's libraries; a name already loaded refuses them all.
+    Append,
+    /// Adds them, replacing libraries of the same name.
+    Replace,
+    /// Removes every library first.
+    Flush,
+}
+
+/// The code of every library in a FUNCTION DUMP payload, with Redis's errors.
+fn payload_codes(payload: &[u8]) -> Result<Vec<Vec<u8>>, CmdError> {
+    rdb::verify_payload(payload)
+        .map_err(|_| CmdError::msg("ERR DUMP payload version or checksum are wrong"))?;
+    let body_end = (payload.len() - 10) as u64;
+    let mut reader = rdb::read::Reader::new(payload, payload.len() as u64);
+    let mut codes = Vec::new();
+    while reader.offset() < body_end {
+        let opcode = reader
+            .u8()
+            .map_err(|_| CmdError::msg("ERR can not read data type"))?;
+        if opcode == rdb::OP_FUNCTION {
+            return Err(CmdError::msg("ERR Pre-GA function format not supported"));
+        }
+        if opcode != rdb::OP_FUNCTION2 {
+            return Err(CmdError::msg("ERR given type is not a function"));
+        }
+        let code = reader
+            .string()
+            .map_err(|_| CmdError::msg("ERR Failed loading library payload"))?;
+        codes.push(code);
+    }
+    Ok(codes)
+}
+
+/// FUNCTION RESTORE payload [FLUSH|APPEND|REPLACE]: the payload's libraries are all built
+/// before any loaded one is touched, so a bad payload leaves the loaded libraries as they were.
+pub fn function_restore(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    if args.remaining() > 2 {
+        let subcommand = args.argv().get(1).copied().unwrap_or_default();
+        return Err(CmdError::msg(format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try FUNCTION HELP.",
+            String::from_utf8_lossy(subcommand)
+        )));
+    }
+    let payload = args.bytes()?;
+    let policy =
+        match args.peek() {
+            None => RestorePolicy::Append,
+            Some(word) if word.eq_ignore_ascii_case(b"append") => RestorePolicy::Append,
+            Some(word) if word.eq_ignore_ascii_case(b"replace") => RestorePolicy::Replace,
+            Some(word) if word.eq_ignore_ascii_case(b"flush") => RestorePolicy::Flush,
+            Some(_) => return Err(CmdError::msg(
+                "ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.",
+            )),
+        };
+    let codes = payload_codes(payload)?;
+    let built = build_libraries(ctx.server, codes)?;
+    let libraries = &mut ctx.server.scripting.libraries;
+    match policy {
+        RestorePolicy::Flush => libraries.replace_all(built),
+        RestorePolicy::Append => libraries.join(built, false)?,
+        RestorePolicy::Replace => libraries.join(built, true)?,
+    }
+    ctx.out.ok();
     Ok(())
 }
 

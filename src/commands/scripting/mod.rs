@@ -12,7 +12,7 @@ mod engine;
 pub mod functions;
 mod libs;
 
-use super::{Args, CmdError, CmdResult, Ctx};
+use super::{Args, CmdError, CmdResult, CommandSpec, Ctx};
 use crate::commands::ClientState;
 use crate::store::FastMap;
 use engine::{Engine, Running};
@@ -213,6 +213,33 @@ fn shebang(source: &[u8]) -> Result<(ScriptFlags, &[u8]), CmdError> {
         }
     }
     Ok((flags, &source[end..]))
+}
+
+/// Whether a script-running command (`argv`, of `spec`: EVAL, EVALSHA, FCALL) may write, as
+/// Redis's `evalGetCommandFlags` and `fcallGetCommandFlags` tell CLIENT PAUSE WRITE and MULTI:
+/// a script with flags may write unless they say `no-writes`; one without a shebang, or one
+/// not found, may write.
+pub fn may_write(server: &crate::commands::Server, spec: &CommandSpec, argv: &[&[u8]]) -> bool {
+    let Some(&source) = argv.get(1) else {
+        return true;
+    };
+    let flags = match spec.name {
+        "fcall" => match server.scripting.libraries.function_flags(source) {
+            Some(flags) => flags,
+            None => return true,
+        },
+        "evalsha" => match sha_key(source).and_then(|sha| server.scripting.scripts.get(&sha)) {
+            Some(script) => script.flags,
+            None => return true,
+        },
+        _ => match shebang(source) {
+            Ok((flags, _)) => flags,
+            Err(_) => return true,
+        },
+    };
+    // A function always runs by its flags; a script without a shebang as Redis 6's did.
+    let declared = flags.shebang || spec.name == "fcall";
+    !declared || !flags.no_writes
 }
 
 /// Sets the flag named `name`; `Err` for a name Redis does not know.

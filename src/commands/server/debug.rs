@@ -678,18 +678,35 @@ fn hex(digest: &[u8; 20]) -> String {
 // ---------------------------------------------------------------------------------------------
 
 /// RELOAD [MERGE|NOFLUSH|NOSAVE ...]: the keyspace goes through persistence and back. The
-/// options are checked as Redis checks them; each reload here is a full save and load.
+/// options are checked as Redis checks them; each reload here is a full save and load of the
+/// keys. Function libraries go as Redis's RDB carries them: NOSAVE loads the ones the last
+/// save kept, NOFLUSH keeps the loaded ones, and then only MERGE lets a saved library replace
+/// a loaded one of the same name.
 fn reload(ctx: &mut Ctx, options: &[&[u8]]) -> CmdResult {
+    let (mut save, mut flush, mut merge) = (true, true, false);
     for option in options {
-        if !["merge", "noflush", "nosave"]
-            .iter()
-            .any(|known| is_keyword(option, known))
-        {
+        if is_keyword(option, "merge") {
+            merge = true;
+        } else if is_keyword(option, "noflush") {
+            flush = false;
+        } else if is_keyword(option, "nosave") {
+            save = false;
+        } else {
             return Err(CmdError::msg(
                 "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.",
             ));
         }
     }
+    // Functions come before the keys in an RDB file: a library that cannot load stops the
+    // load before any key is read.
+    crate::commands::scripting::functions::reload_libraries(ctx.server, save, flush, merge)
+        .map_err(|e| {
+            log::warn!(
+                "DEBUG RELOAD failed loading the functions: {}",
+                e.reply_text()
+            );
+            CmdError::msg("ERR Error trying to load the RDB dump, check server logs.")
+        })?;
     reload_keyspace(ctx, "the RDB dump")?;
     log::info!("DB reloaded by DEBUG RELOAD");
     ctx.out.ok();

@@ -87,6 +87,10 @@ bit_flags! {
         NOT_QUEUED = 21;
         /// Internal: a RESP2 connection in the pub/sub context may run it.
         SUBSCRIBER_ALLOWED = 22;
+        /// Internal: runs a script (EVAL, EVALSHA, FCALL) that may write unless its flags say
+        /// `no-writes`: CLIENT PAUSE WRITE and MULTI ask the script, as Redis's
+        /// `evalGetCommandFlags` does (see [`crate::commands::may_write`]).
+        RUNS_SCRIPT = 23;
     }
 }
 

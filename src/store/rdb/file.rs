@@ -7,8 +7,7 @@ use super::{RdbResult, RDB_VERSION};
 use crate::store::{EncodingLimits, Value};
 use std::io::Read;
 
-const OP_FUNCTION2: u8 = 0xF5;
-const OP_FUNCTION: u8 = 0xF6;
+use super::{OP_FUNCTION, OP_FUNCTION2};
 const OP_MODULE_AUX: u8 = 0xF7;
 const OP_IDLE: u8 = 0xF8;
 const OP_FREQ: u8 = 0xF9;
@@ -41,8 +40,8 @@ pub enum Skipped {
     Aux { name: Vec<u8>, value: Vec<u8> },
     /// A module's aux data.
     ModuleAux,
-    /// A function library (its code).
-    Function,
+    /// A function library: its code, for the caller to load.
+    Function { code: Vec<u8> },
     /// A key whose value is an empty collection (Redis skips them too).
     EmptyKey { key: Vec<u8> },
 }
@@ -123,8 +122,8 @@ pub fn read_file<R: Read>(
                 skipped(Skipped::ModuleAux);
             }
             OP_FUNCTION2 => {
-                r.string()?;
-                skipped(Skipped::Function);
+                let code = r.string()?;
+                skipped(Skipped::Function { code });
             }
             OP_FUNCTION => {
                 return Err(super::RdbError {

@@ -23,6 +23,12 @@ use crc::{Crc, CRC_64_REDIS};
 /// The RDB version Redis 7.0 writes (and the newest a DUMP payload may carry).
 pub const RDB_VERSION: u16 = 10;
 
+/// The opcode of a function library (its code follows as a string), in RDB files and
+/// FUNCTION DUMP payloads.
+pub const OP_FUNCTION2: u8 = 0xF5;
+/// The function opcode of Redis 7.0's release candidates, a format no longer read.
+pub const OP_FUNCTION: u8 = 0xF6;
+
 /// Object types, as `rdb.h` numbers them.
 pub const TYPE_STRING: u8 = 0;
 pub const TYPE_LIST: u8 = 1;
@@ -73,27 +79,22 @@ pub type RdbResult<T> = Result<T, RdbError>;
 pub fn dump_payload(value: &super::Value, limits: super::stream_log::NodeLimits) -> Vec<u8> {
     let mut out = Vec::new();
     write::value(&mut out, value, limits);
-    out.extend_from_slice(&RDB_VERSION.to_le_bytes());
-    let crc = CRC64.checksum(&out);
-    out.extend_from_slice(&crc.to_le_bytes());
+    seal_payload(&mut out);
     out
 }
 
-/// Why a RESTORE payload was refused; each maps to one of Redis's replies.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PayloadError {
-    /// Too short, a newer RDB version, or a checksum that does not match.
-    VersionOrChecksum,
-    /// The value itself cannot be read.
-    BadFormat(RdbError),
+/// Ends a payload (DUMP's, FUNCTION DUMP's): appends the RDB version and the CRC-64 of
+/// everything before it. O(len).
+pub fn seal_payload(out: &mut Vec<u8>) {
+    out.extend_from_slice(&RDB_VERSION.to_le_bytes());
+    let crc = CRC64.checksum(out);
+    out.extend_from_slice(&crc.to_le_bytes());
 }
 
-/// Reads a DUMP payload: checks its footer (version and CRC-64, which must match: unlike RDB
-/// files, payloads have no "no checksum" value), then decodes the value. O(payload).
-pub fn parse_payload(
-    payload: &[u8],
-    limits: &super::EncodingLimits,
-) -> Result<super::Value, PayloadError> {
+/// Checks a payload's footer as Redis's `verifyDumpPayload`: at least the 10 footer bytes, an
+/// RDB version not newer than ours, and a CRC-64 that matches (unlike RDB files, payloads
+/// have no "no checksum" value). O(payload).
+pub fn verify_payload(payload: &[u8]) -> Result<(), PayloadError> {
     if payload.len() < 10 {
         return Err(PayloadError::VersionOrChecksum);
     }
@@ -108,6 +109,25 @@ pub fn parse_payload(
     if stated != CRC64.checksum(&payload[..payload.len() - 8]) {
         return Err(PayloadError::VersionOrChecksum);
     }
+    Ok(())
+}
+
+/// Why a RESTORE payload was refused; each maps to one of Redis's replies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PayloadError {
+    /// Too short, a newer RDB version, or a checksum that does not match.
+    VersionOrChecksum,
+    /// The value itself cannot be read.
+    BadFormat(RdbError),
+}
+
+/// Reads a DUMP payload: checks its footer ([`verify_payload`]), then decodes the value.
+/// O(payload).
+pub fn parse_payload(
+    payload: &[u8],
+    limits: &super::EncodingLimits,
+) -> Result<super::Value, PayloadError> {
+    verify_payload(payload)?;
     // As Redis, the value is read from the whole payload: a length that runs into the footer
     // is read as it would be there, and bytes left over are not an error.
     let mut reader = read::Reader::new(payload, payload.len() as u64);
