@@ -1079,3 +1079,87 @@ fn function_dump_and_restore_as_redis() {
         ],
     );
 }
+
+/// CLIENT PAUSE WRITE holds a script back unless its flags say `no-writes`, as Redis decides
+/// from the script (EVAL's shebang, EVALSHA's cached script, FCALL's function), and inside
+/// MULTI an EXEC with such a script queued.
+#[test]
+fn pause_write_holds_scripts_by_their_flags() {
+    let server = Server::start();
+    let mut admin = server.raw();
+    let mut reader = server.raw();
+    assert_eq!(
+        admin.cmd(&[
+            "FUNCTION",
+            "LOAD",
+            "#!lua name=lib\nredis.register_function{function_name='ro', callback=function() return 'ro' end, flags={'no-writes'}}\nredis.register_function('rw', function() return 'rw' end)",
+        ]),
+        b"$3\r\nlib\r\n"
+    );
+    let sha = reader.cmd(&["SCRIPT", "LOAD", "#!lua flags=no-writes\nreturn 2"]);
+    let sha = String::from_utf8_lossy(&sha[5..45]).into_owned();
+    let mut queued = server.raw();
+    assert_eq!(queued.cmd(&["MULTI"]), b"+OK\r\n");
+    assert_eq!(
+        queued.cmd(&["EVAL", "#!lua\nreturn 12", "0"]),
+        b"+QUEUED\r\n"
+    );
+    assert_eq!(
+        admin.cmd(&["CLIENT", "PAUSE", "60000", "WRITE"]),
+        b"+OK\r\n"
+    );
+    // Scripts that declare no-writes, and the _RO commands, run during the pause.
+    assert_eq!(
+        reader.cmd(&["EVAL", "#!lua flags=no-writes\nreturn 1", "0"]),
+        b":1\r\n"
+    );
+    assert_eq!(reader.cmd(&["EVALSHA", &sha, "0"]), b":2\r\n");
+    assert_eq!(reader.cmd(&["FCALL", "ro", "0"]), b"$2\r\nro\r\n");
+    assert_eq!(reader.cmd(&["EVAL_RO", "return 3", "0"]), b":3\r\n");
+    // The others wait for the pause to end.
+    let held: [&[&str]; 3] = [
+        &["EVAL", "return 1", "0"],
+        &["EVAL", "#!lua\nreturn 1", "0"],
+        &["FCALL", "rw", "0"],
+    ];
+    let mut waiting = Vec::new();
+    for args in held {
+        let mut conn = server.raw();
+        conn.send(&common::encode_command(args));
+        waiting.push(conn);
+    }
+    queued.send(&common::encode_command(&["EXEC"]));
+    for conn in waiting.iter_mut().chain([&mut queued]) {
+        assert!(conn
+            .read_reply_within(std::time::Duration::from_millis(200))
+            .is_err());
+    }
+    assert_eq!(admin.cmd(&["CLIENT", "UNPAUSE"]), b"+OK\r\n");
+    let replies: Vec<Vec<u8>> = waiting.iter_mut().map(|c| c.read_reply()).collect();
+    assert_eq!(
+        replies,
+        [
+            b":1\r\n".to_vec(),
+            b":1\r\n".to_vec(),
+            b"$2\r\nrw\r\n".to_vec()
+        ]
+    );
+    assert_eq!(queued.read_reply(), b"*1\r\n:12\r\n");
+}
+
+#[test]
+fn read_only_scripts_may_not_publish() {
+    let mut d = Differential::new();
+    same(
+        &mut d,
+        &[
+            &["EVAL_RO", "return redis.call('publish', 'ch', 'msg')", "0"],
+            &[
+                "EVAL",
+                "#!lua flags=no-writes\nreturn redis.call('publish', 'ch', 'msg')",
+                "0",
+            ],
+            &["EVAL", "return redis.call('publish', 'ch', 'msg')", "0"],
+        ],
+    );
+}

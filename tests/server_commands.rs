@@ -837,3 +837,25 @@ fn rename_command_in_the_config_file_renames_and_disables_as_redis_does() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("No such command in rename-command"));
 }
+
+#[test]
+fn cluster_commands_are_refused_as_by_redis_without_cluster_support() {
+    let mut d = Differential::new();
+    d.run(
+        r#"
+        CLUSTER INFO
+        CLUSTER KEYSLOT somekey
+        CLUSTER HELP
+        CLUSTER RESET HARD
+        CLUSTER NODES extra
+        CLUSTER NOSUCH
+        CLUSTER
+        READONLY
+        READWRITE
+        @sorted COMMAND LIST FILTERBY PATTERN cluster*
+        COMMAND INFO cluster|reset cluster|keyslot
+        EVAL "return redis.call('cluster', 'reset', 'hard')" 0
+        EVAL "return redis.pcall('cluster', 'info')" 0
+        "#,
+    );
+}
