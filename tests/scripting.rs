@@ -1163,3 +1163,81 @@ fn read_only_scripts_may_not_publish() {
         ],
     );
 }
+
+/// The error statistics and the calls of the commands a script ran, after each of `scripts`,
+/// on one server: `errorstat_*`, `total_error_replies` and the `rejected_calls`/`failed_calls`
+/// of the commands named.
+fn error_figures(server: &Server, scripts: &[&[&str]], commands: &[&str]) -> Vec<String> {
+    let mut conn = server.raw();
+    let mut figures = Vec::new();
+    for script in scripts {
+        conn.cmd(&["CONFIG", "RESETSTAT"]);
+        let reply = conn.cmd(script);
+        figures.push(String::from_utf8_lossy(&reply[..reply.len().min(60)]).into_owned());
+        let info = conn.cmd(&["INFO", "all"]);
+        let mut lines = Vec::new();
+        for line in String::from_utf8_lossy(&info).lines() {
+            let wanted = line.starts_with("errorstat_")
+                || line.starts_with("total_error_replies:")
+                || commands
+                    .iter()
+                    .any(|c| line.starts_with(&format!("cmdstat_{c}:")));
+            if wanted {
+                // The timings differ from run to run: keep the counts.
+                let counts: Vec<&str> = line
+                    .split([',', ':'])
+                    .filter(|field| !field.starts_with("usec"))
+                    .collect();
+                lines.push(counts.join(","));
+            }
+        }
+        // The servers list commands in different orders.
+        lines.sort();
+        figures.extend(lines);
+    }
+    figures
+}
+
+#[test]
+fn errors_of_a_scripts_commands_are_counted_once_as_redis_counts_them() {
+    let scripts: &[&[&str]] = &[
+        &["EVAL", "return redis.call('select', 99)", "0"],
+        &[
+            "EVAL",
+            "local t = redis.pcall('select', 99) return t['err']",
+            "0",
+        ],
+        &["EVAL", "return redis.pcall('select', 99)", "0"],
+        &["EVAL_RO", "return redis.call('set', 'x', 'y')", "1", "x"],
+        &[
+            "EVAL_RO",
+            "return redis.pcall('set', 'x', 'y')['err']",
+            "1",
+            "x",
+        ],
+        &["EVAL", "return redis.call('nosuchcommand')", "0"],
+        &["EVAL", "return redis.call('get')", "0"],
+        &["EVAL", "return redis.call('get', {})", "0"],
+        &[
+            "EVAL",
+            "local t = redis.pcall('get', 'a', 'b') local r = {} \
+             for k, v in pairs(t) do table.insert(r, k .. '=' .. tostring(v)) end \
+             table.sort(r) return r",
+            "0",
+        ],
+        &[
+            "EVAL",
+            "local t = redis.pcall('get', {}) local r = {} \
+             for k, v in pairs(t) do table.insert(r, k .. '=' .. tostring(v)) end return r",
+            "0",
+        ],
+        &["EVAL", "return error('mine')", "0"],
+        &["EVAL", "return redis.error_reply('MINE custom')", "0"],
+    ];
+    let commands = ["eval", "eval_ro", "select", "set", "get"];
+    let reddish = Server::start();
+    let redis = common::RedisServer::start();
+    let ours = error_figures(&reddish, scripts, &commands);
+    let theirs = error_figures(&redis, scripts, &commands);
+    assert_eq!(ours, theirs);
+}

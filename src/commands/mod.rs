@@ -65,6 +65,11 @@ pub enum CmdError {
     /// A complete error text, code included.
     #[error("{0}")]
     Msg(Cow<'static, str>),
+    /// An error reply already in the error statistics: a script's error that came from a
+    /// command it called, counted when that command failed (the command that replies with it
+    /// still counts as a failed call).
+    #[error("{0}")]
+    Counted(String),
 }
 
 impl CmdError {
@@ -96,6 +101,7 @@ impl CmdError {
             CmdError::NotInteger => Cow::Borrowed("ERR value is not an integer or out of range"),
             CmdError::NotFloat => Cow::Borrowed("ERR value is not a valid float"),
             CmdError::Msg(text) => Cow::Borrowed(text),
+            CmdError::Counted(text) => Cow::Borrowed(text),
         }
     }
 }
@@ -813,7 +819,9 @@ pub fn call(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8]]) {
     stats::after_call(ctx, spec, argv, usec, result.is_err());
     if let Err(e) = result {
         let text = e.reply_text();
-        stats::record_error_reply(ctx.server, &text);
+        if !matches!(e, CmdError::Counted(_)) {
+            stats::record_error_reply(ctx.server, &text);
+        }
         ctx.out.error(&text);
     }
     // Scripts (SKIP_MONITOR) are shown before the commands they run, by their handler.
@@ -830,7 +838,7 @@ pub fn call(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8]]) {
 
 /// The command (or subcommand) `argv` names, whatever its arity: whom a refusal is
 /// counted against. Only used on the error path.
-fn named_spec(argv: &[&[u8]]) -> Option<&'static CommandSpec> {
+pub(crate) fn named_spec(argv: &[&[u8]]) -> Option<&'static CommandSpec> {
     let spec = lookup(argv.first()?)?;
     if spec.subcommands.is_empty() || argv.len() < 2 {
         Some(spec)

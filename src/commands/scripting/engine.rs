@@ -513,7 +513,7 @@ unsafe fn command_on_stack(state: *mut ffi::lua_State) -> bool {
     // unused by anyone else until this call returns; out of the slot, no re-entrant call
     // can make a second reference.
     let running = &mut *pointer.cast::<Running>().as_ptr();
-    run_from_stack(state, running);
+    let counted = run_from_stack(state, running);
     // The arguments are done with: their slots go to the reply (thousands of arguments may
     // fill the C stack's limit).
     ffi::lua_settop(state, 0);
@@ -523,27 +523,40 @@ unsafe fn command_on_stack(state: *mut ffi::lua_State) -> bool {
     // running script (no Lua code runs while values are made), so its reply stays as is.
     let bytes = (*reply).bytes();
     convert::push_reply(state, bytes, &mut 0);
-    bytes.first() != Some(&b'-')
+    let failed = bytes.first() == Some(&b'-');
+    if failed && counted {
+        // As Redis marks it: the error is in the statistics already, so a script returning
+        // or raising this table does not count it again.
+        ffi::lua_pushboolean(state, 1);
+        ffi::lua_setfield(state, -2, COUNTED_ERROR_FIELD.as_ptr());
+    }
+    !failed
 }
+
+/// The field Redis sets in the error tables of `redis.call` and `redis.pcall` whose error was
+/// counted when the command failed or was refused.
+pub(super) const COUNTED_ERROR_FIELD: &std::ffi::CStr = c"ignore_error_stats_update";
 
 /// Reads the command's arguments off the stack (strings, and numbers written as Redis writes
 /// them) and runs it: its reply, or why it was refused as an error reply, is left in the
-/// script's reply buffer.
+/// script's reply buffer. False when an error there is not in the statistics (bad arguments
+/// of the call itself, as Redis leaves those out).
 ///
 /// # Safety
 /// `state` is the state of the running C function; it raises no Lua error (only reads the
 /// stack), so Rust values may live here.
-unsafe fn run_from_stack(state: *mut ffi::lua_State, running: &mut Running) {
+unsafe fn run_from_stack(state: *mut ffi::lua_State, running: &mut Running) -> bool {
     let argc = ffi::lua_gettop(state).max(0);
     let refused = |running: &mut Running, text: &str| {
         running.reply.truncate(0);
         running.reply.error(text);
     };
     if argc == 0 {
-        return refused(
+        refused(
             running,
             "ERR Please specify at least one argument for this redis lib call",
         );
+        return false;
     }
     // Numbers are written out first, so that the argument list can borrow them.
     let mut numbers: SmallVec<[String; 2]> = SmallVec::new();
@@ -554,10 +567,11 @@ unsafe fn run_from_stack(state: *mut ffi::lua_State, running: &mut Running) {
                 numbers.push(convert::number_arg(ffi::lua_tonumber(state, index)));
             }
             _ => {
-                return refused(
+                refused(
                     running,
                     "ERR Lua redis lib command arguments must be strings or integers",
-                )
+                );
+                return false;
             }
         }
     }
@@ -578,11 +592,28 @@ unsafe fn run_from_stack(state: *mut ffi::lua_State, running: &mut Running) {
         Ok(reply) => running.reply = reply,
         Err(text) => refused(running, &text),
     }
+    true
 }
 
 /// Runs one command for a script: the checks Redis makes before a script's command, then
 /// [`crate::commands::call`]. Returns the reply buffer or the refusal's error text.
 fn run_command(running: &mut Running, argv: &[&[u8]]) -> Result<ReplyBuf, String> {
+    let result = check_and_call(running, argv);
+    if let Err(text) = &result {
+        // Counted as Redis's scriptCall counts a refusal: an error reply, and a rejected call
+        // of the command when it names one.
+        let server = &mut *running.ctx.server;
+        if let Some(spec) = crate::commands::named_spec(argv) {
+            server.command_stats.record_rejection(spec);
+        }
+        crate::commands::stats::record_error_reply(server, text);
+    }
+    result
+}
+
+/// The checks Redis makes before a script's command, then [`crate::commands::call`]: the
+/// reply buffer, or the refusal's error text.
+fn check_and_call(running: &mut Running, argv: &[&[u8]]) -> Result<ReplyBuf, String> {
     let spec = match resolve(argv) {
         Ok(spec) => spec,
         Err(_) if crate::commands::lookup(argv[0]).is_none() => {

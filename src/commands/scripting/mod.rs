@@ -472,12 +472,29 @@ fn run_script(ctx: &mut Ctx, invocation: Invocation, keys: &[&[u8]], argv: &[&[u
         Err(e) => Err(failed(e)),
         Ok(Ok(value)) => {
             if let Some(text) = convert::error_of(&value) {
-                return Err(CmdError::msg(text));
+                return Err(script_error(&value, text));
             }
             convert::lua_to_reply(&value, ctx.out, resp3);
             Ok(())
         }
-        Ok(Err(error)) => Err(CmdError::msg(script_error_text(&error, label))),
+        Ok(Err(error)) => Err(script_error(&error, script_error_text(&error, label))),
+    }
+}
+
+/// A script's error reply: not counted again when it is the error of a command the script
+/// called (`redis.call`/`redis.pcall` marked its table so), as in Redis.
+fn script_error(table: &Value, text: String) -> CmdError {
+    let counted = match table {
+        Value::Table(table) => {
+            let field = engine::COUNTED_ERROR_FIELD.to_str().unwrap_or_default();
+            matches!(table.raw_get::<Value>(field), Ok(Value::Boolean(true)))
+        }
+        _ => false,
+    };
+    if counted {
+        CmdError::Counted(text)
+    } else {
+        CmdError::msg(text)
     }
 }
 
