@@ -215,11 +215,14 @@ pub fn perform(ks: &mut Keyspace, server: &mut Server, db: Option<usize>) -> Out
             if freed >= to_free {
                 break;
             }
-            if tiering && ks.total_cold_keys() < total_keys(ks) {
-                // Hot values remain, none of them in MongoDB yet: have them written, and
-                // go over the limit meanwhile rather than refuse commands (or delete data).
-                server.tiering.flushes_requested += 1;
-                super::persistence::request_flush(server);
+            if tiering {
+                // What is over the limit is cold keys' records and values not in MongoDB
+                // yet: have those written (they can be dropped then), and go over the limit
+                // meanwhile rather than refuse commands or delete data.
+                if ks.total_cold_keys() < total_keys(ks) {
+                    server.tiering.flushes_requested += 1;
+                    super::persistence::request_flush(server);
+                }
                 break;
             }
             outcome = Outcome::Fail;
