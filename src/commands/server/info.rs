@@ -23,7 +23,7 @@ fn human_bytes(n: u64) -> String {
 }
 
 /// The sections of [`ALL_SECTIONS`] plain INFO (and `default`) leaves out, as Redis 7.0.
-const NOT_DEFAULT_SECTIONS: &[&str] = &["commandstats", "latencystats"];
+const NOT_DEFAULT_SECTIONS: &[&str] = &["commandstats", "latencystats", "tiering"];
 
 /// Every section, in the order Redis 7.0 prints them (`all`, `everything`).
 const ALL_SECTIONS: &[&str] = &[
@@ -31,6 +31,7 @@ const ALL_SECTIONS: &[&str] = &[
     "clients",
     "memory",
     "persistence",
+    "tiering",
     "stats",
     "replication",
     "cpu",
@@ -142,6 +143,7 @@ fn info_section(ctx: &mut Ctx, section: &str, out: &mut String) {
             );
         }
         "persistence" => crate::commands::persistence::info_section(ctx, out),
+        "tiering" => crate::commands::tiering::info_section(ctx, out),
         "stats" => {
             let s = &ctx.server.stats;
             let k = &ctx.ks.stats;
