@@ -224,13 +224,10 @@ impl TlsClient {
         let mut complete = 0;
         let mut at = 0;
         while complete < n {
-            match reply_len(&buf[at..])? {
-                Some(len) => {
-                    at += len;
-                    complete += 1;
-                    continue;
-                }
-                None => {}
+            if let Some(len) = reply_len(&buf[at..])? {
+                at += len;
+                complete += 1;
+                continue;
             }
             match self.stream.read(&mut chunk) {
                 Ok(0) => return Err("closed".into()),
