@@ -951,52 +951,54 @@ pub static PARAMS: &[Param] = &[
         |c| c.unixsocket.clone().unwrap_or_default(),
         |c, v| c.unixsocket = (!v.is_empty()).then(|| v.to_string())
     ),
-    // The TLS context is built once at start-up: these are fixed for the process's life.
+    // The listeners of tls-port are bound once at start-up; CONFIG SET of the other TLS
+    // settings applies to the connections accepted after it (the reactor builds the TLS
+    // context anew, keeping the old one if the new settings do not make one).
     param!("tls-port", false, |c| c.tls_port.to_string(), |c, v| c
         .tls_port =
         parse_int(v, 0, 65535)?),
     param!(
         "tls-cert-file",
-        false,
+        true,
         |c| c.tls_cert_file.clone(),
         |c, v| c.tls_cert_file = v.to_string()
     ),
-    param!("tls-key-file", false, |c| c.tls_key_file.clone(), |c, v| {
+    param!("tls-key-file", true, |c| c.tls_key_file.clone(), |c, v| {
         c.tls_key_file = v.to_string()
     }),
     param!(
         "tls-key-file-pass",
-        false,
+        true,
         |c| c.tls_key_file_pass.clone(),
         |c, v| c.tls_key_file_pass = v.to_string()
     ),
     param!(
         "tls-ca-cert-file",
-        false,
+        true,
         |c| c.tls_ca_cert_file.clone(),
         |c, v| c.tls_ca_cert_file = v.to_string()
     ),
     param!(
         "tls-ca-cert-dir",
-        false,
+        true,
         |c| c.tls_ca_cert_dir.clone(),
         |c, v| c.tls_ca_cert_dir = v.to_string()
     ),
     param!(
         "tls-auth-clients",
-        false,
+        true,
         |c| c.tls_auth_clients.clone(),
         |c, v| c.tls_auth_clients = parse_enum(v, &["no", "yes", "optional"])?
     ),
     param!(
         "tls-protocols",
-        false,
+        true,
         |c| c.tls_protocols.clone(),
         |c, v| c.tls_protocols = v.to_string()
     ),
     param!(
         "tls-ciphersuites",
-        false,
+        true,
         |c| c.tls_ciphersuites.clone(),
         |c, v| c.tls_ciphersuites = v.to_string()
     ),

@@ -365,6 +365,34 @@ fn ca_cert_dir_alone_verifies_clients() {
 }
 
 #[test]
+fn config_set_applies_to_new_connections() {
+    for reference in [false, true] {
+        let (server, port) = start(reference, "yes", &[]);
+        let mut plain = server.raw();
+        assert!(ping(port, NO_CERT).is_err(), "reference: {reference}");
+        assert_eq!(
+            plain.cmd(&["CONFIG", "SET", "tls-auth-clients", "no"]),
+            b"+OK\r\n"
+        );
+        assert_eq!(
+            ping(port, NO_CERT),
+            Ok(b"+PONG\r\n".to_vec()),
+            "reference: {reference}"
+        );
+        assert_eq!(
+            plain.cmd(&["CONFIG", "SET", "tls-auth-clients", "yes"]),
+            b"+OK\r\n"
+        );
+        assert!(ping(port, NO_CERT).is_err(), "reference: {reference}");
+        assert_eq!(
+            ping(port, WITH_CERT),
+            Ok(b"+PONG\r\n".to_vec()),
+            "reference: {reference}"
+        );
+    }
+}
+
+#[test]
 fn stalled_handshakes_and_garbage_cost_nothing_else() {
     let (server, port) = start(false, "yes", &[]);
     // One client connects and says nothing; another stops halfway through a ClientHello.

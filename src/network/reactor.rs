@@ -100,6 +100,27 @@ pub struct Reactor {
 struct TlsListeners {
     listeners: TcpListeners,
     config: Arc<rustls::ServerConfig>,
+    /// The settings `config` was built from (see [`super::tls::settings`]).
+    built_from: Vec<String>,
+}
+
+impl TlsListeners {
+    /// Builds the TLS context anew when CONFIG SET changed a setting it was built from; the
+    /// old one stays (and the new settings are tried again at the next connection) when the
+    /// new ones do not make one.
+    fn refresh(&mut self, cfg: &crate::config::Config) {
+        let now = super::tls::settings(cfg);
+        if self.built_from.iter().map(String::as_str).eq(now) {
+            return;
+        }
+        match super::tls::server_config(cfg) {
+            Ok(config) => {
+                self.config = config;
+                self.built_from = now.iter().map(|s| s.to_string()).collect();
+            }
+            Err(e) => log::warn!("Failed to configure TLS, the previous settings stay: {e}"),
+        }
+    }
 }
 
 /// A listener, as an event's token names it.
@@ -202,7 +223,15 @@ impl Reactor {
                     ),
                 )
             })?;
-            Some(TlsListeners { listeners, config })
+            let built_from = super::tls::settings(cfg)
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+            Some(TlsListeners {
+                listeners,
+                config,
+                built_from,
+            })
         } else {
             None
         };
@@ -414,6 +443,9 @@ impl Reactor {
 
     /// Accepts every pending connection of a listener (see [`Net::accept`]).
     fn accept(&mut self, listener: Listener) {
+        if let (Listener::Tls(_), Some(tls)) = (listener, self.tls.as_mut()) {
+            tls.refresh(&self.server.config);
+        }
         let (mut net, ks, server) = self.split();
         net.accept(ks, server, listener);
     }

@@ -33,6 +33,20 @@ const TLS13_SUITES: &[(&str, CipherSuite)] = &[
     ),
 ];
 
+/// The `tls-*` settings a TLS context is built from, to notice when CONFIG SET changed one.
+pub fn settings(cfg: &Config) -> [&str; 8] {
+    [
+        &cfg.tls_cert_file,
+        &cfg.tls_key_file,
+        &cfg.tls_key_file_pass,
+        &cfg.tls_ca_cert_file,
+        &cfg.tls_ca_cert_dir,
+        &cfg.tls_auth_clients,
+        &cfg.tls_protocols,
+        &cfg.tls_ciphersuites,
+    ]
+}
+
 /// The server's TLS context from the `tls-*` settings. The error is the line Redis logs for
 /// the same mistake where it has one.
 pub fn server_config(cfg: &Config) -> Result<Arc<ServerConfig>, String> {
