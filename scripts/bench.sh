@@ -55,6 +55,10 @@
 #   --rdb-keys N          strings in the file (default 1000000)
 #   --rdb-value-bytes N   bytes per string (default 1000)
 #   --rdb-rounds N        loads per server (default 3)
+# The "tls" section (--sections "standard tls") runs SET and GET over TLS: both servers also
+# listen on a tls-port with the same certificates (a CA, a server and a client certificate
+# made here with the openssl CLI; tls-auth-clients yes), and redis-benchmark --tls connects
+# with the client certificate.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -81,7 +85,7 @@ RDB_ROUNDS=3
 RDB_IMPORT=0
 ROUNDS_WITH_CASES=1
 
-usage() { sed -n '2,57p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,61p' "$0" | sed 's/^# \{0,1\}//'; }
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -676,6 +680,46 @@ run_rdb_import() {
     echo "Reddish's load time is ${ratio}x redis-server's."
 }
 
+# TLS: SET and GET through each server's tls-port instead of its plain port.
+TLS=0
+declare -A CASE_TLS=()        # case index -> 1 when the case runs over TLS
+declare -A SERVER_TLS_PORT=() # server -> its tls-port
+section_tls() {
+    TLS=1
+    add_case "set (tls)" -t set
+    CASE_TLS[$((${#CASE_LABELS[@]} - 1))]=1
+    add_case "get (tls)" -t get
+    CASE_TLS[$((${#CASE_LABELS[@]} - 1))]=1
+}
+
+# make_tls_certs: a CA, and a server and a client certificate it signed, in $WORK_DIR/tls.
+make_tls_certs() {
+    local dir="$WORK_DIR/tls" name
+    have openssl || die "the tls section needs the openssl CLI"
+    mkdir -p "$dir"
+    (
+        cd "$dir"
+        openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 \
+            -subj "/CN=Reddish bench CA"
+        printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >server.ext
+        printf 'extendedKeyUsage=clientAuth\n' >client.ext
+        for name in server client; do
+            openssl req -newkey rsa:2048 -nodes -keyout "$name.key" -out "$name.csr" -subj "/CN=$name"
+            openssl x509 -req -in "$name.csr" -CA ca.crt -CAkey ca.key -CAcreateserial \
+                -out "$name.crt" -days 2 -extfile "$name.ext"
+        done
+    ) >"$WORK_DIR/openssl.log" 2>&1 || die "cannot make TLS certificates: $(tail -n 5 "$WORK_DIR/openssl.log")"
+}
+
+# tls_server_args NAME: the start-up arguments for server NAME's tls-port (none without the
+# tls section).
+tls_server_args() {
+    [ "$TLS" -eq 1 ] || return 0
+    local dir="$WORK_DIR/tls"
+    echo "--tls-port ${SERVER_TLS_PORT[$1]} --tls-cert-file $dir/server.crt" \
+        "--tls-key-file $dir/server.key --tls-ca-cert-file $dir/ca.crt"
+}
+
 # ---------------------------------------------------------------------------------------------
 # Servers
 # ---------------------------------------------------------------------------------------------
@@ -745,9 +789,15 @@ run_case() {
         run_pubsub_case "$server" "$pipeline" "$label"
         return 0
     fi
-    local status=0
+    local status=0 port=${SERVER_PORT[$server]}
+    local -a tls=()
+    if [ -n "${CASE_TLS[$index]:-}" ]; then
+        port=${SERVER_TLS_PORT[$server]}
+        tls=(--tls --cacert "$WORK_DIR/tls/ca.crt" --cert "$WORK_DIR/tls/client.crt"
+            --key "$WORK_DIR/tls/client.key")
+    fi
     [ -n "${CASE_EVICTS[$index]:-}" ] && limit_memory "$server" on
-    timeout "$RUN_TIMEOUT" redis-benchmark -h 127.0.0.1 -p "${SERVER_PORT[$server]}" \
+    timeout "$RUN_TIMEOUT" redis-benchmark -h 127.0.0.1 -p "$port" "${tls[@]}" \
         -c "$CLIENTS" -n "$REQUESTS" -P "$pipeline" --csv "${args[@]}" >"$out" 2>"$err" ||
         status=$?
     [ -n "${CASE_EVICTS[$index]:-}" ] && limit_memory "$server" off
@@ -817,6 +867,9 @@ print_report() {
     echo
     echo "- command: \`$command\`"
     echo "- each run: \`redis-benchmark -h 127.0.0.1 -p PORT -c $CLIENTS -n $REQUESTS -P PIPELINE --csv <test args>\`"
+    if [ "$TLS" -eq 1 ]; then
+        echo "- (tls) rows: the same with \`--tls --cacert ca.crt --cert client.crt --key client.key\` against each server's tls-port (\`--tls-port --tls-cert-file --tls-key-file --tls-ca-cert-file\`, tls-auth-clients yes)"
+    fi
     echo "- median of $ROUNDS rounds; in each round every run goes to both servers, their order alternating by round"
     echo "- machine: nproc $nproc_count; redis-server $redis_version (\`--save \"\" --appendonly no\`); reddish \`$REDDISH_BIN${REDDISH_ARGS:+ $REDDISH_ARGS}\`"
     echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); load average at start: $LOAD_AT_START, at end: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown) (other work on the machine makes ratios noisy)"
@@ -877,8 +930,18 @@ main() {
     local -a reddish_args=()
     # shellcheck disable=SC2206 # --reddish-args is a space-separated argument list
     [ -n "$REDDISH_ARGS" ] && reddish_args=($REDDISH_ARGS)
-    start_server redis "$REDIS_BIN" --loglevel warning
-    start_server reddish "$REDDISH_BIN" "${reddish_args[@]}"
+    local -a redis_tls=() reddish_tls=()
+    if [ "$TLS" -eq 1 ]; then
+        make_tls_certs
+        SERVER_TLS_PORT[redis]=$(free_port)
+        SERVER_TLS_PORT[reddish]=$(free_port)
+        # shellcheck disable=SC2207 # the arguments are paths without spaces (mktemp)
+        redis_tls=($(tls_server_args redis))
+        # shellcheck disable=SC2207
+        reddish_tls=($(tls_server_args reddish))
+    fi
+    start_server redis "$REDIS_BIN" --loglevel warning "${redis_tls[@]}"
+    start_server reddish "$REDDISH_BIN" "${reddish_args[@]}" "${reddish_tls[@]}"
     if [ "$PERSISTENCE" -eq 1 ]; then
         start_mongodb
         start_server reddish-mongo "$REDDISH_BIN" "${reddish_args[@]}" \

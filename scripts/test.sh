@@ -100,6 +100,8 @@ ensure_rust() {
     have cc || apt_install gcc libc6-dev
     # `ss` shows the server sockets' keepalive timers to tests/network.rs.
     have ss || apt_install iproute2
+    # tests/tls.rs makes its CA and certificates with the openssl CLI.
+    have openssl || apt_install openssl
 }
 
 # cargo-fuzz builds with nightly Rust (sanitizer flags).

@@ -197,6 +197,23 @@ pub struct Config {
     pub port: u16,
     /// The Unix socket to listen on, if any (Unix only).
     pub unixsocket: Option<String>,
+    /// The TLS port, on the same `bind` addresses (0: no TLS listener).
+    pub tls_port: u16,
+    /// PEM files of the server's certificate chain and private key.
+    pub tls_cert_file: String,
+    pub tls_key_file: String,
+    /// The private key's passphrase: encrypted keys are refused at start-up, as rustls
+    /// reads plain PKCS#8/PKCS#1/SEC1 keys only.
+    pub tls_key_file_pass: String,
+    /// The CAs client certificates must be signed by: a PEM file and/or a directory of them.
+    pub tls_ca_cert_file: String,
+    pub tls_ca_cert_dir: String,
+    /// `tls-auth-clients`: `yes` (a client certificate is required), `no` or `optional`.
+    pub tls_auth_clients: String,
+    /// `tls-protocols`: Redis's names, space separated (empty: TLSv1.2 and TLSv1.3).
+    pub tls_protocols: String,
+    /// `tls-ciphersuites`: TLS 1.3 suite names, colon separated (empty: rustls's defaults).
+    pub tls_ciphersuites: String,
     /// The Unix socket's permission bits (0: left as the umask makes them).
     pub unixsocketperm: u32,
     /// Refuse TCP connections from other machines while the default user has no password.
@@ -364,6 +381,15 @@ impl Default for Config {
             bind: DEFAULT_BIND.iter().map(|a| a.to_string()).collect(),
             port: 6379,
             unixsocket: None,
+            tls_port: 0,
+            tls_cert_file: String::new(),
+            tls_key_file: String::new(),
+            tls_key_file_pass: String::new(),
+            tls_ca_cert_file: String::new(),
+            tls_ca_cert_dir: String::new(),
+            tls_auth_clients: "yes".to_string(),
+            tls_protocols: String::new(),
+            tls_ciphersuites: String::new(),
             unixsocketperm: 0,
             protected_mode: true,
             databases: 16,
@@ -934,6 +960,57 @@ pub static PARAMS: &[Param] = &[
         |c| c.unixsocket.clone().unwrap_or_default(),
         |c, v| c.unixsocket = (!v.is_empty()).then(|| v.to_string())
     ),
+    // The listeners of tls-port are bound once at start-up; CONFIG SET of the other TLS
+    // settings applies to the connections accepted after it (the reactor builds the TLS
+    // context anew, keeping the old one if the new settings do not make one).
+    param!("tls-port", false, |c| c.tls_port.to_string(), |c, v| c
+        .tls_port =
+        parse_int(v, 0, 65535)?),
+    param!(
+        "tls-cert-file",
+        true,
+        |c| c.tls_cert_file.clone(),
+        |c, v| c.tls_cert_file = v.to_string()
+    ),
+    param!("tls-key-file", true, |c| c.tls_key_file.clone(), |c, v| {
+        c.tls_key_file = v.to_string()
+    }),
+    param!(
+        "tls-key-file-pass",
+        true,
+        |c| c.tls_key_file_pass.clone(),
+        |c, v| c.tls_key_file_pass = v.to_string()
+    ),
+    param!(
+        "tls-ca-cert-file",
+        true,
+        |c| c.tls_ca_cert_file.clone(),
+        |c, v| c.tls_ca_cert_file = v.to_string()
+    ),
+    param!(
+        "tls-ca-cert-dir",
+        true,
+        |c| c.tls_ca_cert_dir.clone(),
+        |c, v| c.tls_ca_cert_dir = v.to_string()
+    ),
+    param!(
+        "tls-auth-clients",
+        true,
+        |c| c.tls_auth_clients.clone(),
+        |c, v| c.tls_auth_clients = parse_enum(v, &["no", "yes", "optional"])?
+    ),
+    param!(
+        "tls-protocols",
+        true,
+        |c| c.tls_protocols.clone(),
+        |c, v| c.tls_protocols = v.to_string()
+    ),
+    param!(
+        "tls-ciphersuites",
+        true,
+        |c| c.tls_ciphersuites.clone(),
+        |c, v| c.tls_ciphersuites = v.to_string()
+    ),
     param!(
         "unixsocketperm",
         false,
@@ -1330,22 +1407,13 @@ pub static INERT_PARAMS: &[Param] = &[
     inert!("syslog-enabled", None, false, Kind::Bool, "no"),
     inert!("syslog-facility", None, false, Kind::Enum(&["user", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"]), "local0"),
     inert!("syslog-ident", None, false, Kind::Text, "redis"),
-    inert!("tls-auth-clients", None, true, Kind::Enum(&["no", "yes", "optional"]), "yes"),
-    inert!("tls-ca-cert-dir", None, true, Kind::Text, ""),
-    inert!("tls-ca-cert-file", None, true, Kind::Text, ""),
-    inert!("tls-cert-file", None, true, Kind::Text, ""),
     inert!("tls-ciphers", None, true, Kind::Text, ""),
-    inert!("tls-ciphersuites", None, true, Kind::Text, ""),
     inert!("tls-client-cert-file", None, true, Kind::Text, ""),
     inert!("tls-client-key-file", None, true, Kind::Text, ""),
     inert!("tls-client-key-file-pass", None, true, Kind::Text, ""),
     inert!("tls-cluster", None, true, Kind::Bool, "no"),
     inert!("tls-dh-params-file", None, true, Kind::Text, ""),
-    inert!("tls-key-file", None, true, Kind::Text, ""),
-    inert!("tls-key-file-pass", None, true, Kind::Text, ""),
-    inert!("tls-port", None, true, Kind::Int(0, 65535), "0"),
     inert!("tls-prefer-server-ciphers", None, true, Kind::Bool, "no"),
-    inert!("tls-protocols", None, true, Kind::Text, ""),
     inert!("tls-replication", None, true, Kind::Bool, "no"),
     inert!("tls-session-cache-size", None, true, Kind::Int(0, i32::MAX as i64), "20480"),
     inert!("tls-session-cache-timeout", None, true, Kind::Int(0, i32::MAX as i64), "300"),

@@ -421,8 +421,18 @@ impl Client {
         true
     }
 
-    /// Writes pending output until done or the socket would block. Returns bytes written.
+    /// Output not yet taken by the socket: replies, or (TLS) records made from them or by
+    /// the handshake. The reactor keeps WRITABLE interest while there is some.
+    #[inline]
+    pub fn has_pending_output(&self) -> bool {
+        !self.out.is_empty() || self.stream.has_pending_records()
+    }
+
+    /// Writes pending output until done or the socket would block. Returns the reply bytes
+    /// written.
     pub fn write_socket(&mut self) -> io::Result<usize> {
+        // TLS records left over from an earlier turn (or the handshake) go first.
+        self.stream.send_records()?;
         let mut total = 0;
         while !self.out.is_empty() {
             match self.stream.write(self.out.bytes()) {

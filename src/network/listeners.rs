@@ -1,7 +1,8 @@
 //! The listening sockets: one TCP listener per `bind` address at `port`, which CONFIG SET can
-//! move at run time, and the Unix socket (`unixsocket`); and the stream type of the
-//! connections they accept.
+//! move at run time, the same for TLS at `tls-port`, and the Unix socket (`unixsocket`); and
+//! the stream type of the connections they accept.
 
+use super::tls::TlsStream;
 use crate::commands::Listeners;
 use mio::event::Source;
 use mio::net::{TcpListener, TcpStream};
@@ -20,6 +21,8 @@ const TCP_LISTENER_BASE: usize = usize::MAX - 2;
 /// Tokens reserved for TCP listeners: far more than the 16 addresses `bind` takes, twice over
 /// while CONFIG SET holds the old and the new ones.
 const TCP_LISTENER_TOKENS: usize = 1024;
+/// TLS listener tokens count down from here, below the TCP ones.
+const TLS_LISTENER_BASE: usize = TCP_LISTENER_BASE - TCP_LISTENER_TOKENS;
 
 /// The slot of the TCP listener a token belongs to, if it is one.
 pub fn tcp_listener_slot(token: Token) -> Option<usize> {
@@ -27,20 +30,55 @@ pub fn tcp_listener_slot(token: Token) -> Option<usize> {
     (slot < TCP_LISTENER_TOKENS).then_some(slot)
 }
 
-/// A connection's socket: TCP, or a Unix socket.
+/// The slot of the TLS listener a token belongs to, if it is one.
+pub fn tls_listener_slot(token: Token) -> Option<usize> {
+    let slot = TLS_LISTENER_BASE.checked_sub(token.0)?;
+    (slot < TCP_LISTENER_TOKENS).then_some(slot)
+}
+
+/// A connection's socket: TCP, TLS over TCP, or a Unix socket.
 pub enum Stream {
     Tcp(TcpStream),
+    /// Boxed: a TLS session is large, and plain connections should not pay for its size.
+    Tls(Box<TlsStream>),
     #[cfg(unix)]
     Unix(mio::net::UnixStream),
 }
 
 impl Stream {
-    /// The TCP stream, if this is one.
+    /// The TCP stream, if this is one (under TLS or not).
     pub fn tcp(&self) -> Option<&TcpStream> {
         match self {
             Stream::Tcp(s) => Some(s),
+            Stream::Tls(s) => Some(s.tcp()),
             #[cfg(unix)]
             Stream::Unix(_) => None,
+        }
+    }
+
+    /// TLS records made but not yet taken by the socket: the connection has output pending
+    /// even when its reply buffer is empty.
+    #[inline]
+    pub fn has_pending_records(&self) -> bool {
+        match self {
+            Stream::Tls(s) => s.has_pending_records(),
+            _ => false,
+        }
+    }
+
+    /// Sends pending TLS records until the socket would block (nothing to do for the others).
+    #[inline]
+    pub fn send_records(&mut self) -> io::Result<()> {
+        match self {
+            Stream::Tls(s) => s.send_records(),
+            _ => Ok(()),
+        }
+    }
+
+    /// Ends a TLS session politely before the socket closes.
+    pub fn close_notify(&mut self) {
+        if let Stream::Tls(s) = self {
+            s.close_notify();
         }
     }
 }
@@ -49,6 +87,7 @@ impl Read for Stream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Stream::Tcp(s) => s.read(buf),
+            Stream::Tls(s) => s.read(buf),
             #[cfg(unix)]
             Stream::Unix(s) => s.read(buf),
         }
@@ -59,6 +98,7 @@ impl Write for Stream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Stream::Tcp(s) => s.write(buf),
+            Stream::Tls(s) => s.write(buf),
             #[cfg(unix)]
             Stream::Unix(s) => s.write(buf),
         }
@@ -67,6 +107,7 @@ impl Write for Stream {
     fn flush(&mut self) -> io::Result<()> {
         match self {
             Stream::Tcp(s) => s.flush(),
+            Stream::Tls(s) => s.flush(),
             #[cfg(unix)]
             Stream::Unix(s) => s.flush(),
         }
@@ -82,6 +123,7 @@ impl Source for Stream {
     ) -> io::Result<()> {
         match self {
             Stream::Tcp(s) => s.register(registry, token, interests),
+            Stream::Tls(s) => s.tcp_mut().register(registry, token, interests),
             #[cfg(unix)]
             Stream::Unix(s) => s.register(registry, token, interests),
         }
@@ -95,6 +137,7 @@ impl Source for Stream {
     ) -> io::Result<()> {
         match self {
             Stream::Tcp(s) => s.reregister(registry, token, interests),
+            Stream::Tls(s) => s.tcp_mut().reregister(registry, token, interests),
             #[cfg(unix)]
             Stream::Unix(s) => s.reregister(registry, token, interests),
         }
@@ -103,6 +146,7 @@ impl Source for Stream {
     fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
         match self {
             Stream::Tcp(s) => s.deregister(registry),
+            Stream::Tls(s) => s.tcp_mut().deregister(registry),
             #[cfg(unix)]
             Stream::Unix(s) => s.deregister(registry),
         }
@@ -204,18 +248,41 @@ fn reason(e: &io::Error) -> String {
     }
 }
 
-/// The TCP listeners, each registered under the token of its slot.
+/// The TCP listeners of one port (plain or TLS), each registered under the token of its slot.
 pub struct TcpListeners {
     listeners: Slab<TcpListener>,
     registry: Registry,
+    /// The token of slot 0; the others count down from it.
+    token_base: usize,
 }
 
 impl TcpListeners {
     /// Binds `binds` at `port` for start-up (no listener when `port` is 0 or `binds` empty).
     pub fn bind(registry: Registry, binds: &[String], port: u16, backlog: i32) -> io::Result<Self> {
+        Self::bind_at(registry, binds, port, backlog, TCP_LISTENER_BASE)
+    }
+
+    /// Like [`TcpListeners::bind`], for the TLS port (tokens of [`tls_listener_slot`]).
+    pub fn bind_tls(
+        registry: Registry,
+        binds: &[String],
+        port: u16,
+        backlog: i32,
+    ) -> io::Result<Self> {
+        Self::bind_at(registry, binds, port, backlog, TLS_LISTENER_BASE)
+    }
+
+    fn bind_at(
+        registry: Registry,
+        binds: &[String],
+        port: u16,
+        backlog: i32,
+        token_base: usize,
+    ) -> io::Result<Self> {
         let mut set = TcpListeners {
             listeners: Slab::new(),
             registry,
+            token_base,
         };
         if port != 0 {
             for listener in bind_all(&resolve_binds(binds, port)?, backlog)? {
@@ -230,7 +297,7 @@ impl TcpListeners {
         if entry.key() >= TCP_LISTENER_TOKENS {
             return Err(io::Error::other("too many TCP listeners"));
         }
-        let token = Token(TCP_LISTENER_BASE - entry.key());
+        let token = Token(self.token_base - entry.key());
         self.registry
             .register(&mut listener, token, Interest::READABLE)?;
         entry.insert(listener);

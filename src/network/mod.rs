@@ -1,8 +1,10 @@
-//! The network layer: the reactor and its connections. The only place `mio` appears.
+//! The network layer: the reactor and its connections, plain or TLS. The only place `mio` and
+//! `rustls` appear.
 
 mod client;
 mod listeners;
 mod migrate;
 mod reactor;
+mod tls;
 
 pub use reactor::{Reactor, WakeHandle};

@@ -9,7 +9,10 @@
 use super::client::{
     is_disconnect, Blocked, Client, InputView, ReadOutcome, Resized, QUERY_BUFFER_LIMIT,
 };
-use super::listeners::{tcp_listener_slot, SharedListeners, Stream, TcpListeners, UNIX_LISTENER};
+use super::listeners::{
+    tcp_listener_slot, tls_listener_slot, SharedListeners, Stream, TcpListeners, UNIX_LISTENER,
+};
+use super::tls::TlsStream;
 use crate::clock::unix_ms;
 use crate::commands::blocking::{awaited_type, write_timeout_reply, TimeoutReply};
 use crate::commands::pubsub::append_message;
@@ -59,6 +62,9 @@ pub struct Reactor {
     tcp: Rc<RefCell<TcpListeners>>,
     #[cfg(unix)]
     unix: Option<mio::net::UnixListener>,
+    /// The listeners of `tls-port` and the TLS context their connections get (`tls-port` 0:
+    /// none).
+    tls: Option<TlsListeners>,
     waker: Arc<Waker>,
     clients: Slab<Option<Box<Client>>>,
     ks: Keyspace,
@@ -88,6 +94,53 @@ pub struct Reactor {
     clients_memory: usize,
     /// Where the timed per-client work goes on next (a slab token).
     client_cron_cursor: usize,
+}
+
+/// The TLS port's listeners and the context built from the `tls-*` settings at start-up.
+struct TlsListeners {
+    listeners: TcpListeners,
+    config: Arc<rustls::ServerConfig>,
+    /// The settings `config` was built from (see [`super::tls::settings`]).
+    built_from: Vec<String>,
+}
+
+impl TlsListeners {
+    /// Builds the TLS context anew when CONFIG SET changed a setting it was built from; the
+    /// old one stays (and the new settings are tried again at the next connection) when the
+    /// new ones do not make one.
+    fn refresh(&mut self, cfg: &crate::config::Config) {
+        let now = super::tls::settings(cfg);
+        if self.built_from.iter().map(String::as_str).eq(now) {
+            return;
+        }
+        match super::tls::server_config(cfg) {
+            Ok(config) => {
+                self.config = config;
+                self.built_from = now.iter().map(|s| s.to_string()).collect();
+            }
+            Err(e) => log::warn!("Failed to configure TLS, the previous settings stay: {e}"),
+        }
+    }
+}
+
+/// A listener, as an event's token names it.
+#[derive(Clone, Copy)]
+enum Listener {
+    Unix,
+    Tcp(usize),
+    Tls(usize),
+}
+
+/// The listener a token belongs to, if it is one.
+#[inline]
+fn listener_of(token: Token) -> Option<Listener> {
+    if token == UNIX_LISTENER {
+        return Some(Listener::Unix);
+    }
+    if let Some(slot) = tcp_listener_slot(token) {
+        return Some(Listener::Tcp(slot));
+    }
+    tls_listener_slot(token).map(Listener::Tls)
 }
 
 /// Socket options for an accepted connection: no Nagle delay, and keepalive so idle links
@@ -147,6 +200,44 @@ impl Reactor {
             }
             None => None,
         };
+        let tls = if cfg.tls_port != 0 {
+            let config = super::tls::server_config(cfg).map_err(|e| {
+                log::warn!("{e}");
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("{e}\nFailed to configure TLS. Check logs for more info."),
+                )
+            })?;
+            let listeners = TcpListeners::bind_tls(
+                poll.registry().try_clone()?,
+                &cfg.bind,
+                cfg.tls_port,
+                cfg.tcp_backlog,
+            )
+            .map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!(
+                        "Failed listening on port {} (tls), aborting. ({e})",
+                        cfg.tls_port
+                    ),
+                )
+            })?;
+            let built_from = super::tls::settings(cfg)
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+            Some(TlsListeners {
+                listeners,
+                config,
+                built_from,
+            })
+        } else {
+            None
+        };
+        let listens_on_tls = tls
+            .as_ref()
+            .is_some_and(|tls| !tls.listeners.local_addrs().is_empty());
         #[cfg(unix)]
         let listens_on_unix = unix.is_some();
         #[cfg(not(unix))]
@@ -156,7 +247,7 @@ impl Reactor {
             }
             false
         };
-        if tcp.local_addrs().is_empty() && !listens_on_unix {
+        if tcp.local_addrs().is_empty() && !listens_on_unix && !listens_on_tls {
             return Err(io::Error::new(
                 io::ErrorKind::AddrNotAvailable,
                 "Configured to not listen anywhere, exiting.",
@@ -173,6 +264,7 @@ impl Reactor {
             tcp,
             #[cfg(unix)]
             unix,
+            tls,
             waker,
             clients: Slab::new(),
             ks,
@@ -193,12 +285,17 @@ impl Reactor {
         })
     }
 
-    /// The TCP addresses listened on.
+    /// The TCP addresses listened on, the plain ones first, then the TLS ones.
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
-        self.tcp
+        let mut addrs = self
+            .tcp
             .try_borrow()
             .map(|tcp| tcp.local_addrs())
-            .unwrap_or_default()
+            .unwrap_or_default();
+        if let Some(tls) = &self.tls {
+            addrs.extend(tls.listeners.local_addrs());
+        }
+        addrs
     }
 
     /// A handle other threads use to wake the loop.
@@ -250,9 +347,10 @@ impl Reactor {
             for event in events.iter() {
                 match event.token() {
                     WAKER => woken = true,
-                    UNIX_LISTENER => self.accept(None),
-                    token if tcp_listener_slot(token).is_some() => {
-                        self.accept(tcp_listener_slot(token))
+                    token if listener_of(token).is_some() => {
+                        if let Some(listener) = listener_of(token) {
+                            self.accept(listener)
+                        }
                     }
                     Token(t) => {
                         if event.is_writable() {
@@ -303,6 +401,9 @@ impl Reactor {
                 // No new connection once a client can see the shutdown (its connection
                 // closing, below), as with Redis, which exits at once.
                 self.tcp.borrow_mut().close_all();
+                if let Some(tls) = self.tls.as_mut() {
+                    tls.listeners.close_all();
+                }
                 #[cfg(unix)]
                 drop(self.unix.take());
             }
@@ -330,6 +431,7 @@ impl Reactor {
             tcp: &self.tcp,
             #[cfg(unix)]
             unix: &self.unix,
+            tls: &self.tls,
             waker: &self.waker,
             clients: &mut self.clients,
             tokens: &mut self.tokens,
@@ -344,9 +446,12 @@ impl Reactor {
     }
 
     /// Accepts every pending connection of a listener (see [`Net::accept`]).
-    fn accept(&mut self, slot: Option<usize>) {
+    fn accept(&mut self, listener: Listener) {
+        if let (Listener::Tls(_), Some(tls)) = (listener, self.tls.as_mut()) {
+            tls.refresh(&self.server.config);
+        }
         let (mut net, ks, server) = self.split();
-        net.accept(ks, server, slot);
+        net.accept(ks, server, listener);
     }
 
     /// Reads what a client sent and runs its complete commands.
@@ -417,7 +522,7 @@ impl Reactor {
 
     /// Schedules a client's output to be written before the loop sleeps.
     fn queue_write(&mut self, token: usize, client: &mut Client) {
-        if !client.out.is_empty() && !client.write_queued {
+        if client.has_pending_output() && !client.write_queued {
             client.write_queued = true;
             self.pending_write.push(token);
         }
@@ -827,7 +932,7 @@ impl Reactor {
                 return;
             }
         }
-        let remaining = !client.out.is_empty();
+        let remaining = client.has_pending_output();
         if !remaining && client.state.close_after_reply {
             self.close(token, client);
             return;
@@ -867,6 +972,7 @@ impl Reactor {
         }
         self.tokens.remove(&client.state.id);
         commands::client_closed(&mut self.ks, &mut self.server, &mut client.state);
+        client.stream.close_notify();
         let _ = self.poll.registry().deregister(&mut client.stream);
         if self.clients.contains(token) {
             self.clients.remove(token);
@@ -1052,9 +1158,17 @@ impl Reactor {
                 .map(|tcp| tcp.slots())
                 .unwrap_or_default();
             for slot in slots {
-                self.accept(Some(slot));
+                self.accept(Listener::Tcp(slot));
             }
-            self.accept(None);
+            let tls_slots = self
+                .tls
+                .as_ref()
+                .map(|tls| tls.listeners.slots())
+                .unwrap_or_default();
+            for slot in tls_slots {
+                self.accept(Listener::Tls(slot));
+            }
+            self.accept(Listener::Unix);
         }
         let timeout_ms = self.server.config.timeout * 1000;
         if timeout_ms > 0 {
@@ -1117,6 +1231,7 @@ struct Net<'a> {
     tcp: &'a Rc<RefCell<TcpListeners>>,
     #[cfg(unix)]
     unix: &'a Option<mio::net::UnixListener>,
+    tls: &'a Option<TlsListeners>,
     waker: &'a Arc<Waker>,
     clients: &'a mut Slab<Option<Box<Client>>>,
     tokens: &'a mut FastMap<u64, usize>,
@@ -1129,28 +1244,46 @@ struct Net<'a> {
 }
 
 impl Net<'_> {
-    /// Takes the next pending connection of a listener: the TCP one in `slot`, or the Unix
-    /// socket's (`None`). `Ok(None)` when none is waiting (or the listener is gone).
-    fn next_connection(
-        &self,
-        server: &Server,
-        slot: Option<usize>,
-    ) -> io::Result<Option<Accepted>> {
-        let Some(slot) = slot else {
-            #[cfg(unix)]
-            if let Some(unix) = &self.unix {
-                let (stream, _) = unix.accept()?;
-                // Redis names both ends of a Unix socket connection by the socket's path.
-                let path = server.config.unixsocket.as_deref().unwrap_or_default();
-                let addr = format!("{path}:0");
+    /// Takes the next pending connection of a listener. `Ok(None)` when none is waiting (or
+    /// the listener is gone). A TLS connection starts its handshake when it is first read.
+    fn next_connection(&self, server: &Server, listener: Listener) -> io::Result<Option<Accepted>> {
+        let slot = match listener {
+            Listener::Tcp(slot) => slot,
+            Listener::Tls(slot) => {
+                let Some(tls) = self.tls else {
+                    return Ok(None);
+                };
+                let Some(accepted) = tls.listeners.accept(slot) else {
+                    return Ok(None);
+                };
+                let (stream, peer) = accepted?;
+                let laddr = stream
+                    .local_addr()
+                    .map(|a| a.to_string())
+                    .unwrap_or_default();
                 return Ok(Some(Accepted {
-                    stream: Stream::Unix(stream),
-                    laddr: addr.clone(),
-                    addr,
-                    remote: None,
+                    stream: Stream::Tls(Box::new(TlsStream::new(stream, &tls.config)?)),
+                    addr: peer.to_string(),
+                    laddr,
+                    remote: Some(peer),
                 }));
             }
-            return Ok(None);
+            Listener::Unix => {
+                #[cfg(unix)]
+                if let Some(unix) = &self.unix {
+                    let (stream, _) = unix.accept()?;
+                    // Redis names both ends of a Unix socket connection by the socket's path.
+                    let path = server.config.unixsocket.as_deref().unwrap_or_default();
+                    let addr = format!("{path}:0");
+                    return Ok(Some(Accepted {
+                        stream: Stream::Unix(stream),
+                        laddr: addr.clone(),
+                        addr,
+                        remote: None,
+                    }));
+                }
+                return Ok(None);
+            }
         };
         let Ok(tcp) = self.tcp.try_borrow() else {
             return Ok(None);
@@ -1172,14 +1305,14 @@ impl Net<'_> {
     }
 
     /// Accepts every pending connection of a listener (see [`Net::next_connection`]).
-    fn accept(&mut self, ks: &Keyspace, server: &mut Server, slot: Option<usize>) {
+    fn accept(&mut self, ks: &Keyspace, server: &mut Server, listener: Listener) {
         loop {
             let Accepted {
                 mut stream,
                 addr,
                 laddr,
                 remote,
-            } = match self.next_connection(server, slot) {
+            } = match self.next_connection(server, listener) {
                 Ok(Some(conn)) => conn,
                 Ok(None) => return,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
@@ -1272,9 +1405,10 @@ impl Net<'_> {
                 WAKER => {
                     let _ = self.waker.wake();
                 }
-                UNIX_LISTENER => self.accept(ks, server, None),
-                token if tcp_listener_slot(token).is_some() => {
-                    self.accept(ks, server, tcp_listener_slot(token))
+                token if listener_of(token).is_some() => {
+                    if let Some(listener) = listener_of(token) {
+                        self.accept(ks, server, listener)
+                    }
                 }
                 Token(token) => self.serve_busy_client(token, ks, server),
             }
@@ -1328,7 +1462,7 @@ impl Net<'_> {
                 }
             }
         }
-        if !client.close_asap && !client.out.is_empty() {
+        if !client.close_asap && client.has_pending_output() {
             match client.write_socket() {
                 Ok(written) => server.stats.total_net_output_bytes += written as u64,
                 Err(_) => client.close_asap = true,
@@ -1336,7 +1470,8 @@ impl Net<'_> {
         }
         if client.close_asap {
             self.pending_input.push(token);
-        } else if (!client.out.is_empty() || client.state.close_after_reply) && !client.write_queued
+        } else if (client.has_pending_output() || client.state.close_after_reply)
+            && !client.write_queued
         {
             client.write_queued = true;
             self.pending_write.push(token);
@@ -1428,6 +1563,7 @@ fn socket_fd(stream: &Stream) -> i64 {
     use std::os::fd::AsRawFd;
     match stream {
         Stream::Tcp(s) => s.as_raw_fd() as i64,
+        Stream::Tls(s) => s.tcp().as_raw_fd() as i64,
         Stream::Unix(s) => s.as_raw_fd() as i64,
     }
 }
@@ -1437,6 +1573,7 @@ fn socket_fd(stream: &Stream) -> i64 {
     use std::os::windows::io::AsRawSocket;
     match stream {
         Stream::Tcp(s) => s.as_raw_socket() as i64,
+        Stream::Tls(s) => s.tcp().as_raw_socket() as i64,
     }
 }
 
