@@ -107,7 +107,10 @@ fn scenario(source: &Server, target: &Server) -> Vec<String> {
     dst.cmd(&["ACL", "SETUSER", "mover", "on", ">secret", "~*", "+@all"]);
     dst.cmd(&["CONFIG", "SET", "requirepass", "foobar"]);
     src.cmd(&["SET", "authed", "v"]);
-    record(migrate(&mut src, &["authed", "9", "5000", "AUTH", "foobar"]));
+    record(migrate(
+        &mut src,
+        &["authed", "9", "5000", "AUTH", "foobar"],
+    ));
     src.cmd(&["SET", "authed", "v"]);
     record(migrate(&mut src, &["authed", "9", "5000", "AUTH", "wrong"]));
     record(src.cmd(&["EXISTS", "authed"]));
@@ -197,6 +200,18 @@ fn migrate_to_nowhere_and_to_a_silent_target_reports_ioerr_within_the_timeout() 
         text(&conn.cmd(&["MIGRATE", "127.0.0.1", &port, "key", "0", "500"])),
         "-IOERR error or timeout writing to target instance\r\n"
     );
+    // The largest timeout there is, which no clock can add.
+    assert_eq!(
+        text(&conn.cmd(&[
+            "MIGRATE",
+            "127.0.0.1",
+            &port,
+            "key",
+            "0",
+            "9223372036854775807"
+        ])),
+        "-IOERR error or timeout writing to target instance\r\n"
+    );
     assert_eq!(
         text(&conn.cmd(&["MIGRATE", "no.such.host.invalid", "1", "key", "0", "500"])),
         "-IOERR error or timeout connecting to the client\r\n"
@@ -274,7 +289,10 @@ fn migrate_retries_once_on_a_cached_connection_the_target_closed() {
         text(&conn.cmd(&["MIGRATE", "127.0.0.1", &port, "b", "0", "1000"])),
         "+OK\r\n"
     );
-    assert_eq!(text(&target_conn.cmd(&["MGET", "a", "b"])), "*2\r\n$1\r\n1\r\n$1\r\n2\r\n");
+    assert_eq!(
+        text(&target_conn.cmd(&["MGET", "a", "b"])),
+        "*2\r\n$1\r\n1\r\n$1\r\n2\r\n"
+    );
 }
 
 #[test]
@@ -284,17 +302,61 @@ fn migrate_keys_and_flags_match_redis() {
     let mut redis = redis.raw();
     let mut reddish = reddish.raw();
     for args in [
-        vec!["COMMAND", "GETKEYSANDFLAGS", "MIGRATE", "h", "p", "key", "0", "500"],
-        vec!["COMMAND", "GETKEYSANDFLAGS", "MIGRATE", "h", "p", "", "0", "500", "KEYS", "a", "b"],
         vec![
-            "COMMAND", "GETKEYSANDFLAGS", "MIGRATE", "h", "p", "", "0", "500", "AUTH", "KEYS",
-            "KEYS", "rw",
+            "COMMAND",
+            "GETKEYSANDFLAGS",
+            "MIGRATE",
+            "h",
+            "p",
+            "key",
+            "0",
+            "500",
         ],
         vec![
-            "COMMAND", "GETKEYSANDFLAGS", "MIGRATE", "h", "p", "", "0", "500", "AUTH2", "KEYS",
-            "x", "KEYS", "rw",
+            "COMMAND",
+            "GETKEYSANDFLAGS",
+            "MIGRATE",
+            "h",
+            "p",
+            "",
+            "0",
+            "500",
+            "KEYS",
+            "a",
+            "b",
         ],
-        vec!["COMMAND", "GETKEYS", "MIGRATE", "h", "p", "k", "0", "500", "KEYS", "a"],
+        vec![
+            "COMMAND",
+            "GETKEYSANDFLAGS",
+            "MIGRATE",
+            "h",
+            "p",
+            "",
+            "0",
+            "500",
+            "AUTH",
+            "KEYS",
+            "KEYS",
+            "rw",
+        ],
+        vec![
+            "COMMAND",
+            "GETKEYSANDFLAGS",
+            "MIGRATE",
+            "h",
+            "p",
+            "",
+            "0",
+            "500",
+            "AUTH2",
+            "KEYS",
+            "x",
+            "KEYS",
+            "rw",
+        ],
+        vec![
+            "COMMAND", "GETKEYS", "MIGRATE", "h", "p", "k", "0", "500", "KEYS", "a",
+        ],
     ] {
         assert_eq!(
             text(&reddish.cmd(&args)),
@@ -311,7 +373,17 @@ fn migrate_hides_passwords_from_the_slowlog() {
     conn.cmd(&["CONFIG", "SET", "slowlog-log-slower-than", "0"]);
     conn.cmd(&["SET", "k", "v"]);
     let port = closed_port().to_string();
-    conn.cmd(&["MIGRATE", "127.0.0.1", &port, "k", "0", "100", "AUTH2", "user", "hidden"]);
+    conn.cmd(&[
+        "MIGRATE",
+        "127.0.0.1",
+        &port,
+        "k",
+        "0",
+        "100",
+        "AUTH2",
+        "user",
+        "hidden",
+    ]);
     let log = text(&conn.cmd(&["SLOWLOG", "GET", "1"]));
     assert!(!log.contains("hidden"), "{log}");
     assert!(!log.contains("user"), "{log}");
