@@ -263,6 +263,8 @@ pub struct Config {
     /// default, which supervisors and Redis's test harness read).
     pub logfile: String,
     pub proto_max_bulk_len: u64,
+    /// `client-query-buffer-limit`: a client whose unprocessed input grows past it is closed.
+    pub client_query_buffer_limit: u64,
     /// Kept for clients that read it (redis-benchmark); snapshots are not made.
     pub save: String,
     pub appendonly: bool,
@@ -414,6 +416,7 @@ impl Default for Config {
             loglevel: "notice".into(),
             logfile: String::new(),
             proto_max_bulk_len: 512 * 1024 * 1024,
+            client_query_buffer_limit: 1024 * 1024 * 1024,
             save: DEFAULT_SAVE.into(),
             appendonly: false,
             notify_keyspace_events: KeyspaceEvents::default(),
@@ -1129,6 +1132,12 @@ pub static PARAMS: &[Param] = &[
         |c| c.proto_max_bulk_len.to_string(),
         |c, v| c.proto_max_bulk_len = parse_mem_arg(v)?.max(1024 * 1024)
     ),
+    param!(
+        "client-query-buffer-limit",
+        true,
+        |c| c.client_query_buffer_limit.to_string(),
+        |c, v| c.client_query_buffer_limit = parse_memory_in(v, 1024 * 1024, i64::MAX)?
+    ),
     param!("save", true, |c| c.save.clone(), |c, v| set_save(c, v)?),
     param!(
         "appendonly",
@@ -1326,7 +1335,7 @@ pub static INERT_PARAMS: &[Param] = &[
     inert!("bind-source-addr", None, true, Kind::Text, ""),
     inert!("bio_cpulist", None, false, Kind::Text, ""),
     inert!("busy-reply-threshold", Some("lua-time-limit"), true, Kind::Int(0, i64::MAX), "5000"),
-    inert!("client-query-buffer-limit", None, true, Kind::Memory(1024 * 1024, i64::MAX), "1073741824"),
+
     inert!("cluster-allow-pubsubshard-when-down", None, true, Kind::Bool, "yes"),
     inert!("cluster-allow-reads-when-down", None, true, Kind::Bool, "no"),
     inert!("cluster-allow-replica-migration", None, true, Kind::Bool, "yes"),

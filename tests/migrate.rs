@@ -200,6 +200,18 @@ fn migrate_to_nowhere_and_to_a_silent_target_reports_ioerr_within_the_timeout() 
         text(&conn.cmd(&["MIGRATE", "127.0.0.1", &port, "key", "0", "500"])),
         "-IOERR error or timeout writing to target instance\r\n"
     );
+    // The largest timeout there is, which no clock can add.
+    assert_eq!(
+        text(&conn.cmd(&[
+            "MIGRATE",
+            "127.0.0.1",
+            &port,
+            "key",
+            "0",
+            "9223372036854775807"
+        ])),
+        "-IOERR error or timeout writing to target instance\r\n"
+    );
     assert_eq!(
         text(&conn.cmd(&["MIGRATE", "no.such.host.invalid", "1", "key", "0", "500"])),
         "-IOERR error or timeout connecting to the client\r\n"

@@ -241,10 +241,9 @@ pub fn migrate(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         match transfer(ctx, &request, &present) {
             Ok(result) => return result,
             Err(failure) => {
-                ctx.server
-                    .remotes
-                    .as_mut()
-                    .map(|remotes| remotes.close(request.host, request.port));
+                if let Some(remotes) = ctx.server.remotes.as_mut() {
+                    remotes.close(request.host, request.port);
+                }
                 if may_retry && !failure.timed_out && !failure.some_done {
                     may_retry = false;
                     continue;
@@ -326,7 +325,6 @@ fn transfer(
         }
         sent.push(key);
     }
-    drop(db);
     link.send(out.bytes(), request.timeout)
         .map_err(|error| SocketFailure {
             timed_out: error == LinkError::TimedOut,

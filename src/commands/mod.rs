@@ -29,6 +29,7 @@ pub mod scripting;
 pub mod server;
 pub mod sets;
 pub mod sort;
+pub mod standalone;
 pub mod stats;
 pub mod streams;
 pub mod strings;

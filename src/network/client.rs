@@ -10,9 +10,6 @@ use std::io::{self, Read, Write};
 /// Bytes read per `read` call at least (the buffer grows for larger requests).
 const READ_CHUNK: usize = 16 * 1024;
 
-/// Redis's `client-query-buffer-limit`: a client whose pending input exceeds it is closed.
-pub const QUERY_BUFFER_LIMIT: usize = 1024 * 1024 * 1024;
-
 /// An argument this big gets a query buffer sized for it as soon as its header arrives, so
 /// the buffer is not doubled past it (Redis's `PROTO_MBULK_BIG_ARG`).
 const BIG_ARG: usize = 32 * 1024;

@@ -29,6 +29,15 @@ struct CachedLink {
     last_use_ms: u64,
 }
 
+/// `timeout` from now; a timeout too large for the clock (MIGRATE takes any positive
+/// integer) is as good as none.
+fn deadline_after(timeout: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(timeout)
+        .or_else(|| now.checked_add(Duration::from_secs(u64::from(u32::MAX))))
+        .unwrap_or(now)
+}
+
 /// The time left until `deadline`, or `TimedOut` when none is.
 fn remaining(deadline: Instant) -> Result<Duration, LinkError> {
     let left = deadline.saturating_duration_since(Instant::now());
@@ -57,7 +66,7 @@ impl RemoteLink for CachedLink {
 
     fn send(&mut self, bytes: &[u8], timeout: Duration) -> Result<(), LinkError> {
         for chunk in bytes.chunks(WRITE_CHUNK) {
-            let deadline = Instant::now() + timeout;
+            let deadline = deadline_after(timeout);
             let mut written = 0;
             while written < chunk.len() {
                 self.stream
@@ -75,7 +84,7 @@ impl RemoteLink for CachedLink {
     }
 
     fn read_line(&mut self, timeout: Duration) -> Result<Vec<u8>, LinkError> {
-        let deadline = Instant::now() + timeout;
+        let deadline = deadline_after(timeout);
         let mut scanned = 0;
         loop {
             if let Some(end) = self.pending[scanned..].iter().position(|&b| b == b'\n') {
@@ -134,7 +143,7 @@ fn addresses(host: &[u8], port: &[u8]) -> Vec<SocketAddr> {
 }
 
 fn connect(host: &[u8], port: &[u8], timeout: Duration) -> Result<TcpStream, ConnectError> {
-    let deadline = Instant::now() + timeout;
+    let deadline = deadline_after(timeout);
     let addresses = addresses(host, port);
     if addresses.is_empty() {
         return Err(ConnectError::NoAddress);

@@ -6,9 +6,7 @@
 //! output a socket could not take), run timed work, and let persistence hand changes over
 //! (through the one handle it installed in [`Server`]; this layer knows nothing more of it).
 
-use super::client::{
-    is_disconnect, Blocked, Client, InputView, ReadOutcome, Resized, QUERY_BUFFER_LIMIT,
-};
+use super::client::{is_disconnect, Blocked, Client, InputView, ReadOutcome, Resized};
 use super::listeners::{
     tcp_listener_slot, tls_listener_slot, SharedListeners, Stream, TcpListeners, UNIX_LISTENER,
 };
@@ -493,9 +491,9 @@ impl Reactor {
                 .decoder
                 .set_max_bulk_len(self.server.config.proto_max_bulk_len as usize);
             self.run_commands(token, &mut client);
-            if client.pending_input().len() > QUERY_BUFFER_LIMIT {
+            if client.pending_input().len() as u64 > self.server.config.client_query_buffer_limit {
                 log::warn!(
-                    "closing client {}: query buffer over limit",
+                    "Closing client that reached max query buffer length: {}",
                     client.state.addr
                 );
                 close = true;

@@ -1092,6 +1092,54 @@ pub fn parse_key_document(doc: &RawDocument) -> Result<StoredKey<'_>, DocError> 
     })
 }
 
+/// The value and the logged commands start-up reads back for one key.
+pub type StoredValue = (Value, Vec<Vec<Vec<u8>>>);
+
+/// What start-up makes of one key's documents, given as BSON documents back to back: the key
+/// document, then its `chunks` chunk documents and its `nops` operation-log documents. The
+/// value, with the logged commands to replay on it; an error for damaged documents, never a
+/// panic (the stored_documents fuzz target feeds it any bytes).
+pub fn decode_stored(bytes: &[u8], limits: &EncodingLimits) -> Result<StoredValue, DocError> {
+    let mut docs = Vec::new();
+    let mut rest = bytes;
+    while let Some(prefix) = rest.first_chunk::<4>() {
+        let len = usize::try_from(i32::from_le_bytes(*prefix))
+            .ok()
+            .filter(|&len| len <= rest.len())
+            .ok_or(DocError::Truncated)?;
+        docs.push(RawDocument::from_bytes(&rest[..len])?);
+        rest = &rest[len..];
+    }
+    let (key, others) = docs.split_first().ok_or(DocError::Truncated)?;
+    let stored = parse_key_document(key)?;
+    let chunks = stored.meta.chunks as usize;
+    let nops = stored.meta.nops as usize;
+    if others.len() < chunks.saturating_add(nops) {
+        return Err(DocError::Truncated);
+    }
+    let arrays = if chunks == 0 {
+        vec![stored.items.ok_or(DocError::Field("items"))?]
+    } else {
+        others[..chunks]
+            .iter()
+            .map(|chunk| chunk_items(chunk))
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    let value = decode_value(
+        stored.meta.type_name,
+        stored.header,
+        &mut ItemReader::new(arrays),
+        limits,
+    )?;
+    let mut ops = Vec::new();
+    for doc in &others[chunks..chunks + nops] {
+        for argv in op_commands(doc)? {
+            ops.push(argv.iter().map(|arg| arg.to_vec()).collect());
+        }
+    }
+    Ok((value, ops))
+}
+
 /// The `items` array of a chunk document.
 pub fn chunk_items(doc: &RawDocument) -> Result<&RawArray, DocError> {
     doc.get_array("items").map_err(|_| DocError::Field("items"))

@@ -15,8 +15,8 @@
 use super::document::{
     self, chunk_document, delete_db_statement, delete_generation_statement, delete_statement,
     encode_value, expiry_statement, functions_statement, is_large, key_document,
-    log_meta_statement, op_documents,
-    upsert_statement, IdRef, Meta, INLINE_BYTES, MAX_KEY_BYTES, MAX_SEQ,
+    log_meta_statement, op_documents, upsert_statement, IdRef, Meta, INLINE_BYTES, MAX_KEY_BYTES,
+    MAX_SEQ,
 };
 use super::writer::{Batch, Coll, FromWriter, Kind, Phase, ToWriter};
 use crate::clock::unix_ms;

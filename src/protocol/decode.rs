@@ -278,14 +278,14 @@ fn read_header(buf: &[u8], from: usize) -> Option<(Option<i64>, usize)> {
 /// The offset just past the `\r\n` ending the header line that starts at `from`, if buffered.
 /// Like Redis, the line ends at the first `\r`, which must be followed by one more byte.
 fn header_line_end(buf: &[u8], from: usize) -> Option<usize> {
-    // Fast path: 1-3 digit headers are by far the most common.
-    for digits in 1..=3 {
-        let cr = from + digits;
-        if buf.len() > cr + 1 && buf[cr] == b'\r' && buf[cr + 1] == b'\n' {
-            return Some(cr + 2);
-        }
-        if buf.len() <= cr {
-            break;
+    // Fast path: headers of up to 3 characters are by far the most common. The first `\r`
+    // ends the line even when no `\n` follows it, so that a header reads the same however
+    // its bytes were split between reads.
+    for at in from..from + 4 {
+        match buf.get(at) {
+            Some(b'\r') => return (at + 1 < buf.len()).then_some(at + 2),
+            Some(_) => {}
+            None => return None,
         }
     }
     let cr = memchr(b'\r', &buf[from.min(buf.len())..])? + from;
@@ -396,6 +396,31 @@ fn hex_val(c: u8) -> Option<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the request_decoder fuzz target: a header whose `\r` is followed by another
+    /// `\r` ended at the second one when the whole request was buffered, and at the first
+    /// (as Redis reads it) when it arrived in pieces.
+    #[test]
+    fn a_header_ends_at_its_first_cr_however_it_arrives() {
+        let input = b"*-1\r\r\n$3\r\nx\r\n";
+        let mut whole = RequestDecoder::new(1 << 20);
+        assert_eq!(whole.decode(input), Ok(Some(5)));
+        let mut pieces = RequestDecoder::new(1 << 20);
+        let mut result = Ok(None);
+        for end in 1..=input.len() {
+            result = pieces.decode(&input[..end]);
+            if result != Ok(None) {
+                break;
+            }
+        }
+        assert_eq!(result, Ok(Some(5)));
+        let mut whole = RequestDecoder::new(1 << 20);
+        // The count ends at the first `\r`, so the argument is looked for at the `\n`.
+        assert_eq!(
+            whole.decode(b"*1\r\r\n$1\r\nx\r\n"),
+            Err(ProtocolError::ExpectedDollar('\n'))
+        );
+    }
 
     fn args_of(dec: &RequestDecoder, buf: &[u8]) -> Vec<Vec<u8>> {
         let src: &[u8] = match dec.source() {
