@@ -274,6 +274,24 @@ impl Client {
         resized
     }
 
+    /// True when the first request buffered, complete or not, holds more than `limit`
+    /// bytes (`client-query-buffer-limit`). Redis checks its query buffer after each read,
+    /// before running what it holds; reads here may take in a whole big argument at once, so
+    /// the request is measured, not the buffer (a pipeline of small requests past the limit
+    /// in total is not over it). Decodes only when more than `limit` bytes are buffered.
+    pub fn first_request_over(&mut self, limit: usize) -> bool {
+        let pending = &self.input[self.start..self.filled];
+        if pending.len() <= limit {
+            return false;
+        }
+        match self.decoder.decode(pending) {
+            Ok(Some(consumed)) => consumed > limit,
+            Ok(None) => true,
+            // A malformed request gets its protocol error when it runs.
+            Err(_) => false,
+        }
+    }
+
     /// Unconsumed input.
     pub fn pending_input(&self) -> &[u8] {
         &self.input[self.start..self.filled]

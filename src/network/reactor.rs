@@ -490,6 +490,16 @@ impl Reactor {
             client
                 .decoder
                 .set_max_bulk_len(self.server.config.proto_max_bulk_len as usize);
+            let limit =
+                usize::try_from(self.server.config.client_query_buffer_limit).unwrap_or(usize::MAX);
+            if client.first_request_over(limit) {
+                log::warn!(
+                    "Closing client that reached max query buffer length: {}",
+                    client.state.addr
+                );
+                self.close(token, client);
+                return;
+            }
             self.run_commands(token, &mut client);
             if client.pending_input().len() as u64 > self.server.config.client_query_buffer_limit {
                 log::warn!(
