@@ -8,9 +8,8 @@ mod common;
 
 use common::{mongodb_uri, unique_name, RawConn, Server};
 use mongodb::bson::{doc, spec::BinarySubtype, Binary, Bson, Document};
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
@@ -1021,99 +1020,13 @@ fn unreachable_mongodb_at_start_up_fails_clearly() {
 // MongoDB outage: a SecantusDB of the test's own, killed and restarted on the same storage.
 // ---------------------------------------------------------------------------------------------
 
-struct Secantus {
-    child: Child,
-    port: u16,
-    dir: PathBuf,
-}
-
-impl Secantus {
-    /// Starts SecantusDB on `port` (0: any) with its data in `dir`; returns once it listens.
-    fn start(dir: &PathBuf, port: u16) -> Secantus {
-        std::fs::create_dir_all(dir).unwrap();
-        let config = dir.join("secantusd.toml");
-        std::fs::write(&config, "").unwrap();
-        let mut child = Command::new(common::secantusd_bin())
-            .arg("--config")
-            .arg(&config)
-            .args([
-                "--host",
-                "127.0.0.1",
-                "--port",
-                &port.to_string(),
-                "--standalone",
-            ])
-            .arg("--storage-path")
-            .arg(dir.join("data"))
-            .current_dir(dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start secantusd-py");
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("listening on ").nth(1) {
-                    let port = rest
-                        .rsplit(':')
-                        .next()
-                        .and_then(|p| p.trim().parse::<u16>().ok());
-                    let _ = tx.send(port);
-                }
-            }
-        });
-        let port = match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(Some(port)) => port,
-            other => {
-                let _ = child.kill();
-                panic!("SecantusDB did not start: {other:?}");
-            }
-        };
-        Secantus {
-            child,
-            port,
-            dir: dir.clone(),
-        }
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    fn restart(&mut self) {
-        self.kill();
-        let port = self.port;
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            // The port may still be held for a moment after the kill.
-            let attempt = std::panic::catch_unwind(|| Secantus::start(&self.dir, port));
-            match attempt {
-                Ok(fresh) => {
-                    *self = fresh;
-                    return;
-                }
-                Err(_) if Instant::now() < deadline => sleep(Duration::from_millis(300)),
-                Err(e) => std::panic::resume_unwind(e),
-            }
-        }
-    }
-}
-
-impl Drop for Secantus {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
 #[test]
 fn mongodb_outage_during_writes_loses_nothing_acknowledged() {
     if mongodb_uri().is_none() {
         return;
     }
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(unique_name("secantus"));
-    let mut mongod = Secantus::start(&dir, 0);
+    let mut mongod = common::SecantusDb::start(&dir, 0);
     let uri = format!(
         "mongodb://127.0.0.1:{}/?serverSelectionTimeoutMS=1000",
         mongod.port

@@ -9,9 +9,7 @@ mod common;
 use common::{mongodb_uri, unique_name, Compare, Differential, RawConn, Server};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
@@ -363,99 +361,13 @@ fn a_restart_leaves_what_does_not_fit_cold() {
 // MongoDB stopped and started again
 // ---------------------------------------------------------------------------------------------
 
-/// A SecantusDB of the test's own, which it can stop and start again on the same port.
-struct Secantus {
-    child: Child,
-    port: u16,
-    dir: PathBuf,
-}
-
-impl Secantus {
-    fn start(dir: &PathBuf, port: u16) -> Secantus {
-        std::fs::create_dir_all(dir).expect("data directory");
-        let config = dir.join("secantusd.toml");
-        std::fs::write(&config, "").expect("config file");
-        let mut child = Command::new(common::secantusd_bin())
-            .arg("--config")
-            .arg(&config)
-            .args([
-                "--host",
-                "127.0.0.1",
-                "--port",
-                &port.to_string(),
-                "--standalone",
-            ])
-            .arg("--storage-path")
-            .arg(dir.join("data"))
-            .current_dir(dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start secantusd-py");
-        let Some(stderr) = child.stderr.take() else {
-            panic!("no stderr pipe")
-        };
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("listening on ").nth(1) {
-                    let port = rest
-                        .rsplit(':')
-                        .next()
-                        .and_then(|p| p.trim().parse::<u16>().ok());
-                    let _ = tx.send(port);
-                }
-            }
-        });
-        match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(Some(port)) => Secantus {
-                child,
-                port,
-                dir: dir.clone(),
-            },
-            other => {
-                let _ = child.kill();
-                panic!("SecantusDB did not start: {other:?}");
-            }
-        }
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    fn start_again(&mut self) {
-        self.kill();
-        let port = self.port;
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let attempt = std::panic::catch_unwind(|| Secantus::start(&self.dir, port));
-            match attempt {
-                Ok(fresh) => {
-                    *self = fresh;
-                    return;
-                }
-                Err(_) if Instant::now() < deadline => sleep(Duration::from_millis(300)),
-                Err(e) => std::panic::resume_unwind(e),
-            }
-        }
-    }
-}
-
-impl Drop for Secantus {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
 #[test]
 fn mongodb_stopped_cold_reads_fail_cleanly_and_hot_keys_are_served() {
     if mongodb_uri().is_none() {
         return;
     }
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(unique_name("tier_secantus"));
-    let mut mongod = Secantus::start(&dir, 0);
+    let mut mongod = common::SecantusDb::start(&dir, 0);
     let uri = format!(
         "mongodb://127.0.0.1:{}/?serverSelectionTimeoutMS=500",
         mongod.port
@@ -491,7 +403,7 @@ fn mongodb_stopped_cold_reads_fail_cleanly_and_hot_keys_are_served() {
     );
     assert!(started.elapsed() >= Duration::from_millis(1400));
     assert!(is_cold(&mut conn, &key));
-    mongod.start_again();
+    mongod.restart();
     // Back: the same key loads (once the driver sees MongoDB again), and the write made
     // during the outage is kept.
     let deadline = Instant::now() + Duration::from_secs(60);

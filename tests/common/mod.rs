@@ -567,6 +567,100 @@ pub fn secantusd_bin() -> PathBuf {
     }
 }
 
+/// A SecantusDB of the test's own (for outages: it can be stopped and started again on the
+/// same port and storage), stopped when dropped.
+pub struct SecantusDb {
+    child: Child,
+    pub port: u16,
+    dir: PathBuf,
+}
+
+impl SecantusDb {
+    /// Starts SecantusDB on `port` (0: any) with its data in `dir`; returns once it listens.
+    pub fn start(dir: &PathBuf, port: u16) -> SecantusDb {
+        use std::io::BufRead;
+        std::fs::create_dir_all(dir).expect("data directory");
+        let config = dir.join("secantusd.toml");
+        std::fs::write(&config, "").expect("config file");
+        let mut child = Command::new(secantusd_bin())
+            .arg("--config")
+            .arg(&config)
+            .args([
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--standalone",
+            ])
+            .arg("--storage-path")
+            .arg(dir.join("data"))
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start secantusd-py");
+        let Some(stderr) = child.stderr.take() else {
+            panic!("no stderr pipe")
+        };
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if let Some(rest) = line.split("listening on ").nth(1) {
+                    let port = rest
+                        .rsplit(':')
+                        .next()
+                        .and_then(|p| p.trim().parse::<u16>().ok());
+                    let _ = tx.send(port);
+                }
+            }
+        });
+        let port = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(Some(port)) => port,
+            other => {
+                let _ = child.kill();
+                panic!("SecantusDB did not start: {other:?}");
+            }
+        };
+        SecantusDb {
+            child,
+            port,
+            dir: dir.clone(),
+        }
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub fn restart(&mut self) {
+        self.kill();
+        let port = self.port;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            // The port may still be held for a moment after the kill.
+            let attempt = std::panic::catch_unwind(|| SecantusDb::start(&self.dir, port));
+            match attempt {
+                Ok(fresh) => {
+                    *self = fresh;
+                    return;
+                }
+                Err(_) if Instant::now() < deadline => sleep(Duration::from_millis(300)),
+                Err(e) => std::panic::resume_unwind(e),
+            }
+        }
+    }
+}
+
+impl Drop for SecantusDb {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
 /// The first executable called `name` in `PATH`.
 pub fn find_in_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;

@@ -250,11 +250,15 @@ pub fn info(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         .collect();
     let all = requested.iter().any(|s| s == "all" || s == "everything");
     let default = requested.is_empty() || requested.iter().any(|s| s == "default");
+    // Reddish's own section joins `all` only while the cold tier is on, so that INFO ALL
+    // lists what Redis's does.
+    let tiering = ctx.server.config.maxmemory_tiering;
     let sections: Vec<&str> = ALL_SECTIONS
         .iter()
         .copied()
         .filter(|s| {
-            all || (default && !NOT_DEFAULT_SECTIONS.contains(s))
+            (all && (*s != "tiering" || tiering))
+                || (default && !NOT_DEFAULT_SECTIONS.contains(s))
                 || requested.iter().any(|r| r == s)
         })
         .collect();
