@@ -191,9 +191,13 @@ fn socketio_adapter_pubsub() {
         PUBLISH "socket.io#/#room-1#" "room-1"
         PUBLISH "socket.io-request#/#" "{\"type\":2}"
         @conn 1
+        @receive
+        @receive
+        @receive
         PUNSUBSCRIBE "socket.io#/#*"
         UNSUBSCRIBE
         @conn 2
+        @receive
         UNSUBSCRIBE "socket.io-request#/#"
         @conn 0
         PUBSUB NUMSUB "socket.io-request#/#"

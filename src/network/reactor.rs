@@ -1229,7 +1229,11 @@ struct Net<'a> {
 impl Net<'_> {
     /// Takes the next pending connection of a listener. `Ok(None)` when none is waiting (or
     /// the listener is gone). A TLS connection starts its handshake when it is first read.
-    fn next_connection(&self, server: &Server, listener: Listener) -> io::Result<Option<Accepted>> {
+    fn next_connection(
+        &self,
+        #[cfg_attr(not(unix), allow(unused_variables))] server: &Server,
+        listener: Listener,
+    ) -> io::Result<Option<Accepted>> {
         let slot = match listener {
             Listener::Tcp(slot) => slot,
             Listener::Tls(slot) => {

@@ -971,6 +971,9 @@ pub enum Step {
         conn: usize,
         line: usize,
     },
+    /// Read one more reply (a pub/sub message) on connection `conn` of each server without
+    /// sending anything, and compare.
+    Receive { conn: usize, line: usize },
     /// Wait (e.g. for keys to expire).
     Sleep(Duration),
 }
@@ -990,6 +993,7 @@ pub enum Step {
 /// @any CONFIG SET x y            compare nothing
 /// @conn 2                        following commands use connection 2 (default 0)
 /// @sleep 120                     wait 120 ms
+/// @receive                       read one pushed message on this connection, compare it
 /// ```
 ///
 /// Panics on a malformed script (it is a bug in the test).
@@ -1021,6 +1025,13 @@ pub fn parse_script(script: &str) -> Vec<Step> {
                     } else {
                         steps.push(Step::Sleep(Duration::from_millis(n)));
                     }
+                    continue;
+                }
+                "receive" => {
+                    steps.push(Step::Receive {
+                        conn,
+                        line: line_no,
+                    });
                     continue;
                 }
                 other => panic!("script line {line_no}: unknown directive @{other}"),
@@ -1203,11 +1214,13 @@ impl Differential {
 
     #[track_caller]
     fn run_step(&mut self, step: &Step) {
+        let no_args = Vec::new();
         let (args, compare, conn, line) = match step {
             Step::Sleep(duration) => {
                 sleep(*duration);
                 return;
             }
+            Step::Receive { conn, line } => (&no_args, Compare::Exact, *conn, *line),
             Step::Command {
                 args,
                 compare,
@@ -1215,7 +1228,11 @@ impl Differential {
                 line,
             } => (args, *compare, *conn, *line),
         };
-        let shown = show_command(args);
+        let shown = if args.is_empty() {
+            "@receive".to_string()
+        } else {
+            show_command(args)
+        };
         self.history.push(if line > 0 {
             format!("line {line}: {shown}")
         } else {
@@ -1277,7 +1294,10 @@ impl Differential {
         if compare == Compare::Scan {
             return scan_all(conn, args);
         }
-        conn.send(&encode_command(args));
+        // No arguments: a @receive step, which only reads what the server pushed.
+        if !args.is_empty() {
+            conn.send(&encode_command(args));
+        }
         let reply = conn.read_reply_within(REPLY_TIMEOUT)?;
         Ok(match compare {
             Compare::Sorted => sort_aggregate(&reply, 1),
