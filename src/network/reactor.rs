@@ -12,7 +12,7 @@ use super::listeners::{
 };
 use super::tls::TlsStream;
 use crate::clock::unix_ms;
-use crate::commands::blocking::{awaited_type, write_timeout_reply, TimeoutReply};
+use crate::commands::blocking::{awaited_type, write_timeout_reply, BlockRequest, TimeoutReply};
 use crate::commands::pubsub::append_message;
 use crate::commands::{self, ClientDirectory, ClientState, ConnStats, Ctx, Server, Shutdown};
 use crate::config::OutputLimit;
@@ -732,14 +732,40 @@ impl Reactor {
             };
             commands::execute(&mut ctx, &argv);
             client.state.served_key = None;
-            if client.state.block.take().is_none() {
-                self.unpark(token, &mut client);
-                self.queue_write(token, &mut client);
-                // Commands pipelined behind the blocking one run now.
-                self.pending_input.push(token);
+            match client.state.block.take() {
+                None => {
+                    self.unpark(token, &mut client);
+                    self.queue_write(token, &mut client);
+                    // Commands pipelined behind the blocking one run now.
+                    self.pending_input.push(token);
+                }
+                Some(again) if again.on_timeout == TimeoutReply::ColdValue => {
+                    self.repark_for_values(token, &mut client, again);
+                }
+                // A blocking command that would block again keeps its place and deadline.
+                Some(_) => {}
             }
         }
         self.clients[token] = Some(client);
+    }
+
+    /// A command that waited for cold values found others cold when it ran again (dropped
+    /// while it waited, or named only now): it waits for those too, and keeps waiting on the
+    /// keys already back, which pins their values (the cold tier never drops a waited key),
+    /// so each round brings it closer to running instead of trading one key for another.
+    fn repark_for_values(&mut self, token: usize, client: &mut Client, mut again: BlockRequest) {
+        let Some(before) = self.unpark(token, client) else {
+            return;
+        };
+        for key in before.request.keys {
+            if !again.keys.contains(&key) {
+                again.keys.push(key);
+            }
+        }
+        // The first deadline holds: a command does not wait longer for being re-run.
+        again.deadline = before.request.deadline.or(again.deadline);
+        client.state.block = Some(again);
+        self.park(token, client, before.argv);
     }
 
     /// Answers parked clients whose deadline passed.
