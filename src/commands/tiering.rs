@@ -49,6 +49,8 @@ pub struct TieringState {
     pub max_latency_us: u64,
     /// The epoch the next drop gets (wraps; 0 is left to cold keys made at start-up).
     next_epoch: u32,
+    /// The key positions of the command being checked, kept to be reused.
+    key_positions: Vec<(usize, crate::commands::table::KeyFlags)>,
 }
 
 impl TieringState {
@@ -124,17 +126,18 @@ pub fn unavailable_text(key: &[u8]) -> String {
 
 /// The cold keys among those `spec` names in `argv` (every queued command's for EXEC), live
 /// ones only (an expired cold key is deleted here, as any lookup would), each once. Empty
-/// when the command needs no value. O(keys named).
+/// when the command needs no value. O(keys named), with no allocation unless a key is cold:
+/// this runs before every command while any key is cold.
 fn cold_keys_named(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8]]) -> Vec<Key> {
     let db = ctx.client.db;
     let mut cold: Vec<Key> = Vec::new();
+    let mut positions = std::mem::take(&mut ctx.server.tiering.key_positions);
     let mut note = |ks: &mut Keyspace, spec: &CommandSpec, argv: &[&[u8]]| {
-        if answers_without_value(spec) {
-            return;
-        }
-        for (at, _) in spec.keys_with_flags(argv) {
+        spec.keys_with_flags_into(argv, &mut positions);
+        for &(at, _) in positions.iter() {
             let Some(&key) = argv.get(at) else { continue };
             if ks.cold_epoch(db, key).is_some()
+                && !answers_without_value(spec)
                 && ks.db(db).exists(key)
                 && !cold.iter().any(|k| &**k == key)
             {
@@ -154,6 +157,7 @@ fn cold_keys_named(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8]]) ->
     } else {
         note(ctx.ks, spec, argv);
     }
+    ctx.server.tiering.key_positions = positions;
     cold
 }
 
