@@ -38,6 +38,12 @@
 # The "hll" section (--sections hll) runs PFADD of random elements into one HyperLogLog (dense
 # after its first few thousand), PFCOUNT of it (its cached estimate) and PFCOUNT of it twice
 # (a union: every register merged and counted on each call).
+# The "tiering" section (--sections tiering) measures the cold tier (maxmemory-tiering) with
+# TIERING_KEYS string keys of TIERING_VALUE_BYTES bytes, 5x more data than maxmemory, on two
+# Reddish persisting to MongoDB (as the persistence section finds it): GET throughput on a hot
+# working set that fits in memory with tiering on vs the same keys all in memory, the latency
+# of loading cold values (INFO tiering p50/p99 after random GETs over every key) and the
+# memory each cold key costs. It runs on its own (no Redis side) and adds no table row.
 # The "pubsub" section (--sections "standard pubsub") measures PUBLISH fan-out with
 # examples/pubsub_load.rs instead of redis-benchmark: one publisher sending PIPELINE publishes
 # per write, N subscribers on the channel; the cells are messages delivered per second.
@@ -77,8 +83,9 @@ RDB_KEYS=1000000
 RDB_VALUE_BYTES=1000
 RDB_ROUNDS=3
 RDB_IMPORT=0
+ROUNDS_WITH_CASES=1
 
-usage() { sed -n '2,55p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,61p' "$0" | sed 's/^# \{0,1\}//'; }
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -380,6 +387,118 @@ section_hll() {
     add_case "pfadd key __rand_int__" -r 100000000 PFADD bench:hll __rand_int__
     add_case "pfcount key" PFCOUNT bench:hll
     add_case "pfcount key key (union)" PFCOUNT bench:hll bench:hll
+}
+
+# The cold tier: see the usage text. Runs after the rounds, on servers of its own.
+TIERING=0
+TIERING_KEYS=${TIERING_KEYS:-100000}
+TIERING_VALUE_BYTES=${TIERING_VALUE_BYTES:-1000}
+section_tiering() {
+    TIERING=1
+}
+
+# info_field SERVER SECTION FIELD: one figure of INFO.
+info_field() {
+    redis-cli -h 127.0.0.1 -p "${SERVER_PORT[$1]}" INFO "$2" |
+        tr -d '\r' | awk -F: -v f="$3" '$1 == f { print $2 }'
+}
+
+# fill_tiering SERVER: TIERING_KEYS keys tier:N (N zero-padded to 12 digits, as
+# redis-benchmark's __rand_int__) of TIERING_VALUE_BYTES bytes, written and saved.
+fill_tiering() {
+    local port=${SERVER_PORT[$1]}
+    awk -v n="$TIERING_KEYS" -v size="$TIERING_VALUE_BYTES" 'BEGIN {
+        value = sprintf("%" size "s", ""); gsub(/ /, "v", value)
+        for (i = 0; i < n; i++) printf "*3\r\n$3\r\nSET\r\n$17\r\ntier:%012d\r\n$%d\r\n%s\r\n", i, size, value
+    }' | redis-cli -h 127.0.0.1 -p "$port" --pipe >/dev/null
+    redis-cli -h 127.0.0.1 -p "$port" SAVE >/dev/null
+}
+
+# bench_get SERVER KEYS [CLIENTS REQUESTS]: GET rps over random keys of tier:0 .. tier:KEYS-1.
+bench_get() {
+    local port=${SERVER_PORT[$1]} keys=$2 clients=${3:-$CLIENTS} requests=${4:-$REQUESTS}
+    timeout "$RUN_TIMEOUT" redis-benchmark -h 127.0.0.1 -p "$port" -c "$clients" -n "$requests" \
+        -P 1 -r "$keys" --csv GET "tier:__rand_int__" 2>/dev/null |
+        grep -v '^"test"' | head -n 1 | awk -F'","' '{ print $2 }' | tr -d '"'
+}
+
+print_tiering_report() {
+    start_mongodb
+    local -a reddish_args=()
+    # shellcheck disable=SC2206 # --reddish-args is a space-separated argument list
+    [ -n "$REDDISH_ARGS" ] && reddish_args=($REDDISH_ARGS)
+    start_server tier-off "$REDDISH_BIN" "${reddish_args[@]}" --mongodb-uri "$BENCH_MONGODB_URI" \
+        --mongodb-database "reddish_bench_tier_off_$$"
+    start_server tier-on "$REDDISH_BIN" "${reddish_args[@]}" --mongodb-uri "$BENCH_MONGODB_URI" \
+        --mongodb-database "reddish_bench_tier_on_$$" --maxmemory-policy allkeys-lru \
+        --maxmemory-tiering yes
+    local server empty
+    empty=$(info_field tier-on memory used_memory)
+    for server in tier-off tier-on; do
+        log "tiering: writing $TIERING_KEYS keys of $TIERING_VALUE_BYTES bytes to $server"
+        fill_tiering "$server"
+    done
+    local full data limit hot
+    full=$(info_field tier-on memory used_memory)
+    data=$((TIERING_KEYS * TIERING_VALUE_BYTES))
+    limit=$((full - data * 4 / 5))
+    hot=$((TIERING_KEYS / 10))
+    redis-cli -h 127.0.0.1 -p "${SERVER_PORT[tier-on]}" CONFIG SET maxmemory "$limit" >/dev/null
+    # Warm the hot set (it is loaded back if it went cold), then measure it on both servers.
+    bench_get tier-on "$hot" 10 $((hot * 4)) >/dev/null
+    local round off_samples="" on_samples="" rps
+    for round in $(seq 1 "$ROUNDS"); do
+        for server in tier-off tier-on; do
+            rps=$(bench_get "$server" "$hot")
+            log "  tiering round $round $server: hot GET $rps"
+            if [ "$server" = tier-off ]; then off_samples+="$rps "; else on_samples+="$rps "; fi
+        done
+    done
+    # shellcheck disable=SC2086 # space-separated samples
+    local off on ratio
+    off=$(median $off_samples)
+    # shellcheck disable=SC2086
+    on=$(median $on_samples)
+    ratio=$(awk -v a="$on" -v b="$off" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
+    local loads_before
+    loads_before=$(info_field tier-on tiering cold_loads)
+    # Cold loads: one client reading random keys, most of them cold.
+    bench_get tier-on "$TIERING_KEYS" 1 $((REQUESTS / 20 + 100)) >/dev/null
+    local cold_keys loads p50 p99 max record used
+    cold_keys=$(info_field tier-on tiering cold_keys)
+    loads=$(($(info_field tier-on tiering cold_loads) - loads_before))
+    p50=$(info_field tier-on tiering cold_load_latency_p50_us)
+    p99=$(info_field tier-on tiering cold_load_latency_p99_us)
+    max=$(info_field tier-on tiering cold_load_latency_max_us)
+    record=$(info_field tier-on tiering cold_record_bytes)
+    # Memory per cold key, measured: everything dropped (maxmemory below the empty server),
+    # over the keys.
+    redis-cli -h 127.0.0.1 -p "${SERVER_PORT[tier-on]}" SAVE >/dev/null
+    redis-cli -h 127.0.0.1 -p "${SERVER_PORT[tier-on]}" CONFIG SET maxmemory "$empty" >/dev/null
+    sleep 1
+    redis-cli -h 127.0.0.1 -p "${SERVER_PORT[tier-on]}" PING >/dev/null
+    used=$(info_field tier-on memory used_memory)
+    local all_cold
+    all_cold=$(info_field tier-on tiering cold_keys)
+    echo
+    echo "## Cold tier: data 5x maxmemory, MongoDB as the cold tier"
+    echo
+    echo "- MongoDB: $BENCH_MONGODB_NOTE; $TIERING_KEYS keys of $TIERING_VALUE_BYTES bytes; tiering on: maxmemory $limit (allkeys-lru), $cold_keys keys cold after the hot runs; tiering off: everything in memory, no maxmemory"
+    echo "- hot set: $hot keys (GET, -c $CLIENTS -n $REQUESTS -P 1, median of $ROUNDS rounds); target on/off >= 0.9"
+    echo
+    echo "| measure | value |"
+    echo "| --- | ---: |"
+    echo "| hot-set GET rps, tiering off | $(printf '%.0f' "$off") |"
+    echo "| hot-set GET rps, tiering on | $(printf '%.0f' "$on") |"
+    echo "| on/off | $ratio |"
+    echo "| cold loads measured | $loads |"
+    echo "| cold-load latency p50 (µs) | $p50 |"
+    echo "| cold-load latency p99 (µs) | $p99 |"
+    echo "| cold-load latency max (µs) | $max |"
+    echo "| cold record (INFO cold_record_bytes, plus the key's name beyond 16 bytes) | $record |"
+    if [ "${all_cold:-0}" -gt 0 ]; then
+        echo "| memory per cold key, measured ($all_cold cold: (used_memory - empty server) / keys) | $(((used - empty) / all_cold)) |"
+    fi
 }
 
 # used_memory SERVER: the server's INFO used_memory.
@@ -804,9 +923,9 @@ main() {
     done
     if [ "$RDB_IMPORT" -eq 1 ]; then
         run_rdb_import
-        [ "${#CASE_LABELS[@]}" -gt 0 ] || return 0
+        [ "${#CASE_LABELS[@]}" -gt 0 ] || [ "$TIERING" -eq 1 ] || return 0
     fi
-    [ "${#CASE_LABELS[@]}" -gt 0 ] || die "no benchmark cases selected"
+    [ "${#CASE_LABELS[@]}" -gt 0 ] || [ "$TIERING" -eq 1 ] || die "no benchmark cases selected"
 
     local -a reddish_args=()
     # shellcheck disable=SC2206 # --reddish-args is a space-separated argument list
@@ -835,7 +954,8 @@ main() {
     fi
 
     local round pipeline index server order
-    for round in $(seq 1 "$ROUNDS"); do
+    [ "${#CASE_LABELS[@]}" -gt 0 ] || ROUNDS_WITH_CASES=0
+    for round in $(seq 1 "$((ROUNDS_WITH_CASES ? ROUNDS : 0))"); do
         if [ $((round % 2)) -eq 1 ]; then order="redis reddish"; else order="reddish redis"; fi
         log "round $round/$ROUNDS ($order)"
         for server in $order ${SERVER_PORT[reddish-mongo]:+reddish-mongo}; do
@@ -854,7 +974,10 @@ main() {
             done
         done
     done
-    print_report
+    [ "${#CASE_LABELS[@]}" -gt 0 ] && print_report
+    if [ "$TIERING" -eq 1 ]; then
+        print_tiering_report
+    fi
     if [ "$EVICTION" -eq 1 ]; then
         print_hit_ratio_report
     fi

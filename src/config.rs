@@ -239,6 +239,13 @@ pub struct Config {
     /// How long one round of eviction may run (0-100; 100: until done): see
     /// `commands::eviction`.
     pub maxmemory_eviction_tenacity: u64,
+    /// `maxmemory-tiering`: over `maxmemory`, values MongoDB holds are dropped from memory
+    /// (their keys stay, cold) instead of keys being evicted; they are loaded back when a
+    /// command needs them. Needs `mongodb-uri` (see [`Config::check_tiering`]).
+    pub maxmemory_tiering: bool,
+    /// `tiering-load-timeout-ms`: how long a command waits for a cold value before it gets
+    /// `-TRYAGAIN` (MongoDB unreachable or slow).
+    pub tiering_load_timeout_ms: u64,
     /// How slowly the LFU counter grows (`lfu-log-factor`).
     pub lfu_log_factor: u64,
     /// Minutes without access for the LFU counter to lose one (`lfu-decay-time`; 0: never).
@@ -399,6 +406,8 @@ impl Default for Config {
             maxmemory_policy: "noeviction".into(),
             maxmemory_samples: 5,
             maxmemory_eviction_tenacity: 10,
+            maxmemory_tiering: false,
+            tiering_load_timeout_ms: 10_000,
             lfu_log_factor: 10,
             lfu_decay_time: 1,
             maxmemory_clients: ClientMemoryLimit::Bytes(0),
@@ -1078,6 +1087,18 @@ pub static PARAMS: &[Param] = &[
         |c, v| c.maxmemory_eviction_tenacity = parse_int(v, 0, 100)?
     ),
     param!(
+        "maxmemory-tiering",
+        true,
+        |c| if c.maxmemory_tiering { "yes" } else { "no" }.to_string(),
+        |c, v| c.maxmemory_tiering = parse_yes_no(v)?
+    ),
+    param!(
+        "tiering-load-timeout-ms",
+        true,
+        |c| c.tiering_load_timeout_ms.to_string(),
+        |c, v| c.tiering_load_timeout_ms = parse_int(v, 1, 3_600_000)?
+    ),
+    param!(
         "lfu-decay-time",
         true,
         |c| c.lfu_decay_time.to_string(),
@@ -1273,9 +1294,11 @@ pub static HIDDEN_PARAMS: &[Param] = &[
 pub const REDDISH_PARAMS: &[&str] = &[
     "busy-poll",
     "import-rdb",
+    "maxmemory-tiering",
     "mongodb-uri",
     "mongodb-database",
     "persist-interval-ms",
+    "tiering-load-timeout-ms",
 ];
 
 /// Parameters CONFIG SET changes only as `enable-protected-configs` allows.
@@ -1500,7 +1523,21 @@ impl Config {
             rest = &args[1..];
         }
         config.apply_text(&args_to_config_text(rest))?;
+        config.check_tiering()?;
         Ok(config)
+    }
+
+    /// Refuses `maxmemory-tiering yes` without `mongodb-uri`: cold values live only in
+    /// MongoDB. Checked once every setting is read, so their order does not matter.
+    pub fn check_tiering(&self) -> Result<(), String> {
+        if self.maxmemory_tiering && self.mongodb_uri.is_none() {
+            return Err(
+                "maxmemory-tiering needs mongodb-uri: cold values are kept in MongoDB \
+                        only"
+                    .into(),
+            );
+        }
+        Ok(())
     }
 
     /// Applies redis.conf-style text: one `name value...` per line, `#` comments.
@@ -1636,6 +1673,8 @@ impl Config {
                 .apply(&mut next, value)
                 .map_err(|e| (listed.to_string(), ConfigError::Invalid(e)))?;
         }
+        next.check_tiering()
+            .map_err(|e| ("maxmemory-tiering".to_string(), ConfigError::Invalid(e)))?;
         *self = next;
         Ok(())
     }
@@ -1906,8 +1945,22 @@ mod tests {
         let mut c = Config::default();
         let got = c.get_matching(&[b"maxmemory*"]);
         assert_eq!(got[0], ("maxmemory", "0".to_string()));
-        // maxmemory, -policy, and Redis's -clients, -eviction-tenacity and -samples.
-        assert_eq!(got.len(), 5);
+        // maxmemory, -policy, Redis's -clients, -eviction-tenacity and -samples, and
+        // Reddish's -tiering.
+        assert_eq!(got.len(), 6);
+        assert!(got.contains(&("maxmemory-tiering", "no".to_string())));
+        // The cold tier needs MongoDB.
+        assert_eq!(
+            c.set_many(&[("maxmemory-tiering", "yes")], true),
+            Err((
+                "maxmemory-tiering".into(),
+                ConfigError::Invalid(
+                    "maxmemory-tiering needs mongodb-uri: cold values are kept in MongoDB only"
+                        .into()
+                )
+            ))
+        );
+        assert!(!c.maxmemory_tiering);
         assert_eq!(
             c.set_many(&[("maxmemory", "2mb"), ("hz", "1000000")], true),
             Ok(())

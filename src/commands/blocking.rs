@@ -20,6 +20,9 @@ use crate::store::Key;
 pub enum TimeoutReply {
     /// BLPOP, BRPOP, BLMPOP, BZPOPMIN, ...: a null array.
     NullArray,
+    /// A command waiting for cold values (see [`super::tiering`]): `-TRYAGAIN`, naming the
+    /// key (the reactor writes it with [`super::tiering::timeout_text`]).
+    ColdValue,
 }
 
 /// A client's request to wait, picked up by the reactor after the handler returns.
@@ -89,6 +92,7 @@ pub fn serving_keys<'k, 'a>(ctx: &Ctx, keys: &'k [&'a [u8]]) -> &'k [&'a [u8]] {
 pub fn write_timeout_reply(out: &mut ReplyBuf, on_timeout: TimeoutReply) {
     match on_timeout {
         TimeoutReply::NullArray => out.null_array(),
+        TimeoutReply::ColdValue => out.error(&super::tiering::unavailable_text(b"")),
     }
 }
 

@@ -149,11 +149,15 @@ pub fn perform(ks: &mut Keyspace, server: &mut Server, db: Option<usize>) -> Out
         return Outcome::Ok;
     }
     let used = counted_memory(server);
+    // Dropping values frees no table slot (cold keys keep theirs): making room in a full
+    // table is left to eviction without the cold tier.
+    let tiering = server.config.maxmemory_tiering && server.persistence.is_some();
     let must_grow = |ks: &Keyspace, used: u64| {
-        db.is_some_and(|db| {
-            let growth = ks.growth_on_insert(db) as u64;
-            growth > 0 && used + growth > maxmemory
-        })
+        !tiering
+            && db.is_some_and(|db| {
+                let growth = ks.growth_on_insert(db) as u64;
+                growth > 0 && used + growth > maxmemory
+            })
     };
     if used <= maxmemory && !must_grow(ks, used) {
         server.eviction.running = false;
@@ -184,11 +188,24 @@ pub fn perform(ks: &mut Keyspace, server: &mut Server, db: Option<usize>) -> Out
         } else {
             break;
         };
-        let chosen = server
-            .eviction
-            .pool
-            .choose(ks, policy, samples, only_db, &mut server.rng);
+        let chosen = if tiering {
+            choose_droppable(ks, server, policy, samples, only_db)
+        } else {
+            server
+                .eviction
+                .pool
+                .choose(ks, policy, samples, only_db, &mut server.rng)
+        };
         let Some(value) = chosen.and_then(|(db, key)| {
+            if tiering {
+                let epoch = server.tiering.next_epoch();
+                let value = ks.drop_value(db, &key, epoch)?;
+                let bytes = footprint::value_usage(&value, FOOTPRINT_SAMPLES) as u64;
+                server.tiering.values_dropped += 1;
+                server.tiering.bytes_dropped += bytes;
+                freed += bytes;
+                return Some(value);
+            }
             let value = ks.evict(db, &key)?;
             freed += footprint::usage(&key, &value, FOOTPRINT_SAMPLES) as u64;
             Some(value)
@@ -196,6 +213,16 @@ pub fn perform(ks: &mut Keyspace, server: &mut Server, db: Option<usize>) -> Out
             // Nothing to make room with under the limit: the table grows rather than the
             // command being refused while memory is not over the limit (yet).
             if freed >= to_free {
+                break;
+            }
+            if tiering {
+                // What is over the limit is cold keys' records and values not in MongoDB
+                // yet: have those written (they can be dropped then), and go over the limit
+                // meanwhile rather than refuse commands or delete data.
+                if ks.total_cold_keys() < total_keys(ks) {
+                    server.tiering.flushes_requested += 1;
+                    super::persistence::request_flush(server);
+                }
                 break;
             }
             outcome = Outcome::Fail;
@@ -228,6 +255,40 @@ pub fn perform(ks: &mut Keyspace, server: &mut Server, db: Option<usize>) -> Out
     }
     server.eviction.running = outcome == Outcome::Running;
     outcome
+}
+
+/// The next value the cold tier drops, by the policy's ranking: a hot value that holds heap
+/// memory and that MongoDB holds as it is (not changed since the last hand-off, not waiting
+/// to be written, not being written).
+fn choose_droppable(
+    ks: &mut Keyspace,
+    server: &mut Server,
+    policy: EvictionPolicy,
+    samples: usize,
+    only_db: Option<usize>,
+) -> Option<(usize, crate::store::Key)> {
+    let Server {
+        eviction,
+        persistence,
+        rng,
+        ..
+    } = server;
+    let persistence = persistence.as_deref();
+    let mut clean = |ks: &Keyspace, db: usize, key: &[u8]| {
+        ks.stored_value(db, key)
+            .is_some_and(|value| footprint::value_usage(value, 1) > 0)
+            && !ks.is_dirty(db, key)
+            && !ks.is_waited(db, key)
+            && persistence.is_some_and(|handle| handle.holds_value(db, key))
+    };
+    eviction
+        .pool
+        .choose_where(ks, policy, samples, only_db, rng, Some(&mut clean))
+}
+
+/// Keys in all databases. O(databases).
+fn total_keys(ks: &Keyspace) -> usize {
+    ks.sizes().iter().map(|(keys, _)| keys).sum()
 }
 
 /// Goes on with evictions a round left running (the reactor calls this on each loop turn

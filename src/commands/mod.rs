@@ -34,6 +34,7 @@ pub mod stats;
 pub mod streams;
 pub mod strings;
 pub mod table;
+pub mod tiering;
 pub mod tracking;
 pub mod transactions;
 pub mod trees;
@@ -480,6 +481,8 @@ pub struct Server {
     pub scripting: scripting::Scripting,
     /// ACL users and log.
     pub acl: acl::Acl,
+    /// The cold tier's figures (`maxmemory-tiering`).
+    pub tiering: tiering::TieringState,
 }
 
 impl Server {
@@ -524,6 +527,7 @@ impl Server {
             eviction: Default::default(),
             scripting: Default::default(),
             acl: acl::Acl::new(),
+            tiering: Default::default(),
         };
         server.eviction.set_policy(&server.config.maxmemory_policy);
         if let Some(password) = server.config.requirepass.clone() {
@@ -762,6 +766,11 @@ fn run_request(ctx: &mut Ctx, argv: &[&[u8]]) {
                 );
             } else if ctx.client.multi.is_some() && transactions::queues(spec) {
                 transactions::queue(ctx, spec, argv);
+            } else if ctx.ks.cold_keys(ctx.client.db) != 0
+                && !ctx.client.in_script
+                && tiering::must_load(ctx, spec, argv)
+            {
+                // Parked until the cold values it needs are back; it runs again then.
             } else {
                 call(ctx, spec, argv);
             }

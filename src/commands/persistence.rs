@@ -87,6 +87,48 @@ pub trait Persistence: Send {
     /// holds, read back as at start-up (DEBUG RELOAD). Blocks meanwhile. Err carries the
     /// reason; the keyspace is unchanged unless the load succeeded.
     fn reload(&mut self, ks: &mut Keyspace, server: &mut Server) -> Result<(), String>;
+    /// True if the backend holds the current value of `key` of database `db`: nothing of it
+    /// is waiting to be written or being written (the store's own record of changes is the
+    /// caller's to check). The cold tier drops only such values. False by default.
+    fn holds_value(&self, _db: usize, _key: &[u8]) -> bool {
+        false
+    }
+    /// Starts reading the value of cold `key` (dropped at `epoch`) unless a read of it is
+    /// under way; it is put back into the keyspace when it arrives (see
+    /// [`Keyspace::restore_value`]). Gives up after `timeout`.
+    fn request_load(&mut self, _db: usize, _key: &[u8], _epoch: u32, _timeout: Duration) {}
+    /// Hands changes over as soon as the backend can take them (the cold tier ran short of
+    /// values it may drop).
+    fn request_flush(&mut self) {}
+}
+
+/// See [`Persistence::holds_value`]; false when persistence is off.
+pub fn holds_value(server: &Server, db: usize, key: &[u8]) -> bool {
+    server
+        .persistence
+        .as_ref()
+        .is_some_and(|handle| handle.holds_value(db, key))
+}
+
+/// See [`Persistence::request_load`]; nothing when persistence is off.
+pub fn request_load(
+    ks: &mut Keyspace,
+    server: &mut Server,
+    db: usize,
+    key: &[u8],
+    epoch: u32,
+    timeout: Duration,
+) {
+    with_persistence(ks, server, |handle, _, _| {
+        handle.request_load(db, key, epoch, timeout)
+    });
+}
+
+/// See [`Persistence::request_flush`].
+pub fn request_flush(server: &mut Server) {
+    if let Some(handle) = server.persistence.as_mut() {
+        handle.request_flush();
+    }
 }
 
 /// Runs `act` on the installed persistence with the keyspace and the rest of the server at

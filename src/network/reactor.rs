@@ -12,7 +12,7 @@ use super::listeners::{
 };
 use super::tls::TlsStream;
 use crate::clock::unix_ms;
-use crate::commands::blocking::{awaited_type, write_timeout_reply};
+use crate::commands::blocking::{awaited_type, write_timeout_reply, BlockRequest, TimeoutReply};
 use crate::commands::pubsub::append_message;
 use crate::commands::{self, ClientDirectory, ClientState, ConnStats, Ctx, Server, Shutdown};
 use crate::config::OutputLimit;
@@ -369,6 +369,10 @@ impl Reactor {
             self.time_out_blocked();
             if woken {
                 commands::persistence::on_wake(&mut self.ks, &mut self.server);
+                // Cold values read back put their waiting clients in line.
+                if self.ks.has_ready() {
+                    self.serve_ready_keys();
+                }
             }
             if Instant::now() >= next_cron {
                 // DEBUG PAUSE-CRON stops the timed work, as it stops Redis's serverCron.
@@ -622,7 +626,11 @@ impl Reactor {
         let Some(request) = client.state.block.take() else {
             return;
         };
-        let awaited_type = argv.first().and_then(|name| awaited_type(name));
+        // A command waiting for cold values waits for any value (or none) to be back.
+        let awaited_type = match request.on_timeout {
+            TimeoutReply::ColdValue => None,
+            TimeoutReply::NullArray => argv.first().and_then(|name| awaited_type(name)),
+        };
         for key in &request.keys {
             self.waiting
                 .entry((request.db, key.clone()))
@@ -681,6 +689,8 @@ impl Reactor {
                     .and_then(Option::as_ref)
                     .and_then(|c| c.blocked.as_ref());
                 let awaited = blocked.and_then(|b| b.awaited_type);
+                let for_load =
+                    blocked.is_some_and(|b| b.request.on_timeout == TimeoutReply::ColdValue);
                 // XREADGROUP is told when its stream is deleted or replaced, as in Redis.
                 let told_of_loss = blocked.is_some_and(|b| {
                     b.argv
@@ -688,6 +698,7 @@ impl Reactor {
                         .is_some_and(|name| name.eq_ignore_ascii_case(b"xreadgroup"))
                 });
                 match held {
+                    _ if for_load => {}
                     None if told_of_loss => {}
                     None => continue,
                     Some(held) if awaited.is_some_and(|t| t != held) && !told_of_loss => continue,
@@ -721,14 +732,40 @@ impl Reactor {
             };
             commands::execute(&mut ctx, &argv);
             client.state.served_key = None;
-            if client.state.block.take().is_none() {
-                self.unpark(token, &mut client);
-                self.queue_write(token, &mut client);
-                // Commands pipelined behind the blocking one run now.
-                self.pending_input.push(token);
+            match client.state.block.take() {
+                None => {
+                    self.unpark(token, &mut client);
+                    self.queue_write(token, &mut client);
+                    // Commands pipelined behind the blocking one run now.
+                    self.pending_input.push(token);
+                }
+                Some(again) if again.on_timeout == TimeoutReply::ColdValue => {
+                    self.repark_for_values(token, &mut client, again);
+                }
+                // A blocking command that would block again keeps its place and deadline.
+                Some(_) => {}
             }
         }
         self.clients[token] = Some(client);
+    }
+
+    /// A command that waited for cold values found others cold when it ran again (dropped
+    /// while it waited, or named only now): it waits for those too, and keeps waiting on the
+    /// keys already back, which pins their values (the cold tier never drops a waited key),
+    /// so each round brings it closer to running instead of trading one key for another.
+    fn repark_for_values(&mut self, token: usize, client: &mut Client, mut again: BlockRequest) {
+        let Some(before) = self.unpark(token, client) else {
+            return;
+        };
+        for key in before.request.keys {
+            if !again.keys.contains(&key) {
+                again.keys.push(key);
+            }
+        }
+        // The first deadline holds: a command does not wait longer for being re-run.
+        again.deadline = before.request.deadline.or(again.deadline);
+        client.state.block = Some(again);
+        self.park(token, client, before.argv);
     }
 
     /// Answers parked clients whose deadline passed.
@@ -743,7 +780,7 @@ impl Reactor {
                 continue;
             };
             if let Some(blocked) = self.unpark(token, &mut client) {
-                write_timeout_reply(&mut client.out, blocked.request.on_timeout);
+                self.write_timeout(&mut client, &blocked);
                 commands::stats::record_unblocked(&mut self.server, &blocked.argv, false);
                 self.queue_write(token, &mut client);
                 self.pending_input.push(token);
@@ -803,6 +840,20 @@ impl Reactor {
         self.server.outbox = outbox;
     }
 
+    /// The reply of a parked command whose deadline passed: a blocking command's own, or
+    /// `-TRYAGAIN` for one that waited for cold values.
+    fn write_timeout(&mut self, client: &mut Client, blocked: &Blocked) {
+        match blocked.request.on_timeout {
+            TimeoutReply::ColdValue => {
+                let text = commands::tiering::timeout_text(&self.ks, &blocked.request);
+                self.server.tiering.timeouts += 1;
+                commands::stats::record_error_reply(&mut self.server, &text);
+                client.out.error(&text);
+            }
+            on_timeout => write_timeout_reply(&mut client.out, on_timeout),
+        }
+    }
+
     /// CLIENT UNBLOCK: answers a parked client as if it timed out, or with an error.
     fn unblock(&mut self, id: u64, with_error: bool) {
         let Some(&token) = self.tokens.get(&id) else {
@@ -817,7 +868,7 @@ impl Reactor {
                 client.out.error(text);
                 commands::stats::record_error_reply(&mut self.server, text);
             } else {
-                write_timeout_reply(&mut client.out, blocked.request.on_timeout);
+                self.write_timeout(&mut client, &blocked);
             }
             commands::stats::record_unblocked(&mut self.server, &blocked.argv, true);
             self.queue_write(token, &mut client);

@@ -706,6 +706,9 @@ pub fn encode_value(value: &Value) -> Encoded {
     let type_name = value.type_name();
     match value {
         Value::Str(bytes, _) => encode_string(bytes, &mut w),
+        // Never encoded: the writer writes only a cold key's expiry (its value is MongoDB's
+        // already); an empty string stands here so that no input can make this fail.
+        Value::Cold(_) => encode_string(b"", &mut w),
         Value::Graph(graph) => header = Some(encode_graph(graph, &mut w)),
         Value::Tree(tree) => header = Some(encode_tree(tree, &mut w)),
         Value::Queue(queue) => encode_sequence(queue.iter(), &mut w),
@@ -782,6 +785,7 @@ pub fn is_large(value: &Value) -> bool {
         Value::Queue(v) => v.len() >= LARGE_ELEMENTS,
         Value::Stack(v) => v.len() >= LARGE_ELEMENTS,
         Value::Stream(v) => v.len() >= LARGE_ELEMENTS as u64,
+        Value::Cold(_) => false,
     }
 }
 
@@ -918,6 +922,28 @@ pub fn log_meta_statement(db: usize, key: &[u8], nops: u32, exp: Option<u64>) ->
     stmt.end();
     if exp.is_none() {
         stmt.begin_doc(Some("$unset")).str(Some("exp"), "").end();
+    }
+    stmt.end();
+    stmt.finish()
+}
+
+/// Statement updating only the expiry of a key's document (a cold key: its value is in
+/// MongoDB already, only its expiry changed in memory).
+pub fn expiry_statement(db: usize, key: &[u8], exp: Option<u64>) -> Vec<u8> {
+    let mut stmt = Bson::new();
+    stmt.begin_doc(Some("q"))
+        .binary(Some("_id"), &key_id(db, key))
+        .end();
+    stmt.begin_doc(Some("u"));
+    match exp {
+        Some(exp) => {
+            stmt.begin_doc(Some("$set"))
+                .i64(Some("exp"), exp as i64)
+                .end();
+        }
+        None => {
+            stmt.begin_doc(Some("$unset")).str(Some("exp"), "").end();
+        }
     }
     stmt.end();
     stmt.finish()

@@ -14,8 +14,9 @@
 
 use super::document::{
     self, chunk_document, delete_db_statement, delete_generation_statement, delete_statement,
-    encode_value, functions_statement, is_large, key_document, log_meta_statement, op_documents,
-    upsert_statement, IdRef, Meta, INLINE_BYTES, MAX_KEY_BYTES, MAX_SEQ,
+    encode_value, expiry_statement, functions_statement, is_large, key_document,
+    log_meta_statement, op_documents, upsert_statement, IdRef, Meta, INLINE_BYTES, MAX_KEY_BYTES,
+    MAX_SEQ,
 };
 use super::writer::{Batch, Coll, FromWriter, Kind, Phase, ToWriter};
 use crate::clock::unix_ms;
@@ -52,6 +53,8 @@ pub struct Persisted {
 struct InFlight {
     id: u64,
     keys: usize,
+    /// The keys it writes, while the cold tier tracks which values MongoDB holds.
+    written: Vec<(usize, Key)>,
     sent: Instant,
     /// Oldest change in the batch (Unix ms).
     since_ms: u64,
@@ -93,6 +96,56 @@ pub struct Core {
     /// The version of the function libraries last handed to the writer: when the server's
     /// moves past it, the next batch writes them all.
     stored_functions: u64,
+    /// What the cold tier needs to know: which values MongoDB does not hold yet.
+    clean: CleanTracking,
+}
+
+/// Which keys' current values MongoDB does not hold yet beyond the store's own record of
+/// changes: those in the backlog and those in the batch in flight. Kept only while
+/// `maxmemory-tiering` is on (a hash insert and remove per key written); until a moment when
+/// nothing was pending after it started, no value counts as held.
+#[derive(Default)]
+struct CleanTracking {
+    on: bool,
+    /// Tracking covers every pending key (it was on when they were taken).
+    complete: bool,
+    /// Per database, the keys in the backlog or in flight.
+    pending: Vec<FastSet<Key>>,
+    /// Keys written into the batch being built.
+    building: Vec<(usize, Key)>,
+}
+
+impl CleanTracking {
+    fn note_pending(&mut self, db: usize, key: &[u8]) {
+        if !self.on {
+            return;
+        }
+        if self.pending.len() <= db {
+            self.pending.resize_with(db + 1, FastSet::default);
+        }
+        if let Some(keys) = self.pending.get_mut(db) {
+            keys.get_or_insert_with(key, |k| k.into());
+        }
+    }
+
+    fn note_written(&mut self, db: usize, key: &[u8]) {
+        if self.on {
+            self.note_pending(db, key);
+            self.building.push((db, Key::from(key)));
+        }
+    }
+
+    fn landed(&mut self, written: Vec<(usize, Key)>) {
+        for (db, key) in written {
+            if let Some(keys) = self.pending.get_mut(db) {
+                keys.remove(&key[..]);
+            }
+        }
+    }
+
+    fn is_pending(&self, db: usize, key: &[u8]) -> bool {
+        self.pending.get(db).is_some_and(|keys| keys.contains(key))
+    }
 }
 
 impl Core {
@@ -124,6 +177,33 @@ impl Core {
             status,
             failing: None,
             stored_functions,
+            clean: CleanTracking::default(),
+        }
+    }
+
+    /// True if MongoDB holds the current value of `key`, as far as persistence knows: it is
+    /// neither waiting in the backlog nor in flight, and no walk of its database is pending.
+    /// The store's record of changes is the caller's to check. False while the cold tier's
+    /// tracking is off or incomplete. O(1) but for the databases being walked.
+    pub fn holds_value(&self, db: usize, key: &[u8]) -> bool {
+        self.clean.on
+            && self.clean.complete
+            && !self.writer_exited
+            && !self.clean.is_pending(db, key)
+            && !self.scans.iter().any(|(d, _)| *d == db)
+    }
+
+    /// Starts or stops tracking which values MongoDB holds (`maxmemory-tiering`), and marks
+    /// the tracking complete once nothing taken before it started is pending.
+    fn sync_clean_tracking(&mut self, on: bool) {
+        if on != self.clean.on {
+            self.clean = CleanTracking {
+                on,
+                ..Default::default()
+            };
+        }
+        if on && !self.clean.complete && self.backlog_is_empty() && self.in_flight.is_none() {
+            self.clean.complete = true;
         }
     }
 
@@ -192,9 +272,10 @@ impl Core {
         let status = &mut self.status;
         match event {
             FromWriter::Landed { id, keys, dropped } => {
-                let Some(flight) = self.in_flight.take_if(|f| f.id == id) else {
+                let Some(mut flight) = self.in_flight.take_if(|f| f.id == id) else {
                     return;
                 };
+                self.clean.landed(std::mem::take(&mut flight.written));
                 let elapsed = flight.sent.elapsed();
                 let now = unix_ms();
                 if let Some((since, attempts)) = self.failing.take() {
@@ -270,6 +351,11 @@ impl Core {
         }
     }
 
+    /// Asks for the next take at once (the cold tier ran short of values it may drop).
+    pub fn request_flush(&mut self) {
+        self.force = true;
+    }
+
     /// Asks for the next take at once (BGSAVE).
     pub fn request_force(&mut self) {
         self.force = true;
@@ -281,6 +367,7 @@ impl Core {
     pub fn pump(&mut self, ks: &mut Keyspace, server: &mut Server) {
         // The reactor set the keyspace's clock at the start of this turn.
         let now = ks.now_ms();
+        self.sync_clean_tracking(server.config.maxmemory_tiering);
         let pending = ks.pending_changes();
         // A change's wait starts now even if a batch is in flight (for the lag and the
         // interval).
@@ -359,6 +446,7 @@ impl Core {
                 self.in_flight = Some(InFlight {
                     id,
                     keys,
+                    written: std::mem::take(&mut self.clean.building),
                     sent: Instant::now(),
                     since_ms,
                     completes_take_ms,
@@ -406,6 +494,7 @@ impl Core {
             if !self.persisted.is_empty() && self.persisted.contains_key(&slot) {
                 self.write_watched(ks, server, &mut interval, batch, slot);
             } else {
+                self.clean.note_pending(slot.0, &slot.1);
                 self.backlog.push_back(slot);
             }
         }
@@ -489,6 +578,7 @@ impl Core {
             Some(value) => is_large(value),
         };
         if let (true, Some(ops)) = (appendable, clean) {
+            self.clean.note_written(db, &key);
             if ops.count == 0 {
                 // Only the expiry changed.
                 batch.push(
@@ -547,6 +637,7 @@ impl Core {
         watched: Option<Persisted>,
     ) {
         let kid = document::key_id(db, key);
+        self.clean.note_written(db, key);
         let mut dbm = ks.db(db);
         let exp = dbm.expire_at(key);
         let Some(value) = dbm.lookup_write(key) else {
@@ -562,6 +653,18 @@ impl Core {
             }
             return;
         };
+        if value.is_cold() {
+            // Its value is MongoDB's already (only clean values are dropped): only the
+            // expiry may have changed.
+            batch.push(
+                Phase::Keys,
+                Coll::Keys,
+                Kind::Update,
+                expiry_statement(db, key, exp),
+            );
+            batch.keys += 1;
+            return;
+        }
         if key.len() > MAX_KEY_BYTES {
             self.warn_once(format!(
                 "a key of {} bytes is longer than the {} bytes persistence supports; it lives in memory only",

@@ -10,7 +10,7 @@ use super::PersistenceError;
 use crate::clock::unix_ms;
 use crate::commands::Server;
 use crate::config::Config;
-use crate::store::{FastMap, FastSet, Key, Keyspace};
+use crate::store::{FastMap, FastSet, Key, Keyspace, Value};
 use mongodb::bson::{doc, RawDocumentBuf};
 use mongodb::options::{ClientOptions, WriteConcern};
 use mongodb::sync::{Client, Database};
@@ -190,6 +190,7 @@ fn build_value(
     ks: &mut Keyspace,
     server: &mut Server,
     now: u64,
+    expiry: Option<u64>,
 ) -> Result<u64, String> {
     let meta = &stored.meta;
     let chunks = read_generation(db, "chunks", meta.gen, meta.chunks).map_err(|e| e.to_string())?;
@@ -218,7 +219,40 @@ fn build_value(
     .map_err(|e| e.to_string())?;
     drop(chunks);
     ks.set_clock(now);
-    ks.db(meta.db).insert(meta.key, value, meta.exp);
+    ks.db(meta.db).insert(meta.key, value, expiry);
+    replay_log(db, stored, ks, server)
+}
+
+/// Builds the value of a stored key as [`build_value`] does, in `scratch` (a keyspace of the
+/// caller's own, left empty), and returns it: the cold tier's load, whose expiry is the one in
+/// memory, not MongoDB's (an EXPIRE or PERSIST of the cold key may not be written yet).
+pub fn build_value_of(
+    db: &Database,
+    stored: &StoredKey,
+    scratch: &mut Keyspace,
+    server: &mut Server,
+) -> Result<Value, String> {
+    let meta = &stored.meta;
+    if meta.db >= scratch.db_count() {
+        return Err(format!("database {} is not configured", meta.db));
+    }
+    build_value(db, stored, scratch, server, unix_ms(), None)?;
+    let taken = scratch.db(meta.db).take(meta.key);
+    scratch.take_changes();
+    taken
+        .map(|(value, _)| value)
+        .ok_or_else(|| "its operation log deletes it".to_string())
+}
+
+/// Replays the operation log of a stored key onto its value in `ks`; returns the log's
+/// bytes.
+fn replay_log(
+    db: &Database,
+    stored: &StoredKey,
+    ks: &mut Keyspace,
+    server: &mut Server,
+) -> Result<u64, String> {
+    let meta = &stored.meta;
     let mut log_bytes = 0u64;
     if meta.nops > 0 {
         let ops = read_generation(db, "ops", meta.gen, meta.nops).map_err(|e| e.to_string())?;
@@ -267,6 +301,9 @@ pub fn load_all(config: &Config, uri: &str) -> Result<(Keyspace, Connected), Per
     let mut loaded = 0u64;
     let mut damaged = 0u64;
     let mut next_progress = started + PROGRESS_EVERY;
+    // With the cold tier, values past `maxmemory` are not loaded.
+    let tiering = config.maxmemory_tiering && config.maxmemory != 0;
+    let mut cold = 0u64;
     let cursor = db
         .collection::<RawDocumentBuf>("keys")
         .find(doc! {})
@@ -314,7 +351,25 @@ pub fn load_all(config: &Config, uri: &str) -> Result<(Keyspace, Connected), Per
             expired.push(slot);
             continue;
         }
-        match build_value(&db, &stored, &mut ks, &mut server, now) {
+        if tiering && crate::memory::allocated() as u64 > config.maxmemory {
+            // Memory is full: the rest stays in MongoDB, cold, loaded when a command needs it.
+            ks.insert_cold(meta.db, meta.key, meta.type_name, meta.exp);
+            cold += 1;
+            loaded += 1;
+            if meta.gen != 0 {
+                persisted.insert(
+                    slot,
+                    Persisted {
+                        gen: meta.gen,
+                        nops: meta.nops,
+                        base_bytes: meta.bytes,
+                        log_bytes: 0,
+                    },
+                );
+            }
+            continue;
+        }
+        match build_value(&db, &stored, &mut ks, &mut server, now, meta.exp) {
             Ok(log_bytes) => {
                 loaded += 1;
                 if meta.gen != 0 {
@@ -349,6 +404,11 @@ pub fn load_all(config: &Config, uri: &str) -> Result<(Keyspace, Connected), Per
     let function_codes = read_function_codes(&db)?;
     let orphans = sweep_orphans(&db, &live_gens, &mut max_gen);
     let load_ms = started.elapsed().as_millis() as u64;
+    if tiering {
+        log::info!(
+            "Tiering: maxmemory-tiering is on; {cold} of the {loaded} keys found stay cold in MongoDB"
+        );
+    }
     log::info!(
         "Loaded {loaded} keys from MongoDB database '{database}' in {:.3} s ({} expired keys dropped, {damaged} damaged keys skipped, {orphans} stale generations removed)",
         load_ms as f64 / 1000.0,

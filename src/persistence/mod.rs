@@ -15,6 +15,7 @@
 pub mod document;
 mod handoff;
 mod load;
+mod loader;
 mod reason;
 mod writer;
 
@@ -23,8 +24,10 @@ use crate::commands::journal::Journal;
 use crate::commands::persistence::{Persistence, PersistenceStatus};
 use crate::commands::{Server, Shutdown};
 use crate::config::Config;
-use crate::store::{EncodingLimits, Keyspace, Value};
+use crate::store::{EncodingLimits, FastMap, Key, Keyspace, Value};
+use crossbeam_channel::{Receiver, Sender};
 use handoff::Core;
+use loader::{LoadOutcome, LoadReply, LoadRequest, Loader, ToLoader};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use writer::{WakeSlot, Writer};
@@ -111,6 +114,11 @@ pub fn load(config: &Config) -> Result<Loaded, PersistenceError> {
 struct WriteBehind {
     core: Core,
     wake: WakeSlot,
+    /// The cold tier's reader thread: requests, replies, and the reads under way (by key,
+    /// with the epoch asked for), so clients waiting on one key share one read.
+    to_loader: Sender<ToLoader>,
+    from_loader: Receiver<LoadReply>,
+    loading: FastMap<(usize, Key), u32>,
 }
 
 /// Starts the writer thread and installs persistence into `server` (the handle, the journal).
@@ -127,7 +135,13 @@ pub fn spawn(loaded: &mut Loaded, server: &mut Server) -> Result<(), Persistence
         wake,
         PersistenceStatus::default(),
         stored_functions,
+        &server.config,
     )?;
+    if server.config.maxmemory_tiering {
+        log::info!(
+            "Tiering: maxmemory-tiering is on; over maxmemory, values MongoDB holds leave memory and are loaded back when needed"
+        );
+    }
     server.journal = Some(journal);
     server.persistence = Some(Box::new(write_behind));
     Ok(())
@@ -142,7 +156,21 @@ fn start(
     wake: WakeSlot,
     previous: PersistenceStatus,
     stored_functions: u64,
+    config: &Config,
 ) -> Result<(WriteBehind, Journal), PersistenceError> {
+    let (to_loader, loader_requests) = crossbeam_channel::unbounded();
+    let (loader_replies, from_loader) = crossbeam_channel::unbounded();
+    let loader = Loader {
+        db: connected.db.clone(),
+        requests: loader_requests,
+        replies: loader_replies,
+        wake: wake.clone(),
+        config: config.clone(),
+    };
+    std::thread::Builder::new()
+        .name("mongodb-loader".into())
+        .spawn(move || loader.run())
+        .map_err(|e| PersistenceError::Thread(e.to_string()))?;
     let (to_writer, from_reactor) = crossbeam_channel::bounded(64);
     let (to_reactor, from_writer) = crossbeam_channel::unbounded();
     let writer = Writer::new(
@@ -189,7 +217,16 @@ fn start(
     core.queue_deletions(connected.expired);
     // The client lives on in the writer's database handle.
     drop(connected.client);
-    Ok((WriteBehind { core, wake }, journal))
+    Ok((
+        WriteBehind {
+            core,
+            wake,
+            to_loader,
+            from_loader,
+            loading: FastMap::default(),
+        },
+        journal,
+    ))
 }
 
 impl Persistence for WriteBehind {
@@ -205,11 +242,37 @@ impl Persistence for WriteBehind {
         self.core.pump(ks, server);
     }
 
-    fn on_wake(&mut self, ks: &mut Keyspace, _server: &mut Server) {
+    fn on_wake(&mut self, ks: &mut Keyspace, server: &mut Server) {
         self.core.drain(ks);
+        self.put_back_loaded(ks, server);
+    }
+
+    fn holds_value(&self, db: usize, key: &[u8]) -> bool {
+        self.core.holds_value(db, key)
+    }
+
+    fn request_load(&mut self, db: usize, key: &[u8], epoch: u32, timeout: Duration) {
+        let slot = (db, Key::from(key));
+        if self.loading.get(&slot) == Some(&epoch) {
+            return;
+        }
+        let request = LoadRequest {
+            db,
+            key: slot.1.clone(),
+            epoch,
+            give_up: std::time::Instant::now() + timeout,
+        };
+        if self.to_loader.send(ToLoader::Load(request)).is_ok() {
+            self.loading.insert(slot, epoch);
+        }
+    }
+
+    fn request_flush(&mut self) {
+        self.core.request_flush();
     }
 
     fn shutdown(&mut self, ks: &mut Keyspace, server: &mut Server, mode: Shutdown) {
+        let _ = self.to_loader.send(ToLoader::Stop);
         let core = &mut self.core;
         core.drain(ks);
         let unsaved = core.unsaved(ks);
@@ -274,8 +337,10 @@ impl Persistence for WriteBehind {
             self.wake.clone(),
             self.core.status().clone(),
             self.core.stored_functions(),
+            &server.config,
         )
         .map_err(|e| e.to_string())?;
+        let _ = self.to_loader.send(ToLoader::Stop);
         *self = write_behind;
         server.journal = Some(journal);
         for flushed in ks.replace_data(loaded) {
@@ -286,6 +351,49 @@ impl Persistence for WriteBehind {
 }
 
 impl WriteBehind {
+    /// Puts back the cold values the reader thread sent, which puts their keys in line for
+    /// the clients waiting on them (the reactor serves them next). A value for a key deleted,
+    /// rewritten or dropped again meanwhile is thrown away.
+    fn put_back_loaded(&mut self, ks: &mut Keyspace, server: &mut Server) {
+        while let Ok(reply) = self.from_loader.try_recv() {
+            let LoadReply {
+                db,
+                key,
+                epoch,
+                outcome,
+                took,
+            } = reply;
+            let slot = (db, key);
+            if self.loading.get(&slot) == Some(&epoch) {
+                self.loading.remove(&slot);
+            }
+            let (db, key) = slot;
+            match outcome {
+                LoadOutcome::Value(value) => {
+                    if ks.restore_value(db, &key, epoch, value) {
+                        server.tiering.record_load(took);
+                    }
+                }
+                LoadOutcome::Missing => {
+                    if ks.forget_lost_cold(db, &key, epoch) {
+                        server.tiering.load_errors += 1;
+                        log::error!(
+                            "cold key '{}' of database {db} has no document in MongoDB: dropped",
+                            String::from_utf8_lossy(&key)
+                        );
+                    }
+                }
+                LoadOutcome::Failed(error) => {
+                    server.tiering.load_errors += 1;
+                    log::warn!(
+                        "loading cold key '{}' of database {db} failed: {error}",
+                        String::from_utf8_lossy(&key)
+                    );
+                }
+            }
+        }
+    }
+
     /// After a failed reload: a new writer on the keys as they are stored now (the load that
     /// failed read nothing into memory), so changes keep reaching the database.
     fn restart_writer(&mut self, server: &mut Server, uri: &str) {
@@ -297,8 +405,10 @@ impl WriteBehind {
                     self.wake.clone(),
                     self.core.status().clone(),
                     stored_functions,
+                    &server.config,
                 ) {
                     Ok((write_behind, journal)) => {
+                        let _ = self.to_loader.send(ToLoader::Stop);
                         *self = write_behind;
                         server.journal = Some(journal);
                     }

@@ -15,6 +15,17 @@
 use super::keyspace::{Key, Keyspace};
 use rand::Rng;
 
+/// Which keys the cold tier may drop the value of (see [`EvictionPool::choose_where`]).
+pub type Accept<'a> = &'a mut dyn FnMut(&Keyspace, usize, &[u8]) -> bool;
+
+/// Which keys sampling looks at: only those with an expiry (`volatile`), and not cold ones
+/// (`skip_cold`).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Sampling {
+    pub volatile: bool,
+    pub skip_cold: bool,
+}
+
 /// Candidates the pool keeps between choices, as Redis's `EVPOOL_SIZE`.
 pub const POOL_SIZE: usize = 16;
 
@@ -157,18 +168,45 @@ impl EvictionPool {
         only_db: Option<usize>,
         rng: &mut impl Rng,
     ) -> Option<(usize, Key)> {
+        self.choose_where(ks, policy, samples, only_db, rng, None)
+    }
+
+    /// [`Self::choose`] for the cold tier when `accept` is given: cold keys are not sampled,
+    /// and only a key `accept` takes is chosen (one whose value MongoDB holds); the random
+    /// policies try up to `samples` keys per database. O(databases × samples).
+    pub fn choose_where(
+        &mut self,
+        ks: &mut Keyspace,
+        policy: EvictionPolicy,
+        samples: usize,
+        only_db: Option<usize>,
+        rng: &mut impl Rng,
+        mut accept: Option<Accept<'_>>,
+    ) -> Option<(usize, Key)> {
+        let skip_cold = accept.is_some();
+        let mut accepted = |ks: &Keyspace, db: usize, key: &[u8]| match accept.as_mut() {
+            None => true,
+            Some(accept) => ks.cold_epoch(db, key).is_none() && accept(ks, db, key),
+        };
         if policy == EvictionPolicy::NoEviction {
             return None;
         }
         let volatile = policy.volatile_only();
         let Some(ranking) = policy.ranking() else {
+            let tries = if skip_cold { samples.max(1) } else { 1 };
+            let mut pick = |ks: &Keyspace, db: usize| {
+                (0..tries).find_map(|_| {
+                    ks.random_evictable(db, volatile, rng)
+                        .filter(|key| accepted(ks, db, key))
+                })
+            };
             if let Some(db) = only_db {
-                return ks.random_evictable(db, volatile, rng).map(|key| (db, key));
+                return pick(ks, db).map(|key| (db, key));
             }
             let dbs = ks.db_count();
             for _ in 0..dbs {
                 self.next_db = (self.next_db + 1) % dbs;
-                if let Some(key) = ks.random_evictable(self.next_db, volatile, rng) {
+                if let Some(key) = pick(ks, self.next_db) {
                     return Some((self.next_db, key));
                 }
             }
@@ -183,13 +221,17 @@ impl EvictionPool {
                 None => 0..ks.db_count(),
             };
             for db in dbs {
-                sampled += ks.sample_for_eviction(db, volatile, ranking, samples, rng, self);
+                let sampling = Sampling {
+                    volatile,
+                    skip_cold,
+                };
+                sampled += ks.sample_for_eviction(db, sampling, ranking, samples, rng, self);
             }
             if sampled == 0 {
                 return None;
             }
             while let Some((db, key)) = self.pop_best(only_db) {
-                if ks.is_evictable(db, &key, volatile) {
+                if ks.is_evictable(db, &key, volatile) && accepted(ks, db, &key) {
                     return Some((db, key));
                 }
             }
@@ -300,6 +342,36 @@ mod tests {
         assert!(old >= 45, "{old}");
         assert_eq!(ks.stats.evicted_keys, 50);
         assert_eq!(ks.db(0).len(), 150);
+    }
+
+    #[test]
+    fn the_cold_tier_chooses_only_hot_accepted_values() {
+        let mut ks = Keyspace::new(1);
+        let mut rng = SmallRng::seed_from_u64(5);
+        ks.set_clock(10_000_000);
+        for i in 0..100 {
+            ks.db(0)
+                .insert(format!("k{i}").as_bytes(), string("v"), None);
+        }
+        for i in 0..90 {
+            ks.drop_value(0, format!("k{i}").as_bytes(), 1);
+        }
+        let mut pool = EvictionPool::default();
+        for policy in [EvictionPolicy::AllKeysLru, EvictionPolicy::AllKeysRandom] {
+            let mut refuse_k95 = |_: &Keyspace, _: usize, key: &[u8]| key != b"k95";
+            for _ in 0..20 {
+                let chosen =
+                    pool.choose_where(&mut ks, policy, 5, None, &mut rng, Some(&mut refuse_k95));
+                let Some((_, key)) = chosen else { continue };
+                let n: usize = std::str::from_utf8(&key[1..]).unwrap().parse().unwrap();
+                assert!(n >= 90 && n != 95, "{policy:?} chose {n}");
+            }
+            let mut refuse_all = |_: &Keyspace, _: usize, _: &[u8]| false;
+            assert_eq!(
+                pool.choose_where(&mut ks, policy, 5, None, &mut rng, Some(&mut refuse_all)),
+                None
+            );
+        }
     }
 
     #[test]

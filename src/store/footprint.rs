@@ -61,6 +61,7 @@ pub fn value_usage(value: &Value, samples: usize) -> usize {
         Value::Set(set) => size_of_val(&**set) + set_usage(set, samples),
         Value::Tree(tree) => size_of_val(&**tree) + tree_usage(tree, samples),
         Value::Stream(stream) => size_of_val(&**stream) + stream.memory_usage(),
+        Value::Cold(_) => 0,
     }
 }
 

@@ -6,9 +6,9 @@
 //! the last entry, which a descending walk has already visited or has yet to visit either way.
 
 use super::access::{AccessClock, AccessPolicy};
-use super::evict::{EvictionPool, Ranking};
+use super::evict::{EvictionPool, Ranking, Sampling};
 use super::limits::EncodingLimits;
-use super::value::Value;
+use super::value::{ColdValue, Value};
 use super::{FastMap, FastSet, IndexedMap, StoreError, StoreResult};
 use rand::Rng;
 use std::collections::VecDeque;
@@ -24,6 +24,9 @@ pub type Key = super::ShortBytes;
 struct Entries {
     map: IndexedMap<Key, Value>,
     access: Vec<u32>,
+    /// How many of the values are cold records ([`Value::Cold`]): while none is, commands
+    /// need not look for cold keys.
+    cold: usize,
 }
 
 impl std::ops::Deref for Entries {
@@ -43,6 +46,7 @@ impl Entries {
             self.map.reserve_exact(step);
             self.access.reserve_exact(step);
         }
+        self.cold += usize::from(value.is_cold());
         self.map.insert(key.into(), value);
         // The words grow when the map does, to the map's room: growing on their own schedule
         // (doubling when full) would allocate where `growth_on_insert` sees the map with room,
@@ -58,6 +62,7 @@ impl Entries {
     fn swap_remove(&mut self, key: &[u8]) -> Option<Value> {
         let (index, _, value) = self.map.swap_remove_full(key)?;
         self.access.swap_remove(index);
+        self.cold -= usize::from(value.is_cold());
         Some(value)
     }
 
@@ -69,9 +74,20 @@ impl Entries {
         Some((value, word))
     }
 
-    /// Every value, for replacing in place (keys and positions stay). O(1) per step.
+    /// Every value held in memory, for replacing in place (keys and positions stay; cold
+    /// records are left out). O(1) per step.
     fn values_mut(&mut self) -> impl Iterator<Item = &mut Value> {
-        self.map.values_mut()
+        self.map.values_mut().filter(|value| !value.is_cold())
+    }
+
+    /// Replaces the value at `key` with `value`, keeping the count of cold records; returns
+    /// the value it held. O(1).
+    fn replace(&mut self, key: &[u8], value: Value) -> Option<Value> {
+        let slot = self.map.get_mut(key)?;
+        let new_cold = value.is_cold();
+        let old = std::mem::replace(slot, value);
+        self.cold = self.cold + usize::from(new_cold) - usize::from(old.is_cold());
+        Some(old)
     }
 
     /// The map, the access words dropped.
@@ -778,12 +794,16 @@ impl Keyspace {
     pub(super) fn sample_for_eviction(
         &self,
         db: usize,
-        volatile: bool,
+        sampling: Sampling,
         ranking: Ranking,
         samples: usize,
         rng: &mut impl Rng,
         pool: &mut EvictionPool,
     ) -> usize {
+        let Sampling {
+            volatile,
+            skip_cold,
+        } = sampling;
         let Some(store) = self.dbs.get(db) else {
             return 0;
         };
@@ -793,7 +813,14 @@ impl Keyspace {
             store.entries.len()
         };
         let count = samples.min(len);
-        for _ in 0..count {
+        // Cold keys are passed over (their values are gone already): with most keys cold,
+        // more positions are tried to find `count` hot ones.
+        let attempts = if skip_cold { count * 16 } else { count };
+        let mut found = 0;
+        for _ in 0..attempts {
+            if found == count {
+                break;
+            }
             let pos = rng.gen_range(0..len);
             let (key, index) = if volatile {
                 let Some((key, _)) = store.expires.get_index(pos) else {
@@ -809,6 +836,15 @@ impl Keyspace {
                 };
                 (key, pos)
             };
+            if skip_cold
+                && store
+                    .entries
+                    .get_index(index)
+                    .is_some_and(|(_, value)| value.is_cold())
+            {
+                continue;
+            }
+            found += 1;
             let word = store.entries.access.get(index).copied().unwrap_or(0);
             let score = match ranking {
                 Ranking::Idle => self.access.idle_ticks(word),
@@ -892,6 +928,135 @@ impl Keyspace {
         dbm.record_change(key, false);
         dbm.db.shrink_if_sparse();
         Some(value)
+    }
+}
+
+/// The cold tier (`maxmemory-tiering`): values dropped from memory while MongoDB holds them,
+/// and put back when a command needs them. A cold key stays in its database with its expiry
+/// and access word, so every command that needs no value (EXISTS, TYPE, TTL, DEL, SCAN ...)
+/// answers from it, and it expires on time like any key.
+impl Keyspace {
+    /// Cold keys in database `db`. O(1).
+    #[inline]
+    pub fn cold_keys(&self, db: usize) -> usize {
+        self.dbs.get(db).map_or(0, |db| db.entries.cold)
+    }
+
+    /// Cold keys in all databases. O(databases).
+    pub fn total_cold_keys(&self) -> usize {
+        self.dbs.iter().map(|db| db.entries.cold).sum()
+    }
+
+    /// The epoch `key` of database `db` was dropped at, if it is cold (expired or not).
+    /// O(1).
+    pub fn cold_epoch(&self, db: usize, key: &[u8]) -> Option<u32> {
+        match self.dbs.get(db)?.entries.get(key)? {
+            Value::Cold(cold) => Some(cold.epoch),
+            _ => None,
+        }
+    }
+
+    /// True if some blocked client waits on `key` of database `db` (a command waiting for
+    /// cold values waits on their keys: the cold tier does not drop them meanwhile). O(1).
+    pub fn is_waited(&self, db: usize, key: &[u8]) -> bool {
+        self.dbs
+            .get(db)
+            .is_some_and(|db| db.waited.contains_key(key))
+    }
+
+    /// The value stored at `key` of database `db`, expired or not, without counting an
+    /// access. O(1).
+    pub fn stored_value(&self, db: usize, key: &[u8]) -> Option<&Value> {
+        self.dbs.get(db)?.entries.get(key)
+    }
+
+    /// True if `key` of database `db` changed since persistence last took the changes (its
+    /// value in memory may be newer than MongoDB's). O(1).
+    pub fn is_dirty(&self, db: usize, key: &[u8]) -> bool {
+        let Some(dirty) = self.changes.dirty.as_ref().and_then(|d| d.get(db)) else {
+            return false;
+        };
+        self.changes.whole.get(db).copied().unwrap_or(false) || dirty.contains(key)
+    }
+
+    /// Drops the value of `key` from memory, leaving a cold record of epoch `epoch`, and
+    /// returns the value for the caller to free. Not a change: no write is counted, no watcher
+    /// or cache is told, persistence writes nothing (MongoDB already holds the value).
+    /// `None` when the key is missing or already cold. O(1).
+    pub fn drop_value(&mut self, db: usize, key: &[u8], epoch: u32) -> Option<Value> {
+        let entries = &mut self.dbs.get_mut(db)?.entries;
+        let type_name = match entries.get(key)? {
+            Value::Cold(_) => return None,
+            value => value.type_name(),
+        };
+        entries.replace(key, Value::Cold(ColdValue::new(type_name, epoch)))
+    }
+
+    /// Puts back the value of cold `key` read from MongoDB, if the key is still the cold
+    /// record of `epoch` (it may have been deleted, rewritten or dropped again meanwhile), and
+    /// puts the key in line for the clients waiting on it. Not a change, as
+    /// [`Self::drop_value`]; an access, so the value is not the first one dropped again before
+    /// the command that asked for it runs. True if the value was put back. O(1).
+    pub fn restore_value(&mut self, db: usize, key: &[u8], epoch: u32, value: Value) -> bool {
+        if self.cold_epoch(db, key) != Some(epoch) || value.is_cold() {
+            return false;
+        }
+        let type_name = value.type_name();
+        let Some(store) = self.dbs.get_mut(db) else {
+            return false;
+        };
+        store.entries.replace(key, value);
+        if let Some(index) = store.entries.get_index_of(key) {
+            if let Some(word) = store.entries.access.get_mut(index) {
+                *word = self.access.touched(*word);
+            }
+        }
+        if store.waited.contains_key(key) {
+            self.changes.signal(db, key, type_name);
+        }
+        true
+    }
+
+    /// Removes cold `key` of epoch `epoch` whose value MongoDB no longer has (found missing
+    /// on load), as a deletion persistence then also applies. True if it was removed. O(1).
+    pub fn forget_lost_cold(&mut self, db: usize, key: &[u8], epoch: u32) -> bool {
+        if self.cold_epoch(db, key) != Some(epoch) {
+            return false;
+        }
+        let mut dbm = self.db(db);
+        dbm.db.entries.swap_remove(key);
+        if !dbm.db.expires.is_empty() {
+            dbm.db.expires.swap_remove(key);
+        }
+        if dbm.db.waited.contains_key(key) {
+            dbm.changes.signal(db, key, "none");
+        }
+        dbm.record_change(key, false);
+        true
+    }
+
+    /// Adds `key` to database `db` as a cold record of a value of `type_name` with expiry
+    /// `ttl` (a start-up that found more data in MongoDB than `maxmemory` holds). Not a
+    /// change. O(1) amortized.
+    pub fn insert_cold(&mut self, db: usize, key: &[u8], type_name: &str, ttl: Option<u64>) {
+        let word = self.access.fresh();
+        let tight = self.tight_growth;
+        let Some(store) = self.dbs.get_mut(db) else {
+            return;
+        };
+        let cold = Value::Cold(ColdValue::new(type_name, 0));
+        if store.entries.replace(key, cold).is_none() {
+            let cold = Value::Cold(ColdValue::new(type_name, 0));
+            store.entries.insert_new(key, cold, word, tight);
+        }
+        match ttl {
+            Some(when) => {
+                store.expires.insert(key.into(), when);
+            }
+            None => {
+                store.expires.swap_remove(key);
+            }
+        }
     }
 }
 
@@ -1277,8 +1442,12 @@ impl DbMut<'_> {
         match self.db.entries.get_with_access_mut(key) {
             Some((slot, word)) => {
                 let was_stream = matches!(slot, Value::Stream(_)) && !self.db.waited.is_empty();
+                let was_cold = slot.is_cold();
                 *slot = value;
                 *word = self.access.touched(*word);
+                if was_cold {
+                    self.db.entries.cold -= 1;
+                }
                 self.signal_stream_gone(key, was_stream);
             }
             None => {
@@ -1922,6 +2091,71 @@ mod tests {
         ks.record_touched(false);
         ks.db(0).insert(b"c", s("1"), None);
         assert!(!ks.has_touched());
+    }
+
+    #[test]
+    fn dropped_values_leave_cold_records_that_come_back_by_epoch() {
+        let mut ks = Keyspace::new(2);
+        ks.set_clock(1_000);
+        ks.track_changes();
+        ks.db(1).insert(b"a", s("value of a"), Some(9_000));
+        ks.db(1).insert(b"b", Value::new_list(), None);
+        ks.take_changes();
+        let writes = ks.write_count();
+        assert_eq!(ks.drop_value(1, b"a", 7), Some(s("value of a")));
+        assert_eq!(ks.drop_value(1, b"a", 8), None, "already cold");
+        assert_eq!(ks.drop_value(1, b"zz", 8), None);
+        assert_eq!(
+            (ks.cold_keys(1), ks.cold_keys(0), ks.total_cold_keys()),
+            (1, 0, 1)
+        );
+        // Not a change: nothing for persistence, no write counted.
+        assert_eq!(ks.pending_changes(), 0);
+        assert_eq!(ks.write_count(), writes);
+        // The key answers without its value.
+        let mut db = ks.db(1);
+        assert!(db.exists(b"a"));
+        assert_eq!(db.ttl(b"a"), Ttl::At(9_000));
+        assert_eq!(db.peek(b"a").map(Value::type_name), Some("string"));
+        assert_eq!(db.peek(b"a").map(Value::encoding), Some("cold"));
+        assert_eq!(ks.cold_epoch(1, b"a"), Some(7));
+        // A load answering another epoch is thrown away.
+        assert!(!ks.restore_value(1, b"a", 6, s("stale")));
+        assert!(ks.restore_value(1, b"a", 7, s("value of a")));
+        assert_eq!(ks.cold_keys(1), 0);
+        assert_eq!(ks.db(1).lookup_read(b"a"), Some(&s("value of a")));
+        assert!(!ks.restore_value(1, b"a", 7, s("again")), "no longer cold");
+        // Deleting, overwriting and expiring cold keys keep the count.
+        ks.drop_value(1, b"a", 9);
+        ks.drop_value(1, b"b", 10);
+        assert_eq!(ks.cold_keys(1), 2);
+        ks.db(1).insert(b"b", s("new"), None);
+        assert_eq!(ks.cold_keys(1), 1);
+        ks.set_clock(9_000);
+        assert!(!ks.db(1).exists(b"a"));
+        assert_eq!(ks.cold_keys(1), 0);
+        assert_eq!(ks.stats.expired_keys, 1);
+        ks.db(1).insert(b"c", s("v"), None);
+        ks.drop_value(1, b"c", 11);
+        ks.db(1).flush();
+        assert_eq!(ks.total_cold_keys(), 0);
+    }
+
+    #[test]
+    fn cold_records_are_made_at_start_and_forgotten_when_lost() {
+        let mut ks = Keyspace::new(1);
+        ks.set_clock(1_000);
+        ks.track_changes();
+        ks.insert_cold(0, b"q", "queue", Some(5_000));
+        assert_eq!(ks.cold_keys(0), 1);
+        assert_eq!(ks.db(0).ttl(b"q"), Ttl::At(5_000));
+        assert_eq!(ks.db(0).peek(b"q").map(Value::type_name), Some("queue"));
+        assert_eq!(ks.pending_changes(), 0);
+        assert!(!ks.forget_lost_cold(0, b"q", 3));
+        assert!(ks.forget_lost_cold(0, b"q", 0));
+        assert!(!ks.db(0).exists(b"q"));
+        assert_eq!(ks.cold_keys(0), 0);
+        assert_eq!(ks.pending_changes(), 1, "its document is deleted too");
     }
 
     #[test]

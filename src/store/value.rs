@@ -34,6 +34,44 @@ pub enum Value {
     Queue(Box<QueueValue>),
     Stack(Box<StackValue>),
     Stream(Box<StreamValue>),
+    /// A cold key's record under `maxmemory-tiering`: the value was dropped from memory and
+    /// lives only in MongoDB, which already held it; the key, its expiry and its access word
+    /// stay in the keyspace. See [`ColdValue`].
+    Cold(ColdValue),
+}
+
+/// What stays in memory of a cold value: its type (TYPE, SCAN TYPE and the waits of blocking
+/// commands answer from it) and the epoch of its drop, so that a load read before the key was
+/// deleted, written again and dropped again is not taken for the current value. 8 bytes, held
+/// inline in the [`Value`] slot: a cold key costs its name plus one keyspace entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ColdValue {
+    type_index: u8,
+    pub epoch: u32,
+}
+
+/// The names [`ColdValue::type_name`] gives, indexed by `type_index`.
+const COLD_TYPE_NAMES: [&str; 10] = [
+    "string", "list", "hash", "set", "zset", "tree", "graph", "queue", "stack", "stream",
+];
+
+impl ColdValue {
+    /// The record of a value of type `type_name` (a [`Value::type_name`]) dropped at `epoch`.
+    pub fn new(type_name: &str, epoch: u32) -> Self {
+        let type_index = COLD_TYPE_NAMES
+            .iter()
+            .position(|name| *name == type_name)
+            .unwrap_or(0) as u8;
+        ColdValue { type_index, epoch }
+    }
+
+    /// The type of the value MongoDB holds.
+    pub fn type_name(&self) -> &'static str {
+        COLD_TYPE_NAMES
+            .get(usize::from(self.type_index))
+            .copied()
+            .unwrap_or("string")
+    }
 }
 
 impl Value {
@@ -52,6 +90,7 @@ impl Value {
             Value::Queue(v) => v.len(),
             Value::Stack(v) => v.len(),
             Value::Stream(v) => v.free_effort(),
+            Value::Cold(_) => 0,
         }
     }
 }
@@ -114,7 +153,14 @@ impl Value {
             Value::Queue(_) => "queue",
             Value::Stack(_) => "stack",
             Value::Stream(_) => "stream",
+            Value::Cold(cold) => cold.type_name(),
         }
+    }
+
+    /// True for a cold key's record (see [`ColdValue`]).
+    #[inline]
+    pub fn is_cold(&self) -> bool {
+        matches!(self, Value::Cold(_))
     }
 
     /// The name `OBJECT ENCODING` replies, following Redis's rules for its own encodings.
@@ -140,6 +186,7 @@ impl Value {
             Value::Queue(_) => "ringbuffer",
             Value::Stack(_) => "vector",
             Value::Stream(_) => "stream",
+            Value::Cold(_) => "cold",
         }
     }
 
@@ -167,6 +214,7 @@ impl Value {
             // A tree or graph carries its settings (ordering, directedness), a stream its
             // counters and groups: they live on when empty, until DEL.
             Value::Tree(_) | Value::Graph(_) | Value::Stream(_) => false,
+            Value::Cold(_) => false,
         }
     }
 }

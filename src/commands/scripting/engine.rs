@@ -668,6 +668,13 @@ fn check_and_call(running: &mut Running, argv: &[&[u8]]) -> Result<ReplyBuf, Str
         clients: ctx.clients,
         out: &mut reply,
     };
+    // Keys the script declared were loaded before it started; an undeclared cold one cannot
+    // be waited for inside it.
+    if sub.ks.cold_keys(sub.client.db) != 0 {
+        if let Some(text) = crate::commands::tiering::script_refusal(&mut sub, spec, argv) {
+            return Err(text);
+        }
+    }
     crate::commands::call(&mut sub, spec, argv);
     Ok(reply)
 }

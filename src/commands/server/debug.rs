@@ -518,6 +518,8 @@ fn serialized_length(value: &Value) -> usize {
                 })
                 .sum::<usize>()
         }
+        // A cold value is not in memory: its serialized length is not known here.
+        Value::Cold(_) => 0,
     }
 }
 
@@ -557,6 +559,7 @@ fn type_code(value: &Value) -> u32 {
         Value::Queue(_) => 102,
         Value::Stack(_) => 103,
         Value::Stream(_) => 6,
+        Value::Cold(_) => 200,
     }
 }
 
@@ -583,6 +586,9 @@ fn xor_pair(digest: &mut [u8; 20], first: &[u8], second: &[u8]) {
 fn mix_value(digest: &mut [u8; 20], value: &Value) {
     mix_digest(digest, &type_code(value).to_be_bytes());
     match value {
+        // Only its type is in memory (a digest of a keyspace with cold keys is not
+        // comparable with one where they are hot).
+        Value::Cold(cold) => mix_digest(digest, cold.type_name().as_bytes()),
         Value::Str(bytes, _) => mix_digest(digest, bytes),
         Value::List(list) => list.iter().for_each(|e| mix_digest(digest, e)),
         Value::Set(set) => {

@@ -23,7 +23,7 @@ fn human_bytes(n: u64) -> String {
 }
 
 /// The sections of [`ALL_SECTIONS`] plain INFO (and `default`) leaves out, as Redis 7.0.
-const NOT_DEFAULT_SECTIONS: &[&str] = &["commandstats", "latencystats"];
+const NOT_DEFAULT_SECTIONS: &[&str] = &["commandstats", "latencystats", "tiering"];
 
 /// Every section, in the order Redis 7.0 prints them (`all`, `everything`).
 const ALL_SECTIONS: &[&str] = &[
@@ -31,6 +31,7 @@ const ALL_SECTIONS: &[&str] = &[
     "clients",
     "memory",
     "persistence",
+    "tiering",
     "stats",
     "replication",
     "cpu",
@@ -142,6 +143,7 @@ fn info_section(ctx: &mut Ctx, section: &str, out: &mut String) {
             );
         }
         "persistence" => crate::commands::persistence::info_section(ctx, out),
+        "tiering" => crate::commands::tiering::info_section(ctx, out),
         "stats" => {
             let s = &ctx.server.stats;
             let k = &ctx.ks.stats;
@@ -248,11 +250,15 @@ pub fn info(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         .collect();
     let all = requested.iter().any(|s| s == "all" || s == "everything");
     let default = requested.is_empty() || requested.iter().any(|s| s == "default");
+    // Reddish's own section joins `all` only while the cold tier is on, so that INFO ALL
+    // lists what Redis's does.
+    let tiering = ctx.server.config.maxmemory_tiering;
     let sections: Vec<&str> = ALL_SECTIONS
         .iter()
         .copied()
         .filter(|s| {
-            all || (default && !NOT_DEFAULT_SECTIONS.contains(s))
+            (all && (*s != "tiering" || tiering))
+                || (default && !NOT_DEFAULT_SECTIONS.contains(s))
                 || requested.iter().any(|r| r == s)
         })
         .collect();

@@ -518,6 +518,14 @@ impl CommandSpec {
     /// O(arguments).
     pub fn keys_with_flags(&self, argv: &[&[u8]]) -> Vec<(usize, KeyFlags)> {
         let mut keys = Vec::new();
+        self.keys_with_flags_into(argv, &mut keys);
+        keys
+    }
+
+    /// [`Self::keys_with_flags`] into `keys` (cleared first), so a caller on every command's
+    /// path (the cold tier) reuses one buffer instead of allocating.
+    pub fn keys_with_flags_into(&self, argv: &[&[u8]], keys: &mut Vec<(usize, KeyFlags)>) {
+        keys.clear();
         let real_specs = self
             .key_specs
             .iter()
@@ -531,19 +539,17 @@ impl CommandSpec {
                 .key_specs
                 .iter()
                 .filter(|spec| !spec.flags.contains(KeyFlags::NOT_KEY))
-                .try_for_each(|spec| spec.find_keys(argv, &mut keys));
+                .try_for_each(|spec| spec.find_keys(argv, keys));
             if found.is_ok() {
-                return keys;
+                return;
             }
             keys.clear();
         }
         if let Some(getkeys) = self.getkeys {
-            return getkeys(argv);
+            keys.extend(getkeys(argv));
+        } else if let Some(found) = self.numkeys_fallback(argv) {
+            keys.extend(found);
         }
-        if let Some(keys) = self.numkeys_fallback(argv) {
-            return keys;
-        }
-        Vec::new()
     }
 
     /// For a command whose keys are counted by a numkeys argument, Redis's fallback key

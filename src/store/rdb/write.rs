@@ -247,6 +247,12 @@ pub fn value(out: &mut Vec<u8>, value: &Value, stream_limits: NodeLimits) {
             out.push(TYPE_STRING);
             string(out, bytes);
         }
+        // Commands that serialize a value load it first (see `commands::tiering`); a cold
+        // record reaching here has no value in memory to write.
+        Value::Cold(_) => {
+            out.push(TYPE_STRING);
+            string(out, b"");
+        }
         Value::List(list) => {
             out.push(TYPE_LIST_QUICKLIST_2);
             let mut nodes: Vec<Vec<u8>> = Vec::new();
