@@ -5,7 +5,7 @@
 # Usage: scripts/windows-check.sh
 #
 # Installs what is missing (apt-get when run as root: gcc-mingw-w64-x86-64, wine64, wine,
-# redis-tools, python3; rustup target x86_64-pc-windows-gnu), builds
+# redis-tools, python3, openssl; rustup target x86_64-pc-windows-gnu), builds
 # `cargo build --release --target x86_64-pc-windows-gnu` at the repo root, starts
 # `reddish.exe --port P --bind 127.0.0.1` under Wine on a free loopback port in a private
 # WINEPREFIX (target/windows-check/wineprefix) and prints `ok - <name>` / `not ok - <name>` per
