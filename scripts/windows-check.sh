@@ -5,11 +5,14 @@
 # Usage: scripts/windows-check.sh
 #
 # Installs what is missing (apt-get when run as root: gcc-mingw-w64-x86-64, wine64, wine,
-# redis-tools, python3; rustup target x86_64-pc-windows-gnu), builds
+# redis-tools, python3, openssl; rustup target x86_64-pc-windows-gnu), builds
 # `cargo build --release --target x86_64-pc-windows-gnu` at the repo root, starts
 # `reddish.exe --port P --bind 127.0.0.1` under Wine on a free loopback port in a private
 # WINEPREFIX (target/windows-check/wineprefix) and prints `ok - <name>` / `not ok - <name>` per
-# check, then `N passed, N failed`; the exit status is non-zero when a check failed.
+# check, then `N passed, N failed`; the exit status is non-zero when a check failed. A second
+# server then listens on `--tls-port` beside its plain port, with a CA, server and client
+# certificates made by the `openssl` CLI, and is checked with `redis-cli --tls` and
+# `redis-benchmark --tls` (Debian's redis-tools are built with TLS).
 #
 # Environment:
 #   REDDISH_WINDOWS_EXE       check this Windows exe instead of building the crate (no cargo build)
@@ -88,6 +91,7 @@ ensure_tools() {
     { command -v redis-cli && command -v redis-benchmark; } >/dev/null || missing+=(redis-tools)
     command -v python3 >/dev/null || missing+=(python3)
     command -v timeout >/dev/null || missing+=(coreutils)
+    command -v openssl >/dev/null || missing+=(openssl)
     if [ "${#missing[@]}" -gt 0 ]; then apt_install "${missing[@]}"; fi
 
     if [ -z "${REDDISH_WINDOWS_EXE:-}" ]; then
@@ -174,11 +178,11 @@ free_port() {
 }
 
 # start_server LOG ARGS...: starts the exe under Wine on a free port, sets SERVER_PID and PORT and
-# waits (bounded) until it answers PING.
+# waits (bounded) until it answers PING. PORT is kept when PORT_FIXED is set (ARGS may name it).
 start_server() {
     local logfile="$1"
     shift
-    PORT="$(free_port)"
+    if [ -z "${PORT_FIXED:-}" ]; then PORT="$(free_port)"; fi
     "$WINE" "$EXE" --port "$PORT" --bind 127.0.0.1 "$@" >"$logfile" 2>&1 &
     SERVER_PID=$!
     local deadline=$((SECONDS + 60))
@@ -358,9 +362,10 @@ PY
     server_alive && replies PONG PING
 }
 
+# benchmark [ARGS...]: redis-benchmark on PORT unless ARGS name another port (and TLS options).
 benchmark() {
     local out count
-    out="$(timeout 180 redis-benchmark -h 127.0.0.1 -p "$PORT" -q -n 2000 -t ping,set,get 2>&1 |
+    out="$(timeout 180 redis-benchmark -h 127.0.0.1 -p "$PORT" "$@" -q -n 2000 -t ping,set,get 2>&1 |
         tr '\r' '\n' | grep -v 'rps=')" || true
     printf '%s\n' "$out" | grep 'requests per second' | sed 's/^/# /'
     count="$(printf '%s\n' "$out" | grep -c 'requests per second')" || true
@@ -392,6 +397,160 @@ mongo_round_trip() {
     check "mongodb: second server stops on Ctrl-C" stop_server
 }
 
+
+# ---------------------------------------------------------------------------------------------
+# TLS: a second server with `--tls-port` beside `--port`, checked with Linux's redis-cli
+# ---------------------------------------------------------------------------------------------
+readonly CERT_DIR="$WORK/certs"
+
+# A CA, a server certificate for 127.0.0.1 / localhost and a client certificate, as
+# tests/tls.rs makes them.
+make_certs() {
+    rm -rf "$CERT_DIR"
+    mkdir -p "$CERT_DIR"
+    (
+        cd "$CERT_DIR"
+        openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 \
+            -subj "/CN=Reddish windows-check CA"
+        printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >server.ext
+        printf 'extendedKeyUsage=clientAuth\n' >client.ext
+        for name in server client; do
+            openssl req -newkey rsa:2048 -nodes -keyout "$name.key" -out "$name.csr" \
+                -subj "/CN=$name"
+            openssl x509 -req -in "$name.csr" -CA ca.crt -CAkey ca.key -CAcreateserial \
+                -out "$name.crt" -days 2 -extfile "$name.ext"
+        done
+    ) >"$WORK/openssl.log" 2>&1 || {
+        sed 's/^/#   /' "$WORK/openssl.log"
+        return 1
+    }
+}
+
+# The exe opens the files through Wine, which maps drive Z: to the Unix root.
+win_path() { printf 'Z:%s' "${1//\//\\}"; }
+
+tls_opts() {
+    printf '%s\n' --tls --cacert "$CERT_DIR/ca.crt" --cert "$CERT_DIR/client.crt" \
+        --key "$CERT_DIR/client.key"
+}
+tcli() {
+    local opts
+    mapfile -t opts < <(tls_opts)
+    timeout 30 redis-cli -h 127.0.0.1 -p "$TLS_PORT" "${opts[@]}" "$@"
+}
+# tls_replies EXPECTED ARGS...: the command's output over TLS is exactly EXPECTED.
+tls_replies() { [ "$(tcli "${@:2}")" = "$1" ]; }
+
+tls_set_binary() { [ "$(tcli -x SET wincheck:tls:binary <"$bin_file")" = "OK" ]; }
+tls_get_binary() {
+    # redis-cli --raw ends the value with a newline of its own.
+    tcli --raw GET wincheck:tls:binary >"$WORK/tls-binary.out" &&
+        head -c 256 "$WORK/tls-binary.out" | cmp -s - "$bin_file" &&
+        [ "$(stat -c %s "$WORK/tls-binary.out")" -eq 257 ]
+}
+
+# Python's ssl client with the same certificates: MODE is `big` (SET and GET of a 1 MB value
+# of random bytes, compared byte for byte, then four GETs read only after a pause) or `mixed` (a plain and a TLS connection open at
+# once, each reading what the other wrote).
+tls_python() {
+    timeout 120 python3 - "$1" "$PORT" "$TLS_PORT" "$CERT_DIR" <<'PY'
+import os, socket, ssl, sys, time
+mode, port, tls_port, certs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+ctx = ssl.create_default_context(cafile=os.path.join(certs, "ca.crt"))
+ctx.load_cert_chain(os.path.join(certs, "client.crt"), os.path.join(certs, "client.key"))
+
+def tls_conn():
+    raw = socket.create_connection(("127.0.0.1", tls_port), timeout=30)
+    return ctx.wrap_socket(raw, server_hostname="localhost")
+
+def command(sock, *args):
+    out = b"*%d\r\n" % len(args)
+    for a in args:
+        a = a if isinstance(a, bytes) else a.encode()
+        out += b"$%d\r\n%s\r\n" % (len(a), a)
+    sock.sendall(out)
+
+def reply(sock, want):
+    got = b""
+    while len(got) < len(want):
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        got += chunk
+    if got != want:
+        sys.exit("unexpected reply (%d bytes, wanted %d): %r" % (len(got), len(want), got[:80]))
+
+if mode == "big":
+    value = os.urandom(1 << 20)
+    s = tls_conn()
+    command(s, "SET", "wincheck:tls:big", value)
+    reply(s, b"+OK\r\n")
+    command(s, "GET", "wincheck:tls:big")
+    reply(s, b"$%d\r\n%s\r\n" % (len(value), value))
+    # A slow reader: megabytes of records wait in the server until the socket is writable
+    # again (on Windows, a readiness mio emulates over AFD polling).
+    for _ in range(4):
+        command(s, "GET", "wincheck:tls:big")
+    time.sleep(1)
+    reply(s, b"$%d\r\n%s\r\n" % (len(value), value) * 4)
+    command(s, "DEL", "wincheck:tls:big")
+    reply(s, b":1\r\n")
+else:
+    plain = socket.create_connection(("127.0.0.1", port), timeout=30)
+    secure = tls_conn()
+    for i in range(50):
+        command(plain, "SET", "wincheck:tls:mixed", "plain%d" % i)
+        reply(plain, b"+OK\r\n")
+        command(secure, "GET", "wincheck:tls:mixed")
+        reply(secure, b"$%d\r\nplain%d\r\n" % (len("plain%d" % i), i))
+        command(secure, "SET", "wincheck:tls:mixed", "tls%d" % i)
+        reply(secure, b"+OK\r\n")
+        command(plain, "GET", "wincheck:tls:mixed")
+        reply(plain, b"$%d\r\ntls%d\r\n" % (len("tls%d" % i), i))
+    command(plain, "DEL", "wincheck:tls:mixed")
+    reply(plain, b":1\r\n")
+PY
+}
+
+# Without a certificate the handshake (or, under TLS 1.3, the first read after it) fails and
+# the client gets no reply; the server carries on.
+tls_no_cert_refused() {
+    local out
+    out="$(timeout 30 redis-cli -h 127.0.0.1 -p "$TLS_PORT" --tls --cacert "$CERT_DIR/ca.crt" \
+        PING 2>&1)" || true
+    printf '# without a certificate: %s\n' "$(printf '%s' "$out" | head -n 1)"
+    [ "$out" != "PONG" ] && server_alive && tls_replies PONG PING
+}
+
+tls_benchmark() {
+    local opts
+    mapfile -t opts < <(tls_opts)
+    benchmark -p "$TLS_PORT" "${opts[@]}"
+}
+
+tls_checks() {
+    check "tls: CA, server and client certificates made with openssl" make_certs
+    [ -f "$CERT_DIR/client.crt" ] || return 0
+    PORT="$(free_port)"
+    TLS_PORT="$(free_port)"
+    PORT_FIXED=1 check "tls: server starts with --port and --tls-port (tls-auth-clients yes)" \
+        start_server "$WORK/server-tls.log" --tls-port "$TLS_PORT" \
+        --tls-cert-file "$(win_path "$CERT_DIR/server.crt")" \
+        --tls-key-file "$(win_path "$CERT_DIR/server.key")" \
+        --tls-ca-cert-file "$(win_path "$CERT_DIR/ca.crt")" --tls-auth-clients yes
+    [ -n "$SERVER_PID" ] || return 0
+    check "tls: PING over TLS (redis-cli --tls with a client certificate)" tls_replies PONG PING
+    check "tls: SET of a binary value (bytes 0..255) over TLS" tls_set_binary
+    check "tls: GET of the binary value over TLS, bytes compared" tls_get_binary
+    check "tls: SET and GET of a 1 MB value over TLS, then 4 MB to a slow reader" tls_python big
+    check "tls: a client without a certificate is refused" tls_no_cert_refused
+    check "tls: plain and TLS connections at once" tls_python mixed
+    check "tls: redis-benchmark --tls -n 2000 -t ping,set,get without errors" tls_benchmark
+    tcli DEL wincheck:tls:binary >/dev/null || true
+    check "tls: server still running after the TLS checks" server_alive
+    check "tls: server stops on Ctrl-C" stop_server
+}
+
 log "server: $EXE"
 check "server starts under Wine and answers PING" start_server "$WORK/server.log"
 if [ -z "$SERVER_PID" ]; then
@@ -421,6 +580,8 @@ rcli DEL wincheck:binary wincheck:big >/dev/null || true
 check "connection idle for ${IDLE_SECS}s still works" finish_idle_client
 check "server still running after all checks" server_alive
 check "server stops on Ctrl-C" stop_server
+
+tls_checks
 
 # The option name alone is not enough: the config may know `mongodb-uri` before persistence is
 # built in, so the MongoDB driver's handshake name must be linked in too.

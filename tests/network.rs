@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{assert_bytes, Server};
+use common::{assert_bytes, encode_command, RedisServer, Server};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::Command;
@@ -144,6 +144,52 @@ fn idle_clients_are_closed_after_timeout() {
         waited >= Duration::from_millis(900) && waited < Duration::from_secs(5),
         "{waited:?}"
     );
+}
+
+/// `timeout` closes idle clients only: one blocked, one subscribed and one monitoring wait by
+/// design and stay open, on Reddish as on Redis. Each server gets the same steps.
+#[test]
+fn timeout_spares_blocked_subscribed_and_monitoring_clients() {
+    for reference in [false, true] {
+        let server = if reference {
+            RedisServer::start_with(&["--timeout", "1"])
+        } else {
+            Server::start_with(&["--timeout", "1"])
+        };
+        let mut idle = server.raw();
+        let mut blocked = server.raw();
+        blocked.send(&encode_command(&["BLPOP", "timeout:list", "0"]));
+        let mut subscriber = server.raw();
+        assert_bytes(
+            &subscriber.cmd(&["SUBSCRIBE", "timeout:channel"]),
+            b"*3\r\n$9\r\nsubscribe\r\n$15\r\ntimeout:channel\r\n:1\r\n",
+        );
+        let mut monitor = server.raw();
+        assert_bytes(&monitor.cmd(&["MONITOR"]), b"+OK\r\n");
+        assert!(
+            idle.is_closed_within(Duration::from_secs(5)),
+            "reference={reference}"
+        );
+        // Past the idle client's close (more than a second idle), the others are still served.
+        std::thread::sleep(Duration::from_millis(1500));
+        let mut pusher = server.raw();
+        assert_bytes(&pusher.cmd(&["RPUSH", "timeout:list", "x"]), b":1\r\n");
+        assert_bytes(
+            &blocked.read_reply(),
+            b"*2\r\n$12\r\ntimeout:list\r\n$1\r\nx\r\n",
+        );
+        assert_bytes(&pusher.cmd(&["PUBLISH", "timeout:channel", "m"]), b":1\r\n");
+        assert_bytes(
+            &subscriber.read_reply(),
+            b"*3\r\n$7\r\nmessage\r\n$15\r\ntimeout:channel\r\n$1\r\nm\r\n",
+        );
+        let seen = monitor.read_reply();
+        assert!(
+            String::from_utf8_lossy(&seen).contains("\"RPUSH\" \"timeout:list\" \"x\""),
+            "reference={reference}: {}",
+            String::from_utf8_lossy(&seen)
+        );
+    }
 }
 
 #[test]

@@ -1212,7 +1212,11 @@ impl Reactor {
                 .iter()
                 .filter_map(|(token, c)| {
                     let c = c.as_ref()?;
-                    (now.saturating_sub(c.state.last_interaction_ms) > timeout_ms).then_some(token)
+                    // As Redis: clients waiting by design (blocked, subscribed, monitoring)
+                    // are not idle, however long they are silent.
+                    let waiting = c.blocked.is_some() || c.state.is_subscriber() || c.state.monitor;
+                    (!waiting && now.saturating_sub(c.state.last_interaction_ms) > timeout_ms)
+                        .then_some(token)
                 })
                 .collect();
             for token in idle {
