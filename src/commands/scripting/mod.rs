@@ -344,12 +344,14 @@ fn eval_generic(ctx: &mut Ctx, args: &mut Args, by_sha: bool, read_only: bool) -
     }
     show_to_monitors(ctx, args.argv());
     flags.no_writes |= read_only;
-    let label = String::from_utf8_lossy(&sha).into_owned();
+    // A cached script's key is 40 lowercase hex digits, so this never falls back (and costs
+    // no allocation on every EVALSHA).
+    let label = std::str::from_utf8(&sha).unwrap_or("?");
     let invocation = Invocation {
         function: &script.function,
         is_function: false,
         flags,
-        label: &label,
+        label,
         command: args.argv(),
     };
     run_script(ctx, invocation, keys, argv)
