@@ -59,6 +59,9 @@
 # listen on a tls-port with the same certificates (a CA, a server and a client certificate
 # made here with the openssl CLI; tls-auth-clients yes), and redis-benchmark --tls connects
 # with the client certificate.
+# The "acl" section (--sections "standard acl" --tests set,get) runs SET and GET as a user
+# with limited rights (categories, key patterns), with twenty more users defined on both
+# servers; compare its rows, and the standard rows of that run, with a run without it.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -85,7 +88,7 @@ RDB_ROUNDS=3
 RDB_IMPORT=0
 ROUNDS_WITH_CASES=1
 
-usage() { sed -n '2,61p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,64p' "$0" | sed 's/^# \{0,1\}//'; }
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -680,6 +683,28 @@ run_rdb_import() {
     echo "Reddish's load time is ${ratio}x redis-server's."
 }
 
+# ACL: SET and GET as a user with limited rights (commands by category, a key pattern), with
+# twenty more users defined on both servers (`--sections "standard acl" --tests set,get`; the
+# standard rows then run as the default user with the same users defined).
+ACL=0
+section_acl() {
+    ACL=1
+    add_case "set (acl user)" --user bench -a bench-pass -t set
+    add_case "get (acl user)" --user bench -a bench-pass -t get
+}
+
+# define_acl_users SERVER: the users of the acl section.
+define_acl_users() {
+    local port=${SERVER_PORT[$1]} i
+    for i in $(seq 1 20); do
+        redis-cli -h 127.0.0.1 -p "$port" ACL SETUSER "app$i" on ">pass-$i" "~app$i:*" "&app$i:*" \
+            +@read +@write -@dangerous >/dev/null || die "ACL SETUSER failed on $1"
+    done
+    redis-cli -h 127.0.0.1 -p "$port" ACL SETUSER bench on ">bench-pass" "~key:*" "~counter:*" \
+        +@read +@write +@connection +config\|get -@dangerous >/dev/null ||
+        die "ACL SETUSER failed on $1"
+}
+
 # TLS: SET and GET through each server's tls-port instead of its plain port.
 TLS=0
 declare -A CASE_TLS=()        # case index -> 1 when the case runs over TLS
@@ -951,6 +976,10 @@ main() {
     if [ "$SCRIPTING" -eq 1 ]; then
         load_scripts redis
         load_scripts reddish
+    fi
+    if [ "$ACL" -eq 1 ]; then
+        define_acl_users redis
+        define_acl_users reddish
     fi
 
     local round pipeline index server order
