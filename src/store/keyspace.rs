@@ -122,6 +122,12 @@ impl FlushedData {
     }
 }
 
+/// Every database's keys, values and expiries as [`Keyspace::copy_data`] found them.
+#[derive(Debug, Default)]
+pub struct DataCopy {
+    dbs: Vec<(IndexedMap<Key, Value>, IndexedMap<Key, u64>)>,
+}
+
 /// Counters reported by INFO stats.
 #[derive(Debug, Default, Clone)]
 pub struct KeyspaceStats {
@@ -690,6 +696,53 @@ impl Keyspace {
             self.changes.flushed.clear();
         }
         old
+    }
+
+    /// A copy of every database's keys, values and expiries, to put back later with
+    /// [`Self::restore_data`]: the Lua debugger's `SCRIPT DEBUG YES` session, which Redis runs
+    /// in a forked child whose writes vanish with it. O(keys) time and memory.
+    pub fn copy_data(&self) -> DataCopy {
+        DataCopy {
+            dbs: self
+                .dbs
+                .iter()
+                .map(|db| (db.entries.map.clone(), db.expires.clone()))
+                .collect(),
+        }
+    }
+
+    /// Puts back what `copy` held: keys made since are deleted, keys changed or deleted since
+    /// get their value and expiry back, each through the usual bookkeeping (persistence, WATCH,
+    /// waiting clients), and keys left as they were are not touched. Returns how many keys it
+    /// changed. O(keys now + keys copied).
+    pub fn restore_data(&mut self, copy: DataCopy) -> usize {
+        let mut changed = 0;
+        for (index, (entries, expires)) in copy.dbs.into_iter().enumerate() {
+            if index >= self.dbs.len() {
+                break;
+            }
+            let made: Vec<Key> = self.dbs[index]
+                .entries
+                .keys()
+                .filter(|key| !entries.contains_key(&key[..]))
+                .cloned()
+                .collect();
+            let mut db = self.db(index);
+            for key in made {
+                db.take(&key);
+                changed += 1;
+            }
+            for (key, value) in entries {
+                let ttl = expires.get(&key[..]).copied();
+                let same = db.db.entries.get(&key[..]) == Some(&value)
+                    && db.db.expires.get(&key[..]).copied() == ttl;
+                if !same {
+                    db.insert(&key, value, ttl);
+                    changed += 1;
+                }
+            }
+        }
+        changed
     }
 
     /// Replaces every stored value (logically expired ones too) by what `rebuild` makes of
