@@ -1665,6 +1665,45 @@ mod tests {
     }
 
     #[test]
+    fn restore_data_puts_back_only_what_changed() {
+        let mut ks = Keyspace::new(2);
+        ks.set_clock(1_000);
+        ks.track_changes();
+        ks.db(0).insert(b"same", s("1"), None);
+        ks.db(0).insert(b"changed", s("2"), Some(9_000));
+        ks.db(1).insert(b"deleted", s("3"), None);
+        ks.take_changes();
+        let copy = ks.copy_data();
+        ks.db(0).insert(b"changed", s("x"), None);
+        ks.db(0).insert(b"made", s("y"), None);
+        ks.db(1).remove(b"deleted");
+        ks.take_changes();
+        assert_eq!(ks.restore_data(copy), 3);
+        let mut db = ks.db(0);
+        assert_eq!(db.lookup_read(b"same"), Some(&s("1")));
+        assert_eq!(db.lookup_read(b"changed"), Some(&s("2")));
+        assert_eq!(db.expire_at(b"changed"), Some(9_000));
+        assert!(!db.exists(b"made"));
+        assert_eq!(ks.db(1).lookup_read(b"deleted"), Some(&s("3")));
+        // Persistence hears of the three keys put back, not of the one left alone.
+        let mut keys: Vec<(usize, Vec<u8>)> = ks
+            .take_changes()
+            .keys
+            .into_iter()
+            .map(|(db, key)| (db, key.to_vec()))
+            .collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            [
+                (0, b"changed".to_vec()),
+                (0, b"made".to_vec()),
+                (1, b"deleted".to_vec())
+            ]
+        );
+    }
+
+    #[test]
     fn lazy_expiry_hides_and_deletes() {
         let mut ks = Keyspace::new(16);
         ks.set_clock(1_000);
