@@ -358,3 +358,37 @@ fn a_script_running_past_its_time_limit_stops_for_its_client() {
     both.read();
     both.closed();
 }
+
+#[test]
+fn what_a_yes_session_undid_is_what_mongodb_keeps() {
+    let Some(uri) = common::mongodb_uri() else {
+        return;
+    };
+    let name = common::unique_name("ldb");
+    let mut server = Server::start_with(&["--mongodb-uri", &uri, "--mongodb-database", &name]);
+    let mut conn = server.raw();
+    conn.cmd(&["SET", "k", "v"]);
+    // Large enough for persistence to journal its element writes rather than rewrite it.
+    let mut push = vec!["RPUSH".to_string(), "big".to_string()];
+    push.extend((0..300).map(|i| i.to_string()));
+    assert_bytes(&conn.cmd(&push), b":300\r\n");
+    // Once written, the list's later writes are journaled.
+    std::thread::sleep(Duration::from_secs(1));
+    let mut debug = server.raw();
+    assert_bytes(&debug.cmd(&["SCRIPT", "DEBUG", "YES"]), b"+OK\r\n");
+    debug.cmd(&[
+        "EVAL",
+        "redis.call('set', 'k', 'w')\nredis.call('lpush', 'big', 'x')\nredis.call('set', 'new', '1')\nreturn 1",
+        "0",
+    ]);
+    assert_bytes(&debug.cmd(&["c"]), &lines(&["<endsession>"]));
+    assert_bytes(&debug.read_reply(), b":1\r\n");
+    assert_bytes(&conn.cmd(&["LLEN", "big"]), b":300\r\n");
+    drop(conn);
+    server.restart();
+    let mut conn = server.raw();
+    assert_bytes(&conn.cmd(&["GET", "k"]), b"$1\r\nv\r\n");
+    assert_bytes(&conn.cmd(&["LLEN", "big"]), b":300\r\n");
+    assert_bytes(&conn.cmd(&["LINDEX", "big", "0"]), b"$1\r\n0\r\n");
+    assert_bytes(&conn.cmd(&["EXISTS", "new"]), b":0\r\n");
+}
