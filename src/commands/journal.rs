@@ -345,7 +345,7 @@ impl Journal {
         }
     }
 
-    fn taint_all(&mut self) {
+    pub(crate) fn taint_all(&mut self) {
         self.interval.tainted_all = true;
         // The recorded arguments can no longer be used: free them now.
         for ops in self.interval.entries.values_mut() {

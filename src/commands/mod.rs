@@ -174,6 +174,8 @@ pub struct ClientState {
     /// The last command this client ran without subcommands: clients tend to repeat
     /// commands, and one name comparison is cheaper than a table lookup.
     pub last_spec: Option<&'static CommandSpec>,
+    /// SCRIPT DEBUG YES or SYNC: this client's next EVAL runs in a Lua debugging session.
+    pub lua_debug: Option<scripting::DebugMode>,
 }
 
 /// Bytes one pub/sub subscription costs a client, estimated as Redis does: the entry in the
@@ -311,6 +313,21 @@ pub trait ClientDirectory {
     /// `processEventsWhileBlocked`. `first` on the first round of a script. Without a
     /// network (tests, replay), nothing to serve.
     fn serve_while_busy(&self, _ks: &mut Keyspace, _server: &mut Server, _first: bool) {}
+
+    /// A Lua debugging session's output (SCRIPT DEBUG): writes all of `out` to the running
+    /// connection, holding the whole server until the socket took it (or a send timeout
+    /// passed), as Redis's synchronous sessions do, and empties `out`. False when the
+    /// connection failed. Without a connection, false.
+    fn debugger_send(&self, _out: &mut ReplyBuf) -> bool {
+        false
+    }
+
+    /// A Lua debugging session's input: waits, holding the whole server, until the running
+    /// connection sends more, and appends it to `input`. False when the connection closed or
+    /// failed (the session then goes on without its client, as Redis's does).
+    fn debugger_receive(&self, _input: &mut Vec<u8>) -> bool {
+        false
+    }
 }
 
 /// A directory with no other clients (tests, and commands run outside a connection).

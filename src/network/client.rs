@@ -298,13 +298,14 @@ impl Client {
     }
 
     /// Decodes the next complete request and calls `run` with its arguments, the reply buffer,
-    /// the state and a view of the query side; the request is consumed unless `run` returns
-    /// false (it must then wait, and is decoded again next time). `Ok(false)` when no complete
-    /// request is buffered.
+    /// the state, a view of the query side and the socket (which only a Lua debugging session
+    /// uses, to talk to its client while the request runs); the request is consumed unless
+    /// `run` returns false (it must then wait, and is decoded again next time). `Ok(false)`
+    /// when no complete request is buffered.
     #[inline]
     pub fn run_next(
         &mut self,
-        run: impl FnOnce(&[&[u8]], &mut ReplyBuf, &mut ClientState, InputView<'_>) -> bool,
+        run: impl FnOnce(&[&[u8]], &mut ReplyBuf, &mut ClientState, InputView<'_>, &mut Stream) -> bool,
     ) -> Result<bool, ProtocolError> {
         let consumed = {
             self.decoder.set_unauthenticated(!self.state.authenticated);
@@ -330,7 +331,15 @@ impl Client {
                 reply_buffer_size: self.reply_buffer_size,
                 reply_buffer_peak: self.reply_buffer_peak,
             };
-            if !argv.is_empty() && !run(&argv, &mut self.out, &mut self.state, view) {
+            if !argv.is_empty()
+                && !run(
+                    &argv,
+                    &mut self.out,
+                    &mut self.state,
+                    view,
+                    &mut self.stream,
+                )
+            {
                 return Ok(true);
             }
             consumed

@@ -2,6 +2,7 @@
 //! `rustls` appear.
 
 mod client;
+mod debugger;
 mod listeners;
 mod migrate;
 mod reactor;

@@ -16,6 +16,7 @@ use crate::commands::blocking::{awaited_type, write_timeout_reply, BlockRequest,
 use crate::commands::pubsub::append_message;
 use crate::commands::{self, ClientDirectory, ClientState, ConnStats, Ctx, Server, Shutdown};
 use crate::config::OutputLimit;
+use crate::protocol::ReplyBuf;
 use crate::store::{FastMap, Key, Keyspace};
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token, Waker};
@@ -551,7 +552,7 @@ impl Reactor {
             let (mut net, ks, server) = self.split();
             let mut blocked_argv = None;
             let mut postpone = false;
-            let step = client.run_next(|argv, out, state, view| {
+            let step = client.run_next(|argv, out, state, view, stream| {
                 if server.pause.is_some() {
                     if commands::must_wait(server, state, argv, ks.now_ms()) {
                         postpone = true;
@@ -562,6 +563,7 @@ impl Reactor {
                 let directory = LiveDirectory {
                     net: RefCell::new(&mut net),
                     running: view,
+                    stream: RefCell::new(stream),
                 };
                 let mut ctx = Ctx {
                     ks,
@@ -1484,7 +1486,7 @@ impl Net<'_> {
             if client.close_asap || client.state.close_after_reply {
                 break;
             }
-            let step = client.run_next(|argv, out, state, _view| {
+            let step = client.run_next(|argv, out, state, _view, _stream| {
                 let mut ctx = Ctx {
                     ks: &mut *ks,
                     server: &mut *server,
@@ -1527,6 +1529,8 @@ impl Net<'_> {
 struct LiveDirectory<'n, 'a> {
     net: RefCell<&'n mut Net<'a>>,
     running: InputView<'n>,
+    /// The running connection's socket, for a Lua debugging session only.
+    stream: RefCell<&'n mut Stream>,
 }
 
 impl ClientDirectory for LiveDirectory<'_, '_> {
@@ -1550,6 +1554,18 @@ impl ClientDirectory for LiveDirectory<'_, '_> {
         if let Ok(mut net) = self.net.try_borrow_mut() {
             net.serve_while_busy(ks, server, first);
         }
+    }
+
+    fn debugger_send(&self, out: &mut ReplyBuf) -> bool {
+        self.stream
+            .try_borrow_mut()
+            .is_ok_and(|mut stream| super::debugger::send(&mut stream, out))
+    }
+
+    fn debugger_receive(&self, input: &mut Vec<u8>) -> bool {
+        self.stream
+            .try_borrow_mut()
+            .is_ok_and(|mut stream| super::debugger::receive(&mut stream, input))
     }
 }
 

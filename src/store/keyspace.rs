@@ -138,6 +138,12 @@ impl FlushedData {
     }
 }
 
+/// Every database's keys, values and expiries as [`Keyspace::copy_data`] found them.
+#[derive(Debug, Default)]
+pub struct DataCopy {
+    dbs: Vec<(IndexedMap<Key, Value>, IndexedMap<Key, u64>)>,
+}
+
 /// Counters reported by INFO stats.
 #[derive(Debug, Default, Clone)]
 pub struct KeyspaceStats {
@@ -706,6 +712,53 @@ impl Keyspace {
             self.changes.flushed.clear();
         }
         old
+    }
+
+    /// A copy of every database's keys, values and expiries, to put back later with
+    /// [`Self::restore_data`]: the Lua debugger's `SCRIPT DEBUG YES` session, which Redis runs
+    /// in a forked child whose writes vanish with it. O(keys) time and memory.
+    pub fn copy_data(&self) -> DataCopy {
+        DataCopy {
+            dbs: self
+                .dbs
+                .iter()
+                .map(|db| (db.entries.map.clone(), db.expires.clone()))
+                .collect(),
+        }
+    }
+
+    /// Puts back what `copy` held: keys made since are deleted, keys changed or deleted since
+    /// get their value and expiry back, each through the usual bookkeeping (persistence, WATCH,
+    /// waiting clients), and keys left as they were are not touched. Returns how many keys it
+    /// changed. O(keys now + keys copied).
+    pub fn restore_data(&mut self, copy: DataCopy) -> usize {
+        let mut changed = 0;
+        for (index, (entries, expires)) in copy.dbs.into_iter().enumerate() {
+            if index >= self.dbs.len() {
+                break;
+            }
+            let made: Vec<Key> = self.dbs[index]
+                .entries
+                .keys()
+                .filter(|key| !entries.contains_key(&key[..]))
+                .cloned()
+                .collect();
+            let mut db = self.db(index);
+            for key in made {
+                db.take(&key);
+                changed += 1;
+            }
+            for (key, value) in entries {
+                let ttl = expires.get(&key[..]).copied();
+                let same = db.db.entries.get(&key[..]) == Some(&value)
+                    && db.db.expires.get(&key[..]).copied() == ttl;
+                if !same {
+                    db.insert(&key, value, ttl);
+                    changed += 1;
+                }
+            }
+        }
+        changed
     }
 
     /// Replaces every stored value (logically expired ones too) by what `rebuild` makes of
@@ -1778,6 +1831,45 @@ mod tests {
 
     fn s(v: &str) -> Value {
         Value::Str(v.as_bytes().into(), Default::default())
+    }
+
+    #[test]
+    fn restore_data_puts_back_only_what_changed() {
+        let mut ks = Keyspace::new(2);
+        ks.set_clock(1_000);
+        ks.track_changes();
+        ks.db(0).insert(b"same", s("1"), None);
+        ks.db(0).insert(b"changed", s("2"), Some(9_000));
+        ks.db(1).insert(b"deleted", s("3"), None);
+        ks.take_changes();
+        let copy = ks.copy_data();
+        ks.db(0).insert(b"changed", s("x"), None);
+        ks.db(0).insert(b"made", s("y"), None);
+        ks.db(1).remove(b"deleted");
+        ks.take_changes();
+        assert_eq!(ks.restore_data(copy), 3);
+        let mut db = ks.db(0);
+        assert_eq!(db.lookup_read(b"same"), Some(&s("1")));
+        assert_eq!(db.lookup_read(b"changed"), Some(&s("2")));
+        assert_eq!(db.expire_at(b"changed"), Some(9_000));
+        assert!(!db.exists(b"made"));
+        assert_eq!(ks.db(1).lookup_read(b"deleted"), Some(&s("3")));
+        // Persistence hears of the three keys put back, not of the one left alone.
+        let mut keys: Vec<(usize, Vec<u8>)> = ks
+            .take_changes()
+            .keys
+            .into_iter()
+            .map(|(db, key)| (db, key.to_vec()))
+            .collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            [
+                (0, b"changed".to_vec()),
+                (0, b"made".to_vec()),
+                (1, b"deleted".to_vec())
+            ]
+        );
     }
 
     #[test]

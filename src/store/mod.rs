@@ -60,7 +60,7 @@ pub mod value;
 pub mod zset;
 
 pub use keyspace::{
-    Db, DbMut, FlushedData, Key, KeyEvent, KeyEventKind, Keyspace, KeyspaceStats, Touched,
+    DataCopy, Db, DbMut, FlushedData, Key, KeyEvent, KeyEventKind, Keyspace, KeyspaceStats, Touched,
 };
 pub use limits::{EncodingLimits, PackLimits};
 pub use value::{Value, LAZYFREE_THRESHOLD};

@@ -48,7 +48,7 @@ const CHECK_EVERY: u32 = 100_000;
 /// code builds Lua values (arguments, `redis.call` replies): with a limit set, mlua guards
 /// every value it makes with a protected call (an allocation failing would otherwise unwind
 /// through Rust), which costs EVALSHA of a one-command script half its speed.
-const LUA_MEMORY_LIMIT: usize = 1 << 30;
+pub(super) const LUA_MEMORY_LIMIT: usize = 1 << 30;
 
 /// When the running script turns busy (or a library load must stop), and whether it was
 /// stopped.
@@ -65,7 +65,7 @@ struct Watchdog {
 #[derive(Default)]
 pub(super) struct RunSlot(Rc<SlotCell>);
 
-type SlotCell = Cell<Option<NonNull<()>>>;
+pub(super) type SlotCell = Cell<Option<NonNull<()>>>;
 
 /// A script being run: what its `redis.call`s need.
 pub(super) struct Running<'r, 'c> {
@@ -89,6 +89,8 @@ pub(super) struct Running<'r, 'c> {
     pub read: bool,
     /// A reply buffer reused by the script's commands.
     pub reply: ReplyBuf,
+    /// The debugging session this run is part of (SCRIPT DEBUG), if any.
+    pub debug: Option<&'r mut super::ldb::Session>,
 }
 
 /// The Lua state and what runs in it.
@@ -107,6 +109,8 @@ pub struct Engine {
     /// costs a hashing each time).
     watchdog: Rc<Watchdog>,
     slot: Rc<SlotCell>,
+    /// The state's main thread, where scripts run (the Lua debugger hooks it).
+    main_state: *mut ffi::lua_State,
 }
 
 /// What a primitive gives back: its results, or the error to raise, either Redis's table
@@ -245,6 +249,11 @@ impl Engine {
         let redis = lua.create_table()?;
         redis.set("call", slot_closure(&lua, redis_call, &slot)?)?;
         redis.set("pcall", slot_closure(&lua, redis_pcall, &slot)?)?;
+        redis.set("debug", slot_closure(&lua, super::ldb::redis_debug, &slot)?)?;
+        redis.set(
+            "breakpoint",
+            slot_closure(&lua, super::ldb::redis_breakpoint, &slot)?,
+        )?;
         let deprecated = config
             .inert
             .get("lua-enable-deprecated-api")
@@ -271,6 +280,9 @@ impl Engine {
                 .set_mode(ChunkMode::Text)
                 .call(())?;
         lua.set_globals(view.clone())?;
+        let main_state = Cell::new(std::ptr::null_mut());
+        // SAFETY: only reads the state's address.
+        unsafe { lua.exec_raw::<()>((), |state| main_state.set(state))? };
         Ok(Engine {
             lua,
             real_globals: globals,
@@ -279,7 +291,36 @@ impl Engine {
             library_env,
             watchdog,
             slot,
+            main_state: main_state.get(),
         })
+    }
+
+    /// Runs `run` (a script's run) with the Lua debugger's hook in place of the usual one
+    /// (see [`super::ldb`]); the usual one is back after.
+    pub(super) fn with_debugger<R>(&self, run: impl FnOnce() -> R) -> R {
+        let state = self.main_state;
+        // SAFETY: the main state lives as long as `self.lua`; setting and reading its hook
+        // allocates nothing and raises nothing.
+        let (hook, mask, count) = unsafe {
+            let saved = (
+                ffi::lua_gethook(state),
+                ffi::lua_gethookmask(state),
+                ffi::lua_gethookcount(state),
+            );
+            ffi::lua_sethook(
+                state,
+                Some(super::ldb::line_hook),
+                ffi::LUA_MASKLINE | ffi::LUA_MASKCOUNT,
+                super::ldb::HOOK_COUNT,
+            );
+            saved
+        };
+        super::ldb::set_hook_slot(Rc::as_ptr(&self.slot));
+        let result = run();
+        super::ldb::set_hook_slot(std::ptr::null());
+        // SAFETY: as above.
+        unsafe { ffi::lua_sethook(state, hook, mask, count) };
+        result
     }
 
     /// Compiles a script body as a chunk named `name` (`@user_script`).
@@ -550,6 +591,9 @@ unsafe fn run_from_stack(state: *mut ffi::lua_State, running: &mut Running) -> b
     let refused = |running: &mut Running, text: &str| {
         running.reply.truncate(0);
         running.reply.error(text);
+        if let Some(session) = running.debug.as_deref_mut() {
+            super::ldb::log_refusal(session, text);
+        }
     };
     if argc == 0 {
         refused(
@@ -588,6 +632,10 @@ unsafe fn run_from_stack(state: *mut ffi::lua_State, running: &mut Running) -> b
             argv.push(number.as_bytes());
         }
     }
+    if running.debug.is_some() {
+        super::ldb::run_command(running, &argv);
+        return true;
+    }
     match run_command(running, &argv) {
         Ok(reply) => running.reply = reply,
         Err(text) => refused(running, &text),
@@ -597,7 +645,7 @@ unsafe fn run_from_stack(state: *mut ffi::lua_State, running: &mut Running) -> b
 
 /// Runs one command for a script: the checks Redis makes before a script's command, then
 /// [`crate::commands::call`]. Returns the reply buffer or the refusal's error text.
-fn run_command(running: &mut Running, argv: &[&[u8]]) -> Result<ReplyBuf, String> {
+pub(super) fn run_command(running: &mut Running, argv: &[&[u8]]) -> Result<ReplyBuf, String> {
     let result = check_and_call(running, argv);
     if let Err(text) = &result {
         // Counted as Redis's scriptCall counts a refusal: an error reply, and a rejected call
@@ -771,11 +819,6 @@ fn install_redis_api(lua: &Lua, redis: &Table) -> mlua::Result<()> {
         "replicate_commands",
         lua.create_function(|_, _: MultiValue| Ok(true))?,
     )?;
-    redis.set(
-        "breakpoint",
-        lua.create_function(|_, _: MultiValue| Ok(false))?,
-    )?;
-    redis.set("debug", lua.create_function(|_, _: MultiValue| Ok(()))?)?;
     redis.set(
         "acl_check_cmd",
         raising(lua, |lua, args| {

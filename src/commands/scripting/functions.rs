@@ -819,6 +819,7 @@ fn fcall_generic(ctx: &mut Ctx, args: &mut Args, read_only: bool) -> CmdResult {
         flags: function.flags,
         label: &function.name,
         command: args.argv(),
+        debug: None,
     };
     run_script(ctx, invocation, keys, argv)
 }

@@ -10,12 +10,14 @@
 mod convert;
 mod engine;
 pub mod functions;
+mod ldb;
 mod libs;
 
 use super::{Args, CmdError, CmdResult, CommandSpec, Ctx};
 use crate::commands::ClientState;
 use crate::store::FastMap;
 use engine::{Engine, Running};
+pub use ldb::DebugMode;
 use mlua::{Function, Value};
 
 /// The flags a script declares in its shebang (`#!lua flags=no-writes,allow-oom`), or a
@@ -325,6 +327,17 @@ pub fn evalsha_ro(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 
 fn eval_generic(ctx: &mut Ctx, args: &mut Args, by_sha: bool, read_only: bool) -> CmdResult {
     let source = args.bytes()?;
+    if let Some(mode) = ctx.client.lua_debug.filter(|_| !ctx.client.in_multi) {
+        if by_sha {
+            let text = if source.len() == 40 {
+                "ERR Please use EVAL instead of EVALSHA for debugging"
+            } else {
+                "NOSCRIPT No matching script. Please use EVAL."
+            };
+            return Err(CmdError::msg(text));
+        }
+        return eval_debugged(ctx, args, source, mode, read_only);
+    }
     let (keys, argv) = keys_and_args(args, "ERR value is not an integer or out of range")?;
     let sha = if by_sha {
         sha_key(source)
@@ -353,8 +366,57 @@ fn eval_generic(ctx: &mut Ctx, args: &mut Args, by_sha: bool, read_only: bool) -
         flags,
         label,
         command: args.argv(),
+        debug: None,
     };
     run_script(ctx, invocation, keys, argv)
+}
+
+/// EVAL of a client that asked for SCRIPT DEBUG YES or SYNC: the script runs in a debugging
+/// session (see [`ldb`]) that ends, whatever happens, with `<endsession>` before the reply
+/// and the connection closed after it, as in Redis.
+fn eval_debugged(
+    ctx: &mut Ctx,
+    args: &mut Args,
+    source: &[u8],
+    mode: DebugMode,
+    read_only: bool,
+) -> CmdResult {
+    log::warn!(
+        "{}",
+        match mode {
+            DebugMode::Sync => "Redis synchronous debugging eval session started",
+            DebugMode::Yes => "Lua debugging session started (its changes are undone at its end)",
+        }
+    );
+    let mut session = ldb::Session::new(mode, source);
+    let result = (|| {
+        let (keys, argv) = keys_and_args(args, "ERR value is not an integer or out of range")?;
+        let sha = load_script(ctx, source)?;
+        let Some(script) = ctx.server.scripting.scripts.get(&sha).cloned() else {
+            return Err(CmdError::msg(
+                "NOSCRIPT No matching script. Please use EVAL.",
+            ));
+        };
+        let mut flags = script.flags;
+        if flags.shebang {
+            refuse_out_of_memory(ctx, &flags)?;
+        }
+        show_to_monitors(ctx, args.argv());
+        flags.no_writes |= read_only;
+        let label = String::from_utf8_lossy(&sha).into_owned();
+        let invocation = Invocation {
+            function: &script.function,
+            is_function: false,
+            flags,
+            label: &label,
+            command: args.argv(),
+            debug: Some(&mut session),
+        };
+        run_script(ctx, invocation, keys, argv)
+    })();
+    // The run ended the session before its reply; an EVAL refused before running ends it here.
+    ldb::end_session(ctx, &mut session);
+    result
 }
 
 /// Redis's rule for scripts that declare flags (a shebang, or any function): over
@@ -395,6 +457,8 @@ pub(super) struct Invocation<'a> {
     pub label: &'a str,
     /// The command that runs it.
     pub command: &'a [&'a [u8]],
+    /// The debugging session it runs in (EVAL after SCRIPT DEBUG YES or SYNC).
+    pub debug: Option<&'a mut ldb::Session>,
 }
 
 /// Runs a compiled script with its KEYS and ARGV, and writes its result or error as the
@@ -406,10 +470,13 @@ fn run_script(ctx: &mut Ctx, invocation: Invocation, keys: &[&[u8]], argv: &[&[u
         flags,
         label,
         command,
+        debug,
     } = invocation;
     let seed = rand::Rng::gen(&mut ctx.server.rng);
     let failed = |e: mlua::Error| CmdError::msg(format!("ERR {}", lua_error_text(&e)));
-    let limit = script_time_limit(&ctx.server.config);
+    // A debugged script stops at its time limit for its client (see `ldb`) rather than
+    // turning busy.
+    let limit = script_time_limit(&ctx.server.config).filter(|_| debug.is_none());
     ctx.server
         .scripting
         .engine(&ctx.server.config, seed)
@@ -442,13 +509,23 @@ fn run_script(ctx: &mut Ctx, invocation: Invocation, keys: &[&[u8]], argv: &[&[u
         wrote: false,
         read: false,
         reply: crate::protocol::ReplyBuf::default(),
+        debug,
     };
     // The engine exists: it was made above; its handle is cheap to clone (one state).
     let outcome = {
         let Some(engine) = running.ctx.server.scripting.engine.take() else {
             return Err(CmdError::msg("ERR Lua is not available"));
         };
-        let outcome = engine.run(&mut running, function, is_function, (keys, argv), limit);
+        let outcome = if running.debug.is_none() {
+            engine.run(&mut running, function, is_function, (keys, argv), limit)
+        } else {
+            if let Some(session) = running.debug.as_deref_mut() {
+                session.set_lua(engine.lua.clone());
+            }
+            engine.with_debugger(|| {
+                engine.run(&mut running, function, is_function, (keys, argv), limit)
+            })
+        };
         let stopped_at = engine.stopped_at();
         running.ctx.server.scripting.engine = Some(engine);
         running.ctx.server.scripting.busy = None;
@@ -466,7 +543,12 @@ fn run_script(ctx: &mut Ctx, invocation: Invocation, keys: &[&[u8]], argv: &[&[u
     };
     let resp3 = running.resp3;
     let read = running.read;
+    let debug = running.debug.take();
     let ctx = running.ctx;
+    if let Some(session) = debug {
+        // `<endsession>` goes out before the script's reply.
+        ldb::end_session(ctx, session);
+    }
     if read && ctx.server.tracking.is_on() {
         crate::commands::tracking::remember_script_keys(ctx, keys);
     }
@@ -579,16 +661,25 @@ pub(super) fn function_kill(ctx: &mut Ctx) -> CmdResult {
     kill_busy_script(ctx, false)
 }
 
-/// Reddish has no Lua debugger: SCRIPT DEBUG is accepted and scripts keep running without
-/// one, as with `SCRIPT DEBUG NO`.
+/// SCRIPT DEBUG YES|SYNC|NO: whether this client's next EVAL runs in a debugging session
+/// (see [`ldb`]).
 pub fn script_debug(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let mode = args.bytes()?;
-    if !["yes", "sync", "no"]
-        .iter()
-        .any(|m| mode.eq_ignore_ascii_case(m.as_bytes()))
-    {
-        return Err(CmdError::msg("ERR Use SCRIPT DEBUG YES/SYNC/NO"));
+    // The session's lines go straight to the client: replies still waiting would mix in.
+    if !ctx.out.is_empty() {
+        return Err(CmdError::msg(
+            "ERR SCRIPT DEBUG must be called outside a pipeline",
+        ));
     }
+    ctx.client.lua_debug = if mode.eq_ignore_ascii_case(b"no") {
+        None
+    } else if mode.eq_ignore_ascii_case(b"yes") {
+        Some(DebugMode::Yes)
+    } else if mode.eq_ignore_ascii_case(b"sync") {
+        Some(DebugMode::Sync)
+    } else {
+        return Err(CmdError::msg("ERR Use SCRIPT DEBUG YES/SYNC/NO"));
+    };
     ctx.out.ok();
     Ok(())
 }

@@ -116,7 +116,7 @@ static SCRIPT_SUBCOMMANDS: &[CommandSpec] = &numbered(next_id(XINFO_SUBCOMMANDS)
     cmd!("script" | "exists", -3, [NOSCRIPT], [], "scripting", scripting::script_exists, "sha1 [sha1 ...]", "Determines whether server-side Lua scripts exist in the script cache.", "O(N) with N being the number of scripts to check (so checking a single script is an O(1) operation)."),
     cmd!("script" | "flush", -2, [NOSCRIPT], [], "scripting", scripting::script_flush, "[ASYNC|SYNC]", "Removes all server-side Lua scripts from the script cache.", "O(N) with N being the number of scripts in cache"),
     cmd!("script" | "kill", 2, [NOSCRIPT, ALLOW_BUSY], [], "scripting", scripting::script_kill, "", "Terminates a server-side Lua script during execution.", "O(1)"),
-    cmd!("script" | "debug", 3, [NOSCRIPT], [], "scripting", scripting::script_debug, "YES|SYNC|NO", "Sets the debug mode of server-side Lua scripts (accepted; Reddish has no Lua debugger, scripts run without one).", "O(1)"),
+    cmd!("script" | "debug", 3, [NOSCRIPT], [], "scripting", scripting::script_debug, "YES|SYNC|NO", "Sets the debug mode of server-side Lua scripts.", "O(1)"),
     cmd!("script" | "help", 2, [LOADING, STALE], [], "scripting", scripting::script_help, "", "Returns helpful text about the different subcommands.", "O(1)"),
 ]);
 
