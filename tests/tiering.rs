@@ -304,9 +304,10 @@ fn delete_rename_and_expiry_of_cold_keys() {
     assert_eq!(conn.cmd(&["EXISTS", &short]), b":0\r\n");
     assert_eq!(conn.cmd(&["TTL", &kept]), b":-1\r\n");
     assert_eq!(info_field(&mut conn, "tiering", "cold_loads"), loads);
-    // RENAME moves the value (loaded) under its new name.
+    // RENAME moves the value under its new name.
     assert!(is_cold(&mut conn, &from));
     assert_eq!(conn.cmd(&["RENAME", &from, "renamed"]), b"+OK\r\n");
+    assert!(is_cold(&mut conn, "renamed"));
     assert_eq!(conn.cmd(&["GET", "renamed"]), bulk(value_of(r).as_bytes()));
     assert_eq!(conn.cmd(&["EXISTS", &from]), b":0\r\n");
     // All of it reached MongoDB: a restart (tiering on) finds the same keys.
@@ -323,6 +324,92 @@ fn delete_rename_and_expiry_of_cold_keys() {
     assert_eq!(conn.cmd(&["TTL", &kept]), b":-1\r\n");
     assert_eq!(conn.cmd(&["GET", &kept]), bulk(value_of(kept_i).as_bytes()));
     assert_eq!(conn.cmd(&["GET", "renamed"]), bulk(value_of(r).as_bytes()));
+}
+
+#[test]
+fn rename_of_cold_keys_moves_them_without_loading() {
+    let Some(uri) = mongodb_uri() else { return };
+    let name = unique_name("tier_rename");
+    let mut server = start(&uri, &name, &[]);
+    let mut conn = server.raw();
+    let count = 300;
+    let data = fill(&mut conn, count);
+    squeeze(&mut conn, data);
+    let loads = info_field(&mut conn, "tiering", "cold_loads");
+    let cold: Vec<(usize, String)> = (0..count)
+        .map(|i| (i, format!("k:{i}")))
+        .filter(|(_, key)| is_cold(&mut conn, key))
+        .collect();
+    let mut cold = cold.into_iter();
+    let mut next_cold = || cold.next().expect("another cold key");
+    let (a_i, a) = next_cold();
+    let (b_i, b) = next_cold();
+    let (_, c) = next_cold();
+    let (d_i, d) = next_cold();
+    let (_, e) = next_cold();
+    let (f_i, f) = next_cold();
+    let (g_i, g) = next_cold();
+    let (h_i, h) = next_cold();
+    let (i_i, i) = next_cold();
+    let (j_i, j) = next_cold();
+    // Its expiry goes with it.
+    assert_eq!(conn.cmd(&["EXPIRE", &a, "1000"]), b":1\r\n");
+    assert_eq!(conn.cmd(&["RENAME", &a, "moved:a"]), b"+OK\r\n");
+    assert_eq!(conn.cmd(&["RENAMENX", &b, &c]), b":0\r\n");
+    assert_eq!(conn.cmd(&["RENAMENX", &b, "moved:b"]), b":1\r\n");
+    // Onto an existing cold key and onto a hot one: the old values are gone.
+    assert_eq!(conn.cmd(&["RENAME", &d, &e]), b"+OK\r\n");
+    assert_eq!(conn.cmd(&["SET", "hot", "old"]), b"+OK\r\n");
+    assert_eq!(conn.cmd(&["RENAME", &f, "hot"]), b"+OK\r\n");
+    // A chain and a swap, before any of it reaches MongoDB.
+    assert_eq!(conn.cmd(&["RENAME", &g, "chain:1"]), b"+OK\r\n");
+    assert_eq!(conn.cmd(&["RENAME", "chain:1", "chain:2"]), b"+OK\r\n");
+    assert_eq!(conn.cmd(&["RENAME", &h, "swap"]), b"+OK\r\n");
+    assert_eq!(conn.cmd(&["RENAME", &i, &h]), b"+OK\r\n");
+    assert_eq!(conn.cmd(&["RENAME", "swap", &i]), b"+OK\r\n");
+    // The old name is written again at once: the moved value is not that one.
+    assert_eq!(conn.cmd(&["RENAME", &j, "moved:j"]), b"+OK\r\n");
+    assert_eq!(conn.cmd(&["SET", &j, "new"]), b"+OK\r\n");
+    for key in ["moved:a", "moved:b", e.as_str(), "hot", "chain:2", h.as_str(), i.as_str()] {
+        assert!(is_cold(&mut conn, key), "{key}");
+    }
+    for key in [&a, &b, &d, &f, &g, "chain:1", "swap"] {
+        assert_eq!(conn.cmd(&["EXISTS", key]), b":0\r\n", "{key}");
+    }
+    let ttl = conn.cmd(&["TTL", "moved:a"]);
+    assert!(ttl.starts_with(b":99") || ttl == b":1000\r\n", "{ttl:?}");
+    assert_eq!(conn.cmd(&["TTL", "moved:b"]), b":-1\r\n");
+    assert_eq!(conn.cmd(&["DBSIZE"]), format!(":{}\r\n", count).into_bytes());
+    assert_eq!(info_field(&mut conn, "tiering", "cold_loads"), loads);
+    // Read at once (the moves may not have reached MongoDB yet) and after a restart.
+    let expected = [
+        ("moved:b", value_of(b_i)),
+        ("moved:j", value_of(j_i)),
+        (e.as_str(), value_of(d_i)),
+        (h.as_str(), value_of(i_i)),
+        (j.as_str(), "new".to_string()),
+    ];
+    for (key, value) in &expected {
+        assert_eq!(conn.cmd(&["GET", key]), bulk(value.as_bytes()), "{key}");
+    }
+    assert_eq!(conn.cmd(&["SAVE"]), b"+OK\r\n");
+    server.restart();
+    let mut conn = server.raw();
+    assert_eq!(conn.cmd(&["DBSIZE"]), format!(":{}\r\n", count).into_bytes());
+    let after_restart = [
+        ("moved:a", value_of(a_i)),
+        ("hot", value_of(f_i)),
+        ("chain:2", value_of(g_i)),
+        (i.as_str(), value_of(h_i)),
+    ];
+    for (key, value) in expected.iter().chain(&after_restart) {
+        assert_eq!(conn.cmd(&["GET", key]), bulk(value.as_bytes()), "{key}");
+    }
+    let ttl = conn.cmd(&["TTL", "moved:a"]);
+    assert!(ttl.starts_with(b":99") || ttl == b":1000\r\n", "{ttl:?}");
+    for key in [&a, &b, &d, &f, &g, "chain:1", "swap"] {
+        assert_eq!(conn.cmd(&["EXISTS", key]), b":0\r\n", "{key}");
+    }
 }
 
 #[test]

@@ -482,6 +482,28 @@ fn key_position(spec: &CommandSpec) -> usize {
     spec.first_key.max(1) as usize
 }
 
+/// Runs `argv`, a recorded command of the key now stored as `key`, against `ks` in database
+/// `db`, with `key` in its key position: a RENAME of a cold key moves its operation log to the
+/// new name unchanged, so the commands recorded before it name the old one. Every recorded
+/// command changes only that one key (see [`JournalClass::Replay`]).
+pub fn replay_as(
+    ks: &mut Keyspace,
+    server: &mut Server,
+    db: usize,
+    key: &[u8],
+    argv: &[&[u8]],
+) -> Result<(), CmdError> {
+    let at = key_position(resolve(argv)?);
+    match argv.get(at) {
+        Some(&named) if named != key => {
+            let mut renamed: SmallVec<[&[u8]; 8]> = argv.iter().copied().collect();
+            renamed[at] = key;
+            replay(ks, server, db, &renamed)
+        }
+        _ => replay(ks, server, db, argv),
+    }
+}
+
 /// Runs one recorded command against `ks` in database `db` at start-up (the journal's replay),
 /// returning the handler's own result; the reply is discarded.
 pub fn replay(

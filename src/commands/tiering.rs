@@ -88,7 +88,8 @@ impl TieringState {
 }
 
 /// True for commands that answer from the cold record itself, never needing the value:
-/// existence, type, expiry, deletion, access metadata and the keyspace walks.
+/// existence, type, expiry, deletion, renaming (persistence moves the stored value; see
+/// [`crate::store::Keyspace::cold_move_pending`]), access metadata and the keyspace walks.
 pub fn answers_without_value(spec: &CommandSpec) -> bool {
     matches!(
         spec.full_name,
@@ -106,6 +107,8 @@ pub fn answers_without_value(spec: &CommandSpec) -> bool {
             | "del"
             | "unlink"
             | "touch"
+            | "rename"
+            | "renamenx"
             | "dbsize"
             | "keys"
             | "scan"

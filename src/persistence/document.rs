@@ -949,6 +949,44 @@ pub fn expiry_statement(db: usize, key: &[u8], exp: Option<u64>) -> Vec<u8> {
     stmt.finish()
 }
 
+/// What the writer needs to move a stored key (RENAME of a cold key): not a statement
+/// MongoDB runs, but the writer's instruction `{db, from, to}` (key names), which it turns
+/// into statements by reading `from`'s document ([`moved_key_document`]).
+pub fn move_instruction(db: usize, from: &[u8], to: &[u8]) -> Vec<u8> {
+    let mut doc = Bson::new();
+    doc.i32(Some("db"), db as i32)
+        .binary(Some("from"), from)
+        .binary(Some("to"), to);
+    doc.finish()
+}
+
+/// A move read back: (database, from, to).
+pub fn parse_move_instruction(doc: &RawDocument) -> Result<(usize, &[u8], &[u8]), DocError> {
+    let db = doc.get_i32("db").map_err(|_| DocError::Field("db"))?;
+    let from = doc.get_binary("from").map_err(|_| DocError::Field("from"))?;
+    let to = doc.get_binary("to").map_err(|_| DocError::Field("to"))?;
+    Ok((
+        usize::try_from(db).map_err(|_| DocError::Field("db"))?,
+        from.bytes,
+        to.bytes,
+    ))
+}
+
+/// Key document `stored` as stored under name `to` instead: the same value (inline items, or
+/// the generation its chunks and operation log belong to, which name no key) and expiry.
+pub fn moved_key_document(stored: &RawDocument, to: &[u8]) -> Result<Vec<u8>, DocError> {
+    let parsed = parse_key_document(stored)?;
+    let meta = Meta {
+        key: to,
+        ..parsed.meta
+    };
+    Ok(key_document(
+        &meta,
+        parsed.header.map(RawDocument::as_bytes),
+        parsed.items.map(RawArray::as_bytes),
+    ))
+}
+
 /// An `_id` value in a statement.
 #[derive(Debug, Clone, Copy)]
 pub enum IdRef<'a> {

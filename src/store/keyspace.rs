@@ -163,6 +163,9 @@ pub struct ChangeLog {
     whole: Vec<bool>,
     /// Databases flushed since the last hand-off, in order (`None` = all of them).
     flushed: Vec<Option<usize>>,
+    /// Cold records RENAME moved since the last hand-off, in order: (database, from, to).
+    /// The value is MongoDB's only, so persistence moves the stored documents too.
+    cold_moves: Vec<(usize, Key, Key)>,
     /// Waited-on keys made ready and not yet served, in the order they were signalled (each
     /// at most once while it is in line), as Redis's `ready_keys`.
     ready: VecDeque<(usize, Key)>,
@@ -221,6 +224,9 @@ pub struct ChangeBatch {
     /// Databases every key of which counts as changed (`keys` then holds only their deleted
     /// keys).
     pub whole: Vec<usize>,
+    /// Cold records renamed, in order: (database, from, to). Their stored documents are to be
+    /// moved before any later write of either key.
+    pub cold_moves: Vec<(usize, Key, Key)>,
 }
 
 impl ChangeLog {
@@ -543,7 +549,17 @@ impl Keyspace {
             flushed: std::mem::take(&mut self.changes.flushed),
             keys,
             whole,
+            cold_moves: std::mem::take(&mut self.changes.cold_moves),
         }
+    }
+
+    /// Whether cold `key` of database `db` was renamed into place since the last hand-off:
+    /// MongoDB holds its value under its old name until persistence moves it. O(moves).
+    pub fn cold_move_pending(&self, db: usize, key: &[u8]) -> bool {
+        self.changes
+            .cold_moves
+            .iter()
+            .any(|(d, _, to)| *d == db && &to[..] == key)
     }
 
     /// (keys, keys with an expiry) per database.
@@ -1654,7 +1670,18 @@ impl DbMut<'_> {
 
     /// Renames `from` to `to` (overwriting `to` unless `only_if_absent`), moving the expiry.
     /// `Ok(false)` when `only_if_absent` and `to` exists. O(1).
-    pub fn rename(&mut self, from: &[u8], to: &[u8], only_if_absent: bool) -> StoreResult<bool> {
+    ///
+    /// A cold source moves as its cold record, never loaded: it gets epoch `cold_epoch` (a
+    /// fresh one, so a load of the destination's old value still under way is not taken for
+    /// it), the move is recorded for persistence, and clients waiting for either key's value
+    /// are put in line to run again (what they waited for is gone).
+    pub fn rename(
+        &mut self,
+        from: &[u8],
+        to: &[u8],
+        only_if_absent: bool,
+        cold_epoch: u32,
+    ) -> StoreResult<bool> {
         if !self.exists(from) {
             return Err(StoreError::NoSuchKey);
         }
@@ -1664,9 +1691,20 @@ impl DbMut<'_> {
         if only_if_absent && self.exists(to) {
             return Ok(false);
         }
-        let Some((value, ttl)) = self.take(from) else {
+        let Some((mut value, ttl)) = self.take(from) else {
             return Err(StoreError::NoSuchKey);
         };
+        if let Value::Cold(cold) = &mut value {
+            cold.epoch = cold_epoch;
+            self.changes
+                .cold_moves
+                .push((self.index, from.into(), to.into()));
+            for key in [from, to] {
+                if self.db.waited.contains_key(key) {
+                    self.changes.signal(self.index, key, "none");
+                }
+            }
+        }
         self.remove(to);
         self.insert(to, value, ttl);
         Ok(true)
@@ -2163,10 +2201,10 @@ mod tests {
         let mut ks = Keyspace::new(1);
         let mut db = ks.db(0);
         db.insert(b"a", s("1"), Some(5_000));
-        assert_eq!(db.rename(b"a", b"b", false), Ok(true));
+        assert_eq!(db.rename(b"a", b"b", false, 0), Ok(true));
         assert_eq!(db.ttl(b"b"), Ttl::At(5_000));
         assert_eq!(db.ttl(b"a"), Ttl::Missing);
-        assert_eq!(db.rename(b"zz", b"b", false), Err(StoreError::NoSuchKey));
+        assert_eq!(db.rename(b"zz", b"b", false, 0), Err(StoreError::NoSuchKey));
     }
 
     #[test]
