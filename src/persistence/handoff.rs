@@ -15,8 +15,8 @@
 use super::document::{
     self, chunk_document, delete_db_statement, delete_generation_statement, delete_statement,
     encode_value, expiry_statement, functions_statement, is_large, key_document,
-    log_meta_statement, move_instruction, op_documents, upsert_statement, IdRef, Meta, INLINE_BYTES, MAX_KEY_BYTES,
-    MAX_SEQ,
+    log_meta_statement, move_instruction, op_documents, upsert_statement, IdRef, Meta,
+    INLINE_BYTES, MAX_KEY_BYTES, MAX_SEQ,
 };
 use super::writer::{Batch, Coll, FromWriter, Kind, Phase, ToWriter};
 use crate::clock::unix_ms;
@@ -190,9 +190,12 @@ impl Core {
     /// Whether cold `key` of database `db` was renamed and MongoDB does not hold it under
     /// that name yet (the move is in the batch in flight). O(keys renamed in it).
     pub fn renaming(&self, db: usize, key: &[u8]) -> bool {
-        self.in_flight
-            .as_ref()
-            .is_some_and(|flight| flight.renamed.iter().any(|(d, k)| *d == db && &k[..] == key))
+        self.in_flight.as_ref().is_some_and(|flight| {
+            flight
+                .renamed
+                .iter()
+                .any(|(d, k)| *d == db && &k[..] == key)
+        })
     }
 
     /// True if MongoDB holds the current value of `key`, as far as persistence knows: it is

@@ -7,10 +7,10 @@ use super::document::{
     delete_statement, key_id, moved_key_document, parse_move_instruction, upsert_statement, Bson,
     IdRef,
 };
-use mongodb::bson::spec::BinarySubtype;
-use mongodb::bson::{doc, Binary};
 use super::reason::{bounded, brief};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use mongodb::bson::spec::BinarySubtype;
+use mongodb::bson::{doc, Binary};
 use mongodb::bson::{Document, RawDocumentBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -482,7 +482,10 @@ impl Writer {
                     message: brief(&e),
                 })?;
             let to_id = key_id(db, to);
-            match found.as_deref().map(|stored| moved_key_document(stored, to)) {
+            match found
+                .as_deref()
+                .map(|stored| moved_key_document(stored, to))
+            {
                 Some(Ok(document)) => {
                     upserts.push(upsert_statement(IdRef::Binary(&to_id), &document));
                 }
@@ -616,6 +619,27 @@ mod tests {
             ]
         );
         assert_eq!(commands[3].stmts, vec![vec![2], vec![5]]);
+    }
+
+    #[test]
+    fn moves_stay_in_one_command() {
+        let mut batch = Batch::new(1);
+        for _ in 0..COMMAND_STATEMENTS + 5 {
+            batch.push(Phase::Data, Coll::Keys, Kind::Move, vec![1]);
+        }
+        batch.push(Phase::Keys, Coll::Keys, Kind::Update, vec![2]);
+        let shape: Vec<(Coll, Kind, usize)> = batch
+            .into_commands()
+            .iter()
+            .map(|c| (c.coll, c.kind, c.stmts.len()))
+            .collect();
+        assert_eq!(
+            shape,
+            vec![
+                (Coll::Keys, Kind::Move, COMMAND_STATEMENTS + 5),
+                (Coll::Keys, Kind::Update, 1),
+            ]
+        );
     }
 
     #[test]

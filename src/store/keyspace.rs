@@ -2132,6 +2132,44 @@ mod tests {
     }
 
     #[test]
+    fn renamed_cold_records_move_with_a_fresh_epoch_and_are_recorded() {
+        let mut ks = Keyspace::new(2);
+        ks.set_clock(1_000);
+        ks.track_changes();
+        ks.db(1).insert(b"a", s("value of a"), Some(9_000));
+        ks.db(1).insert(b"b", s("value of b"), None);
+        ks.db(1).insert(b"hot", s("hot"), None);
+        ks.take_changes();
+        ks.drop_value(1, b"a", 7);
+        ks.drop_value(1, b"b", 8);
+        // Onto a cold key: one cold key is left, under the new name, with a's expiry.
+        assert_eq!(ks.db(1).rename(b"a", b"b", false, 20), Ok(true));
+        assert_eq!(ks.cold_keys(1), 1);
+        assert_eq!(ks.cold_epoch(1, b"b"), Some(20));
+        assert_eq!(ks.db(1).ttl(b"b"), Ttl::At(9_000));
+        assert!(!ks.db(1).exists(b"a"));
+        assert!(ks.cold_move_pending(1, b"b"));
+        assert!(!ks.cold_move_pending(0, b"b"));
+        // A load of b's old value is not taken for a's.
+        assert!(!ks.restore_value(1, b"b", 8, s("value of b")));
+        // A hot rename is not a move.
+        assert_eq!(ks.db(1).rename(b"hot", b"warm", false, 21), Ok(true));
+        assert_eq!(ks.db(1).rename(b"b", b"c", true, 22), Ok(true));
+        let changes = ks.take_changes();
+        let moves: Vec<(usize, &[u8], &[u8])> = changes
+            .cold_moves
+            .iter()
+            .map(|(db, from, to)| (*db, &from[..], &to[..]))
+            .collect();
+        assert_eq!(
+            moves,
+            vec![(1, &b"a"[..], &b"b"[..]), (1, &b"b"[..], &b"c"[..])]
+        );
+        assert!(!ks.cold_move_pending(1, b"c"));
+        assert!(ks.restore_value(1, b"c", 22, s("value of a")));
+    }
+
+    #[test]
     fn dropped_values_leave_cold_records_that_come_back_by_epoch() {
         let mut ks = Keyspace::new(2);
         ks.set_clock(1_000);
