@@ -105,6 +105,28 @@ fn a_cold_key(conn: &mut RawConn, count: usize, skip: usize) -> (usize, String) 
         .expect("no cold key")
 }
 
+/// At least `want` of keys `k:0..count` that are cold, in order: `maxmemory` is lowered
+/// further while fewer are (what [`squeeze`] measured may have held buffers freed since).
+fn cold_keys(conn: &mut RawConn, count: usize, want: usize) -> Vec<(usize, String)> {
+    for _ in 0..20 {
+        let cold: Vec<(usize, String)> = (0..count)
+            .map(|i| (i, format!("k:{i}")))
+            .filter(|(_, key)| is_cold(conn, key))
+            .collect();
+        if cold.len() >= want {
+            return cold;
+        }
+        let limit = info_field(conn, "memory", "maxmemory");
+        let lower = limit.saturating_sub((want * VALUE_BYTES) as u64).max(1);
+        assert_eq!(
+            conn.cmd(&["CONFIG", "SET", "maxmemory", &lower.to_string()]),
+            b"+OK\r\n"
+        );
+        sleep(Duration::from_millis(50));
+    }
+    panic!("fewer than {want} cold keys");
+}
+
 #[test]
 fn tiering_needs_mongodb() {
     let server = Server::start();
@@ -277,11 +299,8 @@ fn delete_rename_and_expiry_of_cold_keys() {
     let count = 300;
     let data = fill(&mut conn, count);
     squeeze(&mut conn, data);
+    let cold = cold_keys(&mut conn, count, 12);
     let loads = info_field(&mut conn, "tiering", "cold_loads");
-    let cold: Vec<(usize, String)> = (0..count)
-        .map(|i| (i, format!("k:{i}")))
-        .filter(|(_, key)| is_cold(&mut conn, key))
-        .collect();
     let mut cold = cold.into_iter();
     let mut next_cold = || cold.next().expect("another cold key");
     let (_, gone) = next_cold();
@@ -335,11 +354,8 @@ fn rename_of_cold_keys_moves_them_without_loading() {
     let count = 300;
     let data = fill(&mut conn, count);
     squeeze(&mut conn, data);
+    let cold = cold_keys(&mut conn, count, 12);
     let loads = info_field(&mut conn, "tiering", "cold_loads");
-    let cold: Vec<(usize, String)> = (0..count)
-        .map(|i| (i, format!("k:{i}")))
-        .filter(|(_, key)| is_cold(&mut conn, key))
-        .collect();
     let mut cold = cold.into_iter();
     let mut next_cold = || cold.next().expect("another cold key");
     let (a_i, a) = next_cold();
@@ -504,6 +520,87 @@ fn rename_of_cold_large_values_moves_their_operation_log() {
     for key in [&la, &lb] {
         assert_eq!(conn.cmd(&["EXISTS", key]), b":0\r\n", "{key}");
     }
+}
+
+#[test]
+fn sort_patterns_and_digests_load_the_cold_values_they_read() {
+    let Some(uri) = mongodb_uri() else { return };
+    let name = unique_name("tier_sort");
+    let server = start(&uri, &name, &["--enable-debug-command", "yes"]);
+    let mut conn = server.raw();
+    let count = 300;
+    let data = fill(&mut conn, count);
+    squeeze(&mut conn, data);
+    let cold: Vec<usize> = cold_keys(&mut conn, count, 16)
+        .into_iter()
+        .map(|(i, _)| i)
+        .take(16)
+        .collect();
+    let ids = |slice: &[usize]| -> Vec<String> { slice.iter().map(usize::to_string).collect() };
+    let push = |conn: &mut RawConn, key: &str, ids: &[String]| {
+        let mut args = vec!["RPUSH", key];
+        args.extend(ids.iter().map(String::as_str));
+        assert_eq!(conn.cmd(&args), format!(":{}\r\n", ids.len()).into_bytes());
+    };
+    let (got, by, queued, digested) = (&cold[..5], &cold[5..10], &cold[10..15], cold[15]);
+    push(&mut conn, "got", &ids(got));
+    push(&mut conn, "by", &ids(by));
+    push(&mut conn, "queued", &ids(queued));
+    let loads = info_field(&mut conn, "tiering", "cold_loads");
+    // GET: every value, in the list's order.
+    let mut expected = format!("*{}\r\n", got.len()).into_bytes();
+    for &i in got {
+        expected.extend_from_slice(&bulk(value_of(i).as_bytes()));
+    }
+    assert_eq!(
+        conn.cmd(&["SORT", "got", "BY", "nosort", "GET", "k:*"]),
+        expected
+    );
+    assert!(info_field(&mut conn, "tiering", "cold_loads") >= loads + 5);
+    // BY: ordered by the cold values.
+    let mut order = by.to_vec();
+    order.sort_by_key(|&i| value_of(i));
+    let mut expected = format!("*{}\r\n", order.len()).into_bytes();
+    for i in order {
+        expected.extend_from_slice(&bulk(i.to_string().as_bytes()));
+    }
+    assert_eq!(conn.cmd(&["SORT", "by", "BY", "k:*", "ALPHA"]), expected);
+    // Inside a transaction nothing waits: a clear error, and the values are being loaded.
+    let first = queued
+        .iter()
+        .map(|i| format!("k:{i}"))
+        .min()
+        .expect("queued keys");
+    assert_eq!(conn.cmd(&["MULTI"]), b"+OK\r\n");
+    assert_eq!(
+        conn.cmd(&["SORT", "queued", "BY", "nosort", "GET", "k:*"]),
+        b"+QUEUED\r\n"
+    );
+    assert_eq!(
+        conn.cmd(&["EXEC"]),
+        format!(
+            "*1\r\n-TRYAGAIN the value of key '{first}' is cold (kept in MongoDB only) and the \
+             command reads it without naming it as a key: it is being loaded, run the command \
+             again\r\n"
+        )
+        .into_bytes()
+    );
+    // DEBUG DIGEST would need every value; DIGEST-VALUE loads the ones it names.
+    let reply = String::from_utf8_lossy(&conn.cmd(&["DEBUG", "DIGEST"])).to_string();
+    assert!(
+        reply.starts_with("-ERR DEBUG DIGEST needs every value, and the values of ")
+            && reply.ends_with(
+                " keys are cold (kept in MongoDB only, maxmemory-tiering): use DEBUG \
+                 DIGEST-VALUE on the keys to compare\r\n"
+            ),
+        "{reply}"
+    );
+    let key = format!("k:{digested}");
+    assert!(is_cold(&mut conn, &key));
+    let digest = conn.cmd(&["DEBUG", "DIGEST-VALUE", &key]);
+    assert_eq!(conn.cmd(&["SET", "copy", &value_of(digested)]), b"+OK\r\n");
+    assert_eq!(conn.cmd(&["DEBUG", "DIGEST-VALUE", "copy"]), digest);
+    assert_eq!(digest.len(), "*1\r\n+\r\n".len() + 40, "{digest:?}");
 }
 
 #[test]
