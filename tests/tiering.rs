@@ -408,6 +408,11 @@ fn rename_of_cold_keys_moves_them_without_loading() {
         format!(":{}\r\n", count).into_bytes()
     );
     assert_eq!(info_field(&mut conn, "tiering", "cold_loads"), loads);
+    assert_eq!(
+        conn.cmd(&["SWAPDB", "0", "1"]),
+        &b"-ERR SWAPDB cannot swap databases holding cold keys (values kept in MongoDB only, \
+           maxmemory-tiering)\r\n"[..]
+    );
     // Read at once (the moves may not have reached MongoDB yet) and after a restart.
     let expected = [
         ("moved:b", value_of(b_i)),

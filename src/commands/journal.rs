@@ -43,7 +43,10 @@ pub enum JournalClass {
     /// current expiry, not replayed).
     Expiry,
     /// Anything else: every watched key it names (or, naming no key, every watched key) is
-    /// snapshotted.
+    /// snapshotted. A key whose value is cold (in MongoDB only) has nothing to snapshot: RENAME
+    /// of one, the only such write that needs no value, is recorded by the store as a move
+    /// ([`crate::store::Keyspace::cold_move_pending`]), and persistence moves the stored
+    /// documents, operation log included (replayed under the new name, [`replay_as`]).
     Taints,
     /// It changes the function libraries, not keys (FUNCTION LOAD, DELETE, FLUSH, RESTORE):
     /// persistence writes every library again when their version moved
