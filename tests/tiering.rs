@@ -780,7 +780,7 @@ fn random_commands_over_five_times_maxmemory_match_redis() {
         let k = key.as_str();
         let value = big(&mut rng);
         let v = value.as_str();
-        match rng.gen_range(0..26) {
+        match rng.gen_range(0..27) {
             0 => d.check(Compare::Exact, &["GET", k]),
             1 => d.check(Compare::Exact, &["SET", k, v]),
             2 => d.check(Compare::Exact, &["APPEND", k, "tail"]),
@@ -806,6 +806,10 @@ fn random_commands_over_five_times_maxmemory_match_redis() {
                 d.check(Compare::Exact, &["RENAME", k, &other])
             }
             21 => d.check(Compare::Exact, &["LLEN", k]),
+            26 => {
+                let other = format!("key:{}", rng.gen_range(0..keys + 20));
+                d.check(Compare::Exact, &["RENAMENX", k, &other])
+            }
             22 => d.check(Compare::Exact, &["SCARD", k]),
             23 => d.check(Compare::Exact, &["HLEN", k]),
             24 => d.check(Compare::Exact, &["ZCARD", k]),
