@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{mongodb_uri, unique_name, Compare, Differential, RawConn, Server};
+use common::{encode_command, mongodb_uri, unique_name, Compare, Differential, RawConn, Server};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use std::path::PathBuf;
@@ -606,6 +606,35 @@ fn sort_patterns_and_digests_load_the_cold_values_they_read() {
     assert_eq!(conn.cmd(&["SET", "copy", &value_of(digested)]), b"+OK\r\n");
     assert_eq!(conn.cmd(&["DEBUG", "DIGEST-VALUE", "copy"]), digest);
     assert_eq!(digest.len(), "*1\r\n+\r\n".len() + 40, "{digest:?}");
+}
+
+#[test]
+fn waiting_on_a_cold_key_deleted_meanwhile_ends_at_once() {
+    let Some(uri) = mongodb_uri() else { return };
+    let name = unique_name("tier_deleted");
+    let server = start(&uri, &name, &["--tiering-load-timeout-ms", "5000"]);
+    let mut conn = server.raw();
+    let count = 300;
+    let data = fill(&mut conn, count);
+    squeeze(&mut conn, data);
+    let cold = cold_keys(&mut conn, count, 10);
+    let mut waiter = server.raw();
+    for (i, key) in cold.iter().take(10) {
+        // The load and the deletion race: either way the reply comes long before the
+        // timeout, the value if the load won, nothing if the deletion did.
+        let started = Instant::now();
+        waiter.send(&encode_command(&["GET", key.as_str()]));
+        assert_eq!(conn.cmd(&["DEL", key.as_str()]), b":1\r\n");
+        let reply = waiter
+            .read_reply_within(Duration::from_secs(4))
+            .expect("a reply before the timeout");
+        assert!(
+            reply == b"$-1\r\n" || reply == bulk(value_of(*i).as_bytes()),
+            "{:?}",
+            String::from_utf8_lossy(&reply)
+        );
+        assert!(started.elapsed() < Duration::from_secs(4));
+    }
 }
 
 #[test]

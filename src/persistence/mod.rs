@@ -395,7 +395,8 @@ impl WriteBehind {
 
     /// Puts back the cold values the reader thread sent, which puts their keys in line for
     /// the clients waiting on them (the reactor serves them next). A value for a key deleted,
-    /// rewritten or dropped again meanwhile is thrown away.
+    /// rewritten or dropped again meanwhile is thrown away, its waiters put in line all the
+    /// same (they run again, and wait again only for a value still cold).
     fn put_back_loaded(&mut self, ks: &mut Keyspace, server: &mut Server) {
         while let Ok(reply) = self.from_loader.try_recv() {
             let LoadReply {
@@ -414,6 +415,8 @@ impl WriteBehind {
                 LoadOutcome::Value(value) => {
                     if ks.restore_value(db, &key, epoch, value) {
                         server.tiering.record_load(took);
+                    } else {
+                        ks.wake_waiters(db, &key);
                     }
                 }
                 LoadOutcome::Missing => {

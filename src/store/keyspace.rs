@@ -1033,6 +1033,19 @@ impl Keyspace {
         true
     }
 
+    /// Puts `key` of database `db` in line for the clients waiting on it, if any: a value
+    /// read back for it was thrown away (the key was deleted, rewritten or renamed meanwhile),
+    /// and whoever waited for it runs again rather than until its timeout. O(1).
+    pub fn wake_waiters(&mut self, db: usize, key: &[u8]) {
+        if self
+            .dbs
+            .get(db)
+            .is_some_and(|store| store.waited.contains_key(key))
+        {
+            self.changes.signal(db, key, "none");
+        }
+    }
+
     /// Removes cold `key` of epoch `epoch` whose value MongoDB no longer has (found missing
     /// on load), as a deletion persistence then also applies. True if it was removed. O(1).
     pub fn forget_lost_cold(&mut self, db: usize, key: &[u8], epoch: u32) -> bool {
@@ -2129,6 +2142,18 @@ mod tests {
         ks.record_touched(false);
         ks.db(0).insert(b"c", s("1"), None);
         assert!(!ks.has_touched());
+    }
+
+    #[test]
+    fn waiters_of_a_key_whose_load_was_thrown_away_are_woken() {
+        let mut ks = Keyspace::new(2);
+        ks.wake_waiters(1, b"gone");
+        assert_eq!(ks.pop_ready(), None, "nobody waits");
+        ks.add_waiter(1, b"gone", None);
+        ks.wake_waiters(0, b"gone");
+        assert_eq!(ks.pop_ready(), None, "another database");
+        ks.wake_waiters(1, b"gone");
+        assert_eq!(ks.pop_ready(), Some((1, Key::from(&b"gone"[..]))));
     }
 
     #[test]
