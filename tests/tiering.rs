@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{mongodb_uri, unique_name, Compare, Differential, RawConn, Server};
+use common::{encode_command, mongodb_uri, unique_name, Compare, Differential, RawConn, Server};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use std::path::PathBuf;
@@ -103,6 +103,28 @@ fn a_cold_key(conn: &mut RawConn, count: usize, skip: usize) -> (usize, String) 
         .filter(|(_, key)| is_cold(conn, key))
         .nth(skip)
         .expect("no cold key")
+}
+
+/// At least `want` of keys `k:0..count` that are cold, in order: `maxmemory` is lowered
+/// further while fewer are (what [`squeeze`] measured may have held buffers freed since).
+fn cold_keys(conn: &mut RawConn, count: usize, want: usize) -> Vec<(usize, String)> {
+    for _ in 0..20 {
+        let cold: Vec<(usize, String)> = (0..count)
+            .map(|i| (i, format!("k:{i}")))
+            .filter(|(_, key)| is_cold(conn, key))
+            .collect();
+        if cold.len() >= want {
+            return cold;
+        }
+        let limit = info_field(conn, "memory", "maxmemory");
+        let lower = limit.saturating_sub((want * VALUE_BYTES) as u64).max(1);
+        assert_eq!(
+            conn.cmd(&["CONFIG", "SET", "maxmemory", &lower.to_string()]),
+            b"+OK\r\n"
+        );
+        sleep(Duration::from_millis(50));
+    }
+    panic!("fewer than {want} cold keys");
 }
 
 #[test]
@@ -277,11 +299,8 @@ fn delete_rename_and_expiry_of_cold_keys() {
     let count = 300;
     let data = fill(&mut conn, count);
     squeeze(&mut conn, data);
+    let cold = cold_keys(&mut conn, count, 12);
     let loads = info_field(&mut conn, "tiering", "cold_loads");
-    let cold: Vec<(usize, String)> = (0..count)
-        .map(|i| (i, format!("k:{i}")))
-        .filter(|(_, key)| is_cold(&mut conn, key))
-        .collect();
     let mut cold = cold.into_iter();
     let mut next_cold = || cold.next().expect("another cold key");
     let (_, gone) = next_cold();
@@ -304,9 +323,10 @@ fn delete_rename_and_expiry_of_cold_keys() {
     assert_eq!(conn.cmd(&["EXISTS", &short]), b":0\r\n");
     assert_eq!(conn.cmd(&["TTL", &kept]), b":-1\r\n");
     assert_eq!(info_field(&mut conn, "tiering", "cold_loads"), loads);
-    // RENAME moves the value (loaded) under its new name.
+    // RENAME moves the value under its new name.
     assert!(is_cold(&mut conn, &from));
     assert_eq!(conn.cmd(&["RENAME", &from, "renamed"]), b"+OK\r\n");
+    assert!(is_cold(&mut conn, "renamed"));
     assert_eq!(conn.cmd(&["GET", "renamed"]), bulk(value_of(r).as_bytes()));
     assert_eq!(conn.cmd(&["EXISTS", &from]), b":0\r\n");
     // All of it reached MongoDB: a restart (tiering on) finds the same keys.
@@ -323,6 +343,298 @@ fn delete_rename_and_expiry_of_cold_keys() {
     assert_eq!(conn.cmd(&["TTL", &kept]), b":-1\r\n");
     assert_eq!(conn.cmd(&["GET", &kept]), bulk(value_of(kept_i).as_bytes()));
     assert_eq!(conn.cmd(&["GET", "renamed"]), bulk(value_of(r).as_bytes()));
+}
+
+#[test]
+fn rename_of_cold_keys_moves_them_without_loading() {
+    let Some(uri) = mongodb_uri() else { return };
+    let name = unique_name("tier_rename");
+    let mut server = start(&uri, &name, &[]);
+    let mut conn = server.raw();
+    let count = 300;
+    let data = fill(&mut conn, count);
+    squeeze(&mut conn, data);
+    let cold = cold_keys(&mut conn, count, 12);
+    let loads = info_field(&mut conn, "tiering", "cold_loads");
+    let mut cold = cold.into_iter();
+    let mut next_cold = || cold.next().expect("another cold key");
+    let (a_i, a) = next_cold();
+    let (b_i, b) = next_cold();
+    let (_, c) = next_cold();
+    let (d_i, d) = next_cold();
+    let (_, e) = next_cold();
+    let (f_i, f) = next_cold();
+    let (g_i, g) = next_cold();
+    let (h_i, h) = next_cold();
+    let (i_i, i) = next_cold();
+    let (j_i, j) = next_cold();
+    // Its expiry goes with it.
+    assert_eq!(conn.cmd(&["EXPIRE", &a, "1000"]), b":1\r\n");
+    assert_eq!(conn.cmd(&["RENAME", &a, "moved:a"]), b"+OK\r\n");
+    assert_eq!(conn.cmd(&["RENAMENX", &b, &c]), b":0\r\n");
+    assert_eq!(conn.cmd(&["RENAMENX", &b, "moved:b"]), b":1\r\n");
+    // Onto an existing cold key and onto a hot one: the old values are gone.
+    assert_eq!(conn.cmd(&["RENAME", &d, &e]), b"+OK\r\n");
+    assert_eq!(conn.cmd(&["SET", "hot", "old"]), b"+OK\r\n");
+    assert_eq!(conn.cmd(&["RENAME", &f, "hot"]), b"+OK\r\n");
+    // A chain and a swap, before any of it reaches MongoDB.
+    assert_eq!(conn.cmd(&["RENAME", &g, "chain:1"]), b"+OK\r\n");
+    assert_eq!(conn.cmd(&["RENAME", "chain:1", "chain:2"]), b"+OK\r\n");
+    assert_eq!(conn.cmd(&["RENAME", &h, "swap"]), b"+OK\r\n");
+    assert_eq!(conn.cmd(&["RENAME", &i, &h]), b"+OK\r\n");
+    assert_eq!(conn.cmd(&["RENAME", "swap", &i]), b"+OK\r\n");
+    // The old name is written again at once: the moved value is not that one.
+    assert_eq!(conn.cmd(&["RENAME", &j, "moved:j"]), b"+OK\r\n");
+    assert_eq!(conn.cmd(&["SET", &j, "new"]), b"+OK\r\n");
+    for key in [
+        "moved:a",
+        "moved:b",
+        e.as_str(),
+        "hot",
+        "chain:2",
+        h.as_str(),
+        i.as_str(),
+    ] {
+        assert!(is_cold(&mut conn, key), "{key}");
+    }
+    for key in [&a, &b, &d, &f, &g, "chain:1", "swap"] {
+        assert_eq!(conn.cmd(&["EXISTS", key]), b":0\r\n", "{key}");
+    }
+    let ttl = conn.cmd(&["TTL", "moved:a"]);
+    assert!(ttl.starts_with(b":99") || ttl == b":1000\r\n", "{ttl:?}");
+    assert_eq!(conn.cmd(&["TTL", "moved:b"]), b":-1\r\n");
+    assert_eq!(
+        conn.cmd(&["DBSIZE"]),
+        format!(":{}\r\n", count).into_bytes()
+    );
+    assert_eq!(info_field(&mut conn, "tiering", "cold_loads"), loads);
+    assert_eq!(
+        conn.cmd(&["SWAPDB", "0", "1"]),
+        &b"-ERR SWAPDB cannot swap databases holding cold keys (values kept in MongoDB only, \
+           maxmemory-tiering)\r\n"[..]
+    );
+    // Read at once (the moves may not have reached MongoDB yet) and after a restart.
+    let expected = [
+        ("moved:b", value_of(b_i)),
+        ("moved:j", value_of(j_i)),
+        (e.as_str(), value_of(d_i)),
+        (h.as_str(), value_of(i_i)),
+        (j.as_str(), "new".to_string()),
+    ];
+    for (key, value) in &expected {
+        assert_eq!(conn.cmd(&["GET", key]), bulk(value.as_bytes()), "{key}");
+    }
+    assert_eq!(conn.cmd(&["SAVE"]), b"+OK\r\n");
+    server.restart();
+    let mut conn = server.raw();
+    assert_eq!(
+        conn.cmd(&["DBSIZE"]),
+        format!(":{}\r\n", count).into_bytes()
+    );
+    let after_restart = [
+        ("moved:a", value_of(a_i)),
+        ("hot", value_of(f_i)),
+        ("chain:2", value_of(g_i)),
+        (i.as_str(), value_of(h_i)),
+    ];
+    for (key, value) in expected.iter().chain(&after_restart) {
+        assert_eq!(conn.cmd(&["GET", key]), bulk(value.as_bytes()), "{key}");
+    }
+    let ttl = conn.cmd(&["TTL", "moved:a"]);
+    assert!(ttl.starts_with(b":99") || ttl == b":1000\r\n", "{ttl:?}");
+    for key in [&a, &b, &d, &f, &g, "chain:1", "swap"] {
+        assert_eq!(conn.cmd(&["EXISTS", key]), b":0\r\n", "{key}");
+    }
+}
+
+/// The elements of large list `i` (an operation log keeps its later changes).
+fn list_of(i: usize) -> Vec<String> {
+    (0..300)
+        .map(|n| format!("{i}:{n}:{}", "e".repeat(100)))
+        .collect()
+}
+
+fn lrange_reply(items: &[String]) -> Vec<u8> {
+    let mut out = format!("*{}\r\n", items.len()).into_bytes();
+    for item in items {
+        out.extend_from_slice(&bulk(item.as_bytes()));
+    }
+    out
+}
+
+#[test]
+fn rename_of_cold_large_values_moves_their_operation_log() {
+    let Some(uri) = mongodb_uri() else { return };
+    let name = unique_name("tier_rename_log");
+    let mut server = start(&uri, &name, &[]);
+    let mut conn = server.raw();
+    let lists = 20;
+    let mut expected: Vec<Vec<String>> = Vec::new();
+    let mut data = 0;
+    for i in 0..lists {
+        let mut items = list_of(i);
+        let key = format!("list:{i}");
+        let mut args = vec!["RPUSH", key.as_str()];
+        args.extend(items.iter().map(String::as_str));
+        assert_eq!(conn.cmd(&args), b":300\r\n");
+        data += items.iter().map(String::len).sum::<usize>() as u64;
+        assert_eq!(conn.cmd(&["SAVE"]), b"+OK\r\n");
+        // Appended to the stored value's operation log, not rewritten.
+        assert_eq!(conn.cmd(&["RPUSH", &key, "last"]), b":301\r\n");
+        items.push("last".to_string());
+        expected.push(items);
+    }
+    assert_eq!(conn.cmd(&["SAVE"]), b"+OK\r\n");
+    data += fill(&mut conn, 200);
+    squeeze(&mut conn, data);
+    let cold: Vec<usize> = (0..lists)
+        .filter(|i| is_cold(&mut conn, &format!("list:{i}")))
+        .collect();
+    assert!(cold.len() >= 3, "cold lists: {cold:?}");
+    let loads = info_field(&mut conn, "tiering", "cold_loads");
+    let (a, b, c) = (cold[0], cold[1], cold[2]);
+    let (la, lb, lc) = (
+        format!("list:{a}"),
+        format!("list:{b}"),
+        format!("list:{c}"),
+    );
+    assert_eq!(conn.cmd(&["RENAME", &la, "moved"]), b"+OK\r\n");
+    // Onto another stored large value, whose own log goes away.
+    assert_eq!(conn.cmd(&["RENAME", &lb, &lc]), b"+OK\r\n");
+    assert_eq!(info_field(&mut conn, "tiering", "cold_loads"), loads);
+    assert_eq!(conn.cmd(&["SAVE"]), b"+OK\r\n");
+    assert_eq!(
+        conn.cmd(&["LRANGE", "moved", "0", "-1"]),
+        lrange_reply(&expected[a])
+    );
+    // Loaded, changed, and stored again under the new name.
+    assert_eq!(conn.cmd(&["RPUSH", "moved", "after"]), b":302\r\n");
+    assert_eq!(conn.cmd(&["SAVE"]), b"+OK\r\n");
+    server.restart();
+    let mut conn = server.raw();
+    let mut moved = expected[a].clone();
+    moved.push("after".to_string());
+    assert_eq!(
+        conn.cmd(&["LRANGE", "moved", "0", "-1"]),
+        lrange_reply(&moved)
+    );
+    assert_eq!(
+        conn.cmd(&["LRANGE", &lc, "0", "-1"]),
+        lrange_reply(&expected[b])
+    );
+    for key in [&la, &lb] {
+        assert_eq!(conn.cmd(&["EXISTS", key]), b":0\r\n", "{key}");
+    }
+}
+
+#[test]
+fn sort_patterns_and_digests_load_the_cold_values_they_read() {
+    let Some(uri) = mongodb_uri() else { return };
+    let name = unique_name("tier_sort");
+    let server = start(&uri, &name, &["--enable-debug-command", "yes"]);
+    let mut conn = server.raw();
+    let count = 300;
+    let data = fill(&mut conn, count);
+    squeeze(&mut conn, data);
+    let cold: Vec<usize> = cold_keys(&mut conn, count, 16)
+        .into_iter()
+        .map(|(i, _)| i)
+        .take(16)
+        .collect();
+    let ids = |slice: &[usize]| -> Vec<String> { slice.iter().map(usize::to_string).collect() };
+    let push = |conn: &mut RawConn, key: &str, ids: &[String]| {
+        let mut args = vec!["RPUSH", key];
+        args.extend(ids.iter().map(String::as_str));
+        assert_eq!(conn.cmd(&args), format!(":{}\r\n", ids.len()).into_bytes());
+    };
+    let (got, by, queued, digested) = (&cold[..5], &cold[5..10], &cold[10..15], cold[15]);
+    push(&mut conn, "got", &ids(got));
+    push(&mut conn, "by", &ids(by));
+    push(&mut conn, "queued", &ids(queued));
+    let loads = info_field(&mut conn, "tiering", "cold_loads");
+    // GET: every value, in the list's order.
+    let mut expected = format!("*{}\r\n", got.len()).into_bytes();
+    for &i in got {
+        expected.extend_from_slice(&bulk(value_of(i).as_bytes()));
+    }
+    assert_eq!(
+        conn.cmd(&["SORT", "got", "BY", "nosort", "GET", "k:*"]),
+        expected
+    );
+    assert!(info_field(&mut conn, "tiering", "cold_loads") >= loads + 5);
+    // BY: ordered by the cold values.
+    let mut order = by.to_vec();
+    order.sort_by_key(|&i| value_of(i));
+    let mut expected = format!("*{}\r\n", order.len()).into_bytes();
+    for i in order {
+        expected.extend_from_slice(&bulk(i.to_string().as_bytes()));
+    }
+    assert_eq!(conn.cmd(&["SORT", "by", "BY", "k:*", "ALPHA"]), expected);
+    // Inside a transaction nothing waits: a clear error, and the values are being loaded.
+    let first = queued
+        .iter()
+        .map(|i| format!("k:{i}"))
+        .min()
+        .expect("queued keys");
+    assert_eq!(conn.cmd(&["MULTI"]), b"+OK\r\n");
+    assert_eq!(
+        conn.cmd(&["SORT", "queued", "BY", "nosort", "GET", "k:*"]),
+        b"+QUEUED\r\n"
+    );
+    assert_eq!(
+        conn.cmd(&["EXEC"]),
+        format!(
+            "*1\r\n-TRYAGAIN the value of key '{first}' is cold (kept in MongoDB only) and the \
+             command reads it without naming it as a key: it is being loaded, run the command \
+             again\r\n"
+        )
+        .into_bytes()
+    );
+    // DEBUG DIGEST would need every value; DIGEST-VALUE loads the ones it names.
+    let reply = String::from_utf8_lossy(&conn.cmd(&["DEBUG", "DIGEST"])).to_string();
+    assert!(
+        reply.starts_with("-ERR DEBUG DIGEST needs every value, and the values of ")
+            && reply.ends_with(
+                " keys are cold (kept in MongoDB only, maxmemory-tiering): use DEBUG \
+                 DIGEST-VALUE on the keys to compare\r\n"
+            ),
+        "{reply}"
+    );
+    let key = format!("k:{digested}");
+    assert!(is_cold(&mut conn, &key));
+    let digest = conn.cmd(&["DEBUG", "DIGEST-VALUE", &key]);
+    assert_eq!(conn.cmd(&["SET", "copy", &value_of(digested)]), b"+OK\r\n");
+    assert_eq!(conn.cmd(&["DEBUG", "DIGEST-VALUE", "copy"]), digest);
+    assert_eq!(digest.len(), "*1\r\n+\r\n".len() + 40, "{digest:?}");
+}
+
+#[test]
+fn waiting_on_a_cold_key_deleted_meanwhile_ends_at_once() {
+    let Some(uri) = mongodb_uri() else { return };
+    let name = unique_name("tier_deleted");
+    let server = start(&uri, &name, &["--tiering-load-timeout-ms", "5000"]);
+    let mut conn = server.raw();
+    let count = 300;
+    let data = fill(&mut conn, count);
+    squeeze(&mut conn, data);
+    let cold = cold_keys(&mut conn, count, 10);
+    let mut waiter = server.raw();
+    for (i, key) in cold.iter().take(10) {
+        // The load and the deletion race: either way the reply comes long before the
+        // timeout, the value if the load won, nothing if the deletion did.
+        let started = Instant::now();
+        waiter.send(&encode_command(&["GET", key.as_str()]));
+        assert_eq!(conn.cmd(&["DEL", key.as_str()]), b":1\r\n");
+        let reply = waiter
+            .read_reply_within(Duration::from_secs(4))
+            .expect("a reply before the timeout");
+        assert!(
+            reply == b"$-1\r\n" || reply == bulk(value_of(*i).as_bytes()),
+            "{:?}",
+            String::from_utf8_lossy(&reply)
+        );
+        assert!(started.elapsed() < Duration::from_secs(4));
+    }
 }
 
 #[test]
@@ -459,7 +771,12 @@ fn random_commands_over_five_times_maxmemory_match_redis() {
     ]);
     let mut conn = d.reddish.raw();
     let mut data = 0u64;
-    let mut rng = SmallRng::seed_from_u64(0x7ee2_2026);
+    // Another seed gives another run: REDDISH_TIERING_SEED.
+    let seed = std::env::var("REDDISH_TIERING_SEED")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0x7ee2_2026);
+    let mut rng = SmallRng::seed_from_u64(seed);
     let keys = 300usize;
     let big = |rng: &mut SmallRng| -> String {
         let n = rng.gen_range(2000..8000);
@@ -492,7 +809,7 @@ fn random_commands_over_five_times_maxmemory_match_redis() {
         let k = key.as_str();
         let value = big(&mut rng);
         let v = value.as_str();
-        match rng.gen_range(0..26) {
+        match rng.gen_range(0..27) {
             0 => d.check(Compare::Exact, &["GET", k]),
             1 => d.check(Compare::Exact, &["SET", k, v]),
             2 => d.check(Compare::Exact, &["APPEND", k, "tail"]),
@@ -518,6 +835,10 @@ fn random_commands_over_five_times_maxmemory_match_redis() {
                 d.check(Compare::Exact, &["RENAME", k, &other])
             }
             21 => d.check(Compare::Exact, &["LLEN", k]),
+            26 => {
+                let other = format!("key:{}", rng.gen_range(0..keys + 20));
+                d.check(Compare::Exact, &["RENAMENX", k, &other])
+            }
             22 => d.check(Compare::Exact, &["SCARD", k]),
             23 => d.check(Compare::Exact, &["HLEN", k]),
             24 => d.check(Compare::Exact, &["ZCARD", k]),
@@ -528,7 +849,25 @@ fn random_commands_over_five_times_maxmemory_match_redis() {
         }
     }
     // Every key ends up equal: compared by type and content.
-    for i in 0..keys + 20 {
+    compare_every_key(&mut d, &mut conn, keys + 20);
+    assert!(info_field(&mut conn, "tiering", "cold_loads") > 0);
+    assert!(info_field(&mut conn, "tiering", "values_dropped") > 0);
+    // Memory stays within the limit plus what is not yet in MongoDB.
+    assert_eq!(conn.cmd(&["SAVE"]), b"+OK\r\n");
+    assert_eq!(conn.cmd(&["PING"]), b"+PONG\r\n");
+    let used = info_field(&mut conn, "memory", "used_memory");
+    assert!(used <= limit + SLACK, "used {used} over limit {limit}");
+    // And MongoDB holds the same: a restart finds every key (renamed ones under their new
+    // names) with its value.
+    drop(conn);
+    d.restart_reddish();
+    let mut conn = d.reddish.raw();
+    compare_every_key(&mut d, &mut conn, keys + 20);
+}
+
+/// Compares keys `key:0..count` of both servers by type and content, and their names.
+fn compare_every_key(d: &mut Differential, conn: &mut RawConn, count: usize) {
+    for i in 0..count {
         let key = format!("key:{i}");
         d.check(Compare::Exact, &["TYPE", &key]);
         let kind = conn.cmd(&["TYPE", &key]);
@@ -542,11 +881,4 @@ fn random_commands_over_five_times_maxmemory_match_redis() {
         }
     }
     d.check(Compare::Sorted, &["KEYS", "*"]);
-    assert!(info_field(&mut conn, "tiering", "cold_loads") > 0);
-    assert!(info_field(&mut conn, "tiering", "values_dropped") > 0);
-    // Memory stays within the limit plus what is not yet in MongoDB.
-    assert_eq!(conn.cmd(&["SAVE"]), b"+OK\r\n");
-    assert_eq!(conn.cmd(&["PING"]), b"+PONG\r\n");
-    let used = info_field(&mut conn, "memory", "used_memory");
-    assert!(used <= limit + SLACK, "used {used} over limit {limit}");
 }

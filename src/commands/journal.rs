@@ -43,7 +43,10 @@ pub enum JournalClass {
     /// current expiry, not replayed).
     Expiry,
     /// Anything else: every watched key it names (or, naming no key, every watched key) is
-    /// snapshotted.
+    /// snapshotted. A key whose value is cold (in MongoDB only) has nothing to snapshot: RENAME
+    /// of one, the only such write that needs no value, is recorded by the store as a move
+    /// ([`crate::store::Keyspace::cold_move_pending`]), and persistence moves the stored
+    /// documents, operation log included (replayed under the new name, [`replay_as`]).
     Taints,
     /// It changes the function libraries, not keys (FUNCTION LOAD, DELETE, FLUSH, RESTORE):
     /// persistence writes every library again when their version moved
@@ -480,6 +483,28 @@ pub(crate) fn run_journaled(
 /// name, or after the subcommand's.
 fn key_position(spec: &CommandSpec) -> usize {
     spec.first_key.max(1) as usize
+}
+
+/// Runs `argv`, a recorded command of the key now stored as `key`, against `ks` in database
+/// `db`, with `key` in its key position: a RENAME of a cold key moves its operation log to the
+/// new name unchanged, so the commands recorded before it name the old one. Every recorded
+/// command changes only that one key (see [`JournalClass::Replay`]).
+pub fn replay_as(
+    ks: &mut Keyspace,
+    server: &mut Server,
+    db: usize,
+    key: &[u8],
+    argv: &[&[u8]],
+) -> Result<(), CmdError> {
+    let at = key_position(resolve(argv)?);
+    match argv.get(at) {
+        Some(&named) if named != key => {
+            let mut renamed: SmallVec<[&[u8]; 8]> = argv.iter().copied().collect();
+            renamed[at] = key;
+            replay(ks, server, db, &renamed)
+        }
+        _ => replay(ks, server, db, argv),
+    }
 }
 
 /// Runs one recorded command against `ks` in database `db` at start-up (the journal's replay),

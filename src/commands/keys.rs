@@ -97,7 +97,8 @@ pub fn scan(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 
 pub fn rename(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let (from, to) = (args.bytes()?, args.bytes()?);
-    ctx.db().rename(from, to, false)?;
+    let cold_epoch = ctx.server.tiering.next_epoch();
+    ctx.db().rename(from, to, false, cold_epoch)?;
     notify_rename(ctx, from, to);
     ctx.out.ok();
     Ok(())
@@ -105,7 +106,8 @@ pub fn rename(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 
 pub fn renamenx(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let (from, to) = (args.bytes()?, args.bytes()?);
-    let renamed = ctx.db().rename(from, to, true)?;
+    let cold_epoch = ctx.server.tiering.next_epoch();
+    let renamed = ctx.db().rename(from, to, true, cold_epoch)?;
     if renamed {
         notify_rename(ctx, from, to);
     }

@@ -95,8 +95,17 @@ pub trait Persistence: Send {
     }
     /// Starts reading the value of cold `key` (dropped at `epoch`) unless a read of it is
     /// under way; it is put back into the keyspace when it arrives (see
-    /// [`Keyspace::restore_value`]). Gives up after `timeout`.
-    fn request_load(&mut self, _db: usize, _key: &[u8], _epoch: u32, _timeout: Duration) {}
+    /// [`Keyspace::restore_value`]). A key renamed while cold is read once MongoDB holds it
+    /// under its new name. Gives up after `timeout`.
+    fn request_load(
+        &mut self,
+        _ks: &Keyspace,
+        _db: usize,
+        _key: &[u8],
+        _epoch: u32,
+        _timeout: Duration,
+    ) {
+    }
     /// Hands changes over as soon as the backend can take them (the cold tier ran short of
     /// values it may drop).
     fn request_flush(&mut self) {}
@@ -119,8 +128,8 @@ pub fn request_load(
     epoch: u32,
     timeout: Duration,
 ) {
-    with_persistence(ks, server, |handle, _, _| {
-        handle.request_load(db, key, epoch, timeout)
+    with_persistence(ks, server, |handle, ks, _| {
+        handle.request_load(ks, db, key, epoch, timeout)
     });
 }
 

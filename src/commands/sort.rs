@@ -59,7 +59,11 @@ fn sort_generic(ctx: &mut Ctx, args: &mut Args, readonly: bool) -> CmdResult {
     }
     spec.storing = store_to.is_some();
     spec.in_script = ctx.client.in_script;
-    let rows = ctx.db().sort(key, &spec)?;
+    let mut cold = Vec::new();
+    let rows = ctx.db().sort(key, &spec, &mut cold)?;
+    if !cold.is_empty() {
+        return super::tiering::wait_for_values(ctx, cold);
+    }
     let Some(dest) = store_to else {
         ctx.out.array(rows.len());
         for row in &rows {

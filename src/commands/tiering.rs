@@ -17,7 +17,7 @@
 //! compare per command.
 
 use super::blocking::{BlockRequest, TimeoutReply};
-use super::{CommandSpec, Ctx, Flags, Server};
+use super::{CmdError, CmdResult, CommandSpec, Ctx, Flags, Server};
 use crate::store::{Key, Keyspace};
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -88,7 +88,8 @@ impl TieringState {
 }
 
 /// True for commands that answer from the cold record itself, never needing the value:
-/// existence, type, expiry, deletion, access metadata and the keyspace walks.
+/// existence, type, expiry, deletion, renaming (persistence moves the stored value; see
+/// [`crate::store::Keyspace::cold_move_pending`]), access metadata and the keyspace walks.
 pub fn answers_without_value(spec: &CommandSpec) -> bool {
     matches!(
         spec.full_name,
@@ -106,6 +107,8 @@ pub fn answers_without_value(spec: &CommandSpec) -> bool {
             | "del"
             | "unlink"
             | "touch"
+            | "rename"
+            | "renamenx"
             | "dbsize"
             | "keys"
             | "scan"
@@ -182,6 +185,35 @@ pub fn must_load(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8]]) -> b
         rerun: None,
     });
     true
+}
+
+/// For a command that found while running that it needs the values of cold `keys` it does
+/// not name (SORT's `BY` and `GET` patterns, DEBUG DIGEST-VALUE), before it changed or
+/// answered anything: asks for them and parks the client as [`must_load`] does, so the
+/// command runs again from the start once they are back. Inside a transaction or a script
+/// nothing may wait: an error naming the key, the loads started so that a retry may find
+/// the values in memory. O(keys).
+pub fn wait_for_values(ctx: &mut Ctx, keys: Vec<Key>) -> CmdResult {
+    let db = ctx.client.db;
+    request_loads(ctx.ks, ctx.server, db, &keys);
+    if ctx.client.in_multi || ctx.client.in_script {
+        let key = keys.first().map_or(&b""[..], |k| &k[..]);
+        return Err(CmdError::msg(format!(
+            "TRYAGAIN the value of key '{}' is cold (kept in MongoDB only) and the command \
+             reads it without naming it as a key: it is being loaded, run the command again",
+            String::from_utf8_lossy(key)
+        )));
+    }
+    ctx.server.tiering.waits += 1;
+    let deadline = ctx.ks.now_ms() + ctx.server.config.tiering_load_timeout_ms;
+    ctx.client.block = Some(BlockRequest {
+        db,
+        keys,
+        deadline: Some(deadline),
+        on_timeout: TimeoutReply::ColdValue,
+        rerun: None,
+    });
+    Ok(())
 }
 
 /// Asks persistence to read the values of cold `keys` of database `db` (a key already being

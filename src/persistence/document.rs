@@ -949,6 +949,46 @@ pub fn expiry_statement(db: usize, key: &[u8], exp: Option<u64>) -> Vec<u8> {
     stmt.finish()
 }
 
+/// What the writer needs to move a stored key (RENAME of a cold key): not a statement
+/// MongoDB runs, but the writer's instruction `{db, from, to}` (key names), which it turns
+/// into statements by reading `from`'s document ([`moved_key_document`]).
+pub fn move_instruction(db: usize, from: &[u8], to: &[u8]) -> Vec<u8> {
+    let mut doc = Bson::new();
+    doc.i32(Some("db"), db as i32)
+        .binary(Some("from"), from)
+        .binary(Some("to"), to);
+    doc.finish()
+}
+
+/// A move read back: (database, from, to).
+pub fn parse_move_instruction(doc: &RawDocument) -> Result<(usize, &[u8], &[u8]), DocError> {
+    let db = doc.get_i32("db").map_err(|_| DocError::Field("db"))?;
+    let from = doc
+        .get_binary("from")
+        .map_err(|_| DocError::Field("from"))?;
+    let to = doc.get_binary("to").map_err(|_| DocError::Field("to"))?;
+    Ok((
+        usize::try_from(db).map_err(|_| DocError::Field("db"))?,
+        from.bytes,
+        to.bytes,
+    ))
+}
+
+/// Key document `stored` as stored under name `to` instead: the same value (inline items, or
+/// the generation its chunks and operation log belong to, which name no key) and expiry.
+pub fn moved_key_document(stored: &RawDocument, to: &[u8]) -> Result<Vec<u8>, DocError> {
+    let parsed = parse_key_document(stored)?;
+    let meta = Meta {
+        key: to,
+        ..parsed.meta
+    };
+    Ok(key_document(
+        &meta,
+        parsed.header.map(RawDocument::as_bytes),
+        parsed.items.map(RawArray::as_bytes),
+    ))
+}
+
 /// An `_id` value in a statement.
 #[derive(Debug, Clone, Copy)]
 pub enum IdRef<'a> {
@@ -1267,6 +1307,47 @@ mod tests {
         let (chunks, _) =
             stream_round_trip(|w| encode_scored(scored.iter().map(|(m, s)| (&m[..], *s)), w));
         assert_eq!(decode_scored(&mut reader(&chunks)).unwrap(), scored);
+    }
+
+    #[test]
+    fn a_moved_key_document_keeps_everything_but_its_name() {
+        let meta = Meta {
+            db: 3,
+            key: b"old",
+            type_name: "hash",
+            exp: Some(123_456),
+            gen: 9,
+            chunks: 2,
+            nops: 4,
+            bytes: 77,
+        };
+        let mut header = Bson::new();
+        header.i32(Some("n"), 5);
+        let header = header.finish();
+        let stored = raw(key_document(&meta, Some(&header), None));
+        let moved = raw(moved_key_document(&stored, b"new").unwrap());
+        let parsed = parse_key_document(&moved).unwrap();
+        assert_eq!(
+            parsed.meta,
+            Meta {
+                key: b"new",
+                ..meta.clone()
+            }
+        );
+        assert_eq!(parsed.header.map(RawDocument::as_bytes), Some(&header[..]));
+        assert_eq!(
+            moved.get_binary("_id").unwrap().bytes,
+            &key_id(3, b"new")[..]
+        );
+        let inline = raw(key_document(&Meta { gen: 0, ..meta }, None, Some(&header)));
+        let moved = raw(moved_key_document(&inline, b"new").unwrap());
+        let parsed = parse_key_document(&moved).unwrap();
+        assert_eq!(parsed.items.map(RawArray::as_bytes), Some(&header[..]));
+        let instruction = raw(move_instruction(2, b"from", b"to"));
+        assert_eq!(
+            parse_move_instruction(&instruction).unwrap(),
+            (2, &b"from"[..], &b"to"[..])
+        );
     }
 
     #[test]

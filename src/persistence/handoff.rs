@@ -15,8 +15,8 @@
 use super::document::{
     self, chunk_document, delete_db_statement, delete_generation_statement, delete_statement,
     encode_value, expiry_statement, functions_statement, is_large, key_document,
-    log_meta_statement, op_documents, upsert_statement, IdRef, Meta, INLINE_BYTES, MAX_KEY_BYTES,
-    MAX_SEQ,
+    log_meta_statement, move_instruction, op_documents, upsert_statement, IdRef, Meta,
+    INLINE_BYTES, MAX_KEY_BYTES, MAX_SEQ,
 };
 use super::writer::{Batch, Coll, FromWriter, Kind, Phase, ToWriter};
 use crate::clock::unix_ms;
@@ -61,6 +61,9 @@ struct InFlight {
     /// Set when this batch is the last of a take: once it lands, everything changed before
     /// that take is in MongoDB (LASTSAVE).
     completes_take_ms: Option<u64>,
+    /// The keys it stores under a new name (cold keys renamed): their values cannot be read
+    /// back until it lands.
+    renamed: Vec<(usize, Key)>,
 }
 
 /// Everything the reactor keeps for persistence.
@@ -98,6 +101,8 @@ pub struct Core {
     stored_functions: u64,
     /// What the cold tier needs to know: which values MongoDB does not hold yet.
     clean: CleanTracking,
+    /// The keys the batch being built stores under a new name (see [`InFlight::renamed`]).
+    renaming: Vec<(usize, Key)>,
 }
 
 /// Which keys' current values MongoDB does not hold yet beyond the store's own record of
@@ -178,7 +183,19 @@ impl Core {
             failing: None,
             stored_functions,
             clean: CleanTracking::default(),
+            renaming: Vec::new(),
         }
+    }
+
+    /// Whether cold `key` of database `db` was renamed and MongoDB does not hold it under
+    /// that name yet (the move is in the batch in flight). O(keys renamed in it).
+    pub fn renaming(&self, db: usize, key: &[u8]) -> bool {
+        self.in_flight.as_ref().is_some_and(|flight| {
+            flight
+                .renamed
+                .iter()
+                .any(|(d, k)| *d == db && &k[..] == key)
+        })
     }
 
     /// True if MongoDB holds the current value of `key`, as far as persistence knows: it is
@@ -450,6 +467,7 @@ impl Core {
                     sent: Instant::now(),
                     since_ms,
                     completes_take_ms,
+                    renamed: std::mem::take(&mut self.renaming),
                 });
             }
             Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
@@ -490,6 +508,7 @@ impl Core {
                 }
             }
         }
+        self.move_cold(server, batch, changes.cold_moves);
         for slot in changes.keys {
             if !self.persisted.is_empty() && self.persisted.contains_key(&slot) {
                 self.write_watched(ks, server, &mut interval, batch, slot);
@@ -513,6 +532,57 @@ impl Core {
             let start = ks.db(db).len() as u64;
             if start > 0 {
                 self.scans.push_back((db, start));
+            }
+        }
+    }
+
+    /// RENAMEs of cold keys, in the order they ran: each destination's stored documents are
+    /// to be those its value was stored in before this batch (in a chain a -> b -> c, a's),
+    /// which the writer copies (see [`Kind::Move`]). The moves come before every key write
+    /// of the take (phase `Data`): the keys' own writes (the source's deletion, the
+    /// destination's current expiry or newer value) then apply on top, in this batch or a
+    /// later one. A watched source's generation goes with it; a watched destination's old one
+    /// is removed. O(moves^2), moves being few.
+    fn move_cold(&mut self, server: &mut Server, batch: &mut Batch, moves: Vec<(usize, Key, Key)>) {
+        // (database, destination, the name its value is stored under before this batch)
+        let mut sources: Vec<(usize, Key, Key)> = Vec::new();
+        for (db, from, to) in moves {
+            let stored_as = match sources.iter().position(|(d, k, _)| *d == db && *k == from) {
+                Some(at) => sources.swap_remove(at).2,
+                None => from.clone(),
+            };
+            sources.retain(|(d, k, _)| !(*d == db && *k == to));
+            if let Some(old) = self.persisted.remove(&(db, to.clone())) {
+                for coll in [Coll::Chunks, Coll::Ops] {
+                    batch.push(
+                        Phase::Cleanup,
+                        coll,
+                        Kind::Delete,
+                        delete_generation_statement(old.gen),
+                    );
+                }
+                if let Some(journal) = server.journal.as_mut() {
+                    journal.unwatch(&to);
+                }
+            }
+            if let Some(state) = self.persisted.remove(&(db, from.clone())) {
+                self.persisted.insert((db, to.clone()), state);
+                if let Some(journal) = server.journal.as_mut() {
+                    journal.unwatch(&from);
+                    journal.watch(db, &to);
+                }
+            }
+            sources.push((db, to, stored_as));
+        }
+        for (db, to, stored_as) in sources {
+            if to != stored_as {
+                batch.push(
+                    Phase::Data,
+                    Coll::Keys,
+                    Kind::Move,
+                    move_instruction(db, &stored_as, &to),
+                );
+                self.renaming.push((db, to));
             }
         }
     }

@@ -266,7 +266,9 @@ fn replay_log(
         for doc in &ops {
             log_bytes += doc.as_bytes().len() as u64;
             for argv in op_commands(doc).map_err(|e| e.to_string())? {
-                if let Err(e) = crate::commands::journal::replay(ks, server, meta.db, &argv) {
+                if let Err(e) =
+                    crate::commands::journal::replay_as(ks, server, meta.db, meta.key, &argv)
+                {
                     log::warn!(
                         "replaying {} on key '{}': {e}",
                         String::from_utf8_lossy(argv.first().copied().unwrap_or_default()),

@@ -119,6 +119,8 @@ struct WriteBehind {
     to_loader: Sender<ToLoader>,
     from_loader: Receiver<LoadReply>,
     loading: FastMap<(usize, Key), u32>,
+    /// Reads of keys renamed while cold, held until MongoDB stores them under the new name.
+    deferred: Vec<LoadRequest>,
 }
 
 /// Starts the writer thread and installs persistence into `server` (the handle, the journal).
@@ -224,6 +226,7 @@ fn start(
             to_loader,
             from_loader,
             loading: FastMap::default(),
+            deferred: Vec::new(),
         },
         journal,
     ))
@@ -240,10 +243,12 @@ impl Persistence for WriteBehind {
 
     fn before_sleep(&mut self, ks: &mut Keyspace, server: &mut Server) {
         self.core.pump(ks, server);
+        self.send_deferred(ks);
     }
 
     fn on_wake(&mut self, ks: &mut Keyspace, server: &mut Server) {
         self.core.drain(ks);
+        self.send_deferred(ks);
         self.put_back_loaded(ks, server);
     }
 
@@ -251,7 +256,14 @@ impl Persistence for WriteBehind {
         self.core.holds_value(db, key)
     }
 
-    fn request_load(&mut self, db: usize, key: &[u8], epoch: u32, timeout: Duration) {
+    fn request_load(
+        &mut self,
+        ks: &Keyspace,
+        db: usize,
+        key: &[u8],
+        epoch: u32,
+        timeout: Duration,
+    ) {
         let slot = (db, Key::from(key));
         if self.loading.get(&slot) == Some(&epoch) {
             return;
@@ -262,6 +274,14 @@ impl Persistence for WriteBehind {
             epoch,
             give_up: std::time::Instant::now() + timeout,
         };
+        if self.is_moving(ks, db, key) {
+            // Its value is still stored under its old name: read it once the move landed,
+            // and have the move handed over now rather than at the next interval.
+            self.deferred.push(request);
+            self.loading.insert(slot, epoch);
+            self.core.request_flush();
+            return;
+        }
         if self.to_loader.send(ToLoader::Load(request)).is_ok() {
             self.loading.insert(slot, epoch);
         }
@@ -351,9 +371,32 @@ impl Persistence for WriteBehind {
 }
 
 impl WriteBehind {
+    /// Whether cold `key` was renamed and MongoDB does not hold it under its new name yet.
+    fn is_moving(&self, ks: &Keyspace, db: usize, key: &[u8]) -> bool {
+        ks.cold_move_pending(db, key) || self.core.renaming(db, key)
+    }
+
+    /// Sends the held reads whose keys MongoDB now stores under their names. O(held).
+    fn send_deferred(&mut self, ks: &Keyspace) {
+        if self.deferred.is_empty() {
+            return;
+        }
+        for request in std::mem::take(&mut self.deferred) {
+            if self.is_moving(ks, request.db, &request.key) {
+                self.deferred.push(request);
+                continue;
+            }
+            let slot = (request.db, request.key.clone());
+            if self.to_loader.send(ToLoader::Load(request)).is_err() {
+                self.loading.remove(&slot);
+            }
+        }
+    }
+
     /// Puts back the cold values the reader thread sent, which puts their keys in line for
     /// the clients waiting on them (the reactor serves them next). A value for a key deleted,
-    /// rewritten or dropped again meanwhile is thrown away.
+    /// rewritten or dropped again meanwhile is thrown away, its waiters put in line all the
+    /// same (they run again, and wait again only for a value still cold).
     fn put_back_loaded(&mut self, ks: &mut Keyspace, server: &mut Server) {
         while let Ok(reply) = self.from_loader.try_recv() {
             let LoadReply {
@@ -372,6 +415,8 @@ impl WriteBehind {
                 LoadOutcome::Value(value) => {
                     if ks.restore_value(db, &key, epoch, value) {
                         server.tiering.record_load(took);
+                    } else {
+                        ks.wake_waiters(db, &key);
                     }
                 }
                 LoadOutcome::Missing => {

@@ -3,9 +3,14 @@
 //! per-item write errors, and retries a failed batch with backoff until it lands. It reports
 //! to the reactor over a channel and wakes it.
 
-use super::document::Bson;
+use super::document::{
+    delete_statement, key_id, moved_key_document, parse_move_instruction, upsert_statement, Bson,
+    IdRef,
+};
 use super::reason::{bounded, brief};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use mongodb::bson::spec::BinarySubtype;
+use mongodb::bson::{doc, Binary};
 use mongodb::bson::{Document, RawDocumentBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -51,11 +56,19 @@ impl Coll {
     }
 }
 
-/// Whether a statement belongs in an `update` or a `delete` command.
+/// Whether a statement belongs in an `update` or a `delete` command, or is a move the
+/// writer turns into such statements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Update,
     Delete,
+    /// A stored key to store under another name (RENAME of a cold key), from
+    /// [`super::document::move_instruction`]. The writer reads every source document of the
+    /// command first and only then writes: the moves of one batch name each destination once
+    /// and read what earlier batches stored (a chain a -> b -> c arrives as a -> c), so a
+    /// swap of two names works. The statements it reads into replace it, so a batch written
+    /// again after a failure writes the same documents, whatever it wrote to the sources.
+    Move,
 }
 
 /// One write statement (an element of `updates` or `deletes`), already encoded.
@@ -123,9 +136,11 @@ impl Batch {
                     .rev()
                     .find(|c| c.coll == stmt.coll && c.kind == stmt.kind)
                 {
+                    // Moves stay together: they must all be read before any is written.
                     Some(group)
-                        if group.bytes + stmt.bytes.len() <= COMMAND_BYTES
-                            && group.stmts.len() < COMMAND_STATEMENTS =>
+                        if stmt.kind == Kind::Move
+                            || (group.bytes + stmt.bytes.len() <= COMMAND_BYTES
+                                && group.stmts.len() < COMMAND_STATEMENTS) =>
                     {
                         group
                     }
@@ -165,6 +180,7 @@ impl Command {
         let (verb, list) = match self.kind {
             Kind::Update => ("update", "updates"),
             Kind::Delete => ("delete", "deletes"),
+            Kind::Move => return Err("a move was sent unread".into()),
         };
         doc.str(Some(verb), self.coll.name());
         doc.begin_array(Some(list));
@@ -328,18 +344,25 @@ impl Writer {
         if let Some(barrier) = self.barrier_command(id) {
             commands.push(barrier);
         }
-        let barrier_at = if self.barrier_concern.is_some() {
-            commands.len().checked_sub(1)
-        } else {
-            None
-        };
+        let has_barrier = self.barrier_concern.is_some();
         while next < commands.len() {
             let command = &mut commands[next];
             if command.stmts.is_empty() {
                 next += 1;
                 continue;
             }
-            match self.execute(command) {
+            let attempt = if command.kind == Kind::Move {
+                match self.read_moves(command) {
+                    Ok(statements) => {
+                        commands.splice(next..=next, statements);
+                        continue;
+                    }
+                    Err(failure) => Err(failure),
+                }
+            } else {
+                self.execute(command)
+            };
+            match attempt {
                 Ok(()) => {
                     next += 1;
                     backoff = BACKOFF_FIRST;
@@ -357,6 +380,7 @@ impl Writer {
                             match command.kind {
                                 Kind::Update => "update",
                                 Kind::Delete => "delete",
+                                Kind::Move => "move",
                             },
                             command.coll.name()
                         );
@@ -375,7 +399,8 @@ impl Writer {
                     message,
                     unreachable,
                 }) => {
-                    if Some(next) == barrier_at {
+                    // The barrier is the last command.
+                    if has_barrier && next + 1 == commands.len() {
                         next = 0;
                     }
                     self.report(FromWriter::Failed {
@@ -414,6 +439,80 @@ impl Writer {
             bytes: stmt.len(),
             stmts: vec![stmt],
         })
+    }
+
+    /// Reads the source document of every move in `command` and returns the commands that
+    /// store each under its new name (see [`Kind::Move`]). A source MongoDB does not have
+    /// (its value was lost) leaves its destination without a document, so that loading it
+    /// reports the loss rather than an older value.
+    fn read_moves(&self, command: &Command) -> Result<Vec<Command>, Failure> {
+        let keys = self.db.collection::<RawDocumentBuf>("keys");
+        let mut moves = Vec::with_capacity(command.stmts.len());
+        for instruction in &command.stmts {
+            let moved = RawDocumentBuf::from_bytes(instruction.clone())
+                .map_err(|e| e.to_string())
+                .and_then(|doc| {
+                    parse_move_instruction(&doc)
+                        .map(|(db, from, to)| (db, from.to_vec(), to.to_vec()))
+                        .map_err(|e| e.to_string())
+                });
+            match moved {
+                Ok(moved) => moves.push(moved),
+                Err(e) => log::error!("a damaged move instruction was given up: {e}"),
+            }
+        }
+        let mut upserts = Vec::new();
+        let mut deletes = Vec::new();
+        for (db, from, to) in &moves {
+            let (db, from, to) = (*db, from, to);
+            // The source goes with the move (unless another move fills it), so that MongoDB
+            // never holds the value under both names.
+            if !moves.iter().any(|(d, _, other)| *d == db && other == from) {
+                deletes.push(delete_statement(IdRef::Binary(&key_id(db, from))));
+            }
+            let id = Binary {
+                subtype: BinarySubtype::Generic,
+                bytes: key_id(db, from),
+            };
+            let found = keys
+                .find_one(doc! {"_id": id})
+                .run()
+                .map_err(|e| Failure::Other {
+                    unreachable: is_unreachable(&e),
+                    message: brief(&e),
+                })?;
+            let to_id = key_id(db, to);
+            match found
+                .as_deref()
+                .map(|stored| moved_key_document(stored, to))
+            {
+                Some(Ok(document)) => {
+                    upserts.push(upsert_statement(IdRef::Binary(&to_id), &document));
+                }
+                Some(Err(e)) => {
+                    log::error!(
+                        "renaming key '{}' of database {db}: its document is damaged ({e})",
+                        String::from_utf8_lossy(from)
+                    );
+                    deletes.push(delete_statement(IdRef::Binary(&to_id)));
+                }
+                None => {
+                    log::error!(
+                        "renaming key '{}' of database {db}: MongoDB has no document for it",
+                        String::from_utf8_lossy(from)
+                    );
+                    deletes.push(delete_statement(IdRef::Binary(&to_id)));
+                }
+            }
+        }
+        let mut batch = Batch::default();
+        for upsert in upserts {
+            batch.push(Phase::Data, command.coll, Kind::Update, upsert);
+        }
+        for delete in deletes {
+            batch.push(Phase::Data, command.coll, Kind::Delete, delete);
+        }
+        Ok(batch.into_commands())
     }
 
     fn execute(&self, command: &Command) -> Result<(), Failure> {
@@ -486,7 +585,6 @@ fn check_reply(reply: &Document) -> Result<(), Failure> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mongodb::bson::doc;
 
     #[test]
     fn commands_follow_phases_and_size_limits() {
@@ -521,6 +619,27 @@ mod tests {
             ]
         );
         assert_eq!(commands[3].stmts, vec![vec![2], vec![5]]);
+    }
+
+    #[test]
+    fn moves_stay_in_one_command() {
+        let mut batch = Batch::new(1);
+        for _ in 0..COMMAND_STATEMENTS + 5 {
+            batch.push(Phase::Data, Coll::Keys, Kind::Move, vec![1]);
+        }
+        batch.push(Phase::Keys, Coll::Keys, Kind::Update, vec![2]);
+        let shape: Vec<(Coll, Kind, usize)> = batch
+            .into_commands()
+            .iter()
+            .map(|c| (c.coll, c.kind, c.stmts.len()))
+            .collect();
+        assert_eq!(
+            shape,
+            vec![
+                (Coll::Keys, Kind::Move, COMMAND_STATEMENTS + 5),
+                (Coll::Keys, Kind::Update, 1),
+            ]
+        );
     }
 
     #[test]

@@ -169,6 +169,9 @@ pub struct ChangeLog {
     whole: Vec<bool>,
     /// Databases flushed since the last hand-off, in order (`None` = all of them).
     flushed: Vec<Option<usize>>,
+    /// Cold records RENAME moved since the last hand-off, in order: (database, from, to).
+    /// The value is MongoDB's only, so persistence moves the stored documents too.
+    cold_moves: Vec<(usize, Key, Key)>,
     /// Waited-on keys made ready and not yet served, in the order they were signalled (each
     /// at most once while it is in line), as Redis's `ready_keys`.
     ready: VecDeque<(usize, Key)>,
@@ -227,6 +230,9 @@ pub struct ChangeBatch {
     /// Databases every key of which counts as changed (`keys` then holds only their deleted
     /// keys).
     pub whole: Vec<usize>,
+    /// Cold records renamed, in order: (database, from, to). Their stored documents are to be
+    /// moved before any later write of either key.
+    pub cold_moves: Vec<(usize, Key, Key)>,
 }
 
 impl ChangeLog {
@@ -549,7 +555,17 @@ impl Keyspace {
             flushed: std::mem::take(&mut self.changes.flushed),
             keys,
             whole,
+            cold_moves: std::mem::take(&mut self.changes.cold_moves),
         }
+    }
+
+    /// Whether cold `key` of database `db` was renamed into place since the last hand-off:
+    /// MongoDB holds its value under its old name until persistence moves it. O(moves).
+    pub fn cold_move_pending(&self, db: usize, key: &[u8]) -> bool {
+        self.changes
+            .cold_moves
+            .iter()
+            .any(|(d, _, to)| *d == db && &to[..] == key)
     }
 
     /// (keys, keys with an expiry) per database.
@@ -1068,6 +1084,19 @@ impl Keyspace {
             self.changes.signal(db, key, type_name);
         }
         true
+    }
+
+    /// Puts `key` of database `db` in line for the clients waiting on it, if any: a value
+    /// read back for it was thrown away (the key was deleted, rewritten or renamed meanwhile),
+    /// and whoever waited for it runs again rather than until its timeout. O(1).
+    pub fn wake_waiters(&mut self, db: usize, key: &[u8]) {
+        if self
+            .dbs
+            .get(db)
+            .is_some_and(|store| store.waited.contains_key(key))
+        {
+            self.changes.signal(db, key, "none");
+        }
     }
 
     /// Removes cold `key` of epoch `epoch` whose value MongoDB no longer has (found missing
@@ -1707,7 +1736,18 @@ impl DbMut<'_> {
 
     /// Renames `from` to `to` (overwriting `to` unless `only_if_absent`), moving the expiry.
     /// `Ok(false)` when `only_if_absent` and `to` exists. O(1).
-    pub fn rename(&mut self, from: &[u8], to: &[u8], only_if_absent: bool) -> StoreResult<bool> {
+    ///
+    /// A cold source moves as its cold record, never loaded: it gets epoch `cold_epoch` (a
+    /// fresh one, so a load of the destination's old value still under way is not taken for
+    /// it), the move is recorded for persistence, and clients waiting for either key's value
+    /// are put in line to run again (what they waited for is gone).
+    pub fn rename(
+        &mut self,
+        from: &[u8],
+        to: &[u8],
+        only_if_absent: bool,
+        cold_epoch: u32,
+    ) -> StoreResult<bool> {
         if !self.exists(from) {
             return Err(StoreError::NoSuchKey);
         }
@@ -1717,9 +1757,20 @@ impl DbMut<'_> {
         if only_if_absent && self.exists(to) {
             return Ok(false);
         }
-        let Some((value, ttl)) = self.take(from) else {
+        let Some((mut value, ttl)) = self.take(from) else {
             return Err(StoreError::NoSuchKey);
         };
+        if let Value::Cold(cold) = &mut value {
+            cold.epoch = cold_epoch;
+            self.changes
+                .cold_moves
+                .push((self.index, from.into(), to.into()));
+            for key in [from, to] {
+                if self.db.waited.contains_key(key) {
+                    self.changes.signal(self.index, key, "none");
+                }
+            }
+        }
         self.remove(to);
         self.insert(to, value, ttl);
         Ok(true)
@@ -2186,6 +2237,56 @@ mod tests {
     }
 
     #[test]
+    fn waiters_of_a_key_whose_load_was_thrown_away_are_woken() {
+        let mut ks = Keyspace::new(2);
+        ks.wake_waiters(1, b"gone");
+        assert_eq!(ks.pop_ready(), None, "nobody waits");
+        ks.add_waiter(1, b"gone", None);
+        ks.wake_waiters(0, b"gone");
+        assert_eq!(ks.pop_ready(), None, "another database");
+        ks.wake_waiters(1, b"gone");
+        assert_eq!(ks.pop_ready(), Some((1, Key::from(&b"gone"[..]))));
+    }
+
+    #[test]
+    fn renamed_cold_records_move_with_a_fresh_epoch_and_are_recorded() {
+        let mut ks = Keyspace::new(2);
+        ks.set_clock(1_000);
+        ks.track_changes();
+        ks.db(1).insert(b"a", s("value of a"), Some(9_000));
+        ks.db(1).insert(b"b", s("value of b"), None);
+        ks.db(1).insert(b"hot", s("hot"), None);
+        ks.take_changes();
+        ks.drop_value(1, b"a", 7);
+        ks.drop_value(1, b"b", 8);
+        // Onto a cold key: one cold key is left, under the new name, with a's expiry.
+        assert_eq!(ks.db(1).rename(b"a", b"b", false, 20), Ok(true));
+        assert_eq!(ks.cold_keys(1), 1);
+        assert_eq!(ks.cold_epoch(1, b"b"), Some(20));
+        assert_eq!(ks.db(1).ttl(b"b"), Ttl::At(9_000));
+        assert!(!ks.db(1).exists(b"a"));
+        assert!(ks.cold_move_pending(1, b"b"));
+        assert!(!ks.cold_move_pending(0, b"b"));
+        // A load of b's old value is not taken for a's.
+        assert!(!ks.restore_value(1, b"b", 8, s("value of b")));
+        // A hot rename is not a move.
+        assert_eq!(ks.db(1).rename(b"hot", b"warm", false, 21), Ok(true));
+        assert_eq!(ks.db(1).rename(b"b", b"c", true, 22), Ok(true));
+        let changes = ks.take_changes();
+        let moves: Vec<(usize, &[u8], &[u8])> = changes
+            .cold_moves
+            .iter()
+            .map(|(db, from, to)| (*db, &from[..], &to[..]))
+            .collect();
+        assert_eq!(
+            moves,
+            vec![(1, &b"a"[..], &b"b"[..]), (1, &b"b"[..], &b"c"[..])]
+        );
+        assert!(!ks.cold_move_pending(1, b"c"));
+        assert!(ks.restore_value(1, b"c", 22, s("value of a")));
+    }
+
+    #[test]
     fn dropped_values_leave_cold_records_that_come_back_by_epoch() {
         let mut ks = Keyspace::new(2);
         ks.set_clock(1_000);
@@ -2255,10 +2356,10 @@ mod tests {
         let mut ks = Keyspace::new(1);
         let mut db = ks.db(0);
         db.insert(b"a", s("1"), Some(5_000));
-        assert_eq!(db.rename(b"a", b"b", false), Ok(true));
+        assert_eq!(db.rename(b"a", b"b", false, 0), Ok(true));
         assert_eq!(db.ttl(b"b"), Ttl::At(5_000));
         assert_eq!(db.ttl(b"a"), Ttl::Missing);
-        assert_eq!(db.rename(b"zz", b"b", false), Err(StoreError::NoSuchKey));
+        assert_eq!(db.rename(b"zz", b"b", false, 0), Err(StoreError::NoSuchKey));
     }
 
     #[test]

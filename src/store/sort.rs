@@ -15,7 +15,7 @@
 
 use super::keyspace::DbMut;
 use super::value::Value;
-use super::{ShortBytes, StoreError, StoreResult};
+use super::{Key, ShortBytes, StoreError, StoreResult};
 use crate::number::parse_float_prefix;
 use std::cmp::Ordering;
 
@@ -98,8 +98,14 @@ impl DbMut<'_> {
     /// The value SORT's `BY`/`GET` `pattern` gives for element `subst`: the element itself
     /// for `#`; else the string at the key the pattern names with `*` replaced by the element,
     /// or with `key->field` that field of the hash at `key`. `None` when there is no such
-    /// string, hash or field. Counts a keyspace hit or miss. O(1) + O(pattern).
-    pub fn sort_lookup(&mut self, pattern: &[u8], subst: &[u8]) -> Option<Vec<u8>> {
+    /// string, hash or field. Counts a keyspace hit or miss. A cold key (its value in
+    /// MongoDB only) reads as `None` and is added to `cold`. O(1) + O(pattern).
+    pub fn sort_lookup(
+        &mut self,
+        pattern: &[u8],
+        subst: &[u8],
+        cold: &mut Vec<Key>,
+    ) -> Option<Vec<u8>> {
         if c_str(pattern) == b"#" && !pattern.is_empty() {
             return Some(subst.to_vec());
         }
@@ -107,6 +113,10 @@ impl DbMut<'_> {
         match (self.lookup_read(&key)?, field) {
             (Value::Hash(hash), Some(field)) => hash.get(&field).map(<[u8]>::to_vec),
             (Value::Str(bytes, _), None) => Some(bytes.to_vec()),
+            (Value::Cold(_), _) => {
+                cold.push(Key::from(&key[..]));
+                None
+            }
             _ => None,
         }
     }
@@ -115,8 +125,14 @@ impl DbMut<'_> {
     /// the values to reply or store, in order; `None` stands for a `GET` that found nothing.
     /// WRONGTYPE for other types. O(N log N) for N elements (O(M) for the M elements a
     /// `LIMIT` selects when not sorting a list or sorted set), plus a key lookup per element
-    /// and pattern.
-    pub fn sort(&mut self, key: &[u8], spec: &SortSpec) -> StoreResult<Vec<Option<Vec<u8>>>> {
+    /// and pattern. The cold keys its patterns read (see [`Self::sort_lookup`]) are put in
+    /// `cold`, each once: when there are any, the rows are not the answer.
+    pub fn sort(
+        &mut self,
+        key: &[u8],
+        spec: &SortSpec,
+        cold: &mut Vec<Key>,
+    ) -> StoreResult<Vec<Option<Vec<u8>>>> {
         let mut spec = spec.clone();
         let (len, is_set) = match self.lookup_read(key) {
             None => (0, false),
@@ -134,7 +150,12 @@ impl DbMut<'_> {
         let (mut start, mut end) = limit_range(spec.limit_start, spec.limit_count, len);
         let mut items = self.sort_items(key, &spec, &mut start, &mut end);
         if !spec.dont_sort {
-            self.weigh(&mut items, &spec)?;
+            self.weigh(&mut items, &spec, cold)?;
+            if !cold.is_empty() {
+                cold.sort_unstable();
+                cold.dedup();
+                return Ok(Vec::new());
+            }
             items.sort_by(|a, b| compare(a, b, &spec));
         }
         let mut rows = Vec::new();
@@ -148,9 +169,11 @@ impl DbMut<'_> {
                 rows.push(Some(item.elem.to_vec()));
             }
             for pattern in &spec.gets {
-                rows.push(self.sort_lookup(pattern, &item.elem));
+                rows.push(self.sort_lookup(pattern, &item.elem, cold));
             }
         }
+        cold.sort_unstable();
+        cold.dedup();
         Ok(rows)
     }
 
@@ -213,11 +236,16 @@ impl DbMut<'_> {
     }
 
     /// Fills in what each element is compared by.
-    fn weigh(&mut self, items: &mut [Item], spec: &SortSpec) -> StoreResult<()> {
+    fn weigh(
+        &mut self,
+        items: &mut [Item],
+        spec: &SortSpec,
+        cold: &mut Vec<Key>,
+    ) -> StoreResult<()> {
         for item in items {
             let found;
             let by_value: &[u8] = match spec.by {
-                Some(pattern) => match self.sort_lookup(pattern, &item.elem) {
+                Some(pattern) => match self.sort_lookup(pattern, &item.elem, cold) {
                     Some(value) => {
                         found = value;
                         &found
@@ -358,14 +386,20 @@ mod tests {
             );
         }
         let mut spec = SortSpec::new();
-        assert_eq!(db.sort(b"l", &spec), Ok(rows(&["1", "2", "3", "10"])));
+        assert_eq!(
+            db.sort(b"l", &spec, &mut Vec::new()),
+            Ok(rows(&["1", "2", "3", "10"]))
+        );
         spec.alpha = true;
-        assert_eq!(db.sort(b"l", &spec), Ok(rows(&["1", "10", "2", "3"])));
+        assert_eq!(
+            db.sort(b"l", &spec, &mut Vec::new()),
+            Ok(rows(&["1", "10", "2", "3"]))
+        );
         let mut spec = SortSpec::new();
         spec.by = Some(b"w_*");
         spec.gets = vec![b"#", b"w_*"];
         assert_eq!(
-            db.sort(b"l", &spec),
+            db.sort(b"l", &spec, &mut Vec::new()),
             Ok(rows(&["2", "nil", "10", "5", "1", "10", "3", "30"]))
         );
         let mut spec = SortSpec::new();
@@ -374,13 +408,16 @@ mod tests {
         spec.desc = true;
         spec.limit_start = 1;
         spec.limit_count = 2;
-        assert_eq!(db.sort(b"l", &spec), Ok(rows(&["2", "1"])));
+        assert_eq!(db.sort(b"l", &spec, &mut Vec::new()), Ok(rows(&["2", "1"])));
         db.insert(
             b"s",
             Value::Str(b"x".as_slice().into(), Default::default()),
             None,
         );
-        assert_eq!(db.sort(b"s", &SortSpec::new()), Err(StoreError::WrongType));
+        assert_eq!(
+            db.sort(b"s", &SortSpec::new(), &mut Vec::new()),
+            Err(StoreError::WrongType)
+        );
         db.insert(
             b"bad",
             Value::List(Box::new({
@@ -390,7 +427,13 @@ mod tests {
             })),
             None,
         );
-        assert_eq!(db.sort(b"bad", &SortSpec::new()), Err(not_double()));
-        assert_eq!(db.sort(b"missing", &SortSpec::new()), Ok(vec![]));
+        assert_eq!(
+            db.sort(b"bad", &SortSpec::new(), &mut Vec::new()),
+            Err(not_double())
+        );
+        assert_eq!(
+            db.sort(b"missing", &SortSpec::new(), &mut Vec::new()),
+            Ok(vec![])
+        );
     }
 }

@@ -1306,6 +1306,13 @@ impl Differential {
         })
     }
 
+    /// Restarts Reddish (what it persisted is loaded again); the next commands use new
+    /// connections to it.
+    pub fn restart_reddish(&mut self) {
+        self.reddish_conns.clear();
+        self.reddish.restart();
+    }
+
     fn conn(&mut self, side: Side, index: usize) -> &mut RawConn {
         let (server, conns) = match side {
             Side::Reddish => (&self.reddish, &mut self.reddish_conns),

@@ -127,6 +127,14 @@ pub fn swapdb(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let (Ok(first), Ok(second)) = (usize::try_from(first), usize::try_from(second)) else {
         return Err(CmdError::msg("ERR DB index is out of range"));
     };
+    // MongoDB stores a cold value under its database's number, and persistence rewrites
+    // swapped databases from memory, where a cold key has no value to write.
+    if first != second && ctx.ks.cold_keys(first) + ctx.ks.cold_keys(second) > 0 {
+        return Err(CmdError::msg(
+            "ERR SWAPDB cannot swap databases holding cold keys (values kept in MongoDB only, \
+             maxmemory-tiering)",
+        ));
+    }
     if !ctx.ks.swap_dbs(first, second) {
         return Err(CmdError::msg("ERR DB index is out of range"));
     }

@@ -101,10 +101,35 @@ pub fn debug(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         }
         ("object", [key]) => object(ctx, key)?,
         ("digest", []) => {
+            let cold = ctx.ks.total_cold_keys();
+            if cold > 0 {
+                // Loading every value could need more memory than there is.
+                return Err(CmdError::msg(format!(
+                    "ERR DEBUG DIGEST needs every value, and the values of {cold} keys are \
+                     cold (kept in MongoDB only, maxmemory-tiering): use DEBUG DIGEST-VALUE \
+                     on the keys to compare"
+                )));
+            }
             let digest = dataset_digest(ctx);
             ctx.out.simple(&hex(&digest));
         }
         ("digest-value", keys) => {
+            let db = ctx.client.db;
+            if ctx.ks.cold_keys(db) != 0 {
+                let mut cold: Vec<Key> = Vec::new();
+                for key in keys {
+                    let live = ctx.ks.db(db).exists(key);
+                    if live
+                        && ctx.ks.cold_epoch(db, key).is_some()
+                        && !cold.iter().any(|k| &k[..] == *key)
+                    {
+                        cold.push((*key).into());
+                    }
+                }
+                if !cold.is_empty() {
+                    return crate::commands::tiering::wait_for_values(ctx, cold);
+                }
+            }
             ctx.out.array(keys.len());
             for key in keys {
                 let mut db = ctx.db();
