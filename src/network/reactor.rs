@@ -1438,6 +1438,22 @@ impl Net<'_> {
             for token in tokens {
                 self.serve_busy_client(token, ks, server);
             }
+            // A listener whose readiness came in the same batch as the script's command was
+            // taken by the main loop, and edge-triggered polling does not report it again:
+            // accept what waits on every listener, or those clients would wait for the script.
+            let tcp_slots = self.tcp.borrow().slots();
+            for slot in tcp_slots {
+                self.accept(ks, server, Listener::Tcp(slot));
+            }
+            if let Some(tls) = self.tls {
+                for slot in tls.listeners.slots() {
+                    self.accept(ks, server, Listener::Tls(slot));
+                }
+            }
+            #[cfg(unix)]
+            if self.unix.is_some() {
+                self.accept(ks, server, Listener::Unix);
+            }
         }
         let mut events = Events::with_capacity(256);
         if self.poll.poll(&mut events, Some(Duration::ZERO)).is_err() {
