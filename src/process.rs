@@ -40,6 +40,55 @@ fn page_size() -> u64 {
     u64::try_from(size).ok().filter(|&s| s > 0).unwrap_or(4096)
 }
 
+/// Gives the allocator's free pages back to the operating system. glibc's malloc keeps what
+/// was freed inside its heaps (only the top of a heap shrinks by itself), so after values are
+/// dropped or deleted the resident size would stay at its peak; `malloc_trim` releases every
+/// free page of every arena. Returns false where there is nothing to ask (other allocators
+/// return memory by themselves).
+pub fn release_free_memory() -> bool {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        // SAFETY: malloc_trim only walks the allocator's own free lists.
+        unsafe { libc::malloc_trim(0) };
+        true
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    {
+        false
+    }
+}
+
+/// Decides when the timed work gives free heap pages back ([`release_free_memory`]): after
+/// values are dropped to MongoDB, evicted or deleted, glibc would keep the resident size at
+/// its peak. At most once a second, and only when the resident size exceeds the live heap by
+/// `RELEASE_MARGIN` more than it did after the last release, so memory that cannot be
+/// released (pages partly in use) does not make every second pay for a trim.
+#[derive(Debug, Default)]
+pub struct FreeMemoryReleaser {
+    last_check_ms: u64,
+    /// Resident bytes beyond the live heap after the last release (or the least seen since).
+    settled_gap: u64,
+}
+
+/// See [`FreeMemoryReleaser`]: a trim walks the allocator's free lists (milliseconds on a
+/// heap of gigabytes), worth it for this much memory.
+const RELEASE_MARGIN: u64 = 16 << 20;
+
+impl FreeMemoryReleaser {
+    /// Called by the timed work with the time and the live heap bytes (`used_memory`).
+    pub fn tick(&mut self, now_ms: u64, live_heap: u64) {
+        if now_ms < self.last_check_ms.saturating_add(1000) {
+            return;
+        }
+        self.last_check_ms = now_ms;
+        let gap = rss_bytes().saturating_sub(live_heap);
+        self.settled_gap = self.settled_gap.min(gap);
+        if gap >= self.settled_gap + RELEASE_MARGIN && release_free_memory() {
+            self.settled_gap = rss_bytes().saturating_sub(live_heap);
+        }
+    }
+}
+
 /// The machine's physical memory in bytes (INFO `total_system_memory`).
 pub fn total_system_memory() -> u64 {
     #[cfg(target_os = "linux")]

@@ -93,6 +93,8 @@ pub struct Reactor {
     clients_memory: usize,
     /// Where the timed per-client work goes on next (a slab token).
     client_cron_cursor: usize,
+    /// Gives freed heap pages back to the system from the timed work.
+    free_memory: crate::process::FreeMemoryReleaser,
 }
 
 /// The TLS port's listeners and the context built from the `tls-*` settings at start-up.
@@ -279,6 +281,7 @@ impl Reactor {
             tokens: FastMap::default(),
             postponed: Vec::new(),
             client_memory_limit: 0,
+            free_memory: Default::default(),
             clients_memory: 0,
             client_cron_cursor: 0,
         })
@@ -1183,6 +1186,8 @@ impl Reactor {
             self.deliver(None);
         }
         self.server.sample_ops(self.ks.now_ms());
+        self.free_memory
+            .tick(self.ks.now_ms(), (self.server.used_memory)() as u64);
         if let Some(remotes) = self.server.remotes.as_mut() {
             remotes.close_idle(self.ks.now_ms());
         }

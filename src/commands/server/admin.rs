@@ -291,7 +291,9 @@ pub fn memory_malloc_stats(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
     Ok(())
 }
 
+/// MEMORY PURGE: as Redis asks jemalloc to purge, free pages go back to the system.
 pub fn memory_purge(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
+    crate::process::release_free_memory();
     ctx.out.ok();
     Ok(())
 }
