@@ -463,6 +463,12 @@ print_tiering_report() {
     # shellcheck disable=SC2086
     on=$(median $on_samples)
     ratio=$(awk -v a="$on" -v b="$off" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
+    # Resident memory of both after the hot runs (the timed work has had a second to give
+    # freed pages back).
+    sleep 1.5
+    local rss_off rss_on
+    rss_off=$(info_field tier-off memory used_memory_rss)
+    rss_on=$(info_field tier-on memory used_memory_rss)
     local loads_before
     loads_before=$(info_field tier-on tiering cold_loads)
     # Cold loads: one client reading random keys, most of them cold.
@@ -494,6 +500,8 @@ print_tiering_report() {
     echo "| hot-set GET rps, tiering off | $(printf '%.0f' "$off") |"
     echo "| hot-set GET rps, tiering on | $(printf '%.0f' "$on") |"
     echo "| on/off | $ratio |"
+    echo "| resident memory (INFO used_memory_rss), tiering off | $rss_off |"
+    echo "| resident memory (INFO used_memory_rss), tiering on (maxmemory $limit) | $rss_on |"
     echo "| cold loads measured | $loads |"
     echo "| cold-load latency p50 (µs) | $p50 |"
     echo "| cold-load latency p99 (µs) | $p99 |"
