@@ -7,7 +7,7 @@
 # (scripts/redis-suite.sh against tests/redis-suite-expected-failures.txt), the fuzz targets
 # of fuzz/ for FUZZ_SECONDS each (default 60; nightly Rust and cargo-fuzz are installed when
 # missing), scripts/apps.sh (real applications: BullMQ, Celery, RQ, Sidekiq, ... against Reddish
-# and redis-server) and scripts/windows-check.sh.
+# and redis-server) and scripts/windows-check.sh (beside the fuzz targets, which use one core).
 # Ends with "N passed, N failed" (cargo tests plus the script's own steps); exits non-zero on
 # any failure.
 #
@@ -172,11 +172,17 @@ ensure_secantusdb() {
 
 SECANTUS_PID=""
 SECANTUS_DIR=""
+# The Windows check while it runs in the background (see main).
+WINDOWS_PID=""
 
 # Stops SecantusDB and, when the run ended early (setup failure, die, interrupt), still prints
 # the summary line with that failure counted.
 on_exit() {
     local status=$?
+    if [ -n "$WINDOWS_PID" ]; then
+        kill -- "$WINDOWS_PID" 2>/dev/null || true
+        WINDOWS_PID=""
+    fi
     if [ -n "$SECANTUS_PID" ]; then
         stop_pid "$SECANTUS_PID"
         SECANTUS_PID=""
@@ -251,6 +257,14 @@ run_cargo_tests() {
     [ "$status" -eq 0 ] && [ "$TEST_FAILED" -eq 0 ]
 }
 
+# wait_for_log PID LOG: waits for a background check, shows its output, returns its status.
+wait_for_log() {
+    local status=0
+    wait "$1" || status=$?
+    cat "$2" >&2
+    return "$status"
+}
+
 main() {
     local start=$SECONDS
     mkdir -p "$LOG_DIR"
@@ -285,6 +299,25 @@ main() {
         step "applications (scripts/apps.sh)" bash scripts/apps.sh --reddish-bin target/release/reddish
     fi
 
+    # The Windows check (a cross build, then mostly waiting on Wine) runs beside the fuzz
+    # targets (one core each for FUZZ_SECONDS): together they take about the time of the
+    # longer one. The toolchains are installed first, so the two never run rustup at once;
+    # its output is shown when it ends.
+    local windows_log="$LOG_DIR/windows-check.log"
+    if [ "$SKIP_FUZZ" -eq 0 ]; then
+        step "fuzzing tools (nightly Rust, cargo-fuzz)" ensure_fuzz
+    fi
+    if [ "$SKIP_WINDOWS" -eq 1 ]; then
+        log ""
+        log "SKIP windows check: --skip-windows given"
+    elif [ -f scripts/windows-check.sh ]; then
+        bash scripts/windows-check.sh >"$windows_log" 2>&1 &
+        WINDOWS_PID=$!
+    else
+        log ""
+        log "SKIP windows check: scripts/windows-check.sh not found"
+    fi
+
     if [ "$SKIP_FUZZ" -eq 1 ]; then
         log ""
         log "SKIP fuzzing: --skip-fuzz given"
@@ -292,14 +325,9 @@ main() {
         step "fuzz targets ($FUZZ_SECONDS s each)" run_fuzz
     fi
 
-    if [ "$SKIP_WINDOWS" -eq 1 ]; then
-        log ""
-        log "SKIP windows check: --skip-windows given"
-    elif [ -f scripts/windows-check.sh ]; then
-        step "windows check" bash scripts/windows-check.sh
-    else
-        log ""
-        log "SKIP windows check: scripts/windows-check.sh not found"
+    if [ -n "$WINDOWS_PID" ]; then
+        step "windows check" wait_for_log "$WINDOWS_PID" "$windows_log"
+        WINDOWS_PID=""
     fi
 
     log ""
