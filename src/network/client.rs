@@ -258,7 +258,8 @@ impl Client {
         let size = self.reply_buffer_size;
         let mut resized = None;
         if size / 2 >= REPLY_BUFFER_MIN && self.reply_buffer_peak < size / 2 {
-            self.reply_buffer_size = REPLY_BUFFER_MIN.max(self.reply_buffer_peak + 1);
+            self.reply_buffer_size =
+                allocation_class(REPLY_BUFFER_MIN.max(self.reply_buffer_peak + 1));
             resized = Some(Resized::Shrunk);
         } else if size * 2 < REPLY_BUFFER_MAX * 2 && self.reply_buffer_peak == size {
             self.reply_buffer_size = REPLY_BUFFER_MAX.min(size * 2);
@@ -480,6 +481,15 @@ impl Client {
     }
 }
 
+/// The size Redis's buffer of `n` bytes really has: jemalloc gives the next of its size
+/// classes (four per power of two: 5120, 6144, 7168 and 8192 above 4096) and Redis uses all
+/// of it (CLIENT LIST `rbs`). A buffer shrunk to exactly its peak would be filled by the next
+/// reply a byte longer (an INFO whose figures grew a digit) and doubled again.
+fn allocation_class(n: usize) -> usize {
+    let step = (n.next_power_of_two() / 8).max(16);
+    n.div_ceil(step) * step
+}
+
 /// True for errors that mean the peer went away: a normal disconnect, not a server problem.
 pub fn is_disconnect(e: &io::Error) -> bool {
     use io::ErrorKind::*;
@@ -487,4 +497,19 @@ pub fn is_disconnect(e: &io::Error) -> bool {
         e.kind(),
         ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof | WriteZero | NotConnected
     ) || matches!(e.raw_os_error(), Some(10053) | Some(10054))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::allocation_class;
+
+    #[test]
+    fn buffers_take_jemalloc_size_classes_as_redis_reports_them() {
+        assert_eq!(allocation_class(1024), 1024);
+        assert_eq!(allocation_class(1025), 1280);
+        assert_eq!(allocation_class(4097), 5120);
+        assert_eq!(allocation_class(4701), 5120);
+        assert_eq!(allocation_class(8192), 8192);
+        assert_eq!(allocation_class(16385), 20480);
+    }
 }
