@@ -346,7 +346,20 @@ fn eval_generic(ctx: &mut Ctx, args: &mut Args, by_sha: bool, read_only: bool) -
     } else {
         load_script(ctx, source)?
     };
-    let Some(script) = ctx.server.scripting.scripts.get(&sha).cloned() else {
+    run_cached(ctx, args.argv(), &sha, (keys, argv), read_only, None)
+}
+
+/// Runs the cached script `sha` for EVAL/EVALSHA `command` (in a debugging session when
+/// `debug` is given): Redis's checks of its flags, MONITOR, then the run.
+fn run_cached(
+    ctx: &mut Ctx,
+    command: &[&[u8]],
+    sha: &[u8; 40],
+    (keys, argv): (&[&[u8]], &[&[u8]]),
+    read_only: bool,
+    debug: Option<&mut ldb::Session>,
+) -> CmdResult {
+    let Some(script) = ctx.server.scripting.scripts.get(sha).cloned() else {
         return Err(CmdError::msg(
             "NOSCRIPT No matching script. Please use EVAL.",
         ));
@@ -355,18 +368,18 @@ fn eval_generic(ctx: &mut Ctx, args: &mut Args, by_sha: bool, read_only: bool) -
     if flags.shebang {
         refuse_out_of_memory(ctx, &flags)?;
     }
-    show_to_monitors(ctx, args.argv());
+    show_to_monitors(ctx, command);
     flags.no_writes |= read_only;
     // A cached script's key is 40 lowercase hex digits, so this never falls back (and costs
     // no allocation on every EVALSHA).
-    let label = std::str::from_utf8(&sha).unwrap_or("?");
+    let label = std::str::from_utf8(sha).unwrap_or("?");
     let invocation = Invocation {
         function: &script.function,
         is_function: false,
         flags,
         label,
-        command: args.argv(),
-        debug: None,
+        command,
+        debug,
     };
     run_script(ctx, invocation, keys, argv)
 }
@@ -392,27 +405,14 @@ fn eval_debugged(
     let result = (|| {
         let (keys, argv) = keys_and_args(args, "ERR value is not an integer or out of range")?;
         let sha = load_script(ctx, source)?;
-        let Some(script) = ctx.server.scripting.scripts.get(&sha).cloned() else {
-            return Err(CmdError::msg(
-                "NOSCRIPT No matching script. Please use EVAL.",
-            ));
-        };
-        let mut flags = script.flags;
-        if flags.shebang {
-            refuse_out_of_memory(ctx, &flags)?;
-        }
-        show_to_monitors(ctx, args.argv());
-        flags.no_writes |= read_only;
-        let label = String::from_utf8_lossy(&sha).into_owned();
-        let invocation = Invocation {
-            function: &script.function,
-            is_function: false,
-            flags,
-            label: &label,
-            command: args.argv(),
-            debug: Some(&mut session),
-        };
-        run_script(ctx, invocation, keys, argv)
+        run_cached(
+            ctx,
+            args.argv(),
+            &sha,
+            (keys, argv),
+            read_only,
+            Some(&mut session),
+        )
     })();
     // The run ended the session before its reply; an EVAL refused before running ends it here.
     ldb::end_session(ctx, &mut session);
