@@ -417,6 +417,10 @@ impl Writer {
             }
             backoff = (backoff * 2).min(BACKOFF_MAX);
         }
+        // Freed before the reactor hears of it: once SAVE (or a test) sees the batch landed,
+        // `used_memory` no longer holds its documents, which would otherwise be counted
+        // against `maxmemory` for an instant after they stopped mattering.
+        drop(commands);
         self.report(FromWriter::Landed { id, keys, dropped });
         true
     }
