@@ -5,9 +5,9 @@
 #   persistence tests; its address is exported as MONGODB_URI),
 # then cargo fmt --check, cargo clippy, cargo test --release, Redis's own test suite
 # (scripts/redis-suite.sh against tests/redis-suite-expected-failures.txt), the fuzz targets
-# of fuzz/ for FUZZ_SECONDS each (default 60; nightly Rust and cargo-fuzz are installed when
-# missing), scripts/apps.sh (real applications: BullMQ, Celery, RQ, Sidekiq, ... against Reddish
-# and redis-server) and scripts/windows-check.sh (beside the fuzz targets, which use one core).
+# of fuzz/ for FUZZ_SECONDS each, two at a time (default 60; nightly Rust and cargo-fuzz are
+# installed when missing), scripts/apps.sh (real applications: BullMQ, Celery, RQ, Sidekiq, ...
+# against Reddish and redis-server) and scripts/windows-check.sh (beside the fuzz targets).
 # Ends with "N passed, N failed" (cargo tests plus the script's own steps); exits non-zero on
 # any failure.
 #
@@ -117,17 +117,39 @@ ensure_fuzz() {
     fi
 }
 
-# Runs every fuzz target of fuzz/ for FUZZ_SECONDS; a crash (or a failed build) fails it.
+# Runs one fuzz target for FUZZ_SECONDS, niced so that the Windows check beside it keeps its
+# share of the CPU (the run is bounded in time, not in executions).
+fuzz_one() {
+    (cd fuzz && nice -n 10 cargo +nightly fuzz run "$1" -- -max_total_time="$FUZZ_SECONDS" \
+        >"../$LOG_DIR/fuzz-$1.log" 2>&1) || {
+        log "fuzz target $1 failed: see $LOG_DIR/fuzz-$1.log"
+        return 1
+    }
+}
+
+# Runs every fuzz target of fuzz/ for FUZZ_SECONDS; a crash (or a failed build) fails it. The
+# targets are built in one cargo run, then run two at a time: libFuzzer uses one core.
 run_fuzz() {
     ensure_fuzz || return 1
-    local target status=0
-    for target in $(cd fuzz && cargo +nightly fuzz list); do
-        log "fuzzing $target for $FUZZ_SECONDS s"
-        (cd fuzz && cargo +nightly fuzz run "$target" -- -max_total_time="$FUZZ_SECONDS" \
-            >"../$LOG_DIR/fuzz-$target.log" 2>&1) || {
-            log "fuzz target $target failed: see $LOG_DIR/fuzz-$target.log"
-            status=1
-        }
+    local status=0 first second
+    log "building the fuzz targets"
+    (cd fuzz && cargo +nightly fuzz build >"../$LOG_DIR/fuzz-build.log" 2>&1) || {
+        log "the fuzz targets do not build: see $LOG_DIR/fuzz-build.log"
+        return 1
+    }
+    set -- $(cd fuzz && cargo +nightly fuzz list)
+    while [ $# -gt 0 ]; do
+        first=$1
+        second=${2:-}
+        log "fuzzing $first${second:+ and $second} for $FUZZ_SECONDS s"
+        fuzz_one "$first" &
+        local first_pid=$!
+        if [ -n "$second" ]; then
+            fuzz_one "$second" || status=1
+        fi
+        wait "$first_pid" || status=1
+        shift
+        [ -n "$second" ] && shift
     done
     return "$status"
 }
@@ -300,7 +322,7 @@ main() {
     fi
 
     # The Windows check (a cross build, then mostly waiting on Wine) runs beside the fuzz
-    # targets (one core each for FUZZ_SECONDS): together they take about the time of the
+    # targets (niced, for FUZZ_SECONDS each): together they take about the time of the
     # longer one. The toolchains are installed first, so the two never run rustup at once;
     # its output is shown when it ends.
     local windows_log="$LOG_DIR/windows-check.log"
