@@ -359,6 +359,50 @@ fn evalsha_and_the_script_cache() {
     );
 }
 
+/// More scripts and library functions than Lua 5.1 has stack slots (8,000): each stays
+/// callable (they once failed to compile past about 7,990, "out of Lua stack").
+#[test]
+fn thousands_of_scripts_and_functions_stay_callable() {
+    const COUNT: usize = 9000;
+    let server = Server::start();
+    let mut conn = server.raw();
+    let mut batch = Vec::new();
+    for i in 0..COUNT {
+        batch.extend(common::encode_command(&[
+            "SCRIPT",
+            "LOAD",
+            &format!("return {i}"),
+        ]));
+    }
+    conn.send(&batch);
+    let shas: Vec<String> = (0..COUNT)
+        .map(|i| {
+            let reply = String::from_utf8(conn.read_reply()).unwrap();
+            assert!(reply.starts_with("$40\r\n"), "script {i}: {reply}");
+            reply[5..45].to_string()
+        })
+        .collect();
+    for (i, sha) in shas.iter().enumerate().step_by(997) {
+        assert_eq!(
+            conn.cmd(&["EVALSHA", sha, "0"]),
+            format!(":{i}\r\n").into_bytes()
+        );
+    }
+    let mut code = String::from("#!lua name=many\n");
+    for i in 0..COUNT {
+        code.push_str(&format!(
+            "redis.register_function('f{i}', function() return {i} end)\n"
+        ));
+    }
+    assert_eq!(conn.cmd(&["FUNCTION", "LOAD", &code]), b"$4\r\nmany\r\n");
+    for i in [0, COUNT / 2, COUNT - 1] {
+        assert_eq!(
+            conn.cmd(&["FCALL", &format!("f{i}"), "0"]),
+            format!(":{i}\r\n").into_bytes()
+        );
+    }
+}
+
 #[test]
 fn the_sandbox_is_redis_sandbox() {
     let mut d = Differential::new();

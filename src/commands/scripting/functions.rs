@@ -22,7 +22,9 @@ const LOAD_TIME_LIMIT: std::time::Duration = std::time::Duration::from_millis(50
 #[derive(Clone)]
 pub struct LibraryFunction {
     pub name: String,
-    callback: Function,
+    /// In the Lua registry, as EVAL's scripts (see `Script`): a `Function` handle each would
+    /// cap the functions at Lua 5.1's 8,000 stack slots.
+    callback: std::rc::Rc<mlua::RegistryKey>,
     pub flags: ScriptFlags,
     pub description: Option<String>,
 }
@@ -262,6 +264,13 @@ pub(super) fn register_function(lua: &Lua, args: MultiValue) -> Outcome {
         drop(registered);
         return failure(lua, "ERR Function already exists in the library");
     }
+    let callback = match lua.create_registry_value(callback) {
+        Ok(key) => std::rc::Rc::new(key),
+        Err(e) => {
+            drop(registered);
+            return failure(lua, &format!("ERR {e}"));
+        }
+    };
     functions.push(LibraryFunction {
         name,
         callback,
@@ -813,8 +822,9 @@ fn fcall_generic(ctx: &mut Ctx, args: &mut Args, read_only: bool) -> CmdResult {
     }
     super::refuse_out_of_memory(ctx, &function.flags)?;
     show_to_monitors(ctx, args.argv());
+    let callback = super::registered_function(ctx, &function.callback)?;
     let invocation = super::Invocation {
-        function: &function.callback,
+        function: &callback,
         is_function: true,
         flags: function.flags,
         label: &function.name,

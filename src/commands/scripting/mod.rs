@@ -33,9 +33,10 @@ pub struct ScriptFlags {
 }
 
 /// A compiled EVAL script.
-#[derive(Clone)]
 struct Script {
-    function: Function,
+    /// Held in the Lua registry, not as a `Function`: each live mlua handle takes a slot of a
+    /// Lua 5.1 stack limited to 8,000, which a cache of that many scripts would exhaust.
+    function: mlua::RegistryKey,
     flags: ScriptFlags,
 }
 
@@ -285,12 +286,15 @@ fn load_script(ctx: &mut Ctx, source: &[u8]) -> Result<[u8; 40], CmdError> {
     let (flags, body) = shebang(source)?;
     let seed = rand::Rng::gen(&mut ctx.server.rng);
     let engine = ctx.server.scripting.engine(&ctx.server.config, seed)?;
-    let function = engine.compile(body, "@user_script").map_err(|e| {
-        CmdError::msg(format!(
-            "ERR Error compiling script (new function): {}",
-            lua_error_text(&e)
-        ))
-    })?;
+    let function = engine
+        .compile(body, "@user_script")
+        .and_then(|function| engine.lua.create_registry_value(function))
+        .map_err(|e| {
+            CmdError::msg(format!(
+                "ERR Error compiling script (new function): {}",
+                lua_error_text(&e)
+            ))
+        })?;
     ctx.server
         .scripting
         .scripts
@@ -373,8 +377,9 @@ fn run_cached(
     // A cached script's key is 40 lowercase hex digits, so this never falls back (and costs
     // no allocation on every EVALSHA).
     let label = std::str::from_utf8(sha).unwrap_or("?");
+    let function = registered_function(ctx, &script.function)?;
     let invocation = Invocation {
-        function: &script.function,
+        function: &function,
         is_function: false,
         flags,
         label,
@@ -382,6 +387,18 @@ fn run_cached(
         debug,
     };
     run_script(ctx, invocation, keys, argv)
+}
+
+/// A script's or a library function's Lua function, out of the registry for one run.
+fn registered_function(ctx: &Ctx, key: &mlua::RegistryKey) -> Result<Function, CmdError> {
+    ctx.server
+        .scripting
+        .engine
+        .as_ref()
+        .ok_or_else(|| CmdError::msg("ERR Lua is not available"))?
+        .lua
+        .registry_value(key)
+        .map_err(|e| CmdError::msg(format!("ERR {}", lua_error_text(&e))))
 }
 
 /// EVAL of a client that asked for SCRIPT DEBUG YES or SYNC: the script runs in a debugging
