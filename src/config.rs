@@ -509,7 +509,16 @@ pub enum Kind {
     /// A memory amount, or a percentage (`50%`) of at most 100.
     MemoryOrPercent,
     Text,
+    /// A switch for a feature this build does not have, as Redis built without it: `no` is
+    /// accepted, `yes` refused with this reason.
+    Unbuilt(&'static str),
 }
+
+/// Redis's reason, word for word, when built without its own patched jemalloc (Debian's
+/// redis-server, or a libc build): Reddish has no active defragmentation either.
+const ACTIVE_DEFRAG_UNBUILT: &str = "Active defragmentation cannot be enabled: it requires a \
+    Redis server compiled with a modified Jemalloc like the one shipped by default with the \
+    Redis source distribution";
 
 /// Where a parameter's value lives.
 enum Slot {
@@ -582,6 +591,10 @@ fn check_inert(kind: Kind, text: &str) -> Result<String, String> {
         Kind::ShutdownFlags => parse_shutdown_flags(text),
         Kind::MemoryOrPercent => parse_memory_or_percent(text),
         Kind::Text => Ok(text.to_string()),
+        Kind::Unbuilt(reason) => match parse_yes_no(text)? {
+            true => Err(reason.to_string()),
+            false => Ok("no".to_string()),
+        },
     }
 }
 
@@ -1317,7 +1330,7 @@ pub static INERT_PARAMS: &[Param] = &[
     inert!("active-defrag-threshold-lower", None, true, Kind::Int(0, 1000), "10"),
     inert!("active-defrag-threshold-upper", None, true, Kind::Int(0, 1000), "100"),
     inert!("active-expire-effort", None, true, Kind::Int(1, 10), "1"),
-    inert!("activedefrag", None, true, Kind::Bool, "no"),
+    inert!("activedefrag", None, true, Kind::Unbuilt(ACTIVE_DEFRAG_UNBUILT), "no"),
     inert!("activerehashing", None, true, Kind::Bool, "yes"),
     inert!("always-show-logo", None, false, Kind::Bool, "no"),
     inert!("aof-disable-auto-gc", None, true, Kind::Bool, "no"),

@@ -131,6 +131,12 @@ fn config_set_checks_names_then_values_all_or_nothing() {
         CONFIG SET zset-max-listpack-value 2kb
         CONFIG GET zset-max-ziplist-value
         CONFIG SET set-max-intset-entries -1
+        CONFIG SET activedefrag yes
+        CONFIG SET activedefrag no
+        CONFIG SET activedefrag maybe
+        CONFIG SET hz 12 activedefrag yes
+        CONFIG GET activedefrag
+        CONFIG GET hz
         "#,
     );
 }

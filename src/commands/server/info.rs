@@ -104,6 +104,11 @@ fn info_section(ctx: &mut Ctx, section: &str, out: &mut String) {
             let used = (ctx.server.used_memory)() as u64;
             let peak = ctx.server.peak_memory.max(used);
             let rss = process::rss_bytes();
+            // The system allocator keeps no figures of its own: as Redis built with libc,
+            // the allocator's resident and active bytes are the process's, its allocated
+            // bytes the counted ones (Lua's heap is counted here, so nothing is deducted).
+            let (allocated, active, resident) = (used, rss, rss);
+            let ratio = |a: u64, b: u64| if b > 0 { a as f64 / b as f64 } else { 0.0 };
             let system = process::total_system_memory();
             let clients = client_buffer_bytes(ctx);
             let lazy = ctx.server.lazyfree.as_ref();
@@ -116,13 +121,16 @@ fn info_section(ctx: &mut Ctx, section: &str, out: &mut String) {
                 out,
                 "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\n\
                  used_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\n\
-                 used_memory_peak_perc:{:.2}%\r\ntotal_system_memory:{system}\r\n\
+                 used_memory_peak_perc:{:.2}%\r\nallocator_allocated:{}\r\nallocator_active:{}\r\n\
+                 allocator_resident:{}\r\ntotal_system_memory:{system}\r\n\
                  total_system_memory_human:{}\r\nused_memory_lua:0\r\nused_memory_vm_eval:0\r\n\
                  used_memory_lua_human:0B\r\nused_memory_scripts_eval:0\r\nnumber_of_cached_scripts:{scripts}\r\n\
                  number_of_functions:{functions}\r\nnumber_of_libraries:{libraries}\r\nused_memory_vm_functions:0\r\n\
                  used_memory_vm_total:0\r\nused_memory_vm_total_human:0B\r\nused_memory_functions:0\r\n\
                  used_memory_scripts:0\r\nused_memory_scripts_human:0B\r\nmaxmemory:{}\r\n\
-                 maxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:{:.2}\r\n\
+                 maxmemory_human:{}\r\nmaxmemory_policy:{}\r\nallocator_frag_ratio:{:.2}\r\n\
+                 allocator_frag_bytes:{}\r\nallocator_rss_ratio:{:.2}\r\nallocator_rss_bytes:{}\r\n\
+                 rss_overhead_ratio:{:.2}\r\nrss_overhead_bytes:{}\r\nmem_fragmentation_ratio:{:.2}\r\n\
                  mem_fragmentation_bytes:{}\r\nmem_not_counted_for_evict:{}\r\nmem_replication_backlog:0\r\n\
                  mem_total_replication_buffers:0\r\nmem_clients_slaves:0\r\nmem_clients_normal:{clients}\r\n\
                  mem_cluster_links:0\r\nmem_aof_buffer:0\r\nmem_allocator:libc\r\nactive_defrag_running:0\r\n\
@@ -131,10 +139,19 @@ fn info_section(ctx: &mut Ctx, section: &str, out: &mut String) {
                 human_bytes(rss),
                 human_bytes(peak),
                 if peak > 0 { used as f64 * 100.0 / peak as f64 } else { 0.0 },
+                allocated,
+                active,
+                resident,
                 human_bytes(system),
                 cfg.maxmemory,
                 human_bytes(cfg.maxmemory),
                 cfg.maxmemory_policy,
+                ratio(active, allocated),
+                active as i64 - allocated as i64,
+                ratio(resident, active),
+                resident as i64 - active as i64,
+                ratio(rss, resident),
+                rss as i64 - resident as i64,
                 if used > 0 { rss as f64 / used as f64 } else { 0.0 },
                 rss as i64 - used as i64,
                 crate::commands::eviction::not_counted_memory(ctx.server),
