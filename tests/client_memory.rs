@@ -163,6 +163,34 @@ fn no_evict_protects_a_client_over_the_limit() {
     }
 }
 
+/// A no-evict client's memory is counted anew by the clients cron only, not as its buffers
+/// change: with the cron paused, its big request leaves the limit unreached, and others are
+/// served; once the cron runs, it is counted and the unprotected client goes.
+#[test]
+fn a_no_evict_client_is_counted_by_the_cron_only() {
+    for server in [
+        Server::start_with(&["--enable-debug-command", "yes"]),
+        RedisServer::start_with(&["--enable-debug-command", "yes"]),
+    ] {
+        let mut control = named(&server, "control");
+        control.cmd(&["CLIENT", "NO-EVICT", "on"]);
+        let mut big = named(&server, "big");
+        assert_eq!(big.cmd(&["CLIENT", "NO-EVICT", "on"]), b"+OK\r\n");
+        control.cmd(&["CONFIG", "SET", "maxmemory-clients", "200kb"]);
+        assert_eq!(control.cmd(&["DEBUG", "PAUSE-CRON", "1"]), b"+OK\r\n");
+        big.send(b"*2\r\n$400000\r\n");
+        big.send(&[b'v'; 300_000]);
+        wait_for_line(&mut control, "big", |l| field(l, "qbuf") == Some(300_000));
+        let mut unprotected = named(&server, "unprotected");
+        assert_eq!(unprotected.cmd(&["PING"]), b"+PONG\r\n");
+        assert_eq!(control.cmd(&["DEBUG", "PAUSE-CRON", "0"]), b"+OK\r\n");
+        unprotected.send(b"PING\r\n");
+        let _ = unprotected.read_reply_within(Duration::from_millis(100));
+        assert!(unprotected.is_closed_within(Duration::from_secs(5)));
+        assert_eq!(info_field(&mut control, "stats", "evicted_clients"), 1);
+    }
+}
+
 #[test]
 fn lowering_maxmemory_clients_evicts_at_once() {
     for server in both() {
