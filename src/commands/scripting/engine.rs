@@ -370,7 +370,7 @@ impl Engine {
     pub(super) fn run(
         &self,
         running: &mut Running,
-        function: &Function,
+        function: &mlua::RegistryKey,
         is_function: bool,
         (keys, args): (&[&[u8]], &[&[u8]]),
         limit: Option<std::time::Duration>,
@@ -397,29 +397,34 @@ impl Engine {
             // state: through mlua's values every string would take a registry reference of
             // its own, and each step its own protected call (together, a third of an
             // EVALSHA's time).
-            // SAFETY: the stack holds the runner, the script and the real globals. The
-            // closure checks room for what it pushes (two tables, a name, an element), holds
-            // only borrowed data (a Lua error, out of memory, leaves it by a long jump and
-            // drops nothing), and leaves the runner's two results.
+            // The script comes straight from the registry by its reference, not as an mlua
+            // handle, which would cost a reference of its own on every run.
+            let script = function.id();
+            // SAFETY: the stack holds the runner and the real globals; the script, read from
+            // the registry where its key keeps it, goes between them. The closure checks room
+            // for what it pushes (the script, two tables, a name, an element), holds only
+            // borrowed data (a Lua error, out of memory, leaves it by a long jump and drops
+            // nothing), and leaves the runner's two results.
             unsafe {
-                self.lua
-                    .exec_raw((runner, function, &self.real_globals), |state| {
-                        ffi::luaL_checkstack(state, 4, c"KEYS and ARGV".as_ptr());
-                        if is_function {
-                            ffi::lua_settop(state, 2);
-                            push_strings(state, keys);
-                            push_strings(state, args);
-                            ffi::lua_call(state, 3, 2);
-                        } else {
-                            for (name, list) in [(c"KEYS", keys), (c"ARGV", args)] {
-                                ffi::lua_pushstring(state, name.as_ptr());
-                                push_strings(state, list);
-                                ffi::lua_rawset(state, 3);
-                            }
-                            ffi::lua_settop(state, 2);
-                            ffi::lua_call(state, 1, 2);
+                self.lua.exec_raw((runner, &self.real_globals), |state| {
+                    ffi::luaL_checkstack(state, 5, c"KEYS and ARGV".as_ptr());
+                    ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, script as _);
+                    ffi::lua_insert(state, 2);
+                    if is_function {
+                        ffi::lua_settop(state, 2);
+                        push_strings(state, keys);
+                        push_strings(state, args);
+                        ffi::lua_call(state, 3, 2);
+                    } else {
+                        for (name, list) in [(c"KEYS", keys), (c"ARGV", args)] {
+                            ffi::lua_pushstring(state, name.as_ptr());
+                            push_strings(state, list);
+                            ffi::lua_rawset(state, 3);
                         }
-                    })
+                        ffi::lua_settop(state, 2);
+                        ffi::lua_call(state, 1, 2);
+                    }
+                })
             }
         });
         self.disarm();

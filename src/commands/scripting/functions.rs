@@ -822,9 +822,8 @@ fn fcall_generic(ctx: &mut Ctx, args: &mut Args, read_only: bool) -> CmdResult {
     }
     super::refuse_out_of_memory(ctx, &function.flags)?;
     show_to_monitors(ctx, args.argv());
-    let callback = super::registered_function(ctx, &function.callback)?;
     let invocation = super::Invocation {
-        function: &callback,
+        function: &function.callback,
         is_function: true,
         flags: function.flags,
         label: &function.name,

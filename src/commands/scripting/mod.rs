@@ -18,7 +18,7 @@ use crate::commands::ClientState;
 use crate::store::FastMap;
 use engine::{Engine, Running};
 pub use ldb::DebugMode;
-use mlua::{Function, Value};
+use mlua::Value;
 
 /// The flags a script declares in its shebang (`#!lua flags=no-writes,allow-oom`), or a
 /// function in `register_function`.
@@ -377,9 +377,8 @@ fn run_cached(
     // A cached script's key is 40 lowercase hex digits, so this never falls back (and costs
     // no allocation on every EVALSHA).
     let label = std::str::from_utf8(sha).unwrap_or("?");
-    let function = registered_function(ctx, &script.function)?;
     let invocation = Invocation {
-        function: &function,
+        function: &script.function,
         is_function: false,
         flags,
         label,
@@ -387,18 +386,6 @@ fn run_cached(
         debug,
     };
     run_script(ctx, invocation, keys, argv)
-}
-
-/// A script's or a library function's Lua function, out of the registry for one run.
-fn registered_function(ctx: &Ctx, key: &mlua::RegistryKey) -> Result<Function, CmdError> {
-    ctx.server
-        .scripting
-        .engine
-        .as_ref()
-        .ok_or_else(|| CmdError::msg("ERR Lua is not available"))?
-        .lua
-        .registry_value(key)
-        .map_err(|e| CmdError::msg(format!("ERR {}", lua_error_text(&e))))
 }
 
 /// EVAL of a client that asked for SCRIPT DEBUG YES or SYNC: the script runs in a debugging
@@ -466,7 +453,8 @@ fn show_to_monitors(ctx: &mut Ctx, argv: &[&[u8]]) {
 
 /// What runs: an EVAL chunk or a function's callback, and how it was called.
 pub(super) struct Invocation<'a> {
-    pub function: &'a Function,
+    /// The script or callback, where the Lua registry keeps it.
+    pub function: &'a mlua::RegistryKey,
     /// A function's callback (called with KEYS and ARGV), not an EVAL chunk.
     pub is_function: bool,
     pub flags: ScriptFlags,
