@@ -152,7 +152,7 @@ fn info_section(ctx: &mut Ctx, section: &str, out: &mut String) {
                 resident as i64 - active as i64,
                 ratio(rss, resident),
                 rss as i64 - resident as i64,
-                if used > 0 { rss as f64 / used as f64 } else { 0.0 },
+                ratio(rss, used),
                 rss as i64 - used as i64,
                 crate::commands::eviction::not_counted_memory(ctx.server),
                 lazy.map_or(0, |l| l.pending()),
