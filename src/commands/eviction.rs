@@ -138,8 +138,9 @@ fn round_time_limit(tenacity: u64) -> Option<Duration> {
 /// One round of evictions, as Redis's `performEvictions`: returns whether memory is under
 /// the limit, still over it with the round out of time, or over it with nothing to evict.
 /// `db` is the database of the command about to run: when a new key would make one of its
-/// tables grow past the limit, one of its keys is evicted to make room instead (see
-/// [`Keyspace::growth_on_insert`]). O(1) while under the limit.
+/// tables grow past the limit, the table grows by what is left under the limit if that pays
+/// for a smaller step (see [`Keyspace::grow_within`]), and otherwise one of its keys is
+/// evicted to make room (see [`Keyspace::growth_on_insert`]). O(1) while under the limit.
 pub fn perform(ks: &mut Keyspace, server: &mut Server, db: Option<usize>) -> Outcome {
     let maxmemory = server.config.maxmemory;
     // Like Redis, the dataset stays as it is while clients are paused.
@@ -148,7 +149,7 @@ pub fn perform(ks: &mut Keyspace, server: &mut Server, db: Option<usize>) -> Out
         server.eviction.under_limit();
         return Outcome::Ok;
     }
-    let used = counted_memory(server);
+    let mut used = counted_memory(server);
     // Dropping values frees no table slot (cold keys keep theirs): making room in a full
     // table is left to eviction without the cold tier.
     let tiering = server.config.maxmemory_tiering && server.persistence.is_some();
@@ -159,6 +160,14 @@ pub fn perform(ks: &mut Keyspace, server: &mut Server, db: Option<usize>) -> Out
                 growth > 0 && used + growth > maxmemory
             })
     };
+    if used <= maxmemory && must_grow(ks, used) {
+        // A full table grows by what is left under the limit, when that is enough for a
+        // smaller step than usual, rather than a key being evicted while under the limit.
+        let allocated = server.used_memory;
+        if db.is_some_and(|db| ks.grow_within(db, (maxmemory - used) as usize, allocated)) {
+            used = counted_memory(server);
+        }
+    }
     if used <= maxmemory && !must_grow(ks, used) {
         server.eviction.running = false;
         server.eviction.under_limit();

@@ -27,6 +27,9 @@ struct Entries {
     /// How many of the values are cold records ([`Value::Cold`]): while none is, commands
     /// need not look for cold keys.
     cold: usize,
+    /// Keys added since the table was made, for spacing out rebuilds of its index (see
+    /// [`Keyspace::grow_within`]).
+    inserted: u64,
 }
 
 impl std::ops::Deref for Entries {
@@ -42,11 +45,10 @@ impl Entries {
     /// `tight_growth`, a full table grows by an eighth instead of doubling.
     fn insert_new(&mut self, key: &[u8], value: Value, word: u32, tight_growth: bool) {
         if tight_growth && self.map.len() == self.map.capacity() {
-            let step = tight_step(self.map.len());
-            self.map.reserve_exact(step);
-            self.access.reserve_exact(step);
+            self.reserve_exact(tight_step(self.map.len()));
         }
         self.cold += usize::from(value.is_cold());
+        self.inserted = self.inserted.wrapping_add(1);
         self.map.insert(key.into(), value);
         // The words grow when the map does, to the map's room: growing on their own schedule
         // (doubling when full) would allocate where `growth_on_insert` sees the map with room,
@@ -56,6 +58,18 @@ impl Entries {
                 .reserve_exact(self.map.capacity() - self.access.len());
         }
         self.access.push(word);
+    }
+
+    /// Room for `step` more entries, and their access words. O(len) when the table moves.
+    fn reserve_exact(&mut self, step: usize) {
+        self.map.reserve_exact(step);
+        self.access.reserve_exact(step);
+    }
+
+    /// Gives back the room beyond `keep` entries (and their access words). O(len).
+    fn shrink_to(&mut self, keep: usize) {
+        self.map.shrink_to(keep);
+        self.access.shrink_to(keep);
     }
 
     /// Removes `key`; the last entry takes its position, as in the map. O(1).
@@ -101,7 +115,43 @@ impl Entries {
 /// as the table itself (see [`Keyspace::growth_on_insert`]). Still geometric, so O(1)
 /// amortized.
 fn tight_step(len: usize) -> usize {
-    (len / 8).max(16)
+    (len / 8).max(MIN_STEP)
+}
+
+/// The fewest slots a table grows by: fewer would move a large table for every few keys.
+const MIN_STEP: usize = 16;
+
+/// The fewest slots a table of `len` entries grows by when it grows by less than its usual
+/// step: a 64th, so that moving the table costs O(1) per key added, amortized.
+fn min_step(len: usize) -> usize {
+    (len / 64).max(MIN_STEP)
+}
+
+/// Entries a table of `len` entries holds before its hash index must double (7 per 8 index
+/// slots, in powers of two), and the index's bytes now.
+fn index_room(len: usize) -> (usize, usize) {
+    let buckets = (len * 8 / 7).next_power_of_two();
+    (buckets / 8 * 7, buckets * INDEX_SLOT_BYTES)
+}
+
+/// Bytes a table of `len` entries allocates to grow by `step` slots of `slot` bytes: the
+/// slots, and the doubling of its index when they do not fit in it.
+fn growth_cost(len: usize, step: usize, slot: usize) -> usize {
+    let (room, index) = index_room(len);
+    step * slot + if len + step > room { index } else { 0 }
+}
+
+/// The largest step, from [`min_step`] (or `max` when smaller) to `max` slots, whose growth
+/// `budget` bytes pay for, if any.
+fn affordable_step(len: usize, max: usize, slot: usize, budget: usize) -> Option<usize> {
+    let (room, index) = index_room(len);
+    let in_index = room.saturating_sub(len).min(max).min(budget / slot);
+    let with_index = budget
+        .checked_sub(index)
+        .map(|left| (left / slot).min(max))
+        .filter(|&step| len + step > room)
+        .unwrap_or(0);
+    Some(in_index.max(with_index)).filter(|&step| step > 0 && step >= min_step(len).min(max))
 }
 
 /// One numbered database.
@@ -115,6 +165,9 @@ pub struct Db {
     /// Keys some client WATCHes: (client id, the key was already logically expired when it
     /// was watched).
     watched: FastMap<Key, Vec<(u64, bool)>>,
+    /// What `entries.inserted` was when [`Keyspace::grow_within`] last had
+    /// to rebuild the tables' indexes.
+    rebuilt_at: Option<u64>,
 }
 
 /// The keys and expiries a flush took out of a database: freeing them is the caller's
@@ -949,35 +1002,101 @@ impl Keyspace {
     /// full table instead of letting it double past `maxmemory`, as Redis refuses to expand a
     /// dict over the limit: evicting a key frees its slot, not the table's memory. O(1).
     pub fn growth_on_insert(&self, db: usize) -> usize {
-        let Some(db) = self.dbs.get(db) else {
+        let Some(store) = self.dbs.get(db) else {
             return 0;
         };
-        let full = |len: usize, capacity: usize| len > 0 && len >= capacity;
-        // Slots a full table grows by, and the index it may have to double with them (the
-        // index holds 7 entries per 8 slots, in powers of two).
-        let growth = |len: usize, slot: usize| {
-            let step = if self.tight_growth {
-                tight_step(len)
-            } else {
-                len
-            };
-            let buckets = (len * 8 / 7).next_power_of_two();
-            let index = if len + step > buckets / 8 * 7 {
-                buckets * INDEX_SLOT_BYTES
-            } else {
-                0
-            };
-            step * slot + index
-        };
+        let step = |len: usize| self.max_step(len);
         let mut bytes = 0;
-        let entries = &db.entries;
-        if full(entries.len(), entries.map.capacity()) {
-            bytes += growth(entries.len(), ENTRY_SLOT_BYTES + std::mem::size_of::<u32>());
+        let entries = &store.entries;
+        if is_full(entries.len(), entries.map.capacity()) {
+            let len = entries.len();
+            bytes += growth_cost(len, step(len), ENTRY_WITH_ACCESS_BYTES);
         }
-        if full(db.expires.len(), db.expires.capacity()) {
-            bytes += growth(db.expires.len(), EXPIRY_SLOT_BYTES);
+        if is_full(store.expires.len(), store.expires.capacity()) {
+            let len = store.expires.len();
+            bytes += growth_cost(len, step(len), EXPIRY_SLOT_BYTES);
         }
         bytes
+    }
+
+    /// Grows the full tables of database `db` by as many slots as `budget` bytes pay for,
+    /// fewer than their usual step if need be, so that a key can be added without going past
+    /// `maxmemory` and without evicting while memory is under it: a table's usual step can
+    /// cost more than is left, and each key added to a table with room costs next to nothing,
+    /// so evicting to make room would go on for every new key (under a `volatile-*` policy,
+    /// until no key with an expiry is left). `allocated` reads the allocator's live bytes:
+    /// what a growth costs is measured as well as planned (see below). Returns false, with
+    /// the tables as they were, when the budget pays for no step. O(len) when a table grows.
+    pub fn grow_within(&mut self, db: usize, budget: usize, allocated: fn() -> usize) -> bool {
+        let Some(store) = self.dbs.get(db) else {
+            return false;
+        };
+        let entries_len = store.entries.len();
+        let expires_len = store.expires.len();
+        let mut left = budget;
+        let mut step_for = |full: bool, len: usize, slot: usize| -> Option<usize> {
+            if !full {
+                return Some(0);
+            }
+            let step = affordable_step(len, self.max_step(len), slot, left)?;
+            left -= growth_cost(len, step, slot);
+            Some(step)
+        };
+        let full_entries = is_full(entries_len, store.entries.map.capacity());
+        let Some(entries_step) = step_for(full_entries, entries_len, ENTRY_WITH_ACCESS_BYTES)
+        else {
+            return false;
+        };
+        let full_expires = is_full(expires_len, store.expires.capacity());
+        let Some(expires_step) = step_for(full_expires, expires_len, EXPIRY_SLOT_BYTES) else {
+            return false;
+        };
+        let store = &mut self.dbs[db];
+        // A rebuild (below) costs O(len): once per `len` keys added at most, so that it
+        // stays O(1) per key where evictions keep a full table at the limit.
+        if store
+            .rebuilt_at
+            .is_some_and(|at| store.entries.inserted.wrapping_sub(at) < entries_len as u64)
+        {
+            return false;
+        }
+        let before = allocated();
+        for attempt in 0..2 {
+            if entries_step > 0 {
+                store.entries.reserve_exact(entries_step);
+            }
+            if expires_step > 0 {
+                store.expires.reserve_exact(expires_step);
+            }
+            if allocated().saturating_sub(before) <= budget {
+                return true;
+            }
+            // An index doubled instead of taking the slots it was planned to have room for:
+            // removals mark a slot as removed rather than free it, so after many evictions an
+            // index can be out of free slots while holding fewer entries than it fits.
+            // Shrinking the tables back to their entries rebuilds the index at its former
+            // size without those marks, and the planned step then fits it.
+            if entries_step > 0 {
+                store.entries.shrink_to(entries_len);
+            }
+            if expires_step > 0 {
+                store.expires.shrink_to(expires_len);
+            }
+            store.rebuilt_at = Some(store.entries.inserted);
+            if attempt == 1 {
+                break;
+            }
+        }
+        false
+    }
+
+    /// The most slots a full table of `len` entries grows by.
+    fn max_step(&self, len: usize) -> usize {
+        if self.tight_growth {
+            tight_step(len)
+        } else {
+            len
+        }
     }
 
     /// Evicts `key` of database `db`: deleted exactly as by DEL (WATCH fails, client-side
@@ -1146,6 +1265,13 @@ impl Keyspace {
 /// hash (its index slot is [`INDEX_SLOT_BYTES`]).
 const ENTRY_SLOT_BYTES: usize =
     std::mem::size_of::<Key>() + std::mem::size_of::<Value>() + std::mem::size_of::<usize>();
+/// Bytes of one slot of the main table with its access word.
+const ENTRY_WITH_ACCESS_BYTES: usize = ENTRY_SLOT_BYTES + std::mem::size_of::<u32>();
+/// A table with no room left for one more entry (an empty one grows at no cost worth
+/// counting).
+fn is_full(len: usize, capacity: usize) -> bool {
+    len > 0 && len >= capacity
+}
 /// Bytes of one entry of a database's expiry table.
 const EXPIRY_SLOT_BYTES: usize =
     std::mem::size_of::<Key>() + std::mem::size_of::<u64>() + std::mem::size_of::<usize>();
@@ -1165,8 +1291,7 @@ impl Db {
         let entries = &mut self.entries;
         if sparse(entries.len(), entries.map.capacity()) {
             let keep = entries.len();
-            entries.map.shrink_to(keep);
-            entries.access.shrink_to(keep);
+            entries.shrink_to(keep);
         }
         if sparse(self.expires.len(), self.expires.capacity()) {
             self.expires.shrink_to(self.expires.len());
@@ -2021,6 +2146,59 @@ mod tests {
                 assert!(entries.access.capacity() >= entries.map.capacity());
             }
         }
+    }
+
+    /// A keyspace with tight growth whose key table is full, with `len` keys or more.
+    fn full_table(len: usize) -> Keyspace {
+        let mut ks = Keyspace::new(1);
+        ks.set_tight_growth(true);
+        let mut i = 0;
+        while i < len || ks.growth_on_insert(0) == 0 {
+            ks.db(0).insert(format!("k{i}").as_bytes(), s("v"), None);
+            i += 1;
+        }
+        ks
+    }
+
+    #[test]
+    fn a_full_table_grows_by_the_slots_the_budget_pays_for() {
+        let mut ks = full_table(1000);
+        let len = ks.dbs[0].entries.len();
+        let nothing_measured = || 0;
+        // Fewer slots than the smallest step: nothing grows.
+        let budget = (min_step(len) - 1) * ENTRY_WITH_ACCESS_BYTES;
+        assert!(!ks.grow_within(0, budget, nothing_measured));
+        assert_eq!(ks.dbs[0].entries.map.capacity(), len);
+        // Forty slots' worth, less than the usual step of an eighth: room for 16 to 40 keys.
+        assert!(tight_step(len) > 40);
+        let budget = 40 * ENTRY_WITH_ACCESS_BYTES;
+        assert!(ks.grow_within(0, budget, nothing_measured));
+        let capacity = ks.dbs[0].entries.map.capacity();
+        assert!(
+            (len + min_step(len)..=len + 40).contains(&capacity),
+            "{len} -> {capacity}"
+        );
+        assert_eq!(ks.growth_on_insert(0), 0);
+    }
+
+    #[test]
+    fn a_growth_measured_over_its_budget_is_undone() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        // Every reading is a megabyte more than the one before: each growth costs too much.
+        static READINGS: AtomicUsize = AtomicUsize::new(0);
+        let growing = || READINGS.fetch_add(1 << 20, Ordering::Relaxed);
+        let mut ks = full_table(1000);
+        let len = ks.dbs[0].entries.len();
+        let budget = 40 * ENTRY_WITH_ACCESS_BYTES;
+        assert!(!ks.grow_within(0, budget, growing));
+        assert_eq!(ks.dbs[0].entries.map.capacity(), len);
+        assert!(ks.growth_on_insert(0) > 0);
+        // The keys are all still there.
+        assert_eq!(ks.dbs[0].entries.len(), len);
+        assert!(ks.db(0).exists(b"k0"));
+        // No new attempt (its rebuild costs O(len)) before `len` more keys were added.
+        assert!(!ks.grow_within(0, budget, || 0));
+        assert_eq!(ks.dbs[0].entries.map.capacity(), len);
     }
 
     #[test]
