@@ -49,6 +49,7 @@ fn init_logging(level: &str, logfile: &str) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
+    reddish::process::use_one_malloc_arena();
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "--help" || a == "-h") {
         println!("Usage: reddish [/path/to/reddish.conf] [--name value ...]\n\nExamples:\n  reddish --port 6380 --bind 0.0.0.0\n  reddish reddish.conf --loglevel debug");

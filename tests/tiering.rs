@@ -727,10 +727,12 @@ fn resident_memory_stays_bounded_as_the_data_grows() {
         b"+OK\r\n"
     );
     // 10 times the budget, then 30 times: the resident size must not follow the data. What
-    // it may hold beyond the budget and the cold records does not grow with the data: 12-33
-    // MB measured (more while write-behind lags, as under parallel tests), the MongoDB
-    // driver's buffers and heap pages partly in use.
-    let fixed = 40u64 << 20;
+    // it may hold beyond the budget and the cold records does not grow with the data: the
+    // MongoDB threads' stacks and connection buffers, heap pages partly in use, free pages
+    // not given back yet (3.3-4.7 MB of growth in all measured with a 4 MB budget and 1.1 MB
+    // of records; 13-26 MB when every thread had its own malloc arena and trims waited for
+    // 16 MB of free pages).
+    let fixed = 3u64 << 20;
     write_through_limit(&mut conn, 0, 4_000, limit);
     let (first, first_records) = resident_growth(&mut conn, empty_rss);
     write_through_limit(&mut conn, 4_000, 12_000, limit);
@@ -745,7 +747,7 @@ fn resident_memory_stays_bounded_as_the_data_grows() {
          {records} + {fixed}"
     );
     assert!(
-        second <= first + (records - first_records.min(records)) + (24 << 20),
+        second <= first + (records - first_records.min(records)) + (4 << 20),
         "resident growth went from {first} (40 MB written) to {second} (120 MB written)"
     );
     // Every key is still there, the cold ones loaded back from MongoDB.
