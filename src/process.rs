@@ -46,10 +46,16 @@ fn page_size() -> u64 {
 /// live chunks sit among it: with a 4 MB `maxmemory` under the cold tier, the resident size
 /// grew 15-26 MB beyond the empty server's with an arena per thread, 3.5-4.5 MB with one
 /// (`used_memory` grew 4 MB). The reactor's small allocations are served from glibc's
-/// per-thread cache without taking the arena's lock. Call before any thread starts.
+/// per-thread cache without taking the arena's lock. An arena count set in the environment
+/// (`MALLOC_ARENA_MAX`, or `GLIBC_TUNABLES` naming `arena_max`) is left as set. Call before
+/// any thread starts.
 pub fn use_one_malloc_arena() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
+        let tunables = std::env::var("GLIBC_TUNABLES").unwrap_or_default();
+        if std::env::var_os("MALLOC_ARENA_MAX").is_some() || tunables.contains("arena_max") {
+            return;
+        }
         // SAFETY: mallopt only sets an allocator parameter; no thread has started yet.
         unsafe { libc::mallopt(libc::M_ARENA_MAX, 1) };
     }

@@ -275,7 +275,7 @@ fn consumer_groups_with_several_consumers() {
         @type XPENDING s g - + 10 bob
         XPENDING s g - + 10 nobody
         XPENDING s g IDLE 100000 - + 10
-        XPENDING s g (1-0 (3-0 10 bob
+        @type XPENDING s g (1-0 (3-0 10 bob
         XPENDING s g - + x
         XPENDING s g - +
         XPENDING s nogroup

@@ -140,7 +140,8 @@ fn round_time_limit(tenacity: u64) -> Option<Duration> {
 /// `db` is the database of the command about to run: when a new key would make one of its
 /// tables grow past the limit, the table grows by what is left under the limit if that pays
 /// for a smaller step (see [`Keyspace::grow_within`]), and otherwise one of its keys is
-/// evicted to make room (see [`Keyspace::growth_on_insert`]). O(1) while under the limit.
+/// evicted to make room (see [`Keyspace::growth_on_insert`]). O(1) while under the limit,
+/// except when a full table grows.
 pub fn perform(ks: &mut Keyspace, server: &mut Server, db: Option<usize>) -> Outcome {
     let maxmemory = server.config.maxmemory;
     // Like Redis, the dataset stays as it is while clients are paused.

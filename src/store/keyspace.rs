@@ -27,9 +27,12 @@ struct Entries {
     /// How many of the values are cold records ([`Value::Cold`]): while none is, commands
     /// need not look for cold keys.
     cold: usize,
-    /// Keys added since the table was made, for spacing out rebuilds of its index (see
-    /// [`Keyspace::grow_within`]).
-    inserted: u64,
+    /// Keys and expiries added to the database since its tables were made, for spacing out
+    /// rebuilds of their indexes (see [`Keyspace::grow_within`]). Kept here, beside
+    /// `rebuilt_at`, because the tables move together (SWAPDB, FLUSHDB, loading).
+    additions: u64,
+    /// What `additions` was when [`Keyspace::grow_within`] last had to rebuild an index.
+    rebuilt_at: Option<u64>,
 }
 
 impl std::ops::Deref for Entries {
@@ -48,7 +51,7 @@ impl Entries {
             self.reserve_exact(tight_step(self.map.len()));
         }
         self.cold += usize::from(value.is_cold());
-        self.inserted = self.inserted.wrapping_add(1);
+        self.count_addition();
         self.map.insert(key.into(), value);
         // The words grow when the map does, to the map's room: growing on their own schedule
         // (doubling when full) would allocate where `growth_on_insert` sees the map with room,
@@ -58,6 +61,19 @@ impl Entries {
                 .reserve_exact(self.map.capacity() - self.access.len());
         }
         self.access.push(word);
+    }
+
+    /// Counts a key or an expiry added to the database (see `additions`).
+    fn count_addition(&mut self) {
+        self.additions = self.additions.wrapping_add(1);
+    }
+
+    /// True while a rebuild of the database's indexes is too recent to try another: once per
+    /// 8 * `len` additions at most (see [`Keyspace::grow_within`]).
+    fn rebuilt_lately(&self) -> bool {
+        let len = self.map.len() as u64;
+        self.rebuilt_at
+            .is_some_and(|at| self.additions.wrapping_sub(at) < 8 * len)
     }
 
     /// Room for `step` more entries, and their access words. O(len) when the table moves.
@@ -144,6 +160,11 @@ fn growth_cost(len: usize, step: usize, slot: usize) -> usize {
 /// The largest step, from [`min_step`] (or `max` when smaller) to `max` slots, whose growth
 /// `budget` bytes pay for, if any.
 fn affordable_step(len: usize, max: usize, slot: usize, budget: usize) -> Option<usize> {
+    // Below that, hash tables' smallest sizes do not follow the 7-in-8 rule, and a table
+    // this small costs too little to plan for.
+    if len < MIN_STEP {
+        return None;
+    }
     let (room, index) = index_room(len);
     let in_index = room.saturating_sub(len).min(max).min(budget / slot);
     let with_index = budget
@@ -165,9 +186,6 @@ pub struct Db {
     /// Keys some client WATCHes: (client id, the key was already logically expired when it
     /// was watched).
     watched: FastMap<Key, Vec<(u64, bool)>>,
-    /// What `entries.inserted` was when [`Keyspace::grow_within`] last had
-    /// to rebuild the tables' indexes.
-    rebuilt_at: Option<u64>,
 }
 
 /// The keys and expiries a flush took out of a database: freeing them is the caller's
@@ -998,7 +1016,8 @@ impl Keyspace {
     }
 
     /// Bytes the tables of database `db` would allocate for one more key now: nothing while
-    /// they have room; when one is full, its growth (tables double). Eviction makes room in a
+    /// they have room; when one is full, its usual growth (an eighth under `maxmemory`, else
+    /// doubling). Eviction makes room in a
     /// full table instead of letting it double past `maxmemory`, as Redis refuses to expand a
     /// dict over the limit: evicting a key frees its slot, not the table's memory. O(1).
     pub fn growth_on_insert(&self, db: usize) -> usize {
@@ -1025,40 +1044,55 @@ impl Keyspace {
     /// cost more than is left, and each key added to a table with room costs next to nothing,
     /// so evicting to make room would go on for every new key (under a `volatile-*` policy,
     /// until no key with an expiry is left). `allocated` reads the allocator's live bytes:
-    /// what a growth costs is measured as well as planned (see below). Returns false, with
-    /// the tables as they were, when the budget pays for no step. O(len) when a table grows.
+    /// what a growth costs is measured as well as planned (see below); allocations by other
+    /// threads meanwhile can only make it look dearer, and then the table is not grown this
+    /// time. Returns false, with the tables no larger than they were, when the budget pays
+    /// for no step. O(len) when a table grows.
     pub fn grow_within(&mut self, db: usize, budget: usize, allocated: fn() -> usize) -> bool {
         let Some(store) = self.dbs.get(db) else {
             return false;
         };
         let entries_len = store.entries.len();
         let expires_len = store.expires.len();
-        let mut left = budget;
-        let mut step_for = |full: bool, len: usize, slot: usize| -> Option<usize> {
+        let step_for = |left: &mut usize, full: bool, len: usize, slot: usize| -> Option<usize> {
             if !full {
                 return Some(0);
             }
-            let step = affordable_step(len, self.max_step(len), slot, left)?;
-            left -= growth_cost(len, step, slot);
+            let step = affordable_step(len, self.max_step(len), slot, *left)?;
+            *left -= growth_cost(len, step, slot);
             Some(step)
         };
         let full_entries = is_full(entries_len, store.entries.map.capacity());
-        let Some(entries_step) = step_for(full_entries, entries_len, ENTRY_WITH_ACCESS_BYTES)
-        else {
+        let full_expires = is_full(expires_len, store.expires.capacity());
+        // Where every key has an expiry both tables fill at once: the key table's step
+        // leaves the expiry table its smallest one.
+        let expires_least = if full_expires {
+            let least = min_step(expires_len).min(self.max_step(expires_len));
+            growth_cost(expires_len, least, EXPIRY_SLOT_BYTES)
+        } else {
+            0
+        };
+        let Some(mut left) = budget.checked_sub(expires_least) else {
             return false;
         };
-        let full_expires = is_full(expires_len, store.expires.capacity());
-        let Some(expires_step) = step_for(full_expires, expires_len, EXPIRY_SLOT_BYTES) else {
+        let Some(entries_step) = step_for(
+            &mut left,
+            full_entries,
+            entries_len,
+            ENTRY_WITH_ACCESS_BYTES,
+        ) else {
+            return false;
+        };
+        left += expires_least;
+        let Some(expires_step) = step_for(&mut left, full_expires, expires_len, EXPIRY_SLOT_BYTES)
+        else {
             return false;
         };
         let store = &mut self.dbs[db];
         // A rebuild (below) costs O(len), and where evictions keep a full table at the limit
-        // a rebuilt index soon runs out of free slots again: once per 8 * `len` keys added
-        // at most (measured under SET of random keys at the limit, once per `len` cost 5%).
-        if store
-            .rebuilt_at
-            .is_some_and(|at| store.entries.inserted.wrapping_sub(at) < 8 * entries_len as u64)
-        {
+        // a rebuilt index soon runs out of free slots again: once per 8 * `len` additions at
+        // most (under SET of random keys at the limit, once per `len` cost 5%).
+        if store.entries.rebuilt_lately() {
             return false;
         }
         let before = allocated();
@@ -1083,7 +1117,7 @@ impl Keyspace {
             if expires_step > 0 {
                 store.expires.shrink_to(expires_len);
             }
-            store.rebuilt_at = Some(store.entries.inserted);
+            store.entries.rebuilt_at = Some(store.entries.additions);
             if attempt == 1 {
                 break;
             }
@@ -1827,6 +1861,7 @@ impl DbMut<'_> {
                     expires.reserve_exact(tight_step(expires.len()));
                 }
                 expires.insert(key.into(), when);
+                self.db.entries.count_addition();
             }
         }
     }
@@ -2179,6 +2214,32 @@ mod tests {
             (len + min_step(len)..=len + 40).contains(&capacity),
             "{len} -> {capacity}"
         );
+        assert_eq!(ks.growth_on_insert(0), 0);
+    }
+
+    #[test]
+    fn keys_with_expiries_grow_both_full_tables_within_the_budget() {
+        let mut ks = Keyspace::new(1);
+        ks.set_tight_growth(true);
+        let both_full = |ks: &Keyspace| {
+            let db = &ks.dbs[0];
+            is_full(db.entries.len(), db.entries.map.capacity())
+                && is_full(db.expires.len(), db.expires.capacity())
+        };
+        let mut i = 0;
+        while i < 1000 || !both_full(&ks) {
+            assert!(i < 100_000, "the two tables never filled at once");
+            ks.db(0)
+                .insert(format!("k{i}").as_bytes(), s("v"), Some(u64::MAX / 2));
+            i += 1;
+        }
+        let len = ks.dbs[0].entries.len();
+        // Enough for both tables' smallest steps and more, not for the usual eighth.
+        let budget = 40 * ENTRY_WITH_ACCESS_BYTES + min_step(len) * EXPIRY_SLOT_BYTES;
+        assert!(ks.grow_within(0, budget, || 0));
+        let db = &ks.dbs[0];
+        assert!(db.entries.map.capacity() >= len + min_step(len));
+        assert!(db.expires.capacity() >= len + min_step(len));
         assert_eq!(ks.growth_on_insert(0), 0);
     }
 
