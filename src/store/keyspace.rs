@@ -1052,6 +1052,12 @@ impl Keyspace {
         let Some(store) = self.dbs.get(db) else {
             return false;
         };
+        // A rebuild (below) costs O(len), and where evictions keep a full table at the limit
+        // a rebuilt index soon runs out of free slots again: once per 8 * `len` additions at
+        // most (under SET of random keys at the limit, once per `len` cost 5%).
+        if store.entries.rebuilt_lately() {
+            return false;
+        }
         let entries_len = store.entries.len();
         let expires_len = store.expires.len();
         let step_for = |left: &mut usize, full: bool, len: usize, slot: usize| -> Option<usize> {
@@ -1089,14 +1095,8 @@ impl Keyspace {
             return false;
         };
         let store = &mut self.dbs[db];
-        // A rebuild (below) costs O(len), and where evictions keep a full table at the limit
-        // a rebuilt index soon runs out of free slots again: once per 8 * `len` additions at
-        // most (under SET of random keys at the limit, once per `len` cost 5%).
-        if store.entries.rebuilt_lately() {
-            return false;
-        }
         let before = allocated();
-        for attempt in 0..2 {
+        for _ in 0..2 {
             if entries_step > 0 {
                 store.entries.reserve_exact(entries_step);
             }
@@ -1118,9 +1118,6 @@ impl Keyspace {
                 store.expires.shrink_to(expires_len);
             }
             store.entries.rebuilt_at = Some(store.entries.additions);
-            if attempt == 1 {
-                break;
-            }
         }
         false
     }
