@@ -44,6 +44,9 @@
 # working set that fits in memory with tiering on vs the same keys all in memory, the latency
 # of loading cold values (INFO tiering p50/p99 after random GETs over every key) and the
 # memory each cold key costs. It runs on its own (no Redis side) and adds no table row.
+# The "big-requests" section (--sections big-requests) runs scripts/big-request-latency.py on
+# both servers: the latency of SETs of 100 KB and 1 MB from a client with Nagle's algorithm on
+# (the socket default), written in 4 KB pieces. It adds no table row.
 # The "pubsub" section (--sections "standard pubsub") measures PUBLISH fan-out with
 # examples/pubsub_load.rs instead of redis-benchmark: one publisher sending PIPELINE publishes
 # per write, N subscribers on the channel; the cells are messages delivered per second.
@@ -551,6 +554,22 @@ limit_memory() {
     fi
 }
 
+# Big requests from a Nagle client: latency, not throughput, so no redis-benchmark case.
+BIG_REQUESTS=0
+section_big_requests() {
+    BIG_REQUESTS=1
+}
+
+print_big_request_report() {
+    local python=python3
+    [ -x target/test-env/bin/python ] && python=target/test-env/bin/python
+    echo
+    if ! "$python" scripts/big-request-latency.py --rounds "$ROUNDS" \
+        --reddish-port "${SERVER_PORT[reddish]}" --redis-port "${SERVER_PORT[redis]}"; then
+        echo "scripts/big-request-latency.py failed (see stderr)"
+    fi
+}
+
 print_hit_ratio_report() {
     local python=python3
     [ -x target/test-env/bin/python ] && python=target/test-env/bin/python
@@ -956,9 +975,11 @@ main() {
     done
     if [ "$RDB_IMPORT" -eq 1 ]; then
         run_rdb_import
-        [ "${#CASE_LABELS[@]}" -gt 0 ] || [ "$TIERING" -eq 1 ] || return 0
+        [ "${#CASE_LABELS[@]}" -gt 0 ] || [ "$TIERING" -eq 1 ] || [ "$BIG_REQUESTS" -eq 1 ] ||
+            return 0
     fi
-    [ "${#CASE_LABELS[@]}" -gt 0 ] || [ "$TIERING" -eq 1 ] || die "no benchmark cases selected"
+    [ "${#CASE_LABELS[@]}" -gt 0 ] || [ "$TIERING" -eq 1 ] || [ "$BIG_REQUESTS" -eq 1 ] ||
+        die "no benchmark cases selected"
 
     local -a reddish_args=()
     # shellcheck disable=SC2206 # --reddish-args is a space-separated argument list
@@ -1017,6 +1038,9 @@ main() {
     fi
     if [ "$EVICTION" -eq 1 ]; then
         print_hit_ratio_report
+    fi
+    if [ "$BIG_REQUESTS" -eq 1 ]; then
+        print_big_request_report
     fi
     if [ "$STREAMS" -eq 1 ]; then
         print_stream_memory_report
