@@ -568,6 +568,21 @@ fn memory_usage_grows_with_the_value() {
     assert!(stats.contains("keys.count\r\n:5\r\n"), "{stats}");
 }
 
+/// A value taken whole from a big argument (32 KB or more, read into a buffer of its own)
+/// holds its own size, not that of the larger one the connection read before (Redis's
+/// "trim on SET with big value", which its suite runs only under jemalloc).
+#[test]
+fn a_value_from_a_big_argument_holds_its_own_size() {
+    let server = Server::start();
+    let mut conn = server.raw();
+    assert_eq!(conn.cmd(&["SET", "key", &"A".repeat(100_000)]), b"+OK\r\n");
+    assert_eq!(conn.cmd(&["SET", "key", &"A".repeat(33_000)]), b"+OK\r\n");
+    match call(&mut conn, &["MEMORY", "USAGE", "key"]) {
+        Reply::Int(n) => assert!((33_000..42_000).contains(&n), "MEMORY USAGE {n}"),
+        other => panic!("MEMORY USAGE gave {other:?}"),
+    }
+}
+
 #[test]
 fn wait_replies_at_once() {
     let server = Server::start();
