@@ -163,6 +163,41 @@ fn no_evict_protects_a_client_over_the_limit() {
     }
 }
 
+/// While protected clients alone hold more than `maxmemory-clients`, Redis's warning is
+/// logged, but not at every turn of the loop: busy-polling turns it a thousand times after
+/// each event, which made thousands of lines a second.
+#[test]
+fn over_the_client_limit_with_nobody_to_evict_is_logged_once_a_second() {
+    const WARNING: &str = "Over client maxmemory after evicting all evictable clients";
+    let server = Server::start();
+    let mut control = named(&server, "control");
+    control.cmd(&["CLIENT", "NO-EVICT", "on"]);
+    let mut big = named(&server, "big");
+    assert_eq!(big.cmd(&["CLIENT", "NO-EVICT", "on"]), b"+OK\r\n");
+    control.cmd(&["CONFIG", "SET", "maxmemory-clients", "200kb"]);
+    big.send(b"*2\r\n$400000\r\n");
+    big.send(&[b'v'; 300_000]);
+    wait_for_line(&mut control, "big", |l| field(l, "qbuf") == Some(300_000));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !server.logs().contains(WARNING) {
+        assert!(Instant::now() < deadline, "no warning:\n{}", server.logs());
+        sleep(Duration::from_millis(20));
+    }
+    let first = Instant::now();
+    // Events keep the loop turning: a command every 10 ms for 2 s.
+    while first.elapsed() < Duration::from_secs(2) {
+        assert_eq!(control.cmd(&["PING"]), b"+PONG\r\n");
+        sleep(Duration::from_millis(10));
+    }
+    let logged = server.logs().matches(WARNING).count();
+    let most = first.elapsed().as_secs() as usize + 2;
+    assert!(
+        (2..=most).contains(&logged),
+        "{logged} warnings in {:?}",
+        first.elapsed()
+    );
+}
+
 /// A no-evict client's memory is counted anew by the clients cron only, not as its buffers
 /// change: with the cron paused, its big request leaves the limit unreached, and others are
 /// served; once the cron runs, it is counted and the unprotected client goes.

@@ -91,6 +91,10 @@ pub struct Reactor {
     /// What the clients hold together, while `client_memory_limit` is on: the sum of their
     /// `accounted_memory`, kept as each one's figure changes.
     clients_memory: usize,
+    /// When (unix ms) "Over client maxmemory" was last logged. Redis logs it at every event
+    /// loop turn while protected clients keep the total over; busy-polling turns a thousand
+    /// times after each event, so here it is logged at most once a second.
+    over_client_limit_logged_ms: u64,
     /// Where the timed per-client work goes on next (a slab token).
     client_cron_cursor: usize,
     /// Gives freed heap pages back to the system from the timed work.
@@ -283,6 +287,7 @@ impl Reactor {
             client_memory_limit: 0,
             free_memory: Default::default(),
             clients_memory: 0,
+            over_client_limit_logged_ms: 0,
             client_cron_cursor: 0,
         })
     }
@@ -1124,7 +1129,9 @@ impl Reactor {
                 self.close(token, client);
             }
         }
-        if total > limit {
+        let now = self.ks.now_ms();
+        if total > limit && now >= self.over_client_limit_logged_ms + 1000 {
+            self.over_client_limit_logged_ms = now;
             log::warn!("Over client maxmemory after evicting all evictable clients");
         }
         evict_current
