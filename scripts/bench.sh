@@ -45,8 +45,8 @@
 # of loading cold values (INFO tiering p50/p99 after random GETs over every key) and the
 # memory each cold key costs. It runs on its own (no Redis side) and adds no table row.
 # The "big-requests" section (--sections big-requests) runs scripts/big-request-latency.py on
-# both servers: the latency of SETs of 100 KB and 1 MB from a client with Nagle's algorithm on
-# (the socket default), written in 4 KB pieces. It adds no table row.
+# both servers: the latency of SETs of 5 KB, 100 KB and 1 MB from a client with Nagle's
+# algorithm on (the socket default), written in 4 KB pieces. It adds no table row.
 # The "pubsub" section (--sections "standard pubsub") measures PUBLISH fan-out with
 # examples/pubsub_load.rs instead of redis-benchmark: one publisher sending PIPELINE publishes
 # per write, N subscribers on the channel; the cells are messages delivered per second.

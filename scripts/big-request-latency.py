@@ -1,16 +1,16 @@
 #!/usr/bin/env python3
-"""Latency of big SETs sent by a client with Nagle's algorithm on, Reddish beside Redis.
+"""Latency of SETs written in pieces by a client with Nagle's algorithm on, Reddish beside Redis.
 
 A socket's default is Nagle's algorithm on (Redis's TCL harness, many scripts and small
-clients never set TCP_NODELAY). Such a client sends a big request's first segment, then holds
-the rest until the server acknowledges it; a server that leaves the acknowledgement to the
-kernel's delayed-ACK timer makes each big request wait up to 40 ms. This measures it: one
+clients never set TCP_NODELAY). Such a client writing a request in pieces sends the first,
+then holds the rest until the server acknowledges it; a server that leaves the
+acknowledgement to the kernel's delayed-ACK timer makes each such request wait up to 40 ms. This measures it: one
 connection per server, the request written in 4 KB pieces as a buffered writer does, a PING
 between requests (a request/reply connection, as an application's), and the time from the
 first byte written to the reply. Rounds alternate the order of the servers.
 
 Usage: scripts/big-request-latency.py --reddish-port P --redis-port P
-       [--sizes 100000,1000000] [--requests 50] [--rounds 3]
+       [--sizes 5000,100000,1000000] [--requests 50] [--rounds 3]
 
 Prints a Markdown table: p50, p99 and max milliseconds per server and size.
 """
@@ -61,7 +61,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--reddish-port", type=int, required=True)
     parser.add_argument("--redis-port", type=int, required=True)
-    parser.add_argument("--sizes", default="100000,1000000")
+    parser.add_argument("--sizes", default="5000,100000,1000000")
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()

@@ -298,13 +298,6 @@ impl Client {
         &self.input[self.start..self.filled]
     }
 
-    /// A big argument (Redis's `PROTO_MBULK_BIG_ARG` or more) has begun to arrive and is not
-    /// complete yet. Known once the decoder has seen its header, as it has after the
-    /// client's complete commands ran.
-    pub fn awaits_big_argument(&self) -> bool {
-        matches!(self.decoder.awaited_bulk(self.pending_input()), Some((_, len)) if len >= BIG_ARG)
-    }
-
     /// Decodes the next complete request and calls `run` with its arguments, the reply buffer,
     /// the state, a view of the query side and the socket (which only a Lua debugging session
     /// uses, to talk to its client while the request runs); the request is consumed unless

@@ -58,9 +58,10 @@ impl Stream {
 
     /// Acknowledges what was received at once rather than after Linux's delayed-ACK timer
     /// (up to 40 ms). A sender with Nagle's algorithm on (the default socket; Redis's TCL
-    /// harness, many scripts) holds the rest of a large request until that ACK comes, so a
-    /// big value would arrive in 40 ms steps, and its FIN after the last step. Elsewhere
-    /// nothing to do: Windows has no per-socket equivalent.
+    /// harness, many scripts) that writes a request in pieces holds the rest until that ACK
+    /// comes: each such request would wait 40 ms, a big value arrive in 40 ms steps, and a
+    /// FIN after the last step. Elsewhere nothing to do: Windows has no per-socket
+    /// equivalent.
     pub fn quick_ack(&self) {
         #[cfg(target_os = "linux")]
         if let Some(tcp) = self.tcp() {

@@ -510,9 +510,11 @@ impl Reactor {
                 return;
             }
             self.run_commands(token, &mut client);
-            // The rest of a big argument comes sooner from a Nagle sender when what arrived
-            // is acknowledged now: without it, 40 ms steps (see Stream::quick_ack).
-            if client.awaits_big_argument() {
+            // The rest of a request that arrived in part comes sooner from a Nagle sender
+            // when what arrived is acknowledged now: without it, 40 ms (see
+            // Stream::quick_ack). Input left after the commands ran is such a request (or
+            // more commands than one turn runs: an ACK sooner costs nothing then either).
+            if !client.pending_input().is_empty() {
                 client.stream.quick_ack();
             }
             if client.pending_input().len() as u64 > self.server.config.client_query_buffer_limit {
