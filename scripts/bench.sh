@@ -564,7 +564,7 @@ print_big_request_report() {
     local python=python3
     [ -x target/test-env/bin/python ] && python=target/test-env/bin/python
     echo
-    if ! "$python" scripts/big-request-latency.py --rounds "$ROUNDS" \
+    if ! timeout "$RUN_TIMEOUT" "$python" scripts/big-request-latency.py --rounds "$ROUNDS" \
         --reddish-port "${SERVER_PORT[reddish]}" --redis-port "${SERVER_PORT[redis]}"; then
         echo "scripts/big-request-latency.py failed (see stderr)"
     fi

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Latency of SETs written in pieces by a client with Nagle's algorithm on, Reddish beside Redis.
+"""Latency of SETs written in pieces by a Nagle client, Reddish beside Redis.
 
 A socket's default is Nagle's algorithm on (Redis's TCL harness, many scripts and small
 clients never set TCP_NODELAY). Such a client writing a request in pieces sends the first,
@@ -30,7 +30,8 @@ def encode(*args):
 
 def measure(port, size, requests):
     """Milliseconds of each of `requests` SETs of `size` bytes on a fresh Nagle connection."""
-    sock = socket.create_connection(("127.0.0.1", port))
+    # A server that stops answering fails the run instead of hanging it.
+    sock = socket.create_connection(("127.0.0.1", port), timeout=60)
     reader = sock.makefile("rb")
     ping = encode(b"PING")
     request = encode(b"SET", b"big-request", b"v" * size)
@@ -48,6 +49,7 @@ def measure(port, size, requests):
             raise RuntimeError("port %d replied %r" % (port, reply))
         sock.sendall(ping)
         reader.readline()
+    reader.close()
     sock.close()
     return times
 

@@ -60,8 +60,7 @@ impl Stream {
     /// (up to 40 ms). A sender with Nagle's algorithm on (the default socket; Redis's TCL
     /// harness, many scripts) that writes a request in pieces holds the rest until that ACK
     /// comes: each such request would wait 40 ms, a big value arrive in 40 ms steps, and a
-    /// FIN after the last step. Elsewhere nothing to do: Windows has no per-socket
-    /// equivalent.
+    /// FIN after the last step. A Linux socket option: not done elsewhere.
     pub fn quick_ack(&self) {
         #[cfg(target_os = "linux")]
         if let Some(tcp) = self.tcp() {

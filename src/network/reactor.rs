@@ -513,7 +513,7 @@ impl Reactor {
             // The rest of a request that arrived in part comes sooner from a Nagle sender
             // when what arrived is acknowledged now: without it, 40 ms (see
             // Stream::quick_ack). Input left after the commands ran is such a request (or
-            // more commands than one turn runs: an ACK sooner costs nothing then either).
+            // more commands than one turn runs, where the ACK costs one setsockopt).
             if !client.pending_input().is_empty() {
                 client.stream.quick_ack();
             }
@@ -1132,7 +1132,8 @@ impl Reactor {
             }
         }
         let now = self.ks.now_ms();
-        if total > limit && now >= self.over_client_limit_logged_ms + 1000 {
+        // abs_diff: a clock stepped back must not silence it until it catches up.
+        if total > limit && now.abs_diff(self.over_client_limit_logged_ms) >= 1000 {
             self.over_client_limit_logged_ms = now;
             log::warn!("Over client maxmemory after evicting all evictable clients");
         }
