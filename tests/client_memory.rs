@@ -142,17 +142,25 @@ fn maxmemory_clients_evicts_the_biggest_client_only() {
     }
 }
 
+/// Two clients protected by CLIENT NO-EVICT, "control" and "big", under a `maxmemory-clients`
+/// of 200 KB that "big" alone exceeds: it holds 300 KB of a 400 KB request. Returns both
+/// connections and big's CLIENT LIST line.
+fn protected_clients_over_the_limit(server: &Server) -> (RawConn, RawConn, String) {
+    let mut control = named(server, "control");
+    control.cmd(&["CLIENT", "NO-EVICT", "on"]);
+    let mut big = named(server, "big");
+    assert_eq!(big.cmd(&["CLIENT", "NO-EVICT", "on"]), b"+OK\r\n");
+    control.cmd(&["CONFIG", "SET", "maxmemory-clients", "200kb"]);
+    big.send(b"*2\r\n$400000\r\n");
+    big.send(&[b'v'; 300_000]);
+    let line = wait_for_line(&mut control, "big", |l| field(l, "qbuf") == Some(300_000));
+    (control, big, line)
+}
+
 #[test]
 fn no_evict_protects_a_client_over_the_limit() {
     for server in both() {
-        let mut control = named(&server, "control");
-        control.cmd(&["CLIENT", "NO-EVICT", "on"]);
-        let mut big = named(&server, "big");
-        assert_eq!(big.cmd(&["CLIENT", "NO-EVICT", "on"]), b"+OK\r\n");
-        control.cmd(&["CONFIG", "SET", "maxmemory-clients", "200kb"]);
-        big.send(b"*2\r\n$400000\r\n");
-        big.send(&[b'v'; 300_000]);
-        let line = wait_for_line(&mut control, "big", |l| field(l, "qbuf") == Some(300_000));
+        let (mut control, _big, line) = protected_clients_over_the_limit(&server);
         assert!(field(&line, "tot-mem").unwrap() > 400_000, "{line}");
         assert!(line.contains(" flags=e "), "{line}");
         // Any client without the protection goes instead, however little it holds.
@@ -171,14 +179,7 @@ fn no_evict_protects_a_client_over_the_limit() {
 fn over_the_client_limit_with_nobody_to_evict_is_logged_once_a_second() {
     const WARNING: &str = "Over client maxmemory after evicting all evictable clients";
     let server = Server::start();
-    let mut control = named(&server, "control");
-    control.cmd(&["CLIENT", "NO-EVICT", "on"]);
-    let mut big = named(&server, "big");
-    assert_eq!(big.cmd(&["CLIENT", "NO-EVICT", "on"]), b"+OK\r\n");
-    control.cmd(&["CONFIG", "SET", "maxmemory-clients", "200kb"]);
-    big.send(b"*2\r\n$400000\r\n");
-    big.send(&[b'v'; 300_000]);
-    wait_for_line(&mut control, "big", |l| field(l, "qbuf") == Some(300_000));
+    let (mut control, _big, _) = protected_clients_over_the_limit(&server);
     let deadline = Instant::now() + Duration::from_secs(5);
     while !server.logs().contains(WARNING) {
         assert!(Instant::now() < deadline, "no warning:\n{}", server.logs());
