@@ -1017,9 +1017,9 @@ impl Keyspace {
 
     /// Bytes the tables of database `db` would allocate for one more key now: nothing while
     /// they have room; when one is full, its usual growth (an eighth under `maxmemory`, else
-    /// doubling). Eviction makes room in a
-    /// full table instead of letting it double past `maxmemory`, as Redis refuses to expand a
-    /// dict over the limit: evicting a key frees its slot, not the table's memory. O(1).
+    /// doubling). Eviction makes room in a full table instead of letting it double past
+    /// `maxmemory`, as Redis refuses to expand a dict over the limit: evicting a key frees its
+    /// slot, not the table's memory. O(1).
     pub fn growth_on_insert(&self, db: usize) -> usize {
         let Some(store) = self.dbs.get(db) else {
             return 0;
