@@ -148,6 +148,8 @@ fn main() -> ExitCode {
         ),
         None => "data lives in memory only (no mongodb-uri set)".to_string(),
     };
+    // Read before `bind` takes the server: the startup line names the socket too.
+    let unix_socket = server.config.unixsocket.clone();
     let reactor = match Reactor::bind(keyspace, server) {
         Ok(reactor) => reactor,
         Err(e) => {
@@ -157,11 +159,14 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let addrs: Vec<String> = reactor
+    let mut addrs: Vec<String> = reactor
         .local_addrs()
         .iter()
         .map(|a| a.to_string())
         .collect();
+    if cfg!(unix) {
+        addrs.extend(unix_socket.map(|path| format!("unix socket {path}")));
+    }
     log::info!(
         "Reddish {} (Redis {} compatible) pid={} listening on {}; {storage}",
         env!("CARGO_PKG_VERSION"),
