@@ -15,7 +15,12 @@ pub enum Protover {
 /// A connection's pending reply bytes and the protocol to encode them in.
 #[derive(Debug, Default)]
 pub struct ReplyBuf {
+    /// Encoded replies; the first `sent` bytes were already written to the socket.
     bytes: Vec<u8>,
+    /// Bytes at the front already written. Kept rather than removed at every write, so that a
+    /// reply far larger than the socket's buffer is not moved down once per write (quadratic
+    /// in its size): the written part is removed only once it is as large as what is left.
+    sent: usize,
     proto: Protover,
 }
 
@@ -37,6 +42,7 @@ impl ReplyBuf {
     pub fn new(proto: Protover) -> Self {
         ReplyBuf {
             bytes: Vec::new(),
+            sent: 0,
             proto,
         }
     }
@@ -45,6 +51,7 @@ impl ReplyBuf {
     pub fn with_capacity(proto: Protover, capacity: usize) -> Self {
         ReplyBuf {
             bytes: Vec::with_capacity(capacity),
+            sent: 0,
             proto,
         }
     }
@@ -57,6 +64,7 @@ impl ReplyBuf {
     /// Gives the buffer room for exactly `capacity` bytes when it holds no more than that
     /// (the reactor resizes idle connections' reply buffers); no-op otherwise.
     pub fn resize_capacity(&mut self, capacity: usize) {
+        self.compact();
         if self.bytes.len() > capacity || self.bytes.capacity() == capacity {
             return;
         }
@@ -81,32 +89,45 @@ impl ReplyBuf {
 
     /// The encoded bytes not yet handed to the socket.
     pub fn bytes(&self) -> &[u8] {
-        &self.bytes
+        &self.bytes[self.sent..]
     }
 
     pub fn len(&self) -> usize {
-        self.bytes.len()
+        self.bytes.len() - self.sent
     }
 
     pub fn is_empty(&self) -> bool {
-        self.bytes.is_empty()
+        self.len() == 0
     }
 
     /// Drops everything from `len` on (used to take back a reply, e.g. CLIENT REPLY OFF).
     pub fn truncate(&mut self, len: usize) {
-        self.bytes.truncate(len);
+        self.bytes.truncate(self.sent + len);
     }
 
     /// Drops the first `n` bytes, already written to the socket; keeps the allocation unless it
-    /// grew large, so an idle connection does not pin a burst's memory.
+    /// grew large, so an idle connection does not pin a burst's memory. Amortized O(n): the
+    /// bytes left are moved down only when no more of them remain than were written.
     pub fn consume(&mut self, n: usize) {
-        if n >= self.bytes.len() {
+        if n >= self.len() {
             self.bytes.clear();
+            self.sent = 0;
             if self.bytes.capacity() > 1 << 20 {
                 self.bytes = Vec::new();
             }
         } else {
-            self.bytes.drain(..n);
+            self.sent += n;
+            if self.sent >= self.len() {
+                self.compact();
+            }
+        }
+    }
+
+    /// Removes the bytes already written from the front. O(bytes left).
+    fn compact(&mut self) {
+        if self.sent > 0 {
+            self.bytes.drain(..self.sent);
+            self.sent = 0;
         }
     }
 
@@ -262,12 +283,12 @@ impl ReplyBuf {
 
     /// Reserves room for an aggregate header written later with [`Self::fill_deferred`].
     pub fn defer(&mut self) -> Deferred {
-        Deferred(self.bytes.len())
+        Deferred(self.len())
     }
 
     /// Writes the header of a deferred aggregate now that its length is known. O(bytes after it).
     pub fn fill_deferred(&mut self, at: Deferred, kind: Aggregate, len: usize) {
-        let tail = self.bytes.split_off(at.0);
+        let tail = self.bytes.split_off(self.sent + at.0);
         self.aggregate(kind, len);
         self.bytes.extend_from_slice(&tail);
     }
@@ -337,5 +358,30 @@ mod tests {
         assert_eq!(r.bytes(), b"+QUEUED\r\n");
         r.consume(100);
         assert!(r.is_empty());
+    }
+
+    #[test]
+    fn partly_written_output_keeps_its_order_and_positions() {
+        let mut r = ReplyBuf::default();
+        let reply: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+        r.raw(&reply);
+        let mut written = Vec::new();
+        while written.len() < 6_000 {
+            let n = 7.min(r.len());
+            written.extend_from_slice(&r.bytes()[..n]);
+            r.consume(n);
+        }
+        assert_eq!(r.bytes(), &reply[written.len()..]);
+        // Replies added now, taken back and deferred, land after what is left.
+        let left = r.len();
+        r.int(1);
+        r.truncate(left);
+        let at = r.defer();
+        r.bulk(b"a");
+        r.fill_deferred(at, Aggregate::Array, 1);
+        written.extend_from_slice(r.bytes());
+        let mut want = reply.clone();
+        want.extend_from_slice(b"*1\r\n$1\r\na\r\n");
+        assert_eq!(written, want);
     }
 }
