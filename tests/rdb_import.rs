@@ -343,3 +343,206 @@ fn function_libraries_of_the_file_are_loaded() {
     );
     let _ = std::fs::remove_file(&rdb);
 }
+
+/// `redis-cli ARGS...` against `server`, under a time limit; returns (success, stderr).
+fn redis_cli(server: &Server, args: &[&str]) -> (bool, String) {
+    let cli = common::find_in_path("redis-cli").expect("redis-cli is installed");
+    let output = Command::new("timeout")
+        .arg("60")
+        .arg(cli)
+        .args(["-h", "127.0.0.1", "-p", &server.port().to_string()])
+        .args(args)
+        .output()
+        .expect("redis-cli runs");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+const LIBRARY: &str =
+    "#!lua name=lib\nredis.register_function('hello', function(keys, args) return 'hi ' .. args[1] end)";
+
+#[test]
+fn a_redis_cli_rdb_backup_loads_into_redis_and_back_into_reddish() {
+    let source = Server::start();
+    let mut conn = source.client();
+    run(&mut conn, &data_script());
+    // A key about to expire could be gone in one server and not yet in the other.
+    run(&mut conn, "DEL s:dies-soon");
+    query(&mut conn, &["FUNCTION", "LOAD", LIBRARY]);
+    let want = snapshot(&mut conn);
+    assert!(want.len() > 20, "{want:?}");
+
+    let name = format!("{}.rdb", unique_name("backup"));
+    let file = std::env::temp_dir().join(&name);
+    let (ok, stderr) = redis_cli(&source, &["--rdb", &file.to_string_lossy()]);
+    assert!(ok, "redis-cli --rdb failed: {stderr}");
+    assert!(
+        stderr.contains("Transfer finished with success"),
+        "{stderr}"
+    );
+
+    // Real Redis loads the backup as its own dump: same keys, types, encodings, TTLs, values.
+    let redis = RedisServer::start_with(&["--dbfilename", &name]);
+    let mut redis_conn = redis.client();
+    assert_eq!(snapshot(&mut redis_conn), want);
+    assert_eq!(
+        query(&mut redis_conn, &["FCALL", "hello", "0", "there"]),
+        Value::BulkString(b"hi there".to_vec())
+    );
+
+    // And so does Reddish.
+    let restored = Server::start_with(&["--import-rdb", &file.to_string_lossy()]);
+    let mut restored_conn = restored.client();
+    assert_eq!(snapshot(&mut restored_conn), want);
+    assert_eq!(
+        query(&mut restored_conn, &["FCALL", "hello", "0", "there"]),
+        Value::BulkString(b"hi there".to_vec())
+    );
+
+    // The source served the snapshot and went on serving.
+    assert_eq!(
+        query(&mut conn, &["GET", "s:short"]),
+        Value::BulkString(b"bar".to_vec())
+    );
+    let _ = std::fs::remove_file(&file);
+}
+
+#[test]
+fn a_backup_keeps_reddish_s_own_types() {
+    let source = Server::start();
+    let mut conn = source.client();
+    run(
+        &mut conn,
+        "TREE.SET t b 2\nTREE.SET t a 1\nQUEUE.PUSH q x y\nSTACK.PUSH st x y\nGRAPH.ADDEDGE g n1 n2 WEIGHT 5",
+    );
+    let file = std::env::temp_dir().join(format!("{}.rdb", unique_name("native")));
+    let (ok, stderr) = redis_cli(&source, &["--rdb", &file.to_string_lossy()]);
+    assert!(ok, "redis-cli --rdb failed: {stderr}");
+    let restored = Server::start_with(&["--import-rdb", &file.to_string_lossy()]);
+    let mut restored_conn = restored.client();
+    for command in [
+        "TREE.GET t a",
+        "TREE.LEN t",
+        "TREE.MIN t",
+        "QUEUE.PEEK q",
+        "STACK.PEEK st",
+        "GRAPH.NEIGHBORS g n1",
+    ] {
+        let words: Vec<&str> = command.split(' ').collect();
+        assert_eq!(
+            query(&mut restored_conn, &words),
+            query(&mut conn, &words),
+            "{command}"
+        );
+    }
+    let _ = std::fs::remove_file(&file);
+}
+
+#[test]
+fn a_functions_rdb_backup_holds_the_libraries_only() {
+    let source = Server::start();
+    let mut conn = source.client();
+    run(&mut conn, "SET k v");
+    query(&mut conn, &["FUNCTION", "LOAD", LIBRARY]);
+    let name = format!("{}.rdb", unique_name("functions-only"));
+    let file = std::env::temp_dir().join(&name);
+    let (ok, stderr) = redis_cli(&source, &["--functions-rdb", &file.to_string_lossy()]);
+    assert!(ok, "redis-cli --functions-rdb failed: {stderr}");
+    let redis = RedisServer::start_with(&["--dbfilename", &name]);
+    let mut redis_conn = redis.client();
+    assert_eq!(query(&mut redis_conn, &["DBSIZE"]), Value::Int(0));
+    assert_eq!(
+        query(&mut redis_conn, &["FCALL", "hello", "0", "you"]),
+        Value::BulkString(b"hi you".to_vec())
+    );
+    let _ = std::fs::remove_file(&file);
+}
+
+#[test]
+fn replconf_answers_as_redis_and_a_replica_s_sync_is_refused() {
+    let redis = RedisServer::start();
+    let reddish = Server::start();
+    let mut theirs = redis.raw();
+    let mut ours = reddish.raw();
+    for args in [
+        &["REPLCONF"][..],
+        &["REPLCONF", "rdb-only"],
+        &["REPLCONF", "rdb-only", "2"],
+        &["REPLCONF", "rdb-only", "x"],
+        &["REPLCONF", "rdb-only", "0"],
+        &["REPLCONF", "rdb-filter-only", "functions nothing"],
+        &["REPLCONF", "rdb-filter-only", "\"open"],
+        &["REPLCONF", "rdb-filter-only", ""],
+        &["REPLCONF", "listening-port", "x"],
+        &[
+            "REPLCONF",
+            "listening-port",
+            "7000",
+            "capa",
+            "eof",
+            "capa",
+            "psync2",
+        ],
+        &["REPLCONF", "nosuch", "1"],
+        &["PSYNC", "?"],
+        &["PSYNC", "?", "x"],
+        &["MULTI"],
+        &["SYNC"],
+        &["DISCARD"],
+    ] {
+        assert_eq!(ours.cmd(args), theirs.cmd(args), "{args:?}");
+    }
+    // A SYNC behind replies not yet written is refused, as in Redis.
+    let pipelined = [
+        common::encode_command(&["PING"]),
+        common::encode_command(&["SYNC"]),
+    ]
+    .concat();
+    ours.send(&pipelined);
+    theirs.send(&pipelined);
+    for _ in 0..2 {
+        assert_eq!(ours.read_reply(), theirs.read_reply());
+    }
+    // Without rdb-only, SYNC is a replica asking to follow the server: refused, link kept.
+    let refused = ours.cmd(&["SYNC"]);
+    assert!(
+        refused.starts_with(b"-ERR Reddish has no replication"),
+        "{}",
+        String::from_utf8_lossy(&refused)
+    );
+    assert_eq!(ours.cmd(&["PING"]), b"+PONG\r\n");
+}
+
+#[test]
+fn psync_answers_fullresync_then_the_file_then_closes() {
+    let reddish = Server::start();
+    let mut conn = reddish.raw();
+    assert_eq!(conn.cmd(&["SET", "k", "v"]), b"+OK\r\n");
+    assert_eq!(conn.cmd(&["REPLCONF", "rdb-only", "1"]), b"+OK\r\n");
+    conn.send(&common::encode_command(&["PSYNC", "?", "-1"]));
+    assert!(conn.is_closed_within(Duration::from_secs(10)));
+    let got = conn.read_available(Duration::from_millis(1));
+    let line_end = got
+        .windows(2)
+        .position(|w| w == b"\r\n")
+        .expect("a first line");
+    let line = String::from_utf8_lossy(&got[..line_end]).into_owned();
+    let words: Vec<&str> = line.split(' ').collect();
+    assert_eq!(words[0], "+FULLRESYNC", "{line}");
+    assert_eq!(words[1].len(), 40, "{line}");
+    assert_eq!(words[2], "0", "{line}");
+    let rest = &got[line_end + 2..];
+    let header_end = rest
+        .windows(2)
+        .position(|w| w == b"\r\n")
+        .expect("a bulk length");
+    let length: usize = String::from_utf8_lossy(&rest[1..header_end])
+        .parse()
+        .expect("a length");
+    assert_eq!(rest[0], b'$');
+    let file = &rest[header_end + 2..];
+    assert_eq!(file.len(), length);
+    assert!(file.starts_with(b"REDIS0010"));
+}

@@ -6,7 +6,8 @@ use crate::config::KeyspaceEvents;
 use crate::store::rdb::{self, PayloadError};
 use crate::store::stream_log::NodeLimits;
 
-fn stream_limits(ctx: &Ctx) -> NodeLimits {
+/// How stream nodes are laid out when values are serialized (`stream-node-max-*`).
+pub(crate) fn stream_limits(ctx: &Ctx) -> NodeLimits {
     NodeLimits {
         max_entries: ctx.server.config.stream_node_max_entries,
         max_bytes: ctx.server.config.stream_node_max_bytes,

@@ -176,6 +176,8 @@ pub struct ClientState {
     pub last_spec: Option<&'static CommandSpec>,
     /// SCRIPT DEBUG YES or SYNC: this client's next EVAL runs in a Lua debugging session.
     pub lua_debug: Option<scripting::DebugMode>,
+    /// What REPLCONF asked of this connection's SYNC (`redis-cli --rdb`).
+    pub snapshot: server::replication::SnapshotRequest,
 }
 
 /// Bytes one pub/sub subscription costs a client, estimated as Redis does: the entry in the

@@ -292,6 +292,16 @@ fn header_line_end(buf: &[u8], from: usize) -> Option<usize> {
     (cr + 1 < buf.len()).then_some(cr + 2)
 }
 
+/// Splits `line` into words as Redis's `sdssplitargs` does (see [`split_inline_args`]), for
+/// arguments that hold several words (REPLCONF rdb-filter-only); `None` when a quote is left
+/// open.
+pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let mut words = Vec::new();
+    let mut spans = Vec::new();
+    split_inline_args(line, &mut words, &mut spans).ok()?;
+    Some(spans.iter().map(|&(s, e)| words[s..e].to_vec()).collect())
+}
+
 /// Splits an inline request line the way redis-cli and Redis do (`sdssplitargs`): whitespace
 /// separated words, `"..."` with C-style and `\xHH` escapes, `'...'` with only `\'` escaped; a
 /// closing quote must be followed by whitespace or the end of the line.

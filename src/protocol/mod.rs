@@ -3,5 +3,5 @@
 pub mod decode;
 pub mod encode;
 
-pub use decode::{ArgSource, ProtocolError, RequestDecoder};
+pub use decode::{split_args, ArgSource, ProtocolError, RequestDecoder};
 pub use encode::{Aggregate, Deferred, Protover, ReplyBuf};

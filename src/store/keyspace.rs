@@ -215,6 +215,10 @@ pub struct DataCopy {
     dbs: Vec<(IndexedMap<Key, Value>, IndexedMap<Key, u64>)>,
 }
 
+/// Why [`Keyspace::write_rdb`] wrote nothing: this many values live only in MongoDB.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ColdKeys(pub usize);
+
 /// Counters reported by INFO stats.
 #[derive(Debug, Default, Clone)]
 pub struct KeyspaceStats {
@@ -1165,6 +1169,33 @@ impl Keyspace {
     /// Cold keys in all databases. O(databases).
     pub fn total_cold_keys(&self) -> usize {
         self.dbs.iter().map(|db| db.entries.cold).sum()
+    }
+
+    /// Writes every database's keys, values and expiries into `file`, as Redis's `rdbSaveDb`
+    /// (keys whose expiry has passed included: whoever loads the file drops them). Refused,
+    /// with their count, while some values are cold: they live only in MongoDB, and the
+    /// reactor does not wait for it. O(keys + data).
+    pub fn write_rdb(&self, file: &mut super::rdb::file::FileWriter) -> Result<(), ColdKeys> {
+        let cold = self.total_cold_keys();
+        if cold > 0 {
+            return Err(ColdKeys(cold));
+        }
+        for (index, db) in self.dbs.iter().enumerate() {
+            if db.entries.is_empty() {
+                continue;
+            }
+            file.database(index, db.entries.len(), db.expires.len());
+            let has_expires = !db.expires.is_empty();
+            for (key, value) in db.entries.iter() {
+                let expiry = if has_expires {
+                    db.expires.get(key).copied()
+                } else {
+                    None
+                };
+                file.entry(key, value, expiry);
+            }
+        }
+        Ok(())
     }
 
     /// The epoch `key` of database `db` was dropped at, if it is cold (expired or not).

@@ -3,7 +3,7 @@
 //! commands, numbered after the last subcommand table: every row gets its own id.
 
 use super::{next_id, numbered, CommandSpec};
-use crate::commands::server::{admin, client, config, connection, debug, info, introspection};
+use crate::commands::server::{admin, client, config, connection, debug, info, introspection, replication};
 use crate::commands::acl::handlers as acl;
 use crate::commands::{
     bitmaps, container, dump, geo, graphs, hashes, hyperloglog, keys, latency, lists, migrate, persistence, piles, pubsub, queues, sets,
@@ -202,6 +202,9 @@ pub static COMMANDS: &[CommandSpec] = &numbered(next_id(CLUSTER_SUBCOMMANDS), [
     cmd!("monitor", 1, [ADMIN, NOSCRIPT, LOADING, STALE], [], "server", admin::monitor, "", "Streams every command the server runs, as it runs it.", "O(1)"),
     cmd!("shutdown", -1, [ADMIN, NOSCRIPT, LOADING, STALE, NO_MULTI, ALLOW_BUSY], [], "server", admin::shutdown, "[NOSAVE|SAVE] [NOW] [FORCE] [ABORT]", "Synchronously saves the database(s) to disk and shuts down the server.", "O(N) when saving, where N is the total number of keys in all databases"),
     cmd!("swapdb", 3, [WRITE, FAST], [], "server", admin::swapdb, "index1 index2", "Swaps the contents of two databases; clients stay on their database numbers.", "O(N) where N is the count of clients watching or blocking on keys from both databases.", acl = ["keyspace", "dangerous"], journal = Taints),
+    cmd!("replconf", -1, [ADMIN, NOSCRIPT, LOADING, STALE, ALLOW_BUSY], [], "server", replication::replconf, "[option value ...]", "An internal command for configuring the replication stream: here, what the next SYNC sends (rdb-only, rdb-filter-only), as redis-cli --rdb asks.", "O(1)"),
+    cmd!("sync", 1, [ADMIN, NOSCRIPT, NO_ASYNC_LOADING, NO_MULTI], [], "server", replication::sync, "", "Sends an RDB snapshot of the whole data set, then closes the connection; only after REPLCONF rdb-only 1 (Reddish has no replicas).", "O(N) where N is the total number of keys and elements"),
+    cmd!("psync", -3, [ADMIN, NOSCRIPT, NO_ASYNC_LOADING, NO_MULTI], [], "server", replication::psync, "replicationid offset", "Answers +FULLRESYNC, then sends an RDB snapshot as SYNC does; only after REPLCONF rdb-only 1 (Reddish has no replicas).", "O(N) where N is the total number of keys and elements"),
     cmd!("role", 1, [NOSCRIPT, LOADING, STALE, FAST], [], "server", admin::role, "", "Returns the replication role: always a master without replicas.", "O(1)", acl = ["admin", "dangerous"]),
     cmd!("cluster", -2, [], [], "cluster", container, "subcommand [arguments]", "A container for Redis Cluster commands.", "Depends on subcommand.", subs = CLUSTER_SUBCOMMANDS),
     cmd!("readonly", 1, [FAST, LOADING, STALE], [], "cluster", admin::cluster_disabled, "", "Enables read-only queries for a connection to a Redis Cluster replica node: refused here, as by a Redis with cluster support disabled.", "O(1)", acl = ["connection"]),
