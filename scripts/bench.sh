@@ -58,6 +58,13 @@
 #   --rdb-keys N          strings in the file (default 1000000)
 #   --rdb-value-bytes N   bytes per string (default 1000)
 #   --rdb-rounds N        loads per server (default 3)
+# The "memory" section (--sections memory) writes each data set of the memory table (a million
+# strings, one list, hash, set and sorted set of a million elements, 100k small lists, 10,000
+# small hashes) into a fresh server of each kind and reports the bytes per element, resident
+# and by used_memory. It adds no table row.
+# The "backup" section (--sections backup) times `redis-cli --rdb` of a million string keys on
+# both servers while redis-benchmark runs GETs, and reports the slowest GET. It adds no table
+# row.
 # The "tls" section (--sections "standard tls") runs SET and GET over TLS: both servers also
 # listen on a tls-port with the same certificates (a CA, a server and a client certificate
 # made here with the openssl CLI; tls-auth-clients yes), and redis-benchmark --tls connects
@@ -91,7 +98,7 @@ RDB_ROUNDS=3
 RDB_IMPORT=0
 ROUNDS_WITH_CASES=1
 
-usage() { sed -n '2,64p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,74p' "$0" | sed 's/^# \{0,1\}//'; }
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -710,6 +717,169 @@ run_rdb_import() {
     echo "Reddish's load time is ${ratio}x redis-server's."
 }
 
+# Memory per element: each data set is written with `redis-cli --pipe` into a fresh server of
+# each kind; the growth of the server's resident size (VmRSS, read one second after the load)
+# and of INFO used_memory, divided by the elements written. Fresh servers because a resident
+# size that once grew does not come back, so a shared server would carry the last data set's
+# pages into the next.
+MEMORY=0
+MEMORY_DATASETS="strings list hash set zset small-lists small-hashes"
+section_memory() {
+    MEMORY=1
+}
+
+# memory_dataset NAME: the inline commands that write data set NAME; memory_dataset_label NAME
+# and memory_dataset_elements NAME: what it holds and how many elements it counts.
+memory_dataset() {
+    case $1 in
+    strings) awk 'BEGIN { for (i = 0; i < 1000000; i++) printf "SET key:%010d v%015d\r\n", i, i }' ;;
+    list) awk 'BEGIN { for (i = 0; i < 1000000; i++) printf "RPUSH list e%015d\r\n", i }' ;;
+    hash) awk 'BEGIN { for (i = 0; i < 1000000; i++) printf "HSET hash f%015d v%015d\r\n", i, i }' ;;
+    set) awk 'BEGIN { for (i = 0; i < 1000000; i++) printf "SADD set m%015d\r\n", i }' ;;
+    zset) awk 'BEGIN { for (i = 0; i < 1000000; i++) printf "ZADD zset %d m%015d\r\n", i, i }' ;;
+    small-lists) awk 'BEGIN { for (i = 0; i < 100000; i++) {
+        printf "RPUSH list:%06d", i
+        for (j = 0; j < 5; j++) printf " e%015d", i * 5 + j
+        printf "\r\n" } }' ;;
+    small-hashes) awk 'BEGIN { for (i = 0; i < 10000; i++) {
+        printf "HSET hash:%05d", i
+        for (j = 0; j < 10; j++) printf " field:%02d v%015d", j, i * 10 + j
+        printf "\r\n" } }' ;;
+    *) die "unknown memory data set: $1" ;;
+    esac
+}
+memory_dataset_label() {
+    case $1 in
+    strings) echo "strings: 1M keys \`key:%010d\`, 16-byte values" ;;
+    list) echo "list: 1M × 16-byte elements (RPUSH)" ;;
+    hash) echo "hash: 1M fields, 16-byte fields and values" ;;
+    set) echo "set: 1M × 16-byte members" ;;
+    zset) echo "sorted set: 1M × 16-byte members" ;;
+    small-lists) echo "100k lists of 5 × 16-byte elements (per list)" ;;
+    small-hashes) echo "10,000 hashes of 10 fields, 16-byte values (per hash)" ;;
+    esac
+}
+memory_dataset_elements() {
+    case $1 in
+    small-lists) echo 100000 ;;
+    small-hashes) echo 10000 ;;
+    *) echo 1000000 ;;
+    esac
+}
+
+# vm_rss PID: the process's resident size in bytes.
+vm_rss() { awk '/^VmRSS:/ { print $2 * 1024 }' "/proc/$1/status"; }
+
+# measure_memory NAME DATASET BINARY ARGS...: starts a fresh server, writes DATASET into it and
+# records the growth of its resident size and of used_memory per element; then stops it.
+measure_memory() {
+    local name=$1 dataset=$2 bin=$3 port pid rss_before used_before rss_after used_after elements
+    shift 3
+    port=$(free_port)
+    "$bin" "$@" --port "$port" --bind 127.0.0.1 >"$WORK_DIR/$name-memory.log" 2>&1 &
+    pid=$!
+    wait_port "$port" "$pid" 30 || die "$name did not start for the memory section"
+    rss_before=$(vm_rss "$pid")
+    used_before=$(redis-cli -p "$port" INFO memory | tr -d '\r' | awk -F: '$1 == "used_memory" { print $2 }')
+    memory_dataset "$dataset" | redis-cli -p "$port" --pipe >"$WORK_DIR/$name-memory-pipe.log" 2>&1 ||
+        die "$name: redis-cli --pipe failed: $(tail -n 3 "$WORK_DIR/$name-memory-pipe.log")"
+    grep -q 'errors: 0,' "$WORK_DIR/$name-memory-pipe.log" ||
+        die "$name: the $dataset data set had errors: $(tail -n 3 "$WORK_DIR/$name-memory-pipe.log")"
+    sleep 1
+    rss_after=$(vm_rss "$pid")
+    used_after=$(redis-cli -p "$port" INFO memory | tr -d '\r' | awk -F: '$1 == "used_memory" { print $2 }')
+    stop_pid "$pid"
+    elements=$(memory_dataset_elements "$dataset")
+    MEMORY_RSS[$name|$dataset]=$(awk -v a="$rss_after" -v b="$rss_before" -v n="$elements" 'BEGIN { printf "%.1f", (a - b) / n }')
+    MEMORY_USED[$name|$dataset]=$(awk -v a="$used_after" -v b="$used_before" -v n="$elements" 'BEGIN { printf "%.1f", (a - b) / n }')
+    log "  $name $dataset: ${MEMORY_RSS[$name|$dataset]} B resident, ${MEMORY_USED[$name|$dataset]} B used_memory per element"
+}
+
+declare -A MEMORY_RSS=() MEMORY_USED=()
+
+run_memory() {
+    local dataset redis_bin reddish_bin
+    redis_bin=$(command -v "$REDIS_BIN")
+    reddish_bin=$(realpath "$REDDISH_BIN")
+    for dataset in $MEMORY_DATASETS; do
+        log "memory: $dataset"
+        measure_memory redis "$dataset" "$redis_bin" --save "" --appendonly no --dir "$WORK_DIR" --loglevel warning
+        measure_memory reddish "$dataset" "$reddish_bin"
+    done
+    echo
+    echo "Bytes per element: growth of the resident size (VmRSS one second after the load) and of"
+    echo "INFO used_memory over a fresh server, written with \`redis-cli --pipe\`."
+    echo
+    echo "| data | reddish resident | redis resident | ratio | reddish used_memory | redis used_memory |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+    for dataset in $MEMORY_DATASETS; do
+        local ratio
+        ratio=$(awk -v a="${MEMORY_RSS[reddish|$dataset]}" -v b="${MEMORY_RSS[redis|$dataset]}" \
+            'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')
+        echo "| $(memory_dataset_label "$dataset") | ${MEMORY_RSS[reddish|$dataset]} | ${MEMORY_RSS[redis|$dataset]} | $ratio | ${MEMORY_USED[reddish|$dataset]} | ${MEMORY_USED[redis|$dataset]} |"
+    done
+}
+
+# Backups with `redis-cli --rdb`: a fresh server of each kind holds BACKUP_KEYS strings (the
+# memory section's string data set, repeated until it has that many keys); redis-benchmark
+# runs GETs from 50 clients while redis-cli takes the snapshot, and the table shows how long
+# the backup took, the file's size and what the GETs felt (p99 and slowest). Redis forks a
+# child to write the snapshot; Reddish builds it on its one thread.
+BACKUP=0
+BACKUP_KEYS=1000000
+section_backup() {
+    BACKUP=1
+}
+
+# measure_backup NAME BINARY ARGS...: one row of the backup table.
+measure_backup() {
+    local name=$1 bin=$2 port pid
+    shift 2
+    port=$(free_port)
+    "$bin" "$@" --port "$port" --bind 127.0.0.1 >"$WORK_DIR/$name-backup.log" 2>&1 &
+    pid=$!
+    wait_port "$port" "$pid" 30 || die "$name did not start for the backup section"
+    awk -v n="$BACKUP_KEYS" 'BEGIN { for (i = 0; i < n; i++) printf "SET key:%010d v%015d\r\n", i, i }' |
+        redis-cli -p "$port" --pipe >/dev/null
+    local keys
+    keys=$(redis-cli -p "$port" DBSIZE)
+    redis-benchmark -p "$port" -c 50 -n 400000 -t get --csv >"$WORK_DIR/backup-bench.csv" 2>&1 &
+    local bench=$!
+    sleep 1
+    local start end
+    start=$(date +%s%N)
+    timeout "$RUN_TIMEOUT" redis-cli -p "$port" --rdb "$WORK_DIR/backup.rdb" >"$WORK_DIR/$name-backup-cli.log" 2>&1 ||
+        die "$name: redis-cli --rdb failed: $(tail -n 3 "$WORK_DIR/$name-backup-cli.log")"
+    end=$(date +%s%N)
+    wait "$bench"
+    stop_pid "$pid"
+    local row bytes
+    # "GET","rps","avg","min","p50","p95","p99","max"
+    row=$(grep '^"GET"' "$WORK_DIR/backup-bench.csv" | tr -d '"')
+    bytes=$(stat -c %s "$WORK_DIR/backup.rdb")
+    rm -f "$WORK_DIR/backup.rdb"
+    printf '| %s | %s | %s | %s | %s | %s |\n' "$name" "$keys" "$(((end - start) / 1000000))" "$bytes" \
+        "$(cut -d, -f7 <<<"$row")" "$(cut -d, -f8 <<<"$row")"
+}
+
+run_backup() {
+    local redis_bin reddish_bin
+    redis_bin=$(command -v "$REDIS_BIN")
+    reddish_bin=$(realpath "$REDDISH_BIN")
+    echo
+    echo "Backups: \`redis-cli --rdb FILE\` of $BACKUP_KEYS string keys while \`redis-benchmark -c 50"
+    echo "-n 400000 -t get\` runs (Redis with \`repl-diskless-sync-delay 0\`, so that it does not wait"
+    echo "5 s for more replicas before it forks)."
+    echo
+    echo "| server | keys | backup (ms) | file bytes | GET p99 (ms) | slowest GET (ms) |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+    log "backup: redis"
+    measure_backup redis "$redis_bin" --save "" --appendonly no --dir "$WORK_DIR" --loglevel warning \
+        --repl-diskless-sync-delay 0
+    log "backup: reddish"
+    measure_backup reddish "$reddish_bin"
+}
+
 # ACL: SET and GET as a user with limited rights (commands by category, a key pattern), with
 # twenty more users defined on both servers (`--sections "standard acl" --tests set,get`; the
 # standard rows then run as the default user with the same users defined).
@@ -975,6 +1145,14 @@ main() {
     done
     if [ "$RDB_IMPORT" -eq 1 ]; then
         run_rdb_import
+    fi
+    if [ "$MEMORY" -eq 1 ]; then
+        run_memory
+    fi
+    if [ "$BACKUP" -eq 1 ]; then
+        run_backup
+    fi
+    if [ "$RDB_IMPORT" -eq 1 ] || [ "$MEMORY" -eq 1 ] || [ "$BACKUP" -eq 1 ]; then
         [ "${#CASE_LABELS[@]}" -gt 0 ] || [ "$TIERING" -eq 1 ] || [ "$BIG_REQUESTS" -eq 1 ] ||
             return 0
     fi
