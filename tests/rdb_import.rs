@@ -368,8 +368,12 @@ fn a_redis_cli_rdb_backup_loads_into_redis_and_back_into_reddish() {
     let source = Server::start();
     let mut conn = source.client();
     run(&mut conn, &data_script());
-    // A key about to expire could be gone in one server and not yet in the other.
-    run(&mut conn, "DEL s:dies-soon");
+    // A key about to expire could be gone in one server and not yet in the other, and TTLs
+    // are compared in tens of seconds: 5 s from the next ten, they read the same until then.
+    run(
+        &mut conn,
+        "DEL s:dies-soon\nEXPIRE s:ttl 5005\nSELECT 3\nEXPIRE db3:hash 9005\nSELECT 0",
+    );
     query(&mut conn, &["FUNCTION", "LOAD", LIBRARY]);
     let want = snapshot(&mut conn);
     assert!(want.len() > 20, "{want:?}");
@@ -487,6 +491,7 @@ fn replconf_answers_as_redis_and_a_replica_s_sync_is_refused() {
         ],
         &["REPLCONF", "nosuch", "1"],
         &["PSYNC", "?"],
+        &["PSYNC", "?", "0", "FAILOVER"],
         &["PSYNC", "?", "x"],
         &["MULTI"],
         &["SYNC"],
@@ -545,4 +550,108 @@ fn psync_answers_fullresync_then_the_file_then_closes() {
     let file = &rest[header_end + 2..];
     assert_eq!(file.len(), length);
     assert!(file.starts_with(b"REDIS0010"));
+}
+
+/// INFO field `name` of section `section`, as text.
+fn info_field(conn: &mut common::RawConn, section: &str, name: &str) -> String {
+    let reply = conn.cmd(&["INFO", section]);
+    let text = String::from_utf8_lossy(&reply).into_owned();
+    text.lines()
+        .find_map(|line| line.strip_prefix(&format!("{name}:")))
+        .unwrap_or_else(|| panic!("no {name} in {text}"))
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn a_backup_is_sent_whole_whatever_the_client_limits_and_reply_mode() {
+    // Every limit a snapshot far larger than the socket buffers would run into as an
+    // ordinary reply: output buffer, client eviction, idle timeout, maxmemory.
+    let server = Server::start_with(&[
+        "--client-output-buffer-limit",
+        "normal 1mb 1mb 0",
+        "--maxmemory-clients",
+        "2mb",
+        "--timeout",
+        "1",
+    ]);
+    let mut admin = server.raw();
+    // Values LZF cannot shrink (xorshift bytes), so the file is as large as the data.
+    let value_len = 10_000;
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let keys = 2_000;
+    let mut load = Vec::new();
+    for i in 0..keys {
+        let value: Vec<u8> = (0..value_len)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state as u8
+            })
+            .collect();
+        let key = format!("key:{i}");
+        load.extend_from_slice(&common::encode_command(&[
+            b"SET".as_slice(),
+            key.as_bytes(),
+            &value,
+        ]));
+    }
+    admin.send(&load);
+    for _ in 0..keys {
+        assert_eq!(admin.read_reply(), b"+OK\r\n");
+    }
+    let used: u64 = info_field(&mut admin, "memory", "used_memory")
+        .parse()
+        .unwrap();
+    let limit = (used + 4_000_000).to_string();
+    assert_eq!(
+        admin.cmd(&["CONFIG", "SET", "maxmemory", &limit]),
+        b"+OK\r\n"
+    );
+    assert_eq!(
+        admin.cmd(&["CONFIG", "SET", "maxmemory-policy", "allkeys-random"]),
+        b"+OK\r\n"
+    );
+
+    let mut backup = server.raw();
+    backup.send(
+        &[
+            common::encode_command(&["CLIENT", "REPLY", "OFF"]),
+            common::encode_command(&["REPLCONF", "rdb-only", "1"]),
+            common::encode_command(&["SYNC"]),
+        ]
+        .concat(),
+    );
+    // The backup reads nothing for a while: past the idle timeout, while others write.
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(admin.cmd(&["SET", "probe", "1"]), b"+OK\r\n");
+    std::thread::sleep(Duration::from_millis(2_200));
+    assert!(backup.is_closed_within(Duration::from_secs(20)));
+    let got = backup.read_available(Duration::from_millis(1));
+    let header_end = got
+        .windows(2)
+        .position(|w| w == b"\r\n")
+        .expect("a bulk length");
+    assert_eq!(got[0], b'$', "{}", common::escape(&got[..header_end]));
+    let length: usize = String::from_utf8_lossy(&got[1..header_end])
+        .parse()
+        .unwrap();
+    assert!(length > keys * value_len, "{length}");
+    assert_eq!(got.len() - header_end - 2, length);
+    assert!(got[header_end + 2..].starts_with(b"REDIS0010"));
+
+    // The first connection went past the idle timeout meanwhile.
+    let mut admin = server.raw();
+    assert_eq!(
+        admin.cmd(&["DBSIZE"]),
+        format!(":{}\r\n", keys + 1).as_bytes()
+    );
+    assert_eq!(info_field(&mut admin, "stats", "evicted_keys"), "0");
+    assert_eq!(info_field(&mut admin, "stats", "evicted_clients"), "0");
+    assert_eq!(info_field(&mut admin, "stats", "sync_full"), "1");
+    assert_eq!(
+        info_field(&mut admin, "memory", "mem_not_counted_for_evict"),
+        "0"
+    );
 }

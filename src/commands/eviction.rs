@@ -120,7 +120,7 @@ pub fn counted_memory(server: &Server) -> u64 {
 
 /// Bytes left out of the count (INFO `mem_not_counted_for_evict`).
 pub fn not_counted_memory(server: &Server) -> u64 {
-    server.journal.as_ref().map_or(0, |j| j.bytes() as u64)
+    server.journal.as_ref().map_or(0, |j| j.bytes() as u64) + server.snapshot_memory
 }
 
 /// How long one round may run, from `maxmemory-eviction-tenacity` (Redis's curve: 50 µs per

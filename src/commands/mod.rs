@@ -156,8 +156,9 @@ pub struct ClientState {
     pub monitor: bool,
     /// CLIENT REPLY.
     pub reply_mode: ReplyMode,
-    /// The running command replied with pub/sub pushes ((UN)SUBSCRIBE confirmations), which
-    /// Redis delivers even under CLIENT REPLY OFF or SKIP. Only set while the mode is not On.
+    /// The running command replied with pub/sub pushes ((UN)SUBSCRIBE confirmations) or an
+    /// RDB snapshot (SYNC), which Redis delivers even under CLIENT REPLY OFF or SKIP. Only set
+    /// while the mode is not On.
     pub replied_with_push: bool,
     /// Bytes of this client's BCAST tracking prefixes (kept by CLIENT TRACKING), so that
     /// client eviction sees them as Redis does.
@@ -177,7 +178,7 @@ pub struct ClientState {
     /// SCRIPT DEBUG YES or SYNC: this client's next EVAL runs in a Lua debugging session.
     pub lua_debug: Option<scripting::DebugMode>,
     /// What REPLCONF asked of this connection's SYNC (`redis-cli --rdb`).
-    pub snapshot: server::replication::SnapshotRequest,
+    pub snapshot: server::replication::SnapshotState,
 }
 
 /// Bytes one pub/sub subscription costs a client, estimated as Redis does: the entry in the
@@ -349,6 +350,8 @@ pub struct ServerStats {
     pub total_connections_received: u64,
     pub total_commands_processed: u64,
     pub rejected_connections: u64,
+    /// Full synchronizations served: here, RDB snapshots sent to `redis-cli --rdb`.
+    pub sync_full: u64,
     pub total_net_input_bytes: u64,
     pub total_net_output_bytes: u64,
     pub connected_clients: u64,
@@ -502,6 +505,9 @@ pub struct Server {
     pub acl: acl::Acl,
     /// The cold tier's figures (`maxmemory-tiering`).
     pub tiering: tiering::TieringState,
+    /// Bytes of RDB snapshots queued to connections (`redis-cli --rdb`) and not yet freed:
+    /// kept out of `maxmemory`, as Redis keeps replicas' buffers out.
+    pub snapshot_memory: u64,
 }
 
 impl Server {
@@ -547,6 +553,7 @@ impl Server {
             scripting: Default::default(),
             acl: acl::Acl::new(),
             tiering: Default::default(),
+            snapshot_memory: 0,
         };
         server.eviction.set_policy(&server.config.maxmemory_policy);
         if let Some(password) = server.config.requirepass.clone() {
@@ -950,6 +957,7 @@ pub fn may_write(server: &Server, spec: &CommandSpec, argv: &[&[u8]]) -> bool {
 /// Forgets everything a closed connection left behind: subscriptions, watched keys, MONITOR,
 /// tracking.
 pub fn client_closed(ks: &mut Keyspace, server: &mut Server, client: &mut ClientState) {
+    server.snapshot_memory -= std::mem::take(&mut client.snapshot.queued) as u64;
     server.pubsub.remove_client(client.id);
     server.tracking.turn_off(ks, client.id);
     transactions::unwatch_all(ks, client);

@@ -167,6 +167,23 @@ fn tune_socket(stream: &TcpStream, keepalive_secs: u64) {
     }
 }
 
+/// What `client` counts for `maxmemory-clients`: nothing while it receives an RDB snapshot,
+/// as a replica counts nothing in Redis.
+fn counted_client_memory(client: &Client) -> usize {
+    if client.state.snapshot.queued > 0 {
+        0
+    } else {
+        client.memory()
+    }
+}
+
+/// Whether client eviction may close `client`: not under CLIENT NO-EVICT, and not while it
+/// receives an RDB snapshot (Redis counts that connection as a replica, which is never
+/// evicted).
+fn evictable(client: &Client) -> bool {
+    !client.state.no_evict && client.state.snapshot.queued == 0
+}
+
 impl Reactor {
     /// Binds the configured addresses and prepares the loop.
     pub fn bind(ks: Keyspace, mut server: Server) -> io::Result<Reactor> {
@@ -898,6 +915,11 @@ impl Reactor {
     /// else normal): true once the output reaches the hard limit, or has stayed over the soft
     /// limit longer than allowed. This bounds what a reader that stopped reading can cost.
     fn over_output_limit(&self, client: &mut Client) -> bool {
+        if client.state.snapshot.queued > 0 {
+            // An RDB snapshot for `redis-cli --rdb`: Redis sends it outside the reply list,
+            // so no output limit cuts it short.
+            return false;
+        }
         let config = &self.server.config;
         let limit: OutputLimit = if client.state.is_subscriber() {
             config.output_limit_pubsub
@@ -1038,7 +1060,7 @@ impl Reactor {
         if self.client_memory_limit == 0 {
             return;
         }
-        let now = client.memory();
+        let now = counted_client_memory(client);
         self.clients_memory = self.clients_memory - client.accounted_memory + now;
         client.accounted_memory = now;
     }
@@ -1074,7 +1096,7 @@ impl Reactor {
                 let mut total = 0;
                 for (_, client) in self.clients.iter_mut() {
                     if let Some(client) = client {
-                        client.accounted_memory = client.memory();
+                        client.accounted_memory = counted_client_memory(client);
                         total += client.accounted_memory;
                     }
                 }
@@ -1100,10 +1122,10 @@ impl Reactor {
             .iter()
             .filter_map(|(token, client)| {
                 let client = client.as_ref()?;
-                (!client.state.no_evict).then_some((client.accounted_memory, token))
+                evictable(client).then_some((client.accounted_memory, token))
             })
             .collect();
-        if let Some((token, client)) = current.filter(|(_, c)| !c.state.no_evict) {
+        if let Some((token, client)) = current.filter(|(_, c)| evictable(c)) {
             candidates.push((client.accounted_memory, token));
         }
         candidates.sort_unstable_by(|a, b| b.cmp(a));
@@ -1248,7 +1270,11 @@ impl Reactor {
                     let c = c.as_ref()?;
                     // As Redis: clients waiting by design (blocked, subscribed, monitoring)
                     // are not idle, however long they are silent.
-                    let waiting = c.blocked.is_some() || c.state.is_subscriber() || c.state.monitor;
+                    // A connection receiving a snapshot is busy, not idle.
+                    let waiting = c.blocked.is_some()
+                        || c.state.is_subscriber()
+                        || c.state.monitor
+                        || c.state.snapshot.queued > 0;
                     (!waiting && now.saturating_sub(c.state.last_interaction_ms) > timeout_ms)
                         .then_some(token)
                 })

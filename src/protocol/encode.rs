@@ -64,10 +64,10 @@ impl ReplyBuf {
     /// Gives the buffer room for exactly `capacity` bytes when it holds no more than that
     /// (the reactor resizes idle connections' reply buffers); no-op otherwise.
     pub fn resize_capacity(&mut self, capacity: usize) {
-        self.compact();
-        if self.bytes.len() > capacity || self.bytes.capacity() == capacity {
+        if self.len() > capacity || (self.sent == 0 && self.bytes.capacity() == capacity) {
             return;
         }
+        self.compact();
         if self.bytes.capacity() > capacity {
             self.bytes.shrink_to(capacity);
         } else {
@@ -128,6 +128,17 @@ impl ReplyBuf {
         if self.sent > 0 {
             self.bytes.drain(..self.sent);
             self.sent = 0;
+        }
+    }
+
+    /// Appends `bytes[start..]`; when nothing is pending, takes the vector itself instead of
+    /// copying it (an RDB snapshot of the whole data set).
+    pub fn append_vec(&mut self, bytes: Vec<u8>, start: usize) {
+        if self.is_empty() {
+            self.bytes = bytes;
+            self.sent = start;
+        } else {
+            self.bytes.extend_from_slice(&bytes[start..]);
         }
     }
 
@@ -358,6 +369,18 @@ mod tests {
         assert_eq!(r.bytes(), b"+QUEUED\r\n");
         r.consume(100);
         assert!(r.is_empty());
+    }
+
+    #[test]
+    fn an_appended_vector_is_taken_when_nothing_is_pending() {
+        let mut r = ReplyBuf::default();
+        let file = b"..$3\r\nabc".to_vec();
+        let at = file.as_ptr();
+        r.append_vec(file, 2);
+        assert_eq!(r.bytes(), b"$3\r\nabc");
+        assert_eq!(r.bytes().as_ptr(), at.wrapping_add(2));
+        r.append_vec(b"..+OK\r\n".to_vec(), 2);
+        assert_eq!(r.bytes(), b"$3\r\nabc+OK\r\n");
     }
 
     #[test]

@@ -173,7 +173,7 @@ fn info_section(ctx: &mut Ctx, section: &str, out: &mut String) {
                  total_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\n\
                  instantaneous_input_kbps:{:.2}\r\ninstantaneous_output_kbps:{:.2}\r\n\
                  instantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\n\
-                 rejected_connections:{}\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\n\
+                 rejected_connections:{}\r\nsync_full:{}\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\n\
                  expired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\n\
                  expire_cycle_cpu_milliseconds:{}\r\nevicted_keys:{}\r\nevicted_clients:{}\r\n\
                  total_eviction_exceeded_time:{}\r\ncurrent_eviction_exceeded_time:{}\r\nkeyspace_hits:{}\r\n\
@@ -194,6 +194,7 @@ fn info_section(ctx: &mut Ctx, section: &str, out: &mut String) {
                 rates.input_kbps,
                 rates.output_kbps,
                 s.rejected_connections,
+                s.sync_full,
                 k.expired_keys,
                 s.expire_cycle_usec / 1000,
                 k.evicted_keys,

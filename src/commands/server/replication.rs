@@ -6,13 +6,13 @@
 
 use crate::commands::args::{int_arg, is_keyword};
 use crate::commands::dump::stream_limits;
-use crate::commands::{Args, CmdError, CmdResult, Ctx};
+use crate::commands::{Args, CmdError, CmdResult, Ctx, ReplyMode};
 use crate::store::keyspace::ColdKeys;
 use crate::store::rdb::file::FileWriter;
 
-/// What REPLCONF asked of this connection's next SYNC.
+/// What REPLCONF asked of this connection's next SYNC, and the snapshot it is sending.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct SnapshotRequest {
+pub struct SnapshotState {
     /// `rdb-only 1`: the snapshot alone, then the link closes.
     pub rdb_only: bool,
     /// `rdb-filter-only` was given: only what its filters name goes into the file.
@@ -22,6 +22,9 @@ pub struct SnapshotRequest {
     /// `capa eof`: the replica reads a file sent without its length first. Redis serves a
     /// filtered file only to such a replica (Reddish sends the length anyway).
     pub capa_eof: bool,
+    /// Bytes of a snapshot this connection is sending (counted in `Server::snapshot_memory`
+    /// until the connection closes); 0 when none.
+    pub queued: usize,
 }
 
 /// Longest `ip-address` a replica may announce (Redis's `NET_HOST_STR_LEN`, 256, with its
@@ -95,10 +98,20 @@ pub fn sync(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
 /// PSYNC replicationid offset: no partial resynchronization is possible, so `+FULLRESYNC`
 /// with this server's replication id and offset 0, then the snapshot as SYNC sends it.
 pub fn psync(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
-    args.bytes()?;
-    let offset = args.bytes()?;
-    send_snapshot(ctx, Some(offset))
+    let argv = args.rest();
+    // Redis checks this first: a failover request is for a replica to take over from its
+    // master, and this server is always a master.
+    if argv.len() > 2 && is_keyword(argv[2], "failover") {
+        return Err(CmdError::msg(
+            "ERR PSYNC FAILOVER can't be sent to a master.",
+        ));
+    }
+    send_snapshot(ctx, Some(argv[1]))
 }
+
+/// Room left before the file for `+FULLRESYNC <40 hex> 0\r\n` (55 bytes) and `$<len>\r\n`
+/// (at most 23).
+const FRAMING_ROOM: usize = 96;
 
 /// The checks in Redis's order, then the file; `psync_offset` is PSYNC's offset argument.
 fn send_snapshot(ctx: &mut Ctx, psync_offset: Option<&[u8]>) -> CmdResult {
@@ -122,7 +135,7 @@ fn send_snapshot(ctx: &mut Ctx, psync_offset: Option<&[u8]>) -> CmdResult {
             "ERR Reddish has no replication: SYNC and PSYNC send only a snapshot, after REPLCONF rdb-only 1 (as redis-cli --rdb sends)",
         ));
     }
-    let mut file = FileWriter::new(stream_limits(ctx));
+    let mut file = FileWriter::with_front_room(FRAMING_ROOM, stream_limits(ctx));
     let ctime = (crate::clock::unix_ms() / 1000).to_string();
     let used_memory = (ctx.server.used_memory)().to_string();
     let repl_id = ctx.server.repl_id.clone();
@@ -153,13 +166,25 @@ fn send_snapshot(ctx: &mut Ctx, psync_offset: Option<&[u8]>) -> CmdResult {
             )));
         }
     }
-    let bytes = file.finish();
+    let mut framed = file.finish();
+    let mut framing = String::new();
     if psync_offset.is_some() {
-        ctx.out
-            .raw(format!("+FULLRESYNC {repl_id} 0\r\n").as_bytes());
+        framing.push_str(&format!("+FULLRESYNC {repl_id} 0\r\n"));
     }
-    ctx.out.raw(format!("${}\r\n", bytes.len()).as_bytes());
-    ctx.out.raw(&bytes);
+    framing.push_str(&format!("${}\r\n", framed.len() - FRAMING_ROOM));
+    let start = FRAMING_ROOM - framing.len();
+    framed[start..FRAMING_ROOM].copy_from_slice(framing.as_bytes());
+    ctx.server.stats.sync_full += 1;
+    // Redis writes the file to the socket itself, outside the client's reply list: it is
+    // sent whatever CLIENT REPLY says, and is not counted against maxmemory, client
+    // eviction, the output buffer limits or the idle timeout (the network layer leaves a
+    // connection with `queued` bytes out of the last three).
+    ctx.client.snapshot.queued = framed.capacity();
+    ctx.server.snapshot_memory += framed.capacity() as u64;
+    if ctx.client.reply_mode != ReplyMode::On {
+        ctx.client.replied_with_push = true;
+    }
+    ctx.out.append_vec(framed, start);
     // As Redis after an rdb-only transfer: the link is done.
     ctx.client.close_after_reply = true;
     Ok(())

@@ -188,6 +188,8 @@ pub fn read_file<R: Read>(
 /// `redis-cli --rdb` receives; Redis and `--import-rdb` load them.
 pub struct FileWriter {
     out: Vec<u8>,
+    /// Bytes before the file, left for the caller.
+    room: usize,
     scratch: Vec<u8>,
     stream_limits: NodeLimits,
 }
@@ -195,10 +197,19 @@ pub struct FileWriter {
 impl FileWriter {
     /// A file with its header; `stream_limits` lays out stream nodes as DUMP does.
     pub fn new(stream_limits: NodeLimits) -> FileWriter {
-        let mut out = Vec::with_capacity(256);
+        Self::with_front_room(0, stream_limits)
+    }
+
+    /// A file that starts `room` bytes into the buffer [`Self::finish`] returns, leaving room
+    /// for what the caller sends before it, so that a file as large as the data set is never
+    /// copied to be framed.
+    pub fn with_front_room(room: usize, stream_limits: NodeLimits) -> FileWriter {
+        let mut out = Vec::with_capacity(room + 256);
+        out.resize(room, 0);
         out.extend_from_slice(format!("REDIS{RDB_VERSION:04}").as_bytes());
         FileWriter {
             out,
+            room,
             scratch: Vec::new(),
             stream_limits,
         }
@@ -242,10 +253,11 @@ impl FileWriter {
         self.out.extend_from_slice(&self.scratch[1..]);
     }
 
-    /// Ends the file: the EOF opcode and the CRC-64. O(file size).
+    /// Ends the file: the EOF opcode and the CRC-64. Returns the buffer, the file after the
+    /// front room. O(file size).
     pub fn finish(mut self) -> Vec<u8> {
         self.out.push(OP_EOF);
-        let crc = super::CRC64.checksum(&self.out);
+        let crc = super::CRC64.checksum(&self.out[self.room..]);
         self.out.extend_from_slice(&crc.to_le_bytes());
         self.out
     }
@@ -258,7 +270,7 @@ mod tests {
 
     #[test]
     fn a_written_file_reads_back_with_its_databases_expiries_and_functions() {
-        let mut file = FileWriter::new(NodeLimits::default());
+        let mut file = FileWriter::with_front_room(4, NodeLimits::default());
         file.aux("redis-ver", b"7.0.15");
         file.function(b"#!lua name=lib\nredis.register_function('f', function() end)");
         file.database(0, 1, 0);
@@ -272,7 +284,9 @@ mod tests {
         list.push_back(b"a");
         list.push_back(b"b");
         file.entry(b"l", &Value::List(Box::new(list)), Some(1_900_000_000_000));
-        let bytes = file.finish();
+        let framed = file.finish();
+        assert!(framed[..4].iter().all(|&b| b == 0));
+        let bytes = framed[4..].to_vec();
         assert!(bytes.starts_with(b"REDIS0010"));
 
         let mut entries = Vec::new();
@@ -307,9 +321,11 @@ mod tests {
         );
         assert_eq!(functions.len(), 1);
 
-        // The checksum covers every byte.
+        // The checksum covers every byte: one changed inside the "7.0.15" of the aux field
+        // leaves a well-formed file that only the checksum refuses.
         let mut damaged = bytes.clone();
-        damaged[20] ^= 1;
+        let at = bytes.windows(6).position(|w| w == b"7.0.15").unwrap();
+        damaged[at + 2] = b'1';
         let read = read_file(
             damaged.as_slice(),
             damaged.len() as u64,
@@ -318,6 +334,6 @@ mod tests {
             |_, _| Ok(()),
             |_| {},
         );
-        assert!(read.is_err());
+        assert!(read.is_err_and(|e| e.what.contains("checksum")));
     }
 }
