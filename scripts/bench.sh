@@ -778,6 +778,7 @@ measure_memory() {
     port=$(free_port)
     "$bin" "$@" --port "$port" --bind 127.0.0.1 >"$WORK_DIR/$name-memory.log" 2>&1 &
     pid=$!
+    SERVER_PID[memory-$name]=$pid # stopped on exit if the script dies meanwhile
     wait_port "$port" "$pid" 30 || die "$name did not start for the memory section"
     rss_before=$(vm_rss "$pid")
     used_before=$(redis-cli -p "$port" INFO memory | tr -d '\r' | awk -F: '$1 == "used_memory" { print $2 }')
@@ -789,6 +790,7 @@ measure_memory() {
     rss_after=$(vm_rss "$pid")
     used_after=$(redis-cli -p "$port" INFO memory | tr -d '\r' | awk -F: '$1 == "used_memory" { print $2 }')
     stop_pid "$pid"
+    unset "SERVER_PID[memory-$name]"
     elements=$(memory_dataset_elements "$dataset")
     MEMORY_RSS[$name|$dataset]=$(awk -v a="$rss_after" -v b="$rss_before" -v n="$elements" 'BEGIN { printf "%.1f", (a - b) / n }')
     MEMORY_USED[$name|$dataset]=$(awk -v a="$used_after" -v b="$used_before" -v n="$elements" 'BEGIN { printf "%.1f", (a - b) / n }')
@@ -820,8 +822,8 @@ run_memory() {
     done
 }
 
-# Backups with `redis-cli --rdb`: a fresh server of each kind holds BACKUP_KEYS strings (the
-# memory section's string data set, repeated until it has that many keys); redis-benchmark
+# Backups with `redis-cli --rdb`: a fresh server of each kind holds BACKUP_KEYS strings (shaped
+# as the memory section's strings: `key:%010d`, 16-byte values); redis-benchmark
 # runs GETs from 50 clients while redis-cli takes the snapshot, and the table shows how long
 # the backup took, the file's size and what the GETs felt (p99 and slowest). Redis forks a
 # child to write the snapshot; Reddish builds it on its one thread.
@@ -838,6 +840,7 @@ measure_backup() {
     port=$(free_port)
     "$bin" "$@" --port "$port" --bind 127.0.0.1 >"$WORK_DIR/$name-backup.log" 2>&1 &
     pid=$!
+    SERVER_PID[backup-$name]=$pid
     wait_port "$port" "$pid" 30 || die "$name did not start for the backup section"
     awk -v n="$BACKUP_KEYS" 'BEGIN { for (i = 0; i < n; i++) printf "SET key:%010d v%015d\r\n", i, i }' |
         redis-cli -p "$port" --pipe >/dev/null
@@ -845,17 +848,21 @@ measure_backup() {
     keys=$(redis-cli -p "$port" DBSIZE)
     redis-benchmark -p "$port" -c 50 -n 400000 -t get --csv >"$WORK_DIR/backup-bench.csv" 2>&1 &
     local bench=$!
+    SERVER_PID[backup-benchmark]=$bench
     sleep 1
     local start end
     start=$(date +%s%N)
     timeout "$RUN_TIMEOUT" redis-cli -p "$port" --rdb "$WORK_DIR/backup.rdb" >"$WORK_DIR/$name-backup-cli.log" 2>&1 ||
         die "$name: redis-cli --rdb failed: $(tail -n 3 "$WORK_DIR/$name-backup-cli.log")"
     end=$(date +%s%N)
-    wait "$bench"
+    wait "$bench" || die "$name: redis-benchmark failed: $(tail -n 3 "$WORK_DIR/backup-bench.csv")"
+    unset "SERVER_PID[backup-benchmark]"
     stop_pid "$pid"
+    unset "SERVER_PID[backup-$name]"
     local row bytes
     # "GET","rps","avg","min","p50","p95","p99","max"
-    row=$(grep '^"GET"' "$WORK_DIR/backup-bench.csv" | tr -d '"')
+    row=$(grep '^"GET"' "$WORK_DIR/backup-bench.csv" | tr -d '"') ||
+        die "$name: no GET row from redis-benchmark: $(tail -n 3 "$WORK_DIR/backup-bench.csv")"
     bytes=$(stat -c %s "$WORK_DIR/backup.rdb")
     rm -f "$WORK_DIR/backup.rdb"
     printf '| %s | %s | %s | %s | %s | %s |\n' "$name" "$keys" "$(((end - start) / 1000000))" "$bytes" \
