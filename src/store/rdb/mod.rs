@@ -18,7 +18,7 @@ pub mod lzf;
 pub mod read;
 pub mod write;
 
-use crc::{Crc, CRC_64_REDIS};
+use crc::{Crc, Table, CRC_64_REDIS};
 
 /// The RDB version Redis 7.0 writes (and the newest a DUMP payload may carry).
 pub const RDB_VERSION: u16 = 10;
@@ -61,7 +61,9 @@ pub const TYPE_QUEUE: u8 = 0xE2;
 pub const TYPE_STACK: u8 = 0xE3;
 
 /// The CRC-64 Redis checks DUMP payloads and RDB files with (Jones polynomial, reflected).
-pub static CRC64: Crc<u64> = Crc::<u64>::new(&CRC_64_REDIS);
+/// Sliced by 16 (a 32 KB table): RDB files and snapshots are checksummed whole, and the
+/// byte-at-a-time table took most of the time of building a snapshot.
+pub static CRC64: Crc<u64, Table<16>> = Crc::<u64, Table<16>>::new(&CRC_64_REDIS);
 
 /// Why bytes could not be read as RDB data, and where.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -34,7 +34,7 @@ pub struct Reader<R> {
     inner: R,
     offset: u64,
     total: u64,
-    digest: Option<crc::Digest<'static, u64>>,
+    digest: Option<crc::Digest<'static, u64, crc::Table<16>>>,
 }
 
 /// Field/value pairs read from a blob.
