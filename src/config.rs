@@ -221,6 +221,9 @@ pub struct Config {
     pub databases: usize,
     /// Close a client idle this many seconds (0 = never).
     pub timeout: u64,
+    /// Close a snapshot transfer (`redis-cli --rdb`) that wrote nothing for this many
+    /// seconds, as Redis closes a stalled replica.
+    pub repl_timeout: u64,
     /// TCP keepalive period in seconds (0 = off).
     pub tcp_keepalive: u64,
     pub tcp_backlog: i32,
@@ -396,6 +399,7 @@ impl Default for Config {
             protected_mode: true,
             databases: 16,
             timeout: 0,
+            repl_timeout: 60,
             tcp_keepalive: 300,
             tcp_backlog: 511,
             maxclients: 10000,
@@ -1046,6 +1050,12 @@ pub static PARAMS: &[Param] = &[
         .timeout =
         parse_int(v, 0, i32::MAX as u64)?),
     param!(
+        "repl-timeout",
+        true,
+        |c| c.repl_timeout.to_string(),
+        |c, v| c.repl_timeout = parse_int(v, 1, i32::MAX as u64)?
+    ),
+    param!(
         "tcp-keepalive",
         true,
         |c| c.tcp_keepalive.to_string(),
@@ -1406,7 +1416,6 @@ pub static INERT_PARAMS: &[Param] = &[
     inert!("repl-diskless-sync-delay", None, true, Kind::Int(0, i32::MAX as i64), "5"),
     inert!("repl-diskless-sync-max-replicas", None, true, Kind::Int(0, i32::MAX as i64), "0"),
     inert!("repl-ping-replica-period", Some("repl-ping-slave-period"), true, Kind::Int(1, i32::MAX as i64), "10"),
-    inert!("repl-timeout", None, true, Kind::Int(1, i32::MAX as i64), "60"),
     inert!("replica-announce-ip", Some("slave-announce-ip"), true, Kind::Text, ""),
     inert!("replica-announce-port", Some("slave-announce-port"), true, Kind::Int(0, 65535), "0"),
     inert!("replica-announced", None, true, Kind::Bool, "yes"),

@@ -563,23 +563,11 @@ fn info_field(conn: &mut common::RawConn, section: &str, name: &str) -> String {
         .to_string()
 }
 
-#[test]
-fn a_backup_is_sent_whole_whatever_the_client_limits_and_reply_mode() {
-    // Every limit a snapshot far larger than the socket buffers would run into as an
-    // ordinary reply: output buffer, client eviction, idle timeout, maxmemory.
-    let server = Server::start_with(&[
-        "--client-output-buffer-limit",
-        "normal 1mb 1mb 0",
-        "--maxmemory-clients",
-        "2mb",
-        "--timeout",
-        "1",
-    ]);
-    let mut admin = server.raw();
-    // Values LZF cannot shrink (xorshift bytes), so the file is as large as the data.
-    let value_len = 10_000;
+/// Writes `keys` keys of `value_len` bytes LZF cannot shrink (xorshift), so that a snapshot
+/// is as large as the data; the commands are built before they are sent, so that a
+/// connection under a short `timeout` is not left idle meanwhile.
+fn load_incompressible(server: &Server, keys: usize, value_len: usize) -> common::RawConn {
     let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    let keys = 2_000;
     let mut load = Vec::new();
     for i in 0..keys {
         let value: Vec<u8> = (0..value_len)
@@ -597,22 +585,46 @@ fn a_backup_is_sent_whole_whatever_the_client_limits_and_reply_mode() {
             &value,
         ]));
     }
-    admin.send(&load);
+    let mut conn = server.raw();
+    conn.send(&load);
     for _ in 0..keys {
-        assert_eq!(admin.read_reply(), b"+OK\r\n");
+        assert_eq!(conn.read_reply(), b"+OK\r\n");
     }
+    conn
+}
+
+/// Polls INFO stats until `sync_full` reads `want` (the snapshot was built and queued).
+fn wait_for_sync_full(conn: &mut common::RawConn, want: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while info_field(conn, "stats", "sync_full") != want {
+        assert!(Instant::now() < deadline, "sync_full never reached {want}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_backup_is_sent_whole_whatever_the_client_limits_and_reply_mode() {
+    // Every limit a snapshot far larger than the socket buffers would run into as an
+    // ordinary reply: output buffer, client eviction, idle timeout, maxmemory.
+    let server = Server::start_with(&[
+        "--client-output-buffer-limit",
+        "normal 1mb 1mb 0",
+        "--maxmemory-clients",
+        "2mb",
+    ]);
+    let (keys, value_len) = (2_000, 10_000);
+    let mut admin = load_incompressible(&server, keys, value_len);
     let used: u64 = info_field(&mut admin, "memory", "used_memory")
         .parse()
         .unwrap();
     let limit = (used + 4_000_000).to_string();
-    assert_eq!(
-        admin.cmd(&["CONFIG", "SET", "maxmemory", &limit]),
-        b"+OK\r\n"
-    );
-    assert_eq!(
-        admin.cmd(&["CONFIG", "SET", "maxmemory-policy", "allkeys-random"]),
-        b"+OK\r\n"
-    );
+    for (name, value) in [
+        ("maxmemory", limit.as_str()),
+        ("maxmemory-policy", "allkeys-random"),
+        ("timeout", "1"),
+    ] {
+        assert_eq!(admin.cmd(&["CONFIG", "SET", name, value]), b"+OK\r\n");
+    }
 
     let mut backup = server.raw();
     backup.send(
@@ -624,7 +636,7 @@ fn a_backup_is_sent_whole_whatever_the_client_limits_and_reply_mode() {
         .concat(),
     );
     // The backup reads nothing for a while: past the idle timeout, while others write.
-    std::thread::sleep(Duration::from_millis(300));
+    wait_for_sync_full(&mut admin, "1");
     assert_eq!(admin.cmd(&["SET", "probe", "1"]), b"+OK\r\n");
     std::thread::sleep(Duration::from_millis(2_200));
     assert!(backup.is_closed_within(Duration::from_secs(20)));
@@ -654,4 +666,35 @@ fn a_backup_is_sent_whole_whatever_the_client_limits_and_reply_mode() {
         info_field(&mut admin, "memory", "mem_not_counted_for_evict"),
         "0"
     );
+}
+
+#[test]
+fn a_stalled_backup_is_closed_after_repl_timeout() {
+    let server = Server::start();
+    let mut admin = load_incompressible(&server, 2_000, 10_000);
+    assert_eq!(
+        admin.cmd(&["CONFIG", "SET", "repl-timeout", "1"]),
+        b"+OK\r\n"
+    );
+    let mut backup = server.raw();
+    assert_eq!(backup.cmd(&["REPLCONF", "rdb-only", "1"]), b"+OK\r\n");
+    backup.send(&common::encode_command(&["SYNC"]));
+    wait_for_sync_full(&mut admin, "1");
+    let held: u64 = info_field(&mut admin, "memory", "mem_not_counted_for_evict")
+        .parse()
+        .unwrap();
+    assert!(held > 10_000_000, "{held}");
+    // Nothing is read: the socket buffers fill, the transfer stalls and is closed, and the
+    // memory it held is counted again.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while info_field(&mut admin, "memory", "mem_not_counted_for_evict") != "0" {
+        assert!(
+            Instant::now() < deadline,
+            "the stalled transfer was not closed"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(server
+        .logs()
+        .contains("Disconnecting timedout snapshot transfer"));
 }

@@ -170,7 +170,7 @@ fn tune_socket(stream: &TcpStream, keepalive_secs: u64) {
 /// What `client` counts for `maxmemory-clients`: nothing while it receives an RDB snapshot,
 /// as a replica counts nothing in Redis.
 fn counted_client_memory(client: &Client) -> usize {
-    if client.state.snapshot.queued > 0 {
+    if client.state.snapshot.sending {
         0
     } else {
         client.memory()
@@ -181,7 +181,7 @@ fn counted_client_memory(client: &Client) -> usize {
 /// receives an RDB snapshot (Redis counts that connection as a replica, which is never
 /// evicted).
 fn evictable(client: &Client) -> bool {
-    !client.state.no_evict && client.state.snapshot.queued == 0
+    !client.state.no_evict && !client.state.snapshot.sending
 }
 
 impl Reactor {
@@ -832,7 +832,12 @@ impl Reactor {
         for (id, bytes, push) in outbox.deliveries() {
             // Pushes reach a connection that asked for no replies (CLIENT REPLY OFF), as in
             // Redis 7.0.15; other messages (MONITOR lines) do not.
-            let silenced = |c: &Client| !push && c.state.reply_mode == commands::ReplyMode::Off;
+            // A connection sending a snapshot gets nothing more: it closes once the file is
+            // out, and what was added would grow its unbounded buffer.
+            let silenced = |c: &Client| {
+                c.state.snapshot.sending
+                    || (!push && c.state.reply_mode == commands::ReplyMode::Off)
+            };
             if let Some(client) = current.as_deref_mut().filter(|c| c.state.id == id) {
                 if !client.close_asap && !silenced(client) {
                     append_message(&mut client.out, bytes, push);
@@ -915,7 +920,7 @@ impl Reactor {
     /// else normal): true once the output reaches the hard limit, or has stayed over the soft
     /// limit longer than allowed. This bounds what a reader that stopped reading can cost.
     fn over_output_limit(&self, client: &mut Client) -> bool {
-        if client.state.snapshot.queued > 0 {
+        if client.state.snapshot.sending {
             // An RDB snapshot for `redis-cli --rdb`: Redis sends it outside the reply list,
             // so no output limit cuts it short.
             return false;
@@ -994,6 +999,9 @@ impl Reactor {
             Ok(written) => {
                 self.server.stats.total_net_output_bytes += written as u64;
                 self.server.stats.total_writes_processed += 1;
+                if client.state.snapshot.sending && written > 0 {
+                    self.snapshot_progress(&mut client);
+                }
             }
             Err(e) => {
                 if is_disconnect(&e) {
@@ -1052,6 +1060,18 @@ impl Reactor {
         }
         self.server.stats.connected_clients = self.clients.len() as u64;
         log::debug!("closed connection {}", client.state.addr);
+    }
+
+    /// A snapshot transfer moved on: its buffer's size is counted anew in the memory kept out
+    /// of `maxmemory`, and the write counts as the connection's last interaction (for
+    /// `repl-timeout`).
+    fn snapshot_progress(&mut self, client: &mut Client) {
+        let now = client.out.capacity();
+        let snapshot = &mut client.state.snapshot;
+        self.server.snapshot_memory =
+            self.server.snapshot_memory - snapshot.queued as u64 + now as u64;
+        snapshot.queued = now;
+        client.state.last_interaction_ms = self.ks.now_ms();
     }
 
     /// Counts a client's memory anew in the total for `maxmemory-clients`, while that is on.
@@ -1184,7 +1204,14 @@ impl Reactor {
             };
             visited += 1;
             client.resize_query_buffer(now, client.state.last_interaction_ms);
-            match client.resize_reply_buffer(policy, now) {
+            // A snapshot's buffer is counted as it is written (see `snapshot_progress`) and
+            // goes with the connection.
+            let resized = if client.state.snapshot.sending {
+                None
+            } else {
+                client.resize_reply_buffer(policy, now)
+            };
+            match resized {
                 Some(Resized::Shrunk) => self.server.stats.reply_buffer_shrinks += 1,
                 Some(Resized::Expanded) => self.server.stats.reply_buffer_expands += 1,
                 None => {}
@@ -1261,26 +1288,37 @@ impl Reactor {
             self.accept(Listener::Unix);
         }
         let timeout_ms = self.server.config.timeout * 1000;
-        if timeout_ms > 0 {
+        let repl_timeout_ms = self.server.config.repl_timeout * 1000;
+        if timeout_ms > 0 || self.server.snapshot_memory > 0 {
             let now = self.ks.now_ms();
             let idle: Vec<usize> = self
                 .clients
                 .iter()
                 .filter_map(|(token, c)| {
                     let c = c.as_ref()?;
-                    // As Redis: clients waiting by design (blocked, subscribed, monitoring)
-                    // are not idle, however long they are silent.
-                    // A connection receiving a snapshot is busy, not idle.
-                    let waiting = c.blocked.is_some()
-                        || c.state.is_subscriber()
-                        || c.state.monitor
-                        || c.state.snapshot.queued > 0;
-                    (!waiting && now.saturating_sub(c.state.last_interaction_ms) > timeout_ms)
-                        .then_some(token)
+                    let silent = now.saturating_sub(c.state.last_interaction_ms);
+                    let expired = if c.state.snapshot.sending {
+                        // A snapshot transfer that stopped moving, as Redis's `repl-timeout`
+                        // for a replica.
+                        silent > repl_timeout_ms
+                    } else {
+                        // As Redis: clients waiting by design (blocked, subscribed,
+                        // monitoring) are not idle, however long they are silent.
+                        let waiting =
+                            c.blocked.is_some() || c.state.is_subscriber() || c.state.monitor;
+                        timeout_ms > 0 && !waiting && silent > timeout_ms
+                    };
+                    expired.then_some(token)
                 })
                 .collect();
             for token in idle {
                 if let Some(client) = self.clients.get_mut(token).and_then(Option::take) {
+                    if client.state.snapshot.sending {
+                        log::warn!(
+                            "Disconnecting timedout snapshot transfer to {}: nothing written for repl-timeout",
+                            client.state.addr
+                        );
+                    }
                     log::debug!("closing idle client {}", client.state.addr);
                     self.close(token, client);
                 }

@@ -22,8 +22,10 @@ pub struct SnapshotState {
     /// `capa eof`: the replica reads a file sent without its length first. Redis serves a
     /// filtered file only to such a replica (Reddish sends the length anyway).
     pub capa_eof: bool,
-    /// Bytes of a snapshot this connection is sending (counted in `Server::snapshot_memory`
-    /// until the connection closes); 0 when none.
+    /// The connection is sending a snapshot (and closes once it is written).
+    pub sending: bool,
+    /// Bytes its reply buffer holds for the snapshot, as counted in
+    /// `Server::snapshot_memory` (the network layer brings it up to date as the file goes out).
     pub queued: usize,
 }
 
@@ -109,12 +111,16 @@ pub fn psync(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     send_snapshot(ctx, Some(argv[1]))
 }
 
-/// Room left before the file for `+FULLRESYNC <40 hex> 0\r\n` (55 bytes) and `$<len>\r\n`
+/// Room left before the file for `+FULLRESYNC <40 hex> 0\r\n` (56 bytes) and `$<len>\r\n`
 /// (at most 23).
 const FRAMING_ROOM: usize = 96;
 
 /// The checks in Redis's order, then the file; `psync_offset` is PSYNC's offset argument.
 fn send_snapshot(ctx: &mut Ctx, psync_offset: Option<&[u8]>) -> CmdResult {
+    if ctx.client.monitor {
+        // Redis ignores SYNC from a MONITOR client, without a reply.
+        return Ok(());
+    }
     if !ctx.out.is_empty() {
         return Err(CmdError::msg(
             "ERR SYNC and PSYNC are invalid with pending output",
@@ -177,8 +183,10 @@ fn send_snapshot(ctx: &mut Ctx, psync_offset: Option<&[u8]>) -> CmdResult {
     ctx.server.stats.sync_full += 1;
     // Redis writes the file to the socket itself, outside the client's reply list: it is
     // sent whatever CLIENT REPLY says, and is not counted against maxmemory, client
-    // eviction, the output buffer limits or the idle timeout (the network layer leaves a
-    // connection with `queued` bytes out of the last three).
+    // eviction, the output buffer limits or the idle timeout (the network layer exempts a
+    // `sending` connection from the last three, and closes it when the transfer stalls for
+    // `repl-timeout`, as Redis closes a stalled replica).
+    ctx.client.snapshot.sending = true;
     ctx.client.snapshot.queued = framed.capacity();
     ctx.server.snapshot_memory += framed.capacity() as u64;
     if ctx.client.reply_mode != ReplyMode::On {
