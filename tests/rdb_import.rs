@@ -320,23 +320,13 @@ fn function_libraries_of_the_file_are_loaded() {
     let name = format!("{}.rdb", unique_name("functions"));
     let redis = RedisServer::start_with(&["--dbfilename", &name]);
     let mut conn = redis.client();
-    query(
-        &mut conn,
-        &[
-            "FUNCTION",
-            "LOAD",
-            "#!lua name=lib\nredis.register_function('hello', function(keys, args) return 'hi ' .. args[1] end)",
-        ],
-    );
+    query(&mut conn, &["FUNCTION", "LOAD", LIBRARY]);
     run(&mut conn, "SET k v");
     run(&mut conn, "SAVE");
     let rdb = std::env::temp_dir().join(&name);
     let reddish = Server::start_with(&["--import-rdb", &rdb.to_string_lossy()]);
     let mut conn = reddish.client();
-    assert_eq!(
-        query(&mut conn, &["FCALL", "hello", "0", "there"]),
-        Value::BulkString(b"hi there".to_vec())
-    );
+    assert_library_loaded(&mut conn, "there");
     assert_eq!(
         query(&mut conn, &["GET", "k"]),
         Value::BulkString(b"v".to_vec())
@@ -358,6 +348,14 @@ fn redis_cli(server: &Server, args: &[&str]) -> (bool, String) {
         output.status.success(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
+}
+
+/// Asserts that `LIBRARY`'s function answers on `conn`.
+fn assert_library_loaded(conn: &mut Connection, who: &str) {
+    assert_eq!(
+        query(conn, &["FCALL", "hello", "0", who]),
+        Value::BulkString(format!("hi {who}").into_bytes())
+    );
 }
 
 const LIBRARY: &str =
@@ -391,19 +389,13 @@ fn a_redis_cli_rdb_backup_loads_into_redis_and_back_into_reddish() {
     let redis = RedisServer::start_with(&["--dbfilename", &name]);
     let mut redis_conn = redis.client();
     assert_eq!(snapshot(&mut redis_conn), want);
-    assert_eq!(
-        query(&mut redis_conn, &["FCALL", "hello", "0", "there"]),
-        Value::BulkString(b"hi there".to_vec())
-    );
+    assert_library_loaded(&mut redis_conn, "there");
 
     // And so does Reddish.
     let restored = Server::start_with(&["--import-rdb", &file.to_string_lossy()]);
     let mut restored_conn = restored.client();
     assert_eq!(snapshot(&mut restored_conn), want);
-    assert_eq!(
-        query(&mut restored_conn, &["FCALL", "hello", "0", "there"]),
-        Value::BulkString(b"hi there".to_vec())
-    );
+    assert_library_loaded(&mut restored_conn, "there");
 
     // The source served the snapshot and went on serving.
     assert_eq!(
@@ -457,10 +449,7 @@ fn a_functions_rdb_backup_holds_the_libraries_only() {
     let redis = RedisServer::start_with(&["--dbfilename", &name]);
     let mut redis_conn = redis.client();
     assert_eq!(query(&mut redis_conn, &["DBSIZE"]), Value::Int(0));
-    assert_eq!(
-        query(&mut redis_conn, &["FCALL", "hello", "0", "you"]),
-        Value::BulkString(b"hi you".to_vec())
-    );
+    assert_library_loaded(&mut redis_conn, "you");
     let _ = std::fs::remove_file(&file);
 }
 

@@ -195,14 +195,10 @@ pub struct FileWriter {
 }
 
 impl FileWriter {
-    /// A file with its header; `stream_limits` lays out stream nodes as DUMP does.
-    pub fn new(stream_limits: NodeLimits) -> FileWriter {
-        Self::with_front_room(0, stream_limits)
-    }
-
-    /// A file that starts `room` bytes into the buffer [`Self::finish`] returns, leaving room
-    /// for what the caller sends before it, so that a file as large as the data set is never
-    /// copied to be framed.
+    /// A file, with its header, that starts `room` bytes into the buffer [`Self::finish`]
+    /// returns, leaving room for what the caller sends before it, so that a file as large as
+    /// the data set is never copied to be framed. `stream_limits` lays out stream nodes as DUMP
+    /// does.
     pub fn with_front_room(room: usize, stream_limits: NodeLimits) -> FileWriter {
         let mut out = Vec::with_capacity(room + 256);
         out.resize(room, 0);
