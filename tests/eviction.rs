@@ -349,6 +349,81 @@ fn allkeys_random_keeps_memory_under_the_limit() {
     );
 }
 
+/// Sends `count` SETs of new keys `key:<i>` from `first` with 16-byte values, which live in
+/// the key table's slots, in one write (about 50 KB of input for 1000), and reads the replies.
+fn set_small_keys(conn: &mut RawConn, first: usize, count: usize) {
+    let mut bytes = Vec::new();
+    for i in first..first + count {
+        bytes.extend(common::encode_command(&[
+            "SET".to_string(),
+            format!("key:{i:010}"),
+            format!("v{i:015}"),
+        ]));
+    }
+    conn.send(&bytes);
+    for _ in 0..count {
+        assert_eq!(conn.read_reply(), b"+OK\r\n");
+    }
+}
+
+/// DBSIZE, as a number.
+fn dbsize(conn: &mut RawConn) -> u64 {
+    let reply = String::from_utf8(conn.cmd(&["DBSIZE"])).unwrap();
+    reply.trim_start_matches(':').trim().parse().unwrap()
+}
+
+#[test]
+fn a_client_buffer_over_the_limit_evicts_keys_in_their_slots_once() {
+    // Evicting a key whose value lives in its slot frees no allocator memory, only the slot,
+    // which the next key takes. While something else (here a client's unfinished command)
+    // held memory over the limit, every command evicted as much again, until the table was
+    // half empty.
+    let server = Server::start();
+    let mut conn = server.raw();
+    limit_memory(&mut conn, "allkeys-lru", 4 * 1024 * 1024);
+    let mut next = 0;
+    while info_field(&mut conn, "evicted_keys") == 0 {
+        set_small_keys(&mut conn, next, 1000);
+        next += 1000;
+        assert!(next < 1_000_000, "no eviction after {next} keys");
+    }
+    let before = dbsize(&mut conn);
+    let mut holder = server.raw();
+    let held = 512 * 1024;
+    holder.send(format!("*3\r\n$3\r\nSET\r\n$3\r\nbig\r\n${}\r\n", held + 1).as_bytes());
+    holder.send(&vec![b'x'; held]);
+    // The server has read the unfinished command when the client's input shows it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while info_field(&mut conn, "mem_clients_normal") < held as u64 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the input was not read"
+        );
+        sleep(Duration::from_millis(10));
+    }
+    let added = 2000;
+    set_small_keys(&mut conn, next, added);
+    // About the buffer's worth of keys (a slot is under 100 bytes: some thousands) and one
+    // per key added; evicting until the table was half empty would leave half.
+    let after = dbsize(&mut conn);
+    assert!(after * 10 > before * 8, "{after} keys left of {before}");
+    assert!(before - after > 1000, "{after} keys left of {before}");
+    // Once the command is complete and its key deleted, memory goes back under the limit:
+    // the slots left vacant are given back (at most once a second).
+    holder.send(b"x\r\n");
+    assert_eq!(holder.read_reply(), b"+OK\r\n");
+    drop(holder);
+    assert_eq!(conn.cmd(&["DEL", "big"]), b":1\r\n");
+    let limit = info_field(&mut conn, "maxmemory");
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    let mut used = info_field(&mut conn, "used_memory");
+    while used > limit + 4096 && std::time::Instant::now() < deadline {
+        sleep(Duration::from_millis(50));
+        used = info_field(&mut conn, "used_memory");
+    }
+    assert!(used <= limit + 4096, "used {used}, limit {limit}");
+}
+
 #[test]
 fn lowering_maxmemory_evicts_at_once() {
     let server = Server::start();

@@ -14,6 +14,13 @@
 //! the next hand-off to MongoDB, the counterpart of Redis's AOF buffer. The batches in flight to
 //! the MongoDB writer thread are counted: they are bounded and short-lived.
 //!
+//! Less too: the slots of evicted keys whose value lived in the slot (a short string), while
+//! no key has taken them. Evicting such a key frees no allocator memory, only its slot; were
+//! the slot counted as used, whatever else held memory over the limit (a client's query
+//! buffer) would have every command evict as much again, until the tables were half empty.
+//! Counted as free, they cost about the excess in keys, as in Redis; when memory stays over
+//! the limit by them, they are given back (see [`perform`]).
+//!
 //! What a round frees is estimated from each evicted key's [`footprint`] rather than measured,
 //! as Redis measures it around the deletion only: the bookkeeping an eviction causes (tracking
 //! invalidations, the change record) must not count against it, or invalidation messages would
@@ -52,6 +59,11 @@ pub struct EvictionState {
     over_since: Option<Instant>,
     /// Time spent over the limit in earlier spells (INFO `total_eviction_exceeded_time`).
     total_over: Duration,
+    /// Bytes of the slots of evicted keys whose value lived in the slot (see the module
+    /// documentation); at most the tables' vacant slots when read.
+    slot_credit: u64,
+    /// When vacant slots may next be given back (see [`perform`]).
+    next_give_back: Option<Instant>,
 }
 
 impl Default for EvictionState {
@@ -62,6 +74,8 @@ impl Default for EvictionState {
             running: false,
             over_since: None,
             total_over: Duration::ZERO,
+            slot_credit: 0,
+            next_give_back: None,
         }
     }
 }
@@ -113,8 +127,34 @@ impl EvictionState {
     }
 }
 
-/// Bytes held against `maxmemory` now (see the module documentation).
-pub fn counted_memory(server: &Server) -> u64 {
+/// Bytes held against `maxmemory` now (see the module documentation): what the allocator
+/// holds, less what is not counted and less the slots that evicted keys held alone and that
+/// are still vacant. O(databases) while there are such slots, else O(1).
+pub fn counted_memory(ks: &Keyspace, server: &Server) -> u64 {
+    held_memory(server).saturating_sub(slot_credit(ks, server))
+}
+
+/// The bytes of the slots evicted keys held alone that no key has taken since: the credit
+/// recorded, at most the tables' vacant slots (keys added take vacant slots first; the
+/// credit is brought down to them when memory is over the limit). O(databases) while there
+/// is a credit, else O(1).
+fn slot_credit(ks: &Keyspace, server: &Server) -> u64 {
+    match server.eviction.slot_credit {
+        0 => 0,
+        credit => credit.min(ks.vacant_slot_bytes() as u64),
+    }
+}
+
+/// True if memory counted against `maxmemory` is over it (O(1) while what the allocator
+/// holds is under it).
+pub fn over_limit(ks: &Keyspace, server: &Server) -> bool {
+    let maxmemory = server.config.maxmemory;
+    maxmemory != 0 && held_memory(server) > maxmemory && counted_memory(ks, server) > maxmemory
+}
+
+/// The allocator's live bytes less what is not counted: what a table's growth adds to, as
+/// the vacant slots of other tables are no room for it. O(1).
+fn held_memory(server: &Server) -> u64 {
     ((server.used_memory)() as u64).saturating_sub(not_counted_memory(server))
 }
 
@@ -150,26 +190,49 @@ pub fn perform(ks: &mut Keyspace, server: &mut Server, db: Option<usize>) -> Out
         server.eviction.under_limit();
         return Outcome::Ok;
     }
-    let mut used = counted_memory(server);
+    let mut held = held_memory(server);
+    if held > maxmemory && server.eviction.slot_credit > 0 {
+        server.eviction.slot_credit = slot_credit(ks, server);
+        let due = server
+            .eviction
+            .next_give_back
+            .is_none_or(|at| Instant::now() >= at);
+        if server.eviction.slot_credit > 0 && due {
+            // The vacant slots stand for what is over the limit, as a deletion's freed
+            // memory would: given back, they are freed. That rebuilds the tables, in
+            // O(keys): the next time waits a hundred times as long as it took, while the
+            // slots keep standing for the excess.
+            let started = Instant::now();
+            ks.give_back_vacant_slots();
+            server.eviction.slot_credit = 0;
+            server.eviction.next_give_back = Some(started + started.elapsed() * 100);
+            held = held_memory(server);
+        }
+    }
     // Dropping values frees no table slot (cold keys keep theirs): making room in a full
     // table is left to eviction without the cold tier.
     let tiering = server.config.maxmemory_tiering && server.persistence.is_some();
-    let must_grow = |ks: &Keyspace, used: u64| {
+    let must_grow = |ks: &Keyspace, held: u64| {
         !tiering
             && db.is_some_and(|db| {
                 let growth = ks.growth_on_insert(db) as u64;
-                growth > 0 && used + growth > maxmemory
+                growth > 0 && held + growth > maxmemory
             })
     };
-    if used <= maxmemory && must_grow(ks, used) {
+    if held <= maxmemory && must_grow(ks, held) {
         // A full table grows by what is left under the limit, when that is enough for a
         // smaller step than usual, rather than a key being evicted while under the limit.
         let allocated = server.used_memory;
-        if db.is_some_and(|db| ks.grow_within(db, (maxmemory - used) as usize, allocated)) {
-            used = counted_memory(server);
+        if db.is_some_and(|db| ks.grow_within(db, (maxmemory - held) as usize, allocated)) {
+            held = held_memory(server);
         }
     }
-    if used <= maxmemory && !must_grow(ks, used) {
+    let used = if held > maxmemory {
+        counted_memory(ks, server)
+    } else {
+        held
+    };
+    if used <= maxmemory && !must_grow(ks, held) {
         server.eviction.running = false;
         server.eviction.under_limit();
         return Outcome::Ok;
@@ -193,7 +256,7 @@ pub fn perform(ks: &mut Keyspace, server: &mut Server, db: Option<usize>) -> Out
         // make room in that table.
         let only_db = if freed < to_free {
             None
-        } else if must_grow(ks, counted_memory(server)) {
+        } else if must_grow(ks, held_memory(server)) {
             db
         } else {
             break;
@@ -217,7 +280,11 @@ pub fn perform(ks: &mut Keyspace, server: &mut Server, db: Option<usize>) -> Out
                 return Some(value);
             }
             let value = ks.evict(db, &key)?;
-            freed += footprint::usage(&key, &value, FOOTPRINT_SAMPLES) as u64;
+            let bytes = footprint::usage(&key, &value, FOOTPRINT_SAMPLES) as u64;
+            if bytes == footprint::slot_usage() as u64 {
+                server.eviction.slot_credit += bytes;
+            }
+            freed += bytes;
             Some(value)
         }) else {
             // Nothing to make room with under the limit: the table grows rather than the
@@ -254,7 +321,7 @@ pub fn perform(ks: &mut Keyspace, server: &mut Server, db: Option<usize>) -> Out
     {
         // What the lazyfree thread is still freeing may be enough: a short wait, as Redis.
         std::thread::sleep(time_limit.unwrap_or(Duration::from_millis(1)));
-        if counted_memory(server) <= maxmemory {
+        if !over_limit(ks, server) {
             outcome = Outcome::Ok;
         }
     }
@@ -317,7 +384,11 @@ pub fn after_maxmemory_set(ks: &mut Keyspace, server: &mut Server) {
     if maxmemory == 0 {
         return;
     }
-    let used = counted_memory(server);
+    // The limit is to lower what is held: tables keep no room for keys that may not come.
+    if held_memory(server) > maxmemory {
+        ks.give_back_vacant_slots();
+    }
+    let used = counted_memory(ks, server);
     if maxmemory < used {
         log::warn!(
             "WARNING: the new maxmemory value set via CONFIG SET ({maxmemory}) is smaller than \

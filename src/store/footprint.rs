@@ -38,8 +38,13 @@ const TREE_NODE: usize = 8 + 16 + 16 + 4 + 4 + 4 + 1;
 pub fn usage(key: &[u8], value: &Value, samples: usize) -> usize {
     let inline_key = size_of::<Key>() - size_of::<usize>();
     let key_heap = if key.len() > inline_key { key.len() } else { 0 };
-    let slot = size_of::<Key>() + size_of::<Value>() + size_of::<u64>() + INDEX_SLOT;
-    slot + key_heap + value_usage(value, samples)
+    slot_usage() + key_heap + value_usage(value, samples)
+}
+
+/// Estimated bytes of a key's slot in its database: all that a key whose bytes and value
+/// fit inline holds.
+pub const fn slot_usage() -> usize {
+    size_of::<Key>() + size_of::<Value>() + size_of::<u64>() + INDEX_SLOT
 }
 
 /// Estimated bytes held by a value beyond its slot in the database.

@@ -1042,6 +1042,47 @@ impl Keyspace {
         bytes
     }
 
+    /// Bytes of the tables' vacant slots, which the next keys and expiries take without
+    /// allocating. Evicting a key whose value lives in its slot frees no allocator memory,
+    /// only the slot: eviction counts these as free, or it would go on evicting for every
+    /// command while anything else (a client's query buffer) holds memory over the limit,
+    /// until the tables were half empty. Index slots that removals left marked are not
+    /// counted (they are not room until a rebuild). O(databases).
+    pub fn vacant_slot_bytes(&self) -> usize {
+        let vacant = |len: usize, capacity: usize, slot: usize| {
+            capacity.saturating_sub(len) * (slot + INDEX_SLOT_BYTES)
+        };
+        self.dbs
+            .iter()
+            .map(|store| {
+                vacant(
+                    store.entries.len(),
+                    store.entries.map.capacity(),
+                    ENTRY_WITH_ACCESS_BYTES,
+                ) + vacant(
+                    store.expires.len(),
+                    store.expires.capacity(),
+                    EXPIRY_SLOT_BYTES,
+                )
+            })
+            .sum()
+    }
+
+    /// Gives back every table's vacant slots (after `maxmemory` was lowered below what is
+    /// used: room kept for keys that may never come would hold memory over the new limit).
+    /// O(keys) when a table has room to give back.
+    pub fn give_back_vacant_slots(&mut self) {
+        for store in &mut self.dbs {
+            if store.entries.map.capacity() > store.entries.len() {
+                let keep = store.entries.len();
+                store.entries.shrink_to(keep);
+            }
+            if store.expires.capacity() > store.expires.len() {
+                store.expires.shrink_to(store.expires.len());
+            }
+        }
+    }
+
     /// Grows the full tables of database `db` by as many slots as `budget` bytes pay for,
     /// fewer than their usual step if need be, so that a key can be added without going past
     /// `maxmemory` and without evicting while memory is under it: a table's usual step can
@@ -2222,6 +2263,28 @@ mod tests {
             i += 1;
         }
         ks
+    }
+
+    #[test]
+    fn evictions_leave_vacant_slots_until_they_are_given_back() {
+        let mut ks = full_table(1000);
+        assert_eq!(ks.vacant_slot_bytes(), 0);
+        for i in 0..100 {
+            assert!(ks.evict(0, format!("k{i}").as_bytes()).is_some());
+        }
+        let slot = ENTRY_WITH_ACCESS_BYTES + INDEX_SLOT_BYTES;
+        // A removal may leave its index slot marked rather than free: 100 slots or fewer.
+        let vacant = ks.vacant_slot_bytes();
+        assert!(vacant > 0 && vacant <= 100 * slot, "{vacant}");
+        let len = ks.dbs[0].entries.len();
+        ks.give_back_vacant_slots();
+        assert_eq!(ks.dbs[0].entries.map.capacity(), len);
+        assert_eq!(ks.vacant_slot_bytes(), 0);
+        // A key takes a vacant slot before the table grows.
+        ks.evict(0, b"k100");
+        assert!(ks.vacant_slot_bytes() > 0);
+        ks.db(0).insert(b"new", s("v"), None);
+        assert_eq!(ks.vacant_slot_bytes(), 0);
     }
 
     #[test]

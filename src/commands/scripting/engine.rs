@@ -699,8 +699,7 @@ fn check_and_call(running: &mut Running, argv: &[&[u8]]) -> Result<ReplyBuf, Str
     let server = &running.ctx.server;
     if spec.flags.contains(Flags::DENYOOM)
         && !running.flags.allow_oom
-        && server.config.maxmemory != 0
-        && crate::commands::eviction::counted_memory(server) > server.config.maxmemory
+        && crate::commands::eviction::over_limit(running.ctx.ks, server)
     {
         return Err("OOM command not allowed when used memory > 'maxmemory'.".into());
     }

@@ -427,11 +427,9 @@ fn eval_debugged(
 /// `maxmemory` (once eviction has done what it can), only one flagged `allow-oom` or
 /// `no-writes` may start.
 pub(super) fn refuse_out_of_memory(ctx: &Ctx, flags: &ScriptFlags) -> CmdResult {
-    let limit = ctx.server.config.maxmemory;
     if flags.allow_oom
         || flags.no_writes
-        || limit == 0
-        || crate::commands::eviction::counted_memory(ctx.server) <= limit
+        || !crate::commands::eviction::over_limit(ctx.ks, ctx.server)
     {
         return Ok(());
     }
