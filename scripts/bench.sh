@@ -62,6 +62,10 @@
 # strings, one list, hash, set and sorted set of a million elements, 100k small lists, 10,000
 # small hashes) into a fresh server of each kind and reports the bytes per element, resident
 # and by used_memory. It adds no table row.
+# The "import-at-limit" section (--sections import-at-limit) writes 2M string keys (16-byte
+# values) with `redis-cli --pipe` into a fresh server of each kind under maxmemory 100mb and
+# allkeys-lru, and reports the keys each holds at the end, the keys evicted and used_memory.
+# It adds no table row.
 # The "backup" section (--sections backup) times `redis-cli --rdb` of a million string keys on
 # both servers while redis-benchmark runs GETs, and reports the slowest GET. It adds no table
 # row.
@@ -822,6 +826,61 @@ run_memory() {
     done
 }
 
+# Importing past maxmemory: 2M SETs through `redis-cli --pipe` into a fresh server of each
+# kind with maxmemory 100mb under allkeys-lru, so that about half the keys must be evicted
+# while the pipe's input is read; what each server holds at the end. Keys whose values live
+# in their table slots free no memory when evicted, which once made Reddish evict far more
+# than the excess.
+IMPORT_AT_LIMIT=0
+IMPORT_AT_LIMIT_KEYS=2000000
+section_import_at_limit() {
+    IMPORT_AT_LIMIT=1
+}
+
+# import_at_limit NAME BINARY ARGS...: one fresh server, the import, its figures recorded.
+import_at_limit() {
+    local name=$1 bin=$2 port pid started seconds info
+    shift 2
+    port=$(free_port)
+    "$bin" "$@" --port "$port" --bind 127.0.0.1 --maxmemory 100mb \
+        --maxmemory-policy allkeys-lru >"$WORK_DIR/$name-import.log" 2>&1 &
+    pid=$!
+    SERVER_PID[import-$name]=$pid # stopped on exit if the script dies meanwhile
+    wait_port "$port" "$pid" 30 || die "$name did not start for the import-at-limit section"
+    started=$(date +%s.%N)
+    awk -v n="$IMPORT_AT_LIMIT_KEYS" 'BEGIN { for (i = 0; i < n; i++) printf "SET key:%010d v%015d\r\n", i, i }' |
+        redis-cli -p "$port" --pipe >"$WORK_DIR/$name-import-pipe.log" 2>&1 ||
+        die "$name: redis-cli --pipe failed: $(tail -n 3 "$WORK_DIR/$name-import-pipe.log")"
+    seconds=$(awk -v a="$(date +%s.%N)" -v b="$started" 'BEGIN { printf "%.1f", a - b }')
+    grep -q 'errors: 0,' "$WORK_DIR/$name-import-pipe.log" ||
+        die "$name: the import had errors: $(tail -n 3 "$WORK_DIR/$name-import-pipe.log")"
+    info=$(redis-cli -p "$port" INFO | tr -d '\r')
+    IMPORT_KEYS[$name]=$(redis-cli -p "$port" DBSIZE)
+    IMPORT_EVICTED[$name]=$(awk -F: '$1 == "evicted_keys" { print $2 }' <<<"$info")
+    IMPORT_USED[$name]=$(awk -F: '$1 == "used_memory" { print $2 }' <<<"$info")
+    IMPORT_SECONDS[$name]=$seconds
+    stop_pid "$pid"
+    unset "SERVER_PID[import-$name]"
+    log "  $name: ${IMPORT_KEYS[$name]} keys held, ${IMPORT_EVICTED[$name]} evicted in $seconds s"
+}
+
+declare -A IMPORT_KEYS=() IMPORT_EVICTED=() IMPORT_USED=() IMPORT_SECONDS=()
+
+run_import_at_limit() {
+    log "import-at-limit: $IMPORT_AT_LIMIT_KEYS SETs under maxmemory 100mb"
+    import_at_limit redis "$(command -v "$REDIS_BIN")" --save "" --appendonly no --dir "$WORK_DIR" --loglevel warning
+    import_at_limit reddish "$(realpath "$REDDISH_BIN")"
+    echo
+    echo "$IMPORT_AT_LIMIT_KEYS SETs (\`key:%010d\`, 16-byte values) through \`redis-cli --pipe\` into a"
+    echo "fresh server with maxmemory 100mb (104857600 bytes) under allkeys-lru:"
+    echo
+    echo "| server | keys held | evicted | used_memory | seconds |"
+    echo "| --- | ---: | ---: | ---: | ---: |"
+    for name in reddish redis; do
+        echo "| $name | ${IMPORT_KEYS[$name]} | ${IMPORT_EVICTED[$name]} | ${IMPORT_USED[$name]} | ${IMPORT_SECONDS[$name]} |"
+    done
+}
+
 # Backups with `redis-cli --rdb`: a fresh server of each kind holds BACKUP_KEYS strings (shaped
 # as the memory section's strings: `key:%010d`, 16-byte values); redis-benchmark
 # runs GETs from 50 clients while redis-cli takes the snapshot, and the table shows how long
@@ -1159,7 +1218,11 @@ main() {
     if [ "$BACKUP" -eq 1 ]; then
         run_backup
     fi
-    if [ "$RDB_IMPORT" -eq 1 ] || [ "$MEMORY" -eq 1 ] || [ "$BACKUP" -eq 1 ]; then
+    if [ "$IMPORT_AT_LIMIT" -eq 1 ]; then
+        run_import_at_limit
+    fi
+    if [ "$RDB_IMPORT" -eq 1 ] || [ "$MEMORY" -eq 1 ] || [ "$BACKUP" -eq 1 ] ||
+        [ "$IMPORT_AT_LIMIT" -eq 1 ]; then
         [ "${#CASE_LABELS[@]}" -gt 0 ] || [ "$TIERING" -eq 1 ] || [ "$BIG_REQUESTS" -eq 1 ] ||
             return 0
     fi

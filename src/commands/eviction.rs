@@ -62,8 +62,8 @@ pub struct EvictionState {
     /// Bytes of the slots of evicted keys whose value lived in the slot (see the module
     /// documentation); at most the tables' vacant slots when read.
     slot_credit: u64,
-    /// When vacant slots may next be given back (see [`perform`]).
-    next_give_back: Option<Instant>,
+    /// When vacant slots may next be given back, on the keyspace's clock (see [`perform`]).
+    next_give_back_ms: u64,
 }
 
 impl Default for EvictionState {
@@ -75,7 +75,7 @@ impl Default for EvictionState {
             over_since: None,
             total_over: Duration::ZERO,
             slot_credit: 0,
-            next_give_back: None,
+            next_give_back_ms: 0,
         }
     }
 }
@@ -193,10 +193,7 @@ pub fn perform(ks: &mut Keyspace, server: &mut Server, db: Option<usize>) -> Out
     let mut held = held_memory(server);
     if held > maxmemory && server.eviction.slot_credit > 0 {
         server.eviction.slot_credit = slot_credit(ks, server);
-        let due = server
-            .eviction
-            .next_give_back
-            .is_none_or(|at| Instant::now() >= at);
+        let due = ks.now_ms() >= server.eviction.next_give_back_ms;
         if server.eviction.slot_credit > 0 && due {
             // The vacant slots stand for what is over the limit, as a deletion's freed
             // memory would: given back, they are freed. That rebuilds the tables, in
@@ -205,7 +202,8 @@ pub fn perform(ks: &mut Keyspace, server: &mut Server, db: Option<usize>) -> Out
             let started = Instant::now();
             ks.give_back_vacant_slots();
             server.eviction.slot_credit = 0;
-            server.eviction.next_give_back = Some(started + started.elapsed() * 100);
+            let wait_ms = started.elapsed().as_micros() / 10;
+            server.eviction.next_give_back_ms = ks.now_ms() + u64::try_from(wait_ms).unwrap_or(0);
             held = held_memory(server);
         }
     }
@@ -227,8 +225,9 @@ pub fn perform(ks: &mut Keyspace, server: &mut Server, db: Option<usize>) -> Out
             held = held_memory(server);
         }
     }
+    // Over the limit, the credit was brought down to the vacant slots above.
     let used = if held > maxmemory {
-        counted_memory(ks, server)
+        held.saturating_sub(server.eviction.slot_credit)
     } else {
         held
     };
@@ -247,7 +246,11 @@ pub fn perform(ks: &mut Keyspace, server: &mut Server, db: Option<usize>) -> Out
     let to_free = used.saturating_sub(maxmemory);
     let samples = usize::try_from(server.config.maxmemory_samples).unwrap_or(usize::MAX);
     let time_limit = round_time_limit(server.config.maxmemory_eviction_tenacity);
-    let started = Instant::now();
+    // A clock read costs about as much as an eviction, and at the limit a round often evicts
+    // one key: a round is timed from its 16th eviction (where its limit is first checked),
+    // and from its start only while the latency monitor is on.
+    let started = (server.config.latency_monitor_threshold != 0).then(Instant::now);
+    let mut timed_from = started;
     let mut freed = 0u64;
     let mut evicted = 0u64;
     let mut outcome = Outcome::Ok;
@@ -307,7 +310,12 @@ pub fn perform(ks: &mut Keyspace, server: &mut Server, db: Option<usize>) -> Out
         };
         server.free_value(value);
         evicted += 1;
-        if evicted.is_multiple_of(16) && time_limit.is_some_and(|limit| started.elapsed() >= limit)
+        let out_of_time = |timed_from: &mut Option<Instant>, limit: Duration| {
+            let now = Instant::now();
+            now.duration_since(*timed_from.get_or_insert(now)) >= limit
+        };
+        if evicted.is_multiple_of(16)
+            && time_limit.is_some_and(|limit| out_of_time(&mut timed_from, limit))
         {
             outcome = Outcome::Running;
             break;
@@ -325,7 +333,7 @@ pub fn perform(ks: &mut Keyspace, server: &mut Server, db: Option<usize>) -> Out
             outcome = Outcome::Ok;
         }
     }
-    if evicted > 0 {
+    if let Some(started) = started.filter(|_| evicted > 0) {
         let elapsed = started.elapsed();
         let usec = elapsed.as_secs() * 1_000_000 + u64::from(elapsed.subsec_micros());
         latency::sample_if_slow(server, LatencyEvent::EvictionCycle, usec);
