@@ -425,6 +425,34 @@ fn a_client_buffer_over_the_limit_evicts_keys_in_their_slots_once() {
 }
 
 #[test]
+fn random_new_keys_at_the_limit_keep_the_data_set() {
+    // One key out per key in, for as long as it lasts: each removal used to leave a marked
+    // slot in the key table's index, and once those used up its room, eviction took keys
+    // until one freed its slot outright, more than one per key added (the data set drained
+    // to a tenth of what fits).
+    let server = Server::start();
+    let mut conn = server.raw();
+    limit_memory(&mut conn, "allkeys-lru", 2 * 1024 * 1024);
+    let mut next = 0;
+    while info_field(&mut conn, "evicted_keys") == 0 {
+        set_small_keys(&mut conn, next, 1000);
+        next += 1000;
+        assert!(next < 1_000_000, "no eviction after {next} keys");
+    }
+    let peak = dbsize(&mut conn);
+    let mut least = peak;
+    for _ in 0..peak * 5 / 1000 {
+        set_small_keys(&mut conn, next, 1000);
+        next += 1000;
+        least = least.min(dbsize(&mut conn));
+    }
+    assert!(
+        least * 10 > peak * 9,
+        "{least} keys at the least, of {peak}"
+    );
+}
+
+#[test]
 fn lowering_maxmemory_evicts_at_once() {
     let server = Server::start();
     let mut conn = server.raw();

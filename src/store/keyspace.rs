@@ -33,6 +33,10 @@ struct Entries {
     additions: u64,
     /// What `additions` was when [`Keyspace::grow_within`] last had to rebuild an index.
     rebuilt_at: Option<u64>,
+    /// What `additions` was when an eviction last rebuilt the key table's index in place
+    /// (see [`Entries::index_worn_out`]), and the expiry table's.
+    index_rebuilt_at: u64,
+    expires_index_rebuilt_at: u64,
 }
 
 impl std::ops::Deref for Entries {
@@ -88,6 +92,40 @@ impl Entries {
         self.access.shrink_to(keep);
     }
 
+    /// True when the hash index has no room left while the entries have some: removals
+    /// mark their index slot as removed (hashbrown's tombstone) when it sits in a long run
+    /// of used slots, and such a slot is room again only after a rebuild. A key added then
+    /// would double the index, so under `maxmemory` it made eviction take keys until one
+    /// freed its slot outright, more than one per key added: with random keys at the limit
+    /// the data set drained to a tenth of what fits. False again for `len / 8` additions
+    /// after a rebuild, which bounds its O(len) cost to 8 moves per key added. O(1).
+    fn index_worn_out(&self) -> bool {
+        let len = self.map.len();
+        len >= self.map.capacity()
+            && self.access.capacity() > len
+            && rebuild_due(self.additions, self.index_rebuilt_at, len)
+    }
+
+    /// [`Self::index_worn_out`] for the expiry table `expires` of the same database: full,
+    /// as its room is not known apart from its index's (a rebuild of a table that is full
+    /// without marks is wasted, once per `len / 8` additions at most). O(1).
+    fn expires_index_worn_out(&self, expires: &IndexedMap<Key, u64>) -> bool {
+        let len = expires.len();
+        len > 0
+            && len >= expires.capacity()
+            && rebuild_due(self.additions, self.expires_index_rebuilt_at, len)
+    }
+
+    /// Removes `key` as [`Self::swap_remove`] does and rebuilds the hash index without the
+    /// marks of earlier removals. O(len).
+    fn swap_remove_rebuilding_index(&mut self, key: &[u8]) -> Option<Value> {
+        let (index, value) = swap_remove_rebuilding_index(&mut self.map, key)?;
+        self.access.swap_remove(index);
+        self.cold -= usize::from(value.is_cold());
+        self.index_rebuilt_at = self.additions;
+        Some(value)
+    }
+
     /// Removes `key`; the last entry takes its position, as in the map. O(1).
     fn swap_remove(&mut self, key: &[u8]) -> Option<Value> {
         let (index, _, value) = self.map.swap_remove_full(key)?;
@@ -124,6 +162,25 @@ impl Entries {
     fn into_map(self) -> IndexedMap<Key, Value> {
         self.map
     }
+}
+
+/// True once `len / 8` additions followed the rebuild made at `rebuilt_at`.
+fn rebuild_due(additions: u64, rebuilt_at: u64, len: usize) -> bool {
+    additions.wrapping_sub(rebuilt_at) >= (len / 8) as u64
+}
+
+/// Removes `key` from `map` as `swap_remove` does (the last entry takes its position) and
+/// rebuilds the map's hash index in place, without the marks of earlier removals; returns
+/// the position the key held and its value. O(len).
+fn swap_remove_rebuilding_index<V>(map: &mut IndexedMap<Key, V>, key: &[u8]) -> Option<(usize, V)> {
+    let index = map.get_index_of(key)?;
+    let last = map.len() - 1;
+    map.swap_indices(index, last);
+    // Extracting entries rebuilds the index in place once the iterator is dropped (indexmap
+    // does not track which slots the extracted entries held); taking the last one moves no
+    // other entry.
+    let (_, value) = map.extract_if(last.., |_, _| true).next()?;
+    Some((index, value))
 }
 
 /// How many slots a full table grows by under `maxmemory` (an eighth, at least 16): the
@@ -1184,9 +1241,22 @@ impl Keyspace {
             return None;
         }
         let mut dbm = self.db(db);
-        let value = dbm.db.entries.swap_remove(key)?;
-        if !dbm.db.expires.is_empty() {
-            dbm.db.expires.swap_remove(key);
+        let Db {
+            entries, expires, ..
+        } = &mut *dbm.db;
+        // Only evictions rebuild worn-out indexes: they are what a full table under
+        // `maxmemory` turns to, and a rebuild gives them back their room.
+        let value = if entries.index_worn_out() {
+            entries.swap_remove_rebuilding_index(key)?
+        } else {
+            entries.swap_remove(key)?
+        };
+        if entries.expires_index_worn_out(expires) {
+            if swap_remove_rebuilding_index(expires, key).is_some() {
+                entries.expires_index_rebuilt_at = entries.additions;
+            }
+        } else if !expires.is_empty() {
+            expires.swap_remove(key);
         }
         dbm.stats.evicted_keys += 1;
         dbm.record_event(KeyEventKind::Evicted, key);
@@ -2285,6 +2355,34 @@ mod tests {
         assert!(ks.vacant_slot_bytes() > 0);
         ks.db(0).insert(b"new", s("v"), None);
         assert_eq!(ks.vacant_slot_bytes(), 0);
+    }
+
+    #[test]
+    fn evicting_to_make_room_takes_one_key_per_key_added() {
+        let mut ks = full_table(5000);
+        let len = ks.dbs[0].entries.len();
+        let (mut evicted, mut seed) = (0usize, 12345u64);
+        let added = 20 * len;
+        for i in 0..added {
+            // What eviction does for a key about to go into a full table.
+            while ks.growth_on_insert(0) > 0 {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let at = (seed >> 33) as usize % ks.dbs[0].entries.len();
+                let key = ks.dbs[0].entries.get_index(at).unwrap().0.clone();
+                ks.evict(0, &key).unwrap();
+                evicted += 1;
+            }
+            ks.db(0).insert(format!("new{i}").as_bytes(), s("v"), None);
+            let entries = &ks.dbs[0].entries;
+            assert_eq!(entries.access.len(), entries.len());
+        }
+        assert!(
+            evicted <= added + len / 10,
+            "{evicted} evicted for {added} added"
+        );
+        assert!(ks.dbs[0].entries.len() + len / 10 >= len);
     }
 
     #[test]
