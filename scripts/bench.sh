@@ -552,13 +552,16 @@ print_stream_memory_report() {
     done
 }
 
-# limit_memory SERVER on|off: sets or clears the eviction section's memory limit.
+# limit_memory SERVER on|off: sets or clears the eviction section's memory limit; when
+# clearing it, records the keys the server held (EVICTION_KEYS).
+declare -A EVICTION_KEYS=()
 limit_memory() {
     local port=${SERVER_PORT[$1]}
     if [ "$2" = on ]; then
         redis-cli -h 127.0.0.1 -p "$port" CONFIG SET maxmemory-policy allkeys-lru >/dev/null
         redis-cli -h 127.0.0.1 -p "$port" CONFIG SET maxmemory "$EVICTION_MAXMEMORY" >/dev/null
     else
+        EVICTION_KEYS[$1]+=" $(redis-cli -h 127.0.0.1 -p "$port" DBSIZE)"
         redis-cli -h 127.0.0.1 -p "$port" CONFIG SET maxmemory 0 >/dev/null
         redis-cli -h 127.0.0.1 -p "$port" FLUSHALL >/dev/null
         redis-cli -h 127.0.0.1 -p "$port" CONFIG SET maxmemory-policy noeviction >/dev/null
@@ -582,8 +585,14 @@ print_big_request_report() {
 }
 
 print_hit_ratio_report() {
-    local python=python3
+    local python=python3 server
     [ -x target/test-env/bin/python ] && python=target/test-env/bin/python
+    echo
+    echo "Keys held at the end of the SET runs under maxmemory $EVICTION_MAXMEMORY (median):"
+    for server in reddish redis; do
+        # shellcheck disable=SC2086 # a space-separated list
+        echo "- $server: $(median ${EVICTION_KEYS[$server]:-})"
+    done
     echo
     if ! "$python" scripts/hit-ratio.py --reddish-bin "$REDDISH_BIN" --redis-bin "$REDIS_BIN"; then
         echo "scripts/hit-ratio.py failed (see stderr)"
