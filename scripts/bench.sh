@@ -876,6 +876,7 @@ import_at_limit() {
 declare -A IMPORT_KEYS=() IMPORT_EVICTED=() IMPORT_USED=() IMPORT_SECONDS=()
 
 run_import_at_limit() {
+    local name
     log "import-at-limit: $IMPORT_AT_LIMIT_KEYS SETs under maxmemory 100mb"
     import_at_limit redis "$(command -v "$REDIS_BIN")" --save "" --appendonly no --dir "$WORK_DIR" --loglevel warning
     import_at_limit reddish "$(realpath "$REDDISH_BIN")"

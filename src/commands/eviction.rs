@@ -191,19 +191,24 @@ pub fn perform(ks: &mut Keyspace, server: &mut Server, db: Option<usize>) -> Out
         return Outcome::Ok;
     }
     let mut held = held_memory(server);
-    if held > maxmemory && server.eviction.slot_credit > 0 {
+    if held <= maxmemory {
+        // Nothing is over the limit for the slots to stand for: they are room for keys,
+        // like any other.
+        server.eviction.slot_credit = 0;
+    } else if server.eviction.slot_credit > 0 {
         server.eviction.slot_credit = slot_credit(ks, server);
         let due = ks.now_ms() >= server.eviction.next_give_back_ms;
         if server.eviction.slot_credit > 0 && due {
             // The vacant slots stand for what is over the limit, as a deletion's freed
             // memory would: given back, they are freed. That rebuilds the tables, in
-            // O(keys): the next time waits a hundred times as long as it took, while the
-            // slots keep standing for the excess.
+            // O(keys), and the tables regrow as keys come, at about the same cost: the
+            // next time waits two hundred times as long as this took, while the slots keep
+            // standing for the excess.
             let started = Instant::now();
             ks.give_back_vacant_slots();
             server.eviction.slot_credit = 0;
-            let wait_ms = started.elapsed().as_micros() / 10;
-            server.eviction.next_give_back_ms = ks.now_ms() + u64::try_from(wait_ms).unwrap_or(0);
+            let wait_ms = u64::try_from(started.elapsed().as_micros() / 5).unwrap_or(u64::MAX);
+            server.eviction.next_give_back_ms = ks.now_ms().saturating_add(wait_ms);
             held = held_memory(server);
         }
     }
@@ -225,7 +230,8 @@ pub fn perform(ks: &mut Keyspace, server: &mut Server, db: Option<usize>) -> Out
             held = held_memory(server);
         }
     }
-    // Over the limit, the credit was brought down to the vacant slots above.
+    // The credit is nothing under the limit, and was brought down to the vacant slots above
+    // over it (a growth that went over it started under it).
     let used = if held > maxmemory {
         held.saturating_sub(server.eviction.slot_credit)
     } else {
@@ -284,7 +290,8 @@ pub fn perform(ks: &mut Keyspace, server: &mut Server, db: Option<usize>) -> Out
             }
             let value = ks.evict(db, &key)?;
             let bytes = footprint::usage(&key, &value, FOOTPRINT_SAMPLES) as u64;
-            if bytes == footprint::slot_usage() as u64 {
+            // A key evicted to make room in a full table leaves the slot the new key takes.
+            if only_db.is_none() && bytes == footprint::slot_usage() as u64 {
                 server.eviction.slot_credit += bytes;
             }
             freed += bytes;
@@ -395,6 +402,7 @@ pub fn after_maxmemory_set(ks: &mut Keyspace, server: &mut Server) {
     // The limit is to lower what is held: tables keep no room for keys that may not come.
     if held_memory(server) > maxmemory {
         ks.give_back_vacant_slots();
+        server.eviction.slot_credit = 0;
     }
     let used = counted_memory(ks, server);
     if maxmemory < used {

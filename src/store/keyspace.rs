@@ -1125,9 +1125,10 @@ impl Keyspace {
             .sum()
     }
 
-    /// Gives back every table's vacant slots (after `maxmemory` was lowered below what is
-    /// used: room kept for keys that may never come would hold memory over the new limit).
-    /// O(keys) when a table has room to give back.
+    /// Gives back every table's vacant slots, when they hold memory over `maxmemory`: after
+    /// the limit was lowered below what is used, or when the slots evicted keys left stand
+    /// for an excess that lasts (see `commands::eviction`). O(keys) when a table has room to
+    /// give back.
     pub fn give_back_vacant_slots(&mut self) {
         for store in &mut self.dbs {
             if store.entries.map.capacity() > store.entries.len() {
@@ -1235,7 +1236,9 @@ impl Keyspace {
 
     /// Evicts `key` of database `db`: deleted exactly as by DEL (WATCH fails, client-side
     /// caches are invalidated, persistence deletes it), counted in `evicted_keys` and reported
-    /// as an `evicted` key event. Returns the value for the caller to free. O(1).
+    /// as an `evicted` key event. Returns the value for the caller to free. O(1), but O(len)
+    /// when it rebuilds a worn-out index (see [`Entries::index_worn_out`]): once per `len / 8`
+    /// keys added at most.
     pub fn evict(&mut self, db: usize, key: &[u8]) -> Option<Value> {
         if db >= self.dbs.len() {
             return None;
@@ -2359,30 +2362,60 @@ mod tests {
 
     #[test]
     fn evicting_to_make_room_takes_one_key_per_key_added() {
-        let mut ks = full_table(5000);
-        let len = ks.dbs[0].entries.len();
-        let (mut evicted, mut seed) = (0usize, 12345u64);
-        let added = 20 * len;
-        for i in 0..added {
-            // What eviction does for a key about to go into a full table.
-            while ks.growth_on_insert(0) > 0 {
-                seed = seed
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                let at = (seed >> 33) as usize % ks.dbs[0].entries.len();
-                let key = ks.dbs[0].entries.get_index(at).unwrap().0.clone();
-                ks.evict(0, &key).unwrap();
-                evicted += 1;
+        // With and without expiries (keys with one fill both tables).
+        for volatile in [false, true] {
+            let expiry = volatile.then_some(u64::MAX - 1);
+            let mut ks = Keyspace::new(1);
+            ks.set_tight_growth(true);
+            let mut i = 0;
+            while i < 5000 || ks.growth_on_insert(0) == 0 {
+                ks.db(0).insert(format!("k{i}").as_bytes(), s("v"), expiry);
+                i += 1;
             }
-            ks.db(0).insert(format!("new{i}").as_bytes(), s("v"), None);
-            let entries = &ks.dbs[0].entries;
-            assert_eq!(entries.access.len(), entries.len());
+            let len = ks.dbs[0].entries.len();
+            let (mut evicted, mut seed) = (0usize, 12345u64);
+            let added = 20 * len;
+            for i in 0..added {
+                // What eviction does for a key about to go into a full table.
+                while ks.growth_on_insert(0) > 0 {
+                    seed = seed
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    let at = (seed >> 33) as usize % ks.dbs[0].entries.len();
+                    let key = ks.dbs[0].entries.get_index(at).unwrap().0.clone();
+                    ks.evict(0, &key).unwrap();
+                    evicted += 1;
+                }
+                ks.db(0)
+                    .insert(format!("new{i}").as_bytes(), s("v"), expiry);
+                // A word the key's position must keep.
+                let entries = &mut ks.dbs[0].entries;
+                let at = entries.get_index_of(format!("new{i}").as_bytes()).unwrap();
+                entries.access[at] = i as u32;
+            }
+            let db = &ks.dbs[0];
+            assert!(
+                evicted <= added + len / 10,
+                "{evicted} evicted for {added} added (expiries: {volatile})"
+            );
+            assert!(db.entries.len() + len / 10 >= len);
+            assert!(db.entries.index_rebuilt_at > 0);
+            assert_eq!(db.entries.expires_index_rebuilt_at > 0, volatile);
+            assert_eq!(db.entries.access.len(), db.entries.len());
+            for (at, (key, _)) in db.entries.iter().enumerate() {
+                if let Some(i) = std::str::from_utf8(key).unwrap().strip_prefix("new") {
+                    assert_eq!(db.entries.access[at], i.parse::<u32>().unwrap(), "{i}");
+                }
+            }
+            assert_eq!(
+                db.expires.len(),
+                if volatile { db.entries.len() } else { 0 }
+            );
+            assert!(db
+                .expires
+                .keys()
+                .all(|key| db.entries.contains_key(&key[..])));
         }
-        assert!(
-            evicted <= added + len / 10,
-            "{evicted} evicted for {added} added"
-        );
-        assert!(ks.dbs[0].entries.len() + len / 10 >= len);
     }
 
     #[test]
