@@ -366,6 +366,19 @@ fn set_small_keys(conn: &mut RawConn, first: usize, count: usize) {
     }
 }
 
+/// Sets the limit `headroom` bytes over what is used, under `allkeys-lru`, and adds small
+/// keys (see [`set_small_keys`]) until one is evicted; returns how many were added.
+fn fill_to_the_limit(conn: &mut RawConn, headroom: u64) -> usize {
+    limit_memory(conn, "allkeys-lru", headroom);
+    let mut next = 0;
+    while info_field(conn, "evicted_keys") == 0 {
+        set_small_keys(conn, next, 1000);
+        next += 1000;
+        assert!(next < 1_000_000, "no eviction after {next} keys");
+    }
+    next
+}
+
 /// DBSIZE, as a number.
 fn dbsize(conn: &mut RawConn) -> u64 {
     let reply = String::from_utf8(conn.cmd(&["DBSIZE"])).unwrap();
@@ -380,13 +393,7 @@ fn a_client_buffer_over_the_limit_evicts_keys_in_their_slots_once() {
     // half empty.
     let server = Server::start();
     let mut conn = server.raw();
-    limit_memory(&mut conn, "allkeys-lru", 4 * 1024 * 1024);
-    let mut next = 0;
-    while info_field(&mut conn, "evicted_keys") == 0 {
-        set_small_keys(&mut conn, next, 1000);
-        next += 1000;
-        assert!(next < 1_000_000, "no eviction after {next} keys");
-    }
+    let mut next = fill_to_the_limit(&mut conn, 4 * 1024 * 1024);
     let before = dbsize(&mut conn);
     let mut holder = server.raw();
     let held = 256 * 1024;
@@ -436,13 +443,7 @@ fn random_new_keys_at_the_limit_keep_the_data_set() {
     // to a tenth of what fits).
     let server = Server::start();
     let mut conn = server.raw();
-    limit_memory(&mut conn, "allkeys-lru", 2 * 1024 * 1024);
-    let mut next = 0;
-    while info_field(&mut conn, "evicted_keys") == 0 {
-        set_small_keys(&mut conn, next, 1000);
-        next += 1000;
-        assert!(next < 1_000_000, "no eviction after {next} keys");
-    }
+    let mut next = fill_to_the_limit(&mut conn, 2 * 1024 * 1024);
     let peak = dbsize(&mut conn);
     let mut least = peak;
     for _ in 0..peak * 5 / 1000 {
