@@ -1101,10 +1101,9 @@ impl Keyspace {
 
     /// Bytes of the tables' vacant slots, which the next keys and expiries take without
     /// allocating. Evicting a key whose value lives in its slot frees no allocator memory,
-    /// only the slot: eviction counts these as free, or it would go on evicting for every
-    /// command while anything else (a client's query buffer) holds memory over the limit,
-    /// until the tables were half empty. Index slots that removals left marked are not
-    /// counted (they are not room until a rebuild). O(databases).
+    /// only the slot: eviction counts the slots it left so as free, up to these (see
+    /// `commands::eviction`). Index slots that removals left marked are not counted (they
+    /// are not room until a rebuild). O(databases).
     pub fn vacant_slot_bytes(&self) -> usize {
         let vacant = |len: usize, capacity: usize, slot: usize| {
             capacity.saturating_sub(len) * (slot + INDEX_SLOT_BYTES)
