@@ -583,6 +583,55 @@ fn a_value_from_a_big_argument_holds_its_own_size() {
     }
 }
 
+/// INFO `used_memory`.
+fn used_memory(conn: &mut RawConn) -> u64 {
+    let info = String::from_utf8_lossy(&conn.cmd(&["INFO", "memory"])).into_owned();
+    info.lines()
+        .find_map(|l| l.strip_prefix("used_memory:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("used_memory in {info}"))
+}
+
+/// Deleting most keys gives their table's memory back within a few cron ticks, as Redis's
+/// cron resizes a dict left under a tenth full (removals alone free no table memory).
+#[test]
+fn deleting_most_keys_gives_the_table_memory_back() {
+    let server = Server::start();
+    let mut conn = server.raw();
+    let empty = used_memory(&mut conn);
+    let keys = 200_000;
+    let mut batch = Vec::new();
+    for i in 0..keys {
+        batch.extend(encode_command(&["SET", &format!("key:{i:010}"), "v"]));
+    }
+    conn.send(&batch);
+    for _ in 0..keys {
+        assert_eq!(conn.read_reply(), b"+OK\r\n");
+    }
+    let full = used_memory(&mut conn);
+    let mut batch = Vec::new();
+    for i in 0..keys - 1000 {
+        batch.extend(encode_command(&["DEL", &format!("key:{i:010}")]));
+    }
+    conn.send(&batch);
+    for _ in 0..keys - 1000 {
+        assert_eq!(conn.read_reply(), b":1\r\n");
+    }
+    // What the 1000 keys left need is a small part of what the 200,000 took.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut used = used_memory(&mut conn);
+    while used > empty + (full - empty) / 10 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+        used = used_memory(&mut conn);
+    }
+    assert!(
+        used <= empty + (full - empty) / 10,
+        "used_memory {used}: {empty} empty, {full} with {keys} keys"
+    );
+    assert_eq!(conn.cmd(&["DBSIZE"]), b":1000\r\n");
+    assert_eq!(conn.cmd(&["GET", "key:0000199999"]), b"$1\r\nv\r\n");
+}
+
 #[test]
 fn wait_replies_at_once() {
     let server = Server::start();

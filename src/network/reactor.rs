@@ -1247,6 +1247,7 @@ impl Reactor {
                 usec,
             );
         }
+        self.ks.shrink_sparse_tables();
         if self.ks.has_key_events() {
             commands::pubsub::publish_background_key_events(&mut self.ks, &mut self.server);
         }

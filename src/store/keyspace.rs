@@ -925,6 +925,26 @@ impl Keyspace {
         Ok(())
     }
 
+    /// Gives back most of the room of tables left under a tenth full by deletions, as
+    /// Redis's cron resizes such dicts: removals free no table memory, so after deleting
+    /// most keys `used_memory` would stay where it was. The table keeps room for as many
+    /// keys again, so that a few more do not make it grow at once. O(databases), and O(len)
+    /// for a table that shrinks (under a tenth of its room).
+    pub fn shrink_sparse_tables(&mut self) {
+        let sparse =
+            |len: usize, capacity: usize| capacity >= SHRINK_MIN_CAPACITY && len * 10 < capacity;
+        for store in &mut self.dbs {
+            let len = store.entries.len();
+            if sparse(len, store.entries.map.capacity()) {
+                store.entries.shrink_to(len * 2);
+            }
+            let len = store.expires.len();
+            if sparse(len, store.expires.capacity()) {
+                store.expires.shrink_to(len * 2);
+            }
+        }
+    }
+
     /// One active-expiry pass in the style of Redis's `activeExpireCycle`: sample keys with an
     /// expiry in each database, delete the expired ones, and repeat while more than a quarter
     /// of a sample was expired, until `budget` samples have been looked at. Returns how many
@@ -2357,6 +2377,33 @@ mod tests {
         assert!(ks.vacant_slot_bytes() > 0);
         ks.db(0).insert(b"new", s("v"), None);
         assert_eq!(ks.vacant_slot_bytes(), 0);
+    }
+
+    #[test]
+    fn tables_under_a_tenth_full_shrink_keeping_their_order() {
+        let mut ks = Keyspace::new(1);
+        for i in 0..2000 {
+            let expiry = (i % 2 == 0).then_some(u64::MAX - 1);
+            ks.db(0).insert(format!("k{i}").as_bytes(), s("v"), expiry);
+        }
+        // A tenth or more left: nothing moves.
+        for i in 0..1500 {
+            ks.db(0).remove(format!("k{i}").as_bytes());
+        }
+        let capacity = ks.dbs[0].entries.map.capacity();
+        ks.shrink_sparse_tables();
+        assert_eq!(ks.dbs[0].entries.map.capacity(), capacity);
+        for i in 1500..1900 {
+            ks.db(0).remove(format!("k{i}").as_bytes());
+        }
+        let order: Vec<Key> = ks.dbs[0].entries.keys().cloned().collect();
+        ks.shrink_sparse_tables();
+        let db = &ks.dbs[0];
+        assert!(db.entries.map.capacity() < capacity / 4);
+        assert!(db.expires.capacity() < capacity / 8);
+        assert!(db.entries.map.capacity() >= 200 && db.entries.access.len() == 100);
+        assert_eq!(db.entries.keys().cloned().collect::<Vec<_>>(), order);
+        assert_eq!(db.expires.len(), 50);
     }
 
     #[test]
