@@ -66,6 +66,9 @@
 # values) with `redis-cli --pipe` into a fresh server of each kind under maxmemory 100mb and
 # allkeys-lru, and reports the keys each holds at the end, the keys evicted and used_memory.
 # It adds no table row.
+# The "delete-most" section (--sections delete-most) writes 1M string keys with `redis-cli
+# --pipe` into a fresh server of each kind, deletes all but 10,000 of them, and reports
+# used_memory and the resident size after each step. It adds no table row.
 # The "backup" section (--sections backup) times `redis-cli --rdb` of a million string keys on
 # both servers while redis-benchmark runs GETs, and reports the slowest GET. It adds no table
 # row.
@@ -891,6 +894,60 @@ run_import_at_limit() {
     done
 }
 
+# Deleting most keys: the memory a server keeps once 990,000 of its 1M keys are deleted
+# (read two seconds after the deletions, so that a cron tick has run).
+DELETE_MOST=0
+section_delete_most() {
+    DELETE_MOST=1
+}
+
+# delete_most NAME BINARY ARGS...: one fresh server, the writes and deletions, its figures.
+delete_most() {
+    local name=$1 bin=$2 port pid
+    shift 2
+    port=$(free_port)
+    "$bin" "$@" --port "$port" --bind 127.0.0.1 >"$WORK_DIR/$name-delete.log" 2>&1 &
+    pid=$!
+    SERVER_PID[delete-$name]=$pid # stopped on exit if the script dies meanwhile
+    wait_port "$port" "$pid" 30 || die "$name did not start for the delete-most section"
+    awk 'BEGIN { for (i = 0; i < 1000000; i++) printf "SET key:%010d v%015d\r\n", i, i }' |
+        redis-cli -p "$port" --pipe >"$WORK_DIR/$name-delete-pipe.log" 2>&1 ||
+        die "$name: redis-cli --pipe failed: $(tail -n 3 "$WORK_DIR/$name-delete-pipe.log")"
+    sleep 1
+    DELETE_USED_FULL[$name]=$(redis-cli -p "$port" INFO memory | tr -d '\r' | awk -F: '$1 == "used_memory" { print $2 }')
+    DELETE_RSS_FULL[$name]=$(vm_rss "$pid")
+    awk 'BEGIN { for (i = 0; i < 990000; i++) printf "DEL key:%010d\r\n", i }' |
+        redis-cli -p "$port" --pipe >"$WORK_DIR/$name-delete-pipe.log" 2>&1 ||
+        die "$name: redis-cli --pipe failed: $(tail -n 3 "$WORK_DIR/$name-delete-pipe.log")"
+    grep -q 'errors: 0,' "$WORK_DIR/$name-delete-pipe.log" ||
+        die "$name: the deletions had errors: $(tail -n 3 "$WORK_DIR/$name-delete-pipe.log")"
+    sleep 2
+    DELETE_USED_LEFT[$name]=$(redis-cli -p "$port" INFO memory | tr -d '\r' | awk -F: '$1 == "used_memory" { print $2 }')
+    DELETE_RSS_LEFT[$name]=$(vm_rss "$pid")
+    DELETE_KEYS[$name]=$(redis-cli -p "$port" DBSIZE)
+    stop_pid "$pid"
+    unset "SERVER_PID[delete-$name]"
+    log "  $name: used_memory ${DELETE_USED_FULL[$name]} -> ${DELETE_USED_LEFT[$name]}"
+}
+
+declare -A DELETE_USED_FULL=() DELETE_RSS_FULL=() DELETE_USED_LEFT=() DELETE_RSS_LEFT=() DELETE_KEYS=()
+
+run_delete_most() {
+    local name
+    log "delete-most: 1M SETs, then 990,000 DELs"
+    delete_most redis "$(command -v "$REDIS_BIN")" --save "" --appendonly no --dir "$WORK_DIR" --loglevel warning
+    delete_most reddish "$(realpath "$REDDISH_BIN")"
+    echo
+    echo "1M SETs (\`key:%010d\`, 16-byte values), then DEL of all but 10,000, through \`redis-cli"
+    echo "--pipe\` into a fresh server; memory one second after the writes and two after the deletions:"
+    echo
+    echo "| server | used_memory, 1M keys | resident, 1M keys | used_memory, keys left | resident, keys left | keys left |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+    for name in reddish redis; do
+        echo "| $name | ${DELETE_USED_FULL[$name]} | ${DELETE_RSS_FULL[$name]} | ${DELETE_USED_LEFT[$name]} | ${DELETE_RSS_LEFT[$name]} | ${DELETE_KEYS[$name]} |"
+    done
+}
+
 # Backups with `redis-cli --rdb`: a fresh server of each kind holds BACKUP_KEYS strings (shaped
 # as the memory section's strings: `key:%010d`, 16-byte values); redis-benchmark
 # runs GETs from 50 clients while redis-cli takes the snapshot, and the table shows how long
@@ -1231,8 +1288,11 @@ main() {
     if [ "$IMPORT_AT_LIMIT" -eq 1 ]; then
         run_import_at_limit
     fi
+    if [ "$DELETE_MOST" -eq 1 ]; then
+        run_delete_most
+    fi
     if [ "$RDB_IMPORT" -eq 1 ] || [ "$MEMORY" -eq 1 ] || [ "$BACKUP" -eq 1 ] ||
-        [ "$IMPORT_AT_LIMIT" -eq 1 ]; then
+        [ "$IMPORT_AT_LIMIT" -eq 1 ] || [ "$DELETE_MOST" -eq 1 ]; then
         [ "${#CASE_LABELS[@]}" -gt 0 ] || [ "$TIERING" -eq 1 ] || [ "$BIG_REQUESTS" -eq 1 ] ||
             return 0
     fi
