@@ -531,8 +531,7 @@ print_tiering_report() {
 
 # used_memory SERVER: the server's INFO used_memory.
 used_memory() {
-    redis-cli -h 127.0.0.1 -p "${SERVER_PORT[$1]}" INFO memory |
-        tr -d '\r' | awk -F: '$1 == "used_memory" { print $2 }'
+    used_memory_at "${SERVER_PORT[$1]}"
 }
 
 print_stream_memory_report() {
@@ -786,27 +785,50 @@ memory_dataset_elements() {
 # vm_rss PID: the process's resident size in bytes.
 vm_rss() { awk '/^VmRSS:/ { print $2 * 1024 }' "/proc/$1/status"; }
 
+# start_fresh TAG NAME BINARY ARGS...: starts a server of its own for section TAG (stopped on
+# exit if the script dies meanwhile) and sets FRESH_PORT and FRESH_PID; stop_fresh TAG NAME
+# stops it.
+start_fresh() {
+    local tag=$1 name=$2 bin=$3
+    shift 3
+    FRESH_PORT=$(free_port)
+    "$bin" "$@" --port "$FRESH_PORT" --bind 127.0.0.1 >"$WORK_DIR/$name-$tag.log" 2>&1 &
+    FRESH_PID=$!
+    SERVER_PID[$tag-$name]=$FRESH_PID
+    wait_port "$FRESH_PORT" "$FRESH_PID" 30 || die "$name did not start for the $tag section"
+}
+stop_fresh() {
+    stop_pid "${SERVER_PID[$1-$2]}"
+    unset "SERVER_PID[$1-$2]"
+}
+
+# pipe_into NAME PORT WHAT: writes the commands on standard input with `redis-cli --pipe`;
+# dies if that fails or a command was refused (WHAT names the commands in the message).
+pipe_into() {
+    local log="$WORK_DIR/$1-pipe.log"
+    redis-cli -p "$2" --pipe >"$log" 2>&1 || die "$1: redis-cli --pipe failed: $(tail -n 3 "$log")"
+    grep -q 'errors: 0,' "$log" || die "$1: $3 had errors: $(tail -n 3 "$log")"
+}
+
+# used_memory_at PORT: INFO used_memory of the server on PORT.
+used_memory_at() {
+    redis-cli -h 127.0.0.1 -p "$1" INFO memory | tr -d '\r' | awk -F: '$1 == "used_memory" { print $2 }'
+}
+
 # measure_memory NAME DATASET BINARY ARGS...: starts a fresh server, writes DATASET into it and
 # records the growth of its resident size and of used_memory per element; then stops it.
 measure_memory() {
-    local name=$1 dataset=$2 bin=$3 port pid rss_before used_before rss_after used_after elements
-    shift 3
-    port=$(free_port)
-    "$bin" "$@" --port "$port" --bind 127.0.0.1 >"$WORK_DIR/$name-memory.log" 2>&1 &
-    pid=$!
-    SERVER_PID[memory-$name]=$pid # stopped on exit if the script dies meanwhile
-    wait_port "$port" "$pid" 30 || die "$name did not start for the memory section"
+    local name=$1 dataset=$2 port pid rss_before used_before rss_after used_after elements
+    shift 2
+    start_fresh memory "$name" "$@"
+    port=$FRESH_PORT pid=$FRESH_PID
     rss_before=$(vm_rss "$pid")
-    used_before=$(redis-cli -p "$port" INFO memory | tr -d '\r' | awk -F: '$1 == "used_memory" { print $2 }')
-    memory_dataset "$dataset" | redis-cli -p "$port" --pipe >"$WORK_DIR/$name-memory-pipe.log" 2>&1 ||
-        die "$name: redis-cli --pipe failed: $(tail -n 3 "$WORK_DIR/$name-memory-pipe.log")"
-    grep -q 'errors: 0,' "$WORK_DIR/$name-memory-pipe.log" ||
-        die "$name: the $dataset data set had errors: $(tail -n 3 "$WORK_DIR/$name-memory-pipe.log")"
+    used_before=$(used_memory_at "$port")
+    memory_dataset "$dataset" | pipe_into "$name" "$port" "the $dataset data set"
     sleep 1
     rss_after=$(vm_rss "$pid")
-    used_after=$(redis-cli -p "$port" INFO memory | tr -d '\r' | awk -F: '$1 == "used_memory" { print $2 }')
-    stop_pid "$pid"
-    unset "SERVER_PID[memory-$name]"
+    used_after=$(used_memory_at "$port")
+    stop_fresh memory "$name"
     elements=$(memory_dataset_elements "$dataset")
     MEMORY_RSS[$name|$dataset]=$(awk -v a="$rss_after" -v b="$rss_before" -v n="$elements" 'BEGIN { printf "%.1f", (a - b) / n }')
     MEMORY_USED[$name|$dataset]=$(awk -v a="$used_after" -v b="$used_before" -v n="$elements" 'BEGIN { printf "%.1f", (a - b) / n }')
@@ -851,28 +873,20 @@ section_import_at_limit() {
 
 # import_at_limit NAME BINARY ARGS...: one fresh server, the import, its figures recorded.
 import_at_limit() {
-    local name=$1 bin=$2 port pid started seconds info
-    shift 2
-    port=$(free_port)
-    "$bin" "$@" --port "$port" --bind 127.0.0.1 --maxmemory 100mb \
-        --maxmemory-policy allkeys-lru >"$WORK_DIR/$name-import.log" 2>&1 &
-    pid=$!
-    SERVER_PID[import-$name]=$pid # stopped on exit if the script dies meanwhile
-    wait_port "$port" "$pid" 30 || die "$name did not start for the import-at-limit section"
+    local name=$1 port started seconds info
+    shift
+    start_fresh import "$name" "$@" --maxmemory 100mb --maxmemory-policy allkeys-lru
+    port=$FRESH_PORT
     started=$(date +%s.%N)
     awk -v n="$IMPORT_AT_LIMIT_KEYS" 'BEGIN { for (i = 0; i < n; i++) printf "SET key:%010d v%015d\r\n", i, i }' |
-        redis-cli -p "$port" --pipe >"$WORK_DIR/$name-import-pipe.log" 2>&1 ||
-        die "$name: redis-cli --pipe failed: $(tail -n 3 "$WORK_DIR/$name-import-pipe.log")"
+        pipe_into "$name" "$port" "the import"
     seconds=$(awk -v a="$(date +%s.%N)" -v b="$started" 'BEGIN { printf "%.1f", a - b }')
-    grep -q 'errors: 0,' "$WORK_DIR/$name-import-pipe.log" ||
-        die "$name: the import had errors: $(tail -n 3 "$WORK_DIR/$name-import-pipe.log")"
     info=$(redis-cli -p "$port" INFO | tr -d '\r')
     IMPORT_KEYS[$name]=$(redis-cli -p "$port" DBSIZE)
     IMPORT_EVICTED[$name]=$(awk -F: '$1 == "evicted_keys" { print $2 }' <<<"$info")
     IMPORT_USED[$name]=$(awk -F: '$1 == "used_memory" { print $2 }' <<<"$info")
     IMPORT_SECONDS[$name]=$seconds
-    stop_pid "$pid"
-    unset "SERVER_PID[import-$name]"
+    stop_fresh import "$name"
     log "  $name: ${IMPORT_KEYS[$name]} keys held, ${IMPORT_EVICTED[$name]} evicted in $seconds s"
 }
 
@@ -903,30 +917,22 @@ section_delete_most() {
 
 # delete_most NAME BINARY ARGS...: one fresh server, the writes and deletions, its figures.
 delete_most() {
-    local name=$1 bin=$2 port pid
-    shift 2
-    port=$(free_port)
-    "$bin" "$@" --port "$port" --bind 127.0.0.1 >"$WORK_DIR/$name-delete.log" 2>&1 &
-    pid=$!
-    SERVER_PID[delete-$name]=$pid # stopped on exit if the script dies meanwhile
-    wait_port "$port" "$pid" 30 || die "$name did not start for the delete-most section"
+    local name=$1 port pid
+    shift
+    start_fresh delete "$name" "$@"
+    port=$FRESH_PORT pid=$FRESH_PID
     awk 'BEGIN { for (i = 0; i < 1000000; i++) printf "SET key:%010d v%015d\r\n", i, i }' |
-        redis-cli -p "$port" --pipe >"$WORK_DIR/$name-delete-pipe.log" 2>&1 ||
-        die "$name: redis-cli --pipe failed: $(tail -n 3 "$WORK_DIR/$name-delete-pipe.log")"
+        pipe_into "$name" "$port" "the writes"
     sleep 1
-    DELETE_USED_FULL[$name]=$(redis-cli -p "$port" INFO memory | tr -d '\r' | awk -F: '$1 == "used_memory" { print $2 }')
+    DELETE_USED_FULL[$name]=$(used_memory_at "$port")
     DELETE_RSS_FULL[$name]=$(vm_rss "$pid")
     awk 'BEGIN { for (i = 0; i < 990000; i++) printf "DEL key:%010d\r\n", i }' |
-        redis-cli -p "$port" --pipe >"$WORK_DIR/$name-delete-pipe.log" 2>&1 ||
-        die "$name: redis-cli --pipe failed: $(tail -n 3 "$WORK_DIR/$name-delete-pipe.log")"
-    grep -q 'errors: 0,' "$WORK_DIR/$name-delete-pipe.log" ||
-        die "$name: the deletions had errors: $(tail -n 3 "$WORK_DIR/$name-delete-pipe.log")"
+        pipe_into "$name" "$port" "the deletions"
     sleep 2
-    DELETE_USED_LEFT[$name]=$(redis-cli -p "$port" INFO memory | tr -d '\r' | awk -F: '$1 == "used_memory" { print $2 }')
+    DELETE_USED_LEFT[$name]=$(used_memory_at "$port")
     DELETE_RSS_LEFT[$name]=$(vm_rss "$pid")
     DELETE_KEYS[$name]=$(redis-cli -p "$port" DBSIZE)
-    stop_pid "$pid"
-    unset "SERVER_PID[delete-$name]"
+    stop_fresh delete "$name"
     log "  $name: used_memory ${DELETE_USED_FULL[$name]} -> ${DELETE_USED_LEFT[$name]}"
 }
 
@@ -961,15 +967,12 @@ section_backup() {
 
 # measure_backup NAME BINARY ARGS...: one row of the backup table.
 measure_backup() {
-    local name=$1 bin=$2 port pid
-    shift 2
-    port=$(free_port)
-    "$bin" "$@" --port "$port" --bind 127.0.0.1 >"$WORK_DIR/$name-backup.log" 2>&1 &
-    pid=$!
-    SERVER_PID[backup-$name]=$pid
-    wait_port "$port" "$pid" 30 || die "$name did not start for the backup section"
+    local name=$1 port
+    shift
+    start_fresh backup "$name" "$@"
+    port=$FRESH_PORT
     awk -v n="$BACKUP_KEYS" 'BEGIN { for (i = 0; i < n; i++) printf "SET key:%010d v%015d\r\n", i, i }' |
-        redis-cli -p "$port" --pipe >/dev/null
+        pipe_into "$name" "$port" "the writes"
     local keys
     keys=$(redis-cli -p "$port" DBSIZE)
     redis-benchmark -p "$port" -c 50 -n 400000 -t get --csv >"$WORK_DIR/backup-bench.csv" 2>&1 &
@@ -983,8 +986,7 @@ measure_backup() {
     end=$(date +%s%N)
     wait "$bench" || die "$name: redis-benchmark failed: $(tail -n 3 "$WORK_DIR/backup-bench.csv")"
     unset "SERVER_PID[backup-benchmark]"
-    stop_pid "$pid"
-    unset "SERVER_PID[backup-$name]"
+    stop_fresh backup "$name"
     local row bytes
     # "GET","rps","avg","min","p50","p95","p99","max"
     row=$(grep '^"GET"' "$WORK_DIR/backup-bench.csv" | tr -d '"') ||
