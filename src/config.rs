@@ -300,6 +300,8 @@ pub struct Config {
     pub latency_tracking_info_percentiles: Vec<f64>,
     /// Who may run DEBUG (`enable-debug-command`): nobody, everybody, or local connections.
     pub enable_debug_command: Protection,
+    /// Who may run MODULE LOAD, LOADEX and UNLOAD (`enable-module-command`).
+    pub enable_module_command: Protection,
     /// Who may CONFIG SET the protected parameters (`enable-protected-configs`).
     pub enable_protected_configs: Protection,
     /// `hash-max-listpack-entries` and `-value`.
@@ -321,7 +323,8 @@ pub struct Config {
     pub inert: BTreeMap<&'static str, String>,
 }
 
-/// Who may use a protected feature (`enable-debug-command`, `enable-protected-configs`), as
+/// Who may use a protected feature (`enable-debug-command`, `enable-module-command`,
+/// `enable-protected-configs`), as
 /// Redis words it: `no`,
 /// `yes`, or `local` (connections from the loopback interface only).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -447,6 +450,7 @@ impl Default for Config {
             latency_tracking: true,
             latency_tracking_info_percentiles: vec![50.0, 99.0, 99.9],
             enable_debug_command: Protection::No,
+            enable_module_command: Protection::No,
             enable_protected_configs: Protection::No,
             hash_limits: EncodingLimits::DEFAULT.hash,
             zset_limits: EncodingLimits::DEFAULT.zset,
@@ -1244,6 +1248,12 @@ pub static PARAMS: &[Param] = &[
         |c, v| c.enable_debug_command = Protection::parse(v)?
     ),
     param!(
+        "enable-module-command",
+        false,
+        |c| c.enable_module_command.name().to_string(),
+        |c, v| c.enable_module_command = Protection::parse(v)?
+    ),
+    param!(
         "enable-protected-configs",
         false,
         |c| c.enable_protected_configs.name().to_string(),
@@ -1384,7 +1394,6 @@ pub static INERT_PARAMS: &[Param] = &[
     inert!("dir", None, true, Kind::Text, "./"),
     inert!("disable-thp", None, false, Kind::Bool, "yes"),
     inert!("dynamic-hz", None, true, Kind::Bool, "yes"),
-    inert!("enable-module-command", None, false, Kind::Enum(&["no", "yes", "local"]), "no"),
     inert!("ignore-warnings", None, true, Kind::Text, ""),
     inert!("io-threads", None, false, Kind::Int(1, 128), "1"),
     inert!("io-threads-do-reads", None, false, Kind::Bool, "no"),

@@ -137,6 +137,80 @@ fn unknown_command_and_arity_errors() {
     );
 }
 
+/// The replication, cluster, module and LOLWUT commands as a master without replicas, with
+/// no modules loaded, answers them: Reddish is always one. (REPLICAOF host port, which Redis
+/// accepts and Reddish refuses, is checked in `tests/server_commands.rs`.)
+#[test]
+fn replication_module_and_lolwut_commands_on_a_lone_master() {
+    differential(
+        r#"
+        REPLICAOF NO ONE
+        replicaof no one
+        SLAVEOF NO ONE
+        REPLICAOF NO
+        REPLICAOF localhost 65536
+        REPLICAOF localhost -1
+        SLAVEOF localhost port
+        FAILOVER
+        FAILOVER ABORT
+        FAILOVER abort extra
+        FAILOVER TIMEOUT 0
+        FAILOVER TIMEOUT -5
+        FAILOVER TIMEOUT x
+        FAILOVER TIMEOUT 10 TIMEOUT 10
+        FAILOVER TIMEOUT
+        FAILOVER TO host
+        FAILOVER TO host port
+        FAILOVER TO host 7000
+        FAILOVER TO host 7000 FORCE
+        FAILOVER TO host 7000 FORCE TIMEOUT 100
+        FAILOVER FORCE FORCE
+        FAILOVER TO a 1 TO b 2
+        FAILOVER bogus
+        ASKING
+        ASKING extra
+        MODULE LIST
+        MODULE HELP
+        MODULE help extra
+        MODULE LIST extra
+        MODULE LOAD /no/such/module.so
+        MODULE LOADEX /no/such/module.so ARGS a
+        MODULE UNLOAD nosuch
+        MODULE LOAD
+        MODULE UNLOAD
+        MODULE FOO
+        MODULE
+        LOLWUT
+        LOLWUT VERSION 7
+        LOLWUT VERSION 1
+        LOLWUT VERSION x
+        LOLWUT VERSION
+        LOLWUT something else
+        @any HELLO 3
+        LOLWUT
+        MODULE LIST
+        "#,
+    );
+}
+
+/// With `enable-module-command yes`, loading a module fails and unloading finds none, as in
+/// a Redis that cannot load the file.
+#[test]
+fn module_commands_when_enabled() {
+    common::Differential::with_args(&["--enable-module-command", "yes"]).run(
+        r#"
+        MODULE LOAD /no/such/module.so
+        MODULE LOAD /no/such/module.so arg1 arg2
+        MODULE LOADEX /no/such/module.so CONFIG a b ARGS c
+        MODULE UNLOAD nosuch
+        MODULE UNLOAD
+        MODULE LIST
+        CONFIG GET enable-module-command
+        CONFIG SET enable-module-command no
+        "#,
+    );
+}
+
 #[test]
 fn unknown_command_long_arguments_are_truncated() {
     let long = "x".repeat(300);

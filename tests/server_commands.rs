@@ -931,3 +931,49 @@ fn cluster_commands_are_refused_as_by_redis_without_cluster_support() {
         "#,
     );
 }
+
+/// What Reddish cannot do as Redis would (follow another server, rewrite an append-only file,
+/// load a Redis module) is refused with an error that says why, and the server stays a
+/// writable master with its data.
+#[test]
+fn replicaof_bgrewriteaof_and_module_load_are_refused_with_the_reason() {
+    let server = Server::start_with(&["--enable-module-command", "yes"]);
+    let mut conn = server.raw();
+    assert_eq!(conn.cmd(&["SET", "k", "v"]), b"+OK\r\n");
+    let refusal =
+        String::from_utf8_lossy(&conn.cmd(&["REPLICAOF", "127.0.0.1", "6379"])).into_owned();
+    assert!(
+        refusal.starts_with("-ERR Reddish has no replication: it cannot follow 127.0.0.1:6379"),
+        "{refusal}"
+    );
+    let refusal =
+        String::from_utf8_lossy(&conn.cmd(&["SLAVEOF", "localhost", "7000"])).into_owned();
+    assert!(
+        refusal.contains("cannot follow localhost:7000"),
+        "{refusal}"
+    );
+    let refusal = String::from_utf8_lossy(&conn.cmd(&["BGREWRITEAOF"])).into_owned();
+    assert!(
+        refusal.starts_with("-ERR Reddish writes no append only file"),
+        "{refusal}"
+    );
+    assert_eq!(
+        conn.cmd(&["MODULE", "LOAD", "/no/such/module.so"]),
+        b"-ERR Error loading the extension. Please check the server logs.\r\n".to_vec()
+    );
+    assert_eq!(conn.cmd(&["SET", "k2", "v2"]), b"+OK\r\n");
+    assert_eq!(conn.cmd(&["GET", "k"]), b"$1\r\nv\r\n");
+    match call(&mut conn, &["ROLE"]) {
+        Reply::Aggregate(b'*', items) => {
+            assert!(matches!(items.first(), Some(Reply::Bulk(role)) if role == b"master"))
+        }
+        other => panic!("ROLE gave {other:?}"),
+    }
+    let logs = server.logs();
+    assert!(
+        logs.contains(
+            "Module /no/such/module.so failed to load: Reddish does not load Redis modules"
+        ),
+        "the log says why the module did not load:\n{logs}"
+    );
+}

@@ -739,7 +739,10 @@ fn run_request(ctx: &mut Ctx, argv: &[&[u8]]) {
     match resolved {
         Ok(spec) => {
             ctx.client.last_command = spec.full_name;
-            if !ctx.client.authenticated
+            if spec.flags.contains(Flags::PROTECTED) && !protection_allows(ctx, spec) {
+                let text = protected_refusal(spec);
+                reject(ctx, Some(spec), false, &text);
+            } else if !ctx.client.authenticated
                 && !spec.flags.contains(Flags::NO_AUTH)
                 && ctx.server.acl.auth_required()
             {
@@ -813,6 +816,32 @@ fn run_request(ctx: &mut Ctx, argv: &[&[u8]]) {
     if ctx.client.reply_mode != ReplyMode::On {
         apply_reply_mode(ctx, reply_start);
     }
+}
+
+/// Whether this connection may run `spec`, a `protected` command (DEBUG or a MODULE
+/// subcommand), by the option that guards it.
+fn protection_allows(ctx: &Ctx, spec: &CommandSpec) -> bool {
+    let config = &ctx.server.config;
+    let protection = if spec.full_name.starts_with("module|") {
+        config.enable_module_command
+    } else {
+        config.enable_debug_command
+    };
+    protection.allows(&ctx.client.addr)
+}
+
+/// Redis's refusal of a protected command, naming its command and option.
+fn protected_refusal(spec: &CommandSpec) -> String {
+    let (command, option) = if spec.full_name.starts_with("module|") {
+        ("MODULE", "enable-module-command")
+    } else {
+        ("DEBUG", "enable-debug-command")
+    };
+    format!(
+        "ERR {command} command not allowed. If the {option} option is set to \"local\", you \
+         can run it from a local connection, otherwise you need to set this option in the \
+         configuration file, and then restart the server."
+    )
 }
 
 /// Evicts keys while memory is over `maxmemory` (see [`eviction`]), then tells whether `spec`

@@ -225,6 +225,15 @@ pub fn bgsave(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     Ok(())
 }
 
+/// BGREWRITEAOF: there is no append-only file to rewrite; the MongoDB documents are already
+/// one per key, which is what a rewrite would make of a log. Refused with an error that says
+/// so, rather than a reply that claims a rewrite started.
+pub fn bgrewriteaof(_ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
+    Err(CmdError::msg(
+        "ERR Reddish writes no append only file: its data persists to MongoDB, one document per key (BGSAVE hands the pending changes to the writer)",
+    ))
+}
+
 /// LASTSAVE: Unix time of the latest moment whose changes are all in the database.
 pub fn lastsave(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     args.finish()?;

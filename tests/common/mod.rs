@@ -1184,6 +1184,17 @@ impl Differential {
         }
     }
 
+    /// Both servers started with the same `args`.
+    pub fn with_args(args: &[&str]) -> Differential {
+        Differential {
+            reddish: Server::start_with(args),
+            redis: RedisServer::start_with(args),
+            reddish_conns: Vec::new(),
+            redis_conns: Vec::new(),
+            history: Vec::new(),
+        }
+    }
+
     /// Runs a script (see [`parse_script`]); panics at the first difference.
     #[track_caller]
     pub fn run(&mut self, script: &str) {

@@ -48,22 +48,9 @@ impl Default for DebugState {
     }
 }
 
-/// DEBUG <subcommand> [arguments]. Refused unless `enable-debug-command` allows this
-/// connection. (Redis refuses it before the command runs, so the refusal is not counted as a
-/// failed call there; here the handler refuses, with the same text.)
+/// DEBUG <subcommand> [arguments]. A `protected` command: the funnel refuses it unless
+/// `enable-debug-command` allows this connection.
 pub fn debug(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
-    if !ctx
-        .server
-        .config
-        .enable_debug_command
-        .allows(&ctx.client.addr)
-    {
-        return Err(CmdError::msg(
-            "ERR DEBUG command not allowed. If the enable-debug-command option is set to \
-             \"local\", you can run it from a local connection, otherwise you need to set this \
-             option in the configuration file, and then restart the server.",
-        ));
-    }
     let argv = args.argv();
     let sub = args.bytes()?;
     let rest = args.rest();

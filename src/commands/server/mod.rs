@@ -7,6 +7,7 @@ pub mod connection;
 pub mod debug;
 pub mod info;
 pub mod introspection;
+pub mod modules;
 pub mod replication;
 
 /// The Redis version reported to clients, which check it to decide what they may use.

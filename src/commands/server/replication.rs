@@ -92,6 +92,60 @@ pub fn replconf(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     Ok(())
 }
 
+/// REPLICAOF host port | NO ONE, and its old name SLAVEOF. This server is always a master:
+/// NO ONE answers OK, as Redis answers it on a master. Following another server is refused
+/// after Redis's own check of the port, with an error that says why.
+pub fn replicaof(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let host = args.bytes()?;
+    let port = args.bytes()?;
+    if is_keyword(host, "no") && is_keyword(port, "one") {
+        ctx.out.ok();
+        return Ok(());
+    }
+    let port = int_arg(port)
+        .ok()
+        .filter(|port| (0..=65535).contains(port))
+        .ok_or_else(|| CmdError::msg("ERR Invalid master port"))?;
+    Err(CmdError::msg(format!(
+        "ERR Reddish has no replication: it cannot follow {}:{port} (only REPLICAOF NO ONE is accepted)",
+        String::from_utf8_lossy(host)
+    )))
+}
+
+/// FAILOVER [TO host port [FORCE]] [ABORT] [TIMEOUT milliseconds]: the arguments are checked
+/// as Redis checks them, then refused as Redis refuses a master with no replicas, which this
+/// server always is.
+pub fn failover(_ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    let argv = args.rest();
+    if let [only] = argv {
+        if is_keyword(only, "abort") {
+            return Err(CmdError::msg("ERR No failover in progress."));
+        }
+    }
+    let (mut timeout, mut to, mut force) = (0, false, false);
+    let mut at = 0;
+    while at < argv.len() {
+        let arg = argv[at];
+        if is_keyword(arg, "timeout") && at + 1 < argv.len() && timeout == 0 {
+            timeout = int_arg(argv[at + 1])?;
+            if timeout <= 0 {
+                return Err(CmdError::msg("ERR FAILOVER timeout must be greater than 0"));
+            }
+            at += 2;
+        } else if is_keyword(arg, "to") && at + 2 < argv.len() && !to {
+            int_arg(argv[at + 2])?;
+            to = true;
+            at += 3;
+        } else if is_keyword(arg, "force") && !force {
+            force = true;
+            at += 1;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    Err(CmdError::msg("ERR FAILOVER requires connected replicas."))
+}
+
 /// SYNC: the snapshot as `$<length>\r\n<file>` (no CRLF after it, as Redis sends it).
 pub fn sync(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
     send_snapshot(ctx, None)

@@ -63,6 +63,8 @@ bit_flags! {
         STALE = 8, "stale";
         SKIP_MONITOR = 9, "skip_monitor";
         SKIP_SLOWLOG = 10, "skip_slowlog";
+        /// Runs on a cluster node for a client redirected by -ASK (RESTORE-ASKING).
+        ASKING = 24, "asking";
         FAST = 11, "fast";
         NO_AUTH = 12, "no_auth";
         /// Not named: Redis 7.0's COMMAND INFO does not list it. A read that may still change
@@ -91,6 +93,9 @@ bit_flags! {
         /// `no-writes`: CLIENT PAUSE WRITE and MULTI ask the script, as Redis's
         /// `evalGetCommandFlags` does (see [`crate::commands::may_write`]).
         RUNS_SCRIPT = 23;
+        /// Internal: refused before it runs unless its `enable-*-command` option allows
+        /// the connection (DEBUG, MODULE LOAD...), as Redis's `protected` commands are.
+        PROTECTED = 25;
     }
 }
 

@@ -3,7 +3,7 @@
 //! commands, numbered after the last subcommand table: every row gets its own id.
 
 use super::{next_id, numbered, CommandSpec};
-use crate::commands::server::{admin, client, config, connection, debug, info, introspection, replication};
+use crate::commands::server::{admin, client, config, connection, debug, info, introspection, modules, replication};
 use crate::commands::acl::handlers as acl;
 use crate::commands::{
     bitmaps, container, dump, geo, graphs, hashes, hyperloglog, keys, latency, lists, migrate, persistence, piles, pubsub, queues, sets,
@@ -180,7 +180,17 @@ static CLUSTER_SUBCOMMANDS: &[CommandSpec] = &numbered(next_id(ACL_SUBCOMMANDS),
     cmd!("cluster" | "help", 2, [LOADING, STALE], [], "cluster", admin::cluster_disabled, "", "Returns helpful text about the different subcommands: refused here, as by a Redis with cluster support disabled.", "O(1)"),
 ]);
 
-pub static COMMANDS: &[CommandSpec] = &numbered(next_id(CLUSTER_SUBCOMMANDS), [
+/// Redis's module commands: Reddish loads no Redis modules (its own types are built in), so
+/// the list is empty and loading fails, as a module that cannot be loaded fails in Redis.
+static MODULE_SUBCOMMANDS: &[CommandSpec] = &numbered(next_id(CLUSTER_SUBCOMMANDS), [
+    cmd!("module" | "help", 2, [LOADING, STALE], [], "server", modules::module_help, "", "Returns helpful text about the different subcommands.", "O(1)"),
+    cmd!("module" | "list", 2, [ADMIN, NOSCRIPT], [], "server", modules::module_list, "", "Returns the modules loaded: none, as Reddish loads no Redis modules.", "O(N) where N is the number of loaded modules."),
+    cmd!("module" | "load", -3, [NO_ASYNC_LOADING, ADMIN, NOSCRIPT, PROTECTED], [], "server", modules::module_load, "path [arg [arg ...]]", "Loads a Redis module: fails here (needs enable-module-command), as Reddish loads no Redis modules.", "O(1)"),
+    cmd!("module" | "loadex", -3, [NO_ASYNC_LOADING, ADMIN, NOSCRIPT, PROTECTED], [], "server", modules::module_load, "path [CONFIG name value [CONFIG name value ...]] [ARGS arg [arg ...]]", "Loads a Redis module with configuration: fails here (needs enable-module-command), as Reddish loads no Redis modules.", "O(1)"),
+    cmd!("module" | "unload", 3, [NO_ASYNC_LOADING, ADMIN, NOSCRIPT, PROTECTED], [], "server", modules::module_unload, "name", "Unloads a Redis module: none is loaded here (needs enable-module-command).", "O(1)"),
+]);
+
+pub static COMMANDS: &[CommandSpec] = &numbered(next_id(MODULE_SUBCOMMANDS), [
     // connection
     cmd!("ping", -1, [FAST, SUBSCRIBER_ALLOWED], [], "connection", connection::ping, "[message]", "Returns the server's liveliness response.", "O(1)"),
     cmd!("echo", 2, [LOADING, STALE, FAST], [], "connection", connection::echo, "message", "Returns the given string.", "O(1)"),
@@ -209,11 +219,17 @@ pub static COMMANDS: &[CommandSpec] = &numbered(next_id(CLUSTER_SUBCOMMANDS), [
     cmd!("cluster", -2, [], [], "cluster", container, "subcommand [arguments]", "A container for Redis Cluster commands.", "Depends on subcommand.", subs = CLUSTER_SUBCOMMANDS),
     cmd!("readonly", 1, [FAST, LOADING, STALE], [], "cluster", admin::cluster_disabled, "", "Enables read-only queries for a connection to a Redis Cluster replica node: refused here, as by a Redis with cluster support disabled.", "O(1)", acl = ["connection"]),
     cmd!("readwrite", 1, [FAST, LOADING, STALE], [], "cluster", admin::cluster_disabled, "", "Enables read-write queries for a connection to a Redis Cluster replica node: refused here, as by a Redis with cluster support disabled.", "O(1)", acl = ["connection"]),
+    cmd!("asking", 1, [FAST], [], "cluster", admin::cluster_disabled, "", "Tells a cluster node that the next command follows an -ASK redirect: refused here, as by a Redis with cluster support disabled.", "O(1)", acl = ["connection"]),
+    cmd!("replicaof", 3, [NO_ASYNC_LOADING, ADMIN, NOSCRIPT, STALE], [], "server", replication::replicaof, "host port", "Makes the server a replica of another (refused: Reddish has no replication), or with NO ONE a master, which it always is.", "O(1)"),
+    cmd!("slaveof", 3, [NO_ASYNC_LOADING, ADMIN, NOSCRIPT, STALE], [], "server", replication::replicaof, "host port", "The old name of REPLICAOF.", "O(1)"),
+    cmd!("failover", -1, [ADMIN, NOSCRIPT, STALE], [], "server", replication::failover, "[TO host port [FORCE]] [ABORT] [TIMEOUT milliseconds]", "Hands the master role to a replica: refused with Redis's error for a master without replicas, as this server always is.", "O(1)"),
+    cmd!("module", -2, [], [], "server", container, "subcommand [arguments]", "A container for module commands.", "Depends on subcommand.", subs = MODULE_SUBCOMMANDS),
+    cmd!("lolwut", -1, [READONLY, FAST], [], "server", introspection::lolwut, "[VERSION version]", "Shows some computer art and the Redis version.", "O(1)"),
     cmd!("wait", 3, [NOSCRIPT], [], "generic", admin::wait, "numreplicas timeout", "Returns how many replicas acknowledged this connection's writes: always 0, at once.", "O(1)", acl = ["connection"]),
     cmd!("slowlog", -2, [], [], "server", container, "subcommand [arguments]", "A container for slow log commands.", "Depends on subcommand.", subs = SLOWLOG_SUBCOMMANDS),
     cmd!("latency", -2, [], [], "server", container, "subcommand [arguments]", "A container for latency diagnostics commands.", "Depends on subcommand.", subs = LATENCY_SUBCOMMANDS),
     cmd!("memory", -2, [], [], "server", container, "subcommand [arguments]", "A container for memory diagnostics commands.", "Depends on subcommand.", subs = MEMORY_SUBCOMMANDS),
-    cmd!("debug", -2, [ADMIN, NOSCRIPT, LOADING, STALE], [], "server", debug::debug, "subcommand [argument ...]", "A container for debugging commands: testing and introspection (needs enable-debug-command).", "Depends on subcommand."),
+    cmd!("debug", -2, [ADMIN, NOSCRIPT, LOADING, STALE, PROTECTED], [], "server", debug::debug, "subcommand [argument ...]", "A container for debugging commands: testing and introspection (needs enable-debug-command).", "Depends on subcommand."),
     // strings
     cmd!("get", 2, [READONLY, FAST], [ks!(RO ACCESS: 1)], "string", strings::get, "key", "Returns the string value of a key.", "O(1)"),
     cmd!("set", -3, [WRITE, DENYOOM], [ks!(RW ACCESS UPDATE VARIABLE_FLAGS: 1).notes("RW and ACCESS due to the optional `GET` argument")], "string", strings::set, "key value [NX|XX] [GET] [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|KEEPTTL]", "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", "O(1)", getkeys = strings::set_keys, journal = Taints),
@@ -261,6 +277,7 @@ pub static COMMANDS: &[CommandSpec] = &numbered(next_id(CLUSTER_SUBCOMMANDS), [
     cmd!("renamenx", 3, [WRITE, FAST], [ks!(RW ACCESS DELETE: 1), ks!(OW INSERT: 2)], "generic", keys::renamenx, "key newkey", "Renames a key only when the target key name doesn't exist.", "O(1)", journal = Taints),
     cmd!("dump", 2, [READONLY], [ks!(RO ACCESS: 1)], "generic", dump::dump, "key", "Returns a serialized representation of the value stored at a key.", "O(1) to access the key and additional O(N*M) to serialize it, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1)."),
     cmd!("restore", -4, [WRITE, DENYOOM], [ks!(OW UPDATE: 1)], "generic", dump::restore, "key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]", "Creates a key from the serialized representation of a value.", "O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is O(log(N)).", journal = Taints, acl = ["keyspace", "dangerous"]),
+    cmd!("restore-asking", -4, [WRITE, DENYOOM, ASKING], [ks!(OW UPDATE: 1)], "server", dump::restore, "key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]", "RESTORE for a cluster client redirected by -ASK; here the same as RESTORE.", "O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is O(log(N)).", journal = Taints, acl = ["keyspace", "dangerous"]),
     cmd!("migrate", -6, [WRITE], [ks!(RW ACCESS DELETE: 3), crate::commands::table::KeySpec::keyword(crate::commands::table::KeyFlags::RW.with(crate::commands::table::KeyFlags::ACCESS).with(crate::commands::table::KeyFlags::DELETE).with(crate::commands::table::KeyFlags::INCOMPLETE), "KEYS", -2, crate::commands::table::FindKeys::Range { last_key: -1, step: 1, limit: 0 })], "generic", migrate::migrate, "host port key|\"\" destination-db timeout [COPY] [REPLACE] [AUTH password|AUTH2 username password] [KEYS key [key ...]]", "Atomically transfer a key from a Redis instance to another one.", "This command actually executes a DUMP+DEL in the source instance, and a RESTORE in the target instance. See the pages of these commands for time complexity. Also an O(N) data transfer between the two instances is performed.", getkeys = migrate::migrate_keys, redact = migrate::migrate_redacted, acl = ["keyspace", "dangerous"], journal = Taints),
     cmd!("copy", -3, [WRITE, DENYOOM], [ks!(RO ACCESS: 1), ks!(OW UPDATE: 2)], "generic", keys::copy, "source destination [DB destination-db] [REPLACE]", "Copies the value of a key to a new key.", "O(N) worst case for collections, where N is the number of nested items.", journal = Taints),
     cmd!("move", 3, [WRITE, FAST], [ks!(RW ACCESS UPDATE: 1)], "generic", keys::move_, "key db", "Moves a key to another database.", "O(1)", journal = Taints),
@@ -481,6 +498,7 @@ pub static COMMANDS: &[CommandSpec] = &numbered(next_id(CLUSTER_SUBCOMMANDS), [
 
     cmd!("save", 1, [ADMIN, NOSCRIPT, NO_ASYNC_LOADING, NO_MULTI], [], "server", persistence::save, "", "Synchronously writes every pending change to MongoDB; blocks the server until it is acknowledged.", "O(N) where N is the number of changed keys not yet acknowledged"),
     cmd!("bgsave", -1, [ADMIN, NOSCRIPT, NO_ASYNC_LOADING], [], "server", persistence::bgsave, "[SCHEDULE]", "Hands every pending change to the MongoDB writer now, without waiting for it.", "O(1)"),
+    cmd!("bgrewriteaof", 1, [NO_ASYNC_LOADING, ADMIN, NOSCRIPT], [], "server", persistence::bgrewriteaof, "", "Rewrites the append-only file: refused, as Reddish keeps its data in MongoDB and writes no such file.", "O(1)"),
     cmd!("lastsave", 1, [LOADING, STALE, FAST], [], "server", persistence::lastsave, "", "Returns the Unix timestamp of the latest moment whose changes are all in MongoDB.", "O(1)", acl = ["admin", "dangerous"]),
     // persistence (rows above this line)
 ]);
