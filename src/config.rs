@@ -300,6 +300,9 @@ pub struct Config {
     pub latency_tracking_info_percentiles: Vec<f64>,
     /// Who may run DEBUG (`enable-debug-command`): nobody, everybody, or local connections.
     pub enable_debug_command: Protection,
+    /// Whether the cron moves a growing key table's index forward (`activerehashing`);
+    /// writes move it either way.
+    pub active_rehashing: bool,
     /// Who may run MODULE LOAD, LOADEX and UNLOAD (`enable-module-command`).
     pub enable_module_command: Protection,
     /// Who may CONFIG SET the protected parameters (`enable-protected-configs`).
@@ -451,6 +454,7 @@ impl Default for Config {
             latency_tracking_info_percentiles: vec![50.0, 99.0, 99.9],
             enable_debug_command: Protection::No,
             enable_module_command: Protection::No,
+            active_rehashing: true,
             enable_protected_configs: Protection::No,
             hash_limits: EncodingLimits::DEFAULT.hash,
             zset_limits: EncodingLimits::DEFAULT.zset,
@@ -1248,6 +1252,12 @@ pub static PARAMS: &[Param] = &[
         |c, v| c.enable_debug_command = Protection::parse(v)?
     ),
     param!(
+        "activerehashing",
+        true,
+        |c| if c.active_rehashing { "yes" } else { "no" }.to_string(),
+        |c, v| c.active_rehashing = parse_yes_no(v)?
+    ),
+    param!(
         "enable-module-command",
         false,
         |c| c.enable_module_command.name().to_string(),
@@ -1351,7 +1361,6 @@ pub static INERT_PARAMS: &[Param] = &[
     inert!("active-defrag-threshold-upper", None, true, Kind::Int(0, 1000), "100"),
     inert!("active-expire-effort", None, true, Kind::Int(1, 10), "1"),
     inert!("activedefrag", None, true, Kind::Unbuilt(ACTIVE_DEFRAG_UNBUILT), "no"),
-    inert!("activerehashing", None, true, Kind::Bool, "yes"),
     inert!("always-show-logo", None, false, Kind::Bool, "no"),
     inert!("aof-disable-auto-gc", None, true, Kind::Bool, "no"),
     inert!("aof-load-truncated", None, true, Kind::Bool, "yes"),

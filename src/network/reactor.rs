@@ -1248,6 +1248,11 @@ impl Reactor {
             );
         }
         self.ks.shrink_sparse_tables();
+        if self.server.config.active_rehashing {
+            // Redis's activerehashing: a millisecond per cron run.
+            self.ks
+                .grow_indexes_until(Instant::now() + Duration::from_millis(1));
+        }
         if self.ks.has_key_events() {
             commands::pubsub::publish_background_key_events(&mut self.ks, &mut self.server);
         }

@@ -8,8 +8,9 @@
 use super::access::{AccessClock, AccessPolicy};
 use super::evict::{EvictionPool, Ranking, Sampling};
 use super::limits::EncodingLimits;
+use super::posmap::PosMap;
 use super::value::{ColdValue, Value};
-use super::{FastMap, FastSet, IndexedMap, StoreError, StoreResult};
+use super::{FastMap, FastSet, StoreError, StoreResult};
 use rand::Rng;
 use std::collections::VecDeque;
 
@@ -22,7 +23,7 @@ pub type Key = super::ShortBytes;
 /// this type's methods change the map, which keeps the two in step; reads go through `Deref`.
 #[derive(Debug, Default)]
 struct Entries {
-    map: IndexedMap<Key, Value>,
+    map: PosMap<Value>,
     access: Vec<u32>,
     /// How many of the values are cold records ([`Value::Cold`]): while none is, commands
     /// need not look for cold keys.
@@ -40,7 +41,7 @@ struct Entries {
 }
 
 impl std::ops::Deref for Entries {
-    type Target = IndexedMap<Key, Value>;
+    type Target = PosMap<Value>;
 
     fn deref(&self) -> &Self::Target {
         &self.map
@@ -109,7 +110,7 @@ impl Entries {
     /// [`Self::index_worn_out`] for the expiry table `expires` of the same database: full,
     /// as its room is not known apart from its index's (a rebuild of a table that is full
     /// without marks is wasted, once per `len / 8` additions at most). O(1).
-    fn expires_index_worn_out(&self, expires: &IndexedMap<Key, u64>) -> bool {
+    fn expires_index_worn_out(&self, expires: &PosMap<u64>) -> bool {
         let len = expires.len();
         len > 0
             && len >= expires.capacity()
@@ -159,7 +160,7 @@ impl Entries {
     }
 
     /// The map, the access words dropped.
-    fn into_map(self) -> IndexedMap<Key, Value> {
+    fn into_map(self) -> PosMap<Value> {
         self.map
     }
 }
@@ -172,14 +173,9 @@ fn rebuild_due(additions: u64, rebuilt_at: u64, len: usize) -> bool {
 /// Removes `key` from `map` as `swap_remove` does (the last entry takes its position) and
 /// rebuilds the map's hash index in place, without the marks of earlier removals; returns
 /// the position the key held and its value. O(len).
-fn swap_remove_rebuilding_index<V>(map: &mut IndexedMap<Key, V>, key: &[u8]) -> Option<(usize, V)> {
-    let index = map.get_index_of(key)?;
-    let last = map.len() - 1;
-    map.swap_indices(index, last);
-    // Extracting entries rebuilds the index in place once the iterator is dropped (indexmap
-    // does not track which slots the extracted entries held); taking the last one moves no
-    // other entry.
-    let (_, value) = map.extract_if(last.., |_, _| true).next()?;
+fn swap_remove_rebuilding_index<V>(map: &mut PosMap<V>, key: &[u8]) -> Option<(usize, V)> {
+    let (index, _, value) = map.swap_remove_full(key)?;
+    map.rebuild_index();
     Some((index, value))
 }
 
@@ -237,7 +233,7 @@ fn affordable_step(len: usize, max: usize, slot: usize, budget: usize) -> Option
 pub struct Db {
     entries: Entries,
     /// Absolute expiry times in Unix milliseconds, for keys that have one.
-    expires: IndexedMap<Key, u64>,
+    expires: PosMap<u64>,
     /// Keys some blocked client waits on, with how many clients wait.
     waited: FastMap<Key, u32>,
     /// Keys some client WATCHes: (client id, the key was already logically expired when it
@@ -249,10 +245,10 @@ pub struct Db {
 /// choice of thread.
 #[derive(Debug, Default)]
 pub struct FlushedData {
-    entries: IndexedMap<Key, Value>,
+    entries: PosMap<Value>,
     // Held only to be freed with the rest.
     #[allow(dead_code)]
-    expires: IndexedMap<Key, u64>,
+    expires: PosMap<u64>,
 }
 
 impl FlushedData {
@@ -269,7 +265,7 @@ impl FlushedData {
 /// Every database's keys, values and expiries as [`Keyspace::copy_data`] found them.
 #[derive(Debug, Default)]
 pub struct DataCopy {
-    dbs: Vec<(IndexedMap<Key, Value>, IndexedMap<Key, u64>)>,
+    dbs: Vec<(PosMap<Value>, PosMap<u64>)>,
 }
 
 /// Why [`Keyspace::write_rdb`] wrote nothing: this many values live only in MongoDB.
@@ -943,6 +939,24 @@ impl Keyspace {
                 store.expires.shrink_to(len * 2);
             }
         }
+    }
+
+    /// Moves growing indexes forward (see [`PosMap::grow_step`]) until `deadline`, as Redis's
+    /// cron rehashes its dicts a millisecond at a time: without writes, nothing else would
+    /// end a growth, and lookups meanwhile probe two indexes. Returns whether one is still
+    /// growing. O(work done).
+    pub fn grow_indexes_until(&mut self, deadline: std::time::Instant) -> bool {
+        const BUCKETS: usize = 1024;
+        for store in &mut self.dbs {
+            while store.entries.map.is_growing() || store.expires.is_growing() {
+                if std::time::Instant::now() >= deadline {
+                    return true;
+                }
+                store.entries.map.grow_step(BUCKETS);
+                store.expires.grow_step(BUCKETS);
+            }
+        }
+        false
     }
 
     /// One active-expiry pass in the style of Redis's `activeExpireCycle`: sample keys with an

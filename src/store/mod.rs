@@ -47,6 +47,7 @@ pub mod list;
 pub mod long_double;
 pub mod ostree;
 pub mod pile;
+pub mod posmap;
 pub mod pubsub;
 pub mod rdb;
 pub mod set;
