@@ -1161,7 +1161,7 @@ pub static PARAMS: &[Param] = &[
         "proto-max-bulk-len",
         true,
         |c| c.proto_max_bulk_len.to_string(),
-        |c, v| c.proto_max_bulk_len = parse_mem_arg(v)?.max(1024 * 1024)
+        |c, v| c.proto_max_bulk_len = parse_memory_in(v, 1024 * 1024, i64::MAX)?
     ),
     param!(
         "client-query-buffer-limit",

@@ -211,6 +211,75 @@ fn module_commands_when_enabled() {
     );
 }
 
+/// Orders of checks and limits an audit against redis-server found different: GETEX looks
+/// the key up before it reads the expiry, EXPIRE reads its flags before the time,
+/// EXPIRETIME rounds, `proto-max-bulk-len` bounds APPEND and SETRANGE and refuses values
+/// under 1 MB, a glob other than a bare `*` never matches an empty name, and a blocking
+/// timeout too small for a double is still a millisecond.
+#[test]
+fn check_orders_and_limits_found_by_the_audit() {
+    differential(
+        r#"
+        GETEX missing EX abc
+        GETEX missing EX 0
+        GETEX missing PX -2
+        GETEX missing EX 9223372036854775807
+        GETEX missing EX 1 PX 1
+        GETEX missing BOGUS
+        RPUSH lst a
+        GETEX lst PX 0
+        GETEX lst EX abc
+        SET s v
+        GETEX s EX abc
+        GETEX s EX 0
+        GETEX s EX 100
+        TTL s
+        EXPIRE k abc NX XX
+        EXPIRE k abc GT LT
+        EXPIRE k abc FOO
+        EXPIRE k k k
+        PEXPIRE k abc NX GT
+        EXPIREAT k abc XX LT
+        EXPIRE s abc NX
+        PEXPIREAT s 4000000000600
+        EXPIRETIME s
+        PEXPIRETIME s
+        PEXPIREAT s 4000000000499
+        EXPIRETIME s
+        CONFIG SET proto-max-bulk-len 1000
+        CONFIG SET proto-max-bulk-len 0
+        CONFIG SET proto-max-bulk-len 1048575
+        CONFIG GET proto-max-bulk-len
+        CONFIG SET proto-max-bulk-len 1048576
+        SETRANGE x 1048575 ab
+        SETRANGE x 1048575 a
+        STRLEN x
+        APPEND x c
+        SETRANGE x 0 ""
+        CONFIG SET proto-max-bulk-len 512mb
+        APPEND x c
+        SET "" 1
+        HSET h "" v f w
+        SADD st "" a
+        ZADD z 1 "" 2 a
+        @sorted KEYS **
+        @sorted KEYS *
+        @sorted KEYS ?
+        KEYS ""
+        HSCAN h 0 MATCH **
+        @pairs HSCAN h 0 MATCH *
+        SSCAN st 0 MATCH **
+        ZSCAN z 0 MATCH **
+        @scan SCAN 0 MATCH **
+        BLPOP nokey 1e-400
+        BLPOP nokey 5e-324
+        BLPOP nokey 9223372036854776
+        BLPOP nokey 9223372036854775.9
+        BLPOP nokey inf
+        "#,
+    );
+}
+
 #[test]
 fn unknown_command_long_arguments_are_truncated() {
     let long = "x".repeat(300);

@@ -39,26 +39,27 @@ pub struct BlockRequest {
 }
 
 /// Parses a blocking timeout in seconds (fractions allowed, 0 = forever) into an absolute
-/// deadline in Unix ms, as Redis 7.0 does: read like a `long double` (so `0x10` is 16 s),
-/// rounded up to the next millisecond, and, because Redis converts with a C cast, anything
-/// beyond the 64-bit range (`inf`, `1e300`) is "negative".
+/// deadline in Unix ms, as Redis 7.0 does: read like a `long double` (so `0x10` is 16 s,
+/// and `1e-400` is a millisecond), rounded up to the next millisecond, and, because Redis
+/// converts with a C cast, anything beyond the 64-bit range (`inf`, `1e300`) is "negative".
 pub fn parse_timeout(ctx: &Ctx, arg: &[u8]) -> Result<Option<u64>, CmdError> {
-    let seconds = LongDouble::parse(arg)
+    let ms = LongDouble::parse(arg)
         .ok_or_else(|| CmdError::msg("ERR timeout is not a float or out of range"))?
-        .to_f64();
-    let ms = (seconds * 1000.0).ceil();
-    if !(0.0..9_223_372_036_854_775_808.0).contains(&ms) {
+        .ceil_thousandfold();
+    if ms < 0 {
         return Err(CmdError::msg("ERR timeout is negative"));
     }
-    if ms == 0.0 {
-        return Ok(None);
+    Ok(deadline_after(ctx, ms as u64))
+}
+
+/// The deadline `ms` milliseconds from now; `None` (forever) for 0, and for a deadline past
+/// the 64-bit range: Redis's sum wraps there, and its timeout table never reaches it.
+pub fn deadline_after(ctx: &Ctx, ms: u64) -> Option<u64> {
+    if ms == 0 {
+        return None;
     }
-    let now = ctx.ks.now_ms();
-    (ms as u64)
-        .checked_add(now)
-        .filter(|&d| d <= i64::MAX as u64)
-        .map(Some)
-        .ok_or_else(|| CmdError::msg("ERR timeout is out of range"))
+    ms.checked_add(ctx.ks.now_ms())
+        .filter(|&deadline| deadline <= i64::MAX as u64)
 }
 
 /// The value type a blocking command waits for, from its group in the command table. A waited
@@ -180,7 +181,18 @@ mod tests {
             );
             assert_eq!(parse_timeout(ctx, b"0x1"), Ok(Some(11_000)));
             assert_eq!(parse_timeout(ctx, b"-0.0001"), Ok(None));
-            for huge in [&b"1e300"[..], b"inf", b"1e400"] {
+            assert_eq!(parse_timeout(ctx, b"1e-400"), Ok(Some(10_001)));
+            assert_eq!(parse_timeout(ctx, b"5e-324"), Ok(Some(10_001)));
+            // Exact in 64 mantissa bits, and a deadline past the 64-bit range: forever.
+            assert_eq!(parse_timeout(ctx, b"9223372036854775"), Ok(None));
+            assert_eq!(parse_timeout(ctx, b"9223372036854775.807"), Ok(None));
+            for huge in [
+                &b"1e300"[..],
+                b"inf",
+                b"1e400",
+                b"9223372036854776",
+                b"9223372036854775.9",
+            ] {
                 assert_eq!(
                     parse_timeout(ctx, huge),
                     Err(CmdError::msg("ERR timeout is negative"))

@@ -219,8 +219,10 @@ fn expire_generic(
     name: &str,
 ) -> CmdResult {
     let key = args.bytes()?;
-    let when = args.int()?;
+    let when = args.bytes()?;
+    // Redis checks the flags before the time.
     let cond = parse_expire_condition(args)?;
+    let when = crate::commands::args::int_arg(when)?;
     let invalid = || CmdError::msg(format!("ERR invalid expire time in '{name}' command"));
     if unit_ms == 1000 && !(i64::MIN / 1000..=i64::MAX / 1000).contains(&when) {
         return Err(invalid());
@@ -296,8 +298,9 @@ pub fn pttl(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     ttl_reply(ctx, args, |at, now| at.saturating_sub(now) as i64)
 }
 
+/// EXPIRETIME: the expiry in seconds, rounded to the nearest second as Redis rounds TTL.
 pub fn expiretime(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
-    ttl_reply(ctx, args, |at, _| (at / 1000) as i64)
+    ttl_reply(ctx, args, |at, _| (at.saturating_add(500) / 1000) as i64)
 }
 
 pub fn pexpiretime(ctx: &mut Ctx, args: &mut Args) -> CmdResult {

@@ -559,14 +559,7 @@ fn parse_block_ms(ctx: &Ctx, arg: &[u8]) -> Result<Option<u64>, CmdError> {
     if ms < 0 {
         return Err(CmdError::msg("ERR timeout is negative"));
     }
-    if ms == 0 {
-        return Ok(None);
-    }
-    (ms as u64)
-        .checked_add(ctx.ks.now_ms())
-        .filter(|&d| d <= i64::MAX as u64)
-        .map(Some)
-        .ok_or_else(|| CmdError::msg("ERR timeout is out of range"))
+    Ok(super::blocking::deadline_after(ctx, ms as u64))
 }
 
 /// Where a read starts for one stream.

@@ -27,9 +27,36 @@ enum ExpiryCommand {
 
 /// Parsed SET/GETEX options.
 #[derive(Default)]
-struct ExtendedOptions {
+struct ExtendedOptions<'a> {
     set: SetOptions,
     persist: bool,
+    /// The expiry argument, read by [`ExtendedOptions::resolve_expiry`]: SET checks it before
+    /// anything else, GETEX only once the key is found to be a string, as Redis does.
+    expiry: Option<ExpiryArg<'a>>,
+}
+
+/// An EX/PX/EXAT/PXAT argument, not yet checked.
+struct ExpiryArg<'a> {
+    arg: &'a [u8],
+    unit_ms: i64,
+    absolute: bool,
+}
+
+impl ExtendedOptions<'_> {
+    /// Sets `set.expire_at` from the expiry argument, with Redis's checks and errors.
+    fn resolve_expiry(&mut self, ctx: &Ctx, command: &str) -> Result<(), CmdError> {
+        if let Some(expiry) = &self.expiry {
+            let now = ctx.ks.now_ms();
+            self.set.expire_at = Some(expire_at_ms(
+                expiry.arg,
+                expiry.unit_ms,
+                expiry.absolute,
+                now,
+                command,
+            )?);
+        }
+        Ok(())
+    }
 }
 
 /// Converts an expire argument into absolute Unix ms, with Redis's checks and texts.
@@ -54,11 +81,12 @@ pub(crate) fn expire_at_ms(
     Ok(at as u64)
 }
 
-fn parse_extended(
-    ctx: &Ctx,
-    args: &mut Args,
+/// Reads SET's or GETEX's options, checking their syntax; the expiry's value is checked by
+/// [`ExtendedOptions::resolve_expiry`].
+fn parse_extended<'a>(
+    args: &mut Args<'a>,
     command: ExpiryCommand,
-) -> Result<ExtendedOptions, CmdError> {
+) -> Result<ExtendedOptions<'a>, CmdError> {
     #[derive(PartialEq)]
     enum Unit {
         None,
@@ -107,15 +135,18 @@ fn parse_extended(
             return Err(CmdError::Syntax);
         }
     }
-    let name = if is_set { "set" } else { "getex" };
-    let now = ctx.ks.now_ms();
-    opts.set.expire_at = match unit {
-        Unit::None => None,
-        Unit::Ex => Some(expire_at_ms(expire_arg, 1000, false, now, name)?),
-        Unit::Px => Some(expire_at_ms(expire_arg, 1, false, now, name)?),
-        Unit::ExAt => Some(expire_at_ms(expire_arg, 1000, true, now, name)?),
-        Unit::PxAt => Some(expire_at_ms(expire_arg, 1, true, now, name)?),
+    let (unit_ms, absolute) = match unit {
+        Unit::None => return Ok(opts),
+        Unit::Ex => (1000, false),
+        Unit::Px => (1, false),
+        Unit::ExAt => (1000, true),
+        Unit::PxAt => (1, true),
     };
+    opts.expiry = Some(ExpiryArg {
+        arg: expire_arg,
+        unit_ms,
+        absolute,
+    });
     Ok(opts)
 }
 
@@ -131,7 +162,8 @@ pub fn get(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 pub fn set(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let key = args.bytes()?;
     let value = args.bytes()?;
-    let opts = parse_extended(ctx, args, ExpiryCommand::Set)?;
+    let mut opts = parse_extended(args, ExpiryCommand::Set)?;
+    opts.resolve_expiry(ctx, "set")?;
     let outcome = ctx.db().set_string(key, value, opts.set)?;
     if outcome.written {
         notify_set(ctx, key, opts.set.expire_at);
@@ -214,7 +246,27 @@ pub fn getdel(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 
 pub fn getex(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let key = args.bytes()?;
-    let opts = parse_extended(ctx, args, ExpiryCommand::GetEx)?;
+    let mut opts = parse_extended(args, ExpiryCommand::GetEx)?;
+    if opts.expiry.is_some() {
+        // Redis looks the key up before it reads the expiry: a missing key answers nil and a
+        // key of another type WRONGTYPE, whatever the expiry says.
+        let is_string = ctx
+            .db()
+            .peek(key)
+            .map(|value| value.type_name() == "string");
+        if is_string != Some(true) {
+            // Counted as the read it is (a miss, or a hit on the wrong type).
+            ctx.db().lookup_read(key);
+            return match is_string {
+                None => {
+                    ctx.out.null();
+                    Ok(())
+                }
+                _ => Err(CmdError::Store(StoreError::WrongType)),
+            };
+        }
+        opts.resolve_expiry(ctx, "getex")?;
+    }
     let change = match (opts.set.expire_at, opts.persist) {
         (Some(at), _) => ExpiryChange::At(at),
         (None, true) => ExpiryChange::Persist,
@@ -287,9 +339,15 @@ pub fn msetnx(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     Ok(())
 }
 
+/// The longest string APPEND and SETRANGE may make: `proto-max-bulk-len`, as in Redis.
+fn max_string_len(ctx: &Ctx) -> usize {
+    usize::try_from(ctx.server.config.proto_max_bulk_len).unwrap_or(usize::MAX)
+}
+
 pub fn append(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let (key, value) = (args.bytes()?, args.bytes()?);
-    let len = ctx.db().append(key, value)?;
+    let max_len = max_string_len(ctx);
+    let len = ctx.db().append(key, value, max_len)?;
     ctx.notify(KeyspaceEvents::STRING, "append", key);
     ctx.out.int(len as i64);
     Ok(())
@@ -357,7 +415,8 @@ pub fn setrange(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     if offset < 0 {
         return Err(CmdError::msg("ERR offset is out of range"));
     }
-    let len = ctx.db().set_range(key, offset as usize, value)?;
+    let max_len = max_string_len(ctx);
+    let len = ctx.db().set_range(key, offset as usize, value, max_len)?;
     if !value.is_empty() {
         ctx.notify(KeyspaceEvents::STRING, "setrange", key);
     }

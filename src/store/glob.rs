@@ -26,6 +26,12 @@ fn matches_with(pattern: &[u8], text: &[u8], nocase: bool) -> bool {
             a == b
         }
     };
+    // Redis's matcher compares while both pattern and text are left, so an empty text
+    // matches only an empty pattern: not even `*` (KEYS and SCAN take a bare `*` as "all"
+    // before matching, which is how `KEYS *` lists an empty key name and `KEYS **` does not).
+    if text.is_empty() {
+        return pattern.is_empty();
+    }
     let (mut p, mut t) = (0usize, 0usize);
     // Where to resume after the last `*`: only `*` consumes a variable length, so retrying the
     // most recent star with one more byte is enough.
@@ -130,9 +136,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_empty_text_matches_only_an_empty_pattern() {
+        assert!(matches(b"", b""));
+        for pattern in [&b"*"[..], b"**", b"?", b"[a]", b"a*", b"*\\*"] {
+            assert!(
+                !matches(pattern, b""),
+                "{:?}",
+                String::from_utf8_lossy(pattern)
+            );
+        }
+        assert!(matches(b"a*", b"a"));
+        assert!(matches(b"*", b"x"));
+    }
+
+    #[test]
     fn redis_glob_cases() {
         let yes: &[(&str, &str)] = &[
-            ("*", ""),
             ("*", "anything"),
             ("h?llo", "hello"),
             ("h*llo", "heeeello"),
@@ -150,6 +169,7 @@ mod tests {
             assert!(matches(p.as_bytes(), t.as_bytes()), "{p} should match {t}");
         }
         let no: &[(&str, &str)] = &[
+            ("*", ""),
             ("h?llo", "hllo"),
             ("h[^e]llo", "hello"),
             ("h[a-b]llo", "hcllo"),

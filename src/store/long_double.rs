@@ -124,6 +124,50 @@ impl LongDouble {
         }
     }
 
+    /// C's `(long long) ceill(x * 1000.0)`, as Redis turns a timeout in seconds into
+    /// milliseconds: the product rounded to 64 mantissa bits, then up to an integer;
+    /// `i64::MIN` when that is beyond `long long` (what the x86 conversion gives).
+    pub fn ceil_thousandfold(&self) -> i64 {
+        let LongDouble::Finite {
+            negative,
+            mantissa,
+            exponent,
+        } = self
+        else {
+            return i64::MIN;
+        };
+        let product = round_to_extended(
+            *negative,
+            BigUint::from(*mantissa) * 1000u32,
+            *exponent,
+            false,
+        );
+        let LongDouble::Finite {
+            mantissa, exponent, ..
+        } = product
+        else {
+            return i64::MIN;
+        };
+        let mantissa = u128::from(mantissa);
+        let (whole, fraction) = if exponent >= 0 {
+            if exponent >= 64 {
+                return i64::MIN;
+            }
+            (mantissa << exponent, false)
+        } else if exponent <= -128 {
+            (0, mantissa != 0)
+        } else {
+            let shift = (-exponent) as u32;
+            (mantissa >> shift, mantissa & ((1u128 << shift) - 1) != 0)
+        };
+        if *negative {
+            // Toward zero is up for a negative number.
+            i64::try_from(whole).map_or(i64::MIN, |w| -w)
+        } else {
+            i64::try_from(whole + u128::from(fraction)).unwrap_or(i64::MIN)
+        }
+    }
+
     /// The sum, rounded to 64 mantissa bits as the x87 unit does.
     pub fn add(&self, other: &LongDouble) -> LongDouble {
         match (self, other) {

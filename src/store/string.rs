@@ -3,9 +3,7 @@
 use super::keyspace::DbMut;
 use super::long_double::LongDouble;
 use super::value::{StrEncoding, Value};
-use super::{
-    exact_bytes, index_range, ShortBytes, StopBeforeFirst, StoreError, StoreResult, MAX_STRING_LEN,
-};
+use super::{exact_bytes, index_range, ShortBytes, StopBeforeFirst, StoreError, StoreResult};
 use crate::number::parse_i64;
 
 /// SET's NX / XX condition.
@@ -289,11 +287,12 @@ impl DbMut<'_> {
         Ok(Some(value))
     }
 
-    /// APPEND; returns the new length. Amortized O(len(data)).
-    pub fn append(&mut self, key: &[u8], data: &[u8]) -> StoreResult<usize> {
+    /// APPEND; returns the new length, refused past `max_len` bytes (`proto-max-bulk-len`).
+    /// Amortized O(len(data)).
+    pub fn append(&mut self, key: &[u8], data: &[u8], max_len: usize) -> StoreResult<usize> {
         match self.string_mut(key)? {
             Some(s) => {
-                if s.len() + data.len() > MAX_STRING_LEN {
+                if s.len() + data.len() > max_len {
                     return Err(StoreError::StringTooLong);
                 }
                 s.extend_from_slice(data);
@@ -379,12 +378,19 @@ impl DbMut<'_> {
             .map_or_else(Vec::new, <[u8]>::to_vec))
     }
 
-    /// SETRANGE: overwrite from `offset`, zero-padding; returns the new length. A missing key
-    /// with empty `data` is left missing. O(offset + len(data)) when growing.
-    pub fn set_range(&mut self, key: &[u8], offset: usize, data: &[u8]) -> StoreResult<usize> {
+    /// SETRANGE: overwrite from `offset`, zero-padding; returns the new length, refused past
+    /// `max_len` bytes (`proto-max-bulk-len`). A missing key with empty `data` is left
+    /// missing. O(offset + len(data)) when growing.
+    pub fn set_range(
+        &mut self,
+        key: &[u8],
+        offset: usize,
+        data: &[u8],
+        max_len: usize,
+    ) -> StoreResult<usize> {
         let end = offset
             .checked_add(data.len())
-            .filter(|&e| e <= MAX_STRING_LEN)
+            .filter(|&e| e <= max_len)
             .ok_or(StoreError::StringTooLong)?;
         match self.string_mut(key)? {
             Some(s) => {
@@ -444,7 +450,7 @@ impl DbMut<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Keyspace;
+    use crate::store::{Keyspace, MAX_STRING_LEN};
 
     #[test]
     fn set_conditions_and_get_option() {
@@ -536,12 +542,12 @@ mod tests {
     fn setrange_pads_with_zero_bytes() {
         let mut ks = Keyspace::new(1);
         let mut db = ks.db(0);
-        assert_eq!(db.set_range(b"k", 3, b"ab"), Ok(5));
+        assert_eq!(db.set_range(b"k", 3, b"ab", MAX_STRING_LEN), Ok(5));
         assert_eq!(db.get_string(b"k"), Ok(Some(&b"\0\0\0ab"[..])));
-        assert_eq!(db.set_range(b"missing", 0, b""), Ok(0));
+        assert_eq!(db.set_range(b"missing", 0, b"", MAX_STRING_LEN), Ok(0));
         assert!(!db.exists(b"missing"));
         assert_eq!(
-            db.set_range(b"k", MAX_STRING_LEN, b"x"),
+            db.set_range(b"k", MAX_STRING_LEN, b"x", MAX_STRING_LEN),
             Err(StoreError::StringTooLong)
         );
     }
