@@ -615,9 +615,11 @@ fn parse_int<T: TryFrom<i128> + Into<i128> + Copy>(
     min: T,
     max: T,
 ) -> Result<T, String> {
-    let value: i128 = text
-        .parse()
-        .map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
+    // Read as Redis's `string2ll`: a number beyond 64 bits cannot be parsed at all.
+    let value = i128::from(
+        crate::number::parse_i64(text.as_bytes())
+            .ok_or_else(|| "argument couldn't be parsed into an integer".to_string())?,
+    );
     let (lo, hi) = (min.into(), max.into());
     if value < lo || value > hi {
         return Err(format!("argument must be between {lo} and {hi} inclusive"));

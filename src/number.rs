@@ -54,26 +54,36 @@ pub fn cmp_non_nan(a: f64, b: f64) -> std::cmp::Ordering {
 
 /// Formats a double as C's `%.17g` (what Redis 7.0 replies for scores), with `inf`/`-inf`.
 pub fn format_double(value: f64, out: &mut String) {
+    format_g(value, 17, out);
+}
+
+/// Formats a double as glibc's `%.<precision>g`: `inf`, `-inf`, and `nan` or `-nan` by the
+/// sign bit (a NaN computed on x86, as Lua's `0/0`, is negative).
+pub fn format_g(value: f64, precision: i32, out: &mut String) {
     if value.is_nan() {
-        out.push_str("nan");
+        out.push_str(if value.is_sign_negative() {
+            "-nan"
+        } else {
+            "nan"
+        });
         return;
     }
     if value.is_infinite() {
         out.push_str(if value > 0.0 { "inf" } else { "-inf" });
         return;
     }
-    const PRECISION: i32 = 17;
+    let precision = precision.max(1);
     // `{:e}` rounds correctly to the requested digits; its exponent decides %g's style.
-    let sci = format!("{:.*e}", (PRECISION - 1) as usize, value);
+    let sci = format!("{:.*e}", (precision - 1) as usize, value);
     let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
-    if !(-4..PRECISION).contains(&exp) {
+    if !(-4..precision).contains(&exp) {
         out.push_str(trim_fraction(mantissa));
         out.push('e');
         out.push(if exp < 0 { '-' } else { '+' });
         let _ = write!(out, "{:02}", exp.unsigned_abs());
     } else {
-        let fixed = format!("{:.*}", (PRECISION - 1 - exp) as usize, value);
+        let fixed = format!("{:.*}", (precision - 1 - exp) as usize, value);
         out.push_str(trim_fraction(&fixed));
     }
 }

@@ -280,6 +280,42 @@ fn check_orders_and_limits_found_by_the_audit() {
     );
 }
 
+/// Server-command details an audit against redis-server found different: CONFIG GET lists
+/// an exactly named parameter as typed, CONFIG SET reads its pairs and integers as Redis
+/// does, COMMAND INFO answers an unknown name with a null bulk, and Lua numbers reach
+/// commands as `%.17g` (and NaN with its sign).
+#[test]
+fn server_and_script_details_found_by_the_audit() {
+    differential(
+        r#"
+        CONFIG GET MAXMEMORY
+        CONFIG GET HZ hz
+        CONFIG GET Hash-Max-Ziplist-Entries
+        CONFIG SET maxmemory 1 maxmemory-policy
+        CONFIG SET timeout 99999999999999999999
+        CONFIG SET hz +5
+        CONFIG SET hz 5
+        COMMAND INFO nonexist
+        COMMAND INFO get nonexist
+        EVAL "return redis.call('echo', 0.1)" 0
+        EVAL "return redis.call('echo', -0.0)" 0
+        EVAL "return redis.call('echo', 2^63)" 0
+        EVAL "return redis.call('echo', 1e-5)" 0
+        EVAL "return redis.call('echo', 1e17)" 0
+        EVAL "return redis.call('echo', 123)" 0
+        EVAL "return redis.call('echo', 0/0)" 0
+        EVAL "return redis.pcall('set', 'n', 1/3)" 0
+        GET n
+        EVAL "return {double=0/0}" 0
+        EVAL "return redis.sha1hex(0.1 + 0.2)" 0
+        EVAL "return redis.sha1hex(1e15)" 0
+        @any HELLO 3
+        COMMAND INFO nonexist
+        EVAL "return {double=0/0}" 0
+        "#,
+    );
+}
+
 #[test]
 fn unknown_command_long_arguments_are_truncated() {
     let long = "x".repeat(300);

@@ -977,3 +977,52 @@ fn replicaof_bgrewriteaof_and_module_load_are_refused_with_the_reason() {
         "the log says why the module did not load:\n{logs}"
     );
 }
+
+/// What CLIENT INFO's `cmd=` says after a request that was refused before it ran, and what
+/// SLOWLOG keeps of a CONFIG SET of a sensitive parameter: as redis-server says them.
+#[test]
+fn client_cmd_after_refusals_and_redacted_slowlog_match_redis() {
+    let redis_server = RedisServer::start();
+    let reddish_server = Server::start();
+    let mut seen = Vec::new();
+    for server in [&redis_server, &reddish_server] {
+        let mut conn = server.raw();
+        let mut other = server.raw();
+        let id = String::from_utf8_lossy(&conn.cmd(&["CLIENT", "ID"])).into_owned();
+        let id = format!("id={} ", id.trim_start_matches(':').trim());
+        let mut fields = Vec::new();
+        for request in [
+            &["NOSUCH"][..],
+            &["GET"],
+            &["CONFIG", "NOSUCH"],
+            &["CLIENT"],
+            &["PING"],
+        ] {
+            conn.cmd(request);
+            // Seen from another connection: CLIENT INFO would report itself.
+            let list = String::from_utf8_lossy(&other.cmd(&["CLIENT", "LIST"])).into_owned();
+            let line = list
+                .lines()
+                .find(|line| line.contains(&id))
+                .unwrap_or_default();
+            let cmd = line.split(' ').find_map(|field| field.strip_prefix("cmd="));
+            fields.push(cmd.unwrap_or_default().to_string());
+        }
+        conn.cmd(&["CONFIG", "SET", "slowlog-log-slower-than", "0"]);
+        conn.cmd(&["SLOWLOG", "RESET"]);
+        conn.cmd(&[
+            "CONFIG",
+            "SET",
+            "masterauth",
+            "secret1",
+            "masteruser",
+            "secret2",
+        ]);
+        let slowlog = String::from_utf8_lossy(&conn.cmd(&["SLOWLOG", "GET", "1"])).into_owned();
+        assert!(!slowlog.contains("secret"), "{slowlog}");
+        fields.push(slowlog.matches("(redacted)").count().to_string());
+        seen.push(fields);
+    }
+    assert_eq!(seen[1], seen[0], "reddish beside redis");
+    assert_eq!(seen[0][0], "NULL");
+}

@@ -806,6 +806,9 @@ fn run_request(ctx: &mut Ctx, argv: &[&[u8]]) {
         }
         Err(e) => {
             let spec = named_spec(argv);
+            // CLIENT LIST's `cmd=` names what was asked, as far as it was found (Redis sets it
+            // at lookup: `NULL` for an unknown command or subcommand).
+            ctx.client.last_command = spec.map_or("", |spec| spec.full_name);
             let is_exec = spec.is_some_and(|spec| spec.flags.contains(Flags::RUNS_QUEUED));
             reject(ctx, spec, is_exec, &e.reply_text());
         }

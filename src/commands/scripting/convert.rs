@@ -20,26 +20,20 @@ use std::ffi::c_int;
 /// same error in place of the deeper value.
 const MAX_REPLY_DEPTH: usize = 1000;
 
-/// A Lua number as a command argument: integral values as integers, others in the shortest
-/// form that reads back the same (Redis's `fpconv_dtoa`).
+/// A Lua number as a `redis.call` argument: C's `%.17g`, as Redis 7.0 converts it (not Lua's
+/// own conversion, which keeps 14 digits): `0.1` is `0.10000000000000001`.
 pub fn number_arg(n: f64) -> String {
-    if n.fract() == 0.0 && n.abs() < 1e17 {
-        return itoa::Buffer::new().format(n as i64).to_string();
-    }
-    if n.is_nan() {
-        return "nan".into();
-    }
-    if n.is_infinite() {
-        return if n > 0.0 { "inf".into() } else { "-inf".into() };
-    }
-    let text = format!("{n:?}");
-    // Rust writes `1e21`; C's style is `1e+21`.
-    match text.find('e') {
-        Some(at) if !text[at + 1..].starts_with('-') => {
-            format!("{}e+{}", &text[..at], &text[at + 1..])
-        }
-        _ => text,
-    }
+    let mut text = String::new();
+    crate::number::format_g(n, 17, &mut text);
+    text
+}
+
+/// A Lua number where Redis takes it with `lua_tolstring` (`redis.sha1hex`, `redis.log`,
+/// function names): Lua 5.1's own conversion, `%.14g`.
+pub fn lua_tostring(n: f64) -> String {
+    let mut text = String::new();
+    crate::number::format_g(n, 14, &mut text);
+    text
 }
 
 /// Pushes the reply at `*at` of `bytes` onto the Lua stack as one value (see the module
@@ -336,6 +330,18 @@ mod tests {
         assert_eq!(number_arg(-12.0), "-12");
         assert_eq!(number_arg(0.5), "0.5");
         assert_eq!(number_arg(1e21), "1e+21");
-        assert_eq!(number_arg(1.5e-7), "1.5e-7");
+        assert_eq!(number_arg(0.1), "0.10000000000000001");
+        assert_eq!(number_arg(-0.0), "-0");
+        assert_eq!(number_arg(2f64.powi(63)), "9.2233720368547758e+18");
+        assert_eq!(number_arg(1e-5), "1.0000000000000001e-05");
+        assert_eq!(number_arg(-f64::NAN), "-nan");
+        assert_eq!(number_arg(f64::NAN), "nan");
+    }
+
+    #[test]
+    fn numbers_lua_converts_keep_fourteen_digits() {
+        assert_eq!(lua_tostring(0.1 + 0.2), "0.3");
+        assert_eq!(lua_tostring(1e15), "1e+15");
+        assert_eq!(lua_tostring(100.0), "100");
     }
 }

@@ -751,8 +751,8 @@ fn install_redis_api(lua: &Lua, redis: &Table) -> mlua::Result<()> {
             }
             let text = match &args[0] {
                 Value::String(s) => s.as_bytes().to_vec(),
-                Value::Integer(n) => n.to_string().into_bytes(),
-                Value::Number(n) => convert::number_arg(*n).into_bytes(),
+                Value::Integer(n) => convert::lua_tostring(*n as f64).into_bytes(),
+                Value::Number(n) => convert::lua_tostring(*n).into_bytes(),
                 _ => Vec::new(),
             };
             let digest = sha1_smol::Sha1::from(&text).digest().to_string();
@@ -775,8 +775,8 @@ fn install_redis_api(lua: &Lua, redis: &Table) -> mlua::Result<()> {
                 }
                 match part {
                     Value::String(s) => message.push_str(&s.to_string_lossy()),
-                    Value::Integer(n) => message.push_str(&n.to_string()),
-                    Value::Number(n) => message.push_str(&convert::number_arg(*n)),
+                    Value::Integer(n) => message.push_str(&convert::lua_tostring(*n as f64)),
+                    Value::Number(n) => message.push_str(&convert::lua_tostring(*n)),
                     _ => {}
                 }
             }
@@ -836,9 +836,8 @@ fn install_redis_api(lua: &Lua, redis: &Table) -> mlua::Result<()> {
             for arg in &args {
                 match arg {
                     Value::String(s) => owned.push(s.as_bytes().to_vec()),
-                    Value::Integer(n) => {
-                        owned.push(itoa::Buffer::new().format(*n).as_bytes().to_vec())
-                    }
+                    // mlua gives integral Lua numbers as integers; both are doubles in Lua.
+                    Value::Integer(n) => owned.push(convert::number_arg(*n as f64).into_bytes()),
                     Value::Number(n) => owned.push(convert::number_arg(*n).into_bytes()),
                     _ => {
                         return failure(

@@ -189,8 +189,8 @@ const BAD_NAME: &str = "ERR Library names can only contain letters, numbers, or 
 fn name_of(value: &Value) -> Option<Vec<u8>> {
     match value {
         Value::String(s) => Some(s.as_bytes().to_vec()),
-        Value::Integer(n) => Some(n.to_string().into_bytes()),
-        Value::Number(n) => Some(super::convert::number_arg(*n).into_bytes()),
+        Value::Integer(n) => Some(super::convert::lua_tostring(*n as f64).into_bytes()),
+        Value::Number(n) => Some(super::convert::lua_tostring(*n).into_bytes()),
         _ => None,
     }
 }

@@ -10,18 +10,37 @@ pub fn config_get(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let found = ctx.server.config.get_matching(patterns);
     ctx.out.map(found.len());
     for (name, value) in found {
-        ctx.out.bulk(name.as_bytes());
+        // A parameter first named exactly (no glob characters) is listed as it was typed,
+        // as Redis lists it: `CONFIG GET MAXMEMORY` answers `MAXMEMORY`.
+        let first = patterns.iter().find(|pat| {
+            pat.eq_ignore_ascii_case(name.as_bytes())
+                || crate::store::glob::matches_nocase(pat, name.as_bytes())
+        });
+        let shown = match first {
+            Some(pat) if !pat.iter().any(|c| matches!(c, b'*' | b'?' | b'[')) => pat,
+            _ => name.as_bytes(),
+        };
+        ctx.out.bulk(shown);
         ctx.out.bulk(value.as_bytes());
     }
     Ok(())
 }
 
-/// The value CONFIG SET gives `requirepass` is a secret.
+/// The values CONFIG SET gives Redis's sensitive parameters (`requirepass`, `masterauth`,
+/// `masteruser`) are secrets.
 pub fn config_set_redacted(argv: &[&[u8]], index: usize) -> bool {
-    index >= 3 && index % 2 == 1 && is_keyword(argv[index - 1], "requirepass")
+    index >= 3
+        && index % 2 == 1
+        && ["requirepass", "masterauth", "masteruser"]
+            .iter()
+            .any(|name| is_keyword(argv[index - 1], name))
 }
 
 pub fn config_set(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
+    // Redis answers an odd count of arguments (past the arity check) with a syntax error.
+    if !args.remaining().is_multiple_of(2) {
+        return Err(CmdError::Syntax);
+    }
     let pairs: Vec<(String, String)> = args
         .pairs()?
         .into_iter()

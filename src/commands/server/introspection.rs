@@ -183,7 +183,8 @@ pub fn command_info(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     for spec in specs {
         match spec {
             Some(spec) => command_info_entry(ctx, spec),
-            None => ctx.out.null_array(),
+            // Redis answers an unknown name with a null bulk (`$-1` in RESP2).
+            None => ctx.out.null(),
         }
     }
     Ok(())
@@ -349,7 +350,7 @@ mod tests {
             info.starts_with("*2\r\n*10\r\n$3\r\nget\r\n:2\r\n"),
             "{info}"
         );
-        assert!(info.ends_with("*-1\r\n"));
+        assert!(info.ends_with("$-1\r\n"));
         assert_eq!(
             h.text(&["command", "getkeys", "mset", "a", "1", "b", "2"]),
             "*2\r\n$1\r\na\r\n$1\r\nb\r\n"
