@@ -69,6 +69,10 @@
 # The "delete-most" section (--sections delete-most) writes 1M string keys with `redis-cli
 # --pipe` into a fresh server of each kind, deletes all but 10,000 of them, and reports
 # used_memory and the resident size after each step. It adds no table row.
+# The "growth-stall" section (--sections growth-stall) writes 6M new keys into a fresh server
+# of each kind (pipelined SETs, scripts/growth-stall.py) while another connection times a
+# PING every half millisecond, and reports the slowest: what a growing key table costs other
+# clients. It adds no table row.
 # The "backup" section (--sections backup) times `redis-cli --rdb` of a million string keys on
 # both servers while redis-benchmark runs GETs, and reports the slowest GET. It adds no table
 # row.
@@ -954,6 +958,49 @@ run_delete_most() {
     done
 }
 
+# A growing key table: the slowest PING another client sees while GROWTH_KEYS new keys are
+# written (scripts/growth-stall.py), each server fresh, ROUNDS times, the servers alternating.
+GROWTH_STALL=0
+GROWTH_KEYS=6000000
+section_growth_stall() {
+    GROWTH_STALL=1
+}
+
+declare -A GROWTH_LINES=()
+
+run_growth_stall() {
+    local round name bin line python=python3
+    [ -x target/test-env/bin/python ] && python=target/test-env/bin/python
+    log "growth-stall: $GROWTH_KEYS new keys, PINGs timed meanwhile, $ROUNDS rounds"
+    for round in $(seq 1 "$ROUNDS"); do
+        for name in redis reddish; do
+            if [ "$name" = redis ]; then
+                start_fresh growth redis "$(command -v "$REDIS_BIN")" --save "" --appendonly no \
+                    --dir "$WORK_DIR" --loglevel warning
+            else
+                start_fresh growth reddish "$(realpath "$REDDISH_BIN")"
+            fi
+            line=$(timeout "$RUN_TIMEOUT" "$python" scripts/growth-stall.py --port "$FRESH_PORT" \
+                --keys "$GROWTH_KEYS") || die "$name: scripts/growth-stall.py failed"
+            stop_fresh growth "$name"
+            GROWTH_LINES[$name]+="$line"$'\n'
+            log "  round $round, $name: $line"
+        done
+    done
+    echo
+    echo "$GROWTH_KEYS SETs of new keys (pipelined, batches of 1,000) into a fresh server while"
+    echo "another connection sends a PING every 0.5 ms; milliseconds per PING, one row per round:"
+    echo
+    echo "| server | seconds | PINGs | p99 | slowest | five slowest |"
+    echo "| --- | ---: | ---: | ---: | ---: | --- |"
+    for name in reddish redis; do
+        while read -r _ seconds pings p99 max slowest; do
+            [ -n "$seconds" ] || continue
+            echo "| $name | $seconds | $pings | $p99 | $max | $slowest |"
+        done <<<"${GROWTH_LINES[$name]}"
+    done
+}
+
 # Backups with `redis-cli --rdb`: a fresh server of each kind holds BACKUP_KEYS strings (shaped
 # as the memory section's strings: `key:%010d`, 16-byte values); redis-benchmark
 # runs GETs from 50 clients while redis-cli takes the snapshot, and the table shows how long
@@ -1293,8 +1340,11 @@ main() {
     if [ "$DELETE_MOST" -eq 1 ]; then
         run_delete_most
     fi
+    if [ "$GROWTH_STALL" -eq 1 ]; then
+        run_growth_stall
+    fi
     if [ "$RDB_IMPORT" -eq 1 ] || [ "$MEMORY" -eq 1 ] || [ "$BACKUP" -eq 1 ] ||
-        [ "$IMPORT_AT_LIMIT" -eq 1 ] || [ "$DELETE_MOST" -eq 1 ]; then
+        [ "$IMPORT_AT_LIMIT" -eq 1 ] || [ "$DELETE_MOST" -eq 1 ] || [ "$GROWTH_STALL" -eq 1 ]; then
         [ "${#CASE_LABELS[@]}" -gt 0 ] || [ "$TIERING" -eq 1 ] || [ "$BIG_REQUESTS" -eq 1 ] ||
             return 0
     fi
