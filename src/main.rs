@@ -81,6 +81,9 @@ fn main() -> ExitCode {
     if let Err(e) = reddish::process::set_oom_score_adj(config.oom_score_target()) {
         log::warn!("{e}");
     }
+    // Redis's `used_memory_startup` is what the server holds before it loads data: here, what
+    // it holds once ready to serve, less what loading the data took.
+    let before_loading = reddish::memory::allocated();
     // Everything is loaded before the server listens: no client sees a partial data set.
     let mut loaded = match persistence::load(&config) {
         Ok(loaded) => loaded,
@@ -107,6 +110,7 @@ fn main() -> ExitCode {
             }
         }
     }
+    let loading = reddish::memory::allocated().saturating_sub(before_loading);
     let mut server = Server::new(config, unix_ms());
     if let Err(e) = reddish::commands::acl::handlers::load_at_startup(&mut server) {
         log::error!("{e}");
@@ -148,6 +152,7 @@ fn main() -> ExitCode {
         ),
         None => "data lives in memory only (no mongodb-uri set)".to_string(),
     };
+    server.startup_memory = reddish::memory::allocated().saturating_sub(loading) as u64;
     // Read before `bind` takes the server: the startup line names the socket too.
     let unix_socket = server.config.unixsocket.clone();
     let reactor = match Reactor::bind(keyspace, server) {

@@ -16,6 +16,33 @@ pub struct CpuTimes {
     pub main_thread_user: f64,
 }
 
+/// The operating system as INFO's `os` field gives it: Redis prints `uname`'s system name,
+/// release and machine (`Linux 6.1.0-18-amd64 x86_64`); elsewhere the target's names.
+pub fn os_description() -> String {
+    #[cfg(unix)]
+    {
+        // SAFETY: uname fills the struct it is given; the fields are NUL-terminated.
+        let mut name: libc::utsname = unsafe { std::mem::zeroed() };
+        if unsafe { libc::uname(&mut name) } == 0 {
+            let field = |raw: &[libc::c_char]| {
+                let bytes: Vec<u8> = raw
+                    .iter()
+                    .take_while(|&&c| c != 0)
+                    .map(|&c| c as u8)
+                    .collect();
+                String::from_utf8_lossy(&bytes).into_owned()
+            };
+            return format!(
+                "{} {} {}",
+                field(&name.sysname),
+                field(&name.release),
+                field(&name.machine)
+            );
+        }
+    }
+    format!("{} {}", std::env::consts::OS, std::env::consts::ARCH)
+}
+
 /// Resident set size of this process in bytes. O(1): one small read on Linux.
 pub fn rss_bytes() -> u64 {
     #[cfg(target_os = "linux")]

@@ -450,6 +450,8 @@ pub struct Server {
     pub rng: SmallRng,
     /// Bytes allocated by the process, if a counting allocator reports them.
     pub used_memory: fn() -> usize,
+    /// What `used_memory` read before any data was loaded (INFO `used_memory_startup`).
+    pub startup_memory: u64,
     /// Commands and bytes per second over the last samples (INFO instantaneous_*).
     pub rates: Rates,
     /// Who is subscribed to what.
@@ -530,6 +532,7 @@ impl Server {
             shutdown_asap: false,
             rng,
             used_memory: || 0,
+            startup_memory: 0,
             rates: Rates::default(),
             rate_samples: Default::default(),
             pubsub: PubSub::new(),

@@ -199,73 +199,124 @@ pub fn memory_usage(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     Ok(())
 }
 
-/// MEMORY STATS: the figures Reddish has (allocator totals, keys, client buffers, rough
-/// table overheads), under Redis's names.
+/// What Redis counts as overhead rather than data (MEMORY STATS, INFO's
+/// `used_memory_overhead` and `used_memory_dataset`): the memory in use at start, client
+/// buffers, and each database's table slots for its keys and expiries.
+pub(super) struct MemoryOverhead {
+    pub startup: u64,
+    pub clients_normal: u64,
+    /// (database, bytes for its keys' slots, bytes for its expiries' slots), non-empty ones.
+    pub dbs: Vec<(usize, u64, u64)>,
+    pub keys: u64,
+    pub total: u64,
+}
+
+impl MemoryOverhead {
+    pub fn of(ctx: &Ctx) -> MemoryOverhead {
+        let slot = crate::store::footprint::usage(
+            b"",
+            &crate::store::Value::Str(Default::default(), Default::default()),
+            0,
+        ) as u64;
+        let expire_slot = (std::mem::size_of::<crate::store::Key>() + 8 + 9) as u64;
+        let sizes = ctx.ks.sizes();
+        let dbs: Vec<(usize, u64, u64)> = sizes
+            .iter()
+            .enumerate()
+            .filter(|(_, (keys, _))| *keys > 0)
+            .map(|(index, (keys, expires))| {
+                (index, *keys as u64 * slot, *expires as u64 * expire_slot)
+            })
+            .collect();
+        let startup = ctx.server.startup_memory;
+        let clients_normal = client_buffer_bytes(ctx);
+        let total = startup + clients_normal + dbs.iter().map(|(_, m, e)| m + e).sum::<u64>();
+        MemoryOverhead {
+            startup,
+            clients_normal,
+            dbs,
+            keys: sizes.iter().map(|(k, _)| *k as u64).sum(),
+            total,
+        }
+    }
+
+    /// The data's bytes and their share of what was allocated since start, in percent, as
+    /// Redis computes `dataset.percentage`.
+    pub fn dataset(&self, allocated: u64) -> (u64, f64) {
+        let dataset = allocated.saturating_sub(self.total);
+        let net = allocated.saturating_sub(self.startup).max(1);
+        (dataset, dataset as f64 * 100.0 / net as f64)
+    }
+}
+
+/// MEMORY STATS: Redis 7.0's fields, in its order, with the figures Reddish has (the
+/// allocator's as INFO gives them: the system allocator keeps none of its own).
 pub fn memory_stats(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
     let allocated = (ctx.server.used_memory)() as u64;
     let peak = ctx.server.peak_memory.max(allocated);
     let rss = rss_bytes();
-    let clients_normal = client_buffer_bytes(ctx);
-    let slot = crate::store::footprint::usage(
-        b"",
-        &crate::store::Value::Str(Default::default(), Default::default()),
-        0,
-    ) as u64;
-    let expire_slot = (std::mem::size_of::<crate::store::Key>() + 8 + 9) as u64;
-    let dbs: Vec<(usize, u64, u64)> = ctx
-        .ks
-        .sizes()
-        .into_iter()
-        .enumerate()
-        .filter(|(_, (keys, _))| *keys > 0)
-        .map(|(index, (keys, expires))| (index, keys as u64 * slot, expires as u64 * expire_slot))
-        .collect();
-    let keys: u64 = ctx.ks.sizes().iter().map(|(k, _)| *k as u64).sum();
-    let overhead: u64 = clients_normal + dbs.iter().map(|(_, m, e)| m + e).sum::<u64>();
-    let dataset = allocated.saturating_sub(overhead);
-    let percent = |part: u64, whole: u64| {
-        if whole == 0 {
-            0.0
-        } else {
-            part as f64 * 100.0 / whole as f64
-        }
-    };
-    ctx.out.map(14 + dbs.len());
-    let int = |ctx: &mut Ctx, name: &str, value: u64| {
+    let overhead = MemoryOverhead::of(ctx);
+    let (dataset, dataset_percent) = overhead.dataset(allocated);
+    let functions = ctx.server.scripting.libraries.library_count() as u64;
+    let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    ctx.out.map(27 + overhead.dbs.len());
+    let int = |ctx: &mut Ctx, name: &str, value: i64| {
         ctx.out.bulk(name.as_bytes());
-        ctx.out.int(value as i64);
+        ctx.out.int(value);
     };
-    int(ctx, "peak.allocated", peak);
-    int(ctx, "total.allocated", allocated);
+    let double = |ctx: &mut Ctx, name: &str, value: f64| {
+        ctx.out.bulk(name.as_bytes());
+        ctx.out.double(value);
+    };
+    int(ctx, "peak.allocated", peak as i64);
+    int(ctx, "total.allocated", allocated as i64);
+    int(ctx, "startup.allocated", overhead.startup as i64);
     int(ctx, "replication.backlog", 0);
     int(ctx, "clients.slaves", 0);
-    int(ctx, "clients.normal", clients_normal);
+    int(ctx, "clients.normal", overhead.clients_normal as i64);
+    int(ctx, "cluster.links", 0);
     int(ctx, "aof.buffer", 0);
-    for (index, main, expires) in &dbs {
+    int(ctx, "lua.caches", 0);
+    int(ctx, "functions.caches", functions as i64);
+    for (index, main, expires) in &overhead.dbs {
         ctx.out.bulk(format!("db.{index}").as_bytes());
-        ctx.out.map(2);
-        int(ctx, "overhead.hashtable.main", *main);
-        int(ctx, "overhead.hashtable.expires", *expires);
+        ctx.out.map(3);
+        int(ctx, "overhead.hashtable.main", *main as i64);
+        int(ctx, "overhead.hashtable.expires", *expires as i64);
+        int(ctx, "overhead.hashtable.slot-to-keys", 0);
     }
-    int(ctx, "overhead.total", overhead);
-    int(ctx, "keys.count", keys);
+    int(ctx, "overhead.total", overhead.total as i64);
+    int(ctx, "keys.count", overhead.keys as i64);
+    let net = allocated.saturating_sub(overhead.startup);
     int(
         ctx,
         "keys.bytes-per-key",
-        allocated.checked_div(keys).unwrap_or(0),
+        net.checked_div(overhead.keys).unwrap_or(0) as i64,
     );
-    int(ctx, "dataset.bytes", dataset);
-    ctx.out.bulk(b"dataset.percentage");
-    ctx.out.double(percent(dataset, allocated));
-    ctx.out.bulk(b"peak.percentage");
-    ctx.out.double(percent(allocated, peak));
-    ctx.out.bulk(b"fragmentation");
-    ctx.out.double(if allocated == 0 {
-        0.0
-    } else {
-        rss as f64 / allocated as f64
-    });
-    int(ctx, "fragmentation.bytes", rss.saturating_sub(allocated));
+    int(ctx, "dataset.bytes", dataset as i64);
+    double(ctx, "dataset.percentage", dataset_percent);
+    double(ctx, "peak.percentage", ratio(allocated * 100, peak));
+    // As INFO: allocated is what is counted, active and resident the process's pages.
+    let (active, resident) = (rss, rss);
+    int(ctx, "allocator.allocated", allocated as i64);
+    int(ctx, "allocator.active", active as i64);
+    int(ctx, "allocator.resident", resident as i64);
+    double(
+        ctx,
+        "allocator-fragmentation.ratio",
+        ratio(active, allocated),
+    );
+    int(
+        ctx,
+        "allocator-fragmentation.bytes",
+        active as i64 - allocated as i64,
+    );
+    double(ctx, "allocator-rss.ratio", ratio(resident, active));
+    int(ctx, "allocator-rss.bytes", resident as i64 - active as i64);
+    double(ctx, "rss-overhead.ratio", ratio(rss, resident));
+    int(ctx, "rss-overhead.bytes", rss as i64 - resident as i64);
+    double(ctx, "fragmentation", ratio(rss, allocated));
+    int(ctx, "fragmentation.bytes", rss as i64 - allocated as i64);
     Ok(())
 }
 

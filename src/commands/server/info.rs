@@ -1,6 +1,5 @@
 //! INFO and its sections.
 
-use super::client::client_buffer_bytes;
 use super::REDIS_VERSION;
 use crate::commands::{Args, CmdResult, Ctx};
 use crate::process;
@@ -59,14 +58,13 @@ fn info_section(ctx: &mut Ctx, section: &str, out: &mut String) {
             let _ = write!(
                 out,
                 "# Server\r\nredis_version:{REDIS_VERSION}\r\nreddish_version:{}\r\nredis_git_sha1:00000000\r\n\
-                 redis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:standalone\r\nos:{} {}\r\narch_bits:{}\r\n\
+                 redis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:standalone\r\nos:{}\r\narch_bits:{}\r\n\
                  monotonic_clock:{}\r\nmultiplexing_api:{multiplexing}\r\nprocess_id:{}\r\n\
                  process_supervised:no\r\nrun_id:{}\r\ntcp_port:{}\r\n\
                  server_time_usec:{}\r\nuptime_in_seconds:{uptime}\r\nuptime_in_days:{}\r\nhz:{}\r\n\
                  configured_hz:{}\r\nlru_clock:{}\r\nexecutable:{}\r\nconfig_file:{}\r\nio_threads_active:0\r\n",
                 env!("CARGO_PKG_VERSION"),
-                std::env::consts::OS,
-                std::env::consts::ARCH,
+                crate::process::os_description(),
                 usize::BITS,
                 // Rust's Instant: clock_gettime(CLOCK_MONOTONIC) on Unix, QPC on Windows.
                 if cfg!(windows) {
@@ -77,7 +75,7 @@ fn info_section(ctx: &mut Ctx, section: &str, out: &mut String) {
                 std::process::id(),
                 ctx.server.run_id,
                 ctx.server.tcp_port,
-                now * 1000,
+                crate::clock::unix_us(),
                 uptime / 86400,
                 cfg.hz,
                 cfg.hz,
@@ -110,7 +108,9 @@ fn info_section(ctx: &mut Ctx, section: &str, out: &mut String) {
             let (allocated, active, resident) = (used, rss, rss);
             let ratio = |a: u64, b: u64| if b > 0 { a as f64 / b as f64 } else { 0.0 };
             let system = process::total_system_memory();
-            let clients = client_buffer_bytes(ctx);
+            let overhead = super::admin::MemoryOverhead::of(ctx);
+            let (dataset, dataset_percent) = overhead.dataset(used);
+            let clients = overhead.clients_normal;
             let lazy = ctx.server.lazyfree.as_ref();
             let cfg = &ctx.server.config;
             let scripting = &ctx.server.scripting;
@@ -121,7 +121,9 @@ fn info_section(ctx: &mut Ctx, section: &str, out: &mut String) {
                 out,
                 "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\n\
                  used_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\n\
-                 used_memory_peak_perc:{:.2}%\r\nallocator_allocated:{}\r\nallocator_active:{}\r\n\
+                 used_memory_peak_perc:{:.2}%\r\nused_memory_overhead:{}\r\nused_memory_startup:{}\r\n\
+                 used_memory_dataset:{dataset}\r\nused_memory_dataset_perc:{dataset_percent:.2}%\r\n\
+                 allocator_allocated:{}\r\nallocator_active:{}\r\n\
                  allocator_resident:{}\r\ntotal_system_memory:{system}\r\n\
                  total_system_memory_human:{}\r\nused_memory_lua:0\r\nused_memory_vm_eval:0\r\n\
                  used_memory_lua_human:0B\r\nused_memory_scripts_eval:0\r\nnumber_of_cached_scripts:{scripts}\r\n\
@@ -139,6 +141,8 @@ fn info_section(ctx: &mut Ctx, section: &str, out: &mut String) {
                 human_bytes(rss),
                 human_bytes(peak),
                 if peak > 0 { used as f64 * 100.0 / peak as f64 } else { 0.0 },
+                overhead.total,
+                overhead.startup,
                 allocated,
                 active,
                 resident,
