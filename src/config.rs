@@ -1429,7 +1429,7 @@ pub static INERT_PARAMS: &[Param] = &[
     inert!("rdbchecksum", None, false, Kind::Bool, "yes"),
     inert!("rdbcompression", None, true, Kind::Bool, "yes"),
     inert!("repl-backlog-size", None, true, Kind::Memory(1, i64::MAX), "1048576"),
-    inert!("repl-backlog-ttl", None, true, Kind::Text, "3600"),
+    inert!("repl-backlog-ttl", None, true, Kind::Int(0, i64::MAX), "3600"),
     inert!("repl-disable-tcp-nodelay", None, true, Kind::Bool, "no"),
     inert!("repl-diskless-load", None, true, Kind::Enum(&["disabled", "on-empty-db", "swapdb"]), "disabled"),
     inert!("repl-diskless-sync", None, true, Kind::Bool, "yes"),

@@ -328,6 +328,36 @@ fn monitor_lines(conn: &mut RawConn, count: usize) -> Vec<String> {
         .collect()
 }
 
+/// Script commands are shown to MONITOR before anything else they do, so those that fail
+/// on their own (a script that does not compile, a missing SHA or function, a bad key count)
+/// are shown too, as Redis shows them; the commands a script runs follow its line.
+#[test]
+fn monitor_shows_script_commands_that_fail_like_redis() {
+    let reddish = Server::start();
+    let redis = RedisServer::start();
+    let mut seen = Vec::new();
+    for server in [&reddish, &redis] {
+        let mut monitor = server.raw();
+        assert_bytes(&monitor.cmd(&["MONITOR"]), b"+OK\r\n");
+        let mut client = server.raw();
+        let sha = "0123456789012345678901234567890123456789";
+        for command in [
+            &["EVAL", "return +", "0"][..],
+            &["EVAL", "return 1", "5"][..],
+            &["EVALSHA", sha, "0"][..],
+            &["FCALL", "nofn", "0"][..],
+            &["EVAL", "#!lua flags=bad\nreturn 1", "0"][..],
+            &["EVAL", "return redis.call('set', KEYS[1], 'v')", "1", "k"][..],
+            &["PING"][..],
+        ] {
+            client.cmd(command);
+        }
+        seen.push(monitor_lines(&mut monitor, 8));
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert_eq!(seen[0][6], "+T [0 ADDR] \"set\" \"k\" \"v\"\r\n");
+}
+
 #[test]
 fn monitor_streams_commands_like_redis() {
     let reddish = Server::start();

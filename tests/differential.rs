@@ -186,6 +186,13 @@ fn replication_module_and_lolwut_commands_on_a_lone_master() {
         LOLWUT VERSION x
         LOLWUT VERSION
         LOLWUT something else
+        LOLWUT VERSION 5 abc
+        LOLWUT VERSION 5 10 2 x
+        @type LOLWUT VERSION 5
+        @type LOLWUT VERSION 5 10 2 2
+        @type LOLWUT VERSION 5 0 0 0
+        LOLWUT VERSION 6 x
+        LOLWUT VERSION 6 10 x
         @any HELLO 3
         LOLWUT
         MODULE LIST

@@ -6,7 +6,7 @@
 //! are case-insensitive, library names not, as in Redis.
 
 use super::engine::{failure, success, Outcome};
-use super::{apply_flag, keys_and_args, lua_error_text, run_script, show_to_monitors};
+use super::{apply_flag, keys_and_args, lua_error_text, run_script};
 use super::{CmdError, CmdResult, Ctx, ScriptFlags};
 use crate::commands::{Args, Server};
 use crate::store::glob;
@@ -810,6 +810,7 @@ pub fn fcall_ro(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 }
 
 fn fcall_generic(ctx: &mut Ctx, args: &mut Args, read_only: bool) -> CmdResult {
+    super::before_script_command(ctx, args.argv())?;
     let name = args.bytes()?;
     let Some(function) = ctx.server.scripting.libraries.function(name).cloned() else {
         return Err(CmdError::msg("ERR Function not found"));
@@ -820,8 +821,6 @@ fn fcall_generic(ctx: &mut Ctx, args: &mut Args, read_only: bool) -> CmdResult {
             "ERR Can not execute a script with write flag using *_ro command.",
         ));
     }
-    super::refuse_out_of_memory(ctx, &function.flags)?;
-    show_to_monitors(ctx, args.argv());
     let invocation = super::Invocation {
         function: &function.callback,
         is_function: true,

@@ -223,26 +223,50 @@ fn shebang(source: &[u8]) -> Result<(ScriptFlags, &[u8]), CmdError> {
 /// a script with flags may write unless they say `no-writes`; one without a shebang, or one
 /// not found, may write.
 pub fn may_write(server: &crate::commands::Server, spec: &CommandSpec, argv: &[&[u8]]) -> bool {
-    let Some(&source) = argv.get(1) else {
-        return true;
-    };
-    let flags = match spec.name {
-        "fcall" => match server.scripting.libraries.function_flags(source) {
-            Some(flags) => flags,
-            None => return true,
-        },
-        "evalsha" => match sha_key(source).and_then(|sha| server.scripting.scripts.get(&sha)) {
-            Some(script) => script.flags,
-            None => return true,
-        },
-        _ => match shebang(source) {
-            Ok((flags, _)) => flags,
-            Err(_) => return true,
-        },
-    };
-    // A function always runs by its flags; a script without a shebang as Redis 6's did.
-    let declared = flags.shebang || spec.name == "fcall";
-    !declared || !flags.no_writes
+    match declared_flags(server, spec.name, argv) {
+        Some(flags) => !flags.no_writes,
+        None => true,
+    }
+}
+
+/// The flags a script-running request declares, as Redis reads them before the command runs
+/// (its `evalGetCommandFlags`): the function's, the cached script's for EVALSHA, the shebang's
+/// for EVAL. `None` when nothing is declared (a script without a shebang runs as Redis 6's
+/// did) or the script is not known.
+fn declared_flags(
+    server: &crate::commands::Server,
+    command: &str,
+    argv: &[&[u8]],
+) -> Option<ScriptFlags> {
+    let &source = argv.get(1)?;
+    match command.trim_end_matches("_ro") {
+        "fcall" => server.scripting.libraries.function_flags(source),
+        "evalsha" => sha_key(source)
+            .and_then(|sha| server.scripting.scripts.get(&sha))
+            .map(|script| script.flags)
+            .filter(|flags| flags.shebang),
+        _ => shebang(source)
+            .ok()
+            .map(|(flags, _)| flags)
+            .filter(|flags| flags.shebang),
+    }
+}
+
+/// What Redis does before a script-running command's own work: the `maxmemory` refusal of a
+/// script whose flags do not allow it (taken before the command runs, so MONITOR does not see
+/// it), then MONITOR's line, ahead of the commands the script runs and of any error of its
+/// own (a script that does not compile, a missing function...).
+pub(super) fn before_script_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
+    let name = argv
+        .first()
+        .map(|name| name.to_ascii_lowercase())
+        .unwrap_or_default();
+    let name = std::str::from_utf8(&name).unwrap_or_default();
+    if let Some(flags) = declared_flags(ctx.server, name, argv) {
+        refuse_out_of_memory(ctx, &flags)?;
+    }
+    show_to_monitors(ctx, argv);
+    Ok(())
 }
 
 /// Sets the flag named `name`; `Err` for a name Redis does not know.
@@ -330,6 +354,7 @@ pub fn evalsha_ro(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 }
 
 fn eval_generic(ctx: &mut Ctx, args: &mut Args, by_sha: bool, read_only: bool) -> CmdResult {
+    before_script_command(ctx, args.argv())?;
     let source = args.bytes()?;
     if let Some(mode) = ctx.client.lua_debug.filter(|_| !ctx.client.in_multi) {
         if by_sha {
@@ -369,10 +394,6 @@ fn run_cached(
         ));
     };
     let mut flags = script.flags;
-    if flags.shebang {
-        refuse_out_of_memory(ctx, &flags)?;
-    }
-    show_to_monitors(ctx, command);
     flags.no_writes |= read_only;
     // A cached script's key is 40 lowercase hex digits, so this never falls back (and costs
     // no allocation on every EVALSHA).

@@ -1,7 +1,6 @@
 //! COMMAND and its subcommands: the command table as COMMAND INFO, DOCS, LIST and GETKEYS
 //! show it.
 
-use crate::commands::args::{int_arg, is_keyword};
 use crate::commands::reply::help_reply;
 use crate::commands::table::{
     BeginSearch, CommandSpec, FindKeys, Flags, KeyFlags, KeySpec, COMMANDS,
@@ -318,18 +317,6 @@ pub fn command_help(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
             "    Return the keys and the access flags from a full Redis command.",
         ],
     );
-    Ok(())
-}
-
-/// LOLWUT [VERSION version]: the Redis version line, as Redis 7.0 prints it for every version
-/// but 5 and 6 (it draws art for those, which Reddish does not).
-pub fn lolwut(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
-    let argv = args.rest();
-    if argv.len() >= 2 && is_keyword(argv[0], "version") {
-        int_arg(argv[1])?;
-    }
-    let line = format!("Redis ver. {}\n", crate::commands::server::REDIS_VERSION);
-    ctx.out.verbatim(line.as_bytes());
     Ok(())
 }
 

@@ -7,6 +7,7 @@ pub mod connection;
 pub mod debug;
 pub mod info;
 pub mod introspection;
+pub mod lolwut;
 pub mod modules;
 pub mod replication;
 

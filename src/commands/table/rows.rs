@@ -3,7 +3,7 @@
 //! commands, numbered after the last subcommand table: every row gets its own id.
 
 use super::{next_id, numbered, CommandSpec};
-use crate::commands::server::{admin, client, config, connection, debug, info, introspection, modules, replication};
+use crate::commands::server::{admin, client, config, connection, debug, info, introspection, lolwut, modules, replication};
 use crate::commands::acl::handlers as acl;
 use crate::commands::{
     bitmaps, container, dump, geo, graphs, hashes, hyperloglog, keys, latency, lists, migrate, persistence, piles, pubsub, queues, sets,
@@ -224,7 +224,7 @@ pub static COMMANDS: &[CommandSpec] = &numbered(next_id(MODULE_SUBCOMMANDS), [
     cmd!("slaveof", 3, [NO_ASYNC_LOADING, ADMIN, NOSCRIPT, STALE], [], "server", replication::replicaof, "host port", "The old name of REPLICAOF.", "O(1)"),
     cmd!("failover", -1, [ADMIN, NOSCRIPT, STALE], [], "server", replication::failover, "[TO host port [FORCE]] [ABORT] [TIMEOUT milliseconds]", "Hands the master role to a replica: refused with Redis's error for a master without replicas, as this server always is.", "O(1)"),
     cmd!("module", -2, [], [], "server", container, "subcommand [arguments]", "A container for module commands.", "Depends on subcommand.", subs = MODULE_SUBCOMMANDS),
-    cmd!("lolwut", -1, [READONLY, FAST], [], "server", introspection::lolwut, "[VERSION version]", "Shows some computer art and the Redis version.", "O(1)"),
+    cmd!("lolwut", -1, [READONLY, FAST], [], "server", lolwut::lolwut, "[VERSION version]", "Shows some computer art and the Redis version.", "O(1)"),
     cmd!("wait", 3, [NOSCRIPT], [], "generic", admin::wait, "numreplicas timeout", "Returns how many replicas acknowledged this connection's writes: always 0, at once.", "O(1)", acl = ["connection"]),
     cmd!("slowlog", -2, [], [], "server", container, "subcommand [arguments]", "A container for slow log commands.", "Depends on subcommand.", subs = SLOWLOG_SUBCOMMANDS),
     cmd!("latency", -2, [], [], "server", container, "subcommand [arguments]", "A container for latency diagnostics commands.", "Depends on subcommand.", subs = LATENCY_SUBCOMMANDS),
