@@ -323,6 +323,69 @@ fn server_and_script_details_found_by_the_audit() {
     );
 }
 
+/// Consumer-group changes are not key modifications (a WATCH survives them), a SET with an
+/// expiry already past keeps the key until expiry finds it (an `expired` event), and a write
+/// over a logically expired key expires it first: as an audit against redis-server found.
+#[test]
+fn group_changes_past_expiries_and_expired_overwrites_match_redis() {
+    differential(
+        r#"
+        XADD k 1-1 a 1
+        XGROUP CREATE k g0 0
+        @conn 1
+        WATCH k
+        @conn 0
+        XGROUP CREATE k g $
+        XGROUP CREATECONSUMER k g c9
+        XREADGROUP GROUP g0 c0 STREAMS k >
+        XACK k g0 1-1
+        XCLAIM k g0 c1 0 1-1
+        XAUTOCLAIM k g0 c1 0 0
+        XSETID k 5-0
+        XGROUP SETID k g 0
+        XGROUP DELCONSUMER k g c9
+        XGROUP DESTROY k g
+        @conn 1
+        MULTI
+        PING
+        EXEC
+        WATCH k
+        @conn 0
+        XADD k 6-0 b 2
+        @conn 1
+        MULTI
+        PING
+        EXEC
+        @conn 0
+        CONFIG SET notify-keyspace-events KEA
+        @conn 2
+        PSUBSCRIBE __keyevent@0__:*
+        @conn 0
+        SET past v EXAT 1
+        GET past
+        SET soon old PX 20
+        @sleep 60
+        MSET soon 1
+        SET src x
+        SET dst old PX 20
+        @sleep 60
+        BITOP NOT dst src
+        @conn 2
+        @receive
+        @receive
+        @receive
+        @receive
+        @receive
+        @receive
+        @receive
+        @receive
+        @receive
+        @receive
+        @receive
+        "#,
+    );
+}
+
 #[test]
 fn unknown_command_long_arguments_are_truncated() {
     let long = "x".repeat(300);

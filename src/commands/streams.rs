@@ -546,7 +546,7 @@ pub fn xsetid(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         return Err(CmdError::Store(StoreError::NoSuchKey));
     };
     stream.set_id(id, entries_added, max_deleted)?;
-    db.stream_changed(key);
+    db.stream_groups_changed(key);
     ctx.out.ok();
     ctx.notify(KeyspaceEvents::STREAM, "xsetid", key);
     Ok(())
@@ -797,7 +797,7 @@ fn read(ctx: &mut Ctx, args: &mut Args, with_group: bool) -> CmdResult {
                 .unwrap_or(0),
         };
         ctx.out.fill_deferred(list, Aggregate::Array, written);
-        db.stream_changed(key);
+        db.stream_groups_changed(key);
         if journal {
             journal_group_change(
                 ctx,
@@ -901,7 +901,7 @@ pub fn xgroup_create(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
             "BUSYGROUP Consumer Group name already exists",
         ));
     }
-    db.stream_changed(key);
+    db.stream_groups_changed(key);
     ctx.out.ok();
     ctx.notify(KeyspaceEvents::STREAM, "xgroup-create", key);
     Ok(())
@@ -937,7 +937,7 @@ pub fn xgroup_setid(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         group.last_id = id;
         group.entries_read = entries_read;
     }
-    db.stream_changed(key);
+    db.stream_groups_changed(key);
     ctx.out.ok();
     ctx.notify(KeyspaceEvents::STREAM, "xgroup-setid", key);
     Ok(())
@@ -954,7 +954,7 @@ pub fn xgroup_destroy(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         ctx.out.int(0);
         return Ok(());
     }
-    db.stream_changed(key);
+    db.stream_groups_changed(key);
     // Clients blocked in XREADGROUP on this group learn that it is gone.
     db.signal_ready(key, "stream");
     ctx.out.int(1);
@@ -973,7 +973,7 @@ pub fn xgroup_createconsumer(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         .and_then(|s| s.create_consumer(name, consumer, now))
         .unwrap_or(false);
     if created {
-        db.stream_changed(key);
+        db.stream_groups_changed(key);
     }
     ctx.out.int(created as i64);
     if created {
@@ -991,7 +991,7 @@ pub fn xgroup_delconsumer(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         .stream_write(key)?
         .and_then(|s| s.delete_consumer(name, consumer));
     if pending.is_some() {
-        db.stream_changed(key);
+        db.stream_groups_changed(key);
     }
     ctx.out.int(pending.unwrap_or(0) as i64);
     if pending.is_some() {
@@ -1043,7 +1043,7 @@ pub fn xack(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         .collect::<Result<Vec<_>, _>>()?;
     let acked = db.stream_write(key)?.map_or(0, |s| s.ack(name, &ids));
     if acked > 0 {
-        db.stream_changed(key);
+        db.stream_groups_changed(key);
     }
     ctx.out.int(acked as i64);
     Ok(())
@@ -1252,7 +1252,7 @@ pub fn xclaim(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     if claimed.is_empty() && dropped.is_empty() && !moves {
         return Ok(());
     }
-    db.stream_changed(key);
+    db.stream_groups_changed(key);
     if journal {
         journal_group_change(ctx, key, name, None, &claimed, &dropped, position);
     }
@@ -1327,7 +1327,7 @@ pub fn xautoclaim(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     if claimed.is_empty() && deleted.is_empty() {
         return Ok(());
     }
-    db.stream_changed(key);
+    db.stream_groups_changed(key);
     if journaling(ctx) {
         journal_group_change(ctx, key, name, None, &claimed, &deleted, None);
     }

@@ -1805,6 +1805,14 @@ impl DbMut<'_> {
         self.record_change(key, false);
     }
 
+    /// Records a change of what `key` holds that is not its data, for persistence only: WATCH
+    /// and client-side caching do not see it, as Redis does not signal a consumer group's
+    /// changes (XGROUP, XREADGROUP, XACK, XCLAIM, XSETID) as a modified key.
+    pub fn state_changed(&mut self, key: &[u8]) {
+        self.changes.writes += 1;
+        self.note_dirty(key);
+    }
+
     /// Records a change of `key`, by a command or (`expired`) because its expiry passed.
     fn record_change(&mut self, key: &[u8], expired: bool) {
         self.changes.writes += 1;
@@ -1817,6 +1825,11 @@ impl DbMut<'_> {
         if !self.db.watched.is_empty() {
             self.touch_watched(key);
         }
+        self.note_dirty(key);
+    }
+
+    /// Marks `key` for persistence's next hand-off, when persistence is on.
+    fn note_dirty(&mut self, key: &[u8]) {
         if let Some(dirty) = self
             .changes
             .dirty
@@ -1850,6 +1863,9 @@ impl DbMut<'_> {
     /// Stores `value` at `key` with expiry `ttl` (absolute ms), replacing any value. O(1).
     /// An expiry already past deletes the key instead, as Redis does.
     pub fn insert(&mut self, key: &[u8], value: Value, ttl: Option<u64>) {
+        // A key that is there but logically expired expires first, with its event, as
+        // Redis's write lookup expires it before the overwrite (MSET, BITOP, SORT STORE...).
+        self.expire_if_needed(key);
         if ttl.is_some_and(|when| when <= self.now_ms) {
             self.db.entries.swap_remove(key);
             self.db.expires.swap_remove(key);

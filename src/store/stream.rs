@@ -673,6 +673,13 @@ impl DbMut<'_> {
         self.modified(key);
     }
 
+    /// Records a change of a stream's consumer groups or last ID made through
+    /// [`Self::stream_write`]: persisted, but not a modified key (WATCH and client-side
+    /// caching do not see it), as in Redis.
+    pub fn stream_groups_changed(&mut self, key: &[u8]) {
+        self.state_changed(key);
+    }
+
     /// XADD: appends an entry (creating the stream unless `no_create`), then trims; returns
     /// the new ID and how many entries the trim removed, `None` when the key is missing and
     /// `no_create`. Wakes the clients waiting on the key. O(log nodes + entry + trim).

@@ -253,7 +253,20 @@ impl DbMut<'_> {
                 self.replace_ttl(key, ttl);
                 self.modified(key);
             }
-            _ => self.insert(key, Value::Str(exact_bytes(value), StrEncoding::Auto), ttl),
+            _ => {
+                // A time already past is kept, as Redis keeps it: the key is there until
+                // expiry finds it (an `expired` event, `expired_keys`), not deleted by the SET.
+                let now = self.now_ms();
+                let live_ttl = ttl.filter(|&at| at > now);
+                self.insert(
+                    key,
+                    Value::Str(exact_bytes(value), StrEncoding::Auto),
+                    live_ttl,
+                );
+                if ttl != live_ttl {
+                    self.replace_ttl(key, ttl);
+                }
+            }
         }
         Ok(SetOutcome {
             written: true,
