@@ -386,6 +386,43 @@ fn group_changes_past_expiries_and_expired_overwrites_match_redis() {
     );
 }
 
+/// `keymiss` events come from the reads Redis makes: EXISTS, TTL, TYPE, TOUCH, GETDEL, COPY's
+/// source, set algebra's sources, XREAD's two lookups; none from OBJECT or from XGROUP CREATE
+/// MKSTREAM.
+#[test]
+fn keymiss_events_match_redis() {
+    differential(
+        r#"
+        CONFIG SET notify-keyspace-events Km
+        @conn 1
+        PSUBSCRIBE __key*__:*
+        @conn 0
+        OBJECT ENCODING nk
+        XGROUP CREATE ns g $ MKSTREAM
+        EXISTS nk
+        TTL nk
+        TYPE nk
+        TOUCH nk
+        GETDEL nk
+        COPY nk x
+        SINTERSTORE d nk
+        XREAD STREAMS nk 0
+        GET nk
+        @conn 1
+        @receive
+        @receive
+        @receive
+        @receive
+        @receive
+        @receive
+        @receive
+        @receive
+        @receive
+        @receive
+"#,
+    );
+}
+
 #[test]
 fn unknown_command_long_arguments_are_truncated() {
     let long = "x".repeat(300);

@@ -1071,3 +1071,70 @@ fn memory_stats_fields_match_redis_and_agree_with_info() {
     assert_eq!(field("used_memory"), field("used_memory_overhead") + after);
     assert!(field("used_memory_dataset_perc") > 50.0, "{info}");
 }
+
+/// INFO's keyspace_hits and keyspace_misses count the reads Redis counts, command by command
+/// (EXISTS, TTL, TYPE, TOUCH, OBJECT and the STORE variants of set algebra included, and
+/// XREAD's two lookups per key).
+#[test]
+fn keyspace_hits_and_misses_count_as_in_redis() {
+    let redis_server = RedisServer::start();
+    let reddish_server = Server::start();
+    let commands: &[&[&str]] = &[
+        &["EXISTS", "nk", "k"],
+        &["TTL", "nk"],
+        &["PTTL", "k"],
+        &["EXPIRETIME", "k"],
+        &["TYPE", "nk"],
+        &["TYPE", "k"],
+        &["TOUCH", "nk", "k"],
+        &["GETDEL", "nk"],
+        &["COPY", "nk", "xx"],
+        &["COPY", "k", "kk"],
+        &["SINTERSTORE", "d", "s", "nk"],
+        &["SUNIONSTORE", "d", "s", "nk"],
+        &["SDIFFSTORE", "d", "s", "nk"],
+        &["SINTER", "s", "nk"],
+        &["OBJECT", "ENCODING", "k"],
+        &["OBJECT", "ENCODING", "nk"],
+        &["OBJECT", "FREQ", "k"],
+        &["OBJECT", "IDLETIME", "k"],
+        &["OBJECT", "REFCOUNT", "k"],
+        &["XREAD", "STREAMS", "x", "nk", "0", "0"],
+        &["XREADGROUP", "GROUP", "g", "c", "STREAMS", "x", ">"],
+        &["XREADGROUP", "GROUP", "g", "c", "STREAMS", "nk", ">"],
+        &["GET", "k"],
+        &["MGET", "k", "nk"],
+    ];
+    let mut seen = Vec::new();
+    for server in [&redis_server, &reddish_server] {
+        let mut conn = server.raw();
+        for setup in [
+            &["SET", "k", "v"][..],
+            &["SADD", "s", "a"],
+            &["XADD", "x", "1-1", "f", "v"],
+            &["XGROUP", "CREATE", "x", "g", "0"],
+        ] {
+            conn.cmd(setup);
+        }
+        let mut counts = Vec::new();
+        for command in commands {
+            conn.cmd(&["CONFIG", "RESETSTAT"]);
+            conn.cmd(command);
+            let info = String::from_utf8_lossy(&conn.cmd(&["INFO", "stats"])).into_owned();
+            let field = |name: &str| {
+                info.lines()
+                    .find_map(|line| line.strip_prefix(name))
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            counts.push(format!(
+                "{}: hits {} misses {}",
+                command.join(" "),
+                field("keyspace_hits:"),
+                field("keyspace_misses:")
+            ));
+        }
+        seen.push(counts);
+    }
+    assert_eq!(seen[1], seen[0], "reddish beside redis");
+}

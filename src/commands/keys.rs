@@ -36,7 +36,7 @@ pub fn unlink(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 pub fn exists(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let keys = args.rest();
     let mut db = ctx.db();
-    let found = keys.iter().filter(|k| db.exists(k)).count();
+    let found = keys.iter().filter(|k| db.note_read(k, true)).count();
     ctx.out.int(found as i64);
     Ok(())
 }
@@ -44,15 +44,26 @@ pub fn exists(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 pub fn touch(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let keys = args.rest();
     let mut db = ctx.db();
-    let found = keys.iter().filter(|k| db.touch(k)).count();
+    // Counted as reads, as Redis's TOUCH reads each key.
+    let found = keys
+        .iter()
+        .filter(|k| db.note_read(k, true) && db.touch(k))
+        .count();
     ctx.out.int(found as i64);
     Ok(())
 }
 
 pub fn type_(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let key = args.bytes()?;
-    // Looking at the type is not a use of the key (Redis's LOOKUP_NOTOUCH).
-    let name = ctx.db().peek(key).map_or("none", |v| v.type_name());
+    // Looking at the type is not a use of the key (Redis's LOOKUP_NOTOUCH), but it is counted
+    // as a read.
+    let mut db = ctx.db();
+    let live = db.note_read(key, true);
+    let name = if live {
+        db.peek(key).map_or("none", |v| v.type_name())
+    } else {
+        "none"
+    };
     ctx.out.simple(name);
     Ok(())
 }
@@ -148,6 +159,8 @@ pub fn copy(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     if dest_db == ctx.client.db && from == to {
         return Err(StoreError::SameObject.into());
     }
+    // The source is read as Redis reads it (a keyspace hit or miss).
+    ctx.db().note_read(from, true);
     let copied = ctx.ks.copy_key(ctx.client.db, from, dest_db, to, replace);
     if copied {
         ctx.notify_in_db(KeyspaceEvents::GENERIC, "copy_to", to, dest_db);
@@ -279,6 +292,8 @@ pub fn pexpireat(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 fn ttl_reply(ctx: &mut Ctx, args: &mut Args, value: fn(u64, u64) -> i64) -> CmdResult {
     let key = args.bytes()?;
     let now = ctx.ks.now_ms();
+    // Counted as a read that is not a use of the key, as Redis counts it.
+    ctx.db().note_read(key, true);
     let reply = match ctx.db().ttl(key) {
         Ttl::Missing => -2,
         Ttl::Persistent => -1,
@@ -328,6 +343,8 @@ pub fn randomkey(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
 
 pub fn object_encoding(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let key = args.bytes()?;
+    // Counted as a read, with no event, as Redis's OBJECT looks keys up.
+    ctx.db().note_read(key, false);
     match ctx.db().peek(key).map(|v| v.encoding()) {
         Some(encoding) => ctx.out.bulk(encoding.as_bytes()),
         None => ctx.out.null(),
@@ -337,6 +354,8 @@ pub fn object_encoding(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 
 pub fn object_refcount(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let key = args.bytes()?;
+    // Counted as a read, with no event, as Redis's OBJECT looks keys up.
+    ctx.db().note_read(key, false);
     let shares_integers = shares_integers(&ctx.server.config);
     // OBJECT does not count as an access (peek), as in Redis.
     let count = ctx
@@ -352,6 +371,8 @@ pub fn object_refcount(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 
 pub fn object_idletime(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let key = args.bytes()?;
+    // Counted as a read, with no event, as Redis's OBJECT looks keys up.
+    ctx.db().note_read(key, false);
     let lfu = matches!(ctx.ks.access_policy(), AccessPolicy::Lfu { .. });
     match ctx.db().idle_seconds(key) {
         None => ctx.out.null(),
@@ -369,6 +390,8 @@ pub fn object_idletime(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 
 pub fn object_freq(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let key = args.bytes()?;
+    // Counted as a read, with no event, as Redis's OBJECT looks keys up.
+    ctx.db().note_read(key, false);
     let lfu = matches!(ctx.ks.access_policy(), AccessPolicy::Lfu { .. });
     match ctx.db().access_frequency(key) {
         None => ctx.out.null(),

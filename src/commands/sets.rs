@@ -275,7 +275,7 @@ pub fn sinterstore(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let dst = args.bytes()?;
     let keys = args.rest();
     let mut db = ctx.db();
-    let common = db.sinter(keys, false)?;
+    let common = db.sinter(keys, true)?;
     let max_intset = db.limits().set_max_intset_entries();
     let result = SetValue::from_members(common.iter().map(SmallBytes::as_bytes), max_intset)?;
     let existed = db.exists(dst);
@@ -296,7 +296,7 @@ fn store_union_diff(ctx: &mut Ctx, args: &mut Args, op: SetOp) -> CmdResult {
     let dst = args.bytes()?;
     let keys = args.rest();
     let mut db = ctx.db();
-    let result = db.sunion_diff(keys, op, false)?;
+    let result = db.sunion_diff(keys, op, true)?;
     let existed = db.exists(dst);
     let stored = db.store_set(dst, result);
     ctx.out.int(stored as i64);

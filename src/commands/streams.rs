@@ -690,6 +690,14 @@ fn read(ctx: &mut Ctx, args: &mut Args, with_group: bool) -> CmdResult {
         };
         from.push(Some(start));
     }
+    if !rerun {
+        // Redis looks every key up a second time to serve the read: a second keyspace hit or
+        // miss (and `keymiss` event) per key, as INFO and subscribers see there.
+        let mut db = ctx.ks.db(ctx.client.db);
+        for key in keys {
+            db.note_read(key, true);
+        }
+    }
     if rerun && count == 0 {
         // As Redis: a served blocked read without COUNT takes at most this many.
         count = 1000;
@@ -885,7 +893,8 @@ pub fn xgroup_create(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     }
     let mut db = ctx.db();
     let id = if id_arg == b"$" {
-        db.stream_read(key)?
+        // Looked up for writing, as Redis's XGROUP does: no keyspace hit or miss.
+        db.stream_write(key)?
             .map_or(StreamId::MIN, |s| s.counters().last_id)
     } else {
         parse_strict_id(id_arg)?

@@ -234,6 +234,8 @@ pub fn getset(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 
 pub fn getdel(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let key = args.bytes()?;
+    // Read first, as Redis's GET part reads it (a keyspace hit or miss).
+    ctx.db().note_read(key, true);
     match ctx.db().get_del(key)? {
         Some(value) => {
             ctx.notify(KeyspaceEvents::GENERIC, "del", key);

@@ -1658,6 +1658,22 @@ impl DbMut<'_> {
         }
     }
 
+    /// Counts a look at `key` as Redis's read lookup counts it, without counting it as a use
+    /// of the key (Redis's `LOOKUP_NOTOUCH`): a keyspace hit, or a miss with its `keymiss`
+    /// event when `notify_miss` (OBJECT's lookups notify nothing). EXISTS, TTL, TYPE and
+    /// OBJECT look at keys this way. Returns whether the key is live. O(1).
+    pub fn note_read(&mut self, key: &[u8], notify_miss: bool) -> bool {
+        let live = !self.expire_if_needed(key) && self.db.entries.contains_key(key);
+        if live {
+            self.stats.keyspace_hits += 1;
+        } else if notify_miss {
+            self.missed(key);
+        } else {
+            self.stats.keyspace_misses += 1;
+        }
+        live
+    }
+
     /// Counts a read of a missing key. Out of line: it keeps [`Self::lookup_read`] small
     /// enough to be inlined into every read.
     #[cold]
