@@ -20,12 +20,7 @@ import socket
 import sys
 import time
 
-
-def encode(*args):
-    out = [b"*%d\r\n" % len(args)]
-    for arg in args:
-        out.append(b"$%d\r\n%s\r\n" % (len(arg), arg))
-    return b"".join(out)
+from resp import encode
 
 
 def measure(port, size, requests):

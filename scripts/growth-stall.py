@@ -18,12 +18,7 @@ import socket
 import threading
 import time
 
-
-def encode(*args):
-    out = [b"*%d\r\n" % len(args)]
-    for arg in args:
-        out.append(b"$%d\r\n%s\r\n" % (len(arg), arg))
-    return b"".join(out)
+from resp import encode
 
 
 def pinger(port, stop, times):

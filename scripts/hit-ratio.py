@@ -32,6 +32,8 @@ import sys
 import tempfile
 import time
 
+from resp import encode
+
 
 class Connection:
     """A minimal RESP2 client: pipelined commands, replies as Python values."""
@@ -41,17 +43,8 @@ class Connection:
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.reader = self.sock.makefile("rb")
 
-    @staticmethod
-    def encode(args):
-        out = [b"*%d\r\n" % len(args)]
-        for arg in args:
-            if not isinstance(arg, bytes):
-                arg = str(arg).encode()
-            out.append(b"$%d\r\n%s\r\n" % (len(arg), arg))
-        return b"".join(out)
-
     def send(self, commands):
-        self.sock.sendall(b"".join(self.encode(c) for c in commands))
+        self.sock.sendall(b"".join(encode(*c) for c in commands))
 
     def read(self):
         line = self.reader.readline()

@@ -328,62 +328,60 @@ fn monitor_lines(conn: &mut RawConn, count: usize) -> Vec<String> {
         .collect()
 }
 
+/// Runs `commands` on a fresh connection of `server` while another connection is in MONITOR
+/// mode; returns that connection and the first `count` lines it was sent (see
+/// [`monitor_lines`]).
+fn monitored(server: &Server, commands: &[&[&str]], count: usize) -> (RawConn, Vec<String>) {
+    let mut monitor = server.raw();
+    assert_bytes(&monitor.cmd(&["MONITOR"]), b"+OK\r\n");
+    let mut client = server.raw();
+    for command in commands {
+        client.cmd(command);
+    }
+    let lines = monitor_lines(&mut monitor, count);
+    (monitor, lines)
+}
+
 /// Script commands are shown to MONITOR before anything else they do, so those that fail
 /// on their own (a script that does not compile, a missing SHA or function, a bad key count)
 /// are shown too, as Redis shows them; the commands a script runs follow its line.
 #[test]
 fn monitor_shows_script_commands_that_fail_like_redis() {
-    let reddish = Server::start();
-    let redis = RedisServer::start();
-    let mut seen = Vec::new();
-    for server in [&reddish, &redis] {
-        let mut monitor = server.raw();
-        assert_bytes(&monitor.cmd(&["MONITOR"]), b"+OK\r\n");
-        let mut client = server.raw();
-        let sha = "0123456789012345678901234567890123456789";
-        for command in [
-            &["EVAL", "return +", "0"][..],
-            &["EVAL", "return 1", "5"][..],
-            &["EVALSHA", sha, "0"][..],
-            &["FCALL", "nofn", "0"][..],
-            &["EVAL", "#!lua flags=bad\nreturn 1", "0"][..],
-            &["EVAL", "return redis.call('set', KEYS[1], 'v')", "1", "k"][..],
-            &["PING"][..],
-        ] {
-            client.cmd(command);
-        }
-        seen.push(monitor_lines(&mut monitor, 8));
-    }
-    assert_eq!(seen[0], seen[1]);
-    assert_eq!(seen[0][6], "+T [0 ADDR] \"set\" \"k\" \"v\"\r\n");
+    let sha = "0123456789012345678901234567890123456789";
+    let commands: &[&[&str]] = &[
+        &["EVAL", "return +", "0"],
+        &["EVAL", "return 1", "5"],
+        &["EVALSHA", sha, "0"],
+        &["FCALL", "nofn", "0"],
+        &["EVAL", "#!lua flags=bad\nreturn 1", "0"],
+        &["EVAL", "return redis.call('set', KEYS[1], 'v')", "1", "k"],
+        &["PING"],
+    ];
+    let (_, ours) = monitored(&Server::start(), commands, 8);
+    let (_, theirs) = monitored(&RedisServer::start(), commands, 8);
+    assert_eq!(ours, theirs);
+    assert_eq!(ours[6], "+T [0 ADDR] \"set\" \"k\" \"v\"\r\n");
 }
 
 #[test]
 fn monitor_streams_commands_like_redis() {
-    let reddish = Server::start();
-    let redis = RedisServer::start();
+    let commands: &[&[&str]] = &[
+        &["SELECT", "1"],
+        &["SET", "k", "a b\x00\"c\n\\"],
+        &["MULTI"],
+        &["SET", "x", "1"],
+        &["INCR", "x"],
+        &["EXEC"],
+        &["NOSUCH"],
+        &["GET"],
+        &["CONFIG", "GET", "hz"],
+        &["HELLO", "2", "AUTH", "default", "secret", "SETNAME", "n"],
+        &["CLIENT", "LIST"],
+        &["PING"],
+    ];
     let mut seen = Vec::new();
-    for server in [&reddish, &redis] {
-        let mut monitor = server.raw();
-        assert_bytes(&monitor.cmd(&["MONITOR"]), b"+OK\r\n");
-        let mut client = server.raw();
-        for command in [
-            &["SELECT", "1"][..],
-            &["SET", "k", "a b\x00\"c\n\\"][..],
-            &["MULTI"][..],
-            &["SET", "x", "1"][..],
-            &["INCR", "x"][..],
-            &["EXEC"][..],
-            &["NOSUCH"][..],
-            &["GET"][..],
-            &["CONFIG", "GET", "hz"][..],
-            &["HELLO", "2", "AUTH", "default", "secret", "SETNAME", "n"][..],
-            &["CLIENT", "LIST"][..],
-            &["PING"][..],
-        ] {
-            client.cmd(command);
-        }
-        let mut lines = monitor_lines(&mut monitor, 8);
+    for server in [&Server::start(), &RedisServer::start()] {
+        let (mut monitor, mut lines) = monitored(server, commands, 8);
         // The monitor's own commands are streamed to it too, after their reply.
         monitor.send(&encode_command(&["PING"]));
         assert_bytes(&monitor.read_reply(), b"+PONG\r\n");

@@ -371,17 +371,7 @@ fn group_changes_past_expiries_and_expired_overwrites_match_redis() {
         @sleep 60
         BITOP NOT dst src
         @conn 2
-        @receive
-        @receive
-        @receive
-        @receive
-        @receive
-        @receive
-        @receive
-        @receive
-        @receive
-        @receive
-        @receive
+        @receive 11
         "#,
     );
 }
@@ -409,17 +399,8 @@ fn keymiss_events_match_redis() {
         XREAD STREAMS nk 0
         GET nk
         @conn 1
-        @receive
-        @receive
-        @receive
-        @receive
-        @receive
-        @receive
-        @receive
-        @receive
-        @receive
-        @receive
-"#,
+        @receive 10
+        "#,
     );
 }
 

@@ -994,6 +994,7 @@ pub enum Step {
 /// @conn 2                        following commands use connection 2 (default 0)
 /// @sleep 120                     wait 120 ms
 /// @receive                       read one pushed message on this connection, compare it
+/// @receive 3                     ... three of them
 /// ```
 ///
 /// Panics on a malformed script (it is a bug in the test).
@@ -1028,10 +1029,20 @@ pub fn parse_script(script: &str) -> Vec<Step> {
                     continue;
                 }
                 "receive" => {
-                    steps.push(Step::Receive {
-                        conn,
-                        line: line_no,
-                    });
+                    // `@receive N` reads N messages, one by one.
+                    let count: usize = if rest.is_empty() {
+                        1
+                    } else {
+                        rest.parse().unwrap_or_else(|_| {
+                            panic!("script line {line_no}: @receive takes a count: {raw_line}")
+                        })
+                    };
+                    for _ in 0..count {
+                        steps.push(Step::Receive {
+                            conn,
+                            line: line_no,
+                        });
+                    }
                     continue;
                 }
                 other => panic!("script line {line_no}: unknown directive @{other}"),
