@@ -883,6 +883,25 @@ fn scripts_with_flags_obey_maxmemory_as_redis() {
     );
 }
 
+/// The same rule under other names (`rename-command`): the flags come from the command that
+/// runs, not from the name it was called by.
+#[test]
+fn renamed_script_commands_obey_maxmemory_by_their_flags() {
+    let mut d = Differential::with_args(&["--rename-command", "FCALL", "fc"]);
+    same(
+        &mut d,
+        &[
+            &["SET", "x", "123"],
+            &["FUNCTION", "LOAD", "#!lua name=oom\nredis.register_function('w', function() redis.call('del', 'y') return redis.call('set', 'x', 1) end)"],
+            &["SET", "y", "1"],
+            &["CONFIG", "SET", "maxmemory", "1"],
+            &["fc", "w", "0"],
+            &["CONFIG", "SET", "maxmemory", "0"],
+            &["EXISTS", "y"],
+        ],
+    );
+}
+
 /// What clients see while a script runs past `busy-reply-threshold`, as a transcript that
 /// must be the same on both servers: `-BUSY` for other commands (on open connections and on a
 /// new one), the commands allowed then (MULTI, FUNCTION STATS for a function, SCRIPT KILL and

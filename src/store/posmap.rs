@@ -219,6 +219,11 @@ impl<V> PosMap<V> {
     /// the old index once it is empty. O(buckets).
     pub fn grow_step(&mut self, buckets: usize) {
         if self.old.is_empty() {
+            // Emptied by removals rather than moves: its memory goes now.
+            if self.old.num_buckets() > 1 {
+                self.old = HashTable::new();
+                self.next_bucket = 0;
+            }
             return;
         }
         let end = (self.next_bucket + buckets).min(self.old.num_buckets());
@@ -384,6 +389,28 @@ mod tests {
         assert!(!map.is_growing(), "the removals moved the rest");
         check(&map, (0..added).filter(|n| !removed.contains(n)));
         assert_eq!(map.swap_remove(&key(0)), None);
+    }
+
+    #[test]
+    fn an_old_index_emptied_by_removals_is_freed() {
+        let mut map = PosMap::default();
+        let mut n = 0;
+        while !map.is_growing() || map.len() < 1000 {
+            map.insert(key(n), n);
+            n += 1;
+        }
+        // Remove exactly the keys the old index still holds: no write moves them.
+        let left: Vec<usize> = map.old.iter().copied().collect();
+        let keys: Vec<Key> = left
+            .iter()
+            .map(|&pos| map.entries[pos].key.clone())
+            .collect();
+        for key in &keys {
+            map.swap_remove(key);
+        }
+        assert!(!map.is_growing());
+        assert_eq!(map.old.num_buckets(), 1, "the emptied old index was freed");
+        check(&map, (0..n).filter(|&k| !keys.contains(&key(k))));
     }
 
     #[test]

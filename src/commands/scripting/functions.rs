@@ -810,7 +810,7 @@ pub fn fcall_ro(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 }
 
 fn fcall_generic(ctx: &mut Ctx, args: &mut Args, read_only: bool) -> CmdResult {
-    super::before_script_command(ctx, args.argv())?;
+    super::before_script_command(ctx, "fcall", args.argv())?;
     let name = args.bytes()?;
     let Some(function) = ctx.server.scripting.libraries.function(name).cloned() else {
         return Err(CmdError::msg("ERR Function not found"));

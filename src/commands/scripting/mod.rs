@@ -255,14 +255,11 @@ fn declared_flags(
 /// What Redis does before a script-running command's own work: the `maxmemory` refusal of a
 /// script whose flags do not allow it (taken before the command runs, so MONITOR does not see
 /// it), then MONITOR's line, ahead of the commands the script runs and of any error of its
-/// own (a script that does not compile, a missing function...).
-pub(super) fn before_script_command(ctx: &mut Ctx, argv: &[&[u8]]) -> CmdResult {
-    let name = argv
-        .first()
-        .map(|name| name.to_ascii_lowercase())
-        .unwrap_or_default();
-    let name = std::str::from_utf8(&name).unwrap_or_default();
-    if let Some(flags) = declared_flags(ctx.server, name, argv) {
+/// own (a script that does not compile, a missing function...). `command` is the table's
+/// name of the command running (`eval`, `evalsha`, `fcall`), whatever name the client used
+/// (`rename-command`).
+pub(super) fn before_script_command(ctx: &mut Ctx, command: &str, argv: &[&[u8]]) -> CmdResult {
+    if let Some(flags) = declared_flags(ctx.server, command, argv) {
         refuse_out_of_memory(ctx, &flags)?;
     }
     show_to_monitors(ctx, argv);
@@ -354,7 +351,7 @@ pub fn evalsha_ro(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 }
 
 fn eval_generic(ctx: &mut Ctx, args: &mut Args, by_sha: bool, read_only: bool) -> CmdResult {
-    before_script_command(ctx, args.argv())?;
+    before_script_command(ctx, if by_sha { "evalsha" } else { "eval" }, args.argv())?;
     let source = args.bytes()?;
     if let Some(mode) = ctx.client.lua_debug.filter(|_| !ctx.client.in_multi) {
         if by_sha {
