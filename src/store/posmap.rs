@@ -324,6 +324,18 @@ mod tests {
         Key::from_slice(format!("key:{n}").as_bytes())
     }
 
+    /// A map of keys `key(0)`, `key(1)`... just past the first growth that starts with at
+    /// least `min_len` keys, that growth still under way; and how many keys it holds.
+    fn growing_map(min_len: usize) -> (PosMap<usize>, usize) {
+        let mut map = PosMap::default();
+        let mut n = 0;
+        while !map.is_growing() || map.len() < min_len {
+            map.insert(key(n), n);
+            n += 1;
+        }
+        (map, n)
+    }
+
     /// Every key is found at the position its entry holds, and no other key is found.
     fn check(map: &PosMap<usize>, present: impl Iterator<Item = usize>) {
         let mut count = 0;
@@ -371,13 +383,7 @@ mod tests {
 
     #[test]
     fn removals_and_lookups_during_a_growth_keep_every_key() {
-        let mut map = PosMap::default();
-        let mut n = 0;
-        while !(map.is_growing() && map.len() > 50_000) {
-            map.insert(key(n), n);
-            n += 1;
-        }
-        let added = n;
+        let (mut map, added) = growing_map(50_001);
         // Remove every third key while the growth goes on: positions in both indexes move.
         let mut removed = std::collections::HashSet::new();
         for n in (0..added).step_by(3) {
@@ -393,12 +399,7 @@ mod tests {
 
     #[test]
     fn an_old_index_emptied_by_removals_is_freed() {
-        let mut map = PosMap::default();
-        let mut n = 0;
-        while !map.is_growing() || map.len() < 1000 {
-            map.insert(key(n), n);
-            n += 1;
-        }
+        let (mut map, n) = growing_map(1000);
         // Remove exactly the keys the old index still holds: no write moves them.
         let left: Vec<usize> = map.old.iter().copied().collect();
         let keys: Vec<Key> = left
@@ -415,12 +416,7 @@ mod tests {
 
     #[test]
     fn the_cron_finishes_a_growth_without_writes() {
-        let mut map = PosMap::default();
-        let mut n = 0;
-        while !map.is_growing() || map.len() < 1000 {
-            map.insert(key(n), n);
-            n += 1;
-        }
+        let (mut map, n) = growing_map(1000);
         while map.is_growing() {
             map.grow_step(100);
         }
