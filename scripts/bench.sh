@@ -72,7 +72,9 @@
 # The "growth-stall" section (--sections growth-stall) writes 6M new keys into a fresh server
 # of each kind (pipelined SETs, scripts/growth-stall.py) while another connection times a
 # PING every half millisecond, and reports the slowest: what a growing key table costs other
-# clients. It adds no table row.
+# clients. It adds no table row. The "limit-stall" section (--sections limit-stall) does the
+# same with both servers at `maxmemory 200mb` under allkeys-lru: a cache at its limit, each new
+# key evicting one.
 # The "backup" section (--sections backup) times `redis-cli --rdb` of a million string keys on
 # both servers while redis-benchmark runs GETs, and reports the slowest GET. It adds no table
 # row.
@@ -960,36 +962,43 @@ run_delete_most() {
 
 # A growing key table: the slowest PING another client sees while GROWTH_KEYS new keys are
 # written (scripts/growth-stall.py), each server fresh, ROUNDS times, the servers alternating.
+# The limit-stall section does the same with both servers at LIMIT_STALL_MAXMEMORY under
+# allkeys-lru: the table fills, then each new key evicts one, as in a cache at its limit.
 GROWTH_STALL=0
+LIMIT_STALL=0
 GROWTH_KEYS=6000000
+LIMIT_STALL_MAXMEMORY=200mb
 section_growth_stall() {
     GROWTH_STALL=1
 }
+section_limit_stall() {
+    LIMIT_STALL=1
+}
 
-declare -A GROWTH_LINES=()
-
+# run_growth_stall [CONFIG ARGS...]: the rounds, both servers started with CONFIG ARGS.
 run_growth_stall() {
-    local round name bin line python=python3
+    local round name line python=python3
+    local -A lines=()
     [ -x target/test-env/bin/python ] && python=target/test-env/bin/python
-    log "growth-stall: $GROWTH_KEYS new keys, PINGs timed meanwhile, $ROUNDS rounds"
+    log "growth-stall: $GROWTH_KEYS new keys, PINGs timed meanwhile, $ROUNDS rounds ${*:-}"
     for round in $(seq 1 "$ROUNDS"); do
         for name in redis reddish; do
             if [ "$name" = redis ]; then
                 start_fresh growth redis "$(command -v "$REDIS_BIN")" --save "" --appendonly no \
-                    --dir "$WORK_DIR" --loglevel warning
+                    --dir "$WORK_DIR" --loglevel warning "$@"
             else
-                start_fresh growth reddish "$(realpath "$REDDISH_BIN")"
+                start_fresh growth reddish "$(realpath "$REDDISH_BIN")" "$@"
             fi
             line=$(timeout "$RUN_TIMEOUT" "$python" scripts/growth-stall.py --port "$FRESH_PORT" \
                 --keys "$GROWTH_KEYS") || die "$name: scripts/growth-stall.py failed"
             stop_fresh growth "$name"
-            GROWTH_LINES[$name]+="$line"$'\n'
+            lines[$name]+="$line"$'\n'
             log "  round $round, $name: $line"
         done
     done
     echo
-    echo "$GROWTH_KEYS SETs of new keys (pipelined, batches of 1,000) into a fresh server while"
-    echo "another connection sends a PING every 0.5 ms; milliseconds per PING, one row per round:"
+    echo "$GROWTH_KEYS SETs of new keys (pipelined, batches of 1,000) into a fresh server${1:+ (${*})}"
+    echo "while another connection sends a PING every 0.5 ms; milliseconds per PING, one row per round:"
     echo
     echo "| server | seconds | PINGs | p99 | slowest | five slowest |"
     echo "| --- | ---: | ---: | ---: | ---: | --- |"
@@ -997,7 +1006,7 @@ run_growth_stall() {
         while read -r _ seconds pings p99 max slowest; do
             [ -n "$seconds" ] || continue
             echo "| $name | $seconds | $pings | $p99 | $max | $slowest |"
-        done <<<"${GROWTH_LINES[$name]}"
+        done <<<"${lines[$name]}"
     done
 }
 
@@ -1343,8 +1352,12 @@ main() {
     if [ "$GROWTH_STALL" -eq 1 ]; then
         run_growth_stall
     fi
+    if [ "$LIMIT_STALL" -eq 1 ]; then
+        run_growth_stall --maxmemory "$LIMIT_STALL_MAXMEMORY" --maxmemory-policy allkeys-lru
+    fi
     if [ "$RDB_IMPORT" -eq 1 ] || [ "$MEMORY" -eq 1 ] || [ "$BACKUP" -eq 1 ] ||
-        [ "$IMPORT_AT_LIMIT" -eq 1 ] || [ "$DELETE_MOST" -eq 1 ] || [ "$GROWTH_STALL" -eq 1 ]; then
+        [ "$IMPORT_AT_LIMIT" -eq 1 ] || [ "$DELETE_MOST" -eq 1 ] || [ "$GROWTH_STALL" -eq 1 ] ||
+        [ "$LIMIT_STALL" -eq 1 ]; then
         [ "${#CASE_LABELS[@]}" -gt 0 ] || [ "$TIERING" -eq 1 ] || [ "$BIG_REQUESTS" -eq 1 ] ||
             return 0
     fi

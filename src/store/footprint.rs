@@ -13,13 +13,12 @@
 
 use super::hash::HashValue;
 use super::keyspace::Key;
+use super::posmap::{Slot, BUCKET_BYTES};
 use super::set::{Member, SetValue};
 use super::tree::TreeValue;
 use super::value::Value;
 use std::mem::size_of;
 
-/// Bytes of an index slot in a hashbrown table: the stored position and one control byte.
-const INDEX_SLOT: usize = size_of::<usize>() + 1;
 /// A pair slot of a hash table: two length bytes and 37 inline bytes, or a length and a
 /// boxed buffer (see `hash.rs`), plus its `u32` index slot and control byte.
 const HASH_ENTRY: usize = 40 + 5;
@@ -44,7 +43,7 @@ pub fn usage(key: &[u8], value: &Value, samples: usize) -> usize {
 /// Estimated bytes of a key's slot in its database: all that a key whose bytes and value
 /// fit inline holds.
 pub const fn slot_usage() -> usize {
-    size_of::<Key>() + size_of::<Value>() + size_of::<u64>() + INDEX_SLOT
+    size_of::<Slot<Value>>() + BUCKET_BYTES
 }
 
 /// Estimated bytes held by a value beyond its slot in the database.

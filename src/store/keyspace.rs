@@ -8,7 +8,7 @@
 use super::access::{AccessClock, AccessPolicy};
 use super::evict::{EvictionPool, Ranking, Sampling};
 use super::limits::EncodingLimits;
-use super::posmap::PosMap;
+use super::posmap::{buckets_for, PosMap, Slot, BUCKET_BYTES};
 use super::value::{ColdValue, Value};
 use super::{FastMap, FastSet, StoreError, StoreResult};
 use rand::Rng;
@@ -29,15 +29,11 @@ struct Entries {
     /// need not look for cold keys.
     cold: usize,
     /// Keys and expiries added to the database since its tables were made, for spacing out
-    /// rebuilds of their indexes (see [`Keyspace::grow_within`]). Kept here, beside
-    /// `rebuilt_at`, because the tables move together (SWAPDB, FLUSHDB, loading).
+    /// undone growths (see [`Keyspace::grow_within`]). Kept here, beside `rebuilt_at`,
+    /// because the tables move together (SWAPDB, FLUSHDB, loading).
     additions: u64,
-    /// What `additions` was when [`Keyspace::grow_within`] last had to rebuild an index.
+    /// What `additions` was when [`Keyspace::grow_within`] last had to undo a growth.
     rebuilt_at: Option<u64>,
-    /// What `additions` was when an eviction last rebuilt the key table's index in place
-    /// (see [`Entries::index_worn_out`]), and the expiry table's.
-    index_rebuilt_at: u64,
-    expires_index_rebuilt_at: u64,
 }
 
 impl std::ops::Deref for Entries {
@@ -73,7 +69,7 @@ impl Entries {
         self.additions = self.additions.wrapping_add(1);
     }
 
-    /// True while a rebuild of the database's indexes is too recent to try another: once per
+    /// True while an undone growth (an O(len) shrink) is too recent to try another: once per
     /// 8 * `len` additions at most (see [`Keyspace::grow_within`]).
     fn rebuilt_lately(&self) -> bool {
         let len = self.map.len() as u64;
@@ -81,7 +77,8 @@ impl Entries {
             .is_some_and(|at| self.additions.wrapping_sub(at) < 8 * len)
     }
 
-    /// Room for `step` more entries, and their access words. O(len) when the table moves.
+    /// Room for `step` more entries, and their access words. O(len) only when a vector
+    /// moves (see [`PosMap::reserve_exact`]).
     fn reserve_exact(&mut self, step: usize) {
         self.map.reserve_exact(step);
         self.access.reserve_exact(step);
@@ -91,40 +88,6 @@ impl Entries {
     fn shrink_to(&mut self, keep: usize) {
         self.map.shrink_to(keep);
         self.access.shrink_to(keep);
-    }
-
-    /// True when the hash index has no room left while the entries have some: removals
-    /// mark their index slot as removed (hashbrown's tombstone) when it sits in a long run
-    /// of used slots, and such a slot is room again only after a rebuild. A key added then
-    /// would double the index, so under `maxmemory` it made eviction take keys until one
-    /// freed its slot outright, more than one per key added: with random keys at the limit
-    /// the data set drained to a tenth of what fits. False again for `len / 8` additions
-    /// after a rebuild, which bounds its O(len) cost to 8 moves per key added. O(1).
-    fn index_worn_out(&self) -> bool {
-        let len = self.map.len();
-        len >= self.map.capacity()
-            && self.access.capacity() > len
-            && rebuild_due(self.additions, self.index_rebuilt_at, len)
-    }
-
-    /// [`Self::index_worn_out`] for the expiry table `expires` of the same database: full,
-    /// as its room is not known apart from its index's (a rebuild of a table that is full
-    /// without marks is wasted, once per `len / 8` additions at most). O(1).
-    fn expires_index_worn_out(&self, expires: &PosMap<u64>) -> bool {
-        let len = expires.len();
-        len > 0
-            && len >= expires.capacity()
-            && rebuild_due(self.additions, self.expires_index_rebuilt_at, len)
-    }
-
-    /// Removes `key` as [`Self::swap_remove`] does and rebuilds the hash index without the
-    /// marks of earlier removals. O(len).
-    fn swap_remove_rebuilding_index(&mut self, key: &[u8]) -> Option<Value> {
-        let (index, value) = swap_remove_rebuilding_index(&mut self.map, key)?;
-        self.access.swap_remove(index);
-        self.cold -= usize::from(value.is_cold());
-        self.index_rebuilt_at = self.additions;
-        Some(value)
     }
 
     /// Removes `key`; the last entry takes its position, as in the map. O(1).
@@ -165,20 +128,6 @@ impl Entries {
     }
 }
 
-/// True once `len / 8` additions followed the rebuild made at `rebuilt_at`.
-fn rebuild_due(additions: u64, rebuilt_at: u64, len: usize) -> bool {
-    additions.wrapping_sub(rebuilt_at) >= (len / 8) as u64
-}
-
-/// Removes `key` from `map` as `swap_remove` does (the last entry takes its position) and
-/// rebuilds the map's hash index in place, without the marks of earlier removals; returns
-/// the position the key held and its value. O(len).
-fn swap_remove_rebuilding_index<V>(map: &mut PosMap<V>, key: &[u8]) -> Option<(usize, V)> {
-    let (index, _, value) = map.swap_remove_full(key)?;
-    map.rebuild_index();
-    Some((index, value))
-}
-
 /// How many slots a full table grows by under `maxmemory` (an eighth, at least 16): the
 /// table's growth is what a key about to be added may cost, and a doubling would cost as much
 /// as the table itself (see [`Keyspace::growth_on_insert`]). Still geometric, so O(1)
@@ -196,34 +145,39 @@ fn min_step(len: usize) -> usize {
     (len / 64).max(MIN_STEP)
 }
 
-/// Entries a table of `len` entries holds before its hash index must double (7 per 8 index
-/// slots, in powers of two), and the index's bytes now.
-fn index_room(len: usize) -> (usize, usize) {
-    let buckets = (len * 8 / 7).next_power_of_two();
-    (buckets / 8 * 7, buckets * INDEX_SLOT_BYTES)
-}
-
-/// Bytes a table of `len` entries allocates to grow by `step` slots of `slot` bytes: the
-/// slots, and the doubling of its index when they do not fit in it.
-fn growth_cost(len: usize, step: usize, slot: usize) -> usize {
-    let (room, index) = index_room(len);
-    step * slot + if len + step > room { index } else { 0 }
+/// Bytes a table of `len` entries, its index of `buckets` buckets, allocates to grow by
+/// `step` slots of `slot` bytes: the slots, and when they do not fit in the index (one entry
+/// per bucket), a new index of the power of two that holds them, allocated whole while the
+/// old one's chains move over to it (see [`PosMap::reserve_exact`]).
+fn growth_cost(len: usize, buckets: usize, step: usize, slot: usize) -> usize {
+    let index = if len + step > buckets {
+        buckets_for(len + step) * BUCKET_BYTES
+    } else {
+        0
+    };
+    step * slot + index
 }
 
 /// The largest step, from [`min_step`] (or `max` when smaller) to `max` slots, whose growth
-/// `budget` bytes pay for, if any.
-fn affordable_step(len: usize, max: usize, slot: usize, budget: usize) -> Option<usize> {
-    // Below that, hash tables' smallest sizes do not follow the 7-in-8 rule, and a table
-    // this small costs too little to plan for.
+/// `budget` bytes pay for, if any, for a table of `len` entries and `buckets` buckets.
+fn affordable_step(
+    len: usize,
+    buckets: usize,
+    max: usize,
+    slot: usize,
+    budget: usize,
+) -> Option<usize> {
+    // A table this small costs too little to plan for.
     if len < MIN_STEP {
         return None;
     }
-    let (room, index) = index_room(len);
-    let in_index = room.saturating_sub(len).min(max).min(budget / slot);
+    let in_index = buckets.saturating_sub(len).min(max).min(budget / slot);
+    // A step of at most `len` fits in an index of twice the buckets (an index holds at
+    // least its entries).
     let with_index = budget
-        .checked_sub(index)
-        .map(|left| (left / slot).min(max))
-        .filter(|&step| len + step > room)
+        .checked_sub(2 * buckets * BUCKET_BYTES)
+        .map(|left| (left / slot).min(max).min(len))
+        .filter(|&step| len + step > buckets)
         .unwrap_or(0);
     Some(in_index.max(with_index)).filter(|&step| step > 0 && step >= min_step(len).min(max))
 }
@@ -1124,11 +1078,13 @@ impl Keyspace {
         let entries = &store.entries;
         if is_full(entries.len(), entries.map.capacity()) {
             let len = entries.len();
-            bytes += growth_cost(len, step(len), ENTRY_WITH_ACCESS_BYTES);
+            let buckets = entries.map.bucket_count();
+            bytes += growth_cost(len, buckets, step(len), ENTRY_WITH_ACCESS_BYTES);
         }
         if is_full(store.expires.len(), store.expires.capacity()) {
             let len = store.expires.len();
-            bytes += growth_cost(len, step(len), EXPIRY_SLOT_BYTES);
+            let buckets = store.expires.bucket_count();
+            bytes += growth_cost(len, buckets, step(len), EXPIRY_SLOT_BYTES);
         }
         bytes
     }
@@ -1136,11 +1092,10 @@ impl Keyspace {
     /// Bytes of the tables' vacant slots, which the next keys and expiries take without
     /// allocating. Evicting a key whose value lives in its slot frees no allocator memory,
     /// only the slot: eviction counts the slots it left so as free, up to these (see
-    /// `commands::eviction`). Index slots that removals left marked are not counted (they
-    /// are not room until a rebuild). O(databases).
+    /// `commands::eviction`). O(databases).
     pub fn vacant_slot_bytes(&self) -> usize {
         let vacant = |len: usize, capacity: usize, slot: usize| {
-            capacity.saturating_sub(len) * (slot + INDEX_SLOT_BYTES)
+            capacity.saturating_sub(len) * (slot + BUCKET_BYTES)
         };
         self.dbs
             .iter()
@@ -1183,25 +1138,32 @@ impl Keyspace {
     /// what a growth costs is measured as well as planned (see below); allocations by other
     /// threads meanwhile can only make it look dearer, and then the table is not grown this
     /// time. Returns false, with the tables no larger than they were, when the budget pays
-    /// for no step. O(len) when a table grows.
+    /// for no step. O(1) when a table grows (its index then moves over the writes that
+    /// follow, see [`PosMap::reserve_exact`]), but for the realloc of its entries.
     pub fn grow_within(&mut self, db: usize, budget: usize, allocated: fn() -> usize) -> bool {
         let Some(store) = self.dbs.get(db) else {
             return false;
         };
-        // A rebuild (below) costs O(len), and where evictions keep a full table at the limit
-        // a rebuilt index soon runs out of free slots again: once per 8 * `len` additions at
-        // most (under SET of random keys at the limit, once per `len` cost 5%).
+        // Undoing a growth that cost more than planned (below) costs O(len): once per
+        // 8 * `len` additions at most.
         if store.entries.rebuilt_lately() {
             return false;
         }
         let entries_len = store.entries.len();
         let expires_len = store.expires.len();
-        let step_for = |left: &mut usize, full: bool, len: usize, slot: usize| -> Option<usize> {
+        let entries_buckets = store.entries.map.bucket_count();
+        let expires_buckets = store.expires.bucket_count();
+        let step_for = |left: &mut usize,
+                        full: bool,
+                        len: usize,
+                        buckets: usize,
+                        slot: usize|
+         -> Option<usize> {
             if !full {
                 return Some(0);
             }
-            let step = affordable_step(len, self.max_step(len), slot, *left)?;
-            *left -= growth_cost(len, step, slot);
+            let step = affordable_step(len, buckets, self.max_step(len), slot, *left)?;
+            *left -= growth_cost(len, buckets, step, slot);
             Some(step)
         };
         let full_entries = is_full(entries_len, store.entries.map.capacity());
@@ -1210,7 +1172,7 @@ impl Keyspace {
         // leaves the expiry table its smallest one.
         let expires_least = if full_expires {
             let least = min_step(expires_len).min(self.max_step(expires_len));
-            growth_cost(expires_len, least, EXPIRY_SLOT_BYTES)
+            growth_cost(expires_len, expires_buckets, least, EXPIRY_SLOT_BYTES)
         } else {
             0
         };
@@ -1221,40 +1183,39 @@ impl Keyspace {
             &mut left,
             full_entries,
             entries_len,
+            entries_buckets,
             ENTRY_WITH_ACCESS_BYTES,
         ) else {
             return false;
         };
         left += expires_least;
-        let Some(expires_step) = step_for(&mut left, full_expires, expires_len, EXPIRY_SLOT_BYTES)
-        else {
+        let Some(expires_step) = step_for(
+            &mut left,
+            full_expires,
+            expires_len,
+            expires_buckets,
+            EXPIRY_SLOT_BYTES,
+        ) else {
             return false;
         };
         let store = &mut self.dbs[db];
         let before = allocated();
-        for _ in 0..2 {
-            if entries_step > 0 {
-                store.entries.reserve_exact(entries_step);
-            }
-            if expires_step > 0 {
-                store.expires.reserve_exact(expires_step);
-            }
-            if allocated().saturating_sub(before) <= budget {
-                return true;
-            }
-            // An index doubled instead of taking the slots it was planned to have room for:
-            // removals mark a slot as removed rather than free it, so after many evictions an
-            // index can be out of free slots while holding fewer entries than it fits.
-            // Shrinking the tables back to their entries rebuilds the index at its former
-            // size without those marks, and the planned step then fits it.
-            if entries_step > 0 {
-                store.entries.shrink_to(entries_len);
-            }
-            if expires_step > 0 {
-                store.expires.shrink_to(expires_len);
-            }
-            store.entries.rebuilt_at = Some(store.entries.additions);
+        if entries_step > 0 {
+            store.entries.reserve_exact(entries_step);
         }
+        if expires_step > 0 {
+            store.expires.reserve_exact(expires_step);
+        }
+        if allocated().saturating_sub(before) <= budget {
+            return true;
+        }
+        if entries_step > 0 {
+            store.entries.shrink_to(entries_len);
+        }
+        if expires_step > 0 {
+            store.expires.shrink_to(expires_len);
+        }
+        store.entries.rebuilt_at = Some(store.entries.additions);
         false
     }
 
@@ -1269,9 +1230,7 @@ impl Keyspace {
 
     /// Evicts `key` of database `db`: deleted exactly as by DEL (WATCH fails, client-side
     /// caches are invalidated, persistence deletes it), counted in `evicted_keys` and reported
-    /// as an `evicted` key event. Returns the value for the caller to free. O(1), but O(len)
-    /// when it rebuilds a worn-out index (see [`Entries::index_worn_out`]): once per `len / 8`
-    /// keys added at most.
+    /// as an `evicted` key event. Returns the value for the caller to free. O(1).
     pub fn evict(&mut self, db: usize, key: &[u8]) -> Option<Value> {
         if db >= self.dbs.len() {
             return None;
@@ -1280,18 +1239,8 @@ impl Keyspace {
         let Db {
             entries, expires, ..
         } = &mut *dbm.db;
-        // Only evictions rebuild worn-out indexes: they are what a full table under
-        // `maxmemory` turns to, and a rebuild gives them back their room.
-        let value = if entries.index_worn_out() {
-            entries.swap_remove_rebuilding_index(key)?
-        } else {
-            entries.swap_remove(key)?
-        };
-        if entries.expires_index_worn_out(expires) {
-            if swap_remove_rebuilding_index(expires, key).is_some() {
-                entries.expires_index_rebuilt_at = entries.additions;
-            }
-        } else if !expires.is_empty() {
+        let value = entries.swap_remove(key)?;
+        if !expires.is_empty() {
             expires.swap_remove(key);
         }
         dbm.stats.evicted_keys += 1;
@@ -1471,10 +1420,9 @@ impl Keyspace {
     }
 }
 
-/// Bytes of one entry of a database's key table: the key and value headers and the stored
-/// hash (its index slot is [`INDEX_SLOT_BYTES`]).
-const ENTRY_SLOT_BYTES: usize =
-    std::mem::size_of::<Key>() + std::mem::size_of::<Value>() + std::mem::size_of::<usize>();
+/// Bytes of one entry of a database's key table: the key and value headers, the stored hash
+/// and its chain's link (its index bucket is [`BUCKET_BYTES`]).
+const ENTRY_SLOT_BYTES: usize = std::mem::size_of::<Slot<Value>>();
 /// Bytes of one slot of the main table with its access word.
 const ENTRY_WITH_ACCESS_BYTES: usize = ENTRY_SLOT_BYTES + std::mem::size_of::<u32>();
 /// A table with no room left for one more entry (an empty one grows at no cost worth
@@ -1483,10 +1431,7 @@ fn is_full(len: usize, capacity: usize) -> bool {
     len > 0 && len >= capacity
 }
 /// Bytes of one entry of a database's expiry table.
-const EXPIRY_SLOT_BYTES: usize =
-    std::mem::size_of::<Key>() + std::mem::size_of::<u64>() + std::mem::size_of::<usize>();
-/// Bytes of one slot of a table's hash index: the position and a control byte.
-const INDEX_SLOT_BYTES: usize = std::mem::size_of::<usize>() + 1;
+const EXPIRY_SLOT_BYTES: usize = std::mem::size_of::<Slot<u64>>();
 /// Tables smaller than this are never shrunk.
 const SHRINK_MIN_CAPACITY: usize = 128;
 
@@ -2410,10 +2355,9 @@ mod tests {
         for i in 0..100 {
             assert!(ks.evict(0, format!("k{i}").as_bytes()).is_some());
         }
-        let slot = ENTRY_WITH_ACCESS_BYTES + INDEX_SLOT_BYTES;
-        // A removal may leave its index slot marked rather than free: 100 slots or fewer.
-        let vacant = ks.vacant_slot_bytes();
-        assert!(vacant > 0 && vacant <= 100 * slot, "{vacant}");
+        let slot = ENTRY_WITH_ACCESS_BYTES + BUCKET_BYTES;
+        // Each removal frees its slot (no index slot is left marked).
+        assert_eq!(ks.vacant_slot_bytes(), 100 * slot);
         let len = ks.dbs[0].entries.len();
         ks.give_back_vacant_slots();
         assert_eq!(ks.dbs[0].entries.map.capacity(), len);
@@ -2491,8 +2435,6 @@ mod tests {
                 "{evicted} evicted for {added} added (expiries: {volatile})"
             );
             assert!(db.entries.len() + len / 10 >= len);
-            assert!(db.entries.index_rebuilt_at > 0);
-            assert_eq!(db.entries.expires_index_rebuilt_at > 0, volatile);
             assert_eq!(db.entries.access.len(), db.entries.len());
             for (at, (key, _)) in db.entries.iter().enumerate() {
                 if let Some(i) = std::str::from_utf8(key).unwrap().strip_prefix("new") {
@@ -2572,7 +2514,7 @@ mod tests {
         // The keys are all still there.
         assert_eq!(ks.dbs[0].entries.len(), len);
         assert!(ks.db(0).exists(b"k0"));
-        // No new attempt (its rebuild costs O(len)) before 8 * `len` more keys were added.
+        // No new attempt (undoing costs O(len)) before 8 * `len` more keys were added.
         assert!(!ks.grow_within(0, budget, || 0));
         assert_eq!(ks.dbs[0].entries.map.capacity(), len);
     }

@@ -1,30 +1,55 @@
 //! The insertion-indexed hash map behind each database's keys and expiries: entries in a
 //! vector (positions give RANDOMKEY, sampling and SCAN cursors, see [`super::keyspace`]) and a
-//! hash index of positions.
+//! chained hash index of positions.
 //!
-//! Written here rather than taken from `indexmap` because its index must grow incrementally,
-//! as Redis's dict rehashes incrementally: `indexmap` rebuilds the whole index when it grows,
-//! which stalled every client for 150 ms at 3.7 million keys (and twice that at twice the
-//! keys). Here a growing index is replaced by a larger one, and the positions move over a
-//! few buckets at a time, on each write and from the server's cron, while lookups consult
-//! both. Growth asked for with [`PosMap::reserve_exact`] (the planned growth under
-//! `maxmemory`, which must know what it allocates when) stays immediate, as do shrinking and
-//! [`PosMap::rebuild_index`].
+//! Written here rather than taken from `indexmap` or built on `hashbrown` for two reasons:
+//! - its index must change size incrementally, as Redis's dict rehashes incrementally:
+//!   `indexmap` rebuilds the whole index when it grows, which stalled every client for 150 ms
+//!   at 3.7 million keys (and twice that at twice the keys);
+//! - removals must leave no marks: an open-addressing index (hashbrown's) marks a removed
+//!   slot as a tombstone, which is room again only after an O(len) rebuild, and a cache at
+//!   `maxmemory`, removing one key for each it adds, needed that rebuild every `len / 8`
+//!   writes (a 40 ms stall at 2 million keys, every 250,000 writes).
+//!
+//! So the index is Redis's own shape: buckets of chains, the links kept in the entries
+//! themselves beside the hash (4 bytes each, where the hash's upper half used to be), and
+//! 4 bytes per bucket: from 4 to 8 bytes of index per key, against 10 to 20 for hashbrown's.
+//! A growing (or reserved) index is replaced by one of the new size and the chains move over
+//! a few buckets at a time, on each write and from the server's cron; where a key's chain is
+//! follows from its hash, so a lookup still reads one chain.
 
 use super::{Hasher, Key};
-use hashbrown::HashTable;
 use std::hash::BuildHasher;
 
-/// Buckets of the old index moved by each write while the index grows: about 14 positions
-/// (an index is at most 7/8 full), a few hundred nanoseconds, so a growth ends after
-/// 1/16 as many writes as the old index has buckets.
+/// Buckets of the old index moved by each write while the index changes size: about 16
+/// positions (the old index is full when a growth starts), a microsecond or two, so a growth
+/// ends after 1/16 as many writes as the old index has buckets.
 const STEP_BUCKETS: usize = 16;
 
-/// One entry: its key's hash (kept, so the index moves without hashing keys again), key and
-/// value.
+/// Bytes of one bucket of an index.
+pub const BUCKET_BYTES: usize = std::mem::size_of::<Link>();
+
+/// The smallest index, in buckets.
+const MIN_BUCKETS: usize = 4;
+
+/// A position plus one, 0 meaning none: an index of zeroes is empty, so a new index comes
+/// zeroed from the allocator (`vec![0; n]` asks for zeroed memory, which for a large index
+/// is fresh pages, touched as they fill) rather than written bucket by bucket. Four bytes, so
+/// a map holds at most `u32::MAX - 1` entries, as Redis documents 2^32 keys per instance as
+/// its limit (and a database that large would need hundreds of gigabytes).
+type Link = u32;
+
+fn link(pos: usize) -> Link {
+    debug_assert!(pos < Link::MAX as usize);
+    (pos + 1) as Link
+}
+
+/// One entry: its key's hash (kept, so the index moves without hashing keys again), the link
+/// to the next entry of its chain, key and value.
 #[derive(Debug, Clone)]
 pub struct Slot<V> {
-    hash: u64,
+    hash: u32,
+    next: Link,
     key: Key,
     value: V,
 }
@@ -34,13 +59,17 @@ pub struct Slot<V> {
 #[derive(Clone)]
 pub struct PosMap<V> {
     entries: Vec<Slot<V>>,
-    /// Positions by hash. While the index grows, it is the new, larger one.
-    index: HashTable<usize>,
-    /// While the index grows, the one it replaces: its positions move to `index` from bucket
-    /// `next_bucket` on. Empty (and unallocated) otherwise. Every position is in exactly one
-    /// of the two.
-    old: HashTable<usize>,
+    /// Heads of the chains, by hash modulo its length (a power of two, or 0 while the map
+    /// has never held an entry). While the index changes size, it is the new one.
+    buckets: Vec<Link>,
+    /// While the index changes size, the one it replaces: its chains from bucket
+    /// `next_bucket` on are still to move to `buckets` (those before it are empty). Empty
+    /// (and unallocated) otherwise. A key's chain is in `old` if its bucket there is not yet
+    /// moved, else in `buckets`.
+    old: Vec<Link>,
     next_bucket: usize,
+    /// Entries whose chains are in `old`: once none are left, it is freed.
+    in_old: usize,
     hasher: Hasher,
 }
 
@@ -48,9 +77,10 @@ impl<V> Default for PosMap<V> {
     fn default() -> Self {
         PosMap {
             entries: Vec::new(),
-            index: HashTable::new(),
-            old: HashTable::new(),
+            buckets: Vec::new(),
+            old: Vec::new(),
             next_bucket: 0,
+            in_old: 0,
             hasher: Hasher::default(),
         }
     }
@@ -66,14 +96,17 @@ impl<V> std::fmt::Debug for PosMap<V> {
     }
 }
 
-/// Entries an index of `buckets` buckets holds (hashbrown's load factor: 7 in 8, and one
-/// bucket free below 8).
-fn bucket_capacity(buckets: usize) -> usize {
-    if buckets < 8 {
-        buckets.saturating_sub(1)
-    } else {
-        buckets / 8 * 7
-    }
+/// Buckets an index holding `len` entries has: a power of two, one bucket per entry at
+/// least (Redis's dict grows at the same load).
+pub fn buckets_for(len: usize) -> usize {
+    len.max(MIN_BUCKETS).next_power_of_two()
+}
+
+/// Where a chain's head is: in the old index or the current one, and at which bucket.
+#[derive(Clone, Copy)]
+enum Head {
+    Old(usize),
+    New(usize),
 }
 
 impl<V> PosMap<V> {
@@ -86,39 +119,109 @@ impl<V> PosMap<V> {
     }
 
     /// Entries the map holds before it must allocate: the vector's room, and the index's
-    /// (the positions still in the old index take room in the new one as they move).
+    /// (one entry per bucket).
     pub fn capacity(&self) -> usize {
-        self.entries.capacity().min(self.index.capacity())
+        self.entries.capacity().min(self.buckets.len())
     }
 
-    /// True while positions are moving from an old index to a larger one.
+    /// Buckets of the index (the new one while the index changes size).
+    pub fn bucket_count(&self) -> usize {
+        self.buckets.len()
+    }
+
+    /// Buckets of the index, and of the old one while the index changes size: what the
+    /// index allocates is `BUCKET_BYTES` times that.
+    pub fn index_buckets(&self) -> usize {
+        self.buckets.len() + self.old.len()
+    }
+
+    /// True while chains are moving from an old index to one of another size.
     pub fn is_growing(&self) -> bool {
         !self.old.is_empty()
     }
 
-    fn hash(&self, key: &[u8]) -> u64 {
-        self.hasher.hash_one(key)
+    fn hash(&self, key: &[u8]) -> u32 {
+        let hash = self.hasher.hash_one(key);
+        (hash ^ (hash >> 32)) as u32
     }
 
-    /// The position of `key` with hash `hash`. O(1); while the index grows, a miss probes
-    /// both indexes.
+    /// The head of the chain of entries with hash `hash`.
     #[inline]
-    fn find(&self, hash: u64, key: &[u8]) -> Option<usize> {
-        let entries = &self.entries;
-        let eq = |&pos: &usize| entries[pos].key.as_slice() == key;
-        match self.index.find(hash, eq) {
-            Some(&pos) => Some(pos),
-            None if !self.old.is_empty() => self.old.find(hash, eq).copied(),
-            None => None,
+    fn head(&self, hash: u32) -> Option<Head> {
+        if !self.old.is_empty() {
+            let bucket = hash as usize & (self.old.len() - 1);
+            if bucket >= self.next_bucket {
+                return Some(Head::Old(bucket));
+            }
+        }
+        if self.buckets.is_empty() {
+            return None;
+        }
+        Some(Head::New(hash as usize & (self.buckets.len() - 1)))
+    }
+
+    fn head_link(&self, head: Head) -> Link {
+        match head {
+            Head::Old(bucket) => self.old[bucket],
+            Head::New(bucket) => self.buckets[bucket],
         }
     }
 
-    /// The index slot (in whichever index holds it) that says `pos`, for entry hash `hash`.
-    fn slot_of(&mut self, hash: u64, pos: usize) -> Option<&mut usize> {
-        let in_index = self.index.find_mut(hash, |&p| p == pos);
-        match in_index {
-            Some(slot) => Some(slot),
-            None => self.old.find_mut(hash, |&p| p == pos),
+    fn head_link_mut(&mut self, head: Head) -> &mut Link {
+        match head {
+            Head::Old(bucket) => &mut self.old[bucket],
+            Head::New(bucket) => &mut self.buckets[bucket],
+        }
+    }
+
+    /// The position of `key` with hash `hash`. O(1): one chain, of one entry on average.
+    #[inline]
+    fn find(&self, hash: u32, key: &[u8]) -> Option<usize> {
+        let mut next = self.head_link(self.head(hash)?);
+        while next != 0 {
+            let pos = next as usize - 1;
+            let slot = &self.entries[pos];
+            if slot.hash == hash && slot.key.as_slice() == key {
+                return Some(pos);
+            }
+            next = slot.next;
+        }
+        None
+    }
+
+    /// Takes position `pos` out of the chain of hash `hash`, which holds it. O(chain).
+    fn unlink(&mut self, hash: u32, pos: usize) {
+        let head = self.head(hash).expect("an entry's chain exists");
+        let after = self.entries[pos].next;
+        let target = link(pos);
+        if self.head_link(head) == target {
+            *self.head_link_mut(head) = after;
+        } else {
+            let mut prev = self.head_link(head) as usize - 1;
+            while self.entries[prev].next != target {
+                prev = self.entries[prev].next as usize - 1;
+            }
+            self.entries[prev].next = after;
+        }
+        if matches!(head, Head::Old(_)) {
+            self.in_old -= 1;
+        }
+    }
+
+    /// Makes the link to position `from` in its chain say `to`. O(chain).
+    fn relink(&mut self, from: usize, to: usize) {
+        let head = self
+            .head(self.entries[from].hash)
+            .expect("an entry's chain exists");
+        let target = link(from);
+        if self.head_link(head) == target {
+            *self.head_link_mut(head) = link(to);
+        } else {
+            let mut prev = self.head_link(head) as usize - 1;
+            while self.entries[prev].next != target {
+                prev = self.entries[prev].next as usize - 1;
+            }
+            self.entries[prev].next = link(to);
         }
     }
 
@@ -173,7 +276,7 @@ impl<V> PosMap<V> {
 
     /// Sets `key` to `value`; returns the value it replaced. A new key takes the next
     /// position. O(1) amortized: when the index is full, it starts growing, and each write
-    /// after moves a few of its positions (see [`STEP_BUCKETS`]).
+    /// after moves a few of its chains (see [`STEP_BUCKETS`]).
     pub fn insert(&mut self, key: Key, value: V) -> Option<V> {
         let hash = self.hash(&key);
         if let Some(pos) = self.find(hash, &key) {
@@ -181,100 +284,108 @@ impl<V> PosMap<V> {
         }
         self.make_room_for_one();
         let pos = self.entries.len();
-        self.entries.push(Slot { hash, key, value });
-        let entries = &self.entries;
-        self.index.insert_unique(hash, pos, |&p| entries[p].hash);
+        let head = self.head(hash).expect("the index has buckets");
+        let next = std::mem::replace(self.head_link_mut(head), link(pos));
+        if matches!(head, Head::Old(_)) {
+            self.in_old += 1;
+        }
+        self.entries.push(Slot {
+            hash,
+            next,
+            key,
+            value,
+        });
         self.grow_step(STEP_BUCKETS);
         None
     }
 
-    /// Room in the index for one more position, starting a growth when there is none. An
-    /// index left with no room by removals' marks (hashbrown's tombstones) while at most half
-    /// full is rebuilt at its size; otherwise it doubles, as hashbrown would.
+    /// Room in the index for one more entry, starting a growth to twice its buckets when
+    /// there is none.
     fn make_room_for_one(&mut self) {
-        if self.len() < self.index.capacity() {
+        if self.len() < self.buckets.len() {
             return;
         }
-        // A growth still under way when the next one is due (a burst of writes that
-        // outran it): it ends now.
+        self.resize_index(buckets_for(self.len() + 1));
+    }
+
+    /// Starts moving the chains to an index of `buckets` buckets, first ending a move still
+    /// under way (a burst of writes that outran it). O(1) but for that.
+    fn resize_index(&mut self, buckets: usize) {
         self.finish_growing();
-        if self.len() < self.index.capacity() {
+        if buckets == self.buckets.len() {
             return;
         }
-        let full = bucket_capacity(self.index.num_buckets());
-        let target = if self.len() < full / 2 {
-            full
-        } else {
-            (self.len() + 1).max(full + 1)
-        };
-        self.old = std::mem::replace(&mut self.index, HashTable::with_capacity(target));
-        self.next_bucket = 0;
-        if self.old.is_empty() {
-            // Nothing to move (all its keys were removed): its memory goes at once.
-            self.old = HashTable::new();
+        let old = std::mem::replace(&mut self.buckets, vec![0; buckets]);
+        if !self.entries.is_empty() {
+            self.old = old;
+            self.next_bucket = 0;
+            self.in_old = self.entries.len();
         }
     }
 
-    /// Moves the positions of up to `buckets` buckets of the old index to the new one; frees
-    /// the old index once it is empty. O(buckets).
+    /// Moves the chains of up to `buckets` buckets of the old index to the new one; frees
+    /// the old index once no entry is left in it. O(buckets + entries moved).
     pub fn grow_step(&mut self, buckets: usize) {
-        if self.old.is_empty() {
-            // Emptied by removals rather than moves: its memory goes now.
-            if self.old.num_buckets() > 1 {
-                self.old = HashTable::new();
+        if self.in_old == 0 {
+            if !self.old.is_empty() {
+                // Emptied by removals, or moved: its memory goes now.
+                self.old = Vec::new();
                 self.next_bucket = 0;
             }
             return;
         }
-        let end = (self.next_bucket + buckets).min(self.old.num_buckets());
-        let entries = &self.entries;
+        let end = self.next_bucket.saturating_add(buckets).min(self.old.len());
+        let mask = self.buckets.len() - 1;
         for bucket in self.next_bucket..end {
-            if let Ok(slot) = self.old.get_bucket_entry(bucket) {
-                let (pos, _) = slot.remove();
-                self.index
-                    .insert_unique(entries[pos].hash, pos, |&p| entries[p].hash);
+            let mut next = std::mem::take(&mut self.old[bucket]);
+            while next != 0 {
+                let pos = next as usize - 1;
+                let slot = &mut self.entries[pos];
+                next = slot.next;
+                let to = slot.hash as usize & mask;
+                slot.next = std::mem::replace(&mut self.buckets[to], link(pos));
+                self.in_old -= 1;
             }
         }
         self.next_bucket = end;
-        if self.old.is_empty() {
-            self.old = HashTable::new();
+        if self.in_old == 0 {
+            self.old = Vec::new();
             self.next_bucket = 0;
         }
     }
 
-    /// Ends a growth under way at once. O(positions left to move).
+    /// Ends a change of the index's size under way at once. O(entries left to move).
     pub fn finish_growing(&mut self) {
         if !self.old.is_empty() {
-            self.grow_step(usize::MAX - self.next_bucket);
+            self.grow_step(usize::MAX);
         }
     }
 
-    /// Room for `additional` more entries, allocated now (the vector exactly, the index to
-    /// its next size). O(len) when the index moves.
+    /// Room for `additional` more entries, allocated now: the vector exactly, the index to
+    /// the power of two that holds them, its chains then moving over the writes that follow
+    /// (and the cron) as in a growth. O(len) only when the vector moves (a realloc).
     pub fn reserve_exact(&mut self, additional: usize) {
-        self.finish_growing();
         self.entries.reserve_exact(additional);
-        let entries = &self.entries;
-        self.index.reserve(additional, |&p| entries[p].hash);
+        let buckets = buckets_for(self.len().saturating_add(additional));
+        if buckets > self.buckets.len() {
+            self.resize_index(buckets);
+        }
     }
 
-    /// Gives back room beyond `min` entries (or the length, if larger). O(len).
+    /// Gives back room beyond `min` entries (or the length, if larger), at once: eviction
+    /// gives room back to get under `maxmemory` now. O(len).
     pub fn shrink_to(&mut self, min: usize) {
-        self.finish_growing();
-        self.entries.shrink_to(min);
-        let entries = &self.entries;
-        self.index.shrink_to(min, |&p| entries[p].hash);
-    }
-
-    /// Rebuilds the index where it is, without the marks removals left (which take room
-    /// until then), allocating nothing. O(len).
-    pub fn rebuild_index(&mut self) {
-        self.finish_growing();
-        self.index.clear();
-        let entries = &self.entries;
-        for (pos, slot) in entries.iter().enumerate() {
-            self.index
-                .insert_unique(slot.hash, pos, |&p| entries[p].hash);
+        let keep = min.max(self.len());
+        self.entries.shrink_to(keep);
+        if keep == 0 {
+            self.finish_growing();
+            self.buckets = Vec::new();
+            return;
+        }
+        let buckets = buckets_for(keep);
+        if buckets < self.buckets.len() {
+            self.resize_index(buckets);
+            self.finish_growing();
         }
     }
 
@@ -282,18 +393,11 @@ impl<V> PosMap<V> {
     /// O(1).
     pub fn swap_remove_full(&mut self, key: &[u8]) -> Option<(usize, Key, V)> {
         let hash = self.hash(key);
-        let entries = &self.entries;
-        let eq = |&pos: &usize| entries[pos].key.as_slice() == key;
-        let pos = match self.index.find_entry(hash, eq) {
-            Ok(found) => found.remove().0,
-            Err(_) => self.old.find_entry(hash, eq).ok()?.remove().0,
-        };
+        let pos = self.find(hash, key)?;
+        self.unlink(hash, pos);
         let last = self.entries.len() - 1;
         if pos != last {
-            let last_hash = self.entries[last].hash;
-            if let Some(slot) = self.slot_of(last_hash, last) {
-                *slot = pos;
-            }
+            self.relink(last, pos);
         }
         let slot = self.entries.swap_remove(pos);
         self.grow_step(STEP_BUCKETS);
@@ -336,7 +440,21 @@ mod tests {
         (map, n)
     }
 
-    /// Every key is found at the position its entry holds, and no other key is found.
+    /// The positions in the chains of `buckets`, from bucket `from` on.
+    fn chained(map: &PosMap<usize>, buckets: &[Link], from: usize) -> Vec<usize> {
+        let mut positions = Vec::new();
+        for &head in &buckets[from..] {
+            let mut next = head;
+            while next != 0 {
+                positions.push(next as usize - 1);
+                next = map.entries[next as usize - 1].next;
+            }
+        }
+        positions
+    }
+
+    /// Every key is found at the position its entry holds, no other key is found, and every
+    /// position is in exactly one chain.
     fn check(map: &PosMap<usize>, present: impl Iterator<Item = usize>) {
         let mut count = 0;
         for n in present {
@@ -347,11 +465,15 @@ mod tests {
             count += 1;
         }
         assert_eq!(map.len(), count);
-        assert_eq!(
-            map.index.len() + map.old.len(),
-            count,
-            "every position indexed once"
-        );
+        let in_old = chained(map, &map.old, map.next_bucket);
+        assert_eq!(in_old.len(), map.in_old);
+        assert!(map.old[..map.next_bucket.min(map.old.len())]
+            .iter()
+            .all(|&head| head == 0));
+        let mut all = chained(map, &map.buckets, 0);
+        all.extend(in_old);
+        all.sort_unstable();
+        assert_eq!(all, (0..count).collect::<Vec<_>>(), "every position once");
     }
 
     #[test]
@@ -363,14 +485,10 @@ mod tests {
             assert_eq!(map.insert(key(n), n), None);
             if map.is_growing() && !was_growing {
                 grew += 1;
-                // The write that started the growth moved at most 16 buckets' positions
-                // (the new key went straight to the new index), not all of them.
-                let moved = map.len() - 1 - map.old.len();
-                assert!(
-                    moved <= STEP_BUCKETS,
-                    "{moved} of {} moved at once",
-                    map.len()
-                );
+                // The write that started the growth moved 16 buckets' chains, not all of
+                // them.
+                let moved = map.len() - 1 - map.in_old;
+                assert!(moved <= 64, "{moved} of {} moved at once", map.len());
             }
         }
         assert!(grew >= 10, "the index grew {grew} times");
@@ -379,6 +497,32 @@ mod tests {
         assert_eq!(map.insert(key(7), 700), Some(7));
         assert_eq!(map.insert(key(7), 7), Some(700));
         check(&map, 0..100_000);
+    }
+
+    #[test]
+    fn chains_stay_short() {
+        let mut map = PosMap::default();
+        for n in 0..(1 << 17) {
+            map.insert(key(n), n);
+        }
+        map.finish_growing();
+        assert_eq!(map.buckets.len(), 1 << 17);
+        let longest = map
+            .buckets
+            .iter()
+            .map(|&head| {
+                let mut length = 0;
+                let mut next = head;
+                while next != 0 {
+                    length += 1;
+                    next = map.entries[next as usize - 1].next;
+                }
+                length
+            })
+            .max();
+        // One entry per bucket on average: a uniform hash makes a chain of 12 unlikely
+        // (about 1 in 10^9 per bucket).
+        assert!(longest.is_some_and(|l| l < 12), "longest chain {longest:?}");
     }
 
     #[test]
@@ -391,6 +535,9 @@ mod tests {
             assert_eq!((k, value), (key(n), n));
             assert!(pos <= map.len());
             removed.insert(n);
+            if n % 999 == 0 {
+                check(&map, (0..added).filter(|n| !removed.contains(n)));
+            }
         }
         assert!(!map.is_growing(), "the removals moved the rest");
         check(&map, (0..added).filter(|n| !removed.contains(n)));
@@ -401,16 +548,15 @@ mod tests {
     fn an_old_index_emptied_by_removals_is_freed() {
         let (mut map, n) = growing_map(1000);
         // Remove exactly the keys the old index still holds: no write moves them.
-        let left: Vec<usize> = map.old.iter().copied().collect();
-        let keys: Vec<Key> = left
-            .iter()
-            .map(|&pos| map.entries[pos].key.clone())
+        let keys: Vec<Key> = chained(&map, &map.old, map.next_bucket)
+            .into_iter()
+            .map(|pos| map.entries[pos].key.clone())
             .collect();
         for key in &keys {
             map.swap_remove(key);
         }
         assert!(!map.is_growing());
-        assert_eq!(map.old.num_buckets(), 1, "the emptied old index was freed");
+        assert_eq!(map.old.capacity(), 0, "the emptied old index was freed");
         check(&map, (0..n).filter(|&k| !keys.contains(&key(k))));
     }
 
@@ -424,46 +570,73 @@ mod tests {
     }
 
     #[test]
-    fn reserving_shrinking_and_rebuilding_are_immediate() {
+    fn a_reserve_moves_over_the_writes_and_a_shrink_is_immediate() {
         let mut map = PosMap::default();
         for n in 0..10_000 {
             map.insert(key(n), n);
         }
+        map.finish_growing();
         map.reserve_exact(50_000);
-        assert!(!map.is_growing());
+        assert!(map.is_growing(), "the chains move later");
         assert!(map.capacity() >= 60_000);
+        check(&map, 0..10_000);
         for n in 0..9_000 {
             map.swap_remove(&key(n));
         }
         map.shrink_to(2_000);
+        assert!(!map.is_growing());
         assert!(
             map.capacity() < 60_000 && map.capacity() >= 2_000,
             "{}",
             map.capacity()
         );
-        map.rebuild_index();
         check(&map, 9_000..10_000);
+        for n in 9_000..10_000 {
+            map.swap_remove(&key(n));
+        }
+        map.shrink_to(0);
+        assert_eq!((map.capacity(), map.index_buckets()), (0, 0));
+        map.insert(key(1), 1);
+        check(&map, 1..2);
     }
 
     #[test]
-    fn an_index_full_of_removal_marks_is_rebuilt_at_its_size() {
+    fn writes_during_a_shrinking_move_keep_every_key() {
+        let mut map = PosMap::default();
+        for n in 0..20_000 {
+            map.insert(key(n), n);
+        }
+        map.finish_growing();
+        for n in 0..18_000 {
+            map.swap_remove(&key(n));
+        }
+        // A move to a smaller index, left under way: several old buckets feed each new one.
+        map.resize_index(buckets_for(4_000));
+        assert!(map.is_growing());
+        for n in 20_000..21_000 {
+            map.insert(key(n), n);
+            map.swap_remove(&key(n - 2_000));
+        }
+        check(&map, 19_000..21_000);
+        map.finish_growing();
+        check(&map, 19_000..21_000);
+    }
+
+    #[test]
+    fn churn_at_a_steady_size_keeps_the_index_at_its_size() {
         let mut map = PosMap::default();
         for n in 0..1_000 {
             map.insert(key(n), n);
         }
         map.finish_growing();
-        let buckets = map.index.num_buckets();
-        // Churn: each key added replaces one removed, at a small size.
+        let buckets = map.buckets.len();
+        // Each key added replaces one removed.
         for n in 1_000..200_000 {
             map.swap_remove(&key(n - 1_000));
             map.insert(key(n), n);
         }
-        map.finish_growing();
-        assert!(
-            map.index.num_buckets() <= 2 * buckets,
-            "churn at a steady size grew the index from {buckets} to {} buckets",
-            map.index.num_buckets()
-        );
+        assert_eq!(map.buckets.len(), buckets);
+        assert!(!map.is_growing());
         check(&map, 199_000..200_000);
     }
 }
