@@ -1138,3 +1138,68 @@ fn keyspace_hits_and_misses_count_as_in_redis() {
     }
     assert_eq!(seen[1], seen[0], "reddish beside redis");
 }
+
+/// INFO keyspace's `avg_ttl` of database `db`, once it is not 0 (or 0 when `want_zero`), on
+/// the server behind `conn`: the active-expiry cycle computes it a few times a second.
+fn avg_ttl(conn: &mut RawConn, db: usize, want_zero: bool) -> u64 {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let info = String::from_utf8_lossy(&conn.cmd(&["INFO", "keyspace"])).into_owned();
+        let prefix = format!("db{db}:");
+        let value = info
+            .lines()
+            .find_map(|line| line.strip_prefix(&prefix))
+            .and_then(|fields| fields.split(',').find_map(|f| f.strip_prefix("avg_ttl=")))
+            .map(|v| v.trim().parse::<u64>().expect("avg_ttl is a number"));
+        let value = value.unwrap_or_else(|| panic!("no db{db} in {info}"));
+        if (value == 0) == want_zero || Instant::now() > deadline {
+            return value;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// `avg_ttl` is Redis's running estimate of the time to live left to keys with an expiry: it
+/// follows the keys' TTLs, goes back to 0 once no key has one, and moves with SWAPDB.
+#[test]
+fn info_keyspace_avg_ttl_follows_the_keys_ttls() {
+    let redis = RedisServer::start();
+    let server = Server::start();
+    for (name, server) in [("redis", &redis), ("reddish", &server)] {
+        let mut conn = server.raw();
+        for i in 0..200 {
+            let key = format!("k{i}");
+            conn.cmd(&["SET", key.as_str(), "v", "EX", "1000"]);
+        }
+        conn.cmd(&["SET", "plain", "v"]);
+        let ttl = avg_ttl(&mut conn, 0, false);
+        assert!(
+            (900_000..=1_000_000).contains(&ttl),
+            "{name}: avg_ttl {ttl} for keys with 1000 s left"
+        );
+        // Database 1 gets keys with 100 s left; SWAPDB exchanges the estimates.
+        conn.cmd(&["SELECT", "1"]);
+        for i in 0..200 {
+            let key = format!("k{i}");
+            conn.cmd(&["SET", key.as_str(), "v", "EX", "100"]);
+        }
+        let ttl1 = avg_ttl(&mut conn, 1, false);
+        assert!(
+            (90_000..=100_000).contains(&ttl1),
+            "{name}: avg_ttl {ttl1} for keys with 100 s left"
+        );
+        conn.cmd(&["SWAPDB", "0", "1"]);
+        let swapped = avg_ttl(&mut conn, 0, false);
+        assert!(
+            (90_000..=100_000).contains(&swapped),
+            "{name}: db0 avg_ttl {swapped} after SWAPDB"
+        );
+        // No key with an expiry left in database 0: back to 0.
+        for i in 0..200 {
+            let key = format!("k{i}");
+            conn.cmd(&["SELECT", "0"]);
+            conn.cmd(&["PERSIST", key.as_str()]);
+        }
+        assert_eq!(avg_ttl(&mut conn, 0, true), 0, "{name}");
+    }
+}

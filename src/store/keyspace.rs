@@ -34,6 +34,10 @@ struct Entries {
     additions: u64,
     /// What `additions` was when [`Keyspace::grow_within`] last had to undo a growth.
     rebuilt_at: Option<u64>,
+    /// Redis's `avg_ttl` estimate of the time to live left to keys with an expiry, in
+    /// milliseconds (see [`Keyspace::expire_cycle`]); 0 while none has been sampled. Kept
+    /// with the tables, as Redis swaps it with them (SWAPDB) and a flush resets it.
+    avg_ttl: u64,
 }
 
 impl std::ops::Deref for Entries {
@@ -650,6 +654,12 @@ impl Keyspace {
             .any(|(d, _, to)| *d == db && &to[..] == key)
     }
 
+    /// Redis's estimate of the time to live left to the keys with an expiry of database `db`,
+    /// in milliseconds: INFO's `avg_ttl` (see [`Self::expire_cycle`]). O(1).
+    pub fn avg_ttl(&self, db: usize) -> u64 {
+        self.dbs.get(db).map_or(0, |db| db.entries.avg_ttl)
+    }
+
     /// (keys, keys with an expiry) per database.
     pub fn sizes(&self) -> Vec<(usize, usize)> {
         self.dbs
@@ -916,7 +926,10 @@ impl Keyspace {
     /// One active-expiry pass in the style of Redis's `activeExpireCycle`: sample keys with an
     /// expiry in each database, delete the expired ones, and repeat while more than a quarter
     /// of a sample was expired, until `budget` samples have been looked at. Returns how many
-    /// keys were deleted.
+    /// keys were deleted. Each sample also updates the database's `avg_ttl` as Redis's does:
+    /// the time to live left to the sampled keys not yet expired, averaged, weighs 2% against
+    /// 98% for the estimate before (the first sample sets it); no key with an expiry sets it
+    /// to 0.
     pub fn expire_cycle(&mut self, rng: &mut impl Rng, budget: usize) -> usize {
         const SAMPLE: usize = 20;
         let mut deleted = 0;
@@ -925,9 +938,13 @@ impl Keyspace {
             loop {
                 let mut db = self.db(index);
                 let volatile = db.db.expires.len();
+                if volatile == 0 {
+                    db.db.entries.avg_ttl = 0;
+                }
                 if volatile == 0 || looked >= budget {
                     break;
                 }
+                let (mut ttl_sum, mut ttl_samples) = (0u64, 0u64);
                 let mut expired_here = 0;
                 for _ in 0..SAMPLE.min(volatile) {
                     let len = db.db.expires.len();
@@ -942,7 +959,18 @@ impl Keyspace {
                         let key = key.clone();
                         db.delete_expired(&key);
                         expired_here += 1;
+                    } else {
+                        ttl_sum = ttl_sum.saturating_add(when - db.now_ms);
+                        ttl_samples += 1;
                     }
+                }
+                if ttl_samples > 0 {
+                    let sampled = ttl_sum / ttl_samples;
+                    let avg_ttl = &mut db.db.entries.avg_ttl;
+                    if *avg_ttl == 0 {
+                        *avg_ttl = sampled;
+                    }
+                    *avg_ttl = (*avg_ttl / 50) * 49 + sampled / 50;
                 }
                 looked += SAMPLE;
                 deleted += expired_here;

@@ -256,7 +256,11 @@ fn info_section(ctx: &mut Ctx, section: &str, out: &mut String) {
             out.push_str("# Keyspace\r\n");
             for (index, (keys, expires)) in ctx.ks.sizes().into_iter().enumerate() {
                 if keys > 0 {
-                    let _ = write!(out, "db{index}:keys={keys},expires={expires},avg_ttl=0\r\n");
+                    let avg_ttl = ctx.ks.avg_ttl(index);
+                    let _ = write!(
+                        out,
+                        "db{index}:keys={keys},expires={expires},avg_ttl={avg_ttl}\r\n"
+                    );
                 }
             }
         }
