@@ -30,6 +30,53 @@ fn object_subcommands_reply_as_redis() {
     );
 }
 
+/// Under LFU a key starts at Redis's `LFU_INIT_VAL` (5) however it was created, and one
+/// access takes it to 6 for certain (the first increment's chance is 1): the commands that
+/// look a key up for writing count one access, EXPIRE and PERSIST included, whatever their
+/// condition decides; TTL, EXPIRETIME, TYPE and OBJECT count none.
+#[test]
+fn lfu_counts_creation_and_write_lookups_as_redis() {
+    differential(
+        "CONFIG SET maxmemory-policy allkeys-lfu
+         HSET h f v
+         OBJECT FREQ h
+         SADD s m
+         OBJECT FREQ s
+         RPUSH l a
+         OBJECT FREQ l
+         LPUSH l2 a
+         OBJECT FREQ l2
+         ZADD z 1 m
+         OBJECT FREQ z
+         XADD x 1-1 f v
+         OBJECT FREQ x
+         SET k v
+         OBJECT FREQ k
+         TTL k
+         PTTL k
+         EXPIRETIME k
+         TYPE k
+         OBJECT FREQ k
+         EXPIRE k 100
+         OBJECT FREQ k
+         SET k2 v
+         EXPIRE k2 100 XX
+         OBJECT FREQ k2
+         SET k3 v
+         PEXPIREAT k3 99999999999999 GT
+         OBJECT FREQ k3
+         SET k4 v
+         PERSIST k4
+         OBJECT FREQ k4
+         SET k5 v EX 100
+         PERSIST k5
+         OBJECT FREQ k5
+         HSET h2 a b
+         HSET h2 c d
+         OBJECT FREQ h2",
+    );
+}
+
 #[test]
 fn small_integers_report_the_shared_refcount_as_redis() {
     differential(

@@ -245,6 +245,9 @@ fn expire_generic(
         at = at.checked_add(ctx.ks.now_ms() as i64).ok_or_else(invalid)?;
     }
     let mut db = ctx.db();
+    // Redis's write lookup, which counts an access (OBJECT FREQ, IDLETIME) whatever the
+    // condition then decides.
+    db.touch(key);
     let current = match db.ttl(key) {
         Ttl::Missing => {
             ctx.out.int(0);
@@ -324,7 +327,10 @@ pub fn pexpiretime(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 
 pub fn persist(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let key = args.bytes()?;
-    let removed = ctx.db().persist(key);
+    let mut db = ctx.db();
+    // Redis's write lookup counts an access.
+    db.touch(key);
+    let removed = db.persist(key);
     if removed {
         ctx.notify(KeyspaceEvents::GENERIC, "persist", key);
     }

@@ -1965,6 +1965,8 @@ impl DbMut<'_> {
     }
 
     /// Like [`Self::write_typed`], creating the value with `create` when the key is missing.
+    /// A created key keeps its fresh access word: Redis creates it after the lookup that
+    /// missed, so it counts no access (under LFU it starts at `LFU_INIT_VAL`, as after SET).
     pub fn write_typed_or_create<T>(
         &mut self,
         key: &[u8],
@@ -1979,6 +1981,10 @@ impl DbMut<'_> {
                 .insert_new(key, value, self.access.fresh(), self.tight_growth);
             self.record_event(KeyEventKind::New, key);
             self.signal_if_waited(key, type_name);
+            return match self.db.entries.get_with_access_mut(key) {
+                Some((value, _)) => extract(value).ok_or(StoreError::WrongType),
+                None => Err(StoreError::NoSuchKey),
+            };
         }
         match self.lookup_write(key) {
             Some(value) => extract(value).ok_or(StoreError::WrongType),
