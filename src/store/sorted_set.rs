@@ -302,64 +302,130 @@ impl Ord for ZKey {
     }
 }
 
-/// A Redis sorted set; see the module documentation.
+/// Most members a set keeps packed (see [`Packed`]), and the longest member it packs: Redis's
+/// defaults for its own compact encoding (`zset-max-listpack-entries` and `-value`), where
+/// scanning the members costs no more than a hash lookup and a tree walk would. Past either,
+/// the set moves to the tree for good, as Redis's does to its skiplist. The form is only a
+/// memory layout: what Redis reports (OBJECT ENCODING, `-0`) follows the configured limits in
+/// [`super::zset`], whichever form holds the members.
+const PACKED_MAX_ENTRIES: usize = 128;
+const PACKED_MAX_MEMBER: usize = 64;
+
+/// A small set packed into one buffer, as Redis's listpack packs it: each entry its score
+/// (8 bytes) and its member's bytes, in (score, member) order, and where each entry starts.
+/// 12 bytes plus the member per entry, where a tree node with its index slot takes about 80:
+/// small sorted sets (a leaderboard per user, a sliding window per client) are the common
+/// case. Ranks are positions; a member lookup scans, as Redis's does.
 #[derive(Clone, Default)]
-pub struct SortedSet {
+struct Packed {
+    /// Where each entry starts in `bytes`. Entries are at most [`PACKED_MAX_ENTRIES`] of at
+    /// most [`PACKED_MAX_MEMBER`] bytes, so offsets fit in 16 bits.
+    starts: Vec<u16>,
+    bytes: Vec<u8>,
+}
+
+impl Packed {
+    fn len(&self) -> usize {
+        self.starts.len()
+    }
+
+    /// The bytes of entry `i`: its start and end in `bytes`.
+    fn span(&self, i: usize) -> Range<usize> {
+        let start = usize::from(self.starts[i]);
+        let end = self
+            .starts
+            .get(i + 1)
+            .map_or(self.bytes.len(), |&next| usize::from(next));
+        start..end
+    }
+
+    /// Entry `i`: its member and score.
+    fn entry(&self, i: usize) -> (&[u8], f64) {
+        let span = self.span(i);
+        let (score, member) = self.bytes[span].split_at(8);
+        let score = f64::from_ne_bytes(score.try_into().unwrap_or([0; 8]));
+        (member, score)
+    }
+
+    /// The rank of `member`. O(n).
+    fn position(&self, member: &[u8]) -> Option<usize> {
+        (0..self.len()).find(|&i| self.entry(i).0 == member)
+    }
+
+    /// The number of leading entries for which `pred` holds (entries are ordered so that
+    /// it holds for a prefix). O(log n).
+    fn partition_point(&self, mut pred: impl FnMut(&[u8], f64) -> bool) -> usize {
+        let (mut low, mut high) = (0, self.len());
+        while low < high {
+            let mid = (low + high) / 2;
+            let (member, score) = self.entry(mid);
+            if pred(member, score) {
+                low = mid + 1;
+            } else {
+                high = mid;
+            }
+        }
+        low
+    }
+
+    /// Puts (`member`, `score`), absent, in its place. The buffers grow by what it takes, as
+    /// a listpack does, rather than doubling. O(n).
+    fn insert_new(&mut self, member: &[u8], score: f64) {
+        let at =
+            self.partition_point(|m, s| cmp_non_nan(s, score).then_with(|| m.cmp(member)).is_lt());
+        let offset = self
+            .starts
+            .get(at)
+            .map_or(self.bytes.len(), |&start| usize::from(start));
+        let size = 8 + member.len();
+        let old_len = self.bytes.len();
+        self.bytes.reserve_exact(size);
+        self.bytes.resize(old_len + size, 0);
+        self.bytes.copy_within(offset..old_len, offset + size);
+        self.bytes[offset..offset + 8].copy_from_slice(&score.to_ne_bytes());
+        self.bytes[offset + 8..offset + size].copy_from_slice(member);
+        for start in &mut self.starts[at..] {
+            *start += size as u16;
+        }
+        self.starts.reserve_exact(1);
+        self.starts.insert(at, offset as u16);
+    }
+
+    /// Removes entry `i`; returns its member and score. O(n).
+    fn remove_at(&mut self, i: usize) -> (Box<[u8]>, f64) {
+        let span = self.span(i);
+        let (member, score) = self.entry(i);
+        let taken = (Box::from(member), score);
+        let size = span.len();
+        self.bytes.drain(span);
+        self.starts.remove(i);
+        for start in &mut self.starts[i..] {
+            *start -= size as u16;
+        }
+        // Memory goes back as a listpack's does when it shrinks, within a margin.
+        if self.bytes.capacity() > 2 * self.bytes.len() + 64 {
+            self.bytes.shrink_to_fit();
+            self.starts.shrink_to_fit();
+        }
+        taken
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.starts.capacity() * std::mem::size_of::<u16>() + self.bytes.capacity()
+    }
+}
+
+/// A set past the packed sizes: members in an order-statistic tree keyed by (score, member),
+/// and a hash table of the tree's node ids by member.
+#[derive(Clone, Default)]
+struct TreeSet {
     tree: OsTree<ZKey, ()>,
     /// One entry per tree slot, hashed by the member stored in that slot.
     members: HashTable<NodeId>,
     hasher: RandomState,
 }
 
-impl fmt::Debug for SortedSet {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list()
-            .entries(self.iter().map(|(m, s)| (String::from_utf8_lossy(m), s)))
-            .finish()
-    }
-}
-
-impl SortedSet {
-    /// An empty set; allocates nothing.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Builds a set from (member, score) pairs, e.g. when loading from
-    /// persistence; a repeated member keeps its last score. Fails (building
-    /// nothing) on a NaN score. O(n log n).
-    pub fn from_entries<M, I>(entries: I) -> Result<Self, ZSetError>
-    where
-        M: AsRef<[u8]>,
-        I: IntoIterator<Item = (M, f64)>,
-    {
-        let mut set = SortedSet::new();
-        for (member, score) in entries {
-            set.insert(member.as_ref(), score)?;
-        }
-        Ok(set)
-    }
-
-    /// Number of members. O(1).
-    pub fn len(&self) -> usize {
-        self.tree.len()
-    }
-
-    /// Whether the set has no members. O(1).
-    pub fn is_empty(&self) -> bool {
-        self.tree.is_empty()
-    }
-
-    /// Approximate heap bytes used by the set (for MEMORY USAGE and
-    /// eviction estimates): the tree arena, the hash table and the member
-    /// allocations. O(n).
-    pub fn heap_bytes(&self) -> usize {
-        let members: usize = self.tree.iter().map(|(k, _)| k.member.heap_len()).sum();
-        self.tree.arena_bytes()
-            + self.members.capacity() * (std::mem::size_of::<NodeId>() + 1)
-            + members
-    }
-
+impl TreeSet {
     fn hash(&self, member: &[u8]) -> u64 {
         self.hasher.hash_one(member)
     }
@@ -371,10 +437,6 @@ impl SortedSet {
                 tree.key_at(id).is_some_and(|k| *k.member == *member)
             })
             .copied()
-    }
-
-    fn key(&self, id: NodeId) -> Option<&ZKey> {
-        self.tree.key_at(id)
     }
 
     /// Adds a tree node's id to the member index.
@@ -417,55 +479,33 @@ impl SortedSet {
         }
     }
 
-    fn remove_node_at_rank(&mut self, rank: usize) -> Option<(Box<[u8]>, f64)> {
+    fn remove_at(&mut self, rank: usize) -> Option<(Box<[u8]>, f64)> {
         let removed = self.tree.remove_at(rank)?;
         self.unindex(&removed);
         Some((removed.key.member.into_boxed(), removed.key.score))
     }
 
-    /// The score of `member`. O(1) expected.
-    pub fn score(&self, member: &[u8]) -> Option<f64> {
+    fn score(&self, member: &[u8]) -> Option<f64> {
         self.find(member)
-            .and_then(|id| self.key(id))
+            .and_then(|id| self.tree.key_at(id))
             .map(|k| k.score)
     }
 
-    /// Whether `member` is in the set. O(1) expected.
-    pub fn contains(&self, member: &[u8]) -> bool {
-        self.find(member).is_some()
-    }
-
-    /// Sets the score of `member`, adding it if absent. Returns the previous
-    /// score (`None` if the member is new). As in Redis, the entry is only
-    /// touched when the new score differs (`!=`, so `-0` over `0` is no
-    /// change). Refuses NaN. O(log n).
-    pub fn insert(&mut self, member: &[u8], score: f64) -> Result<Option<f64>, ZSetError> {
-        // Adding 0.0 turns -0.0 into 0.0 (see the module documentation).
-        self.insert_exact(member, score + 0.0)
-    }
-
-    /// Like [`Self::insert`] but stores `score` as given, `-0.0` included:
-    /// what Redis's skiplist encoding (sets of more than 128 members or with
-    /// a member over 64 bytes) does (`ZSCORE` then replies `-0`). O(log n).
-    pub fn insert_exact(&mut self, member: &[u8], score: f64) -> Result<Option<f64>, ZSetError> {
-        if score.is_nan() {
-            return Err(ZSetError::NotANumber);
-        }
-        let stored = score;
+    fn insert_exact(&mut self, member: &[u8], score: f64) -> Option<f64> {
         let Some(id) = self.find(member) else {
             let key = ZKey {
-                score: stored,
+                score,
                 member: MemberBytes::new(member),
             };
             let (id, _) = self.tree.insert_full(key, ());
             self.index_node(id);
-            return Ok(None);
+            return None;
         };
-        let old = self.key(id).map_or(stored, |k| k.score);
-        if old != stored {
-            self.rescore(old, member, stored);
+        let old = self.tree.key_at(id).map_or(score, |k| k.score);
+        if old != score {
+            self.rescore(old, member, score);
         }
-        Ok(Some(old))
+        Some(old)
     }
 
     /// Moves an existing member from score `old` to `new` (re-using its
@@ -481,6 +521,190 @@ impl SortedSet {
         };
         let (id, _) = self.tree.insert_full(key, ());
         self.index_node(id);
+    }
+
+    fn remove(&mut self, member: &[u8]) -> Option<f64> {
+        let score = self.score(member)?;
+        let removed = self.tree.remove_by(|k| k.cmp_parts(score, member))?;
+        self.unindex(&removed);
+        Some(score)
+    }
+
+    fn rank(&self, member: &[u8]) -> Option<usize> {
+        let score = self.score(member)?;
+        self.tree.rank_by(|k| k.cmp_parts(score, member))
+    }
+
+    fn heap_bytes(&self) -> usize {
+        let members: usize = self.tree.iter().map(|(k, _)| k.member.heap_len()).sum();
+        std::mem::size_of::<Self>()
+            + self.tree.arena_bytes()
+            + self.members.capacity() * (std::mem::size_of::<NodeId>() + 1)
+            + members
+    }
+}
+
+/// The two forms of a set (see [`Packed`] and [`TreeSet`]).
+#[derive(Clone)]
+enum Form {
+    Packed(Packed),
+    Tree(Box<TreeSet>),
+}
+
+impl Default for Form {
+    fn default() -> Self {
+        Form::Packed(Packed::default())
+    }
+}
+
+/// A Redis sorted set; see the module documentation.
+#[derive(Clone, Default)]
+pub struct SortedSet {
+    form: Form,
+}
+
+impl fmt::Debug for SortedSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.iter().map(|(m, s)| (String::from_utf8_lossy(m), s)))
+            .finish()
+    }
+}
+
+impl SortedSet {
+    /// An empty set; allocates nothing.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Builds a set from (member, score) pairs, e.g. when loading from
+    /// persistence; a repeated member keeps its last score. Fails (building
+    /// nothing) on a NaN score. O(n log n).
+    pub fn from_entries<M, I>(entries: I) -> Result<Self, ZSetError>
+    where
+        M: AsRef<[u8]>,
+        I: IntoIterator<Item = (M, f64)>,
+    {
+        let mut set = SortedSet::new();
+        for (member, score) in entries {
+            set.insert(member.as_ref(), score)?;
+        }
+        Ok(set)
+    }
+
+    /// Number of members. O(1).
+    pub fn len(&self) -> usize {
+        match &self.form {
+            Form::Packed(packed) => packed.len(),
+            Form::Tree(tree) => tree.tree.len(),
+        }
+    }
+
+    /// Whether the set has no members. O(1).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Approximate heap bytes used by the set (for MEMORY USAGE and
+    /// eviction estimates): the packed buffers, or the tree arena, the hash
+    /// table and the member allocations. O(n) for a tree.
+    pub fn heap_bytes(&self) -> usize {
+        match &self.form {
+            Form::Packed(packed) => packed.heap_bytes(),
+            Form::Tree(tree) => tree.heap_bytes(),
+        }
+    }
+
+    /// True while the set is packed (see [`Packed`]).
+    #[cfg(test)]
+    fn is_packed(&self) -> bool {
+        matches!(self.form, Form::Packed(_))
+    }
+
+    /// An empty set in the tree form, for testing that form at small sizes.
+    #[cfg(test)]
+    fn new_tree() -> Self {
+        SortedSet {
+            form: Form::Tree(Box::default()),
+        }
+    }
+
+    /// The number of leading members (in ascending order) for which `pred`
+    /// holds, `pred` holding for a prefix. O(log n).
+    fn partition_point(&self, mut pred: impl FnMut(&[u8], f64) -> bool) -> usize {
+        match &self.form {
+            Form::Packed(packed) => packed.partition_point(pred),
+            Form::Tree(tree) => tree.tree.partition_point(|k| pred(&k.member, k.score)),
+        }
+    }
+
+    fn remove_node_at_rank(&mut self, rank: usize) -> Option<(Box<[u8]>, f64)> {
+        match &mut self.form {
+            Form::Packed(packed) => (rank < packed.len()).then(|| packed.remove_at(rank)),
+            Form::Tree(tree) => tree.remove_at(rank),
+        }
+    }
+
+    /// The score of `member`. O(1) expected (O(n) packed).
+    pub fn score(&self, member: &[u8]) -> Option<f64> {
+        match &self.form {
+            Form::Packed(packed) => packed.position(member).map(|i| packed.entry(i).1),
+            Form::Tree(tree) => tree.score(member),
+        }
+    }
+
+    /// Whether `member` is in the set. O(1) expected (O(n) packed).
+    pub fn contains(&self, member: &[u8]) -> bool {
+        self.score(member).is_some()
+    }
+
+    /// Sets the score of `member`, adding it if absent. Returns the previous
+    /// score (`None` if the member is new). As in Redis, the entry is only
+    /// touched when the new score differs (`!=`, so `-0` over `0` is no
+    /// change). Refuses NaN. O(log n) (O(n) packed).
+    pub fn insert(&mut self, member: &[u8], score: f64) -> Result<Option<f64>, ZSetError> {
+        // Adding 0.0 turns -0.0 into 0.0 (see the module documentation).
+        self.insert_exact(member, score + 0.0)
+    }
+
+    /// Like [`Self::insert`] but stores `score` as given, `-0.0` included:
+    /// what Redis's skiplist encoding (sets of more than 128 members or with
+    /// a member over 64 bytes) does (`ZSCORE` then replies `-0`). O(log n).
+    pub fn insert_exact(&mut self, member: &[u8], score: f64) -> Result<Option<f64>, ZSetError> {
+        if score.is_nan() {
+            return Err(ZSetError::NotANumber);
+        }
+        if let Form::Packed(packed) = &mut self.form {
+            match packed.position(member) {
+                Some(i) => {
+                    let old = packed.entry(i).1;
+                    if old != score {
+                        packed.remove_at(i);
+                        packed.insert_new(member, score);
+                    }
+                    return Ok(Some(old));
+                }
+                None if packed.len() < PACKED_MAX_ENTRIES && member.len() <= PACKED_MAX_MEMBER => {
+                    packed.insert_new(member, score);
+                    return Ok(None);
+                }
+                None => {
+                    // Past the packed sizes: the set moves to the tree, for good.
+                    let mut tree = Box::<TreeSet>::default();
+                    for i in 0..packed.len() {
+                        let (member, score) = packed.entry(i);
+                        tree.insert_exact(member, score);
+                    }
+                    let previous = tree.insert_exact(member, score);
+                    self.form = Form::Tree(tree);
+                    return Ok(previous);
+                }
+            }
+        }
+        match &mut self.form {
+            Form::Tree(tree) => Ok(tree.insert_exact(member, score)),
+            Form::Packed(_) => Ok(None),
+        }
     }
 
     /// Adds `delta` to the score of `member` (a new member starts from
@@ -499,19 +723,24 @@ impl SortedSet {
         Ok(new)
     }
 
-    /// Removes `member`, returning its score. O(log n).
+    /// Removes `member`, returning its score. O(log n) (O(n) packed).
     pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
-        let id = self.find(member)?;
-        let score = self.key(id)?.score;
-        let removed = self.tree.remove_by(|k| k.cmp_parts(score, member))?;
-        self.unindex(&removed);
-        Some(score)
+        match &mut self.form {
+            Form::Packed(packed) => {
+                let i = packed.position(member)?;
+                Some(packed.remove_at(i).1)
+            }
+            Form::Tree(tree) => tree.remove(member),
+        }
     }
 
-    /// The 0-based rank of `member` in ascending order (ZRANK). O(log n).
+    /// The 0-based rank of `member` in ascending order (ZRANK). O(log n)
+    /// (O(n) packed).
     pub fn rank(&self, member: &[u8]) -> Option<usize> {
-        let score = self.score(member)?;
-        self.tree.rank_by(|k| k.cmp_parts(score, member))
+        match &self.form {
+            Form::Packed(packed) => packed.position(member),
+            Form::Tree(tree) => tree.rank(member),
+        }
     }
 
     /// The 0-based rank of `member` in descending order (ZREVRANK). O(log n).
@@ -521,7 +750,10 @@ impl SortedSet {
 
     /// The member of ascending rank `rank` and its score. O(log n).
     pub fn select(&self, rank: usize) -> Option<(&[u8], f64)> {
-        self.tree.select(rank).map(|(k, _)| (&*k.member, k.score))
+        match &self.form {
+            Form::Packed(packed) => (rank < packed.len()).then(|| packed.entry(rank)),
+            Form::Tree(tree) => tree.tree.select(rank).map(|(k, _)| (&*k.member, k.score)),
+        }
     }
 
     /// The lowest-ranked member. O(log n).
@@ -537,16 +769,28 @@ impl SortedSet {
     /// All (member, score) pairs in ascending order; double-ended (for
     /// persistence and ZSCAN). O(log n) to start, O(1) amortized per item.
     pub fn iter(&self) -> Iter<'_> {
-        Iter {
-            inner: self.tree.iter(),
-        }
+        self.iter_ranks(0..self.len())
     }
 
     /// The pairs whose ascending ranks are in `ranks` (clamped);
     /// double-ended: `.rev()` walks down from `ranks.end - 1`. O(log n + k).
     pub fn iter_ranks(&self, ranks: Range<usize>) -> Iter<'_> {
         Iter {
-            inner: self.tree.iter_ranks(ranks),
+            inner: self.cursor(ranks),
+        }
+    }
+
+    /// A double-ended walk over the members of ascending ranks `ranks` (clamped).
+    fn cursor(&self, ranks: Range<usize>) -> Cursor<'_> {
+        match &self.form {
+            Form::Packed(packed) => {
+                let end = ranks.end.min(packed.len());
+                Cursor::Packed {
+                    packed,
+                    ranks: ranks.start.min(end)..end,
+                }
+            }
+            Form::Tree(tree) => Cursor::Tree(tree.tree.iter_ranks(ranks)),
         }
     }
 
@@ -561,7 +805,7 @@ impl SortedSet {
             Some(r) => (r, Direction::Forward),
         };
         RangeIter {
-            inner: self.tree.iter_ranks(ranks),
+            inner: self.cursor(ranks),
             direction,
             stop: Stop::Never,
             remaining: usize::MAX,
@@ -580,18 +824,14 @@ impl SortedSet {
     /// Ascending rank of the first member with score in range (Redis's
     /// `zslFirstInRange`). O(log n).
     fn first_in_score_range(&self, min: &ScoreBound, max: &ScoreBound) -> Option<usize> {
-        let start = self
-            .tree
-            .partition_point(|k| !min.admits_from_below(k.score));
+        let start = self.partition_point(|_, score| !min.admits_from_below(score));
         let (_, score) = self.select(start)?;
         max.admits_from_above(score).then_some(start)
     }
 
     /// Ascending rank of the last member with score in range. O(log n).
     fn last_in_score_range(&self, min: &ScoreBound, max: &ScoreBound) -> Option<usize> {
-        let end = self
-            .tree
-            .partition_point(|k| max.admits_from_above(k.score));
+        let end = self.partition_point(|_, score| max.admits_from_above(score));
         let last = end.checked_sub(1)?;
         let (_, score) = self.select(last)?;
         min.admits_from_below(score).then_some(last)
@@ -600,12 +840,8 @@ impl SortedSet {
     /// The ascending ranks of the members with `min <= score <= max`
     /// (bounds as given). O(log n).
     pub fn score_range_ranks(&self, min: &ScoreBound, max: &ScoreBound) -> Range<usize> {
-        let start = self
-            .tree
-            .partition_point(|k| !min.admits_from_below(k.score));
-        let end = self
-            .tree
-            .partition_point(|k| max.admits_from_above(k.score));
+        let start = self.partition_point(|_, score| !min.admits_from_below(score));
+        let end = self.partition_point(|_, score| max.admits_from_above(score));
         start..end.max(start)
     }
 
@@ -640,7 +876,7 @@ impl SortedSet {
             (ranks, Direction::Forward, Stop::ScoreAbove(*max))
         };
         RangeIter {
-            inner: self.tree.iter_ranks(ranks),
+            inner: self.cursor(ranks),
             direction,
             stop,
             remaining: limit.unwrap_or(usize::MAX),
@@ -693,8 +929,7 @@ impl SortedSet {
             return None;
         }
         let start = if self.uniform_score() {
-            self.tree
-                .partition_point(|k| !min.admits_from_below(&k.member))
+            self.partition_point(|member, _| !min.admits_from_below(member))
         } else {
             self.iter().position(|(m, _)| min.admits_from_below(m))?
         };
@@ -710,8 +945,7 @@ impl SortedSet {
             return None;
         }
         let last = if self.uniform_score() {
-            self.tree
-                .partition_point(|k| max.admits_from_above(&k.member))
+            self.partition_point(|member, _| max.admits_from_above(member))
                 .checked_sub(1)?
         } else {
             let from_top = self
@@ -732,8 +966,7 @@ impl SortedSet {
             return 0..0;
         };
         let end = if self.uniform_score() {
-            self.tree
-                .partition_point(|k| max.admits_from_above(&k.member))
+            self.partition_point(|member, _| max.admits_from_above(member))
         } else {
             start
                 + self
@@ -773,7 +1006,7 @@ impl SortedSet {
             (ranks, Direction::Forward, Stop::LexAbove(max))
         };
         RangeIter {
-            inner: self.tree.iter_ranks(ranks),
+            inner: self.cursor(ranks),
             direction,
             stop,
             remaining: limit.unwrap_or(usize::MAX),
@@ -844,8 +1077,22 @@ impl SortedSet {
 
     #[cfg(test)]
     fn assert_invariants(&self) {
-        self.tree.assert_invariants();
-        assert_eq!(self.members.len(), self.tree.len());
+        match &self.form {
+            Form::Packed(packed) => {
+                assert!(packed.len() <= PACKED_MAX_ENTRIES);
+                let entries: Vec<_> = (0..packed.len()).map(|i| packed.entry(i)).collect();
+                for pair in entries.windows(2) {
+                    let order =
+                        cmp_non_nan(pair[0].1, pair[1].1).then_with(|| pair[0].0.cmp(pair[1].0));
+                    assert!(order.is_lt(), "packed entries out of order");
+                }
+                assert!(entries.iter().all(|(m, _)| m.len() <= PACKED_MAX_MEMBER));
+            }
+            Form::Tree(tree) => {
+                tree.tree.assert_invariants();
+                assert_eq!(tree.members.len(), tree.tree.len());
+            }
+        }
         for (member, score) in self.iter() {
             assert_eq!(self.score(member), Some(score));
             assert!(!score.is_nan());
@@ -874,14 +1121,14 @@ fn back_from(start: Option<usize>, offset: usize) -> Range<usize> {
 /// [`SortedSet::iter`].
 #[derive(Clone)]
 pub struct Iter<'a> {
-    inner: ostree::Iter<'a, ZKey, ()>,
+    inner: Cursor<'a>,
 }
 
 impl<'a> Iterator for Iter<'a> {
     type Item = (&'a [u8], f64);
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.inner.next().map(|(k, _)| (&*k.member, k.score))
+        self.inner.next()
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -891,11 +1138,48 @@ impl<'a> Iterator for Iter<'a> {
 
 impl DoubleEndedIterator for Iter<'_> {
     fn next_back(&mut self) -> Option<Self::Item> {
-        self.inner.next_back().map(|(k, _)| (&*k.member, k.score))
+        self.inner.next_back()
     }
 }
 
 impl ExactSizeIterator for Iter<'_> {}
+
+/// A walk over a rank range of either form of a set.
+#[derive(Clone)]
+enum Cursor<'a> {
+    Packed {
+        packed: &'a Packed,
+        ranks: Range<usize>,
+    },
+    Tree(ostree::Iter<'a, ZKey, ()>),
+}
+
+impl<'a> Iterator for Cursor<'a> {
+    type Item = (&'a [u8], f64);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Cursor::Packed { packed, ranks } => ranks.next().map(|i| packed.entry(i)),
+            Cursor::Tree(inner) => inner.next().map(|(k, _)| (&*k.member, k.score)),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self {
+            Cursor::Packed { ranks, .. } => ranks.size_hint(),
+            Cursor::Tree(inner) => inner.size_hint(),
+        }
+    }
+}
+
+impl DoubleEndedIterator for Cursor<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        match self {
+            Cursor::Packed { packed, ranks } => ranks.next_back().map(|i| packed.entry(i)),
+            Cursor::Tree(inner) => inner.next_back().map(|(k, _)| (&*k.member, k.score)),
+        }
+    }
+}
 
 #[derive(Clone, Copy)]
 enum Direction {
@@ -916,7 +1200,7 @@ enum Stop<'a> {
 /// A range walk (ZRANGE and friends): (member, score) pairs in reply order.
 #[derive(Clone)]
 pub struct RangeIter<'a> {
-    inner: ostree::Iter<'a, ZKey, ()>,
+    inner: Cursor<'a>,
     direction: Direction,
     stop: Stop<'a>,
     remaining: usize,
@@ -929,23 +1213,23 @@ impl<'a> Iterator for RangeIter<'a> {
         if self.remaining == 0 {
             return None;
         }
-        let (key, _) = match self.direction {
+        let (member, score) = match self.direction {
             Direction::Forward => self.inner.next()?,
             Direction::Backward => self.inner.next_back()?,
         };
         let inside = match &self.stop {
             Stop::Never => true,
-            Stop::ScoreAbove(max) => max.admits_from_above(key.score),
-            Stop::ScoreBelow(min) => min.admits_from_below(key.score),
-            Stop::LexAbove(max) => max.admits_from_above(&key.member),
-            Stop::LexBelow(min) => min.admits_from_below(&key.member),
+            Stop::ScoreAbove(max) => max.admits_from_above(score),
+            Stop::ScoreBelow(min) => min.admits_from_below(score),
+            Stop::LexAbove(max) => max.admits_from_above(member),
+            Stop::LexBelow(min) => min.admits_from_below(member),
         };
         if !inside {
             self.remaining = 0;
             return None;
         }
         self.remaining -= 1;
-        Some((&*key.member, key.score))
+        Some((member, score))
     }
 }
 
@@ -1468,8 +1752,14 @@ mod tests {
         it.map(|(m, s)| (m.to_vec(), s)).collect()
     }
 
-    fn check(ops: Vec<Op>) -> Result<(), TestCaseError> {
-        let mut z = SortedSet::new();
+    /// Runs `ops` on a set (packed at first, or a tree from the start with `tree`) and on
+    /// the model, comparing every result.
+    fn check(ops: Vec<Op>, tree: bool) -> Result<(), TestCaseError> {
+        let mut z = if tree {
+            SortedSet::new_tree()
+        } else {
+            SortedSet::new()
+        };
         let mut m = Model::default();
         for op in ops {
             match op {
@@ -1583,12 +1873,22 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(300))]
         #[test]
         fn matches_the_model_with_mixed_scores(ops in prop::collection::vec(op(false), 1..120)) {
-            check(ops)?;
+            check(ops, false)?;
         }
 
         #[test]
         fn matches_the_model_with_equal_scores(ops in prop::collection::vec(op(true), 1..120)) {
-            check(ops)?;
+            check(ops, false)?;
+        }
+
+        #[test]
+        fn the_tree_form_matches_the_model_with_mixed_scores(ops in prop::collection::vec(op(false), 1..120)) {
+            check(ops, true)?;
+        }
+
+        #[test]
+        fn the_tree_form_matches_the_model_with_equal_scores(ops in prop::collection::vec(op(true), 1..120)) {
+            check(ops, true)?;
         }
 
         #[test]
@@ -1603,6 +1903,61 @@ mod tests {
             prop_assert_eq!(parse_score(format!("{x:e}").as_bytes()), Ok(x));
             prop_assert_eq!(parse_score(format!("{x}").as_bytes()), Ok(x));
         }
+    }
+
+    /// A set stays packed up to 128 members of up to 64 bytes and moves to the tree, with
+    /// every member and score (`-0` included), past either.
+    #[test]
+    fn a_set_is_packed_until_it_outgrows_redis_s_listpack_sizes() {
+        let mut z = SortedSet::new();
+        z.insert_exact(b"neg-zero", -0.0).unwrap();
+        for i in 1..PACKED_MAX_ENTRIES {
+            z.insert(format!("m{i:03}").as_bytes(), f64::from(i as u32 % 7))
+                .unwrap();
+        }
+        assert!(z.is_packed());
+        let before: Vec<(Vec<u8>, u64)> =
+            z.iter().map(|(m, s)| (m.to_vec(), s.to_bits())).collect();
+        // Updating a member at the limit keeps the set packed.
+        assert_eq!(z.insert(b"m001", 100.0), Ok(Some(1.0)));
+        assert_eq!(z.insert(b"m001", 1.0), Ok(Some(100.0)));
+        assert!(z.is_packed());
+        z.insert(b"one-more", 3.0).unwrap();
+        assert!(!z.is_packed());
+        assert_eq!(z.remove(b"one-more"), Some(3.0));
+        let after: Vec<(Vec<u8>, u64)> = z.iter().map(|(m, s)| (m.to_vec(), s.to_bits())).collect();
+        assert_eq!(after, before);
+        assert!(z.score(b"neg-zero").is_some_and(|s| s.is_sign_negative()));
+
+        let mut long = SortedSet::new();
+        long.insert(b"short", 1.0).unwrap();
+        long.insert(&[b'x'; PACKED_MAX_MEMBER], 2.0).unwrap();
+        assert!(long.is_packed());
+        long.insert(&[b'y'; PACKED_MAX_MEMBER + 1], 0.5).unwrap();
+        assert!(!long.is_packed());
+        long.assert_invariants();
+        assert_eq!(long.rank(&[b'y'; PACKED_MAX_MEMBER + 1]), Some(0));
+        assert_eq!(
+            long.select(2).map(|(m, s)| (m.len(), s)),
+            Some((PACKED_MAX_MEMBER, 2.0))
+        );
+    }
+
+    /// A packed set holds about 12 bytes plus its member per entry.
+    #[test]
+    fn a_packed_set_takes_little_more_than_its_bytes() {
+        let mut z = SortedSet::new();
+        for i in 0..20u32 {
+            z.insert(format!("member:{i:02}").as_bytes(), f64::from(i))
+                .unwrap();
+        }
+        assert!(z.is_packed());
+        let bytes = z.heap_bytes();
+        assert!(bytes <= 20 * (12 + 9) + 64, "{bytes} bytes for 20 members");
+        for i in 0..18u32 {
+            z.remove(format!("member:{i:02}").as_bytes());
+        }
+        assert!(z.heap_bytes() < bytes / 2, "removals give memory back");
     }
 
     /// Many members, to exercise relocations in a bigger tree and the hash
