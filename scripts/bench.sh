@@ -744,7 +744,7 @@ run_rdb_import() {
 # size that once grew does not come back, so a shared server would carry the last data set's
 # pages into the next.
 MEMORY=0
-MEMORY_DATASETS="strings list hash set zset small-lists small-hashes"
+MEMORY_DATASETS="strings list hash set zset small-lists small-hashes small-zsets"
 section_memory() {
     MEMORY=1
 }
@@ -766,6 +766,10 @@ memory_dataset() {
         printf "HSET hash:%05d", i
         for (j = 0; j < 10; j++) printf " field:%02d v%015d", j, i * 10 + j
         printf "\r\n" } }' ;;
+    small-zsets) awk 'BEGIN { for (i = 0; i < 100000; i++) {
+        printf "ZADD zset:%06d", i
+        for (j = 0; j < 10; j++) printf " %d m%015d", j, i * 10 + j
+        printf "\r\n" } }' ;;
     *) die "unknown memory data set: $1" ;;
     esac
 }
@@ -778,11 +782,12 @@ memory_dataset_label() {
     zset) echo "sorted set: 1M × 16-byte members" ;;
     small-lists) echo "100k lists of 5 × 16-byte elements (per list)" ;;
     small-hashes) echo "10,000 hashes of 10 fields, 16-byte values (per hash)" ;;
+    small-zsets) echo "100k sorted sets of 10 × 16-byte members (per set)" ;;
     esac
 }
 memory_dataset_elements() {
     case $1 in
-    small-lists) echo 100000 ;;
+    small-lists | small-zsets) echo 100000 ;;
     small-hashes) echo 10000 ;;
     *) echo 1000000 ;;
     esac
