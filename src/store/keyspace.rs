@@ -8,7 +8,7 @@
 use super::access::{AccessClock, AccessPolicy};
 use super::evict::{EvictionPool, Ranking, Sampling};
 use super::limits::EncodingLimits;
-use super::posmap::{buckets_for, PosMap, Slot, BUCKET_BYTES};
+use super::posmap::{buckets_for, index_room, PosMap, Slot, BUCKET_BYTES};
 use super::value::{ColdValue, Value};
 use super::{FastMap, FastSet, StoreError, StoreResult};
 use rand::Rng;
@@ -52,18 +52,18 @@ impl Entries {
     /// Adds `key`, which must be absent, with access word `word`. O(1) amortized. With
     /// `tight_growth`, a full table grows by an eighth instead of doubling.
     fn insert_new(&mut self, key: &[u8], value: Value, word: u32, tight_growth: bool) {
-        if tight_growth && self.map.len() == self.map.capacity() {
-            self.reserve_exact(tight_step(self.map.len()));
+        if tight_growth && self.map.len() == self.map.room(true) {
+            self.reserve_exact(tight_step(self.map.len()), true);
         }
         self.cold += usize::from(value.is_cold());
         self.count_addition();
-        self.map.insert(key.into(), value);
+        self.map.insert_with(key.into(), value, tight_growth);
         // The words grow when the map does, to the map's room: growing on their own schedule
         // (doubling when full) would allocate where `growth_on_insert` sees the map with room,
         // and push memory past `maxmemory` unaccounted.
-        if self.access.capacity() < self.map.capacity() {
-            self.access
-                .reserve_exact(self.map.capacity() - self.access.len());
+        let room = self.map.room(tight_growth);
+        if self.access.capacity() < room {
+            self.access.reserve_exact(room - self.access.len());
         }
         self.access.push(word);
     }
@@ -83,8 +83,8 @@ impl Entries {
 
     /// Room for `step` more entries, and their access words. O(len) only when a vector
     /// moves (see [`PosMap::reserve_exact`]).
-    fn reserve_exact(&mut self, step: usize) {
-        self.map.reserve_exact(step);
+    fn reserve_exact(&mut self, step: usize, overfill: bool) {
+        self.map.reserve_exact(step, overfill);
         self.access.reserve_exact(step);
     }
 
@@ -149,24 +149,49 @@ fn min_step(len: usize) -> usize {
     (len / 64).max(MIN_STEP)
 }
 
-/// Bytes a table of `len` entries, its index of `buckets` buckets, allocates to grow by
-/// `step` slots of `slot` bytes: the slots, and when they do not fit in the index (one entry
-/// per bucket), a new index of the power of two that holds them, allocated whole while the
-/// old one's chains move over to it (see [`PosMap::reserve_exact`]).
-fn growth_cost(len: usize, buckets: usize, step: usize, slot: usize) -> usize {
-    let index = if len + step > buckets {
-        buckets_for(len + step) * BUCKET_BYTES
+/// A table's index: its buckets, and the entries it holds before it grows (see
+/// [`PosMap::room`]).
+#[derive(Clone, Copy)]
+struct IndexSize {
+    buckets: usize,
+    room: usize,
+}
+
+impl IndexSize {
+    fn of<V>(map: &PosMap<V>, overfill: bool) -> IndexSize {
+        let buckets = map.bucket_count();
+        IndexSize {
+            buckets,
+            room: index_room(buckets, overfill),
+        }
+    }
+
+    /// Bytes of the index that replaces this one when it grows (twice the buckets),
+    /// allocated whole while the old one's chains move over to it (see
+    /// [`PosMap::reserve_exact`]).
+    fn grown_bytes(self) -> usize {
+        2 * self.buckets * BUCKET_BYTES
+    }
+}
+
+/// Bytes a table of `len` entries with index `index` allocates to grow by `step` slots of
+/// `slot` bytes: the slots, and a new index when they do not fit in this one.
+fn growth_cost(len: usize, index: IndexSize, step: usize, slot: usize) -> usize {
+    let grown = if len + step > index.room {
+        index
+            .grown_bytes()
+            .max(buckets_for(len + step) * BUCKET_BYTES)
     } else {
         0
     };
-    step * slot + index
+    step * slot + grown
 }
 
 /// The largest step, from [`min_step`] (or `max` when smaller) to `max` slots, whose growth
-/// `budget` bytes pay for, if any, for a table of `len` entries and `buckets` buckets.
+/// `budget` bytes pay for, if any, for a table of `len` entries and index `index`.
 fn affordable_step(
     len: usize,
-    buckets: usize,
+    index: IndexSize,
     max: usize,
     slot: usize,
     budget: usize,
@@ -175,13 +200,13 @@ fn affordable_step(
     if len < MIN_STEP {
         return None;
     }
-    let in_index = buckets.saturating_sub(len).min(max).min(budget / slot);
+    let in_index = index.room.saturating_sub(len).min(max).min(budget / slot);
     // A step of at most `len` fits in an index of twice the buckets (an index holds at
     // least its entries).
     let with_index = budget
-        .checked_sub(2 * buckets * BUCKET_BYTES)
+        .checked_sub(index.grown_bytes())
         .map(|left| (left / slot).min(max).min(len))
-        .filter(|&step| len + step > buckets)
+        .filter(|&step| len + step > index.room)
         .unwrap_or(0);
     Some(in_index.max(with_index)).filter(|&step| step > 0 && step >= min_step(len).min(max))
 }
@@ -1104,15 +1129,16 @@ impl Keyspace {
         let step = |len: usize| self.max_step(len);
         let mut bytes = 0;
         let entries = &store.entries;
-        if is_full(entries.len(), entries.map.capacity()) {
+        let overfill = self.tight_growth;
+        if is_full(entries.len(), entries.map.room(overfill)) {
             let len = entries.len();
-            let buckets = entries.map.bucket_count();
-            bytes += growth_cost(len, buckets, step(len), ENTRY_WITH_ACCESS_BYTES);
+            let index = IndexSize::of(&entries.map, overfill);
+            bytes += growth_cost(len, index, step(len), ENTRY_WITH_ACCESS_BYTES);
         }
-        if is_full(store.expires.len(), store.expires.capacity()) {
+        if is_full(store.expires.len(), store.expires.room(overfill)) {
             let len = store.expires.len();
-            let buckets = store.expires.bucket_count();
-            bytes += growth_cost(len, buckets, step(len), EXPIRY_SLOT_BYTES);
+            let index = IndexSize::of(&store.expires, overfill);
+            bytes += growth_cost(len, index, step(len), EXPIRY_SLOT_BYTES);
         }
         bytes
     }
@@ -1130,11 +1156,11 @@ impl Keyspace {
             .map(|store| {
                 vacant(
                     store.entries.len(),
-                    store.entries.map.capacity(),
+                    store.entries.map.room(self.tight_growth),
                     ENTRY_WITH_ACCESS_BYTES,
                 ) + vacant(
                     store.expires.len(),
-                    store.expires.capacity(),
+                    store.expires.room(self.tight_growth),
                     EXPIRY_SLOT_BYTES,
                 )
             })
@@ -1147,11 +1173,11 @@ impl Keyspace {
     /// give back.
     pub fn give_back_vacant_slots(&mut self) {
         for store in &mut self.dbs {
-            if store.entries.map.capacity() > store.entries.len() {
+            if store.entries.map.room(self.tight_growth) > store.entries.len() {
                 let keep = store.entries.len();
                 store.entries.shrink_to(keep);
             }
-            if store.expires.capacity() > store.expires.len() {
+            if store.expires.room(self.tight_growth) > store.expires.len() {
                 store.expires.shrink_to(store.expires.len());
             }
         }
@@ -1179,28 +1205,29 @@ impl Keyspace {
         }
         let entries_len = store.entries.len();
         let expires_len = store.expires.len();
-        let entries_buckets = store.entries.map.bucket_count();
-        let expires_buckets = store.expires.bucket_count();
+        let overfill = self.tight_growth;
+        let entries_index = IndexSize::of(&store.entries.map, overfill);
+        let expires_index = IndexSize::of(&store.expires, overfill);
         let step_for = |left: &mut usize,
                         full: bool,
                         len: usize,
-                        buckets: usize,
+                        index: IndexSize,
                         slot: usize|
          -> Option<usize> {
             if !full {
                 return Some(0);
             }
-            let step = affordable_step(len, buckets, self.max_step(len), slot, *left)?;
-            *left -= growth_cost(len, buckets, step, slot);
+            let step = affordable_step(len, index, self.max_step(len), slot, *left)?;
+            *left -= growth_cost(len, index, step, slot);
             Some(step)
         };
-        let full_entries = is_full(entries_len, store.entries.map.capacity());
-        let full_expires = is_full(expires_len, store.expires.capacity());
+        let full_entries = is_full(entries_len, store.entries.map.room(overfill));
+        let full_expires = is_full(expires_len, store.expires.room(overfill));
         // Where every key has an expiry both tables fill at once: the key table's step
         // leaves the expiry table its smallest one.
         let expires_least = if full_expires {
             let least = min_step(expires_len).min(self.max_step(expires_len));
-            growth_cost(expires_len, expires_buckets, least, EXPIRY_SLOT_BYTES)
+            growth_cost(expires_len, expires_index, least, EXPIRY_SLOT_BYTES)
         } else {
             0
         };
@@ -1211,7 +1238,7 @@ impl Keyspace {
             &mut left,
             full_entries,
             entries_len,
-            entries_buckets,
+            entries_index,
             ENTRY_WITH_ACCESS_BYTES,
         ) else {
             return false;
@@ -1221,7 +1248,7 @@ impl Keyspace {
             &mut left,
             full_expires,
             expires_len,
-            expires_buckets,
+            expires_index,
             EXPIRY_SLOT_BYTES,
         ) else {
             return false;
@@ -1229,10 +1256,10 @@ impl Keyspace {
         let store = &mut self.dbs[db];
         let before = allocated();
         if entries_step > 0 {
-            store.entries.reserve_exact(entries_step);
+            store.entries.reserve_exact(entries_step, overfill);
         }
         if expires_step > 0 {
-            store.expires.reserve_exact(expires_step);
+            store.expires.reserve_exact(expires_step, overfill);
         }
         if allocated().saturating_sub(before) <= budget {
             return true;
@@ -1439,7 +1466,7 @@ impl Keyspace {
         }
         match ttl {
             Some(when) => {
-                store.expires.insert(key.into(), when);
+                store.expires.insert_with(key.into(), when, tight);
             }
             None => {
                 store.expires.swap_remove(key);
@@ -2043,10 +2070,10 @@ impl DbMut<'_> {
             Some(slot) => *slot = when,
             None => {
                 let expires = &mut self.db.expires;
-                if self.tight_growth && expires.len() == expires.capacity() {
-                    expires.reserve_exact(tight_step(expires.len()));
+                if self.tight_growth && expires.len() == expires.room(true) {
+                    expires.reserve_exact(tight_step(expires.len()), true);
                 }
-                expires.insert(key.into(), when);
+                expires.insert_with(key.into(), when, self.tight_growth);
                 self.db.entries.count_addition();
             }
         }
@@ -2494,12 +2521,12 @@ mod tests {
         // Fewer slots than the smallest step: nothing grows.
         let budget = (min_step(len) - 1) * ENTRY_WITH_ACCESS_BYTES;
         assert!(!ks.grow_within(0, budget, nothing_measured));
-        assert_eq!(ks.dbs[0].entries.map.capacity(), len);
+        assert_eq!(ks.dbs[0].entries.map.room(true), len);
         // Forty slots' worth, less than the usual step of an eighth: room for 16 to 40 keys.
         assert!(tight_step(len) > 40);
         let budget = 40 * ENTRY_WITH_ACCESS_BYTES;
         assert!(ks.grow_within(0, budget, nothing_measured));
-        let capacity = ks.dbs[0].entries.map.capacity();
+        let capacity = ks.dbs[0].entries.map.room(true);
         assert!(
             (len + min_step(len)..=len + 40).contains(&capacity),
             "{len} -> {capacity}"
@@ -2513,8 +2540,8 @@ mod tests {
         ks.set_tight_growth(true);
         let both_full = |ks: &Keyspace| {
             let db = &ks.dbs[0];
-            is_full(db.entries.len(), db.entries.map.capacity())
-                && is_full(db.expires.len(), db.expires.capacity())
+            is_full(db.entries.len(), db.entries.map.room(true))
+                && is_full(db.expires.len(), db.expires.room(true))
         };
         let mut i = 0;
         while i < 1000 || !both_full(&ks) {
@@ -2528,8 +2555,8 @@ mod tests {
         let budget = 40 * ENTRY_WITH_ACCESS_BYTES + min_step(len) * EXPIRY_SLOT_BYTES;
         assert!(ks.grow_within(0, budget, || 0));
         let db = &ks.dbs[0];
-        assert!(db.entries.map.capacity() >= len + min_step(len));
-        assert!(db.expires.capacity() >= len + min_step(len));
+        assert!(db.entries.map.room(true) >= len + min_step(len));
+        assert!(db.expires.room(true) >= len + min_step(len));
         assert_eq!(ks.growth_on_insert(0), 0);
     }
 
@@ -2543,14 +2570,14 @@ mod tests {
         let len = ks.dbs[0].entries.len();
         let budget = 40 * ENTRY_WITH_ACCESS_BYTES;
         assert!(!ks.grow_within(0, budget, growing));
-        assert_eq!(ks.dbs[0].entries.map.capacity(), len);
+        assert_eq!(ks.dbs[0].entries.map.room(true), len);
         assert!(ks.growth_on_insert(0) > 0);
         // The keys are all still there.
         assert_eq!(ks.dbs[0].entries.len(), len);
         assert!(ks.db(0).exists(b"k0"));
         // No new attempt (undoing costs O(len)) before 8 * `len` more keys were added.
         assert!(!ks.grow_within(0, budget, || 0));
-        assert_eq!(ks.dbs[0].entries.map.capacity(), len);
+        assert_eq!(ks.dbs[0].entries.map.room(true), len);
     }
 
     #[test]

@@ -96,6 +96,23 @@ impl<V> std::fmt::Debug for PosMap<V> {
     }
 }
 
+/// How full an index may get, in eighths of an entry per bucket, when the map is told to
+/// overfill it (under `maxmemory`): 13/8, as Redis's dict, refused a growth over the limit,
+/// chains up to a load of 1.618 before it grows anyway. Growing at one entry per bucket
+/// would cost a new index (8 bytes per key) for the next key; chains a little longer cost
+/// next to nothing.
+pub const OVERFILL_EIGHTHS: usize = 13;
+
+/// Entries an index of `buckets` buckets holds before it grows: one per bucket, or with
+/// `overfill` [`OVERFILL_EIGHTHS`] eighths.
+pub fn index_room(buckets: usize, overfill: bool) -> usize {
+    if overfill {
+        buckets / 8 * OVERFILL_EIGHTHS
+    } else {
+        buckets
+    }
+}
+
 /// Buckets an index holding `len` entries has: a power of two, one bucket per entry at
 /// least (Redis's dict grows at the same load).
 pub fn buckets_for(len: usize) -> usize {
@@ -121,7 +138,15 @@ impl<V> PosMap<V> {
     /// Entries the map holds before it must allocate: the vector's room, and the index's
     /// (one entry per bucket).
     pub fn capacity(&self) -> usize {
-        self.entries.capacity().min(self.buckets.len())
+        self.room(false)
+    }
+
+    /// [`Self::capacity`], or with `overfill` the room when the index may hold up to
+    /// [`OVERFILL_EIGHTHS`] eighths of an entry per bucket before it must grow.
+    pub fn room(&self, overfill: bool) -> usize {
+        self.entries
+            .capacity()
+            .min(index_room(self.buckets.len(), overfill))
     }
 
     /// Buckets of the index (the new one while the index changes size).
@@ -278,11 +303,16 @@ impl<V> PosMap<V> {
     /// position. O(1) amortized: when the index is full, it starts growing, and each write
     /// after moves a few of its chains (see [`STEP_BUCKETS`]).
     pub fn insert(&mut self, key: Key, value: V) -> Option<V> {
+        self.insert_with(key, value, false)
+    }
+
+    /// [`Self::insert`], the index growing only past [`Self::room`] with `overfill`.
+    pub fn insert_with(&mut self, key: Key, value: V, overfill: bool) -> Option<V> {
         let hash = self.hash(&key);
         if let Some(pos) = self.find(hash, &key) {
             return Some(std::mem::replace(&mut self.entries[pos].value, value));
         }
-        self.make_room_for_one();
+        self.make_room_for_one(overfill);
         let pos = self.entries.len();
         let head = self.head(hash).expect("the index has buckets");
         let next = std::mem::replace(self.head_link_mut(head), link(pos));
@@ -300,12 +330,12 @@ impl<V> PosMap<V> {
     }
 
     /// Room in the index for one more entry, starting a growth to twice its buckets when
-    /// there is none.
-    fn make_room_for_one(&mut self) {
-        if self.len() < self.buckets.len() {
+    /// there is none (see [`Self::room`] for `overfill`).
+    fn make_room_for_one(&mut self, overfill: bool) {
+        if !self.buckets.is_empty() && self.len() < index_room(self.buckets.len(), overfill) {
             return;
         }
-        self.resize_index(buckets_for(self.len() + 1));
+        self.resize_index(buckets_for(self.len() + 1).max(2 * self.buckets.len()));
     }
 
     /// Starts moving the chains to an index of `buckets` buckets, first ending a move still
@@ -361,13 +391,15 @@ impl<V> PosMap<V> {
         }
     }
 
-    /// Room for `additional` more entries, allocated now: the vector exactly, the index to
-    /// the power of two that holds them, its chains then moving over the writes that follow
-    /// (and the cron) as in a growth. O(len) only when the vector moves (a realloc).
-    pub fn reserve_exact(&mut self, additional: usize) {
+    /// Room for `additional` more entries, allocated now: the vector exactly, and when the
+    /// index's room (see [`Self::room`] for `overfill`) is short, a new index of the power of
+    /// two that holds them, its chains then moving over the writes that follow (and the
+    /// cron) as in a growth. O(len) only when the vector moves (a realloc).
+    pub fn reserve_exact(&mut self, additional: usize, overfill: bool) {
         self.entries.reserve_exact(additional);
-        let buckets = buckets_for(self.len().saturating_add(additional));
-        if buckets > self.buckets.len() {
+        let wanted = self.len().saturating_add(additional);
+        if wanted > index_room(self.buckets.len(), overfill) {
+            let buckets = buckets_for(wanted).max(2 * self.buckets.len());
             self.resize_index(buckets);
         }
     }
@@ -576,7 +608,7 @@ mod tests {
             map.insert(key(n), n);
         }
         map.finish_growing();
-        map.reserve_exact(50_000);
+        map.reserve_exact(50_000, false);
         assert!(map.is_growing(), "the chains move later");
         assert!(map.capacity() >= 60_000);
         check(&map, 0..10_000);
