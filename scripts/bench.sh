@@ -60,7 +60,7 @@
 #   --rdb-rounds N        loads per server (default 3)
 # The "memory" section (--sections memory) writes each data set of the memory table (a million
 # strings, one list, hash, set and sorted set of a million elements, 100k small lists, 10,000
-# small hashes) into a fresh server of each kind and reports the bytes per element, resident
+# small hashes, 100k small sorted sets) into a fresh server of each kind and reports the bytes per element, resident
 # and by used_memory. It adds no table row.
 # The "import-at-limit" section (--sections import-at-limit) writes 2M string keys (16-byte
 # values) with `redis-cli --pipe` into a fresh server of each kind under maxmemory 100mb and
@@ -336,6 +336,15 @@ section_eviction() {
     EVICTION=1
     add_case "set -r 10000000, maxmemory $EVICTION_MAXMEMORY allkeys-lru" -r 10000000 -t set
     CASE_EVICTS[$((${#CASE_LABELS[@]} - 1))]=1
+}
+
+# Many small sorted sets (packed, as Redis's listpack): ZADD of a random member into one of
+# 10,000 sets (`-r 10000`: a few dozen members each by the end), then ZRANGE of a whole set
+# and ZSCORE of a member.
+section_small_zsets() {
+    add_case "zadd (10k small sets)" -r 10000 ZADD bench:zs:__rand_int__ __rand_int__ m:__rand_int__
+    add_case "zrange 0 -1 (10k small sets)" -r 10000 ZRANGE bench:zs:__rand_int__ 0 -1
+    add_case "zscore (10k small sets)" -r 10000 ZSCORE bench:zs:__rand_int__ m:__rand_int__
 }
 
 # Streams: XADD onto one stream, then XRANGE of its first ten entries (the stream the XADD
