@@ -426,6 +426,11 @@ impl WriteBehind {
                             "cold key '{}' of database {db} has no document in MongoDB: dropped",
                             String::from_utf8_lossy(&key)
                         );
+                    } else {
+                        // The key was deleted or rewritten meanwhile (its deletion may have
+                        // reached MongoDB before the read): its waiters run again, as when
+                        // a value comes back too late.
+                        ks.wake_waiters(db, &key);
                     }
                 }
                 LoadOutcome::Failed(error) => {

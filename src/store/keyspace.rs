@@ -989,8 +989,7 @@ impl Keyspace {
                         ttl_samples += 1;
                     }
                 }
-                if ttl_samples > 0 {
-                    let sampled = ttl_sum / ttl_samples;
+                if let Some(sampled) = ttl_sum.checked_div(ttl_samples) {
                     let avg_ttl = &mut db.db.entries.avg_ttl;
                     if *avg_ttl == 0 {
                         *avg_ttl = sampled;
@@ -1943,6 +1942,11 @@ impl DbMut<'_> {
         let value = self.db.entries.swap_remove(key)?;
         let was_stream = matches!(value, Value::Stream(_)) && !self.db.waited.is_empty();
         self.signal_stream_gone(key, was_stream);
+        if value.is_cold() && self.db.waited.contains_key(key) {
+            // Clients waiting for the cold value's load run again now and find the key gone,
+            // rather than when (or if) the load comes back: as after a RENAME of a cold key.
+            self.changes.signal(self.index, key, "none");
+        }
         let ttl = if self.db.expires.is_empty() {
             None
         } else {

@@ -1144,8 +1144,11 @@ impl DoubleEndedIterator for Iter<'_> {
 
 impl ExactSizeIterator for Iter<'_> {}
 
-/// A walk over a rank range of either form of a set.
+/// A walk over a rank range of either form of a set. It lives on the stack for the length of
+/// one command; boxing the tree's walk (its path, hundreds of bytes) would cost an
+/// allocation per range read.
 #[derive(Clone)]
+#[allow(clippy::large_enum_variant)]
 enum Cursor<'a> {
     Packed {
         packed: &'a Packed,
