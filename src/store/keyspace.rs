@@ -52,7 +52,7 @@ impl Entries {
     /// Adds `key`, which must be absent, with access word `word`. O(1) amortized. With
     /// `tight_growth`, a full table grows by an eighth instead of doubling.
     fn insert_new(&mut self, key: &[u8], value: Value, word: u32, tight_growth: bool) {
-        if tight_growth && self.map.len() == self.map.room(true) {
+        if tight_growth && self.map.len() >= self.map.room(true) {
             self.reserve_exact(tight_step(self.map.len()), true);
         }
         self.cold += usize::from(value.is_cold());
@@ -201,11 +201,15 @@ fn affordable_step(
         return None;
     }
     let in_index = index.room.saturating_sub(len).min(max).min(budget / slot);
-    // A step of at most `len` fits in an index of twice the buckets (an index holds at
-    // least its entries).
+    // A step past the room takes an index of twice the buckets, as long as it stays within
+    // them (what `growth_cost` charges).
     let with_index = budget
         .checked_sub(index.grown_bytes())
-        .map(|left| (left / slot).min(max).min(len))
+        .map(|left| {
+            (left / slot)
+                .min(max)
+                .min((2 * index.buckets).saturating_sub(len))
+        })
         .filter(|&step| len + step > index.room)
         .unwrap_or(0);
     Some(in_index.max(with_index)).filter(|&step| step > 0 && step >= min_step(len).min(max))
@@ -1217,7 +1221,7 @@ impl Keyspace {
                 return Some(0);
             }
             let step = affordable_step(len, index, self.max_step(len), slot, *left)?;
-            *left -= growth_cost(len, index, step, slot);
+            *left = left.checked_sub(growth_cost(len, index, step, slot))?;
             Some(step)
         };
         let full_entries = is_full(entries_len, store.entries.map.room(overfill));
@@ -1263,11 +1267,19 @@ impl Keyspace {
         if allocated().saturating_sub(before) <= budget {
             return true;
         }
+        // Back to the tables as they were, index included (an overfilled index holds more
+        // entries than its buckets, so shrinking to the entries would keep the new one).
         if entries_step > 0 {
-            store.entries.shrink_to(entries_len);
+            store
+                .entries
+                .map
+                .undo_reserve(entries_len, entries_index.buckets);
+            store.entries.access.shrink_to(entries_len);
         }
         if expires_step > 0 {
-            store.expires.shrink_to(expires_len);
+            store
+                .expires
+                .undo_reserve(expires_len, expires_index.buckets);
         }
         store.entries.rebuilt_at = Some(store.entries.additions);
         false
@@ -1465,7 +1477,11 @@ impl Keyspace {
         }
         match ttl {
             Some(when) => {
-                store.expires.insert_with(key.into(), when, tight);
+                let expires = &mut store.expires;
+                if tight && !expires.contains_key(key) && expires.len() >= expires.room(true) {
+                    expires.reserve_exact(tight_step(expires.len()), true);
+                }
+                expires.insert_with(key.into(), when, tight);
             }
             None => {
                 store.expires.swap_remove(key);
@@ -2074,7 +2090,7 @@ impl DbMut<'_> {
             Some(slot) => *slot = when,
             None => {
                 let expires = &mut self.db.expires;
-                if self.tight_growth && expires.len() == expires.room(true) {
+                if self.tight_growth && expires.len() >= expires.room(true) {
                     expires.reserve_exact(tight_step(expires.len()), true);
                 }
                 expires.insert_with(key.into(), when, self.tight_growth);
@@ -2582,6 +2598,37 @@ mod tests {
         // No new attempt (undoing costs O(len)) before 8 * `len` more keys were added.
         assert!(!ks.grow_within(0, budget, || 0));
         assert_eq!(ks.dbs[0].entries.map.room(true), len);
+    }
+
+    /// An undone growth that took a new index gives the index back too: an overfilled index
+    /// holds more entries than it has buckets.
+    #[test]
+    fn an_undone_growth_past_the_index_room_gives_the_index_back() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static READINGS: AtomicUsize = AtomicUsize::new(0);
+        let growing = || READINGS.fetch_add(1 << 30, Ordering::Relaxed);
+        let mut ks = Keyspace::new(1);
+        ks.set_tight_growth(true);
+        // Fill until the planned step must take a new index.
+        let mut i = 0;
+        loop {
+            let entries = &ks.dbs[0].entries;
+            let index = IndexSize::of(&entries.map, true);
+            if i > 1000
+                && ks.growth_on_insert(0) > 0
+                && entries.len() + tight_step(entries.len()) > index.room
+            {
+                break;
+            }
+            ks.db(0).insert(format!("k{i}").as_bytes(), s("v"), None);
+            i += 1;
+        }
+        let map = &ks.dbs[0].entries.map;
+        let before = (map.bucket_count(), map.room(true), map.len());
+        assert!(!ks.grow_within(0, 1 << 20, growing));
+        let map = &ks.dbs[0].entries.map;
+        assert_eq!((map.bucket_count(), map.room(true), map.len()), before);
+        assert!(!map.is_growing());
     }
 
     #[test]

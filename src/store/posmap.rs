@@ -107,7 +107,7 @@ pub const OVERFILL_EIGHTHS: usize = 13;
 /// `overfill` [`OVERFILL_EIGHTHS`] eighths.
 pub fn index_room(buckets: usize, overfill: bool) -> usize {
     if overfill {
-        buckets / 8 * OVERFILL_EIGHTHS
+        (buckets * OVERFILL_EIGHTHS / 8).max(buckets)
     } else {
         buckets
     }
@@ -421,9 +421,26 @@ impl<V> PosMap<V> {
         }
     }
 
+    /// Gives back what a [`Self::reserve_exact`] took, at once: the vector to `len` entries'
+    /// room and the index to `buckets` buckets (what they were before it). O(len).
+    pub fn undo_reserve(&mut self, len: usize, buckets: usize) {
+        self.entries.shrink_to(len.max(self.len()));
+        if buckets != self.buckets.len() && buckets >= MIN_BUCKETS {
+            self.resize_index(buckets);
+            self.finish_growing();
+        }
+    }
+
     /// Removes `key`; the last entry takes its position. Returns the position, key and value.
     /// O(1).
     pub fn swap_remove_full(&mut self, key: &[u8]) -> Option<(usize, Key, V)> {
+        let removed = self.remove_without_step(key)?;
+        self.grow_step(STEP_BUCKETS);
+        Some(removed)
+    }
+
+    /// [`Self::swap_remove_full`] without moving any chain of a growth under way.
+    fn remove_without_step(&mut self, key: &[u8]) -> Option<(usize, Key, V)> {
         let hash = self.hash(key);
         let pos = self.find(hash, key)?;
         self.unlink(hash, pos);
@@ -432,7 +449,6 @@ impl<V> PosMap<V> {
             self.relink(last, pos);
         }
         let slot = self.entries.swap_remove(pos);
-        self.grow_step(STEP_BUCKETS);
         Some((pos, slot.key, slot.value))
     }
 
@@ -579,14 +595,20 @@ mod tests {
     #[test]
     fn an_old_index_emptied_by_removals_is_freed() {
         let (mut map, n) = growing_map(1000);
-        // Remove exactly the keys the old index still holds: no write moves them.
+        // Remove exactly the keys the old index still holds, the last by a write, the others
+        // without moving any chain: the removals, not the moves, empty it.
         let keys: Vec<Key> = chained(&map, &map.old, map.next_bucket)
             .into_iter()
             .map(|pos| map.entries[pos].key.clone())
             .collect();
-        for key in &keys {
-            map.swap_remove(key);
+        let (last, rest) = keys.split_last().expect("keys in the old index");
+        let next_bucket = map.next_bucket;
+        for key in rest {
+            map.remove_without_step(key);
         }
+        assert_eq!(map.next_bucket, next_bucket, "nothing moved");
+        assert!(map.is_growing() && map.in_old == 1);
+        map.swap_remove(last);
         assert!(!map.is_growing());
         assert_eq!(map.old.capacity(), 0, "the emptied old index was freed");
         check(&map, (0..n).filter(|&k| !keys.contains(&key(k))));
@@ -630,6 +652,35 @@ mod tests {
         assert_eq!((map.capacity(), map.index_buckets()), (0, 0));
         map.insert(key(1), 1);
         check(&map, 1..2);
+    }
+
+    #[test]
+    fn an_overfilled_index_grows_at_13_entries_per_8_buckets_and_an_undone_reserve_is_given_back() {
+        let mut map = PosMap::default();
+        for n in 0..1024 {
+            map.insert_with(key(n), n, true);
+        }
+        map.finish_growing();
+        assert_eq!(map.bucket_count(), 1024);
+        for n in 1024..1664 {
+            map.insert_with(key(n), n, true);
+        }
+        assert_eq!(map.bucket_count(), 1024, "overfilled to 13/8");
+        map.insert_with(key(1664), 1664, true);
+        assert_eq!(map.bucket_count(), 2048);
+        check(&map, 0..1665);
+        assert_eq!(index_room(4, true), 6);
+        // A reserve past the room, undone: the vector and the index are what they were.
+        map.finish_growing();
+        let (len, buckets) = (map.len(), map.bucket_count());
+        map.reserve_exact(len, true);
+        assert_eq!(map.bucket_count(), 4096);
+        map.undo_reserve(len, buckets);
+        assert_eq!(
+            (map.bucket_count(), map.is_growing(), map.entries.capacity()),
+            (buckets, false, len)
+        );
+        check(&map, 0..1665);
     }
 
     #[test]
