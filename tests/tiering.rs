@@ -641,57 +641,6 @@ fn waiting_on_a_cold_key_deleted_meanwhile_ends_at_once() {
     }
 }
 
-/// A client waiting for a cold value whose load cannot finish (MongoDB stopped) is answered
-/// as soon as another client deletes the key, not when the load times out.
-#[test]
-fn deleting_a_cold_key_ends_the_wait_for_its_load_at_once() {
-    if mongodb_uri().is_none() {
-        return;
-    }
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(unique_name("tier_secantus"));
-    let mut mongod = common::SecantusDb::start(&dir, 0);
-    let uri = format!(
-        "mongodb://127.0.0.1:{}/?serverSelectionTimeoutMS=500",
-        mongod.port
-    );
-    let name = unique_name("tier_delete_wait");
-    let server = start(&uri, &name, &["--tiering-load-timeout-ms", "10000"]);
-    let mut conn = server.raw();
-    let count = 300;
-    let data = fill(&mut conn, count);
-    squeeze(&mut conn, data);
-    let (_, key) = a_cold_key(&mut conn, count, 0);
-    let (_, other) = a_cold_key(&mut conn, count, 1);
-    mongod.kill();
-    let mut waiting = server.raw();
-    waiting.send(&common::encode_command(&["GET", key.as_str()]));
-    // The GET is waiting for its load (no reply yet).
-    assert!(waiting
-        .read_reply_within(Duration::from_millis(300))
-        .is_err());
-    let started = Instant::now();
-    assert_eq!(conn.cmd(&["DEL", key.as_str()]), b":1\r\n");
-    let reply = waiting
-        .read_reply_within(Duration::from_secs(3))
-        .expect("a reply once the key is deleted");
-    assert_eq!(reply, b"$-1\r\n");
-    assert!(started.elapsed() < Duration::from_secs(3));
-    // UNLINK too, for a client waiting in an MGET.
-    waiting.send(&common::encode_command(&[
-        "MGET",
-        other.as_str(),
-        "missing",
-    ]));
-    assert!(waiting
-        .read_reply_within(Duration::from_millis(300))
-        .is_err());
-    assert_eq!(conn.cmd(&["UNLINK", other.as_str()]), b":1\r\n");
-    let reply = waiting
-        .read_reply_within(Duration::from_secs(3))
-        .expect("a reply once the key is unlinked");
-    assert_eq!(reply, b"*2\r\n$-1\r\n$-1\r\n");
-}
-
 #[test]
 fn a_restart_leaves_what_does_not_fit_cold() {
     let Some(uri) = mongodb_uri() else { return };
@@ -812,23 +761,38 @@ fn resident_memory_stays_bounded_as_the_data_grows() {
 // MongoDB stopped and started again
 // ---------------------------------------------------------------------------------------------
 
+/// A tiering server (loads timing out after `load_timeout_ms`) on a SecantusDB of its own,
+/// which a test can stop, holding `count` keys of which some are cold; and a connection.
+fn cold_server_on_own_mongodb(
+    name: &str,
+    load_timeout_ms: u64,
+    count: usize,
+) -> (common::SecantusDb, Server, RawConn) {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(unique_name("tier_secantus"));
+    let mongod = common::SecantusDb::start(&dir, 0);
+    let uri = format!(
+        "mongodb://127.0.0.1:{}/?serverSelectionTimeoutMS=500",
+        mongod.port
+    );
+    let timeout = load_timeout_ms.to_string();
+    let server = start(
+        &uri,
+        &unique_name(name),
+        &["--tiering-load-timeout-ms", &timeout],
+    );
+    let mut conn = server.raw();
+    let data = fill(&mut conn, count);
+    squeeze(&mut conn, data);
+    (mongod, server, conn)
+}
+
 #[test]
 fn mongodb_stopped_cold_reads_fail_cleanly_and_hot_keys_are_served() {
     if mongodb_uri().is_none() {
         return;
     }
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(unique_name("tier_secantus"));
-    let mut mongod = common::SecantusDb::start(&dir, 0);
-    let uri = format!(
-        "mongodb://127.0.0.1:{}/?serverSelectionTimeoutMS=500",
-        mongod.port
-    );
-    let name = unique_name("tier_outage");
-    let mut server = start(&uri, &name, &["--tiering-load-timeout-ms", "1500"]);
-    let mut conn = server.raw();
     let count = 300;
-    let data = fill(&mut conn, count);
-    squeeze(&mut conn, data);
+    let (mut mongod, mut server, mut conn) = cold_server_on_own_mongodb("tier_outage", 1500, count);
     let (i, key) = a_cold_key(&mut conn, count, 0);
     let (j, other) = a_cold_key(&mut conn, count, 1);
     let hot = (0..count)
@@ -883,6 +847,48 @@ fn mongodb_stopped_cold_reads_fail_cleanly_and_hot_keys_are_served() {
 
 /// Commands run by the randomized test (`REDDISH_TIERING_COMMANDS` overrides).
 const RANDOM_COMMANDS: usize = 4000;
+
+/// A client waiting for a cold value whose load cannot finish (MongoDB stopped) is answered
+/// as soon as another client deletes the key, not when the load times out.
+#[test]
+fn deleting_a_cold_key_ends_the_wait_for_its_load_at_once() {
+    if mongodb_uri().is_none() {
+        return;
+    }
+    let count = 300;
+    let (mut mongod, server, mut conn) =
+        cold_server_on_own_mongodb("tier_delete_wait", 10_000, count);
+    let (_, key) = a_cold_key(&mut conn, count, 0);
+    let (_, other) = a_cold_key(&mut conn, count, 1);
+    mongod.kill();
+    let mut waiting = server.raw();
+    waiting.send(&common::encode_command(&["GET", key.as_str()]));
+    // The GET is waiting for its load (no reply yet).
+    assert!(waiting
+        .read_reply_within(Duration::from_millis(300))
+        .is_err());
+    let started = Instant::now();
+    assert_eq!(conn.cmd(&["DEL", key.as_str()]), b":1\r\n");
+    let reply = waiting
+        .read_reply_within(Duration::from_secs(3))
+        .expect("a reply once the key is deleted");
+    assert_eq!(reply, b"$-1\r\n");
+    assert!(started.elapsed() < Duration::from_secs(3));
+    // UNLINK too, for a client waiting in an MGET.
+    waiting.send(&common::encode_command(&[
+        "MGET",
+        other.as_str(),
+        "missing",
+    ]));
+    assert!(waiting
+        .read_reply_within(Duration::from_millis(300))
+        .is_err());
+    assert_eq!(conn.cmd(&["UNLINK", other.as_str()]), b":1\r\n");
+    let reply = waiting
+        .read_reply_within(Duration::from_secs(3))
+        .expect("a reply once the key is unlinked");
+    assert_eq!(reply, b"*2\r\n$-1\r\n$-1\r\n");
+}
 
 #[test]
 fn random_commands_over_five_times_maxmemory_match_redis() {
