@@ -216,18 +216,11 @@ impl<V> PosMap<V> {
 
     /// Takes position `pos` out of the chain of hash `hash`, which holds it. O(chain).
     fn unlink(&mut self, hash: u32, pos: usize) {
-        let head = self.head(hash).expect("an entry's chain exists");
+        let Some(head) = self.head(hash) else {
+            return;
+        };
         let after = self.entries[pos].next;
-        let target = link(pos);
-        if self.head_link(head) == target {
-            *self.head_link_mut(head) = after;
-        } else {
-            let mut prev = self.head_link(head) as usize - 1;
-            while self.entries[prev].next != target {
-                prev = self.entries[prev].next as usize - 1;
-            }
-            self.entries[prev].next = after;
-        }
+        self.repoint(head, pos, after);
         if matches!(head, Head::Old(_)) {
             self.in_old -= 1;
         }
@@ -235,18 +228,27 @@ impl<V> PosMap<V> {
 
     /// Makes the link to position `from` in its chain say `to`. O(chain).
     fn relink(&mut self, from: usize, to: usize) {
-        let head = self
-            .head(self.entries[from].hash)
-            .expect("an entry's chain exists");
-        let target = link(from);
-        if self.head_link(head) == target {
-            *self.head_link_mut(head) = link(to);
-        } else {
-            let mut prev = self.head_link(head) as usize - 1;
-            while self.entries[prev].next != target {
-                prev = self.entries[prev].next as usize - 1;
+        if let Some(head) = self.head(self.entries[from].hash) {
+            self.repoint(head, from, link(to));
+        }
+    }
+
+    /// Makes the link that points at position `pos` in the chain at `head` (the head itself,
+    /// or its predecessor's `next`) say `value`. O(chain).
+    fn repoint(&mut self, head: Head, pos: usize, value: Link) {
+        let target = link(pos);
+        let mut next = self.head_link(head);
+        if next == target {
+            *self.head_link_mut(head) = value;
+            return;
+        }
+        while next != 0 {
+            let prev = next as usize - 1;
+            next = self.entries[prev].next;
+            if next == target {
+                self.entries[prev].next = value;
+                return;
             }
-            self.entries[prev].next = link(to);
         }
     }
 
