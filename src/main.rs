@@ -70,6 +70,15 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Redis works in `dir`: relative file names in the configuration are found from there.
+    if let Err(e) = std::env::set_current_dir(&config.dir) {
+        eprintln!(
+            "*** FATAL CONFIG ERROR *** can't chdir to '{}': {}",
+            config.dir,
+            reddish::process::os_error_text(&e)
+        );
+        return ExitCode::FAILURE;
+    }
     if let Err(e) = init_logging(&config.loglevel, &config.logfile) {
         eprintln!("{e}");
         return ExitCode::FAILURE;

@@ -344,3 +344,35 @@ pub fn set_oom_score_adj(target: OomScore) -> Result<(), String> {
         _ => Err("oom_score_adj is only supported on Linux".into()),
     }
 }
+
+/// The system's words for an I/O error, as C's `strerror` gives them (Redis's error texts
+/// carry them), without Rust's " (os error N)".
+pub fn os_error_text(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.find(" (os error ") {
+        Some(at) => text[..at].to_string(),
+        None => text,
+    }
+}
+
+/// The directory `path` names, resolved against `base` when relative, as the process's
+/// working directory would be after `chdir` there: Redis reports `dir` as `getcwd` gives it,
+/// absolute and, on Unix, free of symbolic links.
+pub fn resolve_dir(base: &std::path::Path, path: &str) -> std::io::Result<std::path::PathBuf> {
+    let joined = base.join(path);
+    #[cfg(unix)]
+    let resolved = std::fs::canonicalize(&joined)?;
+    // canonicalize on Windows answers in the `\\?\C:\` form, which no Windows user writes.
+    #[cfg(not(unix))]
+    let resolved = std::path::absolute(&joined)?;
+    if !std::fs::metadata(&resolved)?.is_dir() {
+        return Err(std::io::Error::from_raw_os_error(NOT_A_DIRECTORY));
+    }
+    Ok(resolved)
+}
+
+#[cfg(unix)]
+const NOT_A_DIRECTORY: i32 = libc::ENOTDIR;
+// ERROR_DIRECTORY: "The directory name is invalid."
+#[cfg(not(unix))]
+const NOT_A_DIRECTORY: i32 = 267;

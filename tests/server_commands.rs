@@ -1203,3 +1203,63 @@ fn info_keyspace_avg_ttl_follows_the_keys_ttls() {
         assert_eq!(avg_ttl(&mut conn, 0, true), 0, "{name}");
     }
 }
+
+/// `dir` is the server's working directory, as Redis's `chdir` makes it: CONFIG SET moves it
+/// (relative to where it is), refuses what is not a directory with the system's words, and
+/// CONFIG GET answers the absolute path.
+#[test]
+fn config_set_dir_moves_the_working_directory_as_redis() {
+    let mut diff = Differential::with_args(&["--enable-protected-configs", "yes"]);
+    diff.run(
+        r#"
+        CONFIG SET dir /
+        CONFIG GET dir
+        CONFIG SET dir /no-such-directory-of-reddish
+        CONFIG SET dir /etc/passwd
+        CONFIG SET dir tmp
+        CONFIG GET dir
+        CONFIG SET dir ..
+        CONFIG GET dir
+        "#,
+    );
+}
+
+/// Relative names in the configuration are found from `dir`, as Redis finds them after its
+/// `chdir`: the log file is written there; CONFIG GET gives `dir` absolute and free of `..`,
+/// and CONFIG REWRITE writes it, as Redis always does.
+#[test]
+fn relative_files_live_in_dir_and_rewrite_records_it() {
+    let root =
+        std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(common::unique_name("workdir"));
+    let data = root.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let conf = root.join("reddish.conf");
+    std::fs::write(&conf, "logfile reddish.log\n").unwrap();
+    let roundabout = root.join("data/../data");
+    let server = Server::start_with(&[
+        conf.to_str().unwrap(),
+        "--dir",
+        roundabout.to_str().unwrap(),
+    ]);
+    let mut conn = server.raw();
+    let want = std::fs::canonicalize(&data).unwrap().display().to_string();
+    let reply = conn.cmd(&["CONFIG", "GET", "dir"]);
+    let expected = format!("*2\r\n$3\r\ndir\r\n${}\r\n{want}\r\n", want.len());
+    assert_bytes(&reply, expected.as_bytes());
+    assert!(
+        data.join("reddish.log").exists(),
+        "the log file is not in dir"
+    );
+    assert!(!root.join("reddish.log").exists());
+    assert_bytes(&conn.cmd(&["CONFIG", "REWRITE"]), b"+OK\r\n");
+    let rewritten = std::fs::read_to_string(&conf).unwrap();
+    assert!(
+        rewritten.lines().any(|l| l == format!("dir {want}")),
+        "{rewritten}"
+    );
+    assert!(
+        rewritten.lines().any(|l| l == "logfile reddish.log"),
+        "{rewritten}"
+    );
+    std::fs::remove_dir_all(&root).ok();
+}

@@ -253,15 +253,6 @@ fn bind_all(addrs: &[(SocketAddr, bool)], backlog: i32) -> io::Result<Vec<TcpLis
     Ok(bound)
 }
 
-/// The system's words for an error, without Rust's " (os error N)".
-fn reason(e: &io::Error) -> String {
-    let text = e.to_string();
-    match text.find(" (os error ") {
-        Some(at) => text[..at].to_string(),
-        None => text,
-    }
-}
-
 /// The TCP listeners of one port (plain or TLS), each registered under the token of its slot.
 pub struct TcpListeners {
     listeners: Slab<TcpListener>,
@@ -441,7 +432,8 @@ impl Listeners for SharedListeners {
             .0
             .try_borrow_mut()
             .map_err(|_| "the listeners are in use".to_string())?;
-        set.relisten(binds, port, backlog).map_err(|e| reason(&e))
+        set.relisten(binds, port, backlog)
+            .map_err(|e| crate::process::os_error_text(&e))
     }
 }
 

@@ -358,23 +358,13 @@ fn acl_path(config: &crate::config::Config, file: &str) -> std::path::PathBuf {
     if path.is_absolute() {
         return path.to_path_buf();
     }
-    let dir = config.inert.get("dir").map_or("./", String::as_str);
-    std::path::Path::new(dir).join(path)
+    std::path::Path::new(&config.dir).join(path)
 }
 
 const NO_ACL_FILE: &str = "ERR This Redis instance is not configured to use an ACL file. You may \
                            want to specify users via the ACL SETUSER command and then issue a \
                            CONFIG REWRITE (assuming you have a Redis configuration file set) in \
                            order to store users in the Redis configuration.";
-
-/// An I/O error as C's `strerror` words it (without Rust's `(os error N)`).
-fn io_error_text(e: &std::io::Error) -> String {
-    let text = e.to_string();
-    match text.find(" (os error") {
-        Some(at) => text[..at].to_string(),
-        None => text,
-    }
-}
 
 /// Reads the ACL file: its users, or Redis's error text (without the `ERR `).
 pub fn read_acl_file(config: &crate::config::Config) -> Result<Option<Vec<User>>, String> {
@@ -384,7 +374,7 @@ pub fn read_acl_file(config: &crate::config::Config) -> Result<Option<Vec<User>>
     let text = std::fs::read_to_string(acl_path(config, file)).map_err(|e| {
         format!(
             "Error loading ACLs, opening file '{file}': {}",
-            io_error_text(&e)
+            crate::process::os_error_text(&e)
         )
     })?;
     parse_acl_file(&text, file, pubsub_default_all(config)).map(Some)

@@ -68,10 +68,12 @@ pub fn config_set(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         .and_then(|()| {
             // Applying may still fail; then every parameter of the call goes back, as in Redis.
             apply_oom_score(&before, &ctx.server.config)
+                .and_then(|()| apply_dir(&before, &ctx.server.config))
                 .and_then(|()| apply_listeners(ctx, &before, &refs))
                 .inspect_err(|_| {
                     // What was already applied goes back with the parameters: the OOM score.
                     let _ = apply_oom_score(&ctx.server.config, &before);
+                    let _ = apply_dir(&ctx.server.config, &before);
                     ctx.server.config = before.clone();
                 })
         });
@@ -113,6 +115,19 @@ fn apply_oom_score(before: &Config, after: &Config) -> Result<(), (String, Confi
         (
             "oom-score-adj".to_string(),
             ConfigError::Invalid("Failed to set current oom_score_adj. Check server logs.".into()),
+        )
+    })
+}
+
+/// Moves the process's working directory when `dir` changed (Redis's `chdir`).
+fn apply_dir(before: &Config, after: &Config) -> Result<(), (String, ConfigError)> {
+    if before.dir == after.dir {
+        return Ok(());
+    }
+    std::env::set_current_dir(&after.dir).map_err(|e| {
+        (
+            "dir".to_string(),
+            ConfigError::Invalid(crate::process::os_error_text(&e)),
         )
     })
 }
