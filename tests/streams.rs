@@ -300,6 +300,11 @@ fn consumer_groups_with_several_consumers() {
         XGROUP SETID s nogroup 0
         XGROUP SETID nokey g 0
         XINFO GROUPS s
+        XGROUP SETID s g $ ENTRIESREAD 40
+        XINFO GROUPS s
+        XGROUP CREATE s past 0 ENTRIESREAD 70
+        XINFO GROUPS s
+        XGROUP DESTROY s past
         XGROUP DESTROY s g2
         XGROUP DESTROY s g2
         XGROUP DESTROY nokey g2

@@ -1355,9 +1355,9 @@ fn info_stream<'a>(
         .ok_or(CmdError::Store(StoreError::NoSuchKey))
 }
 
-fn write_lag(out: &mut ReplyBuf, lag: Option<u64>) {
+fn write_lag(out: &mut ReplyBuf, lag: Option<i64>) {
     match lag {
-        Some(n) => out.int(n as i64),
+        Some(n) => out.int(n),
         None => out.null(),
     }
 }

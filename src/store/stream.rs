@@ -390,17 +390,19 @@ impl StreamValue {
     }
 
     /// The group's lag (entries not yet delivered), `None` when it cannot be known. O(1).
-    pub fn lag(&self, group: &Group) -> Option<u64> {
+    /// Signed, as Redis computes it: a group whose read counter was set past the entries added
+    /// (`XGROUP SETID ... ENTRIESREAD`) has a negative lag.
+    pub fn lag(&self, group: &Group) -> Option<i64> {
         let (c, len) = (&self.counters, self.log.len());
         if c.entries_added == 0 {
             return Some(0);
         }
         if let Some(read) = group.entries_read {
             if !has_tombstones_from(c, len, group.last_id) {
-                return Some(c.entries_added.saturating_sub(read));
+                return Some(signed_lag(c.entries_added, read));
             }
         }
-        entries_up_to(c, len, group.last_id).map(|read| c.entries_added.saturating_sub(read))
+        entries_up_to(c, len, group.last_id).map(|read| signed_lag(c.entries_added, read))
     }
 
     /// XREADGROUP with `>`: delivers up to `count` (0 = all) entries after the group's last
@@ -712,6 +714,11 @@ impl DbMut<'_> {
             self.insert(key, Value::new_stream(), None);
         }
     }
+}
+
+/// `added - read` as Redis's signed `long long` subtraction gives it.
+fn signed_lag(added: u64, read: u64) -> i64 {
+    (added as i64).wrapping_sub(read as i64)
 }
 
 #[cfg(test)]
