@@ -446,3 +446,104 @@ fn native_types_use_the_module_class() {
     let second = escape(&sub.read_reply());
     assert!(second.contains("__keyevent@0__:queue.push"), "{second}");
 }
+
+/// What a RESP3 connection subscribed to its own keyspace events receives for each command:
+/// the frames up to a `PING` sent after it, pushes and the reply in their order. A `~` line
+/// compares only that order (its reply is random).
+fn own_events_around_replies(server: Server, script: &str) -> Vec<String> {
+    let mut conn = server.raw();
+    conn.cmd(&["HELLO", "3"]);
+    conn.cmd(&["CONFIG", "SET", "notify-keyspace-events", "KEA"]);
+    conn.cmd(&["PSUBSCRIBE", "__keyevent@*"]);
+    let mut seen = Vec::new();
+    for line in script.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let (exact, command) = match line.strip_prefix('~') {
+            Some(command) => (false, command),
+            None => (true, line),
+        };
+        let mut bytes = encode_command(&split_args(command).expect("bad script line"));
+        bytes.extend(encode_command(&["PING", "end-of-command"]));
+        conn.send(&bytes);
+        let mut frames = Vec::new();
+        loop {
+            let frame = conn.read_reply();
+            if frame == b"$14\r\nend-of-command\r\n" {
+                break;
+            }
+            frames.push(match (exact, frame.first()) {
+                (true, _) => escape(&frame),
+                (false, Some(b'>')) => "push".to_string(),
+                (false, _) => "reply".to_string(),
+            });
+        }
+        seen.push(format!("{line}: {}", frames.join(" | ")));
+    }
+    seen
+}
+
+/// A RESP3 client subscribed to its own keyspace events gets each push before or after the
+/// reply as Redis sends it (Redis's handlers notify some events before replying and some
+/// after). Where Redis writes a push inside an aggregate reply (ZPOPMIN, XREADGROUP...),
+/// which RESP3 forbids, Reddish sends it after the reply; those commands are not listed.
+#[test]
+fn a_resp3_client_gets_its_own_events_around_replies_as_redis_orders_them() {
+    let script = "SET k v
+        SET k v2 GET
+        SET k3 v NX GET
+        GETSET k v3
+        GETDEL k
+        SETEX k3 100 v
+        GETEX k3 EX 200
+        GETEX k3 PERSIST
+        SET e 1
+        GETEX e PX 0
+        BITFIELD bf SET u8 0 200
+        SET c 1
+        EXPIRE c 100
+        PEXPIRE c 100000
+        EXPIREAT c 99999999999
+        PEXPIREAT c 99999999999999
+        PERSIST c
+        EXPIRE c 0
+        RPUSH l a b c d e f
+        LINSERT l BEFORE b z
+        LREM l 1 z
+        LTRIM l 0 4
+        RPOPLPUSH l l2
+        LMOVE l l2 LEFT RIGHT
+        BLMOVE l l3 LEFT LEFT 1
+        BRPOPLPUSH l l3 1
+        LMOVE l3 l3 LEFT LEFT
+        HSET h a 1 b 2
+        HDEL h a
+        HDEL h b
+        SADD s a b c
+        SREM s a
+        SMOVE s s2 b
+        SPOP s
+        SADD p a b c d
+        ~SPOP p 2
+        ~SPOP p 10
+        ZADD z 1 a 2 b 3 c 4 d 5 e
+        ZREM z a
+        ZREMRANGEBYSCORE z 0 2
+        ZREMRANGEBYRANK z 0 0
+        ZREMRANGEBYLEX z [d [d
+        ZREMRANGEBYSCORE z -inf +inf
+        GEOADD g 13.36 38.11 P
+        GEOSEARCHSTORE gs g FROMLONLAT 13 38 BYRADIUS 200 km
+        GEORADIUS g 13 38 200 km STORE gr
+        GEOSEARCHSTORE gs g FROMLONLAT 0 0 BYRADIUS 1 km
+        XADD st 1-1 f v
+        XADD st 2-1 f v
+        XTRIM st MAXLEN 1
+        XGROUP CREATE st g 0
+        XGROUP CREATECONSUMER st g c
+        XGROUP DELCONSUMER st g c";
+    let expected = own_events_around_replies(RedisServer::start(), script);
+    let actual = own_events_around_replies(Server::start(), script);
+    for (actual, expected) in actual.iter().zip(&expected) {
+        assert_eq!(actual, expected);
+    }
+    assert_eq!(actual.len(), expected.len());
+}

@@ -241,15 +241,16 @@ fn bitfield_generic(ctx: &mut Ctx, args: &mut Args, read_only: bool) -> CmdResul
         ));
     }
     let outcome = ctx.db().bitfield(key, &ops)?;
-    if outcome.changed {
-        ctx.notify(KeyspaceEvents::STRING, "setbit", key);
-    }
     ctx.out.array(outcome.replies.len());
     for reply in outcome.replies {
         match reply {
             Some(value) => ctx.out.int(value),
             None => ctx.out.null(),
         }
+    }
+    // After the reply, as Redis notifies.
+    if outcome.changed {
+        ctx.notify(KeyspaceEvents::STRING, "setbit", key);
     }
     Ok(())
 }

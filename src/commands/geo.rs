@@ -465,7 +465,6 @@ fn search_generic(ctx: &mut Ctx, args: &mut Args, form: Form) -> CmdResult {
         .collect();
     let existed = db.exists(destination.key);
     let stored = db.geo_store(destination.key, &entries)?;
-    ctx.out.int(stored as i64);
     if stored > 0 {
         let event = if form.is_search() {
             "geosearchstore"
@@ -476,6 +475,7 @@ fn search_generic(ctx: &mut Ctx, args: &mut Args, form: Form) -> CmdResult {
     } else if existed {
         ctx.notify(KeyspaceEvents::GENERIC, "del", destination.key);
     }
+    ctx.out.int(stored as i64);
     Ok(())
 }
 

@@ -66,7 +66,6 @@ pub fn hdel(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let key = args.bytes()?;
     let fields = args.rest();
     let removed = ctx.db().hdel(key, fields)?;
-    ctx.out.int(removed as i64);
     if removed > 0 {
         ctx.notify(KeyspaceEvents::HASH, "hdel", key);
         // The store removes a hash left empty.
@@ -74,6 +73,7 @@ pub fn hdel(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
             ctx.notify(KeyspaceEvents::GENERIC, "del", key);
         }
     }
+    ctx.out.int(removed as i64);
     Ok(())
 }
 

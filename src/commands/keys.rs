@@ -260,18 +260,21 @@ fn expire_generic(
         Some(t) => !(cond.nx || (cond.gt && at <= t) || (cond.lt && at >= t)),
         None => !cond.xx && !cond.gt,
     };
-    if allowed {
-        let at = at.max(0) as u64;
-        db.set_expire(key, at);
-        // An expiry already past deletes the key, reported as a deletion.
-        let event = if at <= ctx.ks.now_ms() {
-            "del"
-        } else {
-            "expire"
-        };
-        ctx.notify(KeyspaceEvents::GENERIC, event, key);
+    if !allowed {
+        ctx.out.int(0);
+        return Ok(());
     }
-    ctx.out.int(allowed as i64);
+    let at = at.max(0) as u64;
+    db.set_expire(key, at);
+    // An expiry already past deletes the key, reported as a deletion before the reply; a new
+    // expiry is reported after it (Redis's order).
+    if at <= ctx.ks.now_ms() {
+        ctx.notify(KeyspaceEvents::GENERIC, "del", key);
+        ctx.out.int(1);
+    } else {
+        ctx.out.int(1);
+        ctx.notify(KeyspaceEvents::GENERIC, "expire", key);
+    }
     Ok(())
 }
 

@@ -205,8 +205,8 @@ pub fn linsert(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         Inserted::NoList => ctx.out.int(0),
         Inserted::NoPivot => ctx.out.int(-1),
         Inserted::Len(len) => {
-            ctx.out.int(len as i64);
             ctx.notify(KeyspaceEvents::LIST, "linsert", key);
+            ctx.out.int(len as i64);
         }
     }
     Ok(())
@@ -217,10 +217,10 @@ pub fn lrem(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let count = args.int()?;
     let elem = args.bytes()?;
     let removed = ctx.db().list_remove(key, count, elem)?;
-    ctx.out.int(removed.count as i64);
     if removed.count > 0 {
         notify_removal(ctx, "lrem", key, removed.emptied);
     }
+    ctx.out.int(removed.count as i64);
     Ok(())
 }
 
@@ -228,11 +228,11 @@ pub fn ltrim(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let key = args.bytes()?;
     let (start, stop) = (args.int()?, args.int()?);
     let trimmed = ctx.db().list_trim(key, start, stop)?;
-    ctx.out.ok();
     // Redis reports `ltrim` on every existing list, whether or not anything was cut.
     if let Some(emptied) = trimmed {
         notify_removal(ctx, "ltrim", key, emptied);
     }
+    ctx.out.ok();
     Ok(())
 }
 
@@ -298,11 +298,12 @@ fn move_element(
     let Some(moved) = ctx.db().list_move(src, dst, from, to)? else {
         return Ok(None);
     };
-    ctx.out.bulk(&moved.element);
     ctx.journal_as(pop_event(moved.from).as_bytes(), src, []);
     ctx.journal_as(push_event(moved.to).as_bytes(), dst, [&moved.element[..]]);
-    // Redis's order: the push on the destination, then the pop (and `del`) on the source.
+    // Redis's order: the push on the destination, the reply, then the pop (and `del`) on the
+    // source (a RESP3 client subscribed to its own events sees them around the reply so).
     ctx.notify(KeyspaceEvents::LIST, push_event(moved.to), dst);
+    ctx.out.bulk(&moved.element);
     notify_removal(ctx, pop_event(moved.from), src, moved.source_emptied);
     Ok(Some(moved))
 }

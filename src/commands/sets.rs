@@ -32,6 +32,11 @@ fn reply_owned(out: &mut ReplyBuf, members: &[SmallBytes]) {
 /// removed it).
 fn notify_removal(ctx: &mut Ctx, event: &str, key: &[u8]) {
     ctx.notify(KeyspaceEvents::SET, event, key);
+    notify_if_deleted(ctx, key);
+}
+
+/// `del` when the removal left the set empty (the store removed it).
+fn notify_if_deleted(ctx: &mut Ctx, key: &[u8]) {
     if !ctx.db().exists(key) {
         ctx.notify(KeyspaceEvents::GENERIC, "del", key);
     }
@@ -50,20 +55,20 @@ fn notify_store(ctx: &mut Ctx, class: u16, event: &str, dst: &[u8], stored: usiz
 pub fn sadd(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let key = args.bytes()?;
     let added = ctx.db().sadd(key, args.rest())?;
-    ctx.out.int(added as i64);
     if added > 0 {
         ctx.notify(KeyspaceEvents::SET, "sadd", key);
     }
+    ctx.out.int(added as i64);
     Ok(())
 }
 
 pub fn srem(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let key = args.bytes()?;
     let removed = ctx.db().srem(key, args.rest())?;
-    ctx.out.int(removed as i64);
     if removed > 0 {
         notify_removal(ctx, "srem", key);
     }
+    ctx.out.int(removed as i64);
     Ok(())
 }
 
@@ -112,9 +117,11 @@ pub fn spop(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
             let popped = ctx.ks.db(ctx.client.db).spop(key, &mut ctx.server.rng)?;
             match popped {
                 Some(member) => {
-                    ctx.out.bulk(member.as_bytes());
                     ctx.journal_as(b"SREM", key, [member.as_bytes()]);
-                    notify_removal(ctx, "spop", key);
+                    // Redis's order: `spop`, the reply, then `del` if the set emptied.
+                    ctx.notify(KeyspaceEvents::SET, "spop", key);
+                    ctx.out.bulk(member.as_bytes());
+                    notify_if_deleted(ctx, key);
                 }
                 None => ctx.out.null(),
             }
@@ -129,10 +136,13 @@ pub fn spop(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
                 ctx.ks
                     .db(ctx.client.db)
                     .spop_count(key, count as usize, &mut ctx.server.rng)?;
-            reply_owned(ctx.out, &popped);
-            if !popped.is_empty() {
+            if popped.is_empty() {
+                reply_owned(ctx.out, &popped);
+            } else {
                 ctx.journal_as(b"SREM", key, popped.iter().map(|m| m.as_bytes()));
-                notify_removal(ctx, "spop", key);
+                ctx.notify(KeyspaceEvents::SET, "spop", key);
+                reply_owned(ctx.out, &popped);
+                notify_if_deleted(ctx, key);
             }
         }
         _ => return Err(CmdError::Syntax),
@@ -199,7 +209,6 @@ pub fn smove(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         .flatten()
         .is_some_and(|set| set.contains(member));
     let moved = ctx.db().smove(src, dst, member)?;
-    ctx.out.int(moved as i64);
     if moved {
         ctx.journal_as(b"SREM", src, [member]);
         ctx.journal_as(b"SADD", dst, [member]);
@@ -210,6 +219,7 @@ pub fn smove(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
             ctx.notify(KeyspaceEvents::SET, "sadd", dst);
         }
     }
+    ctx.out.int(moved as i64);
     Ok(())
 }
 

@@ -424,11 +424,11 @@ pub fn xtrim(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     if removed > 0 {
         db.stream_changed(key);
     }
-    ctx.out.int(removed as i64);
     if removed > 0 {
         ctx.notify(KeyspaceEvents::STREAM, "xtrim", key);
         journal_trim(ctx, key);
     }
+    ctx.out.int(removed as i64);
     Ok(())
 }
 
@@ -984,10 +984,10 @@ pub fn xgroup_createconsumer(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     if created {
         db.stream_groups_changed(key);
     }
-    ctx.out.int(created as i64);
     if created {
         ctx.notify(KeyspaceEvents::STREAM, "xgroup-createconsumer", key);
     }
+    ctx.out.int(created as i64);
     Ok(())
 }
 
@@ -1002,10 +1002,10 @@ pub fn xgroup_delconsumer(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     if pending.is_some() {
         db.stream_groups_changed(key);
     }
-    ctx.out.int(pending.unwrap_or(0) as i64);
     if pending.is_some() {
         ctx.notify(KeyspaceEvents::STREAM, "xgroup-delconsumer", key);
     }
+    ctx.out.int(pending.unwrap_or(0) as i64);
     Ok(())
 }
 

@@ -165,18 +165,23 @@ pub fn set(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let mut opts = parse_extended(args, ExpiryCommand::Set)?;
     opts.resolve_expiry(ctx, "set")?;
     let outcome = ctx.db().set_string(key, value, opts.set)?;
-    if outcome.written {
-        notify_set(ctx, key, opts.set.expire_at);
-    }
+    // Redis's order: with GET the old value is the reply before the events; without, the
+    // events come first.
     if opts.set.get {
         match outcome.previous {
             Some(previous) => ctx.out.bulk(&previous),
             None => ctx.out.null(),
         }
-    } else if outcome.written {
-        ctx.out.ok();
-    } else {
-        ctx.out.null();
+    }
+    if outcome.written {
+        notify_set(ctx, key, opts.set.expire_at);
+    }
+    if !opts.set.get {
+        if outcome.written {
+            ctx.out.ok();
+        } else {
+            ctx.out.null();
+        }
     }
     Ok(())
 }
@@ -224,11 +229,11 @@ pub fn getset(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         ..Default::default()
     };
     let previous = ctx.db().set_string(key, value, opts)?.previous;
-    notify_set(ctx, key, None);
     match previous {
         Some(previous) => ctx.out.bulk(&previous),
         None => ctx.out.null(),
     }
+    notify_set(ctx, key, None);
     Ok(())
 }
 
@@ -238,8 +243,8 @@ pub fn getdel(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     ctx.db().note_read(key, true);
     match ctx.db().get_del(key)? {
         Some(value) => {
+            ctx.out.bulk(&value);
             ctx.notify(KeyspaceEvents::GENERIC, "del", key);
-            ctx.out.bulk(&value)
         }
         None => ctx.out.null(),
     }
@@ -284,6 +289,8 @@ pub fn getex(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         && matches!(ctx.db().ttl(key), Ttl::At(_));
     match ctx.db().get_ex(key, change)? {
         Some(value) => {
+            // The value is the reply before the events, as in Redis.
+            ctx.out.bulk(&value);
             match change {
                 ExpiryChange::Keep => {}
                 ExpiryChange::Persist if had_ttl => {
@@ -295,7 +302,6 @@ pub fn getex(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
                 }
                 ExpiryChange::At(_) => ctx.notify(KeyspaceEvents::GENERIC, "expire", key),
             }
-            ctx.out.bulk(&value)
         }
         None => ctx.out.null(),
     }

@@ -189,10 +189,10 @@ pub fn zrem(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let key = args.bytes()?;
     let members = args.rest();
     let removed = ctx.db().zrem(key, members)?;
-    ctx.out.int(removed as i64);
     if removed > 0 {
         notify_removal(ctx, "zrem", key);
     }
+    ctx.out.int(removed as i64);
     Ok(())
 }
 
@@ -451,10 +451,10 @@ pub fn zremrangebylex(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 /// ZREMRANGEBY*: removes `range` from `key`, replies with the count and reports `event`.
 fn remove_range(ctx: &mut Ctx, key: &[u8], range: &ZRange, event: &str) -> CmdResult {
     let removed = ctx.db().zremrange(key, range)?;
-    ctx.out.int(removed as i64);
     if removed > 0 {
         notify_removal(ctx, event, key);
     }
+    ctx.out.int(removed as i64);
     Ok(())
 }
 
