@@ -6,8 +6,8 @@ mod common;
 
 use common::reply::{call, items, parse, Reply};
 use common::{
-    assert_bytes, differential, encode_command, find_in_path, Differential, RawConn, RedisServer,
-    Server, REPLY_TIMEOUT,
+    assert_bytes, differential, encode_command, find_in_path, Compare, Differential, RawConn,
+    RedisServer, Server, REPLY_TIMEOUT,
 };
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -1262,4 +1262,48 @@ fn relative_files_live_in_dir_and_rewrite_records_it() {
         "{rewritten}"
     );
     std::fs::remove_dir_all(&root).ok();
+}
+
+/// Error and status replies are binary-safe, as in Redis: bytes a client sent (an unknown
+/// command's name, a subcommand, a key in NOGROUP, a script's `error_reply`/`status_reply`)
+/// come back as sent, not as U+FFFD, and INFO errorstats counts such a code by its bytes.
+#[test]
+fn error_replies_keep_the_bytes_clients_sent() {
+    let mut diff = Differential::new();
+    let steps: &[&[&[u8]]] = &[
+        &[b"b\xffc", b"\xfe1"],
+        &[b"CONFIG", b"S\xffT"],
+        &[b"CONFIG", b"GET", b"a", b"\xff"],
+        &[b"XADD", b"s", b"1-1", b"f", b"v"],
+        &[
+            b"XREADGROUP",
+            b"GROUP",
+            b"g\xff",
+            b"c",
+            b"STREAMS",
+            b"s\xfe",
+            b">",
+        ],
+        &[b"XPENDING", b"s", b"g\xff"],
+        &[b"EXPIRE", b"s", b"10", b"\xffNX"],
+        &[
+            b"EVAL",
+            b"return redis.status_reply('OK\xff\xfe\\r\\nyes')",
+            b"0",
+        ],
+        &[
+            b"EVAL",
+            b"return redis.error_reply('\xff\xfeBAD oops')",
+            b"0",
+        ],
+        &[b"EVAL", b"return {err='My\xff err'}", b"0"],
+        &[b"EVAL", b"error('x\xffy')", b"0"],
+        &[b"MULTI"],
+        &[b"n\xffo"],
+        &[b"EXEC"],
+        &[b"INFO", b"errorstats"],
+    ];
+    for step in steps {
+        diff.check(Compare::Exact, step);
+    }
 }

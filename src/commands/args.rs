@@ -70,11 +70,13 @@ impl<'a> Args<'a> {
         let container = self.argv.first().copied().unwrap_or_default();
         let sub = self.argv.get(1).copied().unwrap_or_default();
         let end = sub.len().min(128);
-        CmdError::msg(format!(
-            "ERR unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
-            String::from_utf8_lossy(&sub[..end]),
-            String::from_utf8_lossy(container).to_ascii_uppercase()
-        ))
+        CmdError::concat(&[
+            b"ERR unknown subcommand or wrong number of arguments for '",
+            &sub[..end],
+            b"'. Try ",
+            &container.to_ascii_uppercase(),
+            b" HELP.",
+        ])
     }
 
     /// Consumes every remaining argument as (name, value) pairs; an arity error for an odd

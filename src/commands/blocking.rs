@@ -93,7 +93,7 @@ pub fn serving_keys<'k, 'a>(ctx: &Ctx, keys: &'k [&'a [u8]]) -> &'k [&'a [u8]] {
 pub fn write_timeout_reply(out: &mut ReplyBuf, on_timeout: TimeoutReply) {
     match on_timeout {
         TimeoutReply::NullArray => out.null_array(),
-        TimeoutReply::ColdValue => out.error(&super::tiering::unavailable_text(b"")),
+        TimeoutReply::ColdValue => out.error(super::tiering::unavailable_text(b"")),
     }
 }
 

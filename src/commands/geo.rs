@@ -412,16 +412,16 @@ fn search_generic(ctx: &mut Ctx, args: &mut Args, form: Form) -> CmdResult {
         )));
     }
     if form.is_search() && !(from_member || from_lon_lat) {
-        return Err(CmdError::msg(format!(
-            "ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for {}",
-            String::from_utf8_lossy(name)
-        )));
+        return Err(CmdError::concat(&[
+            b"ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for ",
+            name,
+        ]));
     }
     if form.is_search() && !(by_radius || by_box) {
-        return Err(CmdError::msg(format!(
-            "ERR exactly one of BYRADIUS and BYBOX can be specified for {}",
-            String::from_utf8_lossy(name)
-        )));
+        return Err(CmdError::concat(&[
+            b"ERR exactly one of BYRADIUS and BYBOX can be specified for ",
+            name,
+        ]));
     }
     if any && count == 0 {
         return Err(CmdError::msg(

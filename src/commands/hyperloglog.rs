@@ -89,10 +89,11 @@ pub fn pfdebug(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         DebugReply::Encoding(name) => ctx.out.simple(name),
         DebugReply::Converted(converted) => ctx.out.int(i64::from(converted)),
         DebugReply::Unknown => {
-            return Err(CmdError::msg(format!(
-                "ERR Unknown PFDEBUG subcommand '{}'",
-                String::from_utf8_lossy(name)
-            )));
+            return Err(CmdError::concat(&[
+                b"ERR Unknown PFDEBUG subcommand '",
+                name,
+                b"'",
+            ]));
         }
     }
     Ok(())

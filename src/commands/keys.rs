@@ -205,10 +205,7 @@ fn parse_expire_condition(args: &mut Args) -> Result<ExpireCondition, CmdError> 
         } else if is_keyword(arg, "lt") {
             cond.lt = true;
         } else {
-            return Err(CmdError::msg(format!(
-                "ERR Unsupported option {}",
-                String::from_utf8_lossy(arg)
-            )));
+            return Err(CmdError::concat(&[b"ERR Unsupported option ", arg]));
         }
     }
     if cond.nx && (cond.xx || cond.gt || cond.lt) {

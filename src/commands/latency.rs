@@ -485,10 +485,11 @@ pub fn latency_reset(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 pub fn latency_graph(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let name = args.bytes()?;
     let Some(series) = ctx.server.latency.find(name) else {
-        return Err(CmdError::msg(format!(
-            "ERR No samples available for event '{}'",
-            String::from_utf8_lossy(name)
-        )));
+        return Err(CmdError::concat(&[
+            b"ERR No samples available for event '",
+            name,
+            b"'",
+        ]));
     };
     let now = crate::clock::unix_ms() / 1000;
     let graph = graph(series, now);

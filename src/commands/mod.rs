@@ -67,11 +67,15 @@ pub enum CmdError {
     /// A complete error text, code included.
     #[error("{0}")]
     Msg(Cow<'static, str>),
+    /// A complete error text holding bytes a client sent, which need not be UTF-8 (an
+    /// unknown command's name, a script's error): Redis's error replies are binary-safe.
+    #[error("{}", String::from_utf8_lossy(.0))]
+    Bytes(Vec<u8>),
     /// An error reply already in the error statistics: a script's error that came from a
     /// command it called, counted when that command failed (the command that replies with it
     /// still counts as a failed call).
-    #[error("{0}")]
-    Counted(String),
+    #[error("{}", String::from_utf8_lossy(.0))]
+    Counted(Vec<u8>),
 }
 
 impl CmdError {
@@ -80,7 +84,25 @@ impl CmdError {
         CmdError::Msg(text.into())
     }
 
-    /// The error reply text, as Redis words it.
+    /// An error whose text joins `parts`, some of them bytes a client sent (a key, an option),
+    /// kept as sent: Redis's error replies are binary-safe.
+    pub fn concat(parts: &[&[u8]]) -> Self {
+        CmdError::Bytes(parts.concat())
+    }
+
+    /// The error reply's bytes, as Redis sends them.
+    pub fn reply_bytes(&self) -> Cow<'_, [u8]> {
+        match self {
+            CmdError::Bytes(bytes) | CmdError::Counted(bytes) => Cow::Borrowed(bytes),
+            other => match other.reply_text() {
+                Cow::Borrowed(text) => Cow::Borrowed(text.as_bytes()),
+                Cow::Owned(text) => Cow::Owned(text.into_bytes()),
+            },
+        }
+    }
+
+    /// The error reply text, as Redis words it (bytes that are not UTF-8 shown as U+FFFD: for
+    /// logs; the reply itself is [`CmdError::reply_bytes`]).
     pub fn reply_text(&self) -> Cow<'_, str> {
         match self {
             CmdError::Store(e) => Cow::Borrowed(match e {
@@ -103,7 +125,7 @@ impl CmdError {
             CmdError::NotInteger => Cow::Borrowed("ERR value is not an integer or out of range"),
             CmdError::NotFloat => Cow::Borrowed("ERR value is not a valid float"),
             CmdError::Msg(text) => Cow::Borrowed(text),
-            CmdError::Counted(text) => Cow::Borrowed(text),
+            CmdError::Bytes(bytes) | CmdError::Counted(bytes) => String::from_utf8_lossy(bytes),
         }
     }
 }
@@ -775,7 +797,7 @@ fn run_request(ctx: &mut Ctx, argv: &[&[u8]]) {
                     ctx,
                     Some(spec),
                     spec.flags.contains(Flags::RUNS_QUEUED),
-                    &format!(
+                    format!(
                         "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / \
                          QUIT / RESET are allowed in this context",
                         spec.full_name
@@ -813,7 +835,7 @@ fn run_request(ctx: &mut Ctx, argv: &[&[u8]]) {
             // at lookup: `NULL` for an unknown command or subcommand).
             ctx.client.last_command = spec.map_or("", |spec| spec.full_name);
             let is_exec = spec.is_some_and(|spec| spec.flags.contains(Flags::RUNS_QUEUED));
-            reject(ctx, spec, is_exec, &e.reply_text());
+            reject(ctx, spec, is_exec, e.reply_bytes());
         }
     }
     if ctx.ks.has_key_events() {
@@ -889,7 +911,7 @@ pub fn call(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8]]) {
     let usec = elapsed.as_secs() * 1_000_000 + u64::from(elapsed.subsec_micros());
     stats::after_call(ctx, spec, argv, usec, result.is_err());
     if let Err(e) = result {
-        let text = e.reply_text();
+        let text = e.reply_bytes();
         if !matches!(e, CmdError::Counted(_)) {
             stats::record_error_reply(ctx.server, &text);
         }
@@ -920,15 +942,22 @@ pub(crate) fn named_spec(argv: &[&[u8]]) -> Option<&'static CommandSpec> {
 
 /// A command refused before it ran: inside MULTI this dooms the transaction, and a refused
 /// EXEC discards it with Redis's EXECABORT wording. Counted against `spec` when known.
-fn reject(ctx: &mut Ctx, spec: Option<&'static CommandSpec>, is_exec: bool, text: &str) {
+fn reject(
+    ctx: &mut Ctx,
+    spec: Option<&'static CommandSpec>,
+    is_exec: bool,
+    text: impl AsRef<[u8]>,
+) {
+    let text = text.as_ref();
     ctx.server.stats.total_error_replies += 1;
     if let Some(spec) = spec {
         ctx.server.command_stats.record_rejection(spec);
     }
     if is_exec {
         transactions::discard_state(ctx);
-        let reason = text.strip_prefix("ERR ").unwrap_or(text);
-        let text = format!("EXECABORT Transaction discarded because of: {reason}");
+        let reason = text.strip_prefix(b"ERR ").unwrap_or(text);
+        let mut text = b"EXECABORT Transaction discarded because of: ".to_vec();
+        text.extend_from_slice(reason);
         ctx.server.command_stats.record_error(&text);
         ctx.out.error(&text);
         return;
@@ -1042,11 +1071,12 @@ pub fn resolve(argv: &[&[u8]]) -> Result<&'static CommandSpec, CmdError> {
         match spec.subcommand(argv[1]) {
             Some(sub) => sub,
             None => {
-                return Err(CmdError::msg(format!(
-                    "ERR unknown subcommand '{}'. Try {} HELP.",
-                    truncated(argv[1], 128),
-                    spec.name.to_ascii_uppercase()
-                )))
+                let mut text = b"ERR unknown subcommand '".to_vec();
+                text.extend_from_slice(truncated(argv[1], 128));
+                text.extend_from_slice(b"'. Try ");
+                text.extend_from_slice(spec.name.to_ascii_uppercase().as_bytes());
+                text.extend_from_slice(b" HELP.");
+                return Err(CmdError::Bytes(text));
             }
         }
     };
@@ -1065,28 +1095,28 @@ fn check_arity(spec: &CommandSpec, argv: &[&[u8]]) -> Result<(), CmdError> {
 }
 
 /// At most `max` bytes of `bytes`, stopping at a NUL as C's `%.*s` in Redis's errors does.
-fn truncated(bytes: &[u8], max: usize) -> Cow<'_, str> {
+fn truncated(bytes: &[u8], max: usize) -> &[u8] {
     let end = memchr::memchr(0, bytes).unwrap_or(bytes.len()).min(max);
-    String::from_utf8_lossy(&bytes[..end])
+    &bytes[..end]
 }
 
 /// Redis's unknown-command error, with up to 128 bytes of the first arguments.
 fn unknown_command(argv: &[&[u8]]) -> CmdError {
-    let mut shown = String::new();
+    let mut shown = Vec::new();
     for arg in argv.iter().skip(1) {
         if shown.len() >= 128 {
             break;
         }
         let room = 128 - shown.len();
-        shown.push('\'');
-        shown.push_str(&truncated(arg, room));
-        shown.push_str("' ");
+        shown.push(b'\'');
+        shown.extend_from_slice(truncated(arg, room));
+        shown.extend_from_slice(b"' ");
     }
-    CmdError::msg(format!(
-        "ERR unknown command '{}', with args beginning with: {}",
-        truncated(argv.first().copied().unwrap_or_default(), 128),
-        shown
-    ))
+    let mut text = b"ERR unknown command '".to_vec();
+    text.extend_from_slice(truncated(argv.first().copied().unwrap_or_default(), 128));
+    text.extend_from_slice(b"', with args beginning with: ");
+    text.extend_from_slice(&shown);
+    CmdError::Bytes(text)
 }
 
 /// Builds a context for running commands outside the network layer (unit tests).

@@ -38,7 +38,9 @@ pub struct CommandStats {
     /// Indexed by [`CommandSpec::id`].
     commands: Vec<CommandCounters>,
     /// Error replies by code (`ERR`, `WRONGTYPE` ...), in code order as INFO lists them.
-    errors: BTreeMap<Box<str>, u64>,
+    /// The codes are bytes: a script's error can start with any (Redis's replies are
+    /// binary-safe).
+    errors: BTreeMap<Box<[u8]>, u64>,
     /// Run-time histograms (`latency-tracking`), indexed by [`CommandSpec::id`]; each is
     /// allocated when its command first runs with tracking on.
     histograms: Vec<Option<Box<LatencyHistogram>>>,
@@ -89,11 +91,12 @@ impl CommandStats {
 
     /// Counts an error reply by its code: the first word of the text when a space comes
     /// within Redis's 32-byte window (the `-` included), else `ERR`. O(log codes).
-    pub fn record_error(&mut self, text: &str) {
-        let window = &text.as_bytes()[..text.len().min(31)];
+    pub fn record_error(&mut self, text: impl AsRef<[u8]>) {
+        let text = text.as_ref();
+        let window = &text[..text.len().min(31)];
         let code = match memchr::memchr(b' ', window) {
             Some(end) => &text[..end],
-            None => "ERR",
+            None => b"ERR",
         };
         if let Some(count) = self.errors.get_mut(code) {
             *count += 1;
@@ -132,11 +135,15 @@ impl CommandStats {
         }
     }
 
-    /// Appends the INFO `errorstats` section.
-    pub fn write_errorstats(&self, out: &mut String) {
-        out.push_str("# Errorstats\r\n");
+    /// Appends the INFO `errorstats` section (bytes: an error code need not be UTF-8).
+    pub fn write_errorstats(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"# Errorstats\r\n");
         for (code, count) in &self.errors {
-            let _ = write!(out, "errorstat_{code}:count={count}\r\n");
+            out.extend_from_slice(b"errorstat_");
+            out.extend_from_slice(code);
+            out.extend_from_slice(b":count=");
+            out.extend_from_slice(itoa::Buffer::new().format(*count).as_bytes());
+            out.extend_from_slice(b"\r\n");
         }
     }
 }
@@ -283,7 +290,7 @@ pub fn record_unblocked(server: &mut super::Server, argv: &[Vec<u8>], failed: bo
 }
 
 /// Counts an error reply in INFO stats and errorstats.
-pub fn record_error_reply(server: &mut super::Server, text: &str) {
+pub fn record_error_reply(server: &mut super::Server, text: impl AsRef<[u8]>) {
     server.stats.total_error_replies += 1;
     server.command_stats.record_error(text);
 }
@@ -382,11 +389,13 @@ mod tests {
         stats.record_error("WRONGTYPE Operation against a key");
         stats.record_error("ERR x");
         stats.record_error("NOSPACEINTHEFIRSTTHIRTYTWOBYTESATALL x");
-        let mut out = String::new();
+        stats.record_error(b"\xff\xfeBAD oops");
+        let mut out = Vec::new();
         stats.write_errorstats(&mut out);
         assert_eq!(
             out,
-            "# Errorstats\r\nerrorstat_ERR:count=3\r\nerrorstat_WRONGTYPE:count=1\r\n"
+            b"# Errorstats\r\nerrorstat_ERR:count=3\r\nerrorstat_WRONGTYPE:count=1\r\n\
+              errorstat_\xff\xfeBAD:count=1\r\n"
         );
     }
 

@@ -134,19 +134,24 @@ fn node_limits(ctx: &Ctx) -> NodeLimits {
 }
 
 fn nogroup_in(key: &[u8], group: &[u8], suffix: &str) -> CmdError {
-    CmdError::msg(format!(
-        "NOGROUP No such key '{}' or consumer group '{}'{suffix}",
-        String::from_utf8_lossy(key),
-        String::from_utf8_lossy(group)
-    ))
+    CmdError::concat(&[
+        b"NOGROUP No such key '",
+        key,
+        b"' or consumer group '",
+        group,
+        b"'",
+        suffix.as_bytes(),
+    ])
 }
 
 fn nogroup_for(key: &[u8], group: &[u8]) -> CmdError {
-    CmdError::msg(format!(
-        "NOGROUP No such consumer group '{}' for key name '{}'",
-        String::from_utf8_lossy(group),
-        String::from_utf8_lossy(key)
-    ))
+    CmdError::concat(&[
+        b"NOGROUP No such consumer group '",
+        group,
+        b"' for key name '",
+        key,
+        b"'",
+    ])
 }
 
 /// XADD's and XTRIM's options, parsed as Redis's `streamParseAddOrTrimArgsOrReply`.
@@ -596,10 +601,11 @@ fn read(ctx: &mut Ctx, args: &mut Args, with_group: bool) -> CmdResult {
             i += 1;
             deadline = Some(parse_block_ms(ctx, argv[i])?);
             if ctx.client.in_script {
-                return Err(CmdError::msg(format!(
-                    "ERR {} command is not allowed with BLOCK option from scripts",
-                    String::from_utf8_lossy(argv[0])
-                )));
+                return Err(CmdError::concat(&[
+                    b"ERR ",
+                    argv[0],
+                    b" command is not allowed with BLOCK option from scripts",
+                ]));
             }
         } else if is_keyword(opt, "COUNT") && more > 0 {
             i += 1;
@@ -1211,10 +1217,11 @@ pub fn xclaim(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
             j += 1;
             claim.last_id = Some(parse_strict_id(argv[j])?);
         } else {
-            return Err(CmdError::msg(format!(
-                "ERR Unrecognized XCLAIM option '{}'",
-                String::from_utf8_lossy(opt)
-            )));
+            return Err(CmdError::concat(&[
+                b"ERR Unrecognized XCLAIM option '",
+                opt,
+                b"'",
+            ]));
         }
         j += 1;
     }

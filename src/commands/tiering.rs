@@ -198,11 +198,12 @@ pub fn wait_for_values(ctx: &mut Ctx, keys: Vec<Key>) -> CmdResult {
     request_loads(ctx.ks, ctx.server, db, &keys);
     if ctx.client.in_multi || ctx.client.in_script {
         let key = keys.first().map_or(&b""[..], |k| &k[..]);
-        return Err(CmdError::msg(format!(
-            "TRYAGAIN the value of key '{}' is cold (kept in MongoDB only) and the command \
-             reads it without naming it as a key: it is being loaded, run the command again",
-            String::from_utf8_lossy(key)
-        )));
+        return Err(CmdError::concat(&[
+            b"TRYAGAIN the value of key '",
+            key,
+            b"' is cold (kept in MongoDB only) and the command reads it without naming it as \
+              a key: it is being loaded, run the command again",
+        ]));
     }
     ctx.server.tiering.waits += 1;
     let deadline = ctx.ks.now_ms() + ctx.server.config.tiering_load_timeout_ms;

@@ -115,7 +115,7 @@ pub fn exec(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
                 None => super::call(ctx, spec, &argv),
             },
             // Queued commands were resolved when queued; the table cannot change since.
-            Err(e) => ctx.out.error(&e.reply_text()),
+            Err(e) => ctx.out.error(e.reply_bytes()),
         }
     }
     ctx.client.in_multi = false;

@@ -647,7 +647,7 @@ impl Reactor {
                 Ok(false) => return,
                 Err(e) => {
                     log::debug!("protocol error from {}: {e}", client.state.addr);
-                    client.out.error(&e.reply_text());
+                    client.out.error(e.reply_text());
                     client.state.close_after_reply = true;
                     return;
                 }
@@ -1619,7 +1619,7 @@ impl Net<'_> {
                 Ok(true) => {}
                 Ok(false) => break,
                 Err(e) => {
-                    client.out.error(&e.reply_text());
+                    client.out.error(e.reply_text());
                     client.state.close_after_reply = true;
                 }
             }

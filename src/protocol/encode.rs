@@ -152,20 +152,23 @@ impl ReplyBuf {
     }
 
     /// `+text`; the text must not contain CR or LF.
-    pub fn simple(&mut self, text: &str) {
+    pub fn simple(&mut self, text: impl AsRef<[u8]>) {
         self.bytes.push(b'+');
-        self.bytes.extend_from_slice(text.as_bytes());
+        self.bytes.extend_from_slice(text.as_ref());
         self.crlf();
     }
 
     /// `-text`, where `text` starts with the error code (`ERR ...`, `WRONGTYPE ...`). CR and LF
     /// are replaced by spaces, as Redis does, so an error can never break the framing.
-    pub fn error(&mut self, text: &str) {
+    pub fn error(&mut self, text: impl AsRef<[u8]>) {
         self.bytes.push(b'-');
-        self.bytes.extend(
-            text.bytes()
-                .map(|b| if b == b'\r' || b == b'\n' { b' ' } else { b }),
-        );
+        self.bytes.extend(text.as_ref().iter().map(|&b| {
+            if b == b'\r' || b == b'\n' {
+                b' '
+            } else {
+                b
+            }
+        }));
         self.crlf();
     }
 

@@ -186,13 +186,14 @@ pub(super) unsafe fn push_tagged_string(
     ffi::lua_setfield(state, -2, key.as_ptr());
 }
 
-/// The error text of a script's result when it is an error table (`{err = text}`).
-pub fn error_of(value: &Value) -> Option<String> {
+/// The error text of a script's result when it is an error table (`{err = text}`): bytes, as
+/// a Lua string may hold any.
+pub fn error_of(value: &Value) -> Option<Vec<u8>> {
     let Value::Table(table) = value else {
         return None;
     };
     match table.raw_get::<Value>("err") {
-        Ok(Value::String(text)) => Some(text.to_string_lossy()),
+        Ok(Value::String(text)) => Some(text.as_bytes().to_vec()),
         _ => None,
     }
 }
@@ -243,11 +244,15 @@ fn write_value(value: &Value, out: &mut ReplyBuf, resp3: bool, depth: usize) {
 fn write_table(table: &Table, out: &mut ReplyBuf, resp3: bool, depth: usize) {
     let field = |name: &str| table.raw_get::<Value>(name).unwrap_or(Value::Nil);
     if let Value::String(text) = field("err") {
-        out.error(&text.to_string_lossy());
+        out.error(text.as_bytes());
         return;
     }
     if let Value::String(text) = field("ok") {
-        let text = text.to_string_lossy().replace(['\r', '\n'], " ");
+        let text: Vec<u8> = text
+            .as_bytes()
+            .iter()
+            .map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b })
+            .collect();
         out.simple(&text);
         return;
     }

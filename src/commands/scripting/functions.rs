@@ -362,10 +362,7 @@ fn library_header(code: &[u8]) -> Result<(String, &[u8]), CmdError> {
         .split(|&b| b == b' ')
         .filter(|p| !p.is_empty());
     if !engine.eq_ignore_ascii_case(b"lua") {
-        return Err(CmdError::msg(format!(
-            "ERR Engine '{}' not found",
-            String::from_utf8_lossy(engine)
-        )));
+        return Err(CmdError::concat(&[b"ERR Engine '", engine, b"' not found"]));
     }
     let mut name = None;
     for part in parts {
@@ -384,10 +381,10 @@ fn library_header(code: &[u8]) -> Result<(String, &[u8]), CmdError> {
                 name = Some(unquoted)
             }
             None => {
-                return Err(CmdError::msg(format!(
-                    "ERR Invalid metadata value given: {}",
-                    String::from_utf8_lossy(part)
-                )))
+                return Err(CmdError::concat(&[
+                    b"ERR Invalid metadata value given: ",
+                    part,
+                ]))
             }
         }
     }
@@ -430,8 +427,10 @@ fn build_library(server: &mut Server, code: &[u8]) -> Result<Library, CmdError> 
     match outcome {
         Err(e) => return Err(CmdError::msg(format!("ERR {}", lua_error_text(&e)))),
         Ok(Err(error)) => {
-            let text =
-                super::convert::error_of(&error).unwrap_or_else(|| "ERR unknown error".into());
+            let text = super::convert::error_of(&error).map_or_else(
+                || "ERR unknown error".into(),
+                |t| String::from_utf8_lossy(&t).into_owned(),
+            );
             return Err(CmdError::msg(format!(
                 "ERR Error registering functions: {text}"
             )));
@@ -523,10 +522,7 @@ pub fn function_load(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         if option.eq_ignore_ascii_case(b"replace") {
             replace = true;
         } else {
-            return Err(CmdError::msg(format!(
-                "ERR Unknown option given: {}",
-                String::from_utf8_lossy(option)
-            )));
+            return Err(CmdError::concat(&[b"ERR Unknown option given: ", option]));
         }
     }
     let name = load_library(ctx.server, code, replace)?;
@@ -576,10 +572,7 @@ pub fn function_list(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
             }
             pattern = Some(args.bytes()?);
         } else {
-            return Err(CmdError::msg(format!(
-                "ERR Unknown argument {}",
-                String::from_utf8_lossy(arg)
-            )));
+            return Err(CmdError::concat(&[b"ERR Unknown argument ", arg]));
         }
     }
     let libraries: Vec<Library> = ctx
@@ -686,10 +679,11 @@ fn payload_codes(payload: &[u8]) -> Result<Vec<Vec<u8>>, CmdError> {
 pub fn function_restore(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     if args.remaining() > 2 {
         let subcommand = args.argv().get(1).copied().unwrap_or_default();
-        return Err(CmdError::msg(format!(
-            "ERR unknown subcommand or wrong number of arguments for '{}'. Try FUNCTION HELP.",
-            String::from_utf8_lossy(subcommand)
-        )));
+        return Err(CmdError::concat(&[
+            b"ERR unknown subcommand or wrong number of arguments for '",
+            subcommand,
+            b"'. Try FUNCTION HELP.",
+        ]));
     }
     let payload = args.bytes()?;
     let policy =

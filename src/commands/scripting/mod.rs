@@ -588,7 +588,7 @@ fn run_script(ctx: &mut Ctx, invocation: Invocation, keys: &[&[u8]], argv: &[&[u
 
 /// A script's error reply: not counted again when it is the error of a command the script
 /// called (`redis.call`/`redis.pcall` marked its table so), as in Redis.
-fn script_error(table: &Value, text: String) -> CmdError {
+fn script_error(table: &Value, text: Vec<u8>) -> CmdError {
     let counted = match table {
         Value::Table(table) => {
             let field = engine::COUNTED_ERROR_FIELD.to_str().unwrap_or_default();
@@ -599,7 +599,7 @@ fn script_error(table: &Value, text: String) -> CmdError {
     if counted {
         CmdError::Counted(text)
     } else {
-        CmdError::msg(text)
+        CmdError::Bytes(text)
     }
 }
 
@@ -616,13 +616,13 @@ fn script_time_limit(config: &crate::config::Config) -> Option<std::time::Durati
 
 /// The reply text of an error a script raised: its message and, when known, where it was
 /// raised, in Redis's words (`ERR ... script: <sha>, on @user_script:1.`).
-fn script_error_text(error: &Value, label: &str) -> String {
+fn script_error_text(error: &Value, label: &str) -> Vec<u8> {
     let Value::Table(table) = error else {
-        return "ERR unknown error".into();
+        return b"ERR unknown error".to_vec();
     };
-    let text = match table.raw_get::<Value>("err") {
-        Ok(Value::String(s)) => s.to_string_lossy(),
-        _ => return "ERR unknown error".into(),
+    let mut text = match table.raw_get::<Value>("err") {
+        Ok(Value::String(s)) => s.as_bytes().to_vec(),
+        _ => return b"ERR unknown error".to_vec(),
     };
     let source = table.raw_get::<Value>("source").ok();
     let line = table.raw_get::<Value>("line").ok();
@@ -633,10 +633,10 @@ fn script_error_text(error: &Value, label: &str) -> String {
                 Value::Number(n) => n as i64,
                 _ => 0,
             };
-            format!(
-                "{text} script: {label}, on {}:{line}.",
-                source.to_string_lossy()
-            )
+            text.extend_from_slice(format!(" script: {label}, on ").as_bytes());
+            text.extend_from_slice(&source.as_bytes());
+            text.extend_from_slice(format!(":{line}.").as_bytes());
+            text
         }
         _ => text,
     }

@@ -44,10 +44,11 @@ pub fn client_setinfo(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let (attr, value) = (args.bytes()?, args.bytes()?);
     let is_name = is_keyword(attr, "lib-name");
     if !is_name && !is_keyword(attr, "lib-ver") {
-        return Err(CmdError::msg(format!(
-            "ERR Unrecognized option '{}'",
-            String::from_utf8_lossy(attr)
-        )));
+        return Err(CmdError::concat(&[
+            b"ERR Unrecognized option '",
+            attr,
+            b"'",
+        ]));
     }
     if !valid_client_name(value) {
         return Err(CmdError::msg(format!(
@@ -86,10 +87,11 @@ impl ClientType {
         {
             Ok(ClientType::Replication)
         } else {
-            Err(CmdError::msg(format!(
-                "ERR Unknown client type '{}'",
-                String::from_utf8_lossy(name)
-            )))
+            Err(CmdError::concat(&[
+                b"ERR Unknown client type '",
+                name,
+                b"'",
+            ]))
         }
     }
 
@@ -334,10 +336,7 @@ pub fn client_kill(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
             filter.laddr = Some(value);
         } else if is_keyword(option, "user") {
             let Some(user) = ctx.server.acl.user(value) else {
-                return Err(CmdError::msg(format!(
-                    "ERR No such user '{}'",
-                    String::from_utf8_lossy(value)
-                )));
+                return Err(CmdError::concat(&[b"ERR No such user '", value, b"'"]));
             };
             filter.user = Some(user.uid);
         } else if is_keyword(option, "skipme") {

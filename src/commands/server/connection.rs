@@ -142,10 +142,11 @@ pub fn hello(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
             }
             name = Some(candidate);
         } else {
-            return Err(CmdError::msg(format!(
-                "ERR Syntax error in HELLO option '{}'",
-                String::from_utf8_lossy(args.peek().unwrap_or_default())
-            )));
+            return Err(CmdError::concat(&[
+                b"ERR Syntax error in HELLO option '",
+                args.peek().unwrap_or_default(),
+                b"'",
+            ]));
         }
     }
     if let Some((user, password)) = credentials {

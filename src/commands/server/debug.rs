@@ -84,7 +84,7 @@ pub fn debug(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         ("error", [text]) => {
             // Sent as given (CR and LF become spaces), without an `ERR` prefix added, and
             // not counted as an error reply, as Redis does.
-            ctx.out.error(&String::from_utf8_lossy(text));
+            ctx.out.error(text);
         }
         ("object", [key]) => object(ctx, key)?,
         ("digest", []) => {
@@ -98,7 +98,7 @@ pub fn debug(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
                 )));
             }
             let digest = dataset_digest(ctx);
-            ctx.out.simple(&hex(&digest));
+            ctx.out.simple(hex(&digest));
         }
         ("digest-value", keys) => {
             let db = ctx.client.db;
@@ -124,7 +124,7 @@ pub fn debug(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
                 let digest = db
                     .stored(key)
                     .map_or([0; 20], |value| value_digest(value, expiry));
-                ctx.out.simple(&hex(&digest));
+                ctx.out.simple(hex(&digest));
             }
         }
         ("protocol", [kind]) => protocol(ctx, kind)?,

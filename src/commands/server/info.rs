@@ -251,7 +251,8 @@ fn info_section(ctx: &mut Ctx, section: &str, out: &mut String) {
         "latencystats" => crate::commands::latency::write_latencystats(ctx.server, out),
         "cluster" => out.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
         "commandstats" => ctx.server.command_stats.write_commandstats(out),
-        "errorstats" => ctx.server.command_stats.write_errorstats(out),
+        // Written as bytes by `info`: an error code need not be UTF-8.
+        "errorstats" => {}
         "keyspace" => {
             out.push_str("# Keyspace\r\n");
             for (index, (keys, expires)) in ctx.ks.sizes().into_iter().enumerate() {
@@ -288,13 +289,21 @@ pub fn info(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
                 || requested.iter().any(|r| r == s)
         })
         .collect();
-    let mut text = String::new();
+    let mut text = Vec::new();
+    let mut section_text = String::new();
     for section in sections {
         if !text.is_empty() {
-            text.push_str("\r\n");
+            text.extend_from_slice(b"\r\n");
         }
-        info_section(ctx, section, &mut text);
+        // Error codes are bytes (a script's error need not be UTF-8); the rest is text.
+        if section == "errorstats" {
+            ctx.server.command_stats.write_errorstats(&mut text);
+            continue;
+        }
+        section_text.clear();
+        info_section(ctx, section, &mut section_text);
+        text.extend_from_slice(section_text.as_bytes());
     }
-    ctx.out.verbatim(text.as_bytes());
+    ctx.out.verbatim(&text);
     Ok(())
 }

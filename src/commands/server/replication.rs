@@ -74,18 +74,18 @@ pub fn replconf(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
             ctx.client.snapshot.functions = false;
             for filter in filters {
                 if !is_keyword(&filter, "functions") {
-                    return Err(CmdError::msg(format!(
-                        "ERR Unsupported rdb-filter-only option: {}",
-                        String::from_utf8_lossy(&filter)
-                    )));
+                    return Err(CmdError::concat(&[
+                        b"ERR Unsupported rdb-filter-only option: ",
+                        &filter,
+                    ]));
                 }
                 ctx.client.snapshot.functions = true;
             }
         } else {
-            return Err(CmdError::msg(format!(
-                "ERR Unrecognized REPLCONF option: {}",
-                String::from_utf8_lossy(option)
-            )));
+            return Err(CmdError::concat(&[
+                b"ERR Unrecognized REPLCONF option: ",
+                option,
+            ]));
         }
     }
     ctx.out.ok();
