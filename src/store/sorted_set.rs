@@ -311,40 +311,101 @@ impl Ord for ZKey {
 const PACKED_MAX_ENTRIES: usize = 128;
 const PACKED_MAX_MEMBER: usize = 64;
 
-/// A small set packed into one buffer, as Redis's listpack packs it: each entry its score
-/// (8 bytes) and its member's bytes, in (score, member) order, and where each entry starts.
-/// 12 bytes plus the member per entry, where a tree node with its index slot takes about 80:
-/// small sorted sets (a leaderboard per user, a sliding window per client) are the common
-/// case. Ranks are positions; a member lookup scans, as Redis's does.
+/// A small set packed into one buffer, as Redis's listpack packs it: a count, where each
+/// entry starts, then the entries in (score, member) order, each its score and its member's
+/// bytes. One allocation of about 3 bytes plus the member per entry for small integral scores
+/// (11 for others), where a tree node with its index slot takes about 80: small sorted sets
+/// (a leaderboard per user, a sliding window per client) are the common case. Ranks are
+/// positions; a member lookup scans, as Redis's does.
+///
+/// Layout of `buf` (empty for an empty set): `[n: u8][n start offsets: u16 LE][entries]`, the
+/// offsets counted from the first entry. An entry is `[tag: u8][score][member]`: tag 0, an
+/// 8-byte `f64`; tag k in 1..=8, an integer in k little-endian bytes, sign-extended (a score
+/// that is integral, within ±2^53 so the `f64` is exact, and not `-0`).
 #[derive(Clone, Default)]
 struct Packed {
-    /// Where each entry starts in `bytes`. Entries are at most [`PACKED_MAX_ENTRIES`] of at
-    /// most [`PACKED_MAX_MEMBER`] bytes, so offsets fit in 16 bits.
-    starts: Vec<u16>,
-    bytes: Vec<u8>,
+    buf: Vec<u8>,
+}
+
+/// The bytes of an entry's score: its tag and the value's bytes.
+fn encode_score(score: f64, out: &mut [u8; 9]) -> usize {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    let integral =
+        score.fract() == 0.0 && score.abs() <= EXACT && !(score == 0.0 && score.is_sign_negative());
+    if !integral {
+        out[0] = 0;
+        out[1..9].copy_from_slice(&score.to_le_bytes());
+        return 9;
+    }
+    let n = score as i64;
+    // The fewest bytes whose sign extension gives `n` back.
+    let width = (1..=8)
+        .find(|&k| {
+            let shift = 64 - 8 * k;
+            (n << shift) >> shift == n
+        })
+        .unwrap_or(8);
+    out[0] = width as u8;
+    out[1..1 + width].copy_from_slice(&n.to_le_bytes()[..width]);
+    1 + width
+}
+
+/// The score an entry starts with and the length of its encoding.
+fn decode_score(entry: &[u8]) -> (f64, usize) {
+    match entry.first().copied().unwrap_or(0) {
+        0 => {
+            let bytes = entry.get(1..9).and_then(|b| b.try_into().ok());
+            (f64::from_le_bytes(bytes.unwrap_or([0; 8])), 9)
+        }
+        width => {
+            let width = usize::from(width).min(8);
+            let mut bytes = [0u8; 8];
+            bytes[..width].copy_from_slice(&entry[1..1 + width]);
+            let shift = 64 - 8 * width as u32;
+            let n = (i64::from_le_bytes(bytes) << shift) >> shift;
+            (n as f64, 1 + width)
+        }
+    }
 }
 
 impl Packed {
     fn len(&self) -> usize {
-        self.starts.len()
+        self.buf.first().map_or(0, |&n| usize::from(n))
     }
 
-    /// The bytes of entry `i`: its start and end in `bytes`.
+    /// Where the entries begin in `buf`.
+    fn data_start(&self) -> usize {
+        1 + 2 * self.len()
+    }
+
+    /// Entry `i`'s offset from the first entry.
+    fn offset(&self, i: usize) -> usize {
+        usize::from(u16::from_le_bytes([
+            self.buf[1 + 2 * i],
+            self.buf[2 + 2 * i],
+        ]))
+    }
+
+    fn set_offset(&mut self, i: usize, offset: usize) {
+        self.buf[1 + 2 * i..3 + 2 * i].copy_from_slice(&(offset as u16).to_le_bytes());
+    }
+
+    /// The bytes of entry `i`: its start and end in `buf`.
     fn span(&self, i: usize) -> Range<usize> {
-        let start = usize::from(self.starts[i]);
-        let end = self
-            .starts
-            .get(i + 1)
-            .map_or(self.bytes.len(), |&next| usize::from(next));
-        start..end
+        let base = self.data_start();
+        let end = if i + 1 < self.len() {
+            base + self.offset(i + 1)
+        } else {
+            self.buf.len()
+        };
+        base + self.offset(i)..end
     }
 
     /// Entry `i`: its member and score.
     fn entry(&self, i: usize) -> (&[u8], f64) {
-        let span = self.span(i);
-        let (score, member) = self.bytes[span].split_at(8);
-        let score = f64::from_ne_bytes(score.try_into().unwrap_or([0; 8]));
-        (member, score)
+        let entry = &self.buf[self.span(i)];
+        let (score, used) = decode_score(entry);
+        (&entry[used..], score)
     }
 
     /// The rank of `member`. O(n).
@@ -368,50 +429,77 @@ impl Packed {
         low
     }
 
-    /// Puts (`member`, `score`), absent, in its place. The buffers grow by what it takes, as
+    /// Puts (`member`, `score`), absent, in its place. The buffer grows by what it takes, as
     /// a listpack does, rather than doubling. O(n).
     fn insert_new(&mut self, member: &[u8], score: f64) {
         let at =
             self.partition_point(|m, s| cmp_non_nan(s, score).then_with(|| m.cmp(member)).is_lt());
-        let offset = self
-            .starts
-            .get(at)
-            .map_or(self.bytes.len(), |&start| usize::from(start));
-        let size = 8 + member.len();
-        let old_len = self.bytes.len();
-        self.bytes.reserve_exact(size);
-        self.bytes.resize(old_len + size, 0);
-        self.bytes.copy_within(offset..old_len, offset + size);
-        self.bytes[offset..offset + 8].copy_from_slice(&score.to_ne_bytes());
-        self.bytes[offset + 8..offset + size].copy_from_slice(member);
-        for start in &mut self.starts[at..] {
-            *start += size as u16;
+        let mut score_bytes = [0u8; 9];
+        let score_len = encode_score(score, &mut score_bytes);
+        let size = score_len + member.len();
+        let n = self.len();
+        if n == 0 {
+            self.buf.clear();
+            self.buf.reserve_exact(3 + size);
+            self.buf.extend_from_slice(&[1, 0, 0]);
+            self.buf.extend_from_slice(&score_bytes[..score_len]);
+            self.buf.extend_from_slice(member);
+            return;
         }
-        self.starts.reserve_exact(1);
-        self.starts.insert(at, offset as u16);
+        let old_base = self.data_start();
+        let old_len = self.buf.len();
+        let offset = if at < n {
+            self.offset(at)
+        } else {
+            old_len - old_base
+        };
+        self.buf.reserve_exact(2 + size);
+        self.buf.resize(old_len + 2 + size, 0);
+        // The entries after the new one move by its size and the new offset's 2 bytes; those
+        // before it by the 2 bytes.
+        let split = old_base + offset;
+        self.buf.copy_within(split..old_len, split + 2 + size);
+        self.buf.copy_within(old_base..split, old_base + 2);
+        let at_bytes = split + 2;
+        self.buf[at_bytes..at_bytes + score_len].copy_from_slice(&score_bytes[..score_len]);
+        self.buf[at_bytes + score_len..at_bytes + size].copy_from_slice(member);
+        // The offsets after `at` move up one slot, growing by the entry's size.
+        self.buf.copy_within(1 + 2 * at..old_base, 3 + 2 * at);
+        self.buf[0] = (n + 1) as u8;
+        self.set_offset(at, offset);
+        for i in at + 1..=n {
+            let moved = self.offset(i) + size;
+            self.set_offset(i, moved);
+        }
     }
 
     /// Removes entry `i`; returns its member and score. O(n).
     fn remove_at(&mut self, i: usize) -> (Box<[u8]>, f64) {
-        let span = self.span(i);
         let (member, score) = self.entry(i);
         let taken = (Box::from(member), score);
-        let size = span.len();
-        self.bytes.drain(span);
-        self.starts.remove(i);
-        for start in &mut self.starts[i..] {
-            *start -= size as u16;
+        let n = self.len();
+        if n == 1 {
+            self.buf = Vec::new();
+            return taken;
         }
+        let span = self.span(i);
+        let size = span.len();
+        self.buf.drain(span);
+        for j in i + 1..n {
+            let moved = self.offset(j) - size;
+            self.set_offset(j, moved);
+        }
+        self.buf.drain(1 + 2 * i..3 + 2 * i);
+        self.buf[0] = (n - 1) as u8;
         // Memory goes back as a listpack's does when it shrinks, within a margin.
-        if self.bytes.capacity() > 2 * self.bytes.len() + 64 {
-            self.bytes.shrink_to_fit();
-            self.starts.shrink_to_fit();
+        if self.buf.capacity() > 2 * self.buf.len() + 64 {
+            self.buf.shrink_to_fit();
         }
         taken
     }
 
     fn heap_bytes(&self) -> usize {
-        self.starts.capacity() * std::mem::size_of::<u16>() + self.bytes.capacity()
+        self.buf.capacity()
     }
 }
 
@@ -1946,7 +2034,8 @@ mod tests {
         );
     }
 
-    /// A packed set holds about 12 bytes plus its member per entry.
+    /// A packed set holds 4 bytes plus its member per entry with small integral scores, 12
+    /// with other scores, and one byte more.
     #[test]
     fn a_packed_set_takes_little_more_than_its_bytes() {
         let mut z = SortedSet::new();
@@ -1956,11 +2045,70 @@ mod tests {
         }
         assert!(z.is_packed());
         let bytes = z.heap_bytes();
-        assert!(bytes <= 20 * (12 + 9) + 64, "{bytes} bytes for 20 members");
+        assert_eq!(bytes, 1 + 20 * (2 + 2 + 9), "20 members with scores 0..20");
+        let mut fractional = SortedSet::new();
+        for i in 0..20u32 {
+            fractional
+                .insert(format!("member:{i:02}").as_bytes(), f64::from(i) + 0.5)
+                .unwrap();
+        }
+        assert_eq!(fractional.heap_bytes(), 1 + 20 * (2 + 9 + 9));
         for i in 0..18u32 {
             z.remove(format!("member:{i:02}").as_bytes());
         }
         assert!(z.heap_bytes() < bytes / 2, "removals give memory back");
+    }
+
+    /// Scores come back from the packed form bit for bit: integers at the edges of each
+    /// width and of the exact range, `-0`, fractions, infinities, the extremes.
+    #[test]
+    fn packed_scores_come_back_exactly() {
+        let exact = 9_007_199_254_740_992.0_f64;
+        let mut scores = vec![
+            0.0,
+            -0.0,
+            0.5,
+            -1.5,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::MAX,
+            f64::MIN,
+            f64::MIN_POSITIVE,
+            exact,
+            -exact,
+            exact + 2.0,
+            -(exact + 2.0),
+            1e300,
+        ];
+        for k in 0..8 {
+            let edge = 2f64.powi(8 * k + 7);
+            scores.extend([edge - 1.0, edge, -edge, -edge - 1.0]);
+        }
+        let mut z = SortedSet::new();
+        for (i, &score) in scores.iter().enumerate() {
+            z.insert_exact(format!("m{i:02}").as_bytes(), score)
+                .unwrap();
+        }
+        assert!(z.is_packed());
+        let entries: Vec<(Vec<u8>, f64)> = z.iter().map(|(m, s)| (m.to_vec(), s)).collect();
+        assert!(entries.windows(2).all(|w| cmp_non_nan(w[0].1, w[1].1)
+            .then_with(|| w[0].0.cmp(&w[1].0))
+            .is_lt()));
+        for (i, &score) in scores.iter().enumerate() {
+            let got = z.score(format!("m{i:02}").as_bytes()).unwrap();
+            assert_eq!(got.to_bits(), score.to_bits(), "score {score}");
+        }
+        // Removing every other member keeps the rest in place.
+        for i in (0..scores.len()).step_by(2) {
+            assert_eq!(
+                z.remove(format!("m{i:02}").as_bytes()).map(f64::to_bits),
+                Some(scores[i].to_bits())
+            );
+        }
+        for (i, &score) in scores.iter().enumerate().skip(1).step_by(2) {
+            let got = z.score(format!("m{i:02}").as_bytes()).unwrap();
+            assert_eq!(got.to_bits(), score.to_bits(), "score {score}");
+        }
     }
 
     /// Many members, to exercise relocations in a bigger tree and the hash
