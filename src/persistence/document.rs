@@ -468,7 +468,7 @@ pub fn decode_pairs(r: &mut ItemReader) -> Result<Pairs, DocError> {
 pub fn decode_hash(r: &mut ItemReader, limits: &EncodingLimits) -> Result<Value, DocError> {
     let pairs = decode_pairs(r)?;
     HashValue::from_pairs(pairs.iter().map(|(f, v)| (&f[..], &v[..])), limits.hash)
-        .map(|h| Value::Hash(Box::new(h)))
+        .map(Value::Hash)
         .map_err(|e| DocError::Invalid(e.to_string()))
 }
 
@@ -478,7 +478,7 @@ pub fn decode_set(r: &mut ItemReader, limits: &EncodingLimits) -> Result<Value, 
         members.iter().map(|m| &m[..]),
         limits.set_max_intset_entries(),
     )
-    .map(|s| Value::Set(Box::new(s)))
+    .map(Value::Set)
     .map_err(|e| DocError::Invalid(e.to_string()))
 }
 
@@ -1369,7 +1369,7 @@ mod tests {
             Value::Tree(Box::new(TreeValue::new(TreeOrdering::Bytes))),
             Value::Queue(Box::new(["first", "", "last\r\n"].into_iter().collect())),
             Value::Stack(Box::new(["bottom", "top"].into_iter().collect())),
-            Value::Hash(Box::new(
+            Value::Hash(
                 HashValue::from_pairs(
                     [
                         (&b"f"[..], &b"v"[..]),
@@ -1379,21 +1379,21 @@ mod tests {
                     EncodingLimits::DEFAULT.hash,
                 )
                 .unwrap(),
-            )),
-            Value::Set(Box::new(
+            ),
+            Value::Set(
                 SetValue::from_members(
                     [&b"1"[..], b"-5", b"100"],
                     EncodingLimits::DEFAULT.set_max_intset_entries(),
                 )
                 .unwrap(),
-            )),
-            Value::Set(Box::new(
+            ),
+            Value::Set(
                 SetValue::from_members(
                     [&b"a"[..], b"", b"\xff\x00"],
                     EncodingLimits::DEFAULT.set_max_intset_entries(),
                 )
                 .unwrap(),
-            )),
+            ),
         ];
         for value in values {
             let encoded = encode_value(&value);

@@ -61,8 +61,8 @@ pub fn value_usage(value: &Value, samples: usize) -> usize {
         Value::Queue(queue) => size_of_val(&**queue) + queue.memory_usage(),
         Value::Stack(stack) => size_of_val(&**stack) + stack.memory_usage(),
         Value::Graph(graph) => size_of_val(&**graph) + graph.memory_usage(),
-        Value::Hash(hash) => size_of_val(&**hash) + hash_usage(hash, samples),
-        Value::Set(set) => size_of_val(&**set) + set_usage(set, samples),
+        Value::Hash(hash) => hash_usage(hash, samples),
+        Value::Set(set) => set_usage(set, samples),
         Value::Tree(tree) => size_of_val(&**tree) + tree_usage(tree, samples),
         Value::Stream(stream) => size_of_val(&**stream) + stream.memory_usage(),
         Value::Cold(_) => 0,
@@ -135,7 +135,7 @@ mod tests {
         assert!(usage(&[b'k'; 100], &small, 5) >= usage(b"k", &small, 5) + 100);
 
         let mut hash = HashValue::default();
-        let mut last = value_usage(&Value::Hash(Box::new(hash.clone())), 0);
+        let mut last = value_usage(&Value::Hash(hash.clone()), 0);
         for i in 0..1000 {
             hash.set(
                 format!("field{i}").as_bytes(),
@@ -144,14 +144,14 @@ mod tests {
             )
             .unwrap();
             if i % 100 == 99 {
-                let now = value_usage(&Value::Hash(Box::new(hash.clone())), 0);
+                let now = value_usage(&Value::Hash(hash.clone()), 0);
                 assert!(now > last, "{now} <= {last} at {i}");
                 last = now;
             }
         }
         // Sampling extrapolates from a few entries of a uniform hash.
-        let all = value_usage(&Value::Hash(Box::new(hash.clone())), 0);
-        let sampled = value_usage(&Value::Hash(Box::new(hash)), 5);
+        let all = value_usage(&Value::Hash(hash.clone()), 0);
+        let sampled = value_usage(&Value::Hash(hash), 5);
         assert!(sampled.abs_diff(all) * 10 < all, "{sampled} vs {all}");
     }
 

@@ -895,7 +895,7 @@ impl DbMut<'_> {
             self.remove(dst);
         } else {
             set.compact(self.limits.set_max_intset_entries());
-            self.insert(dst, Value::Set(Box::new(set)), None);
+            self.insert(dst, Value::Set(set), None);
         }
         len
     }

@@ -21,13 +21,15 @@ pub enum StrEncoding {
     Raw,
 }
 
-/// A key's value. Collection variants are boxed so the common string case keeps map slots small.
+/// A key's value, 32 bytes. A collection whose handle is larger than a string's is boxed, so
+/// the common string case keeps keyspace slots small; sets and hashes (16-byte handles) are
+/// held inline, which saves an allocation for each of the many small ones.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     Str(ShortBytes, StrEncoding),
     List(Box<ListValue>),
-    Hash(Box<HashValue>),
-    Set(Box<SetValue>),
+    Hash(HashValue),
+    Set(SetValue),
     ZSet(Box<ZSetValue>),
     Tree(Box<TreeValue>),
     Graph(Box<GraphValue>),
@@ -120,7 +122,7 @@ macro_rules! accessors {
 
                 /// An empty value of this type.
                 pub fn $new() -> Value {
-                    Value::$variant(Box::default())
+                    Value::$variant(Default::default())
                 }
             )*
         }

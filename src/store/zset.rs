@@ -895,7 +895,7 @@ mod tests {
         );
         assert!(!db.exists(b"d"));
         let set = crate::store::set::SetValue::from_members([&b"y"[..], b"q"], 512).unwrap();
-        db.set(b"plain", Value::Set(Box::new(set)), false);
+        db.set(b"plain", Value::Set(set), false);
         let with_set = db
             .zsetop(SetOp::Union, &[b"a", b"plain"], &[1.0, 3.0], Aggregate::Sum)
             .unwrap();

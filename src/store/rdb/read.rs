@@ -311,7 +311,7 @@ impl<R: Read> Reader<R> {
                     let member = self.string()?;
                     self.add_member(&mut set, &member, limits)?;
                 }
-                Value::Set(Box::new(set))
+                Value::Set(set)
             }
             TYPE_SET_INTSET => {
                 let blob = self.string()?;
@@ -321,7 +321,7 @@ impl<R: Read> Reader<R> {
                 for n in members {
                     self.add_member(&mut set, text.format(n).as_bytes(), limits)?;
                 }
-                Value::Set(Box::new(set))
+                Value::Set(set)
             }
             TYPE_SET_LISTPACK => {
                 let blob = self.string()?;
@@ -335,7 +335,7 @@ impl<R: Read> Reader<R> {
                 for member in members {
                     self.add_member(&mut set, &member, limits)?;
                 }
-                Value::Set(Box::new(set))
+                Value::Set(set)
             }
             TYPE_ZSET | TYPE_ZSET_2 => {
                 let n = self.count(2)?;
@@ -538,7 +538,7 @@ impl<R: Read> Reader<R> {
         if hash.len() != pairs.len() {
             return Err(self.error_at(start, "duplicate hash field"));
         }
-        Ok(Value::Hash(Box::new(hash)))
+        Ok(Value::Hash(hash))
     }
 
     fn stream_id(&mut self) -> RdbResult<StreamId> {
