@@ -912,3 +912,55 @@ fn waiters_are_woken_by_store_commands_and_pipelined_commands_follow() {
         vec![stored, served, pong]
     });
 }
+
+/// ZSCAN of a large sorted set hands out cursors every client can hold: below 2^53, so a
+/// signed 64-bit integer (phpredis reads cursors with `atol`) and a JavaScript number keep
+/// them exactly, as they keep Redis's. A full scan returns every member once, and a cursor
+/// past that range (what `atol` makes of a larger one) ends the scan instead of restarting it.
+#[test]
+fn zscan_cursors_fit_every_client_and_cover_the_set() {
+    let server = Server::start();
+    let mut conn = server.raw();
+    let mut args = vec!["ZADD".to_string(), "z".to_string()];
+    for i in 0..2000 {
+        // Negative, fractional and large scores, several members per score.
+        let score = match i % 4 {
+            0 => format!("{}", -(i as i64) * 1_000_003),
+            1 => format!("{}.25", i / 3),
+            2 => format!("{}e200", i),
+            _ => format!("{}", i / 2),
+        };
+        args.push(score);
+        args.push(format!("mem:{i}"));
+    }
+    assert_eq!(conn.cmd(&args), b":2000\r\n");
+    let mut seen = std::collections::BTreeSet::new();
+    let mut cursor = "0".to_string();
+    let mut pages = 0;
+    loop {
+        let reply = String::from_utf8(conn.cmd(&["ZSCAN", "z", &cursor, "COUNT", "10"])).unwrap();
+        let lines: Vec<&str> = reply.split("\r\n").collect();
+        // *2, $n, cursor, *m, then member and score bulk strings.
+        cursor = lines[2].to_string();
+        let value: u64 = cursor.parse().expect("a decimal cursor");
+        assert!(value < 1 << 53, "cursor {value}");
+        for member in lines[4..].iter().skip(1).step_by(4) {
+            if !member.is_empty() {
+                seen.insert(member.to_string());
+            }
+        }
+        pages += 1;
+        assert!(pages < 1000, "the scan does not end");
+        if cursor == "0" {
+            break;
+        }
+    }
+    assert_eq!(seen.len(), 2000, "every member, once");
+    assert!(pages > 100, "pages of about COUNT members: {pages}");
+    let reply = conn.cmd(&["ZSCAN", "z", "9223372036854775807"]);
+    assert!(
+        reply.starts_with(b"*2\r\n$1\r\n0\r\n*0\r\n"),
+        "{:?}",
+        String::from_utf8_lossy(&reply)
+    );
+}

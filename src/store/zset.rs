@@ -13,13 +13,16 @@
 //! - ZSCAN returns a compact set whole in one reply (cursor 0), with integral scores printed
 //!   as integers, as Redis's listpack stores them.
 //!
-//! ZSCAN of a skiplist-encoded set walks the members in (score, member) order. The cursor is
-//! the score of the next member to return, mapped to a `u64` by an order-preserving bijection
-//! ([`score_to_cursor`]); a page never ends between two members of equal score, so resuming
-//! at "the first member with score >= cursor" neither repeats nor skips anything. Every member
-//! present for the whole scan with an unchanged score is returned (a member whose score
-//! changes during the scan may be missed or returned twice); a set whose members all share
-//! one score comes back in one page.
+//! ZSCAN of a skiplist-encoded set walks the members in (score, member) order. The cursor
+//! names the score of the next member to return, to 40 bits of mantissa: scores are mapped to
+//! `u64` in order and cut to their top 52 bits (a "band" of scores within about one part in
+//! 10^12 of each other), plus one, so that cursors stay below 2^53 ([`score_to_cursor`]).
+//! Clients read cursors as signed 64-bit integers (phpredis) or as JavaScript numbers (node-redis 4),
+//! and Redis's own cursors, table indexes, never come near those limits. A page never ends
+//! between two members of one band, so resuming at "the first member with score >= the
+//! band's lowest" neither repeats nor skips anything. Every member present for the whole scan
+//! with an unchanged score is returned (a member whose score changes during the scan may be
+//! missed or returned twice); a set whose members all share one score comes back in one page.
 
 use std::cmp::Ordering;
 
@@ -273,7 +276,11 @@ impl ZSetValue {
         let mut page: Vec<(&[u8], f64)> = Vec::with_capacity(count.min(self.len()));
         let mut items = self.set.iter_ranks(start..self.len());
         for (member, score) in items.by_ref() {
-            if page.len() >= count.max(1) && page.last().is_some_and(|&(_, last)| last != score) {
+            if page.len() >= count.max(1)
+                && page
+                    .last()
+                    .is_some_and(|&(_, last)| score_to_cursor(last) != score_to_cursor(score))
+            {
                 return (score_to_cursor(score), page);
             }
             page.push((member, score));
@@ -287,24 +294,46 @@ impl ZSetValue {
     }
 }
 
-/// Maps a score to a ZSCAN cursor, preserving order (`-0` as `0`); never 0, which means
+/// Bits of a score's order-preserving image dropped from a cursor (see the module
+/// documentation): what is left, plus one, stays below 2^53.
+const CURSOR_DROPPED_BITS: u32 = 12;
+
+/// Maps a score to a ZSCAN cursor, preserving order (`-0` as `0`; neighbouring scores may
+/// share a cursor, see the module documentation); between 1 and 2^52, never 0, which means
 /// "start" and "done".
 pub fn score_to_cursor(score: f64) -> u64 {
     let bits = (score + 0.0).to_bits();
-    if bits >> 63 == 1 {
+    let ordered = if bits >> 63 == 1 {
         !bits
     } else {
         bits | 1 << 63
-    }
+    };
+    (ordered >> CURSOR_DROPPED_BITS) + 1
 }
 
-/// The inverse of [`score_to_cursor`] (a cursor no score maps to decodes to NaN, which no
-/// member has, so the scan ends).
+/// The lowest score that maps to `cursor` ([`score_to_cursor`]). A cursor no score maps to
+/// decodes to NaN, which no member has, so the scan ends.
 pub fn cursor_to_score(cursor: u64) -> f64 {
-    if cursor >> 63 == 1 {
-        f64::from_bits(cursor & !(1 << 63))
+    let Some(ordered) = cursor
+        .checked_sub(1)
+        .filter(|band| *band < 1 << (64 - CURSOR_DROPPED_BITS))
+        .map(|band| band << CURSOR_DROPPED_BITS)
+    else {
+        return f64::NAN;
+    };
+    if ordered >> 63 == 1 {
+        f64::from_bits(ordered & !(1 << 63))
     } else {
-        f64::from_bits(!cursor)
+        let score = f64::from_bits(!ordered);
+        // The band of -inf also holds NaN images, lower than -inf: it starts at -inf.
+        if score.is_nan()
+            && ordered
+                >= (!f64::NEG_INFINITY.to_bits()) >> CURSOR_DROPPED_BITS << CURSOR_DROPPED_BITS
+        {
+            f64::NEG_INFINITY
+        } else {
+            score
+        }
     }
 }
 
@@ -816,9 +845,17 @@ mod tests {
             assert!(score_to_cursor(pair[0]) < score_to_cursor(pair[1]));
         }
         for s in scores {
-            assert_ne!(score_to_cursor(s), 0);
-            assert_eq!(cursor_to_score(score_to_cursor(s)), s);
+            let cursor = score_to_cursor(s);
+            // Within what clients can hold: a signed 64-bit integer, a JavaScript number.
+            assert!((1..=1 << 52).contains(&cursor), "{s}: {cursor}");
+            // A cursor resumes at the lowest score of its band, never above the score.
+            let resumed = cursor_to_score(cursor);
+            assert!(resumed <= s, "{s} resumes at {resumed}");
+            assert_eq!(score_to_cursor(resumed), cursor);
         }
+        // Integers a ZSCAN client may make of a cursor it cannot hold end the scan.
+        assert!(cursor_to_score(i64::MAX as u64).is_nan());
+        assert!(cursor_to_score((1 << 52) + 2).is_nan());
         assert_eq!(score_to_cursor(-0.0), score_to_cursor(0.0));
     }
 
