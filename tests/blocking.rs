@@ -442,3 +442,38 @@ fn only_creation_makes_a_key_ready_not_overwriting_another_type() {
         both(script);
     }
 }
+
+/// A blocked client waits at least its timeout, as Redis guarantees by timing a client out
+/// only once the clock is past its deadline: never a millisecond early, whichever moment of a
+/// millisecond the command arrived in (phpredis's suite checks `XREADGROUP ... BLOCK 100`
+/// takes at least 100 ms).
+#[test]
+fn blocked_clients_wait_at_least_their_timeout() {
+    let server = Server::start();
+    let mut conn = server.raw();
+    let cases: [(&[&str], Duration); 3] = [
+        (&["BLPOP", "nolist", "0.011"], Duration::from_millis(11)),
+        (&["BZPOPMIN", "nozset", "0.007"], Duration::from_millis(7)),
+        (
+            &["XREAD", "BLOCK", "13", "STREAMS", "nostream", "$"],
+            Duration::from_millis(13),
+        ),
+    ];
+    for (args, timeout) in cases {
+        // Many tries, so that commands land at every moment of a millisecond.
+        for _ in 0..15 {
+            let started = Instant::now();
+            let reply = conn.cmd(args);
+            let waited = started.elapsed();
+            assert!(
+                reply.starts_with(b"*-1") || reply.starts_with(b"_"),
+                "{}",
+                escape(&reply)
+            );
+            assert!(
+                waited >= timeout,
+                "{args:?} answered after {waited:?}, before its timeout"
+            );
+        }
+    }
+}

@@ -347,7 +347,8 @@ impl Reactor {
             } else {
                 let mut wait = next_cron.saturating_duration_since(Instant::now());
                 if let Some(&(deadline, _)) = self.deadlines.first() {
-                    let until = Duration::from_millis(deadline.saturating_sub(unix_ms()));
+                    // A deadline times out once the clock is past it (see `time_out_blocked`).
+                    let until = Duration::from_millis((deadline + 1).saturating_sub(unix_ms()));
                     wait = wait.min(until);
                 }
                 if let Some(pause) = self.server.pause.filter(|_| !self.postponed.is_empty()) {
@@ -802,11 +803,12 @@ impl Reactor {
         self.park(token, client, before.argv);
     }
 
-    /// Answers parked clients whose deadline passed.
+    /// Answers parked clients whose deadline passed: once the clock (whole milliseconds) is
+    /// past it, as Redis's `timeout < now`, so that no client waits less than its timeout.
     fn time_out_blocked(&mut self) {
         let now = unix_ms();
         while let Some(&(deadline, token)) = self.deadlines.first() {
-            if deadline > now {
+            if deadline >= now {
                 break;
             }
             self.deadlines.pop_first();
