@@ -450,10 +450,10 @@ fn native_types_use_the_module_class() {
 /// What a RESP3 connection subscribed to its own keyspace events receives for each command:
 /// the frames up to a `PING` sent after it, pushes and the reply in their order. A `~` line
 /// compares only that order (its reply is random).
-fn own_events_around_replies(server: Server, script: &str) -> Vec<String> {
+fn own_events_around_replies(server: Server, classes: &str, script: &str) -> Vec<String> {
     let mut conn = server.raw();
     conn.cmd(&["HELLO", "3"]);
-    conn.cmd(&["CONFIG", "SET", "notify-keyspace-events", "KEA"]);
+    conn.cmd(&["CONFIG", "SET", "notify-keyspace-events", classes]);
     conn.cmd(&["PSUBSCRIBE", "__keyevent@*"]);
     let mut seen = Vec::new();
     for line in script.lines().map(str::trim).filter(|l| !l.is_empty()) {
@@ -540,8 +540,38 @@ fn a_resp3_client_gets_its_own_events_around_replies_as_redis_orders_them() {
         XGROUP CREATE st g 0
         XGROUP CREATECONSUMER st g c
         XGROUP DELCONSUMER st g c";
-    let expected = own_events_around_replies(RedisServer::start(), script);
-    let actual = own_events_around_replies(Server::start(), script);
+    let expected = own_events_around_replies(RedisServer::start(), "KEA", script);
+    let actual = own_events_around_replies(Server::start(), "KEA", script);
+    for (actual, expected) in actual.iter().zip(&expected) {
+        assert_eq!(actual, expected);
+    }
+    assert_eq!(actual.len(), expected.len());
+}
+
+/// The events a key's lookup causes (`expired` for a key found past its time, `keymiss`, and
+/// `new` when a write creates the key) come before the reply, as Redis sends them during the
+/// lookup, whether or not the command then notifies its own event before replying.
+#[test]
+fn a_resp3_client_gets_its_lookup_events_before_the_reply_as_in_redis() {
+    let script = "DEBUG SET-ACTIVE-EXPIRE 0
+        SET k1 v PX 1
+        SET k2 v PX 1
+        SET k3 v PX 1
+        SET k4 v PX 1
+        DEBUG SLEEP 0.01
+        GET k1
+        GETDEL k2
+        LPUSH k3 a
+        SADD k4 m
+        GET nokey
+        STRLEN nokey
+        RPUSH newlist a
+        HSET newhash f v
+        ZADD newzset 1 m
+        INCR newcounter";
+    let args = ["--enable-debug-command", "yes"];
+    let expected = own_events_around_replies(RedisServer::start_with(&args), "KEAmn", script);
+    let actual = own_events_around_replies(Server::start_with(&args), "KEAmn", script);
     for (actual, expected) in actual.iter().zip(&expected) {
         assert_eq!(actual, expected);
     }

@@ -182,6 +182,10 @@ pub struct ClientState {
     /// RDB snapshot (SYNC), which Redis delivers even under CLIENT REPLY OFF or SKIP. Only set
     /// while the mode is not On.
     pub replied_with_push: bool,
+    /// Where the running command's reply starts in the reply buffer, past the keyspace pushes
+    /// put ahead of it: the events the store records during a command's lookups (`expired`,
+    /// `new`, `keymiss`) go there, before the reply, as Redis sends them during the lookup.
+    pub reply_start: usize,
     /// Bytes of this client's BCAST tracking prefixes (kept by CLIENT TRACKING), so that
     /// client eviction sees them as Redis does.
     pub tracking_prefix_memory: usize,
@@ -839,6 +843,8 @@ fn run_request(ctx: &mut Ctx, argv: &[&[u8]]) {
         }
     }
     if ctx.ks.has_key_events() {
+        // Events of a command refused before it ran (a lookup in the checks).
+        ctx.client.reply_start = reply_start;
         pubsub::publish_key_events(ctx);
     }
     if ctx.client.reply_mode != ReplyMode::On {
@@ -899,6 +905,8 @@ fn refused_for_memory(ctx: &mut Ctx, spec: &CommandSpec) -> bool {
 #[inline(always)]
 pub fn call(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8]]) {
     ctx.server.stats.total_commands_processed += 1;
+    // A command a script or EXEC runs has its own reply, in the buffer it writes to.
+    let outer_reply_start = std::mem::replace(&mut ctx.client.reply_start, ctx.out.len());
     let started = std::time::Instant::now();
     // While persistence watches large values, what each command did to them is journaled.
     let result = if ctx.server.journal.as_ref().is_some_and(|j| j.is_watching()) {
@@ -927,6 +935,10 @@ pub fn call(ctx: &mut Ctx, spec: &'static CommandSpec, argv: &[&[u8]]) {
     if ctx.server.tracking.is_on() {
         tracking::after_call(ctx, spec, argv);
     }
+    if ctx.ks.has_key_events() {
+        pubsub::publish_key_events(ctx);
+    }
+    ctx.client.reply_start = outer_reply_start;
 }
 
 /// The command (or subcommand) `argv` names, whatever its arity: whom a refusal is

@@ -235,9 +235,16 @@ fn publish_event(
 }
 
 /// Publishes the events the store recorded (expired, new, keymiss) for the running command.
+/// A RESP3 client subscribed to them gets its pushes ahead of the command's reply (at
+/// `reply_start`, which moves past them), as Redis sends them during the key's lookup, before
+/// it replies.
 pub fn publish_key_events(ctx: &mut Ctx) {
-    let me = Some((ctx.client.id, &mut *ctx.out));
-    drain_key_events(ctx.ks, ctx.server, me);
+    let mut mine = ReplyBuf::new(ctx.out.proto());
+    drain_key_events(ctx.ks, ctx.server, Some((ctx.client.id, &mut mine)));
+    if !mine.is_empty() {
+        ctx.out.insert(ctx.client.reply_start, mine.bytes());
+        ctx.client.reply_start += mine.len();
+    }
 }
 
 /// Publishes the events the store recorded outside any command (the active expiry cycle).

@@ -164,6 +164,10 @@ pub fn set(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let value = args.bytes()?;
     let mut opts = parse_extended(args, ExpiryCommand::Set)?;
     opts.resolve_expiry(ctx, "set")?;
+    if opts.set.get {
+        // Read first, as Redis's GET part reads it (a keyspace hit or miss, `keymiss`).
+        ctx.db().note_read(key, true);
+    }
     let outcome = ctx.db().set_string(key, value, opts.set)?;
     // Redis's order: with GET the old value is the reply before the events; without, the
     // events come first.
@@ -228,6 +232,8 @@ pub fn getset(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
         get: true,
         ..Default::default()
     };
+    // Read first, as Redis's GET part reads it (a keyspace hit or miss, `keymiss`).
+    ctx.db().note_read(key, true);
     let previous = ctx.db().set_string(key, value, opts)?.previous;
     match previous {
         Some(previous) => ctx.out.bulk(&previous),

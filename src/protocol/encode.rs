@@ -22,12 +22,20 @@ pub struct ReplyBuf {
     /// in its size): the written part is removed only once it is as large as what is left.
     sent: usize,
     proto: Protover,
+    /// Where [`ReplyBuf::insert`] put bytes (position, length) since the last write to the
+    /// socket, so that a [`Deferred`] header still lands after what was inserted ahead of it.
+    /// Empty but for the rare keyspace pushes put ahead of a reply.
+    insertions: Vec<(usize, usize)>,
 }
 
 /// A place reserved for an aggregate header whose length is known only after its elements
 /// were written (Redis's deferred length replies).
 #[derive(Debug, Clone, Copy)]
-pub struct Deferred(usize);
+pub struct Deferred {
+    at: usize,
+    /// Insertions made before this one was taken (they are already counted in `at`).
+    insertions: usize,
+}
 
 /// Aggregate kinds that differ between RESP2 and RESP3.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +52,7 @@ impl ReplyBuf {
             bytes: Vec::new(),
             sent: 0,
             proto,
+            insertions: Vec::new(),
         }
     }
 
@@ -53,6 +62,7 @@ impl ReplyBuf {
             bytes: Vec::with_capacity(capacity),
             sent: 0,
             proto,
+            insertions: Vec::new(),
         }
     }
 
@@ -100,6 +110,15 @@ impl ReplyBuf {
         self.len() == 0
     }
 
+    /// Puts `bytes` at `at` (a length of this buffer, as [`ReplyBuf::len`] gave it), ahead of
+    /// what was written since. O(what follows `at`).
+    pub fn insert(&mut self, at: usize, bytes: &[u8]) {
+        let at = at.min(self.len());
+        let absolute = self.sent + at;
+        self.bytes.splice(absolute..absolute, bytes.iter().copied());
+        self.insertions.push((at, bytes.len()));
+    }
+
     /// Drops everything from `len` on (used to take back a reply, e.g. CLIENT REPLY OFF).
     pub fn truncate(&mut self, len: usize) {
         self.bytes.truncate(self.sent + len);
@@ -109,6 +128,7 @@ impl ReplyBuf {
     /// grew large, so an idle connection does not pin a burst's memory. Amortized O(n): the
     /// bytes left are moved down only when no more of them remain than were written.
     pub fn consume(&mut self, n: usize) {
+        self.insertions.clear();
         if n >= self.len() {
             self.bytes.clear();
             self.sent = 0;
@@ -297,12 +317,25 @@ impl ReplyBuf {
 
     /// Reserves room for an aggregate header written later with [`Self::fill_deferred`].
     pub fn defer(&mut self) -> Deferred {
-        Deferred(self.len())
+        Deferred {
+            at: self.len(),
+            insertions: self.insertions.len(),
+        }
     }
 
     /// Writes the header of a deferred aggregate now that its length is known. O(bytes after it).
-    pub fn fill_deferred(&mut self, at: Deferred, kind: Aggregate, len: usize) {
-        let tail = self.bytes.split_off(self.sent + at.0);
+    pub fn fill_deferred(&mut self, deferred: Deferred, kind: Aggregate, len: usize) {
+        let mut at = deferred.at;
+        for &(position, inserted) in self
+            .insertions
+            .get(deferred.insertions..)
+            .unwrap_or_default()
+        {
+            if position <= at {
+                at += inserted;
+            }
+        }
+        let tail = self.bytes.split_off(self.sent + at);
         self.aggregate(kind, len);
         self.bytes.extend_from_slice(&tail);
     }
