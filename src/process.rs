@@ -359,6 +359,11 @@ pub fn os_error_text(e: &std::io::Error) -> String {
 /// working directory would be after `chdir` there: Redis reports `dir` as `getcwd` gives it,
 /// absolute and, on Unix, free of symbolic links.
 pub fn resolve_dir(base: &std::path::Path, path: &str) -> std::io::Result<std::path::PathBuf> {
+    // `chdir("")` fails so, where joining would give the base back.
+    if path.is_empty() {
+        // ENOENT; on Windows, ERROR_FILE_NOT_FOUND.
+        return Err(std::io::Error::from_raw_os_error(2));
+    }
     let joined = base.join(path);
     #[cfg(unix)]
     let resolved = std::fs::canonicalize(&joined)?;

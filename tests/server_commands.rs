@@ -1216,6 +1216,7 @@ fn config_set_dir_moves_the_working_directory_as_redis() {
         CONFIG GET dir
         CONFIG SET dir /no-such-directory-of-reddish
         CONFIG SET dir /etc/passwd
+        CONFIG SET dir ""
         CONFIG SET dir tmp
         CONFIG GET dir
         CONFIG SET dir ..

@@ -94,7 +94,9 @@ impl CommandStats {
     pub fn record_error(&mut self, text: impl AsRef<[u8]>) {
         let text = text.as_ref();
         let window = &text[..text.len().min(31)];
-        let code = match memchr::memchr(b' ', window) {
+        // The reply turns CR and LF into spaces (see `ReplyBuf::error`); so does the count,
+        // or a code would carry a line break into INFO.
+        let code = match memchr::memchr3(b' ', b'\r', b'\n', window) {
             Some(end) => &text[..end],
             None => b"ERR",
         };
@@ -390,11 +392,12 @@ mod tests {
         stats.record_error("ERR x");
         stats.record_error("NOSPACEINTHEFIRSTTHIRTYTWOBYTESATALL x");
         stats.record_error(b"\xff\xfeBAD oops");
+        stats.record_error(b"ERR\r\ninjected:count=9 x");
         let mut out = Vec::new();
         stats.write_errorstats(&mut out);
         assert_eq!(
             out,
-            b"# Errorstats\r\nerrorstat_ERR:count=3\r\nerrorstat_WRONGTYPE:count=1\r\n\
+            b"# Errorstats\r\nerrorstat_ERR:count=4\r\nerrorstat_WRONGTYPE:count=1\r\n\
               errorstat_\xff\xfeBAD:count=1\r\n"
         );
     }

@@ -10,6 +10,12 @@ use super::tree::TreeValue;
 use super::zset::ZSetValue;
 use super::ShortBytes;
 
+// The keyspace's slots are sized for a 32-byte value; sets and hashes fit inline only while
+// their handles stay at 16 bytes.
+const _: () = assert!(std::mem::size_of::<Value>() == 32);
+const _: () = assert!(std::mem::size_of::<SetValue>() == 16);
+const _: () = assert!(std::mem::size_of::<HashValue>() == 16);
+
 /// How OBJECT ENCODING names a string: Redis decides when the value is written (SET tries
 /// `int`, INCRBYFLOAT makes `embstr`, APPEND and SETRANGE make `raw`), not from its content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
