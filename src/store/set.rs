@@ -367,6 +367,20 @@ impl IntSet {
         true
     }
 
+    /// Adds ascending distinct `values`, none present, in one new buffer. O(n + values).
+    fn insert_sorted_absent(&mut self, values: &[i64]) {
+        let mut merged = Vec::with_capacity(self.len() + values.len());
+        let mut new = values.iter().copied().peekable();
+        for old in self.iter() {
+            while let Some(value) = new.next_if(|&v| v < old) {
+                merged.push(value);
+            }
+            merged.push(old);
+        }
+        merged.extend(new);
+        *self = IntSet::from_sorted(merged.iter().copied());
+    }
+
     /// Removes the value at `pos`. O(n).
     fn remove_at(&mut self, pos: usize) -> Option<i64> {
         let value = self.get(pos)?;
@@ -555,6 +569,37 @@ impl SetValue {
         }
     }
 
+    /// Adds `members` (SADD): how many were new, and the error that stopped the adding, if
+    /// one did. Integers joining an intset that stays one are merged into one new buffer, as
+    /// many a SADD brings several: one allocation instead of one per member.
+    pub fn add_many(&mut self, members: &[&[u8]], max_intset: usize) -> (usize, StoreResult<()>) {
+        if let SetRepr::Ints(ints) = &mut self.repr {
+            if members.len() > 1 {
+                let parsed: Option<Vec<i64>> = members.iter().map(|m| parse_i64(m)).collect();
+                if let Some(mut values) = parsed {
+                    values.sort_unstable();
+                    values.dedup();
+                    values.retain(|&v| !ints.contains(v));
+                    if ints.len() + values.len() <= max_intset {
+                        if !values.is_empty() {
+                            ints.insert_sorted_absent(&values);
+                        }
+                        return (values.len(), Ok(()));
+                    }
+                }
+            }
+        }
+        let mut added = 0;
+        for member in members {
+            match self.add(member, max_intset) {
+                Ok(true) => added += 1,
+                Ok(false) => {}
+                Err(e) => return (added, Err(e)),
+            }
+        }
+        (added, Ok(()))
+    }
+
     /// Adds a member taken from another set (no integer re-parsing for intset members).
     pub fn add_member(&mut self, member: Member<'_>, max_intset: usize) -> StoreResult<bool> {
         match (&mut self.repr, member) {
@@ -700,18 +745,7 @@ impl DbMut<'_> {
     pub fn sadd(&mut self, key: &[u8], members: &[&[u8]]) -> StoreResult<usize> {
         let max_intset = self.limits.set_max_intset_entries();
         let set = self.write_typed_or_create(key, Value::as_set_mut, Value::new_set)?;
-        let mut added = 0;
-        let mut result = Ok(());
-        for member in members {
-            match set.add(member, max_intset) {
-                Ok(true) => added += 1,
-                Ok(false) => {}
-                Err(e) => {
-                    result = Err(e);
-                    break;
-                }
-            }
-        }
+        let (added, result) = set.add_many(members, max_intset);
         if added > 0 {
             self.after_write(key);
         } else {
