@@ -753,7 +753,7 @@ run_rdb_import() {
 # size that once grew does not come back, so a shared server would carry the last data set's
 # pages into the next.
 MEMORY=0
-MEMORY_DATASETS="strings list hash set zset small-lists small-hashes small-zsets"
+MEMORY_DATASETS="strings list hash set zset small-lists small-hashes small-zsets small-sets small-intsets"
 section_memory() {
     MEMORY=1
 }
@@ -779,6 +779,14 @@ memory_dataset() {
         printf "ZADD zset:%06d", i
         for (j = 0; j < 10; j++) printf " %d m%015d", j, i * 10 + j
         printf "\r\n" } }' ;;
+    small-sets) awk 'BEGIN { for (i = 0; i < 100000; i++) {
+        printf "SADD set:%06d", i
+        for (j = 0; j < 10; j++) printf " m%015d", i * 10 + j
+        printf "\r\n" } }' ;;
+    small-intsets) awk 'BEGIN { for (i = 0; i < 100000; i++) {
+        printf "SADD intset:%06d", i
+        for (j = 0; j < 10; j++) printf " %d", i * 10 + j
+        printf "\r\n" } }' ;;
     *) die "unknown memory data set: $1" ;;
     esac
 }
@@ -792,11 +800,13 @@ memory_dataset_label() {
     small-lists) echo "100k lists of 5 × 16-byte elements (per list)" ;;
     small-hashes) echo "10,000 hashes of 10 fields, 16-byte values (per hash)" ;;
     small-zsets) echo "100k sorted sets of 10 × 16-byte members (per set)" ;;
+    small-sets) echo "100k sets of 10 × 16-byte members (per set)" ;;
+    small-intsets) echo "100k sets of 10 integers below 10^6 (per set)" ;;
     esac
 }
 memory_dataset_elements() {
     case $1 in
-    small-lists | small-zsets) echo 100000 ;;
+    small-lists | small-zsets | small-sets | small-intsets) echo 100000 ;;
     small-hashes) echo 10000 ;;
     *) echo 1000000 ;;
     esac
