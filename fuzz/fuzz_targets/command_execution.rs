@@ -96,7 +96,9 @@ impl<'a> Choices<'a> {
 /// Length of the RESP reply at the start of `bytes`, if it is one whole reply.
 fn reply_len(bytes: &[u8]) -> Option<usize> {
     let line_end = bytes.windows(2).position(|w| w == b"\r\n")?;
-    let line = std::str::from_utf8(&bytes[1..line_end]).ok()?;
+    // Simple strings and errors are bytes (an error may quote what a client sent); only a
+    // length must be text.
+    let line = String::from_utf8_lossy(&bytes[1..line_end]);
     let after = line_end + 2;
     match *bytes.first()? {
         b'+' | b'-' | b':' | b'_' | b',' | b'#' | b'(' => Some(after),
