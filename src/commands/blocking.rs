@@ -42,8 +42,8 @@ pub struct BlockRequest {
 /// deadline in Unix ms, as Redis 7.0 does: read like a `long double` (so `0x10` is 16 s,
 /// and `1e-400` is a millisecond), rounded up to the next millisecond, and, because Redis
 /// converts with a C cast, anything beyond the 64-bit range (`inf`, `1e300`) is "negative".
-pub fn parse_timeout(ctx: &Ctx, arg: &[u8]) -> Result<Option<u64>, CmdError> {
-    Ok(deadline_after(ctx, timeout_ms(arg)?))
+pub fn parse_timeout(arg: &[u8]) -> Result<Option<u64>, CmdError> {
+    Ok(deadline_after(timeout_ms(arg)?))
 }
 
 /// The milliseconds of a blocking timeout in seconds (see [`parse_timeout`]).
@@ -62,7 +62,7 @@ fn timeout_ms(arg: &[u8]) -> Result<u64, CmdError> {
 /// the clock itself, not the time cached for the event loop's pass (which may be behind by
 /// the time the pass has taken), as Redis 7.0 reads `mstime()`: with the reactor timing out
 /// only once the clock is past the deadline, a client waits at least `ms`.
-pub fn deadline_after(_ctx: &Ctx, ms: u64) -> Option<u64> {
+pub fn deadline_after(ms: u64) -> Option<u64> {
     deadline_at(crate::clock::unix_ms(), ms)
 }
 
@@ -181,31 +181,29 @@ mod tests {
     fn timeouts_parse_like_redis() {
         // Deadlines from a fixed clock at 10 s.
         let parse = |arg: &[u8]| timeout_ms(arg).map(|ms| deadline_at(10_000, ms));
-        {
-            assert_eq!(parse(b"0"), Ok(None));
-            assert_eq!(parse(b"0.0001"), Ok(Some(10_001)));
-            assert_eq!(parse(b"1.5"), Ok(Some(11_500)));
-            assert_eq!(parse(b"-1"), Err(CmdError::msg("ERR timeout is negative")));
-            assert_eq!(
-                parse(b"abc"),
-                Err(CmdError::msg("ERR timeout is not a float or out of range"))
-            );
-            assert_eq!(parse(b"0x1"), Ok(Some(11_000)));
-            assert_eq!(parse(b"-0.0001"), Ok(None));
-            assert_eq!(parse(b"1e-400"), Ok(Some(10_001)));
-            assert_eq!(parse(b"5e-324"), Ok(Some(10_001)));
-            // Exact in 64 mantissa bits, and a deadline past the 64-bit range: forever.
-            assert_eq!(parse(b"9223372036854775"), Ok(None));
-            assert_eq!(parse(b"9223372036854775.807"), Ok(None));
-            for huge in [
-                &b"1e300"[..],
-                b"inf",
-                b"1e400",
-                b"9223372036854776",
-                b"9223372036854775.9",
-            ] {
-                assert_eq!(parse(huge), Err(CmdError::msg("ERR timeout is negative")));
-            }
+        assert_eq!(parse(b"0"), Ok(None));
+        assert_eq!(parse(b"0.0001"), Ok(Some(10_001)));
+        assert_eq!(parse(b"1.5"), Ok(Some(11_500)));
+        assert_eq!(parse(b"-1"), Err(CmdError::msg("ERR timeout is negative")));
+        assert_eq!(
+            parse(b"abc"),
+            Err(CmdError::msg("ERR timeout is not a float or out of range"))
+        );
+        assert_eq!(parse(b"0x1"), Ok(Some(11_000)));
+        assert_eq!(parse(b"-0.0001"), Ok(None));
+        assert_eq!(parse(b"1e-400"), Ok(Some(10_001)));
+        assert_eq!(parse(b"5e-324"), Ok(Some(10_001)));
+        // Exact in 64 mantissa bits, and a deadline past the 64-bit range: forever.
+        assert_eq!(parse(b"9223372036854775"), Ok(None));
+        assert_eq!(parse(b"9223372036854775.807"), Ok(None));
+        for huge in [
+            &b"1e300"[..],
+            b"inf",
+            b"1e400",
+            b"9223372036854776",
+            b"9223372036854775.9",
+        ] {
+            assert_eq!(parse(huge), Err(CmdError::msg("ERR timeout is negative")));
         }
     }
 

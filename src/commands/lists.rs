@@ -420,7 +420,7 @@ fn blocking_pop(ctx: &mut Ctx, args: &mut Args, end: End) -> CmdResult {
     let Some((timeout, keys)) = args.rest().split_last() else {
         return Err(CmdError::Syntax);
     };
-    let deadline = blocking::parse_timeout(ctx, timeout)?;
+    let deadline = blocking::parse_timeout(timeout)?;
     let serving = blocking::serving_keys(ctx, keys);
     if pop_first_nonempty(ctx, serving, end, MultiPopReply::KeyAndElement)?.is_none() {
         blocking::block(ctx, keys, deadline, TimeoutReply::NullArray);
@@ -459,13 +459,13 @@ pub fn blmove(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let (src, dst) = (args.bytes()?, args.bytes()?);
     let from = parse_end(args.bytes()?)?;
     let to = parse_end(args.bytes()?)?;
-    let deadline = blocking::parse_timeout(ctx, args.bytes()?)?;
+    let deadline = blocking::parse_timeout(args.bytes()?)?;
     blocking_move(ctx, src, dst, (from, to), deadline)
 }
 
 pub fn brpoplpush(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let (src, dst) = (args.bytes()?, args.bytes()?);
-    let deadline = blocking::parse_timeout(ctx, args.bytes()?)?;
+    let deadline = blocking::parse_timeout(args.bytes()?)?;
     blocking_move(ctx, src, dst, (End::Back, End::Front), deadline)
 }
 
@@ -474,7 +474,7 @@ pub fn brpoplpush(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 pub fn blmpop(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let timeout = args.bytes()?;
     let parsed = parse_multi_pop(args)?;
-    let deadline = blocking::parse_timeout(ctx, timeout)?;
+    let deadline = blocking::parse_timeout(timeout)?;
     let reply = MultiPopReply::KeyAndElements(parsed.count);
     let serving = blocking::serving_keys(ctx, parsed.keys);
     if pop_first_nonempty(ctx, serving, parsed.end, reply)?.is_none() {

@@ -13,7 +13,7 @@ pub fn bpop(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     let Some((timeout, keys)) = argv.split_last() else {
         return Err(CmdError::Syntax);
     };
-    let deadline = parse_timeout(ctx, timeout)?;
+    let deadline = parse_timeout(timeout)?;
     let serving = serving_keys(ctx, keys);
     match ctx.db().pile_pop_first::<Fifo>(serving)? {
         Some((at, item)) => {

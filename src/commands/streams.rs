@@ -558,13 +558,13 @@ pub fn xsetid(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 }
 
 /// Parses XREAD/XREADGROUP's BLOCK milliseconds into a deadline (`None`: forever).
-fn parse_block_ms(ctx: &Ctx, arg: &[u8]) -> Result<Option<u64>, CmdError> {
+fn parse_block_ms(arg: &[u8]) -> Result<Option<u64>, CmdError> {
     let ms = parse_i64(arg)
         .ok_or_else(|| CmdError::msg("ERR timeout is not an integer or out of range"))?;
     if ms < 0 {
         return Err(CmdError::msg("ERR timeout is negative"));
     }
-    Ok(super::blocking::deadline_after(ctx, ms as u64))
+    Ok(super::blocking::deadline_after(ms as u64))
 }
 
 /// Where a read starts for one stream.
@@ -599,7 +599,7 @@ fn read(ctx: &mut Ctx, args: &mut Args, with_group: bool) -> CmdResult {
         let opt = argv[i];
         if is_keyword(opt, "BLOCK") && more > 0 {
             i += 1;
-            deadline = Some(parse_block_ms(ctx, argv[i])?);
+            deadline = Some(parse_block_ms(argv[i])?);
             if ctx.client.in_script {
                 return Err(CmdError::concat(&[
                     b"ERR ",

@@ -497,7 +497,7 @@ fn blocking_pop(ctx: &mut Ctx, args: &mut Args, max: bool) -> CmdResult {
     let Some((timeout, keys)) = argv.split_last() else {
         return Err(CmdError::Syntax);
     };
-    let deadline = parse_timeout(ctx, timeout)?;
+    let deadline = parse_timeout(timeout)?;
     let serving = serving_keys(ctx, keys);
     match ctx.db().zpop(serving, max, 1)? {
         Some((index, items)) => {
@@ -560,7 +560,7 @@ fn mpop_generic(ctx: &mut Ctx, args: &mut Args, blocking: bool) -> CmdResult {
         }
     }
     let deadline = match timeout {
-        Some(arg) => parse_timeout(ctx, arg)?,
+        Some(arg) => parse_timeout(arg)?,
         None => None,
     };
     let serving = serving_keys(ctx, keys);
