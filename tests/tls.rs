@@ -9,7 +9,10 @@
 
 mod common;
 
-use common::{encode_command, free_port, reply_len, unique_name, RawConn, RedisServer, Server};
+use common::{
+    encode_command, free_port, listens_on, reply_len, unique_name, RawConn, RedisServer, Server,
+    START_TIMEOUT,
+};
 use rustls::crypto::ring;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
@@ -251,7 +254,21 @@ fn start(reference: bool, auth: &str, extra: &[&str]) -> (Server, u16) {
     } else {
         Server::start_with(&args)
     };
+    await_tls_listener(tls_port);
     (server, tls_port)
+}
+
+/// Waits until `tls_port` accepts connections. The harness waits for the plain port only, and
+/// a server listens on its TLS port a moment after (redis-server too).
+fn await_tls_listener(tls_port: u16) {
+    let deadline = Instant::now() + START_TIMEOUT;
+    while TcpStream::connect((Ipv4Addr::LOCALHOST, tls_port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "nothing listens on the TLS port {tls_port}"
+        );
+        sleep(Duration::from_millis(10));
+    }
 }
 
 /// PING's outcome for a client presenting `identity`: `+PONG` or the failure.
@@ -341,6 +358,50 @@ fn auth_clients_no_and_optional() {
     }
 }
 
+/// A script that polls the plain port and then goes straight to the TLS port finds it
+/// listening: the certificates are read before any port listens. The test's own poll is as
+/// tight as such a script's (the harness's waits would hide the gap).
+#[test]
+fn tls_port_listens_once_the_plain_port_does() {
+    let mut checked = 0;
+    while checked < 20 {
+        let (port, tls_port) = (free_port(), free_port());
+        if port == tls_port {
+            continue;
+        }
+        let mut args = vec![
+            "--port".to_string(),
+            port.to_string(),
+            "--bind".into(),
+            "127.0.0.1".into(),
+        ];
+        args.extend(Certs::get().server_args(tls_port, "yes"));
+        let mut child = Command::new(reddish_bin())
+            .args(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting the server");
+        let deadline = Instant::now() + START_TIMEOUT;
+        let started = loop {
+            if TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_ok() {
+                break listens_on(child.id(), port) != Some(false);
+            }
+            // Another test took one of the ports first: try two others.
+            if child.try_wait().expect("waiting").is_some() || Instant::now() > deadline {
+                break false;
+            }
+        };
+        let tls = TcpStream::connect((Ipv4Addr::LOCALHOST, tls_port));
+        let _ = child.kill();
+        let _ = child.wait();
+        if started {
+            assert!(tls.is_ok(), "TLS port {tls_port}: {tls:?}");
+            checked += 1;
+        }
+    }
+}
+
 #[test]
 fn ca_cert_dir_alone_verifies_clients() {
     let certs = Certs::get();
@@ -355,6 +416,7 @@ fn ca_cert_dir_alone_verifies_clients() {
         "--tls-ca-cert-dir",
         &certs.path("ca-dir"),
     ]);
+    await_tls_listener(tls_port);
     assert_eq!(ping(tls_port, WITH_CERT), Ok(b"+PONG\r\n".to_vec()));
     assert!(ping(tls_port, NO_CERT).is_err());
     let mut plain = server.raw();

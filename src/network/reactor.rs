@@ -194,6 +194,20 @@ impl Reactor {
             persistence.set_wake(Box::new(move || wake.wake()));
         }
         let cfg = &server.config;
+        // The certificates are read before any port listens: a client that finds the plain
+        // port accepting must find the TLS port accepting too, as with Redis, which configures
+        // TLS before it listens anywhere.
+        let tls_config = if cfg.tls_port != 0 {
+            Some(super::tls::server_config(cfg).map_err(|e| {
+                log::warn!("{e}");
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("{e}\nFailed to configure TLS. Check logs for more info."),
+                )
+            })?)
+        } else {
+            None
+        };
         let tcp = TcpListeners::bind(
             poll.registry().try_clone()?,
             &cfg.bind,
@@ -222,14 +236,7 @@ impl Reactor {
             }
             None => None,
         };
-        let tls = if cfg.tls_port != 0 {
-            let config = super::tls::server_config(cfg).map_err(|e| {
-                log::warn!("{e}");
-                io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    format!("{e}\nFailed to configure TLS. Check logs for more info."),
-                )
-            })?;
+        let tls = if let Some(config) = tls_config {
             let listeners = TcpListeners::bind_tls(
                 poll.registry().try_clone()?,
                 &cfg.bind,

@@ -413,7 +413,7 @@ fn wait_ready(child: &mut Child, port: u16) -> Ready {
 
 /// Whether process `pid` has a socket listening on 127.0.0.1:`port` or 0.0.0.0:`port`.
 /// `None` when /proc cannot tell (not Linux).
-fn listens_on(pid: u32, port: u16) -> Option<bool> {
+pub fn listens_on(pid: u32, port: u16) -> Option<bool> {
     let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
     let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?;
     let wanted = [
