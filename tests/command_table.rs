@@ -1,9 +1,8 @@
 //! The command table against Redis 7.0.15's, for every command both servers have (the
 //! intersection of their COMMAND LIST, subcommands included):
 //!
-//! - COMMAND INFO: arity, flags, first key, last key, step, ACL categories and key
-//!   specifications, byte for byte in RESP2 and RESP3 (tips are not compared: Reddish sends
-//!   none);
+//! - COMMAND INFO: arity, flags, first key, last key, step, ACL categories, tips and key
+//!   specifications, byte for byte in RESP2 and RESP3;
 //! - COMMAND DOCS: the key specification each key argument links to (`key_spec_index`), in
 //!   argument order (the rest of the documentation is Reddish's own wording);
 //! - COMMAND GETKEYS and COMMAND GETKEYSANDFLAGS, byte for byte, on argument vectors built
@@ -302,6 +301,7 @@ fn command_info_and_getkeys_match_redis_for_every_shared_command() {
                 (4, "last key"),
                 (5, "step"),
                 (6, "ACL categories"),
+                (7, "tips"),
                 (8, "key specs"),
             ] {
                 compared += 1;

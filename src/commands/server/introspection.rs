@@ -25,9 +25,11 @@ fn command_info_entry(ctx: &mut Ctx, spec: &CommandSpec) {
     for cat in cats {
         ctx.out.simple(&cat);
     }
-    // Tips: none. Key specifications and subcommands are sets in RESP3, as Redis 7.0 sends
-    // them.
-    ctx.out.set(0);
+    // Tips, key specifications and subcommands are sets in RESP3, as Redis 7.0 sends them.
+    ctx.out.set(spec.tips.len());
+    for tip in spec.tips {
+        ctx.out.bulk(tip.as_bytes());
+    }
     ctx.out.set(spec.key_specs.len());
     for key_spec in spec.key_specs {
         key_spec_entry(ctx.out, key_spec);

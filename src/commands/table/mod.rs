@@ -461,6 +461,9 @@ pub struct CommandSpec {
     pub syntax: &'static str,
     pub summary: &'static str,
     pub complexity: &'static str,
+    /// Redis's command tips, as COMMAND INFO lists them: `nondeterministic_output`,
+    /// `request_policy:all_shards`, ... (what a cluster client routes and merges by).
+    pub tips: &'static [&'static str],
     pub handler: Handler,
     pub subcommands: &'static [CommandSpec],
     /// How its writes reach persistence's journal (replayed as sent, stated by the handler,
@@ -722,6 +725,7 @@ macro_rules! cmd {
             syntax: $syntax,
             summary: $summary,
             complexity: $complexity,
+            tips: &[],
             handler: $handler,
             subcommands: &[],
             journal: $crate::commands::journal::JournalClass::Undeclared,
@@ -734,6 +738,7 @@ macro_rules! cmd {
     (@column $row:ident, redact, $value:expr) => { $row.redact = Some($value); };
     (@column $row:ident, acl, $value:expr) => { $row.acl = Some(&$value); };
     (@column $row:ident, journal, $value:expr) => { $row.journal = $value; };
+    (@column $row:ident, tips, $value:expr) => { $row.tips = &$value; };
 }
 
 /// `rows` numbered from `first`, in order: how every row gets its [`CommandSpec::id`].
