@@ -45,8 +45,14 @@ PASSED=0
 FAILED=0
 FAILED_NAMES=()
 
+# "name: N s" for each step run, printed again at the end: CI shows only the end of the log.
+STEP_TIMES=()
+
 SUMMARY_DONE=0
 summary() {
+    if [ "${#STEP_TIMES[@]}" -gt 0 ]; then
+        log "time by step: ${STEP_TIMES[*]}"
+    fi
     if [ "${#FAILED_NAMES[@]}" -gt 0 ]; then
         log "failed: ${FAILED_NAMES[*]}"
     fi
@@ -63,10 +69,12 @@ step() {
     if "$@"; then
         PASSED=$((PASSED + 1))
         log "PASS $name ($((SECONDS - start)) s)"
+        STEP_TIMES+=("$name: $((SECONDS - start)) s;")
     else
         FAILED=$((FAILED + 1))
         FAILED_NAMES+=("$name")
         log "FAIL $name ($((SECONDS - start)) s)"
+        STEP_TIMES+=("$name: $((SECONDS - start)) s (failed);")
     fi
 }
 
@@ -133,10 +141,12 @@ run_fuzz() {
     ensure_fuzz || return 1
     local status=0 first second
     log "building the fuzz targets"
+    local build_start=$SECONDS
     (cd fuzz && cargo +nightly fuzz build >"../$LOG_DIR/fuzz-build.log" 2>&1) || {
         log "the fuzz targets do not build: see $LOG_DIR/fuzz-build.log"
         return 1
     }
+    STEP_TIMES+=("fuzz build: $((SECONDS - build_start)) s;")
     set -- $(cd fuzz && cargo +nightly fuzz list)
     while [ $# -gt 0 ]; do
         first=$1
@@ -196,6 +206,7 @@ SECANTUS_PID=""
 SECANTUS_DIR=""
 # The Windows check while it runs in the background (see main).
 WINDOWS_PID=""
+WINDOWS_START=0
 
 # Stops SecantusDB and, when the run ended early (setup failure, die, interrupt), still prints
 # the summary line with that failure counted.
@@ -300,6 +311,7 @@ main() {
     export REDDISH_TEST_PYTHON="$PWD/$VENV/bin/python"
     PASSED=$((PASSED + 1))
     log "PASS setup ($((SECONDS - start)) s)"
+    STEP_TIMES+=("setup: $((SECONDS - start)) s;")
 
     step "cargo fmt --check" cargo fmt --all -- --check
     step "cargo clippy" cargo clippy --all-targets -- -D warnings
@@ -335,6 +347,7 @@ main() {
     elif [ -f scripts/windows-check.sh ]; then
         bash scripts/windows-check.sh >"$windows_log" 2>&1 &
         WINDOWS_PID=$!
+        WINDOWS_START=$SECONDS
     else
         log ""
         log "SKIP windows check: scripts/windows-check.sh not found"
@@ -349,6 +362,7 @@ main() {
 
     if [ -n "$WINDOWS_PID" ]; then
         step "windows check" wait_for_log "$WINDOWS_PID" "$windows_log"
+        STEP_TIMES+=("windows check from its start: $((SECONDS - WINDOWS_START)) s;")
         WINDOWS_PID=""
     fi
 

@@ -22,6 +22,34 @@ fn announce(message: &str) {
     let _ = writeln!(stdout, "{}:M * {message}", std::process::id()).and_then(|()| stdout.flush());
 }
 
+/// The log file, opened for each record as Redis opens it for each line: a file that
+/// logrotate moved away is created anew instead of growing unseen, and a relative name follows
+/// `dir` when CONFIG SET moves it.
+struct LogFile {
+    path: String,
+}
+
+impl LogFile {
+    fn open(&self) -> std::io::Result<std::fs::File> {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)
+    }
+}
+
+impl std::io::Write for LogFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        // One open per record: env_logger hands over a whole formatted record at once.
+        self.open()?.write_all(buf)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// The log goes where Redis puts it: standard output, or `logfile` when one is set.
 fn init_logging(level: &str, logfile: &str) -> Result<(), String> {
     let filter = match level {
@@ -33,10 +61,11 @@ fn init_logging(level: &str, logfile: &str) -> Result<(), String> {
     let target = if logfile.is_empty() {
         env_logger::Target::Stdout
     } else {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(logfile)
+        let file = LogFile {
+            path: logfile.to_string(),
+        };
+        // Redis refuses to start on a log file it cannot open.
+        file.open()
             .map_err(|e| format!("Can't open the log file: {e}"))?;
         env_logger::Target::Pipe(Box::new(file))
     };

@@ -1265,6 +1265,39 @@ fn relative_files_live_in_dir_and_rewrite_records_it() {
     std::fs::remove_dir_all(&root).ok();
 }
 
+/// The log file is opened for each record, as Redis opens it for each line: after logrotate
+/// moves it away the next record starts a new file, and a relative name follows `dir`.
+#[test]
+fn log_file_is_reopened_for_each_record() {
+    let root =
+        std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(common::unique_name("logfile"));
+    let (first, second) = (root.join("first"), root.join("second"));
+    std::fs::create_dir_all(&first).unwrap();
+    std::fs::create_dir_all(&second).unwrap();
+    let server = Server::start_with(&[
+        "--dir",
+        first.to_str().unwrap(),
+        "--logfile",
+        "reddish.log",
+        "--enable-debug-command",
+        "yes",
+        "--enable-protected-configs",
+        "yes",
+    ]);
+    let mut conn = server.raw();
+    let read = |path: &std::path::Path| std::fs::read_to_string(path).unwrap_or_default();
+    std::fs::rename(first.join("reddish.log"), first.join("reddish.log.1")).unwrap();
+    assert_bytes(&conn.cmd(&["DEBUG", "LOG", "after-rotation"]), b"+OK\r\n");
+    assert!(read(&first.join("reddish.log")).contains("after-rotation"));
+    assert!(!read(&first.join("reddish.log.1")).contains("after-rotation"));
+    let dir = second.to_str().unwrap();
+    assert_bytes(&conn.cmd(&["CONFIG", "SET", "dir", dir]), b"+OK\r\n");
+    assert_bytes(&conn.cmd(&["DEBUG", "LOG", "after-chdir"]), b"+OK\r\n");
+    assert!(read(&second.join("reddish.log")).contains("after-chdir"));
+    assert!(!read(&first.join("reddish.log")).contains("after-chdir"));
+    std::fs::remove_dir_all(&root).ok();
+}
+
 /// Error and status replies are binary-safe, as in Redis: bytes a client sent (an unknown
 /// command's name, a subcommand, a key in NOGROUP, a script's `error_reply`/`status_reply`)
 /// come back as sent, not as U+FFFD, and INFO errorstats counts such a code by its bytes.
