@@ -1735,6 +1735,17 @@ impl Config {
         Ok(())
     }
 
+    /// The most verbose log records `loglevel` lets through: `debug` everything, `verbose`
+    /// the per-connection records too, `notice` the ordinary ones, `warning` only warnings.
+    pub fn log_filter(&self) -> log::LevelFilter {
+        match self.loglevel.as_str() {
+            "debug" => log::LevelFilter::Trace,
+            "verbose" => log::LevelFilter::Debug,
+            "warning" => log::LevelFilter::Warn,
+            _ => log::LevelFilter::Info,
+        }
+    }
+
     /// The OOM score the process should have (a primary's value: Reddish has no replicas
     /// and forks no children).
     pub fn oom_score_target(&self) -> crate::process::OomScore {

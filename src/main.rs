@@ -12,16 +12,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 #[global_allocator]
 static ALLOCATOR: reddish::memory::CountingAllocator = reddish::memory::CountingAllocator;
 
-/// Writes a start-up line to stdout in redis-server's log-line shape, for the supervisors and
-/// test harnesses that wait for one (Redis's own test suite waits for ` PID: <pid>`, then for
-/// `Ready to accept connections`, in the server's stdout). The log itself goes to stderr.
-fn announce(message: &str) {
-    use std::io::Write as _;
-    let mut stdout = std::io::stdout().lock();
-    // Nobody reading stdout is no reason to stop the server.
-    let _ = writeln!(stdout, "{}:M * {message}", std::process::id()).and_then(|()| stdout.flush());
-}
-
 /// The log file, opened for each record as Redis opens it for each line: a file that
 /// logrotate moved away is created anew instead of growing unseen, and a relative name follows
 /// `dir` when CONFIG SET moves it.
@@ -50,30 +40,43 @@ impl std::io::Write for LogFile {
     }
 }
 
-/// The log goes where Redis puts it: standard output, or `logfile` when one is set.
-fn init_logging(level: &str, logfile: &str) -> Result<(), String> {
-    let filter = match level {
-        "debug" => log::LevelFilter::Debug,
-        "verbose" => log::LevelFilter::Debug,
-        "warning" => log::LevelFilter::Warn,
-        _ => log::LevelFilter::Info,
-    };
-    let target = if logfile.is_empty() {
+/// The log goes where Redis puts it: standard output, or `logfile` when one is set, in
+/// Redis's line shape (`pid:M 07 Dec 2026 12:00:00.123 * message`, the mark `.` for debug,
+/// `-` verbose, `*` notice, `#` warning), which log collectors parse. `loglevel` sets the
+/// log crate's level, so CONFIG SET can change it.
+fn init_logging(config: &Config) -> Result<(), String> {
+    let target = if config.logfile.is_empty() {
         env_logger::Target::Stdout
     } else {
         let file = LogFile {
-            path: logfile.to_string(),
+            path: config.logfile.clone(),
         };
         // Redis refuses to start on a log file it cannot open.
         file.open()
             .map_err(|e| format!("Can't open the log file: {e}"))?;
         env_logger::Target::Pipe(Box::new(file))
     };
+    let pid = std::process::id();
     env_logger::Builder::new()
-        .filter_level(filter)
-        .format_timestamp_millis()
+        // Reddish's own records at every level `loglevel` lets through; the libraries'
+        // (the MongoDB driver, rustls, mio) only when they warn, as Redis's log holds only
+        // its own lines.
+        .filter_level(log::LevelFilter::Warn)
+        .filter_module("reddish", log::LevelFilter::Trace)
+        .format(move |out, record| {
+            use std::io::Write as _;
+            let mark = match record.level() {
+                log::Level::Trace => '.',
+                log::Level::Debug => '-',
+                log::Level::Info => '*',
+                log::Level::Warn | log::Level::Error => '#',
+            };
+            let now = reddish::process::local_time();
+            writeln!(out, "{pid}:M {now} {mark} {}", record.args())
+        })
         .target(target)
         .init();
+    log::set_max_level(config.log_filter());
     Ok(())
 }
 
@@ -108,7 +111,7 @@ fn main() -> ExitCode {
         );
         return ExitCode::FAILURE;
     }
-    if let Err(e) = init_logging(&config.loglevel, &config.logfile) {
+    if let Err(e) = init_logging(&config) {
         eprintln!("{e}");
         return ExitCode::FAILURE;
     }
@@ -196,8 +199,7 @@ fn main() -> ExitCode {
     let reactor = match Reactor::bind(keyspace, server) {
         Ok(reactor) => reactor,
         Err(e) => {
-            // On stdout too: test harnesses read it to try another port.
-            announce(&e.to_string());
+            // Test harnesses read this line to try another port, as Redis's does.
             log::error!("{e}");
             return ExitCode::FAILURE;
         }
@@ -217,13 +219,15 @@ fn main() -> ExitCode {
         std::process::id(),
         addrs.join(", ")
     );
-    announce(&format!(
+    // Supervisors and test harnesses wait for these two lines (Redis's own test suite for
+    // ` PID: <pid>`, then `Ready to accept connections`).
+    log::info!(
         "Reddish {} (Redis {} compatible) started, PID: {}, port: {}",
         env!("CARGO_PKG_VERSION"),
         reddish::commands::server::REDIS_VERSION,
         std::process::id(),
         reactor.local_addrs().first().map_or(0, |a| a.port())
-    ));
+    );
     let stop = reactor.stop_flag();
     let wake = reactor.wake_handle();
     let signalled = AtomicBool::new(false);
@@ -238,7 +242,7 @@ fn main() -> ExitCode {
     }) {
         log::warn!("could not install the signal handlers: {e}");
     }
-    announce("Ready to accept connections");
+    log::info!("Ready to accept connections");
     let result = reactor.run();
     reddish::signals::mark_stopped();
     match result {

@@ -381,3 +381,69 @@ const NOT_A_DIRECTORY: i32 = libc::ENOTDIR;
 // ERROR_DIRECTORY: "The directory name is invalid."
 #[cfg(not(unix))]
 const NOT_A_DIRECTORY: i32 = 267;
+
+/// A moment of local time, as Redis's log lines show it (`07 Dec 2026 12:00:00.123`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LocalTime {
+    pub year: i32,
+    /// 1 to 12.
+    pub month: u32,
+    pub day: u32,
+    pub hour: u32,
+    pub minute: u32,
+    pub second: u32,
+    pub millisecond: u32,
+}
+
+impl std::fmt::Display for LocalTime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        const MONTHS: [&str; 12] = [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ];
+        let month = MONTHS[(self.month.clamp(1, 12) - 1) as usize];
+        write!(
+            f,
+            "{:02} {month} {} {:02}:{:02}:{:02}.{:03}",
+            self.day, self.year, self.hour, self.minute, self.second, self.millisecond
+        )
+    }
+}
+
+/// The local time now, in the machine's time zone as Redis's log takes it (`localtime`).
+#[cfg(unix)]
+pub fn local_time() -> LocalTime {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let seconds = now.as_secs() as libc::time_t;
+    // SAFETY: localtime_r reads the one time_t and fills the zeroed tm it is given.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    unsafe { libc::localtime_r(&seconds, &mut tm) };
+    LocalTime {
+        year: tm.tm_year + 1900,
+        month: (tm.tm_mon + 1) as u32,
+        day: tm.tm_mday as u32,
+        hour: tm.tm_hour as u32,
+        minute: tm.tm_min as u32,
+        second: tm.tm_sec as u32,
+        millisecond: now.subsec_millis(),
+    }
+}
+
+/// The local time now, from the system clock in the machine's time zone.
+#[cfg(windows)]
+pub fn local_time() -> LocalTime {
+    use windows_sys::Win32::System::SystemInformation::GetLocalTime;
+    // SAFETY: GetLocalTime only fills the zeroed SYSTEMTIME it is given.
+    let mut st = unsafe { std::mem::zeroed() };
+    unsafe { GetLocalTime(&mut st) };
+    LocalTime {
+        year: i32::from(st.wYear),
+        month: u32::from(st.wMonth),
+        day: u32::from(st.wDay),
+        hour: u32::from(st.wHour),
+        minute: u32::from(st.wMinute),
+        second: u32::from(st.wSecond),
+        millisecond: u32::from(st.wMilliseconds),
+    }
+}

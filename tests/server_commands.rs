@@ -1298,6 +1298,88 @@ fn log_file_is_reopened_for_each_record() {
     std::fs::remove_dir_all(&root).ok();
 }
 
+/// Whether `line` has Redis's log-line shape, `pid:R dd Mon yyyy hh:mm:ss.mmm mark message`,
+/// with the role `R` one of `roles` and the mark one of `. - * #`.
+fn is_redis_log_line(line: &str, roles: &str) -> bool {
+    let fields: Vec<&str> = line.splitn(7, ' ').collect();
+    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+    let [who, day, month, year, time, mark, message] = fields[..] else {
+        return false;
+    };
+    let Some((pid, role)) = who.split_once(':') else {
+        return false;
+    };
+    let clock: Vec<&str> = time.split([':', '.']).collect();
+    !pid.is_empty()
+        && pid.bytes().all(|b| b.is_ascii_digit())
+        && role.len() == 1
+        && roles.contains(role)
+        && digits(day, 2)
+        && [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ]
+        .contains(&month)
+        && digits(year, 4)
+        && clock.len() == 4
+        && clock[..3].iter().all(|part| digits(part, 2))
+        && digits(clock[3], 3)
+        && [".", "-", "*", "#"].contains(&mark)
+        && !message.is_empty()
+}
+
+/// The log has Redis's line shape, marks a connection accepted as `-` (verbose) as Redis
+/// does, and CONFIG SET loglevel changes what is logged from the next record on.
+#[test]
+fn log_lines_have_redis_shape_and_loglevel_applies_at_once() {
+    let redis = RedisServer::start_with(&["--loglevel", "verbose"]);
+    redis.raw().cmd(&["PING"]);
+    let server = Server::start_with(&["--loglevel", "verbose"]);
+    let mut conn = server.raw();
+    assert_bytes(&conn.cmd(&["PING"]), b"+PONG\r\n");
+    // Both servers' own lines (the role `M`, Redis's `C` before it forks nothing) share
+    // the shape; Redis's ASCII-art logo aside.
+    for (who, logs) in [("redis-server", redis.logs()), ("reddish", server.logs())] {
+        let lines: Vec<&str> = logs
+            .lines()
+            .filter(|l| {
+                l.split(' ')
+                    .next()
+                    .is_some_and(|w| w.ends_with(":M") || w.ends_with(":C"))
+            })
+            .collect();
+        assert!(lines.len() >= 3, "{who}:\n{logs}");
+        for line in &lines {
+            assert!(is_redis_log_line(line, "MC"), "{who}: {line:?}");
+        }
+        assert!(
+            lines.iter().any(|l| l.contains(" - Accepted 127.0.0.1:")),
+            "{who} logs no accepted connection at verbose level:\n{logs}"
+        );
+    }
+    let logs = server.logs();
+    assert!(
+        logs.lines()
+            .any(|l| l.ends_with(" * Ready to accept connections")),
+        "{logs}"
+    );
+    let accepted = |logs: &str| logs.matches(" - Accepted ").count();
+    assert_bytes(
+        &conn.cmd(&["CONFIG", "SET", "loglevel", "warning"]),
+        b"+OK\r\n",
+    );
+    let before = accepted(&server.logs());
+    server.raw().cmd(&["PING"]);
+    assert_bytes(&conn.cmd(&["PING"]), b"+PONG\r\n");
+    assert_eq!(accepted(&server.logs()), before, "{}", server.logs());
+    assert_bytes(
+        &conn.cmd(&["CONFIG", "SET", "loglevel", "verbose"]),
+        b"+OK\r\n",
+    );
+    server.raw().cmd(&["PING"]);
+    assert_bytes(&conn.cmd(&["PING"]), b"+PONG\r\n");
+    assert_eq!(accepted(&server.logs()), before + 1, "{}", server.logs());
+}
+
 /// Error and status replies are binary-safe, as in Redis: bytes a client sent (an unknown
 /// command's name, a subcommand, a key in NOGROUP, a script's `error_reply`/`status_reply`)
 /// come back as sent, not as U+FFFD, and INFO errorstats counts such a code by its bytes.

@@ -1507,7 +1507,7 @@ impl Net<'_> {
                 continue;
             }
             let now = ks.now_ms();
-            log::debug!("accepted {addr}");
+            log::debug!("Accepted {addr}");
             let state = ClientState {
                 id: *self.next_client_id,
                 addr,

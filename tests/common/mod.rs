@@ -205,6 +205,16 @@ impl Server {
             .unwrap_or_default()
     }
 
+    /// The log lines at warning level: Redis's line shape, `pid:M 07 Dec 2026 12:00:00.123 #
+    /// message`, marks them `#`.
+    pub fn warnings(&self) -> Vec<String> {
+        self.logs()
+            .lines()
+            .filter(|line| line.split_whitespace().nth(5) == Some("#"))
+            .map(str::to_string)
+            .collect()
+    }
+
     /// Whether the process is still alive (reaps it if it exited).
     pub fn is_running(&mut self) -> bool {
         match self.child.as_mut() {

@@ -85,6 +85,9 @@ pub fn config_set(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
                     .acl
                     .set_default_password(password.as_deref().map(str::as_bytes));
             }
+            if before.loglevel != ctx.server.config.loglevel {
+                log::set_max_level(ctx.server.config.log_filter());
+            }
             crate::commands::sync_store_settings(ctx.ks, &ctx.server.config);
             ctx.server
                 .eviction
