@@ -72,7 +72,12 @@ fn init_logging(config: &Config) -> Result<(), String> {
                 log::Level::Warn | log::Level::Error => '#',
             };
             let now = reddish::process::local_time();
-            writeln!(out, "{pid}:M {now} {mark} {}", record.args())
+            // A record of several lines is several lines of the log, each with its prefix,
+            // as Redis logs them.
+            for line in record.args().to_string().lines() {
+                writeln!(out, "{pid}:M {now} {mark} {line}")?;
+            }
+            Ok(())
         })
         .target(target)
         .init();

@@ -983,8 +983,8 @@ fn save_bgsave_lastsave_and_info() {
     mongo.drop();
 }
 
-/// Named to sort first: libtest starts tests in name order, and this one's 30 s of waiting
-/// then overlaps the others instead of ending the run alone.
+/// Named to sort among the first: libtest starts tests in name order, and this one's 30 s of
+/// waiting then overlaps the others instead of ending the run alone.
 #[test]
 fn at_start_up_an_unreachable_mongodb_fails_clearly_after_30_s() {
     // Needs no MongoDB, so it runs even when the others are skipped: a port nothing listens on.

@@ -1288,13 +1288,21 @@ fn log_file_is_reopened_for_each_record() {
     let read = |path: &std::path::Path| std::fs::read_to_string(path).unwrap_or_default();
     std::fs::rename(first.join("reddish.log"), first.join("reddish.log.1")).unwrap();
     assert_bytes(&conn.cmd(&["DEBUG", "LOG", "after-rotation"]), b"+OK\r\n");
-    assert!(read(&first.join("reddish.log")).contains("after-rotation"));
-    assert!(!read(&first.join("reddish.log.1")).contains("after-rotation"));
+    let (new, moved) = (
+        read(&first.join("reddish.log")),
+        read(&first.join("reddish.log.1")),
+    );
+    assert!(new.contains("after-rotation"), "new file:\n{new}");
+    assert!(!moved.contains("after-rotation"), "moved file:\n{moved}");
     let dir = second.to_str().unwrap();
     assert_bytes(&conn.cmd(&["CONFIG", "SET", "dir", dir]), b"+OK\r\n");
     assert_bytes(&conn.cmd(&["DEBUG", "LOG", "after-chdir"]), b"+OK\r\n");
-    assert!(read(&second.join("reddish.log")).contains("after-chdir"));
-    assert!(!read(&first.join("reddish.log")).contains("after-chdir"));
+    let (second_log, first_log) = (
+        read(&second.join("reddish.log")),
+        read(&first.join("reddish.log")),
+    );
+    assert!(second_log.contains("after-chdir"), "{second_log}");
+    assert!(!first_log.contains("after-chdir"), "{first_log}");
     std::fs::remove_dir_all(&root).ok();
 }
 
@@ -1378,6 +1386,50 @@ fn log_lines_have_redis_shape_and_loglevel_applies_at_once() {
     server.raw().cmd(&["PING"]);
     assert_bytes(&conn.cmd(&["PING"]), b"+PONG\r\n");
     assert_eq!(accepted(&server.logs()), before + 1, "{}", server.logs());
+}
+
+/// A script's `redis.log` writes at Redis's four levels, each with its mark, and `loglevel`
+/// filters them as Redis does: the same lines in both servers' logs.
+#[test]
+fn script_log_levels_match_redis() {
+    let script = "redis.log(redis.LOG_DEBUG, 'lua-' .. ARGV[1] .. '-debug') \
+                  redis.log(redis.LOG_VERBOSE, 'lua-' .. ARGV[1] .. '-verbose') \
+                  redis.log(redis.LOG_NOTICE, 'lua-' .. ARGV[1] .. '-notice') \
+                  redis.log(redis.LOG_WARNING, 'lua-' .. ARGV[1] .. '-warning')";
+    // The mark and message of each script line, in order.
+    let script_lines = |logs: String| -> Vec<String> {
+        logs.lines()
+            .filter_map(|line| {
+                let fields: Vec<&str> = line.splitn(7, ' ').collect();
+                (fields.len() == 7 && fields[6].starts_with("lua-"))
+                    .then(|| format!("{} {}", fields[5], fields[6]))
+            })
+            .collect()
+    };
+    let run = |logs: &dyn Fn() -> String, conn: &mut RawConn| {
+        for (level, tag) in [("notice", "a"), ("debug", "b"), ("warning", "c")] {
+            assert_bytes(&conn.cmd(&["CONFIG", "SET", "loglevel", level]), b"+OK\r\n");
+            assert_bytes(&conn.cmd(&["EVAL", script, "0", tag]), b"$-1\r\n");
+        }
+        script_lines(logs())
+    };
+    let redis = RedisServer::start();
+    let expected = run(&|| redis.logs(), &mut redis.raw());
+    let server = Server::start();
+    let actual = run(&|| server.logs(), &mut server.raw());
+    assert_eq!(
+        expected,
+        [
+            "* lua-a-notice",
+            "# lua-a-warning",
+            ". lua-b-debug",
+            "- lua-b-verbose",
+            "* lua-b-notice",
+            "# lua-b-warning",
+            "# lua-c-warning"
+        ]
+    );
+    assert_eq!(actual, expected);
 }
 
 /// Error and status replies are binary-safe, as in Redis: bytes a client sent (an unknown

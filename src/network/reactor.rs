@@ -194,9 +194,8 @@ impl Reactor {
             persistence.set_wake(Box::new(move || wake.wake()));
         }
         let cfg = &server.config;
-        // The certificates are read before any port listens: a client that finds the plain
-        // port accepting must find the TLS port accepting too, as with Redis, which configures
-        // TLS before it listens anywhere.
+        // The certificates are read before any port listens, as Redis configures TLS before
+        // it listens anywhere.
         let tls_config = if cfg.tls_port != 0 {
             Some(super::tls::server_config(cfg).map_err(|e| {
                 log::warn!("{e}");
@@ -207,34 +206,6 @@ impl Reactor {
             })?)
         } else {
             None
-        };
-        let tcp = TcpListeners::bind(
-            poll.registry().try_clone()?,
-            &cfg.bind,
-            cfg.port,
-            cfg.tcp_backlog,
-        )
-        .map_err(|e| {
-            io::Error::new(
-                e.kind(),
-                format!(
-                    "Failed listening on port {} (tcp), aborting. ({e})",
-                    cfg.port
-                ),
-            )
-        })?;
-        #[cfg(unix)]
-        let unix = match &cfg.unixsocket {
-            Some(path) => {
-                let mut listener =
-                    super::listeners::bind_unix(path, cfg.unixsocketperm).map_err(|e| {
-                        io::Error::new(e.kind(), format!("Failed opening Unix socket: {e}"))
-                    })?;
-                poll.registry()
-                    .register(&mut listener, UNIX_LISTENER, Interest::READABLE)?;
-                Some(listener)
-            }
-            None => None,
         };
         let tls = if let Some(config) = tls_config {
             let listeners = TcpListeners::bind_tls(
@@ -263,6 +234,38 @@ impl Reactor {
             })
         } else {
             None
+        };
+        // The plain port listens after the TLS port: a client (or test harness) that finds it
+        // accepting finds the TLS port accepting too.
+        let tcp = TcpListeners::bind(
+            poll.registry().try_clone()?,
+            &cfg.bind,
+            cfg.port,
+            cfg.tcp_backlog,
+        )
+        .map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!(
+                    "Failed listening on port {} (tcp), aborting. ({e})",
+                    cfg.port
+                ),
+            )
+        })?;
+        // The Unix socket comes after the ports, as in Redis: binding it replaces a socket file
+        // left at its path, which a server that cannot take its port must not do.
+        #[cfg(unix)]
+        let unix = match &cfg.unixsocket {
+            Some(path) => {
+                let mut listener =
+                    super::listeners::bind_unix(path, cfg.unixsocketperm).map_err(|e| {
+                        io::Error::new(e.kind(), format!("Failed opening Unix socket: {e}"))
+                    })?;
+                poll.registry()
+                    .register(&mut listener, UNIX_LISTENER, Interest::READABLE)?;
+                Some(listener)
+            }
+            None => None,
         };
         let listens_on_tls = tls
             .as_ref()
@@ -1507,7 +1510,14 @@ impl Net<'_> {
                 continue;
             }
             let now = ks.now_ms();
-            log::debug!("Accepted {addr}");
+            // Redis's words: the peer's address and port unbracketed, or the socket's path.
+            match remote {
+                Some(peer) => log::debug!("Accepted {}:{}", peer.ip(), peer.port()),
+                None => log::debug!(
+                    "Accepted connection to {}",
+                    server.config.unixsocket.as_deref().unwrap_or_default()
+                ),
+            }
             let state = ClientState {
                 id: *self.next_client_id,
                 addr,

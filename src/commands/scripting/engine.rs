@@ -780,9 +780,12 @@ fn install_redis_api(lua: &Lua, redis: &Table) -> mlua::Result<()> {
                     _ => {}
                 }
             }
+            // redis.LOG_DEBUG, LOG_VERBOSE, LOG_NOTICE and LOG_WARNING: Redis's four levels,
+            // which `loglevel` filters as it filters the server's own records.
             match level {
-                0 => log::debug!("{message}"),
-                1 | 2 => log::info!("{message}"),
+                0 => log::trace!("{message}"),
+                1 => log::debug!("{message}"),
+                2 => log::info!("{message}"),
                 3 => log::warn!("{message}"),
                 _ => return failure(lua, "ERR Invalid debug level."),
             }
