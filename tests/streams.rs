@@ -113,6 +113,50 @@ fn approximate_trimming_removes_whole_nodes() {
     differential(&script);
 }
 
+/// Nodes end where Redis's end: Redis starts a new node once the tail's listpack bytes plus
+/// the entry's field and value bytes reach `stream-node-max-bytes`, so the node boundaries
+/// (seen through XTRIM `~`, which removes whole nodes) depend on listpack encodings: integers
+/// and short strings, field names kept or shared with the master entry, ID differences that
+/// go negative, deleted entries, entries larger than a node.
+#[test]
+fn nodes_split_where_redis_splits_them() {
+    let mut script = String::new();
+    for (size, fields, max_entries) in [
+        (0, 1, 100),
+        (10, 2, 100),
+        (62, 1, 100),
+        (100, 3, 100),
+        (126, 1, 0),
+        (300, 1, 100),
+        (5000, 1, 100),
+    ] {
+        script.push_str(&format!(
+            "DEL s\nCONFIG SET stream-node-max-entries {max_entries}\n"
+        ));
+        for i in 1..=150 {
+            let value = |k: usize| {
+                if size == 0 {
+                    (i * 1000 + k).to_string()
+                } else {
+                    "y".repeat(size)
+                }
+            };
+            let pairs: Vec<String> = if i % 7 == 0 {
+                vec![format!("other {}", value(0))]
+            } else {
+                (0..fields).map(|k| format!("f{k} {}", value(k))).collect()
+            };
+            // IDs whose sequence falls as the milliseconds rise: negative differences.
+            script.push_str(&format!("XADD s {}-{i} {}\n", i / 3, pairs.join(" ")));
+        }
+        for i in (5..120).step_by(4) {
+            script.push_str(&format!("XDEL s {}-{i}\n", i / 3));
+        }
+        script.push_str("XTRIM s MAXLEN ~ 100\nXTRIM s MAXLEN ~ 40\nXTRIM s MAXLEN ~ 1\nXLEN s\n");
+    }
+    differential(&script);
+}
+
 #[test]
 fn ranges_counts_and_exclusive_bounds() {
     differential(

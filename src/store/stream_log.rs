@@ -9,6 +9,7 @@
 //! entry does. Seeking is O(log nodes) plus a scan of one node, as in Redis; the node layout
 //! also gives `MAXLEN ~`/`MINID ~` their exact Redis meaning (only whole nodes are trimmed).
 
+use super::rdb::write::Listpack;
 use std::collections::btree_map::{self, BTreeMap};
 use std::fmt;
 
@@ -116,6 +117,11 @@ struct Node {
     /// Number of fields of the master entry, and where its field pairs are in `buf`.
     master_fields: u32,
     master_pairs: (u32, u32),
+    /// The bytes of the listpack Redis's `streamAppendItem` would have built for these
+    /// entries, less the master entry's live and deleted counts (which Redis rewrites in
+    /// place): with them, [`Node::redis_bytes`] decides where a node ends as Redis does, so
+    /// XINFO's node count and XTRIM `~` follow Redis's.
+    listpack_rest: u32,
 }
 
 /// The fields of one entry: the values, and the names either inline or those of its node's
@@ -234,6 +240,52 @@ impl Node {
         out
     }
 
+    /// Redis's `lpBytes` of the node (see [`Node::listpack_rest`]).
+    fn redis_bytes(&self) -> u64 {
+        let int = |n: u32| Listpack::int_entry_bytes(i64::from(n)) as u64;
+        u64::from(self.listpack_rest) + int(self.live) + int(self.count - self.live)
+    }
+
+    /// What an entry adds to [`Node::listpack_rest`]: Redis's `streamAppendItem` writes the
+    /// master entry (fields, then a 0) with a node's first entry, and each entry as flags, the
+    /// two ID differences, the field count and names unless they are the master's, the
+    /// values, and its element count.
+    fn listpack_growth(&self, master: StreamId, id: StreamId, pairs: &[&[u8]], same: bool) -> u64 {
+        let int = |n: i64| Listpack::int_entry_bytes(n) as u64;
+        let element = |e: &[u8]| Listpack::entry_bytes(e) as u64;
+        let fields = (pairs.len() / 2) as i64;
+        let names = || {
+            pairs
+                .iter()
+                .step_by(2)
+                .map(|name| element(name))
+                .sum::<u64>()
+        };
+        let values: u64 = pairs
+            .iter()
+            .skip(1)
+            .step_by(2)
+            .map(|value| element(value))
+            .sum();
+        // Redis's first entry of a node has the master's fields, by construction.
+        let same = same || self.count == 0;
+        let mut bytes = int(if same { 2 } else { 0 })
+            + int(id.ms.wrapping_sub(master.ms) as i64)
+            + int(id.seq.wrapping_sub(master.seq) as i64)
+            + values;
+        let mut elements = fields + 3;
+        if !same {
+            bytes += int(fields) + names();
+            elements += fields + 1;
+        }
+        bytes += int(elements);
+        if self.count == 0 {
+            // The listpack's header and end, then the master entry past its two counts.
+            bytes += 7 + int(fields) + names() + int(0);
+        }
+        bytes
+    }
+
     /// Appends an entry; `pairs` alternate names and values.
     fn push(&mut self, master: StreamId, id: StreamId, pairs: &[&[u8]]) {
         let fields = pairs.len() / 2;
@@ -246,6 +298,9 @@ impl Node {
                 name == pair[0]
             })
         };
+        let growth = self.listpack_growth(master, id, pairs, same);
+        self.listpack_rest =
+            u32::try_from(u64::from(self.listpack_rest) + growth).unwrap_or(u32::MAX);
         self.buf.push(if same { SAME_FIELDS } else { 0 });
         let ms_delta = id.ms - master.ms;
         put_varint(&mut self.buf, ms_delta);
@@ -335,9 +390,17 @@ impl EntryLog {
     /// Appends an entry whose ID is above every ID in the log; `pairs` alternate names and
     /// values. O(log nodes + entry).
     pub fn append(&mut self, id: StreamId, pairs: &[&[u8]], limits: NodeLimits) {
-        let size: u64 = pairs.iter().map(|p| p.len() as u64 + 1).sum::<u64>() + 4;
+        // Redis's rule: a new node once the tail's listpack plus the entry's field and value
+        // bytes reach `stream-node-max-bytes` (0, or more than a listpack may hold: 1 GB), or
+        // once the tail holds `stream-node-max-entries` entries, deleted ones included.
+        const LISTPACK_MAX_SIZE: u64 = 1 << 30;
+        let max_bytes = match limits.max_bytes {
+            0 => LISTPACK_MAX_SIZE,
+            n => n.min(LISTPACK_MAX_SIZE),
+        };
+        let entry_bytes: u64 = pairs.iter().map(|p| p.len() as u64).sum();
         let fits = self.nodes.last_key_value().is_some_and(|(_, node)| {
-            (limits.max_bytes == 0 || (node.buf.len() as u64 + size) < limits.max_bytes)
+            node.redis_bytes() + entry_bytes < max_bytes
                 && (limits.max_entries == 0 || u64::from(node.count) < limits.max_entries)
         });
         if fits {

@@ -185,6 +185,30 @@ impl Listpack {
         encoded + 1
     }
 
+    /// Bytes `element` takes as an entry, its back-length included, as [`Listpack::push`]
+    /// would write it: what a node's `lpBytes` grows by, without building the node.
+    pub fn entry_bytes(element: &[u8]) -> usize {
+        if let Some(n) = (element.len() <= 20).then(|| parse_i64(element)).flatten() {
+            return Self::int_entry_bytes(n);
+        }
+        let n = element.len();
+        let encoded = n + if n < 64 {
+            1
+        } else if n < 4096 {
+            2
+        } else {
+            5
+        };
+        encoded
+            + match encoded {
+                0..=127 => 1,
+                128..=16382 => 2,
+                16383..=2097150 => 3,
+                2097151..=268435454 => 4,
+                _ => 5,
+            }
+    }
+
     /// Appends the entry's length, written to be read backwards.
     fn finish_entry(&mut self, start: usize) {
         let l = self.buf.len() - start;
