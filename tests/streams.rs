@@ -408,6 +408,51 @@ fn claiming_and_lag() {
     );
 }
 
+/// XCLAIM FORCE of an entry no one had pending counts as Redis counts it: the new pending
+/// entry starts at one delivery, and the claim adds its own unless JUSTID. XADD's LIMIT needs
+/// `~` even at 0 and with no trimming strategy.
+#[test]
+fn xclaim_force_counts_deliveries_and_xadd_limit_needs_approximation() {
+    on_both(|server| {
+        let mut conn = server.raw();
+        let mut replies = Vec::new();
+        // The delivery count of the one pending entry (XPENDING's idle times differ).
+        let count = |conn: &mut RawConn| {
+            let reply = conn.cmd(&["XPENDING", "s", "g", "-", "+", "10"]);
+            let text = String::from_utf8_lossy(&reply).into_owned();
+            text.lines().last().unwrap_or_default().as_bytes().to_vec()
+        };
+        for args in [
+            &["XGROUP", "CREATE", "s", "g", "0", "MKSTREAM"][..],
+            &["XADD", "s", "1-1", "f", "v"],
+            &["XCLAIM", "s", "g", "c1", "0", "1-1", "FORCE"],
+        ] {
+            replies.push(conn.cmd(args));
+        }
+        replies.push(count(&mut conn));
+        replies.push(conn.cmd(&["XACK", "s", "g", "1-1"]));
+        replies.push(conn.cmd(&["XCLAIM", "s", "g", "c1", "0", "1-1", "FORCE", "JUSTID"]));
+        replies.push(count(&mut conn));
+        replies.push(conn.cmd(&["XACK", "s", "g", "1-1"]));
+        replies.push(conn.cmd(&[
+            "XCLAIM",
+            "s",
+            "g",
+            "c1",
+            "0",
+            "1-1",
+            "FORCE",
+            "RETRYCOUNT",
+            "7",
+        ]));
+        replies.push(count(&mut conn));
+        replies.push(conn.cmd(&["XADD", "s", "LIMIT", "0", "*", "f", "v"]));
+        replies.push(conn.cmd(&["XADD", "s", "MAXLEN", "5", "LIMIT", "0", "*", "f", "v"]));
+        replies.push(conn.cmd(&["XLEN", "s"]));
+        replies
+    });
+}
+
 #[test]
 fn keyspace_commands_on_streams() {
     differential(

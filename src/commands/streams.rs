@@ -225,14 +225,15 @@ fn parse_add_trim(ctx: &Ctx, rest: &[&[u8]], xadd: bool) -> Result<AddTrimArgs, 
             "ERR syntax error, XTRIM must be called with a trimming strategy",
         ));
     }
+    // A LIMIT given (even 0, with no strategy) needs `~`, as Redis checks it.
+    if limit.is_some() && !trim.is_some_and(|(_, approx)| approx) {
+        return Err(CmdError::msg(
+            "ERR syntax error, LIMIT cannot be used without the special ~ option",
+        ));
+    }
     let trim = match trim {
         Some((to, approx)) => {
             let limit = match limit {
-                Some(_) if !approx => {
-                    return Err(CmdError::msg(
-                        "ERR syntax error, LIMIT cannot be used without the special ~ option",
-                    ))
-                }
                 Some(n) => n,
                 None if approx => {
                     let per_node = ctx.server.config.stream_node_max_entries;

@@ -536,7 +536,9 @@ impl StreamValue {
                 created = group.touch_consumer(&claim.consumer, now);
                 have_consumer = true;
             }
-            let previous_count = group.pel.get(&id).map_or(0, |p| p.delivery_count);
+            // A pending entry FORCE creates starts at one delivery, as Redis's new NACK does,
+            // before the claim counts its own.
+            let previous_count = group.pel.get(&id).map_or(1, |p| p.delivery_count);
             let count = match claim.retry_count {
                 Some(n) => n,
                 None if !claim.just_id => previous_count + 1,
