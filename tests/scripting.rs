@@ -845,6 +845,34 @@ fn function_load_errors_have_redis_texts() {
             &["FUNCTION", "LOAD", "#!lua\nreturn 1"],
             &["FUNCTION", "LOAD", "#!lua name=x foo=bar\nreturn 1"],
             &["FUNCTION", "LOAD", "no shebang"],
+            // No line end after the metadata, or a NUL byte before it.
+            &["FUNCTION", "LOAD", "#!lua name=lib"],
+            &["FUNCTION", "LOAD", "#!lua"],
+            &["FUNCTION", "LOAD", "#!lua name=z\0\nreturn 1"],
+            &["FUNCTION", "FLUSH", "SYNC", "extra"],
+            &["FUNCTION", "fLuSh", "SYNC", "x"],
+            &["EVAL", "redis.setresp(nil)", "0"],
+            &["EVAL", "redis.setresp('x')", "0"],
+            &["EVAL", "redis.setresp('3') return 1", "0"],
+            &["EVAL", "redis.setresp()", "0"],
+            &["EVAL", "redis.set_repl(nil) return 1", "0"],
+            // A function has no KEYS or ARGV globals, even after an EVAL set them; FUNCTION
+            // LIST shows every flag given, in Redis's order.
+            &["EVAL", "return ARGV[1]", "0", "from-eval"],
+            &[
+                "FUNCTION",
+                "LOAD",
+                "#!lua name=g\nredis.register_function{function_name='g', callback=function() return ARGV end, flags={'allow-cross-slot-keys','no-cluster','allow-stale','allow-oom','no-writes'}}",
+            ],
+            &[
+                "FUNCTION",
+                "LOAD",
+                "#!lua name=k\nredis.register_function{function_name='k', callback=function() return KEYS end, flags={'no-cluster','allow-cross-slot-keys'}}",
+            ],
+            &["FCALL", "g", "0", "x"],
+            &["FCALL", "k", "1", "x"],
+            &["FUNCTION", "LIST", "LIBRARYNAME", "g"],
+            &["FUNCTION", "LIST", "LIBRARYNAME", "k"],
             &[
                 "FUNCTION",
                 "LOAD",

@@ -411,6 +411,13 @@ impl Engine {
                     ffi::lua_rawgeti(state, ffi::LUA_REGISTRYINDEX, script as _);
                     ffi::lua_insert(state, 2);
                     if is_function {
+                        // A function has no KEYS or ARGV globals (Redis runs functions in a
+                        // Lua state of their own): an EVAL's are taken away first.
+                        for name in [c"KEYS", c"ARGV"] {
+                            ffi::lua_pushstring(state, name.as_ptr());
+                            ffi::lua_pushnil(state);
+                            ffi::lua_rawset(state, 3);
+                        }
                         ffi::lua_settop(state, 2);
                         push_strings(state, keys);
                         push_strings(state, args);
@@ -740,6 +747,25 @@ fn number_of(value: Option<&Value>) -> Option<i64> {
     }
 }
 
+/// What C's `(int)lua_tonumber` gives for an argument: numbers truncated, numeric strings
+/// read (decimal or `0x` hex, spaces around allowed), anything else 0.
+fn lua_tonumber_int(value: Option<&Value>) -> i64 {
+    match value {
+        Some(Value::Integer(n)) => *n,
+        Some(Value::Number(n)) => *n as i64,
+        Some(Value::String(s)) => {
+            let bytes = s.as_bytes();
+            let text = String::from_utf8_lossy(&bytes);
+            let text = text.trim();
+            match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+                Some(hex) => i64::from_str_radix(hex, 16).unwrap_or(0),
+                None => text.parse::<f64>().map_or(0, |n| n as i64),
+            }
+        }
+        _ => 0,
+    }
+}
+
 /// The `redis` table's functions and constants besides `call`/`pcall` and those written in
 /// Lua by the sandbox. Their errors are Redis's: tables raised without a place in the text.
 fn install_redis_api(lua: &Lua, redis: &Table) -> mlua::Result<()> {
@@ -795,10 +821,11 @@ fn install_redis_api(lua: &Lua, redis: &Table) -> mlua::Result<()> {
     redis.set(
         "setresp",
         raising(lua, |lua, args| {
-            let version = match number_of(args.front()) {
-                Some(n) if args.len() == 1 => n,
-                _ => return failure(lua, "ERR redis.setresp() requires one argument."),
-            };
+            // Redis counts the arguments, then reads the one as a number (nil reads as 0).
+            if args.len() != 1 {
+                return failure(lua, "ERR redis.setresp() requires one argument.");
+            }
+            let version = lua_tonumber_int(args.front());
             if version != 2 && version != 3 {
                 return failure(lua, "ERR RESP version must be 2 or 3.");
             }
@@ -809,10 +836,10 @@ fn install_redis_api(lua: &Lua, redis: &Table) -> mlua::Result<()> {
     redis.set(
         "set_repl",
         raising(lua, |lua, args| {
-            let flags = match number_of(args.front()) {
-                Some(n) if args.len() == 1 => n,
-                _ => return failure(lua, "ERR redis.set_repl() requires one argument."),
-            };
+            if args.len() != 1 {
+                return failure(lua, "ERR redis.set_repl() requires one argument.");
+            }
+            let flags = lua_tonumber_int(args.front());
             if !(0..=3).contains(&flags) {
                 return failure(
                     lua,

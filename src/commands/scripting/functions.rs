@@ -354,7 +354,12 @@ fn library_header(code: &[u8]) -> Result<(String, &[u8]), CmdError> {
     if !code.starts_with(b"#!") {
         return Err(CmdError::msg("ERR Missing library metadata"));
     }
-    let end = memchr::memchr(b'\n', code).unwrap_or(code.len());
+    // Redis looks for the line's end with `strchr`: none before the code ends (or before a
+    // NUL byte) is no metadata line at all.
+    let searched = &code[..memchr::memchr(0, code).unwrap_or(code.len())];
+    let Some(end) = memchr::memchr(b'\n', searched) else {
+        return Err(CmdError::msg("ERR Invalid library metadata"));
+    };
     let line = &code[2..end];
     let engine_end = memchr::memchr(b' ', line).unwrap_or(line.len());
     let engine = &line[..engine_end];
@@ -541,9 +546,13 @@ pub fn function_delete(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
 
 pub fn function_flush(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
     if args.remaining() > 1 {
-        return Err(CmdError::msg(
-            "ERR unknown subcommand or wrong number of arguments for 'flush'. Try FUNCTION HELP.",
-        ));
+        // The subcommand as the client typed it, as Redis quotes it.
+        let subcommand = args.argv().get(1).copied().unwrap_or_default();
+        return Err(CmdError::concat(&[
+            b"ERR unknown subcommand or wrong number of arguments for '",
+            subcommand,
+            b"'. Try FUNCTION HELP.",
+        ]));
     }
     if let Some(mode) = args.peek() {
         if !(mode.eq_ignore_ascii_case(b"sync") || mode.eq_ignore_ascii_case(b"async"))
@@ -604,13 +613,18 @@ pub fn function_list(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
                 None => out.null(),
             }
             out.bulk(b"flags");
-            let mut flags: Vec<&str> = Vec::new();
-            if function.flags.no_writes {
-                flags.push("no-writes");
-            }
-            if function.flags.allow_oom {
-                flags.push("allow-oom");
-            }
+            // Redis's order of the flags, whatever the order they were given in.
+            let given = &function.flags;
+            let flags: Vec<&str> = [
+                (given.no_writes, "no-writes"),
+                (given.allow_oom, "allow-oom"),
+                (given.allow_stale, "allow-stale"),
+                (given.no_cluster, "no-cluster"),
+                (given.allow_cross_slot_keys, "allow-cross-slot-keys"),
+            ]
+            .into_iter()
+            .filter_map(|(set, name)| set.then_some(name))
+            .collect();
             out.set(flags.len());
             for flag in flags {
                 out.simple(flag);

@@ -28,6 +28,11 @@ pub struct ScriptFlags {
     pub no_writes: bool,
     /// May run commands that use memory over `maxmemory`.
     pub allow_oom: bool,
+    /// Flags that change nothing here (no replicas to be stale, no cluster), kept because
+    /// FUNCTION LIST shows them as given.
+    pub allow_stale: bool,
+    pub no_cluster: bool,
+    pub allow_cross_slot_keys: bool,
     /// The script had a shebang (Redis applies the newer rules to such scripts).
     pub shebang: bool,
 }
@@ -271,7 +276,9 @@ fn apply_flag(flags: &mut ScriptFlags, name: &str) -> Result<(), ()> {
     match name {
         "no-writes" => flags.no_writes = true,
         "allow-oom" => flags.allow_oom = true,
-        "allow-stale" | "no-cluster" | "allow-cross-slot-keys" => {}
+        "allow-stale" => flags.allow_stale = true,
+        "no-cluster" => flags.no_cluster = true,
+        "allow-cross-slot-keys" => flags.allow_cross_slot_keys = true,
         _ => return Err(()),
     }
     Ok(())
