@@ -256,17 +256,11 @@ impl Node {
         let fields = (pairs.len() / 2) as i64;
         let names = || {
             pairs
-                .iter()
-                .step_by(2)
-                .map(|name| element(name))
+                .chunks_exact(2)
+                .map(|pair| element(pair[0]))
                 .sum::<u64>()
         };
-        let values: u64 = pairs
-            .iter()
-            .skip(1)
-            .step_by(2)
-            .map(|value| element(value))
-            .sum();
+        let values: u64 = pairs.chunks_exact(2).map(|pair| element(pair[1])).sum();
         // Redis's first entry of a node has the master's fields, by construction.
         let same = same || self.count == 0;
         let mut bytes = int(if same { 2 } else { 0 })

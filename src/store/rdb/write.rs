@@ -168,6 +168,7 @@ impl Listpack {
     }
 
     /// Bytes an integer entry takes, its back-length included (Redis's sizes above).
+    #[inline]
     pub fn int_entry_bytes(n: i64) -> usize {
         let encoded = if (0..=127).contains(&n) {
             1
@@ -187,6 +188,7 @@ impl Listpack {
 
     /// Bytes `element` takes as an entry, its back-length included, as [`Listpack::push`]
     /// would write it: what a node's `lpBytes` grows by, without building the node.
+    #[inline]
     pub fn entry_bytes(element: &[u8]) -> usize {
         if let Some(n) = (element.len() <= 20).then(|| parse_i64(element)).flatten() {
             return Self::int_entry_bytes(n);
