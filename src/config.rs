@@ -307,6 +307,8 @@ pub struct Config {
     /// Whether the cron moves a growing key table's index forward (`activerehashing`);
     /// writes move it either way.
     pub active_rehashing: bool,
+    /// jemalloc's background thread gives freed pages back (`jemalloc-bg-thread`).
+    pub jemalloc_bg_thread: bool,
     /// Who may run MODULE LOAD, LOADEX and UNLOAD (`enable-module-command`).
     pub enable_module_command: Protection,
     /// Who may CONFIG SET the protected parameters (`enable-protected-configs`).
@@ -462,6 +464,7 @@ impl Default for Config {
             enable_debug_command: Protection::No,
             enable_module_command: Protection::No,
             active_rehashing: true,
+            jemalloc_bg_thread: true,
             enable_protected_configs: Protection::No,
             hash_limits: EncodingLimits::DEFAULT.hash,
             zset_limits: EncodingLimits::DEFAULT.zset,
@@ -1272,6 +1275,12 @@ pub static PARAMS: &[Param] = &[
         |c, v| c.active_rehashing = parse_yes_no(v)?
     ),
     param!(
+        "jemalloc-bg-thread",
+        true,
+        |c| if c.jemalloc_bg_thread { "yes" } else { "no" }.to_string(),
+        |c, v| c.jemalloc_bg_thread = parse_yes_no(v)?
+    ),
+    param!(
         "enable-module-command",
         false,
         |c| c.enable_module_command.name().to_string(),
@@ -1419,7 +1428,6 @@ pub static INERT_PARAMS: &[Param] = &[
     inert!("ignore-warnings", None, true, Kind::Text, ""),
     inert!("io-threads", None, false, Kind::Int(1, 128), "1"),
     inert!("io-threads-do-reads", None, false, Kind::Bool, "no"),
-    inert!("jemalloc-bg-thread", None, true, Kind::Bool, "yes"),
     inert!("lazyfree-lazy-eviction", None, true, Kind::Bool, "no"),
     inert!("lazyfree-lazy-expire", None, true, Kind::Bool, "no"),
     inert!("lazyfree-lazy-server-del", None, true, Kind::Bool, "no"),

@@ -88,22 +88,20 @@ pub fn use_one_malloc_arena() {
     }
 }
 
-/// Gives the allocator's free pages back to the operating system. glibc's malloc keeps what
-/// was freed inside its heaps (only the top of a heap shrinks by itself), so after values are
-/// dropped or deleted the resident size would stay at its peak; `malloc_trim` releases every
-/// free page of every arena. Returns false where there is nothing to ask (other allocators
-/// return memory by themselves).
+/// Gives the allocators' free pages back to the operating system: jemalloc's unused dirty
+/// pages, which it would otherwise keep for seconds, and glibc's, which it keeps inside its
+/// heaps (only the top of a heap shrinks by itself), so after values are dropped or deleted
+/// the resident size would stay at its peak; `malloc_trim` releases every free page of every
+/// arena. Returns false where there is nothing to ask.
 pub fn release_free_memory() -> bool {
+    let purged = crate::memory::purge();
+    // glibc's heap too: with jemalloc it holds only the C libraries' allocations.
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        // SAFETY: malloc_trim only walks the allocator's own free lists.
-        unsafe { libc::malloc_trim(0) };
-        true
-    }
+    // SAFETY: malloc_trim only walks the allocator's own free lists.
+    let trimmed = unsafe { libc::malloc_trim(0) } >= 0;
     #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-    {
-        false
-    }
+    let trimmed = false;
+    purged || trimmed
 }
 
 /// Decides when the timed work gives free heap pages back ([`release_free_memory`]): after
@@ -259,12 +257,11 @@ pub fn cpu_times() -> CpuTimes {
     CpuTimes::default()
 }
 
-#[cfg(test)]
+#[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
 
     #[test]
-    #[cfg(target_os = "linux")]
     fn linux_reports_memory_and_cpu() {
         assert!(rss_bytes() > 0);
         assert!(total_system_memory() >= rss_bytes());

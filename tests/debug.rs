@@ -472,3 +472,109 @@ fn debug_reload_keeps_function_libraries_as_redis() {
     drop(conn);
     reddish.stop();
 }
+
+/// jemalloc's controls and report, as Redis built with jemalloc (Debian's) gives them: the
+/// same replies and error texts for reads, writes, write-only and void controls, and names
+/// that are not controls; jemalloc in INFO; MEMORY MALLOC-STATS is jemalloc's own report.
+/// Linux builds with the `jemalloc` feature (the default) only: Windows builds use the system
+/// allocator, and macOS's jemalloc has no background thread.
+#[cfg(all(feature = "jemalloc", target_os = "linux"))]
+#[test]
+fn mallctl_and_malloc_stats_answer_as_redis_with_jemalloc() {
+    let mut pair = Pair::start();
+    let info = |conn: &mut RawConn| -> String {
+        let text = String::from_utf8_lossy(&conn.cmd(&["INFO", "memory"])).into_owned();
+        text.lines()
+            .find_map(|l| l.strip_prefix("mem_allocator:"))
+            .unwrap_or_else(|| panic!("no mem_allocator in {text}"))
+            .trim()
+            .to_string()
+    };
+    let (ours, theirs) = (info(&mut pair.ours), info(&mut pair.theirs));
+    assert_eq!(ours, "jemalloc-5.3.0");
+    assert!(theirs.starts_with("jemalloc-"), "{theirs}");
+    for args in [
+        &["DEBUG", "MALLCTL", "arenas.page"][..],
+        &["DEBUG", "MALLCTL", "no.such.control"],
+        &["DEBUG", "MALLCTL"],
+        &["DEBUG", "MALLCTL", "arenas.page", "notanumber"],
+        // Read-only: the write is refused.
+        &["DEBUG", "MALLCTL", "stats.resident", "5"],
+        // A void control: neither read nor written with a value.
+        &["DEBUG", "MALLCTL", "thread.tcache.flush"],
+        &["DEBUG", "MALLCTL-STR", "thread.tcache.flush"],
+        &["DEBUG", "MALLCTL-STR", "thread.tcache.flush", "VOID"],
+        &["DEBUG", "MALLCTL-STR", "opt.thp"],
+        &["DEBUG", "MALLCTL-STR", "no.such.control"],
+        &["DEBUG", "MALLCTL-STR"],
+    ] {
+        pair.same(args);
+    }
+    // The version string of each build differs after its release number.
+    for conn in [&mut pair.ours, &mut pair.theirs] {
+        let version = conn.cmd(&["DEBUG", "MALLCTL-STR", "version"]);
+        assert!(version.starts_with(b"$"), "{}", escape(&version));
+        assert!(
+            String::from_utf8_lossy(&version).contains("\r\n5.3."),
+            "{}",
+            escape(&version)
+        );
+        let report = conn.cmd(&["MEMORY", "MALLOC-STATS"]);
+        assert!(
+            String::from_utf8_lossy(&report).contains("___ Begin jemalloc statistics ___"),
+            "{}",
+            escape(&report[..report.len().min(200)])
+        );
+    }
+    // Narrower controls: Redis halves the size it asks for after jemalloc has already
+    // shortened it, so it answers "Invalid argument" for every control narrower than 64
+    // bits; Reddish reads them (an `unsigned` and a `bool` here).
+    assert_eq!(
+        pair.theirs.cmd(&["DEBUG", "MALLCTL", "opt.narenas"]),
+        b"-ERR Invalid argument\r\n"
+    );
+    let narenas = pair.ours.cmd(&["DEBUG", "MALLCTL", "opt.narenas"]);
+    assert_eq!(narenas, b":1\r\n", "{}", escape(&narenas));
+    let background = ["DEBUG", "MALLCTL", "background_thread"];
+    assert_eq!(pair.ours.cmd(&background), b":1\r\n");
+    // The rest of the options Reddish gives jemalloc (src/main.rs) are in force.
+    for (option, value) in [
+        ("opt.dirty_decay_ms", ":1000\r\n"),
+        ("opt.tcache_max", ":4096\r\n"),
+    ] {
+        let reply = pair.ours.cmd(&["DEBUG", "MALLCTL", option]);
+        assert_eq!(escape(&reply), escape(value.as_bytes()), "{option}");
+    }
+    // A value is never cut down to fit a narrower control: a bool takes 0 and 1 only.
+    for value in ["256", "2", "-1"] {
+        let reply = pair
+            .ours
+            .cmd(&["DEBUG", "MALLCTL", "background_thread", value]);
+        assert_eq!(reply, b"-ERR Invalid argument\r\n", "{value}");
+    }
+    assert_eq!(pair.ours.cmd(&background), b":1\r\n");
+    // Controls that would free memory in use, take an address, install hooks or create
+    // arenas are refused, not obeyed; so is a string read of a number.
+    for args in [
+        &["DEBUG", "MALLCTL-STR", "arena.0.reset", "VOID"][..],
+        &["DEBUG", "MALLCTL-STR", "arena.0.destroy", "VOID"],
+        &["DEBUG", "MALLCTL", "arena.0.extent_hooks", "1"],
+        &["DEBUG", "MALLCTL-STR", "opt.dirty_decay_ms"],
+        &["DEBUG", "MALLCTL", "arenas.lookup"],
+        &["DEBUG", "MALLCTL", "arenas.lookup", "1"],
+        &["DEBUG", "MALLCTL-STR", "arenas.lookup", "VOID"],
+        &["DEBUG", "MALLCTL", "arenas.create"],
+        &["DEBUG", "MALLCTL", "arenas.create", "1"],
+    ] {
+        let reply = pair.ours.cmd(args);
+        assert!(reply.starts_with(b"-ERR "), "{args:?}: {}", escape(&reply));
+    }
+    assert_eq!(pair.ours.cmd(&["PING"]), b"+PONG\r\n");
+    // jemalloc-bg-thread acts: jemalloc's background thread stops and starts with it.
+    for (setting, running) in [("no", b":0\r\n"), ("yes", b":1\r\n")] {
+        let set = ["CONFIG", "SET", "jemalloc-bg-thread", setting];
+        assert_eq!(pair.ours.cmd(&set), b"+OK\r\n");
+        let state = pair.ours.cmd(&["DEBUG", "MALLCTL", "background_thread"]);
+        assert_eq!(state, running, "{setting}: {}", escape(&state));
+    }
+}

@@ -250,7 +250,7 @@ impl MemoryOverhead {
 }
 
 /// MEMORY STATS: Redis 7.0's fields, in its order, with the figures Reddish has (the
-/// allocator's as INFO gives them: the system allocator keeps none of its own).
+/// allocator's as INFO gives them).
 pub fn memory_stats(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
     let allocated = (ctx.server.used_memory)() as u64;
     let peak = ctx.server.peak_memory.max(allocated);
@@ -296,20 +296,20 @@ pub fn memory_stats(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
     int(ctx, "dataset.bytes", dataset as i64);
     double(ctx, "dataset.percentage", dataset_percent);
     double(ctx, "peak.percentage", ratio(allocated * 100, peak));
-    // As INFO: allocated is what is counted, active and resident the process's pages.
-    let (active, resident) = (rss, rss);
-    int(ctx, "allocator.allocated", allocated as i64);
+    let figures = crate::memory::allocator_figures(allocated, rss);
+    let (active, resident) = (figures.active, figures.resident);
+    int(ctx, "allocator.allocated", figures.allocated as i64);
     int(ctx, "allocator.active", active as i64);
     int(ctx, "allocator.resident", resident as i64);
     double(
         ctx,
         "allocator-fragmentation.ratio",
-        ratio(active, allocated),
+        ratio(active, figures.allocated),
     );
     int(
         ctx,
         "allocator-fragmentation.bytes",
-        active as i64 - allocated as i64,
+        active as i64 - figures.allocated as i64,
     );
     double(ctx, "allocator-rss.ratio", ratio(resident, active));
     int(ctx, "allocator-rss.bytes", resident as i64 - active as i64);
@@ -335,15 +335,24 @@ pub fn memory_doctor(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
     Ok(())
 }
 
-/// MEMORY MALLOC-STATS: the system allocator reports nothing, as Redis says for libc malloc.
+/// MEMORY MALLOC-STATS: jemalloc's report; the system allocator gives none, in Redis's
+/// words for libc malloc.
 pub fn memory_malloc_stats(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
-    ctx.out
-        .verbatim(b"Stats not supported for the current allocator");
+    match crate::memory::malloc_stats() {
+        Some(report) => ctx.out.verbatim(report.as_bytes()),
+        None => ctx
+            .out
+            .bulk(b"Stats not supported for the current allocator"),
+    }
     Ok(())
 }
 
-/// MEMORY PURGE: as Redis asks jemalloc to purge, free pages go back to the system.
+/// MEMORY PURGE: jemalloc's unused pages go back to the system, as Redis asks jemalloc (and
+/// glibc's, which serve the C libraries or, without jemalloc, everything).
 pub fn memory_purge(ctx: &mut Ctx, _args: &mut Args) -> CmdResult {
+    if crate::memory::has_mallctl() && !crate::memory::purge() {
+        return Err(CmdError::msg("ERR Error purging dirty pages"));
+    }
     crate::process::release_free_memory();
     ctx.out.ok();
     Ok(())

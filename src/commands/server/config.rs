@@ -88,6 +88,9 @@ pub fn config_set(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
             if before.loglevel != ctx.server.config.loglevel {
                 log::set_max_level(ctx.server.config.log_filter());
             }
+            if before.jemalloc_bg_thread != ctx.server.config.jemalloc_bg_thread {
+                crate::memory::set_background_thread(ctx.server.config.jemalloc_bg_thread);
+            }
             crate::commands::sync_store_settings(ctx.ks, &ctx.server.config);
             ctx.server
                 .eviction

@@ -1,6 +1,6 @@
 //! DEBUG: Redis's testing and introspection command, one row with its own subcommand parsing
 //! (as Redis has it), answering with Redis's reply formats. What Reddish has no counterpart for
-//! (jemalloc, AOF files, cluster links, crashing on purpose) is accepted where Redis's own test
+//! (AOF files, cluster links, crashing on purpose) is accepted where Redis's own test
 //! suite needs it to be, and otherwise answered with Redis's unknown-subcommand error.
 //!
 //! The settings DEBUG changes live in [`DebugState`], which the reactor reads (active expiry,
@@ -9,6 +9,7 @@
 use crate::commands::args::{int_arg, is_keyword};
 use crate::commands::reply::help_reply;
 use crate::commands::{persistence, Args, CmdError, CmdResult, Ctx, ReplyBufferPolicy};
+use crate::memory::{self, Mallctl};
 use crate::number::atoi;
 use crate::store::glob;
 use crate::store::{Key, ShortBytes, Value};
@@ -163,9 +164,36 @@ pub fn debug(ctx: &mut Ctx, args: &mut Args) -> CmdResult {
             );
             ctx.out.bulk(sizes.as_bytes());
         }
+        ("mallctl", [name, rest @ ..]) if memory::has_mallctl() => mallctl(ctx, name, rest)?,
+        ("mallctl-str", [name, rest @ ..]) if memory::has_mallctl() => {
+            mallctl_str(ctx, name, rest)?
+        }
         ("config-rewrite-force-all", []) => super::config::rewrite_config_file(ctx, true)?,
         ("client-eviction", []) => return Err(CmdError::msg("ERR maxmemory-clients is disabled.")),
         _ => return Err(Args::new(argv, 1).subcommand_syntax_error()),
+    }
+    Ok(())
+}
+
+/// MALLCTL <name> [<value>]: reads jemalloc's integer control, or writes it and answers the
+/// value before (OK for a write-only control).
+fn mallctl(ctx: &mut Ctx, name: &[u8], rest: &[&[u8]]) -> CmdResult {
+    let value = rest.first().map(|v| int_arg(v)).transpose()?;
+    match memory::mallctl_int(name, value) {
+        Ok(Mallctl::Value(old)) => ctx.out.int(old),
+        Ok(Mallctl::Written) => ctx.out.ok(),
+        Err(e) => return Err(CmdError::msg(format!("ERR {e}"))),
+    }
+    Ok(())
+}
+
+/// MALLCTL-STR <name> [<value>]: as MALLCTL for a string control; the value `VOID` calls a
+/// control that takes none (`thread.tcache.flush`).
+fn mallctl_str(ctx: &mut Ctx, name: &[u8], rest: &[&[u8]]) -> CmdResult {
+    match memory::mallctl_str(name, rest.first().copied()) {
+        Ok(Mallctl::Value(old)) => ctx.out.bulk(old.as_bytes()),
+        Ok(Mallctl::Written) => ctx.out.ok(),
+        Err(e) => return Err(CmdError::msg(format!("ERR {e}"))),
     }
     Ok(())
 }
@@ -232,87 +260,105 @@ fn reply_buffer(ctx: &mut Ctx, args: &Args, setting: &[u8], value: &[u8]) -> Cmd
 }
 
 fn help(ctx: &mut Ctx) {
+    let mut lines = HELP.to_vec();
+    if memory::has_mallctl() {
+        let at = lines
+            .iter()
+            .position(|l| *l == "OBJECT <key>")
+            .unwrap_or(lines.len());
+        lines.splice(at..at, MALLCTL_HELP.iter().copied());
+    }
     help_reply(
         ctx,
         "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        &[
-            "AOF-FLUSH-SLEEP <microsec>",
-            "    Server will sleep before flushing the AOF, this is used for testing.",
-            "CHANGE-REPL-ID",
-            "    Change the replication IDs of the instance.",
-            "    Dangerous: should be used only for testing the replication subsystem.",
-            "DIGEST",
-            "    Output a hex signature representing the current DB content.",
-            "DIGEST-VALUE <key> [<key> ...]",
-            "    Output a hex signature of the values of all the specified keys.",
-            "ERROR <string>",
-            "    Return a Redis protocol error with <string> as message. Useful for clients",
-            "    unit tests to simulate Redis errors.",
-            "LEAK <string>",
-            "    Create a memory leak of the input string.",
-            "LOG <message>",
-            "    Write <message> to the server log.",
-            "HTSTATS <dbid>",
-            "    Return hash table statistics of the specified Redis database.",
-            "HTSTATS-KEY <key>",
-            "    Like HTSTATS but for the hash table stored at <key>'s value.",
-            "LOADAOF",
-            "    Flush the AOF buffers on disk and reload the AOF in memory.",
-            "OBJECT <key>",
-            "    Show low level info about `key` and associated value.",
-            "POPULATE <count> [<prefix>] [<size>]",
-            "    Create <count> string keys named key:<num>. If <prefix> is specified then",
-            "    it is used instead of the 'key' prefix. These are not propagated to",
-            "    replicas. Cluster slots are not respected so keys not belonging to the",
-            "    current node can be created in cluster mode.",
-            "PROTOCOL <type>",
-            "    Reply with a test value of the specified type. <type> can be: string,",
-            "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
-            "    true, false.",
-            "RELOAD [option ...]",
-            "    Save the RDB on disk and reload it back to memory. Valid <option> values:",
-            "    * MERGE: conflicting keys will be loaded from RDB.",
-            "    * NOFLUSH: the existing database will not be removed before load, but",
-            "      conflicting keys will generate an exception and kill the server.",
-            "    * NOSAVE: the database will be loaded from an existing RDB file.",
-            "    Examples:",
-            "    * DEBUG RELOAD: verify that the server is able to persist, flush and reload",
-            "      the database.",
-            "    * DEBUG RELOAD NOSAVE: replace the current database with the contents of an",
-            "      existing RDB file.",
-            "    * DEBUG RELOAD NOSAVE NOFLUSH MERGE: add the contents of an existing RDB",
-            "      file to the database.",
-            "SET-ACTIVE-EXPIRE <0|1>",
-            "    Setting it to 0 disables expiring keys in background when they are not",
-            "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
-            "    default.",
-            "QUICKLIST-PACKED-THRESHOLD <size>",
-            "    Sets the threshold for elements to be inserted as plain vs packed nodes",
-            "    Default value is 1GB, allows values up to 4GB. Setting to 0 restores to default.",
-            "SET-SKIP-CHECKSUM-VALIDATION <0|1>",
-            "    Enables or disables checksum checks for RDB files and RESTORE's payload.",
-            "SLEEP <seconds>",
-            "    Stop the server for <seconds>. Decimals allowed.",
-            "STRINGMATCH-TEST",
-            "    Run a fuzz tester against the stringmatchlen() function.",
-            "STRUCTSIZE",
-            "    Return the size of different Redis core C structures.",
-            "LISTPACK <key>",
-            "    Show low level info about the listpack encoding of <key>.",
-            "QUICKLIST <key> [<0|1>]",
-            "    Show low level info about the quicklist encoding of <key>.",
-            "    The optional argument (0 by default) sets the level of detail",
-            "PAUSE-CRON <0|1>",
-            "    Stop periodic cron job processing.",
-            "REPLYBUFFER PEAK-RESET-TIME <NEVER||RESET|time>",
-            "    Sets the time (in milliseconds) to wait between client reply buffer peak resets.",
-            "    In case NEVER is provided the last observed peak will never be reset",
-            "    In case RESET is provided the peak reset time will be restored to the default value",
-            "REPLYBUFFER RESIZING <0|1>",
-            "    Enable or disable the reply buffer resize cron job",
-        ],
+        &lines,
     );
 }
+
+/// DEBUG HELP's lines for the allocator's controls, shown where jemalloc has them.
+const MALLCTL_HELP: &[&str] = &[
+    "MALLCTL <key> [<val>]",
+    "    Get or set a malloc tuning integer.",
+    "MALLCTL-STR <key> [<val>]",
+    "    Get or set a malloc tuning string.",
+];
+
+const HELP: &[&str] = &[
+    "AOF-FLUSH-SLEEP <microsec>",
+    "    Server will sleep before flushing the AOF, this is used for testing.",
+    "CHANGE-REPL-ID",
+    "    Change the replication IDs of the instance.",
+    "    Dangerous: should be used only for testing the replication subsystem.",
+    "DIGEST",
+    "    Output a hex signature representing the current DB content.",
+    "DIGEST-VALUE <key> [<key> ...]",
+    "    Output a hex signature of the values of all the specified keys.",
+    "ERROR <string>",
+    "    Return a Redis protocol error with <string> as message. Useful for clients",
+    "    unit tests to simulate Redis errors.",
+    "LEAK <string>",
+    "    Create a memory leak of the input string.",
+    "LOG <message>",
+    "    Write <message> to the server log.",
+    "HTSTATS <dbid>",
+    "    Return hash table statistics of the specified Redis database.",
+    "HTSTATS-KEY <key>",
+    "    Like HTSTATS but for the hash table stored at <key>'s value.",
+    "LOADAOF",
+    "    Flush the AOF buffers on disk and reload the AOF in memory.",
+    "OBJECT <key>",
+    "    Show low level info about `key` and associated value.",
+    "POPULATE <count> [<prefix>] [<size>]",
+    "    Create <count> string keys named key:<num>. If <prefix> is specified then",
+    "    it is used instead of the 'key' prefix. These are not propagated to",
+    "    replicas. Cluster slots are not respected so keys not belonging to the",
+    "    current node can be created in cluster mode.",
+    "PROTOCOL <type>",
+    "    Reply with a test value of the specified type. <type> can be: string,",
+    "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
+    "    true, false.",
+    "RELOAD [option ...]",
+    "    Save the RDB on disk and reload it back to memory. Valid <option> values:",
+    "    * MERGE: conflicting keys will be loaded from RDB.",
+    "    * NOFLUSH: the existing database will not be removed before load, but",
+    "      conflicting keys will generate an exception and kill the server.",
+    "    * NOSAVE: the database will be loaded from an existing RDB file.",
+    "    Examples:",
+    "    * DEBUG RELOAD: verify that the server is able to persist, flush and reload",
+    "      the database.",
+    "    * DEBUG RELOAD NOSAVE: replace the current database with the contents of an",
+    "      existing RDB file.",
+    "    * DEBUG RELOAD NOSAVE NOFLUSH MERGE: add the contents of an existing RDB",
+    "      file to the database.",
+    "SET-ACTIVE-EXPIRE <0|1>",
+    "    Setting it to 0 disables expiring keys in background when they are not",
+    "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
+    "    default.",
+    "QUICKLIST-PACKED-THRESHOLD <size>",
+    "    Sets the threshold for elements to be inserted as plain vs packed nodes",
+    "    Default value is 1GB, allows values up to 4GB. Setting to 0 restores to default.",
+    "SET-SKIP-CHECKSUM-VALIDATION <0|1>",
+    "    Enables or disables checksum checks for RDB files and RESTORE's payload.",
+    "SLEEP <seconds>",
+    "    Stop the server for <seconds>. Decimals allowed.",
+    "STRINGMATCH-TEST",
+    "    Run a fuzz tester against the stringmatchlen() function.",
+    "STRUCTSIZE",
+    "    Return the size of different Redis core C structures.",
+    "LISTPACK <key>",
+    "    Show low level info about the listpack encoding of <key>.",
+    "QUICKLIST <key> [<0|1>]",
+    "    Show low level info about the quicklist encoding of <key>.",
+    "    The optional argument (0 by default) sets the level of detail",
+    "PAUSE-CRON <0|1>",
+    "    Stop periodic cron job processing.",
+    "REPLYBUFFER PEAK-RESET-TIME <NEVER||RESET|time>",
+    "    Sets the time (in milliseconds) to wait between client reply buffer peak resets.",
+    "    In case NEVER is provided the last observed peak will never be reset",
+    "    In case RESET is provided the peak reset time will be restored to the default value",
+    "REPLYBUFFER RESIZING <0|1>",
+    "    Enable or disable the reply buffer resize cron job",
+];
 
 /// PROTOCOL <type>: a sample reply of each RESP3 type, downgraded in RESP2 as Redis does.
 fn protocol(ctx: &mut Ctx, kind: &[u8]) -> CmdResult {

@@ -102,10 +102,10 @@ fn info_section(ctx: &mut Ctx, section: &str, out: &mut String) {
             let used = (ctx.server.used_memory)() as u64;
             let peak = ctx.server.peak_memory.max(used);
             let rss = process::rss_bytes();
-            // The system allocator keeps no figures of its own: as Redis built with libc,
-            // the allocator's resident and active bytes are the process's, its allocated
-            // bytes the counted ones (Lua's heap is counted here, so nothing is deducted).
-            let (allocated, active, resident) = (used, rss, rss);
+            // Lua's heap is counted in `used`, so nothing is deducted from it.
+            let figures = crate::memory::allocator_figures(used, rss);
+            let (allocated, active, resident) =
+                (figures.allocated, figures.active, figures.resident);
             let ratio = |a: u64, b: u64| if b > 0 { a as f64 / b as f64 } else { 0.0 };
             let system = process::total_system_memory();
             let overhead = super::admin::MemoryOverhead::of(ctx);
@@ -135,7 +135,7 @@ fn info_section(ctx: &mut Ctx, section: &str, out: &mut String) {
                  rss_overhead_ratio:{:.2}\r\nrss_overhead_bytes:{}\r\nmem_fragmentation_ratio:{:.2}\r\n\
                  mem_fragmentation_bytes:{}\r\nmem_not_counted_for_evict:{}\r\nmem_replication_backlog:0\r\n\
                  mem_total_replication_buffers:0\r\nmem_clients_slaves:0\r\nmem_clients_normal:{clients}\r\n\
-                 mem_cluster_links:0\r\nmem_aof_buffer:0\r\nmem_allocator:libc\r\nactive_defrag_running:0\r\n\
+                 mem_cluster_links:0\r\nmem_aof_buffer:0\r\nmem_allocator:{}\r\nactive_defrag_running:0\r\n\
                  lazyfree_pending_objects:{}\r\nlazyfreed_objects:{}\r\n",
                 human_bytes(used),
                 human_bytes(rss),
@@ -159,6 +159,7 @@ fn info_section(ctx: &mut Ctx, section: &str, out: &mut String) {
                 ratio(rss, used),
                 rss as i64 - used as i64,
                 crate::commands::eviction::not_counted_memory(ctx.server),
+                crate::memory::allocator_name(),
                 lazy.map_or(0, |l| l.pending()),
                 lazy.map_or(0, |l| l.freed()),
             );
