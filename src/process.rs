@@ -75,7 +75,8 @@ fn page_size() -> u64 {
 /// (`used_memory` grew 4 MB). The reactor's small allocations are served from glibc's
 /// per-thread cache without taking the arena's lock. An arena count set in the environment
 /// (`MALLOC_ARENA_MAX`, or `GLIBC_TUNABLES` naming `arena_max`) is left as set. Call before
-/// any thread starts.
+/// any thread starts. With jemalloc (the default on Unix), glibc's malloc serves only the C
+/// libraries, and jemalloc gets the same one-arena option in src/main.rs.
 pub fn use_one_malloc_arena() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
@@ -106,7 +107,8 @@ pub fn release_free_memory() -> bool {
 
 /// Decides when the timed work gives free heap pages back ([`release_free_memory`]): after
 /// values are dropped to MongoDB, evicted or deleted, glibc would keep the resident size at
-/// its peak. At most once a second, and only when the resident size exceeds the live heap by
+/// its peak (jemalloc gives pages back by itself, within its decay time, and a release only
+/// hastens it). At most once a second, and only when the resident size exceeds the live heap by
 /// a margin ([`release_margin`]) more than it did after the last release, so memory that
 /// cannot be released (pages partly in use) does not make every second pay for a trim.
 #[derive(Debug, Default)]
