@@ -112,6 +112,9 @@ pub use self::system::*;
 mod system {
     use super::{AllocatorStats, Mallctl, MallctlError};
 
+    /// No control has a name here: C's ENOENT, "No such file or directory".
+    const ENOENT: i32 = 2;
+
     /// INFO `mem_allocator`, as Redis built with libc names it.
     pub fn allocator_name() -> String {
         "libc".to_string()
@@ -126,11 +129,11 @@ mod system {
     }
 
     pub fn mallctl_int(_name: &[u8], _new: Option<i64>) -> Result<Mallctl<i64>, MallctlError> {
-        Err(MallctlError(libc_enoent()))
+        Err(MallctlError(ENOENT))
     }
 
     pub fn mallctl_str(_name: &[u8], _new: Option<&[u8]>) -> Result<Mallctl<String>, MallctlError> {
-        Err(MallctlError(libc_enoent()))
+        Err(MallctlError(ENOENT))
     }
 
     pub fn malloc_stats() -> Option<String> {
@@ -143,10 +146,6 @@ mod system {
     }
 
     pub fn set_background_thread(_on: bool) {}
-
-    fn libc_enoent() -> i32 {
-        2
-    }
 }
 
 /// jemalloc, through its mallctl interface (the names and types are jemalloc 5.3's).
