@@ -195,6 +195,26 @@ mod jemalloc {
         }
     }
 
+    /// Writes the bytes of `value` to a control without reading it; with no value, calls a
+    /// void control (`thread.tcache.flush`, `arena.<i>.purge`). Returns jemalloc's error
+    /// number.
+    fn write_raw(name: &CStr, value: Option<&mut [u8]>) -> i32 {
+        let (newp, newlen) = match value {
+            Some(bytes) => (bytes.as_mut_ptr().cast::<c_void>(), bytes.len()),
+            None => (std::ptr::null_mut(), 0),
+        };
+        // SAFETY: jemalloc reads at most `newlen` bytes at `newp`, which the slice holds.
+        unsafe {
+            sys::mallctl(
+                name.as_ptr(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                newp,
+                newlen,
+            )
+        }
+    }
+
     /// INFO `mem_allocator`: `jemalloc-5.3.0`, as Redis names it.
     pub fn allocator_name() -> String {
         let version = read::<*const c_char>(c"version")
@@ -303,17 +323,7 @@ mod jemalloc {
                 0 => return Ok(Mallctl::Value(decode(&old, size))),
                 EPERM if new.is_some() => {
                     // A write-only control: written without reading.
-                    // SAFETY: as above, without the old value.
-                    let ret = unsafe {
-                        sys::mallctl(
-                            c.as_ptr(),
-                            std::ptr::null_mut(),
-                            std::ptr::null_mut(),
-                            newp,
-                            newlen,
-                        )
-                    };
-                    match ret {
+                    match write_raw(&c, Some(&mut new_bytes[..size])) {
                         0 => return Ok(Mallctl::Written),
                         EINVAL => {}
                         other => return Err(MallctlError(other)),
@@ -398,16 +408,7 @@ mod jemalloc {
         let mut write_ret = 0;
         if let Some(new) = new {
             write_ret = if new == b"VOID" {
-                // SAFETY: no value is passed.
-                unsafe {
-                    sys::mallctl(
-                        c.as_ptr(),
-                        std::ptr::null_mut(),
-                        std::ptr::null_mut(),
-                        std::ptr::null_mut(),
-                        0,
-                    )
-                }
+                write_raw(&c, None)
             } else if !is_string_control(name) {
                 // Only reached when the read was refused (a void or write-only control),
                 // which jemalloc refuses a value for as well: Redis's answer.
@@ -449,20 +450,8 @@ mod jemalloc {
     /// MEMORY PURGE and the timed release: every arena's unused dirty pages go back to the
     /// system (`arena.<MALLCTL_ARENAS_ALL>.purge`).
     pub fn purge() -> bool {
-        const MALLCTL_ARENAS_ALL: u32 = 4096;
-        let name =
-            CString::new(format!("arena.{MALLCTL_ARENAS_ALL}.purge")).expect("no NUL in the name");
-        // SAFETY: a void action, called with no values.
-        let ret = unsafe {
-            sys::mallctl(
-                name.as_ptr(),
-                std::ptr::null_mut(),
-                std::ptr::null_mut(),
-                std::ptr::null_mut(),
-                0,
-            )
-        };
-        ret == 0
+        // 4096 is MALLCTL_ARENAS_ALL.
+        write_raw(c"arena.4096.purge", None) == 0
     }
 
     /// `jemalloc-bg-thread`: jemalloc's own thread gives freed pages back in the background.
